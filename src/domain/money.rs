@@ -1,0 +1,22 @@
+//! Money: `rust_decimal::Decimal` in code, integer minor units in the store, formatted per locale.
+
+use rust_decimal::Decimal;
+
+use super::Locale;
+
+/// "3 450 ₸" (ru: thin/no-break space groups, symbol after) or "₸3,450" (en: comma groups,
+/// symbol before); fractions only when not whole ("1 234,50 ₸" / "₸1,234.50"); negative
+/// amounts carry a minus sign. Unknown currencies show their code.
+pub fn format_money(amount: Decimal, currency: &str, locale: Locale) -> String {
+    todo!("{amount} {currency} {locale}")
+}
+
+/// Decimal → minor units (2 decimal places, rounded half away from zero).
+pub fn to_minor(amount: Decimal) -> i64 {
+    todo!("{amount}")
+}
+
+/// Minor units → Decimal with its scale normalised ("345000" → 3450).
+pub fn from_minor(minor: i64) -> Decimal {
+    todo!("{minor}")
+}

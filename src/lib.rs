@@ -1,0 +1,29 @@
+//! cabinet: a business's customers get their personal cabinet inside Telegram.
+//!
+//! # Layout
+//! - [`cli`]: the command line (`run`, `demo`, `migrate`, `import`, `replay`, `classify`).
+//! - [`config`]: one [`config::Config`] from `cabinet.toml` plus environment overrides.
+//! - [`app`]: wiring: builds the store, adapters, NLU and bot, runs them.
+//! - [`clock`]: the injected clock (system or fixed for demo, replay and tests).
+//! - [`domain`]: parse-don't-validate types: phone (E.164), money, period, locale, dates.
+//! - [`i18n`]: Fluent messages from `locales/`.
+//! - [`store`]: the SQL store (SQLite or PostgreSQL), migrations, repositories, import.
+//! - [`adapters`]: traits for the business's systems (CRM, billing, logistics) and the built-in implementation.
+//! - [`nlu`]: intents and entities from free text, driven by the `dialogues/` data files.
+//! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
+//! - [`sandbox`]: the local Bot API emulator used by `demo`, `replay`, tests and benchmarks.
+//! - [`replay`]: conversation transcripts (`tests/conversations/*.txt`) played against the sandbox.
+
+pub mod adapters;
+pub mod app;
+pub mod bot;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod nlu;
+pub mod replay;
+pub mod sandbox;
+pub mod store;
