@@ -13,10 +13,14 @@ pub fn format_money(amount: Decimal, currency: &str, locale: Locale) -> String {
 
 /// Decimal → minor units (2 decimal places, rounded half away from zero).
 pub fn to_minor(amount: Decimal) -> i64 {
-    todo!("{amount}")
+    use rust_decimal::prelude::ToPrimitive;
+    (amount * Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+        .unwrap_or(if amount.is_sign_negative() { i64::MIN } else { i64::MAX })
 }
 
 /// Minor units → Decimal with its scale normalised ("345000" → 3450).
 pub fn from_minor(minor: i64) -> Decimal {
-    todo!("{minor}")
+    Decimal::new(minor, 2).normalize()
 }

@@ -68,6 +68,8 @@ pub struct BotMessage {
     pub content: BotContent,
     /// Rows of inline buttons attached to this message.
     pub inline_keyboard: Vec<Vec<InlineButton>>,
+    /// The reply keyboard this message put up (`Some(vec![])` if it removed the keyboard).
+    pub reply_keyboard: Option<Vec<Vec<ReplyButton>>>,
 }
 
 /// Something that happened in the sandbox, in order.
