@@ -1,11 +1,231 @@
 //! Wiring: builds the store, adapters, recogniser and bot from a config, and runs them on
 //! Telegram or on the sandbox.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::clock::FixedClock;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use teloxide::dispatching::{Dispatcher, DefaultKey, ShutdownToken};
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+
+use crate::adapters::Adapters;
+use crate::adapters::builtin::Builtin;
+use crate::bot::keyboards::CallbackCodec;
+use crate::bot::state::StoreStorage;
+use crate::bot::{self, Ctx, Settings, UpdateObserver};
+use crate::clock::{Clock, FixedClock, SharedClock, SystemClock};
+use crate::config::Config;
+use crate::domain::Locale;
+use crate::error::BotError;
+use crate::i18n::I18n;
+use crate::nlu::{Catalog, Nlu};
 use crate::sandbox::Sandbox;
 use crate::store::Store;
+use crate::store::import::{self, BusinessData};
+
+/// Opens the database and applies the migrations.
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+    store.migrate().await.context("cannot apply the database migrations")?;
+    Ok(store)
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// What the bot needs to know about the business it serves.
+#[derive(Debug, Clone)]
+pub struct Business {
+    pub name: String,
+    pub time_zone: Tz,
+    pub default_locale: Locale,
+    pub support_hours: String,
+    pub catalog: Catalog,
+}
+
+impl Business {
+    /// From a data set (the demo, or a file being imported).
+    pub fn from_data(data: &BusinessData) -> anyhow::Result<Business> {
+        let info = &data.business;
+        Ok(Business {
+            name: info.name.clone(),
+            time_zone: info.time_zone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", info.time_zone))?,
+            default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
+            support_hours: "09:00–21:00".into(),
+            catalog: Catalog::default(),
+        })
+    }
+}
+
+/// Loads the messages and the recogniser, from the config's directories when given.
+fn load_language(config: &Config, catalog: Catalog) -> anyhow::Result<(Arc<I18n>, Arc<Nlu>)> {
+    let i18n = match &config.bot.locales_dir {
+        Some(dir) => I18n::from_dir(dir),
+        None => I18n::embedded(),
+    }
+    .context("cannot load the message files (locales)")?;
+    let nlu = match &config.bot.dialogues_dir {
+        Some(dir) => Nlu::from_dir(dir, catalog),
+        None => Nlu::embedded(catalog),
+    }
+    .context("cannot load the dialogue data files")?;
+    Ok((Arc::new(i18n), Arc::new(nlu)))
+}
+
+/// The key that signs button data: the configured secret, else derived from the token.
+fn callback_key(config: &Config, token: &str) -> Vec<u8> {
+    match &config.bot.callback_secret {
+        Some(secret) => secret.expose_secret().as_bytes().to_vec(),
+        None => Sha256::digest(format!("cabinet-callback:{token}").as_bytes()).to_vec(),
+    }
+}
+
+/// Everything the handlers share.
+pub fn build_ctx(
+    config: &Config,
+    business: &Business,
+    store: Store,
+    adapters: Adapters,
+    clock: SharedClock,
+    token: &str,
+) -> anyhow::Result<Arc<Ctx>> {
+    let (i18n, nlu) = load_language(config, business.catalog.clone())?;
+    let default_locale = match &config.bot.default_locale {
+        Some(code) => Locale::parse(code).unwrap_or(business.default_locale),
+        None => business.default_locale,
+    };
+    let settings = Settings {
+        terms_version: config.bot.terms_version.clone(),
+        privacy_url: config.bot.privacy_url.clone(),
+        default_locale,
+        time_zone: business.time_zone,
+        support_hours: business.support_hours.clone(),
+        orders_page_size: config.bot.orders_page_size,
+        staff_chat_id: config.telegram.staff_chat_id.map(teloxide::types::ChatId),
+    };
+    Ok(Arc::new(Ctx {
+        store,
+        adapters,
+        nlu,
+        i18n,
+        clock,
+        settings,
+        codec: CallbackCodec::new(&callback_key(config, token)),
+    }))
+}
+
+fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
+    let storage = StoreStorage::new(ctx.store.clone());
+    Dispatcher::builder(bot, bot::schema(observer))
+        .dependencies(dptree::deps![ctx, storage])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"))
+        .build()
+}
+
+/// The clock and the date shift for a demo data set: fixed at its demo time, or the real
+/// clock with every date moved so that the demo day is today.
+fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::Result<(SharedClock, Option<Arc<FixedClock>>, chrono::Duration)> {
+    let demo_now: DateTime<Utc> = data
+        .business
+        .demo_now
+        .as_deref()
+        .map(DateTime::parse_from_rfc3339)
+        .transpose()
+        .context("business.demo_now is not an RFC 3339 time")?
+        .map(|t| t.to_utc())
+        .unwrap_or_else(Utc::now);
+    if fixed {
+        let clock = FixedClock::new(demo_now);
+        return Ok((clock.clone(), Some(clock), chrono::Duration::zero()));
+    }
+    let today = Utc::now().with_timezone(&business.time_zone).date_naive();
+    let demo_day = demo_now.with_timezone(&business.time_zone).date_naive();
+    Ok((Arc::new(SystemClock), None, today - demo_day))
+}
+
+/// `cabinet run`: the bot on Telegram, long polling.
+pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()> {
+    let token = config.require_token()?;
+    let store = open_store(&config.database.url).await?;
+    let data = BusinessData::demo();
+    let business = Business::from_data(&data)?;
+    let adapters = Builtin::new(store.clone()).adapters(Duration::from_millis(config.bot.adapter_timeout_ms));
+    let ctx = build_ctx(config, &business, store, adapters, Arc::new(SystemClock), token.expose_secret())?;
+    let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
+    serve_telegram(bot, ctx).await
+}
+
+fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
+    let bot = Bot::new(token);
+    Ok(match api_url {
+        Some(url) => bot.set_api_url(url.parse().context("telegram.api_url (TELOXIDE_API_URL) is not a URL")?),
+        None => bot,
+    })
+}
+
+async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+    let me = bot.get_me().await.context("Telegram did not accept the bot token (getMe failed)")?;
+    tracing::info!(bot = me.username(), "connected to Telegram");
+    bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale)
+        .await
+        .context("cannot register the command menu (setMyCommands)")?;
+    let mut dispatcher = dispatcher(bot.clone(), ctx, None);
+    let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).build();
+    dispatcher
+        .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
+        .await;
+    Ok(())
+}
+
+/// How `cabinet demo` runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub database_url: String,
+    pub token: Option<String>,
+    pub real_clock: bool,
+}
+
+/// `cabinet demo`: the demo business in the sandbox with a terminal chat, or on Telegram
+/// when a token is given.
+pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
+    if let Some(token) = &opts.token {
+        let data = BusinessData::demo();
+        let business = Business::from_data(&data)?;
+        let store = open_store(&opts.database_url).await?;
+        let (clock, _, shift) = demo_clock(&data, &business, !opts.real_clock)?;
+        import::import(&store, &data, shift).await.context("cannot import the demo data")?;
+        let adapters = Builtin::new(store.clone()).adapters(Duration::from_millis(config.bot.adapter_timeout_ms));
+        let ctx = build_ctx(config, &business, store, adapters, clock, token)?;
+        let bot = telegram_bot(token, config.telegram.api_url.clone())?;
+        return serve_telegram(bot, ctx).await;
+    }
+    let running = SandboxedBot::start_with_config(
+        config.clone(),
+        SandboxOptions { database_url: Some(opts.database_url.clone()), fixed_clock: !opts.real_clock, ..Default::default() },
+    )
+    .await?;
+    let user = crate::sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let result = crate::sandbox::terminal::run(running.sandbox.clone(), user, stdin, std::io::stdout()).await;
+    running.stop().await;
+    result.context("the terminal chat failed")
+}
 
 /// A demo bot running against a sandbox (for `demo`, `replay` and tests).
 pub struct SandboxedBot {
@@ -13,7 +233,7 @@ pub struct SandboxedBot {
     pub store: Store,
     /// The fixed clock, when the bot runs on one.
     pub clock: Option<Arc<FixedClock>>,
-    shutdown: Option<teloxide::dispatching::ShutdownToken>,
+    shutdown: Option<ShutdownToken>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -26,25 +246,84 @@ pub struct SandboxOptions {
     pub fixed_clock: bool,
     /// Adapter timeout in milliseconds (default from the config's default).
     pub adapter_timeout_ms: Option<u64>,
+    /// Orders per history page (default from the config's default).
+    pub orders_page_size: Option<u32>,
 }
 
 impl SandboxedBot {
     /// Starts a sandbox, a fresh store with the demo data imported, and the real bot
     /// dispatcher polling the sandbox.
     pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
-        let _ = opts;
-        todo!()
+        Self::start_with_config(Config::default(), opts).await
+    }
+
+    pub async fn start_with_config(config: Config, opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
+        Self::start_with_adapters(config, opts, |store, timeout| Builtin::new(store).adapters(timeout)).await
+    }
+
+    /// [`SandboxedBot::start`] with the adapters made by `make` (tests use slow or failing ones).
+    pub async fn start_with_adapters(
+        mut config: Config,
+        opts: SandboxOptions,
+        make: impl FnOnce(Store, Duration) -> Adapters,
+    ) -> anyhow::Result<SandboxedBot> {
+        if let Some(ms) = opts.adapter_timeout_ms {
+            config.bot.adapter_timeout_ms = ms;
+        }
+        if let Some(size) = opts.orders_page_size {
+            config.bot.orders_page_size = size;
+        }
+        let sandbox = Sandbox::start().await.context("cannot start the sandbox Bot API")?;
+        let store = open_store(opts.database_url.as_deref().unwrap_or("sqlite::memory:")).await?;
+        let data = BusinessData::demo();
+        let business = Business::from_data(&data)?;
+        let (clock, fixed, shift) = demo_clock(&data, &business, opts.fixed_clock)?;
+        import::import(&store, &data, shift).await.context("cannot import the demo data")?;
+        let adapters = make(store.clone(), Duration::from_millis(config.bot.adapter_timeout_ms));
+        let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token())?;
+        let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
+        bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale).await?;
+        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()));
+        let shutdown = dispatcher.shutdown_token();
+        let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
+        let task = tokio::spawn(async move {
+            dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
+        });
+        Ok(SandboxedBot { sandbox, store, clock: fixed, shutdown: Some(shutdown), task: Some(task) })
+    }
+
+    /// Moves the fixed clock (no-op on the real clock).
+    pub fn set_now(&self, at: DateTime<Utc>) {
+        if let Some(clock) = &self.clock {
+            clock.set(at);
+        }
+    }
+
+    /// The clock's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
     }
 
     /// Stops the dispatcher and waits for it.
     pub async fn stop(mut self) {
         if let Some(token) = self.shutdown.take() {
             if let Ok(fut) = token.shutdown() {
-                fut.await;
+                let _ = tokio::time::timeout(Duration::from_secs(3), fut).await;
             }
         }
         if let Some(task) = self.task.take() {
+            task.abort();
             let _ = task.await;
         }
     }
+}
+
+/// `cabinet import FILE`.
+pub async fn import_file(config: &Config, path: &Path, shift_to_today: bool) -> anyhow::Result<import::ImportReport> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let data = BusinessData::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let business = Business::from_data(&data)?;
+    let store = open_store(&config.database.url).await?;
+    let (_, _, shift) = demo_clock(&data, &business, !shift_to_today)?;
+    Ok(import::import(&store, &data, shift).await?)
 }

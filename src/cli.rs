@@ -1,1 +1,138 @@
-//! The command line.
+//! The command line: `run`, `demo`, `migrate`, `import`, `replay`, `classify`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::DateTime;
+use clap::{Parser, Subcommand};
+
+use crate::app;
+use crate::config::Config;
+use crate::domain::Locale;
+
+/// cabinet: a business's customers get their personal cabinet inside Telegram.
+#[derive(Debug, Parser)]
+#[command(name = "cabinet", version, about)]
+pub struct Cli {
+    /// The configuration file (default: ./cabinet.toml when present).
+    #[arg(long, global = true, env = "CABINET_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot on Telegram (long polling). Token: TELOXIDE_TOKEN or the config file.
+    Run {
+        /// Another Bot API server (also TELOXIDE_API_URL).
+        #[arg(long)]
+        api_url: Option<String>,
+    },
+    /// The demo business: a terminal chat with the real bot in a local sandbox (no token,
+    /// no network); with a token, the demo business on real Telegram.
+    Demo {
+        /// Run the demo on real Telegram with this bot token (also TELOXIDE_TOKEN).
+        #[arg(long)]
+        token: Option<String>,
+        /// The demo's database.
+        #[arg(long, default_value = "sqlite://cabinet-demo.db")]
+        database_url: String,
+        /// Use the real clock (the demo data is moved so that its demo day is today)
+        /// instead of the fixed demo time 2025-01-11 10:00.
+        #[arg(long)]
+        real_clock: bool,
+    },
+    /// Apply the database migrations (also done at start-up).
+    Migrate,
+    /// Load a business data set (the demo JSON format) into the built-in store. Idempotent.
+    Import {
+        file: PathBuf,
+        /// Move every date so that the data set's demo day is today.
+        #[arg(long)]
+        shift_to_today: bool,
+    },
+    /// Play conversation transcripts against the demo business in the sandbox.
+    Replay {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Classify messages: one per input line, one JSON object per output line.
+    Classify {
+        /// The reference time for relative dates (RFC 3339; default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// The customer's language, a hint only (ru or en).
+        #[arg(long)]
+        locale: Option<String>,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Run { api_url } => {
+            app::run(&config, api_url).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { token, database_url, real_clock } => {
+            let token = token.or_else(|| {
+                use secrecy::ExposeSecret;
+                config.telegram.token.as_ref().map(|t| t.expose_secret().to_owned())
+            });
+            app::demo(&config, app::DemoOptions { database_url, token, real_clock }).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            app::open_store(&config.database.url).await?;
+            println!("migrations applied to {}", app::redact_url(&config.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file, shift_to_today } => {
+            let report = app::import_file(&config, &file, shift_to_today).await?;
+            println!(
+                "imported {}: {} customers, {} orders, {} documents, {} bookings; {} rows changed",
+                file.display(),
+                report.customers,
+                report.orders,
+                report.documents,
+                report.bookings,
+                report.changed
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { files } => {
+            let mut out = std::io::stdout();
+            let summary = crate::replay::run_files(&files, &mut out).await?;
+            out.flush()?;
+            Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Classify { now, locale } => {
+            classify(now.as_deref(), locale.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn classify(now: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {
+    let data = crate::store::import::BusinessData::demo();
+    let business = app::Business::from_data(&data)?;
+    let now = match now {
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .with_context(|| format!("--now {text:?} is not an RFC 3339 time (e.g. 2025-01-11T10:00:00+05:00)"))?
+            .naive_local(),
+        None => chrono::Utc::now().with_timezone(&business.time_zone).naive_local(),
+    };
+    let hint = match locale {
+        Some(code) => Some(Locale::parse(code).with_context(|| format!("--locale {code:?} is not one of ru, en"))?),
+        None => None,
+    };
+    let nlu = crate::nlu::Nlu::embedded(business.catalog.clone())?;
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::nlu::classify_lines(&nlu, stdin, stdout, now, hint)?;
+    Ok(())
+}

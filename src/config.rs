@@ -1,1 +1,302 @@
-//! Configuration.
+//! One [`Config`]: read from a TOML file (`cabinet.toml` by default, `--config` or
+//! `CABINET_CONFIG` to choose another), then overridden by environment variables. A missing
+//! or malformed setting stops start-up with a message that names it.
+//!
+//! Every variable is listed in `.env.example`.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::domain::Locale;
+
+/// The default configuration file, read when present.
+pub const DEFAULT_FILE: &str = "cabinet.toml";
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("the configuration file {path} is malformed: {message}")]
+    Parse { path: String, message: String },
+    #[error("setting {name} is invalid: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("setting {name} is missing: {message}")]
+    Missing { name: &'static str, message: String },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub telegram: TelegramConfig,
+    pub database: DatabaseConfig,
+    pub bot: BotConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The bot token (`TELOXIDE_TOKEN`). Needed by `run`, and by `demo` on real Telegram.
+    pub token: Option<SecretString>,
+    /// Another Bot API server (`TELOXIDE_API_URL`).
+    pub api_url: Option<String>,
+    /// Where staff are told about new leads (`CABINET_STAFF_CHAT_ID`), e.g. a supergroup id.
+    pub staff_chat_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://cabinet.db` (default) or `postgres://…` (`DATABASE_URL`).
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: "sqlite://cabinet.db".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotConfig {
+    /// The version of the data-processing terms customers accept (`CABINET_TERMS_VERSION`).
+    pub terms_version: String,
+    /// Where the full terms are published (`CABINET_PRIVACY_URL`).
+    pub privacy_url: String,
+    /// How long an adapter call may take before the customer is told to try again
+    /// (`CABINET_ADAPTER_TIMEOUT_MS`).
+    pub adapter_timeout_ms: u64,
+    /// The language for customers whose Telegram language is neither Russian nor English
+    /// (`CABINET_DEFAULT_LOCALE`); the business's own default when unset.
+    pub default_locale: Option<String>,
+    /// Orders per page in the order history (`CABINET_ORDERS_PAGE_SIZE`).
+    pub orders_page_size: u32,
+    /// Intent data files to use instead of the built-in ones (`CABINET_DIALOGUES_DIR`).
+    pub dialogues_dir: Option<PathBuf>,
+    /// Message files to use instead of the built-in ones (`CABINET_LOCALES_DIR`).
+    pub locales_dir: Option<PathBuf>,
+    /// The key that signs button data (`CABINET_CALLBACK_SECRET`); derived from the bot
+    /// token when unset.
+    pub callback_secret: Option<SecretString>,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        Self {
+            terms_version: "2025-01".into(),
+            privacy_url: "https://example.com/privacy".into(),
+            adapter_timeout_ms: 3000,
+            default_locale: None,
+            orders_page_size: 5,
+            dialogues_dir: None,
+            locales_dir: None,
+            callback_secret: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (or `cabinet.toml` when it exists), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// [`Config::load`] with the environment given as a function (for tests).
+    pub fn load_with(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let explicit = path.map(Path::to_path_buf).or_else(|| env("CABINET_CONFIG").map(PathBuf::from));
+        let mut config = match explicit {
+            Some(path) => Self::from_file(&path)?,
+            None if Path::new(DEFAULT_FILE).exists() => Self::from_file(Path::new(DEFAULT_FILE))?,
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML configuration text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = non_empty("TELOXIDE_TOKEN") {
+            self.telegram.token = Some(SecretString::from(v.trim().to_owned()));
+        }
+        if let Some(v) = non_empty("TELOXIDE_API_URL") {
+            self.telegram.api_url = Some(v);
+        }
+        if let Some(v) = non_empty("CABINET_STAFF_CHAT_ID") {
+            self.telegram.staff_chat_id = Some(parse_number("CABINET_STAFF_CHAT_ID", &v)?);
+        }
+        if let Some(v) = non_empty("DATABASE_URL") {
+            self.database.url = v;
+        }
+        if let Some(v) = non_empty("CABINET_TERMS_VERSION") {
+            self.bot.terms_version = v;
+        }
+        if let Some(v) = non_empty("CABINET_PRIVACY_URL") {
+            self.bot.privacy_url = v;
+        }
+        if let Some(v) = non_empty("CABINET_ADAPTER_TIMEOUT_MS") {
+            self.bot.adapter_timeout_ms = parse_number("CABINET_ADAPTER_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = non_empty("CABINET_DEFAULT_LOCALE") {
+            self.bot.default_locale = Some(v);
+        }
+        if let Some(v) = non_empty("CABINET_ORDERS_PAGE_SIZE") {
+            self.bot.orders_page_size = parse_number("CABINET_ORDERS_PAGE_SIZE", &v)?;
+        }
+        if let Some(v) = non_empty("CABINET_DIALOGUES_DIR") {
+            self.bot.dialogues_dir = Some(v.into());
+        }
+        if let Some(v) = non_empty("CABINET_LOCALES_DIR") {
+            self.bot.locales_dir = Some(v.into());
+        }
+        if let Some(v) = non_empty("CABINET_CALLBACK_SECRET") {
+            self.bot.callback_secret = Some(SecretString::from(v));
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.as_str();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid {
+                name: "database.url (DATABASE_URL)",
+                message: "expected sqlite://FILE or postgres://…".into(),
+            });
+        }
+        if let Some(api) = &self.telegram.api_url {
+            url::Url::parse(api).map_err(|e| ConfigError::Invalid {
+                name: "telegram.api_url (TELOXIDE_API_URL)",
+                message: e.to_string(),
+            })?;
+        }
+        if let Some(locale) = &self.bot.default_locale {
+            if Locale::parse(locale).is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "bot.default_locale (CABINET_DEFAULT_LOCALE)",
+                    message: format!("{locale:?} is not one of ru, en"),
+                });
+            }
+        }
+        if !(100..=60_000).contains(&self.bot.adapter_timeout_ms) {
+            return Err(ConfigError::Invalid {
+                name: "bot.adapter_timeout_ms (CABINET_ADAPTER_TIMEOUT_MS)",
+                message: "expected 100..=60000 milliseconds".into(),
+            });
+        }
+        if !(1..=20).contains(&self.bot.orders_page_size) {
+            return Err(ConfigError::Invalid {
+                name: "bot.orders_page_size (CABINET_ORDERS_PAGE_SIZE)",
+                message: "expected 1..=20".into(),
+            });
+        }
+        if self.bot.terms_version.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "bot.terms_version (CABINET_TERMS_VERSION)",
+                message: "must not be empty".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The bot token, or an error naming the setting.
+    pub fn require_token(&self) -> Result<SecretString, ConfigError> {
+        self.telegram.token.clone().ok_or(ConfigError::Missing {
+            name: "telegram.token (TELOXIDE_TOKEN)",
+            message: "the bot token from @BotFather is needed to run on Telegram".into(),
+        })
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Invalid { name, message: format!("{value:?} is not a number") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn defaults_need_no_file_and_no_environment() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!(config.database.url, "sqlite://cabinet.db");
+        assert!(config.telegram.token.is_none());
+        assert_eq!(config.bot.orders_page_size, 5);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[database]\nurl = \"sqlite://a.db\"\n[bot]\nadapter_timeout_ms = 500\n").unwrap();
+        let config = Config::load_with(
+            Some(&path),
+            env_of(&[("DATABASE_URL", "postgres://x@localhost/db"), ("TELOXIDE_TOKEN", "1:abc")]),
+        )
+        .unwrap();
+        assert_eq!(config.database.url, "postgres://x@localhost/db");
+        assert_eq!(config.bot.adapter_timeout_ms, 500);
+        assert_eq!(config.telegram.token.unwrap().expose_secret(), "1:abc");
+    }
+
+    #[test]
+    fn a_malformed_file_is_reported_with_its_path() {
+        let err = Config::from_toml("[bot]\nadapter_timeout_ms = \"soon\"\n", "cabinet.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("cabinet.toml") && text.contains("adapter_timeout_ms"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_setting_is_rejected() {
+        let err = Config::from_toml("[bot]\ntimeout = 3\n", "cabinet.toml").unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_variable() {
+        let err = Config::load_with(None, env_of(&[("CABINET_ADAPTER_TIMEOUT_MS", "fast")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_ADAPTER_TIMEOUT_MS"), "{err}");
+        let err = Config::load_with(None, env_of(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_named_explicitly_is_an_error() {
+        let err = Config::load_with(Some(Path::new("/nonexistent/cabinet.toml")), env_of(&[])).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/cabinet.toml"), "{err}");
+    }
+
+    #[test]
+    fn running_on_telegram_without_a_token_names_the_setting() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert!(config.require_token().unwrap_err().to_string().contains("TELOXIDE_TOKEN"));
+    }
+}

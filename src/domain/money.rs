@@ -24,3 +24,8 @@ pub fn to_minor(amount: Decimal) -> i64 {
 pub fn from_minor(minor: i64) -> Decimal {
     Decimal::new(minor, 2).normalize()
 }
+
+/// [`format_money`] with a "+" before positive amounts (for lists of operations).
+pub fn format_money_signed(amount: Decimal, currency: &str, locale: Locale) -> String {
+    todo!("{amount} {currency} {locale}")
+}

@@ -1,0 +1,33 @@
+//! The bot's commands (`/start`, `/balance`, …) and the menu registered with Telegram.
+
+use teloxide::macros::BotCommands;
+
+/// Commands a customer can type. Their descriptions in the Telegram menu come from the
+/// locale files (`cmd-*` keys), registered by [`crate::bot::register_commands`].
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    Start(String),
+    Help,
+    Menu,
+    Balance,
+    Orders,
+    Status,
+    Language,
+    Privacy,
+    Forget,
+    Logout,
+}
+
+/// The commands shown in Telegram's menu, with their description keys.
+pub const MENU: [(&str, &str); 9] = [
+    ("start", "cmd-start"),
+    ("balance", "cmd-balance"),
+    ("status", "cmd-status"),
+    ("orders", "cmd-orders"),
+    ("help", "cmd-help"),
+    ("language", "cmd-language"),
+    ("privacy", "cmd-privacy"),
+    ("logout", "cmd-logout"),
+    ("forget", "cmd-forget"),
+];

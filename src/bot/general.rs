@@ -1,0 +1,261 @@
+//! Routing of commands, free text and buttons, and the small talk: greeting, help, thanks,
+//! the main menu, the language switch, privacy, and what the bot cannot do yet.
+//!
+//! ```text
+//! > привет
+//! < Здравствуйте, Ерлан! Чем помочь?      [Баланс] [Где мой заказ] [Мои заказы] [Помощь]
+//! > расскажи анекдот
+//! < Я не совсем понял. Вот что я умею: …  (the main menu)
+//! > /language
+//! < Выберите язык                          [Русский] [English]
+//! ```
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, KeyboardRemove};
+
+use super::commands::Command;
+use super::keyboards::{Callback, CallbackError, MenuItem};
+use super::state::State;
+use super::{HandlerResult, Turn, account, onboarding, orders};
+use crate::domain::Locale;
+use crate::error::BotError;
+use crate::i18n::Arg;
+use crate::nlu::Intent;
+
+/// The longest message the bot reads (Telegram's own limit for a text message).
+const MAX_TEXT_CHARS: usize = 4096;
+
+/// How many misunderstandings in a row make the bot offer a person.
+const MISUNDERSTANDINGS_BEFORE_OPERATOR: u8 = 2;
+
+pub(super) async fn on_command(turn: &Turn, command: Command) -> HandlerResult {
+    // What needs no consent and no identification.
+    match command {
+        Command::Privacy => return privacy(turn).await,
+        Command::Language => return language_menu(turn).await,
+        Command::Help => return help(turn).await,
+        Command::Forget => return forget(turn).await,
+        _ => {}
+    }
+    if !turn.has_consent {
+        return onboarding::ask_consent(turn).await;
+    }
+    if command == Command::Logout {
+        return logout(turn).await;
+    }
+    if turn.binding.is_none() {
+        return onboarding::ask_contact(turn, "onboarding-ask-contact").await;
+    }
+    match command {
+        Command::Start(_) | Command::Menu => greeting(turn).await,
+        Command::Balance => account::balance(turn).await,
+        Command::Status => orders::active(turn).await,
+        Command::Orders => orders::history(turn, 0, None).await,
+        Command::Privacy | Command::Language | Command::Help | Command::Forget | Command::Logout => Ok(()),
+    }
+}
+
+pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
+    if !turn.has_consent {
+        return onboarding::ask_consent(turn).await;
+    }
+    if turn.binding.is_none() {
+        return onboarding::on_text_before_contact(turn, text).await;
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return turn.say(turn.t("error-too-long", &[])).await.map(drop);
+    }
+    let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
+    tracing::debug!(chat = turn.chat.0, intent = result.intent.as_str(), confidence = result.confidence, "free text");
+    if result.intent == Intent::Unknown {
+        return misunderstood(turn).await;
+    }
+    if let State::Ready { misunderstood: n } = turn.state().await? {
+        if n > 0 {
+            turn.set_state(State::Ready { misunderstood: 0 }).await?;
+        }
+    }
+    match result.intent {
+        Intent::Balance => account::balance(turn).await,
+        Intent::Bonuses => account::bonuses(turn).await,
+        Intent::TopUp => account::top_up(turn).await,
+        Intent::OrderStatus => match result.entities.order_id {
+            Some(number) => orders::one(turn, &number).await,
+            None => orders::active(turn).await,
+        },
+        Intent::OrderHistory => orders::history(turn, 0, None).await,
+        Intent::Greeting => greeting(turn).await,
+        Intent::Help => help(turn).await,
+        Intent::Thanks => turn.say(turn.t("thanks-reply", &[])).await.map(drop),
+        Intent::Privacy => privacy(turn).await,
+        Intent::Language => language_menu(turn).await,
+        Intent::Operator => operator(turn).await,
+        Intent::Documents
+        | Intent::Booking
+        | Intent::BookingList
+        | Intent::BookingReschedule
+        | Intent::BookingCancel
+        | Intent::RepeatOrder
+        | Intent::Subscription
+        | Intent::Offers
+        | Intent::Referral
+        | Intent::Notifications => not_yet(turn).await,
+        Intent::Unknown => misunderstood(turn).await,
+    }
+}
+
+pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message) -> HandlerResult {
+    let data = q.data.as_deref().unwrap_or_default();
+    let callback = match turn.ctx.codec.decode(data, turn.user.epoch, turn.user_id) {
+        Ok(callback) => callback,
+        Err(error) => {
+            tracing::info!(chat = turn.chat.0, ?error, "refused button data");
+            if error == CallbackError::Forged {
+                turn.audit("callback.forged", None).await?;
+            }
+            return inactive_button(turn, q).await;
+        }
+    };
+    let needs_binding = !matches!(callback, Callback::Consent | Callback::Language(_));
+    if needs_binding && turn.binding.is_none() {
+        return inactive_button(turn, q).await;
+    }
+    turn.bot.answer_callback_query(q.id.clone()).await?;
+    match callback {
+        Callback::Consent => onboarding::on_consent(turn).await,
+        Callback::Language(locale) => switch_language(turn, locale).await,
+        Callback::Menu(MenuItem::Balance) => account::balance(turn).await,
+        Callback::Menu(MenuItem::OrderStatus) => orders::active(turn).await,
+        Callback::Menu(MenuItem::OrderHistory) => orders::history(turn, 0, None).await,
+        Callback::Menu(MenuItem::Help) => help(turn).await,
+        Callback::TopUp => account::top_up(turn).await,
+        Callback::OrdersPage(page) => orders::history(turn, page, Some(message.id)).await,
+        Callback::Order(number) => orders::details(turn, &number).await,
+        Callback::OrderMap(number) => orders::map(turn, &number).await,
+    }
+}
+
+async fn inactive_button(turn: &Turn, q: &CallbackQuery) -> HandlerResult {
+    turn.bot.answer_callback_query(q.id.clone()).text(turn.t("button-inactive", &[])).await?;
+    Ok(())
+}
+
+/// The main menu as an inline keyboard.
+pub(super) fn main_menu(turn: &Turn) -> InlineKeyboardMarkup {
+    turn.buttons().markup(vec![
+        vec![
+            (turn.t("menu-balance", &[]), Callback::Menu(MenuItem::Balance)),
+            (turn.t("menu-order-status", &[]), Callback::Menu(MenuItem::OrderStatus)),
+        ],
+        vec![
+            (turn.t("menu-order-history", &[]), Callback::Menu(MenuItem::OrderHistory)),
+            (turn.t("menu-help", &[]), Callback::Menu(MenuItem::Help)),
+        ],
+    ])
+}
+
+/// «Здравствуйте, Ерлан!» with the main menu.
+pub(super) async fn greeting(turn: &Turn) -> HandlerResult {
+    let name = turn.binding.as_ref().map_or(turn.first_name.as_str(), |b| b.first_name.as_str());
+    turn.say_with(turn.t("greeting", &[("name", Arg::from(name))]), main_menu(turn)).await?;
+    Ok(())
+}
+
+async fn help(turn: &Turn) -> HandlerResult {
+    let text = turn.t("help", &[]);
+    if turn.binding.is_some() {
+        turn.say_with(text, main_menu(turn)).await?;
+    } else {
+        turn.say(text).await?;
+    }
+    Ok(())
+}
+
+async fn misunderstood(turn: &Turn) -> HandlerResult {
+    let count = match turn.state().await? {
+        State::Ready { misunderstood } => misunderstood.saturating_add(1),
+        _ => 1,
+    };
+    turn.set_state(State::Ready { misunderstood: count }).await?;
+    if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
+        turn.set_state(State::Ready { misunderstood: 0 }).await?;
+        return operator(turn).await;
+    }
+    turn.say_with(turn.t("unknown", &[]), main_menu(turn)).await?;
+    Ok(())
+}
+
+/// Until staff escalation exists: when support answers and how to reach it.
+async fn operator(turn: &Turn) -> HandlerResult {
+    let hours = turn.ctx.settings.support_hours.clone();
+    turn.say_with(turn.t("operator", &[("hours", Arg::from(hours))]), main_menu(turn)).await?;
+    Ok(())
+}
+
+async fn not_yet(turn: &Turn) -> HandlerResult {
+    turn.say_with(turn.t("not-yet", &[]), main_menu(turn)).await?;
+    Ok(())
+}
+
+async fn privacy(turn: &Turn) -> HandlerResult {
+    let args = [
+        ("url", Arg::from(turn.ctx.settings.privacy_url.as_str())),
+        ("version", Arg::from(turn.ctx.settings.terms_version.as_str())),
+    ];
+    turn.say(turn.t("privacy", &args)).await?;
+    Ok(())
+}
+
+async fn language_menu(turn: &Turn) -> HandlerResult {
+    let markup = turn.buttons().markup(vec![vec![
+        (turn.t("language-ru", &[]), Callback::Language(Locale::Ru)),
+        (turn.t("language-en", &[]), Callback::Language(Locale::En)),
+    ]]);
+    turn.say_with(turn.t("language-choose", &[]), markup).await?;
+    Ok(())
+}
+
+async fn switch_language(turn: &Turn, locale: Locale) -> HandlerResult {
+    turn.ctx.store.set_user_locale(turn.user_id, Some(locale)).await?;
+    let text = turn.ctx.i18n.t(locale, "language-switched", &[]);
+    turn.say(text).await?;
+    Ok(())
+}
+
+/// /logout: unbinds the account; the terms stay accepted.
+async fn logout(turn: &Turn) -> HandlerResult {
+    if turn.binding.is_none() {
+        return turn.say(turn.t("logout-not-bound", &[])).await.map(drop);
+    }
+    turn.ctx.store.unbind(turn.user_id).await?;
+    turn.ctx.store.bump_epoch(turn.user_id).await?;
+    turn.audit("unbind", None).await?;
+    turn.set_state(State::AwaitingContact).await?;
+    turn.say_with(turn.t("logout-done", &[]), KeyboardRemove::new()).await?;
+    Ok(())
+}
+
+/// /forget: deletes what the bot keeps about this person (binding, consent, dialogue
+/// state, chat history); the business's own records are not the bot's to delete.
+async fn forget(turn: &Turn) -> HandlerResult {
+    let store = &turn.ctx.store;
+    store.forget(turn.user_id, turn.chat.0, turn.ctx.clock.now()).await?;
+    store.bump_epoch(turn.user_id).await?;
+    turn.dialogue.exit().await.map_err(BotError::State)?;
+    // Sent without logging: the history was just deleted.
+    turn.bot
+        .send_message(turn.chat, turn.t("forget-done", &[]))
+        .parse_mode(teloxide::types::ParseMode::Html)
+        .reply_markup(KeyboardRemove::new())
+        .await?;
+    Ok(())
+}
+
+/// Stickers, photos, voice and the like.
+pub(super) async fn unsupported_content(turn: &Turn) -> HandlerResult {
+    turn.say(turn.t("unsupported-content", &[])).await?;
+    if !turn.has_consent {
+        return onboarding::ask_consent(turn).await;
+    }
+    Ok(())
+}

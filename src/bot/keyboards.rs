@@ -1,0 +1,232 @@
+//! Keyboards and the typed, signed callback data their buttons carry.
+//!
+//! Button data is `payload|epoch|mac`: the payload is a [`Callback`], the epoch is the
+//! user's (bumped by /logout and /forget, so older buttons go stale) and the mac is a
+//! truncated HMAC-SHA256 over payload, epoch and the user's id, so data that the bot did not
+//! issue to this user is rejected. Everything fits Telegram's 64-byte limit.
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup};
+
+use crate::domain::Locale;
+
+/// What a button asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    /// «Согласен»: the data-processing terms are accepted.
+    Consent,
+    /// A main-menu entry.
+    Menu(MenuItem),
+    /// «Пополнить».
+    TopUp,
+    /// A page of the order history (0-based).
+    OrdersPage(u32),
+    /// An order's details.
+    Order(String),
+    /// "Show on the map" for an order.
+    OrderMap(String),
+    /// Switch the language.
+    Language(Locale),
+}
+
+/// The entries of the main menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuItem {
+    Balance,
+    OrderStatus,
+    OrderHistory,
+    Help,
+}
+
+impl Callback {
+    fn encode_payload(&self) -> String {
+        match self {
+            Callback::Consent => "c".into(),
+            Callback::Menu(item) => format!(
+                "m:{}",
+                match item {
+                    MenuItem::Balance => "b",
+                    MenuItem::OrderStatus => "s",
+                    MenuItem::OrderHistory => "h",
+                    MenuItem::Help => "q",
+                }
+            ),
+            Callback::TopUp => "t".into(),
+            Callback::OrdersPage(page) => format!("p:{page}"),
+            Callback::Order(number) => format!("o:{number}"),
+            Callback::OrderMap(number) => format!("g:{number}"),
+            Callback::Language(locale) => format!("l:{}", locale.as_str()),
+        }
+    }
+
+    fn decode_payload(payload: &str) -> Option<Callback> {
+        let (tag, arg) = payload.split_once(':').unwrap_or((payload, ""));
+        let order_number = |arg: &str| {
+            (!arg.is_empty() && arg.len() <= 24 && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                .then(|| arg.to_owned())
+        };
+        Some(match (tag, arg) {
+            ("c", "") => Callback::Consent,
+            ("m", "b") => Callback::Menu(MenuItem::Balance),
+            ("m", "s") => Callback::Menu(MenuItem::OrderStatus),
+            ("m", "h") => Callback::Menu(MenuItem::OrderHistory),
+            ("m", "q") => Callback::Menu(MenuItem::Help),
+            ("t", "") => Callback::TopUp,
+            ("p", page) => Callback::OrdersPage(page.parse().ok().filter(|p| *p < 10_000)?),
+            ("o", number) => Callback::Order(order_number(number)?),
+            ("g", number) => Callback::OrderMap(order_number(number)?),
+            ("l", locale) => Callback::Language(Locale::parse(locale)?),
+            _ => return None,
+        })
+    }
+}
+
+/// Why button data was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackError {
+    /// Not data this bot issued to this user (forged, garbled or for someone else).
+    Forged,
+    /// Issued before the user's last /logout or /forget.
+    Stale,
+}
+
+/// Signs and checks button data.
+#[derive(Clone)]
+pub struct CallbackCodec {
+    key: Vec<u8>,
+}
+
+const MAC_BYTES: usize = 8;
+
+impl CallbackCodec {
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
+    }
+
+    fn mac(&self, payload: &str, epoch: i64, user_id: i64) -> String {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(format!("{payload}|{epoch}|{user_id}").as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..MAC_BYTES])
+    }
+
+    /// The data for a button that `user_id` may press while their epoch is `epoch`.
+    pub fn encode(&self, callback: &Callback, epoch: i64, user_id: i64) -> String {
+        let payload = callback.encode_payload();
+        let mac = self.mac(&payload, epoch, user_id);
+        format!("{payload}|{epoch}|{mac}")
+    }
+
+    /// Checks and decodes button data pressed by `user_id`, whose epoch is now `epoch`.
+    pub fn decode(&self, data: &str, epoch: i64, user_id: i64) -> Result<Callback, CallbackError> {
+        let mut parts = data.rsplitn(3, '|');
+        let (Some(mac), Some(data_epoch), Some(payload)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CallbackError::Forged);
+        };
+        let data_epoch: i64 = data_epoch.parse().map_err(|_| CallbackError::Forged)?;
+        let expected = self.mac(payload, data_epoch, user_id);
+        if !constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
+            return Err(CallbackError::Forged);
+        }
+        if data_epoch != epoch {
+            return Err(CallbackError::Stale);
+        }
+        Callback::decode_payload(payload).ok_or(CallbackError::Forged)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Builds inline keyboards whose buttons carry signed data for one user.
+pub struct Buttons<'a> {
+    pub codec: &'a CallbackCodec,
+    pub epoch: i64,
+    pub user_id: i64,
+}
+
+impl Buttons<'_> {
+    pub fn button(&self, label: String, callback: Callback) -> InlineKeyboardButton {
+        InlineKeyboardButton::callback(label, self.codec.encode(&callback, self.epoch, self.user_id))
+    }
+
+    pub fn markup(&self, rows: Vec<Vec<(String, Callback)>>) -> InlineKeyboardMarkup {
+        InlineKeyboardMarkup::new(
+            rows.into_iter()
+                .map(|row| row.into_iter().map(|(label, cb)| self.button(label, cb)).collect::<Vec<_>>()),
+        )
+    }
+}
+
+/// The one-button reply keyboard that asks Telegram for the user's own phone number.
+pub fn contact_keyboard(label: String) -> KeyboardMarkup {
+    KeyboardMarkup::new(vec![vec![KeyboardButton::new(label).request(teloxide::types::ButtonRequest::Contact)]])
+        .resize_keyboard()
+        .one_time_keyboard()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec() -> CallbackCodec {
+        CallbackCodec::new(b"test key")
+    }
+
+    #[test]
+    fn every_callback_survives_a_round_trip() {
+        let all = [
+            Callback::Consent,
+            Callback::Menu(MenuItem::Balance),
+            Callback::Menu(MenuItem::OrderStatus),
+            Callback::Menu(MenuItem::OrderHistory),
+            Callback::Menu(MenuItem::Help),
+            Callback::TopUp,
+            Callback::OrdersPage(3),
+            Callback::Order("78234".into()),
+            Callback::OrderMap("78234".into()),
+            Callback::Language(Locale::En),
+        ];
+        for cb in all {
+            let data = codec().encode(&cb, 2, 5001);
+            assert!(data.len() <= 64, "{data} is longer than Telegram allows");
+            assert_eq!(codec().decode(&data, 2, 5001), Ok(cb));
+        }
+    }
+
+    #[test]
+    fn data_for_another_user_is_forged() {
+        let data = codec().encode(&Callback::Order("78234".into()), 0, 5001);
+        assert_eq!(codec().decode(&data, 0, 5002), Err(CallbackError::Forged));
+    }
+
+    #[test]
+    fn an_edited_payload_is_forged() {
+        let data = codec().encode(&Callback::Order("78234".into()), 0, 5001);
+        let edited = data.replace("78234", "78300");
+        assert_eq!(codec().decode(&edited, 0, 5001), Err(CallbackError::Forged));
+    }
+
+    #[test]
+    fn garbage_is_forged() {
+        for data in ["", "|", "||", "o:1|x|y", "c|0|", "💥|0|AAAAAAAAAAA", "c|99999999999999999999|abc"] {
+            assert_eq!(codec().decode(data, 0, 1), Err(CallbackError::Forged), "{data:?}");
+        }
+    }
+
+    #[test]
+    fn a_button_from_before_logout_is_stale() {
+        let data = codec().encode(&Callback::Menu(MenuItem::Balance), 1, 5001);
+        assert_eq!(codec().decode(&data, 2, 5001), Err(CallbackError::Stale));
+    }
+
+    #[test]
+    fn another_key_does_not_verify() {
+        let data = codec().encode(&Callback::Consent, 0, 1);
+        assert_eq!(CallbackCodec::new(b"other").decode(&data, 0, 1), Err(CallbackError::Forged));
+    }
+}

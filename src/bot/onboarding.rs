@@ -1,0 +1,134 @@
+//! F1 onboarding and F2 consent, in the fixed order: terms with «Согласен» → the contact
+//! button → the contact must be the sender's own → E.164 → match in the CRM → greeting by
+//! first name and the main menu. Nothing personal is asked or shown before consent.
+//!
+//! ```text
+//! > /start
+//! < Здравствуйте! Я — личный кабинет Demo Service. … условия обработки данных …   [Согласен]
+//! [Согласен]
+//! < Спасибо! Нажмите «Поделиться номером» …                   (reply keyboard: [Поделиться номером])
+//! > @contact +77011234567
+//! < Здравствуйте, Ерлан!
+//! < Чем помочь?   [Баланс] [Где мой заказ] [Мои заказы] [Помощь]
+//! ```
+
+use teloxide::prelude::*;
+use teloxide::types::{Contact, KeyboardRemove};
+
+use super::general::{greeting, main_menu};
+use super::keyboards::{Callback, contact_keyboard};
+use super::state::State;
+use super::{HandlerResult, Turn};
+use crate::domain::Phone;
+use crate::i18n::Arg;
+use crate::store::{Binding, Lead};
+
+/// The greeting, the terms in brief with a link, and the «Согласен» button.
+pub(super) async fn ask_consent(turn: &Turn) -> HandlerResult {
+    let args = [("url", Arg::from(turn.ctx.settings.privacy_url.as_str()))];
+    let markup = turn.buttons().markup(vec![vec![(turn.t("consent-button", &[]), Callback::Consent)]]);
+    turn.say_with(turn.t("consent-request", &args), markup).await?;
+    turn.set_state(State::AwaitingConsent).await
+}
+
+/// The reply keyboard with «Поделиться номером», after `key`'s explanation.
+pub(super) async fn ask_contact(turn: &Turn, key: &str) -> HandlerResult {
+    let keyboard = contact_keyboard(turn.t("contact-button", &[]));
+    turn.say_with(turn.t(key, &[]), keyboard).await?;
+    turn.set_state(State::AwaitingContact).await
+}
+
+/// «Согласен» pressed.
+pub(super) async fn on_consent(turn: &Turn) -> HandlerResult {
+    if turn.binding.is_some() {
+        return greeting(turn).await;
+    }
+    if !turn.has_consent {
+        let now = turn.ctx.clock.now();
+        turn.ctx.store.record_consent(turn.user_id, &turn.ctx.settings.terms_version, now).await?;
+        turn.audit("consent", Some(&turn.ctx.settings.terms_version)).await?;
+    }
+    ask_contact(turn, "consent-thanks").await
+}
+
+/// Text from someone who accepted the terms but has not shared their contact yet.
+pub(super) async fn on_text_before_contact(turn: &Turn, text: &str) -> HandlerResult {
+    if Phone::parse(text).is_ok() {
+        // A typed number proves nothing about who owns it.
+        turn.audit("contact.typed", None).await?;
+        return ask_contact(turn, "contact-typed").await;
+    }
+    ask_contact(turn, "onboarding-ask-contact").await
+}
+
+/// A shared contact: accepted only from its owner, then matched in the CRM.
+pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult {
+    if !turn.has_consent {
+        return ask_consent(turn).await;
+    }
+    if let Some(binding) = &turn.binding {
+        let args = [("name", Arg::from(binding.first_name.as_str()))];
+        turn.say_with(turn.t("already-bound", &args), main_menu(turn)).await?;
+        return Ok(());
+    }
+    let own = contact.user_id.is_some_and(|id| id.0 as i64 == turn.user_id);
+    if !own {
+        let why = if contact.user_id.is_none() { "no_user_id" } else { "foreign" };
+        tracing::warn!(chat = turn.chat.0, why, "refused a contact that is not the sender's own");
+        turn.audit("contact.rejected", Some(why)).await?;
+        return ask_contact(turn, "contact-not-own").await;
+    }
+    let Ok(phone) = Phone::parse(&contact.phone_number) else {
+        turn.audit("contact.invalid", None).await?;
+        return ask_contact(turn, "contact-invalid").await;
+    };
+    let crm = turn.ctx.adapters.crm.clone();
+    match turn.call(crm.find_by_phone(&phone)).await? {
+        Some(profile) => {
+            let binding = Binding {
+                telegram_user_id: turn.user_id,
+                chat_id: turn.chat.0,
+                customer_id: profile.id.clone(),
+                phone,
+                first_name: profile.first_name.clone(),
+                bound_at: turn.ctx.clock.now(),
+            };
+            turn.ctx.store.bind(&binding).await?;
+            let bound = Turn { binding: Some(binding), ..turn.clone() };
+            bound.audit("bind", None).await?;
+            bound.set_state(State::Ready { misunderstood: 0 }).await?;
+            let args = [("name", Arg::from(profile.first_name.as_str()))];
+            bound.say_with(bound.t("identified", &args), KeyboardRemove::new()).await?;
+            bound.say_with(bound.t("menu-prompt", &[]), main_menu(&bound)).await?;
+            Ok(())
+        }
+        None => {
+            let lead = Lead {
+                telegram_user_id: turn.user_id,
+                phone: phone.clone(),
+                first_name: contact.first_name.clone(),
+                created_at: turn.ctx.clock.now(),
+            };
+            turn.ctx.store.record_lead(&lead).await?;
+            turn.audit("lead", None).await?;
+            notify_staff_of_lead(turn, &lead).await;
+            turn.say_with(turn.t("contact-not-found", &[]), KeyboardRemove::new()).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Tells the staff chat, when one is configured, that someone unknown asked for access.
+async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
+    let Some(staff_chat) = turn.ctx.settings.staff_chat_id else { return };
+    let locale = turn.ctx.settings.default_locale;
+    let args = [
+        ("name", Arg::from(lead.first_name.as_str())),
+        ("phone", Arg::from(lead.phone.masked())),
+        ("user", Arg::from(turn.user_id.to_string())),
+    ];
+    let text = turn.ctx.i18n.t(locale, "staff-new-lead", &args);
+    if let Err(e) = turn.bot.send_message(staff_chat, text).parse_mode(teloxide::types::ParseMode::Html).await {
+        tracing::warn!(error = %e, "could not tell the staff chat about a lead");
+    }
+}

@@ -1,0 +1,96 @@
+//! The dialogue state machine and its storage in cabinet's own database, so that a restart
+//! does not lose a customer's place in a dialogue.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use teloxide::dispatching::dialogue::Storage;
+use teloxide::types::ChatId;
+
+use crate::store::{Store, StoreError};
+
+/// Where a chat is in its conversation with the bot. What the customer may see is decided
+/// by the store (consent, binding), never by this state alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// Nothing asked yet.
+    #[default]
+    Start,
+    /// The terms were shown with the «Согласен» button.
+    AwaitingConsent,
+    /// The terms were accepted; the contact button was shown.
+    AwaitingContact,
+    /// Identified: the main menu and free text.
+    Ready {
+        /// Free-text messages not understood in a row.
+        #[serde(default)]
+        misunderstood: u8,
+    },
+}
+
+/// teloxide's dialogue storage over [`Store`].
+pub struct StoreStorage {
+    store: Store,
+}
+
+impl StoreStorage {
+    pub fn new(store: Store) -> Arc<Self> {
+        Arc::new(Self { store })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("dialogue state is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Storage<State> for StoreStorage {
+    type Error = StateError;
+
+    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), Self::Error>> {
+        Box::pin(async move { Ok(self.store.remove_dialogue_state(chat_id.0).await?) })
+    }
+
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: State,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
+        Box::pin(async move {
+            let json = serde_json::to_string(&dialogue)?;
+            Ok(self.store.set_dialogue_state(chat_id.0, &json).await?)
+        })
+    }
+
+    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
+        Box::pin(async move {
+            match self.store.dialogue_state(chat_id.0).await? {
+                // A state written by another version that this one cannot read starts over
+                // rather than locking the customer out.
+                Some(json) => Ok(Some(serde_json::from_str(&json).unwrap_or_else(|e| {
+                    tracing::warn!(chat = chat_id.0, error = %e, "unreadable dialogue state; starting over");
+                    State::Start
+                }))),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_stored_as_tagged_json() {
+        let json = serde_json::to_string(&State::Ready { misunderstood: 1 }).unwrap();
+        assert_eq!(json, r#"{"state":"ready","misunderstood":1}"#);
+        assert_eq!(serde_json::from_str::<State>(r#"{"state":"ready"}"#).unwrap(), State::Ready { misunderstood: 0 });
+        assert_eq!(serde_json::from_str::<State>(r#"{"state":"awaiting_contact"}"#).unwrap(), State::AwaitingContact);
+    }
+}
