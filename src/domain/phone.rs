@@ -274,17 +274,26 @@ mod tests {
 
     #[test]
     fn a_kazakh_number_is_masked_with_country_code_first_three_and_last_two_digits() {
-        assert_eq!(Phone::parse("87011234567").unwrap().masked(), "+7 701 ***-**-67");
+        assert_eq!(
+            Phone::parse("87011234567").unwrap().masked(),
+            "+7 701 ***-**-67"
+        );
     }
 
     #[test]
     fn a_british_number_is_masked_after_its_two_digit_country_code() {
-        assert_eq!(Phone::parse("+447700900123").unwrap().masked(), "+44 770 ***-**-23");
+        assert_eq!(
+            Phone::parse("+447700900123").unwrap().masked(),
+            "+44 770 ***-**-23"
+        );
     }
 
     #[test]
     fn a_north_american_number_is_masked_after_its_one_digit_country_code() {
-        assert_eq!(Phone::parse("+14155552671").unwrap().masked(), "+1 415 ***-**-71");
+        assert_eq!(
+            Phone::parse("+14155552671").unwrap().masked(),
+            "+1 415 ***-**-71"
+        );
     }
 
     #[test]
