@@ -1,25 +1,203 @@
 //! Dates and times as customers read them, per locale, in the business's time zone.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 
 use super::Locale;
 
+const RU_NOMINATIVE: [&str; 12] = [
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+];
+
+const RU_GENITIVE: [&str; 12] = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+];
+
+const EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The name of `month` (1–12) on its own: "декабрь" (lowercase, nominative) / "December".
+/// Months outside 1–12 give an empty string.
+pub fn month_name(month: u32, locale: Locale) -> &'static str {
+    let table = match locale {
+        Locale::Ru => &RU_NOMINATIVE,
+        Locale::En => &EN,
+    };
+    month_in(table, month)
+}
+
+/// The name of `month` (1–12) after a day number: "января" (genitive) / "January".
+/// Months outside 1–12 give an empty string.
+pub fn month_name_after_day(month: u32, locale: Locale) -> &'static str {
+    let table = match locale {
+        Locale::Ru => &RU_GENITIVE,
+        Locale::En => &EN,
+    };
+    month_in(table, month)
+}
+
+fn month_in(table: &[&'static str; 12], month: u32) -> &'static str {
+    month
+        .checked_sub(1)
+        .and_then(|i| table.get(i as usize))
+        .copied()
+        .unwrap_or("")
+}
+
 /// "15 января" / "January 15".
 pub fn format_date(date: NaiveDate, locale: Locale) -> String {
-    todo!("{date} {locale}")
+    let (day, month) = (date.day(), month_name_after_day(date.month(), locale));
+    match locale {
+        Locale::Ru => format!("{day} {month}"),
+        Locale::En => format!("{month} {day}"),
+    }
 }
 
 /// "15 января 2024" / "January 15, 2024".
 pub fn format_date_with_year(date: NaiveDate, locale: Locale) -> String {
-    todo!("{date} {locale}")
+    let year = date.year();
+    match locale {
+        Locale::Ru => format!("{} {year}", format_date(date, locale)),
+        Locale::En => format!("{}, {year}", format_date(date, locale)),
+    }
 }
 
 /// "15 января, 14:30" / "January 15, 14:30" (24-hour in both).
 pub fn format_date_time(at: NaiveDateTime, locale: Locale) -> String {
-    todo!("{at} {locale}")
+    format!("{}, {}", format_date(at.date(), locale), format_time(at))
 }
 
 /// "14:30".
 pub fn format_time(at: NaiveDateTime) -> String {
     at.format("%H:%M").to_string()
+}
+
+/// The wall-clock time in `tz` of the instant `at`, for the formatters above.
+pub fn local(at: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    at.with_timezone(&tz).naive_local()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        date(y, m, d).and_hms_opt(h, min, 0).unwrap()
+    }
+
+    #[test]
+    fn a_russian_date_is_the_day_and_the_month_in_the_genitive() {
+        assert_eq!(format_date(date(2024, 1, 15), Locale::Ru), "15 января");
+        assert_eq!(format_date(date(2024, 5, 1), Locale::Ru), "1 мая");
+        assert_eq!(format_date(date(2024, 12, 31), Locale::Ru), "31 декабря");
+    }
+
+    #[test]
+    fn an_english_date_is_the_month_and_the_day() {
+        assert_eq!(format_date(date(2024, 1, 15), Locale::En), "January 15");
+        assert_eq!(format_date(date(2024, 3, 2), Locale::En), "March 2");
+    }
+
+    #[test]
+    fn dates_with_a_year_follow_each_locale() {
+        assert_eq!(
+            format_date_with_year(date(2024, 1, 15), Locale::Ru),
+            "15 января 2024"
+        );
+        assert_eq!(
+            format_date_with_year(date(2024, 1, 15), Locale::En),
+            "January 15, 2024"
+        );
+    }
+
+    #[test]
+    fn date_and_time_are_joined_by_a_comma_in_24_hour_time() {
+        assert_eq!(
+            format_date_time(at(2024, 1, 15, 14, 30), Locale::Ru),
+            "15 января, 14:30"
+        );
+        assert_eq!(
+            format_date_time(at(2024, 1, 15, 14, 30), Locale::En),
+            "January 15, 14:30"
+        );
+        assert_eq!(
+            format_date_time(at(2024, 8, 3, 9, 5), Locale::En),
+            "August 3, 09:05"
+        );
+    }
+
+    #[test]
+    fn times_have_two_digit_hours_and_minutes() {
+        assert_eq!(format_time(at(2024, 1, 15, 0, 0)), "00:00");
+        assert_eq!(format_time(at(2024, 1, 15, 23, 59)), "23:59");
+    }
+
+    #[test]
+    fn every_month_has_distinct_names_in_every_form() {
+        for locale in Locale::ALL {
+            let names: std::collections::BTreeSet<_> =
+                (1..=12).map(|m| month_name(m, locale)).collect();
+            assert_eq!(names.len(), 12, "{locale}");
+            let after_day: std::collections::BTreeSet<_> =
+                (1..=12).map(|m| month_name_after_day(m, locale)).collect();
+            assert_eq!(after_day.len(), 12, "{locale}");
+        }
+        assert_eq!(month_name(12, Locale::Ru), "декабрь");
+        assert_eq!(month_name_after_day(12, Locale::Ru), "декабря");
+        assert_eq!(month_name(2, Locale::En), "February");
+    }
+
+    #[test]
+    fn months_out_of_range_have_no_name() {
+        assert_eq!(month_name(0, Locale::Ru), "");
+        assert_eq!(month_name(13, Locale::En), "");
+        assert_eq!(month_name_after_day(u32::MAX, Locale::Ru), "");
+    }
+
+    #[test]
+    fn an_instant_is_shown_in_the_business_time_zone() {
+        let instant = date(2024, 1, 15).and_hms_opt(23, 30, 0).unwrap().and_utc();
+        let moscow = local(instant, chrono_tz::Europe::Moscow);
+        assert_eq!(format_date_time(moscow, Locale::Ru), "16 января, 02:30");
+        let london = local(instant, chrono_tz::Europe::London);
+        assert_eq!(format_date_time(london, Locale::En), "January 15, 23:30");
+    }
 }
