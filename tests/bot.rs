@@ -1,0 +1,237 @@
+//! End-to-end tests of the bot: the real dispatcher, the demo business and the sandbox Bot API,
+//! for what transcripts cannot show (slow adapters, restarts, the audit log, registration).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cabinet::adapters::builtin::Builtin;
+use cabinet::adapters::{Account, AdapterResult, Adapters, Billing, CustomerId, Transaction};
+use cabinet::app::{SandboxOptions, SandboxedBot};
+use cabinet::config::Config;
+use cabinet::sandbox::{ButtonRef, SandboxEvent, SandboxUser};
+
+/// What the bot answered to one step: the texts of its new or edited messages and toasts.
+struct Replies {
+    texts: Vec<String>,
+}
+
+impl Replies {
+    fn contains(&self, needle: &str) -> bool {
+        self.texts.iter().any(|t| t.contains(needle))
+    }
+    fn dump(&self) -> String {
+        self.texts.join("\n---\n")
+    }
+}
+
+async fn collect(bot: &SandboxedBot, user: &SandboxUser, seq: usize, update_id: i32) -> Replies {
+    assert!(
+        bot.sandbox.wait_handled(update_id, Duration::from_secs(10)).await,
+        "the bot did not finish handling update {update_id}"
+    );
+    let texts = bot
+        .sandbox
+        .events_since(seq)
+        .into_iter()
+        .filter_map(|event| match event {
+            SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id == user.id => Some(m.text),
+            SandboxEvent::CallbackAnswered { chat_id, text, .. } if chat_id == user.id => text,
+            _ => None,
+        })
+        .collect();
+    Replies { texts }
+}
+
+async fn say(bot: &SandboxedBot, user: &SandboxUser, text: &str) -> Replies {
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_text(user, text);
+    collect(bot, user, seq, id).await
+}
+
+async fn share_own_contact(bot: &SandboxedBot, user: &SandboxUser, phone: &str) -> Replies {
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_contact(user, phone, Some(user.id));
+    collect(bot, user, seq, id).await
+}
+
+async fn press(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
+    let button = bot
+        .sandbox
+        .find_button(user.id, &|l: &str| l.contains(label))
+        .unwrap_or_else(|| panic!("no button {label:?}"));
+    let seq = bot.sandbox.event_seq();
+    let id = match button {
+        ButtonRef::Inline { message_id, callback_data, .. } => bot.sandbox.press_inline(user, message_id, &callback_data),
+        ButtonRef::Reply { text, .. } => bot.sandbox.send_text(user, &text),
+    };
+    collect(bot, user, seq, id).await
+}
+
+/// Consent and identification as the demo customer with this phone.
+async fn identify(bot: &SandboxedBot, user: &SandboxUser, phone: &str) {
+    say(bot, user, "/start").await;
+    press(bot, user, "Согласен").await;
+    let replies = share_own_contact(bot, user, phone).await;
+    assert!(replies.contains("Здравствуйте"), "{}", replies.dump());
+}
+
+fn erlan() -> SandboxUser {
+    SandboxUser::new(5001, "Ерлан", Some("ru"))
+}
+
+fn fixed() -> SandboxOptions {
+    SandboxOptions { fixed_clock: true, ..Default::default() }
+}
+
+/// A billing system that never answers in time.
+struct SlowBilling;
+
+#[async_trait]
+impl Billing for SlowBilling {
+    async fn account(&self, _id: &CustomerId) -> AdapterResult<Option<Account>> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(None)
+    }
+    async fn transactions(&self, _id: &CustomerId, _limit: u32) -> AdapterResult<Vec<Transaction>> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(vec![])
+    }
+}
+
+#[tokio::test]
+async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working() {
+    let opts = SandboxOptions { adapter_timeout_ms: Some(300), ..fixed() };
+    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, timeout| {
+        let builtin = Arc::new(Builtin::new(store));
+        Adapters { crm: builtin.clone(), billing: Arc::new(SlowBilling), logistics: builtin, timeout }
+    })
+    .await
+    .unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    assert!(!replies.contains("₸"), "{}", replies.dump());
+
+    // Orders come from another system, which answers.
+    let replies = say(&bot, &user, "где мой заказ").await;
+    assert!(replies.contains("1234567890"), "{}", replies.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_order_history_pages_forward_and_back_in_place() {
+    let opts = SandboxOptions { orders_page_size: Some(2), ..fixed() };
+    let bot = SandboxedBot::start(opts).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    let first = say(&bot, &user, "мои заказы").await;
+    assert!(first.contains("(1–2 из 3)") && first.contains("78234") && !first.contains("77501"), "{}", first.dump());
+    let messages_before = bot.sandbox.messages(user.id).len();
+
+    let second = press(&bot, &user, "Дальше").await;
+    assert!(second.contains("(3–3 из 3)") && second.contains("77501"), "{}", second.dump());
+    assert_eq!(bot.sandbox.messages(user.id).len(), messages_before, "paging edits the message in place");
+
+    let back = press(&bot, &user, "Назад").await;
+    assert!(back.contains("(1–2 из 3)"), "{}", back.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_does_not_lose_the_place_in_the_dialogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    let opts = SandboxOptions { database_url: Some(url), ..fixed() };
+    let user = erlan();
+
+    let bot = SandboxedBot::start(opts.clone()).await.unwrap();
+    identify(&bot, &user, "+77011234567").await;
+    let first = say(&bot, &user, "фиолетовые слоны танцуют").await;
+    assert!(first.contains("не совсем понял"), "{}", first.dump());
+    bot.stop().await;
+
+    // The second misunderstanding in a row, after a restart, offers a person.
+    let bot = SandboxedBot::start(opts).await.unwrap();
+    let second = say(&bot, &user, "зелёные жирафы поют").await;
+    assert!(second.contains("Служба поддержки"), "{}", second.dump());
+    // And the binding survived: the balance is there without asking again.
+    let balance = say(&bot, &user, "баланс").await;
+    assert!(balance.contains("Ваш баланс"), "{}", balance.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn foreign_order_numbers_and_rejected_contacts_are_audited() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    say(&bot, &user, "/start").await;
+    press(&bot, &user, "Согласен").await;
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_contact(&user, "+77025556677", Some(9999));
+    collect(&bot, &user, seq, id).await;
+    share_own_contact(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "что с заказом 78300").await;
+    assert!(replies.contains("Не нашёл такой заказ"), "{}", replies.dump());
+
+    let actions: Vec<(String, Option<String>)> = bot
+        .store
+        .audit_entries(user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.subject))
+        .collect();
+    assert!(actions.contains(&("contact.rejected".into(), Some("foreign".into()))), "{actions:?}");
+    assert!(actions.iter().any(|(a, _)| a == "bind"), "{actions:?}");
+    assert!(actions.contains(&("order.not_found".into(), Some("78300".into()))), "{actions:?}");
+    let consent = bot.store.consent(user.id).await.unwrap().expect("consent is stored");
+    assert_eq!(consent.terms_version, Config::default().bot.terms_version);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_phone_becomes_a_lead_and_sees_nothing() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = SandboxUser::new(5050, "Гость", Some("ru"));
+    say(&bot, &user, "/start").await;
+    press(&bot, &user, "Согласен").await;
+    let replies = share_own_contact(&bot, &user, "+77779998877").await;
+    assert!(replies.contains("не нашёл клиента"), "{}", replies.dump());
+    let leads = bot.store.leads().await.unwrap();
+    assert!(leads.iter().any(|l| l.telegram_user_id == 5050 && l.phone.as_str() == "+77779998877"), "{leads:?}");
+    assert!(bot.store.binding(5050).await.unwrap().is_none());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_command_menu_is_registered_in_russian_and_english() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let calls = bot.sandbox.calls();
+    let languages: Vec<String> = calls
+        .iter()
+        .filter(|(method, _)| method == "setMyCommands")
+        .filter_map(|(_, params)| params.get("language_code").and_then(|v| v.as_str()).map(str::to_owned))
+        .collect();
+    assert!(languages.contains(&"ru".to_owned()) && languages.contains(&"en".to_owned()), "{calls:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn forget_deletes_what_the_bot_keeps() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    say(&bot, &user, "баланс").await;
+    assert!(!bot.store.chat_history(user.id, 10).await.unwrap().is_empty());
+
+    let replies = say(&bot, &user, "/forget").await;
+    assert!(replies.contains("удалил"), "{}", replies.dump());
+    assert!(bot.store.binding(user.id).await.unwrap().is_none());
+    assert!(bot.store.consent(user.id).await.unwrap().is_none());
+    assert!(bot.store.chat_history(user.id, 10).await.unwrap().is_empty());
+    bot.stop().await;
+}
