@@ -1,5 +1,4 @@
 //! Parse-don't-validate domain types: a value of these types is always valid.
-//! (Stub interface: the full implementation with unit tests replaces this.)
 
 pub mod datetime;
 pub mod locale;

@@ -75,7 +75,7 @@ fn format_with_sign(amount: Decimal, currency: &str, locale: Locale, plus: bool)
 fn group_digits(digits: &str, sep: char) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len_utf8());
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
