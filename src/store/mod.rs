@@ -10,9 +10,9 @@ use std::borrow::Cow;
 use std::sync::Once;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::any::{AnyConnection, AnyPoolOptions};
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};

@@ -76,12 +76,6 @@ impl<'r> Cols<'r> {
         }
     }
 
-    pub(crate) fn date(&self, col: &str) -> StoreResult<NaiveDate> {
-        let text = self.text(col)?;
-        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .map_err(|_| self.corrupt(col, format_args!("not a date: {text:?}")))
-    }
-
     pub(crate) fn opt_date(&self, col: &str) -> StoreResult<Option<NaiveDate>> {
         match self.opt_text(col)? {
             None => Ok(None),
