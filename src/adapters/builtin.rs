@@ -21,7 +21,12 @@ impl Builtin {
     /// All three traits, as [`Adapters`] with the given timeout.
     pub fn adapters(self, timeout: Duration) -> Adapters {
         let me = Arc::new(self);
-        Adapters { crm: me.clone(), billing: me.clone(), logistics: me, timeout }
+        Adapters {
+            crm: me.clone(),
+            billing: me.clone(),
+            logistics: me,
+            timeout,
+        }
     }
 
     fn pool(&self) -> &sqlx::AnyPool {
@@ -42,7 +47,11 @@ impl Builtin {
         let sql = format!(
             "SELECT id, name, first_name, phone, email, locale, tags FROM customers WHERE {column} = $1"
         );
-        let row = sqlx::query(&sql).bind(value.to_owned()).fetch_optional(self.pool()).await.map_err(db)?;
+        let row = sqlx::query(&sql)
+            .bind(value.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "customers");
         Ok(Some(CustomerProfile {
@@ -112,7 +121,10 @@ impl Builtin {
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "deliveries");
         let courier_phone = c.opt_text("courier_phone")?;
-        let courier = c.opt_text("courier_name")?.map(|name| Courier { name, phone: courier_phone });
+        let courier = c.opt_text("courier_name")?.map(|name| Courier {
+            name,
+            phone: courier_phone,
+        });
         let location = match (c.opt_f64("lat")?, c.opt_f64("lon")?) {
             (Some(lat), Some(lon)) => Some((lat, lon)),
             _ => None,
@@ -134,10 +146,18 @@ impl Builtin {
         let sql = format!("SELECT code, name, monthly_fee FROM {table} WHERE code = $1");
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {
-            let row = sqlx::query(&sql).bind(code.clone()).fetch_optional(self.pool()).await.map_err(db)?;
+            let row = sqlx::query(&sql)
+                .bind(code.clone())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?;
             if let Some(row) = row {
                 let c = Cols::new(&row, table);
-                out.push(Tariff { code: c.text("code")?, name: c.json("name")?, monthly_fee: c.money("monthly_fee")? });
+                out.push(Tariff {
+                    code: c.text("code")?,
+                    name: c.json("name")?,
+                    monthly_fee: c.money("monthly_fee")?,
+                });
             }
         }
         Ok(out)
@@ -152,7 +172,9 @@ fn db(e: sqlx::Error) -> AdapterError {
 impl From<StoreError> for AdapterError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Corrupt(what) | StoreError::InvalidData(what) => AdapterError::Invalid(what),
+            StoreError::Corrupt(what) | StoreError::InvalidData(what) => {
+                AdapterError::Invalid(what)
+            }
             other => AdapterError::Unavailable(other.to_string()),
         }
     }
@@ -199,7 +221,10 @@ impl Billing for Builtin {
             None => None,
         };
         let option_codes: Vec<String> = c.json("options")?;
-        let next_charge = match (c.opt_date("next_charge_date")?, c.opt_money("next_charge_amount")?) {
+        let next_charge = match (
+            c.opt_date("next_charge_date")?,
+            c.opt_money("next_charge_amount")?,
+        ) {
             (Some(date), Some(amount)) => Some(NextCharge { date, amount }),
             _ => None,
         };
@@ -273,13 +298,21 @@ impl Logistics for Builtin {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 \
              AND status NOT IN ('delivered', 'cancelled', 'canceled') ORDER BY created_at DESC, number DESC"
         );
-        let rows = sqlx::query(&sql).bind(id.as_str().to_owned()).fetch_all(self.pool()).await.map_err(db)?;
+        let rows = sqlx::query(&sql)
+            .bind(id.as_str().to_owned())
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
         let orders = self.full_orders(&rows, &currency).await?;
-        Ok(orders.into_iter().filter(|o| o.status.is_active()).collect())
+        Ok(orders
+            .into_iter()
+            .filter(|o| o.status.is_active())
+            .collect())
     }
 
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND number = $2");
+        let sql =
+            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND number = $2");
         let row = sqlx::query(&sql)
             .bind(id.as_str().to_owned())
             .bind(number.to_owned())
@@ -288,6 +321,10 @@ impl Logistics for Builtin {
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let currency = self.currency().await?;
-        Ok(self.full_orders(std::slice::from_ref(&row), &currency).await?.into_iter().next())
+        Ok(self
+            .full_orders(std::slice::from_ref(&row), &currency)
+            .await?
+            .into_iter()
+            .next())
     }
 }

@@ -261,7 +261,8 @@ impl BusinessData {
     /// Parses and validates a data set (phones in E.164, money as decimal strings, known
     /// codes in references); errors name the offending path ("customers[1].phone").
     pub fn parse(json: &str) -> Result<BusinessData, String> {
-        let data: BusinessData = serde_json::from_str(json).map_err(|e| format!("invalid data set: {e}"))?;
+        let data: BusinessData =
+            serde_json::from_str(json).map_err(|e| format!("invalid data set: {e}"))?;
         data.plan(Duration::zero())?;
         Ok(data)
     }
@@ -278,7 +279,10 @@ impl BusinessData {
 
     /// `business.demo_day`, if given.
     pub fn demo_day(&self) -> Option<NaiveDate> {
-        self.business.demo_day.as_deref().and_then(|s| parse_date(s).ok())
+        self.business
+            .demo_day
+            .as_deref()
+            .and_then(|s| parse_date(s).ok())
     }
 
     /// `business.demo_now` as a local time, if given.
@@ -304,7 +308,11 @@ impl BusinessData {
     /// recogniser.
     pub fn catalog(&self) -> Catalog {
         Catalog {
-            services: self.services.iter().map(|s| named(&s.code, &s.name)).collect(),
+            services: self
+                .services
+                .iter()
+                .map(|s| named(&s.code, &s.name))
+                .collect(),
             staff: self.staff.iter().map(|s| named(&s.id, &s.name)).collect(),
         }
     }
@@ -323,7 +331,10 @@ fn named(code: &str, name: &LocalizedText) -> Named {
             names.push(n.clone());
         }
     }
-    Named { code: code.to_owned(), names }
+    Named {
+        code: code.to_owned(),
+        names,
+    }
 }
 
 /// What an import did.
@@ -345,7 +356,11 @@ pub struct ImportReport {
 /// for an entity replaces what the store has for it (an order's items and delivery, a staff
 /// member's services and free slots, an account's transactions); customers, orders and other
 /// records the data set does not mention are left alone.
-pub async fn import(store: &Store, data: &BusinessData, shift: Duration) -> StoreResult<ImportReport> {
+pub async fn import(
+    store: &Store,
+    data: &BusinessData,
+    shift: Duration,
+) -> StoreResult<ImportReport> {
     let ops = data.plan(shift).map_err(StoreError::InvalidData)?;
     let mut tx = store.pool().begin().await?;
     let mut changed = 0u64;
@@ -394,8 +409,9 @@ pub async fn business_info(store: &Store) -> StoreResult<Option<BusinessRow>> {
     Ok(Some(BusinessRow {
         name: c.text("name")?,
         currency: c.text("currency")?,
-        time_zone: Tz::from_str(&zone)
-            .map_err(|_| StoreError::Corrupt(format!("business.time_zone: not a time zone: {zone:?}")))?,
+        time_zone: Tz::from_str(&zone).map_err(|_| {
+            StoreError::Corrupt(format!("business.time_zone: not a time zone: {zone:?}"))
+        })?,
         default_locale: c.locale("default_locale")?,
         locales: c.json("locales")?,
         working_hours: c.json("working_hours")?,
@@ -409,8 +425,18 @@ pub async fn business_info(store: &Store) -> StoreResult<Option<BusinessRow>> {
 pub async fn catalog_names(store: &Store) -> StoreResult<Catalog> {
     let mut catalog = Catalog::default();
     for (sql, table, code, out) in [
-        ("SELECT code, name FROM services ORDER BY code", "services", "code", &mut catalog.services),
-        ("SELECT id, name FROM staff ORDER BY id", "staff", "id", &mut catalog.staff),
+        (
+            "SELECT code, name FROM services ORDER BY code",
+            "services",
+            "code",
+            &mut catalog.services,
+        ),
+        (
+            "SELECT id, name FROM staff ORDER BY id",
+            "staff",
+            "id",
+            &mut catalog.staff,
+        ),
     ] {
         for row in sqlx::query(sql).fetch_all(store.pool()).await? {
             let c = Cols::new(&row, table);
@@ -480,9 +506,20 @@ fn bind<'q>(query: Query<'q>, val: &Val) -> Query<'q> {
 #[derive(Debug, Clone, PartialEq)]
 enum Op {
     /// Inserts the row, or updates it when a non-key column differs.
-    Upsert { table: &'static str, keys: &'static [&'static str], cols: &'static [&'static str], vals: Vec<Val> },
+    Upsert {
+        table: &'static str,
+        keys: &'static [&'static str],
+        cols: &'static [&'static str],
+        vals: Vec<Val>,
+    },
     /// Deletes the rows of `parent` whose position is `from` or later.
-    PruneFrom { table: &'static str, parent_col: &'static str, parent: String, pos_col: &'static str, from: i64 },
+    PruneFrom {
+        table: &'static str,
+        parent_col: &'static str,
+        parent: String,
+        pos_col: &'static str,
+        from: i64,
+    },
     /// Deletes the rows of `parent` whose key is not in `keep`.
     PruneExcept {
         table: &'static str,
@@ -492,19 +529,38 @@ enum Op {
         keep: Vec<String>,
     },
     /// Deletes the row with this key.
-    Delete { table: &'static str, key_col: &'static str, key: String },
+    Delete {
+        table: &'static str,
+        key_col: &'static str,
+        key: String,
+    },
 }
 
 impl Op {
-    fn upsert(table: &'static str, keys: &'static [&'static str], cols: &'static [&'static str], vals: Vec<Val>) -> Op {
+    fn upsert(
+        table: &'static str,
+        keys: &'static [&'static str],
+        cols: &'static [&'static str],
+        vals: Vec<Val>,
+    ) -> Op {
         debug_assert_eq!(keys.len() + cols.len(), vals.len(), "{table}");
-        Op::Upsert { table, keys, cols, vals }
+        Op::Upsert {
+            table,
+            keys,
+            cols,
+            vals,
+        }
     }
 
     /// Runs the step; returns how many rows it inserted, changed or deleted.
     async fn run(&self, conn: &mut AnyConnection) -> StoreResult<u64> {
         match self {
-            Op::Upsert { table, keys, cols, vals } => {
+            Op::Upsert {
+                table,
+                keys,
+                cols,
+                vals,
+            } => {
                 let sql = upsert_sql(table, keys, cols);
                 let mut query = sqlx::query(&sql);
                 for val in vals {
@@ -512,29 +568,62 @@ impl Op {
                 }
                 Ok(query.execute(&mut *conn).await?.rows_affected())
             }
-            Op::PruneFrom { table, parent_col, parent, pos_col, from } => {
-                let sql = format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {pos_col} >= $2");
-                let done = sqlx::query(&sql).bind(parent.clone()).bind(*from).execute(&mut *conn).await?;
+            Op::PruneFrom {
+                table,
+                parent_col,
+                parent,
+                pos_col,
+                from,
+            } => {
+                let sql =
+                    format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {pos_col} >= $2");
+                let done = sqlx::query(&sql)
+                    .bind(parent.clone())
+                    .bind(*from)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(done.rows_affected())
             }
-            Op::PruneExcept { table, parent_col, parent, key_col, keep } => {
+            Op::PruneExcept {
+                table,
+                parent_col,
+                parent,
+                key_col,
+                keep,
+            } => {
                 let sql = format!("SELECT {key_col} FROM {table} WHERE {parent_col} = $1");
-                let rows = sqlx::query(&sql).bind(parent.clone()).fetch_all(&mut *conn).await?;
+                let rows = sqlx::query(&sql)
+                    .bind(parent.clone())
+                    .fetch_all(&mut *conn)
+                    .await?;
                 let mut deleted = 0;
                 for row in rows {
                     let key = Cols::new(&row, table).text(key_col)?;
                     if keep.contains(&key) {
                         continue;
                     }
-                    let sql = format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {key_col} = $2");
-                    let done = sqlx::query(&sql).bind(parent.clone()).bind(key).execute(&mut *conn).await?;
+                    let sql =
+                        format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {key_col} = $2");
+                    let done = sqlx::query(&sql)
+                        .bind(parent.clone())
+                        .bind(key)
+                        .execute(&mut *conn)
+                        .await?;
                     deleted += done.rows_affected();
                 }
                 Ok(deleted)
             }
-            Op::Delete { table, key_col, key } => {
+            Op::Delete {
+                table,
+                key_col,
+                key,
+            } => {
                 let sql = format!("DELETE FROM {table} WHERE {key_col} = $1");
-                Ok(sqlx::query(&sql).bind(key.clone()).execute(&mut *conn).await?.rows_affected())
+                Ok(sqlx::query(&sql)
+                    .bind(key.clone())
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected())
             }
         }
     }
@@ -582,15 +671,26 @@ impl<'d> Planner<'d> {
         let b = &data.business;
         let tz = Tz::from_str(&b.time_zone)
             .map_err(|_| format!("business.time_zone: not a time zone ({:?})", b.time_zone))?;
-        let demo_day = b.demo_day.as_deref().map(|s| parse_date(s).map_err(|e| format!("business.demo_day: {e}"))).transpose()?;
+        let demo_day = b
+            .demo_day
+            .as_deref()
+            .map(|s| parse_date(s).map_err(|e| format!("business.demo_day: {e}")))
+            .transpose()?;
         let month_shift = match demo_day {
             Some(day) => {
-                let moved = shift_date(day, shift).map_err(|e| format!("business.demo_day: {e}"))?;
+                let moved =
+                    shift_date(day, shift).map_err(|e| format!("business.demo_day: {e}"))?;
                 month_index(moved) - month_index(day)
             }
             None => i32::try_from(shift.num_days().div_euclid(30)).unwrap_or(0),
         };
-        Ok(Planner { data, shift, tz, month_shift, ops: Vec::new() })
+        Ok(Planner {
+            data,
+            shift,
+            tz,
+            month_shift,
+            ops: Vec::new(),
+        })
     }
 
     fn plan(mut self) -> Result<Vec<Op>, String> {
@@ -651,7 +751,12 @@ impl<'d> Planner<'d> {
             if !staff.insert(member.id.as_str()) {
                 return Err(format!("{path}.id: duplicate id {:?}", member.id));
             }
-            self.ops.push(Op::upsert("staff", &["id"], &["name"], vec![member.id.as_str().into(), json_text(&member.name).into()]));
+            self.ops.push(Op::upsert(
+                "staff",
+                &["id"],
+                &["name"],
+                vec![member.id.as_str().into(), json_text(&member.name).into()],
+            ));
             for (j, code) in member.services.iter().enumerate() {
                 if !services.contains(code.as_str()) {
                     return Err(format!("{path}.services[{j}]: unknown service {code:?}"));
@@ -680,7 +785,12 @@ impl<'d> Planner<'d> {
             let mut keep = Vec::new();
             for (j, start) in starts.iter().enumerate() {
                 let at = time_to_db(self.local_time(&format!("{path}[{j}]"), start)?);
-                self.ops.push(Op::upsert("slots", &["staff_id", "start_at"], &[], vec![member.as_str().into(), at.as_str().into()]));
+                self.ops.push(Op::upsert(
+                    "slots",
+                    &["staff_id", "start_at"],
+                    &[],
+                    vec![member.as_str().into(), at.as_str().into()],
+                ));
                 keep.push(at);
             }
             self.ops.push(Op::PruneExcept {
@@ -692,7 +802,13 @@ impl<'d> Planner<'d> {
             });
         }
 
-        let refs = Refs { tariffs, options, skus, services, staff };
+        let refs = Refs {
+            tariffs,
+            options,
+            skus,
+            services,
+            staff,
+        };
         let mut ids = HashSet::new();
         let mut phones = HashSet::new();
         let mut numbers = HashSet::new();
@@ -704,7 +820,8 @@ impl<'d> Planner<'d> {
             if !ids.insert(customer.id.as_str()) {
                 return Err(format!("{path}.id: duplicate id {:?}", customer.id));
             }
-            let phone = Phone::parse(&customer.phone).map_err(|_| format!("{path}.phone: not a phone number"))?;
+            let phone = Phone::parse(&customer.phone)
+                .map_err(|_| format!("{path}.phone: not a phone number"))?;
             if !phones.insert(phone.clone()) {
                 return Err(format!("{path}.phone: the same phone as another customer"));
             }
@@ -712,7 +829,10 @@ impl<'d> Planner<'d> {
             for (j, order) in customer.orders.iter().enumerate() {
                 let path = format!("{path}.orders[{j}]");
                 if !numbers.insert(order.number.as_str()) {
-                    return Err(format!("{path}.number: duplicate order number {:?}", order.number));
+                    return Err(format!(
+                        "{path}.number: duplicate order number {:?}",
+                        order.number
+                    ));
                 }
                 self.order(&path, &customer.id, order, &refs)?;
             }
@@ -737,12 +857,23 @@ impl<'d> Planner<'d> {
     fn business(&mut self) -> Result<(), String> {
         let b = &self.data.business;
         if b.currency.len() != 3 || !b.currency.bytes().all(|c| c.is_ascii_uppercase()) {
-            return Err(format!("business.currency: not an ISO 4217 code ({:?})", b.currency));
+            return Err(format!(
+                "business.currency: not an ISO 4217 code ({:?})",
+                b.currency
+            ));
         }
-        let locale = Locale::parse(&b.default_locale)
-            .ok_or_else(|| format!("business.default_locale: not a supported language ({:?})", b.default_locale))?;
+        let locale = Locale::parse(&b.default_locale).ok_or_else(|| {
+            format!(
+                "business.default_locale: not a supported language ({:?})",
+                b.default_locale
+            )
+        })?;
         let demo_day = match &b.demo_day {
-            Some(s) => Some(self.date("business.demo_day", s)?.format("%Y-%m-%d").to_string()),
+            Some(s) => Some(
+                self.date("business.demo_day", s)?
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
             None => None,
         };
         let demo_now = match &b.demo_now {
@@ -752,7 +883,17 @@ impl<'d> Planner<'d> {
         self.ops.push(Op::upsert(
             "business",
             &["id"],
-            &["name", "currency", "time_zone", "default_locale", "locales", "working_hours", "support_hours", "demo_day", "demo_now"],
+            &[
+                "name",
+                "currency",
+                "time_zone",
+                "default_locale",
+                "locales",
+                "working_hours",
+                "support_hours",
+                "demo_day",
+                "demo_now",
+            ],
             vec![
                 1i64.into(),
                 b.name.as_str().into(),
@@ -769,7 +910,11 @@ impl<'d> Planner<'d> {
         Ok(())
     }
 
-    fn tariffs(&mut self, table: &'static str, list: &'d [TariffData]) -> Result<HashSet<&'d str>, String> {
+    fn tariffs(
+        &mut self,
+        table: &'static str,
+        list: &'d [TariffData],
+    ) -> Result<HashSet<&'d str>, String> {
         let mut codes = HashSet::new();
         for (i, tariff) in list.iter().enumerate() {
             let path = format!("{table}[{i}]");
@@ -791,26 +936,49 @@ impl<'d> Planner<'d> {
         Ok(codes)
     }
 
-    fn customer(&mut self, path: &str, c: &CustomerData, phone: &Phone, refs: &Refs<'_>) -> Result<(), String> {
+    fn customer(
+        &mut self,
+        path: &str,
+        c: &CustomerData,
+        phone: &Phone,
+        refs: &Refs<'_>,
+    ) -> Result<(), String> {
         let locale = match &c.locale {
             Some(s) => Some(
-                Locale::parse(s).ok_or_else(|| format!("{path}.locale: not a supported language ({s:?})"))?.as_str().to_owned(),
+                Locale::parse(s)
+                    .ok_or_else(|| format!("{path}.locale: not a supported language ({s:?})"))?
+                    .as_str()
+                    .to_owned(),
             ),
             None => None,
         };
         let birthday = match &c.birthday {
-            Some(s) => Some(self.date(&format!("{path}.birthday"), s)?.format("%Y-%m-%d").to_string()),
+            Some(s) => Some(
+                self.date(&format!("{path}.birthday"), s)?
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
             None => None,
         };
-        if let Some(member) = &c.preferred_staff {
-            if !refs.staff.contains(member.as_str()) {
-                return Err(format!("{path}.preferred_staff: unknown staff {member:?}"));
-            }
+        if let Some(member) = &c.preferred_staff
+            && !refs.staff.contains(member.as_str())
+        {
+            return Err(format!("{path}.preferred_staff: unknown staff {member:?}"));
         }
         self.ops.push(Op::upsert(
             "customers",
             &["id"],
-            &["name", "first_name", "phone", "email", "locale", "birthday", "tags", "preferred_staff", "address"],
+            &[
+                "name",
+                "first_name",
+                "phone",
+                "email",
+                "locale",
+                "birthday",
+                "tags",
+                "preferred_staff",
+                "address",
+            ],
             vec![
                 c.id.as_str().into(),
                 c.name.as_str().into(),
@@ -826,33 +994,62 @@ impl<'d> Planner<'d> {
         ));
 
         let Some(account) = &c.account else {
-            self.ops.push(Op::PruneFrom { table: "transactions", parent_col: "customer_id", parent: c.id.clone(), pos_col: "seq", from: 0 });
-            self.ops.push(Op::Delete { table: "accounts", key_col: "customer_id", key: c.id.clone() });
+            self.ops.push(Op::PruneFrom {
+                table: "transactions",
+                parent_col: "customer_id",
+                parent: c.id.clone(),
+                pos_col: "seq",
+                from: 0,
+            });
+            self.ops.push(Op::Delete {
+                table: "accounts",
+                key_col: "customer_id",
+                key: c.id.clone(),
+            });
             return Ok(());
         };
         let path = format!("{path}.account");
-        if let Some(tariff) = &account.tariff {
-            if !refs.tariffs.contains(tariff.as_str()) {
-                return Err(format!("{path}.tariff: unknown tariff {tariff:?}"));
-            }
+        if let Some(tariff) = &account.tariff
+            && !refs.tariffs.contains(tariff.as_str())
+        {
+            return Err(format!("{path}.tariff: unknown tariff {tariff:?}"));
         }
         for (j, option) in account.options.iter().enumerate() {
             if !refs.options.contains(option.as_str()) {
-                return Err(format!("{path}.options[{j}]: unknown tariff option {option:?}"));
+                return Err(format!(
+                    "{path}.options[{j}]: unknown tariff option {option:?}"
+                ));
             }
         }
         let (next_date, next_amount) = match &account.next_charge {
             Some(next) => (
-                Some(self.date(&format!("{path}.next_charge.date"), &next.date)?.format("%Y-%m-%d").to_string()),
+                Some(
+                    self.date(&format!("{path}.next_charge.date"), &next.date)?
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                ),
                 Some(money(&format!("{path}.next_charge.amount"), &next.amount)?),
             ),
             None => (None, None),
         };
-        let daily = account.daily_charge.as_deref().map(|s| money(&format!("{path}.daily_charge"), s)).transpose()?;
+        let daily = account
+            .daily_charge
+            .as_deref()
+            .map(|s| money(&format!("{path}.daily_charge"), s))
+            .transpose()?;
         self.ops.push(Op::upsert(
             "accounts",
             &["customer_id"],
-            &["balance", "bonus_points", "tariff", "options", "next_charge_date", "next_charge_amount", "daily_charge", "card_mask"],
+            &[
+                "balance",
+                "bonus_points",
+                "tariff",
+                "options",
+                "next_charge_date",
+                "next_charge_amount",
+                "daily_charge",
+                "card_mask",
+            ],
             vec![
                 c.id.as_str().into(),
                 money(&format!("{path}.balance"), &account.balance)?.into(),
@@ -893,15 +1090,31 @@ impl<'d> Planner<'d> {
         Ok(())
     }
 
-    fn order(&mut self, path: &str, customer: &str, o: &OrderData, refs: &Refs<'_>) -> Result<(), String> {
+    fn order(
+        &mut self,
+        path: &str,
+        customer: &str,
+        o: &OrderData,
+        refs: &Refs<'_>,
+    ) -> Result<(), String> {
         non_empty(&format!("{path}.number"), &o.number)?;
         non_empty(&format!("{path}.status"), &o.status)?;
         let created = self.local_time(&format!("{path}.created"), &o.created)?;
-        let delivered = o.delivered_at.as_deref().map(|s| self.local_time(&format!("{path}.delivered_at"), s)).transpose()?;
+        let delivered = o
+            .delivered_at
+            .as_deref()
+            .map(|s| self.local_time(&format!("{path}.delivered_at"), s))
+            .transpose()?;
         self.ops.push(Op::upsert(
             "orders",
             &["number"],
-            &["customer_id", "created_at", "status", "total", "delivered_at"],
+            &[
+                "customer_id",
+                "created_at",
+                "status",
+                "total",
+                "delivered_at",
+            ],
             vec![
                 o.number.as_str().into(),
                 customer.into(),
@@ -941,27 +1154,53 @@ impl<'d> Planner<'d> {
         });
 
         let Some(d) = &o.delivery else {
-            self.ops.push(Op::Delete { table: "deliveries", key_col: "order_number", key: o.number.clone() });
+            self.ops.push(Op::Delete {
+                table: "deliveries",
+                key_col: "order_number",
+                key: o.number.clone(),
+            });
             return Ok(());
         };
         let path = format!("{path}.delivery");
-        let eta_from = d.eta_from.as_deref().map(|s| self.local_time(&format!("{path}.eta_from"), s)).transpose()?;
-        let eta_to = d.eta_to.as_deref().map(|s| self.local_time(&format!("{path}.eta_to"), s)).transpose()?;
+        let eta_from = d
+            .eta_from
+            .as_deref()
+            .map(|s| self.local_time(&format!("{path}.eta_from"), s))
+            .transpose()?;
+        let eta_to = d
+            .eta_to
+            .as_deref()
+            .map(|s| self.local_time(&format!("{path}.eta_to"), s))
+            .transpose()?;
         let courier_phone = match d.courier.as_ref().and_then(|c| c.phone.as_deref()) {
             Some(s) => Some(
-                Phone::parse(s).map_err(|_| format!("{path}.courier.phone: not a phone number"))?.as_str().to_owned(),
+                Phone::parse(s)
+                    .map_err(|_| format!("{path}.courier.phone: not a phone number"))?
+                    .as_str()
+                    .to_owned(),
             ),
             None => None,
         };
-        if let Some(loc) = d.location {
-            if !(-90.0..=90.0).contains(&loc.lat) || !(-180.0..=180.0).contains(&loc.lon) {
-                return Err(format!("{path}.location: not a place on Earth"));
-            }
+        if let Some(loc) = d.location
+            && (!(-90.0..=90.0).contains(&loc.lat) || !(-180.0..=180.0).contains(&loc.lon))
+        {
+            return Err(format!("{path}.location: not a place on Earth"));
         }
         self.ops.push(Op::upsert(
             "deliveries",
             &["order_number"],
-            &["address", "carrier", "tracking", "eta_from", "eta_to", "courier_name", "courier_phone", "note", "lat", "lon"],
+            &[
+                "address",
+                "carrier",
+                "tracking",
+                "eta_from",
+                "eta_to",
+                "courier_name",
+                "courier_phone",
+                "note",
+                "lat",
+                "lon",
+            ],
             vec![
                 o.number.as_str().into(),
                 d.address.clone().into(),
@@ -987,12 +1226,24 @@ impl<'d> Planner<'d> {
             "documents",
             &["id"],
             &["customer_id", "kind", "period", "title"],
-            vec![d.id.as_str().into(), customer.into(), d.kind.as_str().into(), period.into(), json_text(&d.title).into()],
+            vec![
+                d.id.as_str().into(),
+                customer.into(),
+                d.kind.as_str().into(),
+                period.into(),
+                json_text(&d.title).into(),
+            ],
         ));
         Ok(())
     }
 
-    fn booking(&mut self, path: &str, customer: &str, b: &BookingData, refs: &Refs<'_>) -> Result<(), String> {
+    fn booking(
+        &mut self,
+        path: &str,
+        customer: &str,
+        b: &BookingData,
+        refs: &Refs<'_>,
+    ) -> Result<(), String> {
         non_empty(&format!("{path}.id"), &b.id)?;
         non_empty(&format!("{path}.status"), &b.status)?;
         if !refs.services.contains(b.service.as_str()) {
@@ -1027,7 +1278,9 @@ impl<'d> Planner<'d> {
     /// A local time of the data set, shifted, in UTC.
     fn local_time(&self, path: &str, s: &str) -> Result<DateTime<Utc>, String> {
         let local = parse_local(s).map_err(|e| format!("{path}: {e}"))?;
-        let moved = local.checked_add_signed(self.shift).ok_or_else(|| format!("{path}: out of range"))?;
+        let moved = local
+            .checked_add_signed(self.shift)
+            .ok_or_else(|| format!("{path}: out of range"))?;
         to_utc(self.tz, moved).ok_or_else(|| format!("{path}: not a time in {}", self.tz))
     }
 
@@ -1067,7 +1320,11 @@ struct Refs<'d> {
 }
 
 fn non_empty(path: &str, s: &str) -> Result<(), String> {
-    if s.trim().is_empty() { Err(format!("{path}: must not be empty")) } else { Ok(()) }
+    if s.trim().is_empty() {
+        Err(format!("{path}: must not be empty"))
+    } else {
+        Ok(())
+    }
 }
 
 /// A list position as a store key.
@@ -1104,7 +1361,8 @@ fn parse_local(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 fn shift_date(date: NaiveDate, shift: Duration) -> Result<NaiveDate, String> {
-    date.checked_add_signed(shift).ok_or_else(|| "out of range".to_owned())
+    date.checked_add_signed(shift)
+        .ok_or_else(|| "out of range".to_owned())
 }
 
 /// A local time in `tz` as an instant; a time skipped by a clock change counts from the
@@ -1112,7 +1370,10 @@ fn shift_date(date: NaiveDate, shift: Duration) -> Result<NaiveDate, String> {
 fn to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&local)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(local + Duration::hours(1)))
+                .earliest()
+        })
         .map(|at| at.with_timezone(&Utc))
 }
 
@@ -1134,8 +1395,14 @@ mod tests {
         let data = BusinessData::parse(DEMO_JSON).unwrap();
         assert_eq!(data.customers.len(), 3);
         assert_eq!(data.free_slots.len(), 3);
-        assert_eq!(data.demo_now(), NaiveDate::from_ymd_opt(2025, 1, 11).and_then(|d| d.and_hms_opt(10, 0, 0)));
-        assert_eq!(data.demo_now_utc().map(|t| t.to_rfc3339()), Some("2025-01-11T05:00:00+00:00".to_owned()));
+        assert_eq!(
+            data.demo_now(),
+            NaiveDate::from_ymd_opt(2025, 1, 11).and_then(|d| d.and_hms_opt(10, 0, 0))
+        );
+        assert_eq!(
+            data.demo_now_utc().map(|t| t.to_rfc3339()),
+            Some("2025-01-11T05:00:00+00:00".to_owned())
+        );
     }
 
     #[test]
@@ -1143,8 +1410,15 @@ mod tests {
         assert_eq!(money("p", "3450"), Ok(345_000));
         assert_eq!(money("p", "-890"), Ok(-89_000));
         assert_eq!(money("p", "12.5"), Ok(1_250));
-        for bad in ["", "-", "1e3", "1_000", "12.345", "12.", ".5", "abc", " 1", "+1", "1,5"] {
-            assert!(money("x.price", bad).unwrap_err().starts_with("x.price: not a decimal amount"), "{bad}");
+        for bad in [
+            "", "-", "1e3", "1_000", "12.345", "12.", ".5", "abc", " 1", "+1", "1,5",
+        ] {
+            assert!(
+                money("x.price", bad)
+                    .unwrap_err()
+                    .starts_with("x.price: not a decimal amount"),
+                "{bad}"
+            );
         }
     }
 
@@ -1167,7 +1441,10 @@ mod tests {
             "INSERT INTO t (k, a, b) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET a = excluded.a, \
              b = excluded.b WHERE (t.a, t.b) IS DISTINCT FROM (excluded.a, excluded.b)"
         );
-        assert_eq!(upsert_sql("t", &["k", "j"], &[]), "INSERT INTO t (k, j) VALUES ($1, $2) ON CONFLICT (k, j) DO NOTHING");
+        assert_eq!(
+            upsert_sql("t", &["k", "j"], &[]),
+            "INSERT INTO t (k, j) VALUES ($1, $2) ON CONFLICT (k, j) DO NOTHING"
+        );
     }
 
     #[test]

@@ -94,7 +94,6 @@ pub struct Lead {
     pub created_at: DateTime<Utc>,
 }
 
-
 /// A time as the store keeps it: RFC 3339 in UTC with nine fractional digits and "Z"
 /// ("2025-01-11T05:00:00.000000000Z"), so that text order is time order and a time
 /// round-trips exactly.
@@ -104,13 +103,21 @@ pub fn time_to_db(at: DateTime<Utc>) -> String {
 
 /// A time read back from the store (any RFC 3339 text is accepted).
 pub fn time_from_db(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+)];
 
 /// The embedded migrations of an engine.
 fn migrator(engine: Engine) -> Migrator {
@@ -121,10 +128,19 @@ fn migrator(engine: Engine) -> Migrator {
     let migrations = set
         .iter()
         .map(|&(version, description, sql)| {
-            Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
         })
         .collect();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
 }
 
 /// How a database URL is to be opened.
@@ -150,7 +166,9 @@ fn target(url: &str) -> StoreResult<Target> {
             return Err(bad());
         }
         let file_url = match query {
-            Some(q) if q.split('&').any(|kv| kv.starts_with("mode=")) => format!("sqlite://{path}?{q}"),
+            Some(q) if q.split('&').any(|kv| kv.starts_with("mode=")) => {
+                format!("sqlite://{path}?{q}")
+            }
             Some(q) if !q.is_empty() => format!("sqlite://{path}?{q}&mode=rwc"),
             _ => format!("sqlite://{path}?mode=rwc"),
         };
@@ -198,7 +216,10 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, false)))
                     .connect("sqlite::memory:")
                     .await?;
-                Ok(Store { pool, engine: Engine::Sqlite })
+                Ok(Store {
+                    pool,
+                    engine: Engine::Sqlite,
+                })
             }
             Target::SqliteFile(file_url) => {
                 let pool = AnyPoolOptions::new()
@@ -206,11 +227,20 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, true)))
                     .connect(&file_url)
                     .await?;
-                Ok(Store { pool, engine: Engine::Sqlite })
+                Ok(Store {
+                    pool,
+                    engine: Engine::Sqlite,
+                })
             }
             Target::Postgres(url) => {
-                let pool = AnyPoolOptions::new().max_connections(16).connect(&url).await?;
-                Ok(Store { pool, engine: Engine::Postgres })
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
+                Ok(Store {
+                    pool,
+                    engine: Engine::Postgres,
+                })
             }
         }
     }
@@ -236,7 +266,11 @@ impl Store {
 
     // --- Telegram users, bindings, consent ---
     /// Creates the user row if absent; updates chat_id; returns it.
-    pub async fn touch_user(&self, telegram_user_id: i64, chat_id: i64) -> StoreResult<TelegramUser> {
+    pub async fn touch_user(
+        &self,
+        telegram_user_id: i64,
+        chat_id: i64,
+    ) -> StoreResult<TelegramUser> {
         let row = sqlx::query(
             "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
              VALUES ($1, $2, NULL, 0, $3) \
@@ -263,7 +297,11 @@ impl Store {
 
     /// Sets (or clears) the chosen language. A user not seen before is created with the
     /// private chat's id, which is the user's id.
-    pub async fn set_user_locale(&self, telegram_user_id: i64, locale: Option<Locale>) -> StoreResult<()> {
+    pub async fn set_user_locale(
+        &self,
+        telegram_user_id: i64,
+        locale: Option<Locale>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
              VALUES ($1, $1, $2, 0, $3) \
@@ -294,7 +332,12 @@ impl Store {
     }
 
     /// Records (or renews) the acceptance of the terms.
-    pub async fn record_consent(&self, telegram_user_id: i64, terms_version: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn record_consent(
+        &self,
+        telegram_user_id: i64,
+        terms_version: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO consents (telegram_user_id, terms_version, accepted_at) VALUES ($1, $2, $3) \
              ON CONFLICT (telegram_user_id) DO UPDATE \
@@ -407,18 +450,31 @@ impl Store {
     /// The leads this user left (their phone and name) are personal data kept by the bot
     /// too, and go as well. The user row (language choice, epoch) stays so that buttons sent
     /// before remain stale.
-    pub async fn forget(&self, telegram_user_id: i64, chat_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn forget(
+        &self,
+        telegram_user_id: i64,
+        chat_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let customer_id: Option<String> = sqlx::query("SELECT customer_id FROM bindings WHERE telegram_user_id = $1")
-            .bind(telegram_user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| Cols::new(&row, "bindings").text("customer_id"))
-            .transpose()?;
+        // Writing first: a SQLite transaction that starts with a read cannot wait for a
+        // concurrent writer.
+        let customer_id: Option<String> =
+            sqlx::query("DELETE FROM bindings WHERE telegram_user_id = $1 RETURNING customer_id")
+                .bind(telegram_user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| Cols::new(&row, "bindings").text("customer_id"))
+                .transpose()?;
         for (sql, key) in [
-            ("DELETE FROM bindings WHERE telegram_user_id = $1", telegram_user_id),
-            ("DELETE FROM consents WHERE telegram_user_id = $1", telegram_user_id),
-            ("DELETE FROM leads WHERE telegram_user_id = $1", telegram_user_id),
+            (
+                "DELETE FROM consents WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
+            (
+                "DELETE FROM leads WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
             ("DELETE FROM dialogue_states WHERE chat_id = $1", chat_id),
             ("DELETE FROM chat_messages WHERE chat_id = $1", chat_id),
         ] {
@@ -446,7 +502,8 @@ impl Store {
             .bind(chat_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| Cols::new(&row, "dialogue_states").text("state")).transpose()
+        row.map(|row| Cols::new(&row, "dialogue_states").text("state"))
+            .transpose()
     }
 
     pub async fn set_dialogue_state(&self, chat_id: i64, json: &str) -> StoreResult<()> {
@@ -472,19 +529,31 @@ impl Store {
 
     // --- chat history (kept 180 days; deleted by /forget) ---
     /// `direction` is "in" or "out".
-    pub async fn log_message(&self, chat_id: i64, direction: &str, text: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)")
-            .bind(chat_id)
-            .bind(direction.to_owned())
-            .bind(text.to_owned())
-            .bind(time_to_db(at))
-            .execute(&self.pool)
-            .await?;
+    pub async fn log_message(
+        &self,
+        chat_id: i64,
+        direction: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(chat_id)
+        .bind(direction.to_owned())
+        .bind(text.to_owned())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The latest `limit` messages of the chat as (direction, text, time), oldest first.
-    pub async fn chat_history(&self, chat_id: i64, limit: u32) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
+    pub async fn chat_history(
+        &self,
+        chat_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
         let rows = sqlx::query(
             "SELECT direction, text, at FROM chat_messages WHERE chat_id = $1 ORDER BY id DESC LIMIT $2",
         )
@@ -612,26 +681,50 @@ mod tests {
 
     #[test]
     fn a_sqlite_file_url_gets_the_create_mode() {
-        assert_eq!(target("sqlite://data/c.db").ok(), Some(Target::SqliteFile("sqlite://data/c.db?mode=rwc".into())));
-        assert_eq!(target("sqlite:c.db").ok(), Some(Target::SqliteFile("sqlite://c.db?mode=rwc".into())));
+        assert_eq!(
+            target("sqlite://data/c.db").ok(),
+            Some(Target::SqliteFile("sqlite://data/c.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            target("sqlite:c.db").ok(),
+            Some(Target::SqliteFile("sqlite://c.db?mode=rwc".into()))
+        );
         assert_eq!(
             target("sqlite:///tmp/c.db?cache=shared").ok(),
-            Some(Target::SqliteFile("sqlite:///tmp/c.db?cache=shared&mode=rwc".into()))
+            Some(Target::SqliteFile(
+                "sqlite:///tmp/c.db?cache=shared&mode=rwc".into()
+            ))
         );
-        assert_eq!(target("sqlite://c.db?mode=ro").ok(), Some(Target::SqliteFile("sqlite://c.db?mode=ro".into())));
+        assert_eq!(
+            target("sqlite://c.db?mode=ro").ok(),
+            Some(Target::SqliteFile("sqlite://c.db?mode=ro".into()))
+        );
     }
 
     #[test]
     fn in_memory_and_postgres_urls_are_recognised() {
         assert_eq!(target("sqlite::memory:").ok(), Some(Target::SqliteMemory));
         assert_eq!(target("sqlite://:memory:").ok(), Some(Target::SqliteMemory));
-        assert!(matches!(target("postgres://u@h/db"), Ok(Target::Postgres(_))));
-        assert!(matches!(target("postgresql://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(
+            target("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+        assert!(matches!(
+            target("postgresql://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
     }
 
     #[test]
     fn other_urls_are_refused() {
-        for url in ["", "mysql://x", "sqlite://", "sqlite:", "http://x", "postgres:/x"] {
+        for url in [
+            "",
+            "mysql://x",
+            "sqlite://",
+            "sqlite:",
+            "http://x",
+            "postgres:/x",
+        ] {
             assert!(matches!(target(url), Err(StoreError::BadUrl(_))), "{url}");
         }
     }

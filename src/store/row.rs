@@ -30,7 +30,9 @@ impl<'r> Cols<'r> {
     where
         T: for<'a> Decode<'a, Any> + Type<Any>,
     {
-        self.row.try_get::<T, _>(col).map_err(|e| self.corrupt(col, e))
+        self.row
+            .try_get::<T, _>(col)
+            .map_err(|e| self.corrupt(col, e))
     }
 
     pub(crate) fn i64(&self, col: &str) -> StoreResult<i64> {
@@ -92,7 +94,8 @@ impl<'r> Cols<'r> {
 
     pub(crate) fn locale(&self, col: &str) -> StoreResult<Locale> {
         let text = self.text(col)?;
-        Locale::parse(&text).ok_or_else(|| self.corrupt(col, format_args!("not a locale: {text:?}")))
+        Locale::parse(&text)
+            .ok_or_else(|| self.corrupt(col, format_args!("not a locale: {text:?}")))
     }
 
     pub(crate) fn opt_locale(&self, col: &str) -> StoreResult<Option<Locale>> {
@@ -113,7 +116,9 @@ impl<'r> Cols<'r> {
     pub(crate) fn opt_json<T: DeserializeOwned>(&self, col: &str) -> StoreResult<Option<T>> {
         match self.opt_text(col)? {
             None => Ok(None),
-            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| self.corrupt(col, e)),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| self.corrupt(col, e)),
         }
     }
 }
