@@ -1,11 +1,11 @@
 //! The built-in adapter: the business's data kept in cabinet's own database (filled by
-//! `cabinet import` or the events API).
-//! (Stub interface: the full implementation replaces this.)
+//! `cabinet import` or the events API). Every query is scoped by the customer id.
 
 use async_trait::async_trait;
+use sqlx::any::AnyRow;
 
 use super::*;
-use crate::store::Store;
+use crate::store::{Cols, Store, StoreError};
 
 /// CRM, billing and logistics over the store.
 #[derive(Clone)]
@@ -21,39 +21,310 @@ impl Builtin {
     /// All three traits, as [`Adapters`] with the given timeout.
     pub fn adapters(self, timeout: Duration) -> Adapters {
         let me = Arc::new(self);
-        Adapters { crm: me.clone(), billing: me.clone(), logistics: me, timeout }
+        Adapters {
+            crm: me.clone(),
+            billing: me.clone(),
+            logistics: me,
+            timeout,
+        }
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        self.store.pool()
+    }
+
+    /// The business currency; the business row must have been imported.
+    async fn currency(&self) -> AdapterResult<String> {
+        let row = sqlx::query("SELECT currency FROM business WHERE id = 1")
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(|| AdapterError::Unavailable("no business data imported".to_owned()))?;
+        Ok(Cols::new(&row, "business").text("currency")?)
+    }
+
+    async fn customer(&self, column: &str, value: &str) -> AdapterResult<Option<CustomerProfile>> {
+        let sql = format!(
+            "SELECT id, name, first_name, phone, email, locale, tags FROM customers WHERE {column} = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(value.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let c = Cols::new(&row, "customers");
+        Ok(Some(CustomerProfile {
+            id: CustomerId(c.text("id")?),
+            name: c.text("name")?,
+            first_name: c.text("first_name")?,
+            phone: c.phone("phone")?,
+            email: c.opt_text("email")?,
+            locale: c.opt_locale("locale")?,
+            tags: c.json("tags")?,
+        }))
+    }
+
+    /// The full orders (items, delivery) of these order rows, in their order.
+    async fn full_orders(&self, rows: &[AnyRow], currency: &str) -> AdapterResult<Vec<Order>> {
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            let summary = summary(row)?;
+            let delivered_at = Cols::new(row, "orders").opt_time("delivered_at")?;
+            let items = self.items(&summary.number).await?;
+            let delivery = self.delivery(&summary.number).await?;
+            orders.push(Order {
+                number: summary.number,
+                created: summary.created,
+                status: summary.status,
+                total: summary.total,
+                currency: currency.to_owned(),
+                delivered_at,
+                items,
+                delivery,
+            });
+        }
+        Ok(orders)
+    }
+
+    async fn items(&self, number: &str) -> AdapterResult<Vec<OrderItem>> {
+        let rows = sqlx::query(
+            "SELECT i.sku, i.qty, i.price, c.name FROM order_items i \
+             LEFT JOIN catalog c ON c.sku = i.sku WHERE i.order_number = $1 ORDER BY i.line",
+        )
+        .bind(number.to_owned())
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let c = Cols::new(row, "order_items");
+                Ok(OrderItem {
+                    sku: c.text("sku")?,
+                    name: c.opt_json("name")?.unwrap_or_default(),
+                    qty: c.i64("qty")?,
+                    price: c.money("price")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delivery(&self, number: &str) -> AdapterResult<Option<Delivery>> {
+        let row = sqlx::query(
+            "SELECT address, carrier, tracking, eta_from, eta_to, courier_name, courier_phone, note, lat, lon \
+             FROM deliveries WHERE order_number = $1",
+        )
+        .bind(number.to_owned())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let c = Cols::new(&row, "deliveries");
+        let courier_phone = c.opt_text("courier_phone")?;
+        let courier = c.opt_text("courier_name")?.map(|name| Courier {
+            name,
+            phone: courier_phone,
+        });
+        let location = match (c.opt_f64("lat")?, c.opt_f64("lon")?) {
+            (Some(lat), Some(lon)) => Some((lat, lon)),
+            _ => None,
+        };
+        Ok(Some(Delivery {
+            address: c.opt_text("address")?,
+            carrier: c.opt_text("carrier")?,
+            tracking: c.opt_text("tracking")?,
+            eta_from: c.opt_time("eta_from")?,
+            eta_to: c.opt_time("eta_to")?,
+            courier,
+            note: c.opt_json("note")?,
+            location,
+        }))
+    }
+
+    /// The tariffs or options with these codes, in this order (unknown codes are skipped).
+    async fn tariffs(&self, table: &'static str, codes: &[String]) -> AdapterResult<Vec<Tariff>> {
+        let sql = format!("SELECT code, name, monthly_fee FROM {table} WHERE code = $1");
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            let row = sqlx::query(&sql)
+                .bind(code.clone())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?;
+            if let Some(row) = row {
+                let c = Cols::new(&row, table);
+                out.push(Tariff {
+                    code: c.text("code")?,
+                    name: c.json("name")?,
+                    monthly_fee: c.money("monthly_fee")?,
+                });
+            }
+        }
+        Ok(out)
     }
 }
+
+/// A database failure: the system is unavailable.
+fn db(e: sqlx::Error) -> AdapterError {
+    AdapterError::Unavailable(e.to_string())
+}
+
+impl From<StoreError> for AdapterError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt(what) | StoreError::InvalidData(what) => {
+                AdapterError::Invalid(what)
+            }
+            other => AdapterError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+fn summary(row: &AnyRow) -> AdapterResult<OrderSummary> {
+    let c = Cols::new(row, "orders");
+    Ok(OrderSummary {
+        number: c.text("number")?,
+        created: c.time("created_at")?,
+        status: OrderStatus::parse(&c.text("status")?),
+        total: c.money("total")?,
+    })
+}
+
+const ORDER_COLUMNS: &str = "number, created_at, status, total, delivered_at";
 
 #[async_trait]
 impl Crm for Builtin {
     async fn find_by_phone(&self, phone: &Phone) -> AdapterResult<Option<CustomerProfile>> {
-        todo!("{phone}")
+        self.customer("phone", phone.as_str()).await
     }
+
     async fn profile(&self, id: &CustomerId) -> AdapterResult<Option<CustomerProfile>> {
-        todo!("{id}")
+        self.customer("id", id.as_str()).await
     }
 }
 
 #[async_trait]
 impl Billing for Builtin {
     async fn account(&self, id: &CustomerId) -> AdapterResult<Option<Account>> {
-        todo!("{id}")
+        let row = sqlx::query(
+            "SELECT a.balance, a.bonus_points, a.tariff, a.options, a.next_charge_date, a.next_charge_amount, \
+             a.daily_charge, a.card_mask FROM accounts a WHERE a.customer_id = $1",
+        )
+        .bind(id.as_str().to_owned())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let c = Cols::new(&row, "accounts");
+        let tariff = match c.opt_text("tariff")? {
+            Some(code) => self.tariffs("tariffs", &[code]).await?.into_iter().next(),
+            None => None,
+        };
+        let option_codes: Vec<String> = c.json("options")?;
+        let next_charge = match (
+            c.opt_date("next_charge_date")?,
+            c.opt_money("next_charge_amount")?,
+        ) {
+            (Some(date), Some(amount)) => Some(NextCharge { date, amount }),
+            _ => None,
+        };
+        Ok(Some(Account {
+            balance: c.money("balance")?,
+            currency: self.currency().await?,
+            bonus_points: c.i64("bonus_points")?,
+            tariff,
+            options: self.tariffs("tariff_options", &option_codes).await?,
+            next_charge,
+            daily_charge: c.opt_money("daily_charge")?,
+            card_mask: c.opt_text("card_mask")?,
+        }))
     }
+
     async fn transactions(&self, id: &CustomerId, limit: u32) -> AdapterResult<Vec<Transaction>> {
-        todo!("{id} {limit}")
+        let rows = sqlx::query(
+            "SELECT at, amount, kind, title FROM transactions WHERE customer_id = $1 \
+             ORDER BY at DESC, seq DESC LIMIT $2",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let c = Cols::new(row, "transactions");
+                Ok(Transaction {
+                    at: c.time("at")?,
+                    amount: c.money("amount")?,
+                    kind: c.text("kind")?,
+                    title: c.json("title")?,
+                })
+            })
+            .collect()
     }
 }
 
 #[async_trait]
 impl Logistics for Builtin {
     async fn orders(&self, id: &CustomerId, offset: u32, limit: u32) -> AdapterResult<OrderPage> {
-        todo!("{id} {offset} {limit}")
+        let currency = self.currency().await?;
+        let count = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = $1")
+            .bind(id.as_str().to_owned())
+            .fetch_one(self.pool())
+            .await
+            .map_err(db)?;
+        let total = Cols::new(&count, "orders").i64("n")?;
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 \
+             ORDER BY created_at DESC, number DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.as_str().to_owned())
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(OrderPage {
+            orders: rows.iter().map(summary).collect::<AdapterResult<_>>()?,
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            currency,
+        })
     }
+
     async fn active_orders(&self, id: &CustomerId) -> AdapterResult<Vec<Order>> {
-        todo!("{id}")
+        let currency = self.currency().await?;
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 \
+             AND status NOT IN ('delivered', 'cancelled', 'canceled') ORDER BY created_at DESC, number DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.as_str().to_owned())
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        let orders = self.full_orders(&rows, &currency).await?;
+        Ok(orders
+            .into_iter()
+            .filter(|o| o.status.is_active())
+            .collect())
     }
+
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>> {
-        todo!("{id} {number}")
+        let sql =
+            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND number = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str().to_owned())
+            .bind(number.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let currency = self.currency().await?;
+        Ok(self
+            .full_orders(std::slice::from_ref(&row), &currency)
+            .await?
+            .into_iter()
+            .next())
     }
 }

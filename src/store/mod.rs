@@ -1,15 +1,22 @@
 //! The SQL store: one [`Store`] over SQLite (default, a single file) or PostgreSQL, chosen by
 //! the URL. Migrations live in `migrations/sqlite/` and `migrations/postgres/` (same numbers
 //! and names) and are embedded in the binary. Money is stored as integer minor units, times
-//! as UTC.
-//! (Stub interface: the full implementation replaces this.)
+//! as UTC RFC 3339 text (see [`time_to_db`]), dates as "YYYY-MM-DD".
 
 pub mod import;
+mod row;
 
-use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+use std::sync::Once;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
+pub(crate) use row::Cols;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -21,6 +28,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A data set handed to the import is not valid (the message names the path).
+    #[error("invalid data: {0}")]
+    InvalidData(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -84,98 +94,647 @@ pub struct Lead {
     pub created_at: DateTime<Utc>,
 }
 
+/// A time as the store keeps it: RFC 3339 in UTC with nine fractional digits and "Z"
+/// ("2025-01-11T05:00:00.000000000Z"), so that text order is time order and a time
+/// round-trips exactly.
+pub fn time_to_db(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// A time read back from the store (any RFC 3339 text is accepted).
+pub fn time_from_db(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+)];
+
+/// The embedded migrations of an engine.
+fn migrator(engine: Engine) -> Migrator {
+    let set = match engine {
+        Engine::Sqlite => SQLITE_MIGRATIONS,
+        Engine::Postgres => POSTGRES_MIGRATIONS,
+    };
+    let migrations = set
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// How a database URL is to be opened.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    SqliteFile(String),
+    SqliteMemory,
+    Postgres(String),
+}
+
+fn target(url: &str) -> StoreResult<Target> {
+    let bad = || StoreError::BadUrl(url.to_owned());
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        if path == ":memory:" || query.is_some_and(|q| q.split('&').any(|kv| kv == "mode=memory")) {
+            return Ok(Target::SqliteMemory);
+        }
+        if path.is_empty() {
+            return Err(bad());
+        }
+        let file_url = match query {
+            Some(q) if q.split('&').any(|kv| kv.starts_with("mode=")) => {
+                format!("sqlite://{path}?{q}")
+            }
+            Some(q) if !q.is_empty() => format!("sqlite://{path}?{q}&mode=rwc"),
+            _ => format!("sqlite://{path}?mode=rwc"),
+        };
+        return Ok(Target::SqliteFile(file_url));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_owned()));
+    }
+    Err(bad())
+}
+
+/// Per-connection SQLite settings.
+async fn configure_sqlite(conn: &mut AnyConnection, wal: bool) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA busy_timeout = 5000").await?;
+    if wal {
+        conn.execute("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(())
+}
+
 /// The database and its repositories. Cheap to clone (a pool).
 #[derive(Clone, Debug)]
-pub struct Store {}
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
 
 impl Store {
     /// Connects to `sqlite://path` (the file is created if absent), `sqlite::memory:`, or
     /// `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Store> {
-        todo!("{url}")
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+        match target(url)? {
+            Target::SqliteMemory => {
+                // Every new connection to an in-memory SQLite URL opens a new, empty database:
+                // one connection, kept for the life of the pool, holds the data.
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .after_connect(|conn, _| Box::pin(configure_sqlite(conn, false)))
+                    .connect("sqlite::memory:")
+                    .await?;
+                Ok(Store {
+                    pool,
+                    engine: Engine::Sqlite,
+                })
+            }
+            Target::SqliteFile(file_url) => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| Box::pin(configure_sqlite(conn, true)))
+                    .connect(&file_url)
+                    .await?;
+                Ok(Store {
+                    pool,
+                    engine: Engine::Sqlite,
+                })
+            }
+            Target::Postgres(url) => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
+                Ok(Store {
+                    pool,
+                    engine: Engine::Postgres,
+                })
+            }
+        }
     }
+
     /// Applies the embedded migrations of this engine.
     pub async fn migrate(&self) -> StoreResult<()> {
-        todo!()
+        migrator(self.engine).run(&self.pool).await?;
+        Ok(())
     }
+
     pub fn engine(&self) -> Engine {
-        todo!()
+        self.engine
     }
+
     pub fn pool(&self) -> &sqlx::AnyPool {
-        todo!()
+        &self.pool
+    }
+
+    /// Closes every connection of the pool (an in-memory database is gone afterwards).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     // --- Telegram users, bindings, consent ---
     /// Creates the user row if absent; updates chat_id; returns it.
-    pub async fn touch_user(&self, telegram_user_id: i64, chat_id: i64) -> StoreResult<TelegramUser> {
-        todo!("{telegram_user_id} {chat_id}")
+    pub async fn touch_user(
+        &self,
+        telegram_user_id: i64,
+        chat_id: i64,
+    ) -> StoreResult<TelegramUser> {
+        let row = sqlx::query(
+            "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
+             VALUES ($1, $2, NULL, 0, $3) \
+             ON CONFLICT (telegram_user_id) DO UPDATE SET chat_id = excluded.chat_id \
+             RETURNING telegram_user_id, chat_id, locale, epoch",
+        )
+        .bind(telegram_user_id)
+        .bind(chat_id)
+        .bind(time_to_db(Utc::now()))
+        .fetch_one(&self.pool)
+        .await?;
+        user_from_row(&row)
     }
+
     pub async fn user(&self, telegram_user_id: i64) -> StoreResult<Option<TelegramUser>> {
-        todo!("{telegram_user_id}")
+        let row = sqlx::query(
+            "SELECT telegram_user_id, chat_id, locale, epoch FROM telegram_users WHERE telegram_user_id = $1",
+        )
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
     }
-    pub async fn set_user_locale(&self, telegram_user_id: i64, locale: Option<Locale>) -> StoreResult<()> {
-        todo!("{telegram_user_id} {locale:?}")
+
+    /// Sets (or clears) the chosen language. A user not seen before is created with the
+    /// private chat's id, which is the user's id.
+    pub async fn set_user_locale(
+        &self,
+        telegram_user_id: i64,
+        locale: Option<Locale>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
+             VALUES ($1, $1, $2, 0, $3) \
+             ON CONFLICT (telegram_user_id) DO UPDATE SET locale = excluded.locale",
+        )
+        .bind(telegram_user_id)
+        .bind(locale.map(|l| l.as_str().to_owned()))
+        .bind(time_to_db(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
-    /// Bumps the epoch; returns the new one.
+
+    /// Bumps the epoch; returns the new one. A user not seen before is created (with the
+    /// private chat's id, which is the user's id) at epoch 1.
     pub async fn bump_epoch(&self, telegram_user_id: i64) -> StoreResult<i64> {
-        todo!("{telegram_user_id}")
+        let row = sqlx::query(
+            "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
+             VALUES ($1, $1, NULL, 1, $2) \
+             ON CONFLICT (telegram_user_id) DO UPDATE SET epoch = telegram_users.epoch + 1 \
+             RETURNING epoch",
+        )
+        .bind(telegram_user_id)
+        .bind(time_to_db(Utc::now()))
+        .fetch_one(&self.pool)
+        .await?;
+        Cols::new(&row, "telegram_users").i64("epoch")
     }
-    pub async fn record_consent(&self, telegram_user_id: i64, terms_version: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        todo!("{telegram_user_id} {terms_version} {at}")
+
+    /// Records (or renews) the acceptance of the terms.
+    pub async fn record_consent(
+        &self,
+        telegram_user_id: i64,
+        terms_version: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (telegram_user_id, terms_version, accepted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (telegram_user_id) DO UPDATE \
+             SET terms_version = excluded.terms_version, accepted_at = excluded.accepted_at",
+        )
+        .bind(telegram_user_id)
+        .bind(terms_version.to_owned())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
+
     pub async fn consent(&self, telegram_user_id: i64) -> StoreResult<Option<Consent>> {
-        todo!("{telegram_user_id}")
+        let row = sqlx::query(
+            "SELECT telegram_user_id, terms_version, accepted_at FROM consents WHERE telegram_user_id = $1",
+        )
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let c = Cols::new(&row, "consents");
+            Ok(Consent {
+                telegram_user_id: c.i64("telegram_user_id")?,
+                terms_version: c.text("terms_version")?,
+                accepted_at: c.time("accepted_at")?,
+            })
+        })
+        .transpose()
     }
+
     /// Binds (or re-binds) the account to the customer.
     pub async fn bind(&self, binding: &Binding) -> StoreResult<()> {
-        todo!("{binding:?}")
+        sqlx::query(
+            "INSERT INTO bindings (telegram_user_id, chat_id, customer_id, phone, first_name, bound_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (telegram_user_id) DO UPDATE SET chat_id = excluded.chat_id, \
+             customer_id = excluded.customer_id, phone = excluded.phone, \
+             first_name = excluded.first_name, bound_at = excluded.bound_at",
+        )
+        .bind(binding.telegram_user_id)
+        .bind(binding.chat_id)
+        .bind(binding.customer_id.0.clone())
+        .bind(binding.phone.as_str().to_owned())
+        .bind(binding.first_name.clone())
+        .bind(time_to_db(binding.bound_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
+
     pub async fn binding(&self, telegram_user_id: i64) -> StoreResult<Option<Binding>> {
-        todo!("{telegram_user_id}")
+        let row = sqlx::query(
+            "SELECT telegram_user_id, chat_id, customer_id, phone, first_name, bound_at \
+             FROM bindings WHERE telegram_user_id = $1",
+        )
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let c = Cols::new(&row, "bindings");
+            Ok(Binding {
+                telegram_user_id: c.i64("telegram_user_id")?,
+                chat_id: c.i64("chat_id")?,
+                customer_id: CustomerId(c.text("customer_id")?),
+                phone: c.phone("phone")?,
+                first_name: c.text("first_name")?,
+                bound_at: c.time("bound_at")?,
+            })
+        })
+        .transpose()
     }
+
+    /// The Telegram accounts bound to a customer (for notifications), by user id.
+    pub async fn bindings_of(&self, customer_id: &CustomerId) -> StoreResult<Vec<Binding>> {
+        let rows = sqlx::query(
+            "SELECT telegram_user_id, chat_id, customer_id, phone, first_name, bound_at \
+             FROM bindings WHERE customer_id = $1 ORDER BY telegram_user_id",
+        )
+        .bind(customer_id.0.clone())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let c = Cols::new(row, "bindings");
+                Ok(Binding {
+                    telegram_user_id: c.i64("telegram_user_id")?,
+                    chat_id: c.i64("chat_id")?,
+                    customer_id: CustomerId(c.text("customer_id")?),
+                    phone: c.phone("phone")?,
+                    first_name: c.text("first_name")?,
+                    bound_at: c.time("bound_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// Removes the binding; true if there was one.
     pub async fn unbind(&self, telegram_user_id: i64) -> StoreResult<bool> {
-        todo!("{telegram_user_id}")
+        let done = sqlx::query("DELETE FROM bindings WHERE telegram_user_id = $1")
+            .bind(telegram_user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
+
     /// /forget: deletes the binding, consent, dialogue state and chat history of this user,
     /// in one transaction. The audit log keeps a "forget" entry.
-    pub async fn forget(&self, telegram_user_id: i64, chat_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-        todo!("{telegram_user_id} {chat_id} {at}")
+    ///
+    /// The leads this user left (their phone and name) are personal data kept by the bot
+    /// too, and go as well. The user row (language choice, epoch) stays so that buttons sent
+    /// before remain stale.
+    pub async fn forget(
+        &self,
+        telegram_user_id: i64,
+        chat_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first: a SQLite transaction that starts with a read cannot wait for a
+        // concurrent writer.
+        let customer_id: Option<String> =
+            sqlx::query("DELETE FROM bindings WHERE telegram_user_id = $1 RETURNING customer_id")
+                .bind(telegram_user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| Cols::new(&row, "bindings").text("customer_id"))
+                .transpose()?;
+        for (sql, key) in [
+            (
+                "DELETE FROM consents WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
+            (
+                "DELETE FROM leads WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
+            ("DELETE FROM dialogue_states WHERE chat_id = $1", chat_id),
+            ("DELETE FROM chat_messages WHERE chat_id = $1", chat_id),
+        ] {
+            sqlx::query(sql).bind(key).execute(&mut *tx).await?;
+        }
+        insert_audit(
+            &mut tx,
+            &AuditEntry {
+                at,
+                telegram_user_id: Some(telegram_user_id),
+                customer_id: customer_id.map(CustomerId),
+                action: "forget".to_owned(),
+                subject: None,
+                channel: "telegram".to_owned(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     // --- dialogue state (teloxide Storage is built on these) ---
     pub async fn dialogue_state(&self, chat_id: i64) -> StoreResult<Option<String>> {
-        todo!("{chat_id}")
+        let row = sqlx::query("SELECT state FROM dialogue_states WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Cols::new(&row, "dialogue_states").text("state"))
+            .transpose()
     }
+
     pub async fn set_dialogue_state(&self, chat_id: i64, json: &str) -> StoreResult<()> {
-        todo!("{chat_id} {json}")
+        sqlx::query(
+            "INSERT INTO dialogue_states (chat_id, state, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(chat_id)
+        .bind(json.to_owned())
+        .bind(time_to_db(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
+
     pub async fn remove_dialogue_state(&self, chat_id: i64) -> StoreResult<()> {
-        todo!("{chat_id}")
+        sqlx::query("DELETE FROM dialogue_states WHERE chat_id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     // --- chat history (kept 180 days; deleted by /forget) ---
     /// `direction` is "in" or "out".
-    pub async fn log_message(&self, chat_id: i64, direction: &str, text: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        todo!("{chat_id} {direction} {text} {at}")
+    pub async fn log_message(
+        &self,
+        chat_id: i64,
+        direction: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(chat_id)
+        .bind(direction.to_owned())
+        .bind(text.to_owned())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
-    pub async fn chat_history(&self, chat_id: i64, limit: u32) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
-        todo!("{chat_id} {limit}")
+
+    /// The latest `limit` messages of the chat as (direction, text, time), oldest first.
+    pub async fn chat_history(
+        &self,
+        chat_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT direction, text, at FROM chat_messages WHERE chat_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(chat_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut history = rows
+            .iter()
+            .map(|row| {
+                let c = Cols::new(row, "chat_messages");
+                Ok((c.text("direction")?, c.text("text")?, c.time("at")?))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        history.reverse();
+        Ok(history)
+    }
+
+    /// Deletes the chat messages older than `before`; returns how many went.
+    pub async fn purge_chat_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM chat_messages WHERE at < $1")
+            .bind(time_to_db(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     // --- audit, leads ---
     pub async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        todo!("{entry:?}")
+        let mut conn = self.pool.acquire().await?;
+        insert_audit(&mut conn, entry).await
     }
+
     /// The audit entries of this Telegram user, oldest first.
     pub async fn audit_entries(&self, telegram_user_id: i64) -> StoreResult<Vec<AuditEntry>> {
-        todo!("{telegram_user_id}")
+        let rows = sqlx::query(
+            "SELECT at, telegram_user_id, customer_id, action, subject, channel \
+             FROM audit_log WHERE telegram_user_id = $1 ORDER BY id",
+        )
+        .bind(telegram_user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let c = Cols::new(row, "audit_log");
+                Ok(AuditEntry {
+                    at: c.time("at")?,
+                    telegram_user_id: c.opt_i64("telegram_user_id")?,
+                    customer_id: c.opt_text("customer_id")?.map(CustomerId),
+                    action: c.text("action")?,
+                    subject: c.opt_text("subject")?,
+                    channel: c.text("channel")?,
+                })
+            })
+            .collect()
     }
+
     /// Records a lead (one per user and phone: a second call updates the time).
     pub async fn record_lead(&self, lead: &Lead) -> StoreResult<()> {
-        todo!("{lead:?}")
+        sqlx::query(
+            "INSERT INTO leads (telegram_user_id, phone, first_name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (telegram_user_id, phone) DO UPDATE \
+             SET first_name = excluded.first_name, created_at = excluded.created_at",
+        )
+        .bind(lead.telegram_user_id)
+        .bind(lead.phone.as_str().to_owned())
+        .bind(lead.first_name.clone())
+        .bind(time_to_db(lead.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
+
+    /// Every lead, oldest first.
     pub async fn leads(&self) -> StoreResult<Vec<Lead>> {
-        todo!()
+        let rows = sqlx::query(
+            "SELECT telegram_user_id, phone, first_name, created_at FROM leads \
+             ORDER BY created_at, telegram_user_id, phone",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let c = Cols::new(row, "leads");
+                Ok(Lead {
+                    telegram_user_id: c.i64("telegram_user_id")?,
+                    phone: c.phone("phone")?,
+                    first_name: c.text("first_name")?,
+                    created_at: c.time("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn user_from_row(row: &sqlx::any::AnyRow) -> StoreResult<TelegramUser> {
+    let c = Cols::new(row, "telegram_users");
+    Ok(TelegramUser {
+        telegram_user_id: c.i64("telegram_user_id")?,
+        chat_id: c.i64("chat_id")?,
+        locale: c.opt_locale("locale")?,
+        epoch: c.i64("epoch")?,
+    })
+}
+
+async fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(time_to_db(entry.at))
+    .bind(entry.telegram_user_id)
+    .bind(entry.customer_id.as_ref().map(|id| id.0.clone()))
+    .bind(entry.action.clone())
+    .bind(entry.subject.clone())
+    .bind(entry.channel.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_file_url_gets_the_create_mode() {
+        assert_eq!(
+            target("sqlite://data/c.db").ok(),
+            Some(Target::SqliteFile("sqlite://data/c.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            target("sqlite:c.db").ok(),
+            Some(Target::SqliteFile("sqlite://c.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            target("sqlite:///tmp/c.db?cache=shared").ok(),
+            Some(Target::SqliteFile(
+                "sqlite:///tmp/c.db?cache=shared&mode=rwc".into()
+            ))
+        );
+        assert_eq!(
+            target("sqlite://c.db?mode=ro").ok(),
+            Some(Target::SqliteFile("sqlite://c.db?mode=ro".into()))
+        );
+    }
+
+    #[test]
+    fn in_memory_and_postgres_urls_are_recognised() {
+        assert_eq!(target("sqlite::memory:").ok(), Some(Target::SqliteMemory));
+        assert_eq!(target("sqlite://:memory:").ok(), Some(Target::SqliteMemory));
+        assert!(matches!(
+            target("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+        assert!(matches!(
+            target("postgresql://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+    }
+
+    #[test]
+    fn other_urls_are_refused() {
+        for url in [
+            "",
+            "mysql://x",
+            "sqlite://",
+            "sqlite:",
+            "http://x",
+            "postgres:/x",
+        ] {
+            assert!(matches!(target(url), Err(StoreError::BadUrl(_))), "{url}");
+        }
+    }
+
+    #[test]
+    fn times_round_trip_exactly_and_sort_as_text() {
+        let a = DateTime::from_timestamp(1_736_571_600, 123_456_789).unwrap_or_default();
+        let b = DateTime::from_timestamp(1_736_571_601, 0).unwrap_or_default();
+        assert_eq!(time_from_db(&time_to_db(a)), Some(a));
+        assert!(time_to_db(a) < time_to_db(b));
+        assert_eq!(time_to_db(b), "2025-01-11T05:00:01.000000000Z");
     }
 }
