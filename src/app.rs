@@ -64,13 +64,30 @@ impl Business {
         let info = &data.business;
         Ok(Business {
             name: info.name.clone(),
-            time_zone: info.time_zone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", info.time_zone))?,
+            time_zone: data.time_zone().with_context(|| format!("unknown time zone {:?}", info.time_zone))?,
             default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
-            support_hours: "09:00–21:00".into(),
-            catalog: Catalog::default(),
+            support_hours: info.support_hours.clone().unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
+            catalog: data.catalog(),
+        })
+    }
+
+    /// From the business imported into the store.
+    pub async fn from_store(store: &Store) -> anyhow::Result<Business> {
+        let row = import::business_info(store)
+            .await?
+            .context("the database holds no business yet: load one with `cabinet import FILE`")?;
+        Ok(Business {
+            name: row.name,
+            time_zone: row.time_zone,
+            default_locale: row.default_locale,
+            support_hours: row.support_hours.unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
+            catalog: import::catalog_names(store).await?,
         })
     }
 }
+
+/// Support hours when the business names none.
+const DEFAULT_SUPPORT_HOURS: &str = "09:00-21:00";
 
 /// Loads the messages and the recogniser, from the config's directories when given.
 fn load_language(config: &Config, catalog: Catalog) -> anyhow::Result<(Arc<I18n>, Arc<Nlu>)> {
@@ -141,15 +158,7 @@ fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real
 /// clock with every date moved so that the demo day is today.
 fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::Result<(SharedClock, Option<Arc<FixedClock>>, chrono::Duration)> {
-    let demo_now: DateTime<Utc> = data
-        .business
-        .demo_now
-        .as_deref()
-        .map(DateTime::parse_from_rfc3339)
-        .transpose()
-        .context("business.demo_now is not an RFC 3339 time")?
-        .map(|t| t.to_utc())
-        .unwrap_or_else(Utc::now);
+    let demo_now = data.demo_now_utc().unwrap_or_else(Utc::now);
     if fixed {
         let clock = FixedClock::new(demo_now);
         return Ok((clock.clone(), Some(clock), chrono::Duration::zero()));
@@ -163,8 +172,7 @@ fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::
 pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()> {
     let token = config.require_token()?;
     let store = open_store(&config.database.url).await?;
-    let data = BusinessData::demo();
-    let business = Business::from_data(&data)?;
+    let business = Business::from_store(&store).await?;
     let adapters = Builtin::new(store.clone()).adapters(Duration::from_millis(config.bot.adapter_timeout_ms));
     let ctx = build_ctx(config, &business, store, adapters, Arc::new(SystemClock), token.expose_secret())?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
