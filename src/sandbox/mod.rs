@@ -4,9 +4,11 @@
 //! `cabinet replay`, the tests and the benchmarks.
 //!
 //! The emulator keeps every chat's messages as the user sees them, queues the user's
-//! updates for `getUpdates`, and validates the bot's calls the way Telegram does (HTML
-//! parse mode, lengths, button data, edits), so mistakes show up here rather than in
-//! production. Markdown parse modes are accepted but not parsed.
+//! updates for `getUpdates` (or POSTs them to a loopback webhook after `setWebhook`), and
+//! validates the bot's calls the way Telegram does (HTML parse mode, lengths, button data,
+//! edits), so mistakes show up here rather than in production. Markdown parse modes are
+//! accepted but not parsed. Optional flood limits answer 429 like Telegram, and single
+//! failures can be injected, for tests of the bot's error handling.
 
 mod html;
 mod markup;

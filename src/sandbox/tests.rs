@@ -808,3 +808,32 @@ async fn a_webhook_gets_the_updates_with_its_secret_and_failed_deliveries_are_re
     assert_eq!(updates(&bot).await.len(), 1);
     assert!(rx.try_recv().is_err(), "nothing more went to the webhook");
 }
+
+#[tokio::test]
+async fn a_teloxide_dispatcher_polls_the_sandbox_and_stops_promptly() {
+    let (sandbox, bot) = start().await;
+    let handler = Update::filter_message().endpoint(|bot: Bot, m: Message| async move {
+        bot.send_message(m.chat.id, format!("echo: {}", m.text().unwrap_or_default())).await?;
+        respond(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot, handler).build();
+    let shutdown = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+
+    let user = ru(5001, "Ерлан");
+    sandbox.send_text(&user, "привет");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sandbox.messages(user.id).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sandbox.messages(user.id).first().map(|m| m.text.as_str()), Some("echo: привет"));
+
+    let started = Instant::now();
+    let stopping = shutdown.shutdown().expect("the dispatcher is running");
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("shutdown completes");
+    tokio::time::timeout(Duration::from_secs(10), task).await.expect("dispatch returns").expect("task");
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped in {:?}", started.elapsed());
+    assert_eq!(sandbox.pending_updates(), 0, "the dispatcher confirmed the update on its way out");
+    let methods: Vec<String> = sandbox.calls().into_iter().map(|(m, _)| m).collect();
+    assert!(methods.contains(&"getWebhookInfo".to_owned()) || methods.contains(&"getUpdates".to_owned()), "{methods:?}");
+}
