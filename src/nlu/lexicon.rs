@@ -273,6 +273,8 @@ impl LexiconBuilder {
             self.lex.prefix_min = self.lex.prefix_min.min(n);
             self.lex.prefix_max = self.lex.prefix_max.max(n);
             push_unique(self.lex.prefixes.entry(text.into()).or_default(), (id, max_len));
+            // A beginning is usually a stem: a typo in a word is then a typo in its stem.
+            self.lex.fuzzy.add(text, id);
             return id;
         }
         push_unique(self.lex.exact.entry(text.into()).or_default(), id);

@@ -345,7 +345,10 @@ impl Nlu {
 
         let mut scores = [0f32; Intent::ALL.len()];
         let mut covered = found.consumed.clone();
-        let mut counted: Vec<u32> = Vec::with_capacity(matches.len());
+        // Each rule counts once, and so does each stretch of words for an intent (several
+        // forms of one word listed for it are one piece of evidence): the heaviest counts.
+        let mut counted_rules: Vec<u32> = Vec::with_capacity(matches.len());
+        let mut counted_spans: Vec<(Intent, u16, u16, f32)> = Vec::with_capacity(matches.len());
         for m in &matches {
             let target = self.lexicon.rules[m.rule as usize].target;
             let Target::Intent { intent, weight } = target else {
@@ -354,10 +357,10 @@ impl Nlu {
                 }
                 continue;
             };
-            if counted.contains(&m.rule) {
+            if counted_rules.contains(&m.rule) {
                 continue;
             }
-            counted.push(m.rule);
+            counted_rules.push(m.rule);
             let mut w = weight;
             if m.fuzzy {
                 w *= TYPO_FACTOR;
@@ -367,7 +370,18 @@ impl Nlu {
             if negated {
                 w *= self.models[intent.index()].negated;
             }
-            scores[intent.index()] += w;
+            match counted_spans.iter_mut().find(|(i, a, b, _)| *i == intent && *a == m.start && *b == m.end) {
+                Some(slot) => {
+                    if w > slot.3 {
+                        scores[intent.index()] += w - slot.3;
+                        slot.3 = w;
+                    }
+                }
+                None => {
+                    counted_spans.push((intent, m.start, m.end, w));
+                    scores[intent.index()] += w;
+                }
+            }
             for c in &mut covered[m.start as usize..m.end as usize] {
                 *c = true;
             }
