@@ -84,23 +84,26 @@ pub(crate) fn osa_distance(a: &[char], b: &[char], max: usize) -> Option<usize> 
 /// The vocabulary for typo-tolerant lookups: words with the lexeme each stands for.
 #[derive(Default)]
 pub(crate) struct FuzzyIndex {
-    words: Vec<(Box<[char]>, u32)>,
+    /// Word, lexeme, the most edits allowed for it.
+    words: Vec<(Box<[char]>, u32, usize)>,
     deletes: Vec<(u64, u32)>,
 }
 
 impl FuzzyIndex {
-    /// Adds a word (ignored when too short or too long to be matched loosely).
-    pub fn add(&mut self, word: &str, lexeme: u32) {
+    /// Adds a word (ignored when too short or too long to be matched loosely), allowing at
+    /// most `cap` edits besides the limit by length.
+    pub fn add(&mut self, word: &str, lexeme: u32, cap: usize) {
         let chars: Box<[char]> = word.chars().collect();
-        if chars.len() < 4 || chars.len() > MAX_CHARS {
+        let max = allowed_distance(chars.len()).min(cap);
+        if max == 0 || chars.len() > MAX_CHARS {
             return;
         }
-        if self.words.iter().any(|(w, l)| *l == lexeme && **w == *chars) {
+        if self.words.iter().any(|(w, l, _)| *l == lexeme && **w == *chars) {
             return;
         }
         let idx = self.words.len() as u32;
-        for_each_delete(&chars, allowed_distance(chars.len()), |h| self.deletes.push((h, idx)));
-        self.words.push((chars, lexeme));
+        for_each_delete(&chars, max, |h| self.deletes.push((h, idx)));
+        self.words.push((chars, lexeme, max));
     }
 
     /// Makes the index ready for lookups; call once after the last `add`.
@@ -143,8 +146,8 @@ impl FuzzyIndex {
         let mut best: Option<usize> = None;
         let start = out.len();
         for w in candidates {
-            let (chars, lexeme) = &self.words[w as usize];
-            let limit = allowed_distance(n.min(chars.len()));
+            let (chars, lexeme, cap) = &self.words[w as usize];
+            let limit = allowed_distance(n.min(chars.len())).min(*cap);
             // A typo in the first letter is rare; accepting one matches too many other words.
             if limit == 0 || chars.first() != query.first() {
                 continue;
@@ -186,9 +189,9 @@ mod tests {
     #[test]
     fn a_typo_finds_the_known_word() {
         let mut idx = FuzzyIndex::default();
-        idx.add("баланс", 1);
-        idx.add("заказ", 2);
-        idx.add("документ", 3);
+        idx.add("баланс", 1, 2);
+        idx.add("заказ", 2, 2);
+        idx.add("документ", 3, 2);
         idx.finish();
         let mut out = Vec::new();
         assert_eq!(idx.lookup("балнс", &mut out), Some(1));
@@ -204,13 +207,17 @@ mod tests {
     #[test]
     fn short_words_and_distant_words_are_not_matched() {
         let mut idx = FuzzyIndex::default();
-        idx.add("заказ", 2);
-        idx.add("тариф", 4);
+        idx.add("заказ", 2, 2);
+        idx.add("тариф", 4, 2);
+        idx.add("скидон", 5, 1);
         idx.finish();
         let mut out = Vec::new();
         assert_eq!(idx.lookup("зак", &mut out), None);
         assert_eq!(idx.lookup("закон", &mut out), None);
         assert_eq!(idx.lookup("погода", &mut out), None);
+        assert_eq!(idx.lookup("свидан", &mut out), None);
+        assert_eq!(idx.lookup("скидан", &mut out), Some(1));
+        out.clear();
         assert!(out.is_empty());
     }
 }

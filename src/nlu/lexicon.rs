@@ -171,13 +171,15 @@ pub(crate) struct Rule {
     pub target: Target,
 }
 
-/// Where a rule matched: tokens `start..end`, and whether a typo was forgiven on the way.
+/// Where a rule matched: tokens `start..end`, whether a typo was forgiven on the way, and
+/// whether the two words of a two-word phrase came the other way round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Match {
     pub rule: u32,
     pub start: u16,
     pub end: u16,
     pub fuzzy: bool,
+    pub reversed: bool,
 }
 
 /// The lexemes found for each token of a message.
@@ -210,7 +212,10 @@ pub(crate) struct Lexicon {
     collapsed: HashMap<Box<str>, Vec<u32>>,
     fuzzy: FuzzyIndex,
     pub rules: Vec<Rule>,
+    /// Per lexeme: the rules whose first word it can be.
     starts: Vec<Vec<u32>>,
+    /// Per lexeme: the two-word rules whose second word it can be.
+    seconds: Vec<Vec<u32>>,
     /// Per lexeme: how it was written (for diagnostics).
     names: Vec<Box<str>>,
 }
@@ -241,6 +246,7 @@ impl LexiconBuilder {
                 fuzzy: FuzzyIndex::default(),
                 rules: Vec::new(),
                 starts: Vec::new(),
+                seconds: Vec::new(),
                 names: Vec::new(),
             },
             interned: HashMap::new(),
@@ -262,6 +268,7 @@ impl LexiconBuilder {
         }
         let id = self.lex.starts.len() as u32;
         self.lex.starts.push(Vec::new());
+        self.lex.seconds.push(Vec::new());
         self.lex.names.push(
             format!("{}{}{}", if word.exact { "=" } else { "" }, word.text, if word.prefix { "*" } else { "" })
                 .into_boxed_str(),
@@ -273,8 +280,9 @@ impl LexiconBuilder {
             self.lex.prefix_min = self.lex.prefix_min.min(n);
             self.lex.prefix_max = self.lex.prefix_max.max(n);
             push_unique(self.lex.prefixes.entry(text.into()).or_default(), (id, max_len));
-            // A beginning is usually a stem: a typo in a word is then a typo in its stem.
-            self.lex.fuzzy.add(text, id);
+            // A beginning is usually a stem: a typo in a word is then a typo in its stem,
+            // looked up with one edit at most (stems are short and alike).
+            self.lex.fuzzy.add(text, id, 1);
             return id;
         }
         push_unique(self.lex.exact.entry(text.into()).or_default(), id);
@@ -286,7 +294,7 @@ impl LexiconBuilder {
         let is_word = text.chars().all(char::is_alphabetic);
         if name {
             if is_word {
-                self.lex.fuzzy.add(text, id);
+                self.lex.fuzzy.add(text, id, 2);
             }
             return id;
         }
@@ -298,9 +306,9 @@ impl LexiconBuilder {
             if collapsed != text {
                 push_unique(self.lex.collapsed.entry(collapsed.as_ref().into()).or_default(), id);
             }
-            self.lex.fuzzy.add(text, id);
+            self.lex.fuzzy.add(text, id, 2);
             if stem != text {
-                self.lex.fuzzy.add(&stem, id);
+                self.lex.fuzzy.add(&stem, id, 1);
             }
         }
         id
@@ -327,6 +335,11 @@ impl LexiconBuilder {
         if let Some(first) = items.first() {
             for &l in first.iter() {
                 push_unique(&mut self.lex.starts[l as usize], id);
+            }
+        }
+        if items.len() == 2 {
+            for &l in items[1].iter() {
+                push_unique(&mut self.lex.seconds[l as usize], id);
             }
         }
         self.lex.rules.push(Rule { items: items.into_boxed_slice(), target });
@@ -498,7 +511,32 @@ impl Lexicon {
                         }
                     }
                     if ok {
-                        out.push(Match { rule: rule_id, start: i as u16, end: (pos + 1) as u16, fuzzy });
+                        out.push(Match {
+                            rule: rule_id,
+                            start: i as u16,
+                            end: (pos + 1) as u16,
+                            fuzzy,
+                            reversed: false,
+                        });
+                    }
+                }
+            }
+            // Two-word phrases the other way round («запись отменить»).
+            for &l in r.lexemes(i) {
+                for &rule_id in &self.seconds[l as usize] {
+                    if out[first_of_token..].iter().any(|m| m.rule == rule_id) {
+                        continue;
+                    }
+                    let first = &self.rules[rule_id as usize].items[0];
+                    let limit = (i + 2 + MAX_GAP).min(n);
+                    if let Some(j) = (i + 1..limit).find(|&j| r.lexemes(j).iter().any(|x| first.contains(x))) {
+                        out.push(Match {
+                            rule: rule_id,
+                            start: i as u16,
+                            end: (j + 1) as u16,
+                            fuzzy: r.fuzzy[i] || r.fuzzy[j],
+                            reversed: true,
+                        });
                     }
                 }
             }

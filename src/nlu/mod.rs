@@ -223,6 +223,8 @@ const THRESHOLD: f32 = 0.75;
 const PATTERN_WEIGHT: f32 = 1.6;
 /// A word found only by forgiving a typo counts this much.
 const TYPO_FACTOR: f32 = 0.85;
+/// A two-word phrase with its words the other way round counts this much.
+const REVERSED_FACTOR: f32 = 0.9;
 /// How many alternatives are reported.
 const MAX_ALTERNATIVES: usize = 3;
 
@@ -364,6 +366,9 @@ impl Nlu {
             let mut w = weight;
             if m.fuzzy {
                 w *= TYPO_FACTOR;
+            }
+            if m.reversed {
+                w *= REVERSED_FACTOR;
             }
             let s = m.start as usize;
             let negated = (s >= 1 && tags[s - 1].negator) || (s >= 2 && tags[s - 2].negator);
