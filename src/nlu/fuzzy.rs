@@ -46,6 +46,18 @@ fn for_each_delete(chars: &[char], max: usize, mut f: impl FnMut(u64)) {
     }
 }
 
+fn is_vowel(c: char) -> bool {
+    "аеиоуыэюяaeiouy".contains(c)
+}
+
+/// Both words begin with the same letter, or both with a vowel.
+fn same_start(a: &[char], b: &[char]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) => x == y || (is_vowel(*x) && is_vowel(*y)),
+        _ => false,
+    }
+}
+
 /// Optimal-string-alignment distance (adjacent transpositions count as one edit), or
 /// `None` when it exceeds `max`.
 pub(crate) fn osa_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
@@ -148,8 +160,9 @@ impl FuzzyIndex {
         for w in candidates {
             let (chars, lexeme, cap) = &self.words[w as usize];
             let limit = allowed_distance(n.min(chars.len())).min(*cap);
-            // A typo in the first letter is rare; accepting one matches too many other words.
-            if limit == 0 || chars.first() != query.first() {
+            // A typo in the first letter is rare (but for a vowel heard wrong, «аператор»);
+            // accepting any matches too many other words.
+            if limit == 0 || !same_start(chars, query) {
                 continue;
             }
             let Some(d) = osa_distance(query, chars, limit) else { continue };

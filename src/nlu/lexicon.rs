@@ -457,7 +457,8 @@ impl Lexicon {
                 if found.is_empty() {
                     let mut hits = Vec::new();
                     let d1 = self.fuzzy.lookup(word, &mut hits);
-                    if stem != word {
+                    // Short stems are too alike to be guessed at.
+                    if stem != word && stem.chars().count() >= 5 {
                         let mut stem_hits = Vec::new();
                         let d2 = self.fuzzy.lookup(&stem, &mut stem_hits);
                         match (d1, d2) {
