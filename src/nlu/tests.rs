@@ -735,6 +735,25 @@ fn an_unknown_intent_in_a_data_file_is_reported_at_its_key() {
 }
 
 #[test]
+fn patterns_in_a_data_file_score_their_intent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_embedded_copy(dir.path());
+    let path = dir.path().join("en/intents.toml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replacen("[help]\n", "[help]\npatterns = ['^\\w+ manual$']\n", 1)).expect("write");
+    let n = Nlu::from_dir(dir.path(), catalog()).expect("loads");
+    assert_eq!(n.classify("Gadget manual!", now(), None).intent, Intent::Help);
+    assert_eq!(n.classify("gadget manual please", now(), None).intent, Intent::Unknown);
+    assert_eq!(intent("Gadget manual!"), Intent::Unknown);
+}
+
+#[test]
+fn the_recogniser_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Nlu>();
+}
+
+#[test]
 fn a_missing_data_file_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     assert!(matches!(Nlu::from_dir(dir.path(), catalog()), Err(NluError::Io(_))));
@@ -788,6 +807,12 @@ fn speed() {
     }
     let per = start.elapsed() / (rounds * msgs.len() as u32);
     println!("{per:?} per message");
+    let long: String = (0..3000).map(|i| format!("слво{} ", i % 97)).collect();
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        std::hint::black_box(n.classify(&long, now(), None));
+    }
+    println!("{:?} per long message", start.elapsed() / 200);
 }
 
 #[test]
