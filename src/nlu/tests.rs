@@ -248,6 +248,10 @@ fn unrelated_text_is_unknown() {
         ("SELECT * FROM users; DROP TABLE customers; --", Intent::Unknown),
         ("12345", Intent::Unknown),
         ("ок", Intent::Unknown),
+        ("до свидания", Intent::Unknown),
+        ("how old are you", Intent::Unknown),
+        ("play some music", Intent::Unknown),
+        ("как приготовить борщ", Intent::Unknown),
     ]);
 }
 
