@@ -183,7 +183,7 @@ impl Extractor<'_> {
                 _ => None,
             })
         {
-            f.date = Some(today + Duration::days(by as i64));
+            f.date = today.checked_add_signed(Duration::days(by as i64));
             mark(&mut f.consumed, m);
         }
         if f.date.is_none()
@@ -195,7 +195,7 @@ impl Extractor<'_> {
             if ahead == 0 {
                 ahead = 7;
             }
-            f.date = Some(today + Duration::days(ahead));
+            f.date = today.checked_add_signed(Duration::days(ahead));
             f.consumed[i] = true;
         }
 

@@ -608,8 +608,8 @@ fn odd_reference_times_do_not_break_dates() {
     let n = nlu();
     let end = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59)).expect("valid");
     let start = NaiveDate::from_ymd_opt(-100, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("valid");
-    for now in [end, start] {
-        for text in ["завтра", "послезавтра", "в пятницу", "15 января", "10.01", "за декабрь", "прошлый месяц"] {
+    for now in [end, start, NaiveDateTime::MAX, NaiveDateTime::MIN] {
+        for text in ["завтра", "вчера", "в воскресенье", "31 декабря", "послезавтра", "в пятницу", "15 января", "10.01", "за декабрь", "прошлый месяц"] {
             let _ = n.classify(text, now, None);
         }
     }
