@@ -183,7 +183,7 @@ impl Extractor<'_> {
                 _ => None,
             })
         {
-            f.date = Some(today + Duration::days(by as i64));
+            f.date = today.checked_add_signed(Duration::days(by as i64));
             mark(&mut f.consumed, m);
         }
         if f.date.is_none()
@@ -195,7 +195,7 @@ impl Extractor<'_> {
             if ahead == 0 {
                 ahead = 7;
             }
-            f.date = Some(today + Duration::days(ahead));
+            f.date = today.checked_add_signed(Duration::days(ahead));
             f.consumed[i] = true;
         }
 
@@ -259,11 +259,10 @@ impl Extractor<'_> {
             let next = self.tag(i + 1);
             let timeish = next.hour_word || next.daypart.is_some();
             match (parts.len(), sep) {
-                (2, ':') => {
-                    if f.time.is_none() && parts[1].len() == 2 {
-                        self.set_time(f, i, v[0], v[1], parts[0].starts_with('0') && parts[0].len() == 2);
-                    }
+                (2, ':') if f.time.is_none() && parts[1].len() == 2 => {
+                    self.set_time(f, i, v[0], v[1], parts[0].starts_with('0') && parts[0].len() == 2);
                 }
+                (2, ':') => {}
                 (2, _) if parts[0].len() <= 2 && parts[1].len() <= 2 => {
                     let is_date = !timeish
                         && v[1] >= 1

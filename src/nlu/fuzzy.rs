@@ -165,6 +165,11 @@ impl FuzzyIndex {
             if limit == 0 || !same_start(chars, query) {
                 continue;
             }
+            // Four-letter words of the same length are too alike ("play", "plan"): only a
+            // missing or extra letter is forgiven there ("зака" → "заказ").
+            if n.min(chars.len()) == 4 && n == chars.len() {
+                continue;
+            }
             let Some(d) = osa_distance(query, chars, limit) else { continue };
             match best {
                 Some(b) if d > b => {}
@@ -215,6 +220,29 @@ mod tests {
         out.clear();
         assert_eq!(idx.lookup("докуметы", &mut out), Some(2));
         assert_eq!(out, [3]);
+    }
+
+    #[test]
+    fn four_letter_words_forgive_only_a_missing_or_extra_letter() {
+        let mut idx = FuzzyIndex::default();
+        idx.add("plan", 1, 2);
+        idx.add("hello", 2, 2);
+        idx.finish();
+        let mut out = Vec::new();
+        assert_eq!(idx.lookup("play", &mut out), None);
+        assert_eq!(idx.lookup("helo", &mut out), Some(1));
+        assert_eq!(out, [2]);
+    }
+
+    #[test]
+    fn a_wrong_first_letter_is_forgiven_only_between_vowels() {
+        let mut idx = FuzzyIndex::default();
+        idx.add("оператор", 1, 2);
+        idx.add("массаж", 2, 2);
+        idx.finish();
+        let mut out = Vec::new();
+        assert_eq!(idx.lookup("аператор", &mut out), Some(1));
+        assert_eq!(idx.lookup("рассаж", &mut out), None);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use super::text::{Kind, Normalized, Stemmers, collapse_runs, script_of};
 pub(crate) const MAX_GAP: usize = 2;
 /// Stems shorter than this are not used as keys (too many words share them).
 const MIN_STEM_CHARS: usize = 3;
+/// At most this many unknown words of a message are looked up for typos.
+const MAX_TYPO_LOOKUPS: usize = 24;
 
 /// The kinds of entities (PRODUCT §5 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +218,8 @@ pub(crate) struct Lexicon {
     starts: Vec<Vec<u32>>,
     /// Per lexeme: the two-word rules whose second word it can be.
     seconds: Vec<Vec<u32>>,
-    /// Per lexeme: how it was written (for diagnostics).
+    /// Per lexeme: how it was written (for test diagnostics).
+    #[cfg(test)]
     names: Vec<Box<str>>,
 }
 
@@ -247,6 +250,7 @@ impl LexiconBuilder {
                 rules: Vec::new(),
                 starts: Vec::new(),
                 seconds: Vec::new(),
+                #[cfg(test)]
                 names: Vec::new(),
             },
             interned: HashMap::new(),
@@ -269,6 +273,7 @@ impl LexiconBuilder {
         let id = self.lex.starts.len() as u32;
         self.lex.starts.push(Vec::new());
         self.lex.seconds.push(Vec::new());
+        #[cfg(test)]
         self.lex.names.push(
             format!("{}{}{}", if word.exact { "=" } else { "" }, word.text, if word.prefix { "*" } else { "" })
                 .into_boxed_str(),
@@ -388,6 +393,7 @@ fn normalize_name(name: &str) -> Vec<String> {
 
 impl Lexicon {
     /// How a lexeme was written in the data ("пополн*").
+    #[cfg(test)]
     pub fn lexeme_name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("?", |s| s)
     }
@@ -431,6 +437,7 @@ impl Lexicon {
             fuzzy: Vec::with_capacity(norm.tokens.len()),
         };
         let mut found: Vec<u32> = Vec::with_capacity(8);
+        let mut typo_lookups = 0;
         for (i, token) in norm.tokens.iter().enumerate() {
             found.clear();
             let word = norm.tok(i);
@@ -454,7 +461,8 @@ impl Lexicon {
                         }
                     }
                 }
-                if found.is_empty() {
+                if found.is_empty() && typo_lookups < MAX_TYPO_LOOKUPS {
+                    typo_lookups += 1;
                     let mut hits = Vec::new();
                     let d1 = self.fuzzy.lookup(word, &mut hits);
                     // Short stems are too alike to be guessed at.

@@ -183,10 +183,13 @@ pub struct Catalog {
     pub staff: Vec<Named>,
 }
 
+/// Why the data files could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum NluError {
+    /// A mistake in a data file (`file` relative to the data folder, e.g. "ru/intents.toml").
     #[error("{file}:{line}: {message}")]
     Data { file: String, line: usize, message: String },
+    /// A data file could not be read.
     #[error("{0}")]
     Io(String),
 }

@@ -248,6 +248,10 @@ fn unrelated_text_is_unknown() {
         ("SELECT * FROM users; DROP TABLE customers; --", Intent::Unknown),
         ("12345", Intent::Unknown),
         ("ок", Intent::Unknown),
+        ("до свидания", Intent::Unknown),
+        ("how old are you", Intent::Unknown),
+        ("play some music", Intent::Unknown),
+        ("как приготовить борщ", Intent::Unknown),
     ]);
 }
 
@@ -604,8 +608,8 @@ fn odd_reference_times_do_not_break_dates() {
     let n = nlu();
     let end = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59)).expect("valid");
     let start = NaiveDate::from_ymd_opt(-100, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("valid");
-    for now in [end, start] {
-        for text in ["завтра", "послезавтра", "в пятницу", "15 января", "10.01", "за декабрь", "прошлый месяц"] {
+    for now in [end, start, NaiveDateTime::MAX, NaiveDateTime::MIN] {
+        for text in ["завтра", "вчера", "в воскресенье", "31 декабря", "послезавтра", "в пятницу", "15 января", "10.01", "за декабрь", "прошлый месяц"] {
             let _ = n.classify(text, now, None);
         }
     }
@@ -735,6 +739,25 @@ fn an_unknown_intent_in_a_data_file_is_reported_at_its_key() {
 }
 
 #[test]
+fn patterns_in_a_data_file_score_their_intent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_embedded_copy(dir.path());
+    let path = dir.path().join("en/intents.toml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replacen("[help]\n", "[help]\npatterns = ['^\\w+ manual$']\n", 1)).expect("write");
+    let n = Nlu::from_dir(dir.path(), catalog()).expect("loads");
+    assert_eq!(n.classify("Gadget manual!", now(), None).intent, Intent::Help);
+    assert_eq!(n.classify("gadget manual please", now(), None).intent, Intent::Unknown);
+    assert_eq!(intent("Gadget manual!"), Intent::Unknown);
+}
+
+#[test]
+fn the_recogniser_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Nlu>();
+}
+
+#[test]
 fn a_missing_data_file_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     assert!(matches!(Nlu::from_dir(dir.path(), catalog()), Err(NluError::Io(_))));
@@ -788,6 +811,12 @@ fn speed() {
     }
     let per = start.elapsed() / (rounds * msgs.len() as u32);
     println!("{per:?} per message");
+    let long: String = (0..3000).map(|i| format!("слво{} ", i % 97)).collect();
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        std::hint::black_box(n.classify(&long, now(), None));
+    }
+    println!("{:?} per long message", start.elapsed() / 200);
 }
 
 #[test]
