@@ -5,6 +5,8 @@ pub mod parse;
 pub mod run;
 
 #[cfg(test)]
+mod bot_tests;
+#[cfg(test)]
 mod tests;
 
 use std::any::Any;
