@@ -2,12 +2,30 @@
 //! over HTTP exactly as it talks to Telegram, plus a user side that injects messages,
 //! contacts and button presses and reads what the bot sent. Used by `cabinet demo`,
 //! `cabinet replay`, the tests and the benchmarks.
-//! (Stub interface: the full implementation replaces this.)
+//!
+//! The emulator keeps every chat's messages as the user sees them, queues the user's
+//! updates for `getUpdates`, and validates the bot's calls the way Telegram does (HTML
+//! parse mode, lengths, button data, edits), so mistakes show up here rather than in
+//! production. Markdown parse modes are accepted but not parsed.
 
+mod html;
+mod markup;
+mod methods;
+mod server;
+mod state;
 pub mod terminal;
+#[cfg(test)]
+mod tests;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{Map, Value, json};
+
+use methods::Failure;
+use state::{Shared, now, user_json};
 
 /// A Telegram user on the customer side of the sandbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,86 +110,408 @@ pub enum ButtonRef {
     Reply { text: String, request_contact: bool },
 }
 
-/// The running emulator. Cheap to clone.
+/// The running emulator. Cheap to clone; the server stops when the last clone is dropped.
 #[derive(Clone)]
-pub struct Sandbox {}
+pub struct Sandbox {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    shared: Arc<Shared>,
+    url: reqwest::Url,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.closed.send_replace(true);
+    }
+}
+
+/// Tells the sandbox when the bot has finished an update.
+struct Observer(Arc<Shared>);
+
+impl crate::bot::UpdateObserver for Observer {
+    fn handled(&self, update_id: i32) {
+        {
+            let mut st = self.0.lock();
+            st.handled.insert(update_id);
+            st.push_event(SandboxEvent::Handled { update_id });
+        }
+        self.0.handled_version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
 
 impl Sandbox {
     /// Starts the emulator on 127.0.0.1 with a free port.
     pub async fn start() -> std::io::Result<Sandbox> {
-        todo!()
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let addr = listener.local_addr()?;
+        let secret: String =
+            rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(30).map(char::from).collect();
+        let shared = Arc::new(Shared::new(format!("{}:SBX{secret}", state::BOT_ID)));
+        let url = reqwest::Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
+        let app = server::router(shared.clone());
+        let mut closed = shared.closed.subscribe();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = closed.wait_for(|c| *c).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+                tracing::warn!(error = %e, "the sandbox server stopped");
+            }
+        });
+        Ok(Sandbox { handle: Arc::new(Handle { shared, url }) })
     }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
     /// The base URL to give teloxide (`Bot::set_api_url`).
     pub fn api_url(&self) -> reqwest::Url {
-        todo!()
+        self.handle.url.clone()
     }
+
     /// The bot token the emulator accepts (requests with another token get 401).
     pub fn token(&self) -> &str {
-        todo!()
+        &self.handle.shared.token
+    }
+
+    /// The bot's username (without `@`), as `getMe` reports it.
+    pub fn bot_username(&self) -> &str {
+        state::BOT_USERNAME
+    }
+
+    /// Queues an update built under the lock and wakes the long polls.
+    fn queue(&self, build: impl FnOnce(&mut state::State) -> i32) -> i32 {
+        let id = build(&mut self.shared().lock());
+        self.shared().notify_updates();
+        id
     }
 
     // --- the user side: each call queues an update and returns its update_id ---
+
     pub fn send_text(&self, from: &SandboxUser, text: &str) -> i32 {
-        todo!("{from:?} {text}")
+        self.queue(|st| {
+            let chat = st.private_chat(from);
+            if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.text == text)) {
+                chat.keyboard = None;
+            }
+            let message = user_message(chat, from, text_content(text));
+            st.push_update("message", message)
+        })
     }
+
     /// Shares a contact with `phone`. `contact_user_id` is the user_id Telegram attaches:
     /// `Some(from.id)` for one's own contact, another id for someone else's, `None` for a
     /// contact without user_id.
     pub fn send_contact(&self, from: &SandboxUser, phone: &str, contact_user_id: Option<i64>) -> i32 {
-        todo!("{from:?} {phone} {contact_user_id:?}")
+        self.queue(|st| {
+            let chat = st.private_chat(from);
+            if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.request_contact)) {
+                chat.keyboard = None;
+            }
+            let mut contact = Map::new();
+            contact.insert("phone_number".to_owned(), json!(phone));
+            if contact_user_id == Some(from.id) {
+                contact.insert("first_name".to_owned(), json!(from.first_name));
+                if let Some(last) = &from.last_name {
+                    contact.insert("last_name".to_owned(), json!(last));
+                }
+            } else {
+                contact.insert("first_name".to_owned(), json!("Contact"));
+            }
+            if let Some(id) = contact_user_id {
+                contact.insert("user_id".to_owned(), json!(id));
+            }
+            let mut content = Map::new();
+            content.insert("contact".to_owned(), Value::Object(contact));
+            let message = user_message(chat, from, content);
+            st.push_update("message", message)
+        })
     }
+
     pub fn send_sticker(&self, from: &SandboxUser) -> i32 {
-        todo!("{from:?}")
+        self.queue(|st| {
+            let n = st.serial();
+            let sticker = json!({
+                "file_id": format!("CAACAgIAAxkBAAI{n:06}SbxSticker"),
+                "file_unique_id": format!("AgAD{n:06}Stk"),
+                "file_size": 23_514,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": false,
+                "is_video": false,
+                "emoji": "👍",
+                "set_name": "SandboxStickers",
+            });
+            let chat = st.private_chat(from);
+            let message = user_message(chat, from, single("sticker", sticker));
+            st.push_update("message", message)
+        })
     }
+
     pub fn send_photo(&self, from: &SandboxUser) -> i32 {
-        todo!("{from:?}")
+        self.queue(|st| {
+            let n = st.serial();
+            let sizes: Vec<Value> = [(90, 1_210), (320, 14_880), (800, 61_337)]
+                .iter()
+                .enumerate()
+                .map(|(i, (side, size))| {
+                    json!({
+                        "file_id": format!("AgACAgIAAxkBAAI{n:06}SbxPhoto{i}"),
+                        "file_unique_id": format!("AQAD{n:06}Ph{i}"),
+                        "file_size": size,
+                        "width": side,
+                        "height": side * 3 / 4,
+                    })
+                })
+                .collect();
+            let chat = st.private_chat(from);
+            let message = user_message(chat, from, single("photo", Value::Array(sizes)));
+            st.push_update("message", message)
+        })
     }
+
     pub fn send_voice(&self, from: &SandboxUser) -> i32 {
-        todo!("{from:?}")
+        self.queue(|st| {
+            let n = st.serial();
+            let voice = json!({
+                "file_id": format!("AwACAgIAAxkBAAI{n:06}SbxVoice"),
+                "file_unique_id": format!("AgAD{n:06}Vce"),
+                "file_size": 8_120,
+                "duration": 3,
+                "mime_type": "audio/ogg",
+            });
+            let chat = st.private_chat(from);
+            let message = user_message(chat, from, single("voice", voice));
+            st.push_update("message", message)
+        })
     }
+
     /// A text message in a group chat (`group_chat_id` negative) the bot is a member of.
+    /// A non-negative id is negated (0 becomes -1) so it never collides with a user's chat.
     pub fn send_group_text(&self, from: &SandboxUser, group_chat_id: i64, text: &str) -> i32 {
-        todo!("{from:?} {group_chat_id} {text}")
+        let chat_id = group_id(group_chat_id);
+        self.queue(|st| {
+            st.register_user(from);
+            let chat = st.group_chat(chat_id, None);
+            let message = user_message(chat, from, text_content(text));
+            st.push_update("message", message)
+        })
     }
+
     /// Presses an inline button: a callback query with this data on this message.
     pub fn press_inline(&self, from: &SandboxUser, message_id: i32, callback_data: &str) -> i32 {
-        todo!("{from:?} {message_id} {callback_data}")
+        self.press_inline_in(from, from.id, message_id, callback_data)
+    }
+
+    /// Presses an inline button on a message of any chat (a group's, for example).
+    pub fn press_inline_in(&self, from: &SandboxUser, chat_id: i64, message_id: i32, callback_data: &str) -> i32 {
+        let bot = self.shared().bot_json.clone();
+        self.queue(|st| {
+            let n = st.serial();
+            let id = format!("{}", 4_611_686_018_427_387_904_u64.wrapping_add(n));
+            st.callbacks.insert(id.clone(), chat_id);
+            if chat_id == from.id {
+                st.private_chat(from);
+            } else {
+                st.register_user(from);
+            }
+            let chat = if chat_id < 0 { st.group_chat(chat_id, None) } else { st.private_chat(from) };
+            let message = match chat.message_index(message_id) {
+                Some(i) => state::message_json(&bot, chat, &chat.messages[i]),
+                // Telegram's "inaccessible message": date 0.
+                None => json!({ "chat": chat.json, "message_id": message_id, "date": 0 }),
+            };
+            let query = json!({
+                "id": id,
+                "from": user_json(from),
+                "message": message,
+                "chat_instance": format!("{}", chat_id.wrapping_mul(7_919).wrapping_add(1_000_003)),
+                "data": callback_data,
+            });
+            st.push_update("callback_query", query)
+        })
+    }
+
+    /// Opens the user's private chat as if they had started the bot earlier, so the bot
+    /// can write first.
+    pub fn add_user(&self, user: &SandboxUser) {
+        self.shared().lock().private_chat(user);
+    }
+
+    /// Adds the bot to a group chat (`chat_id` negative, see [`Sandbox::send_group_text`]).
+    pub fn add_group(&self, chat_id: i64, title: &str) {
+        self.shared().lock().group_chat(group_id(chat_id), Some(title));
+    }
+
+    /// Makes sends to this chat fail with 403 "bot was blocked by the user" (or undoes it).
+    pub fn set_blocked(&self, chat_id: i64, blocked: bool) {
+        if let Some(chat) = self.shared().lock().chats.get_mut(&chat_id) {
+            chat.blocked = blocked;
+        }
+    }
+
+    /// Makes the next call of `method` fail with this Telegram error, once
+    /// (`retry_after` adds `parameters.retry_after`, as a 429 carries).
+    pub fn fail_next(&self, method: &str, error_code: u16, description: &str, retry_after: Option<u32>) {
+        let failure = Failure { code: error_code, description: description.to_owned(), retry_after };
+        self.shared().lock().injected.push((method.to_ascii_lowercase(), failure));
     }
 
     // --- reading what the bot did ---
+
     /// The chat's messages as they are now, oldest first.
     pub fn messages(&self, chat_id: i64) -> Vec<BotMessage> {
-        todo!("{chat_id}")
+        let st = self.shared().lock();
+        st.chats.get(&chat_id).map(|c| c.messages.iter().map(|m| m.view.clone()).collect()).unwrap_or_default()
     }
+
     /// The reply keyboard currently shown in the chat (rows of buttons), if any.
     pub fn reply_keyboard(&self, chat_id: i64) -> Option<Vec<Vec<ReplyButton>>> {
-        todo!("{chat_id}")
+        let st = self.shared().lock();
+        st.chats.get(&chat_id).and_then(|c| c.keyboard.as_ref()).map(|k| k.rows.clone())
     }
+
     /// The newest button in the chat whose label satisfies `pred`: inline buttons of the
     /// newest messages first, then the reply keyboard.
     pub fn find_button(&self, chat_id: i64, pred: &dyn Fn(&str) -> bool) -> Option<ButtonRef> {
-        let _ = pred;
-        todo!("{chat_id}")
+        // Copy the candidates out so `pred` runs without the lock.
+        let candidates: Vec<ButtonRef> = {
+            let st = self.shared().lock();
+            let chat = st.chats.get(&chat_id)?;
+            let inline = chat.messages.iter().rev().flat_map(|m| {
+                m.view.inline_keyboard.iter().flatten().filter_map(move |b| {
+                    b.callback_data.as_ref().map(|data| ButtonRef::Inline {
+                        message_id: m.view.message_id,
+                        text: b.text.clone(),
+                        callback_data: data.clone(),
+                    })
+                })
+            });
+            let reply = chat.keyboard.iter().flat_map(|k| k.rows.iter().flatten()).map(|b| ButtonRef::Reply {
+                text: b.text.clone(),
+                request_contact: b.request_contact,
+            });
+            inline.chain(reply).collect()
+        };
+        candidates.into_iter().find(|b| match b {
+            ButtonRef::Inline { text, .. } | ButtonRef::Reply { text, .. } => pred(text),
+        })
     }
+
     /// The sequence number of the next event (for [`Sandbox::events_since`]).
     pub fn event_seq(&self) -> usize {
-        todo!()
+        self.shared().lock().event_seq()
     }
+
     /// Events from sequence number `seq` on, for every chat.
     pub fn events_since(&self, seq: usize) -> Vec<SandboxEvent> {
-        todo!("{seq}")
+        self.events_with_seq(seq).0
     }
+
+    /// Events from `seq` on and the sequence number after them, read at once (so nothing
+    /// slips between reading the events and the next number).
+    pub fn events_with_seq(&self, seq: usize) -> (Vec<SandboxEvent>, usize) {
+        let st = self.shared().lock();
+        let from = seq.saturating_sub(st.events_base).min(st.events.len());
+        (st.events[from..].to_vec(), st.event_seq())
+    }
+
     /// The Bot API methods called so far, in order ("getMe", "setMyCommands", …), with
     /// their JSON parameters.
     pub fn calls(&self) -> Vec<(String, serde_json::Value)> {
-        todo!()
+        self.shared().lock().calls.clone()
     }
+
+    /// Forgets the recorded events and calls (long runs); sequence numbers keep counting.
+    pub fn clear_logs(&self) {
+        let mut st = self.shared().lock();
+        st.events_base += st.events.len();
+        st.events.clear();
+        st.calls.clear();
+    }
+
+    /// Updates queued and not yet confirmed by the bot.
+    pub fn pending_updates(&self) -> usize {
+        self.shared().lock().pending.len()
+    }
+
+    /// The bytes of a document the bot uploaded, by its file_id.
+    pub fn file_bytes(&self, file_id: &str) -> Option<Vec<u8>> {
+        self.shared().lock().files.get(file_id).map(|f| f.bytes.to_vec())
+    }
+
+    /// The bot's commands for all private chats and users (the default scope) in this
+    /// language (`None`: the commands without a language), as (command, description).
+    pub fn my_commands(&self, language_code: Option<&str>) -> Vec<(String, String)> {
+        let key = format!("default|{}", language_code.unwrap_or_default());
+        let st = self.shared().lock();
+        let Some(Value::Array(list)) = st.commands.get(&key) else { return Vec::new() };
+        let field = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        list.iter().map(|c| (field(c, "command"), field(c, "description"))).collect()
+    }
+
     /// Waits until the bot has handled the update (see [`Sandbox::observer`]); false on timeout.
     pub async fn wait_handled(&self, update_id: i32, timeout: Duration) -> bool {
-        todo!("{update_id} {timeout:?}")
+        let mut changes = self.shared().handled_version.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.shared().lock().handled.contains(&update_id) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return self.shared().lock().handled.contains(&update_id),
+            }
+        }
     }
+
     /// The hook the bot calls when it has finished an update.
     pub fn observer(&self) -> Arc<dyn crate::bot::UpdateObserver> {
-        todo!()
+        Arc::new(Observer(self.shared().clone()))
     }
+}
+
+fn group_id(chat_id: i64) -> i64 {
+    match chat_id {
+        0 => -1,
+        id if id > 0 => -id,
+        id => id,
+    }
+}
+
+fn single(key: &str, value: Value) -> Map<String, Value> {
+    let mut m = Map::with_capacity(1);
+    m.insert(key.to_owned(), value);
+    m
+}
+
+/// A text message's fields, with the `bot_command` entity Telegram marks on a leading
+/// command.
+fn text_content(text: &str) -> Map<String, Value> {
+    let mut m = single("text", json!(text));
+    if text.starts_with('/') {
+        let command = text.split(char::is_whitespace).next().unwrap_or_default();
+        if command.len() > 1 {
+            let length = html::utf16_len(command);
+            m.insert("entities".to_owned(), json!([{ "type": "bot_command", "offset": 0, "length": length }]));
+        }
+    }
+    m
+}
+
+/// A message a user sends in `chat`, with the given content fields.
+fn user_message(chat: &mut state::Chat, from: &SandboxUser, content: Map<String, Value>) -> Value {
+    let message_id = chat.next_id();
+    chat.user_messages.insert(message_id);
+    let mut m = Map::with_capacity(4 + content.len());
+    m.insert("message_id".to_owned(), json!(message_id));
+    m.insert("from".to_owned(), user_json(from));
+    m.insert("chat".to_owned(), chat.json.clone());
+    m.insert("date".to_owned(), json!(now()));
+    m.extend(content);
+    Value::Object(m)
 }

@@ -1,8 +1,59 @@
 //! The interactive terminal chat of `cabinet demo`: the person at the keyboard is a customer
-//! of the demo business talking to the real bot through the sandbox.
-//! (Stub interface: the full implementation replaces this.)
+//! of the demo business talking to the real bot through the sandbox. Its own short texts
+//! (help, hints) are English and live here.
 
-use super::{Sandbox, SandboxUser};
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::io::AsyncBufReadExt;
+
+use super::{BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser};
+
+/// How long a step waits for the bot to finish handling it.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+const HELP: &str = "\
+Type a message and press Enter to send it. Commands:
+  N                          press button [N]
+  /contact +77011234567      share your own contact
+  /contact +7... from 9999   share someone else's contact (user 9999)
+  /phone +77011234567        the phone that \"share contact\" buttons send
+  /user ID [lang] [name]     write as another customer (e.g. /user 5002 ru Ольга)
+  /sticker  /photo  /voice   send one of those
+  //start                    send /start (any //command goes to the bot as /command)
+  /help                      this list
+  /quit                      leave
+Other /commands (/start, /balance, ...) are sent to the bot.";
+
+/// What a numbered button does.
+#[derive(Debug, Clone)]
+enum Choice {
+    Callback { message_id: i32, callback_data: String },
+    Link(String),
+    WebApp(String),
+    Inert,
+    Reply(ReplyButton),
+}
+
+struct Terminal<W> {
+    sandbox: Sandbox,
+    user: SandboxUser,
+    phone: Option<String>,
+    out: W,
+    /// The next event sequence number not yet looked at.
+    seen: usize,
+    /// Inline buttons of the latest replies that had any, numbered from 1.
+    inline: Vec<Choice>,
+    /// The reply keyboard's buttons, numbered after the inline ones.
+    reply: Vec<Choice>,
+    /// The reply keyboard last printed.
+    shown_keyboard: Option<Vec<Vec<ReplyButton>>>,
+}
+
+enum Flow {
+    Continue,
+    Quit,
+}
 
 /// Runs the chat until end of input or `/quit`. Commands: plain text is sent; a number
 /// presses the numbered button; `/contact +7…` shares one's own contact; `/user ID [lang]`
@@ -13,6 +64,325 @@ pub async fn run(
     input: impl tokio::io::AsyncBufRead + Unpin,
     output: impl std::io::Write,
 ) -> std::io::Result<()> {
-    let _ = (sandbox, user, input, output);
-    todo!()
+    let seen = sandbox.event_seq();
+    let mut t = Terminal {
+        sandbox,
+        user,
+        phone: None,
+        out: output,
+        seen,
+        inline: Vec::new(),
+        reply: Vec::new(),
+        shown_keyboard: None,
+    };
+    t.introduce()?;
+    writeln!(t.out, "Type a message, a button number, or /help.")?;
+    let mut lines = input.lines();
+    loop {
+        write!(t.out, "> ")?;
+        t.out.flush()?;
+        let Some(line) = lines.next_line().await? else {
+            writeln!(t.out)?;
+            break;
+        };
+        if let Flow::Quit = t.handle(line.trim()).await? {
+            break;
+        }
+    }
+    writeln!(t.out, "Bye.")?;
+    t.out.flush()
+}
+
+impl<W: Write> Terminal<W> {
+    fn introduce(&mut self) -> std::io::Result<()> {
+        let lang = self.user.language_code.as_deref().map(|l| format!(", language {l}")).unwrap_or_default();
+        writeln!(self.out, "You are {} (Telegram user {}{lang}).", self.user.first_name, self.user.id)
+    }
+
+    async fn handle(&mut self, line: &str) -> std::io::Result<Flow> {
+        if line.is_empty() {
+            return Ok(Flow::Continue);
+        }
+        if let Some(command) = line.strip_prefix("//") {
+            let id = self.sandbox.send_text(&self.user, &format!("/{command}"));
+            self.step(id).await?;
+            return Ok(Flow::Continue);
+        }
+        let (command, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        match command {
+            "/quit" | "/exit" => return Ok(Flow::Quit),
+            "/help" => writeln!(self.out, "{HELP}")?,
+            "/contact" => self.contact(rest).await?,
+            "/phone" if rest.is_empty() => writeln!(self.out, "Usage: /phone +77011234567")?,
+            "/phone" => {
+                self.phone = Some(rest.to_owned());
+                writeln!(self.out, "Your phone is now {rest}.")?;
+            }
+            "/user" => match parse_user(rest) {
+                Some(user) => {
+                    self.user = user;
+                    self.phone = None;
+                    self.inline.clear();
+                    self.reply.clear();
+                    self.shown_keyboard = None;
+                    self.seen = self.sandbox.event_seq();
+                    self.introduce()?;
+                }
+                None => writeln!(self.out, "Usage: /user ID [lang] [first name]")?,
+            },
+            "/sticker" => {
+                let id = self.sandbox.send_sticker(&self.user);
+                self.step(id).await?;
+            }
+            "/photo" => {
+                let id = self.sandbox.send_photo(&self.user);
+                self.step(id).await?;
+            }
+            "/voice" => {
+                let id = self.sandbox.send_voice(&self.user);
+                self.step(id).await?;
+            }
+            _ => match self.button_number(line) {
+                Some(index) => self.press(index).await?,
+                None => {
+                    let id = self.sandbox.send_text(&self.user, line);
+                    self.step(id).await?;
+                }
+            },
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// The button a line of digits names, if there is one with that number.
+    fn button_number(&self, line: &str) -> Option<usize> {
+        if !line.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: usize = line.parse().ok()?;
+        (1..=self.inline.len() + self.reply.len()).contains(&n).then(|| n - 1)
+    }
+
+    async fn contact(&mut self, rest: &str) -> std::io::Result<()> {
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let (phone, owner) = match words.as_slice() {
+            [phone @ .., "from", id] if !phone.is_empty() => match id.parse::<i64>() {
+                Ok(id) => (phone.join(" "), id),
+                Err(_) => (rest.to_owned(), self.user.id),
+            },
+            [] => match &self.phone {
+                Some(p) => (p.clone(), self.user.id),
+                None => {
+                    writeln!(self.out, "Usage: /contact +77011234567 [from USER_ID]")?;
+                    return Ok(());
+                }
+            },
+            _ => (rest.to_owned(), self.user.id),
+        };
+        let id = self.sandbox.send_contact(&self.user, &phone, Some(owner));
+        self.step(id).await
+    }
+
+    async fn press(&mut self, index: usize) -> std::io::Result<()> {
+        let choice = self.inline.get(index).or_else(|| self.reply.get(index - self.inline.len())).cloned();
+        match choice {
+            Some(Choice::Callback { message_id, callback_data }) => {
+                let still_there = self.sandbox.messages(self.user.id).iter().any(|m| {
+                    m.message_id == message_id
+                        && m.inline_keyboard.iter().flatten().any(|b| b.callback_data.as_ref() == Some(&callback_data))
+                });
+                if !still_there {
+                    return writeln!(self.out, "(that button is gone)");
+                }
+                let id = self.sandbox.press_inline(&self.user, message_id, &callback_data);
+                self.step(id).await
+            }
+            Some(Choice::Link(url)) => writeln!(self.out, "🔗 {url}"),
+            Some(Choice::WebApp(url)) => writeln!(self.out, "🧩 Mini App: {url}"),
+            Some(Choice::Inert) | None => writeln!(self.out, "(that button does nothing here)"),
+            Some(Choice::Reply(button)) if button.request_contact => match self.phone.clone() {
+                Some(phone) => {
+                    let id = self.sandbox.send_contact(&self.user, &phone, Some(self.user.id));
+                    self.step(id).await
+                }
+                None => writeln!(
+                    self.out,
+                    "This button shares your phone. Set it with /phone +77011234567, or type /contact +77011234567."
+                ),
+            },
+            Some(Choice::Reply(button)) => {
+                let id = self.sandbox.send_text(&self.user, &button.text);
+                self.step(id).await
+            }
+        }
+    }
+
+    /// Waits for the bot to handle the update, then prints what it did in this chat.
+    async fn step(&mut self, update_id: i32) -> std::io::Result<()> {
+        let answered = self.sandbox.wait_handled(update_id, ANSWER_TIMEOUT).await;
+        self.show_new()?;
+        if !answered {
+            writeln!(self.out, "(the bot did not answer within {} s)", ANSWER_TIMEOUT.as_secs())?;
+        }
+        Ok(())
+    }
+
+    /// Prints the bot's new and edited messages and toasts in the user's chat since the
+    /// last look, numbering their buttons.
+    fn show_new(&mut self) -> std::io::Result<()> {
+        let (events, next) = self.sandbox.events_with_seq(self.seen);
+        self.seen = next;
+        let chat = self.user.id;
+        // Each message once, where it first appeared, in its latest state.
+        let mut messages: Vec<(bool, BotMessage)> = Vec::new();
+        let mut items: Vec<Item> = Vec::new();
+        for event in events {
+            match event {
+                SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id != chat => {}
+                SandboxEvent::Sent(m) => {
+                    items.push(Item::Message(messages.len()));
+                    messages.push((false, m));
+                }
+                SandboxEvent::Edited(m) => match messages.iter_mut().find(|(_, old)| old.message_id == m.message_id) {
+                    Some(slot) => slot.1 = m,
+                    None => {
+                        items.push(Item::Message(messages.len()));
+                        messages.push((true, m));
+                    }
+                },
+                SandboxEvent::CallbackAnswered { chat_id, text: Some(text), show_alert } if chat_id == chat => {
+                    items.push(Item::Toast(text, show_alert));
+                }
+                _ => {}
+            }
+        }
+        let has_inline = messages.iter().any(|(_, m)| !m.inline_keyboard.is_empty());
+        if has_inline {
+            self.inline.clear();
+        }
+        for item in &items {
+            match item {
+                Item::Message(i) => {
+                    let (edited, m) = &messages[*i];
+                    self.print_message(m, *edited)?;
+                }
+                Item::Toast(text, alert) => {
+                    let mark = if *alert { "⚠️" } else { "💬" };
+                    writeln!(self.out, "   {mark} {text}")?;
+                }
+            }
+        }
+        let keyboard = self.sandbox.reply_keyboard(chat);
+        let first = self.inline.len() + 1;
+        self.reply = keyboard.iter().flatten().flatten().map(|b| Choice::Reply(b.clone())).collect();
+        if let Some(rows) = &keyboard {
+            if !items.is_empty() || self.shown_keyboard.as_ref() != Some(rows) {
+                let mut n = first;
+                for row in rows {
+                    let labels: Vec<String> = row
+                        .iter()
+                        .map(|b| {
+                            let label = if b.request_contact { format!("📱 {}", b.text) } else { b.text.clone() };
+                            let s = format!("[{n}] {label}");
+                            n += 1;
+                            s
+                        })
+                        .collect();
+                    writeln!(self.out, "⌨  {}", labels.join("  "))?;
+                }
+            }
+        }
+        self.shown_keyboard = keyboard;
+        Ok(())
+    }
+
+    fn print_message(&mut self, m: &BotMessage, edited: bool) -> std::io::Result<()> {
+        let mark = if edited { "🤖 ✏️ " } else { "🤖 " };
+        let mut lines: Vec<String> = Vec::new();
+        match &m.content {
+            BotContent::Text => lines.extend(m.text.lines().map(str::to_owned)),
+            BotContent::Document { file_name, bytes, .. } => {
+                lines.push(format!("📄 {file_name} ({} KB)", bytes.div_ceil(1024)));
+                lines.extend(m.text.lines().map(str::to_owned));
+            }
+            BotContent::Location { latitude, longitude } => lines.push(format!("📍 {latitude}, {longitude}")),
+        }
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let prefix = if i == 0 { mark } else { "   " };
+            writeln!(self.out, "{prefix}{line}")?;
+        }
+        for row in &m.inline_keyboard {
+            let mut labels = Vec::with_capacity(row.len());
+            for b in row {
+                self.inline.push(choice_of(m.message_id, b));
+                labels.push(format!("[{}] {}", self.inline.len(), button_label(b)));
+            }
+            writeln!(self.out, "   {}", labels.join("  "))?;
+        }
+        Ok(())
+    }
+}
+
+enum Item {
+    Message(usize),
+    Toast(String, bool),
+}
+
+fn button_label(b: &InlineButton) -> String {
+    if b.url.is_some() {
+        format!("{} ↗", b.text)
+    } else if b.web_app_url.is_some() {
+        format!("{} 🧩", b.text)
+    } else {
+        b.text.clone()
+    }
+}
+
+fn choice_of(message_id: i32, b: &InlineButton) -> Choice {
+    if let Some(data) = &b.callback_data {
+        Choice::Callback { message_id, callback_data: data.clone() }
+    } else if let Some(url) = &b.url {
+        Choice::Link(url.clone())
+    } else if let Some(url) = &b.web_app_url {
+        Choice::WebApp(url.clone())
+    } else {
+        Choice::Inert
+    }
+}
+
+/// `ID [lang] [first name]`: the language is a 2–3 letter code (optionally with a region).
+fn parse_user(rest: &str) -> Option<SandboxUser> {
+    let mut words = rest.split_whitespace();
+    let id: i64 = words.next()?.parse().ok().filter(|id| *id > 0)?;
+    let mut remaining: Vec<&str> = words.collect();
+    let is_lang = |w: &str| {
+        let base = w.split(['-', '_']).next().unwrap_or_default();
+        (2..=3).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_lowercase())
+    };
+    let lang = match remaining.first() {
+        Some(w) if is_lang(w) => Some(remaining.remove(0).to_owned()),
+        _ => None,
+    };
+    let name = if remaining.is_empty() { format!("User {id}") } else { remaining.join(" ") };
+    Some(SandboxUser::new(id, &name, lang.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_line_takes_an_id_a_language_and_a_name() {
+        let u = parse_user("5002 ru Ольга Ким").unwrap_or_else(|| SandboxUser::new(0, "", None));
+        assert_eq!((u.id, u.language_code.as_deref(), u.first_name.as_str()), (5002, Some("ru"), "Ольга Ким"));
+        let u = parse_user("5003 John").unwrap_or_else(|| SandboxUser::new(0, "", None));
+        assert_eq!((u.id, u.language_code.as_deref(), u.first_name.as_str()), (5003, None, "John"));
+        let u = parse_user("5004").unwrap_or_else(|| SandboxUser::new(0, "", None));
+        assert_eq!(u.first_name, "User 5004");
+        assert!(parse_user("abc").is_none());
+        assert!(parse_user("").is_none());
+    }
 }

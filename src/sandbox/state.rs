@@ -1,0 +1,346 @@
+//! The sandbox's shared state: chats and their messages, queued updates, the event and call
+//! logs, uploaded files and bot settings, plus the Bot API JSON shapes built from them.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use super::methods::Failure;
+use super::{BotContent, BotMessage, ReplyButton, SandboxEvent, SandboxUser};
+
+/// The bot's Telegram user id in the sandbox.
+pub(crate) const BOT_ID: i64 = 8_000_000_001;
+/// The bot's first name.
+pub(crate) const BOT_NAME: &str = "Cabinet Demo";
+/// The bot's username.
+pub(crate) const BOT_USERNAME: &str = "cabinet_demo_bot";
+
+/// State shared by the HTTP server, the user side and the observer.
+pub(crate) struct Shared {
+    pub token: String,
+    /// The bot as a Bot API `User`.
+    pub bot_json: Value,
+    pub state: Mutex<State>,
+    /// Bumped whenever an update is queued (wakes long polls).
+    pub updates_version: watch::Sender<u64>,
+    /// Bumped whenever the bot reports an update handled.
+    pub handled_version: watch::Sender<u64>,
+    /// Set when the last [`super::Sandbox`] handle is dropped: the server stops.
+    pub closed: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(token: String) -> Shared {
+        Shared {
+            token,
+            bot_json: json!({
+                "id": BOT_ID,
+                "is_bot": true,
+                "first_name": BOT_NAME,
+                "username": BOT_USERNAME,
+            }),
+            state: Mutex::new(State::new()),
+            updates_version: watch::Sender::new(0),
+            handled_version: watch::Sender::new(0),
+            closed: watch::Sender::new(false),
+        }
+    }
+
+    /// Locks the state. Every critical section leaves the state consistent before it could
+    /// panic, so a poisoned lock is still usable.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The `getMe` answer.
+    pub(crate) fn me_json(&self) -> Value {
+        let mut me = self.bot_json.clone();
+        if let Some(obj) = me.as_object_mut() {
+            for (k, v) in [
+                ("can_join_groups", true),
+                ("can_read_all_group_messages", false),
+                ("supports_inline_queries", false),
+                ("can_connect_to_business", false),
+                ("has_main_web_app", false),
+            ] {
+                obj.insert(k.to_owned(), Value::Bool(v));
+            }
+        }
+        me
+    }
+
+    /// Wakes long polls after updates were queued.
+    pub(crate) fn notify_updates(&self) {
+        self.updates_version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A reply keyboard shown in a chat.
+#[derive(Debug, Clone)]
+pub(crate) struct Keyboard {
+    pub rows: Vec<Vec<ReplyButton>>,
+    pub one_time: bool,
+}
+
+/// A message the bot sent, as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredMessage {
+    pub view: BotMessage,
+    pub date: i64,
+    pub edit_date: Option<i64>,
+    /// The text's (or caption's) entities as a JSON array.
+    pub entities: Value,
+    /// The inline keyboard rows as echoed in `reply_markup` (`Null` without a keyboard).
+    pub markup: Value,
+    /// The `Document` object of a document message.
+    pub document: Option<Value>,
+}
+
+/// A chat the bot can write to.
+#[derive(Debug)]
+pub(crate) struct Chat {
+    /// The Bot API `Chat` object.
+    pub json: Value,
+    next_message_id: i32,
+    /// The bot's messages, oldest first (ids increase).
+    pub messages: Vec<StoredMessage>,
+    /// Ids of the messages users sent in this chat.
+    pub user_messages: HashSet<i32>,
+    pub keyboard: Option<Keyboard>,
+    /// The user blocked the bot: sends fail with 403.
+    pub blocked: bool,
+}
+
+impl Chat {
+    fn new(json: Value) -> Chat {
+        Chat {
+            json,
+            next_message_id: 1,
+            messages: Vec::new(),
+            user_messages: HashSet::new(),
+            keyboard: None,
+            blocked: false,
+        }
+    }
+
+    /// The next message id of this chat (shared by user and bot messages).
+    pub(crate) fn next_id(&mut self) -> i32 {
+        let id = self.next_message_id;
+        self.next_message_id = self.next_message_id.saturating_add(1);
+        id
+    }
+
+    pub(crate) fn message_index(&self, message_id: i32) -> Option<usize> {
+        self.messages.binary_search_by_key(&message_id, |m| m.view.message_id).ok()
+    }
+
+    pub(crate) fn has_message(&self, message_id: i32) -> bool {
+        self.message_index(message_id).is_some() || self.user_messages.contains(&message_id)
+    }
+}
+
+/// A file the bot uploaded.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredFile {
+    pub file_id: String,
+    pub file_unique_id: String,
+    pub file_name: String,
+    pub mime_type: String,
+    pub bytes: Bytes,
+}
+
+impl StoredFile {
+    pub(crate) fn document_json(&self) -> Value {
+        json!({
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "file_size": self.bytes.len(),
+        })
+    }
+}
+
+/// Everything the sandbox remembers, behind one lock.
+pub(crate) struct State {
+    next_update_id: i32,
+    /// Updates not yet confirmed by `getUpdates`' offset: id and serialized JSON.
+    pub pending: VecDeque<(i32, Arc<str>)>,
+    pub users: HashMap<i64, SandboxUser>,
+    pub chats: HashMap<i64, Chat>,
+    pub events: Vec<SandboxEvent>,
+    /// The sequence number of `events[0]` (earlier events were forgotten).
+    pub events_base: usize,
+    pub calls: Vec<(String, Value)>,
+    pub handled: HashSet<i32>,
+    /// Unanswered callback queries: id → chat id.
+    pub callbacks: HashMap<String, i64>,
+    next_serial: u64,
+    pub files: HashMap<String, StoredFile>,
+    /// Bot commands by "scope|language".
+    pub commands: HashMap<String, Value>,
+    /// Menu buttons by chat (`None`: the default).
+    pub menu_buttons: HashMap<Option<i64>, Value>,
+    /// Failures to return on the next calls of a method (lower-case name).
+    pub injected: Vec<(String, Failure)>,
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            next_update_id: 1,
+            pending: VecDeque::new(),
+            users: HashMap::new(),
+            chats: HashMap::new(),
+            events: Vec::new(),
+            events_base: 0,
+            calls: Vec::new(),
+            handled: HashSet::new(),
+            callbacks: HashMap::new(),
+            next_serial: 1,
+            files: HashMap::new(),
+            commands: HashMap::new(),
+            menu_buttons: HashMap::new(),
+            injected: Vec::new(),
+        }
+    }
+
+    /// A fresh number for ids (files, callback queries).
+    pub(crate) fn serial(&mut self) -> u64 {
+        let n = self.next_serial;
+        self.next_serial += 1;
+        n
+    }
+
+    /// The sequence number the next event gets.
+    pub(crate) fn event_seq(&self) -> usize {
+        self.events_base + self.events.len()
+    }
+
+    pub(crate) fn push_event(&mut self, event: SandboxEvent) {
+        self.events.push(event);
+    }
+
+    /// Queues an update (`kind` is the field name: "message", "callback_query") and
+    /// returns its id. The caller wakes long polls after unlocking.
+    pub(crate) fn push_update(&mut self, kind: &str, payload: Value) -> i32 {
+        let id = self.next_update_id;
+        self.next_update_id = self.next_update_id.saturating_add(1);
+        let mut update = Map::with_capacity(2);
+        update.insert("update_id".to_owned(), json!(id));
+        update.insert(kind.to_owned(), payload);
+        self.pending.push_back((id, Arc::from(Value::Object(update).to_string())));
+        id
+    }
+
+    /// Remembers the user (refreshing their private chat if it exists).
+    pub(crate) fn register_user(&mut self, user: &SandboxUser) {
+        if self.users.get(&user.id) != Some(user) {
+            self.users.insert(user.id, user.clone());
+            if let Some(chat) = self.chats.get_mut(&user.id) {
+                chat.json = private_chat_json(user);
+            }
+        }
+    }
+
+    /// The user's private chat with the bot, opened if needed.
+    pub(crate) fn private_chat(&mut self, user: &SandboxUser) -> &mut Chat {
+        self.register_user(user);
+        self.chats.entry(user.id).or_insert_with(|| Chat::new(private_chat_json(user)))
+    }
+
+    /// A group chat the bot is a member of, created with `title` if new.
+    pub(crate) fn group_chat(&mut self, chat_id: i64, title: Option<&str>) -> &mut Chat {
+        let chat = self.chats.entry(chat_id).or_insert_with(|| {
+            let title = title.map_or_else(|| format!("Group {}", chat_id.unsigned_abs()), str::to_owned);
+            Chat::new(group_chat_json(chat_id, &title))
+        });
+        if let Some(title) = title {
+            chat.json = group_chat_json(chat_id, title);
+        }
+        chat
+    }
+}
+
+pub(crate) fn user_json(user: &SandboxUser) -> Value {
+    let mut o = Map::new();
+    o.insert("id".to_owned(), json!(user.id));
+    o.insert("is_bot".to_owned(), json!(false));
+    o.insert("first_name".to_owned(), json!(user.first_name));
+    if let Some(v) = &user.last_name {
+        o.insert("last_name".to_owned(), json!(v));
+    }
+    if let Some(v) = &user.username {
+        o.insert("username".to_owned(), json!(v));
+    }
+    if let Some(v) = &user.language_code {
+        o.insert("language_code".to_owned(), json!(v));
+    }
+    Value::Object(o)
+}
+
+fn private_chat_json(user: &SandboxUser) -> Value {
+    let mut o = Map::new();
+    o.insert("id".to_owned(), json!(user.id));
+    o.insert("type".to_owned(), json!("private"));
+    o.insert("first_name".to_owned(), json!(user.first_name));
+    if let Some(v) = &user.last_name {
+        o.insert("last_name".to_owned(), json!(v));
+    }
+    if let Some(v) = &user.username {
+        o.insert("username".to_owned(), json!(v));
+    }
+    Value::Object(o)
+}
+
+/// Supergroups have ids below -10^12 (Telegram's `-100…` ids); other negative ids are groups.
+fn group_chat_json(chat_id: i64, title: &str) -> Value {
+    let kind = if chat_id <= -1_000_000_000_000 { "supergroup" } else { "group" };
+    json!({ "id": chat_id, "type": kind, "title": title })
+}
+
+/// The Bot API `Message` object for a bot message as it is now.
+pub(crate) fn message_json(bot: &Value, chat: &Chat, m: &StoredMessage) -> Value {
+    let mut o = Map::new();
+    o.insert("message_id".to_owned(), json!(m.view.message_id));
+    o.insert("from".to_owned(), bot.clone());
+    o.insert("chat".to_owned(), chat.json.clone());
+    o.insert("date".to_owned(), json!(m.date));
+    if let Some(d) = m.edit_date {
+        o.insert("edit_date".to_owned(), json!(d));
+    }
+    let has_entities = m.entities.as_array().is_some_and(|a| !a.is_empty());
+    match &m.view.content {
+        BotContent::Text => {
+            o.insert("text".to_owned(), json!(m.view.text));
+            if has_entities {
+                o.insert("entities".to_owned(), m.entities.clone());
+            }
+        }
+        BotContent::Document { .. } => {
+            o.insert("document".to_owned(), m.document.clone().unwrap_or(Value::Null));
+            if !m.view.text.is_empty() {
+                o.insert("caption".to_owned(), json!(m.view.text));
+                if has_entities {
+                    o.insert("caption_entities".to_owned(), m.entities.clone());
+                }
+            }
+        }
+        BotContent::Location { latitude, longitude } => {
+            o.insert("location".to_owned(), json!({ "latitude": latitude, "longitude": longitude }));
+        }
+    }
+    if !m.markup.is_null() {
+        o.insert("reply_markup".to_owned(), json!({ "inline_keyboard": m.markup }));
+    }
+    Value::Object(o)
+}

@@ -1,0 +1,712 @@
+//! Tests of the sandbox driven by a real teloxide `Bot` over HTTP.
+
+use std::time::{Duration, Instant};
+
+use teloxide::prelude::*;
+use teloxide::types::{
+    ButtonRequest, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
+    KeyboardRemove, MediaKind, MessageEntityKind, MessageId, MessageKind, ParseMode, ReplyMarkup, UpdateKind,
+};
+use teloxide::{ApiError, RequestError};
+
+use super::*;
+
+async fn start() -> (Sandbox, Bot) {
+    let sandbox = Sandbox::start().await.expect("the sandbox starts");
+    let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
+    (sandbox, bot)
+}
+
+fn ru(id: i64, name: &str) -> SandboxUser {
+    SandboxUser::new(id, name, Some("ru"))
+}
+
+/// A user who has written to the bot, so the bot may answer in their chat.
+fn open_chat(sandbox: &Sandbox, id: i64) -> SandboxUser {
+    let user = ru(id, "Ерлан");
+    sandbox.add_user(&user);
+    user
+}
+
+fn keyboard(rows: &[&[(&str, &str)]]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(
+        rows.iter().map(|row| row.iter().map(|(t, d)| InlineKeyboardButton::callback(*t, *d)).collect::<Vec<_>>()),
+    )
+}
+
+fn api_error<T: std::fmt::Debug>(result: Result<T, RequestError>) -> ApiError {
+    match result {
+        Err(RequestError::Api(e)) => e,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+async fn raw_post(sandbox: &Sandbox, method: &str, content_type: &str, body: &str) -> (u16, serde_json::Value) {
+    let url = format!("{}bot{}/{method}", sandbox.api_url(), sandbox.token());
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("the request goes through");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("the answer is JSON"))
+}
+
+async fn updates(bot: &Bot) -> Vec<Update> {
+    bot.get_updates().timeout(0).await.expect("getUpdates works")
+}
+
+#[tokio::test]
+async fn get_me_answers_as_the_demo_bot() {
+    let (sandbox, bot) = start().await;
+    let me = bot.get_me().await.expect("getMe works");
+    assert!(me.user.is_bot);
+    assert_eq!(me.username(), "cabinet_demo_bot");
+    assert_eq!(sandbox.bot_username(), "cabinet_demo_bot");
+    assert_eq!(sandbox.calls().first().map(|c| c.0.as_str()), Some("getMe"));
+}
+
+#[tokio::test]
+async fn a_wrong_token_gets_401_and_an_unknown_method_404() {
+    let (sandbox, _) = start().await;
+    let stranger = Bot::new("123:not-the-token").set_api_url(sandbox.api_url());
+    assert_eq!(api_error(stranger.get_me().await), ApiError::InvalidToken);
+
+    let response = reqwest::get(format!("{}bot123:nope/getMe", sandbox.api_url())).await.expect("request");
+    assert_eq!(response.status().as_u16(), 401);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body, serde_json::json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
+
+    let (status, body) = raw_post(&sandbox, "sendPigeon", "application/json", "{}").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["description"], "Not Found: method not found");
+    assert!(sandbox.calls().iter().all(|(m, _)| m != "getMe"), "unauthorized calls are not logged");
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_400_with_a_description() {
+    let (sandbox, _) = start().await;
+    for body in ["{", "[1,2]", "\"text\"", "{\"chat_id\": {}}", "{\"chat_id\": 1, \"text\": [1]}"] {
+        let (status, answer) = raw_post(&sandbox, "sendMessage", "application/json", body).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(answer["ok"], false);
+        assert!(answer["description"].as_str().is_some_and(|d| d.starts_with("Bad Request: ")), "{answer}");
+    }
+    let (status, _) = raw_post(&sandbox, "sendMessage", "multipart/form-data; boundary=x", "garbage").await;
+    assert_eq!(status, 400);
+    let (status, answer) = raw_post(&sandbox, "getMe", "application/json", "").await;
+    assert_eq!((status, answer["ok"].as_bool()), (200, Some(true)));
+}
+
+#[tokio::test]
+async fn an_html_message_is_stored_as_the_user_reads_it_with_its_buttons() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let sent = bot
+        .send_message(ChatId(5001), "<b>Баланс</b>: 3&#160;450 &lt;₸&gt;\n<a href=\"https://example.kz\">Оплатить</a>")
+        .parse_mode(ParseMode::Html)
+        .reply_markup(keyboard(&[&[("Пополнить", "topup"), ("История", "history")], &[("Назад", "back")]]))
+        .await
+        .expect("sendMessage works");
+    assert_eq!(sent.text(), Some("Баланс: 3\u{a0}450 <₸>\nОплатить"));
+    let kinds: Vec<_> = sent.entities().unwrap_or_default().iter().map(|e| e.kind.clone()).collect();
+    assert!(matches!(kinds.as_slice(), [MessageEntityKind::Bold, MessageEntityKind::TextLink { .. }]), "{kinds:?}");
+    assert_eq!(sent.from.as_ref().map(|u| u.id.0), Some(state::BOT_ID as u64));
+    assert!(sent.chat.is_private());
+    assert!(sent.reply_markup().is_some());
+
+    let messages = sandbox.messages(user.id);
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.text, "Баланс: 3\u{a0}450 <₸>\nОплатить");
+    assert_eq!(m.content, BotContent::Text);
+    assert_eq!(m.message_id, sent.id.0);
+    let labels: Vec<Vec<&str>> = m.inline_keyboard.iter().map(|r| r.iter().map(|b| b.text.as_str()).collect()).collect();
+    assert_eq!(labels, vec![vec!["Пополнить", "История"], vec!["Назад"]]);
+    assert_eq!(m.inline_keyboard[0][0].callback_data.as_deref(), Some("topup"));
+    assert_eq!(sandbox.events_since(0), vec![SandboxEvent::Sent(m.clone())]);
+}
+
+#[tokio::test]
+async fn message_ids_are_shared_by_the_user_and_the_bot() {
+    let (sandbox, bot) = start().await;
+    let user = ru(5001, "Ерлан");
+    sandbox.send_text(&user, "/start");
+    let first = bot.send_message(ChatId(5001), "one").await.expect("send");
+    sandbox.send_text(&user, "again");
+    let second = bot.send_message(ChatId(5001), "two").await.expect("send");
+    assert_eq!((first.id.0, second.id.0), (2, 4));
+}
+
+#[tokio::test]
+async fn telegram_errors_reach_teloxide_as_api_errors() {
+    let (sandbox, bot) = start().await;
+    open_chat(&sandbox, 5001);
+    let chat = ChatId(5001);
+
+    let e = api_error(bot.send_message(chat, "<b>unclosed").parse_mode(ParseMode::Html).await);
+    assert!(matches!(&e, ApiError::CantParseEntities(d) if d.contains("start tag \"b\"")), "{e:?}");
+    let e = api_error(bot.send_message(chat, "Tom & Jerry").parse_mode(ParseMode::Html).await);
+    assert!(matches!(e, ApiError::CantParseEntities(_)), "{e:?}");
+    let e = api_error(bot.send_message(chat, "line<br>break").parse_mode(ParseMode::Html).await);
+    assert!(matches!(&e, ApiError::CantParseEntities(d) if d.contains("Unsupported start tag \"br\"")), "{e:?}");
+
+    assert_eq!(api_error(bot.send_message(chat, "  \n").await), ApiError::MessageTextIsEmpty);
+    assert_eq!(
+        api_error(bot.send_message(chat, "<b> </b>").parse_mode(ParseMode::Html).await),
+        ApiError::MessageTextIsEmpty
+    );
+    assert_eq!(api_error(bot.send_message(chat, "я".repeat(4097)).await), ApiError::MessageIsTooLong);
+    // The limit counts what the user reads: 4096 escaped ampersands fit.
+    bot.send_message(chat, "&amp;".repeat(4096)).parse_mode(ParseMode::Html).await.expect("4096 characters fit");
+    // An emoji is two UTF-16 units.
+    assert_eq!(api_error(bot.send_message(chat, "😀".repeat(2049)).await), ApiError::MessageIsTooLong);
+
+    let data_64 = "д".repeat(32);
+    bot.send_message(chat, "ok").reply_markup(keyboard(&[&[("a", data_64.as_str())]])).await.expect("64 bytes fit");
+    let data_65 = format!("{data_64}x");
+    let e = api_error(bot.send_message(chat, "no").reply_markup(keyboard(&[&[("a", data_65.as_str())]])).await);
+    assert_eq!(e, ApiError::ButtonDataInvalid);
+
+    assert_eq!(api_error(bot.send_message(ChatId(777), "hi").await), ApiError::ChatNotFound);
+    assert_eq!(sandbox.messages(5001).len(), 2, "only the valid messages are stored");
+}
+
+#[tokio::test]
+async fn edits_change_the_text_and_keyboard_and_identical_edits_are_refused() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let chat = ChatId(5001);
+    let sent = bot.send_message(chat, "Выберите").reply_markup(keyboard(&[&[("Да", "yes")]])).await.expect("send");
+    let seq = sandbox.event_seq();
+
+    let edited = bot
+        .edit_message_text(chat, sent.id, "Вы выбрали <i>да</i>")
+        .parse_mode(ParseMode::Html)
+        .reply_markup(keyboard(&[&[("Отменить", "undo")]]))
+        .await
+        .expect("edit text");
+    assert_eq!(edited.text(), Some("Вы выбрали да"));
+    assert!(edited.edit_date().is_some());
+    let now = &sandbox.messages(user.id)[0];
+    assert_eq!(now.text, "Вы выбрали да");
+    assert_eq!(now.inline_keyboard[0][0].text, "Отменить");
+    assert_eq!(sandbox.events_since(seq), vec![SandboxEvent::Edited(now.clone())]);
+
+    let e = api_error(
+        bot.edit_message_text(chat, sent.id, "Вы выбрали <i>да</i>")
+            .parse_mode(ParseMode::Html)
+            .reply_markup(keyboard(&[&[("Отменить", "undo")]]))
+            .await,
+    );
+    assert_eq!(e, ApiError::MessageNotModified);
+
+    bot.edit_message_reply_markup(chat, sent.id).await.expect("remove the keyboard");
+    assert!(sandbox.messages(user.id)[0].inline_keyboard.is_empty());
+    assert_eq!(api_error(bot.edit_message_reply_markup(chat, sent.id).await), ApiError::MessageNotModified);
+
+    bot.edit_message_reply_markup(chat, sent.id).reply_markup(keyboard(&[&[("Ещё", "more")]])).await.expect("markup");
+    // Editing the text without a keyboard takes the keyboard away, as in Telegram.
+    bot.edit_message_text(chat, sent.id, "Готово").await.expect("edit");
+    assert!(sandbox.messages(user.id)[0].inline_keyboard.is_empty());
+
+    assert_eq!(api_error(bot.edit_message_text(chat, MessageId(999), "x").await), ApiError::MessageToEditNotFound);
+    sandbox.send_text(&user, "мой текст");
+    let user_message = MessageId(sent.id.0 + 1);
+    assert_eq!(api_error(bot.edit_message_text(chat, user_message, "x").await), ApiError::MessageCantBeEdited);
+}
+
+#[tokio::test]
+async fn answering_a_callback_query_records_the_toast_once() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let sent = bot.send_message(ChatId(5001), "?").reply_markup(keyboard(&[&[("Да", "yes")]])).await.expect("send");
+    sandbox.press_inline(&user, sent.id.0, "yes");
+    let update = updates(&bot).await.pop().expect("the press arrives");
+    let UpdateKind::CallbackQuery(query) = update.kind else { panic!("not a callback query: {update:?}") };
+    let seq = sandbox.event_seq();
+    bot.answer_callback_query(query.id.clone()).text("Принято").await.expect("answer");
+    assert_eq!(
+        sandbox.events_since(seq),
+        vec![SandboxEvent::CallbackAnswered { chat_id: 5001, text: Some("Принято".into()), show_alert: false }]
+    );
+    assert_eq!(api_error(bot.answer_callback_query(query.id).await), ApiError::InvalidQueryId);
+}
+
+#[tokio::test]
+async fn a_document_uploads_from_memory_and_resends_by_file_id() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let pdf = b"%PDF-1.4 act for December".repeat(100);
+    let sent = bot
+        .send_document(ChatId(5001), InputFile::memory(pdf.clone()).file_name("act-2024-12.pdf"))
+        .caption("<b>Акт</b> за декабрь")
+        .parse_mode(ParseMode::Html)
+        .reply_markup(keyboard(&[&[("Ещё", "more")]]))
+        .await
+        .expect("sendDocument works");
+    let doc = sent.document().expect("a document message");
+    assert_eq!(doc.file_name.as_deref(), Some("act-2024-12.pdf"));
+    assert_eq!(doc.file.size as usize, pdf.len());
+    assert_eq!(doc.mime_type.as_ref().map(|m| m.essence_str().to_owned()), Some("application/pdf".into()));
+    assert_eq!(sent.caption(), Some("Акт за декабрь"));
+    let file_id = doc.file.id.0.clone();
+    assert_eq!(sandbox.file_bytes(&file_id), Some(pdf.clone()));
+
+    let again = bot.send_document(ChatId(5001), InputFile::file_id(file_id.clone().into())).await.expect("by id");
+    let again_doc = again.document().expect("a document");
+    assert_eq!(again_doc.file.id.0, file_id);
+    assert_eq!(again_doc.file.unique_id, doc.file.unique_id);
+
+    let messages = sandbox.messages(user.id);
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        messages[0].content,
+        BotContent::Document { file_name: "act-2024-12.pdf".into(), bytes: pdf.len(), file_id: file_id.clone() }
+    );
+    assert_eq!(messages[0].text, "Акт за декабрь");
+    assert_eq!(messages[1].content, messages[0].content);
+
+    let calls: Vec<_> = sandbox.calls().into_iter().filter(|(m, _)| m == "sendDocument").collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].1["document"], serde_json::json!({"file_name": "act-2024-12.pdf", "size": pdf.len()}));
+    assert_eq!(calls[0].1["chat_id"], "5001");
+    assert_eq!(calls[1].1["document"], file_id);
+
+    let e = api_error(bot.send_document(ChatId(5001), InputFile::file_id("nonsense".into())).await);
+    assert_eq!(e, ApiError::WrongFileIdOrUrl);
+}
+
+#[tokio::test]
+async fn a_location_is_sent_and_stored() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let sent = bot.send_location(ChatId(5001), 43.2389, 76.8897).await.expect("sendLocation works");
+    let location = sent.location().expect("a location");
+    assert!((location.latitude - 43.2389).abs() < 1e-9);
+    assert_eq!(sandbox.messages(user.id)[0].content, BotContent::Location { latitude: 43.2389, longitude: 76.8897 });
+    assert!(bot.send_location(ChatId(5001), 91.0, 0.0).await.is_err());
+}
+
+#[tokio::test]
+async fn a_reply_keyboard_goes_up_and_comes_down() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let markup = KeyboardMarkup::new([
+        vec![KeyboardButton::new("📱 Поделиться номером").request(ButtonRequest::Contact)],
+        vec![KeyboardButton::new("Отмена")],
+    ])
+    .resize_keyboard();
+    bot.send_message(ChatId(5001), "Поделитесь номером").reply_markup(markup).await.expect("send");
+    let expected = vec![
+        vec![ReplyButton { text: "📱 Поделиться номером".into(), request_contact: true }],
+        vec![ReplyButton { text: "Отмена".into(), request_contact: false }],
+    ];
+    assert_eq!(sandbox.reply_keyboard(user.id), Some(expected.clone()));
+    assert_eq!(sandbox.messages(user.id)[0].reply_keyboard, Some(expected));
+    assert_eq!(
+        sandbox.find_button(user.id, &|l| l.contains("номер")),
+        Some(ButtonRef::Reply { text: "📱 Поделиться номером".into(), request_contact: true })
+    );
+
+    // A message without markup leaves the keyboard alone.
+    bot.send_message(ChatId(5001), "Ждём").await.expect("send");
+    assert!(sandbox.reply_keyboard(user.id).is_some());
+
+    bot.send_message(ChatId(5001), "Спасибо").reply_markup(ReplyMarkup::kb_remove()).await.expect("send");
+    assert_eq!(sandbox.reply_keyboard(user.id), None);
+    assert_eq!(sandbox.messages(user.id)[2].reply_keyboard, Some(vec![]));
+    let _ = KeyboardRemove::new();
+}
+
+#[tokio::test]
+async fn a_one_time_keyboard_hides_after_it_is_used() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let markup = KeyboardMarkup::new([vec![KeyboardButton::new("Да"), KeyboardButton::new("Нет")]]).one_time_keyboard();
+    bot.send_message(ChatId(5001), "?").reply_markup(markup).await.expect("send");
+    sandbox.send_text(&user, "может быть");
+    assert!(sandbox.reply_keyboard(user.id).is_some(), "typing other text keeps it");
+    sandbox.send_text(&user, "Да");
+    assert_eq!(sandbox.reply_keyboard(user.id), None);
+}
+
+#[tokio::test]
+async fn a_long_poll_wakes_when_the_user_writes_and_the_offset_confirms() {
+    let (sandbox, bot) = start().await;
+    let poller = {
+        let bot = bot.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let got = bot.get_updates().timeout(10).await;
+            (got, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let id = sandbox.send_text(&ru(5001, "Ерлан"), "привет");
+    let (got, waited) = poller.await.expect("the poll task");
+    let got = got.expect("getUpdates works");
+    assert!(waited < Duration::from_secs(3), "woken at once, waited {waited:?}");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id.0 as i32, id);
+
+    // Not confirmed yet: delivered again.
+    assert_eq!(updates(&bot).await.len(), 1);
+    let after = bot.get_updates().offset(got[0].id.as_offset()).timeout(0).await.expect("confirm");
+    assert!(after.is_empty());
+    assert_eq!(sandbox.pending_updates(), 0);
+
+    // An empty long poll ends at its timeout.
+    let started = Instant::now();
+    assert!(bot.get_updates().timeout(1).await.expect("poll").is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn get_updates_honours_limit_and_a_negative_offset() {
+    let (sandbox, bot) = start().await;
+    let user = ru(5001, "Ерлан");
+    let ids: Vec<i32> = (0..5).map(|i| sandbox.send_text(&user, &format!("m{i}"))).collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+    assert_eq!(bot.get_updates().limit(2).timeout(0).await.expect("poll").len(), 2);
+    let last = bot.get_updates().offset(-1).timeout(0).await.expect("poll");
+    assert_eq!(last.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![5]);
+    assert_eq!(sandbox.pending_updates(), 1);
+}
+
+#[tokio::test]
+async fn every_user_update_deserializes_into_teloxide_types() {
+    let (sandbox, bot) = start().await;
+    let erlan = ru(5001, "Ерлан");
+    let bot_message = {
+        sandbox.add_user(&erlan);
+        bot.send_message(ChatId(5001), "?").reply_markup(keyboard(&[&[("Да", "yes")]])).await.expect("send")
+    };
+    let ids = vec![
+        sandbox.send_text(&erlan, "/start ref42"),
+        sandbox.send_contact(&erlan, "+7 701 123 45 67", Some(5001)),
+        sandbox.send_contact(&erlan, "77025556677", Some(9999)),
+        sandbox.send_contact(&erlan, "+77030000000", None),
+        sandbox.send_sticker(&erlan),
+        sandbox.send_photo(&erlan),
+        sandbox.send_voice(&erlan),
+        sandbox.send_group_text(&erlan, -4_001, "всем привет"),
+        sandbox.send_group_text(&erlan, -1_002_000_000_001, "в супергруппе"),
+        sandbox.press_inline(&erlan, bot_message.id.0, "yes"),
+        sandbox.press_inline(&erlan, 999, "stale"),
+    ];
+    let got = updates(&bot).await;
+    assert_eq!(got.iter().map(|u| u.id.0 as i32).collect::<Vec<_>>(), ids);
+    let message = |i: usize| match &got[i].kind {
+        UpdateKind::Message(m) => m.clone(),
+        other => panic!("update {i} is not a message: {other:?}"),
+    };
+
+    let start = message(0);
+    assert_eq!(start.text(), Some("/start ref42"));
+    assert_eq!(start.chat.id, ChatId(5001));
+    assert!(start.chat.is_private());
+    let from = start.from.as_ref().expect("a sender");
+    assert_eq!((from.id.0, from.language_code.as_deref(), from.is_bot), (5001, Some("ru"), false));
+    assert!(matches!(start.entities().unwrap_or_default()[0].kind, MessageEntityKind::BotCommand));
+
+    let own = message(1).contact().cloned().expect("a contact");
+    assert_eq!((own.phone_number.as_str(), own.user_id.map(|u| u.0)), ("+7 701 123 45 67", Some(5001)));
+    let other = message(2).contact().cloned().expect("a contact");
+    assert_eq!((other.phone_number.as_str(), other.user_id.map(|u| u.0)), ("77025556677", Some(9999)));
+    assert_eq!(message(3).contact().and_then(|c| c.user_id), None);
+
+    let sticker = message(4).sticker().cloned().expect("a sticker");
+    assert!(sticker.is_static() && sticker.is_regular());
+    assert_eq!(message(5).photo().map(<[_]>::len), Some(3));
+    assert!(message(6).voice().is_some_and(|v| v.duration.seconds() > 0));
+    assert!(matches!(message(6).kind, MessageKind::Common(ref c) if matches!(c.media_kind, MediaKind::Voice(_))));
+
+    let group = message(7);
+    assert!(group.chat.is_group());
+    assert_eq!((group.chat.id, group.text()), (ChatId(-4_001), Some("всем привет")));
+    assert!(message(8).chat.is_supergroup());
+
+    let UpdateKind::CallbackQuery(press) = &got[9].kind else { panic!("not a callback query") };
+    assert_eq!(press.data.as_deref(), Some("yes"));
+    assert_eq!(press.from.id.0, 5001);
+    let pressed = press.regular_message().expect("the bot's message");
+    assert_eq!((pressed.id, pressed.text()), (bot_message.id, Some("?")));
+    assert!(pressed.reply_markup().is_some());
+    let UpdateKind::CallbackQuery(stale) = &got[10].kind else { panic!("not a callback query") };
+    assert!(stale.regular_message().is_none());
+    assert_eq!(stale.message.as_ref().map(|m| m.id()), Some(MessageId(999)));
+
+    // Message ids in the private chat keep counting across user messages and the bot's.
+    let ids_in_chat: Vec<i32> = (0..7).map(|i| message(i).id.0).collect();
+    assert_eq!(ids_in_chat, (2..=8).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_bot_can_write_into_a_group() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_group(-4_001, "Операторы");
+    let sent = bot.send_message(ChatId(-4_001), "Новый запрос").await.expect("send");
+    assert!(sent.chat.is_group());
+    assert_eq!(sent.chat.title(), Some("Операторы"));
+    assert_eq!(sandbox.messages(-4_001)[0].text, "Новый запрос");
+}
+
+#[tokio::test]
+async fn wait_handled_wakes_on_the_observer_and_remembers() {
+    let (sandbox, _) = start().await;
+    let user = ru(5001, "Ерлан");
+    let first = sandbox.send_text(&user, "1");
+    let second = sandbox.send_text(&user, "2");
+    let observer = sandbox.observer();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        observer.handled(first);
+    });
+    let started = Instant::now();
+    assert!(sandbox.wait_handled(first, Duration::from_secs(5)).await);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    late.await.expect("observer task");
+    assert!(sandbox.wait_handled(first, Duration::from_millis(1)).await, "already handled");
+    assert!(!sandbox.wait_handled(second, Duration::from_millis(100)).await);
+    assert_eq!(sandbox.events_since(0), vec![SandboxEvent::Handled { update_id: first }]);
+}
+
+#[tokio::test]
+async fn find_button_prefers_newer_messages_then_the_reply_keyboard() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let chat = ChatId(5001);
+    bot.send_message(chat, "a").reply_markup(KeyboardMarkup::new([vec![KeyboardButton::new("Согласен (клавиатура)")]]))
+        .await
+        .expect("send");
+    let old = bot.send_message(chat, "b").reply_markup(keyboard(&[&[("Согласен", "old")]])).await.expect("send");
+    let link = InlineKeyboardButton::url("Согласен ↗", "https://example.kz".parse().expect("url"));
+    let new = bot
+        .send_message(chat, "c")
+        .reply_markup(InlineKeyboardMarkup::new([vec![link, InlineKeyboardButton::callback("Согласен", "new")]]))
+        .await
+        .expect("send");
+    let found = sandbox.find_button(user.id, &|l| l.contains("Согласен"));
+    assert_eq!(
+        found,
+        Some(ButtonRef::Inline { message_id: new.id.0, text: "Согласен".into(), callback_data: "new".into() })
+    );
+    let found = sandbox.find_button(user.id, &|l| l == "Согласен" && true);
+    assert!(matches!(found, Some(ButtonRef::Inline { message_id, .. }) if message_id == new.id.0));
+    bot.delete_message(chat, new.id).await.expect("delete");
+    let found = sandbox.find_button(user.id, &|l| l.contains("Согласен"));
+    assert!(matches!(found, Some(ButtonRef::Inline { message_id, .. }) if message_id == old.id.0));
+    let found = sandbox.find_button(user.id, &|l| l.contains("клавиатура"));
+    assert_eq!(found, Some(ButtonRef::Reply { text: "Согласен (клавиатура)".into(), request_contact: false }));
+    assert_eq!(sandbox.find_button(user.id, &|l| l == "Нет"), None);
+    assert_eq!(sandbox.find_button(404, &|_| true), None);
+}
+
+#[tokio::test]
+async fn commands_are_kept_per_scope_and_language() {
+    use teloxide::types::{BotCommand, BotCommandScope, MenuButton};
+    let (sandbox, bot) = start().await;
+    let ru_commands = vec![BotCommand::new("start", "Начать"), BotCommand::new("balance", "Баланс")];
+    bot.set_my_commands(ru_commands.clone()).language_code("ru").await.expect("set ru");
+    bot.set_my_commands(vec![BotCommand::new("start", "Start")]).await.expect("set default");
+    assert_eq!(bot.get_my_commands().language_code("ru").await.expect("get"), ru_commands);
+    assert_eq!(bot.get_my_commands().await.expect("get").len(), 1);
+    assert!(bot.get_my_commands().scope(BotCommandScope::AllGroupChats).await.expect("get").is_empty());
+    assert_eq!(sandbox.my_commands(Some("ru"))[1], ("balance".to_owned(), "Баланс".to_owned()));
+    bot.delete_my_commands().language_code("ru").await.expect("delete");
+    assert!(sandbox.my_commands(Some("ru")).is_empty());
+    assert!(bot.set_my_commands(vec![BotCommand::new("Start", "x")]).await.is_err(), "upper case is invalid");
+
+    bot.set_chat_menu_button().menu_button(MenuButton::Commands).await.expect("menu button");
+    assert_eq!(bot.get_chat_menu_button().await.expect("get"), MenuButton::Commands);
+    let info = bot.get_webhook_info().await.expect("webhook info");
+    assert!(info.url.is_none());
+    bot.delete_webhook().await.expect("deleteWebhook");
+}
+
+#[tokio::test]
+async fn form_and_query_parameters_work_like_json() {
+    let (sandbox, _) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let url = format!("{}bot{}/sendMessage?chat_id=5001&text=%3Cb%3Ehi%3C%2Fb%3E&parse_mode=HTML", sandbox.api_url(), sandbox.token());
+    let answer: serde_json::Value = reqwest::get(url).await.expect("GET").json().await.expect("json");
+    assert_eq!(answer["result"]["text"], "hi");
+    let body = "chat_id=5001&text=form&reply_markup=%7B%22inline_keyboard%22%3A%5B%5B%7B%22text%22%3A%22A%22%2C%22callback_data%22%3A%22a%22%7D%5D%5D%7D";
+    let (status, answer) = raw_post(&sandbox, "sendmessage", "application/x-www-form-urlencoded", body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(sandbox.messages(user.id)[1].inline_keyboard[0][0].callback_data.as_deref(), Some("a"));
+    let (status, answer) = raw_post(&sandbox, "sendMessage", "application/json", r#"{"chat_id":5001,"text":"x","reply_markup":{"inline_keyboard":[[{"text":"plain"}]]}}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["description"], "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard");
+    let (status, answer) = raw_post(&sandbox, "sendChatAction", "application/json", r#"{"chat_id":5001,"action":"dancing"}"#).await;
+    assert_eq!((status, answer["description"].as_str()), (400, Some("Bad Request: wrong parameter action in request")));
+}
+
+#[tokio::test]
+async fn chat_actions_deletes_and_extra_parameters_are_accepted() {
+    use teloxide::types::{LinkPreviewOptions, ReplyParameters};
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let chat = ChatId(5001);
+    bot.send_chat_action(chat, teloxide::types::ChatAction::Typing).await.expect("typing");
+    let first = bot.send_message(chat, "first").await.expect("send");
+    let reply = bot
+        .send_message(chat, "second")
+        .reply_parameters(ReplyParameters::new(first.id))
+        .link_preview_options(LinkPreviewOptions {
+            is_disabled: true,
+            url: None,
+            prefer_small_media: false,
+            prefer_large_media: false,
+            show_above_text: false,
+        })
+        .disable_notification(true)
+        .protect_content(true)
+        .await
+        .expect("extra parameters are fine");
+    let e = api_error(bot.send_message(chat, "x").reply_parameters(ReplyParameters::new(MessageId(500))).await);
+    assert_eq!(e, ApiError::MessageToReplyNotFound);
+    bot.delete_message(chat, first.id).await.expect("delete");
+    assert_eq!(sandbox.messages(user.id).iter().map(|m| m.message_id).collect::<Vec<_>>(), vec![reply.id.0]);
+    assert_eq!(api_error(bot.delete_message(chat, first.id).await), ApiError::MessageToDeleteNotFound);
+}
+
+#[tokio::test]
+async fn injected_failures_and_blocked_users_look_like_telegram() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    sandbox.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", Some(5));
+    match bot.send_message(ChatId(5001), "x").await {
+        Err(RequestError::RetryAfter(s)) => assert_eq!(s.seconds(), 5),
+        other => panic!("expected RetryAfter, got {other:?}"),
+    }
+    bot.send_message(ChatId(5001), "x").await.expect("only the next call fails");
+    sandbox.set_blocked(user.id, true);
+    assert_eq!(api_error(bot.send_message(ChatId(5001), "x").await), ApiError::BotBlocked);
+    sandbox.set_blocked(user.id, false);
+    bot.send_message(ChatId(5001), "x").await.expect("unblocked");
+}
+
+#[tokio::test]
+async fn many_chats_at_once_keep_their_own_message_ids() {
+    let (sandbox, bot) = start().await;
+    let mut tasks = Vec::new();
+    for id in 1..=20_i64 {
+        let user = open_chat(&sandbox, 6000 + id);
+        let bot = bot.clone();
+        let sandbox = sandbox.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                sandbox.send_text(&user, &format!("q{i}"));
+                bot.send_message(ChatId(user.id), format!("a{i}")).await.expect("send");
+            }
+            sandbox.messages(user.id).iter().map(|m| m.message_id).collect::<Vec<_>>()
+        }));
+    }
+    for task in tasks {
+        let ids = task.await.expect("task");
+        assert_eq!(ids, (1..=10).map(|i| i * 2).collect::<Vec<_>>());
+    }
+    assert_eq!(updates(&bot).await.len(), 100, "one batch holds at most 100 updates");
+}
+
+/// A tiny bot: echoes text with two inline buttons, shows a contact keyboard on /start,
+/// thanks for contacts, and answers presses with a toast and an edit.
+async fn tiny_bot(sandbox: Sandbox, bot: Bot) {
+    let observer = sandbox.observer();
+    let mut offset = 0;
+    loop {
+        let Ok(batch) = bot.get_updates().offset(offset).timeout(5).await else { return };
+        for update in batch {
+            offset = update.id.as_offset();
+            match &update.kind {
+                UpdateKind::Message(m) if m.text() == Some("/start") => {
+                    let markup = KeyboardMarkup::new([vec![
+                        KeyboardButton::new("Поделиться номером").request(ButtonRequest::Contact),
+                    ]]);
+                    let _ = bot.send_message(m.chat.id, "Здравствуйте!").reply_markup(markup).await;
+                }
+                UpdateKind::Message(m) if m.contact().is_some() => {
+                    let phone = m.contact().map(|c| c.phone_number.clone()).unwrap_or_default();
+                    let _ = bot
+                        .send_message(m.chat.id, format!("Номер: {phone}"))
+                        .reply_markup(ReplyMarkup::kb_remove())
+                        .await;
+                }
+                UpdateKind::Message(m) => {
+                    let text = m.text().unwrap_or("?").replace('&', "&amp;").replace('<', "&lt;");
+                    let _ = bot
+                        .send_message(m.chat.id, format!("Вы написали: <b>{text}</b>"))
+                        .parse_mode(ParseMode::Html)
+                        .reply_markup(keyboard(&[&[("Согласен", "agree"), ("Нет", "no")]]))
+                        .await;
+                }
+                UpdateKind::CallbackQuery(q) => {
+                    let _ = bot.answer_callback_query(q.id.clone()).text("Принято").await;
+                    if let Some(m) = q.regular_message() {
+                        let data = q.data.clone().unwrap_or_default();
+                        let _ = bot.edit_message_text(m.chat.id, m.id, format!("Вы выбрали: {data}")).await;
+                    }
+                }
+                _ => {}
+            }
+            observer.handled(update.id.0 as i32);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_terminal_chat_numbers_buttons_and_presses_them() {
+    let (sandbox, bot) = start().await;
+    let bot_task = tokio::spawn(tiny_bot(sandbox.clone(), bot));
+    let script = "/start\n1\n/phone +77011234567\n1\nпривет\n2\n/contact +77025556677 from 9999\n/help\n/quit\nnever sent\n";
+    let mut out: Vec<u8> = Vec::new();
+    terminal::run(sandbox.clone(), ru(5001, "Ерлан"), tokio::io::BufReader::new(script.as_bytes()), &mut out)
+        .await
+        .expect("the chat runs");
+    bot_task.abort();
+    let out = String::from_utf8(out).expect("utf-8");
+
+    assert!(out.contains("You are Ерлан (Telegram user 5001, language ru)"), "{out}");
+    assert!(out.contains("🤖 Здравствуйте!\n⌨  [1] 📱 Поделиться номером"), "{out}");
+    assert!(out.contains("Set it with /phone"), "pressing the contact button without a phone hints: {out}");
+    assert!(out.contains("🤖 Номер: +77011234567"), "{out}");
+    assert!(out.contains("🤖 Вы написали: привет\n   [1] Согласен  [2] Нет"), "{out}");
+    assert!(out.contains("💬 Принято"), "{out}");
+    assert!(out.contains("🤖 ✏️ Вы выбрали: no"), "{out}");
+    assert!(out.contains("🤖 Номер: +77025556677"), "{out}");
+    assert!(out.contains("/user ID [lang]"), "help is printed: {out}");
+    assert!(out.trim_end().ends_with("Bye."), "{out}");
+    assert!(!out.contains("did not answer"), "{out}");
+
+    let texts: Vec<String> = sandbox
+        .calls()
+        .iter()
+        .filter(|(m, _)| m == "sendMessage")
+        .filter_map(|(_, p)| p["text"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!texts.iter().any(|t| t.contains("never sent")), "input after /quit is ignored");
+    let contacts: Vec<Option<u64>> = Vec::new();
+    let _ = contacts;
+}
+
+#[tokio::test]
+async fn the_terminal_sends_unknown_commands_and_double_slash_to_the_bot() {
+    let (sandbox, bot) = start().await;
+    let bot_task = tokio::spawn(tiny_bot(sandbox.clone(), bot));
+    let script = "/balance\n//help\n/sticker\n7\n";
+    let mut out: Vec<u8> = Vec::new();
+    terminal::run(sandbox.clone(), ru(5001, "Ерлан"), tokio::io::BufReader::new(script.as_bytes()), &mut out)
+        .await
+        .expect("the chat runs");
+    bot_task.abort();
+    let out = String::from_utf8(out).expect("utf-8");
+    assert!(out.contains("Вы написали: /balance"), "{out}");
+    assert!(out.contains("Вы написали: /help"), "{out}");
+    // "7" is not a button number here: it is sent as text.
+    assert!(out.contains("Вы написали: 7"), "{out}");
+    assert!(out.trim_end().ends_with("Bye."), "{out}");
+}
