@@ -1,0 +1,301 @@
+//! Runner tests against the real sandbox driven by a tiny teloxide bot (not the cabinet
+//! bot), so that the matching of actions, replies and failures is checked end to end.
+//!
+//! The tiny bot: `/start` → a welcome with an inline [I agree] button; pressing it edits the
+//! welcome, answers with a toast and puts up a reply keyboard [Share my phone number
+//! (contact)] [Menu]; a contact → "Hello, NAME! Phone PHONE, owner OWNER"; `Menu` → inline
+//! [Balance] [Documents]; `doc` → a PDF document; `time` → the fixed clock's time; `hang` →
+//! never reports the update handled; an unknown callback → a "stale" toast; anything not
+//! text → "only text"; other text → "You said: TEXT" (in groups too).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::DateTime;
+use teloxide::prelude::*;
+use teloxide::types::{
+    ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
+    KeyboardRemove, UpdateKind,
+};
+
+use super::parse;
+use super::run::{Failure, play};
+use crate::bot::UpdateObserver;
+use crate::clock::{Clock, FixedClock};
+use crate::sandbox::Sandbox;
+
+struct TinyBot {
+    sandbox: Sandbox,
+    clock: Arc<FixedClock>,
+    shutdown: teloxide::dispatching::ShutdownToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TinyBot {
+    async fn start() -> TinyBot {
+        let sandbox = Sandbox::start().await.unwrap();
+        let clock = FixedClock::new(DateTime::parse_from_rfc3339("2025-01-11T10:00:00+05:00").unwrap().to_utc());
+        let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
+        let observer: Arc<dyn UpdateObserver> = sandbox.observer();
+        let handler = dptree::endpoint(
+            |bot: Bot, update: Update, observer: Arc<dyn UpdateObserver>, clock: Arc<FixedClock>| async move {
+                let hang = respond(&bot, &update, &clock).await;
+                if !hang {
+                    observer.handled(update.id.0 as i32);
+                }
+                Ok::<(), teloxide::RequestError>(())
+            },
+        );
+        let mut dispatcher =
+            Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer, clock.clone()]).build();
+        let shutdown = dispatcher.shutdown_token();
+        let task = tokio::spawn(async move { dispatcher.dispatch().await });
+        TinyBot { sandbox, clock, shutdown, task }
+    }
+
+    async fn run(&self, text: &str, timeout_secs: u64) -> Result<(), Failure> {
+        let transcript = parse(text).unwrap();
+        play(&transcript, &self.sandbox, Some(&self.clock), Duration::from_secs(timeout_secs)).await
+    }
+
+    async fn stop(self) {
+        if let Ok(done) = self.shutdown.shutdown() {
+            done.await;
+        }
+        let _ = self.task.await;
+    }
+}
+
+/// Answers one update; true when the update is to be left unreported ("hang").
+async fn respond(bot: &Bot, update: &Update, clock: &FixedClock) -> bool {
+    let result = match &update.kind {
+        UpdateKind::Message(message) => {
+            if message.text() == Some("hang") {
+                return true;
+            }
+            on_message(bot, message, clock).await
+        }
+        UpdateKind::CallbackQuery(query) => on_callback(bot, query).await,
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        panic!("the tiny bot failed to reply: {e}");
+    }
+    false
+}
+
+async fn on_message(bot: &Bot, message: &Message, clock: &FixedClock) -> Result<(), teloxide::RequestError> {
+    let chat = message.chat.id;
+    if let Some(contact) = message.contact() {
+        let owner = contact.user_id.map_or("none".to_owned(), |id| id.0.to_string());
+        let first = message.from.as_ref().map_or("?", |u| u.first_name.as_str());
+        bot.send_message(chat, format!("Hello, {first}! Phone {}, owner {owner}", contact.phone_number))
+            .reply_markup(KeyboardRemove::new())
+            .await?;
+        return Ok(());
+    }
+    let Some(text) = message.text() else {
+        bot.send_message(chat, "only text, please").await?;
+        return Ok(());
+    };
+    match text {
+        "/start" => {
+            bot.send_message(chat, "Welcome! Press to agree.")
+                .reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("I agree", "agree")]]))
+                .await?;
+        }
+        "Menu" => {
+            bot.send_message(chat, "Main menu")
+                .reply_markup(InlineKeyboardMarkup::new([[
+                    InlineKeyboardButton::callback("Balance", "balance"),
+                    InlineKeyboardButton::callback("Documents", "documents"),
+                ]]))
+                .await?;
+        }
+        "doc" => {
+            let pdf = InputFile::memory(b"%PDF-1.4 tiny".to_vec()).file_name("act-2024-12.pdf");
+            bot.send_document(chat, pdf).caption("Act for December").await?;
+        }
+        "time" => {
+            bot.send_message(chat, format!("Now: {}", clock.now().to_rfc3339())).await?;
+        }
+        other => {
+            bot.send_message(chat, format!("You said: {other}")).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn on_callback(bot: &Bot, query: &CallbackQuery) -> Result<(), teloxide::RequestError> {
+    let message = query.regular_message();
+    match (query.data.as_deref(), message) {
+        (Some("agree"), Some(message)) => {
+            bot.answer_callback_query(query.id.clone()).text("Thanks!").await?;
+            bot.edit_message_text(message.chat.id, message.id, "Agreed.").await?;
+            let keyboard = KeyboardMarkup::new([[
+                KeyboardButton::new("Share my phone number").request(ButtonRequest::Contact),
+                KeyboardButton::new("Menu"),
+            ]]);
+            bot.send_message(message.chat.id, "Share your phone").reply_markup(keyboard).await?;
+        }
+        (Some("balance"), Some(message)) => {
+            bot.answer_callback_query(query.id.clone()).await?;
+            bot.send_message(message.chat.id, "Balance: 3\u{a0}450 ₸").await?;
+        }
+        _ => {
+            bot.answer_callback_query(query.id.clone()).text("This button is stale").await?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transcript_using_every_step_kind_passes() {
+    let bot = TinyBot::start().await;
+    let result = bot
+        .run(
+            "# Every step kind\n\
+             @user 5001 lang=en name=Erlan phone=+77011234567\n\
+             > /start\n\
+             < welcome\n\
+             <buttons agree\n\
+             <! Agreed\n\
+             [Agree]\n\
+             < thanks!\n\
+             <~ ^Agreed\\.$\n\
+             <buttons share my phone\n\
+             <buttons Menu\n\
+             [~ ^Share]\n\
+             < Hello, Erlan! Phone +77011234567, owner 5001\n\
+             > @contact +77025556677 from 9999\n\
+             < owner 9999\n\
+             > @contact +77025556677 nouser\n\
+             < owner none\n\
+             > @contact +77011234567\n\
+             < owner 5001\n\
+             > Menu\n\
+             [balance]\n\
+             <~ 3[ \\u00a0\\u202f]?450\n\
+             <!~ (?i)you said\n\
+             > doc\n\
+             <doc ^act-2024-12\\.pdf$\n\
+             <doc (?i)december\n\
+             > @sticker\n\
+             < only text\n\
+             > @photo\n\
+             < only text\n\
+             > @voice\n\
+             < only text\n\
+             > @callback forged:1\n\
+             < stale\n\
+             @now 2025-01-12T09:00:00+05:00\n\
+             > time\n\
+             < 2025-01-12T04:00:00\n\
+             @user 6002 lang=ru\n\
+             > hi there\n\
+             < You said: hi there\n\
+             > @group -100500 hello group\n\
+             < You said: hello group\n",
+            10,
+        )
+        .await;
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_expectation_reports_its_line_and_the_replies() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Fails\n@user 5001\n> /start\n< welcome\n< goodbye\n< never reached\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 5);
+    assert_eq!(failure.step, "< goodbye");
+    let report = failure.render();
+    assert!(report.contains("expected: some reply contains «goodbye»"), "{report}");
+    assert!(report.contains("bot replies to line 3 (> /start)"), "{report}");
+    assert!(report.contains("1. Welcome! Press to agree."), "{report}");
+    assert!(report.contains("[I agree]"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_to_another_user_or_an_earlier_step_are_not_counted() {
+    let bot = TinyBot::start().await;
+    let failure = bot
+        .run("# Chats\n@user 5001\n> /start\n@user 6002\n> hello\n<buttons agree\n", 10)
+        .await
+        .unwrap_err();
+    let failure2 = bot.run("# Steps\n@user 7003\n> /start\n> again\n< welcome\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 6, "{}", failure.render());
+    assert_eq!(failure2.line, 5, "{}", failure2.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pressing_a_missing_button_lists_the_buttons_shown() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Press\n@user 5001\n> /start\n[Disagree]\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 4);
+    let report = failure.render();
+    assert!(report.contains("no button in the chat whose label contains «Disagree»"), "{report}");
+    assert!(report.contains("buttons in the chat now:"), "{report}");
+    assert!(report.contains("[I agree]"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_button_needs_a_phone_on_the_user_line() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Phone\n@user 5001\n> /start\n[agree]\n[Share]\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 5);
+    assert!(failure.problem.contains("phone="), "{}", failure.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_reply_button_sends_its_label() {
+    let bot = TinyBot::start().await;
+    let result = bot.run("# Menu\n@user 5001\n> /start\n[agree]\n[menu]\n< Main menu\n<buttons documents\n", 10).await;
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_the_bot_never_finishes_fails_the_step() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Hang\n@user 5001\n> hang\n< anything\n", 1).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 3);
+    assert!(failure.problem.contains("the bot did not finish handling"), "{}", failure.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_with_no_bot_message_fails_clearly() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Callback\n@user 5001\n> @callback x\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 3);
+    assert!(failure.problem.contains("no bot message"), "{}", failure.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_step_is_not_supported_yet() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Event\n@user 5001\n> hi\n@event {\"type\":\"news\"}\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 4);
+    assert_eq!(failure.problem, "@event: not supported yet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_without_a_fixed_clock_fails() {
+    let bot = TinyBot::start().await;
+    let transcript = parse("# Clock\n@now 2025-01-12T09:00:00+05:00\n").unwrap();
+    let failure = play(&transcript, &bot.sandbox, None, Duration::from_secs(1)).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 2);
+    assert!(failure.problem.contains("fixed clock"), "{}", failure.render());
+}

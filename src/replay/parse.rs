@@ -1,0 +1,637 @@
+//! The transcript format (PRODUCT §6): turns a file's text into a [`Transcript`] of steps,
+//! each with its line number, or a [`ParseError`] naming the offending line.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+
+/// A parsed transcript file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// The text of the `# …` title line, without the marker.
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+/// One step, as written and as understood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// The line as written (trailing whitespace removed).
+    pub source: String,
+    pub kind: StepKind,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// `@user 5001 lang=ru name=Ерлан phone=+77011234567`: who acts from now on.
+    User(UserSpec),
+    /// Something the current user does (`> …`, `[…]`).
+    Act(Action),
+    /// A check on the replies to the most recent action (`< …`, `<~ …`, …).
+    Expect(Expectation),
+    /// `@now <RFC 3339>`: move the fixed clock.
+    Now(DateTime<Utc>),
+    /// `@event {json}`: an event for the events API.
+    Event(serde_json::Value),
+}
+
+/// The user declared by `@user`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSpec {
+    pub id: i64,
+    /// Telegram's `language_code`, from `lang=`.
+    pub lang: Option<String>,
+    /// The first name, from `name=`.
+    pub name: Option<String>,
+    /// The phone shared when a contact-request button is pressed, from `phone=`.
+    pub phone: Option<String>,
+}
+
+/// Whose contact a `> @contact` step shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactOwner {
+    /// The sender's own contact (`user_id` = the sender).
+    Me,
+    /// Someone else's contact (`from 9999`).
+    Other(i64),
+    /// A contact without `user_id` (`nouser`).
+    NoUser,
+}
+
+/// A user action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `> text`
+    Text(String),
+    /// `> @contact PHONE [from ID | nouser]`
+    Contact { phone: String, owner: ContactOwner },
+    /// `> @sticker`
+    Sticker,
+    /// `> @photo`
+    Photo,
+    /// `> @voice`
+    Voice,
+    /// `> @group CHAT_ID text`: a message in a group chat.
+    GroupText { chat_id: i64, text: String },
+    /// `> @callback DATA`: a callback query with raw data on the newest bot message.
+    Callback(String),
+    /// `[label]` or `[~ regex]`: press a button.
+    Press(LabelMatch),
+}
+
+/// How a button's label is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelMatch {
+    /// The label contains this, case-insensitively.
+    Contains(String),
+    /// The label matches this regex.
+    Matches(Pattern),
+}
+
+impl LabelMatch {
+    /// Whether `label` is chosen.
+    pub fn is_match(&self, label: &str) -> bool {
+        match self {
+            LabelMatch::Contains(needle) => contains_ci(label, needle),
+            LabelMatch::Matches(re) => re.0.is_match(label),
+        }
+    }
+}
+
+/// A check on the replies to the most recent action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// `< text`: some reply contains this (case-insensitive).
+    Contains(String),
+    /// `<~ regex`: some reply matches.
+    Matches(Pattern),
+    /// `<! text`: no reply contains this (case-insensitive).
+    NotContains(String),
+    /// `<!~ regex`: no reply matches.
+    NotMatches(Pattern),
+    /// `<doc regex`: some reply is a document whose file name or caption matches.
+    Document(Pattern),
+    /// `<buttons label`: some reply carries a button whose label contains this.
+    Button(String),
+}
+
+/// A compiled regex that compares by its source text.
+#[derive(Clone)]
+pub struct Pattern(pub Regex);
+
+impl Pattern {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}/", self.0.as_str())
+    }
+}
+
+/// Why a transcript could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: usize,
+    pub message: String,
+}
+
+/// `haystack` contains `needle`, ignoring case.
+pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// Parses a transcript's text.
+pub fn parse(text: &str) -> Result<Transcript, ParseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut title: Option<String> = None;
+    let mut steps = Vec::new();
+    let mut have_user = false;
+    let mut have_action = false;
+
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let source = raw.trim_end();
+        if source.is_empty() || source.starts_with("//") {
+            continue;
+        }
+        let err = |message: String| ParseError { line, message };
+
+        if title.is_none() {
+            match source.strip_prefix('#') {
+                Some(rest) if !rest.trim().is_empty() => {
+                    title = Some(rest.trim().to_owned());
+                    continue;
+                }
+                _ => return Err(err("the first line must be the title: `# …`".into())),
+            }
+        }
+
+        let kind = parse_step(source).map_err(err)?;
+        match &kind {
+            StepKind::User(_) => have_user = true,
+            StepKind::Act(_) if !have_user => {
+                return Err(err("a user action before any `@user` line".into()));
+            }
+            StepKind::Act(_) => have_action = true,
+            StepKind::Expect(_) if !have_action => {
+                return Err(err("an expectation before any user action".into()));
+            }
+            _ => {}
+        }
+        steps.push(Step { line, source: source.to_owned(), kind });
+    }
+
+    match title {
+        Some(title) => Ok(Transcript { title, steps }),
+        None => Err(ParseError { line: 1, message: "the file is empty: no `# title` line".into() }),
+    }
+}
+
+fn parse_step(source: &str) -> Result<StepKind, String> {
+    if source.starts_with('#') {
+        return Err("only the first line may be a `# title`".into());
+    }
+    if let Some(rest) = keyword(source, "@user") {
+        return parse_user(rest).map(StepKind::User);
+    }
+    if let Some(rest) = keyword(source, "@now") {
+        let at = argument(rest, "@now")?;
+        return DateTime::parse_from_rfc3339(at)
+            .map(|t| StepKind::Now(t.to_utc()))
+            .map_err(|e| format!("@now: not an RFC 3339 time with an offset ({e})"));
+    }
+    if let Some(rest) = keyword(source, "@event") {
+        let json = argument(rest, "@event")?;
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("@event: invalid JSON ({e})"))?;
+        if !value.is_object() {
+            return Err("@event: the JSON must be an object".into());
+        }
+        return Ok(StepKind::Event(value));
+    }
+    if source.starts_with('>') {
+        return parse_action(source).map(StepKind::Act);
+    }
+    if source.starts_with('[') {
+        return parse_press(source).map(|m| StepKind::Act(Action::Press(m)));
+    }
+    if source.starts_with('<') {
+        return parse_expectation(source).map(StepKind::Expect);
+    }
+    Err(format!("unknown step `{}`", shorten(source)))
+}
+
+/// What follows `word` when the line starts with it as a whole word.
+fn keyword<'a>(source: &'a str, word: &str) -> Option<&'a str> {
+    source.strip_prefix(word).filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+}
+
+/// The argument after a keyword: it must be separated by whitespace and not be empty.
+fn argument<'a>(rest: &'a str, keyword: &str) -> Result<&'a str, String> {
+    if !rest.starts_with(char::is_whitespace) || rest.trim().is_empty() {
+        return Err(format!("{keyword} needs an argument"));
+    }
+    Ok(rest.trim())
+}
+
+fn parse_user(rest: &str) -> Result<UserSpec, String> {
+    let rest = argument(rest, "@user")?;
+    let mut words = rest.split_whitespace();
+    let id_text = words.next().unwrap_or_default();
+    let id: i64 = id_text
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| format!("@user: `{id_text}` is not a positive Telegram user id"))?;
+    let mut spec = UserSpec { id, lang: None, name: None, phone: None };
+    for word in words {
+        let (key, value) =
+            word.split_once('=').ok_or_else(|| format!("@user: expected key=value, found `{word}`"))?;
+        if value.is_empty() {
+            return Err(format!("@user: `{key}=` has no value"));
+        }
+        let slot = match key {
+            "lang" => &mut spec.lang,
+            "name" => &mut spec.name,
+            "phone" => &mut spec.phone,
+            _ => return Err(format!("@user: unknown key `{key}` (known: lang, name, phone)")),
+        };
+        if slot.is_some() {
+            return Err(format!("@user: `{key}` given twice"));
+        }
+        *slot = Some(value.to_owned());
+    }
+    Ok(spec)
+}
+
+fn parse_action(source: &str) -> Result<Action, String> {
+    let rest = match source.strip_prefix("> ") {
+        Some(rest) => rest,
+        None if source == ">" => return Err("`>` needs a message".into()),
+        None => return Err(format!("unknown step `{}` (a message is `> text`)", shorten(source))),
+    };
+    if rest.is_empty() {
+        return Err("`>` needs a message".into());
+    }
+    // `> \@name` sends text that starts with `@`.
+    if let Some(text) = rest.strip_prefix("\\@") {
+        return Ok(Action::Text(format!("@{text}")));
+    }
+    let Some(directive) = rest.strip_prefix('@') else {
+        return Ok(Action::Text(rest.to_owned()));
+    };
+    let (word, args) = match directive.split_once(char::is_whitespace) {
+        Some((word, args)) => (word, args.trim()),
+        None => (directive, ""),
+    };
+    let no_args = |action: Action| {
+        if args.is_empty() { Ok(action) } else { Err(format!("> @{word} takes no arguments")) }
+    };
+    match word {
+        "contact" => parse_contact(args),
+        "sticker" => no_args(Action::Sticker),
+        "photo" => no_args(Action::Photo),
+        "voice" => no_args(Action::Voice),
+        "group" => {
+            let (chat, text) = args
+                .split_once(char::is_whitespace)
+                .ok_or("> @group needs a chat id and a text: `> @group -100500 text`")?;
+            let chat_id: i64 = chat
+                .parse()
+                .ok()
+                .filter(|id| *id < 0)
+                .ok_or_else(|| format!("> @group: `{chat}` is not a group chat id (negative)"))?;
+            let text = text.trim_start();
+            if text.is_empty() {
+                return Err("> @group needs a text".into());
+            }
+            Ok(Action::GroupText { chat_id, text: text.to_owned() })
+        }
+        "callback" => {
+            if args.is_empty() {
+                return Err("> @callback needs the callback data".into());
+            }
+            Ok(Action::Callback(args.to_owned()))
+        }
+        _ => Err(format!(
+            "unknown action `> @{word}` (known: @contact, @sticker, @photo, @voice, @group, \
+             @callback; write `> \\@…` to send text starting with @)"
+        )),
+    }
+}
+
+fn parse_contact(args: &str) -> Result<Action, String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let (phone_words, owner) = match words.as_slice() {
+        [phone @ .., "nouser"] => (phone, ContactOwner::NoUser),
+        [phone @ .., "from", id] => {
+            let id: i64 =
+                id.parse().map_err(|_| format!("> @contact: `{id}` after `from` is not a user id"))?;
+            (phone, ContactOwner::Other(id))
+        }
+        phone => (phone, ContactOwner::Me),
+    };
+    if phone_words.is_empty() {
+        return Err("> @contact needs a phone number".into());
+    }
+    Ok(Action::Contact { phone: phone_words.join(" "), owner })
+}
+
+fn parse_press(source: &str) -> Result<LabelMatch, String> {
+    let inner = source
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .ok_or("a button press is `[label]` or `[~ regex]`")?;
+    if let Some(re) = inner.strip_prefix('~') {
+        let re = re.trim();
+        if re.is_empty() {
+            return Err("`[~ regex]` needs a regex".into());
+        }
+        return compile(re).map(LabelMatch::Matches);
+    }
+    let label = inner.trim();
+    if label.is_empty() {
+        return Err("`[label]` needs a label".into());
+    }
+    Ok(LabelMatch::Contains(label.to_owned()))
+}
+
+fn parse_expectation(source: &str) -> Result<Expectation, String> {
+    // Longest markers first: `<!~` before `<!`, `<~` before `<`.
+    const MARKERS: [&str; 6] = ["<!~", "<!", "<~", "<doc", "<buttons", "<"];
+    for marker in MARKERS {
+        let Some(rest) = source.strip_prefix(marker) else { continue };
+        let arg = match rest.strip_prefix(' ') {
+            Some(arg) if !arg.trim().is_empty() => arg,
+            Some(_) => return Err(format!("`{marker}` needs an argument")),
+            None if rest.is_empty() => return Err(format!("`{marker}` needs an argument")),
+            // e.g. `<docs …` or `<foo`: not this marker.
+            None => continue,
+        };
+        return match marker {
+            "<" => Ok(Expectation::Contains(arg.to_owned())),
+            "<!" => Ok(Expectation::NotContains(arg.to_owned())),
+            "<~" => compile(arg).map(Expectation::Matches),
+            "<!~" => compile(arg).map(Expectation::NotMatches),
+            "<doc" => compile(arg).map(Expectation::Document),
+            _ => Ok(Expectation::Button(arg.trim().to_owned())),
+        };
+    }
+    Err(format!(
+        "unknown expectation `{}` (known: `< `, `<~ `, `<! `, `<!~ `, `<doc `, `<buttons `)",
+        shorten(source)
+    ))
+}
+
+fn compile(re: &str) -> Result<Pattern, String> {
+    Regex::new(re).map(Pattern).map_err(|e| format!("invalid regex `{re}`: {e}"))
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(body: &str) -> Vec<StepKind> {
+        let text = format!("# t\n@user 1 lang=ru\n> /start\n{body}\n");
+        parse(&text).unwrap().steps.into_iter().skip(2).map(|s| s.kind).collect()
+    }
+
+    fn one(line: &str) -> StepKind {
+        let mut all = steps(line);
+        assert_eq!(all.len(), 1, "{all:?}");
+        all.remove(0)
+    }
+
+    fn error_of(text: &str) -> ParseError {
+        parse(text).unwrap_err()
+    }
+
+    fn re(s: &str) -> Pattern {
+        Pattern(Regex::new(s).unwrap())
+    }
+
+    #[test]
+    fn the_spec_sample_parses_with_line_numbers() {
+        let text = "# Balance after identification\n\
+                    @user 5001 lang=ru\n\
+                    > /start\n\
+                    \n\
+                    // a comment\n\
+                    [Согласен]\n\
+                    [~ (?i)соглас|agree]\n\
+                    > @contact +77011234567\n\
+                    < Здравствуйте, Ерлан\n";
+        let t = parse(text).unwrap();
+        assert_eq!(t.title, "Balance after identification");
+        let lines: Vec<usize> = t.steps.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![2, 3, 6, 7, 8, 9]);
+        assert_eq!(t.steps[1].source, "> /start");
+        assert_eq!(t.steps[1].kind, StepKind::Act(Action::Text("/start".into())));
+        assert_eq!(
+            t.steps[0].kind,
+            StepKind::User(UserSpec { id: 5001, lang: Some("ru".into()), name: None, phone: None })
+        );
+    }
+
+    #[test]
+    fn a_user_line_accepts_name_and_phone() {
+        let t = parse("# t\n@user 5001 lang=ru name=Ерлан phone=+77011234567\n").unwrap();
+        assert_eq!(
+            t.steps[0].kind,
+            StepKind::User(UserSpec {
+                id: 5001,
+                lang: Some("ru".into()),
+                name: Some("Ерлан".into()),
+                phone: Some("+77011234567".into()),
+            })
+        );
+        assert_eq!(
+            parse("# t\n@user 7\n").unwrap().steps[0].kind,
+            StepKind::User(UserSpec { id: 7, lang: None, name: None, phone: None })
+        );
+    }
+
+    #[test]
+    fn a_bad_user_line_is_an_error() {
+        for bad in ["@user", "@user x", "@user -5", "@user 5 lang", "@user 5 age=3", "@user 5 lang=ru lang=en", "@userx 5"] {
+            let e = error_of(&format!("# t\n{bad}\n"));
+            assert_eq!(e.line, 2, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn texts_are_sent_as_written_after_one_space() {
+        assert_eq!(one(">  two spaces"), StepKind::Act(Action::Text(" two spaces".into())));
+        assert_eq!(one("> где мой заказ?   "), StepKind::Act(Action::Text("где мой заказ?".into())));
+        assert_eq!(one("> \\@somebody hi"), StepKind::Act(Action::Text("@somebody hi".into())));
+    }
+
+    #[test]
+    fn contacts_are_own_foreign_or_without_user() {
+        assert_eq!(
+            one("> @contact +77011234567"),
+            StepKind::Act(Action::Contact { phone: "+77011234567".into(), owner: ContactOwner::Me })
+        );
+        assert_eq!(
+            one("> @contact +77025556677 from 9999"),
+            StepKind::Act(Action::Contact { phone: "+77025556677".into(), owner: ContactOwner::Other(9999) })
+        );
+        assert_eq!(
+            one("> @contact +7 702 555 66 77 nouser"),
+            StepKind::Act(Action::Contact { phone: "+7 702 555 66 77".into(), owner: ContactOwner::NoUser })
+        );
+    }
+
+    #[test]
+    fn other_user_actions_parse() {
+        assert_eq!(one("> @sticker"), StepKind::Act(Action::Sticker));
+        assert_eq!(one("> @photo"), StepKind::Act(Action::Photo));
+        assert_eq!(one("> @voice"), StepKind::Act(Action::Voice));
+        assert_eq!(
+            one("> @group -100500 всем привет"),
+            StepKind::Act(Action::GroupText { chat_id: -100500, text: "всем привет".into() })
+        );
+        assert_eq!(one("> @callback order:99999"), StepKind::Act(Action::Callback("order:99999".into())));
+    }
+
+    #[test]
+    fn bad_user_actions_are_errors() {
+        for bad in [
+            ">",
+            ">text",
+            "> @contact",
+            "> @contact from 5",
+            "> @contact +7701 from x",
+            "> @sticker big",
+            "> @group 100500 hi",
+            "> @group -100500",
+            "> @callback",
+            "> @contcat +77011234567",
+        ] {
+            let e = error_of(&format!("# t\n@user 1\n> hi\n{bad}\n"));
+            assert_eq!(e.line, 4, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn button_presses_by_label_or_regex() {
+        assert_eq!(one("[Согласен]"), StepKind::Act(Action::Press(LabelMatch::Contains("Согласен".into()))));
+        assert_eq!(
+            one("[~ (?i)соглас|agree]"),
+            StepKind::Act(Action::Press(LabelMatch::Matches(re("(?i)соглас|agree"))))
+        );
+        for bad in ["[]", "[ ]", "[~ ]", "[open", "[~ (]"] {
+            let e = error_of(&format!("# t\n@user 1\n{bad}\n"));
+            assert_eq!(e.line, 3, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn label_matching_ignores_case_for_contains() {
+        assert!(LabelMatch::Contains("согласен".into()).is_match("✅ СОГЛАСЕН"));
+        assert!(!LabelMatch::Contains("agree".into()).is_match("Согласен"));
+        assert!(LabelMatch::Matches(re("(?i)соглас|agree")).is_match("I agree"));
+        assert!(!LabelMatch::Matches(re("^agree")).is_match("I agree"));
+    }
+
+    #[test]
+    fn every_expectation_kind_parses() {
+        assert_eq!(one("< Здравствуйте, Ерлан"), StepKind::Expect(Expectation::Contains("Здравствуйте, Ерлан".into())));
+        assert_eq!(one("<  leading"), StepKind::Expect(Expectation::Contains(" leading".into())));
+        assert_eq!(
+            one(r"<~ 3[ \u00a0\u202f]?450"),
+            StepKind::Expect(Expectation::Matches(re(r"3[ \u00a0\u202f]?450")))
+        );
+        assert_eq!(one("<! Абая"), StepKind::Expect(Expectation::NotContains("Абая".into())));
+        assert_eq!(one("<!~ (?i)собира"), StepKind::Expect(Expectation::NotMatches(re("(?i)собира"))));
+        assert_eq!(one("<doc (?i)акт"), StepKind::Expect(Expectation::Document(re("(?i)акт"))));
+        assert_eq!(one("<buttons Пополнить"), StepKind::Expect(Expectation::Button("Пополнить".into())));
+    }
+
+    #[test]
+    fn a_bad_regex_is_an_error_with_its_line() {
+        let e = error_of("# t\n@user 1\n> hi\n< fine\n<~ 3[450\n");
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("invalid regex"), "{e}");
+        assert_eq!(error_of("# t\n@user 1\n> hi\n<!~ (\n").line, 4);
+        assert_eq!(error_of("# t\n@user 1\n> hi\n<doc *\n").line, 4);
+    }
+
+    #[test]
+    fn unknown_markers_are_errors_with_their_line() {
+        for bad in ["<", "<~", "<foo", "<docs x", "<buttonsX", "hello", "@later 5", "# second title", "! x", "<? x"] {
+            let e = error_of(&format!("# t\n@user 1\n> hi\n\n{bad}\n"));
+            assert_eq!(e.line, 5, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_action_before_any_user_is_an_error() {
+        assert_eq!(error_of("# t\n> /start\n").line, 2);
+        assert_eq!(error_of("# t\n\n[Согласен]\n").line, 3);
+    }
+
+    #[test]
+    fn an_expectation_before_any_action_is_an_error() {
+        assert_eq!(error_of("# t\n@user 1\n< hello\n").line, 3);
+    }
+
+    #[test]
+    fn a_missing_title_is_an_error() {
+        assert_eq!(error_of("@user 1\n> hi\n").line, 1);
+        assert_eq!(error_of("\n\n@user 1\n").line, 3);
+        assert_eq!(error_of("#   \n").line, 1);
+        assert_eq!(error_of("").line, 1);
+        assert_eq!(error_of("// only a comment\n").line, 1);
+    }
+
+    #[test]
+    fn the_title_may_follow_blank_lines_comments_and_a_bom() {
+        let t = parse("\u{feff}// about\n\n#Title here  \n").unwrap();
+        assert_eq!(t.title, "Title here");
+        assert!(t.steps.is_empty());
+    }
+
+    #[test]
+    fn now_takes_an_rfc3339_time() {
+        let at = DateTime::parse_from_rfc3339("2025-01-12T04:00:00Z").unwrap().to_utc();
+        assert_eq!(one("@now 2025-01-12T09:00:00+05:00"), StepKind::Now(at));
+        assert_eq!(error_of("# t\n@now 2025-01-12 09:00\n").line, 2);
+        assert_eq!(error_of("# t\n@now\n").line, 2);
+    }
+
+    #[test]
+    fn event_takes_a_json_object() {
+        assert_eq!(
+            one(r#"@event {"type":"order_status_changed","order_id":"78234"}"#),
+            StepKind::Event(serde_json::json!({"type":"order_status_changed","order_id":"78234"}))
+        );
+        assert_eq!(error_of("# t\n@event {nope}\n").line, 2);
+        assert_eq!(error_of("# t\n@event [1]\n").line, 2);
+    }
+}

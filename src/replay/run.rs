@@ -1,0 +1,409 @@
+//! Plays a parsed transcript against a running sandbox: performs the user's actions, collects
+//! the bot's replies to each, checks the expectations, and describes the first failure.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::clock::FixedClock;
+use crate::sandbox::{BotContent, BotMessage, ButtonRef, Sandbox, SandboxEvent, SandboxUser};
+
+use super::parse::{Action, ContactOwner, Expectation, Step, StepKind, Transcript, UserSpec, contains_ci};
+
+/// How long the bot may take to handle one update before the step fails.
+pub const HANDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Something the bot showed the user in reply to an action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A message the bot sent (`edited: false`) or edited (`edited: true`), as it was then.
+    Message { edited: bool, message: BotMessage },
+    /// The toast of a callback answer.
+    Toast { text: String, show_alert: bool },
+}
+
+impl Reply {
+    /// The text the user reads: the message text or caption, or the toast.
+    pub fn text(&self) -> &str {
+        match self {
+            Reply::Message { message, .. } => &message.text,
+            Reply::Toast { text, .. } => text,
+        }
+    }
+
+    /// Every button label this reply carries: its inline buttons and the reply keyboard it
+    /// put up.
+    pub fn button_labels(&self) -> Vec<&str> {
+        let Reply::Message { message, .. } = self else { return Vec::new() };
+        let inline = message.inline_keyboard.iter().flatten().map(|b| b.text.as_str());
+        let reply = message.reply_keyboard.iter().flatten().flatten().map(|b| b.text.as_str());
+        inline.chain(reply).collect()
+    }
+}
+
+/// The replies of one action: what it was and what the bot answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionReplies {
+    /// The line of the action step.
+    pub line: usize,
+    /// The action as written.
+    pub source: String,
+    pub replies: Vec<Reply>,
+}
+
+/// The first failed step of a transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The line of the failed step.
+    pub line: usize,
+    /// The step as written.
+    pub step: String,
+    /// What was expected (`expected: …`), or why the step could not be done.
+    pub problem: String,
+    /// The replies the step was checked against: those of the most recent action (the
+    /// failed step itself when the bot was sent it).
+    pub checked: Option<ActionReplies>,
+    /// For a press that found no button: the buttons the chat shows now.
+    pub shown: Vec<Reply>,
+}
+
+impl Failure {
+    /// A readable report of this failure, indented for a listing under the file name.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "  line {}: {}", self.line, self.step);
+        let _ = writeln!(out, "  {}", self.problem);
+        match &self.checked {
+            None => {
+                let _ = writeln!(out, "  no user action yet");
+            }
+            Some(checked) => {
+                let _ = writeln!(out, "  bot replies to line {} ({}):", checked.line, checked.source);
+                out.push_str(&render_replies(&checked.replies, "    "));
+            }
+        }
+        if !self.shown.is_empty() {
+            let _ = writeln!(out, "  buttons in the chat now:");
+            out.push_str(&render_replies(&self.shown, "    "));
+        }
+        out
+    }
+}
+
+/// Renders replies one per item: texts, buttons in [brackets], documents by name.
+pub fn render_replies(replies: &[Reply], indent: &str) -> String {
+    let mut out = String::new();
+    if replies.is_empty() {
+        let _ = writeln!(out, "{indent}(none)");
+        return out;
+    }
+    for (i, reply) in replies.iter().enumerate() {
+        let head = format!("{indent}{}. ", i + 1);
+        let more = " ".repeat(head.chars().count());
+        let mut lines: Vec<String> = Vec::new();
+        match reply {
+            Reply::Toast { text, show_alert } => {
+                let kind = if *show_alert { "alert" } else { "toast" };
+                lines.push(format!("({kind}) {text}"));
+            }
+            Reply::Message { edited, message } => {
+                let mut first = String::new();
+                if *edited {
+                    first.push_str("(edited) ");
+                }
+                match &message.content {
+                    BotContent::Text => {}
+                    BotContent::Document { file_name, .. } => {
+                        let _ = write!(first, "(document {file_name}) ");
+                    }
+                    BotContent::Location { latitude, longitude } => {
+                        let _ = write!(first, "(location {latitude}, {longitude}) ");
+                    }
+                }
+                let mut text_lines = message.text.lines();
+                first.push_str(text_lines.next().unwrap_or_default());
+                lines.push(first.trim_end().to_owned());
+                lines.extend(text_lines.map(str::to_owned));
+                for row in &message.inline_keyboard {
+                    let row: Vec<String> = row.iter().map(|b| format!("[{}]", b.text)).collect();
+                    lines.push(row.join(" "));
+                }
+                match &message.reply_keyboard {
+                    None => {}
+                    Some(rows) if rows.is_empty() => lines.push("(keyboard removed)".into()),
+                    Some(rows) => {
+                        for row in rows {
+                            let row: Vec<String> = row
+                                .iter()
+                                .map(|b| {
+                                    if b.request_contact {
+                                        format!("[{} (shares contact)]", b.text)
+                                    } else {
+                                        format!("[{}]", b.text)
+                                    }
+                                })
+                                .collect();
+                            lines.push(format!("keyboard: {}", row.join(" ")));
+                        }
+                    }
+                }
+            }
+        }
+        for (j, line) in lines.iter().enumerate() {
+            let prefix = if j == 0 { &head } else { &more };
+            let _ = writeln!(out, "{prefix}{line}");
+        }
+    }
+    out
+}
+
+/// Checks one expectation against the replies; on failure, says what was expected.
+pub fn check(expectation: &Expectation, replies: &[Reply]) -> Result<(), String> {
+    let holds = match expectation {
+        Expectation::Contains(needle) => replies.iter().any(|r| contains_ci(r.text(), needle)),
+        Expectation::Matches(re) => replies.iter().any(|r| re.0.is_match(r.text())),
+        Expectation::NotContains(needle) => {
+            if let Some(i) = replies.iter().position(|r| contains_ci(r.text(), needle)) {
+                return Err(format!("expected: no reply contains «{needle}», but reply {} does", i + 1));
+            }
+            true
+        }
+        Expectation::NotMatches(re) => {
+            if let Some(i) = replies.iter().position(|r| re.0.is_match(r.text())) {
+                return Err(format!("expected: no reply matches /{}/, but reply {} does", re.as_str(), i + 1));
+            }
+            true
+        }
+        Expectation::Document(re) => replies.iter().any(|r| match r {
+            Reply::Message { message, .. } => match &message.content {
+                BotContent::Document { file_name, .. } => re.0.is_match(file_name) || re.0.is_match(&message.text),
+                _ => false,
+            },
+            Reply::Toast { .. } => false,
+        }),
+        Expectation::Button(label) => {
+            replies.iter().any(|r| r.button_labels().iter().any(|l| contains_ci(l, label)))
+        }
+    };
+    if holds { Ok(()) } else { Err(format!("expected: {}", describe(expectation))) }
+}
+
+/// What an expectation asks for, in words.
+pub fn describe(expectation: &Expectation) -> String {
+    match expectation {
+        Expectation::Contains(s) => format!("some reply contains «{s}»"),
+        Expectation::Matches(re) => format!("some reply matches /{}/", re.as_str()),
+        Expectation::NotContains(s) => format!("no reply contains «{s}»"),
+        Expectation::NotMatches(re) => format!("no reply matches /{}/", re.as_str()),
+        Expectation::Document(re) => {
+            format!("some reply is a document whose file name or caption matches /{}/", re.as_str())
+        }
+        Expectation::Button(s) => format!("some reply carries a button whose label contains «{s}»"),
+    }
+}
+
+/// The replies for `chat` among sandbox events: messages sent or edited there, and the
+/// callback toasts of that chat.
+pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
+    events
+        .into_iter()
+        .filter_map(|event| match event {
+            SandboxEvent::Sent(message) if message.chat_id == chat => {
+                Some(Reply::Message { edited: false, message })
+            }
+            SandboxEvent::Edited(message) if message.chat_id == chat => {
+                Some(Reply::Message { edited: true, message })
+            }
+            SandboxEvent::CallbackAnswered { chat_id, text: Some(text), show_alert }
+                if chat_id == chat && !text.is_empty() =>
+            {
+                Some(Reply::Toast { text, show_alert })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Plays `transcript` against `sandbox` (whose bot must be running); `clock` is the fixed
+/// clock `@now` moves, when the bot runs on one. Stops at the first failed step.
+pub async fn run_transcript(
+    transcript: &Transcript,
+    sandbox: &Sandbox,
+    clock: Option<&FixedClock>,
+) -> Result<(), Failure> {
+    play(transcript, sandbox, clock, HANDLE_TIMEOUT).await
+}
+
+struct Actor {
+    spec: UserSpec,
+    user: SandboxUser,
+}
+
+/// [`run_transcript`] with a chosen handling timeout.
+pub(crate) async fn play(
+    transcript: &Transcript,
+    sandbox: &Sandbox,
+    clock: Option<&FixedClock>,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let mut actor: Option<Actor> = None;
+    let mut last: Option<ActionReplies> = None;
+
+    for step in &transcript.steps {
+        let fail = |problem: String, checked: Option<ActionReplies>| Failure {
+            line: step.line,
+            step: step.source.clone(),
+            problem,
+            checked,
+            shown: Vec::new(),
+        };
+        match &step.kind {
+            StepKind::User(spec) => {
+                let name = spec.name.as_deref().unwrap_or("User");
+                let user = SandboxUser::new(spec.id, name, spec.lang.as_deref());
+                actor = Some(Actor { spec: spec.clone(), user });
+            }
+            StepKind::Now(at) => match clock {
+                Some(clock) => clock.set(*at),
+                None => return Err(fail("@now: this bot does not run on a fixed clock".into(), last)),
+            },
+            StepKind::Event(_) => return Err(fail("@event: not supported yet".into(), last)),
+            StepKind::Expect(expectation) => {
+                let replies = last.as_ref().map(|l| l.replies.as_slice()).unwrap_or_default();
+                if let Err(expected) = check(expectation, replies) {
+                    return Err(fail(expected, last));
+                }
+            }
+            StepKind::Act(action) => {
+                let Some(actor) = actor.as_ref() else {
+                    return Err(fail("a user action needs an `@user` line before it".into(), last));
+                };
+                match act(step, action, actor, sandbox, timeout).await {
+                    Ok(replies) => last = Some(replies),
+                    Err(ActFailure::NotSent { problem, shown }) => {
+                        return Err(Failure { shown, ..fail(problem, last) });
+                    }
+                    Err(ActFailure::Sent { problem, replies }) => {
+                        let checked = ActionReplies { line: step.line, source: step.source.clone(), replies };
+                        return Err(fail(problem, Some(checked)));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why an action failed.
+enum ActFailure {
+    /// Nothing was sent to the bot; `shown` is what the chat offers instead.
+    NotSent { problem: String, shown: Vec<Reply> },
+    /// The update was sent; `replies` are the bot's replies so far.
+    Sent { problem: String, replies: Vec<Reply> },
+}
+
+/// Performs one user action and collects the replies to it.
+async fn act(
+    step: &Step,
+    action: &Action,
+    actor: &Actor,
+    sandbox: &Sandbox,
+    timeout: Duration,
+) -> Result<ActionReplies, ActFailure> {
+    let user = &actor.user;
+    let private = user.id;
+
+    let seq = sandbox.event_seq();
+    let (update_id, chat) = match action {
+        Action::Text(text) => (sandbox.send_text(user, text), private),
+        Action::Contact { phone, owner } => {
+            let contact_user = match owner {
+                ContactOwner::Me => Some(user.id),
+                ContactOwner::Other(id) => Some(*id),
+                ContactOwner::NoUser => None,
+            };
+            (sandbox.send_contact(user, phone, contact_user), private)
+        }
+        Action::Sticker => (sandbox.send_sticker(user), private),
+        Action::Photo => (sandbox.send_photo(user), private),
+        Action::Voice => (sandbox.send_voice(user), private),
+        Action::GroupText { chat_id, text } => (sandbox.send_group_text(user, *chat_id, text), *chat_id),
+        Action::Callback(data) => {
+            let Some(newest) = sandbox.messages(private).pop() else {
+                return Err(ActFailure::NotSent {
+                    problem: "no bot message in the chat to attach the callback to".into(),
+                    shown: Vec::new(),
+                });
+            };
+            (sandbox.press_inline(user, newest.message_id, data), private)
+        }
+        Action::Press(label) => match sandbox.find_button(private, &|l| label.is_match(l)) {
+            None => {
+                return Err(ActFailure::NotSent {
+                    problem: format!("no button in the chat whose label {}", describe_label(label)),
+                    shown: visible_buttons(sandbox, private),
+                });
+            }
+            Some(ButtonRef::Inline { message_id, callback_data, .. }) => {
+                (sandbox.press_inline(user, message_id, &callback_data), private)
+            }
+            Some(ButtonRef::Reply { request_contact: true, text }) => {
+                let Some(phone) = actor.spec.phone.as_deref() else {
+                    return Err(ActFailure::NotSent {
+                        problem: format!(
+                            "no phone to share with the contact button [{text}]: add `phone=…` to the `@user` line"
+                        ),
+                        shown: Vec::new(),
+                    });
+                };
+                (sandbox.send_contact(user, phone, Some(user.id)), private)
+            }
+            Some(ButtonRef::Reply { text, .. }) => (sandbox.send_text(user, &text), private),
+        },
+    };
+
+    let handled = sandbox.wait_handled(update_id, timeout).await;
+    let replies = replies_in(sandbox.events_since(seq), chat);
+    if !handled {
+        return Err(ActFailure::Sent {
+            problem: format!("the bot did not finish handling the update within {} s", timeout.as_secs_f32()),
+            replies,
+        });
+    }
+    Ok(ActionReplies { line: step.line, source: step.source.clone(), replies })
+}
+
+fn describe_label(label: &super::parse::LabelMatch) -> String {
+    match label {
+        super::parse::LabelMatch::Contains(s) => format!("contains «{s}»"),
+        super::parse::LabelMatch::Matches(re) => format!("matches /{}/", re.as_str()),
+    }
+}
+
+/// For a failed press: the newest messages that carry buttons and the reply keyboard shown
+/// now, as replies to list.
+fn visible_buttons(sandbox: &Sandbox, chat: i64) -> Vec<Reply> {
+    const NEWEST: usize = 3;
+    let messages = sandbox.messages(chat);
+    let mut shown: Vec<Reply> = messages
+        .into_iter()
+        .rev()
+        .filter(|m| !m.inline_keyboard.is_empty())
+        .take(NEWEST)
+        .map(|message| Reply::Message { edited: false, message })
+        .collect();
+    shown.reverse();
+    if let Some(keyboard) = sandbox.reply_keyboard(chat).filter(|k| !k.is_empty()) {
+        shown.push(Reply::Message {
+            edited: false,
+            message: BotMessage {
+                chat_id: chat,
+                message_id: 0,
+                text: "(the reply keyboard shown now)".into(),
+                content: BotContent::Text,
+                inline_keyboard: Vec::new(),
+                reply_keyboard: Some(keyboard),
+            },
+        });
+    }
+    shown
+}

@@ -1,0 +1,223 @@
+//! Tests of the matching rules, the failure reports and `run_files` on files that never
+//! reach a bot.
+
+use std::path::PathBuf;
+
+use regex::Regex;
+
+use super::parse::Pattern;
+use super::run::{Reply, check, render_replies, replies_in};
+use super::*;
+use crate::sandbox::{BotContent, BotMessage, InlineButton, ReplyButton, SandboxEvent};
+
+fn text(chat_id: i64, text: &str) -> BotMessage {
+    BotMessage {
+        chat_id,
+        message_id: 1,
+        text: text.to_owned(),
+        content: BotContent::Text,
+        inline_keyboard: Vec::new(),
+        reply_keyboard: None,
+    }
+}
+
+fn sent(message: BotMessage) -> Reply {
+    Reply::Message { edited: false, message }
+}
+
+fn re(s: &str) -> Pattern {
+    Pattern(Regex::new(s).unwrap())
+}
+
+fn inline(label: &str) -> InlineButton {
+    InlineButton { text: label.to_owned(), callback_data: Some(label.to_lowercase()), url: None, web_app_url: None }
+}
+
+fn contact_keyboard() -> BotMessage {
+    BotMessage {
+        reply_keyboard: Some(vec![vec![ReplyButton { text: "Поделиться номером".into(), request_contact: true }]]),
+        ..text(5001, "Нажмите кнопку ниже")
+    }
+}
+
+fn document(file_name: &str, caption: &str) -> BotMessage {
+    BotMessage {
+        content: BotContent::Document { file_name: file_name.to_owned(), bytes: 1000, file_id: "f1".into() },
+        ..text(5001, caption)
+    }
+}
+
+#[test]
+fn contains_ignores_case() {
+    let replies = [sent(text(5001, "Здравствуйте, Ерлан!"))];
+    assert!(check(&Expectation::Contains("здравствуйте, ерлан".into()), &replies).is_ok());
+    assert!(check(&Expectation::Contains("ЕРЛАН".into()), &replies).is_ok());
+    assert!(check(&Expectation::Contains("Ольга".into()), &replies).is_err());
+}
+
+#[test]
+fn contains_fails_when_there_are_no_replies() {
+    let e = check(&Expectation::Contains("что-нибудь".into()), &[]).unwrap_err();
+    assert!(e.contains("some reply contains «что-нибудь»"), "{e}");
+}
+
+#[test]
+fn a_regex_may_match_any_reply() {
+    let replies = [sent(text(5001, "Привет")), sent(text(5001, "Ваш баланс: 3\u{a0}450 ₸"))];
+    assert!(check(&Expectation::Matches(re(r"3[ \u00a0\u202f]?450")), &replies).is_ok());
+    assert!(check(&Expectation::Matches(re(r"^3450$")), &replies).is_err());
+}
+
+#[test]
+fn not_contains_passes_when_no_reply_contains() {
+    let replies = [sent(text(5001, "Ваш заказ в пути")), sent(text(5001, "Курьер: Арман"))];
+    assert!(check(&Expectation::NotContains("Абая".into()), &replies).is_ok());
+    assert!(check(&Expectation::NotContains("абая".into()), &[]).is_ok());
+    let e = check(&Expectation::NotContains("КУРЬЕР".into()), &replies).unwrap_err();
+    assert!(e.contains("reply 2"), "{e}");
+}
+
+#[test]
+fn not_matches_fails_on_any_matching_reply() {
+    let replies = [sent(text(5001, "Заказ собирается"))];
+    assert!(check(&Expectation::NotMatches(re("(?i)собира")), &replies).is_err());
+    assert!(check(&Expectation::NotMatches(re("(?i)доставлен")), &replies).is_ok());
+}
+
+#[test]
+fn a_document_matches_by_file_name_or_caption() {
+    let replies = [sent(text(5001, "Акт ниже")), sent(document("act-2024-12.pdf", "Акт за декабрь 2024"))];
+    assert!(check(&Expectation::Document(re("act-2024-12")), &replies).is_ok());
+    assert!(check(&Expectation::Document(re("(?i)акт за декабрь")), &replies).is_ok());
+    assert!(check(&Expectation::Document(re("invoice")), &replies).is_err());
+    // A text message saying "акт" is not a document.
+    let only_text = [sent(text(5001, "Акт ниже"))];
+    assert!(check(&Expectation::Document(re("(?i)акт")), &only_text).is_err());
+}
+
+#[test]
+fn buttons_sees_inline_buttons_and_reply_keyboards() {
+    let with_inline = BotMessage { inline_keyboard: vec![vec![inline("Пополнить"), inline("История")]], ..text(5001, "Баланс") };
+    let replies = [sent(with_inline), sent(contact_keyboard())];
+    assert!(check(&Expectation::Button("пополнить".into()), &replies).is_ok());
+    assert!(check(&Expectation::Button("поделиться".into()), &replies).is_ok());
+    assert!(check(&Expectation::Button("Отмена".into()), &replies).is_err());
+    // Texts are not buttons.
+    assert!(check(&Expectation::Button("Баланс".into()), &replies).is_err());
+}
+
+#[test]
+fn a_toast_counts_as_a_reply_for_text_checks_only() {
+    let replies = [Reply::Toast { text: "Кнопка устарела".into(), show_alert: false }];
+    assert!(check(&Expectation::Contains("устарела".into()), &replies).is_ok());
+    assert!(check(&Expectation::Matches(re("устарел")), &replies).is_ok());
+    assert!(check(&Expectation::NotContains("устарела".into()), &replies).is_err());
+    assert!(check(&Expectation::Button("Кнопка".into()), &replies).is_err());
+    assert!(check(&Expectation::Document(re("Кнопка")), &replies).is_err());
+}
+
+#[test]
+fn replies_are_the_messages_and_toasts_of_the_chat() {
+    let events = vec![
+        SandboxEvent::Sent(text(5001, "one")),
+        SandboxEvent::Sent(text(-100777, "staff ping")),
+        SandboxEvent::Edited(text(5001, "one, edited")),
+        SandboxEvent::CallbackAnswered { chat_id: 5001, text: Some("toast".into()), show_alert: true },
+        SandboxEvent::CallbackAnswered { chat_id: 5001, text: None, show_alert: false },
+        SandboxEvent::CallbackAnswered { chat_id: 5001, text: Some(String::new()), show_alert: false },
+        SandboxEvent::CallbackAnswered { chat_id: 6002, text: Some("other".into()), show_alert: false },
+        SandboxEvent::Sent(text(6002, "other user")),
+        SandboxEvent::Handled { update_id: 3 },
+    ];
+    let replies = replies_in(events, 5001);
+    assert_eq!(
+        replies,
+        vec![
+            Reply::Message { edited: false, message: text(5001, "one") },
+            Reply::Message { edited: true, message: text(5001, "one, edited") },
+            Reply::Toast { text: "toast".into(), show_alert: true },
+        ]
+    );
+}
+
+#[test]
+fn replies_render_texts_buttons_and_documents() {
+    let with_inline = BotMessage {
+        inline_keyboard: vec![vec![inline("Пополнить")], vec![inline("Назад")]],
+        ..text(5001, "Ваш баланс: 3 450 ₸\nСледующее списание: 890 ₸")
+    };
+    let removed = BotMessage { reply_keyboard: Some(Vec::new()), ..text(5001, "Готово") };
+    let rendered = render_replies(
+        &[
+            sent(with_inline),
+            sent(contact_keyboard()),
+            sent(document("act-2024-12.pdf", "Акт")),
+            Reply::Message { edited: true, message: removed },
+            Reply::Toast { text: "Принято".into(), show_alert: false },
+        ],
+        "  ",
+    );
+    let expected = "  1. Ваш баланс: 3 450 ₸\n\
+                    \x20    Следующее списание: 890 ₸\n\
+                    \x20    [Пополнить]\n\
+                    \x20    [Назад]\n\
+                    \x20 2. Нажмите кнопку ниже\n\
+                    \x20    keyboard: [Поделиться номером (shares contact)]\n\
+                    \x20 3. (document act-2024-12.pdf) Акт\n\
+                    \x20 4. (edited) Готово\n\
+                    \x20    (keyboard removed)\n\
+                    \x20 5. (toast) Принято\n";
+    assert_eq!(rendered, expected);
+    assert_eq!(render_replies(&[], "  "), "  (none)\n");
+}
+
+#[test]
+fn a_failure_report_names_the_line_the_step_and_the_replies() {
+    let failure = Failure {
+        line: 9,
+        step: "< Здравствуйте, Ерлан".into(),
+        problem: "expected: some reply contains «Здравствуйте, Ерлан»".into(),
+        checked: Some(ActionReplies {
+            line: 8,
+            source: "> @contact +77011234567".into(),
+            replies: vec![sent(text(5001, "Не нашёл клиента с этим номером"))],
+        }),
+        shown: Vec::new(),
+    };
+    assert_eq!(
+        failure.render(),
+        "  line 9: < Здравствуйте, Ерлан\n\
+         \x20 expected: some reply contains «Здравствуйте, Ерлан»\n\
+         \x20 bot replies to line 8 (> @contact +77011234567):\n\
+         \x20   1. Не нашёл клиента с этим номером\n"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_and_unparsable_files_count_as_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.txt");
+    let bad_regex = dir.path().join("bad.txt");
+    std::fs::write(&bad_regex, "# Bad regex\n@user 1 lang=ru\n> /start\n<~ 3[450\n").unwrap();
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/replay_fixtures/unknown_step.txt");
+
+    let mut out = Vec::new();
+    let summary = run_files(&[missing.clone(), bad_regex.clone(), fixture.clone()], &mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+
+    assert_eq!((summary.passed, summary.failed), (0, 3), "{out}");
+    assert_eq!(summary.failures.len(), 3);
+    assert!(summary.failures[0].contains(&missing.display().to_string()), "{out}");
+    assert!(summary.failures[0].contains("cannot read"), "{out}");
+    assert!(summary.failures[1].contains("line 4: invalid regex"), "{out}");
+    assert!(summary.failures[2].contains("line 5: unknown step"), "{out}");
+    assert!(out.ends_with("0 passed, 3 failed\n"), "{out}");
+}
+
+#[tokio::test]
+async fn no_files_is_zero_and_zero() {
+    let mut out = Vec::new();
+    let summary = run_files(&[], &mut out).await.unwrap();
+    assert_eq!((summary.passed, summary.failed), (0, 0));
+    assert_eq!(String::from_utf8(out).unwrap(), "0 passed, 0 failed\n");
+}
