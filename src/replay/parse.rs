@@ -150,9 +150,17 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// `haystack` contains `needle`, ignoring case.
+/// `haystack` contains `needle`, ignoring case and the kind of space (the bot writes
+/// amounts with no-break spaces, «3 450 ₸»; a transcript writes ordinary ones).
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
-    haystack.to_lowercase().contains(&needle.to_lowercase())
+    fold(haystack).contains(&fold(needle))
+}
+
+fn fold(text: &str) -> String {
+    text.chars()
+        .map(|c| if matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}') { ' ' } else { c })
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// Parses a transcript's text.

@@ -56,6 +56,13 @@ fn contains_ignores_case() {
 }
 
 #[test]
+fn contains_treats_no_break_spaces_as_spaces() {
+    let replies = [sent(text(5001, "Ваш баланс: 3\u{a0}450\u{a0}₸"))];
+    assert!(check(&Expectation::Contains("баланс: 3 450 ₸".into()), &replies).is_ok());
+    assert!(check(&Expectation::Contains("3450".into()), &replies).is_err());
+}
+
+#[test]
 fn contains_fails_when_there_are_no_replies() {
     let e = check(&Expectation::Contains("что-нибудь".into()), &[]).unwrap_err();
     assert!(e.contains("some reply contains «что-нибудь»"), "{e}");
