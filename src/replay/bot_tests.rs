@@ -58,11 +58,18 @@ impl TinyBot {
         play(&transcript, &self.sandbox, Some(&self.clock), Duration::from_secs(timeout_secs)).await
     }
 
+    /// Stops the dispatcher; one that has not started dispatching yet refuses to shut down,
+    /// so this retries until it accepts.
     async fn stop(self) {
-        if let Ok(done) = self.shutdown.shutdown() {
-            done.await;
+        for _ in 0..500 {
+            if let Ok(done) = self.shutdown.shutdown() {
+                done.await;
+                let _ = self.task.await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let _ = self.task.await;
+        self.task.abort();
     }
 }
 
