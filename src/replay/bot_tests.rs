@@ -58,18 +58,19 @@ impl TinyBot {
         play(&transcript, &self.sandbox, Some(&self.clock), Duration::from_secs(timeout_secs)).await
     }
 
-    /// Stops the dispatcher; one that has not started dispatching yet refuses to shut down,
-    /// so this retries until it accepts.
-    async fn stop(self) {
+    /// Stops the dispatcher. teloxide refuses to shut down a dispatcher that has not
+    /// started dispatching yet, and can miss a shutdown requested while it is between
+    /// updates, so this retries the request and aborts the task if it does not end.
+    async fn stop(mut self) {
         for _ in 0..500 {
-            if let Ok(done) = self.shutdown.shutdown() {
-                done.await;
-                let _ = self.task.await;
-                return;
+            if self.shutdown.shutdown().is_ok() {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.task.abort();
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task).await.is_err() {
+            self.task.abort();
+        }
     }
 }
 
