@@ -317,12 +317,12 @@ fn parse_start_tag(html: &str, begin: usize, utf16: usize, order: usize) -> Resu
             let quote = s[i];
             i += 1;
             while i < s.len() && s[i] != quote {
-                if s[i] == b'&' {
-                    if let Some((ch, next)) = decode_entity(s, i) {
-                        value.push(ch);
-                        i = next;
-                        continue;
-                    }
+                if s[i] == b'&'
+                    && let Some((ch, next)) = decode_entity(s, i)
+                {
+                    value.push(ch);
+                    i = next;
+                    continue;
                 }
                 let end = s[i..].iter().position(|&b| b == quote || b == b'&').map_or(s.len(), |p| i + p);
                 let end = if end == i { i + 1 } else { end };
@@ -481,6 +481,23 @@ mod tests {
         for html in ["<", "&", "&#", "&#x", "&#99999999999;", "<a href=", "<a href='", "<a b", "</", "<b>\u{0}</b>", "<a href=é>x</a>", "<b \u{444}>", "&#xd800;"] {
             let _ = parse_html(html);
         }
+    }
+
+    #[test]
+    fn random_text_never_panics_and_plain_text_survives() {
+        use rand::{Rng, SeedableRng};
+        let alphabet: Vec<char> = "<>&/;#x\"'= abпр😀\nbiuspreacodhf-".chars().collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..24);
+            let s: String = (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect();
+            if let Ok(f) = parse_html(&s) {
+                let total = f.utf16_len();
+                assert!(f.entities.iter().all(|e| e.offset + e.length <= total), "{s:?} → {f:?}");
+            }
+        }
+        let plain = "Баланс 3 450 ₸ 😀";
+        assert_eq!(text(plain), plain);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::html::{self, Formatted};
 use super::markup::{self, Markup};
 use super::state::{Keyboard, Shared, StoredFile, StoredMessage, message_json, now};
+use super::webhook;
 use super::{BotContent, BotMessage, SandboxEvent};
 
 /// The longest text of a message, in UTF-16 code units.
@@ -180,14 +181,16 @@ pub(crate) async fn call(shared: &Arc<Shared>, name: &str, p: Params) -> Result<
         "getupdates" => return get_updates(shared, &p).await,
         "getme" => shared.me_json(),
         "getwebhookinfo" => {
-            json!({ "url": "", "has_custom_certificate": false, "pending_update_count": shared.lock().pending.len() })
-        }
-        "deletewebhook" => {
-            if p.boolean("drop_pending_updates")? == Some(true) {
-                shared.lock().pending.clear();
+            let st = shared.lock();
+            let mut info = json!({ "url": "", "has_custom_certificate": false, "pending_update_count": st.pending.len() });
+            if let (Some(hook), Some(obj)) = (&st.webhook, info.as_object_mut()) {
+                obj.insert("url".to_owned(), json!(hook.url));
+                obj.insert("max_connections".to_owned(), json!(hook.max_connections));
             }
-            json!(true)
+            info
         }
+        "setwebhook" => webhook::set_webhook(shared, &p)?,
+        "deletewebhook" => webhook::delete_webhook(shared, &p)?,
         "setmycommands" => set_my_commands(shared, &p)?,
         "getmycommands" => {
             let key = commands_key(&p)?;
@@ -233,6 +236,7 @@ const KNOWN: &[&str] = &[
     "getUpdates",
     "getMe",
     "getWebhookInfo",
+    "setWebhook",
     "deleteWebhook",
     "setMyCommands",
     "getMyCommands",
@@ -260,13 +264,22 @@ pub(crate) fn canonical(name: &str) -> Option<&'static str> {
 
 async fn get_updates(shared: &Arc<Shared>, p: &Params) -> Result<Answer, Failure> {
     let offset = p.int("offset")?;
-    let limit = usize::try_from(p.int("limit")?.unwrap_or(100).clamp(1, 100)).unwrap_or(100);
+    let limit = match p.int("limit")? {
+        Some(l) if l > 0 => usize::try_from(l.min(100)).unwrap_or(100),
+        _ => 100,
+    };
     let timeout = u64::try_from(p.int("timeout")?.unwrap_or(0)).unwrap_or(0).min(MAX_POLL_SECONDS);
     // Subscribe before looking at the queue so an update queued in between still wakes us.
     let mut updates = shared.updates_version.subscribe();
     let mut closed = shared.closed.subscribe();
     {
         let mut st = shared.lock();
+        if st.webhook.is_some() {
+            return Err(Failure::new(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            ));
+        }
         match offset {
             Some(o) if o < 0 => {
                 let keep = usize::try_from(o.unsigned_abs()).unwrap_or(usize::MAX);
@@ -495,6 +508,8 @@ fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Va
             return Err(Failure::bad("message to be replied not found"));
         }
     }
+    st.rate_check(chat_id)?;
+    let Some(chat) = st.chats.get_mut(&chat_id) else { return Err(Failure::chat_not_found()) };
     let message_id = chat.next_id();
     let (inline_keyboard, markup_json, reply_keyboard) = match new.markup {
         Markup::Inline { rows, json } => (rows, json, None),
@@ -712,10 +727,10 @@ fn set_chat_menu_button(shared: &Shared, p: &Params) -> Result<Value, Failure> {
         _ => return Err(Failure::bad("can't parse menu button JSON object")),
     };
     let mut st = shared.lock();
-    if let Some(c) = chat {
-        if !st.chats.contains_key(&c) {
-            return Err(Failure::chat_not_found());
-        }
+    if let Some(c) = chat
+        && !st.chats.contains_key(&c)
+    {
+        return Err(Failure::chat_not_found());
     }
     st.menu_buttons.insert(chat, button);
     Ok(json!(true))

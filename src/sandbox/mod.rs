@@ -4,9 +4,11 @@
 //! `cabinet replay`, the tests and the benchmarks.
 //!
 //! The emulator keeps every chat's messages as the user sees them, queues the user's
-//! updates for `getUpdates`, and validates the bot's calls the way Telegram does (HTML
-//! parse mode, lengths, button data, edits), so mistakes show up here rather than in
-//! production. Markdown parse modes are accepted but not parsed.
+//! updates for `getUpdates` (or POSTs them to a loopback webhook after `setWebhook`), and
+//! validates the bot's calls the way Telegram does (HTML parse mode, lengths, button data,
+//! edits), so mistakes show up here rather than in production. Markdown parse modes are
+//! accepted but not parsed. Optional flood limits answer 429 like Telegram, and single
+//! failures can be injected, for tests of the bot's error handling.
 
 mod html;
 mod markup;
@@ -16,6 +18,7 @@ mod state;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
+mod webhook;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -101,6 +104,25 @@ pub enum SandboxEvent {
     CallbackAnswered { chat_id: i64, text: Option<String>, show_alert: bool },
     /// The bot finished handling the update with this id.
     Handled { update_id: i32 },
+}
+
+/// Telegram's flood limits on the bot's sends, enforced when set with
+/// [`Sandbox::set_rate_limits`]: a send over a limit gets 429 "Too Many Requests" with
+/// `retry_after`, and is not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Messages per second across all chats (Telegram: about 30).
+    pub per_second: u32,
+    /// Messages per second in one private chat (Telegram: about 1, with short bursts).
+    pub per_chat_per_second: u32,
+    /// Messages per minute in one group chat (Telegram: 20).
+    pub per_group_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits { per_second: 30, per_chat_per_second: 3, per_group_per_minute: 20 }
+    }
 }
 
 /// A button the user can press, as found by [`Sandbox::find_button`].
@@ -191,6 +213,8 @@ impl Sandbox {
 
     // --- the user side: each call queues an update and returns its update_id ---
 
+    /// Sends a text message in the user's private chat (a leading `/command` gets its
+    /// `bot_command` entity).
     pub fn send_text(&self, from: &SandboxUser, text: &str) -> i32 {
         self.queue(|st| {
             let chat = st.private_chat(from);
@@ -231,6 +255,7 @@ impl Sandbox {
         })
     }
 
+    /// Sends a regular static sticker.
     pub fn send_sticker(&self, from: &SandboxUser) -> i32 {
         self.queue(|st| {
             let n = st.serial();
@@ -252,6 +277,7 @@ impl Sandbox {
         })
     }
 
+    /// Sends a photo (three sizes, as Telegram delivers them).
     pub fn send_photo(&self, from: &SandboxUser) -> i32 {
         self.queue(|st| {
             let n = st.serial();
@@ -274,6 +300,7 @@ impl Sandbox {
         })
     }
 
+    /// Sends a three-second voice message.
     pub fn send_voice(&self, from: &SandboxUser) -> i32 {
         self.queue(|st| {
             let n = st.serial();
@@ -313,13 +340,17 @@ impl Sandbox {
         self.queue(|st| {
             let n = st.serial();
             let id = format!("{}", 4_611_686_018_427_387_904_u64.wrapping_add(n));
+            st.register_user(from);
+            // Another user's private chat the sandbox does not know falls back to the presser's.
+            let chat_id = if chat_id < 0 || st.chats.contains_key(&chat_id) { chat_id } else { from.id };
             st.callbacks.insert(id.clone(), chat_id);
-            if chat_id == from.id {
-                st.private_chat(from);
+            let chat = if chat_id == from.id {
+                st.private_chat(from)
+            } else if chat_id < 0 {
+                st.group_chat(chat_id, None)
             } else {
-                st.register_user(from);
-            }
-            let chat = if chat_id < 0 { st.group_chat(chat_id, None) } else { st.private_chat(from) };
+                st.chats.entry(chat_id).or_insert_with(|| state::Chat::new(json!({ "id": chat_id, "type": "private" })))
+            };
             let message = match chat.message_index(message_id) {
                 Some(i) => state::message_json(&bot, chat, &chat.messages[i]),
                 // Telegram's "inaccessible message": date 0.
@@ -359,6 +390,21 @@ impl Sandbox {
     pub fn fail_next(&self, method: &str, error_code: u16, description: &str, retry_after: Option<u32>) {
         let failure = Failure { code: error_code, description: description.to_owned(), retry_after };
         self.shared().lock().injected.push((method.to_ascii_lowercase(), failure));
+    }
+
+    /// Enforces Telegram's flood limits on sends (`None`, the default: no limits).
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        let mut st = self.shared().lock();
+        st.rate_limits = limits;
+        st.recent_sends.clear();
+        for chat in st.chats.values_mut() {
+            chat.recent_sends.clear();
+        }
+    }
+
+    /// How many sends were refused with 429 under the rate limits.
+    pub fn rate_limited(&self) -> usize {
+        self.shared().lock().rate_limited
     }
 
     // --- reading what the bot did ---

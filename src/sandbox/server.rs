@@ -112,10 +112,10 @@ async fn read_params(request: Request) -> Result<Params, Failure> {
         }
     }
     for key in JSON_FIELDS {
-        if let Some(Value::String(s)) = params.map.get(*key) {
-            if let Ok(v @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(s) {
-                params.map.insert((*key).to_owned(), v);
-            }
+        if let Some(Value::String(s)) = params.map.get(*key)
+            && let Ok(v @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(s)
+        {
+            params.map.insert((*key).to_owned(), v);
         }
     }
     Ok(params)

@@ -3,14 +3,14 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::methods::Failure;
-use super::{BotContent, BotMessage, ReplyButton, SandboxEvent, SandboxUser};
+use super::{BotContent, BotMessage, RateLimits, ReplyButton, SandboxEvent, SandboxUser};
 
 /// The bot's Telegram user id in the sandbox.
 pub(crate) const BOT_ID: i64 = 8_000_000_001;
@@ -118,10 +118,12 @@ pub(crate) struct Chat {
     pub keyboard: Option<Keyboard>,
     /// The user blocked the bot: sends fail with 403.
     pub blocked: bool,
+    /// When the bot's latest sends here happened (for the rate limits).
+    pub recent_sends: VecDeque<Instant>,
 }
 
 impl Chat {
-    fn new(json: Value) -> Chat {
+    pub(crate) fn new(json: Value) -> Chat {
         Chat {
             json,
             next_message_id: 1,
@@ -129,6 +131,7 @@ impl Chat {
             user_messages: HashSet::new(),
             keyboard: None,
             blocked: false,
+            recent_sends: VecDeque::new(),
         }
     }
 
@@ -192,6 +195,16 @@ pub(crate) struct State {
     pub menu_buttons: HashMap<Option<i64>, Value>,
     /// Failures to return on the next calls of a method (lower-case name).
     pub injected: Vec<(String, Failure)>,
+    pub rate_limits: Option<RateLimits>,
+    /// When the bot's sends of the last second happened, all chats together.
+    pub recent_sends: VecDeque<Instant>,
+    /// Sends refused with 429.
+    pub rate_limited: usize,
+    pub webhook: Option<super::webhook::Webhook>,
+    /// Bumped by every `setWebhook`/`deleteWebhook`.
+    pub webhook_generation: u64,
+    /// Updates being POSTed to the webhook.
+    pub in_flight: HashSet<i32>,
 }
 
 impl State {
@@ -211,7 +224,44 @@ impl State {
             commands: HashMap::new(),
             menu_buttons: HashMap::new(),
             injected: Vec::new(),
+            rate_limits: None,
+            recent_sends: VecDeque::new(),
+            rate_limited: 0,
+            webhook: None,
+            webhook_generation: 0,
+            in_flight: HashSet::new(),
         }
+    }
+
+    /// Counts a send to `chat_id` against the rate limits, or refuses it with 429.
+    pub(crate) fn rate_check(&mut self, chat_id: i64) -> Result<(), Failure> {
+        let Some(limits) = self.rate_limits else { return Ok(()) };
+        let Some(chat) = self.chats.get_mut(&chat_id) else { return Ok(()) };
+        let now = Instant::now();
+        let (chat_window, chat_max) = if chat_id < 0 {
+            (Duration::from_secs(60), limits.per_group_per_minute)
+        } else {
+            (Duration::from_secs(1), limits.per_chat_per_second)
+        };
+        let wait = [
+            window_wait(&mut self.recent_sends, now, Duration::from_secs(1), limits.per_second),
+            window_wait(&mut chat.recent_sends, now, chat_window, chat_max),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(wait) = wait {
+            self.rate_limited += 1;
+            let secs = u32::try_from(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).unwrap_or(u32::MAX).max(1);
+            return Err(Failure {
+                code: 429,
+                description: format!("Too Many Requests: retry after {secs}"),
+                retry_after: Some(secs),
+            });
+        }
+        chat.recent_sends.push_back(now);
+        self.recent_sends.push_back(now);
+        Ok(())
     }
 
     /// A fresh number for ids (files, callback queries).
@@ -269,6 +319,15 @@ impl State {
         }
         chat
     }
+}
+
+/// Drops sends older than `window`; if `max` are left, how long until the oldest expires.
+fn window_wait(sends: &mut VecDeque<Instant>, now: Instant, window: Duration, max: u32) -> Option<Duration> {
+    while sends.front().is_some_and(|t| now.duration_since(*t) >= window) {
+        sends.pop_front();
+    }
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    (sends.len() >= max).then(|| sends.front().map_or(window, |t| window.saturating_sub(now.duration_since(*t))))
 }
 
 pub(crate) fn user_json(user: &SandboxUser) -> Value {

@@ -220,16 +220,18 @@ impl<W: Write> Terminal<W> {
     /// Waits for the bot to handle the update, then prints what it did in this chat.
     async fn step(&mut self, update_id: i32) -> std::io::Result<()> {
         let answered = self.sandbox.wait_handled(update_id, ANSWER_TIMEOUT).await;
-        self.show_new()?;
+        let printed = self.show_new()?;
         if !answered {
             writeln!(self.out, "(the bot did not answer within {} s)", ANSWER_TIMEOUT.as_secs())?;
+        } else if !printed {
+            writeln!(self.out, "(no reply)")?;
         }
         Ok(())
     }
 
     /// Prints the bot's new and edited messages and toasts in the user's chat since the
-    /// last look, numbering their buttons.
-    fn show_new(&mut self) -> std::io::Result<()> {
+    /// last look, numbering their buttons; tells whether there was anything to print.
+    fn show_new(&mut self) -> std::io::Result<bool> {
         let (events, next) = self.sandbox.events_with_seq(self.seen);
         self.seen = next;
         let chat = self.user.id;
@@ -275,25 +277,22 @@ impl<W: Write> Terminal<W> {
         let keyboard = self.sandbox.reply_keyboard(chat);
         let first = self.inline.len() + 1;
         self.reply = keyboard.iter().flatten().flatten().map(|b| Choice::Reply(b.clone())).collect();
-        if let Some(rows) = &keyboard {
-            if !items.is_empty() || self.shown_keyboard.as_ref() != Some(rows) {
-                let mut n = first;
-                for row in rows {
-                    let labels: Vec<String> = row
-                        .iter()
-                        .map(|b| {
-                            let label = if b.request_contact { format!("📱 {}", b.text) } else { b.text.clone() };
-                            let s = format!("[{n}] {label}");
-                            n += 1;
-                            s
-                        })
-                        .collect();
-                    writeln!(self.out, "⌨  {}", labels.join("  "))?;
+        if let Some(rows) = &keyboard
+            && (!items.is_empty() || self.shown_keyboard.as_ref() != Some(rows))
+        {
+            let mut n = first;
+            for row in rows {
+                let mut labels = Vec::with_capacity(row.len());
+                for b in row {
+                    let phone = if b.request_contact && !b.text.contains('📱') { "📱 " } else { "" };
+                    labels.push(format!("[{n}] {phone}{}", b.text));
+                    n += 1;
                 }
+                writeln!(self.out, "⌨  {}", labels.join("  "))?;
             }
         }
         self.shown_keyboard = keyboard;
-        Ok(())
+        Ok(!items.is_empty())
     }
 
     fn print_message(&mut self, m: &BotMessage, edited: bool) -> std::io::Result<()> {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
-    KeyboardRemove, MediaKind, MessageEntityKind, MessageId, MessageKind, ParseMode, ReplyMarkup, UpdateKind,
+    MediaKind, MessageEntityKind, MessageId, MessageKind, ParseMode, ReplyMarkup, UpdateKind,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -318,7 +318,6 @@ async fn a_reply_keyboard_goes_up_and_comes_down() {
     bot.send_message(ChatId(5001), "Спасибо").reply_markup(ReplyMarkup::kb_remove()).await.expect("send");
     assert_eq!(sandbox.reply_keyboard(user.id), None);
     assert_eq!(sandbox.messages(user.id)[2].reply_keyboard, Some(vec![]));
-    let _ = KeyboardRemove::new();
 }
 
 #[tokio::test]
@@ -494,7 +493,7 @@ async fn find_button_prefers_newer_messages_then_the_reply_keyboard() {
         found,
         Some(ButtonRef::Inline { message_id: new.id.0, text: "Согласен".into(), callback_data: "new".into() })
     );
-    let found = sandbox.find_button(user.id, &|l| l == "Согласен" && true);
+    let found = sandbox.find_button(user.id, &|l| l == "Согласен");
     assert!(matches!(found, Some(ButtonRef::Inline { message_id, .. }) if message_id == new.id.0));
     bot.delete_message(chat, new.id).await.expect("delete");
     let found = sandbox.find_button(user.id, &|l| l.contains("Согласен"));
@@ -631,8 +630,9 @@ async fn tiny_bot(sandbox: Sandbox, bot: Bot) {
                 }
                 UpdateKind::Message(m) if m.contact().is_some() => {
                     let phone = m.contact().map(|c| c.phone_number.clone()).unwrap_or_default();
+                    let owner = m.contact().and_then(|c| c.user_id).map_or(0, |u| u.0);
                     let _ = bot
-                        .send_message(m.chat.id, format!("Номер: {phone}"))
+                        .send_message(m.chat.id, format!("Номер: {phone} (user {owner})"))
                         .reply_markup(ReplyMarkup::kb_remove())
                         .await;
                 }
@@ -673,11 +673,11 @@ async fn the_terminal_chat_numbers_buttons_and_presses_them() {
     assert!(out.contains("You are Ерлан (Telegram user 5001, language ru)"), "{out}");
     assert!(out.contains("🤖 Здравствуйте!\n⌨  [1] 📱 Поделиться номером"), "{out}");
     assert!(out.contains("Set it with /phone"), "pressing the contact button without a phone hints: {out}");
-    assert!(out.contains("🤖 Номер: +77011234567"), "{out}");
+    assert!(out.contains("🤖 Номер: +77011234567 (user 5001)"), "{out}");
     assert!(out.contains("🤖 Вы написали: привет\n   [1] Согласен  [2] Нет"), "{out}");
     assert!(out.contains("💬 Принято"), "{out}");
     assert!(out.contains("🤖 ✏️ Вы выбрали: no"), "{out}");
-    assert!(out.contains("🤖 Номер: +77025556677"), "{out}");
+    assert!(out.contains("🤖 Номер: +77025556677 (user 9999)"), "{out}");
     assert!(out.contains("/user ID [lang]"), "help is printed: {out}");
     assert!(out.trim_end().ends_with("Bye."), "{out}");
     assert!(!out.contains("did not answer"), "{out}");
@@ -689,8 +689,6 @@ async fn the_terminal_chat_numbers_buttons_and_presses_them() {
         .filter_map(|(_, p)| p["text"].as_str().map(str::to_owned))
         .collect();
     assert!(!texts.iter().any(|t| t.contains("never sent")), "input after /quit is ignored");
-    let contacts: Vec<Option<u64>> = Vec::new();
-    let _ = contacts;
 }
 
 #[tokio::test]
@@ -709,4 +707,133 @@ async fn the_terminal_sends_unknown_commands_and_double_slash_to_the_bot() {
     // "7" is not a button number here: it is sent as text.
     assert!(out.contains("Вы написали: 7"), "{out}");
     assert!(out.trim_end().ends_with("Bye."), "{out}");
+}
+
+#[tokio::test]
+async fn rate_limits_refuse_sends_over_the_limit_with_retry_after() {
+    let (sandbox, bot) = start().await;
+    for id in 1..=6 {
+        open_chat(&sandbox, 7000 + id);
+    }
+    sandbox.add_group(-500, "Операторы");
+    let retry_after = |r: Result<Message, RequestError>| match r {
+        Err(RequestError::RetryAfter(s)) => s.seconds(),
+        other => panic!("expected 429, got {other:?}"),
+    };
+    sandbox.set_rate_limits(Some(RateLimits { per_second: 5, per_chat_per_second: 2, per_group_per_minute: 3 }));
+    bot.send_message(ChatId(7001), "1").await.expect("first");
+    bot.send_message(ChatId(7001), "2").await.expect("second");
+    assert_eq!(retry_after(bot.send_message(ChatId(7001), "3").await), 1);
+    for id in 7002..=7004 {
+        bot.send_message(ChatId(id), "x").await.expect("under the global limit");
+    }
+    assert_eq!(retry_after(bot.send_message(ChatId(7005), "x").await), 1);
+    assert_eq!(sandbox.messages(7001).len(), 2, "refused sends are not delivered");
+
+    sandbox.set_rate_limits(Some(RateLimits { per_second: 100, per_chat_per_second: 100, per_group_per_minute: 3 }));
+    for _ in 0..3 {
+        bot.send_message(ChatId(-500), "x").await.expect("under the group limit");
+    }
+    let wait = retry_after(bot.send_message(ChatId(-500), "x").await);
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(sandbox.rate_limited(), 3);
+
+    sandbox.set_rate_limits(None);
+    bot.send_message(ChatId(-500), "x").await.expect("no limits");
+}
+
+#[tokio::test]
+async fn a_webhook_gets_the_updates_with_its_secret_and_failed_deliveries_are_retried() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::http::{HeaderMap, StatusCode};
+
+    let (sandbox, bot) = start().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, String)>();
+    let refuse = Arc::new(AtomicUsize::new(1));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let tx = tx.clone();
+            let refuse = refuse.clone();
+            async move {
+                let secret = headers
+                    .get("x-telegram-bot-api-secret-token")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                if refuse.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let _ = tx.send((secret, body));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let elsewhere = bot.set_webhook("https://example.com/hook".parse().expect("url")).await;
+    assert!(elsewhere.is_err(), "the sandbox never delivers off this machine");
+    let url: reqwest::Url = format!("http://{addr}/hook").parse().expect("url");
+    bot.set_webhook(url.clone()).secret_token("s3cret-token").max_connections(4).await.expect("setWebhook");
+    assert_eq!(bot.get_webhook_info().await.expect("info").url, Some(url));
+    assert!(bot.get_updates().await.is_err(), "getUpdates conflicts with a webhook");
+
+    let user = ru(5001, "Ерлан");
+    let mut sent: Vec<u32> = (0..5).map(|i| sandbox.send_text(&user, &format!("m{i}")) as u32).collect();
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        let (secret, body) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("delivered in time")
+            .expect("channel open");
+        assert_eq!(secret.as_deref(), Some("s3cret-token"));
+        let update: Update = serde_json::from_str(&body).expect("a teloxide Update");
+        assert!(matches!(update.kind, UpdateKind::Message(_)));
+        got.push(update.id.0);
+    }
+    got.sort_unstable();
+    sent.sort_unstable();
+    assert_eq!(got, sent, "each update once, the refused one again");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sandbox.pending_updates() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sandbox.pending_updates(), 0);
+
+    bot.delete_webhook().await.expect("deleteWebhook");
+    sandbox.send_text(&user, "polling again");
+    assert_eq!(updates(&bot).await.len(), 1);
+    assert!(rx.try_recv().is_err(), "nothing more went to the webhook");
+}
+
+#[tokio::test]
+async fn a_teloxide_dispatcher_polls_the_sandbox_and_stops_promptly() {
+    let (sandbox, bot) = start().await;
+    let handler = Update::filter_message().endpoint(|bot: Bot, m: Message| async move {
+        bot.send_message(m.chat.id, format!("echo: {}", m.text().unwrap_or_default())).await?;
+        respond(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot, handler).build();
+    let shutdown = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+
+    let user = ru(5001, "Ерлан");
+    sandbox.send_text(&user, "привет");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sandbox.messages(user.id).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sandbox.messages(user.id).first().map(|m| m.text.as_str()), Some("echo: привет"));
+
+    let started = Instant::now();
+    let stopping = shutdown.shutdown().expect("the dispatcher is running");
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("shutdown completes");
+    tokio::time::timeout(Duration::from_secs(10), task).await.expect("dispatch returns").expect("task");
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped in {:?}", started.elapsed());
+    assert_eq!(sandbox.pending_updates(), 0, "the dispatcher confirmed the update on its way out");
+    let methods: Vec<String> = sandbox.calls().into_iter().map(|(m, _)| m).collect();
+    assert!(methods.contains(&"getWebhookInfo".to_owned()) || methods.contains(&"getUpdates".to_owned()), "{methods:?}");
 }
