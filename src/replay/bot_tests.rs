@@ -58,11 +58,19 @@ impl TinyBot {
         play(&transcript, &self.sandbox, Some(&self.clock), Duration::from_secs(timeout_secs)).await
     }
 
-    async fn stop(self) {
-        if let Ok(done) = self.shutdown.shutdown() {
-            done.await;
+    /// Stops the dispatcher. teloxide refuses to shut down a dispatcher that has not
+    /// started dispatching yet, and can miss a shutdown requested while it is between
+    /// updates, so this retries the request and aborts the task if it does not end.
+    async fn stop(mut self) {
+        for _ in 0..500 {
+            if self.shutdown.shutdown().is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let _ = self.task.await;
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task).await.is_err() {
+            self.task.abort();
+        }
     }
 }
 
