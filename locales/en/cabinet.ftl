@@ -114,3 +114,27 @@ order-items = Items:
 order-item = • { $name } × { $qty } — { $price }
 order-total = Total: <b>{ $total }</b>
 order-address = Delivery address: { $address }
+
+## "Did you mean…?"
+clarify = Did you mean…?
+intent-balance = 💰 Balance
+intent-bonuses = 🎁 Bonus points
+intent-top-up = 💳 Top up
+intent-order-status = 📦 Where is my order
+intent-order-history = 🧾 My orders
+intent-repeat-order = 🔁 Repeat an order
+intent-documents = 📄 Documents
+intent-booking = 📅 Book an appointment
+intent-booking-list = 📅 My appointments
+intent-booking-reschedule = 🔄 Reschedule
+intent-booking-cancel = ✖️ Cancel an appointment
+intent-subscription = ⚙️ Plan and options
+intent-offers = 🏷 Offers and discounts
+intent-referral = 🤝 Invite a friend
+intent-notifications = 🔔 Notifications
+intent-operator = 🙋 Contact support
+intent-privacy = 🔒 My data
+intent-language = 🌐 Language
+intent-help = ❓ What the bot can do
+intent-greeting = 👋 Say hello
+intent-thanks = 🙏 Say thanks

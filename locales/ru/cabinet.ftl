@@ -116,3 +116,27 @@ order-items = Состав:
 order-item = • { $name } × { $qty } — { $price }
 order-total = Итого: <b>{ $total }</b>
 order-address = Адрес доставки: { $address }
+
+## "Did you mean…?"
+clarify = Вы имели в виду…?
+intent-balance = 💰 Баланс
+intent-bonuses = 🎁 Бонусы
+intent-top-up = 💳 Пополнить счёт
+intent-order-status = 📦 Где мой заказ
+intent-order-history = 🧾 Мои заказы
+intent-repeat-order = 🔁 Повторить заказ
+intent-documents = 📄 Документы
+intent-booking = 📅 Записаться
+intent-booking-list = 📅 Мои записи
+intent-booking-reschedule = 🔄 Перенести запись
+intent-booking-cancel = ✖️ Отменить запись
+intent-subscription = ⚙️ Тариф и услуги
+intent-offers = 🏷 Акции и скидки
+intent-referral = 🤝 Пригласить друга
+intent-notifications = 🔔 Уведомления
+intent-operator = 🙋 Связаться с поддержкой
+intent-privacy = 🔒 Мои данные
+intent-language = 🌐 Язык
+intent-help = ❓ Что умеет бот
+intent-greeting = 👋 Поздороваться
+intent-thanks = 🙏 Сказать спасибо

@@ -20,7 +20,7 @@ use super::{HandlerResult, Turn, account, onboarding, orders};
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::nlu::Intent;
+use crate::nlu::{Classification, Entities, Intent};
 
 /// The longest message the bot reads (Telegram's own limit for a text message).
 const MAX_TEXT_CHARS: usize = 4096;
@@ -67,19 +67,78 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
     }
     let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
     tracing::debug!(chat = turn.chat.0, intent = result.intent.as_str(), confidence = result.confidence, "free text");
-    if result.intent == Intent::Unknown {
+    if is_clear(&result) {
+        return act(turn, result.intent, result.entities).await;
+    }
+    let options = clarification_options(&result);
+    if options.is_empty() {
         return misunderstood(turn).await;
     }
-    if let State::Ready { misunderstood: n } = turn.state().await? {
-        if n > 0 {
-            turn.set_state(State::Ready { misunderstood: 0 }).await?;
-        }
+    clarify(turn, &options, result.entities).await
+}
+
+/// Below this confidence the bot does not guess: it asks.
+const ACT_CONFIDENCE: f32 = 0.5;
+/// An alternative this close to the best intent (as a share of its confidence) makes the
+/// message ambiguous.
+const NEAR_TIE: f32 = 0.8;
+/// An alternative at least this likely is worth offering in "did you mean…?".
+const OFFER_CONFIDENCE: f32 = 0.35;
+/// How many intents "did you mean…?" offers.
+const MAX_OPTIONS: usize = 3;
+
+/// Understood well enough to act on: a known intent, confident, with no close rival.
+fn is_clear(result: &Classification) -> bool {
+    result.intent != Intent::Unknown
+        && result.confidence >= ACT_CONFIDENCE
+        && result.alternatives.iter().all(|(_, score)| *score < NEAR_TIE * result.confidence)
+}
+
+/// The likeliest intents of an unclear message, best first.
+fn clarification_options(result: &Classification) -> Vec<Intent> {
+    let best = (result.intent != Intent::Unknown).then_some(result.intent);
+    best.into_iter()
+        .chain(result.alternatives.iter().filter(|(_, score)| *score >= OFFER_CONFIDENCE).map(|(intent, _)| *intent))
+        .filter(|intent| *intent != Intent::Unknown)
+        .take(MAX_OPTIONS)
+        .collect()
+}
+
+/// "Вы имели в виду…?" with a button per likely intent; what the message named waits in
+/// the dialogue state for the answer.
+async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> HandlerResult {
+    let count = misunderstandings(turn).await?.saturating_add(1);
+    if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
+        turn.set_state(State::ready()).await?;
+        return operator(turn).await;
     }
-    match result.intent {
+    let pending = (entities != Entities::default()).then_some(entities);
+    turn.set_state(State::Ready { misunderstood: count, pending }).await?;
+    let rows = options
+        .iter()
+        .map(|intent| vec![(turn.t(&format!("intent-{}", intent.as_str().replace('_', "-")), &[]), Callback::Intent(*intent))])
+        .collect();
+    turn.say_with(turn.t("clarify", &[]), turn.buttons().markup(rows)).await?;
+    Ok(())
+}
+
+async fn misunderstandings(turn: &Turn) -> Result<u8, BotError> {
+    Ok(match turn.state().await? {
+        State::Ready { misunderstood, .. } => misunderstood,
+        _ => 0,
+    })
+}
+
+/// Does what an understood message asks.
+async fn act(turn: &Turn, intent: Intent, entities: Entities) -> HandlerResult {
+    if turn.state().await? != State::ready() {
+        turn.set_state(State::ready()).await?;
+    }
+    match intent {
         Intent::Balance => account::balance(turn).await,
         Intent::Bonuses => account::bonuses(turn).await,
         Intent::TopUp => account::top_up(turn).await,
-        Intent::OrderStatus => match result.entities.order_id {
+        Intent::OrderStatus => match entities.order_id {
             Some(number) => orders::one(turn, &number).await,
             None => orders::active(turn).await,
         },
@@ -102,6 +161,15 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
         | Intent::Notifications => not_yet(turn).await,
         Intent::Unknown => misunderstood(turn).await,
     }
+}
+
+/// "Did you mean…?" answered: the intent, with what the unclear message named.
+async fn chosen(turn: &Turn, intent: Intent) -> HandlerResult {
+    let pending = match turn.state().await? {
+        State::Ready { pending, .. } => pending.unwrap_or_default(),
+        _ => Entities::default(),
+    };
+    act(turn, intent, pending).await
 }
 
 pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message) -> HandlerResult {
@@ -132,6 +200,7 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
         Callback::OrdersPage(page) => orders::history(turn, page, Some(message.id)).await,
         Callback::Order(number) => orders::details(turn, &number).await,
         Callback::OrderMap(number) => orders::map(turn, &number).await,
+        Callback::Intent(intent) => chosen(turn, intent).await,
     }
 }
 
@@ -172,15 +241,12 @@ async fn help(turn: &Turn) -> HandlerResult {
 }
 
 async fn misunderstood(turn: &Turn) -> HandlerResult {
-    let count = match turn.state().await? {
-        State::Ready { misunderstood } => misunderstood.saturating_add(1),
-        _ => 1,
-    };
-    turn.set_state(State::Ready { misunderstood: count }).await?;
+    let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
-        turn.set_state(State::Ready { misunderstood: 0 }).await?;
+        turn.set_state(State::ready()).await?;
         return operator(turn).await;
     }
+    turn.set_state(State::Ready { misunderstood: count, pending: None }).await?;
     turn.say_with(turn.t("unknown", &[]), main_menu(turn)).await?;
     Ok(())
 }
@@ -258,4 +324,35 @@ pub(super) async fn unsupported_content(turn: &Turn) -> HandlerResult {
         return onboarding::ask_consent(turn).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Locale;
+
+    fn result(intent: Intent, confidence: f32, alternatives: Vec<(Intent, f32)>) -> Classification {
+        Classification { intent, entities: Entities::default(), confidence, alternatives, locale: Locale::Ru }
+    }
+
+    #[test]
+    fn a_confident_intent_without_a_close_rival_is_acted_on() {
+        assert!(is_clear(&result(Intent::Balance, 0.95, vec![(Intent::Bonuses, 0.3)])));
+    }
+
+    #[test]
+    fn a_near_tie_or_low_confidence_is_asked_about() {
+        let tie = result(Intent::Balance, 0.65, vec![(Intent::OrderStatus, 0.55), (Intent::OrderHistory, 0.36)]);
+        assert!(!is_clear(&tie));
+        assert_eq!(clarification_options(&tie), vec![Intent::Balance, Intent::OrderStatus, Intent::OrderHistory]);
+        assert!(!is_clear(&result(Intent::Balance, 0.4, vec![])));
+    }
+
+    #[test]
+    fn unknown_offers_only_likely_alternatives() {
+        let unknown = result(Intent::Unknown, 0.6, vec![(Intent::Balance, 0.41), (Intent::Offers, 0.1)]);
+        assert!(!is_clear(&unknown));
+        assert_eq!(clarification_options(&unknown), vec![Intent::Balance]);
+        assert!(clarification_options(&result(Intent::Unknown, 1.0, vec![])).is_empty());
+    }
 }

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup};
 
 use crate::domain::Locale;
+use crate::nlu::Intent;
 
 /// What a button asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum Callback {
     OrderMap(String),
     /// Switch the language.
     Language(Locale),
+    /// "Did you mean…?": the customer picked this intent.
+    Intent(Intent),
 }
 
 /// The entries of the main menu.
@@ -58,6 +61,7 @@ impl Callback {
             Callback::Order(number) => format!("o:{number}"),
             Callback::OrderMap(number) => format!("g:{number}"),
             Callback::Language(locale) => format!("l:{}", locale.as_str()),
+            Callback::Intent(intent) => format!("i:{}", intent.as_str()),
         }
     }
 
@@ -78,6 +82,7 @@ impl Callback {
             ("o", number) => Callback::Order(order_number(number)?),
             ("g", number) => Callback::OrderMap(order_number(number)?),
             ("l", locale) => Callback::Language(Locale::parse(locale)?),
+            ("i", intent) => Callback::Intent(Intent::parse(intent).filter(|i| *i != Intent::Unknown)?),
             _ => return None,
         })
     }
@@ -190,6 +195,7 @@ mod tests {
             Callback::Order("78234".into()),
             Callback::OrderMap("78234".into()),
             Callback::Language(Locale::En),
+            Callback::Intent(Intent::BookingReschedule),
         ];
         for cb in all {
             let data = codec().encode(&cb, 2, 5001);

@@ -96,7 +96,7 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
             turn.ctx.store.bind(&binding).await?;
             let bound = Turn { binding: Some(binding), ..turn.clone() };
             bound.audit("bind", None).await?;
-            bound.set_state(State::Ready { misunderstood: 0 }).await?;
+            bound.set_state(State::ready()).await?;
             let args = [("name", Arg::from(profile.first_name.as_str()))];
             bound.say_with(bound.t("identified", &args), KeyboardRemove::new()).await?;
             bound.say_with(bound.t("menu-prompt", &[]), main_menu(&bound)).await?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
+use crate::nlu::Entities;
 use crate::store::{Store, StoreError};
 
 /// Where a chat is in its conversation with the bot. What the customer may see is decided
@@ -27,7 +28,18 @@ pub enum State {
         /// Free-text messages not understood in a row.
         #[serde(default)]
         misunderstood: u8,
+        /// What the last unclear message named (an order number, a period…), kept while the
+        /// bot asks "did you mean…?" so the answer can use it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pending: Option<Entities>,
     },
+}
+
+impl State {
+    /// Identified, with nothing pending.
+    pub fn ready() -> State {
+        State::Ready { misunderstood: 0, pending: None }
+    }
 }
 
 /// teloxide's dialogue storage over [`Store`].
@@ -88,9 +100,14 @@ mod tests {
 
     #[test]
     fn states_are_stored_as_tagged_json() {
-        let json = serde_json::to_string(&State::Ready { misunderstood: 1 }).unwrap();
+        let json = serde_json::to_string(&State::Ready { misunderstood: 1, pending: None }).unwrap();
         assert_eq!(json, r#"{"state":"ready","misunderstood":1}"#);
-        assert_eq!(serde_json::from_str::<State>(r#"{"state":"ready"}"#).unwrap(), State::Ready { misunderstood: 0 });
+        assert_eq!(serde_json::from_str::<State>(r#"{"state":"ready"}"#).unwrap(), State::ready());
+        let pending = Entities { order_id: Some("78234".into()), ..Default::default() };
+        let state = State::Ready { misunderstood: 1, pending: Some(pending) };
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(json, r#"{"state":"ready","misunderstood":1,"pending":{"order_id":"78234"}}"#);
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
         assert_eq!(serde_json::from_str::<State>(r#"{"state":"awaiting_contact"}"#).unwrap(), State::AwaitingContact);
     }
 }

@@ -128,7 +128,7 @@ impl std::fmt::Display for Intent {
 }
 
 /// Entities found in a message; only those present are serialised.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Entities {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
