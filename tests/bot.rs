@@ -235,3 +235,22 @@ async fn forget_deletes_what_the_bot_keeps() {
     assert!(bot.store.chat_history(user.id, 10).await.unwrap().is_empty());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn staff_hear_about_an_unknown_phone_with_the_number_masked() {
+    let mut config = Config::default();
+    config.telegram.staff_chat_id = Some(-100777);
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    bot.sandbox.add_group(-100777, "Staff");
+    let user = SandboxUser::new(5050, "Гость", Some("ru"));
+    say(&bot, &user, "/start").await;
+    press(&bot, &user, "Согласен").await;
+    share_own_contact(&bot, &user, "+77779998877").await;
+
+    let staff = bot.sandbox.messages(-100777);
+    assert_eq!(staff.len(), 1, "{staff:?}");
+    assert!(staff[0].text.contains("Гость") && staff[0].text.contains("5050"), "{}", staff[0].text);
+    assert!(!staff[0].text.contains("+77779998877"), "the full phone must not reach the staff chat: {}", staff[0].text);
+    assert!(staff[0].text.contains("77"), "{}", staff[0].text);
+    bot.stop().await;
+}
