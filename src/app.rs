@@ -146,13 +146,20 @@ pub fn build_ctx(
     }))
 }
 
-fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
+/// The dispatcher over the bot's schema. With `ctrlc`, Ctrl-C stops polling and lets the
+/// updates in hand finish.
+fn dispatcher(
+    bot: Bot,
+    ctx: Arc<Ctx>,
+    observer: Option<Arc<dyn UpdateObserver>>,
+    ctrlc: bool,
+) -> Dispatcher<Bot, BotError, DefaultKey> {
     let storage = StoreStorage::new(ctx.store.clone());
-    Dispatcher::builder(bot, bot::schema(observer))
+    let builder = Dispatcher::builder(bot, bot::schema(observer))
         .dependencies(dptree::deps![ctx, storage])
         .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"))
-        .build()
+        .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"));
+    if ctrlc { builder.enable_ctrlc_handler().build() } else { builder.build() }
 }
 
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real
@@ -193,7 +200,7 @@ async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>) -> anyhow::Result<()> {
     bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale)
         .await
         .context("cannot register the command menu (setMyCommands)")?;
-    let mut dispatcher = dispatcher(bot.clone(), ctx, None);
+    let mut dispatcher = dispatcher(bot.clone(), ctx, None, true);
     let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).build();
     dispatcher
         .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
@@ -291,7 +298,7 @@ impl SandboxedBot {
         let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token())?;
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
         bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale).await?;
-        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()));
+        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()), false);
         let shutdown = dispatcher.shutdown_token();
         let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
         let task = tokio::spawn(async move {
