@@ -34,6 +34,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub database: DatabaseConfig,
     pub bot: BotConfig,
+    pub llm: LlmConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -96,6 +97,94 @@ impl Default for BotConfig {
             locales_dir: None,
             callback_secret: None,
         }
+    }
+}
+
+/// The optional language-model fallback of the recogniser (an OpenAI-compatible
+/// chat-completions service), asked only when the local recogniser is unsure. Off unless both
+/// `url` and `model` are set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// The service's base URL, e.g. `https://api.example.com/v1` (`CABINET_LLM_URL`); requests
+    /// go to `{url}/chat/completions`.
+    pub url: Option<String>,
+    /// The bearer token sent to the service (`CABINET_LLM_API_KEY`); none when unset.
+    pub api_key: Option<SecretString>,
+    /// The model name (`CABINET_LLM_MODEL`).
+    pub model: Option<String>,
+    /// How long one request may take (`CABINET_LLM_TIMEOUT_MS`), 100..=10000.
+    pub timeout_ms: u64,
+    /// Answers the service is less sure of than this are ignored
+    /// (`CABINET_LLM_MIN_CONFIDENCE`), 0..=1.
+    pub min_confidence: f32,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self { url: None, api_key: None, model: None, timeout_ms: 2000, min_confidence: 0.6 }
+    }
+}
+
+impl LlmConfig {
+    /// Whether the fallback is configured (both `url` and `model` set).
+    pub fn enabled(&self) -> bool {
+        self.url.is_some() && self.model.is_some()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.url {
+            let parsed = url::Url::parse(url.trim()).map_err(|e| ConfigError::Invalid {
+                name: "llm.url (CABINET_LLM_URL)",
+                message: e.to_string(),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.cannot_be_a_base() {
+                return Err(ConfigError::Invalid {
+                    name: "llm.url (CABINET_LLM_URL)",
+                    message: "expected an http:// or https:// base URL such as https://api.example.com/v1".into(),
+                });
+            }
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(ConfigError::Invalid {
+                    name: "llm.url (CABINET_LLM_URL)",
+                    message: "a base URL takes no query or fragment".into(),
+                });
+            }
+            match &self.model {
+                None => {
+                    return Err(ConfigError::Missing {
+                        name: "llm.model (CABINET_LLM_MODEL)",
+                        message: "the model to ask is needed when llm.url is set".into(),
+                    });
+                }
+                Some(model) if model.trim().is_empty() => {
+                    return Err(ConfigError::Invalid {
+                        name: "llm.model (CABINET_LLM_MODEL)",
+                        message: "must not be empty".into(),
+                    });
+                }
+                Some(_) => {}
+            }
+        } else if self.api_key.is_some() || self.model.is_some() {
+            let what = if self.api_key.is_some() { "llm.api_key" } else { "llm.model" };
+            return Err(ConfigError::Missing {
+                name: "llm.url (CABINET_LLM_URL)",
+                message: format!("{what} is set but the service's URL is not"),
+            });
+        }
+        if !(100..=10_000).contains(&self.timeout_ms) {
+            return Err(ConfigError::Invalid {
+                name: "llm.timeout_ms (CABINET_LLM_TIMEOUT_MS)",
+                message: "expected 100..=10000 milliseconds".into(),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.min_confidence) {
+            return Err(ConfigError::Invalid {
+                name: "llm.min_confidence (CABINET_LLM_MIN_CONFIDENCE)",
+                message: "expected a number from 0 to 1".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -175,6 +264,21 @@ impl Config {
         if let Some(v) = non_empty("CABINET_CALLBACK_SECRET") {
             self.bot.callback_secret = Some(SecretString::from(v));
         }
+        if let Some(v) = non_empty("CABINET_LLM_URL") {
+            self.llm.url = Some(v.trim().to_owned());
+        }
+        if let Some(v) = non_empty("CABINET_LLM_API_KEY") {
+            self.llm.api_key = Some(SecretString::from(v.trim().to_owned()));
+        }
+        if let Some(v) = non_empty("CABINET_LLM_MODEL") {
+            self.llm.model = Some(v.trim().to_owned());
+        }
+        if let Some(v) = non_empty("CABINET_LLM_TIMEOUT_MS") {
+            self.llm.timeout_ms = parse_number("CABINET_LLM_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = non_empty("CABINET_LLM_MIN_CONFIDENCE") {
+            self.llm.min_confidence = parse_number("CABINET_LLM_MIN_CONFIDENCE", &v)?;
+        }
         Ok(())
     }
 
@@ -218,7 +322,7 @@ impl Config {
                 message: "must not be empty".into(),
             });
         }
-        Ok(())
+        self.llm.validate()
     }
 
     /// The bot token, or an error naming the setting.
@@ -298,5 +402,98 @@ mod tests {
     fn running_on_telegram_without_a_token_names_the_setting() {
         let config = Config::load_with(None, env_of(&[])).unwrap();
         assert!(config.require_token().unwrap_err().to_string().contains("TELOXIDE_TOKEN"));
+    }
+
+    #[test]
+    fn the_llm_fallback_is_off_by_default() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert!(!config.llm.enabled());
+        assert_eq!(config.llm.timeout_ms, 2000);
+        assert!((config.llm.min_confidence - 0.6).abs() < f32::EPSILON);
+        assert!(!Config::default().llm.enabled());
+    }
+
+    #[test]
+    fn the_llm_fallback_is_read_from_the_file_and_the_environment() {
+        let config = Config::from_toml(
+            "[llm]\nurl = \"https://api.example.com/v1\"\nmodel = \"small\"\ntimeout_ms = 1500\nmin_confidence = 0.7\n",
+            "cabinet.toml",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert!(config.llm.enabled());
+        assert_eq!(config.llm.timeout_ms, 1500);
+
+        let config = Config::load_with(
+            None,
+            env_of(&[
+                ("CABINET_LLM_URL", "http://127.0.0.1:8080/v1"),
+                ("CABINET_LLM_API_KEY", " sk-test "),
+                ("CABINET_LLM_MODEL", "tiny"),
+                ("CABINET_LLM_TIMEOUT_MS", "800"),
+                ("CABINET_LLM_MIN_CONFIDENCE", "0.5"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.llm.enabled());
+        assert_eq!(config.llm.url.as_deref(), Some("http://127.0.0.1:8080/v1"));
+        assert_eq!(config.llm.model.as_deref(), Some("tiny"));
+        assert_eq!(config.llm.api_key.as_ref().unwrap().expose_secret(), "sk-test");
+        assert_eq!(config.llm.timeout_ms, 800);
+        assert!((config.llm.min_confidence - 0.5).abs() < f32::EPSILON);
+    }
+
+    #[test]
+    fn an_llm_url_without_a_model_names_the_model_setting() {
+        let err = Config::load_with(None, env_of(&[("CABINET_LLM_URL", "https://api.example.com/v1")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_LLM_MODEL"), "{err}");
+    }
+
+    #[test]
+    fn an_llm_key_or_model_without_a_url_names_the_url_setting() {
+        let err = Config::load_with(None, env_of(&[("CABINET_LLM_API_KEY", "sk-test")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("CABINET_LLM_URL") && !text.contains("sk-test"), "{text}");
+        let err = Config::load_with(None, env_of(&[("CABINET_LLM_MODEL", "tiny")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_LLM_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_llm_url_names_the_setting() {
+        for url in ["api.example.com/v1", "ftp://api.example.com/v1", "https://api.example.com/v1?x=1"] {
+            let err = Config::load_with(None, env_of(&[("CABINET_LLM_URL", url), ("CABINET_LLM_MODEL", "tiny")]))
+                .unwrap_err();
+            assert!(err.to_string().contains("CABINET_LLM_URL"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn llm_limits_are_checked() {
+        let base = [("CABINET_LLM_URL", "https://api.example.com/v1"), ("CABINET_LLM_MODEL", "tiny")];
+        for (name, value) in [
+            ("CABINET_LLM_TIMEOUT_MS", "50"),
+            ("CABINET_LLM_TIMEOUT_MS", "20000"),
+            ("CABINET_LLM_TIMEOUT_MS", "soon"),
+            ("CABINET_LLM_MIN_CONFIDENCE", "1.5"),
+            ("CABINET_LLM_MIN_CONFIDENCE", "-0.1"),
+            ("CABINET_LLM_MIN_CONFIDENCE", "NaN"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push((name, value));
+            let err = Config::load_with(None, env_of(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}={value}: {err}");
+        }
+        let err = Config::from_toml("[llm]\nurl = \"https://a.example/v1\"\nmodel = \" \"\n", "cabinet.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("llm.model"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_is_a_valid_configuration() {
+        let config = Config::from_toml(include_str!("../cabinet.toml.example"), "cabinet.toml.example").unwrap();
+        config.validate().unwrap();
+        assert!(!config.llm.enabled());
     }
 }

@@ -12,6 +12,7 @@ mod data;
 mod entities;
 mod fuzzy;
 mod lexicon;
+pub mod llm;
 mod text;
 
 #[cfg(test)]
