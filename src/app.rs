@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::I18n;
+use crate::nlu::llm::LlmClassifier;
 use crate::nlu::{Catalog, Nlu};
 use crate::sandbox::Sandbox;
 use crate::store::Store;
@@ -135,10 +136,14 @@ pub fn build_ctx(
         orders_page_size: config.bot.orders_page_size,
         staff_chat_id: config.telegram.staff_chat_id.map(teloxide::types::ChatId),
     };
+    let llm = LlmClassifier::from_config(&config.llm)
+        .context("cannot set up the language-model fallback (llm)")?
+        .map(|llm| Arc::new(llm.with_catalog(&business.catalog)));
     Ok(Arc::new(Ctx {
         store,
         adapters,
         nlu,
+        llm,
         i18n,
         clock,
         settings,

@@ -254,3 +254,78 @@ async fn staff_hear_about_an_unknown_phone_with_the_number_masked() {
     assert!(staff[0].text.contains("77"), "{}", staff[0].text);
     bot.stop().await;
 }
+
+/// A chat-completions answer whose content is this classification.
+fn llm_reply(intent: &str, confidence: f32) -> serde_json::Value {
+    let content = serde_json::json!({
+        "intent": intent,
+        "entities": {"order_id": null, "doc_kind": null, "period": null, "date": null, "time": null,
+                     "service": null, "staff": null, "subscription_action": null},
+        "confidence": confidence,
+    });
+    serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content.to_string()}}]})
+}
+
+async fn bot_with_llm(server: &wiremock::MockServer, timeout_ms: u64) -> SandboxedBot {
+    let mut config = Config::default();
+    config.llm.url = Some(server.uri());
+    config.llm.model = Some("test-model".into());
+    config.llm.timeout_ms = timeout_ms;
+    SandboxedBot::start_with_config(config, fixed()).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_unclear_message_is_understood_by_the_language_model_fallback() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(llm_reply("balance", 0.9)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let bot = bot_with_llm(&server, 2000).await;
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    // Clear to the local recogniser: the fallback is not asked.
+    let clear = say(&bot, &user, "где мой заказ").await;
+    assert!(clear.contains("78234"), "{}", clear.dump());
+    // Unclear locally: the fallback's reading is acted on.
+    let replies = say(&bot, &user, "ну и сколько там у меня осталось на жизнь").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_slow_or_unsure_fallback_leaves_the_customer_with_a_question_not_a_guess() {
+    use wiremock::matchers::method;
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(llm_reply("balance", 0.9))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .mount(&server)
+        .await;
+    let bot = bot_with_llm(&server, 200).await;
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "qwzx blorp").await;
+    assert!(replies.contains("не совсем понял"), "{}", replies.dump());
+    assert!(!replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(llm_reply("balance", 0.2)))
+        .mount(&server)
+        .await;
+    let bot = bot_with_llm(&server, 2000).await;
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "qwzx blorp").await;
+    assert!(!replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+}

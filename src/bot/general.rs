@@ -20,6 +20,7 @@ use super::{HandlerResult, Turn, account, onboarding, orders};
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::Arg;
+use crate::nlu::llm::LlmAnswer;
 use crate::nlu::{Classification, Entities, Intent};
 
 /// The longest message the bot reads (Telegram's own limit for a text message).
@@ -70,11 +71,31 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
     if is_clear(&result) {
         return act(turn, result.intent, result.entities).await;
     }
+    if let Some(answer) = ask_llm(turn, text).await {
+        return act(turn, answer.intent, answer.entities).await;
+    }
     let options = clarification_options(&result);
     if options.is_empty() {
         return misunderstood(turn).await;
     }
     clarify(turn, &options, result.entities).await
+}
+
+/// The language-model fallback's reading of an unclear message, when it is configured and
+/// names an intent; its failures only cost the customer a "did you mean…?".
+async fn ask_llm(turn: &Turn, text: &str) -> Option<LlmAnswer> {
+    let llm = turn.ctx.llm.as_ref()?;
+    match llm.classify(text, turn.ctx.local_now(), turn.locale).await {
+        Ok(Some(answer)) if answer.intent != Intent::Unknown => {
+            tracing::debug!(chat = turn.chat.0, intent = answer.intent.as_str(), "understood by the fallback");
+            Some(answer)
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(chat = turn.chat.0, %error, "the language-model fallback failed");
+            None
+        }
+    }
 }
 
 /// Below this confidence the bot does not guess: it asks.

@@ -32,6 +32,7 @@ use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::{Arg, I18n};
 use crate::nlu::Nlu;
+use crate::nlu::llm::LlmClassifier;
 use crate::store::{AuditEntry, Binding, Store, TelegramUser};
 
 use self::commands::Command;
@@ -67,6 +68,8 @@ pub struct Ctx {
     pub store: Store,
     pub adapters: Adapters,
     pub nlu: Arc<Nlu>,
+    /// The optional language-model fallback, asked only about unclear messages.
+    pub llm: Option<Arc<LlmClassifier>>,
     pub i18n: Arc<I18n>,
     pub clock: SharedClock,
     pub settings: Settings,
