@@ -334,3 +334,22 @@ fn classify_answers_nothing_for_no_input() {
     assert!(ok, "{stderr}");
     assert!(stdout.is_empty());
 }
+
+/// Shows what the recogniser makes of the lines of `NLU_EXPLAIN` (a diagnostic aid):
+/// `NLU_EXPLAIN='где мой заказ' cargo test --test nlu explain -- --ignored --nocapture`.
+#[test]
+#[ignore = "a diagnostic aid, run on demand"]
+fn explain() {
+    let nlu = demo_nlu();
+    let text = std::env::var("NLU_EXPLAIN").unwrap_or_default();
+    for line in text.lines() {
+        let c = nlu.classify(line, now(), None);
+        println!(
+            "{line:?} -> {} {:.2} {} alternatives {:?}",
+            c.intent.as_str(),
+            c.confidence,
+            serde_json::to_string(&c.entities).unwrap_or_default(),
+            c.alternatives
+        );
+    }
+}

@@ -401,7 +401,11 @@ impl Nlu {
         }
         let present = |kind: EntityKind| match kind {
             EntityKind::OrderId => found.order_id.is_some(),
-            EntityKind::DocKind => found.doc_kind.is_some(),
+            // «ноябрьский счёт»: a word that names a document only in context does when a
+            // month goes with it.
+            EntityKind::DocKind => {
+                found.doc_kind.is_some() || (found.doc_kind_in_context.is_some() && found.period.is_some())
+            }
             EntityKind::Period => found.period.is_some(),
             EntityKind::Date => found.date.is_some(),
             EntityKind::Time => found.time.is_some(),
