@@ -393,6 +393,14 @@ impl LexiconBuilder {
                 }
             }
         }
+        // A two-word phrase with a stop word in it is not matched the other way round: "a book"
+        // is not "book a".
+        let stop = &self.lex.stop;
+        let rules = &self.lex.rules;
+        let has_stop_item = |id: u32| rules[id as usize].items.iter().any(|item| item.iter().all(|&l| stop[l as usize]));
+        for seconds in &mut self.lex.seconds {
+            seconds.retain(|&id| !has_stop_item(id));
+        }
         if self.lex.prefix_min == usize::MAX {
             self.lex.prefix_min = 1;
         }
