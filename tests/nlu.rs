@@ -237,13 +237,16 @@ fn the_main_set_meets_the_accuracy_bars() {
 }
 
 #[test]
-fn the_holdout_set_is_reported() {
+fn the_holdout_sets_are_reported() {
     let nlu = demo_nlu();
-    let cases = load_set("holdout.jsonl");
-    assert!(cases.len() >= 40, "only {} holdout phrases", cases.len());
-    let report = evaluate(&nlu, &cases);
-    // Reported, not asserted: these phrasings must stay unseen by whoever tunes the data.
-    println!("{}", report.summary("holdout (tests/nlu_eval/holdout.jsonl)"));
+    // Reported, not asserted: each was written after the recogniser was tuned on the main set
+    // and measured once before any change (docs/nlu.md records those first figures).
+    for name in ["holdout.jsonl", "holdout2.jsonl"] {
+        let cases = load_set(name);
+        assert!(cases.len() >= 40, "only {} phrases in {name}", cases.len());
+        let report = evaluate(&nlu, &cases);
+        println!("{}", report.summary(&format!("holdout (tests/nlu_eval/{name})")));
+    }
 }
 
 #[test]
