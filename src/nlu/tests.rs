@@ -819,29 +819,6 @@ fn speed() {
     println!("{:?} per long message", start.elapsed() / 200);
 }
 
-#[test]
-fn debug_dump() {
-    let Ok(list) = std::env::var("NLU_DUMP") else { return };
-    for line in list.split(';') {
-        let c = classify(line.trim());
-        println!("{:40} → {:18} {:.2} {:?} alt={:?}", line.trim(), c.intent.as_str(), c.confidence, serde_json::to_string(&c.entities).unwrap_or_default(), c.alternatives);
-    }
-}
-
-#[test]
-fn debug_tokens() {
-    let Ok(text) = std::env::var("NLU_TOK") else { return };
-    let n = nlu();
-    let norm = text::normalize(&text);
-    let r = n.lexicon.resolve(&norm);
-    for i in 0..norm.tokens.len() {
-        let names: Vec<&str> = r.lexemes(i).iter().map(|&l| n.lexicon.lexeme_name(l)).collect();
-        println!("{} {:?} fuzzy={} lex={:?}", norm.tok(i), norm.tokens[i].kind, r.fuzzy[i], names);
-    }
-    for m in n.lexicon.find_matches(&r) {
-        println!("{:?} {:?}", m, n.lexicon.rules[m.rule as usize].target);
-    }
-}
 
 // ---- matching details ----
 
