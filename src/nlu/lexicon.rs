@@ -223,9 +223,6 @@ pub(crate) struct Lexicon {
     seconds: Vec<Vec<u32>>,
     /// Per lexeme: it is a stop word.
     stop: Vec<bool>,
-    /// Per lexeme: how it was written (for test diagnostics).
-    #[cfg(test)]
-    names: Vec<Box<str>>,
 }
 
 fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
@@ -256,8 +253,6 @@ impl LexiconBuilder {
                 starts: Vec::new(),
                 seconds: Vec::new(),
                 stop: Vec::new(),
-                #[cfg(test)]
-                names: Vec::new(),
             },
             interned: HashMap::new(),
         }
@@ -279,11 +274,6 @@ impl LexiconBuilder {
         let id = self.lex.starts.len() as u32;
         self.lex.starts.push(Vec::new());
         self.lex.seconds.push(Vec::new());
-        #[cfg(test)]
-        self.lex.names.push(
-            format!("{}{}{}", if word.exact { "=" } else { "" }, word.text, if word.prefix { "*" } else { "" })
-                .into_boxed_str(),
-        );
         self.interned.insert(key, id);
         let text = word.text.as_str();
         if word.prefix {
@@ -414,12 +404,6 @@ fn normalize_name(name: &str) -> Vec<String> {
 }
 
 impl Lexicon {
-    /// How a lexeme was written in the data ("пополн*").
-    #[cfg(test)]
-    pub fn lexeme_name(&self, id: u32) -> &str {
-        self.names.get(id as usize).map_or("?", |s| s)
-    }
-
     fn lookup(map: &HashMap<Box<str>, Vec<u32>>, key: &str, out: &mut Vec<u32>) {
         if let Some(ids) = map.get(key) {
             for &id in ids {
