@@ -397,18 +397,7 @@ impl Store {
         .bind(telegram_user_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let c = Cols::new(&row, "bindings");
-            Ok(Binding {
-                telegram_user_id: c.i64("telegram_user_id")?,
-                chat_id: c.i64("chat_id")?,
-                customer_id: CustomerId(c.text("customer_id")?),
-                phone: c.phone("phone")?,
-                first_name: c.text("first_name")?,
-                bound_at: c.time("bound_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(binding_from_row).transpose()
     }
 
     /// The Telegram accounts bound to a customer (for notifications), by user id.
@@ -420,19 +409,7 @@ impl Store {
         .bind(customer_id.0.clone())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let c = Cols::new(row, "bindings");
-                Ok(Binding {
-                    telegram_user_id: c.i64("telegram_user_id")?,
-                    chat_id: c.i64("chat_id")?,
-                    customer_id: CustomerId(c.text("customer_id")?),
-                    phone: c.phone("phone")?,
-                    first_name: c.text("first_name")?,
-                    bound_at: c.time("bound_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(binding_from_row).collect()
     }
 
     /// Removes the binding; true if there was one.
@@ -737,4 +714,17 @@ mod tests {
         assert!(time_to_db(a) < time_to_db(b));
         assert_eq!(time_to_db(b), "2025-01-11T05:00:01.000000000Z");
     }
+}
+
+/// A `bindings` row as a [`Binding`].
+fn binding_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Binding> {
+    let c = Cols::new(row, "bindings");
+    Ok(Binding {
+        telegram_user_id: c.i64("telegram_user_id")?,
+        chat_id: c.i64("chat_id")?,
+        customer_id: CustomerId(c.text("customer_id")?),
+        phone: c.phone("phone")?,
+        first_name: c.text("first_name")?,
+        bound_at: c.time("bound_at")?,
+    })
 }
