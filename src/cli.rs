@@ -111,15 +111,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Classify { now, locale } => {
-            classify(now.as_deref(), locale.as_deref())?;
+            let business = classify_business(&config).await?;
+            classify(&business, now.as_deref(), locale.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn classify(now: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {
-    let data = crate::store::import::BusinessData::demo();
-    let business = app::Business::from_data(&data)?;
+/// The business whose catalogue names services and staff: the one in the configured
+/// database when it holds one (an absent SQLite file is not created), else the demo's.
+async fn classify_business(config: &Config) -> anyhow::Result<app::Business> {
+    let url = config.database.url.as_str();
+    let file = url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest));
+    let database_exists = match file {
+        Some(path) => std::path::Path::new(path).exists(),
+        None => !url.starts_with("sqlite:"),
+    };
+    if database_exists {
+        if let Ok(store) = crate::store::Store::connect(url).await {
+            if let Ok(business) = app::Business::from_store(&store).await {
+                return Ok(business);
+            }
+        }
+    }
+    app::Business::from_data(&crate::store::import::BusinessData::demo())
+}
+
+fn classify(business: &app::Business, now: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {
     let now = match now {
         Some(text) => DateTime::parse_from_rfc3339(text)
             .with_context(|| format!("--now {text:?} is not an RFC 3339 time (e.g. 2025-01-11T10:00:00+05:00)"))?

@@ -356,3 +356,46 @@ fn explain() {
         );
     }
 }
+
+#[test]
+fn classify_reads_staff_names_from_the_configured_business() {
+    // A business whose master is Алия, not one of the demo's.
+    let mut data: serde_json::Value =
+        serde_json::from_str(include_str!("../demo/demo-business.json")).expect("the demo data is JSON");
+    data["staff"][0]["name"] = serde_json::json!({"ru": "Алия", "en": "Aliya"});
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("business.json");
+    std::fs::write(&file, data.to_string()).expect("the data set is written");
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    let cabinet = env!("CARGO_BIN_EXE_cabinet");
+    let import = std::process::Command::new(cabinet)
+        .args(["import", file.to_str().expect("a UTF-8 path")])
+        .env("DATABASE_URL", &url)
+        .env_remove("CABINET_CONFIG")
+        .output()
+        .expect("cabinet import runs");
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+
+    let classify = |url: Option<&str>| {
+        let mut command = std::process::Command::new(cabinet);
+        command.args(["classify", "--now", "2025-01-11T10:00:00+05:00"]).env_remove("CABINET_CONFIG");
+        match url {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env("DATABASE_URL", format!("sqlite://{}", dir.path().join("absent.db").display())),
+        };
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("cabinet classify runs");
+        use std::io::Write as _;
+        child.stdin.take().expect("stdin").write_all("запишите к Алие на завтра\n".as_bytes()).expect("written");
+        let out = child.wait_with_output().expect("classify finishes");
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    };
+    let with_business = classify(Some(&url));
+    assert!(with_business.contains(r#""staff":"anna""#), "{with_business}");
+    let without = classify(None);
+    assert!(!without.contains(r#""staff""#), "the demo has no Алия: {without}");
+    assert!(!dir.path().join("absent.db").exists(), "classify must not create a database");
+}
