@@ -658,17 +658,22 @@ async fn tiny_bot(sandbox: Sandbox, bot: Bot) {
     }
 }
 
-#[tokio::test]
-async fn the_terminal_chat_numbers_buttons_and_presses_them() {
+/// Runs the terminal chat on `script` against the tiny bot; returns the sandbox and what
+/// the chat printed.
+async fn terminal_session(script: &str) -> (Sandbox, String) {
     let (sandbox, bot) = start().await;
     let bot_task = tokio::spawn(tiny_bot(sandbox.clone(), bot));
-    let script = "/start\n1\n/phone +77011234567\n1\nпривет\n2\n/contact +77025556677 from 9999\n/help\n/quit\nnever sent\n";
     let mut out: Vec<u8> = Vec::new();
     terminal::run(sandbox.clone(), ru(5001, "Ерлан"), tokio::io::BufReader::new(script.as_bytes()), &mut out)
         .await
         .expect("the chat runs");
     bot_task.abort();
-    let out = String::from_utf8(out).expect("utf-8");
+    (sandbox, String::from_utf8(out).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn the_terminal_chat_numbers_buttons_and_presses_them() {
+    let (sandbox, out) = terminal_session("/start\n1\n/phone +77011234567\n1\nпривет\n2\n/contact +77025556677 from 9999\n/help\n/quit\nnever sent\n").await;
 
     assert!(out.contains("You are Ерлан (Telegram user 5001, language ru)"), "{out}");
     assert!(out.contains("🤖 Здравствуйте!\n⌨  [1] 📱 Поделиться номером"), "{out}");
@@ -693,15 +698,7 @@ async fn the_terminal_chat_numbers_buttons_and_presses_them() {
 
 #[tokio::test]
 async fn the_terminal_sends_unknown_commands_and_double_slash_to_the_bot() {
-    let (sandbox, bot) = start().await;
-    let bot_task = tokio::spawn(tiny_bot(sandbox.clone(), bot));
-    let script = "/balance\n//help\n/sticker\n7\n";
-    let mut out: Vec<u8> = Vec::new();
-    terminal::run(sandbox.clone(), ru(5001, "Ерлан"), tokio::io::BufReader::new(script.as_bytes()), &mut out)
-        .await
-        .expect("the chat runs");
-    bot_task.abort();
-    let out = String::from_utf8(out).expect("utf-8");
+    let (_, out) = terminal_session("/balance\n//help\n/sticker\n7\n").await;
     assert!(out.contains("Вы написали: /balance"), "{out}");
     assert!(out.contains("Вы написали: /help"), "{out}");
     // "7" is not a button number here: it is sent as text.
