@@ -6,6 +6,7 @@
 //! up *within* that customer's orders.
 
 pub mod builtin;
+pub mod otp;
 
 use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
@@ -14,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Locale, Phone};
+use crate::domain::{Locale, Period, Phone};
 
 /// The business's id of a customer ("C1").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,6 +87,8 @@ pub struct Account {
     pub daily_charge: Option<Decimal>,
     /// "**** **** **** 4242": already masked by the billing.
     pub card_mask: Option<String>,
+    /// The subscription is paused (no monthly fee until resumed).
+    pub paused: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +225,217 @@ pub trait Billing: Send + Sync {
     async fn account(&self, id: &CustomerId) -> AdapterResult<Option<Account>>;
     /// The latest `limit` transactions, newest first.
     async fn transactions(&self, id: &CustomerId, limit: u32) -> AdapterResult<Vec<Transaction>>;
+    /// The tariffs a customer may choose, cheapest first.
+    async fn tariffs(&self) -> AdapterResult<Vec<Tariff>>;
+    /// The options a customer may add, cheapest first.
+    async fn tariff_options(&self) -> AdapterResult<Vec<Tariff>>;
+    /// What `change` would do to the customer's subscription, without doing it: the new
+    /// monthly fee and from when it applies, or why it cannot be done.
+    async fn quote_change(&self, id: &CustomerId, change: &SubscriptionChange) -> AdapterResult<ChangeOutcome>;
+    /// Makes `change`. The same `idempotency_key` applies it once: a repeat answers with the
+    /// first result.
+    async fn apply_change(
+        &self,
+        id: &CustomerId,
+        change: &SubscriptionChange,
+        idempotency_key: &str,
+    ) -> AdapterResult<ChangeOutcome>;
+    /// A link where the customer pays `amount` into their account; `reference` identifies the
+    /// payment (unique per request).
+    async fn payment_link(&self, id: &CustomerId, amount: Decimal, reference: &str) -> AdapterResult<String>;
+    /// Credits a payment received outside the billing (a Telegram invoice) to the account.
+    /// `payment_id` is the payment system's id: the same id is credited once; a repeat answers
+    /// `Ok(None)`. Returns the new balance.
+    async fn credit_payment(
+        &self,
+        id: &CustomerId,
+        amount: Decimal,
+        payment_id: &str,
+        title: &LocalizedText,
+    ) -> AdapterResult<Option<Decimal>>;
+}
+
+/// A change to a customer's subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+pub enum SubscriptionChange {
+    /// Move to the tariff with this code.
+    Tariff(String),
+    Pause,
+    Resume,
+    AddOption(String),
+    RemoveOption(String),
+}
+
+/// What a subscription change does, or why it cannot be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// The change is (or would be) made.
+    Done {
+        /// The monthly fee once the change applies (tariff plus options; zero while paused).
+        monthly_fee: Decimal,
+        /// The first day the change applies (business time zone).
+        effective: NaiveDate,
+        currency: String,
+    },
+    Refused(ChangeRefusal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeRefusal {
+    /// The customer already has this tariff.
+    SameTariff,
+    /// No such tariff or option.
+    Unknown,
+    /// The option is already on.
+    OptionPresent,
+    /// The option is not on.
+    OptionAbsent,
+    AlreadyPaused,
+    NotPaused,
+    /// The customer has no subscription to change.
+    NoSubscription,
+}
+
+/// A document the business issued to a customer (act, invoice, receipt, contract, statement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    pub id: String,
+    /// "act", "invoice", "receipt", "contract" or "statement".
+    pub kind: String,
+    pub period: Period,
+    pub title: LocalizedText,
+}
+
+/// A document's printable content, when the backend has no file of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentData {
+    pub info: DocumentInfo,
+    /// The date the document is issued on.
+    pub issued: NaiveDate,
+    pub customer_name: String,
+    /// The customer's address, account or contract number: printed under the name.
+    pub customer_lines: Vec<String>,
+    pub lines: Vec<DocumentLine>,
+    pub total: Decimal,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLine {
+    pub description: LocalizedText,
+    pub qty: Decimal,
+    pub unit_price: Decimal,
+    pub amount: Decimal,
+}
+
+/// How to get a document's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentFile {
+    /// The file itself.
+    Bytes { file_name: String, bytes: Vec<u8> },
+    /// A URL Telegram can download the file from.
+    Url { file_name: String, url: String },
+    /// No file: cabinet renders a PDF from the data.
+    Data(DocumentData),
+}
+
+/// The customer's documents.
+#[async_trait]
+pub trait Documents: Send + Sync {
+    /// All of the customer's documents, newest period first.
+    async fn documents(&self, id: &CustomerId) -> AdapterResult<Vec<DocumentInfo>>;
+    /// The document with this id among the customer's own; `None` for an unknown id and for
+    /// another customer's document alike.
+    async fn document(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<DocumentInfo>>;
+    /// The document's file or printable data, scoped like [`Documents::document`].
+    async fn file(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<DocumentFile>>;
+}
+
+/// A product as it is sold now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub sku: String,
+    pub name: LocalizedText,
+    pub price: Decimal,
+    /// Units in stock; zero or less is out of stock.
+    pub in_stock: i64,
+}
+
+/// A new order to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOrder {
+    /// (sku, quantity)
+    pub lines: Vec<(String, i64)>,
+    pub address: Option<String>,
+}
+
+/// The order the shop created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedOrder {
+    pub number: String,
+    pub total: Decimal,
+    pub currency: String,
+    /// False when the idempotency key had already created this order.
+    pub new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderRefusal {
+    /// These SKUs are unknown or out of stock now.
+    OutOfStock(Vec<String>),
+    /// Nothing to order.
+    Empty,
+}
+
+/// The catalogue and new orders.
+#[async_trait]
+pub trait Shop: Send + Sync {
+    /// The products with these SKUs as sold now (unknown SKUs are left out).
+    async fn products(&self, skus: &[String]) -> AdapterResult<Vec<Product>>;
+    /// The customer's most recent delivered order.
+    async fn last_delivered_order(&self, id: &CustomerId) -> AdapterResult<Option<Order>>;
+    /// Creates an order at current prices. The same `idempotency_key` for the same customer
+    /// creates one order: a repeat answers with it (`new: false`).
+    async fn create_order(
+        &self,
+        id: &CustomerId,
+        order: &NewOrder,
+        idempotency_key: &str,
+    ) -> AdapterResult<Result<CreatedOrder, OrderRefusal>>;
+}
+
+/// A personal offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub id: String,
+    pub text: LocalizedText,
+    /// The product offered, when ordering it is one tap.
+    pub sku: Option<String>,
+}
+
+/// What crediting a referral did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferralOutcome {
+    /// The referrer got `points` bonus points.
+    Credited { referrer: CustomerId, points: i64 },
+    /// This customer was already referred once.
+    AlreadyReferred,
+    /// The code is the customer's own.
+    SelfReferral,
+    /// No customer has this code.
+    UnknownCode,
+}
+
+/// Bonuses, offers and referrals.
+#[async_trait]
+pub trait Loyalty: Send + Sync {
+    /// One personal offer from the customer's purchase history, if any fits.
+    async fn offer(&self, id: &CustomerId) -> AdapterResult<Option<Offer>>;
+    /// The customer's personal referral code (stable; letters and digits only).
+    async fn referral_code(&self, id: &CustomerId) -> AdapterResult<String>;
+    /// `referred` came with `code`: credits the code's owner once per referred customer.
+    async fn credit_referral(&self, code: &str, referred: &CustomerId) -> AdapterResult<ReferralOutcome>;
 }
 
 /// Orders and deliveries.
@@ -242,6 +456,9 @@ pub struct Adapters {
     pub crm: Arc<dyn Crm>,
     pub billing: Arc<dyn Billing>,
     pub logistics: Arc<dyn Logistics>,
+    pub documents: Arc<dyn Documents>,
+    pub shop: Arc<dyn Shop>,
+    pub loyalty: Arc<dyn Loyalty>,
     pub timeout: Duration,
 }
 
