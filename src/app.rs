@@ -16,6 +16,7 @@ use teloxide::prelude::*;
 use teloxide::update_listeners::Polling;
 
 use crate::adapters::Adapters;
+use crate::adapters::otp::MemoryGateway;
 use crate::adapters::builtin::Builtin;
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
@@ -253,6 +254,8 @@ pub struct SandboxedBot {
     pub store: Store,
     /// The fixed clock, when the bot runs on one.
     pub clock: Option<Arc<FixedClock>>,
+    /// The one-time codes the bot sent (step-up verification delivers them here).
+    pub otp: Arc<MemoryGateway>,
     shutdown: Option<ShutdownToken>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -268,6 +271,10 @@ pub struct SandboxOptions {
     pub adapter_timeout_ms: Option<u64>,
     /// Orders per history page (default from the config's default).
     pub orders_page_size: Option<u32>,
+    /// Ask for a one-time code before subscription changes (codes go to [`SandboxedBot::otp`]).
+    pub step_up: bool,
+    /// Top up with Telegram invoices (a test payment provider token) instead of payment links.
+    pub telegram_payments: bool,
 }
 
 impl SandboxedBot {
@@ -309,7 +316,8 @@ impl SandboxedBot {
         let task = tokio::spawn(async move {
             dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
         });
-        Ok(SandboxedBot { sandbox, store, clock: fixed, shutdown: Some(shutdown), task: Some(task) })
+        let otp = Arc::new(MemoryGateway::default());
+        Ok(SandboxedBot { sandbox, store, clock: fixed, otp, shutdown: Some(shutdown), task: Some(task) })
     }
 
     /// Moves the fixed clock (no-op on the real clock).
