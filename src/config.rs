@@ -35,6 +35,178 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub bot: BotConfig,
     pub llm: LlmConfig,
+    pub documents: DocumentsConfig,
+    pub payments: PaymentsConfig,
+    pub step_up: StepUpConfig,
+    pub loyalty: LoyaltyConfig,
+}
+
+/// Documents the bot renders itself (when the business's system has no file).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// The business's requisites printed under its name (registration number, bank account,
+    /// address), one line each.
+    pub requisites: Vec<String>,
+}
+
+/// Top-ups: a payment link from the billing, or a Telegram invoice.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentsConfig {
+    /// A Telegram Payments provider token (`CABINET_PAYMENT_PROVIDER_TOKEN`): top-ups become
+    /// Telegram invoices. Unset: the billing's payment link.
+    pub provider_token: Option<SecretString>,
+    /// The built-in billing's payment link (`CABINET_PAYMENT_URL`): `{customer}`, `{amount}`,
+    /// `{currency}` and `{reference}` are replaced.
+    pub payment_url: String,
+    /// The amounts offered as buttons, in whole currency units.
+    pub amounts: Vec<u32>,
+    /// The smallest and largest amount accepted, in whole currency units.
+    pub min_amount: u32,
+    pub max_amount: u32,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            provider_token: None,
+            payment_url: "https://pay.example.com/checkout?account={customer}&amount={amount}&ref={reference}".into(),
+            amounts: vec![1000, 2000, 5000],
+            min_amount: 100,
+            max_amount: 500_000,
+        }
+    }
+}
+
+/// Step-up verification: a one-time code sent to the customer's phone before a sensitive
+/// change (tariff, pause, options).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StepUpConfig {
+    /// `off` (default), `log` (development: the code is written to the log) or `http`
+    /// (`CABINET_STEP_UP_GATEWAY`).
+    pub gateway: String,
+    /// For `http`: the URL the code is POSTed to, with `{phone}`, `{code}` and `{locale}`
+    /// replaced (`CABINET_STEP_UP_URL`).
+    pub url: Option<String>,
+    /// How long a code is valid, in seconds.
+    pub code_ttl_seconds: u32,
+    /// Wrong codes allowed before the changes are locked.
+    pub max_attempts: u32,
+    /// How long the lock lasts, in minutes.
+    pub lock_minutes: u32,
+}
+
+impl Default for StepUpConfig {
+    fn default() -> Self {
+        Self { gateway: "off".into(), url: None, code_ttl_seconds: 300, max_attempts: 3, lock_minutes: 15 }
+    }
+}
+
+impl StepUpConfig {
+    /// Whether codes are asked for.
+    pub fn enabled(&self) -> bool {
+        self.gateway != "off"
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match self.gateway.as_str() {
+            "off" | "log" => {}
+            "http" => {
+                let Some(url) = &self.url else {
+                    return Err(ConfigError::Missing {
+                        name: "step_up.url (CABINET_STEP_UP_URL)",
+                        message: "the http gateway needs the URL to send codes to".into(),
+                    });
+                };
+                let parsed = url::Url::parse(url.trim()).map_err(|e| ConfigError::Invalid {
+                    name: "step_up.url (CABINET_STEP_UP_URL)",
+                    message: e.to_string(),
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") || !url.contains("{code}") {
+                    return Err(ConfigError::Invalid {
+                        name: "step_up.url (CABINET_STEP_UP_URL)",
+                        message: "expected an http(s) URL containing {code}".into(),
+                    });
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "step_up.gateway (CABINET_STEP_UP_GATEWAY)",
+                    message: format!("{other:?} is not one of off, log, http"),
+                });
+            }
+        }
+        if !(30..=3600).contains(&self.code_ttl_seconds) {
+            return Err(ConfigError::Invalid {
+                name: "step_up.code_ttl_seconds",
+                message: "expected 30..=3600 seconds".into(),
+            });
+        }
+        if !(1..=10).contains(&self.max_attempts) {
+            return Err(ConfigError::Invalid { name: "step_up.max_attempts", message: "expected 1..=10".into() });
+        }
+        if !(1..=1440).contains(&self.lock_minutes) {
+            return Err(ConfigError::Invalid { name: "step_up.lock_minutes", message: "expected 1..=1440".into() });
+        }
+        Ok(())
+    }
+}
+
+/// Bonuses, offers and referrals of the built-in adapter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoyaltyConfig {
+    /// Bonus points a customer gets when someone they invited is identified.
+    pub referral_points: i64,
+    /// Personal offers: who bought `bought` at least `after_days` ago is offered `offer`.
+    pub offers: Vec<OfferRuleConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferRuleConfig {
+    pub bought: String,
+    pub offer: String,
+    pub after_days: i64,
+}
+
+impl Default for LoyaltyConfig {
+    fn default() -> Self {
+        Self {
+            referral_points: 500,
+            offers: vec![OfferRuleConfig { bought: "COF-MACH".into(), offer: "COF-LAV-1KG".into(), after_days: 21 }],
+        }
+    }
+}
+
+impl PaymentsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.min_amount == 0 || self.min_amount > self.max_amount {
+            return Err(ConfigError::Invalid {
+                name: "payments.min_amount / payments.max_amount",
+                message: "expected 0 < min_amount <= max_amount".into(),
+            });
+        }
+        if self.amounts.is_empty() || self.amounts.len() > 6 {
+            return Err(ConfigError::Invalid { name: "payments.amounts", message: "expected 1 to 6 amounts".into() });
+        }
+        if let Some(bad) = self.amounts.iter().find(|a| !(self.min_amount..=self.max_amount).contains(a)) {
+            return Err(ConfigError::Invalid {
+                name: "payments.amounts",
+                message: format!("{bad} is outside min_amount..=max_amount"),
+            });
+        }
+        let url = self.payment_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || !url.contains("{amount}") {
+            return Err(ConfigError::Invalid {
+                name: "payments.payment_url (CABINET_PAYMENT_URL)",
+                message: "expected an http(s) URL template containing {amount}".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -264,6 +436,18 @@ impl Config {
         if let Some(v) = non_empty("CABINET_CALLBACK_SECRET") {
             self.bot.callback_secret = Some(SecretString::from(v));
         }
+        if let Some(v) = non_empty("CABINET_PAYMENT_PROVIDER_TOKEN") {
+            self.payments.provider_token = Some(SecretString::from(v.trim().to_owned()));
+        }
+        if let Some(v) = non_empty("CABINET_PAYMENT_URL") {
+            self.payments.payment_url = v.trim().to_owned();
+        }
+        if let Some(v) = non_empty("CABINET_STEP_UP_GATEWAY") {
+            self.step_up.gateway = v.trim().to_owned();
+        }
+        if let Some(v) = non_empty("CABINET_STEP_UP_URL") {
+            self.step_up.url = Some(v.trim().to_owned());
+        }
         if let Some(v) = non_empty("CABINET_LLM_URL") {
             self.llm.url = Some(v.trim().to_owned());
         }
@@ -322,6 +506,11 @@ impl Config {
                 message: "must not be empty".into(),
             });
         }
+        if self.loyalty.referral_points < 0 {
+            return Err(ConfigError::Invalid { name: "loyalty.referral_points", message: "must not be negative".into() });
+        }
+        self.payments.validate()?;
+        self.step_up.validate()?;
         self.llm.validate()
     }
 
@@ -402,6 +591,38 @@ mod tests {
     fn running_on_telegram_without_a_token_names_the_setting() {
         let config = Config::load_with(None, env_of(&[])).unwrap();
         assert!(config.require_token().unwrap_err().to_string().contains("TELOXIDE_TOKEN"));
+    }
+
+    #[test]
+    fn the_example_file_parses_and_holds_the_defaults() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cabinet.toml.example")).unwrap();
+        let config = Config::from_toml(&text, "cabinet.toml.example").unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.payments.amounts, PaymentsConfig::default().amounts);
+        assert_eq!(config.loyalty.offers, LoyaltyConfig::default().offers);
+        assert!(!config.step_up.enabled());
+    }
+
+    #[test]
+    fn step_up_over_http_needs_a_url_with_the_code() {
+        let err = Config::load_with(None, env_of(&[("CABINET_STEP_UP_GATEWAY", "http")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_STEP_UP_URL"), "{err}");
+        let env = [("CABINET_STEP_UP_GATEWAY", "http"), ("CABINET_STEP_UP_URL", "https://sms.example.com/send")];
+        assert!(Config::load_with(None, env_of(&env)).is_err());
+        let env = [("CABINET_STEP_UP_GATEWAY", "http"), ("CABINET_STEP_UP_URL", "https://sms.example.com/?c={code}")];
+        assert!(Config::load_with(None, env_of(&env)).unwrap().step_up.enabled());
+        let err = Config::load_with(None, env_of(&[("CABINET_STEP_UP_GATEWAY", "sms")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_STEP_UP_GATEWAY"), "{err}");
+    }
+
+    #[test]
+    fn top_up_amounts_must_lie_within_the_limits() {
+        let err = Config::from_toml("[payments]\namounts = [50]\n", "c").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("payments.amounts"), "{err}");
+        let err = Config::from_toml("[payments]\nmin_amount = 0\n", "c").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("min_amount"), "{err}");
+        let err = Config::load_with(None, env_of(&[("CABINET_PAYMENT_URL", "ftp://x/{amount}")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_PAYMENT_URL"), "{err}");
     }
 
     #[test]
