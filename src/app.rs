@@ -16,11 +16,12 @@ use teloxide::prelude::*;
 use teloxide::update_listeners::Polling;
 
 use crate::adapters::Adapters;
-use crate::adapters::otp::MemoryGateway;
+use crate::adapters::builtin::BuiltinSettings;
+use crate::adapters::otp::{HttpGateway, LogGateway, MemoryGateway, OtpGateway};
 use crate::adapters::builtin::Builtin;
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
-use crate::bot::{self, Ctx, Settings, UpdateObserver};
+use crate::bot::{self, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
 use crate::clock::{Clock, FixedClock, SharedClock, SystemClock};
 use crate::config::Config;
 use crate::domain::Locale;
@@ -54,6 +55,8 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Business {
     pub name: String,
+    /// ISO 4217 code ("KZT").
+    pub currency: String,
     pub time_zone: Tz,
     pub default_locale: Locale,
     pub support_hours: String,
@@ -66,6 +69,7 @@ impl Business {
         let info = &data.business;
         Ok(Business {
             name: info.name.clone(),
+            currency: info.currency.clone(),
             time_zone: data.time_zone().with_context(|| format!("unknown time zone {:?}", info.time_zone))?,
             default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
             support_hours: info.support_hours.clone().unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
@@ -80,6 +84,7 @@ impl Business {
             .context("the database holds no business yet: load one with `cabinet import FILE`")?;
         Ok(Business {
             name: row.name,
+            currency: row.currency,
             time_zone: row.time_zone,
             default_locale: row.default_locale,
             support_hours: row.support_hours.unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
@@ -87,6 +92,31 @@ impl Business {
         })
     }
 }
+
+/// The built-in adapter over the store, configured from `config`.
+pub fn builtin(config: &Config, store: Store, clock: SharedClock) -> Adapters {
+    let settings = BuiltinSettings {
+        payment_url: config.payments.payment_url.clone(),
+        referral_points: config.loyalty.referral_points,
+        offers: config
+            .loyalty
+            .offers
+            .iter()
+            .map(|r| crate::adapters::builtin::OfferRule { bought: r.bought.clone(), offer: r.offer.clone(), after_days: r.after_days })
+            .collect(),
+    };
+    Builtin::new(store)
+        .with_clock(clock)
+        .with_settings(settings)
+        .adapters(Duration::from_millis(config.bot.adapter_timeout_ms))
+}
+
+/// The provider token the sandbox accepts for Telegram invoices (it charges nobody).
+const SANDBOX_PROVIDER_TOKEN: &str = "sandbox:test-provider";
+
+/// Requisites printed on the demo business's documents (`documents.requisites` unset).
+pub const DEMO_REQUISITES: [&str; 3] =
+    ["БИН 000000000000 (demo)", "ИИК KZ00 0000 0000 0000 0000, АО «Demo Bank»", "г. Алматы, пр. Абая 1"];
 
 /// Support hours when the business names none.
 const DEFAULT_SUPPORT_HOURS: &str = "09:00-21:00";
@@ -122,6 +152,7 @@ pub fn build_ctx(
     adapters: Adapters,
     clock: SharedClock,
     token: &str,
+    otp: Option<Arc<dyn OtpGateway>>,
 ) -> anyhow::Result<Arc<Ctx>> {
     let (i18n, nlu) = load_language(config, business.catalog.clone())?;
     let default_locale = match &config.bot.default_locale {
@@ -136,6 +167,29 @@ pub fn build_ctx(
         support_hours: business.support_hours.clone(),
         orders_page_size: config.bot.orders_page_size,
         staff_chat_id: config.telegram.staff_chat_id.map(teloxide::types::ChatId),
+        business_name: business.name.clone(),
+        currency: business.currency.clone(),
+        requisites: config.documents.requisites.clone(),
+        top_up: TopUpSettings {
+            amounts: config.payments.amounts.clone(),
+            min: config.payments.min_amount,
+            max: config.payments.max_amount,
+            provider_token: config.payments.provider_token.as_ref().map(|t| t.expose_secret().to_owned()),
+        },
+        step_up: config.step_up.enabled().then(|| StepUpSettings {
+            code_ttl: chrono::Duration::seconds(i64::from(config.step_up.code_ttl_seconds)),
+            max_attempts: config.step_up.max_attempts,
+            lock: chrono::Duration::minutes(i64::from(config.step_up.lock_minutes)),
+        }),
+    };
+    let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {
+        (Some(gateway), _) => Some(gateway),
+        (None, "log") => Some(Arc::new(LogGateway)),
+        (None, "http") => {
+            let url = config.step_up.url.clone().context("step_up.url is needed for the http gateway")?;
+            Some(Arc::new(HttpGateway::new(url, Duration::from_millis(config.bot.adapter_timeout_ms))?))
+        }
+        (None, _) => None,
     };
     let llm = LlmClassifier::from_config(&config.llm)
         .context("cannot set up the language-model fallback (llm)")?
@@ -148,6 +202,7 @@ pub fn build_ctx(
         i18n,
         clock,
         settings,
+        otp,
         codec: CallbackCodec::new(&callback_key(config, token)),
     }))
 }
@@ -186,8 +241,9 @@ pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()>
     let token = config.require_token()?;
     let store = open_store(&config.database.url).await?;
     let business = Business::from_store(&store).await?;
-    let adapters = Builtin::new(store.clone()).adapters(Duration::from_millis(config.bot.adapter_timeout_ms));
-    let ctx = build_ctx(config, &business, store, adapters, Arc::new(SystemClock), token.expose_secret())?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let adapters = builtin(config, store.clone(), clock.clone());
+    let ctx = build_ctx(config, &business, store, adapters, clock, token.expose_secret(), None)?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
     serve_telegram(bot, ctx).await
 }
@@ -226,13 +282,18 @@ pub struct DemoOptions {
 /// when a token is given.
 pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     if let Some(token) = &opts.token {
+        let mut config = config.clone();
+        if config.documents.requisites.is_empty() {
+            config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
+        }
+        let config = &config;
         let data = BusinessData::demo();
         let business = Business::from_data(&data)?;
         let store = open_store(&opts.database_url).await?;
         let (clock, _, shift) = demo_clock(&data, &business, !opts.real_clock)?;
         import::import(&store, &data, shift).await.context("cannot import the demo data")?;
-        let adapters = Builtin::new(store.clone()).adapters(Duration::from_millis(config.bot.adapter_timeout_ms));
-        let ctx = build_ctx(config, &business, store, adapters, clock, token)?;
+        let adapters = builtin(config, store.clone(), clock.clone());
+        let ctx = build_ctx(config, &business, store, adapters, clock, token, None)?;
         let bot = telegram_bot(token, config.telegram.api_url.clone())?;
         return serve_telegram(bot, ctx).await;
     }
@@ -285,14 +346,14 @@ impl SandboxedBot {
     }
 
     pub async fn start_with_config(config: Config, opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
-        Self::start_with_adapters(config, opts, |store, timeout| Builtin::new(store).adapters(timeout)).await
+        Self::start_with_adapters(config, opts, |store, clock, config| builtin(config, store, clock)).await
     }
 
     /// [`SandboxedBot::start`] with the adapters made by `make` (tests use slow or failing ones).
     pub async fn start_with_adapters(
         mut config: Config,
         opts: SandboxOptions,
-        make: impl FnOnce(Store, Duration) -> Adapters,
+        make: impl FnOnce(Store, SharedClock, &Config) -> Adapters,
     ) -> anyhow::Result<SandboxedBot> {
         if let Some(ms) = opts.adapter_timeout_ms {
             config.bot.adapter_timeout_ms = ms;
@@ -300,14 +361,25 @@ impl SandboxedBot {
         if let Some(size) = opts.orders_page_size {
             config.bot.orders_page_size = size;
         }
+        if opts.telegram_payments {
+            config.payments.provider_token = Some(secrecy::SecretString::from(SANDBOX_PROVIDER_TOKEN));
+        }
+        if config.documents.requisites.is_empty() {
+            config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
+        }
         let sandbox = Sandbox::start().await.context("cannot start the sandbox Bot API")?;
         let store = open_store(opts.database_url.as_deref().unwrap_or("sqlite::memory:")).await?;
         let data = BusinessData::demo();
         let business = Business::from_data(&data)?;
         let (clock, fixed, shift) = demo_clock(&data, &business, opts.fixed_clock)?;
         import::import(&store, &data, shift).await.context("cannot import the demo data")?;
-        let adapters = make(store.clone(), Duration::from_millis(config.bot.adapter_timeout_ms));
-        let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token())?;
+        let adapters = make(store.clone(), clock.clone(), &config);
+        let otp = Arc::new(MemoryGateway::default());
+        let gateway: Option<Arc<dyn OtpGateway>> = opts.step_up.then(|| otp.clone() as Arc<dyn OtpGateway>);
+        if opts.step_up && !config.step_up.enabled() {
+            config.step_up.gateway = "log".into();
+        }
+        let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token(), gateway)?;
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
         bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale).await?;
         let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()), false);
@@ -316,7 +388,6 @@ impl SandboxedBot {
         let task = tokio::spawn(async move {
             dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
         });
-        let otp = Arc::new(MemoryGateway::default());
         Ok(SandboxedBot { sandbox, store, clock: fixed, otp, shutdown: Some(shutdown), task: Some(task) })
     }
 

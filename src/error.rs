@@ -15,4 +15,7 @@ pub enum BotError {
     State(StateError),
     #[error(transparent)]
     Adapter(#[from] AdapterError),
+    /// A fault of cabinet itself (a document that would not render, …).
+    #[error("{0}")]
+    Internal(String),
 }

@@ -42,7 +42,11 @@ help =
     I can:
     • show your balance, the next charge and recent operations — "balance";
     • tell you where your order is — "where is my order?" or "order 78234";
-    • show your order history — "my orders".
+    • show your order history — "my orders" — and repeat an order — "repeat my last order";
+    • send a document — "send me the December act", "receipt for February", "contract";
+    • top up your account — "top up";
+    • change your plan, pause it, add an option — "change my plan";
+    • bonuses, a personal offer and a link for friends — "my points", "referral link".
     Commands: /balance, /status, /orders, /language, /privacy, /logout, /forget.
 thanks-reply = You're welcome! 🙂
 unknown = I didn't quite get that. Try saying it differently or choose what you need:
@@ -84,7 +88,6 @@ bonuses = You have { $points } bonus { $points ->
         [one] point
        *[other] points
     }.
-top-up-how = You can top up by card in your bank's app or at our office — use account number <b>{ $account }</b>. Paying right in the chat is coming soon.
 
 ## Orders
 order-status-new = accepted
@@ -138,3 +141,126 @@ intent-language = 🌐 Language
 intent-help = ❓ What the bot can do
 intent-greeting = 👋 Say hello
 intent-thanks = 🙏 Say thanks
+
+## Documents
+documents-future = There are no documents for { $period } yet — that month has not come.
+documents-none-at-all = There are no documents in your cabinet yet.
+documents-none = I found no { $what }. These are the documents you have:
+documents-several = I found several documents. Which one should I send?
+document-not-found = I found no such document among yours.
+doc-kind-any = documents
+doc-kinds-act = certificates of services
+doc-kinds-invoice = invoices
+doc-kinds-receipt = receipts
+doc-kinds-contract = contracts
+doc-kinds-statement = statements
+documents-what-period = { $kind } for { $period }
+pdf-number-date = No. { $number } of { $date }
+pdf-seller = Provider
+pdf-seller-receipt = Payee
+pdf-buyer = Customer
+pdf-col-description = Description
+pdf-col-qty = Qty
+pdf-col-price = Price
+pdf-col-amount = Amount
+pdf-total = Total
+pdf-note-act = The services for { $period } were rendered in full and on time. The customer has no claims as to their scope, quality or timing.
+pdf-note-invoice = Invoice for { $period }. Please pay before the next charge date, quoting your account number.
+pdf-note-receipt = The payment for { $period } has been received. Thank you!
+pdf-note-contract = The contract is in force from { $period } until either party ends it. The plan and options can be changed in the chat.
+pdf-note-statement = Account statement for { $period }.
+pdf-footer = { $business } · issued { $date }
+
+## Repeat order and offers
+repeat-nothing = You have no delivered orders to repeat yet.
+repeat-heading = Repeat order #{ $number } of { $date }? Today's prices:
+offer-order-heading = Place this order? Today's price:
+repeat-out-of-stock = Out of stock, left out: { $items }
+repeat-all-out-of-stock = Sorry, everything in that order is out of stock now.
+repeat-confirm-button = ✅ Place the order
+cancel-button = Cancel
+confirm-button = ✅ Confirm
+repeat-placed = Order #{ $number } is placed, { $total }. Follow it with /status.
+repeat-already-placed = This order is already placed: #{ $number }.
+draft-stale = This confirmation is no longer current. Please start again.
+repeat-sold-out-meanwhile = While you were deciding, this ran out: { $items }. The order was not placed — please try repeating it again.
+repeat-cancelled = OK, I won't place the order.
+order-repeat-button = 🔁 Repeat
+order-documents-button = 📄 Documents
+
+## Top-up
+top-up-ask = How much would you like to top up? Choose or type the amount in digits.
+top-up-not-a-number = Please type the amount in digits — for example, 2500 — or "cancel".
+top-up-not-positive = The amount must be more than zero.
+top-up-too-small = The smallest top-up is { $min }.
+top-up-too-large = That is too much: one top-up can be at most { $max }.
+top-up-pay-button = 💳 Pay { $amount }
+top-up-invoice-title = Account top-up
+top-up-invoice-description = Top-up of account { $account }
+top-up-link = Top-up of { $amount }: press the button to pay. The money reaches your account as soon as it is paid.
+top-up-declined = This invoice is already paid or out of date. Please ask for a new one: "top up".
+top-up-unknown-payment = The payment arrived, but I could not match it to a top-up. We will check it and credit it by hand.
+top-up-paid = ✅ Paid: { $amount }. Balance: { $balance }.
+top-up-already-credited = This payment has already been credited.
+top-up-cancelled = OK, the top-up is cancelled.
+
+## Step-up verification
+otp-sent = To confirm, we sent a code to { $phone }. Type it here — it is valid for { $minutes } min.
+otp-resend-button = Send the code again
+otp-wrong = Wrong code. { $left ->
+        [one] { $left } try left.
+       *[other] { $left } tries left.
+    }
+otp-locked-now = Wrong code, and no tries are left. Changes are locked for { $minutes } min.
+otp-locked = Too many wrong codes. Please try again in { $minutes } min.
+otp-expired = The code has expired. Send a new one?
+otp-remind = Please type the code from the SMS, or press "Cancel".
+
+## Subscription
+subscription-none = You have no subscription to change.
+subscription-overview =
+    Your plan: <b>{ $tariff }</b> — { $tariff_fee } a month.
+    Options: { $options }.
+    Monthly fee: <b>{ $monthly }</b>.
+subscription-no-options = none
+subscription-paused = ⏸ The subscription is paused.
+subscription-change-button = Change plan
+subscription-add-option-button = ➕ { $option } (+{ $fee } a month)
+subscription-remove-option-button = ➖ Turn off { $option }
+subscription-pause-button = ⏸ Pause
+subscription-resume-button = ▶️ Resume
+subscription-choose-tariff = Choose a plan:
+subscription-tariff = { $name } — { $fee } a month
+subscription-tariff-current = { $name } — { $fee } a month (yours)
+subscription-all-options-on = All options are already on.
+subscription-no-options-to-remove = You have no options turned on.
+subscription-choose-option-add = Which option should I turn on?
+subscription-choose-option-remove = Which option should I turn off?
+subscription-quote = { $change }: the monthly fee will be <b>{ $fee }</b> from { $date }. Confirm?
+change-tariff = Moving to the { $name } plan
+change-add-option = Turning on the { $name } option
+change-remove-option = Turning off the { $name } option
+change-pause = Pausing the subscription
+change-resume = Resuming the subscription
+change-refused-same-tariff = You already have this plan — nothing to change.
+change-refused-unknown = There is no such plan or option. Please choose from the list: "change my plan".
+change-refused-option-present = This option is already on.
+change-refused-option-absent = This option is not on.
+change-refused-already-paused = The subscription is already paused.
+change-refused-not-paused = The subscription is already active.
+subscription-done = ✅ Done. { $change }: the monthly fee is { $fee } from { $date }.
+subscription-cancelled = OK, nothing changes.
+
+## Bonuses, offers, referral
+offers-button = 🎁 An offer for you
+referral-button = 🤝 Invite a friend
+offer = A personal offer: { $text }
+offer-order-button = 🛒 Order
+offers-none = There are no personal offers for you right now. Check back later!
+referral-link =
+    Your link for friends: { $link }
+    When a friend opens it and confirms their phone number, you get bonus points.
+referral-credited = 🎉 A friend joined with your link. You got { $points } bonus { $points ->
+        [one] point
+       *[other] points
+    }.

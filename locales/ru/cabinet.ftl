@@ -42,7 +42,11 @@ help =
     Я умею:
     • показать баланс, следующее списание и последние операции — «баланс»;
     • рассказать, где ваш заказ — «где мой заказ?» или «что с заказом 78234»;
-    • показать историю заказов — «мои заказы».
+    • показать историю заказов — «мои заказы» — и повторить заказ — «повтори последний заказ»;
+    • прислать документ — «пришли акт за декабрь», «чек за февраль», «договор»;
+    • пополнить счёт — «пополнить»;
+    • сменить тариф, приостановить подписку, подключить опцию — «сменить тариф»;
+    • бонусы, персональное предложение и ссылка для друзей — «мои бонусы», «приведи друга».
     Команды: /balance, /status, /orders, /language, /privacy, /logout, /forget.
 thanks-reply = Пожалуйста! Обращайтесь 🙂
 unknown = Я не совсем понял. Попробуйте сказать иначе или выберите, что вас интересует:
@@ -86,7 +90,6 @@ bonuses = У вас { $points } { $points ->
         [few] бонусных балла
        *[many] бонусных баллов
     }.
-top-up-how = Пополнить счёт можно картой в приложении вашего банка или в офисе — укажите номер лицевого счёта <b>{ $account }</b>. Оплата в чате скоро появится.
 
 ## Orders
 order-status-new = принят
@@ -140,3 +143,128 @@ intent-language = 🌐 Язык
 intent-help = ❓ Что умеет бот
 intent-greeting = 👋 Поздороваться
 intent-thanks = 🙏 Сказать спасибо
+
+## Documents
+documents-future = За { $period } документов ещё нет — этот месяц ещё не наступил.
+documents-none-at-all = В вашем кабинете пока нет документов.
+documents-none = Не нашёл { $what }. Вот какие документы есть:
+documents-several = Нашёл несколько документов. Какой прислать?
+document-not-found = Не нашёл такого документа среди ваших.
+doc-kind-any = документов
+doc-kinds-act = актов
+doc-kinds-invoice = счетов
+doc-kinds-receipt = чеков
+doc-kinds-contract = договоров
+doc-kinds-statement = выписок
+documents-what-period = { $kind } за { $period }
+pdf-number-date = № { $number } от { $date }
+pdf-seller = Исполнитель
+pdf-seller-receipt = Получатель платежа
+pdf-buyer = Заказчик
+pdf-col-description = Наименование
+pdf-col-qty = Кол-во
+pdf-col-price = Цена
+pdf-col-amount = Сумма
+pdf-total = Итого
+pdf-note-act = Услуги за { $period } оказаны полностью и в срок. Заказчик претензий по объёму, качеству и срокам не имеет.
+pdf-note-invoice = Счёт за { $period }. Оплатите, пожалуйста, до даты следующего списания; при оплате укажите номер лицевого счёта.
+pdf-note-receipt = Платёж за { $period } получен. Спасибо!
+pdf-note-contract = Договор действует с { $period } до расторжения одной из сторон. Тариф и опции можно сменить в чате.
+pdf-note-statement = Выписка по лицевому счёту за { $period }.
+pdf-footer = { $business } · документ сформирован { $date }
+
+## Repeat order and offers
+repeat-nothing = У вас пока нет доставленных заказов, которые можно повторить.
+repeat-heading = Повторить заказ №{ $number } от { $date }? Цены — на сегодня:
+offer-order-heading = Оформить заказ? Цена — на сегодня:
+repeat-out-of-stock = Нет в наличии, в заказ не войдёт: { $items }
+repeat-all-out-of-stock = К сожалению, всё из этого заказа сейчас закончилось.
+repeat-confirm-button = ✅ Оформить заказ
+cancel-button = Отмена
+confirm-button = ✅ Подтвердить
+repeat-placed = Заказ №{ $number } оформлен на { $total }. Следить за ним можно командой /status.
+repeat-already-placed = Этот заказ уже оформлен: №{ $number }.
+draft-stale = Это подтверждение уже неактуально. Начните, пожалуйста, заново.
+repeat-sold-out-meanwhile = Пока вы решали, закончилось: { $items }. Заказ не оформлен — попробуйте повторить его ещё раз.
+repeat-cancelled = Хорошо, заказ не оформляю.
+order-repeat-button = 🔁 Повторить
+order-documents-button = 📄 Документы
+
+## Top-up
+top-up-ask = На какую сумму пополнить счёт? Выберите или напишите сумму цифрами.
+top-up-not-a-number = Напишите, пожалуйста, сумму цифрами — например, 2500 — или «отмена».
+top-up-not-positive = Сумма должна быть больше нуля.
+top-up-too-small = Минимальная сумма пополнения — { $min }.
+top-up-too-large = Это слишком большая сумма: за один раз можно пополнить не больше чем на { $max }.
+top-up-pay-button = 💳 Оплатить { $amount }
+top-up-invoice-title = Пополнение счёта
+top-up-invoice-description = Пополнение лицевого счёта { $account }
+top-up-link = Пополнение на { $amount }: нажмите кнопку, чтобы перейти к оплате. Деньги поступят на счёт сразу после оплаты.
+top-up-declined = Этот счёт уже оплачен или устарел. Запросите, пожалуйста, новый: «пополнить».
+top-up-unknown-payment = Платёж получен, но я не нашёл, к какому пополнению он относится. Мы проверим и зачислим его вручную.
+top-up-paid = ✅ Оплачено: { $amount }. Баланс: { $balance }.
+top-up-already-credited = Этот платёж уже зачислен.
+top-up-cancelled = Хорошо, пополнение отменено.
+
+## Step-up verification
+otp-sent = Для подтверждения мы отправили код на номер { $phone }. Введите его здесь — код действует { $minutes } мин.
+otp-resend-button = Отправить код ещё раз
+otp-wrong = Код неверный. { $left ->
+        [one] Осталась { $left } попытка.
+        [few] Осталось { $left } попытки.
+       *[many] Осталось { $left } попыток.
+    }
+otp-locked-now = Код неверный, и попытки закончились. Изменения заблокированы на { $minutes } мин.
+otp-locked = Слишком много неверных кодов. Попробуйте, пожалуйста, через { $minutes } мин.
+otp-expired = Срок действия кода истёк. Отправить новый?
+otp-remind = Введите, пожалуйста, код из SMS или нажмите «Отмена».
+
+## Subscription
+subscription-none = У вас нет подписки, которую можно изменить.
+subscription-overview =
+    Ваш тариф: <b>«{ $tariff }»</b> — { $tariff_fee } в месяц.
+    Опции: { $options }.
+    Ежемесячная плата: <b>{ $monthly }</b>.
+subscription-no-options = нет
+subscription-paused = ⏸ Подписка приостановлена.
+subscription-change-button = Сменить тариф
+subscription-add-option-button = ➕ { $option } (+{ $fee } в месяц)
+subscription-remove-option-button = ➖ Отключить { $option }
+subscription-pause-button = ⏸ Приостановить
+subscription-resume-button = ▶️ Возобновить
+subscription-choose-tariff = Выберите тариф:
+subscription-tariff = { $name } — { $fee } в месяц
+subscription-tariff-current = { $name } — { $fee } в месяц (ваш)
+subscription-all-options-on = Все опции уже подключены.
+subscription-no-options-to-remove = У вас нет подключённых опций.
+subscription-choose-option-add = Какую опцию подключить?
+subscription-choose-option-remove = Какую опцию отключить?
+subscription-quote = { $change }: ежемесячная плата составит <b>{ $fee }</b> с { $date }. Подтвердить?
+change-tariff = Переход на тариф «{ $name }»
+change-add-option = Подключение опции «{ $name }»
+change-remove-option = Отключение опции «{ $name }»
+change-pause = Приостановка подписки
+change-resume = Возобновление подписки
+change-refused-same-tariff = Этот тариф у вас уже подключён — менять нечего.
+change-refused-unknown = Такого тарифа или опции нет. Выберите, пожалуйста, из списка: «сменить тариф».
+change-refused-option-present = Эта опция у вас уже подключена.
+change-refused-option-absent = Эта опция у вас не подключена.
+change-refused-already-paused = Подписка уже приостановлена.
+change-refused-not-paused = Подписка и так активна.
+subscription-done = ✅ Готово. { $change }: ежемесячная плата { $fee } с { $date }.
+subscription-cancelled = Хорошо, ничего не меняю.
+
+## Bonuses, offers, referral
+offers-button = 🎁 Предложение для вас
+referral-button = 🤝 Пригласить друга
+offer = Персональное предложение: { $text }
+offer-order-button = 🛒 Заказать
+offers-none = Сейчас персональных предложений для вас нет. Загляните позже!
+referral-link =
+    Ваша ссылка для друзей: { $link }
+    Когда друг перейдёт по ней и подтвердит номер телефона, вы получите бонусные баллы.
+referral-credited = 🎉 Ваш друг присоединился по вашей ссылке. Начислено { $points } { $points ->
+        [one] бонусный балл
+        [few] бонусных балла
+       *[many] бонусных баллов
+    }.

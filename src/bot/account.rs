@@ -95,23 +95,6 @@ fn days_left(account: &Account) -> Option<i64> {
     (account.balance / daily).floor().to_i64()
 }
 
-pub(super) async fn bonuses(turn: &Turn) -> HandlerResult {
-    let Some(id) = customer(turn) else { return Ok(()) };
-    let Some(account) = account(turn, &id).await? else {
-        return turn.say(turn.t("balance-no-account", &[])).await.map(drop);
-    };
-    turn.audit("bonuses.read", None).await?;
-    turn.say(turn.t("bonuses", &[("points", Arg::Num(account.bonus_points))])).await?;
-    Ok(())
-}
-
-/// How to top up (the payment flow itself comes with the billing's payment links).
-pub(super) async fn top_up(turn: &Turn) -> HandlerResult {
-    let Some(id) = customer(turn) else { return Ok(()) };
-    turn.say(turn.t("top-up-how", &[("account", Arg::from(id.as_str()))])).await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +109,7 @@ mod tests {
             next_charge: None,
             daily_charge: daily.map(Decimal::from),
             card_mask: None,
+            paused: false,
         }
     }
 

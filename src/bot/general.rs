@@ -16,7 +16,7 @@ use teloxide::types::{InlineKeyboardMarkup, KeyboardRemove};
 use super::commands::Command;
 use super::keyboards::{Callback, CallbackError, MenuItem};
 use super::state::State;
-use super::{HandlerResult, Turn, account, onboarding, orders};
+use super::{HandlerResult, Turn, account, documents, loyalty, onboarding, orders, payments, shop, subscription};
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::Arg;
@@ -30,6 +30,10 @@ const MAX_TEXT_CHARS: usize = 4096;
 const MISUNDERSTANDINGS_BEFORE_OPERATOR: u8 = 2;
 
 pub(super) async fn on_command(turn: &Turn, command: Command) -> HandlerResult {
+    // A referral link's code waits for the newcomer's identification.
+    if let Command::Start(parameter) = &command {
+        loyalty::remember_referral(turn, parameter).await?;
+    }
     // What needs no consent and no identification.
     match command {
         Command::Privacy => return privacy(turn).await,
@@ -66,13 +70,43 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
     if text.chars().count() > MAX_TEXT_CHARS {
         return turn.say(turn.t("error-too-long", &[])).await.map(drop);
     }
+    // A question the bot asked: the amount of a top-up, a one-time code.
+    match turn.state().await? {
+        State::AwaitingTopUpAmount => {
+            if is_cancel(text) {
+                turn.set_state(State::ready()).await?;
+                return turn.say(turn.t("top-up-cancelled", &[])).await.map(drop);
+            }
+            if payments::on_amount_text(turn, text).await? {
+                return Ok(());
+            }
+            let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
+            if !is_clear(&result) || result.intent == Intent::TopUp {
+                return turn.say(turn.t("top-up-not-a-number", &[])).await.map(drop);
+            }
+        }
+        State::AwaitingCode { key, change } => {
+            if is_cancel(text) {
+                return subscription::cancel(turn).await;
+            }
+            if subscription::on_code_text(turn, text, &key, &change).await? {
+                return Ok(());
+            }
+            let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
+            if !is_clear(&result) || result.intent == Intent::Subscription {
+                return turn.say(turn.t("otp-remind", &[])).await.map(drop);
+            }
+            super::stepup::discard(turn).await?;
+        }
+        _ => {}
+    }
     let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
     tracing::debug!(chat = turn.chat.0, intent = result.intent.as_str(), confidence = result.confidence, "free text");
     if is_clear(&result) {
-        return act(turn, result.intent, result.entities).await;
+        return act_on_text(turn, result.intent, result.entities, text).await;
     }
     if let Some(answer) = ask_llm(turn, text).await {
-        return act(turn, answer.intent, answer.entities).await;
+        return act_on_text(turn, answer.intent, answer.entities, text).await;
     }
     let options = clarification_options(&result);
     if options.is_empty() {
@@ -134,7 +168,7 @@ async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> Handler
         return operator(turn).await;
     }
     let pending = (entities != Entities::default()).then_some(entities);
-    turn.set_state(State::Ready { misunderstood: count, pending }).await?;
+    turn.set_state(State::Ready { misunderstood: count, pending, draft: None }).await?;
     let rows = options
         .iter()
         .map(|intent| vec![(turn.t(&format!("intent-{}", intent.as_str().replace('_', "-")), &[]), Callback::Intent(*intent))])
@@ -150,15 +184,34 @@ async fn misunderstandings(turn: &Turn) -> Result<u8, BotError> {
     })
 }
 
+/// «отмена», "cancel", «не надо».
+fn is_cancel(text: &str) -> bool {
+    let t = text.trim().trim_end_matches(['.', '!']).to_lowercase();
+    matches!(t.as_str(), "отмена" | "отменить" | "не надо" | "стоп" | "cancel" | "stop" | "never mind" | "/cancel")
+}
+
 /// Does what an understood message asks.
 async fn act(turn: &Turn, intent: Intent, entities: Entities) -> HandlerResult {
+    act_with(turn, intent, entities, None).await
+}
+
+async fn act_on_text(turn: &Turn, intent: Intent, entities: Entities, text: &str) -> HandlerResult {
+    act_with(turn, intent, entities, Some(text)).await
+}
+
+async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<&str>) -> HandlerResult {
     if turn.state().await? != State::ready() {
         turn.set_state(State::ready()).await?;
     }
     match intent {
         Intent::Balance => account::balance(turn).await,
-        Intent::Bonuses => account::bonuses(turn).await,
-        Intent::TopUp => account::top_up(turn).await,
+        Intent::Bonuses => loyalty::bonuses(turn).await,
+        Intent::TopUp => payments::ask_amount(turn).await,
+        Intent::Documents => documents::find(turn, &entities).await,
+        Intent::RepeatOrder => shop::repeat_last(turn).await,
+        Intent::Subscription => subscription::start(turn, &entities, text).await,
+        Intent::Offers => loyalty::offers(turn).await,
+        Intent::Referral => loyalty::referral(turn).await,
         Intent::OrderStatus => match entities.order_id {
             Some(number) => orders::one(turn, &number).await,
             None => orders::active(turn).await,
@@ -170,15 +223,10 @@ async fn act(turn: &Turn, intent: Intent, entities: Entities) -> HandlerResult {
         Intent::Privacy => privacy(turn).await,
         Intent::Language => language_menu(turn).await,
         Intent::Operator => operator(turn).await,
-        Intent::Documents
-        | Intent::Booking
+        Intent::Booking
         | Intent::BookingList
         | Intent::BookingReschedule
         | Intent::BookingCancel
-        | Intent::RepeatOrder
-        | Intent::Subscription
-        | Intent::Offers
-        | Intent::Referral
         | Intent::Notifications => not_yet(turn).await,
         Intent::Unknown => misunderstood(turn).await,
     }
@@ -217,7 +265,25 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
         Callback::Menu(MenuItem::OrderStatus) => orders::active(turn).await,
         Callback::Menu(MenuItem::OrderHistory) => orders::history(turn, 0, None).await,
         Callback::Menu(MenuItem::Help) => help(turn).await,
-        Callback::TopUp => account::top_up(turn).await,
+        Callback::TopUp => payments::ask_amount(turn).await,
+        Callback::TopUpAmount(amount) => payments::pay(turn, rust_decimal::Decimal::from(amount)).await,
+        Callback::Document(id) => documents::by_id(turn, &id).await,
+        Callback::OrderDocuments(number) => documents::of_order(turn, &number).await,
+        Callback::RepeatOrder(number) => shop::repeat_number(turn, &number).await,
+        Callback::OfferOrder(sku) => shop::order_offer(turn, &sku).await,
+        Callback::ConfirmOrder(key) => shop::confirm(turn, &key).await,
+        Callback::CancelOrder => shop::cancel(turn).await,
+        Callback::Subscription(menu) => subscription::menu(turn, menu).await,
+        Callback::ChooseTariff(code) => subscription::quote(turn, crate::adapters::SubscriptionChange::Tariff(code)).await,
+        Callback::AddOption(code) => subscription::quote(turn, crate::adapters::SubscriptionChange::AddOption(code)).await,
+        Callback::RemoveOption(code) => {
+            subscription::quote(turn, crate::adapters::SubscriptionChange::RemoveOption(code)).await
+        }
+        Callback::ConfirmChange(key) => subscription::confirm(turn, &key).await,
+        Callback::CancelChange => subscription::cancel(turn).await,
+        Callback::ResendCode => subscription::resend(turn).await,
+        Callback::Referral => loyalty::referral(turn).await,
+        Callback::Offers => loyalty::offers(turn).await,
         Callback::OrdersPage(page) => orders::history(turn, page, Some(message.id)).await,
         Callback::Order(number) => orders::details(turn, &number).await,
         Callback::OrderMap(number) => orders::map(turn, &number).await,
@@ -267,7 +333,7 @@ async fn misunderstood(turn: &Turn) -> HandlerResult {
         turn.set_state(State::ready()).await?;
         return operator(turn).await;
     }
-    turn.set_state(State::Ready { misunderstood: count, pending: None }).await?;
+    turn.set_state(State::Ready { misunderstood: count, pending: None, draft: None }).await?;
     turn.say_with(turn.t("unknown", &[]), main_menu(turn)).await?;
     Ok(())
 }

@@ -32,6 +32,48 @@ pub enum Callback {
     Language(Locale),
     /// "Did you mean…?": the customer picked this intent.
     Intent(Intent),
+    /// Send this document (an id among the customer's own).
+    Document(String),
+    /// The documents of the month of this order.
+    OrderDocuments(String),
+    /// Repeat this order (prices as of now).
+    RepeatOrder(String),
+    /// Order the product of a personal offer.
+    OfferOrder(String),
+    /// Place the drafted order with this idempotency key.
+    ConfirmOrder(String),
+    /// Drop the drafted order.
+    CancelOrder,
+    /// A subscription screen.
+    Subscription(SubscriptionMenu),
+    /// Move to the tariff with this code.
+    ChooseTariff(String),
+    /// Add the option with this code.
+    AddOption(String),
+    /// Remove the option with this code.
+    RemoveOption(String),
+    /// Confirm the drafted subscription change with this idempotency key.
+    ConfirmChange(String),
+    /// Drop the drafted subscription change.
+    CancelChange,
+    /// Send a new one-time code.
+    ResendCode,
+    /// Top up by this many whole currency units.
+    TopUpAmount(u32),
+    /// The referral link.
+    Referral,
+    /// The personal offer.
+    Offers,
+}
+
+/// The screens of the subscription dialogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionMenu {
+    Tariffs,
+    AddOption,
+    RemoveOption,
+    Pause,
+    Resume,
 }
 
 /// The entries of the main menu.
@@ -62,11 +104,43 @@ impl Callback {
             Callback::OrderMap(number) => format!("g:{number}"),
             Callback::Language(locale) => format!("l:{}", locale.as_str()),
             Callback::Intent(intent) => format!("i:{}", intent.as_str()),
+            Callback::Document(id) => format!("d:{id}"),
+            Callback::OrderDocuments(number) => format!("od:{number}"),
+            Callback::RepeatOrder(number) => format!("r:{number}"),
+            Callback::OfferOrder(sku) => format!("f:{sku}"),
+            Callback::ConfirmOrder(key) => format!("oc:{key}"),
+            Callback::CancelOrder => "ox".into(),
+            Callback::Subscription(menu) => format!(
+                "s:{}",
+                match menu {
+                    SubscriptionMenu::Tariffs => "t",
+                    SubscriptionMenu::AddOption => "a",
+                    SubscriptionMenu::RemoveOption => "r",
+                    SubscriptionMenu::Pause => "p",
+                    SubscriptionMenu::Resume => "u",
+                }
+            ),
+            Callback::ChooseTariff(code) => format!("st:{code}"),
+            Callback::AddOption(code) => format!("sa:{code}"),
+            Callback::RemoveOption(code) => format!("sr:{code}"),
+            Callback::ConfirmChange(key) => format!("sc:{key}"),
+            Callback::CancelChange => "sx".into(),
+            Callback::ResendCode => "k".into(),
+            Callback::TopUpAmount(amount) => format!("ta:{amount}"),
+            Callback::Referral => "rf".into(),
+            Callback::Offers => "of".into(),
         }
     }
 
     fn decode_payload(payload: &str) -> Option<Callback> {
         let (tag, arg) = payload.split_once(':').unwrap_or((payload, ""));
+        // Ids, numbers, SKUs, codes and keys: ASCII letters, digits, '-', '_' and '.', short.
+        let id = |arg: &str| {
+            (!arg.is_empty()
+                && arg.len() <= 32
+                && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .then(|| arg.to_owned())
+        };
         let order_number = |arg: &str| {
             (!arg.is_empty() && arg.len() <= 24 && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
                 .then(|| arg.to_owned())
@@ -83,6 +157,26 @@ impl Callback {
             ("g", number) => Callback::OrderMap(order_number(number)?),
             ("l", locale) => Callback::Language(Locale::parse(locale)?),
             ("i", intent) => Callback::Intent(Intent::parse(intent).filter(|i| *i != Intent::Unknown)?),
+            ("d", doc) => Callback::Document(id(doc)?),
+            ("od", number) => Callback::OrderDocuments(order_number(number)?),
+            ("r", number) => Callback::RepeatOrder(order_number(number)?),
+            ("f", sku) => Callback::OfferOrder(id(sku)?),
+            ("oc", key) => Callback::ConfirmOrder(id(key)?),
+            ("ox", "") => Callback::CancelOrder,
+            ("s", "t") => Callback::Subscription(SubscriptionMenu::Tariffs),
+            ("s", "a") => Callback::Subscription(SubscriptionMenu::AddOption),
+            ("s", "r") => Callback::Subscription(SubscriptionMenu::RemoveOption),
+            ("s", "p") => Callback::Subscription(SubscriptionMenu::Pause),
+            ("s", "u") => Callback::Subscription(SubscriptionMenu::Resume),
+            ("st", code) => Callback::ChooseTariff(id(code)?),
+            ("sa", code) => Callback::AddOption(id(code)?),
+            ("sr", code) => Callback::RemoveOption(id(code)?),
+            ("sc", key) => Callback::ConfirmChange(id(key)?),
+            ("sx", "") => Callback::CancelChange,
+            ("k", "") => Callback::ResendCode,
+            ("ta", amount) => Callback::TopUpAmount(amount.parse().ok().filter(|a| (1..=100_000_000).contains(a))?),
+            ("rf", "") => Callback::Referral,
+            ("of", "") => Callback::Offers,
             _ => return None,
         })
     }
@@ -196,6 +290,26 @@ mod tests {
             Callback::OrderMap("78234".into()),
             Callback::Language(Locale::En),
             Callback::Intent(Intent::BookingReschedule),
+            Callback::Document("D-1001".into()),
+            Callback::OrderDocuments("78110".into()),
+            Callback::RepeatOrder("78110".into()),
+            Callback::OfferOrder("COF-LAV-1KG".into()),
+            Callback::ConfirmOrder("k7Gx2QpLmN3a".into()),
+            Callback::CancelOrder,
+            Callback::Subscription(SubscriptionMenu::Tariffs),
+            Callback::Subscription(SubscriptionMenu::AddOption),
+            Callback::Subscription(SubscriptionMenu::RemoveOption),
+            Callback::Subscription(SubscriptionMenu::Pause),
+            Callback::Subscription(SubscriptionMenu::Resume),
+            Callback::ChooseTariff("optimal".into()),
+            Callback::AddOption("tv".into()),
+            Callback::RemoveOption("tv".into()),
+            Callback::ConfirmChange("k7Gx2QpLmN3a".into()),
+            Callback::CancelChange,
+            Callback::ResendCode,
+            Callback::TopUpAmount(5000),
+            Callback::Referral,
+            Callback::Offers,
         ];
         for cb in all {
             let data = codec().encode(&cb, 2, 5001);

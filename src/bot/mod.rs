@@ -10,9 +10,15 @@ pub mod keyboards;
 pub mod state;
 
 mod account;
+mod documents;
 mod general;
+mod loyalty;
 mod onboarding;
 mod orders;
+mod payments;
+mod shop;
+mod stepup;
+mod subscription;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -61,6 +67,34 @@ pub struct Settings {
     pub support_hours: String,
     pub orders_page_size: u32,
     pub staff_chat_id: Option<ChatId>,
+    /// The business's name, printed on documents.
+    pub business_name: String,
+    /// The business currency (ISO 4217).
+    pub currency: String,
+    /// The business's requisites, printed on documents.
+    pub requisites: Vec<String>,
+    pub top_up: TopUpSettings,
+    /// Step-up verification before sensitive changes; `None` when off.
+    pub step_up: Option<StepUpSettings>,
+}
+
+/// Top-up amounts and how payments are taken.
+#[derive(Debug, Clone)]
+pub struct TopUpSettings {
+    /// Offered as buttons, in whole currency units.
+    pub amounts: Vec<u32>,
+    pub min: u32,
+    pub max: u32,
+    /// Telegram Payments provider token: invoices instead of payment links.
+    pub provider_token: Option<String>,
+}
+
+/// One-time codes before sensitive changes.
+#[derive(Debug, Clone)]
+pub struct StepUpSettings {
+    pub code_ttl: chrono::Duration,
+    pub max_attempts: u32,
+    pub lock: chrono::Duration,
 }
 
 /// Everything a handler may use; one per bot, shared.
@@ -73,6 +107,8 @@ pub struct Ctx {
     pub i18n: Arc<I18n>,
     pub clock: SharedClock,
     pub settings: Settings,
+    /// Delivers one-time codes when step-up verification is on.
+    pub otp: Option<Arc<dyn crate::adapters::otp::OtpGateway>>,
     pub codec: CallbackCodec,
 }
 
@@ -96,7 +132,8 @@ pub fn schema(observer: Option<Arc<dyn UpdateObserver>>) -> UpdateHandler<BotErr
     let callback = Update::filter_callback_query()
         .enter_dialogue::<CallbackQuery, StoreStorage, State>()
         .endpoint(on_callback);
-    let tree = dptree::entry().branch(private_message).branch(callback);
+    let pre_checkout = Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout);
+    let tree = dptree::entry().branch(private_message).branch(callback).branch(pre_checkout);
     match observer {
         Some(observer) => observed(observer).chain(tree),
         None => tree,
@@ -142,7 +179,7 @@ pub async fn register_commands(bot: &Bot, i18n: &I18n, default_locale: Locale) -
 
 async fn on_message(bot: Bot, msg: Message, me: teloxide::types::Me, ctx: Arc<Ctx>, dialogue: BotDialogue) -> HandlerResult {
     let Some(from) = msg.from.clone() else { return Ok(()) };
-    let turn = Turn::begin(ctx, bot, &from, msg.chat.id, dialogue).await?;
+    let turn = Turn::begin(ctx, bot, &from, msg.chat.id, dialogue, me.username()).await?;
     let result = route_message(&turn, &msg, me.username()).await;
     turn.finish(result).await
 }
@@ -150,6 +187,9 @@ async fn on_message(bot: Bot, msg: Message, me: teloxide::types::Me, ctx: Arc<Ct
 async fn route_message(turn: &Turn, msg: &Message, bot_username: &str) -> HandlerResult {
     if let Some(contact) = msg.contact() {
         return onboarding::on_contact(turn, contact).await;
+    }
+    if let Some(payment) = msg.successful_payment() {
+        return payments::on_successful_payment(turn, payment).await;
     }
     let Some(text) = msg.text() else {
         return general::unsupported_content(turn).await;
@@ -165,12 +205,18 @@ async fn route_message(turn: &Turn, msg: &Message, bot_username: &str) -> Handle
     general::on_text(turn, text).await
 }
 
-async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>, dialogue: BotDialogue) -> HandlerResult {
+async fn on_callback(
+    bot: Bot,
+    q: CallbackQuery,
+    me: teloxide::types::Me,
+    ctx: Arc<Ctx>,
+    dialogue: BotDialogue,
+) -> HandlerResult {
     let Some(message) = q.regular_message().cloned() else {
         bot.answer_callback_query(q.id.clone()).await?;
         return Ok(());
     };
-    let turn = Turn::begin(ctx, bot, &q.from, message.chat.id, dialogue).await?;
+    let turn = Turn::begin(ctx, bot, &q.from, message.chat.id, dialogue, me.username()).await?;
     let result = general::on_button(&turn, &q, &message).await;
     turn.finish(result).await
 }
@@ -188,10 +234,19 @@ pub struct Turn {
     pub has_consent: bool,
     pub binding: Option<Binding>,
     pub dialogue: BotDialogue,
+    /// The bot's @username (for t.me links).
+    pub bot_username: String,
 }
 
 impl Turn {
-    async fn begin(ctx: Arc<Ctx>, bot: Bot, from: &User, chat: ChatId, dialogue: BotDialogue) -> Result<Turn, BotError> {
+    async fn begin(
+        ctx: Arc<Ctx>,
+        bot: Bot,
+        from: &User,
+        chat: ChatId,
+        dialogue: BotDialogue,
+        bot_username: &str,
+    ) -> Result<Turn, BotError> {
         let user_id = from.id.0 as i64;
         let user = ctx.store.touch_user(user_id, chat.0).await?;
         let locale = user
@@ -210,7 +265,13 @@ impl Turn {
             has_consent,
             binding,
             dialogue,
+            bot_username: bot_username.to_owned(),
         })
+    }
+
+    /// The customer this Telegram account is bound to.
+    pub fn customer_id(&self) -> Option<crate::adapters::CustomerId> {
+        self.binding.as_ref().map(|b| b.customer_id.clone())
     }
 
     /// Ends the turn: an error the customer should know about gets a polite answer.

@@ -100,7 +100,7 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
             let args = [("name", Arg::from(profile.first_name.as_str()))];
             bound.say_with(bound.t("identified", &args), KeyboardRemove::new()).await?;
             bound.say_with(bound.t("menu-prompt", &[]), main_menu(&bound)).await?;
-            Ok(())
+            super::loyalty::on_identified(&bound, &profile.id).await
         }
         None => {
             let lead = Lead {

@@ -214,8 +214,10 @@ pub(super) async fn details(turn: &Turn, number: &str) -> HandlerResult {
     if order.delivery.as_ref().is_some_and(|d| d.location.is_some()) {
         row.push((turn.t("order-map-button", &[]), Callback::OrderMap(order.number.clone())));
     }
-    row.push((turn.t("orders-back-button", &[]), Callback::OrdersPage(0)));
-    turn.say_with(text, turn.buttons().markup(vec![row])).await?;
+    row.push((turn.t("order-repeat-button", &[]), Callback::RepeatOrder(order.number.clone())));
+    row.push((turn.t("order-documents-button", &[]), Callback::OrderDocuments(order.number.clone())));
+    let back = vec![(turn.t("orders-back-button", &[]), Callback::OrdersPage(0))];
+    turn.say_with(text, turn.buttons().markup(vec![row, back])).await?;
     Ok(())
 }
 

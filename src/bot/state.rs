@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
+use crate::adapters::{NewOrder, SubscriptionChange};
 use crate::nlu::Entities;
 use crate::store::{Store, StoreError};
 
@@ -32,13 +33,42 @@ pub enum State {
         /// bot asks "did you mean…?" so the answer can use it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pending: Option<Entities>,
+        /// An order or subscription change shown for confirmation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        draft: Option<Draft>,
     },
+    /// «Пополнить»: the amount is asked.
+    AwaitingTopUpAmount,
+    /// A sensitive change waits for the one-time code sent to the customer's phone.
+    AwaitingCode { key: String, change: SubscriptionChange },
+}
+
+/// Something shown with Confirm / Cancel buttons, waiting for the customer's decision. The
+/// buttons carry `key`, which is also the idempotency key of the request it makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Draft {
+    Order { key: String, order: NewOrder },
+    Change { key: String, change: SubscriptionChange },
 }
 
 impl State {
     /// Identified, with nothing pending.
     pub fn ready() -> State {
-        State::Ready { misunderstood: 0, pending: None }
+        State::Ready { misunderstood: 0, pending: None, draft: None }
+    }
+
+    /// Identified, with this draft waiting for confirmation.
+    pub fn with_draft(draft: Draft) -> State {
+        State::Ready { misunderstood: 0, pending: None, draft: Some(draft) }
+    }
+
+    /// The draft waiting for confirmation, if any.
+    pub fn draft(&self) -> Option<&Draft> {
+        match self {
+            State::Ready { draft, .. } => draft.as_ref(),
+            _ => None,
+        }
     }
 }
 
@@ -100,14 +130,24 @@ mod tests {
 
     #[test]
     fn states_are_stored_as_tagged_json() {
-        let json = serde_json::to_string(&State::Ready { misunderstood: 1, pending: None }).unwrap();
+        let json = serde_json::to_string(&State::Ready { misunderstood: 1, pending: None, draft: None }).unwrap();
         assert_eq!(json, r#"{"state":"ready","misunderstood":1}"#);
         assert_eq!(serde_json::from_str::<State>(r#"{"state":"ready"}"#).unwrap(), State::ready());
         let pending = Entities { order_id: Some("78234".into()), ..Default::default() };
-        let state = State::Ready { misunderstood: 1, pending: Some(pending) };
+        let state = State::Ready { misunderstood: 1, pending: Some(pending), draft: None };
         let json = serde_json::to_string(&state).unwrap();
         assert_eq!(json, r#"{"state":"ready","misunderstood":1,"pending":{"order_id":"78234"}}"#);
         assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
         assert_eq!(serde_json::from_str::<State>(r#"{"state":"awaiting_contact"}"#).unwrap(), State::AwaitingContact);
+        let draft = State::with_draft(Draft::Change { key: "k1".into(), change: SubscriptionChange::Tariff("max".into()) });
+        let json = serde_json::to_string(&draft).unwrap();
+        assert_eq!(
+            json,
+            r#"{"state":"ready","misunderstood":0,"draft":{"kind":"change","key":"k1","change":{"kind":"tariff","code":"max"}}}"#
+        );
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), draft);
+        let waiting = State::AwaitingCode { key: "k2".into(), change: SubscriptionChange::Pause };
+        let json = serde_json::to_string(&waiting).unwrap();
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), waiting);
     }
 }

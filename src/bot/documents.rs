@@ -1,0 +1,220 @@
+//! F6 documents: «пришли акт за декабрь», «чек за февраль», «счёт», «договор». The customer's
+//! own documents are filtered by kind and period; one match is sent as a file, several are
+//! offered as buttons, none is answered with what there is. A document the business's system
+//! has no file of is rendered to PDF here. Telegram's file_id of every sent file is kept, so a
+//! second request does not upload it again.
+//!
+//! ```text
+//! > пришли акт за декабрь
+//! < (document act-2024-12-D-1001.pdf) Акт выполненных работ за декабрь 2024
+//! > чек
+//! < Нашёл несколько документов, какой прислать?   [Чек … февраль 2024] [Чек … декабрь 2024]
+//! ```
+
+use rust_decimal::Decimal;
+use teloxide::prelude::*;
+use teloxide::types::{InputFile, ParseMode};
+
+use super::keyboards::Callback;
+use super::{HandlerResult, Turn};
+use crate::adapters::{DocumentData, DocumentFile, DocumentInfo};
+use crate::domain::datetime::format_date_with_year;
+use crate::domain::money::format_money;
+use crate::domain::{Locale, Period};
+use crate::error::BotError;
+use crate::i18n::Arg;
+use crate::nlu::Entities;
+use crate::pdf::{Line, Party, PdfDocument};
+
+/// How many documents are offered as buttons at most.
+const MAX_BUTTONS: usize = 10;
+
+/// The documents the customer asked for by kind and period.
+pub(super) async fn find(turn: &Turn, entities: &Entities) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let kind = entities.doc_kind.as_deref();
+    let period = entities.period.as_deref().and_then(|p| Period::parse(p).ok());
+    let this_month = Period::of_date(turn.ctx.local_now().date());
+    if let Some(period) = period.filter(|p| *p > this_month) {
+        let args = [("period", Arg::from(period.display(turn.locale)))];
+        return turn.say(turn.t("documents-future", &args)).await.map(drop);
+    }
+    let documents = turn.ctx.adapters.documents.clone();
+    let all = turn.call(documents.documents(&id)).await?;
+    turn.audit("documents.list", None).await?;
+    let matching: Vec<&DocumentInfo> = all
+        .iter()
+        .filter(|d| kind.is_none_or(|k| d.kind == k) && period.is_none_or(|p| d.period == p))
+        .collect();
+    match matching.as_slice() {
+        [one] => send(turn, one).await,
+        [] if all.is_empty() => turn.say(turn.t("documents-none-at-all", &[])).await.map(drop),
+        [] => {
+            let what = describe(turn, kind, period);
+            let text = turn.t("documents-none", &[("what", Arg::from(what))]);
+            offer(turn, text, &all.iter().collect::<Vec<_>>()).await
+        }
+        several => offer(turn, turn.t("documents-several", &[]), several).await,
+    }
+}
+
+/// The documents of the month an order was placed in (the «Документы» button of an order).
+pub(super) async fn of_order(turn: &Turn, number: &str) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let logistics = turn.ctx.adapters.logistics.clone();
+    let Some(order) = turn.call(logistics.order(&id, number)).await? else {
+        turn.audit("order.not_found", Some(number)).await?;
+        return turn.say(turn.t("order-not-found", &[("number", Arg::from(number))])).await.map(drop);
+    };
+    let period = Period::of_date(turn.ctx.to_local(order.created).date());
+    let entities = Entities { period: Some(period.to_string()), ..Entities::default() };
+    find(turn, &entities).await
+}
+
+/// A button press: the document with this id, if it is the customer's.
+pub(super) async fn by_id(turn: &Turn, doc_id: &str) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let documents = turn.ctx.adapters.documents.clone();
+    match turn.call(documents.document(&id, doc_id)).await? {
+        Some(doc) => send(turn, &doc).await,
+        None => {
+            turn.audit("document.not_found", Some(doc_id)).await?;
+            turn.say(turn.t("document-not-found", &[])).await.map(drop)
+        }
+    }
+}
+
+/// «актов за декабрь 2023» — what was asked for, for the "none found" answer.
+fn describe(turn: &Turn, kind: Option<&str>, period: Option<Period>) -> String {
+    let kind = kind.map_or_else(|| turn.t("doc-kind-any", &[]), |k| turn.t(&format!("doc-kinds-{k}"), &[]));
+    match period {
+        Some(p) => turn.t("documents-what-period", &[("kind", Arg::from(kind)), ("period", Arg::from(p.display(turn.locale)))]),
+        None => kind,
+    }
+}
+
+/// A message with a button per document.
+async fn offer(turn: &Turn, text: String, docs: &[&DocumentInfo]) -> HandlerResult {
+    let rows = docs
+        .iter()
+        .take(MAX_BUTTONS)
+        .map(|d| vec![(d.title.get(turn.locale).to_owned(), Callback::Document(d.id.clone()))])
+        .collect();
+    turn.say_with(text, turn.buttons().markup(rows)).await?;
+    Ok(())
+}
+
+/// Sends a document: by its cached file_id when it was sent before, else its file (bytes, a
+/// URL, or a PDF rendered from its data), then remembers the file_id Telegram gave it.
+async fn send(turn: &Turn, doc: &DocumentInfo) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let store = &turn.ctx.store;
+    let caption = doc.title.get(turn.locale).to_owned();
+    // A rendered PDF differs by language; a file from the business does not.
+    let rendered_variant = format!("pdf-{}", turn.locale.as_str());
+    for variant in [rendered_variant.as_str(), "file"] {
+        if let Some(file_id) = store.cached_file_id(&id, &doc.id, variant).await? {
+            match send_file(turn, InputFile::file_id(file_id.into()), &caption).await {
+                Ok(_) => {
+                    turn.audit("document.sent", Some(&doc.id)).await?;
+                    return Ok(());
+                }
+                // Telegram forgot the file (or it was another bot's): upload it again.
+                Err(error) => tracing::info!(chat = turn.chat.0, %error, "a cached file_id was refused; uploading"),
+            }
+        }
+    }
+    let documents = turn.ctx.adapters.documents.clone();
+    let Some(file) = turn.call(documents.file(&id, &doc.id)).await? else {
+        turn.audit("document.not_found", Some(&doc.id)).await?;
+        return turn.say(turn.t("document-not-found", &[])).await.map(drop);
+    };
+    let (input, variant) = match file {
+        DocumentFile::Bytes { file_name, bytes } => (InputFile::memory(bytes).file_name(file_name), "file"),
+        DocumentFile::Url { file_name, url } => {
+            let url = url::Url::parse(&url).map_err(|e| crate::adapters::AdapterError::Invalid(format!("document URL: {e}")))?;
+            (InputFile::url(url).file_name(file_name), "file")
+        }
+        DocumentFile::Data(data) => {
+            let pdf = render(turn, &data)?;
+            (InputFile::memory(pdf).file_name(file_name(&data.info)), rendered_variant.as_str())
+        }
+    };
+    let sent = send_file(turn, input, &caption).await?;
+    if let Some(document) = sent.document() {
+        store.cache_file_id(&id, &doc.id, variant, &document.file.id.0, turn.ctx.clock.now()).await?;
+    }
+    turn.audit("document.sent", Some(&doc.id)).await?;
+    Ok(())
+}
+
+async fn send_file(turn: &Turn, file: InputFile, caption: &str) -> Result<Message, teloxide::RequestError> {
+    let caption = crate::i18n::escape_html(caption);
+    let sent = turn.bot.send_document(turn.chat, file).caption(caption.clone()).parse_mode(ParseMode::Html).await?;
+    if turn.has_consent {
+        // The history records that a document went out, not its bytes.
+        let _ = turn.ctx.store.log_message(turn.chat.0, "out", &format!("[document] {caption}"), turn.ctx.clock.now()).await;
+    }
+    Ok(sent)
+}
+
+/// "act-2024-12-D-1001.pdf": ASCII, so every client shows it the same.
+fn file_name(doc: &DocumentInfo) -> String {
+    let id: String = doc.id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    format!("{}-{}-{}.pdf", doc.kind, doc.period, id)
+}
+
+/// The PDF of a document the business's system has no file of.
+fn render(turn: &Turn, data: &DocumentData) -> Result<Vec<u8>, BotError> {
+    let pdf = layout(turn, data);
+    crate::pdf::render(&pdf).map_err(|e| BotError::Internal(format!("rendering a document failed: {e}")))
+}
+
+fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
+    let locale: Locale = turn.locale;
+    let money = |amount: Decimal| format_money(amount, &data.currency, locale);
+    let settings = &turn.ctx.settings;
+    let issued = format_date_with_year(data.issued, locale);
+    let kind = data.info.kind.as_str();
+    PdfDocument {
+        title: data.info.title.get(locale).to_owned(),
+        number_and_date: turn.t("pdf-number-date", &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))]),
+        seller_label: turn.t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
+        seller: Party { name: settings.business_name.clone(), lines: settings.requisites.clone() },
+        buyer_label: turn.t("pdf-buyer", &[]),
+        buyer: Party { name: data.customer_name.clone(), lines: data.customer_lines.clone() },
+        columns: [
+            turn.t("pdf-col-description", &[]),
+            turn.t("pdf-col-qty", &[]),
+            turn.t("pdf-col-price", &[]),
+            turn.t("pdf-col-amount", &[]),
+        ],
+        lines: data
+            .lines
+            .iter()
+            .map(|l| Line {
+                description: l.description.get(locale).to_owned(),
+                qty: l.qty.normalize().to_string(),
+                unit_price: money(l.unit_price),
+                amount: money(l.amount),
+            })
+            .collect(),
+        total_label: turn.t("pdf-total", &[]),
+        total: money(data.total),
+        notes: vec![turn.t(&format!("pdf-note-{}", note_kind(kind)), &[("period", Arg::Raw(data.info.period.display(locale)))])],
+        footer: turn.t(
+            "pdf-footer",
+            &[("business", Arg::Raw(settings.business_name.clone())), ("date", Arg::Raw(format_date_with_year(turn.ctx.local_now().date(), locale)))],
+        ),
+    }
+}
+
+fn note_kind(kind: &str) -> &'static str {
+    match kind {
+        "act" => "act",
+        "invoice" => "invoice",
+        "receipt" => "receipt",
+        "contract" => "contract",
+        _ => "statement",
+    }
+}

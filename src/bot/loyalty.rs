@@ -1,0 +1,141 @@
+//! F11 bonuses, a personal offer and referrals. The referral link is
+//! `t.me/<bot>?start=ref_<code>`; a newcomer who opens it and is identified credits the
+//! link's owner once (never themselves), through the loyalty adapter, with an audit entry.
+//!
+//! ```text
+//! > сколько у меня бонусов
+//! < У вас 1 200 бонусных баллов.                 [Персональное предложение] [Пригласить друга]
+//! > приведи друга
+//! < Ваша ссылка для друзей: https://t.me/cabinet_demo_bot?start=ref_K7M2Q9XA …
+//! ```
+
+use teloxide::prelude::*;
+
+use super::keyboards::Callback;
+use super::{HandlerResult, Turn};
+use crate::adapters::{CustomerId, ReferralOutcome};
+use crate::i18n::Arg;
+
+/// The start parameter's prefix of a referral link.
+const REFERRAL_PREFIX: &str = "ref_";
+
+/// The bonus balance, with the way to the offer and the referral link.
+pub(super) async fn bonuses(turn: &Turn) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let billing = turn.ctx.adapters.billing.clone();
+    let Some(account) = turn.call(billing.account(&id)).await? else {
+        return turn.say(turn.t("balance-no-account", &[])).await.map(drop);
+    };
+    turn.audit("bonuses.read", None).await?;
+    let markup = turn.buttons().markup(vec![vec![
+        (turn.t("offers-button", &[]), Callback::Offers),
+        (turn.t("referral-button", &[]), Callback::Referral),
+    ]]);
+    turn.say_with(turn.t("bonuses", &[("points", Arg::Num(account.bonus_points))]), markup).await?;
+    Ok(())
+}
+
+/// One personal offer, with «Заказать» when it is a product.
+pub(super) async fn offers(turn: &Turn) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let loyalty = turn.ctx.adapters.loyalty.clone();
+    let offer = turn.call(loyalty.offer(&id)).await?;
+    turn.audit("offers.read", None).await?;
+    match offer {
+        Some(offer) => {
+            let text = turn.t("offer", &[("text", Arg::from(offer.text.get(turn.locale)))]);
+            match offer.sku {
+                Some(sku) => {
+                    let markup = turn.buttons().markup(vec![vec![(turn.t("offer-order-button", &[]), Callback::OfferOrder(sku))]]);
+                    turn.say_with(text, markup).await?;
+                }
+                None => {
+                    turn.say(text).await?;
+                }
+            }
+        }
+        None => {
+            turn.say(turn.t("offers-none", &[])).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The personal referral link.
+pub(super) async fn referral(turn: &Turn) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let loyalty = turn.ctx.adapters.loyalty.clone();
+    let code = turn.call(loyalty.referral_code(&id)).await?;
+    let link = format!("https://t.me/{}?start={REFERRAL_PREFIX}{code}", turn.bot_username);
+    turn.audit("referral.link", None).await?;
+    turn.say(turn.t("referral-link", &[("link", Arg::from(link))])).await?;
+    Ok(())
+}
+
+/// The code of a `/start ref_<code>` parameter, when it is one: letters and digits only.
+pub(super) fn referral_code(start_parameter: &str) -> Option<&str> {
+    let code = start_parameter.trim().strip_prefix(REFERRAL_PREFIX)?;
+    (!code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric())).then_some(code)
+}
+
+/// `/start ref_<code>` from someone not identified yet: the code waits for the
+/// identification. From a bound customer it changes nothing.
+pub(super) async fn remember_referral(turn: &Turn, start_parameter: &str) -> HandlerResult {
+    if turn.binding.is_some() {
+        return Ok(());
+    }
+    if let Some(code) = referral_code(start_parameter) {
+        turn.ctx.store.set_pending_referral(turn.user_id, Some(code)).await?;
+    }
+    Ok(())
+}
+
+/// Just identified as `customer`: a waiting referral code credits its owner once.
+pub(super) async fn on_identified(turn: &Turn, customer: &CustomerId) -> HandlerResult {
+    let store = &turn.ctx.store;
+    let Some(code) = store.pending_referral(turn.user_id).await? else { return Ok(()) };
+    store.set_pending_referral(turn.user_id, None).await?;
+    let loyalty = turn.ctx.adapters.loyalty.clone();
+    let outcome = match turn.call(loyalty.credit_referral(&code, customer)).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // The newcomer is identified either way; the reward is not worth an error to them.
+            tracing::warn!(chat = turn.chat.0, %error, "crediting a referral failed");
+            return Ok(());
+        }
+    };
+    match outcome {
+        ReferralOutcome::Credited { referrer, points } => {
+            turn.audit("referral.credited", Some(referrer.as_str())).await?;
+            for binding in store.bindings_of(&referrer).await? {
+                let locale = store
+                    .user(binding.telegram_user_id)
+                    .await?
+                    .and_then(|u| u.locale)
+                    .unwrap_or(turn.ctx.settings.default_locale);
+                let text = turn.ctx.i18n.t(locale, "referral-credited", &[("points", Arg::Num(points))]);
+                if let Err(error) = turn.bot.send_message(ChatId(binding.chat_id), text).parse_mode(teloxide::types::ParseMode::Html).await {
+                    tracing::info!(%error, "could not tell a referrer about the reward");
+                }
+            }
+        }
+        ReferralOutcome::SelfReferral => turn.audit("referral.self", None).await?,
+        ReferralOutcome::AlreadyReferred => turn.audit("referral.repeat", None).await?,
+        ReferralOutcome::UnknownCode => turn.audit("referral.unknown", Some(&code)).await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_referral_parameters_are_codes() {
+        assert_eq!(referral_code("ref_K7M2Q9XA"), Some("K7M2Q9XA"));
+        assert_eq!(referral_code("ref_"), None);
+        assert_eq!(referral_code("ref_a b"), None);
+        assert_eq!(referral_code("ref_<script>"), None);
+        assert_eq!(referral_code("promo_1"), None);
+    }
+}

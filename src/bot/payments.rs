@@ -1,0 +1,285 @@
+//! F10 top-up: «Пополнить» asks for the amount (buttons or a typed amount), then gives a
+//! payment link from the billing, or a Telegram invoice when a payment provider is configured.
+//! An invoice is checked again at pre-checkout (this customer's, this amount, not paid yet) and
+//! credited through the billing once per Telegram charge id, however often the payment arrives.
+//!
+//! ```text
+//! [Пополнить]
+//! < На какую сумму пополнить баланс? Выберите или напишите сумму.   [1 000 ₸] [2 000 ₸] [5 000 ₸]
+//! > 2500
+//! < Оплата 2 500 ₸: перейдите по ссылке.                            [Оплатить 2 500 ₸]
+//! ```
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, SuccessfulPayment};
+
+use super::keyboards::Callback;
+use super::state::State;
+use super::{Ctx, HandlerResult, Turn, shop};
+use crate::adapters::LocalizedText;
+use crate::domain::money::{format_money, from_minor, to_minor};
+use crate::i18n::Arg;
+use crate::store::TopUpPayment;
+
+/// The invoice payload's prefix; the rest is the payment's reference.
+const PAYLOAD_PREFIX: &str = "topup:";
+
+/// «Пополнить»: amount buttons, or a typed amount.
+pub(super) async fn ask_amount(turn: &Turn) -> HandlerResult {
+    let settings = &turn.ctx.settings;
+    let currency = settings.currency.as_str();
+    let buttons: Vec<(String, Callback)> = settings
+        .top_up
+        .amounts
+        .iter()
+        .map(|a| (format_money(Decimal::from(*a), currency, turn.locale), Callback::TopUpAmount(*a)))
+        .collect();
+    turn.set_state(State::AwaitingTopUpAmount).await?;
+    turn.say_with(turn.t("top-up-ask", &[]), turn.buttons().markup(vec![buttons])).await?;
+    Ok(())
+}
+
+/// Why a typed amount was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AmountError {
+    /// Not a number at all (letters, symbols).
+    NotANumber,
+    /// Zero or negative.
+    NotPositive,
+    TooSmall,
+    TooLarge,
+}
+
+/// A typed amount: digits with spaces between thousands, an optional decimal part of up to two
+/// digits, and an optional currency word or sign («2 500», «2500 тг», «1500.50 ₸», "₸2,000").
+pub(super) fn parse_amount(text: &str, min: u32, max: u32) -> Result<Decimal, AmountError> {
+    let lowered = text.trim().to_lowercase();
+    let mut s = lowered.as_str();
+    for suffix in ["тенге", "tenge", "тнг", "тг", "kzt", "₸", "руб", "р"] {
+        if let Some(rest) = s.strip_suffix(suffix) {
+            s = rest.trim_end_matches('.').trim();
+            break;
+        }
+    }
+    s = s.strip_prefix('₸').unwrap_or(s).trim();
+    let negative = s.starts_with('-') || s.starts_with('−');
+    let s = s.trim_start_matches(['-', '−', '+']).trim();
+    // Thousands separators: spaces of any kind, or commas before exactly three digits.
+    let compact: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}').collect();
+    let (whole, fraction) = match compact.rsplit_once(['.', ',']) {
+        Some((whole, fraction)) if fraction.len() == 3 && compact.contains(',') && !compact.contains('.') => {
+            (format!("{whole}{fraction}"), String::new())
+        }
+        Some((whole, fraction)) => (whole.to_owned(), fraction.to_owned()),
+        None => (compact.clone(), String::new()),
+    };
+    let whole: String = whole.chars().filter(|c| *c != ',').collect();
+    let digits_ok = !whole.is_empty()
+        && whole.len() <= 12
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && fraction.len() <= 2
+        && fraction.chars().all(|c| c.is_ascii_digit());
+    if !digits_ok {
+        return Err(AmountError::NotANumber);
+    }
+    let amount: Decimal = format!("{whole}.{}", if fraction.is_empty() { "0" } else { &fraction })
+        .parse()
+        .map_err(|_| AmountError::NotANumber)?;
+    if negative || amount <= Decimal::ZERO {
+        return Err(AmountError::NotPositive);
+    }
+    if amount < Decimal::from(min) {
+        return Err(AmountError::TooSmall);
+    }
+    if amount > Decimal::from(max) {
+        return Err(AmountError::TooLarge);
+    }
+    Ok(amount.normalize())
+}
+
+/// A message while the amount is asked: an amount, «отмена», or something else entirely.
+/// Returns `false` when the text is not an answer to the question (the caller handles it).
+pub(super) async fn on_amount_text(turn: &Turn, text: &str) -> Result<bool, crate::error::BotError> {
+    let top_up = &turn.ctx.settings.top_up;
+    let has_digit = text.chars().any(|c| c.is_ascii_digit());
+    if !has_digit {
+        return Ok(false);
+    }
+    match parse_amount(text, top_up.min, top_up.max) {
+        Ok(amount) => {
+            pay(turn, amount).await?;
+        }
+        Err(error) => {
+            let currency = turn.ctx.settings.currency.as_str();
+            let args = [
+                ("min", Arg::from(format_money(Decimal::from(top_up.min), currency, turn.locale))),
+                ("max", Arg::from(format_money(Decimal::from(top_up.max), currency, turn.locale))),
+            ];
+            let key = match error {
+                AmountError::NotANumber => "top-up-not-a-number",
+                AmountError::NotPositive => "top-up-not-positive",
+                AmountError::TooSmall => "top-up-too-small",
+                AmountError::TooLarge => "top-up-too-large",
+            };
+            turn.say(turn.t(key, &args)).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// An amount chosen: a Telegram invoice or the billing's payment link.
+pub(super) async fn pay(turn: &Turn, amount: Decimal) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let top_up = &turn.ctx.settings.top_up;
+    if amount < Decimal::from(top_up.min) || amount > Decimal::from(top_up.max) {
+        return turn.say(turn.t("top-up-not-positive", &[])).await.map(drop);
+    }
+    turn.set_state(State::ready()).await?;
+    let currency = turn.ctx.settings.currency.clone();
+    let reference = shop::new_key();
+    let payment = TopUpPayment {
+        reference: reference.clone(),
+        telegram_user_id: turn.user_id,
+        customer_id: id.clone(),
+        amount,
+        currency: currency.clone(),
+        created_at: turn.ctx.clock.now(),
+        paid: false,
+    };
+    turn.ctx.store.create_top_up(&payment).await?;
+    turn.audit("top_up.request", Some(&reference)).await?;
+    let shown = format_money(amount, &currency, turn.locale);
+    let pay_label = turn.t("top-up-pay-button", &[("amount", Arg::from(shown.as_str()))]);
+    match &top_up.provider_token {
+        Some(token) => {
+            let title = turn.t("top-up-invoice-title", &[]);
+            let description = turn.t("top-up-invoice-description", &[("account", Arg::Raw(id.to_string()))]);
+            let minor = to_minor(amount);
+            let prices = vec![LabeledPrice::new(title.clone(), u32::try_from(minor).unwrap_or(u32::MAX))];
+            turn.bot
+                .send_invoice(turn.chat, title, description, format!("{PAYLOAD_PREFIX}{reference}"), currency, prices)
+                .provider_token(token.clone())
+                .reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::pay(pay_label)]]))
+                .await?;
+        }
+        None => {
+            let billing = turn.ctx.adapters.billing.clone();
+            let link = turn.call(billing.payment_link(&id, amount, &reference)).await?;
+            let url = url::Url::parse(&link)
+                .map_err(|e| crate::adapters::AdapterError::Invalid(format!("payment link: {e}")))?;
+            let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::url(pay_label, url)]]);
+            turn.say_with(turn.t("top-up-link", &[("amount", Arg::from(shown))]), markup).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Pre-checkout: the last word before Telegram charges the card. Only an unpaid top-up of
+/// this user, for exactly this amount and currency, goes through.
+pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery, ctx: Arc<Ctx>) -> HandlerResult {
+    let user_id = q.from.id.0 as i64;
+    let locale = match ctx.store.user(user_id).await? {
+        Some(user) => user.locale,
+        None => None,
+    }
+    .unwrap_or_else(|| crate::domain::Locale::from_telegram(q.from.language_code.as_deref(), ctx.settings.default_locale));
+    let payment = match q.invoice_payload.strip_prefix(PAYLOAD_PREFIX) {
+        Some(reference) => ctx.store.top_up(reference).await?,
+        None => None,
+    };
+    let bound = ctx.store.binding(user_id).await?;
+    let valid = payment.as_ref().is_some_and(|p| {
+        !p.paid
+            && p.telegram_user_id == user_id
+            && bound.as_ref().is_some_and(|b| b.customer_id == p.customer_id)
+            && p.currency == q.currency.to_string()
+            && i64::from(q.total_amount) == to_minor(p.amount)
+    });
+    if valid {
+        bot.answer_pre_checkout_query(q.id, true).await?;
+    } else {
+        tracing::info!(user = user_id, "a pre-checkout query was declined");
+        bot.answer_pre_checkout_query(q.id, false)
+            .error_message(ctx.i18n.t(locale, "top-up-declined", &[]))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Telegram charged the card: credit the account once per charge.
+pub(super) async fn on_successful_payment(turn: &Turn, payment: &SuccessfulPayment) -> HandlerResult {
+    let reference = payment.invoice_payload.strip_prefix(PAYLOAD_PREFIX).unwrap_or_default();
+    let record = turn.ctx.store.top_up(reference).await?;
+    let Some(record) = record.filter(|r| r.telegram_user_id == turn.user_id) else {
+        tracing::warn!(chat = turn.chat.0, "a payment for an unknown top-up arrived");
+        turn.audit("top_up.unknown_payment", Some(&payment.telegram_payment_charge_id.0)).await?;
+        return turn.say(turn.t("top-up-unknown-payment", &[])).await.map(drop);
+    };
+    let amount = from_minor(i64::from(payment.total_amount));
+    let charge = payment.telegram_payment_charge_id.0.clone();
+    let title = LocalizedText(
+        [("ru", "Пополнение через Telegram"), ("en", "Top-up via Telegram")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    );
+    let billing = turn.ctx.adapters.billing.clone();
+    // Credited first (once per charge id), marked paid second: a crash in between is
+    // repaired by the next delivery of the same payment.
+    let credited = turn.call(billing.credit_payment(&record.customer_id, amount, &charge, &title)).await?;
+    turn.ctx.store.mark_top_up_paid(&record.reference, &charge, turn.ctx.clock.now()).await?;
+    let currency = record.currency.as_str();
+    match credited {
+        Some(balance) => {
+            turn.audit("top_up.paid", Some(&record.reference)).await?;
+            let args = [
+                ("amount", Arg::from(format_money(amount, currency, turn.locale))),
+                ("balance", Arg::from(format_money(balance, currency, turn.locale))),
+            ];
+            turn.say(turn.t("top-up-paid", &args)).await?;
+        }
+        None => {
+            turn.say(turn.t("top-up-already-credited", &[])).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amount(text: &str) -> Result<Decimal, AmountError> {
+        parse_amount(text, 100, 500_000)
+    }
+
+    #[test]
+    fn amounts_are_read_as_people_write_them() {
+        assert_eq!(amount("2500"), Ok(Decimal::from(2500)));
+        assert_eq!(amount("2 500"), Ok(Decimal::from(2500)));
+        assert_eq!(amount("2\u{a0}500 ₸"), Ok(Decimal::from(2500)));
+        assert_eq!(amount("2500 тг"), Ok(Decimal::from(2500)));
+        assert_eq!(amount("2500 тенге"), Ok(Decimal::from(2500)));
+        assert_eq!(amount("₸2,000"), Ok(Decimal::from(2000)));
+        assert_eq!(amount("1500.50"), Ok("1500.5".parse().unwrap()));
+        assert_eq!(amount("1500,5"), Ok("1500.5".parse().unwrap()));
+    }
+
+    #[test]
+    fn zero_negative_absurd_and_letters_are_refused() {
+        assert_eq!(amount("0"), Err(AmountError::NotPositive));
+        assert_eq!(amount("-500"), Err(AmountError::NotPositive));
+        assert_eq!(amount("−500"), Err(AmountError::NotPositive));
+        assert_eq!(amount("50"), Err(AmountError::TooSmall));
+        assert_eq!(amount("99999999999"), Err(AmountError::TooLarge));
+        assert_eq!(amount("1e9"), Err(AmountError::NotANumber));
+        assert_eq!(amount("100abc"), Err(AmountError::NotANumber));
+        assert_eq!(amount("пятьсот"), Err(AmountError::NotANumber));
+        assert_eq!(amount("12.345"), Err(AmountError::NotANumber));
+        assert_eq!(amount("9999999999999999999999"), Err(AmountError::NotANumber));
+        assert_eq!(amount(""), Err(AmountError::NotANumber));
+    }
+}
