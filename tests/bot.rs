@@ -9,7 +9,7 @@ use cabinet::adapters::builtin::Builtin;
 use cabinet::adapters::{Account, AdapterResult, Adapters, Billing, CustomerId, Transaction};
 use cabinet::app::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
-use cabinet::sandbox::{ButtonRef, SandboxEvent, SandboxUser};
+use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
 
 /// What the bot answered to one step: the texts of its new or edited messages and toasts.
 struct Replies {
@@ -327,5 +327,134 @@ async fn a_slow_or_unsure_fallback_leaves_the_customer_with_a_question_not_a_gue
     identify(&bot, &user, "+77011234567").await;
     let replies = say(&bot, &user, "qwzx blorp").await;
     assert!(!replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+}
+
+// --- self-service -----------------------------------------------------------------------------
+
+/// The documents the bot sent this user: (file name, file_id, caption).
+fn documents_sent(bot: &SandboxedBot, user: &SandboxUser) -> Vec<(String, String, String)> {
+    bot.sandbox
+        .messages(user.id)
+        .into_iter()
+        .filter_map(|m| match m.content {
+            BotContent::Document { file_name, file_id, .. } => Some((file_name, file_id, m.text)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_document_is_rendered_once_and_then_sent_by_its_file_id() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    say(&bot, &user, "пришли акт за декабрь").await;
+    let first = documents_sent(&bot, &user);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let (file_name, file_id, caption) = &first[0];
+    assert!(file_name.ends_with(".pdf") && caption.contains("Акт"), "{first:?}");
+    let bytes = bot.sandbox.file_bytes(file_id).expect("the upload is kept");
+    assert!(bytes.starts_with(b"%PDF"), "a PDF was uploaded");
+
+    say(&bot, &user, "пришли акт за декабрь").await;
+    let both = documents_sent(&bot, &user);
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(both[1].1, *file_id, "the second send reuses Telegram's file_id instead of uploading again");
+    let uploads = bot
+        .sandbox
+        .calls()
+        .into_iter()
+        .filter(|(method, params)| method.eq_ignore_ascii_case("sendDocument") && params["document"].as_str() != Some(file_id.as_str()))
+        .count();
+    assert_eq!(uploads, 1, "one upload in all");
+
+    // In English the document is rendered again, in English.
+    say(&bot, &user, "/language").await;
+    press(&bot, &user, "English").await;
+    say(&bot, &user, "send me the act for December").await;
+    let all = documents_sent(&bot, &user);
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_ne!(all[2].1, *file_id, "another language is another file");
+    assert!(all[2].2.contains("Certificate"), "{all:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_out_of_stock_item_is_named_and_left_out_of_the_repeat() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    sqlx::query("UPDATE catalog SET in_stock = 0 WHERE sku = 'MILK-32'").execute(bot.store.pool()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    let replies = say(&bot, &user, "повтори последний заказ").await;
+    assert!(replies.contains("Нет в наличии, в заказ не войдёт: Молоко 3.2%"), "{}", replies.dump());
+    assert!(replies.contains("Итого: 1\u{a0}290\u{a0}₸"), "{}", replies.dump());
+    let placed = press(&bot, &user, "Оформить").await;
+    assert!(placed.contains("Заказ №78301 оформлен на 1\u{a0}290\u{a0}₸"), "{}", placed.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_taps_on_confirm_at_once_place_one_order() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    say(&bot, &user, "повтори последний заказ").await;
+    let Some(ButtonRef::Inline { message_id, callback_data, .. }) =
+        bot.sandbox.find_button(user.id, &|l: &str| l.contains("Оформить"))
+    else {
+        panic!("no confirm button")
+    };
+    let seq = bot.sandbox.event_seq();
+    let first = bot.sandbox.press_inline(&user, message_id, &callback_data);
+    let second = bot.sandbox.press_inline(&user, message_id, &callback_data);
+    collect(&bot, &user, seq, first).await;
+    let replies = collect(&bot, &user, seq, second).await;
+    assert!(replies.contains("оформлен на"), "{}", replies.dump());
+    assert!(replies.contains("уже оформлен: №78301"), "{}", replies.dump());
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = 'C1'").fetch_one(bot.store.pool()).await.unwrap();
+    assert_eq!(sqlx::Row::get::<i64, _>(&row, "n"), 4, "three demo orders and one new");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_referral_credits_the_referrer_once_and_never_oneself() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let referrer = erlan();
+    identify(&bot, &referrer, "+77011234567").await;
+    let replies = say(&bot, &referrer, "моя реферальная ссылка").await;
+    let text = replies.texts.join("\n");
+    let code = regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
+    assert!(text.contains(&format!("https://t.me/{}?start=ref_{code}", bot.sandbox.bot_username())), "{text}");
+
+    // Ольга comes with the link: Ерлан gets the points, once.
+    let friend = SandboxUser::new(5002, "Ольга", Some("ru"));
+    let seq = bot.sandbox.event_seq();
+    say(&bot, &friend, &format!("/start ref_{code}")).await;
+    press(&bot, &friend, "Согласен").await;
+    share_own_contact(&bot, &friend, "+77025556677").await;
+    let told = collect(&bot, &referrer, seq, bot.sandbox.send_text(&referrer, "спасибо")).await;
+    assert!(told.contains("Начислено 500 бонусных баллов"), "{}", told.dump());
+    let bonuses = say(&bot, &referrer, "сколько у меня бонусов").await;
+    assert!(bonuses.contains("1700"), "{}", bonuses.dump());
+
+    // Ольга again, from another Telegram account: no second reward.
+    let again = SandboxUser::new(5003, "Ольга", Some("ru"));
+    say(&bot, &again, &format!("/start ref_{code}")).await;
+    press(&bot, &again, "Согласен").await;
+    share_own_contact(&bot, &again, "+77025556677").await;
+    // Ерлан with his own link, from a second account: nothing.
+    let himself = SandboxUser::new(5004, "Ерлан", Some("ru"));
+    say(&bot, &himself, &format!("/start ref_{code}")).await;
+    press(&bot, &himself, "Согласен").await;
+    share_own_contact(&bot, &himself, "+77011234567").await;
+    let bonuses = say(&bot, &referrer, "сколько у меня бонусов").await;
+    assert!(bonuses.contains("1700"), "{}", bonuses.dump());
+    let actions: Vec<String> = bot.store.audit_entries(5004).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"referral.self".to_owned()), "{actions:?}");
+    let actions: Vec<String> = bot.store.audit_entries(5003).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"referral.repeat".to_owned()), "{actions:?}");
     bot.stop().await;
 }
