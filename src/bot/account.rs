@@ -126,6 +126,7 @@ mod tests {
             next_charge: None,
             daily_charge: daily.map(Decimal::from),
             card_mask: None,
+            paused: false,
         }
     }
 
