@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cabinet::adapters::builtin::Builtin;
-use cabinet::adapters::{Account, AdapterResult, Adapters, Billing, CustomerId, Transaction};
+use cabinet::adapters::{
+    Account, AdapterError, AdapterResult, Adapters, Billing, ChangeOutcome, CustomerId, LocalizedText, SubscriptionChange,
+    Tariff, Transaction,
+};
 use cabinet::app::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
 use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
+use rust_decimal::Decimal;
 
 /// What the bot answered to one step: the texts of its new or edited messages and toasts.
 struct Replies {
@@ -97,14 +101,53 @@ impl Billing for SlowBilling {
         tokio::time::sleep(Duration::from_secs(30)).await;
         Ok(vec![])
     }
+    async fn tariffs(&self) -> AdapterResult<Vec<Tariff>> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(vec![])
+    }
+    async fn tariff_options(&self) -> AdapterResult<Vec<Tariff>> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(vec![])
+    }
+    async fn quote_change(&self, _id: &CustomerId, _change: &SubscriptionChange) -> AdapterResult<ChangeOutcome> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Err(AdapterError::Timeout)
+    }
+    async fn apply_change(&self, _id: &CustomerId, _change: &SubscriptionChange, _key: &str) -> AdapterResult<ChangeOutcome> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Err(AdapterError::Timeout)
+    }
+    async fn payment_link(&self, _id: &CustomerId, _amount: Decimal, _reference: &str) -> AdapterResult<String> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Err(AdapterError::Timeout)
+    }
+    async fn credit_payment(
+        &self,
+        _id: &CustomerId,
+        _amount: Decimal,
+        _payment_id: &str,
+        _title: &LocalizedText,
+    ) -> AdapterResult<Option<Decimal>> {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(None)
+    }
 }
 
 #[tokio::test]
 async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working() {
     let opts = SandboxOptions { adapter_timeout_ms: Some(300), ..fixed() };
-    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, timeout| {
-        let builtin = Arc::new(Builtin::new(store));
-        Adapters { crm: builtin.clone(), billing: Arc::new(SlowBilling), logistics: builtin, timeout }
+    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, clock, config| {
+        let timeout = Duration::from_millis(config.bot.adapter_timeout_ms);
+        let builtin = Arc::new(Builtin::new(store).with_clock(clock));
+        Adapters {
+            crm: builtin.clone(),
+            billing: Arc::new(SlowBilling),
+            logistics: builtin.clone(),
+            documents: builtin.clone(),
+            shop: builtin.clone(),
+            loyalty: builtin,
+            timeout,
+        }
     })
     .await
     .unwrap();

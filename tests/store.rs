@@ -2,14 +2,23 @@
 //! against SQLite (a temporary file and in memory) and PostgreSQL (a fresh database per test,
 //! from `TEST_DATABASE_URL`).
 
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use cabinet::adapters::builtin::Builtin;
-use cabinet::adapters::{Billing, Crm, CustomerId, Logistics, OrderStatus};
-use cabinet::domain::{Locale, Phone};
+use cabinet::adapters::builtin::{Builtin, BuiltinSettings};
+use cabinet::adapters::{
+    Billing, ChangeOutcome, ChangeRefusal, CreatedOrder, Crm, CustomerId, DocumentFile, Documents,
+    LocalizedText, Logistics, Loyalty, NewOrder, OrderRefusal, OrderStatus, ReferralOutcome, Shop,
+    SubscriptionChange,
+};
+use cabinet::clock::{Clock, FixedClock};
+use cabinet::domain::{Locale, Period, Phone};
 use cabinet::store::import::{self, BusinessData, DEMO_JSON};
-use cabinet::store::{AuditEntry, Binding, Engine, Lead, Store, StoreError};
+use cabinet::store::{
+    AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, TopUpPayment,
+};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -134,6 +143,47 @@ async fn with_demo(store: &Store) -> Builtin {
     Builtin::new(store.clone())
 }
 
+/// The demo on the demo clock, read by an adapter whose clock stands at the demo time
+/// (2025-01-11T10:00 in Almaty).
+async fn with_demo_at_demo_time(store: &Store) -> (Builtin, Arc<FixedClock>) {
+    let builtin = with_demo(store).await;
+    let clock = FixedClock::new(BusinessData::demo().demo_now_utc().unwrap());
+    (builtin.with_clock(clock.clone()), clock)
+}
+
+/// A change made (or that would be made) in tenge.
+fn done(fee: &str, effective: &str) -> ChangeOutcome {
+    ChangeOutcome::Done {
+        monthly_fee: dec(fee),
+        effective: date(effective),
+        currency: "KZT".to_owned(),
+    }
+}
+
+fn refused(why: ChangeRefusal) -> ChangeOutcome {
+    ChangeOutcome::Refused(why)
+}
+
+fn new_order(lines: &[(&str, i64)], address: Option<&str>) -> NewOrder {
+    NewOrder {
+        lines: lines
+            .iter()
+            .map(|(sku, qty)| ((*sku).to_owned(), *qty))
+            .collect(),
+        address: address.map(str::to_owned),
+    }
+}
+
+async fn stock(store: &Store, sku: &str) -> i64 {
+    sqlx::query("SELECT in_stock FROM catalog WHERE sku = $1")
+        .bind(sku.to_owned())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get::<i64, _>("in_stock")
+        .unwrap()
+}
+
 /// The demo data set with one value replaced (a JSON pointer).
 fn demo_with(pointer: &str, value: serde_json::Value) -> String {
     let mut json: serde_json::Value = serde_json::from_str(DEMO_JSON).unwrap();
@@ -164,13 +214,26 @@ on_every_engine!(
     audit_entries_are_kept_per_user_oldest_first,
     a_lead_is_recorded_once_per_user_and_phone,
     an_in_memory_store_serves_concurrent_callers,
+    subscription_changes_are_quoted_applied_refused_and_repeated_once,
+    concurrent_changes_apply_once,
+    payment_links_fill_the_template,
+    a_payment_is_credited_once_even_concurrently,
+    documents_are_scoped_to_their_customer_and_printable,
+    a_repeat_order_is_built_from_the_last_delivered_one,
+    a_double_tap_creates_one_order,
+    an_offer_follows_an_old_enough_purchase,
+    referral_codes_are_stable_and_credit_once,
+    document_file_ids_are_cached_per_variant,
+    one_time_codes_are_kept_replaced_and_forgotten,
+    a_top_up_is_marked_paid_once,
+    a_pending_referral_code_is_kept_per_user,
 );
 
 async fn migrations_apply_twice_harmlessly(store: Store) {
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     assert_eq!(count(&store, "customers").await, 0);
-    assert_eq!(count(&store, "_sqlx_migrations").await, 1);
+    assert_eq!(count(&store, "_sqlx_migrations").await, 2);
 }
 
 async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(store: Store) {
@@ -408,6 +471,7 @@ async fn accounts_carry_balance_tariff_next_charge_and_currency(store: Store) {
     assert!(c1.options.is_empty());
     assert_eq!(c1.daily_charge, None);
     assert_eq!(c1.card_mask.as_deref(), Some("**** **** **** 4242"));
+    assert!(!c1.paused);
 
     let c2 = builtin.account(&id("C2")).await.unwrap().unwrap();
     assert_eq!(c2.balance, dec("150"));
@@ -886,6 +950,1128 @@ async fn an_in_memory_store_serves_concurrent_callers(store: Store) {
         assert_eq!(task.await.unwrap(), 1);
     }
     assert_eq!(count(&store, "telegram_users").await, 20);
+}
+
+// --- self-service: the built-in adapter ----------------------------------------------------
+
+async fn subscription_changes_are_quoted_applied_refused_and_repeated_once(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let codes = |list: Vec<cabinet::adapters::Tariff>| {
+        list.into_iter()
+            .map(|t| (t.code, t.monthly_fee))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        codes(builtin.tariffs().await.unwrap()),
+        [
+            ("basic".to_owned(), dec("590")),
+            ("optimal".to_owned(), dec("890")),
+            ("max".to_owned(), dec("1490"))
+        ]
+    );
+    assert_eq!(
+        codes(builtin.tariff_options().await.unwrap()),
+        [("tv".to_owned(), dec("300"))]
+    );
+
+    let c1 = id("C1");
+    let tariff = |code: &str| SubscriptionChange::Tariff(code.to_owned());
+    let add = |code: &str| SubscriptionChange::AddOption(code.to_owned());
+    let remove = |code: &str| SubscriptionChange::RemoveOption(code.to_owned());
+
+    // Quotes: the fee model is the tariff plus options (C2: 590 + 300, C3: 1490 + 300).
+    let quote = |who: &'static str, change: SubscriptionChange| {
+        let builtin = builtin.clone();
+        async move { builtin.quote_change(&id(who), &change).await.unwrap() }
+    };
+    assert_eq!(quote("C1", tariff("max")).await, done("1490", "2025-01-15"));
+    assert_eq!(quote("C1", add("tv")).await, done("1190", "2025-01-11"));
+    assert_eq!(
+        quote("C1", SubscriptionChange::Pause).await,
+        done("0", "2025-01-12")
+    );
+    assert_eq!(quote("C2", remove("tv")).await, done("590", "2025-01-13"));
+    assert_eq!(
+        quote("C2", tariff("optimal")).await,
+        done("1190", "2025-01-13")
+    );
+    assert_eq!(
+        quote("C3", tariff("basic")).await,
+        done("890", "2025-02-01")
+    );
+    assert_eq!(quote("C3", remove("tv")).await, done("1490", "2025-02-01"));
+
+    // Refusals.
+    assert_eq!(
+        quote("C1", tariff("optimal")).await,
+        refused(ChangeRefusal::SameTariff)
+    );
+    assert_eq!(
+        quote("C1", tariff("gold")).await,
+        refused(ChangeRefusal::Unknown)
+    );
+    assert_eq!(
+        quote("C1", add("radio")).await,
+        refused(ChangeRefusal::Unknown)
+    );
+    assert_eq!(
+        quote("C1", remove("radio")).await,
+        refused(ChangeRefusal::Unknown)
+    );
+    assert_eq!(
+        quote("C1", remove("tv")).await,
+        refused(ChangeRefusal::OptionAbsent)
+    );
+    assert_eq!(
+        quote("C2", add("tv")).await,
+        refused(ChangeRefusal::OptionPresent)
+    );
+    assert_eq!(
+        quote("C1", SubscriptionChange::Resume).await,
+        refused(ChangeRefusal::NotPaused)
+    );
+    assert_eq!(
+        quote("C9", SubscriptionChange::Pause).await,
+        refused(ChangeRefusal::NoSubscription)
+    );
+
+    // A quote changes nothing.
+    let account = builtin.account(&c1).await.unwrap().unwrap();
+    assert_eq!(account.tariff.unwrap().code, "optimal");
+    assert_eq!(account.next_charge.unwrap().amount, dec("890"));
+    assert_eq!(count(&store, "subscription_changes").await, 0);
+
+    // Applying: the account changes, the change is recorded.
+    assert_eq!(
+        builtin
+            .apply_change(&c1, &tariff("max"), "k1")
+            .await
+            .unwrap(),
+        done("1490", "2025-01-15")
+    );
+    let account = builtin.account(&c1).await.unwrap().unwrap();
+    assert_eq!(account.tariff.unwrap().code, "max");
+    let next = account.next_charge.unwrap();
+    assert_eq!((next.date, next.amount), (date("2025-01-15"), dec("1490")));
+    assert_eq!(
+        quote("C1", tariff("max")).await,
+        refused(ChangeRefusal::SameTariff)
+    );
+
+    // The same key answers with the first outcome and applies nothing, whatever it asks.
+    assert_eq!(
+        builtin
+            .apply_change(&c1, &tariff("max"), "k1")
+            .await
+            .unwrap(),
+        done("1490", "2025-01-15")
+    );
+    assert_eq!(
+        builtin
+            .apply_change(&c1, &SubscriptionChange::Pause, "k1")
+            .await
+            .unwrap(),
+        done("1490", "2025-01-15")
+    );
+    assert!(!builtin.account(&c1).await.unwrap().unwrap().paused);
+    assert_eq!(count(&store, "subscription_changes").await, 1);
+    // The same key of another customer is another change.
+    assert_eq!(
+        builtin
+            .apply_change(&id("C3"), &add("tv"), "k1")
+            .await
+            .unwrap(),
+        refused(ChangeRefusal::OptionPresent)
+    );
+    assert_eq!(count(&store, "subscription_changes").await, 2);
+
+    // Options on and off.
+    assert_eq!(
+        builtin.apply_change(&c1, &add("tv"), "k2").await.unwrap(),
+        done("1790", "2025-01-11")
+    );
+    let account = builtin.account(&c1).await.unwrap().unwrap();
+    assert_eq!(
+        account
+            .options
+            .iter()
+            .map(|o| o.code.as_str())
+            .collect::<Vec<_>>(),
+        ["tv"]
+    );
+    assert_eq!(account.next_charge.unwrap().amount, dec("1790"));
+    assert_eq!(
+        builtin
+            .apply_change(&c1, &remove("tv"), "k3")
+            .await
+            .unwrap(),
+        done("1490", "2025-01-15")
+    );
+    assert!(
+        builtin
+            .account(&c1)
+            .await
+            .unwrap()
+            .unwrap()
+            .options
+            .is_empty()
+    );
+
+    // Pause and resume; a refusal is recorded and repeated too.
+    let c2 = id("C2");
+    assert_eq!(
+        builtin
+            .apply_change(&c2, &SubscriptionChange::Pause, "p1")
+            .await
+            .unwrap(),
+        done("0", "2025-01-12")
+    );
+    let account = builtin.account(&c2).await.unwrap().unwrap();
+    assert!(account.paused);
+    assert_eq!(account.next_charge.unwrap().amount, dec("0"));
+    assert_eq!(
+        quote("C2", tariff("max")).await,
+        done("0", "2025-01-13"),
+        "nothing to pay while paused"
+    );
+    assert_eq!(
+        builtin
+            .apply_change(&c2, &SubscriptionChange::Pause, "p2")
+            .await
+            .unwrap(),
+        refused(ChangeRefusal::AlreadyPaused)
+    );
+    assert_eq!(
+        builtin
+            .apply_change(&c2, &SubscriptionChange::Pause, "p2")
+            .await
+            .unwrap(),
+        refused(ChangeRefusal::AlreadyPaused)
+    );
+    assert_eq!(
+        builtin
+            .apply_change(&c2, &SubscriptionChange::Resume, "p3")
+            .await
+            .unwrap(),
+        done("890", "2025-01-11")
+    );
+    let account = builtin.account(&c2).await.unwrap().unwrap();
+    assert!(!account.paused);
+    assert_eq!(account.next_charge.unwrap().amount, dec("890"));
+
+    // A next charge date already past: from the first of next month.
+    sqlx::query("UPDATE accounts SET next_charge_date = '2025-01-05' WHERE customer_id = 'C3'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        quote("C3", tariff("basic")).await,
+        done("890", "2025-02-01")
+    );
+    sqlx::query("UPDATE accounts SET next_charge_date = '2025-01-11' WHERE customer_id = 'C3'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        quote("C3", tariff("basic")).await,
+        done("890", "2025-02-01"),
+        "today is not ahead"
+    );
+    // No tariff, no subscription.
+    sqlx::query("UPDATE accounts SET tariff = NULL WHERE customer_id = 'C3'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        quote("C3", tariff("basic")).await,
+        refused(ChangeRefusal::NoSubscription)
+    );
+}
+
+async fn concurrent_changes_apply_once(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    // A double tap: one key, one change.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let builtin = builtin.clone();
+            tokio::spawn(async move {
+                builtin
+                    .apply_change(
+                        &id("C1"),
+                        &SubscriptionChange::AddOption("tv".to_owned()),
+                        "tap",
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), done("1190", "2025-01-11"));
+    }
+    let account = builtin.account(&id("C1")).await.unwrap().unwrap();
+    assert_eq!(account.options.len(), 1);
+    assert_eq!(count(&store, "subscription_changes").await, 1);
+
+    // Different keys, one pause: the first pauses, the others find it paused.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let builtin = builtin.clone();
+            tokio::spawn(async move {
+                builtin
+                    .apply_change(&id("C3"), &SubscriptionChange::Pause, &format!("pause-{i}"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == done("0", "2025-01-12"))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == refused(ChangeRefusal::AlreadyPaused))
+            .count(),
+        7,
+        "{outcomes:?}"
+    );
+    assert!(builtin.account(&id("C3")).await.unwrap().unwrap().paused);
+}
+
+async fn payment_links_fill_the_template(store: Store) {
+    let builtin = with_demo(&store).await;
+    assert_eq!(
+        builtin
+            .payment_link(&id("C1"), dec("2000"), "ref-1")
+            .await
+            .unwrap(),
+        "https://pay.example.com/checkout?account=C1&amount=2000&ref=ref-1"
+    );
+    let custom = builtin.clone().with_settings(BuiltinSettings {
+        payment_url: "https://pay.test/{customer}/{currency}?sum={amount}&r={reference}".to_owned(),
+        ..BuiltinSettings::default()
+    });
+    assert_eq!(
+        custom
+            .payment_link(&id("C2"), dec("1500.5"), "a b&c={amount}")
+            .await
+            .unwrap(),
+        "https://pay.test/C2/KZT?sum=1500.50&r=a+b%26c%3D%7Bamount%7D"
+    );
+    assert!(
+        builtin
+            .payment_link(&id("C1"), dec("0"), "ref-2")
+            .await
+            .is_err()
+    );
+    assert!(
+        builtin
+            .payment_link(&id("C1"), dec("-5"), "ref-3")
+            .await
+            .is_err()
+    );
+}
+
+async fn a_payment_is_credited_once_even_concurrently(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let title = LocalizedText(BTreeMap::from([
+        ("ru".to_owned(), "Пополнение через Telegram".to_owned()),
+        ("en".to_owned(), "Top-up via Telegram".to_owned()),
+    ]));
+    let c1 = id("C1");
+    assert_eq!(
+        builtin
+            .credit_payment(&c1, dec("500.50"), "tg-1", &title)
+            .await
+            .unwrap(),
+        Some(dec("3950.50"))
+    );
+    assert_eq!(
+        builtin
+            .credit_payment(&c1, dec("500.50"), "tg-1", &title)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        builtin.account(&c1).await.unwrap().unwrap().balance,
+        dec("3950.50")
+    );
+    let latest = builtin.transactions(&c1, 10).await.unwrap();
+    assert_eq!(latest.len(), 5);
+    assert_eq!(
+        (
+            latest[0].at,
+            latest[0].amount,
+            latest[0].kind.as_str(),
+            &latest[0].title
+        ),
+        (clock.now(), dec("500.50"), "top_up", &title)
+    );
+    assert_eq!(count(&store, "payments_credited").await, 1);
+
+    // One payment id from many callers: one credit.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (builtin, title) = (builtin.clone(), title.clone());
+            tokio::spawn(async move {
+                builtin
+                    .credit_payment(&id("C2"), dec("100"), "tg-2", &title)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut credited = Vec::new();
+    for task in tasks {
+        credited.push(task.await.unwrap());
+    }
+    assert_eq!(
+        credited.iter().flatten().collect::<Vec<_>>(),
+        [&dec("250")],
+        "{credited:?}"
+    );
+    assert_eq!(
+        builtin.account(&id("C2")).await.unwrap().unwrap().balance,
+        dec("250")
+    );
+    assert_eq!(builtin.transactions(&id("C2"), 10).await.unwrap().len(), 2);
+
+    // Different payments at once: each credited, each its own transaction.
+    let tasks: Vec<_> = (0..5)
+        .map(|i| {
+            let (builtin, title) = (builtin.clone(), title.clone());
+            tokio::spawn(async move {
+                builtin
+                    .credit_payment(&id("C3"), dec("10"), &format!("tg-3-{i}"), &title)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().is_some());
+    }
+    assert_eq!(
+        builtin.account(&id("C3")).await.unwrap().unwrap().balance,
+        dec("12050")
+    );
+    assert_eq!(builtin.transactions(&id("C3"), 10).await.unwrap().len(), 5);
+
+    // No account, no credit, and the payment id stays free.
+    assert!(
+        builtin
+            .credit_payment(&id("C9"), dec("1"), "tg-9", &title)
+            .await
+            .is_err()
+    );
+    assert_eq!(count(&store, "payments_credited").await, 1 + 1 + 5);
+}
+
+async fn documents_are_scoped_to_their_customer_and_printable(store: Store) {
+    let builtin = with_demo(&store).await;
+    let ids: Vec<String> = builtin
+        .documents(&id("C1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids, ["D-1002", "D-1001", "D-1004", "D-1003", "D-1005"]);
+    assert!(builtin.documents(&id("C3")).await.unwrap().is_empty());
+
+    assert_eq!(builtin.document(&id("C2"), "D-1001").await.unwrap(), None);
+    assert_eq!(builtin.file(&id("C2"), "D-1001").await.unwrap(), None);
+    assert_eq!(builtin.file(&id("C1"), "D-9999").await.unwrap(), None);
+    let info = builtin
+        .document(&id("C1"), "D-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (info.kind.as_str(), info.period),
+        ("act", Period::parse("2024-12").unwrap())
+    );
+    assert_eq!(
+        info.title.get(Locale::En),
+        "Certificate of services rendered, December 2024"
+    );
+
+    let data = |who: &'static str, doc: &'static str| {
+        let builtin = builtin.clone();
+        async move {
+            match builtin.file(&id(who), doc).await.unwrap() {
+                Some(DocumentFile::Data(data)) => data,
+                other => panic!("{doc}: {other:?}"),
+            }
+        }
+    };
+    let act = data("C1", "D-1001").await;
+    assert_eq!(act.info, info);
+    assert_eq!(act.issued, date("2024-12-31"));
+    assert_eq!(act.customer_name, "Ерлан Ахметов");
+    assert_eq!(act.customer_lines, ["ул. Ленина 15, кв. 42", "ID C1"]);
+    assert_eq!(act.lines.len(), 1);
+    assert_eq!(
+        act.lines[0].description.get(Locale::Ru),
+        "Услуги по тарифу «Оптимальный»"
+    );
+    assert_eq!(act.lines[0].description.get(Locale::En), "Optimal plan");
+    assert_eq!(
+        (
+            act.lines[0].qty,
+            act.lines[0].unit_price,
+            act.lines[0].amount
+        ),
+        (dec("1"), dec("890"), dec("890"))
+    );
+    assert_eq!((act.total, act.currency.as_str()), (dec("890"), "KZT"));
+
+    // Her act: the tariff and the option; no address on file.
+    let act = data("C2", "D-2001").await;
+    assert_eq!(act.customer_lines, ["ID C2"]);
+    let lines: Vec<(&str, Decimal)> = act
+        .lines
+        .iter()
+        .map(|l| (l.description.get(Locale::En), l.amount))
+        .collect();
+    assert_eq!(
+        lines,
+        [("Basic plan", dec("590")), ("TV pack option", dec("300"))]
+    );
+    assert_eq!(act.lines[1].description.get(Locale::Ru), "Опция «ТВ-пакет»");
+    assert_eq!(act.total, dec("890"));
+
+    // A receipt lists the period's top-ups; without any, the tariff.
+    let receipt = data("C1", "D-1004").await;
+    assert_eq!(receipt.lines.len(), 1);
+    assert_eq!(
+        receipt.lines[0].description.get(Locale::Ru),
+        "Пополнение картой **4242"
+    );
+    assert_eq!(
+        (receipt.total, receipt.issued),
+        (dec("2000"), date("2024-12-31"))
+    );
+    let receipt = data("C1", "D-1003").await;
+    assert_eq!(
+        (receipt.total, receipt.issued),
+        (dec("890"), date("2024-02-29"))
+    );
+
+    let contract = data("C1", "D-1005").await;
+    assert_eq!(contract.issued, date("2023-06-01"));
+    assert_eq!(contract.total, dec("890"));
+    let invoice = data("C1", "D-1002").await;
+    assert_eq!(
+        (invoice.issued, invoice.total),
+        (date("2025-01-31"), dec("890"))
+    );
+}
+
+async fn a_repeat_order_is_built_from_the_last_delivered_one(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let last = builtin
+        .last_delivered_order(&id("C1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.number, "78110");
+    let lines: Vec<(&str, i64)> = last.items.iter().map(|i| (i.sku.as_str(), i.qty)).collect();
+    assert_eq!(lines, [("COF-LAV-1KG", 1), ("MILK-32", 1)]);
+    assert_eq!(
+        last.delivery.unwrap().address.as_deref(),
+        Some("ул. Ленина 15, кв. 42")
+    );
+    assert_eq!(
+        builtin.last_delivered_order(&id("C2")).await.unwrap(),
+        None,
+        "78300 is not delivered"
+    );
+    assert_eq!(builtin.last_delivered_order(&id("C3")).await.unwrap(), None);
+
+    let products = builtin
+        .products(&[
+            "MILK-32".to_owned(),
+            "DOG-FOOD".to_owned(),
+            "COF-LAV-1KG".to_owned(),
+        ])
+        .await
+        .unwrap();
+    let found: Vec<(&str, Decimal, i64)> = products
+        .iter()
+        .map(|p| (p.sku.as_str(), p.price, p.in_stock))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("MILK-32", dec("89"), 200),
+            ("COF-LAV-1KG", dec("1290"), 40)
+        ]
+    );
+    assert_eq!(products[0].name.get(Locale::En), "Milk 3.2%");
+
+    let repeat = new_order(&[("COF-LAV-1KG", 1), ("MILK-32", 2)], None);
+    let created = builtin
+        .create_order(&id("C1"), &repeat, "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        created,
+        CreatedOrder {
+            number: "78301".to_owned(),
+            total: dec("1468"),
+            currency: "KZT".to_owned(),
+            new: true
+        }
+    );
+    assert_eq!(
+        (
+            stock(&store, "COF-LAV-1KG").await,
+            stock(&store, "MILK-32").await
+        ),
+        (39, 198)
+    );
+    let order = builtin.order(&id("C1"), "78301").await.unwrap().unwrap();
+    assert_eq!(
+        (order.status, order.created, order.total),
+        (OrderStatus::New, clock.now(), dec("1468"))
+    );
+    let items: Vec<(&str, i64, Decimal)> = order
+        .items
+        .iter()
+        .map(|i| (i.sku.as_str(), i.qty, i.price))
+        .collect();
+    assert_eq!(
+        items,
+        [("COF-LAV-1KG", 1, dec("1290")), ("MILK-32", 2, dec("89"))]
+    );
+    assert_eq!(
+        order.delivery.unwrap().address.as_deref(),
+        Some("ул. Ленина 15, кв. 42"),
+        "the customer's address when none is given"
+    );
+    assert_eq!(builtin.order(&id("C2"), "78301").await.unwrap(), None);
+
+    // The same key: the same order, nothing taken twice.
+    let again = builtin
+        .create_order(&id("C1"), &repeat, "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again,
+        CreatedOrder {
+            new: false,
+            ..created.clone()
+        }
+    );
+    assert_eq!(
+        (
+            stock(&store, "COF-LAV-1KG").await,
+            stock(&store, "MILK-32").await
+        ),
+        (39, 198)
+    );
+    assert_eq!(count(&store, "orders").await, 5);
+
+    // The same key of another customer is another order, to the address given.
+    let hers = builtin
+        .create_order(
+            &id("C2"),
+            &new_order(&[("MILK-32", 1)], Some("пр. Абая 10, кв. 5")),
+            "k1",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (hers.number.as_str(), hers.total, hers.new),
+        ("78302", dec("89"), true)
+    );
+    let order = builtin.order(&id("C2"), "78302").await.unwrap().unwrap();
+    assert_eq!(
+        order.delivery.unwrap().address.as_deref(),
+        Some("пр. Абая 10, кв. 5")
+    );
+
+    // Refusals write nothing.
+    let refusal = |lines: &'static [(&'static str, i64)]| {
+        let builtin = builtin.clone();
+        async move {
+            builtin
+                .create_order(&id("C1"), &new_order(lines, None), "refused")
+                .await
+                .unwrap()
+                .unwrap_err()
+        }
+    };
+    assert_eq!(
+        refusal(&[("MILK-32", 1), ("BREAD-W", 2)]).await,
+        OrderRefusal::OutOfStock(vec!["BREAD-W".to_owned()])
+    );
+    assert_eq!(
+        refusal(&[("DOG-FOOD", 1), ("COF-MACH", 4)]).await,
+        OrderRefusal::OutOfStock(vec!["DOG-FOOD".to_owned(), "COF-MACH".to_owned()])
+    );
+    assert_eq!(
+        refusal(&[("COF-MACH", 2), ("COF-MACH", 2)]).await,
+        OrderRefusal::OutOfStock(vec!["COF-MACH".to_owned()]),
+        "two lines of one product add up"
+    );
+    assert_eq!(refusal(&[]).await, OrderRefusal::Empty);
+    assert_eq!(refusal(&[("MILK-32", 0)]).await, OrderRefusal::Empty);
+    assert_eq!(count(&store, "orders").await, 6);
+    assert_eq!(stock(&store, "MILK-32").await, 197);
+
+    // The last unit: taken once.
+    let machine = builtin
+        .create_order(&id("C3"), &new_order(&[("COF-MACH", 3)], None), "m1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (machine.number.as_str(), machine.total),
+        ("78303", dec("269970"))
+    );
+    assert_eq!(stock(&store, "COF-MACH").await, 0);
+    assert!(
+        builtin
+            .order(&id("C3"), "78303")
+            .await
+            .unwrap()
+            .unwrap()
+            .delivery
+            .is_none()
+    );
+    assert_eq!(
+        builtin
+            .create_order(&id("C3"), &new_order(&[("COF-MACH", 1)], None), "m2")
+            .await
+            .unwrap(),
+        Err(OrderRefusal::OutOfStock(vec!["COF-MACH".to_owned()]))
+    );
+}
+
+async fn a_double_tap_creates_one_order(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let builtin = builtin.clone();
+            tokio::spawn(async move {
+                builtin
+                    .create_order(&id("C1"), &new_order(&[("MILK-32", 1)], None), "tap")
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for task in tasks {
+        created.push(task.await.unwrap());
+    }
+    assert!(created.iter().all(|c| c.number == "78301"), "{created:?}");
+    assert_eq!(created.iter().filter(|c| c.new).count(), 1, "{created:?}");
+    assert_eq!(count(&store, "orders").await, 5);
+    assert_eq!(stock(&store, "MILK-32").await, 199);
+
+    // Different orders at once: each its own number.
+    let tasks: Vec<_> = (0..5)
+        .map(|i| {
+            let builtin = builtin.clone();
+            tokio::spawn(async move {
+                builtin
+                    .create_order(
+                        &id("C2"),
+                        &new_order(&[("MILK-32", 1)], None),
+                        &format!("order-{i}"),
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut numbers = HashSet::new();
+    for task in tasks {
+        let order = task.await.unwrap();
+        assert!(order.new);
+        numbers.insert(order.number);
+    }
+    let expected: HashSet<String> = (78302..78307).map(|n: i64| n.to_string()).collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(stock(&store, "MILK-32").await, 194);
+}
+
+async fn an_offer_follows_an_old_enough_purchase(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let offer = builtin.offer(&id("C1")).await.unwrap().unwrap();
+    assert_eq!(offer.id, "COF-MACH->COF-LAV-1KG");
+    assert_eq!(offer.sku.as_deref(), Some("COF-LAV-1KG"));
+    let ru = offer.text.get(Locale::Ru);
+    assert!(
+        ru.contains("Кофемашина DeLonghi") && ru.contains("Кофе Lavazza 1 кг"),
+        "{ru}"
+    );
+    assert!(ru.contains("больше месяца"), "{ru}");
+    let en = offer.text.get(Locale::En);
+    assert!(
+        en.contains("DeLonghi coffee machine") && en.contains("Lavazza coffee 1 kg"),
+        "{en}"
+    );
+    assert_eq!(builtin.offer(&id("C2")).await.unwrap(), None);
+    assert_eq!(builtin.offer(&id("C3")).await.unwrap(), None);
+
+    // Bought 2024-12-10 11:00 in Almaty: 21 days later, not before.
+    clock.set(utc("2024-12-31T05:59:00Z"));
+    assert_eq!(builtin.offer(&id("C1")).await.unwrap(), None);
+    clock.set(utc("2024-12-31T06:00:00Z"));
+    let offer = builtin.offer(&id("C1")).await.unwrap().unwrap();
+    assert!(
+        offer.text.get(Locale::En).contains("over three weeks"),
+        "{:?}",
+        offer.text
+    );
+
+    // Nothing to offer when the product is out of stock or the purchase was cancelled.
+    sqlx::query("UPDATE catalog SET in_stock = 0 WHERE sku = 'COF-LAV-1KG'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(builtin.offer(&id("C1")).await.unwrap(), None);
+    sqlx::query("UPDATE catalog SET in_stock = 5 WHERE sku = 'COF-LAV-1KG'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(builtin.offer(&id("C1")).await.unwrap().is_some());
+    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE number = '77501'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(builtin.offer(&id("C1")).await.unwrap(), None);
+
+    // Rules come from the settings (78234, with cat food, is a day old).
+    clock.set(utc("2025-01-11T05:00:00Z"));
+    let rules = builtin.clone().with_settings(BuiltinSettings {
+        offers: vec![cabinet::adapters::builtin::OfferRule {
+            bought: "CAT-FOOD-2KG".to_owned(),
+            offer: "CAT-FOOD-2KG".to_owned(),
+            after_days: 0,
+        }],
+        ..BuiltinSettings::default()
+    });
+    let offer = rules.offer(&id("C1")).await.unwrap().unwrap();
+    assert_eq!(offer.id, "CAT-FOOD-2KG->CAT-FOOD-2KG");
+}
+
+async fn referral_codes_are_stable_and_credit_once(store: Store) {
+    let builtin = with_demo(&store).await;
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let builtin = builtin.clone();
+            tokio::spawn(async move { builtin.referral_code(&id("C1")).await.unwrap() })
+        })
+        .collect();
+    let mut codes = HashSet::new();
+    for task in tasks {
+        codes.insert(task.await.unwrap());
+    }
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    let code = codes.into_iter().next().unwrap();
+    assert_eq!(code.len(), 8);
+    assert!(
+        code.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        "{code}"
+    );
+    assert!(!code.contains(['0', 'O', '1', 'I']), "{code}");
+    assert_eq!(builtin.referral_code(&id("C1")).await.unwrap(), code);
+    let hers = builtin.referral_code(&id("C2")).await.unwrap();
+    assert_ne!(hers, code);
+    assert!(builtin.referral_code(&id("C9")).await.is_err());
+
+    // Referred by C1 from many callers at once: one credit.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (builtin, code) = (builtin.clone(), code.clone());
+            tokio::spawn(async move { builtin.credit_referral(&code, &id("C2")).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let credited = ReferralOutcome::Credited {
+        referrer: id("C1"),
+        points: 500,
+    };
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == credited).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == ReferralOutcome::AlreadyReferred)
+            .count(),
+        7,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        builtin
+            .account(&id("C1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .bonus_points,
+        1700
+    );
+
+    // Referred once, whoever refers again.
+    assert_eq!(
+        builtin.credit_referral(&code, &id("C2")).await.unwrap(),
+        ReferralOutcome::AlreadyReferred
+    );
+    let c3_code = builtin.referral_code(&id("C3")).await.unwrap();
+    assert_eq!(
+        builtin.credit_referral(&c3_code, &id("C2")).await.unwrap(),
+        ReferralOutcome::AlreadyReferred
+    );
+    assert_eq!(
+        builtin.credit_referral(&code, &id("C1")).await.unwrap(),
+        ReferralOutcome::SelfReferral
+    );
+    assert_eq!(
+        builtin
+            .credit_referral("ZZZZ2345", &id("C3"))
+            .await
+            .unwrap(),
+        ReferralOutcome::UnknownCode
+    );
+    assert_eq!(
+        builtin.credit_referral("", &id("C3")).await.unwrap(),
+        ReferralOutcome::UnknownCode
+    );
+    assert_eq!(
+        builtin
+            .credit_referral("' OR 1=1 --", &id("C3"))
+            .await
+            .unwrap(),
+        ReferralOutcome::UnknownCode
+    );
+    // Typed in lower case, with spaces.
+    let typed = format!(" {} ", hers.to_lowercase());
+    let points = builtin.clone().with_settings(BuiltinSettings {
+        referral_points: 50,
+        ..BuiltinSettings::default()
+    });
+    assert_eq!(
+        points.credit_referral(&typed, &id("C3")).await.unwrap(),
+        ReferralOutcome::Credited {
+            referrer: id("C2"),
+            points: 50
+        }
+    );
+    assert_eq!(
+        builtin
+            .account(&id("C2"))
+            .await
+            .unwrap()
+            .unwrap()
+            .bonus_points,
+        50
+    );
+    assert_eq!(
+        builtin
+            .account(&id("C1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .bonus_points,
+        1700
+    );
+    assert_eq!(count(&store, "referrals").await, 2);
+}
+
+// --- self-service: cabinet's own records ---------------------------------------------------
+
+async fn document_file_ids_are_cached_per_variant(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let c1 = id("C1");
+    assert_eq!(
+        store.cached_file_id(&c1, "D-1001", "ru").await.unwrap(),
+        None
+    );
+    store
+        .cache_file_id(&c1, "D-1001", "ru", "file-1", at)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .cached_file_id(&c1, "D-1001", "ru")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("file-1")
+    );
+    store
+        .cache_file_id(&c1, "D-1001", "ru", "file-2", at + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .cached_file_id(&c1, "D-1001", "ru")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("file-2")
+    );
+    assert_eq!(
+        store.cached_file_id(&c1, "D-1001", "en").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .cached_file_id(&id("C2"), "D-1001", "ru")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.cached_file_id(&c1, "D-1002", "ru").await.unwrap(),
+        None
+    );
+    assert_eq!(count(&store, "document_files").await, 1);
+}
+
+async fn one_time_codes_are_kept_replaced_and_forgotten(store: Store) {
+    let at = utc("2025-01-11T05:00:00.123456789Z");
+    let first = OtpRecord {
+        code_hash: "hash-1".to_owned(),
+        purpose: "bind".to_owned(),
+        sent_at: at,
+        expires_at: at + Duration::minutes(5),
+        attempts: 0,
+        locked_until: None,
+    };
+    assert_eq!(store.otp(5001).await.unwrap(), None);
+    store.put_otp(5001, &first).await.unwrap();
+    assert_eq!(store.otp(5001).await.unwrap(), Some(first.clone()));
+    let locked = OtpRecord {
+        attempts: 3,
+        locked_until: Some(at + Duration::minutes(15)),
+        purpose: "change".to_owned(),
+        ..first.clone()
+    };
+    store.put_otp(5001, &locked).await.unwrap();
+    assert_eq!(store.otp(5001).await.unwrap(), Some(locked.clone()));
+    store.delete_otp(5001).await.unwrap();
+    assert_eq!(store.otp(5001).await.unwrap(), None);
+    store.delete_otp(5001).await.unwrap();
+
+    store.put_otp(5001, &first).await.unwrap();
+    store.put_otp(5002, &locked).await.unwrap();
+    store.forget(5001, 5001, at).await.unwrap();
+    assert_eq!(store.otp(5001).await.unwrap(), None);
+    assert_eq!(store.otp(5002).await.unwrap(), Some(locked));
+}
+
+async fn a_top_up_is_marked_paid_once(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let top_up = |reference: &str| TopUpPayment {
+        reference: reference.to_owned(),
+        telegram_user_id: 5001,
+        customer_id: id("C1"),
+        amount: dec("1500.50"),
+        currency: "KZT".to_owned(),
+        created_at: at,
+        paid: false,
+    };
+    assert_eq!(store.top_up("t-1").await.unwrap(), None);
+    store.create_top_up(&top_up("t-1")).await.unwrap();
+    assert_eq!(store.top_up("t-1").await.unwrap(), Some(top_up("t-1")));
+    assert!(
+        store.create_top_up(&top_up("t-1")).await.is_err(),
+        "a reference is unique"
+    );
+
+    assert!(store.mark_top_up_paid("t-1", "charge-1", at).await.unwrap());
+    assert!(!store.mark_top_up_paid("t-1", "charge-1", at).await.unwrap());
+    assert!(!store.mark_top_up_paid("t-9", "charge-9", at).await.unwrap());
+    assert_eq!(
+        store.top_up("t-1").await.unwrap(),
+        Some(TopUpPayment {
+            paid: true,
+            ..top_up("t-1")
+        })
+    );
+
+    store.create_top_up(&top_up("t-2")).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { store.mark_top_up_paid("t-2", "charge-2", at).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut moved = 0;
+    for task in tasks {
+        moved += usize::from(task.await.unwrap());
+    }
+    assert_eq!(moved, 1);
+    assert!(store.top_up("t-2").await.unwrap().unwrap().paid);
+}
+
+async fn a_pending_referral_code_is_kept_per_user(store: Store) {
+    assert_eq!(store.pending_referral(5001).await.unwrap(), None);
+    store
+        .set_pending_referral(5001, Some("ABCD2345"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_referral(5001).await.unwrap().as_deref(),
+        Some("ABCD2345")
+    );
+    assert_eq!(
+        store.user(5001).await.unwrap().map(|u| u.chat_id),
+        Some(5001)
+    );
+    assert_eq!(store.pending_referral(5002).await.unwrap(), None);
+
+    // A known user keeps their chat and language.
+    store.touch_user(5002, 7002).await.unwrap();
+    store.set_user_locale(5002, Some(Locale::En)).await.unwrap();
+    store
+        .set_pending_referral(5002, Some("WXYZ6789"))
+        .await
+        .unwrap();
+    let user = store.user(5002).await.unwrap().unwrap();
+    assert_eq!((user.chat_id, user.locale), (7002, Some(Locale::En)));
+    assert_eq!(
+        store.pending_referral(5002).await.unwrap().as_deref(),
+        Some("WXYZ6789")
+    );
+
+    store.set_pending_referral(5001, None).await.unwrap();
+    assert_eq!(store.pending_referral(5001).await.unwrap(), None);
+    assert_eq!(
+        store.pending_referral(5002).await.unwrap().as_deref(),
+        Some("WXYZ6789")
+    );
 }
 
 // --- checks without a database -------------------------------------------------------------

@@ -1,30 +1,111 @@
 //! The built-in adapter: the business's data kept in cabinet's own database (filled by
 //! `cabinet import` or the events API). Every query is scoped by the customer id.
+//!
+//! The reads of customers, accounts and orders are here; subscription changes and payments
+//! are in `billing`, documents in `documents`, the shop in `shop`, offers and referrals in
+//! `loyalty`.
+
+mod billing;
+mod documents;
+mod loyalty;
+mod shop;
+
+use std::str::FromStr;
 
 use async_trait::async_trait;
+use chrono_tz::Tz;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::*;
+use crate::clock::{SharedClock, SystemClock};
 use crate::store::{Cols, Store, StoreError};
 
-/// CRM, billing and logistics over the store.
+/// What the built-in adapter does beyond the data: where customers pay, what a referral
+/// earns, which purchases lead to which offers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct BuiltinSettings {
+    /// The payment page: `{customer}`, `{amount}` ("2000", "1500.50"), `{reference}` and
+    /// `{currency}` are replaced by their URL-encoded values.
+    pub payment_url: String,
+    /// The bonus points a referrer gets per referred customer.
+    pub referral_points: i64,
+    /// Personal offers, tried in this order.
+    pub offers: Vec<OfferRule>,
+}
+
+impl Default for BuiltinSettings {
+    fn default() -> Self {
+        Self {
+            payment_url: "https://pay.example.com/checkout?account={customer}&amount={amount}&ref={reference}"
+                .to_owned(),
+            referral_points: 500,
+            offers: vec![OfferRule {
+                bought: "COF-MACH".to_owned(),
+                offer: "COF-LAV-1KG".to_owned(),
+                after_days: 21,
+            }],
+        }
+    }
+}
+
+/// "Whoever bought `bought` at least `after_days` ago is offered `offer`."
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+pub struct OfferRule {
+    /// The SKU bought.
+    pub bought: String,
+    /// The SKU offered.
+    pub offer: String,
+    /// The offer is made once the purchase is at least this many days old.
+    pub after_days: i64,
+}
+
+/// Every adapter trait over the store.
 #[derive(Clone)]
 pub struct Builtin {
     pub store: Store,
+    clock: SharedClock,
+    settings: BuiltinSettings,
 }
 
 impl Builtin {
+    /// Over `store`, with the default settings and the system clock.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            settings: BuiltinSettings::default(),
+        }
     }
 
-    /// All three traits, as [`Adapters`] with the given timeout.
+    /// Reads "now" from `clock` (dates of changes, orders, payments; the age of purchases).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `settings` instead of the defaults.
+    pub fn with_settings(mut self, settings: BuiltinSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &BuiltinSettings {
+        &self.settings
+    }
+
+    /// Every trait, as [`Adapters`] with the given timeout.
     pub fn adapters(self, timeout: Duration) -> Adapters {
         let me = Arc::new(self);
         Adapters {
             crm: me.clone(),
             billing: me.clone(),
-            logistics: me,
+            logistics: me.clone(),
+            documents: me.clone(),
+            shop: me.clone(),
+            loyalty: me,
             timeout,
         }
     }
@@ -41,6 +122,17 @@ impl Builtin {
             .map_err(db)?
             .ok_or_else(|| AdapterError::Unavailable("no business data imported".to_owned()))?;
         Ok(Cols::new(&row, "business").text("currency")?)
+    }
+
+    /// The business currency and time zone.
+    async fn business(&self) -> AdapterResult<Business> {
+        let mut conn = self.pool().acquire().await.map_err(db)?;
+        business_on(&mut conn).await
+    }
+
+    /// Today in the business time zone.
+    fn today(&self, tz: Tz) -> NaiveDate {
+        self.clock.now().with_timezone(&tz).date_naive()
     }
 
     async fn customer(&self, column: &str, value: &str) -> AdapterResult<Option<CustomerProfile>> {
@@ -142,7 +234,11 @@ impl Builtin {
     }
 
     /// The tariffs or options with these codes, in this order (unknown codes are skipped).
-    async fn tariffs(&self, table: &'static str, codes: &[String]) -> AdapterResult<Vec<Tariff>> {
+    async fn tariffs_by_code(
+        &self,
+        table: &'static str,
+        codes: &[String],
+    ) -> AdapterResult<Vec<Tariff>> {
         let sql = format!("SELECT code, name, monthly_fee FROM {table} WHERE code = $1");
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {
@@ -162,6 +258,30 @@ impl Builtin {
         }
         Ok(out)
     }
+}
+
+/// The business-wide values the adapter needs.
+struct Business {
+    currency: String,
+    tz: Tz,
+}
+
+/// The business row, read on `conn` (inside a transaction, too).
+async fn business_on(conn: &mut AnyConnection) -> AdapterResult<Business> {
+    let row = sqlx::query("SELECT currency, time_zone FROM business WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| AdapterError::Unavailable("no business data imported".to_owned()))?;
+    let c = Cols::new(&row, "business");
+    let zone = c.text("time_zone")?;
+    let tz = Tz::from_str(&zone).map_err(|_| {
+        AdapterError::Invalid(format!("business.time_zone: not a time zone: {zone:?}"))
+    })?;
+    Ok(Business {
+        currency: c.text("currency")?,
+        tz,
+    })
 }
 
 /// A database failure: the system is unavailable.
@@ -208,7 +328,7 @@ impl Billing for Builtin {
     async fn account(&self, id: &CustomerId) -> AdapterResult<Option<Account>> {
         let row = sqlx::query(
             "SELECT a.balance, a.bonus_points, a.tariff, a.options, a.next_charge_date, a.next_charge_amount, \
-             a.daily_charge, a.card_mask FROM accounts a WHERE a.customer_id = $1",
+             a.daily_charge, a.card_mask, a.paused FROM accounts a WHERE a.customer_id = $1",
         )
         .bind(id.as_str().to_owned())
         .fetch_optional(self.pool())
@@ -217,7 +337,11 @@ impl Billing for Builtin {
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "accounts");
         let tariff = match c.opt_text("tariff")? {
-            Some(code) => self.tariffs("tariffs", &[code]).await?.into_iter().next(),
+            Some(code) => self
+                .tariffs_by_code("tariffs", &[code])
+                .await?
+                .into_iter()
+                .next(),
             None => None,
         };
         let option_codes: Vec<String> = c.json("options")?;
@@ -233,10 +357,13 @@ impl Billing for Builtin {
             currency: self.currency().await?,
             bonus_points: c.i64("bonus_points")?,
             tariff,
-            options: self.tariffs("tariff_options", &option_codes).await?,
+            options: self
+                .tariffs_by_code("tariff_options", &option_codes)
+                .await?,
             next_charge,
             daily_charge: c.opt_money("daily_charge")?,
             card_mask: c.opt_text("card_mask")?,
+            paused: c.i64("paused")? != 0,
         }))
     }
 
@@ -261,6 +388,51 @@ impl Billing for Builtin {
                 })
             })
             .collect()
+    }
+
+    async fn tariffs(&self) -> AdapterResult<Vec<Tariff>> {
+        self.all_tariffs("tariffs").await
+    }
+
+    async fn tariff_options(&self) -> AdapterResult<Vec<Tariff>> {
+        self.all_tariffs("tariff_options").await
+    }
+
+    async fn quote_change(
+        &self,
+        id: &CustomerId,
+        change: &SubscriptionChange,
+    ) -> AdapterResult<ChangeOutcome> {
+        self.quote_subscription_change(id, change).await
+    }
+
+    async fn apply_change(
+        &self,
+        id: &CustomerId,
+        change: &SubscriptionChange,
+        idempotency_key: &str,
+    ) -> AdapterResult<ChangeOutcome> {
+        self.apply_subscription_change(id, change, idempotency_key)
+            .await
+    }
+
+    async fn payment_link(
+        &self,
+        id: &CustomerId,
+        amount: Decimal,
+        reference: &str,
+    ) -> AdapterResult<String> {
+        self.payment_link_for(id, amount, reference).await
+    }
+
+    async fn credit_payment(
+        &self,
+        id: &CustomerId,
+        amount: Decimal,
+        payment_id: &str,
+        title: &LocalizedText,
+    ) -> AdapterResult<Option<Decimal>> {
+        self.credit(id, amount, payment_id, title).await
     }
 }
 

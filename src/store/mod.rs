@@ -5,6 +5,7 @@
 
 pub mod import;
 mod row;
+mod selfservice;
 
 use std::borrow::Cow;
 use std::sync::Once;
@@ -17,6 +18,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
 pub(crate) use row::Cols;
+pub use selfservice::{OtpRecord, TopUpPayment};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -108,16 +110,30 @@ pub fn time_from_db(text: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "self service",
+        include_str!("../../migrations/sqlite/0002_self_service.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "self service",
+        include_str!("../../migrations/postgres/0002_self_service.sql"),
+    ),
+];
 
 /// The embedded migrations of an engine.
 fn migrator(engine: Engine) -> Migrator {
@@ -421,8 +437,8 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// /forget: deletes the binding, consent, dialogue state and chat history of this user,
-    /// in one transaction. The audit log keeps a "forget" entry.
+    /// /forget: deletes the binding, consent, pending one-time code, dialogue state and chat
+    /// history of this user, in one transaction. The audit log keeps a "forget" entry.
     ///
     /// The leads this user left (their phone and name) are personal data kept by the bot
     /// too, and go as well. The user row (language choice, epoch) stays so that buttons sent
@@ -450,6 +466,10 @@ impl Store {
             ),
             (
                 "DELETE FROM leads WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
+            (
+                "DELETE FROM otp_challenges WHERE telegram_user_id = $1",
                 telegram_user_id,
             ),
             ("DELETE FROM dialogue_states WHERE chat_id = $1", chat_id),

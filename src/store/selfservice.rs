@@ -1,0 +1,238 @@
+//! cabinet's own records for self-service: the Telegram file ids of documents already sent,
+//! one-time codes, top-ups paid through Telegram invoices and the referral code a user came
+//! with.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::{Cols, Store, StoreResult, time_to_db};
+use crate::adapters::CustomerId;
+use crate::domain::money::to_minor;
+
+/// The one-time code last sent to a Telegram user: its hash, never the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpRecord {
+    pub code_hash: String,
+    /// What the code confirms ("bind", "change", …).
+    pub purpose: String,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Wrong codes entered so far.
+    pub attempts: i64,
+    /// No code is accepted before this time.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A top-up through a Telegram invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopUpPayment {
+    /// The invoice payload: unique per top-up.
+    pub reference: String,
+    pub telegram_user_id: i64,
+    pub customer_id: CustomerId,
+    pub amount: Decimal,
+    /// ISO 4217 code ("KZT").
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+    /// Telegram reported the payment (see [`Store::mark_top_up_paid`]).
+    pub paid: bool,
+}
+
+impl Store {
+    // --- document file ids ---
+    /// The Telegram file id of a document already sent to this customer in this variant
+    /// (a language, a format).
+    pub async fn cached_file_id(
+        &self,
+        customer: &CustomerId,
+        doc_id: &str,
+        variant: &str,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT file_id FROM document_files WHERE customer_id = $1 AND doc_id = $2 AND variant = $3",
+        )
+        .bind(customer.0.clone())
+        .bind(doc_id.to_owned())
+        .bind(variant.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Cols::new(&row, "document_files").text("file_id"))
+            .transpose()
+    }
+
+    /// Remembers (or replaces) the file id Telegram gave a sent document.
+    pub async fn cache_file_id(
+        &self,
+        customer: &CustomerId,
+        doc_id: &str,
+        variant: &str,
+        file_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO document_files (customer_id, doc_id, variant, file_id, sent_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (customer_id, doc_id, variant) DO UPDATE \
+             SET file_id = excluded.file_id, sent_at = excluded.sent_at",
+        )
+        .bind(customer.0.clone())
+        .bind(doc_id.to_owned())
+        .bind(variant.to_owned())
+        .bind(file_id.to_owned())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // --- one-time codes ---
+    /// The one-time code challenge of this user, if any.
+    pub async fn otp(&self, telegram_user_id: i64) -> StoreResult<Option<OtpRecord>> {
+        let row = sqlx::query(
+            "SELECT code_hash, purpose, sent_at, expires_at, attempts, locked_until \
+             FROM otp_challenges WHERE telegram_user_id = $1",
+        )
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let c = Cols::new(&row, "otp_challenges");
+            Ok(OtpRecord {
+                code_hash: c.text("code_hash")?,
+                purpose: c.text("purpose")?,
+                sent_at: c.time("sent_at")?,
+                expires_at: c.time("expires_at")?,
+                attempts: c.i64("attempts")?,
+                locked_until: c.opt_time("locked_until")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Sets (or replaces) the user's challenge.
+    pub async fn put_otp(&self, telegram_user_id: i64, r: &OtpRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO otp_challenges \
+             (telegram_user_id, code_hash, purpose, sent_at, expires_at, attempts, locked_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (telegram_user_id) DO UPDATE SET code_hash = excluded.code_hash, \
+             purpose = excluded.purpose, sent_at = excluded.sent_at, expires_at = excluded.expires_at, \
+             attempts = excluded.attempts, locked_until = excluded.locked_until",
+        )
+        .bind(telegram_user_id)
+        .bind(r.code_hash.clone())
+        .bind(r.purpose.clone())
+        .bind(time_to_db(r.sent_at))
+        .bind(time_to_db(r.expires_at))
+        .bind(r.attempts)
+        .bind(r.locked_until.map(time_to_db))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_otp(&self, telegram_user_id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM otp_challenges WHERE telegram_user_id = $1")
+            .bind(telegram_user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // --- top-ups through Telegram invoices ---
+    /// Records a top-up (its `paid` flag is ignored: a new top-up is pending).
+    pub async fn create_top_up(&self, p: &TopUpPayment) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO top_up_payments \
+             (reference, telegram_user_id, customer_id, amount, currency, created_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
+        )
+        .bind(p.reference.clone())
+        .bind(p.telegram_user_id)
+        .bind(p.customer_id.0.clone())
+        .bind(to_minor(p.amount))
+        .bind(p.currency.clone())
+        .bind(time_to_db(p.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn top_up(&self, reference: &str) -> StoreResult<Option<TopUpPayment>> {
+        let row = sqlx::query(
+            "SELECT reference, telegram_user_id, customer_id, amount, currency, created_at, status \
+             FROM top_up_payments WHERE reference = $1",
+        )
+        .bind(reference.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let c = Cols::new(&row, "top_up_payments");
+            Ok(TopUpPayment {
+                reference: c.text("reference")?,
+                telegram_user_id: c.i64("telegram_user_id")?,
+                customer_id: CustomerId(c.text("customer_id")?),
+                amount: c.money("amount")?,
+                currency: c.text("currency")?,
+                created_at: c.time("created_at")?,
+                paid: c.text("status")? == "paid",
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks a pending top-up paid with Telegram's charge id. True only for the call that
+    /// moved it from pending to paid: a repeat (or an unknown reference) is false, so the
+    /// payment is credited once.
+    pub async fn mark_top_up_paid(
+        &self,
+        reference: &str,
+        charge_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE top_up_payments SET status = 'paid', charge_id = $2, paid_at = $3 \
+             WHERE reference = $1 AND status = 'pending'",
+        )
+        .bind(reference.to_owned())
+        .bind(charge_id.to_owned())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // --- referral codes users came with ---
+    /// Remembers (or clears) the referral code a user came with. A user not seen before is
+    /// created with the private chat's id, which is the user's id.
+    pub async fn set_pending_referral(
+        &self,
+        telegram_user_id: i64,
+        code: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at, referral_code) \
+             VALUES ($1, $1, NULL, 0, $2, $3) \
+             ON CONFLICT (telegram_user_id) DO UPDATE SET referral_code = excluded.referral_code",
+        )
+        .bind(telegram_user_id)
+        .bind(time_to_db(Utc::now()))
+        .bind(code.map(str::to_owned))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The referral code the user came with, if any is pending.
+    pub async fn pending_referral(&self, telegram_user_id: i64) -> StoreResult<Option<String>> {
+        let row =
+            sqlx::query("SELECT referral_code FROM telegram_users WHERE telegram_user_id = $1")
+                .bind(telegram_user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(row) => Cols::new(&row, "telegram_users").opt_text("referral_code")?,
+            None => None,
+        })
+    }
+}
