@@ -7,26 +7,52 @@
 //! [Balance] [Documents]; `doc` → a PDF document; `time` → the fixed clock's time; `hang` →
 //! never reports the update handled; an unknown callback → a "stale" toast; anything not
 //! text → "only text"; other text → "You said: TEXT" (in groups too).
+//!
+//! Codes: `send code` sends a one-time code to the phone of the last own contact (through a
+//! [`MemoryGateway`]); six digits then → "Code accepted" or "Wrong code".
+//! Payments: `buy` → an invoice for KZT 2,000.00 (`buy refused`: one the bot declines at the
+//! pre-checkout with "Top-ups are paused"); the pre-checkout says "Checking KZT 200000" and
+//! accepts; a successful payment → "Paid AMOUNT CURRENCY for PAYLOAD (CHARGE)"; `buy hang`: an
+//! invoice whose successful payment is never reported handled.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::DateTime;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
-    KeyboardRemove, UpdateKind,
+    KeyboardRemove, LabeledPrice, UpdateKind,
 };
 
 use super::parse;
 use super::run::{Failure, play};
+use crate::adapters::otp::{MemoryGateway, OtpGateway};
 use crate::bot::UpdateObserver;
 use crate::clock::{Clock, FixedClock};
+use crate::domain::{Locale, Phone};
 use crate::sandbox::Sandbox;
+
+/// The tiny bot's memory: the phone each chat shared and the code sent to it.
+#[derive(Default)]
+struct Memory {
+    phones: HashMap<ChatId, Phone>,
+    codes: HashMap<ChatId, String>,
+    sent: u32,
+}
+
+#[derive(Clone)]
+struct Env {
+    clock: Arc<FixedClock>,
+    otp: Arc<MemoryGateway>,
+    memory: Arc<Mutex<Memory>>,
+}
 
 struct TinyBot {
     sandbox: Sandbox,
     clock: Arc<FixedClock>,
+    otp: Arc<MemoryGateway>,
     shutdown: teloxide::dispatching::ShutdownToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -35,27 +61,27 @@ impl TinyBot {
     async fn start() -> TinyBot {
         let sandbox = Sandbox::start().await.unwrap();
         let clock = FixedClock::new(DateTime::parse_from_rfc3339("2025-01-11T10:00:00+05:00").unwrap().to_utc());
+        let otp = Arc::new(MemoryGateway::default());
+        let env = Env { clock: clock.clone(), otp: otp.clone(), memory: Arc::default() };
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
         let observer: Arc<dyn UpdateObserver> = sandbox.observer();
-        let handler = dptree::endpoint(
-            |bot: Bot, update: Update, observer: Arc<dyn UpdateObserver>, clock: Arc<FixedClock>| async move {
-                let hang = respond(&bot, &update, &clock).await;
+        let handler =
+            dptree::endpoint(|bot: Bot, update: Update, observer: Arc<dyn UpdateObserver>, env: Env| async move {
+                let hang = respond(&bot, &update, &env).await;
                 if !hang {
                     observer.handled(update.id.0 as i32);
                 }
                 Ok::<(), teloxide::RequestError>(())
-            },
-        );
-        let mut dispatcher =
-            Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer, clock.clone()]).build();
+            });
+        let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer, env]).build();
         let shutdown = dispatcher.shutdown_token();
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
-        TinyBot { sandbox, clock, shutdown, task }
+        TinyBot { sandbox, clock, otp, shutdown, task }
     }
 
     async fn run(&self, text: &str, timeout_secs: u64) -> Result<(), Failure> {
         let transcript = parse(text).unwrap();
-        play(&transcript, &self.sandbox, Some(&self.clock), Duration::from_secs(timeout_secs)).await
+        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Duration::from_secs(timeout_secs)).await
     }
 
     /// Stops the dispatcher. teloxide refuses to shut down a dispatcher that has not
@@ -75,15 +101,17 @@ impl TinyBot {
 }
 
 /// Answers one update; true when the update is to be left unreported ("hang").
-async fn respond(bot: &Bot, update: &Update, clock: &FixedClock) -> bool {
+async fn respond(bot: &Bot, update: &Update, env: &Env) -> bool {
     let result = match &update.kind {
         UpdateKind::Message(message) => {
-            if message.text() == Some("hang") {
+            let paid_hang = message.successful_payment().is_some_and(|p| p.invoice_payload.starts_with("hang"));
+            if message.text() == Some("hang") || paid_hang {
                 return true;
             }
-            on_message(bot, message, clock).await
+            on_message(bot, message, env).await
         }
         UpdateKind::CallbackQuery(query) => on_callback(bot, query).await,
+        UpdateKind::PreCheckoutQuery(query) => on_pre_checkout(bot, query).await,
         _ => Ok(()),
     };
     if let Err(e) = result {
@@ -92,9 +120,22 @@ async fn respond(bot: &Bot, update: &Update, clock: &FixedClock) -> bool {
     false
 }
 
-async fn on_message(bot: &Bot, message: &Message, clock: &FixedClock) -> Result<(), teloxide::RequestError> {
+async fn on_message(bot: &Bot, message: &Message, env: &Env) -> Result<(), teloxide::RequestError> {
     let chat = message.chat.id;
+    if let Some(payment) = message.successful_payment() {
+        let text = format!(
+            "Paid {} {} for {} ({})",
+            payment.total_amount, payment.currency, payment.invoice_payload, payment.telegram_payment_charge_id
+        );
+        bot.send_message(chat, text).await?;
+        return Ok(());
+    }
     if let Some(contact) = message.contact() {
+        if contact.user_id == message.from.as_ref().map(|u| u.id)
+            && let Ok(phone) = Phone::parse(&contact.phone_number)
+        {
+            env.memory.lock().unwrap().phones.insert(chat, phone);
+        }
         let owner = contact.user_id.map_or("none".to_owned(), |id| id.0.to_string());
         let first = message.from.as_ref().map_or("?", |u| u.first_name.as_str());
         bot.send_message(chat, format!("Hello, {first}! Phone {}, owner {owner}", contact.phone_number))
@@ -125,12 +166,59 @@ async fn on_message(bot: &Bot, message: &Message, clock: &FixedClock) -> Result<
             bot.send_document(chat, pdf).caption("Act for December").await?;
         }
         "time" => {
-            bot.send_message(chat, format!("Now: {}", clock.now().to_rfc3339())).await?;
+            bot.send_message(chat, format!("Now: {}", env.clock.now().to_rfc3339())).await?;
+        }
+        "send code" => {
+            let to = {
+                let mut memory = env.memory.lock().unwrap();
+                memory.sent += 1;
+                let code = format!("{:06}", (482_913 + memory.sent * 104_729) % 1_000_000);
+                let phone = memory.phones.get(&chat).cloned();
+                if phone.is_some() {
+                    memory.codes.insert(chat, code.clone());
+                }
+                phone.map(|p| (p, code))
+            };
+            match to {
+                Some((phone, code)) => {
+                    env.otp.send(&phone, &code, Locale::En).await.expect("the memory gateway keeps codes");
+                    bot.send_message(chat, "Code sent").await?;
+                }
+                None => {
+                    bot.send_message(chat, "Share your phone first").await?;
+                }
+            }
+        }
+        code if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            let expected = env.memory.lock().unwrap().codes.get(&chat).cloned();
+            let answer = if expected.as_deref() == Some(code) { "Code accepted" } else { "Wrong code" };
+            bot.send_message(chat, answer).await?;
+        }
+        "buy" | "buy refused" | "buy hang" => {
+            let payload = match text {
+                "buy" => "topup:2000",
+                "buy refused" => "refuse:2000",
+                _ => "hang:2000",
+            };
+            bot.send_invoice(chat, "Top-up", "Balance top-up", payload, "KZT", [LabeledPrice::new("Top-up", 200_000)])
+                .provider_token("381764678:TEST:100")
+                .await?;
         }
         other => {
             bot.send_message(chat, format!("You said: {other}")).await?;
         }
     }
+    Ok(())
+}
+
+async fn on_pre_checkout(bot: &Bot, query: &PreCheckoutQuery) -> Result<(), teloxide::RequestError> {
+    if query.invoice_payload.starts_with("refuse") {
+        bot.answer_pre_checkout_query(query.id.clone(), false).error_message("Top-ups are paused").await?;
+        return Ok(());
+    }
+    let chat = ChatId(i64::try_from(query.from.id.0).unwrap_or_default());
+    bot.send_message(chat, format!("Checking {} {}", query.currency, query.total_amount)).await?;
+    bot.answer_pre_checkout_query(query.id.clone(), true).await?;
     Ok(())
 }
 
@@ -302,8 +390,139 @@ async fn an_event_step_is_not_supported_yet() {
 async fn now_without_a_fixed_clock_fails() {
     let bot = TinyBot::start().await;
     let transcript = parse("# Clock\n@now 2025-01-12T09:00:00+05:00\n").unwrap();
-    let failure = play(&transcript, &bot.sandbox, None, Duration::from_secs(1)).await.unwrap_err();
+    let failure = play(&transcript, &bot.sandbox, None, None, Duration::from_secs(1)).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 2);
     assert!(failure.problem.contains("fixed clock"), "{}", failure.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pay_button_pays_and_the_step_sees_the_pre_checkout_and_the_payment() {
+    let bot = TinyBot::start().await;
+    let result = bot
+        .run(
+            "# Pay\n\
+             @user 5001 name=Erlan\n\
+             > buy\n\
+             < Top-up\n\
+             < KZT 2,000.00\n\
+             <buttons Pay KZT 2,000.00\n\
+             [Pay]\n\
+             < Checking KZT 200000\n\
+             < Paid 200000 KZT for topup:2000 (sbx_charge_000001)\n\
+             > buy refused\n\
+             [~ ^Pay]\n\
+             < Top-ups are paused\n\
+             <! Checking\n\
+             <! Paid\n\
+             > buy\n\
+             [Pay]\n\
+             < (sbx_charge_000002)\n",
+            10,
+        )
+        .await;
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_payment_is_reported_as_such() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Declined\n@user 5001\n> buy refused\n[Pay]\n< Paid\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 5);
+    let report = failure.render();
+    assert!(report.contains("bot replies to line 4 ([Pay])"), "{report}");
+    assert!(report.contains("1. (payment declined) Top-ups are paused"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_bot_never_finishes_fails_the_step() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Hang\n@user 5001\n> buy hang\n[Pay]\n", 1).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 4);
+    assert!(failure.problem.contains("the successful payment that followed"), "{}", failure.render());
+    let replies = failure.checked.map(|c| c.replies).unwrap_or_default();
+    assert!(replies.iter().any(|r| r.text().contains("Checking")), "{replies:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_types_the_last_code_sent_to_the_shared_phone() {
+    let bot = TinyBot::start().await;
+    let result = bot
+        .run(
+            "# Codes\n\
+             @user 5001\n\
+             > @contact +7 701 123-45-67\n\
+             > send code\n\
+             < Code sent\n\
+             > @otp wrong\n\
+             < Wrong code\n\
+             > send code\n\
+             > @otp\n\
+             < Code accepted\n\
+             @user 6002 phone=+77025556677\n\
+             > /start\n\
+             [agree]\n\
+             [Share my phone]\n\
+             > send code\n\
+             > @otp\n\
+             < Code accepted\n",
+            10,
+        )
+        .await;
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_fails_clearly_when_there_is_no_code_to_type() {
+    let bot = TinyBot::start().await;
+    let no_phone = bot.run("# No phone\n@user 5001\n> @contact +77025556677 from 9999\n> @otp\n", 10).await.unwrap_err();
+    let no_code = bot.run("# No code\n@user 5002\n> @contact +77011112233\n> @otp wrong\n", 10).await.unwrap_err();
+    let transcript = parse("# No gateway\n@user 5003\n> @contact +77011112244\n> send code\n> @otp\n").unwrap();
+    let no_gateway =
+        play(&transcript, &bot.sandbox, Some(&bot.clock), None, Duration::from_secs(10)).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(no_phone.line, 4);
+    assert!(no_phone.problem.contains("has not shared their phone"), "{}", no_phone.render());
+    assert_eq!(no_code.line, 4);
+    assert!(no_code.problem.contains("no one-time code to +77011112233"), "{}", no_code.render());
+    assert_eq!(no_gateway.line, 5);
+    assert!(no_gateway.problem.contains("keeps no one-time codes"), "{}", no_gateway.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clearly() {
+    // A bot whose tree handles messages only: teloxide asks Telegram for messages only.
+    let sandbox = Sandbox::start().await.unwrap();
+    let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
+    let observer: Arc<dyn UpdateObserver> = sandbox.observer();
+    let handler = Update::filter_message().endpoint(|bot: Bot, update: Update, m: Message, observer: Arc<dyn UpdateObserver>| async move {
+        bot.send_invoice(m.chat.id, "Top-up", "Balance top-up", "topup:1", "KZT", [LabeledPrice::new("Top-up", 200_000)])
+            .provider_token("381764678:TEST:100")
+            .await?;
+        observer.handled(update.id.0 as i32);
+        Ok::<(), teloxide::RequestError>(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer]).build();
+    let shutdown = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+
+    let transcript = parse("# Pay\n@user 5001\n> buy\n[Pay]\n").unwrap();
+    let failure = play(&transcript, &sandbox, None, None, Duration::from_secs(10)).await.unwrap_err();
+    for _ in 0..500 {
+        if shutdown.shutdown().is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    task.abort();
+    assert_eq!(failure.line, 4);
+    assert!(failure.problem.contains("does not ask Telegram for pre_checkout_query updates"), "{}", failure.render());
 }

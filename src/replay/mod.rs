@@ -1,5 +1,8 @@
 //! Conversation transcripts (PRODUCT §6): the parser and the runner that plays each file
-//! against the demo business in the sandbox, with a fresh database and a fixed clock.
+//! against the demo business in the sandbox, with a fresh database and a fixed clock. The
+//! format is described in [`parse`]; a file's `@config` lines choose how its bot is started
+//! (step-up codes, Telegram payments), and `> @otp` reads the codes the bot sent from the
+//! bot's in-memory code gateway.
 
 pub mod parse;
 pub mod run;
@@ -16,8 +19,8 @@ use std::time::Duration;
 use crate::app::{SandboxOptions, SandboxedBot};
 
 pub use parse::{
-    Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, Step, StepKind, Transcript, UserSpec,
-    parse,
+    Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, Step, StepKind, Transcript, TranscriptConfig,
+    UserSpec, parse,
 };
 pub use run::{ActionReplies, Failure, HANDLE_TIMEOUT, Reply, run_transcript};
 
@@ -86,11 +89,21 @@ enum FileError {
     Step(Failure),
 }
 
+/// How a transcript's bot is started: on a fixed clock, with the file's `@config`.
+fn sandbox_options(config: &TranscriptConfig) -> SandboxOptions {
+    SandboxOptions {
+        fixed_clock: true,
+        step_up: config.step_up,
+        telegram_payments: config.telegram_payments,
+        ..Default::default()
+    }
+}
+
 async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
-    let bot = SandboxedBot::start(SandboxOptions { fixed_clock: true, ..Default::default() })
+    let bot = SandboxedBot::start(sandbox_options(&transcript.config))
         .await
         .map_err(|e| FileError::Start(format!("{e:#}")))?;
-    let result = run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref()).await;
+    let result = run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(bot.otp.as_ref())).await;
     // A dispatcher that has not started dispatching yet (a file that failed before its
     // first action) does not accept a shutdown; do not wait for it forever.
     let _ = tokio::time::timeout(STOP_TIMEOUT, bot.stop()).await;

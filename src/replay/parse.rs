@@ -1,5 +1,24 @@
 //! The transcript format (PRODUCT §6): turns a file's text into a [`Transcript`] of steps,
 //! each with its line number, or a [`ParseError`] naming the offending line.
+//!
+//! One step a line; blank lines and `//` comments are skipped; the first line is the title
+//! (`# …`).
+//!
+//! - Header: `@config KEY=VALUE …`, only before the first user action: `step_up=on|off`
+//!   (default off: ask for a one-time code before subscription changes) and
+//!   `payments=telegram|link` (default link: top-ups as Telegram invoices or payment links).
+//! - Who acts: `@user ID [lang=ru] [name=Ерлан] [phone=+7…]` (`phone` is what contact-request
+//!   buttons share).
+//! - User actions: `> text`; `> @contact PHONE [from ID | nouser]`; `> @sticker`, `> @photo`,
+//!   `> @voice`; `> @group CHAT_ID text`; `> @callback DATA` (raw button data on the newest bot
+//!   message); `> @otp` (the last one-time code the bot sent to the phone this user shared as
+//!   their own contact) and `> @otp wrong` (six digits that are not that code); `> \@…` sends
+//!   text starting with `@`; `[label]` or `[~ regex]` presses a button. Pressing a pay button
+//!   pays the invoice: the step's replies are those to the pre-checkout query and to the
+//!   successful payment that follows, or the message of a declined payment.
+//! - Checks on the replies to the latest action: `< text`, `<~ regex`, `<! text`, `<!~ regex`,
+//!   `<doc regex`, `<buttons label`.
+//! - `@now <RFC 3339>` moves the fixed clock; `@event {json}` is reserved for the events API.
 
 use std::fmt;
 
@@ -11,7 +30,21 @@ use regex::Regex;
 pub struct Transcript {
     /// The text of the `# …` title line, without the marker.
     pub title: String,
+    /// How the bot is started for this file (`@config` lines).
+    pub config: TranscriptConfig,
     pub steps: Vec<Step>,
+}
+
+/// The `@config KEY=VALUE` settings of a transcript: how its bot is started. They may only
+/// come before the first user action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TranscriptConfig {
+    /// `step_up=on|off` (default off): the bot asks for a one-time code before subscription
+    /// changes.
+    pub step_up: bool,
+    /// `payments=telegram|link` (default link): top-ups are Telegram invoices instead of
+    /// payment links.
+    pub telegram_payments: bool,
 }
 
 /// One step, as written and as understood.
@@ -79,6 +112,9 @@ pub enum Action {
     GroupText { chat_id: i64, text: String },
     /// `> @callback DATA`: a callback query with raw data on the newest bot message.
     Callback(String),
+    /// `> @otp`: types the last one-time code the bot sent to the phone this user shared;
+    /// `> @otp wrong`: types a six-digit code that is not that one.
+    Otp { wrong: bool },
     /// `[label]` or `[~ regex]`: press a button.
     Press(LabelMatch),
 }
@@ -170,6 +206,8 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     let mut steps = Vec::new();
     let mut have_user = false;
     let mut have_action = false;
+    let mut config = TranscriptConfig::default();
+    let mut configured: Vec<String> = Vec::new();
 
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
@@ -189,6 +227,14 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
             }
         }
 
+        if let Some(rest) = keyword(source, "@config") {
+            if have_action {
+                return Err(err("`@config` is allowed only before the first user action".into()));
+            }
+            parse_config(rest, &mut config, &mut configured).map_err(err)?;
+            continue;
+        }
+
         let kind = parse_step(source).map_err(err)?;
         match &kind {
             StepKind::User(_) => have_user = true,
@@ -205,7 +251,7 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     }
 
     match title {
-        Some(title) => Ok(Transcript { title, steps }),
+        Some(title) => Ok(Transcript { title, config, steps }),
         None => Err(ParseError { line: 1, message: "the file is empty: no `# title` line".into() }),
     }
 }
@@ -287,6 +333,37 @@ fn parse_user(rest: &str) -> Result<UserSpec, String> {
     Ok(spec)
 }
 
+/// `@config KEY=VALUE …`: sets `config`; `seen` lists the keys set so far (each once).
+fn parse_config(rest: &str, config: &mut TranscriptConfig, seen: &mut Vec<String>) -> Result<(), String> {
+    let rest = argument(rest, "@config")?;
+    for word in rest.split_whitespace() {
+        let (key, value) =
+            word.split_once('=').ok_or_else(|| format!("@config: expected KEY=VALUE, found `{word}`"))?;
+        if seen.iter().any(|k| k == key) {
+            return Err(format!("@config: `{key}` given twice"));
+        }
+        match key {
+            "step_up" => {
+                config.step_up = match value {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(format!("@config: step_up is `on` or `off`, not `{value}`")),
+                }
+            }
+            "payments" => {
+                config.telegram_payments = match value {
+                    "telegram" => true,
+                    "link" => false,
+                    _ => return Err(format!("@config: payments is `telegram` or `link`, not `{value}`")),
+                }
+            }
+            _ => return Err(format!("@config: unknown key `{key}` (known: step_up, payments)")),
+        }
+        seen.push(key.to_owned());
+    }
+    Ok(())
+}
+
 fn parse_action(source: &str) -> Result<Action, String> {
     let rest = match source.strip_prefix("> ") {
         Some(rest) => rest,
@@ -336,9 +413,14 @@ fn parse_action(source: &str) -> Result<Action, String> {
             }
             Ok(Action::Callback(args.to_owned()))
         }
+        "otp" => match args {
+            "" => Ok(Action::Otp { wrong: false }),
+            "wrong" => Ok(Action::Otp { wrong: true }),
+            _ => Err(format!("> @otp takes nothing or `wrong`, not `{args}`")),
+        },
         _ => Err(format!(
             "unknown action `> @{word}` (known: @contact, @sticker, @photo, @voice, @group, \
-             @callback; write `> \\@…` to send text starting with @)"
+             @callback, @otp; write `> \\@…` to send text starting with @)"
         )),
     }
 }
@@ -525,6 +607,8 @@ mod tests {
             StepKind::Act(Action::GroupText { chat_id: -100500, text: "всем привет".into() })
         );
         assert_eq!(one("> @callback order:99999"), StepKind::Act(Action::Callback("order:99999".into())));
+        assert_eq!(one("> @otp"), StepKind::Act(Action::Otp { wrong: false }));
+        assert_eq!(one("> @otp wrong"), StepKind::Act(Action::Otp { wrong: true }));
     }
 
     #[test]
@@ -540,6 +624,8 @@ mod tests {
             "> @group -100500",
             "> @callback",
             "> @contcat +77011234567",
+            "> @otp 123456",
+            "> @otp wrong twice",
         ] {
             let e = error_of(&format!("# t\n@user 1\n> hi\n{bad}\n"));
             assert_eq!(e.line, 4, "{bad}: {e}");
@@ -641,5 +727,36 @@ mod tests {
         );
         assert_eq!(error_of("# t\n@event {nope}\n").line, 2);
         assert_eq!(error_of("# t\n@event [1]\n").line, 2);
+    }
+
+    #[test]
+    fn config_lines_set_up_the_bot_before_the_first_action() {
+        let t = parse("# t\n@config step_up=on\n@user 1\n@config payments=telegram\n> hi\n").unwrap();
+        assert_eq!(t.config, TranscriptConfig { step_up: true, telegram_payments: true });
+        assert_eq!(t.steps.len(), 2, "config lines are not steps: {:?}", t.steps);
+        let t = parse("# t\n@config step_up=off payments=link\n").unwrap();
+        assert_eq!(t.config, TranscriptConfig::default());
+        assert_eq!(parse("# t\n@user 1\n> hi\n").unwrap().config, TranscriptConfig::default());
+    }
+
+    #[test]
+    fn bad_config_lines_are_errors_with_their_line() {
+        for (bad, what) in [
+            ("@config", "needs an argument"),
+            ("@config step_up", "expected KEY=VALUE"),
+            ("@config step_up=yes", "`on` or `off`"),
+            ("@config payments=stripe", "`telegram` or `link`"),
+            ("@config colour=blue", "unknown key `colour`"),
+            ("@config step_up=on step_up=off", "given twice"),
+        ] {
+            let e = error_of(&format!("# t\n@user 1\n{bad}\n"));
+            assert_eq!(e.line, 3, "{bad}: {e}");
+            assert!(e.message.contains(what), "{bad}: {e}");
+        }
+        let e = error_of("# t\n@config step_up=on\n@config step_up=off\n");
+        assert_eq!(e.line, 3, "{e}");
+        let e = error_of("# t\n@user 1\n> hi\n@config payments=telegram\n");
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("before the first user action"), "{e}");
     }
 }

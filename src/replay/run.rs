@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::adapters::otp::MemoryGateway;
 use crate::clock::FixedClock;
+use crate::domain::Phone;
 use crate::sandbox::{BotContent, BotMessage, ButtonRef, Sandbox, SandboxEvent, SandboxUser};
 
 use super::parse::{Action, ContactOwner, Expectation, Step, StepKind, Transcript, UserSpec, contains_ci};
@@ -19,6 +21,8 @@ pub enum Reply {
     Message { edited: bool, message: BotMessage },
     /// The toast of a callback answer.
     Toast { text: String, show_alert: bool },
+    /// The bot declined a payment at the pre-checkout step; the user sees its message.
+    PaymentDeclined { text: String },
 }
 
 impl Reply {
@@ -26,7 +30,7 @@ impl Reply {
     pub fn text(&self) -> &str {
         match self {
             Reply::Message { message, .. } => &message.text,
-            Reply::Toast { text, .. } => text,
+            Reply::Toast { text, .. } | Reply::PaymentDeclined { text } => text,
         }
     }
 
@@ -105,6 +109,7 @@ pub fn render_replies(replies: &[Reply], indent: &str) -> String {
                 let kind = if *show_alert { "alert" } else { "toast" };
                 lines.push(format!("({kind}) {text}"));
             }
+            Reply::PaymentDeclined { text } => lines.push(format!("(payment declined) {text}")),
             Reply::Message { edited, message } => {
                 let mut first = String::new();
                 if *edited {
@@ -118,6 +123,7 @@ pub fn render_replies(replies: &[Reply], indent: &str) -> String {
                     BotContent::Location { latitude, longitude } => {
                         let _ = write!(first, "(location {latitude}, {longitude}) ");
                     }
+                    BotContent::Invoice { .. } => first.push_str("(invoice) "),
                 }
                 let mut text_lines = message.text.lines();
                 first.push_str(text_lines.next().unwrap_or_default());
@@ -178,7 +184,7 @@ pub fn check(expectation: &Expectation, replies: &[Reply]) -> Result<(), String>
                 BotContent::Document { file_name, .. } => re.0.is_match(file_name) || re.0.is_match(&message.text),
                 _ => false,
             },
-            Reply::Toast { .. } => false,
+            Reply::Toast { .. } | Reply::PaymentDeclined { .. } => false,
         }),
         Expectation::Button(label) => {
             replies.iter().any(|r| r.button_labels().iter().any(|l| contains_ci(l, label)))
@@ -201,8 +207,8 @@ pub fn describe(expectation: &Expectation) -> String {
     }
 }
 
-/// The replies for `chat` among sandbox events: messages sent or edited there, and the
-/// callback toasts of that chat.
+/// The replies for `chat` among sandbox events: messages sent or edited there, the callback
+/// toasts of that chat and the messages of declined payments.
 pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
     events
         .into_iter()
@@ -218,24 +224,34 @@ pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
             {
                 Some(Reply::Toast { text, show_alert })
             }
+            SandboxEvent::PreCheckoutAnswered { chat_id, ok: false, error_message: Some(text), .. }
+                if chat_id == chat =>
+            {
+                Some(Reply::PaymentDeclined { text })
+            }
             _ => None,
         })
         .collect()
 }
 
 /// Plays `transcript` against `sandbox` (whose bot must be running); `clock` is the fixed
-/// clock `@now` moves, when the bot runs on one. Stops at the first failed step.
+/// clock `@now` moves, when the bot runs on one; `otp` holds the one-time codes the bot
+/// sent, which `> @otp` types. Stops at the first failed step. (The transcript's `@config`
+/// is for whoever starts the bot.)
 pub async fn run_transcript(
     transcript: &Transcript,
     sandbox: &Sandbox,
     clock: Option<&FixedClock>,
+    otp: Option<&MemoryGateway>,
 ) -> Result<(), Failure> {
-    play(transcript, sandbox, clock, HANDLE_TIMEOUT).await
+    play(transcript, sandbox, clock, otp, HANDLE_TIMEOUT).await
 }
 
 struct Actor {
     spec: UserSpec,
     user: SandboxUser,
+    /// The phone this user last shared as their own contact.
+    shared_phone: Option<String>,
 }
 
 /// [`run_transcript`] with a chosen handling timeout.
@@ -243,6 +259,7 @@ pub(crate) async fn play(
     transcript: &Transcript,
     sandbox: &Sandbox,
     clock: Option<&FixedClock>,
+    otp: Option<&MemoryGateway>,
     timeout: Duration,
 ) -> Result<(), Failure> {
     let mut actor: Option<Actor> = None;
@@ -260,7 +277,7 @@ pub(crate) async fn play(
             StepKind::User(spec) => {
                 let name = spec.name.as_deref().unwrap_or("User");
                 let user = SandboxUser::new(spec.id, name, spec.lang.as_deref());
-                actor = Some(Actor { spec: spec.clone(), user });
+                actor = Some(Actor { spec: spec.clone(), user, shared_phone: None });
             }
             StepKind::Now(at) => match clock {
                 Some(clock) => clock.set(*at),
@@ -274,10 +291,10 @@ pub(crate) async fn play(
                 }
             }
             StepKind::Act(action) => {
-                let Some(actor) = actor.as_ref() else {
+                let Some(actor) = actor.as_mut() else {
                     return Err(fail("a user action needs an `@user` line before it".into(), last));
                 };
-                match act(step, action, actor, sandbox, timeout).await {
+                match act(step, action, actor, sandbox, otp, timeout).await {
                     Ok(replies) => last = Some(replies),
                     Err(ActFailure::NotSent { problem, shown }) => {
                         return Err(Failure { shown, ..fail(problem, last) });
@@ -305,14 +322,18 @@ enum ActFailure {
 async fn act(
     step: &Step,
     action: &Action,
-    actor: &Actor,
+    actor: &mut Actor,
     sandbox: &Sandbox,
+    otp: Option<&MemoryGateway>,
     timeout: Duration,
 ) -> Result<ActionReplies, ActFailure> {
-    let user = &actor.user;
+    let user = &actor.user.clone();
     let private = user.id;
+    let not_sent = |problem: String| ActFailure::NotSent { problem, shown: Vec::new() };
 
     let seq = sandbox.event_seq();
+    // A payment: the pre-checkout query, then the successful payment it may lead to.
+    let mut payment = false;
     let (update_id, chat) = match action {
         Action::Text(text) => (sandbox.send_text(user, text), private),
         Action::Contact { phone, owner } => {
@@ -321,7 +342,16 @@ async fn act(
                 ContactOwner::Other(id) => Some(*id),
                 ContactOwner::NoUser => None,
             };
-            (sandbox.send_contact(user, phone, contact_user), private)
+            let id = sandbox.send_contact(user, phone, contact_user);
+            if *owner == ContactOwner::Me {
+                actor.shared_phone = Some(phone.clone());
+            }
+            (id, private)
+        }
+        Action::Otp { wrong } => {
+            let code = last_code(actor, otp).map_err(not_sent)?;
+            let code = if *wrong { wrong_code(&code) } else { code };
+            (sandbox.send_text(user, &code), private)
         }
         Action::Sticker => (sandbox.send_sticker(user), private),
         Action::Photo => (sandbox.send_photo(user), private),
@@ -343,6 +373,15 @@ async fn act(
                     shown: visible_buttons(sandbox, private),
                 });
             }
+            Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => {
+                match sandbox.pay_invoice(user, private, message_id) {
+                    Some(id) => {
+                        payment = true;
+                        (id, private)
+                    }
+                    None => return Err(not_sent(format!("the invoice of the pay button [{text}] cannot be paid"))),
+                }
+            }
             Some(ButtonRef::Inline { message_id, callback_data, .. }) => {
                 (sandbox.press_inline(user, message_id, &callback_data), private)
             }
@@ -355,21 +394,63 @@ async fn act(
                         shown: Vec::new(),
                     });
                 };
-                (sandbox.send_contact(user, phone, Some(user.id)), private)
+                let phone = phone.to_owned();
+                let id = sandbox.send_contact(user, &phone, Some(user.id));
+                actor.shared_phone = Some(phone);
+                (id, private)
             }
             Some(ButtonRef::Reply { text, .. }) => (sandbox.send_text(user, &text), private),
         },
     };
 
-    let handled = sandbox.wait_handled(update_id, timeout).await;
-    let replies = replies_in(sandbox.events_since(seq), chat);
-    if !handled {
-        return Err(ActFailure::Sent {
-            problem: format!("the bot did not finish handling the update within {} s", timeout.as_secs_f32()),
-            replies,
-        });
+    let mut problem = None;
+    if !sandbox.wait_handled(update_id, timeout).await {
+        problem = Some(unfinished(sandbox, update_id, "the update", timeout));
+    } else if payment
+        && let Some(followup) = sandbox.payment_followup(update_id)
+        && !sandbox.wait_handled(followup, timeout).await
+    {
+        // An accepted payment: the user's successful payment message is part of this step.
+        problem = Some(unfinished(sandbox, followup, "the successful payment that followed", timeout));
     }
-    Ok(ActionReplies { line: step.line, source: step.source.clone(), replies })
+    let replies = replies_in(sandbox.events_since(seq), chat);
+    match problem {
+        Some(problem) => Err(ActFailure::Sent { problem, replies }),
+        None => Ok(ActionReplies { line: step.line, source: step.source.clone(), replies }),
+    }
+}
+
+/// Why the bot has not handled update `update_id` (`what`, in words).
+fn unfinished(sandbox: &Sandbox, update_id: i32, what: &str, timeout: Duration) -> String {
+    match sandbox.not_delivered(update_id) {
+        Some(kind) => format!(
+            "the bot never got {what}: it does not ask Telegram for {kind} updates (getUpdates allowed_updates)"
+        ),
+        None => format!("the bot did not finish handling {what} within {} s", timeout.as_secs_f32()),
+    }
+}
+
+/// The last one-time code the bot sent to the phone `actor` shared, for `> @otp`.
+fn last_code(actor: &Actor, otp: Option<&MemoryGateway>) -> Result<String, String> {
+    let Some(otp) = otp else { return Err("> @otp: this bot keeps no one-time codes to read".into()) };
+    let Some(shared) = actor.shared_phone.as_deref() else {
+        return Err("> @otp: this user has not shared their phone yet (`> @contact +7…` or a contact button)".into());
+    };
+    let phone = Phone::parse(shared).map_err(|_| format!("> @otp: the shared contact `{shared}` is not a phone number"))?;
+    otp.last_code(&phone).ok_or_else(|| format!("> @otp: the bot has sent no one-time code to {shared}"))
+}
+
+/// A six-digit code that differs from `code`: its first digit moved on by one (any six digits
+/// differ from a code that is not six digits).
+fn wrong_code(code: &str) -> String {
+    let digits = code.as_bytes();
+    match digits.first() {
+        Some(&first) if digits.len() == 6 && digits.iter().all(u8::is_ascii_digit) => {
+            let changed = char::from(b'0' + (first - b'0' + 1) % 10);
+            format!("{changed}{}", &code[1..])
+        }
+        _ => "000000".to_owned(),
+    }
 }
 
 fn describe_label(label: &super::parse::LabelMatch) -> String {

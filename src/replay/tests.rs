@@ -30,7 +30,7 @@ fn re(s: &str) -> Pattern {
 }
 
 fn inline(label: &str) -> InlineButton {
-    InlineButton { text: label.to_owned(), callback_data: Some(label.to_lowercase()), url: None, web_app_url: None }
+    InlineButton { text: label.to_owned(), callback_data: Some(label.to_lowercase()), url: None, web_app_url: None, pay: false }
 }
 
 fn contact_keyboard() -> BotMessage {
@@ -145,6 +145,56 @@ fn replies_are_the_messages_and_toasts_of_the_chat() {
             Reply::Toast { text: "toast".into(), show_alert: true },
         ]
     );
+}
+
+#[test]
+fn a_declined_payment_is_a_reply_of_its_chat() {
+    let declined = |chat_id: i64, ok: bool, error_message: Option<&str>| SandboxEvent::PreCheckoutAnswered {
+        chat_id,
+        update_id: 7,
+        ok,
+        error_message: error_message.map(str::to_owned),
+        followup: ok.then_some(8),
+    };
+    let events = vec![
+        declined(5001, true, None),
+        declined(5001, false, Some("Пополнение недоступно")),
+        declined(6002, false, Some("other chat")),
+    ];
+    let replies = replies_in(events, 5001);
+    assert_eq!(replies, vec![Reply::PaymentDeclined { text: "Пополнение недоступно".into() }]);
+    assert!(check(&Expectation::Contains("недоступно".into()), &replies).is_ok());
+    assert!(check(&Expectation::Button("Пополнение".into()), &replies).is_err());
+}
+
+#[test]
+fn replies_render_invoices_and_declined_payments() {
+    let pay = InlineButton { text: "Pay KZT 2,000.00".into(), callback_data: None, url: None, web_app_url: None, pay: true };
+    let invoice = BotMessage {
+        content: BotContent::Invoice {
+            title: "Пополнение".into(),
+            description: "Пополнение баланса".into(),
+            currency: "KZT".into(),
+            total_amount: 200_000,
+            start_parameter: String::new(),
+        },
+        inline_keyboard: vec![vec![pay]],
+        ..text(5001, "Пополнение\nПополнение баланса\nKZT 2,000.00")
+    };
+    let rendered = render_replies(&[sent(invoice), Reply::PaymentDeclined { text: "Недоступно".into() }], "");
+    assert_eq!(
+        rendered,
+        "1. (invoice) Пополнение\n   Пополнение баланса\n   KZT 2,000.00\n   [Pay KZT 2,000.00]\n2. (payment declined) Недоступно\n"
+    );
+}
+
+#[test]
+fn a_transcript_config_starts_its_bot_with_those_options() {
+    let options = sandbox_options(&TranscriptConfig { step_up: true, telegram_payments: false });
+    assert!(options.fixed_clock && options.step_up && !options.telegram_payments);
+    let options = sandbox_options(&TranscriptConfig { step_up: false, telegram_payments: true });
+    assert!(options.fixed_clock && !options.step_up && options.telegram_payments);
+    assert!(options.database_url.is_none());
 }
 
 #[test]

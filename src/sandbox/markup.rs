@@ -59,6 +59,11 @@ pub(crate) fn parse(value: Option<Value>) -> Result<Markup, Failure> {
     Err(cant_parse())
 }
 
+/// Whether any button of the rows is a pay button.
+pub(crate) fn has_pay_button(rows: &[Vec<InlineButton>]) -> bool {
+    rows.iter().flatten().any(|b| b.pay)
+}
+
 fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
@@ -96,13 +101,14 @@ fn parse_inline_button(button: &Value) -> Result<(InlineButton, Value), Failure>
     let Some(Value::String(text)) = obj.get("text") else {
         return Err(button_error("Field \"text\" must be of type String"));
     };
-    let kinds: Vec<&str> =
-        INLINE_KINDS.iter().copied().filter(|k| obj.get(*k).is_some_and(|v| !v.is_null())).collect();
+    // `"pay": false` is no pay button at all.
+    let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null() && (k != "pay" || *v != Value::Bool(false)));
+    let kinds: Vec<&str> = INLINE_KINDS.iter().copied().filter(|k| present(k)).collect();
     let Some(&kind) = kinds.first() else {
         return Err(Failure::bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"));
     };
     let value = &obj[kind];
-    let mut button = InlineButton { text: text.clone(), callback_data: None, url: None, web_app_url: None };
+    let mut button = InlineButton { text: text.clone(), callback_data: None, url: None, web_app_url: None, pay: false };
     match kind {
         "callback_data" => {
             let data = value.as_str().ok_or_else(|| button_error("Field \"callback_data\" must be of type String"))?;
@@ -127,11 +133,18 @@ fn parse_inline_button(button: &Value) -> Result<(InlineButton, Value), Failure>
             }
             button.web_app_url = Some(url.to_owned());
         }
+        "pay" => {
+            if !truthy(value) {
+                return Err(button_error("Field \"pay\" must be of type Boolean"));
+            }
+            button.pay = true;
+        }
         _ => {}
     }
     let mut json = Map::new();
     json.insert("text".to_owned(), Value::String(text.clone()));
-    json.insert(kind.to_owned(), value.clone());
+    let echoed = if kind == "pay" { Value::Bool(true) } else { value.clone() };
+    json.insert(kind.to_owned(), echoed);
     Ok((button, Value::Object(json)))
 }
 

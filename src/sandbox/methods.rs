@@ -12,7 +12,7 @@ use super::html::{self, Formatted};
 use super::markup::{self, Markup};
 use super::state::{Keyboard, Shared, StoredFile, StoredMessage, message_json, now};
 use super::webhook;
-use super::{BotContent, BotMessage, SandboxEvent};
+use super::{BotContent, BotMessage, InlineButton, Payment, SandboxEvent, queue_successful_payment};
 
 /// The longest text of a message, in UTF-16 code units.
 const MAX_TEXT: usize = 4096;
@@ -20,6 +20,17 @@ const MAX_TEXT: usize = 4096;
 const MAX_CAPTION: usize = 1024;
 /// The longest `getUpdates` long poll Telegram allows.
 const MAX_POLL_SECONDS: u64 = 50;
+/// Telegram's answer to a callback or pre-checkout query it does not know (or that was
+/// already answered), as the Bot API words `QUERY_ID_INVALID`.
+const QUERY_ID_INVALID: &str = "query is too old and response timeout expired or query id is invalid";
+/// The longest invoice title, in characters.
+const MAX_INVOICE_TITLE: usize = 32;
+/// The longest invoice description, in characters.
+const MAX_INVOICE_DESCRIPTION: usize = 255;
+/// The longest invoice payload, in bytes.
+const MAX_INVOICE_PAYLOAD: usize = 128;
+/// Telegram Stars: the one currency invoiced without a payment provider.
+const STARS: &str = "XTR";
 
 /// A Bot API error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +223,8 @@ pub(crate) async fn call(shared: &Arc<Shared>, name: &str, p: Params) -> Result<
         "sendmessage" => send_message(shared, &p)?,
         "senddocument" => send_document(shared, &p)?,
         "sendlocation" => send_location(shared, &p)?,
+        "sendinvoice" => send_invoice(shared, &p)?,
+        "answerprecheckoutquery" => answer_pre_checkout_query(shared, &p)?,
         "editmessagetext" => {
             let text = format_text(&p, "text", "parse_mode")?;
             check_text(&text)?;
@@ -249,6 +262,8 @@ const KNOWN: &[&str] = &[
     "sendMessage",
     "sendDocument",
     "sendLocation",
+    "sendInvoice",
+    "answerPreCheckoutQuery",
     "editMessageText",
     "editMessageCaption",
     "editMessageReplyMarkup",
@@ -272,6 +287,7 @@ async fn get_updates(shared: &Arc<Shared>, p: &Params) -> Result<Answer, Failure
     // Subscribe before looking at the queue so an update queued in between still wakes us.
     let mut updates = shared.updates_version.subscribe();
     let mut closed = shared.closed.subscribe();
+    let allowed = p.json("allowed_updates")?;
     {
         let mut st = shared.lock();
         if st.webhook.is_some() {
@@ -280,6 +296,7 @@ async fn get_updates(shared: &Arc<Shared>, p: &Params) -> Result<Answer, Failure
                 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
             ));
         }
+        st.set_allowed_updates(allowed)?;
         match offset {
             Some(o) if o < 0 => {
                 let keep = usize::try_from(o.unsigned_abs()).unwrap_or(usize::MAX);
@@ -354,6 +371,7 @@ struct NewMessage {
     content: BotContent,
     document: Option<Value>,
     markup: Markup,
+    invoice_payload: Option<String>,
 }
 
 fn send_message(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -361,7 +379,7 @@ fn send_message(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     let text = format_text(p, "text", "parse_mode")?;
     check_text(&text)?;
     let markup = markup::parse(p.json("reply_markup")?)?;
-    post(shared, p, chat_id, NewMessage { text, content: BotContent::Text, document: None, markup })
+    post(shared, p, chat_id, NewMessage { text, content: BotContent::Text, document: None, markup, invoice_payload: None })
 }
 
 fn send_location(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -373,7 +391,8 @@ fn send_location(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     };
     let markup = markup::parse(p.json("reply_markup")?)?;
     let content = BotContent::Location { latitude, longitude };
-    post(shared, p, chat_id, NewMessage { text: Formatted::default(), content, document: None, markup })
+    let new = NewMessage { text: Formatted::default(), content, document: None, markup, invoice_payload: None };
+    post(shared, p, chat_id, new)
 }
 
 fn send_document(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -388,7 +407,7 @@ fn send_document(shared: &Shared, p: &Params) -> Result<Value, Failure> {
         file_id: file.file_id.clone(),
     };
     let document = Some(file.document_json());
-    post(shared, p, chat_id, NewMessage { text: caption, content, document, markup })
+    post(shared, p, chat_id, NewMessage { text: caption, content, document, markup, invoice_payload: None })
 }
 
 /// The file a `sendDocument` call refers to: an upload (stored under a new file_id), a
@@ -495,6 +514,13 @@ fn reply_target(p: &Params) -> Result<Option<(i64, bool)>, Failure> {
 
 /// Stores a new bot message in the chat and returns its `Message` JSON.
 fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Value, Failure> {
+    let is_invoice = matches!(new.content, BotContent::Invoice { .. });
+    if let Markup::Inline { rows, .. } = &new.markup
+        && !is_invoice
+        && markup::has_pay_button(rows)
+    {
+        return Err(pay_button_misplaced());
+    }
     let reply_to = reply_target(p)?;
     let mut guard = shared.lock();
     let st = &mut *guard;
@@ -537,6 +563,7 @@ fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Va
         entities: new.text.entities_json(),
         markup: markup_json,
         document: new.document,
+        invoice_payload: new.invoice_payload,
     };
     let json = message_json(&shared.bot_json, chat, &stored);
     let view = stored.view.clone();
@@ -577,6 +604,19 @@ fn edit(shared: &Shared, p: &Params, what: Edit) -> Result<Value, Failure> {
     };
     let m = &mut chat.messages[index];
     let is_text = matches!(m.view.content, BotContent::Text);
+    let (rows, markup_json) = match &m.view.content {
+        BotContent::Invoice { currency, total_amount, .. } => {
+            if rows.is_empty() {
+                (default_pay_rows(currency, *total_amount), Value::Null)
+            } else if !first_is_pay(&rows) {
+                return Err(Failure::bad("REPLY_MARKUP_BUY_EMPTY"));
+            } else {
+                (rows, markup_json)
+            }
+        }
+        _ if markup::has_pay_button(&rows) => return Err(pay_button_misplaced()),
+        _ => (rows, markup_json),
+    };
     let new_text = match what {
         Edit::Text(text) if is_text => Some(text),
         Edit::Text(_) => return Err(Failure::bad("there is no text in the message to edit")),
@@ -612,9 +652,179 @@ fn answer_callback_query(shared: &Shared, p: &Params) -> Result<Value, Failure> 
     let show_alert = p.boolean("show_alert")?.unwrap_or(false);
     let mut st = shared.lock();
     let Some(chat_id) = st.callbacks.remove(&id) else {
-        return Err(Failure::bad("query is too old and response timeout expired or query id is invalid"));
+        return Err(Failure::bad(QUERY_ID_INVALID));
     };
     st.push_event(SandboxEvent::CallbackAnswered { chat_id, text, show_alert });
+    Ok(json!(true))
+}
+
+/// A pay button outside an invoice.
+fn pay_button_misplaced() -> Failure {
+    Failure::bad("BUTTON_TYPE_INVALID")
+}
+
+/// Whether the first button of the first row is a pay button, as an invoice's keyboard
+/// must have it.
+fn first_is_pay(rows: &[Vec<InlineButton>]) -> bool {
+    rows.first().and_then(|row| row.first()).is_some_and(|b| b.pay)
+}
+
+/// The pay button Telegram apps show under an invoice sent without a keyboard.
+fn default_pay_rows(currency: &str, total_amount: i64) -> Vec<Vec<InlineButton>> {
+    vec![vec![InlineButton {
+        text: format!("Pay {}", format_amount(currency, total_amount)),
+        callback_data: None,
+        url: None,
+        web_app_url: None,
+        pay: true,
+    }]]
+}
+
+/// How many digits of an amount in `currency` are after the decimal point (ISO 4217; Telegram
+/// counts amounts in the smallest units).
+fn currency_exponent(currency: &str) -> u32 {
+    match currency {
+        "XTR" | "JPY" | "KRW" | "CLP" | "VND" | "ISK" | "UGX" | "PYG" | "IDR" | "HUF" | "TWD" => 0,
+        _ => 2,
+    }
+}
+
+/// An amount as Telegram apps show it: "KZT 2,000.00", "⭐️ 100".
+pub(crate) fn format_amount(currency: &str, amount: i64) -> String {
+    let exponent = currency_exponent(currency);
+    let unit = 10_i64.pow(exponent);
+    let (whole, fraction) = (amount.unsigned_abs() / unit.unsigned_abs(), amount.unsigned_abs() % unit.unsigned_abs());
+    let digits = whole.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    let number = if exponent == 0 {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{fraction:0width$}", width = exponent as usize)
+    };
+    if currency == STARS { format!("⭐️ {number}") } else { format!("{currency} {number}") }
+}
+
+/// A string parameter that must be present and non-empty.
+fn required_str(p: &Params, key: &str) -> Result<String, Failure> {
+    match p.str(key)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(Failure::bad(format!("parameter \"{key}\" is required"))),
+    }
+}
+
+/// The sum of an invoice's `prices` (an array of `LabeledPrice`), checked as Telegram does.
+fn invoice_total(prices: Value) -> Result<i64, Failure> {
+    let Value::Array(items) = prices else { return Err(Failure::bad("expected an Array of labeled prices")) };
+    let bad = |what: &str| Failure::bad(format!("can't parse labeled price: {what}"));
+    let mut total: i64 = 0;
+    for item in &items {
+        let Value::Object(price) = item else { return Err(bad("LabeledPrice must be an Object")) };
+        match price.get("label") {
+            Some(Value::String(label)) if label.is_empty() => return Err(bad("LabeledPrice label must be non-empty")),
+            Some(Value::String(_)) => {}
+            None => return Err(bad("Can't find field \"label\"")),
+            Some(_) => return Err(bad("Field \"label\" must be of type String")),
+        }
+        let amount = match price.get("amount") {
+            None => return Err(bad("Can't find field \"amount\"")),
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            Some(_) => None,
+        };
+        let amount = amount.ok_or_else(|| bad("Field \"amount\" must be a valid Number"))?;
+        total = total.checked_add(amount).ok_or_else(|| Failure::bad("CURRENCY_TOTAL_AMOUNT_INVALID"))?;
+    }
+    if items.is_empty() {
+        return Err(Failure::bad("there must be at least one price"));
+    }
+    if total <= 0 {
+        return Err(Failure::bad("total price must be positive"));
+    }
+    if total > i64::from(u32::MAX) {
+        return Err(Failure::bad("CURRENCY_TOTAL_AMOUNT_INVALID"));
+    }
+    Ok(total)
+}
+
+fn send_invoice(shared: &Shared, p: &Params) -> Result<Value, Failure> {
+    let chat_id = p.chat_id()?;
+    let title = required_str(p, "title")?;
+    let description = required_str(p, "description")?;
+    let payload = required_str(p, "payload")?;
+    let currency = required_str(p, "currency")?;
+    let prices = p.json("prices")?.ok_or_else(|| Failure::bad("parameter \"prices\" is required"))?;
+    let total_amount = invoice_total(prices)?;
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Failure::bad("CURRENCY_INVALID"));
+    }
+    let provider_token = p.str("provider_token")?.unwrap_or_default();
+    if provider_token.trim().is_empty() && currency != STARS {
+        return Err(Failure::bad("PAYMENT_PROVIDER_INVALID"));
+    }
+    if title.trim().is_empty() || title.chars().count() > MAX_INVOICE_TITLE {
+        return Err(Failure::bad("TITLE_INVALID"));
+    }
+    if description.trim().is_empty() || description.chars().count() > MAX_INVOICE_DESCRIPTION {
+        return Err(Failure::bad("DESCRIPTION_INVALID"));
+    }
+    if payload.len() > MAX_INVOICE_PAYLOAD {
+        return Err(Failure::bad("INVOICE_PAYLOAD_INVALID"));
+    }
+    let start_parameter = p.str("start_parameter")?.unwrap_or_default();
+    let markup = match markup::parse(p.json("reply_markup")?)? {
+        Markup::None => Markup::Inline { rows: default_pay_rows(&currency, total_amount), json: Value::Null },
+        Markup::Inline { rows, json } if first_is_pay(&rows) => Markup::Inline { rows, json },
+        _ => return Err(Failure::bad("REPLY_MARKUP_BUY_EMPTY")),
+    };
+    // What the user reads in the invoice: the title, the description and the price.
+    let text = Formatted::plain(&format!("{title}\n{description}\n{}", format_amount(&currency, total_amount)));
+    let content = BotContent::Invoice { title, description, currency, total_amount, start_parameter };
+    post(shared, p, chat_id, NewMessage { text, content, document: None, markup, invoice_payload: Some(payload) })
+}
+
+fn answer_pre_checkout_query(shared: &Shared, p: &Params) -> Result<Value, Failure> {
+    let id = p.str("pre_checkout_query_id")?.unwrap_or_default();
+    let ok = p.boolean("ok")?.unwrap_or(false);
+    let error_message = if ok { None } else { Some(required_str(p, "error_message")?) };
+    let mut guard = shared.lock();
+    let st = &mut *guard;
+    let Some(query) = st.pre_checkouts.remove(&id) else {
+        return Err(Failure::bad(QUERY_ID_INVALID));
+    };
+    let followup = if ok {
+        let charge_id = st.charge_id();
+        let provider_charge_id = if query.currency == STARS { String::new() } else { format!("provider_{charge_id}") };
+        let payment = Payment {
+            payload: &query.payload,
+            currency: &query.currency,
+            total_amount: query.total_amount,
+            charge_id: &charge_id,
+            provider_charge_id: &provider_charge_id,
+        };
+        let followup = queue_successful_payment(st, &query.user, query.chat_id, &payment);
+        st.payment_followups.insert(query.update_id, followup);
+        Some(followup)
+    } else {
+        None
+    };
+    st.push_event(SandboxEvent::PreCheckoutAnswered {
+        chat_id: query.chat_id,
+        update_id: query.update_id,
+        ok,
+        error_message,
+        followup,
+    });
+    drop(guard);
+    if followup.is_some() {
+        shared.notify_updates();
+    }
     Ok(json!(true))
 }
 

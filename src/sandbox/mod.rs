@@ -9,6 +9,11 @@
 //! edits), so mistakes show up here rather than in production. Markdown parse modes are
 //! accepted but not parsed. Optional flood limits answer 429 like Telegram, and single
 //! failures can be injected, for tests of the bot's error handling.
+//!
+//! Telegram Payments: `sendInvoice` posts an invoice with a pay button; the user pays with
+//! [`Sandbox::pay_invoice`] (or by pressing the pay button), which sends the bot a
+//! `pre_checkout_query`; when the bot answers it with `ok`, the user's `successful_payment`
+//! message follows as the next update ([`Sandbox::payment_followup`] tells its id).
 
 mod html;
 mod markup;
@@ -61,6 +66,8 @@ pub struct InlineButton {
     pub url: Option<String>,
     /// A Mini App button's URL.
     pub web_app_url: Option<String>,
+    /// A pay button (only invoices carry one, always first).
+    pub pay: bool,
 }
 
 /// A reply keyboard button.
@@ -76,6 +83,8 @@ pub enum BotContent {
     Text,
     Document { file_name: String, bytes: usize, file_id: String },
     Location { latitude: f64, longitude: f64 },
+    /// An invoice; `total_amount` is in the currency's smallest units (tiyn for KZT).
+    Invoice { title: String, description: String, currency: String, total_amount: i64, start_parameter: String },
 }
 
 /// A message of the bot as the user sees it now.
@@ -104,6 +113,10 @@ pub enum SandboxEvent {
     CallbackAnswered { chat_id: i64, text: Option<String>, show_alert: bool },
     /// The bot finished handling the update with this id.
     Handled { update_id: i32 },
+    /// The bot answered the pre-checkout query of update `update_id`. With `ok`, the user's
+    /// `successful_payment` message was queued as update `followup`; otherwise the user sees
+    /// `error_message`.
+    PreCheckoutAnswered { chat_id: i64, update_id: i32, ok: bool, error_message: Option<String>, followup: Option<i32> },
 }
 
 /// Telegram's flood limits on the bot's sends, enforced when set with
@@ -128,9 +141,16 @@ impl Default for RateLimits {
 /// A button the user can press, as found by [`Sandbox::find_button`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ButtonRef {
-    Inline { message_id: i32, text: String, callback_data: String },
+    /// An inline button with callback data, or an invoice's pay button (`pay`, with
+    /// [`PAY_BUTTON_DATA`] as its data): [`Sandbox::press_inline`] presses either.
+    Inline { message_id: i32, text: String, callback_data: String, pay: bool },
     Reply { text: String, request_contact: bool },
 }
+
+/// What [`ButtonRef::Inline`] carries as the data of a pay button. It is longer than the 64
+/// bytes Telegram allows in callback data, so no real button has it; pressing it with
+/// [`Sandbox::press_inline`] pays the invoice.
+pub const PAY_BUTTON_DATA: &str = "sandbox:pay-button (pays the invoice; longer than any real callback data)";
 
 /// The running emulator. Cheap to clone; the server stops when the last clone is dropped.
 #[derive(Clone)]
@@ -334,8 +354,14 @@ impl Sandbox {
         self.press_inline_in(from, from.id, message_id, callback_data)
     }
 
-    /// Presses an inline button on a message of any chat (a group's, for example).
+    /// Presses an inline button on a message of any chat (a group's, for example). With
+    /// [`PAY_BUTTON_DATA`] on an invoice, this pays it (see [`Sandbox::pay_invoice`]).
     pub fn press_inline_in(&self, from: &SandboxUser, chat_id: i64, message_id: i32, callback_data: &str) -> i32 {
+        if callback_data == PAY_BUTTON_DATA
+            && let Some(update_id) = self.pay_invoice(from, chat_id, message_id)
+        {
+            return update_id;
+        }
         let bot = self.shared().bot_json.clone();
         self.queue(|st| {
             let n = st.serial();
@@ -365,6 +391,66 @@ impl Sandbox {
             });
             st.push_update("callback_query", query)
         })
+    }
+
+    /// Pays the invoice `message_id` of `chat_id` (the user's private chat or a group): the
+    /// bot gets a `pre_checkout_query` with the invoice's currency, total and payload, and
+    /// this returns that update's id. When the bot accepts it, the user's
+    /// `successful_payment` message follows ([`Sandbox::payment_followup`]). `None` when
+    /// there is no such invoice the user can see.
+    pub fn pay_invoice(&self, from: &SandboxUser, chat_id: i64, message_id: i32) -> Option<i32> {
+        let update_id = {
+            let mut guard = self.shared().lock();
+            let st = &mut *guard;
+            if chat_id != from.id && chat_id >= 0 {
+                return None;
+            }
+            let chat = st.chats.get(&chat_id)?;
+            let message = &chat.messages[chat.message_index(message_id)?];
+            let BotContent::Invoice { currency, total_amount, .. } = &message.view.content else { return None };
+            let payload = message.invoice_payload.clone()?;
+            let (currency, total_amount) = (currency.clone(), *total_amount);
+            st.register_user(from);
+            let n = st.serial();
+            let id = format!("{}", 2_305_843_009_213_693_952_u64.wrapping_add(n));
+            let query = json!({
+                "id": id,
+                "from": user_json(from),
+                "currency": currency,
+                "total_amount": total_amount,
+                "invoice_payload": payload,
+            });
+            let update_id = st.push_update("pre_checkout_query", query);
+            let pending = state::PreCheckout { update_id, chat_id, user: from.clone(), currency, total_amount, payload };
+            st.pre_checkouts.insert(id, pending);
+            update_id
+        };
+        self.shared().notify_updates();
+        Some(update_id)
+    }
+
+    /// The update id of the `successful_payment` message that followed the pre-checkout
+    /// query of update `pre_checkout_update_id`, once the bot has accepted it.
+    pub fn payment_followup(&self, pre_checkout_update_id: i32) -> Option<i32> {
+        self.shared().lock().payment_followups.get(&pre_checkout_update_id).copied()
+    }
+
+    /// Delivers a `successful_payment` message from the user in `chat_id` directly, without
+    /// an invoice or a pre-checkout query (tests use it to deliver the same payment twice).
+    /// `charge_id` is the `telegram_payment_charge_id`.
+    pub fn send_successful_payment(
+        &self,
+        from: &SandboxUser,
+        chat_id: i64,
+        payload: &str,
+        currency: &str,
+        total_amount: i64,
+        charge_id: &str,
+    ) -> i32 {
+        let provider_charge_id = if currency == "XTR" { String::new() } else { format!("provider_{charge_id}") };
+        let payment =
+            Payment { payload, currency, total_amount, charge_id, provider_charge_id: &provider_charge_id };
+        self.queue(|st| queue_successful_payment(st, from, chat_id, &payment))
     }
 
     /// Opens the user's private chat as if they had started the bot earlier, so the bot
@@ -430,10 +516,12 @@ impl Sandbox {
             let chat = st.chats.get(&chat_id)?;
             let inline = chat.messages.iter().rev().flat_map(|m| {
                 m.view.inline_keyboard.iter().flatten().filter_map(move |b| {
-                    b.callback_data.as_ref().map(|data| ButtonRef::Inline {
+                    let data = if b.pay { Some(PAY_BUTTON_DATA) } else { b.callback_data.as_deref() };
+                    data.map(|data| ButtonRef::Inline {
                         message_id: m.view.message_id,
                         text: b.text.clone(),
-                        callback_data: data.clone(),
+                        callback_data: data.to_owned(),
+                        pay: b.pay,
                     })
                 })
             });
@@ -500,13 +588,27 @@ impl Sandbox {
         list.iter().map(|c| (field(c, "command"), field(c, "description"))).collect()
     }
 
-    /// Waits until the bot has handled the update (see [`Sandbox::observer`]); false on timeout.
+    /// The kind of update `update_id` ("pre_checkout_query", …) when it was never delivered
+    /// because the bot's `allowed_updates` left that kind out, as Telegram does.
+    pub fn not_delivered(&self, update_id: i32) -> Option<String> {
+        self.shared().lock().not_delivered.get(&update_id).cloned()
+    }
+
+    /// Waits until the bot has handled the update (see [`Sandbox::observer`]); false on
+    /// timeout, and at once for an update that was never delivered
+    /// ([`Sandbox::not_delivered`]).
     pub async fn wait_handled(&self, update_id: i32, timeout: Duration) -> bool {
         let mut changes = self.shared().handled_version.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.shared().lock().handled.contains(&update_id) {
-                return true;
+            {
+                let st = self.shared().lock();
+                if st.handled.contains(&update_id) {
+                    return true;
+                }
+                if st.not_delivered.contains_key(&update_id) {
+                    return false;
+                }
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}
@@ -547,6 +649,37 @@ fn text_content(text: &str) -> Map<String, Value> {
         }
     }
     m
+}
+
+/// A successful payment, as the user's service message reports it.
+struct Payment<'a> {
+    payload: &'a str,
+    currency: &'a str,
+    total_amount: i64,
+    /// `telegram_payment_charge_id`.
+    charge_id: &'a str,
+    /// `provider_payment_charge_id` (empty for Telegram Stars).
+    provider_charge_id: &'a str,
+}
+
+/// Queues the user's `successful_payment` message in `chat_id` (their private chat, or a
+/// group; another user's private chat falls back to their own) and returns its update id.
+fn queue_successful_payment(st: &mut state::State, from: &SandboxUser, chat_id: i64, payment: &Payment<'_>) -> i32 {
+    let chat = if chat_id < 0 {
+        st.register_user(from);
+        st.group_chat(chat_id, None)
+    } else {
+        st.private_chat(from)
+    };
+    let successful_payment = json!({
+        "currency": payment.currency,
+        "total_amount": payment.total_amount,
+        "invoice_payload": payment.payload,
+        "telegram_payment_charge_id": payment.charge_id,
+        "provider_payment_charge_id": payment.provider_charge_id,
+    });
+    let message = user_message(chat, from, single("successful_payment", successful_payment));
+    st.push_update("message", message)
 }
 
 /// A message a user sends in `chat`, with the given content fields.

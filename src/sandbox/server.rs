@@ -27,6 +27,7 @@ const JSON_FIELDS: &[&str] = &[
     "scope",
     "menu_button",
     "allowed_updates",
+    "prices",
 ];
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {

@@ -103,6 +103,9 @@ pub(crate) struct StoredMessage {
     pub markup: Value,
     /// The `Document` object of a document message.
     pub document: Option<Value>,
+    /// An invoice's payload: the bot's own data, never shown to the user, handed back in the
+    /// pre-checkout query and the successful payment.
+    pub invoice_payload: Option<String>,
 }
 
 /// A chat the bot can write to.
@@ -173,6 +176,19 @@ impl StoredFile {
     }
 }
 
+/// A pre-checkout query the bot has not answered yet.
+#[derive(Debug, Clone)]
+pub(crate) struct PreCheckout {
+    /// The update that carried the query.
+    pub update_id: i32,
+    /// The chat of the invoice: the successful payment message goes there.
+    pub chat_id: i64,
+    pub user: SandboxUser,
+    pub currency: String,
+    pub total_amount: i64,
+    pub payload: String,
+}
+
 /// Everything the sandbox remembers, behind one lock.
 pub(crate) struct State {
     next_update_id: i32,
@@ -187,6 +203,12 @@ pub(crate) struct State {
     pub handled: HashSet<i32>,
     /// Unanswered callback queries: id → chat id.
     pub callbacks: HashMap<String, i64>,
+    /// Unanswered pre-checkout queries by id.
+    pub pre_checkouts: HashMap<String, PreCheckout>,
+    /// The update id of the successful payment each accepted pre-checkout query (by its
+    /// update id) led to.
+    pub payment_followups: HashMap<i32, i32>,
+    next_charge: u64,
     next_serial: u64,
     pub files: HashMap<String, StoredFile>,
     /// Bot commands by "scope|language".
@@ -205,6 +227,11 @@ pub(crate) struct State {
     pub webhook_generation: u64,
     /// Updates being POSTed to the webhook.
     pub in_flight: HashSet<i32>,
+    /// The update kinds the bot asked for with `allowed_updates` (`None`: Telegram's default,
+    /// which includes every kind the sandbox makes).
+    pub allowed_updates: Option<HashSet<String>>,
+    /// Updates never delivered because the bot did not ask for their kind: id → kind.
+    pub not_delivered: HashMap<i32, String>,
 }
 
 impl State {
@@ -219,6 +246,9 @@ impl State {
             calls: Vec::new(),
             handled: HashSet::new(),
             callbacks: HashMap::new(),
+            pre_checkouts: HashMap::new(),
+            payment_followups: HashMap::new(),
+            next_charge: 1,
             next_serial: 1,
             files: HashMap::new(),
             commands: HashMap::new(),
@@ -230,6 +260,8 @@ impl State {
             webhook: None,
             webhook_generation: 0,
             in_flight: HashSet::new(),
+            allowed_updates: None,
+            not_delivered: HashMap::new(),
         }
     }
 
@@ -271,6 +303,13 @@ impl State {
         n
     }
 
+    /// A fresh Telegram payment charge id ("sbx_charge_000001").
+    pub(crate) fn charge_id(&mut self) -> String {
+        let n = self.next_charge;
+        self.next_charge += 1;
+        format!("sbx_charge_{n:06}")
+    }
+
     /// The sequence number the next event gets.
     pub(crate) fn event_seq(&self) -> usize {
         self.events_base + self.events.len()
@@ -281,15 +320,32 @@ impl State {
     }
 
     /// Queues an update (`kind` is the field name: "message", "callback_query") and
-    /// returns its id. The caller wakes long polls after unlocking.
+    /// returns its id. The caller wakes long polls after unlocking. Like Telegram, an update
+    /// of a kind the bot's `allowed_updates` leaves out is not queued at all.
     pub(crate) fn push_update(&mut self, kind: &str, payload: Value) -> i32 {
         let id = self.next_update_id;
         self.next_update_id = self.next_update_id.saturating_add(1);
+        if self.allowed_updates.as_ref().is_some_and(|allowed| !allowed.contains(kind)) {
+            self.not_delivered.insert(id, kind.to_owned());
+            return id;
+        }
         let mut update = Map::with_capacity(2);
         update.insert("update_id".to_owned(), json!(id));
         update.insert(kind.to_owned(), payload);
         self.pending.push_back((id, Arc::from(Value::Object(update).to_string())));
         id
+    }
+
+    /// Applies the `allowed_updates` parameter of `getUpdates` or `setWebhook`, when given
+    /// (an empty list is Telegram's default).
+    pub(crate) fn set_allowed_updates(&mut self, allowed: Option<Value>) -> Result<(), Failure> {
+        let Some(allowed) = allowed else { return Ok(()) };
+        let Value::Array(kinds) = allowed else {
+            return Err(Failure::bad("can't parse allowed_updates JSON object"));
+        };
+        let kinds: HashSet<String> = kinds.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        self.allowed_updates = (!kinds.is_empty()).then_some(kinds);
+        Ok(())
     }
 
     /// Remembers the user (refreshing their private chat if it exists).
@@ -396,6 +452,18 @@ pub(crate) fn message_json(bot: &Value, chat: &Chat, m: &StoredMessage) -> Value
         }
         BotContent::Location { latitude, longitude } => {
             o.insert("location".to_owned(), json!({ "latitude": latitude, "longitude": longitude }));
+        }
+        BotContent::Invoice { title, description, currency, total_amount, start_parameter } => {
+            o.insert(
+                "invoice".to_owned(),
+                json!({
+                    "title": title,
+                    "description": description,
+                    "start_parameter": start_parameter,
+                    "currency": currency,
+                    "total_amount": total_amount,
+                }),
+            );
         }
     }
     if !m.markup.is_null() {

@@ -14,7 +14,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 const HELP: &str = "\
 Type a message and press Enter to send it. Commands:
-  N                          press button [N]
+  N                          press button [N] (a 💳 button pays the invoice)
   /contact +77011234567      share your own contact
   /contact +7... from 9999   share someone else's contact (user 9999)
   /phone +77011234567        the phone that \"share contact\" buttons send
@@ -29,6 +29,7 @@ Other /commands (/start, /balance, ...) are sent to the bot.";
 #[derive(Debug, Clone)]
 enum Choice {
     Callback { message_id: i32, callback_data: String },
+    Pay { message_id: i32 },
     Link(String),
     WebApp(String),
     Inert,
@@ -197,6 +198,17 @@ impl<W: Write> Terminal<W> {
                 let id = self.sandbox.press_inline(&self.user, message_id, &callback_data);
                 self.step(id).await
             }
+            Some(Choice::Pay { message_id }) => match self.sandbox.pay_invoice(&self.user, self.user.id, message_id) {
+                Some(id) => {
+                    self.step(id).await?;
+                    // Once the bot accepted the payment, its confirmation message follows.
+                    match self.sandbox.payment_followup(id) {
+                        Some(followup) => self.step(followup).await,
+                        None => Ok(()),
+                    }
+                }
+                None => writeln!(self.out, "(that invoice is gone)"),
+            },
             Some(Choice::Link(url)) => writeln!(self.out, "🔗 {url}"),
             Some(Choice::WebApp(url)) => writeln!(self.out, "🧩 Mini App: {url}"),
             Some(Choice::Inert) | None => writeln!(self.out, "(that button does nothing here)"),
@@ -221,7 +233,9 @@ impl<W: Write> Terminal<W> {
     async fn step(&mut self, update_id: i32) -> std::io::Result<()> {
         let answered = self.sandbox.wait_handled(update_id, ANSWER_TIMEOUT).await;
         let printed = self.show_new()?;
-        if !answered {
+        if let Some(kind) = self.sandbox.not_delivered(update_id) {
+            writeln!(self.out, "(the bot does not receive {kind} updates: its allowed_updates leave them out)")?;
+        } else if !answered {
             writeln!(self.out, "(the bot did not answer within {} s)", ANSWER_TIMEOUT.as_secs())?;
         } else if !printed {
             writeln!(self.out, "(no reply)")?;
@@ -255,6 +269,9 @@ impl<W: Write> Terminal<W> {
                 SandboxEvent::CallbackAnswered { chat_id, text: Some(text), show_alert } if chat_id == chat => {
                     items.push(Item::Toast(text, show_alert));
                 }
+                SandboxEvent::PreCheckoutAnswered { chat_id, ok, error_message, .. } if chat_id == chat => {
+                    items.push(Item::Checkout(ok, error_message));
+                }
                 _ => {}
             }
         }
@@ -271,6 +288,10 @@ impl<W: Write> Terminal<W> {
                 Item::Toast(text, alert) => {
                     let mark = if *alert { "⚠️" } else { "💬" };
                     writeln!(self.out, "   {mark} {text}")?;
+                }
+                Item::Checkout(true, _) => writeln!(self.out, "   💳 (payment accepted)")?,
+                Item::Checkout(false, error) => {
+                    writeln!(self.out, "   ⚠️ payment declined: {}", error.as_deref().unwrap_or_default())?;
                 }
             }
         }
@@ -305,6 +326,11 @@ impl<W: Write> Terminal<W> {
                 lines.extend(m.text.lines().map(str::to_owned));
             }
             BotContent::Location { latitude, longitude } => lines.push(format!("📍 {latitude}, {longitude}")),
+            BotContent::Invoice { .. } => {
+                let mut text = m.text.lines();
+                lines.push(format!("🧾 {}", text.next().unwrap_or_default()));
+                lines.extend(text.map(str::to_owned));
+            }
         }
         if lines.is_empty() {
             lines.push(String::new());
@@ -328,10 +354,14 @@ impl<W: Write> Terminal<W> {
 enum Item {
     Message(usize),
     Toast(String, bool),
+    /// A pre-checkout answer: accepted, or declined with the bot's message.
+    Checkout(bool, Option<String>),
 }
 
 fn button_label(b: &InlineButton) -> String {
-    if b.url.is_some() {
+    if b.pay {
+        format!("{} 💳", b.text)
+    } else if b.url.is_some() {
         format!("{} ↗", b.text)
     } else if b.web_app_url.is_some() {
         format!("{} 🧩", b.text)
@@ -341,7 +371,9 @@ fn button_label(b: &InlineButton) -> String {
 }
 
 fn choice_of(message_id: i32, b: &InlineButton) -> Choice {
-    if let Some(data) = &b.callback_data {
+    if b.pay {
+        Choice::Pay { message_id }
+    } else if let Some(data) = &b.callback_data {
         Choice::Callback { message_id, callback_data: data.clone() }
     } else if let Some(url) = &b.url {
         Choice::Link(url.clone())

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
-    MediaKind, MessageEntityKind, MessageId, MessageKind, ParseMode, ReplyMarkup, UpdateKind,
+    LabeledPrice, MediaKind, MessageEntityKind, MessageId, MessageKind, ParseMode, ReplyMarkup, UpdateKind,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -491,7 +491,7 @@ async fn find_button_prefers_newer_messages_then_the_reply_keyboard() {
     let found = sandbox.find_button(user.id, &|l| l.contains("Согласен"));
     assert_eq!(
         found,
-        Some(ButtonRef::Inline { message_id: new.id.0, text: "Согласен".into(), callback_data: "new".into() })
+        Some(ButtonRef::Inline { message_id: new.id.0, text: "Согласен".into(), callback_data: "new".into(), pay: false })
     );
     let found = sandbox.find_button(user.id, &|l| l == "Согласен");
     assert!(matches!(found, Some(ButtonRef::Inline { message_id, .. }) if message_id == new.id.0));
@@ -613,7 +613,8 @@ async fn many_chats_at_once_keep_their_own_message_ids() {
 }
 
 /// A tiny bot: echoes text with two inline buttons, shows a contact keyboard on /start,
-/// thanks for contacts, and answers presses with a toast and an edit.
+/// thanks for contacts, answers presses with a toast and an edit, and on /buy sends an
+/// invoice whose payments it accepts and confirms.
 async fn tiny_bot(sandbox: Sandbox, bot: Bot) {
     let observer = sandbox.observer();
     let mut offset = 0;
@@ -627,6 +628,20 @@ async fn tiny_bot(sandbox: Sandbox, bot: Bot) {
                         KeyboardButton::new("Поделиться номером").request(ButtonRequest::Contact),
                     ]]);
                     let _ = bot.send_message(m.chat.id, "Здравствуйте!").reply_markup(markup).await;
+                }
+                UpdateKind::Message(m) if m.text() == Some("/buy") => {
+                    let prices = [LabeledPrice::new("Пополнение", 200_000)];
+                    let _ = bot
+                        .send_invoice(m.chat.id, "Пополнение", "Пополнение баланса", "topup", "KZT", prices)
+                        .provider_token(TEST_PROVIDER)
+                        .await;
+                }
+                UpdateKind::Message(m) if m.successful_payment().is_some() => {
+                    let amount = m.successful_payment().map(|p| format!("{} {}", p.total_amount, p.currency));
+                    let _ = bot.send_message(m.chat.id, format!("Оплата получена: {}", amount.unwrap_or_default())).await;
+                }
+                UpdateKind::PreCheckoutQuery(q) => {
+                    let _ = bot.answer_pre_checkout_query(q.id.clone(), true).await;
                 }
                 UpdateKind::Message(m) if m.contact().is_some() => {
                     let phone = m.contact().map(|c| c.phone_number.clone()).unwrap_or_default();
@@ -833,4 +848,342 @@ async fn a_teloxide_dispatcher_polls_the_sandbox_and_stops_promptly() {
     assert_eq!(sandbox.pending_updates(), 0, "the dispatcher confirmed the update on its way out");
     let methods: Vec<String> = sandbox.calls().into_iter().map(|(m, _)| m).collect();
     assert!(methods.contains(&"getWebhookInfo".to_owned()) || methods.contains(&"getUpdates".to_owned()), "{methods:?}");
+}
+
+// --- Telegram Payments ---
+
+/// The description of an API error teloxide does not know by name.
+fn unknown(e: ApiError) -> String {
+    match e {
+        ApiError::Unknown(description) => description,
+        other => panic!("expected an error teloxide does not name, got {other:?}"),
+    }
+}
+
+fn top_up() -> [LabeledPrice; 1] {
+    [LabeledPrice::new("Пополнение", 200_000)]
+}
+
+/// The test provider token a bot gets from @BotFather (any non-empty string works here).
+const TEST_PROVIDER: &str = "381764678:TEST:100";
+
+#[tokio::test]
+async fn an_invoice_is_checked_like_telegram_does() {
+    let (sandbox, bot) = start().await;
+    open_chat(&sandbox, 5001);
+    let chat = ChatId(5001);
+    let send = |title: &str, description: &str, payload: &str, currency: &str, prices: Vec<LabeledPrice>| {
+        bot.send_invoice(chat, title, description, payload, currency, prices).provider_token(TEST_PROVIDER)
+    };
+    let cases: Vec<(&str, Result<Message, RequestError>)> = vec![
+        ("Bad Request: TITLE_INVALID", send(&"x".repeat(33), "d", "p", "KZT", top_up().into()).await),
+        ("Bad Request: DESCRIPTION_INVALID", send("t", &"д".repeat(256), "p", "KZT", top_up().into()).await),
+        ("Bad Request: INVOICE_PAYLOAD_INVALID", send("t", "d", &"п".repeat(65), "KZT", top_up().into()).await),
+        ("Bad Request: CURRENCY_INVALID", send("t", "d", "p", "kzt", top_up().into()).await),
+        ("Bad Request: there must be at least one price", send("t", "d", "p", "KZT", vec![]).await),
+        (
+            "Bad Request: can't parse labeled price: LabeledPrice label must be non-empty",
+            send("t", "d", "p", "KZT", vec![LabeledPrice::new("", 100)]).await,
+        ),
+        ("Bad Request: total price must be positive", send("t", "d", "p", "KZT", vec![LabeledPrice::new("x", 0)]).await),
+        (
+            "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID",
+            send("t", "d", "p", "KZT", vec![LabeledPrice::new("a", u32::MAX), LabeledPrice::new("b", 1)]).await,
+        ),
+        (
+            "Bad Request: PAYMENT_PROVIDER_INVALID",
+            bot.send_invoice(chat, "t", "d", "p", "KZT", top_up()).await,
+        ),
+        (
+            "Bad Request: REPLY_MARKUP_BUY_EMPTY",
+            send("t", "d", "p", "KZT", top_up().into())
+                .reply_markup(InlineKeyboardMarkup::new([[
+                    InlineKeyboardButton::callback("Отмена", "cancel"),
+                    InlineKeyboardButton::pay("Оплатить"),
+                ]]))
+                .await,
+        ),
+    ];
+    for (expected, result) in cases {
+        assert_eq!(unknown(api_error(result)), expected);
+    }
+    // Exactly at the limits is fine; a 32-character title may be Cyrillic (characters, not bytes).
+    send(&"Т".repeat(32), &"d".repeat(255), &"p".repeat(128), "KZT", top_up().into()).await.expect("at the limits");
+    // Telegram Stars need no provider.
+    bot.send_invoice(chat, "Stars", "d", "p", "XTR", [LabeledPrice::new("x", 100)]).await.expect("stars");
+
+    // Through raw requests: missing parameters and prices that are not JSON.
+    let body = |prices: &str| {
+        format!(
+            "chat_id=5001&title=t&description=d&payload=p&provider_token=x&currency=KZT&prices={}",
+            url::form_urlencoded::byte_serialize(prices.as_bytes()).collect::<String>()
+        )
+    };
+    let form = "application/x-www-form-urlencoded";
+    for (body, expected) in [
+        ("chat_id=5001&description=d&payload=p&currency=KZT&prices=[]".to_owned(), "Bad Request: parameter \"title\" is required"),
+        (body("[{\"label\":\"x\",\"amount\":1"), "Bad Request: can't parse prices JSON object"),
+        (body("{\"label\":\"x\",\"amount\":1}"), "Bad Request: expected an Array of labeled prices"),
+        (body("[{\"label\":\"x\"}]"), "Bad Request: can't parse labeled price: Can't find field \"amount\""),
+        (body("[{\"label\":\"x\",\"amount\":1.5}]"), "Bad Request: can't parse labeled price: Field \"amount\" must be a valid Number"),
+        (body("[7]"), "Bad Request: can't parse labeled price: LabeledPrice must be an Object"),
+    ] {
+        let (status, answer) = raw_post(&sandbox, "sendInvoice", form, &body).await;
+        assert_eq!((status, answer["description"].as_str()), (400, Some(expected)), "{body}");
+    }
+    // Prices may include a discount, as long as the total is positive.
+    let (status, answer) = raw_post(
+        &sandbox,
+        "sendInvoice",
+        form,
+        &body("[{\"label\":\"Тариф\",\"amount\":\"500000\"},{\"label\":\"Скидка\",\"amount\":-100000}]"),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result"]["invoice"]["total_amount"], 400_000);
+    assert_eq!(sandbox.messages(5001).len(), 3, "only the valid invoices were sent");
+}
+
+#[tokio::test]
+async fn pay_buttons_belong_to_invoices_only() {
+    let (sandbox, bot) = start().await;
+    open_chat(&sandbox, 5001);
+    let chat = ChatId(5001);
+    let pay = InlineKeyboardMarkup::new([[InlineKeyboardButton::pay("Оплатить")]]);
+    let e = api_error(bot.send_message(chat, "x").reply_markup(pay.clone()).await);
+    assert_eq!(unknown(e), "Bad Request: BUTTON_TYPE_INVALID");
+
+    let own = InlineKeyboardMarkup::new([
+        vec![InlineKeyboardButton::pay("Оплатить 2 000 ₸")],
+        vec![InlineKeyboardButton::callback("Отмена", "cancel")],
+    ]);
+    let invoice = bot
+        .send_invoice(chat, "Пополнение", "Пополнение баланса", "topup:1", "KZT", top_up())
+        .provider_token(TEST_PROVIDER)
+        .reply_markup(own)
+        .await
+        .expect("an invoice with its own pay button");
+    let m = &sandbox.messages(5001)[0];
+    assert!(m.inline_keyboard[0][0].pay);
+    assert_eq!(m.inline_keyboard[1][0].callback_data.as_deref(), Some("cancel"));
+    let found = sandbox.find_button(5001, &|l| l.starts_with("Оплатить"));
+    assert_eq!(
+        found,
+        Some(ButtonRef::Inline {
+            message_id: invoice.id.0,
+            text: "Оплатить 2 000 ₸".into(),
+            callback_data: PAY_BUTTON_DATA.into(),
+            pay: true,
+        })
+    );
+    assert!(PAY_BUTTON_DATA.len() > 64, "no real callback data can be the pay button's");
+
+    // Editing the keyboard must keep the pay button first; removing it restores the default.
+    let cancel_only = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Отмена", "cancel")]]);
+    let e = api_error(bot.edit_message_reply_markup(chat, invoice.id).reply_markup(cancel_only).await);
+    assert_eq!(unknown(e), "Bad Request: REPLY_MARKUP_BUY_EMPTY");
+    bot.edit_message_reply_markup(chat, invoice.id).await.expect("the default keyboard");
+    let m = &sandbox.messages(5001)[0];
+    let labels: Vec<&str> = m.inline_keyboard.iter().flatten().map(|b| b.text.as_str()).collect();
+    assert_eq!(labels, vec!["Pay KZT 2,000.00"]);
+    let e = api_error(bot.edit_message_text(chat, invoice.id, "x").await);
+    assert_eq!(e, ApiError::Unknown("Bad Request: there is no text in the message to edit".into()));
+
+    // A pay button cannot be added to a text message by editing either.
+    let text = bot.send_message(chat, "x").await.expect("send");
+    let e = api_error(bot.edit_message_reply_markup(chat, text.id).reply_markup(pay).await);
+    assert_eq!(unknown(e), "Bad Request: BUTTON_TYPE_INVALID");
+}
+
+#[tokio::test]
+async fn paying_an_invoice_goes_through_the_pre_checkout_to_the_successful_payment() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let sent = bot
+        .send_invoice(ChatId(5001), "Пополнение", "Пополнение баланса на 2 000 ₸", "topup:5001:42", "KZT", top_up())
+        .provider_token(TEST_PROVIDER)
+        .start_parameter("topup")
+        .photo_url("https://example.kz/logo.png".parse().expect("url"))
+        .need_email(false)
+        .await
+        .expect("sendInvoice works");
+    let invoice = sent.invoice().expect("teloxide reads the invoice");
+    assert_eq!(
+        (invoice.title.as_str(), invoice.description.as_str(), invoice.currency.as_str(), invoice.total_amount),
+        ("Пополнение", "Пополнение баланса на 2 000 ₸", "KZT", 200_000)
+    );
+    assert_eq!(invoice.start_parameter, "topup");
+
+    let m = sandbox.messages(5001).remove(0);
+    assert_eq!(
+        m.content,
+        BotContent::Invoice {
+            title: "Пополнение".into(),
+            description: "Пополнение баланса на 2 000 ₸".into(),
+            currency: "KZT".into(),
+            total_amount: 200_000,
+            start_parameter: "topup".into(),
+        }
+    );
+    assert_eq!(m.text, "Пополнение\nПополнение баланса на 2 000 ₸\nKZT 2,000.00");
+    let button = sandbox.find_button(5001, &|l| l.contains("Pay")).expect("the default pay button");
+    let ButtonRef::Inline { message_id, callback_data, pay: true, text } = button else { panic!("{button:?}") };
+    assert_eq!((message_id, text.as_str()), (sent.id.0, "Pay KZT 2,000.00"));
+
+    // Pressing the pay button: a pre-checkout query, as teloxide reads it.
+    let pre_id = sandbox.press_inline(&user, message_id, &callback_data);
+    let batch = updates(&bot).await;
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].id.0, pre_id as u32);
+    let UpdateKind::PreCheckoutQuery(query) = &batch[0].kind else { panic!("{:?}", batch[0].kind) };
+    assert_eq!(query.from.id.0, 5001);
+    assert_eq!((query.currency.as_str(), query.total_amount), ("KZT", 200_000));
+    assert_eq!(query.invoice_payload, "topup:5001:42");
+    assert_eq!(sandbox.payment_followup(pre_id), None, "nothing follows before the bot answers");
+
+    bot.answer_pre_checkout_query(query.id.clone(), true).await.expect("the bot accepts");
+    let followup = sandbox.payment_followup(pre_id).expect("a successful payment follows");
+    let batch = bot.get_updates().offset(pre_id + 1).timeout(0).await.expect("getUpdates");
+    assert_eq!(batch.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![followup as u32]);
+    let UpdateKind::Message(message) = &batch[0].kind else { panic!("{:?}", batch[0].kind) };
+    assert_eq!(message.chat.id, ChatId(5001));
+    assert_eq!(message.from.as_ref().map(|u| u.id.0), Some(5001));
+    let payment = message.successful_payment().expect("teloxide reads the successful payment");
+    assert_eq!((payment.currency.as_str(), payment.total_amount), ("KZT", 200_000));
+    assert_eq!(payment.invoice_payload, "topup:5001:42");
+    assert_eq!(payment.telegram_payment_charge_id.0, "sbx_charge_000001");
+    assert_eq!(payment.provider_payment_charge_id, "provider_sbx_charge_000001");
+    assert!(sandbox.events_since(0).contains(&SandboxEvent::PreCheckoutAnswered {
+        chat_id: 5001,
+        update_id: pre_id,
+        ok: true,
+        error_message: None,
+        followup: Some(followup),
+    }));
+
+    // The same invoice can be paid again: a new query and a new charge id.
+    let again = sandbox.pay_invoice(&user, 5001, message_id).expect("payable");
+    let batch = bot.get_updates().offset(followup + 1).timeout(0).await.expect("getUpdates");
+    let UpdateKind::PreCheckoutQuery(query) = &batch[0].kind else { panic!("{:?}", batch[0].kind) };
+    bot.answer_pre_checkout_query(query.id.clone(), true).await.expect("accepted");
+    let second = sandbox.payment_followup(again).expect("follows");
+    let batch = bot.get_updates().offset(again + 1).timeout(0).await.expect("getUpdates");
+    assert_eq!(batch[0].id.0, second as u32);
+    let UpdateKind::Message(message) = &batch[0].kind else { panic!("{:?}", batch[0].kind) };
+    let charge = message.successful_payment().map(|p| p.telegram_payment_charge_id.0.clone());
+    assert_eq!(charge.as_deref(), Some("sbx_charge_000002"));
+}
+
+#[tokio::test]
+async fn a_declined_pre_checkout_needs_a_message_and_a_query_is_answered_once() {
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let sent = bot
+        .send_invoice(ChatId(5001), "Пополнение", "Пополнение баланса", "topup:1", "KZT", top_up())
+        .provider_token(TEST_PROVIDER)
+        .await
+        .expect("sendInvoice");
+    let pre_id = sandbox.pay_invoice(&user, 5001, sent.id.0).expect("payable");
+    let batch = updates(&bot).await;
+    let UpdateKind::PreCheckoutQuery(query) = &batch[0].kind else { panic!("{:?}", batch[0].kind) };
+
+    let e = api_error(bot.answer_pre_checkout_query(query.id.clone(), false).await);
+    assert_eq!(unknown(e), "Bad Request: parameter \"error_message\" is required");
+    bot.answer_pre_checkout_query(query.id.clone(), false)
+        .error_message("Пополнение временно недоступно")
+        .await
+        .expect("the bot declines");
+    assert_eq!(sandbox.payment_followup(pre_id), None);
+    let declined = SandboxEvent::PreCheckoutAnswered {
+        chat_id: 5001,
+        update_id: pre_id,
+        ok: false,
+        error_message: Some("Пополнение временно недоступно".into()),
+        followup: None,
+    };
+    assert!(sandbox.events_since(0).contains(&declined), "{:?}", sandbox.events_since(0));
+    assert!(bot.get_updates().offset(pre_id + 1).timeout(0).await.expect("getUpdates").is_empty());
+
+    // A second answer, and an answer to a query that never was, are refused.
+    assert_eq!(api_error(bot.answer_pre_checkout_query(query.id.clone(), true).await), ApiError::InvalidQueryId);
+    let unknown_id = teloxide::types::PreCheckoutQueryId("12345".into());
+    assert_eq!(api_error(bot.answer_pre_checkout_query(unknown_id, true).await), ApiError::InvalidQueryId);
+
+    // Nobody pays what is not an invoice, nor an invoice in someone else's chat.
+    let text = bot.send_message(ChatId(5001), "x").await.expect("send");
+    assert_eq!(sandbox.pay_invoice(&user, 5001, text.id.0), None);
+    assert_eq!(sandbox.pay_invoice(&user, 5001, 999), None);
+    assert_eq!(sandbox.pay_invoice(&ru(6002, "Ольга"), 5001, sent.id.0), None);
+}
+
+#[tokio::test]
+async fn a_successful_payment_can_be_delivered_twice() {
+    let (sandbox, bot) = start().await;
+    let user = ru(5001, "Ерлан");
+    let first = sandbox.send_successful_payment(&user, 5001, "topup:5001:7", "KZT", 150_000, "tg_charge_1");
+    let second = sandbox.send_successful_payment(&user, 5001, "topup:5001:7", "KZT", 150_000, "tg_charge_1");
+    let stars = sandbox.send_successful_payment(&user, 5001, "stars:1", "XTR", 50, "tg_charge_2");
+    let batch = updates(&bot).await;
+    assert_eq!(batch.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![first as u32, second as u32, stars as u32]);
+    let payments: Vec<_> = batch
+        .iter()
+        .map(|u| match &u.kind {
+            UpdateKind::Message(m) => m.successful_payment().cloned().expect("a successful payment"),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(payments[0], payments[1], "the same payment twice");
+    assert_eq!(payments[0].telegram_payment_charge_id.0, "tg_charge_1");
+    assert_eq!((payments[0].total_amount, payments[0].invoice_payload.as_str()), (150_000, "topup:5001:7"));
+    assert_eq!((payments[2].currency.as_str(), payments[2].provider_payment_charge_id.as_str()), ("XTR", ""));
+    // The user's messages take message ids in the chat, like any other.
+    bot.send_message(ChatId(5001), "ok").await.expect("the chat is open");
+    assert_eq!(sandbox.messages(5001)[0].message_id, 4);
+}
+
+#[tokio::test]
+async fn the_terminal_shows_an_invoice_and_pays_it() {
+    let (sandbox, out) = terminal_session("/buy\n1\n").await;
+    assert!(out.contains("🤖 🧾 Пополнение\n   Пополнение баланса\n   KZT 2,000.00\n   [1] Pay KZT 2,000.00 💳"), "{out}");
+    assert!(out.contains("💳 (payment accepted)"), "{out}");
+    assert!(out.contains("🤖 Оплата получена: 200000 KZT"), "{out}");
+    assert!(!out.contains("(no reply)") && !out.contains("did not answer"), "{out}");
+    assert_eq!(sandbox.messages(5001).len(), 2);
+}
+
+#[tokio::test]
+async fn updates_of_kinds_the_bot_did_not_ask_for_are_never_delivered() {
+    use teloxide::types::AllowedUpdate;
+
+    let (sandbox, bot) = start().await;
+    let user = open_chat(&sandbox, 5001);
+    let sent = bot
+        .send_invoice(ChatId(5001), "Пополнение", "Пополнение баланса", "topup:1", "KZT", top_up())
+        .provider_token(TEST_PROVIDER)
+        .await
+        .expect("sendInvoice");
+    // As teloxide asks for a tree that handles only messages and callback queries.
+    let got = bot
+        .get_updates()
+        .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+        .timeout(0)
+        .await
+        .expect("getUpdates");
+    assert!(got.is_empty());
+    let pre_id = sandbox.pay_invoice(&user, 5001, sent.id.0).expect("payable");
+    let text_id = sandbox.send_text(&user, "привет");
+    let got = updates(&bot).await;
+    assert_eq!(got.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![text_id as u32], "the setting is kept");
+    assert_eq!(sandbox.not_delivered(pre_id).as_deref(), Some("pre_checkout_query"));
+    assert_eq!(sandbox.not_delivered(text_id), None);
+    let started = Instant::now();
+    assert!(!sandbox.wait_handled(pre_id, Duration::from_secs(10)).await);
+    assert!(started.elapsed() < Duration::from_secs(1), "no waiting for an update that never comes");
+
+    // An empty list is Telegram's default again: every kind.
+    bot.get_updates().offset(text_id + 1).allowed_updates([]).timeout(0).await.expect("getUpdates");
+    let again = sandbox.pay_invoice(&user, 5001, sent.id.0).expect("payable");
+    let got = updates(&bot).await;
+    assert_eq!(got.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![again as u32]);
+    assert!(matches!(got[0].kind, UpdateKind::PreCheckoutQuery(_)));
 }

@@ -45,8 +45,10 @@ pub(crate) fn set_webhook(shared: &Arc<Shared>, p: &Params) -> Result<Value, Fai
     }
     let max_connections = usize::try_from(p.int("max_connections")?.unwrap_or(40).clamp(1, 100)).unwrap_or(40);
     let drop_pending = p.boolean("drop_pending_updates")?.unwrap_or(false);
+    let allowed = p.json("allowed_updates")?;
     let generation = {
         let mut st = shared.lock();
+        st.set_allowed_updates(allowed)?;
         if drop_pending {
             st.pending.clear();
         }
