@@ -10,6 +10,7 @@
 //! - [`store`]: the SQL store (SQLite or PostgreSQL), migrations, repositories, import.
 //! - [`adapters`]: traits for the business's systems (CRM, billing, logistics) and the built-in implementation.
 //! - [`nlu`]: intents and entities from free text, driven by the `dialogues/` data files.
+//! - [`pdf`]: business documents (acts, invoices, ...) rendered as PDF.
 //! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
 //! - [`sandbox`]: the local Bot API emulator used by `demo`, `replay`, tests and benchmarks.
 //! - [`replay`]: conversation transcripts (`tests/conversations/*.txt`) played against the sandbox.
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod nlu;
+pub mod pdf;
 pub mod replay;
 pub mod sandbox;
 pub mod store;
