@@ -1577,6 +1577,10 @@ async fn a_repeat_order_is_built_from_the_last_delivered_one(store: Store) {
             ..created.clone()
         }
     );
+    // A caller that no longer has the lines (the draft is gone) still finds the order by key.
+    let empty = NewOrder { lines: Vec::new(), address: None };
+    let found = builtin.create_order(&id("C1"), &empty, "k1").await.unwrap().unwrap();
+    assert_eq!(found, CreatedOrder { new: false, ..created.clone() });
     assert_eq!(
         (
             stock(&store, "COF-LAV-1KG").await,

@@ -396,7 +396,8 @@ pub trait Shop: Send + Sync {
     /// The customer's most recent delivered order.
     async fn last_delivered_order(&self, id: &CustomerId) -> AdapterResult<Option<Order>>;
     /// Creates an order at current prices. The same `idempotency_key` for the same customer
-    /// creates one order: a repeat answers with it (`new: false`).
+    /// creates one order: a repeat answers with it (`new: false`), whatever `order` it brings
+    /// (the key is looked up before the order is checked).
     async fn create_order(
         &self,
         id: &CustomerId,

@@ -17,7 +17,8 @@
 //!   pays the invoice: the step's replies are those to the pre-checkout query and to the
 //!   successful payment that follows, or the message of a declined payment.
 //! - Checks on the replies to the latest action: `< text`, `<~ regex`, `<! text`, `<!~ regex`,
-//!   `<doc regex`, `<buttons label`.
+//!   `<doc regex`, `<buttons label`. A named group of a `<~` regex that matched keeps what it
+//!   matched: `<~ start=(?P<link>ref_\w+)` then `> /start ${link}` sends it back.
 //! - `@now <RFC 3339>` moves the fixed clock; `@event {json}` is reserved for the events API.
 
 use std::fmt;

@@ -264,6 +264,8 @@ pub(crate) async fn play(
 ) -> Result<(), Failure> {
     let mut actor: Option<Actor> = None;
     let mut last: Option<ActionReplies> = None;
+    // Named groups of `<~` regexes that matched: `${name}` in later `>` lines.
+    let mut vars: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
 
     for step in &transcript.steps {
         let fail = |problem: String, checked: Option<ActionReplies>| Failure {
@@ -289,10 +291,24 @@ pub(crate) async fn play(
                 if let Err(expected) = check(expectation, replies) {
                     return Err(fail(expected, last));
                 }
+                if let Expectation::Matches(re) = expectation {
+                    capture(&re.0, replies, &mut vars);
+                }
             }
             StepKind::Act(action) => {
                 let Some(actor) = actor.as_mut() else {
                     return Err(fail("a user action needs an `@user` line before it".into(), last));
+                };
+                let substituted;
+                let action = match action {
+                    Action::Text(text) if text.contains("${") => match substitute(text, &vars) {
+                        Ok(text) => {
+                            substituted = Action::Text(text);
+                            &substituted
+                        }
+                        Err(problem) => return Err(fail(problem, last)),
+                    },
+                    other => other,
                 };
                 match act(step, action, actor, sandbox, otp, timeout).await {
                     Ok(replies) => last = Some(replies),
@@ -308,6 +324,37 @@ pub(crate) async fn play(
         }
     }
     Ok(())
+}
+
+/// Keeps the named groups of the first reply `re` matches.
+pub(crate) fn capture(re: &regex::Regex, replies: &[Reply], vars: &mut std::collections::BTreeMap<String, String>) {
+    let Some(caps) = replies.iter().find_map(|r| re.captures(r.text())) else { return };
+    for name in re.capture_names().flatten() {
+        if let Some(m) = caps.name(name) {
+            vars.insert(name.to_owned(), m.as_str().to_owned());
+        }
+    }
+}
+
+/// `${name}` replaced by what a `<~` named group captured.
+pub(crate) fn substitute(text: &str, vars: &std::collections::BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(format!("`${{` without a closing `}}` in «{text}»"));
+        };
+        let name = &after[..end];
+        let value = vars
+            .get(name)
+            .ok_or_else(|| format!("${{{name}}} was not captured by an earlier `<~` (?P<{name}>…) group"))?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Why an action failed.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use regex::Regex;
 
 use super::parse::Pattern;
-use super::run::{Reply, check, render_replies, replies_in};
+use super::run::{Reply, capture, check, render_replies, replies_in, substitute};
 use super::*;
 use crate::sandbox::{BotContent, BotMessage, InlineButton, ReplyButton, SandboxEvent};
 
@@ -277,4 +277,17 @@ async fn no_files_is_zero_and_zero() {
     let summary = run_files(&[], &mut out).await.unwrap();
     assert_eq!((summary.passed, summary.failed), (0, 0));
     assert_eq!(String::from_utf8(out).unwrap(), "0 passed, 0 failed\n");
+}
+
+#[test]
+fn named_groups_of_a_matching_regex_are_kept_for_later_actions() {
+    let replies = [sent(text(1, "Ваша ссылка: https://t.me/bot?start=ref_K7M2Q9XA"))];
+    let mut vars = std::collections::BTreeMap::new();
+    capture(&Regex::new(r"start=(?P<code>ref_\w+)").unwrap(), &replies, &mut vars);
+    assert_eq!(vars.get("code").map(String::as_str), Some("ref_K7M2Q9XA"));
+    assert_eq!(substitute("/start ${code}", &vars).unwrap(), "/start ref_K7M2Q9XA");
+    assert_eq!(substitute("no variables", &vars).unwrap(), "no variables");
+    let err = substitute("/start ${other}", &vars).unwrap_err();
+    assert!(err.contains("${other}"), "{err}");
+    assert!(substitute("/start ${code", &vars).is_err());
 }

@@ -219,10 +219,8 @@ impl Shop for Builtin {
         order: &NewOrder,
         idempotency_key: &str,
     ) -> AdapterResult<Result<CreatedOrder, OrderRefusal>> {
-        if order.lines.is_empty() || order.lines.iter().any(|(_, qty)| *qty <= 0) {
-            return Ok(Err(OrderRefusal::Empty));
-        }
-        // A repeat answers with the first order even when the stock has run out since.
+        // A repeat answers with the first order even when the stock has run out since, and
+        // whatever lines it brings (the caller may no longer have them).
         let existing = order_by_key(
             &mut *self.pool().acquire().await.map_err(db)?,
             id,
@@ -231,6 +229,9 @@ impl Shop for Builtin {
         .await?;
         if let Some((number, total)) = existing {
             return self.existing_order(number, total).await.map(Ok);
+        }
+        if order.lines.is_empty() || order.lines.iter().any(|(_, qty)| *qty <= 0) {
+            return Ok(Err(OrderRefusal::Empty));
         }
 
         let mut lines = Vec::new();
