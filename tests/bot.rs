@@ -501,3 +501,79 @@ async fn a_referral_credits_the_referrer_once_and_never_oneself() {
     assert!(actions.contains(&"referral.repeat".to_owned()), "{actions:?}");
     bot.stop().await;
 }
+
+/// Presses an invoice's pay button and waits for the payment that follows it.
+async fn pay(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
+    let Some(ButtonRef::Inline { message_id, .. }) = bot.sandbox.find_button(user.id, &|l: &str| l.contains(label)) else {
+        panic!("no pay button {label:?}")
+    };
+    let seq = bot.sandbox.event_seq();
+    let pre_checkout = bot.sandbox.pay_invoice(user, user.id, message_id).expect("an invoice");
+    assert!(bot.sandbox.wait_handled(pre_checkout, Duration::from_secs(10)).await);
+    let payment = bot.sandbox.payment_followup(pre_checkout).expect("the pre-checkout was accepted");
+    collect(bot, user, seq, payment).await
+}
+
+#[tokio::test]
+async fn a_payment_delivered_twice_is_credited_once() {
+    let bot = SandboxedBot::start(SandboxOptions { telegram_payments: true, ..fixed() }).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    say(&bot, &user, "пополнить").await;
+    press(&bot, &user, "2\u{a0}000").await;
+    let paid = pay(&bot, &user, "Оплатить 2").await;
+    assert!(paid.contains("Оплачено: 2\u{a0}000\u{a0}₸. Баланс: 5\u{a0}450\u{a0}₸"), "{}", paid.dump());
+
+    // Telegram delivers the same successful payment again.
+    let payload = bot
+        .sandbox
+        .calls()
+        .into_iter()
+        .find(|(method, _)| method.eq_ignore_ascii_case("sendInvoice"))
+        .and_then(|(_, params)| params["payload"].as_str().map(str::to_owned))
+        .expect("an invoice was sent");
+    let seq = bot.sandbox.event_seq();
+    let again = bot.sandbox.send_successful_payment(&user, user.id, &payload, "KZT", 200_000, "sbx_charge_000001");
+    let replies = collect(&bot, &user, seq, again).await;
+    assert!(replies.contains("уже зачислен"), "{}", replies.dump());
+    let balance = say(&bot, &user, "баланс").await;
+    assert!(balance.contains("5\u{a0}450\u{a0}₸"), "{}", balance.dump());
+
+    // The same invoice cannot be paid a second time: the pre-checkout is declined.
+    let Some(ButtonRef::Inline { message_id, .. }) = bot.sandbox.find_button(user.id, &|l: &str| l.contains("Оплатить 2")) else {
+        panic!("no pay button")
+    };
+    let pre_checkout = bot.sandbox.pay_invoice(&user, user.id, message_id).unwrap();
+    assert!(bot.sandbox.wait_handled(pre_checkout, Duration::from_secs(10)).await);
+    assert_eq!(bot.sandbox.payment_followup(pre_checkout), None, "declined");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_invoice_is_paid_only_by_the_customer_it_was_made_for() {
+    let bot = SandboxedBot::start(SandboxOptions { telegram_payments: true, ..fixed() }).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    say(&bot, &user, "пополнить").await;
+    press(&bot, &user, "1\u{a0}000").await;
+    let payload = bot
+        .sandbox
+        .calls()
+        .into_iter()
+        .find(|(method, _)| method.eq_ignore_ascii_case("sendInvoice"))
+        .and_then(|(_, params)| params["payload"].as_str().map(str::to_owned))
+        .unwrap();
+    // Another customer forwards nothing and guesses nothing: a payment with Ерлан's payload
+    // arriving in Ольга's chat credits nobody.
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &olga, "+77025556677").await;
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_successful_payment(&olga, olga.id, &payload, "KZT", 100_000, "sbx_charge_x");
+    let replies = collect(&bot, &olga, seq, id).await;
+    assert!(replies.contains("не нашёл, к какому пополнению"), "{}", replies.dump());
+    let balance = say(&bot, &olga, "баланс").await;
+    assert!(balance.contains("Ваш баланс: 150\u{a0}₸"), "{}", balance.dump());
+    let actions: Vec<String> = bot.store.audit_entries(5002).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"top_up.unknown_payment".to_owned()), "{actions:?}");
+    bot.stop().await;
+}
