@@ -159,6 +159,7 @@ pdf-number-date = No. { $number } of { $date }
 pdf-seller = Provider
 pdf-seller-receipt = Payee
 pdf-buyer = Customer
+pdf-account = Account: { $account }
 pdf-col-description = Description
 pdf-col-qty = Qty
 pdf-col-price = Price

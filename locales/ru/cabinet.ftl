@@ -161,6 +161,7 @@ pdf-number-date = № { $number } от { $date }
 pdf-seller = Исполнитель
 pdf-seller-receipt = Получатель платежа
 pdf-buyer = Заказчик
+pdf-account = Лицевой счёт: { $account }
 pdf-col-description = Наименование
 pdf-col-qty = Кол-во
 pdf-col-price = Цена

@@ -314,8 +314,10 @@ pub struct DocumentData {
     /// The date the document is issued on.
     pub issued: NaiveDate,
     pub customer_name: String,
-    /// The customer's address, account or contract number: printed under the name.
+    /// The customer's address and the like: printed under the name.
     pub customer_lines: Vec<String>,
+    /// The customer's account (or contract) number, printed as such.
+    pub account: Option<String>,
     pub lines: Vec<DocumentLine>,
     pub total: Decimal,
     pub currency: String,

@@ -97,3 +97,62 @@ impl OtpGateway for HttpGateway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    fn phone() -> Phone {
+        Phone::parse("+77011234567").unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_http_gateway_posts_the_code_to_the_url_template() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/sms"))
+            .and(query_param("to", "+77011234567"))
+            .and(query_param("text", "123456"))
+            .and(query_param("lang", "ru"))
+            .respond_with(ResponseTemplate::new(202))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let template = format!("{}/sms?to={{phone}}&text={{code}}&lang={{locale}}", server.uri());
+        let gateway = HttpGateway::new(template, Duration::from_secs(2)).unwrap();
+        gateway.send(&phone(), "123456", Locale::Ru).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_slow_gateway_is_an_error_that_names_no_code() {
+        let server = MockServer::start().await;
+        Mock::given(path("/down")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+        Mock::given(path("/slow"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+        let down = HttpGateway::new(format!("{}/down?c={{code}}", server.uri()), Duration::from_secs(2)).unwrap();
+        let err = down.send(&phone(), "654321", Locale::En).await.unwrap_err();
+        assert!(matches!(err, AdapterError::Unavailable(_)) && !err.to_string().contains("654321"), "{err}");
+        let slow = HttpGateway::new(format!("{}/slow?c={{code}}", server.uri()), Duration::from_millis(200)).unwrap();
+        let err = slow.send(&phone(), "654321", Locale::En).await.unwrap_err();
+        assert!(matches!(err, AdapterError::Timeout), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_memory_gateway_gives_back_the_last_code_per_phone() {
+        let gateway = MemoryGateway::default();
+        let other = Phone::parse("+77025556677").unwrap();
+        gateway.send(&phone(), "111111", Locale::Ru).await.unwrap();
+        gateway.send(&other, "222222", Locale::Ru).await.unwrap();
+        gateway.send(&phone(), "333333", Locale::Ru).await.unwrap();
+        assert_eq!(gateway.last_code(&phone()).as_deref(), Some("333333"));
+        assert_eq!(gateway.last_code(&other).as_deref(), Some("222222"));
+        assert_eq!(gateway.last().map(|(_, c)| c).as_deref(), Some("333333"));
+    }
+}

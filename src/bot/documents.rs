@@ -182,7 +182,15 @@ fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
         seller_label: turn.t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
         seller: Party { name: settings.business_name.clone(), lines: settings.requisites.clone() },
         buyer_label: turn.t("pdf-buyer", &[]),
-        buyer: Party { name: data.customer_name.clone(), lines: data.customer_lines.clone() },
+        buyer: Party {
+            name: data.customer_name.clone(),
+            lines: data
+                .customer_lines
+                .iter()
+                .cloned()
+                .chain(data.account.iter().map(|a| turn.t("pdf-account", &[("account", Arg::Raw(a.clone()))])))
+                .collect(),
+        },
         columns: [
             turn.t("pdf-col-description", &[]),
             turn.t("pdf-col-qty", &[]),

@@ -206,7 +206,7 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
     match intent {
         Intent::Balance => account::balance(turn).await,
         Intent::Bonuses => loyalty::bonuses(turn).await,
-        Intent::TopUp => payments::ask_amount(turn).await,
+        Intent::TopUp => payments::start(turn, text).await,
         Intent::Documents => documents::find(turn, &entities).await,
         Intent::RepeatOrder => shop::repeat_last(turn).await,
         Intent::Subscription => subscription::start(turn, &entities, text).await,

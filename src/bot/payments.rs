@@ -100,6 +100,35 @@ pub(super) fn parse_amount(text: &str, min: u32, max: u32) -> Result<Decimal, Am
     Ok(amount.normalize())
 }
 
+/// «пополнить на 5000»: the amount named together with the request, when there is one.
+pub(super) async fn start(turn: &Turn, text: Option<&str>) -> HandlerResult {
+    let named = text.and_then(amount_in);
+    match named {
+        Some(amount) => {
+            // A wrong amount is asked again; a good one leaves this state in `pay`.
+            turn.set_state(State::AwaitingTopUpAmount).await?;
+            if !on_amount_text(turn, &amount).await? {
+                ask_amount(turn).await?;
+            }
+            Ok(())
+        }
+        None => ask_amount(turn).await,
+    }
+}
+
+/// The number in a sentence («пополнить на 5 000 тг» → "5 000"), with its minus sign.
+fn amount_in(text: &str) -> Option<String> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let signed = text[..start].trim_end().ends_with(['-', '−']);
+    let rest = &text[start..];
+    let end = rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || matches!(c, ' ' | '\u{a0}' | '\u{202f}' | ',' | '.')))
+        .map_or(rest.len(), |(i, _)| i);
+    let number = rest[..end].trim_end_matches([' ', '\u{a0}', '\u{202f}', ',', '.']);
+    Some(if signed { format!("-{number}") } else { number.to_owned() })
+}
+
 /// A message while the amount is asked: an amount, «отмена», or something else entirely.
 /// Returns `false` when the text is not an answer to the question (the caller handles it).
 pub(super) async fn on_amount_text(turn: &Turn, text: &str) -> Result<bool, crate::error::BotError> {
@@ -266,6 +295,15 @@ mod tests {
         assert_eq!(amount("₸2,000"), Ok(Decimal::from(2000)));
         assert_eq!(amount("1500.50"), Ok("1500.5".parse().unwrap()));
         assert_eq!(amount("1500,5"), Ok("1500.5".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_amount_is_found_inside_a_request() {
+        assert_eq!(amount_in("пополнить на 5000").as_deref(), Some("5000"));
+        assert_eq!(amount_in("пополни баланс на 5 000 тг.").as_deref(), Some("5 000"));
+        assert_eq!(amount_in("top up 2,000, please").as_deref(), Some("2,000"));
+        assert_eq!(amount_in("пополнить на -300").as_deref(), Some("-300"));
+        assert_eq!(amount_in("пополнить баланс"), None);
     }
 
     #[test]

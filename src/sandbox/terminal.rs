@@ -316,14 +316,30 @@ impl<W: Write> Terminal<W> {
         Ok(!items.is_empty())
     }
 
+    /// Keeps a document the bot sent in the temporary directory, so the demo's PDFs can be
+    /// opened; `None` when it cannot be written.
+    fn save(&self, file_id: &str, file_name: &str) -> Option<std::path::PathBuf> {
+        let bytes = self.sandbox.file_bytes(file_id)?;
+        let dir = std::env::temp_dir().join("cabinet-demo");
+        std::fs::create_dir_all(&dir).ok()?;
+        // Only the name's last component, so a file name can never point elsewhere.
+        let name = std::path::Path::new(file_name).file_name()?.to_owned();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).ok()?;
+        Some(path)
+    }
+
     fn print_message(&mut self, m: &BotMessage, edited: bool) -> std::io::Result<()> {
         let mark = if edited { "🤖 ✏️ " } else { "🤖 " };
         let mut lines: Vec<String> = Vec::new();
         match &m.content {
             BotContent::Text => lines.extend(m.text.lines().map(str::to_owned)),
-            BotContent::Document { file_name, bytes, .. } => {
+            BotContent::Document { file_name, bytes, file_id } => {
                 lines.push(format!("📄 {file_name} ({} KB)", bytes.div_ceil(1024)));
                 lines.extend(m.text.lines().map(str::to_owned));
+                if let Some(path) = self.save(file_id, file_name) {
+                    lines.push(format!("saved to {}", path.display()));
+                }
             }
             BotContent::Location { latitude, longitude } => lines.push(format!("📍 {latitude}, {longitude}")),
             BotContent::Invoice { .. } => {

@@ -109,8 +109,7 @@ impl Builtin {
             .map_err(db)?;
         let c = Cols::new(&row, "customers");
         let customer_name = c.text("name")?;
-        let mut customer_lines: Vec<String> = c.opt_text("address")?.into_iter().collect();
-        customer_lines.push(format!("ID {id}"));
+        let customer_lines: Vec<String> = c.opt_text("address")?.into_iter().collect();
 
         let account = self.account(id).await?;
         let tariff = account.as_ref().and_then(|a| a.tariff.as_ref());
@@ -144,6 +143,7 @@ impl Builtin {
             issued,
             customer_name,
             customer_lines,
+            account: Some(id.to_string()),
             lines,
             total,
             currency: business.currency,
