@@ -81,7 +81,7 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
                 return Ok(());
             }
             let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
-            if !is_clear(&result) || result.intent == Intent::TopUp {
+            if !moves_on(&result, Intent::TopUp) {
                 return turn.say(turn.t("top-up-not-a-number", &[])).await.map(drop);
             }
         }
@@ -93,7 +93,7 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
                 return Ok(());
             }
             let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
-            if !is_clear(&result) || result.intent == Intent::Subscription {
+            if !moves_on(&result, Intent::Subscription) {
                 return turn.say(turn.t("otp-remind", &[])).await.map(drop);
             }
             super::stepup::discard(turn).await?;
@@ -182,6 +182,12 @@ async fn misunderstandings(turn: &Turn) -> Result<u8, BotError> {
         State::Ready { misunderstood, .. } => misunderstood,
         _ => 0,
     })
+}
+
+/// Whether a message sent while the bot waits for an answer (an amount, a code) asks for
+/// something else clearly enough to leave the question; a greeting or a thank-you does not.
+fn moves_on(result: &Classification, asked_for: Intent) -> bool {
+    is_clear(result) && !matches!(result.intent, Intent::Greeting | Intent::Thanks) && result.intent != asked_for
 }
 
 /// «отмена», "cancel", «не надо».

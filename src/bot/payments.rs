@@ -224,7 +224,7 @@ pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery, ctx: Arc<Ctx>
         !p.paid
             && p.telegram_user_id == user_id
             && bound.as_ref().is_some_and(|b| b.customer_id == p.customer_id)
-            && p.currency == q.currency.to_string()
+            && p.currency == q.currency
             && i64::from(q.total_amount) == to_minor(p.amount)
     });
     if valid {
