@@ -577,3 +577,70 @@ async fn an_invoice_is_paid_only_by_the_customer_it_was_made_for() {
     assert!(actions.contains(&"top_up.unknown_payment".to_owned()), "{actions:?}");
     bot.stop().await;
 }
+
+/// A document system that has the files: one as bytes, one at a URL.
+struct FileDocuments;
+
+fn doc_info(id: &str, kind: &str, title: &str) -> cabinet::adapters::DocumentInfo {
+    cabinet::adapters::DocumentInfo {
+        id: id.into(),
+        kind: kind.into(),
+        period: cabinet::domain::Period::parse("2024-12").unwrap(),
+        title: LocalizedText([("ru".to_owned(), title.to_owned())].into_iter().collect()),
+    }
+}
+
+#[async_trait]
+impl cabinet::adapters::Documents for FileDocuments {
+    async fn documents(&self, id: &CustomerId) -> AdapterResult<Vec<cabinet::adapters::DocumentInfo>> {
+        Ok(if id.as_str() == "C1" {
+            vec![doc_info("X-1", "act", "Акт из учётной системы"), doc_info("X-2", "invoice", "Счёт по ссылке")]
+        } else {
+            vec![]
+        })
+    }
+    async fn document(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<cabinet::adapters::DocumentInfo>> {
+        Ok(self.documents(id).await?.into_iter().find(|d| d.id == doc_id))
+    }
+    async fn file(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<cabinet::adapters::DocumentFile>> {
+        use cabinet::adapters::DocumentFile;
+        if self.document(id, doc_id).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(match doc_id {
+            "X-1" => DocumentFile::Bytes { file_name: "act-X-1.pdf".into(), bytes: b"%PDF-1.7 from the ERP".to_vec() },
+            _ => DocumentFile::Url { file_name: "invoice.pdf".into(), url: "https://files.example.com/invoices/X-2.pdf".into() },
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_document_the_business_has_a_file_of_is_sent_as_it_is() {
+    let bot = SandboxedBot::start_with_adapters(Config::default(), fixed(), |store, clock, config| {
+        let mut adapters = cabinet::app::builtin(config, store, clock);
+        adapters.documents = Arc::new(FileDocuments);
+        adapters
+    })
+    .await
+    .unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    say(&bot, &user, "пришли акт").await;
+    let sent = documents_sent(&bot, &user);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "act-X-1.pdf");
+    assert_eq!(bot.sandbox.file_bytes(&sent[0].1).unwrap(), b"%PDF-1.7 from the ERP");
+
+    say(&bot, &user, "нужен счёт").await;
+    let sent = documents_sent(&bot, &user);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[1].0, "X-2.pdf", "Telegram fetched it from the URL");
+    assert_eq!(sent[1].2, "Счёт по ссылке");
+
+    // Both again: by file_id, no new upload.
+    say(&bot, &user, "пришли акт").await;
+    let sent = documents_sent(&bot, &user);
+    assert_eq!(sent[2].1, sent[0].1);
+    bot.stop().await;
+}
