@@ -35,6 +35,8 @@ menu-balance = 💰 Balance
 menu-order-status = 📦 Where is my order
 menu-order-history = 🧾 My orders
 menu-help = ❓ Help
+menu-documents = 📄 Documents
+menu-subscription = 📶 My plan
 
 ## Small talk
 greeting = Hello, { $name }! How can I help?

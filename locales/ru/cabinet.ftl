@@ -35,6 +35,8 @@ menu-balance = 💰 Баланс
 menu-order-status = 📦 Где мой заказ
 menu-order-history = 🧾 Мои заказы
 menu-help = ❓ Помощь
+menu-documents = 📄 Документы
+menu-subscription = 📶 Мой тариф
 
 ## Small talk
 greeting = Здравствуйте, { $name }! Чем помочь?

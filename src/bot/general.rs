@@ -271,6 +271,8 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
         Callback::Menu(MenuItem::OrderStatus) => orders::active(turn).await,
         Callback::Menu(MenuItem::OrderHistory) => orders::history(turn, 0, None).await,
         Callback::Menu(MenuItem::Help) => help(turn).await,
+        Callback::Menu(MenuItem::Documents) => documents::find(turn, &Entities::default()).await,
+        Callback::Menu(MenuItem::Subscription) => subscription::overview(turn).await,
         Callback::TopUp => payments::ask_amount(turn).await,
         Callback::TopUpAmount(amount) => payments::pay(turn, rust_decimal::Decimal::from(amount)).await,
         Callback::Document(id) => documents::by_id(turn, &id).await,
@@ -311,6 +313,10 @@ pub(super) fn main_menu(turn: &Turn) -> InlineKeyboardMarkup {
         ],
         vec![
             (turn.t("menu-order-history", &[]), Callback::Menu(MenuItem::OrderHistory)),
+            (turn.t("menu-documents", &[]), Callback::Menu(MenuItem::Documents)),
+        ],
+        vec![
+            (turn.t("menu-subscription", &[]), Callback::Menu(MenuItem::Subscription)),
             (turn.t("menu-help", &[]), Callback::Menu(MenuItem::Help)),
         ],
     ])

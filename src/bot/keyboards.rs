@@ -83,6 +83,8 @@ pub enum MenuItem {
     OrderStatus,
     OrderHistory,
     Help,
+    Documents,
+    Subscription,
 }
 
 impl Callback {
@@ -96,6 +98,8 @@ impl Callback {
                     MenuItem::OrderStatus => "s",
                     MenuItem::OrderHistory => "h",
                     MenuItem::Help => "q",
+                    MenuItem::Documents => "d",
+                    MenuItem::Subscription => "t",
                 }
             ),
             Callback::TopUp => "t".into(),
@@ -151,6 +155,8 @@ impl Callback {
             ("m", "s") => Callback::Menu(MenuItem::OrderStatus),
             ("m", "h") => Callback::Menu(MenuItem::OrderHistory),
             ("m", "q") => Callback::Menu(MenuItem::Help),
+            ("m", "d") => Callback::Menu(MenuItem::Documents),
+            ("m", "t") => Callback::Menu(MenuItem::Subscription),
             ("t", "") => Callback::TopUp,
             ("p", page) => Callback::OrdersPage(page.parse().ok().filter(|p| *p < 10_000)?),
             ("o", number) => Callback::Order(order_number(number)?),
@@ -284,6 +290,8 @@ mod tests {
             Callback::Menu(MenuItem::OrderStatus),
             Callback::Menu(MenuItem::OrderHistory),
             Callback::Menu(MenuItem::Help),
+            Callback::Menu(MenuItem::Documents),
+            Callback::Menu(MenuItem::Subscription),
             Callback::TopUp,
             Callback::OrdersPage(3),
             Callback::Order("78234".into()),
