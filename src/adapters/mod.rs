@@ -453,6 +453,113 @@ pub trait Logistics: Send + Sync {
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>>;
 }
 
+/// A service that can be booked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// "haircut"
+    pub code: String,
+    pub name: LocalizedText,
+    pub duration_min: u32,
+    pub price: Decimal,
+}
+
+/// Someone who provides services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    /// "anna"
+    pub id: String,
+    pub name: LocalizedText,
+    /// The codes of the services they provide.
+    pub services: Vec<String>,
+}
+
+/// A free start time of a staff member.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub staff: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Confirmed,
+    Cancelled,
+}
+
+/// A customer's appointment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appointment {
+    pub id: String,
+    pub service: String,
+    pub staff: String,
+    pub start: DateTime<Utc>,
+    pub duration_min: u32,
+    pub status: BookingStatus,
+}
+
+/// Why a booking, a move or a cancellation was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingRefusal {
+    /// Someone else took this time (or it was never free).
+    SlotTaken,
+    /// Not a start time the business offers: outside working hours, on a day off, not on the
+    /// grid of start times.
+    NotOffered,
+    /// The time has passed.
+    InPast,
+    /// No such service, staff member, or the staff member does not provide the service.
+    Unknown,
+    /// No such booking among the customer's own.
+    NotFound,
+    AlreadyCancelled,
+}
+
+/// Services, staff, free times and the customer's appointments. Times are instants (UTC); the
+/// business's time zone decides what "10:00" and "tomorrow" are.
+#[async_trait]
+pub trait Booking: Send + Sync {
+    async fn services(&self) -> AdapterResult<Vec<Service>>;
+    async fn staff(&self) -> AdapterResult<Vec<StaffMember>>;
+    /// The customer's regular staff member, if they have one.
+    async fn preferred_staff(&self, id: &CustomerId) -> AdapterResult<Option<String>>;
+    /// Free start times for `service` in `[from, to)`, of `staff` or of anyone who provides the
+    /// service, earliest first.
+    async fn free_slots(
+        &self,
+        service: &str,
+        staff: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Slot>>;
+    /// Books `slot` for the customer. The same `idempotency_key` books once: a repeat answers
+    /// with the same appointment. Two customers asking for one slot: one gets it, the other
+    /// `SlotTaken`.
+    async fn book(
+        &self,
+        id: &CustomerId,
+        service: &str,
+        slot: &Slot,
+        idempotency_key: &str,
+    ) -> AdapterResult<Result<Appointment, BookingRefusal>>;
+    /// The customer's confirmed appointments from `from` on, earliest first.
+    async fn appointments(&self, id: &CustomerId, from: DateTime<Utc>) -> AdapterResult<Vec<Appointment>>;
+    /// One of the customer's own appointments (any status); `None` for another customer's.
+    async fn appointment(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Appointment>>;
+    /// Moves an appointment to `slot`; the old time is released only when the new one is
+    /// taken (atomically).
+    async fn reschedule(
+        &self,
+        id: &CustomerId,
+        booking_id: &str,
+        slot: &Slot,
+    ) -> AdapterResult<Result<Appointment, BookingRefusal>>;
+    async fn cancel(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Result<Appointment, BookingRefusal>>;
+    /// Every customer's confirmed appointments starting in `[from, to)`, with their customer:
+    /// what reminders are planned from (not scoped: only the scheduler calls it).
+    async fn upcoming(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AdapterResult<Vec<(CustomerId, Appointment)>>;
+}
+
 /// The business's systems, each call bounded by `timeout`.
 #[derive(Clone)]
 pub struct Adapters {
@@ -462,6 +569,7 @@ pub struct Adapters {
     pub documents: Arc<dyn Documents>,
     pub shop: Arc<dyn Shop>,
     pub loyalty: Arc<dyn Loyalty>,
+    pub booking: Arc<dyn Booking>,
     pub timeout: Duration,
 }
 
