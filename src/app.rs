@@ -21,10 +21,11 @@ use crate::adapters::otp::{HttpGateway, LogGateway, MemoryGateway, OtpGateway};
 use crate::adapters::builtin::Builtin;
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
-use crate::bot::{self, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
+use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
 use crate::clock::{Clock, FixedClock, SharedClock, SystemClock};
 use crate::config::Config;
 use crate::domain::Locale;
+use crate::domain::hours::WorkingHours;
 use crate::error::BotError;
 use crate::i18n::I18n;
 use crate::nlu::llm::LlmClassifier;
@@ -55,6 +56,8 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Business {
     pub name: String,
+    /// Opening hours per weekday.
+    pub working_hours: WorkingHours,
     /// ISO 4217 code ("KZT").
     pub currency: String,
     pub time_zone: Tz,
@@ -69,6 +72,7 @@ impl Business {
         let info = &data.business;
         Ok(Business {
             name: info.name.clone(),
+            working_hours: WorkingHours::parse(&info.working_hours).context("business.working_hours")?,
             currency: info.currency.clone(),
             time_zone: data.time_zone().with_context(|| format!("unknown time zone {:?}", info.time_zone))?,
             default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
@@ -84,6 +88,7 @@ impl Business {
             .context("the database holds no business yet: load one with `cabinet import FILE`")?;
         Ok(Business {
             name: row.name,
+            working_hours: WorkingHours::parse(&row.working_hours).context("business.working_hours")?,
             currency: row.currency,
             time_zone: row.time_zone,
             default_locale: row.default_locale,
@@ -181,6 +186,12 @@ pub fn build_ctx(
             max_attempts: config.step_up.max_attempts,
             lock: chrono::Duration::minutes(i64::from(config.step_up.lock_minutes)),
         }),
+        booking: BookingSettings {
+            working_hours: business.working_hours.clone(),
+            holidays: config.booking.holidays.clone(),
+            horizon_days: config.booking.horizon_days,
+            cancel_cutoff: chrono::Duration::minutes(i64::from(config.booking.cancel_cutoff_minutes)),
+        },
     };
     let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {
         (Some(gateway), _) => Some(gateway),

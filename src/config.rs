@@ -39,6 +39,26 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub step_up: StepUpConfig,
     pub loyalty: LoyaltyConfig,
+    pub booking: BookingConfig,
+}
+
+/// Appointments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BookingConfig {
+    /// An appointment can be cancelled or moved in the chat until this many minutes before
+    /// it (`CABINET_BOOKING_CUTOFF_MINUTES`); later, the customer is offered a person.
+    pub cancel_cutoff_minutes: u32,
+    /// How many days ahead free times are offered.
+    pub horizon_days: u32,
+    /// Dates the business is closed (public holidays), "YYYY-MM-DD".
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        Self { cancel_cutoff_minutes: 120, horizon_days: 14, holidays: Vec::new() }
+    }
 }
 
 /// Documents the bot renders itself (when the business's system has no file).
@@ -448,6 +468,9 @@ impl Config {
         if let Some(v) = non_empty("CABINET_STEP_UP_URL") {
             self.step_up.url = Some(v.trim().to_owned());
         }
+        if let Some(v) = non_empty("CABINET_BOOKING_CUTOFF_MINUTES") {
+            self.booking.cancel_cutoff_minutes = parse_number("CABINET_BOOKING_CUTOFF_MINUTES", &v)?;
+        }
         if let Some(v) = non_empty("CABINET_LLM_URL") {
             self.llm.url = Some(v.trim().to_owned());
         }
@@ -508,6 +531,15 @@ impl Config {
         }
         if self.loyalty.referral_points < 0 {
             return Err(ConfigError::Invalid { name: "loyalty.referral_points", message: "must not be negative".into() });
+        }
+        if !(1..=90).contains(&self.booking.horizon_days) {
+            return Err(ConfigError::Invalid { name: "booking.horizon_days", message: "expected 1..=90".into() });
+        }
+        if self.booking.cancel_cutoff_minutes > 7 * 24 * 60 {
+            return Err(ConfigError::Invalid {
+                name: "booking.cancel_cutoff_minutes (CABINET_BOOKING_CUTOFF_MINUTES)",
+                message: "expected at most a week (10080 minutes)".into(),
+            });
         }
         self.payments.validate()?;
         self.step_up.validate()?;

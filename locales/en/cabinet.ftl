@@ -48,7 +48,8 @@ help =
     • send a document — "send me the December act", "receipt for February", "contract";
     • top up your account — "top up";
     • change your plan, pause it, add an option — "change my plan";
-    • bonuses, a personal offer and a link for friends — "my points", "referral link".
+    • bonuses, a personal offer and a link for friends — "my points", "referral link";
+    • book a service, move or cancel a booking — "book a haircut", "my bookings".
     Commands: /balance, /status, /orders, /language, /privacy, /logout, /forget.
 thanks-reply = You're welcome! 🙂
 unknown = I didn't quite get that. Try saying it differently or choose what you need:
@@ -267,3 +268,61 @@ referral-credited = 🎉 A friend joined with your link. You got { $points } bon
         [one] point
        *[other] points
     }.
+
+## Booking
+booking-ask-service = Which service would you like to book?
+booking-service-button = { $name } — { $price }
+booking-unknown-service = We have no such service. Please choose from the list: "book".
+booking-regular-staff = Your regular specialist is { $name }.
+booking-free = Free: { $times }.
+booking-or-write = Choose a time or type one that suits you — for example, "Monday after 3 pm".
+booking-and = and
+booking-day-times = { $day } at { $times }
+booking-no-slots = There is no free time in the coming days. Write another day or ask for a person.
+booking-nearest = The nearest free times: { $times }.
+booking-in-past = That time has passed.
+booking-day-off = We are closed on { $day }.
+booking-outside-hours = We are closed then: open from { $open } to { $close }.
+booking-day-full = There is no free time on { $day }.
+booking-taken = { $day } at { $time } is taken.
+booking-time-not-understood = I didn't get the time. Write, for example, "tomorrow at 3 pm" or "20.01 at 14:00", or choose a button above.
+booking-summary = { $service } with { $staff }: { $day } ({ $date }) at { $time }, { $minutes } min, { $price }. Book it?
+booking-confirm-button = ✅ Book
+booking-move-summary = Move your { $service } from { $old } to { $day } ({ $date }) at { $time } with { $staff }?
+booking-move-button = ✅ Move
+booking-done = ✅ You are booked: { $service } with { $staff }, { $date } at { $time }.
+booking-moved = ✅ Your booking is moved: { $service } with { $staff }, { $date } at { $time }.
+booking-calendar-caption = Add to your calendar
+booking-my-button = 📅 My bookings
+booking-just-taken = Sorry — that time was just taken!
+booking-not-offered = That time cannot be booked. Please choose a free one.
+booking-not-found = I found no such booking among yours.
+booking-already-cancelled = This booking is already cancelled.
+booking-none = You have no upcoming bookings.
+booking-new-button = ✂️ Book
+booking-list-title = Your bookings:
+booking-item = • { $day } at { $time } — { $service } with { $staff }
+booking-move-short = Reschedule
+booking-cancel-short = Cancel
+booking-move-which = Move { $when }
+booking-cancel-which = Cancel { $when }
+booking-none-to-change = You have no upcoming bookings — nothing to move or cancel.
+booking-which-move = Which booking should I move?
+booking-which-cancel = Which booking should I cancel?
+booking-cancel-ask = Cancel this booking?
+    { $what }
+booking-cancel-yes = Yes, cancel
+booking-cancel-no = No, keep it
+booking-cancelled = Booking cancelled: { $what }
+booking-kept = OK, nothing changes.
+booking-cutoff-hours = A booking can be cancelled or moved in the chat up to { $hours } { $hours ->
+        [one] hour
+       *[other] hours
+    } before it starts. Call us or ask for a person — we'll do our best to help.
+booking-cutoff-minutes = A booking can be cancelled or moved in the chat up to { $minutes } min before it starts. Ask for a person — we'll do our best to help.
+operator-button = 👤 Talk to a person
+booking-reminder-24h = ⏰ A reminder: tomorrow at { $time } — { $service } with { $staff }. Will you come?
+booking-reminder-2h = ⏰ In 2 hours, at { $time } — { $service } with { $staff }. See you soon!
+booking-reminder-confirm = ✅ I'll come
+booking-see-you = Thank you, see you!
+booking-already-booked = You are already booked: { $what }

@@ -48,7 +48,8 @@ help =
     • прислать документ — «пришли акт за декабрь», «чек за февраль», «договор»;
     • пополнить счёт — «пополнить»;
     • сменить тариф, приостановить подписку, подключить опцию — «сменить тариф»;
-    • бонусы, персональное предложение и ссылка для друзей — «мои бонусы», «приведи друга».
+    • бонусы, персональное предложение и ссылка для друзей — «мои бонусы», «приведи друга»;
+    • записать на услугу, перенести или отменить запись — «хочу записаться на стрижку», «мои записи».
     Команды: /balance, /status, /orders, /language, /privacy, /logout, /forget.
 thanks-reply = Пожалуйста! Обращайтесь 🙂
 unknown = Я не совсем понял. Попробуйте сказать иначе или выберите, что вас интересует:
@@ -271,3 +272,62 @@ referral-credited = 🎉 Ваш друг присоединился по ваш�
         [few] бонусных балла
        *[many] бонусных баллов
     }.
+
+## Booking
+booking-ask-service = На какую услугу записать?
+booking-service-button = { $name } — { $price }
+booking-unknown-service = Такой услуги у нас нет. Выберите, пожалуйста, из списка: «записаться».
+booking-regular-staff = Ваш постоянный мастер — { $name }.
+booking-free = Свободно: { $times }.
+booking-or-write = Выберите время или напишите удобное — например, «в понедельник после 15».
+booking-and = и
+booking-day-times = { $day } в { $times }
+booking-no-slots = Свободного времени в ближайшие дни нет. Напишите другой день или позовите оператора.
+booking-nearest = Ближайшее свободное: { $times }.
+booking-in-past = Это время уже прошло.
+booking-day-off = { $day } мы не работаем.
+booking-outside-hours = В это время мы закрыты: работаем с { $open } до { $close }.
+booking-day-full = На { $day } свободного времени нет.
+booking-taken = { $day } в { $time } уже занято.
+booking-time-not-understood = Не понял время. Напишите, например, «завтра в 15:00» или «20.01 в 14:00», или выберите из кнопок выше.
+booking-summary = { $service }, мастер { $staff }: { $day } ({ $date }) в { $time }, { $minutes } мин, { $price }. Записать?
+booking-confirm-button = ✅ Записаться
+booking-move-summary = Перенести запись «{ $service }» с { $old } на { $day } ({ $date }) в { $time }, мастер { $staff }?
+booking-move-button = ✅ Перенести
+booking-done = ✅ Вы записаны: { $service }, мастер { $staff }, { $date } в { $time }.
+booking-moved = ✅ Запись перенесена: { $service }, мастер { $staff }, { $date } в { $time }.
+booking-calendar-caption = Добавить в календарь
+booking-my-button = 📅 Мои записи
+booking-just-taken = Это время только что заняли — извините!
+booking-not-offered = На это время записаться нельзя. Выберите, пожалуйста, из свободного.
+booking-not-found = Не нашёл такой записи среди ваших.
+booking-already-cancelled = Эта запись уже отменена.
+booking-none = У вас нет предстоящих записей.
+booking-new-button = ✂️ Записаться
+booking-list-title = Ваши записи:
+booking-item = • { $day } в { $time } — { $service }, мастер { $staff }
+booking-move-short = Перенести
+booking-cancel-short = Отменить
+booking-move-which = Перенести { $when }
+booking-cancel-which = Отменить { $when }
+booking-none-to-change = У вас нет предстоящих записей — переносить и отменять нечего.
+booking-which-move = Какую запись перенести?
+booking-which-cancel = Какую запись отменить?
+booking-cancel-ask = Отменить запись?
+    { $what }
+booking-cancel-yes = Да, отменить
+booking-cancel-no = Нет, оставить
+booking-cancelled = Запись отменена: { $what }
+booking-kept = Хорошо, ничего не меняю.
+booking-cutoff-hours = Отменить или перенести запись в чате можно не позже чем за { $hours } { $hours ->
+        [one] час
+        [few] часа
+       *[many] часов
+    } до начала. Позвоните нам или позовите оператора — постараемся помочь.
+booking-cutoff-minutes = Отменить или перенести запись в чате можно не позже чем за { $minutes } мин до начала. Позовите оператора — постараемся помочь.
+operator-button = 👤 Позвать оператора
+booking-reminder-24h = ⏰ Напоминаем: завтра в { $time } — { $service }, мастер { $staff }. Придёте?
+booking-reminder-2h = ⏰ Через 2 часа, в { $time } — { $service }, мастер { $staff }. Ждём вас!
+booking-reminder-confirm = ✅ Приду
+booking-see-you = Спасибо, ждём вас!
+booking-already-booked = Вы уже записаны: { $what }

@@ -16,7 +16,7 @@ use teloxide::types::{InlineKeyboardMarkup, KeyboardRemove};
 use super::commands::Command;
 use super::keyboards::{Callback, CallbackError, MenuItem};
 use super::state::State;
-use super::{HandlerResult, Turn, account, documents, loyalty, onboarding, orders, payments, shop, subscription};
+use super::{HandlerResult, Turn, account, booking, documents, loyalty, onboarding, orders, payments, shop, subscription};
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::Arg;
@@ -97,6 +97,22 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
                 return turn.say(turn.t("otp-remind", &[])).await.map(drop);
             }
             super::stepup::discard(turn).await?;
+        }
+        State::ChoosingTime { service, staff, moving } => {
+            if is_cancel(text) {
+                return booking::keep(turn).await;
+            }
+            let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
+            let other_request = moves_on(&result, Intent::Booking)
+                && !matches!(result.intent, Intent::BookingReschedule | Intent::Unknown);
+            if !other_request
+                && booking::on_time_text(turn, &result.entities, &service, staff.as_deref(), moving.as_deref()).await?
+            {
+                return Ok(());
+            }
+            if !other_request {
+                return turn.say(turn.t("booking-time-not-understood", &[])).await.map(drop);
+            }
         }
         _ => {}
     }
@@ -229,11 +245,11 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         Intent::Privacy => privacy(turn).await,
         Intent::Language => language_menu(turn).await,
         Intent::Operator => operator(turn).await,
-        Intent::Booking
-        | Intent::BookingList
-        | Intent::BookingReschedule
-        | Intent::BookingCancel
-        | Intent::Notifications => not_yet(turn).await,
+        Intent::Booking => booking::start(turn, &entities).await,
+        Intent::BookingList => booking::list(turn).await,
+        Intent::BookingReschedule => booking::reschedule(turn, &entities).await,
+        Intent::BookingCancel => booking::cancel_request(turn).await,
+        Intent::Notifications => not_yet(turn).await,
         Intent::Unknown => misunderstood(turn).await,
     }
 }
@@ -290,6 +306,17 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
         Callback::ConfirmChange(key) => subscription::confirm(turn, &key).await,
         Callback::CancelChange => subscription::cancel(turn).await,
         Callback::ResendCode => subscription::resend(turn).await,
+        Callback::BookService { service, staff } => booking::service_chosen(turn, &service, staff.as_deref()).await,
+        Callback::BookSlot { service, staff, at } => booking::slot_chosen(turn, &service, &staff, at).await,
+        Callback::ConfirmBooking(key) => booking::confirm(turn, &key).await,
+        Callback::CancelBookingDraft | Callback::KeepBooking => booking::keep(turn).await,
+        Callback::MoveBooking(id) => booking::move_pressed(turn, &id).await,
+        Callback::MoveSlot { booking: id, staff, at } => booking::move_slot_chosen(turn, &id, &staff, at).await,
+        Callback::AskCancelBooking(id) => booking::ask_cancel(turn, &id).await,
+        Callback::ConfirmCancelBooking(id) => booking::cancel_confirmed(turn, &id).await,
+        Callback::ReminderConfirm(id) => booking::reminder_confirmed(turn, &id).await,
+        Callback::MyBookings => booking::list(turn).await,
+        Callback::Operator => operator(turn).await,
         Callback::Referral => loyalty::referral(turn).await,
         Callback::Offers => loyalty::offers(turn).await,
         Callback::OrdersPage(page) => orders::history(turn, page, Some(message.id)).await,

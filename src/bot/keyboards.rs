@@ -64,6 +64,30 @@ pub enum Callback {
     Referral,
     /// The personal offer.
     Offers,
+    /// Book this service (with this staff member, when chosen).
+    BookService { service: String, staff: Option<String> },
+    /// This free start time (Unix seconds) of this staff member for this service.
+    BookSlot { service: String, staff: String, at: i64 },
+    /// Confirm the drafted booking with this idempotency key.
+    ConfirmBooking(String),
+    /// Drop the drafted booking (or move).
+    CancelBookingDraft,
+    /// Choose a new time for this booking.
+    MoveBooking(String),
+    /// Move this booking to this start time of this staff member.
+    MoveSlot { booking: String, staff: String, at: i64 },
+    /// "Cancel this booking?"
+    AskCancelBooking(String),
+    /// Yes, cancel it.
+    ConfirmCancelBooking(String),
+    /// No, keep it.
+    KeepBooking,
+    /// "I'll come" on a reminder.
+    ReminderConfirm(String),
+    /// The customer's bookings.
+    MyBookings,
+    /// Ask for a person.
+    Operator,
 }
 
 /// The screens of the subscription dialogue.
@@ -133,6 +157,19 @@ impl Callback {
             Callback::TopUpAmount(amount) => format!("ta:{amount}"),
             Callback::Referral => "rf".into(),
             Callback::Offers => "of".into(),
+            Callback::BookService { service, staff: None } => format!("bv:{service}"),
+            Callback::BookService { service, staff: Some(staff) } => format!("bv:{service}:{staff}"),
+            Callback::BookSlot { service, staff, at } => format!("bs:{service}:{staff}:{at}"),
+            Callback::ConfirmBooking(key) => format!("bc:{key}"),
+            Callback::CancelBookingDraft => "bx".into(),
+            Callback::MoveBooking(id) => format!("mv:{id}"),
+            Callback::MoveSlot { booking, staff, at } => format!("ms:{booking}:{staff}:{at}"),
+            Callback::AskCancelBooking(id) => format!("ca:{id}"),
+            Callback::ConfirmCancelBooking(id) => format!("cc:{id}"),
+            Callback::KeepBooking => "ck".into(),
+            Callback::ReminderConfirm(id) => format!("rc:{id}"),
+            Callback::MyBookings => "mb".into(),
+            Callback::Operator => "op".into(),
         }
     }
 
@@ -145,6 +182,8 @@ impl Callback {
                 && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
             .then(|| arg.to_owned())
         };
+        // Unix seconds between 2000 and 2100.
+        let timestamp = |arg: &str| arg.parse::<i64>().ok().filter(|t| (946_684_800..4_102_444_800).contains(t));
         let order_number = |arg: &str| {
             (!arg.is_empty() && arg.len() <= 24 && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
                 .then(|| arg.to_owned())
@@ -181,6 +220,29 @@ impl Callback {
             ("sx", "") => Callback::CancelChange,
             ("k", "") => Callback::ResendCode,
             ("ta", amount) => Callback::TopUpAmount(amount.parse().ok().filter(|a| (1..=100_000_000).contains(a))?),
+            ("bv", arg) => match arg.split_once(':') {
+                Some((service, staff)) => Callback::BookService { service: id(service)?, staff: Some(id(staff)?) },
+                None => Callback::BookService { service: id(arg)?, staff: None },
+            },
+            ("bs", arg) => {
+                let mut parts = arg.splitn(3, ':');
+                let (service, staff, at) = (parts.next()?, parts.next()?, parts.next()?);
+                Callback::BookSlot { service: id(service)?, staff: id(staff)?, at: timestamp(at)? }
+            }
+            ("bc", key) => Callback::ConfirmBooking(id(key)?),
+            ("bx", "") => Callback::CancelBookingDraft,
+            ("mv", booking) => Callback::MoveBooking(id(booking)?),
+            ("ms", arg) => {
+                let mut parts = arg.splitn(3, ':');
+                let (booking, staff, at) = (parts.next()?, parts.next()?, parts.next()?);
+                Callback::MoveSlot { booking: id(booking)?, staff: id(staff)?, at: timestamp(at)? }
+            }
+            ("ca", booking) => Callback::AskCancelBooking(id(booking)?),
+            ("cc", booking) => Callback::ConfirmCancelBooking(id(booking)?),
+            ("ck", "") => Callback::KeepBooking,
+            ("rc", booking) => Callback::ReminderConfirm(id(booking)?),
+            ("mb", "") => Callback::MyBookings,
+            ("op", "") => Callback::Operator,
             ("rf", "") => Callback::Referral,
             ("of", "") => Callback::Offers,
             _ => return None,
@@ -318,6 +380,19 @@ mod tests {
             Callback::TopUpAmount(5000),
             Callback::Referral,
             Callback::Offers,
+            Callback::BookService { service: "haircut".into(), staff: None },
+            Callback::BookService { service: "manicure".into(), staff: Some("maria".into()) },
+            Callback::BookSlot { service: "manicure".into(), staff: "maria".into(), at: 1_736_589_600 },
+            Callback::ConfirmBooking("k7Gx2QpLmN3aZZZZ".into()),
+            Callback::CancelBookingDraft,
+            Callback::MoveBooking("B-2001".into()),
+            Callback::MoveSlot { booking: "B-AB12CD34".into(), staff: "maria".into(), at: 1_736_589_600 },
+            Callback::AskCancelBooking("B-2001".into()),
+            Callback::ConfirmCancelBooking("B-2001".into()),
+            Callback::KeepBooking,
+            Callback::ReminderConfirm("B-3001".into()),
+            Callback::MyBookings,
+            Callback::Operator,
         ];
         for cb in all {
             let data = codec().encode(&cb, 2, 5001);

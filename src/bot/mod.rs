@@ -10,12 +10,14 @@ pub mod keyboards;
 pub mod state;
 
 mod account;
+mod booking;
 mod documents;
 mod general;
 mod loyalty;
 mod onboarding;
 mod orders;
 mod payments;
+mod reminders;
 mod shop;
 mod stepup;
 mod subscription;
@@ -76,6 +78,17 @@ pub struct Settings {
     pub top_up: TopUpSettings,
     /// Step-up verification before sensitive changes; `None` when off.
     pub step_up: Option<StepUpSettings>,
+    pub booking: BookingSettings,
+}
+
+/// Appointments: when the business works and until when changes are made in the chat.
+#[derive(Debug, Clone)]
+pub struct BookingSettings {
+    pub working_hours: crate::domain::hours::WorkingHours,
+    pub holidays: Vec<chrono::NaiveDate>,
+    pub horizon_days: u32,
+    /// Cancelling or moving closer to the appointment than this goes to a person.
+    pub cancel_cutoff: chrono::Duration,
 }
 
 /// Top-up amounts and how payments are taken.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
-use crate::adapters::{NewOrder, SubscriptionChange};
+use crate::adapters::{NewOrder, Slot, SubscriptionChange};
 use crate::nlu::Entities;
 use crate::store::{Store, StoreError};
 
@@ -41,6 +41,17 @@ pub enum State {
     AwaitingTopUpAmount,
     /// A sensitive change waits for the one-time code sent to the customer's phone.
     AwaitingCode { key: String, change: SubscriptionChange },
+    /// Free times were shown for a booking (or a move); a typed time is read as a choice.
+    ChoosingTime {
+        service: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        staff: Option<String>,
+        /// The booking being moved, if this is a move.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        moving: Option<String>,
+    },
+    /// The booking `key` confirmed: a second tap on its button is told so.
+    Booked { key: String, booking_id: String },
 }
 
 /// Something shown with Confirm / Cancel buttons, waiting for the customer's decision. The
@@ -50,6 +61,14 @@ pub enum State {
 pub enum Draft {
     Order { key: String, order: NewOrder },
     Change { key: String, change: SubscriptionChange },
+    /// A new booking, or a move of `moving` to `slot`.
+    Booking {
+        key: String,
+        service: String,
+        slot: Slot,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        moving: Option<String>,
+    },
 }
 
 impl State {

@@ -106,6 +106,30 @@ pub fn format_time(at: NaiveDateTime) -> String {
     at.format("%H:%M").to_string()
 }
 
+/// «сегодня», «завтра», «послезавтра», else «пн, 13 января» / "Mon, January 13": how a day
+/// near `today` is named in a list of times.
+pub fn day_label(date: NaiveDate, today: NaiveDate, locale: Locale) -> String {
+    match ((date - today).num_days(), locale) {
+        (0, Locale::Ru) => "сегодня".into(),
+        (1, Locale::Ru) => "завтра".into(),
+        (2, Locale::Ru) => "послезавтра".into(),
+        (0, Locale::En) => "today".into(),
+        (1, Locale::En) => "tomorrow".into(),
+        _ => format!("{}, {}", weekday_short(date.weekday(), locale), format_date(date, locale)),
+    }
+}
+
+/// «пн» / "Mon".
+pub fn weekday_short(day: chrono::Weekday, locale: Locale) -> &'static str {
+    const RU: [&str; 7] = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"];
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let i = day.num_days_from_monday() as usize;
+    match locale {
+        Locale::Ru => RU[i],
+        Locale::En => EN[i],
+    }
+}
+
 /// The wall-clock time in `tz` of the instant `at`, for the formatters above.
 pub fn local(at: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     at.with_timezone(&tz).naive_local()
@@ -162,6 +186,17 @@ mod tests {
             format_date_time(at(2024, 8, 3, 9, 5), Locale::En),
             "August 3, 09:05"
         );
+    }
+
+    #[test]
+    fn near_days_have_names_and_later_ones_a_weekday_and_date() {
+        let today = date(2025, 1, 11);
+        assert_eq!(day_label(today, today, Locale::Ru), "сегодня");
+        assert_eq!(day_label(date(2025, 1, 12), today, Locale::Ru), "завтра");
+        assert_eq!(day_label(date(2025, 1, 13), today, Locale::Ru), "послезавтра");
+        assert_eq!(day_label(date(2025, 1, 14), today, Locale::Ru), "вт, 14 января");
+        assert_eq!(day_label(date(2025, 1, 12), today, Locale::En), "tomorrow");
+        assert_eq!(day_label(date(2025, 1, 13), today, Locale::En), "Mon, January 13");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Parse-don't-validate domain types: a value of these types is always valid.
 
 pub mod datetime;
+pub mod hours;
 pub mod locale;
 pub mod money;
 pub mod period;

@@ -5,6 +5,7 @@
 
 pub mod import;
 mod row;
+mod reminders;
 mod selfservice;
 
 use std::borrow::Cow;
@@ -18,6 +19,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
 pub(crate) use row::Cols;
+pub use reminders::SentReminder;
 pub use selfservice::{OtpRecord, TopUpPayment};
 
 #[derive(Debug, thiserror::Error)]
