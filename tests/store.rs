@@ -7,11 +7,11 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use cabinet::adapters::builtin::{Builtin, BuiltinSettings};
+use cabinet::adapters::builtin::{BookingSettings, Builtin, BuiltinSettings};
 use cabinet::adapters::{
-    Billing, ChangeOutcome, ChangeRefusal, CreatedOrder, Crm, CustomerId, DocumentFile, Documents,
-    LocalizedText, Logistics, Loyalty, NewOrder, OrderRefusal, OrderStatus, ReferralOutcome, Shop,
-    SubscriptionChange,
+    Appointment, Billing, Booking, BookingRefusal, BookingStatus, ChangeOutcome, ChangeRefusal,
+    CreatedOrder, Crm, CustomerId, DocumentFile, Documents, LocalizedText, Logistics, Loyalty,
+    NewOrder, OrderRefusal, OrderStatus, ReferralOutcome, Shop, Slot, SubscriptionChange,
 };
 use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::{Locale, Period, Phone};
@@ -227,13 +227,28 @@ on_every_engine!(
     one_time_codes_are_kept_replaced_and_forgotten,
     a_top_up_is_marked_paid_once,
     a_pending_referral_code_is_kept_per_user,
+    services_staff_and_preferred_staff_come_from_the_import,
+    demo_free_slots_are_the_explicit_ones_then_hourly,
+    free_slots_follow_the_clock_and_the_horizon,
+    free_slots_cross_day_boundaries_and_dst_switches,
+    days_off_come_from_working_hours_and_holidays,
+    a_booking_is_checked_made_once_per_key_and_takes_its_time,
+    the_database_forbids_double_booking,
+    concurrent_bookings_of_one_time_give_it_to_one,
+    a_move_takes_the_new_time_before_it_frees_the_old_one,
+    a_cancellation_frees_the_time_once,
+    upcoming_lists_every_customers_confirmed_appointments,
 );
 
 async fn migrations_apply_twice_harmlessly(store: Store) {
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     assert_eq!(count(&store, "customers").await, 0);
-    assert_eq!(count(&store, "_sqlx_migrations").await, 2);
+    // One row per migration file, applied once.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count();
+    assert_eq!(count(&store, "_sqlx_migrations").await, files as i64);
 }
 
 async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(store: Store) {
@@ -2077,6 +2092,1295 @@ async fn a_pending_referral_code_is_kept_per_user(store: Store) {
     assert_eq!(
         store.pending_referral(5002).await.unwrap().as_deref(),
         Some("WXYZ6789")
+    );
+}
+
+// --- booking: the built-in adapter ---------------------------------------------------------
+
+/// A wall time in Almaty (the demo's zone, +05:00, no DST): "2025-01-12T12:00".
+fn almaty(local: &str) -> DateTime<Utc> {
+    utc(&format!("{local}:00+05:00"))
+}
+
+fn slot(staff: &str, local: &str) -> Slot {
+    Slot {
+        start: almaty(local),
+        staff: staff.to_owned(),
+    }
+}
+
+fn slots(staff: &str, locals: &[&str]) -> Vec<Slot> {
+    locals.iter().map(|local| slot(staff, local)).collect()
+}
+
+/// Every hourly start of a demo day from `first` to `last` o'clock.
+fn hourly(staff: &str, day: &str, first: u32, last: u32) -> Vec<Slot> {
+    (first..=last)
+        .map(|h| slot(staff, &format!("{day}T{h:02}:00")))
+        .collect()
+}
+
+/// The free slots of `service` (of `staff`) between two Almaty wall times.
+async fn free(
+    builtin: &Builtin,
+    service: &str,
+    staff: Option<&str>,
+    from: &str,
+    to: &str,
+) -> Vec<Slot> {
+    builtin
+        .free_slots(service, staff, almaty(from), almaty(to))
+        .await
+        .unwrap()
+}
+
+/// Changes the imported business row's time zone and working hours, and its demo day.
+async fn set_business(store: &Store, zone: &str, hours: &str, demo_day: Option<&str>) {
+    sqlx::query(
+        "UPDATE business SET time_zone = $1, working_hours = $2, demo_day = $3 WHERE id = 1",
+    )
+    .bind(zone.to_owned())
+    .bind(hours.to_owned())
+    .bind(demo_day.map(str::to_owned))
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
+/// Adds customers X0..X{n-1} (no account: only bookings need them).
+async fn add_customers(store: &Store, n: usize) -> Vec<CustomerId> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        sqlx::query("INSERT INTO customers (id, name, first_name, phone, tags) VALUES ($1, $2, $2, $3, '[]')")
+            .bind(format!("X{i}"))
+            .bind(format!("Guest {i}"))
+            .bind(format!("+7701555{i:04}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        ids.push(id(&format!("X{i}")));
+    }
+    ids
+}
+
+/// How many bookings that are not cancelled the staff member has at this start.
+async fn held(store: &Store, staff: &str, start: DateTime<Utc>) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM bookings WHERE staff_id = $1 AND start_at = $2 AND status <> 'cancelled'")
+        .bind(staff.to_owned())
+        .bind(cabinet::store::time_to_db(start))
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get::<i64, _>("n")
+        .unwrap()
+}
+
+fn refusal(outcome: Result<Appointment, BookingRefusal>) -> BookingRefusal {
+    outcome.expect_err("refused")
+}
+
+async fn services_staff_and_preferred_staff_come_from_the_import(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let services = builtin.services().await.unwrap();
+    assert_eq!(
+        services
+            .iter()
+            .map(|s| (s.code.as_str(), s.duration_min, s.price))
+            .collect::<Vec<_>>(),
+        [
+            ("haircut", 60, dec("5000")),
+            ("manicure", 90, dec("6000")),
+            ("massage", 60, dec("9000"))
+        ]
+    );
+    assert_eq!(services[1].name.get(Locale::En), "Manicure");
+    let staff = builtin.staff().await.unwrap();
+    assert_eq!(
+        staff
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.get(Locale::Ru), s.services.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("anna", "Анна", vec!["haircut".to_owned()]),
+            (
+                "maria",
+                "Мария",
+                vec!["haircut".to_owned(), "manicure".to_owned()]
+            ),
+            ("oleg", "Олег", vec!["massage".to_owned()]),
+        ]
+    );
+    assert_eq!(
+        builtin.preferred_staff(&id("C1")).await.unwrap().as_deref(),
+        Some("anna")
+    );
+    assert_eq!(builtin.preferred_staff(&id("C2")).await.unwrap(), None);
+    assert_eq!(builtin.preferred_staff(&id("C9")).await.unwrap(), None);
+}
+
+async fn demo_free_slots_are_the_explicit_ones_then_hourly(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    // The demo day itself has no times; D+1 and D+2 the explicit ones; from D+3 hourly.
+    let mut anna = slots(
+        "anna",
+        &["2025-01-12T12:00", "2025-01-12T16:00", "2025-01-13T10:00"],
+    );
+    anna.extend(hourly("anna", "2025-01-14", 10, 18));
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-11T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        anna
+    );
+
+    // Manicure (90 min): up to 17:00 (17:00 + 90 min = 18:30 <= 19:00). C2's B-2001 takes
+    // 12:00-13:30 on the 14th: 11:00, 12:00 and 13:00 overlap it.
+    let mut maria = slots(
+        "maria",
+        &[
+            "2025-01-12T11:00",
+            "2025-01-12T14:00",
+            "2025-01-13T15:00",
+            "2025-01-13T17:00",
+        ],
+    );
+    maria.extend(slots("maria", &["2025-01-14T10:00"]));
+    maria.extend(hourly("maria", "2025-01-14", 14, 17));
+    maria.extend(hourly("maria", "2025-01-15", 10, 17));
+    assert_eq!(
+        free(
+            &builtin,
+            "manicure",
+            Some("maria"),
+            "2025-01-11T00:00",
+            "2025-01-16T00:00"
+        )
+        .await,
+        maria
+    );
+    // A haircut (60 min) of hers fits at 11:00 but not at 13:00.
+    let mut haircut = slots("maria", &["2025-01-14T10:00", "2025-01-14T11:00"]);
+    haircut.extend(hourly("maria", "2025-01-14", 14, 18));
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("maria"),
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        haircut
+    );
+
+    // Oleg: C3's B-3001 (13th 15:00) is not on his explicit list; his 16:00 touches its end.
+    let mut oleg = slots(
+        "oleg",
+        &["2025-01-12T10:00", "2025-01-13T11:00", "2025-01-13T16:00"],
+    );
+    oleg.extend(hourly("oleg", "2025-01-14", 10, 18));
+    assert_eq!(
+        free(
+            &builtin,
+            "massage",
+            Some("oleg"),
+            "2025-01-11T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        oleg
+    );
+
+    // Anyone who does haircuts, by start then staff.
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            None,
+            "2025-01-12T00:00",
+            "2025-01-13T00:00"
+        )
+        .await,
+        [
+            slot("maria", "2025-01-12T11:00"),
+            slot("anna", "2025-01-12T12:00"),
+            slot("maria", "2025-01-12T14:00"),
+            slot("anna", "2025-01-12T16:00")
+        ]
+    );
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            None,
+            "2025-01-16T10:00",
+            "2025-01-16T11:00"
+        )
+        .await,
+        [
+            slot("anna", "2025-01-16T10:00"),
+            slot("maria", "2025-01-16T10:00")
+        ]
+    );
+    // Not theirs, unknown: nothing.
+    assert!(
+        free(
+            &builtin,
+            "massage",
+            Some("anna"),
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        free(
+            &builtin,
+            "yoga",
+            None,
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await
+        .is_empty()
+    );
+    // [from, to): a start at `to` is left out.
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-14T10:00",
+            "2025-01-14T12:00"
+        )
+        .await,
+        hourly("anna", "2025-01-14", 10, 11)
+    );
+}
+
+async fn free_slots_follow_the_clock_and_the_horizon(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    // Fourteen days from 2025-01-11 10:00: the 25th at 10:00 is beyond.
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-24T00:00",
+            "2025-02-01T00:00"
+        )
+        .await,
+        hourly("anna", "2025-01-24", 10, 18)
+    );
+    clock.set(almaty("2025-01-12T12:00"));
+    let first = |list: Vec<Slot>| list.into_iter().next();
+    // A start at "now" is still free; a second later it has passed.
+    assert_eq!(
+        first(
+            free(
+                &builtin,
+                "haircut",
+                Some("anna"),
+                "2025-01-11T00:00",
+                "2025-01-20T00:00"
+            )
+            .await
+        ),
+        Some(slot("anna", "2025-01-12T12:00"))
+    );
+    clock.set(almaty("2025-01-12T12:00") + Duration::seconds(1));
+    assert_eq!(
+        first(
+            free(
+                &builtin,
+                "haircut",
+                Some("anna"),
+                "2025-01-11T00:00",
+                "2025-01-20T00:00"
+            )
+            .await
+        ),
+        Some(slot("anna", "2025-01-12T16:00"))
+    );
+    clock.set(almaty("2025-01-14T13:30"));
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        hourly("anna", "2025-01-14", 14, 18)
+    );
+    // The horizon moved too: the 28th at 13:00 is the last start.
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-28T00:00",
+            "2025-02-05T00:00"
+        )
+        .await,
+        hourly("anna", "2025-01-28", 10, 13)
+    );
+
+    // A shorter horizon and a finer step.
+    clock.set(almaty("2025-01-11T10:00"));
+    let near = builtin.clone().with_booking_settings(BookingSettings {
+        horizon_days: 3,
+        step_minutes: 30,
+        ..BookingSettings::default()
+    });
+    assert_eq!(
+        free(
+            &near,
+            "haircut",
+            Some("anna"),
+            "2025-01-11T00:00",
+            "2025-01-20T00:00"
+        )
+        .await,
+        slots(
+            "anna",
+            &["2025-01-12T12:00", "2025-01-12T16:00", "2025-01-13T10:00"]
+        )
+    );
+    let fine = builtin.clone().with_booking_settings(BookingSettings {
+        step_minutes: 30,
+        ..BookingSettings::default()
+    });
+    let halves: Vec<Slot> = (0..17)
+        .map(|i| Slot {
+            start: almaty("2025-01-14T10:00") + Duration::minutes(30 * i),
+            staff: "anna".to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        free(
+            &fine,
+            "haircut",
+            Some("anna"),
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        halves
+    );
+    let booked = fine
+        .book(
+            &id("C1"),
+            "haircut",
+            &slot("anna", "2025-01-14T10:30"),
+            "half",
+        )
+        .await
+        .unwrap();
+    assert!(booked.is_ok(), "{booked:?}");
+    // The default step does not offer 10:30.
+    assert_eq!(
+        refusal(
+            builtin
+                .book(
+                    &id("C1"),
+                    "haircut",
+                    &slot("anna", "2025-01-14T12:30"),
+                    "other"
+                )
+                .await
+                .unwrap()
+        ),
+        BookingRefusal::NotOffered
+    );
+}
+
+async fn free_slots_cross_day_boundaries_and_dst_switches(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+
+    // New York, open 18:00-24:00, no demo day: a UTC day holds the evening of one local day
+    // and the start of the next one's.
+    set_business(
+        &store,
+        "America/New_York",
+        r#"{"mon-sun": "18:00-24:00"}"#,
+        None,
+    )
+    .await;
+    let got = builtin
+        .free_slots(
+            "haircut",
+            Some("anna"),
+            utc("2025-01-15T00:00:00Z"),
+            utc("2025-01-16T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let want: Vec<Slot> = [
+        "2025-01-15T00:00:00Z", // 14th 19:00
+        "2025-01-15T01:00:00Z",
+        "2025-01-15T02:00:00Z",
+        "2025-01-15T03:00:00Z",
+        "2025-01-15T04:00:00Z", // 14th 23:00, ends at midnight
+        "2025-01-15T23:00:00Z", // 15th 18:00
+    ]
+    .into_iter()
+    .map(|at| Slot {
+        start: utc(at),
+        staff: "anna".to_owned(),
+    })
+    .collect();
+    assert_eq!(got, want);
+
+    // Berlin, open 00:00-06:00. 2025-03-30: 02:00 does not exist (clocks go to 03:00).
+    set_business(
+        &store,
+        "Europe/Berlin",
+        r#"{"mon-sun": "00:00-06:00"}"#,
+        None,
+    )
+    .await;
+    clock.set(utc("2025-03-29T12:00:00Z"));
+    let got = builtin
+        .free_slots(
+            "massage",
+            Some("oleg"),
+            utc("2025-03-29T23:00:00Z"),
+            utc("2025-03-30T22:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let starts: Vec<DateTime<Utc>> = got.iter().map(|s| s.start).collect();
+    assert_eq!(
+        starts,
+        [
+            "2025-03-29T23:00:00Z",
+            "2025-03-30T00:00:00Z",
+            "2025-03-30T01:00:00Z",
+            "2025-03-30T02:00:00Z",
+            "2025-03-30T03:00:00Z"
+        ]
+        .map(utc)
+    );
+    // 01:30 CET is not on the grid; 03:00 CEST is, and can be booked.
+    let oleg = |at: &str| Slot {
+        start: utc(at),
+        staff: "oleg".to_owned(),
+    };
+    assert_eq!(
+        refusal(
+            builtin
+                .book(&id("C3"), "massage", &oleg("2025-03-30T00:30:00Z"), "gap-1")
+                .await
+                .unwrap()
+        ),
+        BookingRefusal::NotOffered
+    );
+    let booked = builtin
+        .book(&id("C3"), "massage", &oleg("2025-03-30T01:00:00Z"), "gap-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(booked.start, utc("2025-03-30T01:00:00Z"));
+
+    // 2025-10-26: 03:00 CEST becomes 02:00 CET; a wall 02:00 is the earlier (CEST) instant.
+    clock.set(utc("2025-10-25T12:00:00Z"));
+    let got = builtin
+        .free_slots(
+            "massage",
+            Some("oleg"),
+            utc("2025-10-25T22:00:00Z"),
+            utc("2025-10-26T23:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let starts: Vec<DateTime<Utc>> = got.iter().map(|s| s.start).collect();
+    assert_eq!(
+        starts,
+        [
+            "2025-10-25T22:00:00Z",
+            "2025-10-25T23:00:00Z",
+            "2025-10-26T00:00:00Z",
+            "2025-10-26T02:00:00Z",
+            "2025-10-26T03:00:00Z",
+            "2025-10-26T04:00:00Z",
+        ]
+        .map(utc)
+    );
+}
+
+async fn days_off_come_from_working_hours_and_holidays(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    // 2025-01-12 and 19 are Sundays, the 18th a Saturday; the 15th is a holiday.
+    set_business(
+        &store,
+        "Asia/Almaty",
+        r#"{"mon-fri": "10:00-19:00", "sat": "11:00-15:00", "sun": "off"}"#,
+        Some("2025-01-11"),
+    )
+    .await;
+    let builtin = builtin.with_booking_settings(BookingSettings {
+        holidays: vec![date("2025-01-15")],
+        ..BookingSettings::default()
+    });
+    let mut want = slots("anna", &["2025-01-13T10:00"]);
+    want.extend(hourly("anna", "2025-01-14", 10, 18));
+    want.extend(hourly("anna", "2025-01-16", 10, 18));
+    want.extend(hourly("anna", "2025-01-17", 10, 18));
+    want.extend(hourly("anna", "2025-01-18", 11, 14));
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-11T00:00",
+            "2025-01-20T00:00"
+        )
+        .await,
+        want
+    );
+    // A manicure must end by 15:00 on Saturday.
+    assert_eq!(
+        free(
+            &builtin,
+            "manicure",
+            Some("maria"),
+            "2025-01-18T00:00",
+            "2025-01-19T00:00"
+        )
+        .await,
+        hourly("maria", "2025-01-18", 11, 13)
+    );
+    // Neither a holiday nor a day off can be booked, explicit times included.
+    for (local, key) in [
+        ("2025-01-15T10:00", "holiday"),
+        ("2025-01-12T12:00", "sunday"),
+        ("2025-01-18T10:00", "early"),
+    ] {
+        let outcome = builtin
+            .book(&id("C1"), "haircut", &slot("anna", local), key)
+            .await
+            .unwrap();
+        assert_eq!(refusal(outcome), BookingRefusal::NotOffered, "{local}");
+    }
+    // Days no entry covers are off too.
+    set_business(
+        &store,
+        "Asia/Almaty",
+        r#"{"mon-fri": "10:00-19:00"}"#,
+        Some("2025-01-11"),
+    )
+    .await;
+    assert!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-18T00:00",
+            "2025-01-20T00:00"
+        )
+        .await
+        .is_empty()
+    );
+    // Invalid working hours are an error, not an empty answer.
+    set_business(
+        &store,
+        "Asia/Almaty",
+        r#"{"mon-fri": "10:00"}"#,
+        Some("2025-01-11"),
+    )
+    .await;
+    let err = builtin
+        .free_slots(
+            "haircut",
+            None,
+            almaty("2025-01-14T00:00"),
+            almaty("2025-01-15T00:00"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, cabinet::adapters::AdapterError::Invalid(ref m) if m.contains("working_hours.mon-fri")),
+        "{err}"
+    );
+}
+
+async fn a_booking_is_checked_made_once_per_key_and_takes_its_time(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let c1 = id("C1");
+    let first = builtin
+        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        first.id.starts_with("B-") && first.id.len() == 10,
+        "{}",
+        first.id
+    );
+    assert_eq!(
+        first,
+        Appointment {
+            id: first.id.clone(),
+            service: "haircut".to_owned(),
+            staff: "anna".to_owned(),
+            start: almaty("2025-01-12T12:00"),
+            duration_min: 60,
+            status: BookingStatus::Confirmed,
+        }
+    );
+    // The same key: the same appointment, whatever the request brings.
+    let again = builtin
+        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
+        .await
+        .unwrap();
+    assert_eq!(again, Ok(first.clone()));
+    let other = builtin
+        .book(&c1, "massage", &slot("oleg", "2025-01-12T10:00"), "k1")
+        .await
+        .unwrap();
+    assert_eq!(other, Ok(first.clone()));
+    assert_eq!(count(&store, "bookings").await, 3);
+    assert_eq!(
+        free(
+            &builtin,
+            "haircut",
+            Some("anna"),
+            "2025-01-12T00:00",
+            "2025-01-13T00:00"
+        )
+        .await,
+        slots("anna", &["2025-01-12T16:00"])
+    );
+
+    // Refusals, in the order they are checked.
+    let c3 = id("C3");
+    let cases = [
+        (
+            "yoga",
+            slot("anna", "2025-01-14T10:00"),
+            BookingRefusal::Unknown,
+        ),
+        (
+            "haircut",
+            slot("zoe", "2025-01-14T10:00"),
+            BookingRefusal::Unknown,
+        ),
+        (
+            "manicure",
+            slot("anna", "2025-01-14T10:00"),
+            BookingRefusal::Unknown,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-11T09:00"),
+            BookingRefusal::InPast,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-10T12:00"),
+            BookingRefusal::InPast,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-11T12:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-12T13:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-14T10:30"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-14T19:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            "manicure",
+            slot("maria", "2025-01-14T18:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-30T10:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            "haircut",
+            slot("anna", "2025-01-12T12:00"),
+            BookingRefusal::SlotTaken,
+        ),
+        // Overlapping C2's manicure (12:00-13:30) without the same start.
+        (
+            "manicure",
+            slot("maria", "2025-01-14T11:00"),
+            BookingRefusal::SlotTaken,
+        ),
+        (
+            "haircut",
+            slot("maria", "2025-01-14T13:00"),
+            BookingRefusal::SlotTaken,
+        ),
+        (
+            "haircut",
+            slot("maria", "2025-01-14T12:00"),
+            BookingRefusal::SlotTaken,
+        ),
+    ];
+    for (i, (service, at, why)) in cases.iter().enumerate() {
+        let outcome = builtin
+            .book(&c3, service, at, &format!("c3-{i}"))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Err(*why), "{service} {at:?}");
+    }
+    assert_eq!(count(&store, "bookings").await, 3);
+    // A refused key books nothing and is not remembered.
+    let later = builtin
+        .book(&c3, "haircut", &slot("maria", "2025-01-14T11:00"), "c3-13")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.start, almaty("2025-01-14T11:00"));
+
+    // Only the customer's own appointments; `appointment` scoped.
+    assert_eq!(
+        builtin
+            .appointments(&c1, almaty("2025-01-11T00:00"))
+            .await
+            .unwrap(),
+        std::slice::from_ref(&first)
+    );
+    assert_eq!(
+        builtin.appointment(&c1, &first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(builtin.appointment(&c3, &first.id).await.unwrap(), None);
+    let c3_ids: Vec<String> = builtin
+        .appointments(&c3, almaty("2025-01-11T00:00"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(c3_ids, ["B-3001".to_owned(), later.id.clone()]);
+    // `from` leaves the earlier ones out.
+    assert_eq!(
+        builtin
+            .appointments(&c3, almaty("2025-01-13T15:00") + Duration::seconds(1))
+            .await
+            .unwrap(),
+        [later]
+    );
+
+    // Asked again once the time has passed: still the same appointment.
+    clock.set(almaty("2025-01-13T09:00"));
+    let repeat = builtin
+        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
+        .await
+        .unwrap();
+    assert_eq!(repeat, Ok(first));
+    // An unknown customer is an error, not a booking.
+    let err = builtin
+        .book(&id("C9"), "haircut", &slot("anna", "2025-01-14T10:00"), "k")
+        .await;
+    assert!(err.is_err(), "{err:?}");
+}
+
+async fn the_database_forbids_double_booking(store: Store) {
+    let _builtin = with_demo(&store).await;
+    let start = text(&store, "SELECT start_at FROM bookings WHERE id = 'B-2001'").await;
+    let insert = |booking: &'static str,
+                  customer: &'static str,
+                  status: &'static str,
+                  key: Option<&'static str>| {
+        sqlx::query(
+            "INSERT INTO bookings (id, customer_id, service, staff_id, start_at, status, idempotency_key) \
+             VALUES ($1, $2, 'haircut', 'maria', $3, $4, $5)",
+        )
+        .bind(booking)
+        .bind(customer)
+        .bind(start.clone())
+        .bind(status)
+        .bind(key)
+        .execute(store.pool())
+    };
+    // Bypassing the adapter: the partial unique index refuses a second booking of the time…
+    let err = insert("B-X1", "C3", "confirmed", None).await.unwrap_err();
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_unique_violation()),
+        "{err}"
+    );
+    // …but not a cancelled one.
+    insert("B-X2", "C3", "cancelled", None).await.unwrap();
+    insert("B-X3", "C1", "cancelled", Some("key"))
+        .await
+        .unwrap();
+    // One booking per customer and key.
+    let err = insert("B-X4", "C1", "cancelled", Some("key"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_unique_violation()),
+        "{err}"
+    );
+    insert("B-X5", "C3", "cancelled", Some("key"))
+        .await
+        .unwrap();
+    assert_eq!(count(&store, "bookings").await, 5);
+
+    // What the adapter relies on when a writer that does not lock the staff member raced it:
+    // an insert that conflicts does nothing, a move onto a taken time is a unique violation.
+    let skipped = sqlx::query(
+        "INSERT INTO bookings (id, customer_id, service, staff_id, start_at, status) \
+         VALUES ('B-X6', 'C1', 'haircut', 'maria', $1, 'confirmed') ON CONFLICT DO NOTHING",
+    )
+    .bind(start.clone())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(skipped.rows_affected(), 0);
+    let err =
+        sqlx::query("UPDATE bookings SET staff_id = 'maria', start_at = $1 WHERE id = 'B-3001'")
+            .bind(start.clone())
+            .execute(store.pool())
+            .await
+            .unwrap_err();
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_unique_violation()),
+        "{err}"
+    );
+    assert_eq!(count(&store, "bookings").await, 5);
+}
+
+async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    const N: usize = 8;
+    let guests = add_customers(&store, N).await;
+
+    // N customers, one slot, at the same moment.
+    let race = |calls: Vec<(CustomerId, &'static str, Slot, String)>| {
+        let barrier = Arc::new(tokio::sync::Barrier::new(calls.len()));
+        let tasks: Vec<_> = calls
+            .into_iter()
+            .map(|(who, service, at, key)| {
+                let builtin = builtin.clone();
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    builtin.book(&who, service, &at, &key).await.unwrap()
+                })
+            })
+            .collect();
+        async move {
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await.unwrap());
+            }
+            outcomes
+        }
+    };
+    let started = std::time::Instant::now();
+    let at = slot("anna", "2025-01-16T10:00");
+    let outcomes = race(
+        guests
+            .iter()
+            .map(|g| (g.clone(), "haircut", at.clone(), "k".to_owned()))
+            .collect(),
+    )
+    .await;
+    let one_slot = started.elapsed();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Err(BookingRefusal::SlotTaken))
+            .count(),
+        N - 1,
+        "{outcomes:?}"
+    );
+    assert_eq!(held(&store, "anna", at.start).await, 1);
+
+    // Overlapping times of one staff member (manicure 10:00-11:30 and 11:00-12:30): the unique
+    // index alone would let both in.
+    let started = std::time::Instant::now();
+    let outcomes = race(
+        guests
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let local = if i % 2 == 0 {
+                    "2025-01-17T10:00"
+                } else {
+                    "2025-01-17T11:00"
+                };
+                (g.clone(), "manicure", slot("maria", local), "m".to_owned())
+            })
+            .collect(),
+    )
+    .await;
+    let overlapping = started.elapsed();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        held(&store, "maria", almaty("2025-01-17T10:00")).await
+            + held(&store, "maria", almaty("2025-01-17T11:00")).await,
+        1
+    );
+
+    // A double tap: one key, one booking, the same answer for every tap.
+    let started = std::time::Instant::now();
+    let outcomes = race(
+        (0..N)
+            .map(|_| {
+                (
+                    id("C1"),
+                    "haircut",
+                    slot("anna", "2025-01-18T10:00"),
+                    "tap".to_owned(),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    let double_tap = started.elapsed();
+    let first = outcomes[0].clone().unwrap();
+    assert!(
+        outcomes.iter().all(|o| *o == Ok(first.clone())),
+        "{outcomes:?}"
+    );
+    assert_eq!(held(&store, "anna", almaty("2025-01-18T10:00")).await, 1);
+
+    // N moves into one free time: one moves, the others keep their own time.
+    let mut own = Vec::new();
+    for (i, g) in guests.iter().enumerate() {
+        let at = slot("maria", &format!("2025-01-20T{:02}:00", 10 + i));
+        own.push(
+            builtin
+                .book(g, "haircut", &at, "own")
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let target = slot("maria", "2025-01-21T10:00");
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = guests
+        .iter()
+        .zip(&own)
+        .map(|(g, booking)| {
+            let (builtin, barrier, g, booking_id, target) = (
+                builtin.clone(),
+                barrier.clone(),
+                g.clone(),
+                booking.id.clone(),
+                target.clone(),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                builtin.reschedule(&g, &booking_id, &target).await.unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let moves = started.elapsed();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Err(BookingRefusal::SlotTaken))
+            .count(),
+        N - 1,
+        "{outcomes:?}"
+    );
+    assert_eq!(held(&store, "maria", target.start).await, 1);
+    for (g, (booking, outcome)) in guests.iter().zip(own.iter().zip(&outcomes)) {
+        let now = builtin.appointment(g, &booking.id).await.unwrap().unwrap();
+        let want = if outcome.is_ok() {
+            target.start
+        } else {
+            booking.start
+        };
+        assert_eq!(now.start, want);
+    }
+    eprintln!(
+        "{:?}: {N} bookings of one slot {one_slot:?}, overlapping {overlapping:?}, double tap {double_tap:?}, moves {moves:?}",
+        store.engine()
+    );
+}
+
+async fn a_move_takes_the_new_time_before_it_frees_the_old_one(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let (c2, c3) = (id("C2"), id("C3"));
+    let moved = builtin
+        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        moved,
+        Appointment {
+            id: "B-2001".to_owned(),
+            service: "manicure".to_owned(),
+            staff: "maria".to_owned(),
+            start: almaty("2025-01-15T14:00"),
+            duration_min: 90,
+            status: BookingStatus::Confirmed,
+        }
+    );
+    assert_eq!(
+        builtin.appointment(&c2, "B-2001").await.unwrap(),
+        Some(moved.clone())
+    );
+    // The old time is free again, the new one taken (with its overlaps).
+    assert_eq!(
+        free(
+            &builtin,
+            "manicure",
+            Some("maria"),
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        hourly("maria", "2025-01-14", 10, 17)
+    );
+    let mut day = hourly("maria", "2025-01-15", 10, 12);
+    day.extend(hourly("maria", "2025-01-15", 16, 17));
+    assert_eq!(
+        free(
+            &builtin,
+            "manicure",
+            Some("maria"),
+            "2025-01-15T00:00",
+            "2025-01-16T00:00"
+        )
+        .await,
+        day
+    );
+
+    // Into its own overlapping time, and onto itself.
+    let moved = builtin
+        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T15:00"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.start, almaty("2025-01-15T15:00"));
+    let same = builtin
+        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T15:00"))
+        .await
+        .unwrap();
+    assert_eq!(same, Ok(moved.clone()));
+
+    // A taken time: refused, the booking keeps its time.
+    builtin
+        .book(&c3, "haircut", &slot("maria", "2025-01-16T10:00"), "c3")
+        .await
+        .unwrap()
+        .unwrap();
+    for (at, why) in [
+        (slot("maria", "2025-01-16T10:00"), BookingRefusal::SlotTaken),
+        (
+            slot("maria", "2025-01-16T09:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            slot("maria", "2025-01-16T10:30"),
+            BookingRefusal::NotOffered,
+        ),
+        (
+            slot("maria", "2025-01-16T18:00"),
+            BookingRefusal::NotOffered,
+        ),
+        (slot("maria", "2025-01-11T09:00"), BookingRefusal::InPast),
+        (slot("anna", "2025-01-16T12:00"), BookingRefusal::Unknown),
+        (slot("zoe", "2025-01-16T12:00"), BookingRefusal::Unknown),
+    ] {
+        assert_eq!(
+            builtin.reschedule(&c2, "B-2001", &at).await.unwrap(),
+            Err(why),
+            "{at:?}"
+        );
+    }
+    assert_eq!(
+        builtin.appointment(&c2, "B-2001").await.unwrap(),
+        Some(moved.clone())
+    );
+    // 11:00 does not overlap C3's 10:00-11:00.
+    let moved = builtin
+        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-16T11:00"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.start, almaty("2025-01-16T11:00"));
+
+    // Another customer's booking: not found, and untouched.
+    assert_eq!(
+        builtin
+            .reschedule(&c3, "B-2001", &slot("maria", "2025-01-17T10:00"))
+            .await
+            .unwrap(),
+        Err(BookingRefusal::NotFound)
+    );
+    assert_eq!(
+        builtin
+            .reschedule(&c2, "B-9999", &slot("maria", "2025-01-17T10:00"))
+            .await
+            .unwrap(),
+        Err(BookingRefusal::NotFound)
+    );
+    assert_eq!(
+        builtin.appointment(&c2, "B-2001").await.unwrap(),
+        Some(moved)
+    );
+}
+
+async fn a_cancellation_frees_the_time_once(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let (c1, c2, c3) = (id("C1"), id("C2"), id("C3"));
+    // Another customer can neither see nor cancel it.
+    assert_eq!(builtin.appointment(&c3, "B-2001").await.unwrap(), None);
+    assert_eq!(
+        builtin.cancel(&c3, "B-2001").await.unwrap(),
+        Err(BookingRefusal::NotFound)
+    );
+    assert_eq!(
+        builtin.cancel(&c2, "B-9999").await.unwrap(),
+        Err(BookingRefusal::NotFound)
+    );
+
+    let cancelled = builtin.cancel(&c2, "B-2001").await.unwrap().unwrap();
+    assert_eq!(
+        (cancelled.status, cancelled.start),
+        (BookingStatus::Cancelled, almaty("2025-01-14T12:00"))
+    );
+    assert_eq!(
+        builtin.cancel(&c2, "B-2001").await.unwrap(),
+        Err(BookingRefusal::AlreadyCancelled)
+    );
+    assert_eq!(
+        builtin
+            .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T10:00"))
+            .await
+            .unwrap(),
+        Err(BookingRefusal::AlreadyCancelled)
+    );
+    assert_eq!(
+        builtin.appointment(&c2, "B-2001").await.unwrap(),
+        Some(cancelled)
+    );
+    assert!(
+        builtin
+            .appointments(&c2, almaty("2025-01-11T00:00"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The very same time can be booked again (the index ignores cancelled bookings).
+    assert_eq!(
+        free(
+            &builtin,
+            "manicure",
+            Some("maria"),
+            "2025-01-14T00:00",
+            "2025-01-15T00:00"
+        )
+        .await,
+        hourly("maria", "2025-01-14", 10, 17)
+    );
+    let again = builtin
+        .book(&c1, "manicure", &slot("maria", "2025-01-14T12:00"), "again")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held(&store, "maria", again.start).await, 1);
+    let cancelled = builtin.cancel(&c1, &again.id).await.unwrap().unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    // The key still answers with that booking.
+    let repeat = builtin
+        .book(&c1, "manicure", &slot("maria", "2025-01-14T12:00"), "again")
+        .await
+        .unwrap();
+    assert_eq!(repeat, Ok(cancelled));
+}
+
+async fn upcoming_lists_every_customers_confirmed_appointments(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let ids = |list: Vec<(CustomerId, Appointment)>| {
+        list.into_iter()
+            .map(|(c, a)| (c.0, a.id))
+            .collect::<Vec<_>>()
+    };
+    let pair = |c: &str, b: &str| (c.to_owned(), b.to_owned());
+    assert_eq!(
+        ids(builtin
+            .upcoming(almaty("2025-01-11T00:00"), almaty("2025-01-20T00:00"))
+            .await
+            .unwrap()),
+        [pair("C3", "B-3001"), pair("C2", "B-2001")]
+    );
+    // [from, to)
+    assert_eq!(
+        ids(builtin
+            .upcoming(almaty("2025-01-13T15:00"), almaty("2025-01-14T12:00"))
+            .await
+            .unwrap()),
+        [pair("C3", "B-3001")]
+    );
+    let booked = builtin
+        .book(&id("C1"), "haircut", &slot("anna", "2025-01-13T10:00"), "k")
+        .await
+        .unwrap()
+        .unwrap();
+    builtin.cancel(&id("C2"), "B-2001").await.unwrap().unwrap();
+    let upcoming = builtin
+        .upcoming(almaty("2025-01-11T00:00"), almaty("2025-01-20T00:00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        upcoming,
+        [
+            (id("C1"), booked),
+            (
+                id("C3"),
+                builtin
+                    .appointment(&id("C3"), "B-3001")
+                    .await
+                    .unwrap()
+                    .unwrap()
+            )
+        ]
     );
 }
 

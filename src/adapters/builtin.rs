@@ -3,9 +3,10 @@
 //!
 //! The reads of customers, accounts and orders are here; subscription changes and payments
 //! are in `billing`, documents in `documents`, the shop in `shop`, offers and referrals in
-//! `loyalty`.
+//! `loyalty`, appointments in `booking`.
 
 mod billing;
+mod booking;
 mod documents;
 mod loyalty;
 mod shop;
@@ -50,6 +51,29 @@ impl Default for BuiltinSettings {
     }
 }
 
+/// How the built-in adapter offers appointments. Opening hours come from the business row's
+/// `working_hours`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct BookingSettings {
+    /// How many days ahead free times are offered and can be booked.
+    pub horizon_days: u32,
+    /// Dates the business is closed (in its time zone), whatever the working hours say.
+    pub holidays: Vec<NaiveDate>,
+    /// The spacing of start times from the opening time, in minutes.
+    pub step_minutes: u32,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        Self {
+            horizon_days: 14,
+            holidays: Vec::new(),
+            step_minutes: 60,
+        }
+    }
+}
+
 /// "Whoever bought `bought` at least `after_days` ago is offered `offer`."
 #[derive(Clone, Debug, serde::Deserialize, PartialEq)]
 pub struct OfferRule {
@@ -67,6 +91,7 @@ pub struct Builtin {
     pub store: Store,
     clock: SharedClock,
     settings: BuiltinSettings,
+    booking: BookingSettings,
 }
 
 impl Builtin {
@@ -76,6 +101,7 @@ impl Builtin {
             store,
             clock: Arc::new(SystemClock),
             settings: BuiltinSettings::default(),
+            booking: BookingSettings::default(),
         }
     }
 
@@ -96,6 +122,17 @@ impl Builtin {
         &self.settings
     }
 
+    /// Uses `settings` for appointments instead of the defaults.
+    pub fn with_booking_settings(mut self, settings: BookingSettings) -> Self {
+        self.booking = settings;
+        self
+    }
+
+    /// The appointment settings in use.
+    pub fn booking_settings(&self) -> &BookingSettings {
+        &self.booking
+    }
+
     /// Every trait, as [`Adapters`] with the given timeout.
     pub fn adapters(self, timeout: Duration) -> Adapters {
         let me = Arc::new(self);
@@ -105,7 +142,8 @@ impl Builtin {
             logistics: me.clone(),
             documents: me.clone(),
             shop: me.clone(),
-            loyalty: me,
+            loyalty: me.clone(),
+            booking: me,
             timeout,
         }
     }

@@ -123,6 +123,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "self service",
         include_str!("../../migrations/sqlite/0002_self_service.sql"),
     ),
+    (
+        3,
+        "booking",
+        include_str!("../../migrations/sqlite/0003_booking.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -134,6 +139,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "self service",
         include_str!("../../migrations/postgres/0002_self_service.sql"),
+    ),
+    (
+        3,
+        "booking",
+        include_str!("../../migrations/postgres/0003_booking.sql"),
     ),
 ];
 
