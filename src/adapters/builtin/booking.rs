@@ -14,12 +14,13 @@
 //! member are thus checked for overlaps one after the other; the partial unique index on
 //! (staff, start) of the bookings that are not cancelled is the final judge.
 
-use chrono::{Datelike, Days, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Weekday};
+use chrono::{Datelike, Days, NaiveDateTime, NaiveTime, TimeDelta, TimeZone};
 use rand::Rng;
 
 use super::*;
 use crate::store::import::business_info;
 use crate::store::time_to_db;
+use crate::domain::hours::{Hours, Week, parse_week};
 
 /// Booking id letters: upper-case letters and digits without 0/O and 1/I.
 const ID_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -40,89 +41,6 @@ fn new_id() -> String {
 /// are not looked for.
 fn longest_booking() -> TimeDelta {
     TimeDelta::days(1)
-}
-
-/// Opening and closing of a day, in minutes after midnight (closing 1440 is midnight).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Hours {
-    open: u32,
-    close: u32,
-}
-
-/// The opening hours of each weekday, Monday first; `None` is a day off.
-type Week = [Option<Hours>; 7];
-
-/// `working_hours` as a week: keys "mon".."sun" (or full names), ranges "mon-fri" (also
-/// across the week's end, "fri-mon"), lists "sat,sun"; values "HH:MM-HH:MM" or "off". A day
-/// takes the narrowest entry that covers it ({"mon-sun": "10:00-19:00", "sun": "off"}: Sunday
-/// is off); days no entry covers are off. Keys starting with `_` are comments.
-fn parse_week(map: &BTreeMap<String, String>) -> Result<Week, String> {
-    let mut week: Week = [None; 7];
-    let mut span = [usize::MAX; 7];
-    for (key, value) in map {
-        if key.starts_with('_') {
-            continue;
-        }
-        let hours = parse_hours(value).map_err(|e| format!("working_hours.{key}: {e}"))?;
-        for part in key.split(',') {
-            let days = parse_days(part)
-                .ok_or_else(|| format!("working_hours.{key}: not a day nor a range of days"))?;
-            for &day in &days {
-                if days.len() < span[day] {
-                    span[day] = days.len();
-                    week[day] = hours;
-                }
-            }
-        }
-    }
-    Ok(week)
-}
-
-/// "mon" or "mon-fri" as weekday indexes (Monday 0).
-fn parse_days(s: &str) -> Option<Vec<usize>> {
-    let day = |s: &str| {
-        s.trim()
-            .parse::<Weekday>()
-            .ok()
-            .map(|d| d.num_days_from_monday() as usize)
-    };
-    match s.split_once('-') {
-        None => Some(vec![day(s)?]),
-        Some((a, b)) => {
-            let (a, b) = (day(a)?, day(b)?);
-            let len = (b + 7 - a) % 7 + 1;
-            Some((0..len).map(|i| (a + i) % 7).collect())
-        }
-    }
-}
-
-/// "10:00-19:00" (closing may be "24:00") or "off".
-fn parse_hours(s: &str) -> Result<Option<Hours>, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("closed") {
-        return Ok(None);
-    }
-    let bad = || format!("expected \"HH:MM-HH:MM\" or \"off\", not {s:?}");
-    let (open, close) = s.split_once('-').ok_or_else(bad)?;
-    let (open, close) = (
-        minutes_of(open).ok_or_else(bad)?,
-        minutes_of(close).ok_or_else(bad)?,
-    );
-    if open >= close {
-        return Err(format!("closes before it opens ({s:?})"));
-    }
-    Ok(Some(Hours { open, close }))
-}
-
-/// "HH:MM" as minutes after midnight, up to "24:00".
-fn minutes_of(s: &str) -> Option<u32> {
-    let (h, m) = s.trim().split_once(':')?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
-        return None;
-    }
-    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-    let minutes = h.checked_mul(60)?.checked_add(m)?;
-    (m < 60 && minutes <= 24 * 60).then_some(minutes)
 }
 
 /// The instant of a wall time: the earlier one in a fold, none in a gap.
