@@ -6,6 +6,7 @@
 //! `loyalty`.
 
 mod billing;
+mod booking_stub;
 mod documents;
 mod loyalty;
 mod shop;
@@ -105,7 +106,8 @@ impl Builtin {
             logistics: me.clone(),
             documents: me.clone(),
             shop: me.clone(),
-            loyalty: me,
+            loyalty: me.clone(),
+            booking: me,
             timeout,
         }
     }
