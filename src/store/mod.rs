@@ -4,6 +4,7 @@
 //! as UTC RFC 3339 text (see [`time_to_db`]), dates as "YYYY-MM-DD".
 
 pub mod import;
+mod jobs;
 mod row;
 mod selfservice;
 
@@ -19,6 +20,7 @@ use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
 pub(crate) use row::Cols;
 pub use selfservice::{OtpRecord, TopUpPayment};
+pub use jobs::{Job, NewJob};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -121,6 +123,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "self service",
         include_str!("../../migrations/sqlite/0002_self_service.sql"),
     ),
+    (4, "jobs", include_str!("../../migrations/sqlite/0004_jobs.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -133,6 +136,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "self service",
         include_str!("../../migrations/postgres/0002_self_service.sql"),
     ),
+    (4, "jobs", include_str!("../../migrations/postgres/0004_jobs.sql")),
 ];
 
 /// The embedded migrations of an engine.
