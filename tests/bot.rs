@@ -145,8 +145,7 @@ async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working
             logistics: builtin.clone(),
             documents: builtin.clone(),
             shop: builtin.clone(),
-            loyalty: builtin.clone(),
-            booking: builtin,
+            loyalty: builtin,
             timeout,
         }
     })

@@ -6,7 +6,6 @@
 //! `loyalty`.
 
 mod billing;
-mod booking_stub;
 mod documents;
 mod loyalty;
 mod shop;
@@ -106,8 +105,7 @@ impl Builtin {
             logistics: me.clone(),
             documents: me.clone(),
             shop: me.clone(),
-            loyalty: me.clone(),
-            booking: me,
+            loyalty: me,
             timeout,
         }
     }
