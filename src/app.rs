@@ -28,6 +28,7 @@ use crate::domain::Locale;
 use crate::domain::hours::WorkingHours;
 use crate::error::BotError;
 use crate::i18n::I18n;
+use crate::jobs::Scheduler;
 use crate::nlu::llm::LlmClassifier;
 use crate::nlu::{Catalog, Nlu};
 use crate::sandbox::Sandbox;
@@ -279,11 +280,14 @@ async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>) -> anyhow::Result<()> {
     bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale)
         .await
         .context("cannot register the command menu (setMyCommands)")?;
+    let jobs = JobLoop::start(job_scheduler(&ctx, &bot));
     let mut dispatcher = dispatcher(bot.clone(), ctx, None, true);
     let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).build();
     dispatcher
         .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
         .await;
+    // Ctrl-C has stopped the dispatcher: the jobs stop too.
+    jobs.stop().await;
     Ok(())
 }
 
@@ -334,8 +338,12 @@ pub struct SandboxedBot {
     pub clock: Option<Arc<FixedClock>>,
     /// The one-time codes the bot sent (step-up verification delivers them here).
     pub otp: Arc<MemoryGateway>,
+    /// The bot's scheduled jobs; its loop ticks in real time, [`SandboxedBot::run_due_jobs`]
+    /// runs a tick at once.
+    pub scheduler: Arc<Scheduler>,
     shutdown: Option<ShutdownToken>,
     task: Option<tokio::task::JoinHandle<()>>,
+    jobs: Option<JobLoop>,
 }
 
 /// How to start a sandboxed demo bot.
@@ -399,13 +407,24 @@ impl SandboxedBot {
         let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token(), gateway)?;
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
         bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale).await?;
+        let scheduler = job_scheduler(&ctx, &bot);
+        let jobs = JobLoop::start(scheduler.clone());
         let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()), false);
         let shutdown = dispatcher.shutdown_token();
         let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
         let task = tokio::spawn(async move {
             dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
         });
-        Ok(SandboxedBot { sandbox, store, clock: fixed, otp, shutdown: Some(shutdown), task: Some(task) })
+        Ok(SandboxedBot {
+            sandbox,
+            store,
+            clock: fixed,
+            otp,
+            scheduler,
+            shutdown: Some(shutdown),
+            task: Some(task),
+            jobs: Some(jobs),
+        })
     }
 
     /// Moves the fixed clock (no-op on the real clock).
@@ -420,14 +439,64 @@ impl SandboxedBot {
         self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
     }
 
-    /// Stops the dispatcher and waits for it.
+    /// Runs the jobs due by the clock now (a tick of the scheduler); how many ran. What they
+    /// sent is in the sandbox when this returns.
+    pub async fn run_due_jobs(&self) -> anyhow::Result<usize> {
+        self.scheduler.run_due().await
+    }
+
+    /// Stops the job loop and the dispatcher and waits for them.
     pub async fn stop(mut self) {
+        if let Some(jobs) = self.jobs.take() {
+            jobs.stop().await;
+        }
         if let Some(token) = self.shutdown.take() {
             if let Ok(fut) = token.shutdown() {
                 let _ = tokio::time::timeout(Duration::from_secs(3), fut).await;
             }
         }
         if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+// --- scheduled jobs ------------------------------------------------------------------------
+
+/// How often the job loop looks for due jobs (real time).
+const JOB_TICK: Duration = Duration::from_secs(1);
+
+/// How long stopping the job loop waits for the tick under way.
+const JOB_STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// The scheduler of the bot's jobs, over its store and clock, sending with `bot`.
+fn job_scheduler(ctx: &Arc<Ctx>, bot: &Bot) -> Arc<Scheduler> {
+    let handler = bot::jobs::job_handler(ctx.clone(), bot.clone());
+    Arc::new(Scheduler::new(ctx.store.clone(), ctx.clock.clone(), handler))
+}
+
+/// The scheduler ticking every [`JOB_TICK`] in a task of its own, until stopped (or until
+/// this is dropped).
+struct JobLoop {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl JobLoop {
+    fn start(scheduler: Arc<Scheduler>) -> JobLoop {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(scheduler.run_forever(JOB_TICK, async {
+            let _ = stopped.await;
+        }));
+        JobLoop { stop, task }
+    }
+
+    /// Stops the loop after the tick under way (cut short after [`JOB_STOP_WAIT`]).
+    async fn stop(self) {
+        let JobLoop { stop, mut task } = self;
+        let _ = stop.send(());
+        if tokio::time::timeout(JOB_STOP_WAIT, &mut task).await.is_err() {
             task.abort();
             let _ = task.await;
         }

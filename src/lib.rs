@@ -24,6 +24,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod jobs;
 pub mod nlu;
 pub mod pdf;
 pub mod replay;

@@ -19,6 +19,7 @@ use cabinet::store::import::{self, BusinessData, DEMO_JSON};
 use cabinet::store::{
     AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, TopUpPayment,
 };
+use cabinet::store::{Job, NewJob};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -238,15 +239,28 @@ on_every_engine!(
     a_move_takes_the_new_time_before_it_frees_the_old_one,
     a_cancellation_frees_the_time_once,
     upcoming_lists_every_customers_confirmed_appointments,
+    jobs_are_scheduled_once_per_key,
+    only_due_jobs_are_claimed_earliest_first,
+    concurrent_claimers_never_get_the_same_job,
+    a_job_whose_lease_passed_is_claimed_again_a_completed_one_never,
+    pending_jobs_are_cancelled_by_an_exact_key_prefix,
+    a_failed_job_is_retried_at_its_time_or_fails_for_good,
 );
 
 async fn migrations_apply_twice_harmlessly(store: Store) {
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     assert_eq!(count(&store, "customers").await, 0);
-    // One row per migration file, applied once.
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+    let engine = match store.engine() {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    };
+    let files = std::fs::read_dir(format!("migrations/{engine}"))
         .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
         .count();
     assert_eq!(count(&store, "_sqlx_migrations").await, files as i64);
 }
@@ -3487,4 +3501,359 @@ async fn a_sqlite_file_is_created_and_keeps_its_data() {
     again.migrate().await.unwrap();
     assert_eq!(again.user(1).await.unwrap().map(|u| u.chat_id), Some(2));
     again.close().await;
+}
+
+// --- scheduled jobs ------------------------------------------------------------------------
+
+fn new_job(key: &str, run_at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        key: key.to_owned(),
+        kind: "test.remind".to_owned(),
+        payload: serde_json::json!({ "key": key, "text": "Напоминание: стрижка завтра в 10:00" }),
+        run_at,
+    }
+}
+
+async fn job_by_key(store: &Store, key: &str) -> Job {
+    let jobs = store.jobs_with_prefix(key).await.unwrap();
+    jobs.into_iter()
+        .find(|j| j.key == key)
+        .unwrap_or_else(|| panic!("no job {key}"))
+}
+
+fn keys(jobs: &[Job]) -> Vec<&str> {
+    jobs.iter().map(|j| j.key.as_str()).collect()
+}
+
+async fn jobs_are_scheduled_once_per_key(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    assert!(
+        store
+            .schedule_job(&new_job("booking:1:24h", t))
+            .await
+            .unwrap()
+    );
+    // The same key again, with another time and payload: nothing changes.
+    let mut again = new_job("booking:1:24h", t + Duration::hours(1));
+    again.payload = serde_json::json!({ "other": true });
+    assert!(!store.schedule_job(&again).await.unwrap());
+    assert!(
+        store
+            .schedule_job(&new_job("booking:1:2h", t))
+            .await
+            .unwrap()
+    );
+
+    let jobs = store.jobs_with_prefix("booking:1:").await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    let job = job_by_key(&store, "booking:1:24h").await;
+    assert_eq!(job.run_at, t);
+    assert_eq!(job.kind, "test.remind");
+    assert_eq!(job.payload, new_job("booking:1:24h", t).payload);
+    assert_eq!(
+        (job.status.as_str(), job.attempts, job.last_error),
+        ("pending", 0, None)
+    );
+    // Even a finished job keeps its key taken.
+    let claimed = store
+        .claim_due_jobs(t, 10, Duration::minutes(5))
+        .await
+        .unwrap();
+    for job in &claimed {
+        assert!(store.complete_job(job.id, t).await.unwrap());
+    }
+    assert!(
+        !store
+            .schedule_job(&new_job("booking:1:24h", t))
+            .await
+            .unwrap()
+    );
+    assert_eq!(count(&store, "jobs").await, 2);
+}
+
+async fn only_due_jobs_are_claimed_earliest_first(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    store.schedule_job(&new_job("c-now", t)).await.unwrap();
+    store
+        .schedule_job(&new_job("c-later", t + Duration::seconds(1)))
+        .await
+        .unwrap();
+    store
+        .schedule_job(&new_job("c-past", t - Duration::hours(1)))
+        .await
+        .unwrap();
+    store
+        .schedule_job(&new_job("c-past2", t - Duration::minutes(1)))
+        .await
+        .unwrap();
+
+    let first = store
+        .claim_due_jobs(t, 2, Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(keys(&first), ["c-past", "c-past2"]);
+    assert!(
+        first
+            .iter()
+            .all(|j| j.status == "running" && j.attempts == 1)
+    );
+    let second = store
+        .claim_due_jobs(t, 2, Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(keys(&second), ["c-now"]);
+    assert!(
+        store
+            .claim_due_jobs(t, 2, Duration::minutes(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(job_by_key(&store, "c-later").await.status, "pending");
+    let third = store
+        .claim_due_jobs(t + Duration::seconds(1), 10, Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(keys(&third), ["c-later"]);
+}
+
+async fn concurrent_claimers_never_get_the_same_job(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    for i in 0..60 {
+        store
+            .schedule_job(&new_job(&format!("race:{i:02}"), t))
+            .await
+            .unwrap();
+    }
+    // A second pool on the same database where there can be one: another replica.
+    let url = store.pool().connect_options().database_url.to_string();
+    let other = if url.contains("memory") {
+        store.clone()
+    } else {
+        Store::connect(&url).await.unwrap()
+    };
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = if n % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store
+                    .claim_due_jobs(t, 3, Duration::minutes(5))
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|j| (j.key, j.attempts)));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    if !url.contains("memory") {
+        other.close().await;
+    }
+    let unique: HashSet<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(all.len(), 60, "claimed {} times for 60 jobs", all.len());
+    assert_eq!(unique.len(), 60);
+    assert!(all.iter().all(|(_, attempts)| *attempts == 1));
+}
+
+async fn a_job_whose_lease_passed_is_claimed_again_a_completed_one_never(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    store
+        .schedule_job(&new_job("lease:crashed", t))
+        .await
+        .unwrap();
+    store.schedule_job(&new_job("lease:done", t)).await.unwrap();
+    let claimed = store
+        .claim_due_jobs(t, 10, Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let done = claimed.iter().find(|j| j.key == "lease:done").unwrap();
+    assert!(
+        store
+            .complete_job(done.id, t + Duration::minutes(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_job(done.id, t + Duration::minutes(1))
+            .await
+            .unwrap()
+    );
+
+    // "lease:crashed" was claimed by a worker that died: it is held until its lease ends.
+    assert!(
+        store
+            .claim_due_jobs(t + Duration::minutes(4), 10, Duration::minutes(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_due_jobs(t + Duration::minutes(5), 10, Duration::minutes(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_due_jobs(
+            t + Duration::minutes(5) + Duration::seconds(1),
+            10,
+            Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys(&again), ["lease:crashed"]);
+    assert_eq!(again[0].attempts, 2);
+    assert!(
+        store
+            .complete_job(again[0].id, t + Duration::minutes(6))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_due_jobs(t + Duration::days(30), 10, Duration::minutes(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let jobs = store.jobs_with_prefix("lease:").await.unwrap();
+    assert!(jobs.iter().all(|j| j.status == "done"), "{jobs:?}");
+}
+
+async fn pending_jobs_are_cancelled_by_an_exact_key_prefix(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    for key in [
+        "booking:1:24h",
+        "booking:1:2h",
+        "booking:10:24h",
+        "Booking:1:x",
+        "booking_1:x",
+        "booking%1:x",
+        "напоминание:1",
+        "напоминание:2",
+        "booking:1:sent",
+    ] {
+        store
+            .schedule_job(&new_job(key, t + Duration::hours(1)))
+            .await
+            .unwrap();
+    }
+    // One of them has run already.
+    let sent = store
+        .claim_due_jobs(t + Duration::hours(1), 1, Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(keys(&sent), ["booking:1:24h"]);
+    store
+        .complete_job(sent[0].id, t + Duration::hours(1))
+        .await
+        .unwrap();
+
+    assert_eq!(store.cancel_jobs("booking:1:").await.unwrap(), 2);
+    assert_eq!(store.cancel_jobs("booking:1:").await.unwrap(), 0);
+    // `_` and `%` are not wildcards; case matters; characters, not bytes, are counted.
+    assert_eq!(store.cancel_jobs("booking_").await.unwrap(), 1);
+    assert_eq!(store.cancel_jobs("booking%").await.unwrap(), 1);
+    assert_eq!(store.cancel_jobs("напоминание:1").await.unwrap(), 1);
+    let status = |jobs: Vec<Job>| -> BTreeMap<String, String> {
+        jobs.into_iter().map(|j| (j.key, j.status)).collect()
+    };
+    let all = status(store.jobs_with_prefix("").await.unwrap());
+    let expected: BTreeMap<String, String> = [
+        ("booking:1:24h", "done"),
+        ("booking:1:2h", "cancelled"),
+        ("booking:10:24h", "pending"),
+        ("Booking:1:x", "pending"),
+        ("booking_1:x", "cancelled"),
+        ("booking%1:x", "cancelled"),
+        ("напоминание:1", "cancelled"),
+        ("напоминание:2", "pending"),
+        ("booking:1:sent", "cancelled"),
+    ]
+    .into_iter()
+    .map(|(k, s)| (k.to_owned(), s.to_owned()))
+    .collect();
+    assert_eq!(all, expected);
+    assert_eq!(
+        keys(&store.jobs_with_prefix("booking_").await.unwrap()),
+        ["booking_1:x"]
+    );
+    // A cancelled job is never claimed.
+    let claimed = store
+        .claim_due_jobs(t + Duration::days(1), 100, Duration::minutes(5))
+        .await
+        .unwrap();
+    let mut claimed = keys(&claimed);
+    claimed.sort_unstable();
+    assert_eq!(claimed, ["Booking:1:x", "booking:10:24h", "напоминание:2"]);
+}
+
+async fn a_failed_job_is_retried_at_its_time_or_fails_for_good(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    store.schedule_job(&new_job("flaky", t)).await.unwrap();
+    let job = store
+        .claim_due_jobs(t, 10, Duration::minutes(5))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .fail_job(job.id, "the chat is busy", Some(t + Duration::minutes(10)))
+            .await
+            .unwrap()
+    );
+    let after = job_by_key(&store, "flaky").await;
+    assert_eq!(
+        (after.status.as_str(), after.run_at),
+        ("pending", t + Duration::minutes(10))
+    );
+    assert_eq!(after.last_error.as_deref(), Some("the chat is busy"));
+    // Only a running job can be failed or completed.
+    assert!(!store.fail_job(job.id, "again", None).await.unwrap());
+    assert!(!store.complete_job(job.id, t).await.unwrap());
+
+    assert!(
+        store
+            .claim_due_jobs(t + Duration::minutes(9), 10, Duration::minutes(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let job = store
+        .claim_due_jobs(t + Duration::minutes(10), 10, Duration::minutes(5))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(job.attempts, 2);
+    assert!(
+        store
+            .fail_job(job.id, "blocked by the user", None)
+            .await
+            .unwrap()
+    );
+    let after = job_by_key(&store, "flaky").await;
+    assert_eq!((after.status.as_str(), after.attempts), ("failed", 2));
+    assert_eq!(after.last_error.as_deref(), Some("blocked by the user"));
+    assert!(
+        store
+            .claim_due_jobs(t + Duration::days(1), 10, Duration::minutes(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.cancel_jobs("flaky").await.unwrap(), 0);
 }

@@ -6,6 +6,7 @@
 //! terms and are bound to a customer, and how to answer them.
 
 pub mod commands;
+pub mod jobs;
 pub mod keyboards;
 pub mod state;
 

@@ -14,11 +14,15 @@
 //! pre-checkout with "Top-ups are paused"); the pre-checkout says "Checking KZT 200000" and
 //! accepts; a successful payment → "Paid AMOUNT CURRENCY for PAYLOAD (CHARGE)"; `buy hang`: an
 //! invoice whose successful payment is never reported handled.
+//! Jobs: `remind me` schedules a job an hour later (by the fixed clock) that sends "Reminder:
+//! your haircut" to the chat, and answers "Reminder set for TIME"; the tiny bot's scheduler
+//! runs jobs by sending their payload's `text` to their `chat`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::DateTime;
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -32,7 +36,9 @@ use crate::adapters::otp::{MemoryGateway, OtpGateway};
 use crate::bot::UpdateObserver;
 use crate::clock::{Clock, FixedClock};
 use crate::domain::{Locale, Phone};
+use crate::jobs::{Job, JobError, JobHandler, NewJob, Scheduler};
 use crate::sandbox::Sandbox;
+use crate::store::Store;
 
 /// The tiny bot's memory: the phone each chat shared and the code sent to it.
 #[derive(Default)]
@@ -47,14 +53,43 @@ struct Env {
     clock: Arc<FixedClock>,
     otp: Arc<MemoryGateway>,
     memory: Arc<Mutex<Memory>>,
+    store: Store,
 }
 
 struct TinyBot {
     sandbox: Sandbox,
     clock: Arc<FixedClock>,
     otp: Arc<MemoryGateway>,
+    store: Store,
+    scheduler: Arc<Scheduler>,
     shutdown: teloxide::dispatching::ShutdownToken,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs the tiny bot's jobs: sends the payload's `text` to its `chat`.
+struct SendJobs {
+    bot: Bot,
+}
+
+#[async_trait]
+impl JobHandler for SendJobs {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let (Some(chat), Some(text)) = (job.payload["chat"].as_i64(), job.payload["text"].as_str()) else {
+            return Err(JobError::Fail("a payload without chat or text".into()));
+        };
+        self.bot.send_message(ChatId(chat), text).await.map_err(|e| JobError::Fail(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// A job the tiny bot's scheduler runs: `text` to `chat` at `at`.
+fn send_job(key: &str, chat: i64, text: &str, at: chrono::DateTime<chrono::Utc>) -> NewJob {
+    NewJob {
+        key: key.to_owned(),
+        kind: "send".to_owned(),
+        payload: serde_json::json!({ "chat": chat, "text": text }),
+        run_at: at,
+    }
 }
 
 impl TinyBot {
@@ -62,8 +97,12 @@ impl TinyBot {
         let sandbox = Sandbox::start().await.unwrap();
         let clock = FixedClock::new(DateTime::parse_from_rfc3339("2025-01-11T10:00:00+05:00").unwrap().to_utc());
         let otp = Arc::new(MemoryGateway::default());
-        let env = Env { clock: clock.clone(), otp: otp.clone(), memory: Arc::default() };
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let env = Env { clock: clock.clone(), otp: otp.clone(), memory: Arc::default(), store: store.clone() };
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
+        let handler = Arc::new(SendJobs { bot: bot.clone() });
+        let scheduler = Arc::new(Scheduler::new(store.clone(), clock.clone(), handler));
         let observer: Arc<dyn UpdateObserver> = sandbox.observer();
         let handler =
             dptree::endpoint(|bot: Bot, update: Update, observer: Arc<dyn UpdateObserver>, env: Env| async move {
@@ -76,12 +115,13 @@ impl TinyBot {
         let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer, env]).build();
         let shutdown = dispatcher.shutdown_token();
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
-        TinyBot { sandbox, clock, otp, shutdown, task }
+        TinyBot { sandbox, clock, otp, store, scheduler, shutdown, task }
     }
 
     async fn run(&self, text: &str, timeout_secs: u64) -> Result<(), Failure> {
         let transcript = parse(text).unwrap();
-        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Duration::from_secs(timeout_secs)).await
+        let timeout = Duration::from_secs(timeout_secs);
+        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), timeout).await
     }
 
     /// Stops the dispatcher. teloxide refuses to shut down a dispatcher that has not
@@ -167,6 +207,12 @@ async fn on_message(bot: &Bot, message: &Message, env: &Env) -> Result<(), telox
         }
         "time" => {
             bot.send_message(chat, format!("Now: {}", env.clock.now().to_rfc3339())).await?;
+        }
+        "remind me" => {
+            let at = env.clock.now() + chrono::Duration::hours(1);
+            let job = send_job(&format!("remind:{}", chat.0), chat.0, "Reminder: your haircut", at);
+            env.store.schedule_job(&job).await.expect("the job is scheduled");
+            bot.send_message(chat, format!("Reminder set for {}", at.to_rfc3339())).await?;
         }
         "send code" => {
             let to = {
@@ -390,7 +436,7 @@ async fn an_event_step_is_not_supported_yet() {
 async fn now_without_a_fixed_clock_fails() {
     let bot = TinyBot::start().await;
     let transcript = parse("# Clock\n@now 2025-01-12T09:00:00+05:00\n").unwrap();
-    let failure = play(&transcript, &bot.sandbox, None, None, Duration::from_secs(1)).await.unwrap_err();
+    let failure = play(&transcript, &bot.sandbox, None, None, None, Duration::from_secs(1)).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 2);
     assert!(failure.problem.contains("fixed clock"), "{}", failure.render());
@@ -487,7 +533,7 @@ async fn otp_fails_clearly_when_there_is_no_code_to_type() {
     let no_code = bot.run("# No code\n@user 5002\n> @contact +77011112233\n> @otp wrong\n", 10).await.unwrap_err();
     let transcript = parse("# No gateway\n@user 5003\n> @contact +77011112244\n> send code\n> @otp\n").unwrap();
     let no_gateway =
-        play(&transcript, &bot.sandbox, Some(&bot.clock), None, Duration::from_secs(10)).await.unwrap_err();
+        play(&transcript, &bot.sandbox, Some(&bot.clock), None, None, Duration::from_secs(10)).await.unwrap_err();
     bot.stop().await;
     assert_eq!(no_phone.line, 4);
     assert!(no_phone.problem.contains("has not shared their phone"), "{}", no_phone.render());
@@ -515,7 +561,7 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
     let task = tokio::spawn(async move { dispatcher.dispatch().await });
 
     let transcript = parse("# Pay\n@user 5001\n> buy\n[Pay]\n").unwrap();
-    let failure = play(&transcript, &sandbox, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let failure = play(&transcript, &sandbox, None, None, None, Duration::from_secs(10)).await.unwrap_err();
     for _ in 0..500 {
         if shutdown.shutdown().is_ok() {
             break;
@@ -525,4 +571,73 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
     task.abort();
     assert_eq!(failure.line, 4);
     assert!(failure.problem.contains("does not ask Telegram for pre_checkout_query updates"), "{}", failure.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_runs_the_due_jobs_and_checks_what_they_sent_the_current_user() {
+    let bot = TinyBot::start().await;
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // Someone else, who has talked to the bot (Telegram only delivers to such chats), has a
+    // reminder due before the first `@now`.
+    if let Err(failure) = bot.run("# Other\n@user 6002\n> hi\n", 10).await {
+        panic!("{}", failure.render());
+    }
+    let reminder = send_job("other", 6002, "Reminder for someone else", at("2025-01-11T10:15:00+05:00"));
+    bot.store.schedule_job(&reminder).await.unwrap();
+    let result = bot
+        .run(
+            "# Reminders\n\
+             @now 2025-01-11T10:30:00+05:00\n\
+             <! Reminder\n\
+             @user 5001\n\
+             > remind me\n\
+             < Reminder set for 2025-01-11T06:30:00\n\
+             <! your haircut\n\
+             @now 2025-01-11T11:29:59+05:00\n\
+             <! Reminder\n\
+             @now 2025-01-11T11:30:00+05:00\n\
+             < Reminder: your haircut\n\
+             <! someone else\n\
+             @now 2025-01-11T12:00:00+05:00\n\
+             <! Reminder\n\
+             > time\n\
+             < 2025-01-11T07:00:00\n",
+            10,
+        )
+        .await;
+    let other = bot.sandbox.messages(6002);
+    let jobs = bot.store.jobs_with_prefix("").await.unwrap();
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+    // The other user's reminder was sent (at the first `@now`) but was nobody's reply.
+    let texts: Vec<&str> = other.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["You said: hi", "Reminder for someone else"]);
+    assert!(jobs.iter().all(|j| j.status == "done" && j.attempts == 1), "{jobs:?}");
+    assert_eq!(jobs.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_check_after_now_reports_what_the_jobs_sent() {
+    let bot = TinyBot::start().await;
+    let failure = bot
+        .run("# Now\n@user 5001\n> remind me\n@now 2025-01-11T11:00:00+05:00\n< See you tomorrow\n", 10)
+        .await
+        .unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 5);
+    let report = failure.render();
+    assert!(report.contains("bot replies to line 4 (@now 2025-01-11T11:00:00+05:00)"), "{report}");
+    assert!(report.contains("1. Reminder: your haircut"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_fails_when_the_due_jobs_cannot_be_run() {
+    let bot = TinyBot::start().await;
+    bot.store.close().await;
+    let failure = bot.run("# Closed\n@user 5001\n@now 2025-01-11T11:00:00+05:00\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 3);
+    assert!(failure.problem.starts_with("@now: running the jobs due by then failed"), "{}", failure.render());
 }

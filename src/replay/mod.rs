@@ -1,8 +1,8 @@
 //! Conversation transcripts (PRODUCT §6): the parser and the runner that plays each file
 //! against the demo business in the sandbox, with a fresh database and a fixed clock. The
 //! format is described in [`parse`]; a file's `@config` lines choose how its bot is started
-//! (step-up codes, Telegram payments), and `> @otp` reads the codes the bot sent from the
-//! bot's in-memory code gateway.
+//! (step-up codes, Telegram payments), `> @otp` reads the codes the bot sent from the bot's
+//! in-memory code gateway, and `@now` runs the bot's scheduled jobs due by the new time.
 
 pub mod parse;
 pub mod run;
@@ -103,7 +103,9 @@ async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
     let bot = SandboxedBot::start(sandbox_options(&transcript.config))
         .await
         .map_err(|e| FileError::Start(format!("{e:#}")))?;
-    let result = run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(bot.otp.as_ref())).await;
+    let result =
+        run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(bot.otp.as_ref()), Some(&bot.scheduler))
+            .await;
     // A dispatcher that has not started dispatching yet (a file that failed before its
     // first action) does not accept a shutdown; do not wait for it forever.
     let _ = tokio::time::timeout(STOP_TIMEOUT, bot.stop()).await;

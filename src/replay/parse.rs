@@ -16,10 +16,13 @@
 //!   text starting with `@`; `[label]` or `[~ regex]` presses a button. Pressing a pay button
 //!   pays the invoice: the step's replies are those to the pre-checkout query and to the
 //!   successful payment that follows, or the message of a declined payment.
-//! - Checks on the replies to the latest action: `< text`, `<~ regex`, `<! text`, `<!~ regex`,
-//!   `<doc regex`, `<buttons label`. A named group of a `<~` regex that matched keeps what it
-//!   matched: `<~ start=(?P<link>ref_\w+)` then `> /start ${link}` sends it back.
-//! - `@now <RFC 3339>` moves the fixed clock; `@event {json}` is reserved for the events API.
+//! - Checks on the replies to the latest action (or `@now`): `< text`, `<~ regex`, `<! text`,
+//!   `<!~ regex`, `<doc regex`, `<buttons label`. A named group of a `<~` regex that matched
+//!   keeps what it matched: `<~ start=(?P<link>ref_\w+)` then `> /start ${link}` sends it back.
+//! - `@now <RFC 3339>` moves the fixed clock and runs the scheduled jobs due by then (a
+//!   reminder, …); what they sent to the current user's chat becomes the replies the next
+//!   checks look at (none before the first `@user`). `@event {json}` is reserved for the
+//!   events API.
 
 use std::fmt;
 
@@ -67,7 +70,8 @@ pub enum StepKind {
     Act(Action),
     /// A check on the replies to the most recent action (`< …`, `<~ …`, …).
     Expect(Expectation),
-    /// `@now <RFC 3339>`: move the fixed clock.
+    /// `@now <RFC 3339>`: move the fixed clock and run the jobs due by then; what they sent
+    /// the current user is what the following checks look at.
     Now(DateTime<Utc>),
     /// `@event {json}`: an event for the events API.
     Event(serde_json::Value),
@@ -207,6 +211,8 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     let mut steps = Vec::new();
     let mut have_user = false;
     let mut have_action = false;
+    // An action or `@now`: something whose replies a check can look at.
+    let mut have_replies = false;
     let mut config = TranscriptConfig::default();
     let mut configured: Vec<String> = Vec::new();
 
@@ -242,9 +248,13 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
             StepKind::Act(_) if !have_user => {
                 return Err(err("a user action before any `@user` line".into()));
             }
-            StepKind::Act(_) => have_action = true,
-            StepKind::Expect(_) if !have_action => {
-                return Err(err("an expectation before any user action".into()));
+            StepKind::Act(_) => {
+                have_action = true;
+                have_replies = true;
+            }
+            StepKind::Now(_) => have_replies = true,
+            StepKind::Expect(_) if !have_replies => {
+                return Err(err("an expectation before any user action or `@now`".into()));
             }
             _ => {}
         }
@@ -718,6 +728,15 @@ mod tests {
         assert_eq!(one("@now 2025-01-12T09:00:00+05:00"), StepKind::Now(at));
         assert_eq!(error_of("# t\n@now 2025-01-12 09:00\n").line, 2);
         assert_eq!(error_of("# t\n@now\n").line, 2);
+    }
+
+    #[test]
+    fn checks_may_follow_now_even_before_any_user() {
+        let t = parse("# t\n@now 2025-01-12T09:00:00+05:00\n<! Reminder\n@config step_up=on\n@user 1\n> hi\n").unwrap();
+        assert_eq!(t.steps.len(), 4);
+        assert_eq!(t.steps[1].kind, StepKind::Expect(Expectation::NotContains("Reminder".into())));
+        assert!(t.config.step_up, "@now is not a user action: @config may follow it");
+        assert_eq!(error_of("# t\n@user 1\n< hello\n@now 2025-01-12T09:00:00+05:00\n").line, 3);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::adapters::otp::MemoryGateway;
 use crate::clock::FixedClock;
 use crate::domain::Phone;
+use crate::jobs::Scheduler;
 use crate::sandbox::{BotContent, BotMessage, ButtonRef, Sandbox, SandboxEvent, SandboxUser};
 
 use super::parse::{Action, ContactOwner, Expectation, Step, StepKind, Transcript, UserSpec, contains_ci};
@@ -44,12 +45,13 @@ impl Reply {
     }
 }
 
-/// The replies of one action: what it was and what the bot answered.
+/// The replies of one action (or of the jobs an `@now` ran): what it was and what the bot
+/// answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionReplies {
-    /// The line of the action step.
+    /// The line of the action step (or of the `@now`).
     pub line: usize,
-    /// The action as written.
+    /// The action (or the `@now`) as written.
     pub source: String,
     pub replies: Vec<Reply>,
 }
@@ -236,15 +238,17 @@ pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
 
 /// Plays `transcript` against `sandbox` (whose bot must be running); `clock` is the fixed
 /// clock `@now` moves, when the bot runs on one; `otp` holds the one-time codes the bot
-/// sent, which `> @otp` types. Stops at the first failed step. (The transcript's `@config`
-/// is for whoever starts the bot.)
+/// sent, which `> @otp` types; `jobs` is the bot's scheduler, whose due jobs `@now` runs
+/// (without one, `@now` only moves the clock). Stops at the first failed step. (The
+/// transcript's `@config` is for whoever starts the bot.)
 pub async fn run_transcript(
     transcript: &Transcript,
     sandbox: &Sandbox,
     clock: Option<&FixedClock>,
     otp: Option<&MemoryGateway>,
+    jobs: Option<&Scheduler>,
 ) -> Result<(), Failure> {
-    play(transcript, sandbox, clock, otp, HANDLE_TIMEOUT).await
+    play(transcript, sandbox, clock, otp, jobs, HANDLE_TIMEOUT).await
 }
 
 struct Actor {
@@ -260,6 +264,7 @@ pub(crate) async fn play(
     sandbox: &Sandbox,
     clock: Option<&FixedClock>,
     otp: Option<&MemoryGateway>,
+    jobs: Option<&Scheduler>,
     timeout: Duration,
 ) -> Result<(), Failure> {
     let mut actor: Option<Actor> = None;
@@ -281,10 +286,17 @@ pub(crate) async fn play(
                 let user = SandboxUser::new(spec.id, name, spec.lang.as_deref());
                 actor = Some(Actor { spec: spec.clone(), user, shared_phone: None });
             }
-            StepKind::Now(at) => match clock {
-                Some(clock) => clock.set(*at),
-                None => return Err(fail("@now: this bot does not run on a fixed clock".into(), last)),
-            },
+            StepKind::Now(at) => {
+                let Some(clock) = clock else {
+                    return Err(fail("@now: this bot does not run on a fixed clock".into(), last));
+                };
+                match now(*at, clock, jobs, sandbox, actor.as_ref()).await {
+                    Ok(replies) => {
+                        last = Some(ActionReplies { line: step.line, source: step.source.clone(), replies });
+                    }
+                    Err(problem) => return Err(fail(problem, last)),
+                }
+            }
             StepKind::Event(_) => return Err(fail("@event: not supported yet".into(), last)),
             StepKind::Expect(expectation) => {
                 let replies = last.as_ref().map(|l| l.replies.as_slice()).unwrap_or_default();
@@ -324,6 +336,27 @@ pub(crate) async fn play(
         }
     }
     Ok(())
+}
+
+/// `@now`: moves the clock to `at`, runs the jobs due by then, and returns what they sent to
+/// the current user's chat (nothing before the first `@user`). Jobs send without an update
+/// to wait for: once the tick has returned, everything they sent is in the sandbox.
+async fn now(
+    at: chrono::DateTime<chrono::Utc>,
+    clock: &FixedClock,
+    jobs: Option<&Scheduler>,
+    sandbox: &Sandbox,
+    actor: Option<&Actor>,
+) -> Result<Vec<Reply>, String> {
+    let seq = sandbox.event_seq();
+    clock.set(at);
+    if let Some(jobs) = jobs {
+        jobs.run_due().await.map_err(|e| format!("@now: running the jobs due by then failed: {e:#}"))?;
+    }
+    Ok(match actor {
+        Some(actor) => replies_in(sandbox.events_since(seq), actor.user.id),
+        None => Vec::new(),
+    })
 }
 
 /// Keeps the named groups of the first reply `re` matches.

@@ -291,3 +291,44 @@ fn named_groups_of_a_matching_regex_are_kept_for_later_actions() {
     assert!(err.contains("${other}"), "{err}");
     assert!(substitute("/start ${code", &vars).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_bots_jobs_run_at_now_and_in_the_background() {
+    use crate::store::NewJob;
+    let bot = SandboxedBot::start(SandboxOptions { fixed_clock: true, ..Default::default() }).await.unwrap();
+    let start = bot.now();
+    let job = |key: &str, run_at| NewJob {
+        key: key.into(),
+        kind: "nobody.knows".into(),
+        payload: serde_json::json!({}),
+        run_at,
+    };
+    let status = |key: &'static str| {
+        let store = bot.store.clone();
+        async move { store.jobs_with_prefix(key).await.unwrap().remove(0) }
+    };
+    bot.store.schedule_job(&job("at-now", start + chrono::Duration::hours(2))).await.unwrap();
+    let later = (start + chrono::Duration::hours(2)).to_rfc3339();
+    let transcript = parse(&format!("# Jobs\n@user 5001 lang=ru\n> /start\n@now {later}\n<! anything\n")).unwrap();
+    let result =
+        run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(&bot.otp), Some(&bot.scheduler)).await;
+    // Run by the time `@now` is done (by it or by the loop); the demo bot knows no kind of
+    // job yet, so it failed as unknown.
+    let ran = status("at-now").await;
+
+    // Without `@now`, the loop runs a due job within its tick (a second, real time).
+    bot.store.schedule_job(&job("background", bot.now())).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut background = status("background").await;
+    while background.status == "pending" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        background = status("background").await;
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), bot.stop()).await.expect("the bot and its jobs stop");
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+    assert_eq!((ran.status.as_str(), ran.attempts), ("failed", 1), "{ran:?}");
+    assert!(ran.last_error.unwrap_or_default().contains("unknown job kind"));
+    assert_eq!(background.status, "failed", "{background:?}");
+}

@@ -4,6 +4,7 @@
 //! as UTC RFC 3339 text (see [`time_to_db`]), dates as "YYYY-MM-DD".
 
 pub mod import;
+mod jobs;
 mod row;
 mod reminders;
 mod selfservice;
@@ -21,6 +22,7 @@ use crate::domain::{Locale, Phone};
 pub(crate) use row::Cols;
 pub use reminders::SentReminder;
 pub use selfservice::{OtpRecord, TopUpPayment};
+pub use jobs::{Job, NewJob};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -123,11 +125,9 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "self service",
         include_str!("../../migrations/sqlite/0002_self_service.sql"),
     ),
-    (
-        3,
-        "booking",
-        include_str!("../../migrations/sqlite/0003_booking.sql"),
-    ),
+    (3, "booking", include_str!("../../migrations/sqlite/0003_booking.sql")),
+    (4, "jobs", include_str!("../../migrations/sqlite/0004_jobs.sql")),
+    (5, "reminders", include_str!("../../migrations/sqlite/0005_reminders.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -140,11 +140,9 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "self service",
         include_str!("../../migrations/postgres/0002_self_service.sql"),
     ),
-    (
-        3,
-        "booking",
-        include_str!("../../migrations/postgres/0003_booking.sql"),
-    ),
+    (3, "booking", include_str!("../../migrations/postgres/0003_booking.sql")),
+    (4, "jobs", include_str!("../../migrations/postgres/0004_jobs.sql")),
+    (5, "reminders", include_str!("../../migrations/postgres/0005_reminders.sql")),
 ];
 
 /// The embedded migrations of an engine.
