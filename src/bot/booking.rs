@@ -15,7 +15,7 @@
 //! < ✅ Вы записаны: стрижка, Анна, 12 января в 12:00.        (and an .ics file)
 //! ```
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use teloxide::prelude::*;
 use teloxide::types::InputFile;
 
@@ -60,11 +60,6 @@ fn service_name(services: &[Service], code: &str, locale: Locale) -> String {
 
 fn local(turn: &Turn, at: DateTime<Utc>) -> NaiveDateTime {
     turn.ctx.to_local(at)
-}
-
-/// A local wall time as an instant (the earliest, around a DST change).
-fn instant(turn: &Turn, at: NaiveDateTime) -> Option<DateTime<Utc>> {
-    turn.ctx.settings.time_zone.from_local_datetime(&at).earliest().map(|t| t.with_timezone(&Utc))
 }
 
 /// «Хочу записаться на стрижку [к Анне] [завтра в 16]».
@@ -145,6 +140,11 @@ async fn offer(
     let Some(id) = turn.customer_id() else { return Ok(()) };
     let booking = turn.ctx.adapters.booking.clone();
     let mut intro = Vec::new();
+    // One person provides the service: it is theirs.
+    let providers: Vec<&StaffMember> = staff.iter().filter(|s| s.services.contains(&choice.service.code)).collect();
+    if choice.staff.is_none() && providers.len() == 1 {
+        choice.staff = Some(providers[0].clone());
+    }
     if choice.staff.is_none() && moving.is_none() {
         if let Some(regular) = turn.call(booking.preferred_staff(&id)).await? {
             if let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code)) {

@@ -100,6 +100,9 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     let services = ctx.adapters.call(booking.services()).await.map_err(|e| retry(e.to_string()))?;
     let staff = ctx.adapters.call(booking.staff()).await.map_err(|e| retry(e.to_string()))?;
     let bindings = ctx.store.bindings_of(&customer).await.map_err(|e| retry(e.to_string()))?;
+    // The language the customer chose in the chat, else the one their record gives.
+    let crm = ctx.adapters.crm.clone();
+    let profile_locale = ctx.adapters.call(crm.profile(&customer)).await.ok().flatten().and_then(|p| p.locale);
     for binding in bindings {
         let user = ctx.store.user(binding.telegram_user_id).await.map_err(|e| retry(e.to_string()))?;
         let Some(user) = user else { continue };
@@ -111,7 +114,7 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
         if !fresh {
             continue;
         }
-        let locale: Locale = user.locale.unwrap_or(ctx.settings.default_locale);
+        let locale: Locale = user.locale.or(profile_locale).unwrap_or(ctx.settings.default_locale);
         let at = ctx.to_local(appointment.start);
         let name = |code: &str, list: &[(String, String)]| {
             list.iter().find(|(c, _)| c == code).map_or_else(|| code.to_owned(), |(_, n)| n.clone())
