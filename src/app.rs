@@ -361,6 +361,8 @@ pub struct SandboxOptions {
     pub step_up: bool,
     /// Top up with Telegram invoices (a test payment provider token) instead of payment links.
     pub telegram_payments: bool,
+    /// Dates the business is closed (added to the config's).
+    pub holidays: Vec<chrono::NaiveDate>,
 }
 
 impl SandboxedBot {
@@ -386,6 +388,7 @@ impl SandboxedBot {
         if let Some(size) = opts.orders_page_size {
             config.bot.orders_page_size = size;
         }
+        config.booking.holidays.extend(opts.holidays.iter().copied());
         if opts.telegram_payments {
             config.payments.provider_token = Some(secrecy::SecretString::from(SANDBOX_PROVIDER_TOKEN));
         }

@@ -329,7 +329,18 @@ fn nearest(turn: &Turn, slots: &[Slot], wanted: NaiveDateTime, date_only: bool) 
         })
         .collect();
     scored.sort_by_key(|(score, s)| (*score, s.start));
-    let mut out: Vec<Slot> = scored.into_iter().take(ALTERNATIVES).map(|(_, s)| s.clone()).collect();
+    // At most two a day, so the days around the wanted one are all offered.
+    let mut per_day: std::collections::BTreeMap<NaiveDate, usize> = std::collections::BTreeMap::new();
+    let mut out: Vec<Slot> = scored
+        .into_iter()
+        .filter(|(_, s)| {
+            let n = per_day.entry(local(turn, s.start).date()).or_default();
+            *n += 1;
+            *n <= 2
+        })
+        .take(ALTERNATIVES)
+        .map(|(_, s)| s.clone())
+        .collect();
     out.sort();
     out
 }

@@ -95,6 +95,7 @@ fn sandbox_options(config: &TranscriptConfig) -> SandboxOptions {
         fixed_clock: true,
         step_up: config.step_up,
         telegram_payments: config.telegram_payments,
+        holidays: config.holidays.clone(),
         ..Default::default()
     }
 }

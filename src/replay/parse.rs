@@ -4,7 +4,8 @@
 //! One step a line; blank lines and `//` comments are skipped; the first line is the title
 //! (`# …`).
 //!
-//! - Header: `@config KEY=VALUE …`, only before the first user action: `step_up=on|off`
+//! - Header: `@config KEY=VALUE …`, only before the first user action: `holidays=DATE,…`
+//!   (closed dates), `step_up=on|off`
 //!   (default off: ask for a one-time code before subscription changes) and
 //!   `payments=telegram|link` (default link: top-ups as Telegram invoices or payment links).
 //! - Who acts: `@user ID [lang=ru] [name=Ерлан] [phone=+7…]` (`phone` is what contact-request
@@ -41,7 +42,7 @@ pub struct Transcript {
 
 /// The `@config KEY=VALUE` settings of a transcript: how its bot is started. They may only
 /// come before the first user action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TranscriptConfig {
     /// `step_up=on|off` (default off): the bot asks for a one-time code before subscription
     /// changes.
@@ -49,6 +50,8 @@ pub struct TranscriptConfig {
     /// `payments=telegram|link` (default link): top-ups are Telegram invoices instead of
     /// payment links.
     pub telegram_payments: bool,
+    /// `holidays=2025-01-15,2025-01-16`: dates the business is closed.
+    pub holidays: Vec<chrono::NaiveDate>,
 }
 
 /// One step, as written and as understood.
@@ -368,7 +371,14 @@ fn parse_config(rest: &str, config: &mut TranscriptConfig, seen: &mut Vec<String
                     _ => return Err(format!("@config: payments is `telegram` or `link`, not `{value}`")),
                 }
             }
-            _ => return Err(format!("@config: unknown key `{key}` (known: step_up, payments)")),
+            "holidays" => {
+                config.holidays = value
+                    .split(',')
+                    .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("@config: holidays are dates YYYY-MM-DD separated by commas, not `{value}`"))?;
+            }
+            _ => return Err(format!("@config: unknown key `{key}` (known: step_up, payments, holidays)")),
         }
         seen.push(key.to_owned());
     }
@@ -752,7 +762,10 @@ mod tests {
     #[test]
     fn config_lines_set_up_the_bot_before_the_first_action() {
         let t = parse("# t\n@config step_up=on\n@user 1\n@config payments=telegram\n> hi\n").unwrap();
-        assert_eq!(t.config, TranscriptConfig { step_up: true, telegram_payments: true });
+        assert_eq!(t.config, TranscriptConfig { step_up: true, telegram_payments: true, holidays: vec![] });
+        let t = parse("# t\n@config holidays=2025-01-15,2025-03-08\n").unwrap();
+        assert_eq!(t.config.holidays.len(), 2);
+        assert!(parse("# t\n@config holidays=15.01.2025\n").is_err());
         assert_eq!(t.steps.len(), 2, "config lines are not steps: {:?}", t.steps);
         let t = parse("# t\n@config step_up=off payments=link\n").unwrap();
         assert_eq!(t.config, TranscriptConfig::default());
