@@ -80,6 +80,14 @@ async fn identify(bot: &SandboxedBot, user: &SandboxUser, phone: &str) {
     assert!(replies.contains("Здравствуйте"), "{}", replies.dump());
 }
 
+/// [`identify`] in another language.
+async fn identify_as(bot: &SandboxedBot, user: &SandboxUser, phone: &str, agree: &str, greeting: &str) {
+    say(bot, user, "/start").await;
+    press(bot, user, agree).await;
+    let replies = share_own_contact(bot, user, phone).await;
+    assert!(replies.contains(greeting), "{}", replies.dump());
+}
+
 fn erlan() -> SandboxUser {
     SandboxUser::new(5001, "Ерлан", Some("ru"))
 }
@@ -643,5 +651,117 @@ async fn a_document_the_business_has_a_file_of_is_sent_as_it_is() {
     say(&bot, &user, "пришли акт").await;
     let sent = documents_sent(&bot, &user);
     assert_eq!(sent[2].1, sent[0].1);
+    bot.stop().await;
+}
+
+// --- booking reminders --------------------------------------------------------------------------
+
+fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
+/// The reminders the bot sent to this chat.
+fn reminders_in(bot: &SandboxedBot, chat: i64) -> Vec<String> {
+    bot.sandbox.messages(chat).into_iter().map(|m| m.text).filter(|t| t.starts_with('⏰')).collect()
+}
+
+#[tokio::test]
+async fn a_reminder_planned_before_a_restart_is_sent_once_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    let opts = SandboxOptions { database_url: Some(url.clone()), ..fixed() };
+    let john = SandboxUser::new(7001, "John", Some("en"));
+
+    // Half an hour before John's 24-hour reminder: the job is planned, not yet due.
+    let first = SandboxedBot::start(opts.clone()).await.unwrap();
+    identify_as(&first, &john, "+447700900123", "I agree", "Hello").await;
+    first.set_now(at("2025-01-12T14:30:00+05:00"));
+    first.run_due_jobs().await.unwrap();
+    assert!(reminders_in(&first, john.id).is_empty());
+    let planned = first.store.jobs_with_prefix("reminder:B-3001:").await.unwrap();
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert_eq!(planned[0].status, "pending");
+    first.stop().await;
+
+    // After a restart, at its time, it is sent once, however often the scheduler ticks.
+    let second = SandboxedBot::start(opts).await.unwrap();
+    say(&second, &john, "hi").await;
+    second.set_now(at("2025-01-12T15:00:00+05:00"));
+    second.run_due_jobs().await.unwrap();
+    second.run_due_jobs().await.unwrap();
+    second.set_now(at("2025-01-12T15:10:00+05:00"));
+    second.run_due_jobs().await.unwrap();
+    let sent = reminders_in(&second, john.id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("tomorrow at 15:00"), "{sent:?}");
+    let recorded = second.store.reminders("B-3001").await.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].answer, None, "no answer yet");
+
+    // The answer is recorded.
+    press(&second, &john, "I'll come").await;
+    let recorded = second.store.reminders("B-3001").await.unwrap();
+    assert_eq!(recorded[0].answer.as_deref(), Some("confirmed"));
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_booking_gets_no_reminder_and_the_cancellation_is_recorded() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &olga, "+77025556677").await;
+    bot.set_now(at("2025-01-13T12:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(reminders_in(&bot, olga.id).len(), 1);
+    say(&bot, &olga, "отмените запись").await;
+    press(&bot, &olga, "Да, отменить").await;
+    assert_eq!(bot.store.reminders("B-2001").await.unwrap()[0].answer.as_deref(), Some("cancelled"));
+    // The 2-hour reminder is not sent for a cancelled booking.
+    bot.set_now(at("2025-01-14T10:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(reminders_in(&bot, olga.id).len(), 1);
+    let actions: Vec<String> = bot.store.audit_entries(olga.id).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"booking.cancel".to_owned()), "{actions:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_customers_confirming_one_time_at_once_get_one_booking() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let erlan = erlan();
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &erlan, "+77011234567").await;
+    identify(&bot, &olga, "+77025556677").await;
+    for user in [&erlan, &olga] {
+        say(&bot, user, "запишите меня на стрижку к Анне завтра в 12:00").await;
+    }
+    // Both press «Записаться» at the same moment.
+    let seq = bot.sandbox.event_seq();
+    let presses: Vec<(SandboxUser, i32)> = [&erlan, &olga]
+        .into_iter()
+        .map(|user| {
+            let Some(ButtonRef::Inline { message_id, callback_data, .. }) =
+                bot.sandbox.find_button(user.id, &|l: &str| l.contains("Записаться"))
+            else {
+                panic!("no confirm button for {}", user.id)
+            };
+            (user.clone(), bot.sandbox.press_inline(user, message_id, &callback_data))
+        })
+        .collect();
+    let mut booked = 0;
+    let mut taken = 0;
+    for (user, update) in presses {
+        let replies = collect(&bot, &user, seq, update).await;
+        booked += usize::from(replies.contains("Вы записаны"));
+        taken += usize::from(replies.contains("только что заняли"));
+    }
+    assert_eq!((booked, taken), (1, 1));
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM bookings WHERE staff_id = 'anna' AND status <> 'cancelled' AND start_at LIKE '2025-01-12T07:00%'",
+    )
+    .fetch_one(bot.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(sqlx::Row::get::<i64, _>(&row, "n"), 1);
     bot.stop().await;
 }
