@@ -325,9 +325,31 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     .await?;
     let user = crate::sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let result = crate::sandbox::terminal::run(running.sandbox.clone(), user, stdin, std::io::stdout()).await;
+    let time = running.clock.clone().map(|clock| {
+        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() }) as Arc<dyn crate::sandbox::terminal::TimeTravel>
+    });
+    let result =
+        crate::sandbox::terminal::run_with_time(running.sandbox.clone(), user, time, stdin, std::io::stdout()).await;
     running.stop().await;
     result.context("the terminal chat failed")
+}
+
+/// The demo's fixed clock, moved from the terminal chat with `/now`.
+struct DemoTime {
+    clock: Arc<FixedClock>,
+    scheduler: Arc<Scheduler>,
+}
+
+#[async_trait::async_trait]
+impl crate::sandbox::terminal::TimeTravel for DemoTime {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    async fn set_now(&self, at: DateTime<Utc>) -> anyhow::Result<()> {
+        self.clock.set(at);
+        self.scheduler.run_due().await.map(drop)
+    }
 }
 
 /// A demo bot running against a sandbox (for `demo`, `replay` and tests).

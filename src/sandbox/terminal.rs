@@ -19,6 +19,8 @@ Type a message and press Enter to send it. Commands:
   /contact +7... from 9999   share someone else's contact (user 9999)
   /phone +77011234567        the phone that \"share contact\" buttons send
   /user ID [lang] [name]     write as another customer (e.g. /user 5002 ru Ольга)
+  /now [+2h | +1d | TIME]    show or move the demo clock (RFC 3339 TIME); what falls due
+                             (booking reminders) is sent
   /sticker  /photo  /voice   send one of those
   //start                    send /start (any //command goes to the bot as /command)
   /help                      this list
@@ -36,7 +38,16 @@ enum Choice {
     Reply(ReplyButton),
 }
 
+/// Moves the demo's clock and runs what falls due (booking reminders).
+#[async_trait::async_trait]
+pub trait TimeTravel: Send + Sync {
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+    /// Sets the clock and runs the jobs due by then.
+    async fn set_now(&self, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()>;
+}
+
 struct Terminal<W> {
+    time: Option<std::sync::Arc<dyn TimeTravel>>,
     sandbox: Sandbox,
     user: SandboxUser,
     phone: Option<String>,
@@ -65,8 +76,20 @@ pub async fn run(
     input: impl tokio::io::AsyncBufRead + Unpin,
     output: impl std::io::Write,
 ) -> std::io::Result<()> {
+    run_with_time(sandbox, user, None, input, output).await
+}
+
+/// [`run`] with `/now`, which moves the demo's clock.
+pub async fn run_with_time(
+    sandbox: Sandbox,
+    user: SandboxUser,
+    time: Option<std::sync::Arc<dyn TimeTravel>>,
+    input: impl tokio::io::AsyncBufRead + Unpin,
+    output: impl std::io::Write,
+) -> std::io::Result<()> {
     let seen = sandbox.event_seq();
     let mut t = Terminal {
+        time,
         sandbox,
         user,
         phone: None,
@@ -132,6 +155,7 @@ impl<W: Write> Terminal<W> {
                 }
                 None => writeln!(self.out, "Usage: /user ID [lang] [first name]")?,
             },
+            "/now" => self.now(rest).await?,
             "/sticker" => {
                 let id = self.sandbox.send_sticker(&self.user);
                 self.step(id).await?;
@@ -153,6 +177,30 @@ impl<W: Write> Terminal<W> {
             },
         }
         Ok(Flow::Continue)
+    }
+
+    /// `/now`: shows the clock, or moves it (`+2h`, `+1d`, `+30m`, or an RFC 3339 time) and
+    /// shows what the jobs that fell due sent.
+    async fn now(&mut self, rest: &str) -> std::io::Result<()> {
+        let Some(time) = self.time.clone() else {
+            return writeln!(self.out, "(the clock is the real one here: /now needs the demo's fixed clock)");
+        };
+        let current = time.now();
+        if rest.is_empty() {
+            return writeln!(self.out, "(now: {})", current.to_rfc3339());
+        }
+        let Some(at) = parse_when(rest, current) else {
+            return writeln!(self.out, "Usage: /now +2h | +1d | +30m | 2025-01-12T15:00:00+05:00");
+        };
+        if at < current {
+            return writeln!(self.out, "(the clock only moves forward)");
+        }
+        if let Err(error) = time.set_now(at).await {
+            writeln!(self.out, "(the scheduled jobs failed: {error})")?;
+        }
+        writeln!(self.out, "(now: {})", at.to_rfc3339())?;
+        self.show_new()?;
+        Ok(())
     }
 
     /// The button a line of digits names, if there is one with that number.
@@ -417,6 +465,23 @@ fn parse_user(rest: &str) -> Option<SandboxUser> {
     Some(SandboxUser::new(id, &name, lang.as_deref()))
 }
 
+
+/// `+2h`, `+1d`, `+30m` after `now`, or an RFC 3339 time.
+fn parse_when(s: &str, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Some(offset) = s.strip_prefix('+') {
+        let (n, unit) = offset.split_at(offset.len().checked_sub(1)?);
+        let n: i64 = n.parse().ok().filter(|n| *n <= 10_000)?;
+        let delta = match unit {
+            "m" => chrono::Duration::minutes(n),
+            "h" => chrono::Duration::hours(n),
+            "d" => chrono::Duration::days(n),
+            _ => return None,
+        };
+        return Some(now + delta);
+    }
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,5 +496,18 @@ mod tests {
         assert_eq!(u.first_name, "User 5004");
         assert!(parse_user("abc").is_none());
         assert!(parse_user("").is_none());
+    }
+
+    #[test]
+    fn now_takes_offsets_or_a_time() {
+        let now = chrono::DateTime::parse_from_rfc3339("2025-01-11T10:00:00+05:00").unwrap().to_utc();
+        assert_eq!(parse_when("+2h", now), Some(now + chrono::Duration::hours(2)));
+        assert_eq!(parse_when("+1d", now), Some(now + chrono::Duration::days(1)));
+        assert_eq!(parse_when("+30m", now), Some(now + chrono::Duration::minutes(30)));
+        let at = chrono::DateTime::parse_from_rfc3339("2025-01-12T15:00:00+05:00").unwrap().to_utc();
+        assert_eq!(parse_when("2025-01-12T15:00:00+05:00", now), Some(at));
+        for bad in ["+", "+2", "+2y", "+-1h", "tomorrow", "+99999d"] {
+            assert_eq!(parse_when(bad, now), None, "{bad}");
+        }
     }
 }
