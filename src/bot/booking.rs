@@ -766,6 +766,8 @@ pub(super) async fn reminder_confirmed(turn: &Turn, booking_id: &str) -> Handler
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
     use crate::adapters::BookingStatus;
 

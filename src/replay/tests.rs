@@ -190,9 +190,9 @@ fn replies_render_invoices_and_declined_payments() {
 
 #[test]
 fn a_transcript_config_starts_its_bot_with_those_options() {
-    let options = sandbox_options(&TranscriptConfig { step_up: true, telegram_payments: false });
+    let options = sandbox_options(&TranscriptConfig { step_up: true, telegram_payments: false, holidays: vec![] });
     assert!(options.fixed_clock && options.step_up && !options.telegram_payments);
-    let options = sandbox_options(&TranscriptConfig { step_up: false, telegram_payments: true });
+    let options = sandbox_options(&TranscriptConfig { step_up: false, telegram_payments: true, holidays: vec![] });
     assert!(options.fixed_clock && !options.step_up && options.telegram_payments);
     assert!(options.database_url.is_none());
 }

@@ -470,7 +470,7 @@ fn parse_user(rest: &str) -> Option<SandboxUser> {
 fn parse_when(s: &str, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
     if let Some(offset) = s.strip_prefix('+') {
         let (n, unit) = offset.split_at(offset.len().checked_sub(1)?);
-        let n: i64 = n.parse().ok().filter(|n| *n <= 10_000)?;
+        let n: i64 = n.parse().ok().filter(|n| (0..=10_000).contains(n))?;
         let delta = match unit {
             "m" => chrono::Duration::minutes(n),
             "h" => chrono::Duration::hours(n),
