@@ -212,6 +212,22 @@ pub fn build_ctx(
     let llm = LlmClassifier::from_config(&config.llm)
         .context("cannot set up the language-model fallback (llm)")?
         .map(|llm| Arc::new(llm.with_catalog(&business.catalog)));
+    let rules = match &config.bot.dialogues_dir {
+        Some(dir) => bot::support::PriorityRules::from_dir(dir).map_err(|e| anyhow::anyhow!("priority rules: {e}"))?,
+        None => bot::support::PriorityRules::embedded().context("the built-in priority rules")?,
+    };
+    let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
+    let support = bot::support::Support {
+        rules,
+        limiter: bot::support::RelayLimiter::new(config.support.relay_per_minute),
+        mention: config.support.mention.clone(),
+        signed: config.support.signed,
+        sla: [
+            minutes(config.support.sla_critical_minutes),
+            minutes(config.support.sla_high_minutes),
+            minutes(config.support.sla_normal_minutes),
+        ],
+    };
     Ok(Arc::new(Ctx {
         store,
         adapters,
@@ -221,6 +237,7 @@ pub fn build_ctx(
         clock,
         settings,
         otp,
+        support,
         codec: CallbackCodec::new(&callback_key(config, token)),
     }))
 }

@@ -40,6 +40,38 @@ pub struct Config {
     pub step_up: StepUpConfig,
     pub loyalty: LoyaltyConfig,
     pub booking: BookingConfig,
+    pub support: SupportConfig,
+}
+
+/// The staff side: cases in the staff supergroup (`telegram.staff_chat_id`, with topics).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportConfig {
+    /// Minutes an unanswered case waits before it is pinged again, per priority.
+    pub sla_critical_minutes: u32,
+    pub sla_high_minutes: u32,
+    pub sla_normal_minutes: u32,
+    /// Who re-pings mention, e.g. "@support_team" (`CABINET_SUPPORT_MENTION`); none when empty.
+    pub mention: String,
+    /// Staff replies reach the customer signed with the staff member's first name (true) or
+    /// anonymously as the business (false).
+    pub signed: bool,
+    /// Customer messages copied into the staff group per minute at most (Telegram allows about
+    /// 20 a minute into one group); the rest wait and follow, none is lost.
+    pub relay_per_minute: u32,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            sla_critical_minutes: 15,
+            sla_high_minutes: 60,
+            sla_normal_minutes: 240,
+            mention: String::new(),
+            signed: true,
+            relay_per_minute: 20,
+        }
+    }
 }
 
 /// Appointments.
@@ -468,6 +500,9 @@ impl Config {
         if let Some(v) = non_empty("CABINET_STEP_UP_URL") {
             self.step_up.url = Some(v.trim().to_owned());
         }
+        if let Some(v) = non_empty("CABINET_SUPPORT_MENTION") {
+            self.support.mention = v.trim().to_owned();
+        }
         if let Some(v) = non_empty("CABINET_BOOKING_CUTOFF_MINUTES") {
             self.booking.cancel_cutoff_minutes = parse_number("CABINET_BOOKING_CUTOFF_MINUTES", &v)?;
         }
@@ -531,6 +566,18 @@ impl Config {
         }
         if self.loyalty.referral_points < 0 {
             return Err(ConfigError::Invalid { name: "loyalty.referral_points", message: "must not be negative".into() });
+        }
+        for (name, minutes) in [
+            ("support.sla_critical_minutes", self.support.sla_critical_minutes),
+            ("support.sla_high_minutes", self.support.sla_high_minutes),
+            ("support.sla_normal_minutes", self.support.sla_normal_minutes),
+        ] {
+            if !(1..=7 * 24 * 60).contains(&minutes) {
+                return Err(ConfigError::Invalid { name, message: "expected 1..=10080 minutes".into() });
+            }
+        }
+        if !(1..=30).contains(&self.support.relay_per_minute) {
+            return Err(ConfigError::Invalid { name: "support.relay_per_minute", message: "expected 1..=30".into() });
         }
         if !(1..=90).contains(&self.booking.horizon_days) {
             return Err(ConfigError::Invalid { name: "booking.horizon_days", message: "expected 1..=90".into() });

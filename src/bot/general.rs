@@ -16,6 +16,7 @@ use teloxide::types::{InlineKeyboardMarkup, KeyboardRemove};
 use super::commands::Command;
 use super::keyboards::{Callback, CallbackError, MenuItem};
 use super::state::State;
+use super::support::{self, Reason};
 use super::{HandlerResult, Turn, account, booking, documents, loyalty, onboarding, orders, payments, shop, subscription};
 use crate::domain::Locale;
 use crate::error::BotError;
@@ -116,6 +117,11 @@ pub(super) async fn on_text(turn: &Turn, text: &str) -> HandlerResult {
         }
         _ => {}
     }
+    // A complaint goes to a person, whatever else it asks.
+    if turn.ctx.support.rules.priority_of(text).is_some() {
+        turn.set_state(State::ready()).await?;
+        return support::escalate(turn, Reason::Complaint, Some(text)).await;
+    }
     let result = turn.ctx.nlu.classify(text, turn.ctx.local_now(), Some(turn.locale));
     tracing::debug!(chat = turn.chat.0, intent = result.intent.as_str(), confidence = result.confidence, "free text");
     if is_clear(&result) {
@@ -181,7 +187,7 @@ async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> Handler
     let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
         turn.set_state(State::ready()).await?;
-        return operator(turn).await;
+        return support::escalate(turn, Reason::Misunderstood, None).await;
     }
     let pending = (entities != Entities::default()).then_some(entities);
     turn.set_state(State::Ready { misunderstood: count, pending, draft: None }).await?;
@@ -225,6 +231,9 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
     if turn.state().await? != State::ready() {
         turn.set_state(State::ready()).await?;
     }
+    if intent != Intent::Operator {
+        turn.ctx.store.log_request(turn.ctx.clock.now(), turn.user_id, intent.as_str(), false).await?;
+    }
     match intent {
         Intent::Balance => account::balance(turn).await,
         Intent::Bonuses => loyalty::bonuses(turn).await,
@@ -244,7 +253,10 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         Intent::Thanks => turn.say(turn.t("thanks-reply", &[])).await.map(drop),
         Intent::Privacy => privacy(turn).await,
         Intent::Language => language_menu(turn).await,
-        Intent::Operator => operator(turn).await,
+        Intent::Operator => {
+            let complaint = text.is_some_and(|t| turn.ctx.support.rules.priority_of(t).is_some());
+            support::escalate(turn, if complaint { Reason::Complaint } else { Reason::Requested }, text).await
+        }
         Intent::Booking => booking::start(turn, &entities).await,
         Intent::BookingList => booking::list(turn).await,
         Intent::BookingReschedule => booking::reschedule(turn, &entities).await,
@@ -316,7 +328,8 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
         Callback::ConfirmCancelBooking(id) => booking::cancel_confirmed(turn, &id).await,
         Callback::ReminderConfirm(id) => booking::reminder_confirmed(turn, &id).await,
         Callback::MyBookings => booking::list(turn).await,
-        Callback::Operator => operator(turn).await,
+        Callback::Operator => support::escalate(turn, Reason::Requested, None).await,
+        Callback::Rate { case, rating } => support::rate(turn, case, rating).await,
         Callback::Referral => loyalty::referral(turn).await,
         Callback::Offers => loyalty::offers(turn).await,
         Callback::OrdersPage(page) => orders::history(turn, page, Some(message.id)).await,
@@ -370,17 +383,10 @@ async fn misunderstood(turn: &Turn) -> HandlerResult {
     let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
         turn.set_state(State::ready()).await?;
-        return operator(turn).await;
+        return support::escalate(turn, Reason::Misunderstood, None).await;
     }
     turn.set_state(State::Ready { misunderstood: count, pending: None, draft: None }).await?;
     turn.say_with(turn.t("unknown", &[]), main_menu(turn)).await?;
-    Ok(())
-}
-
-/// Until staff escalation exists: when support answers and how to reach it.
-async fn operator(turn: &Turn) -> HandlerResult {
-    let hours = turn.ctx.settings.support_hours.clone();
-    turn.say_with(turn.t("operator", &[("hours", Arg::from(hours))]), main_menu(turn)).await?;
     Ok(())
 }
 

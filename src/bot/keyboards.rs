@@ -88,6 +88,8 @@ pub enum Callback {
     MyBookings,
     /// Ask for a person.
     Operator,
+    /// The customer's rating (1–5) of a closed case.
+    Rate { case: i64, rating: u8 },
 }
 
 /// The screens of the subscription dialogue.
@@ -170,6 +172,7 @@ impl Callback {
             Callback::ReminderConfirm(id) => format!("rc:{id}"),
             Callback::MyBookings => "mb".into(),
             Callback::Operator => "op".into(),
+            Callback::Rate { case, rating } => format!("rt:{case}:{rating}"),
         }
     }
 
@@ -243,6 +246,11 @@ impl Callback {
             ("rc", booking) => Callback::ReminderConfirm(id(booking)?),
             ("mb", "") => Callback::MyBookings,
             ("op", "") => Callback::Operator,
+            ("rt", arg) => {
+                let (case, rating) = arg.split_once(':')?;
+                let rating: u8 = rating.parse().ok().filter(|r| (1..=5).contains(r))?;
+                Callback::Rate { case: case.parse().ok().filter(|c| *c > 0)?, rating }
+            }
             ("rf", "") => Callback::Referral,
             ("of", "") => Callback::Offers,
             _ => return None,
@@ -393,6 +401,7 @@ mod tests {
             Callback::ReminderConfirm("B-3001".into()),
             Callback::MyBookings,
             Callback::Operator,
+            Callback::Rate { case: 123_456, rating: 5 },
         ];
         for cb in all {
             let data = codec().encode(&cb, 2, 5001);

@@ -22,6 +22,7 @@ mod reminders;
 mod shop;
 mod stepup;
 mod subscription;
+pub mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -123,6 +124,8 @@ pub struct Ctx {
     pub settings: Settings,
     /// Delivers one-time codes when step-up verification is on.
     pub otp: Option<Arc<dyn crate::adapters::otp::OtpGateway>>,
+    /// The staff side: priority rules, the relay's rate, SLAs.
+    pub support: support::Support,
     pub codec: CallbackCodec,
 }
 
@@ -147,7 +150,11 @@ pub fn schema(observer: Option<Arc<dyn UpdateObserver>>) -> UpdateHandler<BotErr
         .enter_dialogue::<CallbackQuery, StoreStorage, State>()
         .endpoint(on_callback);
     let pre_checkout = Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout);
-    let tree = dptree::entry().branch(private_message).branch(callback).branch(pre_checkout);
+    // Only the configured staff group's messages are staff actions; other groups are ignored.
+    let staff_message = Update::filter_message()
+        .filter(|msg: Message, ctx: Arc<Ctx>| ctx.settings.staff_chat_id == Some(msg.chat.id))
+        .endpoint(support::on_staff_message);
+    let tree = dptree::entry().branch(private_message).branch(staff_message).branch(callback).branch(pre_checkout);
     match observer {
         Some(observer) => observed(observer).chain(tree),
         None => tree,
@@ -205,6 +212,14 @@ async fn route_message(turn: &Turn, msg: &Message, bot_username: &str) -> Handle
     if let Some(payment) = msg.successful_payment() {
         return payments::on_successful_payment(turn, payment).await;
     }
+    // A case with staff is open: the message goes to them (commands still reach the bot).
+    let command = msg.text().is_some_and(|t| t.starts_with('/'));
+    if turn.has_consent && !command && support::relay_from_customer(turn, msg).await? {
+        if let Some(text) = msg.text() {
+            turn.ctx.store.log_message(turn.chat.0, "in", text, turn.ctx.clock.now()).await?;
+        }
+        return Ok(());
+    }
     let Some(text) = msg.text() else {
         return general::unsupported_content(turn).await;
     };
@@ -226,7 +241,7 @@ async fn on_callback(
     ctx: Arc<Ctx>,
     dialogue: BotDialogue,
 ) -> HandlerResult {
-    let Some(message) = q.regular_message().cloned() else {
+    let Some(message) = q.regular_message().cloned().filter(|m| m.chat.is_private()) else {
         bot.answer_callback_query(q.id.clone()).await?;
         return Ok(());
     };
@@ -367,7 +382,8 @@ impl Turn {
             subject: subject.map(str::to_owned),
             channel: "telegram".into(),
         };
-        Ok(self.ctx.store.audit(&entry).await?)
+        self.ctx.store.audit(&entry).await?;
+        support::alert_if_needed(self, action, subject).await
     }
 
     pub async fn set_state(&self, state: State) -> Result<(), BotError> {
