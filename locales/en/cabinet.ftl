@@ -326,3 +326,55 @@ booking-reminder-2h = ⏰ In 2 hours, at { $time } — { $service } with { $staf
 booking-reminder-confirm = ✅ I'll come
 booking-see-you = Thank you, see you!
 booking-already-booked = You are already booked: { $what }
+
+## Staff escalation: to the customer
+support-opened = I've passed your question to a specialist — the answer will come here, in this chat. Meanwhile you can add details: I'll pass everything on.
+support-after-hours = It is outside support hours now ({ $hours }) — a specialist will answer after { $opens }.
+support-already-open = Your question is already with a specialist, who will answer here. I'll pass on everything you write.
+support-taken = 👤 A specialist has joined the conversation.
+support-taken-signed = 👤 A specialist has joined the conversation — { $name }.
+support-closed-customer = Your request is closed. Please rate our help: 1 — poor, 5 — excellent.
+support-thanks-rating = Thank you for your rating!
+support-rated-already = Your rating is already counted. Thank you!
+
+## Staff escalation: in the staff group
+support-reason-requested = the customer asked for a person
+support-reason-complaint = a complaint
+support-reason-misunderstood = the bot misunderstood the customer twice
+support-priority-critical = 🔴 Critical
+support-priority-high = 🟠 High
+support-priority-normal = 🟢 Normal
+support-card-title = <b>Case #{ $id }</b>
+support-card-customer = Customer: { $name }, { $phone }
+support-card-language = Language: { $language } · Tags: { $tags }
+support-card-balance = Balance: { $balance }
+support-card-order = Order #{ $number }: { $status }
+support-card-booking = Booking: { $when }, { $service }
+support-card-reason = Reason: { $reason } · Priority: { $priority }
+support-card-messages = The customer's last messages:
+support-topic-recreated = (The topic was deleted — I created it again; the case goes on.)
+support-rated = The customer rated the help: { $rating } of 5.
+support-general-commands = In the group: /stats — today's figures, /find phone or name — find a customer. In a customer's topic: /close, /priority critical|high|normal, /assign.
+support-topic-commands = In a customer's topic: /close — close the case, /priority critical|high|normal, /assign — take it. Any other text goes to the customer.
+support-outside-topic = To answer a customer, write in their topic — messages here do not reach customers.
+support-unknown-topic = This topic belongs to no customer — the message was not sent to anyone.
+support-no-open-case = The customer has no open case.
+support-case-closed = The case is closed — the customer will not get this message. They can ask for a person again to continue.
+support-priority-set = Priority: { $priority }.
+support-priority-usage = Give a priority: /priority critical, /priority high or /priority normal.
+support-assigned = { $name } took the case.
+support-closed = The case is closed ({ $name }). The customer was asked to rate the help.
+support-customer-blocked = ⚠️ The customer has blocked the bot — messages do not reach them.
+support-sla-ping = ⏰ The customer has been waiting for { $minutes } min (priority: { $priority }).
+support-stats =
+    <b>Figures for { $date }</b>
+    Requests: { $requests } ({ $by_intent })
+    Handled by the bot alone: { $automated }
+    Passed to staff: { $escalations }
+    Median first response: { $median }
+support-find-usage = Write at least 3 characters: /find +7701 or /find Erlan.
+support-find-none = Nobody found for "{ $query }".
+support-find-title = Found:
+support-find-topic = topic
+support-alert-ids = ⚠️ { $who } (Telegram { $user }) asked for other customers' or unknown order numbers, documents or bookings three times within an hour.
+support-alert-contact = ⚠️ { $who } (Telegram { $user }) tried to sign in with someone else's phone number.

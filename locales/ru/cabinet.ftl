@@ -331,3 +331,55 @@ booking-reminder-2h = ⏰ Через 2 часа, в { $time } — { $service }, 
 booking-reminder-confirm = ✅ Приду
 booking-see-you = Спасибо, ждём вас!
 booking-already-booked = Вы уже записаны: { $what }
+
+## Staff escalation: to the customer
+support-opened = Передал ваш вопрос специалисту — ответ придёт сюда, в этот чат. Можете пока описать подробности: я всё передам.
+support-after-hours = Сейчас нерабочее время (поддержка работает { $hours }) — специалист ответит после { $opens }.
+support-already-open = Ваш вопрос уже у специалиста — он ответит здесь. Всё, что вы напишете, я передам.
+support-taken = 👤 Специалист подключился к разговору.
+support-taken-signed = 👤 К разговору подключился специалист — { $name }.
+support-closed-customer = Обращение закрыто. Оцените, пожалуйста, как мы помогли: 1 — плохо, 5 — отлично.
+support-thanks-rating = Спасибо за оценку!
+support-rated-already = Оценка уже учтена. Спасибо!
+
+## Staff escalation: in the staff group
+support-reason-requested = клиент попросил оператора
+support-reason-complaint = жалоба
+support-reason-misunderstood = бот дважды не понял клиента
+support-priority-critical = 🔴 Критично
+support-priority-high = 🟠 Высокий
+support-priority-normal = 🟢 Нормальный
+support-card-title = <b>Обращение №{ $id }</b>
+support-card-customer = Клиент: { $name }, { $phone }
+support-card-language = Язык: { $language } · Метки: { $tags }
+support-card-balance = Баланс: { $balance }
+support-card-order = Заказ №{ $number }: { $status }
+support-card-booking = Запись: { $when }, { $service }
+support-card-reason = Причина: { $reason } · Приоритет: { $priority }
+support-card-messages = Последние сообщения клиента:
+support-topic-recreated = (Тема была удалена — создал её заново, обращение продолжается.)
+support-rated = Клиент оценил помощь: { $rating } из 5.
+support-general-commands = В группе: /stats — статистика за сегодня, /find телефон или имя — поиск клиента. В теме клиента: /close, /priority критично|высокий|нормальный, /assign.
+support-topic-commands = В теме клиента: /close — закрыть обращение, /priority критично|высокий|нормальный, /assign — взять себе. Остальной текст уходит клиенту.
+support-outside-topic = Чтобы ответить клиенту, пишите в его теме — отсюда сообщения клиенту не уходят.
+support-unknown-topic = Эта тема не связана ни с одним клиентом — сообщение никому не отправлено.
+support-no-open-case = У клиента нет открытого обращения.
+support-case-closed = Обращение закрыто — клиент это сообщение не получит. Если нужно продолжить, клиент может снова позвать оператора.
+support-priority-set = Приоритет: { $priority }.
+support-priority-usage = Укажите приоритет: /priority критично, /priority высокий или /priority нормальный.
+support-assigned = Обращение взял(а) { $name }.
+support-closed = Обращение закрыто ({ $name }). Клиенту предложено оценить помощь.
+support-customer-blocked = ⚠️ Клиент заблокировал бота — сообщения ему не доставляются.
+support-sla-ping = ⏰ Клиент ждёт ответа уже { $minutes } мин (приоритет: { $priority }).
+support-stats =
+    <b>Статистика за { $date }</b>
+    Запросов: { $requests } ({ $by_intent })
+    Бот справился сам: { $automated }
+    Передано специалистам: { $escalations }
+    Медиана первого ответа: { $median }
+support-find-usage = Напишите хотя бы 3 символа: /find +7701 или /find Ерлан.
+support-find-none = Никого не нашёл по запросу «{ $query }».
+support-find-title = Найдено:
+support-find-topic = тема
+support-alert-ids = ⚠️ { $who } (Telegram { $user }) за час трижды запросил(а) чужие или несуществующие номера заказов, документов или записей.
+support-alert-contact = ⚠️ { $who } (Telegram { $user }) пытался войти с чужим номером телефона.
