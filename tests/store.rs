@@ -245,6 +245,18 @@ on_every_engine!(
     a_job_whose_lease_passed_is_claimed_again_a_completed_one_never,
     pending_jobs_are_cancelled_by_an_exact_key_prefix,
     a_failed_job_is_retried_at_its_time_or_fails_for_good,
+    support_topics_are_set_replaced_looked_up_and_forgotten,
+    an_open_case_is_returned_instead_of_a_second_one,
+    concurrent_escalations_open_one_case,
+    case_priorities_are_set_and_only_raised_while_open,
+    an_open_case_is_assigned_and_reassigned,
+    the_first_staff_reply_is_recorded_once,
+    a_case_is_closed_once_and_rated_once_from_one_to_five,
+    support_stats_count_a_day_with_the_median_first_response,
+    audit_entries_are_counted_by_action_since_a_time,
+    an_alert_is_recorded_once_per_kind_user_and_window,
+    forget_removes_support_requests_and_alerts_but_not_cases,
+    staff_find_customers_by_phone_digits_and_by_name,
 );
 
 async fn migrations_apply_twice_harmlessly(store: Store) {
@@ -3856,4 +3868,597 @@ async fn a_failed_job_is_retried_at_its_time_or_fails_for_good(store: Store) {
             .is_empty()
     );
     assert_eq!(store.cancel_jobs("flaky").await.unwrap(), 0);
+}
+
+// --- support: topics, cases, requests, alerts, /find ---------------------------------------
+
+use cabinet::store::{CasePriority, NewCase, SupportCase};
+
+fn new_case(customer: &str, user: i64, at: DateTime<Utc>) -> NewCase {
+    NewCase {
+        customer_id: id(customer),
+        telegram_user_id: user,
+        customer_chat_id: user,
+        priority: CasePriority::Normal,
+        reason: "Списали деньги дважды".to_owned(),
+        at,
+    }
+}
+
+async fn case(store: &Store, case_id: i64) -> SupportCase {
+    store
+        .case_by_id(case_id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no case {case_id}"))
+}
+
+/// Another pool on the same database where there can be one (another replica), else the
+/// same store.
+async fn other_pool(store: &Store) -> (Store, bool) {
+    let url = store.pool().connect_options().database_url.to_string();
+    if url.contains("memory") {
+        (store.clone(), false)
+    } else {
+        (Store::connect(&url).await.unwrap(), true)
+    }
+}
+
+async fn support_topics_are_set_replaced_looked_up_and_forgotten(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let group = -1_001_234_567_890_i64;
+    assert_eq!(store.support_topic(&id("C1")).await.unwrap(), None);
+    assert_eq!(store.customer_of_topic(group, 7).await.unwrap(), None);
+
+    store
+        .set_support_topic(&id("C1"), group, 7, "Ерлан Ахметов · C1", at)
+        .await
+        .unwrap();
+    store
+        .set_support_topic(&id("C2"), group, 9, "Ольга Петрова · C2", at)
+        .await
+        .unwrap();
+    assert_eq!(store.support_topic(&id("C1")).await.unwrap(), Some((group, 7)));
+    assert_eq!(store.customer_of_topic(group, 7).await.unwrap(), Some(id("C1")));
+    assert_eq!(store.customer_of_topic(group, 9).await.unwrap(), Some(id("C2")));
+    // The same thread id in another chat is another topic.
+    assert_eq!(store.customer_of_topic(-100_999, 7).await.unwrap(), None);
+
+    // A new topic replaces the old one (the upsert keeps one row per customer).
+    store
+        .set_support_topic(&id("C1"), group, i32::MAX, "Ерлан Ахметов · C1", at + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(store.support_topic(&id("C1")).await.unwrap(), Some((group, i32::MAX)));
+    assert_eq!(store.customer_of_topic(group, 7).await.unwrap(), None);
+    assert_eq!(store.customer_of_topic(group, i32::MAX).await.unwrap(), Some(id("C1")));
+    assert_eq!(count(&store, "support_topics").await, 2);
+    assert_eq!(
+        text(&store, "SELECT name FROM support_topics WHERE customer_id = 'C1'").await,
+        "Ерлан Ахметов · C1"
+    );
+
+    // A topic handed to another customer is theirs alone.
+    store
+        .set_support_topic(&id("C3"), group, 9, "John Carter · C3", at)
+        .await
+        .unwrap();
+    assert_eq!(store.customer_of_topic(group, 9).await.unwrap(), Some(id("C3")));
+    assert_eq!(store.support_topic(&id("C2")).await.unwrap(), None);
+
+    store.forget_support_topic(&id("C1")).await.unwrap();
+    store.forget_support_topic(&id("C1")).await.unwrap();
+    assert_eq!(store.support_topic(&id("C1")).await.unwrap(), None);
+    assert_eq!(store.customer_of_topic(group, i32::MAX).await.unwrap(), None);
+    assert_eq!(store.support_topic(&id("C3")).await.unwrap(), Some((group, 9)));
+}
+
+async fn an_open_case_is_returned_instead_of_a_second_one(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    assert_eq!(store.open_case_of(&id("C1")).await.unwrap(), None);
+    assert_eq!(store.last_case_of(&id("C1")).await.unwrap(), None);
+
+    let mut first = new_case("C1", 5001, at);
+    first.priority = CasePriority::High;
+    let (opened, new) = store.open_case(&first).await.unwrap();
+    assert!(new);
+    assert_eq!(
+        (
+            &opened.customer_id,
+            opened.telegram_user_id,
+            opened.customer_chat_id,
+            opened.priority,
+            opened.reason.as_str(),
+            opened.open,
+            opened.opened_at,
+        ),
+        (&id("C1"), 5001, 5001, CasePriority::High, "Списали деньги дважды", true, at)
+    );
+    assert_eq!(
+        (
+            opened.assigned_to,
+            opened.assigned_name.clone(),
+            opened.first_response_at,
+            opened.last_staff_at,
+            opened.last_customer_at,
+            opened.closed_at,
+            opened.rating,
+            opened.unreachable,
+        ),
+        (None, None, None, None, None, None, None, false)
+    );
+    assert_eq!(case(&store, opened.id).await, opened);
+
+    // The customer writes again (from another account): the open case, unchanged.
+    let mut again = new_case("C1", 5009, at + Duration::minutes(3));
+    again.priority = CasePriority::Critical;
+    again.reason = "Где мой заказ?".to_owned();
+    let (same, new) = store.open_case(&again).await.unwrap();
+    assert!(!new);
+    assert_eq!(same, opened);
+    assert_eq!(store.open_case_of(&id("C1")).await.unwrap(), Some(opened.clone()));
+
+    // Another customer gets a case of their own.
+    let (other, new) = store.open_case(&new_case("C2", 5002, at)).await.unwrap();
+    assert!(new);
+    assert_ne!(other.id, opened.id);
+
+    // Once closed, the next escalation opens a new case; the closed one stays.
+    assert!(store.close_case(opened.id, at + Duration::hours(1)).await.unwrap());
+    assert_eq!(store.open_case_of(&id("C1")).await.unwrap(), None);
+    let last = store.last_case_of(&id("C1")).await.unwrap().unwrap();
+    assert_eq!((last.id, last.open), (opened.id, false));
+    let (next, new) = store.open_case(&again).await.unwrap();
+    assert!(new);
+    assert!(next.id > opened.id);
+    assert_eq!((next.priority, next.telegram_user_id), (CasePriority::Critical, 5009));
+    assert_eq!(store.last_case_of(&id("C1")).await.unwrap(), Some(next.clone()));
+    assert_eq!(store.open_case_of(&id("C1")).await.unwrap(), Some(next));
+    assert_eq!(count(&store, "support_cases").await, 3);
+    assert_eq!(store.case_by_id(999_999).await.unwrap(), None);
+}
+
+async fn concurrent_escalations_open_one_case(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let (other, separate) = other_pool(&store).await;
+    let mut tasks = Vec::new();
+    for n in 0..8_i64 {
+        let store = if n % 2 == 0 { store.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut new = new_case("C1", 5000 + n, at + Duration::seconds(n));
+            new.reason = format!("request {n}");
+            store.open_case(&new).await.unwrap()
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    if separate {
+        other.close().await;
+    }
+    assert_eq!(results.iter().filter(|(_, new)| *new).count(), 1, "{results:?}");
+    let (winner, _) = results.iter().find(|(_, new)| *new).unwrap();
+    assert!(results.iter().all(|(case, _)| case == winner));
+    assert_eq!(count(&store, "support_cases").await, 1);
+    assert_eq!(store.open_cases().await.unwrap(), vec![winner.clone()]);
+}
+
+async fn case_priorities_are_set_and_only_raised_while_open(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let (c, _) = store.open_case(&new_case("C1", 5001, at)).await.unwrap();
+    assert_eq!(c.priority, CasePriority::Normal);
+
+    // Raising to the same level or lower does nothing.
+    assert!(!store.raise_case_priority(c.id, CasePriority::Normal).await.unwrap());
+    assert!(store.raise_case_priority(c.id, CasePriority::High).await.unwrap());
+    assert_eq!(case(&store, c.id).await.priority, CasePriority::High);
+    assert!(!store.raise_case_priority(c.id, CasePriority::High).await.unwrap());
+    assert!(!store.raise_case_priority(c.id, CasePriority::Normal).await.unwrap());
+    assert_eq!(case(&store, c.id).await.priority, CasePriority::High);
+    assert!(store.raise_case_priority(c.id, CasePriority::Critical).await.unwrap());
+    assert!(!store.raise_case_priority(c.id, CasePriority::High).await.unwrap());
+    assert_eq!(case(&store, c.id).await.priority, CasePriority::Critical);
+
+    // Setting goes either way.
+    assert!(store.set_case_priority(c.id, CasePriority::Normal).await.unwrap());
+    assert_eq!(case(&store, c.id).await.priority, CasePriority::Normal);
+    assert!(store.raise_case_priority(c.id, CasePriority::Critical).await.unwrap());
+    assert_eq!(case(&store, c.id).await.priority, CasePriority::Critical);
+
+    // Closed or unknown cases keep theirs.
+    assert!(store.close_case(c.id, at).await.unwrap());
+    assert!(!store.set_case_priority(c.id, CasePriority::High).await.unwrap());
+    assert!(!store.raise_case_priority(c.id, CasePriority::Critical).await.unwrap());
+    assert_eq!(case(&store, c.id).await.priority, CasePriority::Critical);
+    assert!(!store.set_case_priority(999_999, CasePriority::High).await.unwrap());
+    assert!(!store.raise_case_priority(999_999, CasePriority::Critical).await.unwrap());
+}
+
+async fn an_open_case_is_assigned_and_reassigned(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let (c, _) = store.open_case(&new_case("C1", 5001, at)).await.unwrap();
+    assert!(store.assign_case(c.id, 9001, "Айгерим").await.unwrap());
+    let got = case(&store, c.id).await;
+    assert_eq!((got.assigned_to, got.assigned_name.as_deref()), (Some(9001), Some("Айгерим")));
+    assert!(store.assign_case(c.id, 9002, "Dmitry").await.unwrap());
+    let got = case(&store, c.id).await;
+    assert_eq!((got.assigned_to, got.assigned_name.as_deref()), (Some(9002), Some("Dmitry")));
+
+    assert!(store.close_case(c.id, at).await.unwrap());
+    assert!(!store.assign_case(c.id, 9001, "Айгерим").await.unwrap());
+    assert_eq!(case(&store, c.id).await.assigned_to, Some(9002));
+    assert!(!store.assign_case(999_999, 9001, "Айгерим").await.unwrap());
+}
+
+async fn the_first_staff_reply_is_recorded_once(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let (c, _) = store.open_case(&new_case("C1", 5001, at)).await.unwrap();
+    store.record_customer_message(c.id, at + Duration::minutes(1)).await.unwrap();
+    assert_eq!(case(&store, c.id).await.last_customer_at, Some(at + Duration::minutes(1)));
+
+    assert!(store.record_staff_reply(c.id, at + Duration::minutes(4)).await.unwrap());
+    assert!(!store.record_staff_reply(c.id, at + Duration::minutes(9)).await.unwrap());
+    let got = case(&store, c.id).await;
+    assert_eq!(got.first_response_at, Some(at + Duration::minutes(4)));
+    assert_eq!(got.last_staff_at, Some(at + Duration::minutes(9)));
+    assert_eq!(got.last_customer_at, Some(at + Duration::minutes(1)));
+    store.record_customer_message(c.id, at + Duration::minutes(12)).await.unwrap();
+    assert_eq!(case(&store, c.id).await.last_customer_at, Some(at + Duration::minutes(12)));
+
+    // Staff answering at once in one case: one of them is first.
+    let (d, _) = store.open_case(&new_case("C2", 5002, at)).await.unwrap();
+    let (other, separate) = other_pool(&store).await;
+    let mut tasks = Vec::new();
+    for n in 0..8_i64 {
+        let store = if n % 2 == 0 { store.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            store.record_staff_reply(d.id, at + Duration::minutes(5)).await.unwrap()
+        }));
+    }
+    let mut firsts = 0;
+    for task in tasks {
+        firsts += usize::from(task.await.unwrap());
+    }
+    if separate {
+        other.close().await;
+    }
+    assert_eq!(firsts, 1);
+    assert_eq!(case(&store, d.id).await.first_response_at, Some(at + Duration::minutes(5)));
+
+    // The unreachable mark is set and cleared.
+    store.set_case_unreachable(c.id, true).await.unwrap();
+    assert!(case(&store, c.id).await.unreachable);
+    assert!(!case(&store, d.id).await.unreachable);
+    store.set_case_unreachable(c.id, false).await.unwrap();
+    assert!(!case(&store, c.id).await.unreachable);
+    assert!(!store.record_staff_reply(999_999, at).await.unwrap());
+}
+
+async fn a_case_is_closed_once_and_rated_once_from_one_to_five(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let (c, _) = store.open_case(&new_case("C1", 5001, at)).await.unwrap();
+    // An open case cannot be rated.
+    assert!(!store.rate_case(c.id, 5).await.unwrap());
+
+    let (other, separate) = other_pool(&store).await;
+    let mut tasks = Vec::new();
+    for n in 0..8_i64 {
+        let store = if n % 2 == 0 { store.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            store.close_case(c.id, at + Duration::hours(1) + Duration::seconds(n)).await.unwrap()
+        }));
+    }
+    let mut closed = 0;
+    for task in tasks {
+        closed += usize::from(task.await.unwrap());
+    }
+    if separate {
+        other.close().await;
+    }
+    assert_eq!(closed, 1);
+    let got = case(&store, c.id).await;
+    assert!(!got.open);
+    let closed_at = got.closed_at.unwrap();
+    assert!(closed_at >= at + Duration::hours(1) && closed_at < at + Duration::hours(1) + Duration::seconds(8));
+    assert!(!store.close_case(c.id, at + Duration::hours(2)).await.unwrap());
+    assert_eq!(case(&store, c.id).await.closed_at, Some(closed_at));
+    assert!(store.open_cases().await.unwrap().is_empty());
+
+    for bad in [0, 6, -1, 10] {
+        assert!(!store.rate_case(c.id, bad).await.unwrap(), "{bad}");
+    }
+    assert_eq!(case(&store, c.id).await.rating, None);
+    assert!(store.rate_case(c.id, 4).await.unwrap());
+    assert!(!store.rate_case(c.id, 1).await.unwrap());
+    assert_eq!(case(&store, c.id).await.rating, Some(4));
+    assert!(!store.rate_case(999_999, 3).await.unwrap());
+    assert!(!store.close_case(999_999, at).await.unwrap());
+
+    // Both ends of the scale are ratings.
+    for (customer, rating) in [("C2", 1), ("C3", 5)] {
+        let (c, _) = store.open_case(&new_case(customer, 5002, at)).await.unwrap();
+        assert!(store.close_case(c.id, at).await.unwrap());
+        assert!(store.rate_case(c.id, rating).await.unwrap());
+        assert_eq!(case(&store, c.id).await.rating, Some(rating));
+    }
+
+    // The open ones come oldest first.
+    for (customer, minutes) in [("C4", 30), ("C5", 10), ("C6", 20)] {
+        store
+            .open_case(&new_case(customer, 5003, at + Duration::minutes(minutes)))
+            .await
+            .unwrap();
+    }
+    let open: Vec<String> = store.open_cases().await.unwrap().into_iter().map(|c| c.customer_id.0).collect();
+    assert_eq!(open, ["C5", "C6", "C4"]);
+}
+
+async fn support_stats_count_a_day_with_the_median_first_response(store: Store) {
+    let day = utc("2025-01-11T00:00:00Z");
+    let next = day + Duration::days(1);
+    let empty = store.support_stats(day, next).await.unwrap();
+    assert_eq!(empty, cabinet::store::SupportStats::default());
+    assert_eq!((empty.requests, empty.cases_opened, empty.median_first_response), (0, 0, None));
+
+    let requests = [
+        (day - Duration::nanoseconds(1), "balance", false),
+        (day, "balance", false),
+        (day + Duration::hours(3), "order", false),
+        (day + Duration::hours(4), "balance", false),
+        (day + Duration::hours(5), "human", true),
+        (day + Duration::hours(6), "order", true),
+        (day + Duration::hours(7), "tariff", false),
+        (next - Duration::nanoseconds(1), "balance", false),
+        (next, "human", true),
+    ];
+    for (n, (at, intent, escalated)) in requests.into_iter().enumerate() {
+        store.log_request(at, 5000 + n as i64, intent, escalated).await.unwrap();
+    }
+
+    // Cases with their first responses after 5, 1 and 30 minutes, one without; one the day
+    // before and one the day after (not counted).
+    let cases = [
+        ("C1", day - Duration::minutes(10), Some(Duration::minutes(2))),
+        ("C2", day + Duration::hours(1), Some(Duration::minutes(5))),
+        ("C3", day + Duration::hours(2), Some(Duration::minutes(1))),
+        ("C4", day + Duration::hours(3), None),
+        ("C5", next - Duration::minutes(1), Some(Duration::minutes(30))),
+        ("C6", next, Some(Duration::seconds(1))),
+    ];
+    for (customer, opened, response) in cases {
+        let (c, _) = store.open_case(&new_case(customer, 5001, opened)).await.unwrap();
+        if let Some(after) = response {
+            assert!(store.record_staff_reply(c.id, opened + after).await.unwrap());
+            // Later replies do not move the first response.
+            store.record_staff_reply(c.id, opened + after + Duration::hours(1)).await.unwrap();
+        }
+    }
+
+    let stats = store.support_stats(day, next).await.unwrap();
+    assert_eq!(stats.requests, 7);
+    assert_eq!(stats.escalated_requests, 2);
+    assert_eq!(
+        stats.by_intent,
+        [("balance".to_owned(), 3), ("order".to_owned(), 2), ("human".to_owned(), 1), ("tariff".to_owned(), 1)]
+    );
+    assert_eq!(stats.cases_opened, 4);
+    assert_eq!(stats.median_first_response, Some(Duration::minutes(5)));
+
+    // A fourth answered case: the median is between the two middle ones (5 and 10 minutes).
+    let opened = day + Duration::hours(8);
+    let (c, _) = store.open_case(&new_case("C7", 5001, opened)).await.unwrap();
+    store.record_staff_reply(c.id, opened + Duration::minutes(10)).await.unwrap();
+    let stats = store.support_stats(day, next).await.unwrap();
+    assert_eq!(stats.cases_opened, 5);
+    assert_eq!(stats.median_first_response, Some(Duration::seconds(450)));
+
+    // A closed case counts where it was opened.
+    store.close_case(c.id, next + Duration::days(1)).await.unwrap();
+    assert_eq!(store.support_stats(day, next).await.unwrap(), stats);
+
+    // The day after: the escalated request at midnight and the case opened then.
+    let after = store.support_stats(next, next + Duration::days(1)).await.unwrap();
+    assert_eq!((after.requests, after.escalated_requests, after.cases_opened), (1, 1, 1));
+    assert_eq!(after.by_intent, [("human".to_owned(), 1)]);
+    assert_eq!(after.median_first_response, Some(Duration::seconds(1)));
+}
+
+async fn audit_entries_are_counted_by_action_since_a_time(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    let entry = |user: i64, action: &str, at: DateTime<Utc>| AuditEntry {
+        at,
+        telegram_user_id: Some(user),
+        customer_id: None,
+        action: action.to_owned(),
+        subject: Some("A-1001".to_owned()),
+        channel: "telegram".to_owned(),
+    };
+    for (user, action, at) in [
+        (5001, "order.not_found", t - Duration::hours(2)),
+        (5001, "order.not_found", t - Duration::minutes(60)),
+        (5001, "order.not_found", t - Duration::minutes(30)),
+        (5001, "contact.rejected", t - Duration::minutes(10)),
+        (5001, "balance.read", t - Duration::minutes(5)),
+        (5001, "order.not_found", t),
+        (5002, "order.not_found", t),
+    ] {
+        store.audit(&entry(user, action, at)).await.unwrap();
+    }
+    let since = t - Duration::hours(1);
+    assert_eq!(store.count_audit(5001, &["order.not_found"], since).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .count_audit(5001, &["order.not_found", "contact.rejected"], since)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        store
+            .count_audit(5001, &["order.not_found", "contact.rejected", "balance.read"], t - Duration::days(1))
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(store.count_audit(5001, &["order.not_found"], t).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .count_audit(5001, &["order.not_found"], t + Duration::nanoseconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.count_audit(5002, &["order.not_found"], since).await.unwrap(), 1);
+    assert_eq!(store.count_audit(5001, &[], since).await.unwrap(), 0);
+    assert_eq!(store.count_audit(5001, &["order.read"], since).await.unwrap(), 0);
+    assert_eq!(store.count_audit(5003, &["order.not_found"], since).await.unwrap(), 0);
+}
+
+async fn an_alert_is_recorded_once_per_kind_user_and_window(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    let window = Duration::hours(1);
+    assert!(store.record_alert(5001, "order_probing", t, window).await.unwrap());
+    assert!(!store.record_alert(5001, "order_probing", t + Duration::minutes(1), window).await.unwrap());
+    assert!(
+        !store
+            .record_alert(5001, "order_probing", t + window - Duration::nanoseconds(1), window)
+            .await
+            .unwrap()
+    );
+    // Another kind, another user: their own alerts.
+    assert!(store.record_alert(5001, "contact_spoofing", t, window).await.unwrap());
+    assert!(store.record_alert(5002, "order_probing", t, window).await.unwrap());
+    // Once the window has passed, the alert is raised again, and its window starts anew.
+    assert!(store.record_alert(5001, "order_probing", t + window, window).await.unwrap());
+    assert!(
+        !store
+            .record_alert(5001, "order_probing", t + window + Duration::minutes(59), window)
+            .await
+            .unwrap()
+    );
+    assert!(store.record_alert(5001, "order_probing", t + window * 2, window).await.unwrap());
+    // A wider window counts from the last one raised.
+    assert!(
+        !store
+            .record_alert(5001, "order_probing", t + window * 3, Duration::hours(2))
+            .await
+            .unwrap()
+    );
+
+    // Concurrent raises of one alert: one is recorded.
+    let (other, separate) = other_pool(&store).await;
+    let mut tasks = Vec::new();
+    for n in 0..8_i64 {
+        let store = if n % 2 == 0 { store.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_alert(5003, "otp_flood", t + Duration::seconds(n), window)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut raised = 0;
+    for task in tasks {
+        raised += usize::from(task.await.unwrap());
+    }
+    if separate {
+        other.close().await;
+    }
+    assert_eq!(raised, 1);
+}
+
+async fn forget_removes_support_requests_and_alerts_but_not_cases(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let window = Duration::hours(1);
+    for user in [6001, 6002] {
+        store.log_request(at, user, "balance", false).await.unwrap();
+        store.log_request(at, user, "human", true).await.unwrap();
+        assert!(store.record_alert(user, "order_probing", at, window).await.unwrap());
+    }
+    let (c, _) = store.open_case(&new_case("C1", 6001, at)).await.unwrap();
+
+    store.forget(6001, 6001, at + Duration::minutes(1)).await.unwrap();
+
+    let rows_of = |table: &'static str, user: i64| {
+        let store = store.clone();
+        async move {
+            sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE telegram_user_id = $1"))
+                .bind(user)
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .try_get::<i64, _>("n")
+                .unwrap()
+        }
+    };
+    assert_eq!(rows_of("support_requests", 6001).await, 0);
+    assert_eq!(rows_of("support_alerts", 6001).await, 0);
+    assert_eq!(rows_of("support_requests", 6002).await, 2);
+    assert_eq!(rows_of("support_alerts", 6002).await, 1);
+    let stats = store.support_stats(at, at + Duration::days(1)).await.unwrap();
+    assert_eq!((stats.requests, stats.escalated_requests), (2, 1));
+    // The alert about the forgotten user is gone; the other's is still in its window.
+    assert!(store.record_alert(6001, "order_probing", at + Duration::minutes(2), window).await.unwrap());
+    assert!(!store.record_alert(6002, "order_probing", at + Duration::minutes(2), window).await.unwrap());
+    // The case is the business's record: it stays, still open.
+    assert_eq!(case(&store, c.id).await, c);
+}
+
+async fn staff_find_customers_by_phone_digits_and_by_name(store: Store) {
+    let builtin = with_demo(&store).await;
+    for (customer, name, first_name, phone) in [
+        ("C7", "Семён Ёлкин", "Семён", "+77011234000"),
+        ("C8", "ЕРЛАН Сейтов", "Ерлан", "+77079991234"),
+    ] {
+        sqlx::query("INSERT INTO customers (id, name, first_name, phone, tags) VALUES ($1, $2, $3, $4, '[]')")
+            .bind(customer)
+            .bind(name)
+            .bind(first_name)
+            .bind(phone)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    let find = |query: &'static str, limit: u32| {
+        let builtin = builtin.clone();
+        async move {
+            builtin
+                .search(query, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id.0)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // By name: any case, any alphabet, ё as е, the words in any order; sorted by name.
+    assert_eq!(find("ерлан", 10).await, ["C1", "C8"]);
+    assert_eq!(find("ЕРЛАН", 10).await, ["C1", "C8"]);
+    assert_eq!(find("ерлан", 1).await, ["C1"]);
+    assert_eq!(find("  ахметов   Ерлан ", 10).await, ["C1"]);
+    assert_eq!(find("семен", 10).await, ["C7"]);
+    assert_eq!(find("ЁЛКИН", 10).await, ["C7"]);
+    assert_eq!(find("carter", 10).await, ["C3"]);
+    assert_eq!(find("Ольга Иванова", 10).await, Vec::<String>::new());
+    let olga = builtin.search("ольга", 5).await.unwrap();
+    assert_eq!(olga, vec![builtin.profile(&id("C2")).await.unwrap().unwrap()]);
+
+    // By phone: the digits typed, whatever around them, at least four of them.
+    assert_eq!(find("1234", 10).await, ["C1", "C8", "C7"]);
+    assert_eq!(find("1234", 2).await, ["C1", "C8"]);
+    assert_eq!(find("+7 (701) 123", 10).await, ["C1", "C7"]);
+    assert_eq!(find("8 702 555 66 77", 10).await, ["C2"]);
+    assert_eq!(find("87025556677", 10).await, ["C2"]);
+    assert_eq!(find("702 555-66-77", 10).await, ["C2"]);
+    assert_eq!(find("0123", 10).await, ["C3"]);
+    // Either matches.
+    assert_eq!(find("ольга 7011", 10).await, ["C1", "C2", "C7"]);
+
+    // Too little to go on: nobody.
+    for query in ["12", "+7", "123", "", "   ", "+-()"] {
+        assert_eq!(find(query, 10).await, Vec::<String>::new(), "{query:?}");
+    }
+    assert_eq!(find("ерлан", 0).await, Vec::<String>::new());
 }

@@ -14,6 +14,7 @@ mod shop;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use chrono_tz::Tz;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -359,6 +360,72 @@ impl Crm for Builtin {
     async fn profile(&self, id: &CustomerId) -> AdapterResult<Option<CustomerProfile>> {
         self.customer("id", id.as_str()).await
     }
+
+    /// Names are compared in Rust (neither SQLite's `lower()` nor PostgreSQL's under the "C"
+    /// locale folds Cyrillic), so a search by name reads the id, name and phone of every
+    /// customer: a full scan per /find, fine for tens of thousands of customers. A search by
+    /// digits alone narrows the scan in SQL first.
+    async fn search(&self, query: &str, limit: u32) -> AdapterResult<Vec<CustomerProfile>> {
+        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+        let by_phone = digits.len() >= MIN_SEARCH_DIGITS;
+        // A whole number typed the local way ("8 701 123 45 67") is found as it is stored.
+        let whole = Phone::parse(query).ok().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let words: Vec<String> = name_key(query)
+            .split(' ')
+            .filter(|w| w.chars().any(char::is_alphabetic))
+            .map(str::to_owned)
+            .collect();
+        if limit == 0 || (!by_phone && words.is_empty()) {
+            return Ok(Vec::new());
+        }
+        // Stored phones are E.164 ("+77011234567"): their digits are the text after "+".
+        let scan = if words.is_empty() {
+            sqlx::query("SELECT id, name, phone FROM customers WHERE phone LIKE $1 OR phone = $2")
+                .bind(format!("%{digits}%"))
+                .bind(whole.clone())
+        } else {
+            sqlx::query("SELECT id, name, phone FROM customers")
+        };
+        let mut rows = scan.fetch(self.pool());
+        let mut found: Vec<(String, String, String)> = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(db)? {
+            let c = Cols::new(&row, "customers");
+            let name = c.text("name")?;
+            let key = name_key(&name);
+            let phone = c.text("phone")?;
+            let phone_digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            let phone_hit = by_phone && (phone_digits.contains(&digits) || phone == whole);
+            let name_hit = !words.is_empty() && words.iter().all(|w| key.contains(w.as_str()));
+            if phone_hit || name_hit {
+                found.push((key, name, c.text("id")?));
+            }
+        }
+        drop(rows);
+        found.sort_unstable();
+        let mut profiles = Vec::new();
+        for (_, _, id) in found.into_iter().take(usize::try_from(limit).unwrap_or(usize::MAX)) {
+            // A customer deleted since the scan is skipped.
+            if let Some(profile) = self.customer("id", &id).await? {
+                profiles.push(profile);
+            }
+        }
+        Ok(profiles)
+    }
+}
+
+/// A search by phone needs at least this many digits (fewer match too many numbers).
+const MIN_SEARCH_DIGITS: usize = 4;
+
+/// A name as searches compare it: composed (NFC), lower case, ё as е, words separated by one
+/// space.
+fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower: String = name
+        .nfc()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ё' { 'е' } else { c })
+        .collect();
+    lower.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[async_trait]

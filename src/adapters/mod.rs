@@ -217,6 +217,11 @@ pub trait Crm: Send + Sync {
     /// The customer with this phone, if any.
     async fn find_by_phone(&self, phone: &Phone) -> AdapterResult<Option<CustomerProfile>>;
     async fn profile(&self, id: &CustomerId) -> AdapterResult<Option<CustomerProfile>>;
+    /// Staff only (/find): at most `limit` customers, by name, whose phone's digits contain
+    /// the query's digits (when it has at least 4; a whole number typed the local way, "8 701
+    /// 123 45 67", finds its owner too) or whose name contains every word of the query that
+    /// has a letter (case-insensitive, any alphabet). A query with neither finds nobody.
+    async fn search(&self, query: &str, limit: u32) -> AdapterResult<Vec<CustomerProfile>>;
 }
 
 /// Balances, tariffs and payments.

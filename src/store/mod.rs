@@ -8,6 +8,7 @@ mod jobs;
 mod row;
 mod reminders;
 mod selfservice;
+mod support;
 
 use std::borrow::Cow;
 use std::sync::Once;
@@ -23,6 +24,7 @@ pub(crate) use row::Cols;
 pub use reminders::SentReminder;
 pub use selfservice::{OtpRecord, TopUpPayment};
 pub use jobs::{Job, NewJob};
+pub use support::{CasePriority, NewCase, SupportCase, SupportStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -128,6 +130,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "booking", include_str!("../../migrations/sqlite/0003_booking.sql")),
     (4, "jobs", include_str!("../../migrations/sqlite/0004_jobs.sql")),
     (5, "reminders", include_str!("../../migrations/sqlite/0005_reminders.sql")),
+    (6, "support", include_str!("../../migrations/sqlite/0006_support.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -143,6 +146,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "booking", include_str!("../../migrations/postgres/0003_booking.sql")),
     (4, "jobs", include_str!("../../migrations/postgres/0004_jobs.sql")),
     (5, "reminders", include_str!("../../migrations/postgres/0005_reminders.sql")),
+    (6, "support", include_str!("../../migrations/postgres/0006_support.sql")),
 ];
 
 /// The embedded migrations of an engine.
@@ -451,8 +455,9 @@ impl Store {
     /// history of this user, in one transaction. The audit log keeps a "forget" entry.
     ///
     /// The leads this user left (their phone and name) are personal data kept by the bot
-    /// too, and go as well. The user row (language choice, epoch) stays so that buttons sent
-    /// before remain stale.
+    /// too, and go as well, with the log of their requests and the alerts raised about them.
+    /// Support cases stay: they are the business's records. The user row (language choice,
+    /// epoch) stays so that buttons sent before remain stale.
     pub async fn forget(
         &self,
         telegram_user_id: i64,
@@ -484,6 +489,14 @@ impl Store {
             ),
             ("DELETE FROM dialogue_states WHERE chat_id = $1", chat_id),
             ("DELETE FROM chat_messages WHERE chat_id = $1", chat_id),
+            (
+                "DELETE FROM support_requests WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
+            (
+                "DELETE FROM support_alerts WHERE telegram_user_id = $1",
+                telegram_user_id,
+            ),
         ] {
             sqlx::query(sql).bind(key).execute(&mut *tx).await?;
         }
