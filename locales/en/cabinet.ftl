@@ -378,3 +378,4 @@ support-find-title = Found:
 support-find-topic = topic
 support-alert-ids = ⚠️ { $who } (Telegram { $user }) asked for other customers' or unknown order numbers, documents or bookings three times within an hour.
 support-alert-contact = ⚠️ { $who } (Telegram { $user }) tried to sign in with someone else's phone number.
+support-big-file = 📎 The customer sent a { $megabytes } MB file — over the Bot API limit (20 MB): the bot does not download or check it. The copy is below; open it in Telegram.

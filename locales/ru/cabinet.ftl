@@ -383,3 +383,4 @@ support-find-title = Найдено:
 support-find-topic = тема
 support-alert-ids = ⚠️ { $who } (Telegram { $user }) за час трижды запросил(а) чужие или несуществующие номера заказов, документов или записей.
 support-alert-contact = ⚠️ { $who } (Telegram { $user }) пытался войти с чужим номером телефона.
+support-big-file = 📎 Клиент прислал файл { $megabytes } МБ — больше лимита Bot API (20 МБ): бот его не скачивает и не проверяет. Копия — ниже, открывайте в Telegram.

@@ -35,6 +35,8 @@ pub const RELAY_KIND: &str = "support.relay";
 
 /// How many of the customer's last messages the card shows.
 const CARD_MESSAGES: u32 = 5;
+/// What the Bot API lets a bot download (getFile).
+const DOWNLOAD_LIMIT_BYTES: u64 = 20 * 1024 * 1024;
 /// Foreign or unknown ids in an hour that raise an alert.
 const ALERT_THRESHOLD: i64 = 3;
 
@@ -247,6 +249,13 @@ pub(super) async fn relay_from_customer(turn: &Turn, msg: &Message) -> Result<bo
         if let Some(priority) = ctx.support.rules.priority_of(text).filter(|p| *p > case.priority) {
             ctx.store.raise_case_priority(case.id, priority).await?;
         }
+    }
+    // Files past the Bot API's download limit are copied like any message, but the bot cannot
+    // fetch them itself: staff are told.
+    let size = msg.document().map(|d| d.file.size).or_else(|| msg.video().map(|v| v.file.size)).unwrap_or(0);
+    if u64::from(size) > DOWNLOAD_LIMIT_BYTES {
+        let megabytes = i64::from(size / (1024 * 1024));
+        post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-big-file", &[("megabytes", Arg::Num(megabytes))])).await?;
     }
     match ctx.support.limiter.take(now) {
         Ok(()) => copy_to_topic(ctx, &turn.bot, &case, msg.chat.id, msg.id).await?,
