@@ -125,6 +125,16 @@ pub fn render_replies(replies: &[Reply], indent: &str) -> String {
                     BotContent::Location { latitude, longitude } => {
                         let _ = write!(first, "(location {latitude}, {longitude}) ");
                     }
+                    BotContent::Photo { .. } => first.push_str("(photo) "),
+                    BotContent::Voice { duration, .. } => {
+                        let _ = write!(first, "(voice {duration} s) ");
+                    }
+                    BotContent::Sticker { emoji, .. } => {
+                        let _ = write!(first, "(sticker {}) ", emoji.as_deref().unwrap_or_default());
+                    }
+                    BotContent::Contact { phone_number, first_name } => {
+                        let _ = write!(first, "(contact {first_name} {phone_number}) ");
+                    }
                     BotContent::Invoice { .. } => first.push_str("(invoice) "),
                 }
                 let mut text_lines = message.text.lines();
@@ -563,6 +573,8 @@ fn visible_buttons(sandbox: &Sandbox, chat: i64) -> Vec<Reply> {
                 content: BotContent::Text,
                 inline_keyboard: Vec::new(),
                 reply_keyboard: Some(keyboard),
+                thread_id: None,
+                copied_from: None,
             },
         });
     }

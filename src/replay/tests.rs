@@ -18,6 +18,8 @@ fn text(chat_id: i64, text: &str) -> BotMessage {
         content: BotContent::Text,
         inline_keyboard: Vec::new(),
         reply_keyboard: None,
+        thread_id: None,
+        copied_from: None,
     }
 }
 

@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::html::{self, Formatted};
 use super::markup::{self, Markup};
-use super::state::{Keyboard, Shared, StoredFile, StoredMessage, message_json, now};
+use super::media::{self, guess_mime};
+use super::state::{FileKind, Keyboard, Shared, StoredFile, StoredMessage, message_json, now};
 use super::webhook;
 use super::{BotContent, BotMessage, InlineButton, Payment, SandboxEvent, queue_successful_payment};
 
@@ -160,7 +161,7 @@ impl Params {
     }
 
     /// `chat_id`: a number (usernames are not known in the sandbox).
-    fn chat_id(&self) -> Result<i64, Failure> {
+    pub(crate) fn chat_id(&self) -> Result<i64, Failure> {
         match self.get("chat_id") {
             None => Err(Failure::bad("chat_id is empty")),
             Some(Value::Number(n)) => n.as_i64().ok_or_else(Failure::chat_not_found),
@@ -170,7 +171,23 @@ impl Params {
         }
     }
 
-    fn message_id(&self) -> Result<i32, Failure> {
+    /// `message_thread_id`, when given.
+    pub(crate) fn thread_id(&self) -> Result<Option<i64>, Failure> {
+        self.int("message_thread_id")
+    }
+
+    /// A chat id parameter other than `chat_id` (`from_chat_id`).
+    pub(crate) fn other_chat_id(&self, key: &str) -> Result<i64, Failure> {
+        match self.get(key) {
+            None => Err(Failure::bad(format!("{key} is empty"))),
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(Failure::chat_not_found),
+            Some(Value::String(s)) if s.trim().is_empty() => Err(Failure::bad(format!("{key} is empty"))),
+            Some(Value::String(s)) => s.trim().parse().map_err(|_| Failure::chat_not_found()),
+            Some(_) => Err(Failure::chat_not_found()),
+        }
+    }
+
+    pub(crate) fn message_id(&self) -> Result<i32, Failure> {
         let id = self.int("message_id")?.ok_or_else(|| Failure::bad("message identifier is not specified"))?;
         i32::try_from(id).map_err(|_| Failure::bad("MESSAGE_ID_INVALID"))
     }
@@ -222,6 +239,14 @@ pub(crate) async fn call(shared: &Arc<Shared>, name: &str, p: Params) -> Result<
         "setmydescription" | "setmyshortdescription" | "setmyname" => json!(true),
         "sendmessage" => send_message(shared, &p)?,
         "senddocument" => send_document(shared, &p)?,
+        "sendphoto" => send_photo(shared, &p)?,
+        "copymessage" => super::forum::copy_message(shared, &p)?,
+        "getfile" => media::get_file(shared, &p)?,
+        "createforumtopic" => super::forum::create_forum_topic(shared, &p)?,
+        "editforumtopic" => super::forum::edit_forum_topic(shared, &p)?,
+        "closeforumtopic" => super::forum::close_forum_topic(shared, &p, true)?,
+        "reopenforumtopic" => super::forum::close_forum_topic(shared, &p, false)?,
+        "deleteforumtopic" => super::forum::delete_forum_topic(shared, &p)?,
         "sendlocation" => send_location(shared, &p)?,
         "sendinvoice" => send_invoice(shared, &p)?,
         "answerprecheckoutquery" => answer_pre_checkout_query(shared, &p)?,
@@ -261,6 +286,14 @@ const KNOWN: &[&str] = &[
     "setMyName",
     "sendMessage",
     "sendDocument",
+    "sendPhoto",
+    "copyMessage",
+    "getFile",
+    "createForumTopic",
+    "editForumTopic",
+    "closeForumTopic",
+    "reopenForumTopic",
+    "deleteForumTopic",
     "sendLocation",
     "sendInvoice",
     "answerPreCheckoutQuery",
@@ -335,7 +368,7 @@ async fn get_updates(shared: &Arc<Shared>, p: &Params) -> Result<Answer, Failure
 }
 
 /// Text or caption with the parse mode applied and whitespace trimmed.
-fn format_text(p: &Params, key: &str, mode_key: &str) -> Result<Formatted, Failure> {
+pub(crate) fn format_text(p: &Params, key: &str, mode_key: &str) -> Result<Formatted, Failure> {
     let text = p.str(key)?.unwrap_or_default();
     let mode = p.str(mode_key)?.unwrap_or_default();
     let formatted = match mode.to_ascii_lowercase().as_str() {
@@ -358,7 +391,7 @@ fn check_text(text: &Formatted) -> Result<(), Failure> {
     Ok(())
 }
 
-fn check_caption(caption: &Formatted) -> Result<(), Failure> {
+pub(crate) fn check_caption(caption: &Formatted) -> Result<(), Failure> {
     if caption.utf16_len() > MAX_CAPTION {
         return Err(Failure::bad("message caption is too long"));
     }
@@ -366,12 +399,32 @@ fn check_caption(caption: &Formatted) -> Result<(), Failure> {
 }
 
 /// What a new bot message carries.
-struct NewMessage {
-    text: Formatted,
-    content: BotContent,
-    document: Option<Value>,
-    markup: Markup,
-    invoice_payload: Option<String>,
+pub(crate) struct NewMessage {
+    /// The text or caption the user reads.
+    pub text: String,
+    /// Its entities as a JSON array.
+    pub entities: Value,
+    pub content: BotContent,
+    /// The media object (see [`StoredMessage::media`]).
+    pub media: Option<Value>,
+    pub markup: Markup,
+    pub invoice_payload: Option<String>,
+    /// For a copy: the chat and message it copies.
+    pub copied_from: Option<(i64, i32)>,
+}
+
+impl NewMessage {
+    pub(crate) fn new(text: Formatted, content: BotContent, media: Option<Value>, markup: Markup) -> NewMessage {
+        NewMessage {
+            entities: text.entities_json(),
+            text: text.text,
+            content,
+            media,
+            markup,
+            invoice_payload: None,
+            copied_from: None,
+        }
+    }
 }
 
 fn send_message(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -379,7 +432,7 @@ fn send_message(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     let text = format_text(p, "text", "parse_mode")?;
     check_text(&text)?;
     let markup = markup::parse(p.json("reply_markup")?)?;
-    post(shared, p, chat_id, NewMessage { text, content: BotContent::Text, document: None, markup, invoice_payload: None })
+    post(shared, p, chat_id, NewMessage::new(text, BotContent::Text, None, markup))
 }
 
 fn send_location(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -391,8 +444,7 @@ fn send_location(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     };
     let markup = markup::parse(p.json("reply_markup")?)?;
     let content = BotContent::Location { latitude, longitude };
-    let new = NewMessage { text: Formatted::default(), content, document: None, markup, invoice_payload: None };
-    post(shared, p, chat_id, new)
+    post(shared, p, chat_id, NewMessage::new(Formatted::default(), content, None, markup))
 }
 
 fn send_document(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -403,11 +455,56 @@ fn send_document(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     let file = resolve_document(shared, p)?;
     let content = BotContent::Document {
         file_name: file.file_name.clone(),
-        bytes: file.bytes.len(),
+        bytes: usize::try_from(file.size).unwrap_or(usize::MAX),
         file_id: file.file_id.clone(),
     };
     let document = Some(file.document_json());
-    post(shared, p, chat_id, NewMessage { text: caption, content, document, markup, invoice_payload: None })
+    post(shared, p, chat_id, NewMessage::new(caption, content, document, markup))
+}
+
+/// `sendPhoto`: an upload, a known photo's file_id or an HTTP URL, with a caption.
+fn send_photo(shared: &Shared, p: &Params) -> Result<Value, Failure> {
+    let chat_id = p.chat_id()?;
+    let caption = format_text(p, "caption", "parse_mode")?;
+    check_caption(&caption)?;
+    let markup = markup::parse(p.json("reply_markup")?)?;
+    let sizes = resolve_photo(shared, p)?;
+    let largest = sizes.as_array().and_then(|a| a.last()).and_then(|s| s.get("file_id")).and_then(Value::as_str);
+    let content = BotContent::Photo { file_id: largest.unwrap_or_default().to_owned() };
+    post(shared, p, chat_id, NewMessage::new(caption, content, Some(sizes), markup))
+}
+
+/// The largest photo Telegram accepts from a bot: 10 MB.
+const MAX_PHOTO: usize = 10 * 1024 * 1024;
+
+/// The `PhotoSize` array of the photo a `sendPhoto` call refers to.
+fn resolve_photo(shared: &Shared, p: &Params) -> Result<Value, Failure> {
+    let upload = match p.files.get("photo") {
+        Some(upload) => upload,
+        None => {
+            let Some(reference) = p.str("photo")? else {
+                return Err(Failure::bad("there is no photo in the request"));
+            };
+            match reference.strip_prefix("attach://") {
+                Some(name) => p.files.get(name).ok_or_else(|| Failure::bad("can't find attached file"))?,
+                None => {
+                    let file = known_or_url_file(shared, &reference, FileKind::Photo)?;
+                    return Ok(match file.photo {
+                        Some(sizes) => sizes,
+                        None => shared.lock().new_photo(Bytes::new(), 48_000),
+                    });
+                }
+            }
+        }
+    };
+    if upload.bytes.is_empty() {
+        return Err(Failure::bad("file must be non-empty"));
+    }
+    if upload.bytes.len() > MAX_PHOTO {
+        return Err(Failure::bad("PHOTO_INVALID_DIMENSIONS"));
+    }
+    let size = u64::try_from(upload.bytes.len()).unwrap_or(u64::MAX);
+    Ok(shared.lock().new_photo(upload.bytes.clone(), size))
 }
 
 /// The file a `sendDocument` call refers to: an upload (stored under a new file_id), a
@@ -422,7 +519,7 @@ fn resolve_document(shared: &Shared, p: &Params) -> Result<StoredFile, Failure> 
             if let Some(name) = reference.strip_prefix("attach://") {
                 Some(p.files.get(name).ok_or_else(|| Failure::bad("can't find attached file"))?)
             } else {
-                return known_or_url_file(shared, &reference);
+                return known_or_url_file(shared, &reference, FileKind::Document);
             }
         }
     };
@@ -436,23 +533,19 @@ fn resolve_document(shared: &Shared, p: &Params) -> Result<StoredFile, Failure> 
         .as_deref()
         .filter(|t| is_mime(t) && *t != "application/octet-stream")
         .map_or_else(|| guess_mime(&file_name).to_owned(), str::to_owned);
-    let mut st = shared.lock();
-    let n = st.serial();
-    let file = StoredFile {
-        file_id: format!("BQACAgIAAxkBAAI{n:06}SbxDoc"),
-        file_unique_id: format!("AgAD{n:06}Sbx"),
-        file_name,
-        mime_type,
-        bytes: upload.bytes.clone(),
-    };
-    st.files.insert(file.file_id.clone(), file.clone());
-    Ok(file)
+    let size = u64::try_from(upload.bytes.len()).unwrap_or(u64::MAX);
+    Ok(shared.lock().new_file(FileKind::Document, "Doc", &file_name, &mime_type, upload.bytes.clone(), size))
 }
 
-fn known_or_url_file(shared: &Shared, reference: &str) -> Result<StoredFile, Failure> {
+/// A file sent by file_id (of the right kind: Telegram refuses a photo's id as a document
+/// and the other way round) or by HTTP URL.
+fn known_or_url_file(shared: &Shared, reference: &str, kind: FileKind) -> Result<StoredFile, Failure> {
     let reference = reference.trim();
     let mut st = shared.lock();
     if let Some(file) = st.files.get(reference) {
+        if file.kind != kind {
+            return Err(Failure::bad("type of file mismatch"));
+        }
         return Ok(file.clone());
     }
     let url = url::Url::parse(reference).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
@@ -463,41 +556,12 @@ fn known_or_url_file(shared: &Shared, reference: &str) -> Result<StoredFile, Fai
         .and_then(|mut s| s.next_back().map(str::to_owned))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "document".to_owned());
-    let n = st.serial();
-    let file = StoredFile {
-        file_id: format!("BQACAgIAAxkBAAI{n:06}SbxUrl"),
-        file_unique_id: format!("AgAD{n:06}Sbx"),
-        mime_type: guess_mime(&file_name).to_owned(),
-        file_name,
-        bytes: Bytes::new(),
-    };
-    st.files.insert(file.file_id.clone(), file.clone());
-    Ok(file)
+    Ok(st.new_file(kind, "Url", &file_name, guess_mime(&file_name), Bytes::new(), 0))
 }
 
 fn is_mime(t: &str) -> bool {
     let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
     matches!(t.split_once('/'), Some((a, b)) if token(a) && token(b))
-}
-
-fn guess_mime(file_name: &str) -> &'static str {
-    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "zip" => "application/zip",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        _ => "application/octet-stream",
-    }
 }
 
 /// `reply_parameters.message_id` (or the older `reply_to_message_id`), and whether a
@@ -512,8 +576,9 @@ fn reply_target(p: &Params) -> Result<Option<(i64, bool)>, Failure> {
     Ok(p.int("reply_to_message_id")?.map(|id| (id, allow)))
 }
 
-/// Stores a new bot message in the chat and returns its `Message` JSON.
-fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Value, Failure> {
+/// Stores a new bot message in the chat (in the topic `message_thread_id` names) and returns
+/// its `Message` JSON.
+pub(crate) fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Value, Failure> {
     let is_invoice = matches!(new.content, BotContent::Invoice { .. });
     if let Markup::Inline { rows, .. } = &new.markup
         && !is_invoice
@@ -522,17 +587,21 @@ fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Va
         return Err(pay_button_misplaced());
     }
     let reply_to = reply_target(p)?;
+    let thread = p.thread_id()?;
     let mut guard = shared.lock();
     let st = &mut *guard;
     let chat = st.chats.get_mut(&chat_id).ok_or_else(Failure::chat_not_found)?;
     if chat.blocked {
         return Err(Failure::new(403, "Forbidden: bot was blocked by the user"));
     }
+    let thread_id = chat.thread_for(thread)?;
+    let mut reply_to_id = None;
     if let Some((id, allow)) = reply_to {
-        let exists = i32::try_from(id).is_ok_and(|id| chat.has_message(id));
-        if !exists && !allow {
+        let target = i32::try_from(id).ok().filter(|id| chat.has_message(*id));
+        if target.is_none() && !allow {
             return Err(Failure::bad("message to be replied not found"));
         }
+        reply_to_id = target;
     }
     st.rate_check(chat_id)?;
     let Some(chat) = st.chats.get_mut(&chat_id) else { return Err(Failure::chat_not_found()) };
@@ -553,16 +622,19 @@ fn post(shared: &Shared, p: &Params, chat_id: i64, new: NewMessage) -> Result<Va
         view: BotMessage {
             chat_id,
             message_id,
-            text: new.text.text.clone(),
+            text: new.text,
             content: new.content,
             inline_keyboard,
             reply_keyboard,
+            thread_id,
+            copied_from: new.copied_from,
         },
         date: now(),
         edit_date: None,
-        entities: new.text.entities_json(),
+        entities: new.entities,
         markup: markup_json,
-        document: new.document,
+        media: new.media,
+        reply_to: reply_to_id,
         invoice_payload: new.invoice_payload,
     };
     let json = message_json(&shared.bot_json, chat, &stored);
@@ -596,7 +668,7 @@ fn edit(shared: &Shared, p: &Params, what: Edit) -> Result<Value, Failure> {
         return Err(Failure::new(403, "Forbidden: bot was blocked by the user"));
     }
     let Some(index) = chat.message_index(message_id) else {
-        return Err(if chat.user_messages.contains(&message_id) {
+        return Err(if chat.others.contains_key(&message_id) {
             Failure::bad("message can't be edited")
         } else {
             Failure::bad("message to edit not found")
@@ -620,7 +692,11 @@ fn edit(shared: &Shared, p: &Params, what: Edit) -> Result<Value, Failure> {
     let new_text = match what {
         Edit::Text(text) if is_text => Some(text),
         Edit::Text(_) => return Err(Failure::bad("there is no text in the message to edit")),
-        Edit::Caption(caption) if matches!(m.view.content, BotContent::Document { .. }) => Some(caption),
+        Edit::Caption(caption)
+            if matches!(m.view.content, BotContent::Document { .. } | BotContent::Photo { .. } | BotContent::Voice { .. }) =>
+        {
+            Some(caption)
+        }
         Edit::Caption(_) => return Err(Failure::bad("there is no caption in the message to edit")),
         Edit::Markup => None,
     };
@@ -786,7 +862,8 @@ fn send_invoice(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     // What the user reads in the invoice: the title, the description and the price.
     let text = Formatted::plain(&format!("{title}\n{description}\n{}", format_amount(&currency, total_amount)));
     let content = BotContent::Invoice { title, description, currency, total_amount, start_parameter };
-    post(shared, p, chat_id, NewMessage { text, content, document: None, markup, invoice_payload: Some(payload) })
+    let new = NewMessage { invoice_payload: Some(payload), ..NewMessage::new(text, content, None, markup) };
+    post(shared, p, chat_id, new)
 }
 
 fn answer_pre_checkout_query(shared: &Shared, p: &Params) -> Result<Value, Failure> {
@@ -863,7 +940,7 @@ fn delete_message(shared: &Shared, p: &Params) -> Result<Value, Failure> {
     let chat = st.chats.get_mut(&chat_id).ok_or_else(Failure::chat_not_found)?;
     if let Some(index) = chat.message_index(message_id) {
         chat.messages.remove(index);
-    } else if !chat.user_messages.remove(&message_id) {
+    } else if chat.others.remove(&message_id).is_none() {
         return Err(Failure::bad("message to delete not found"));
     }
     Ok(json!(true))

@@ -15,8 +15,10 @@
 //! `pre_checkout_query`; when the bot answers it with `ok`, the user's `successful_payment`
 //! message follows as the next update ([`Sandbox::payment_followup`] tells its id).
 
+mod forum;
 mod html;
 mod markup;
+mod media;
 mod methods;
 mod server;
 mod state;
@@ -32,6 +34,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use media::single;
 use methods::Failure;
 use state::{Shared, now, user_json};
 
@@ -81,7 +84,17 @@ pub struct ReplyButton {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BotContent {
     Text,
+    /// A document; `bytes` is its size (a user's big file copied by the bot has a size but no
+    /// content in the sandbox).
     Document { file_name: String, bytes: usize, file_id: String },
+    /// A photo; `file_id` is its largest size's.
+    Photo { file_id: String },
+    /// A voice message (a copy of a user's).
+    Voice { file_id: String, duration: u32 },
+    /// A sticker (a copy of a user's).
+    Sticker { file_id: String, emoji: Option<String> },
+    /// A shared contact (a copy of a user's).
+    Contact { phone_number: String, first_name: String },
     Location { latitude: f64, longitude: f64 },
     /// An invoice; `total_amount` is in the currency's smallest units (tiyn for KZT).
     Invoice { title: String, description: String, currency: String, total_amount: i64, start_parameter: String },
@@ -100,6 +113,23 @@ pub struct BotMessage {
     pub inline_keyboard: Vec<Vec<InlineButton>>,
     /// The reply keyboard this message put up (`Some(vec![])` if it removed the keyboard).
     pub reply_keyboard: Option<Vec<Vec<ReplyButton>>>,
+    /// The forum topic (`message_thread_id`) the message is in; `None` outside topics (in a
+    /// forum: the General topic).
+    pub thread_id: Option<i32>,
+    /// For a `copyMessage` copy: the chat and message it copies.
+    pub copied_from: Option<(i64, i32)>,
+}
+
+/// A topic of a forum supergroup, as [`Sandbox::topics`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForumTopicInfo {
+    /// `message_thread_id`: the id of the message that created the topic.
+    pub thread_id: i32,
+    pub name: String,
+    /// The icon colour (RGB).
+    pub icon_color: u32,
+    pub icon_custom_emoji_id: Option<String>,
+    pub closed: bool,
 }
 
 /// Something that happened in the sandbox, in order.
@@ -117,6 +147,21 @@ pub enum SandboxEvent {
     /// `successful_payment` message was queued as update `followup`; otherwise the user sees
     /// `error_message`.
     PreCheckoutAnswered { chat_id: i64, update_id: i32, ok: bool, error_message: Option<String>, followup: Option<i32> },
+    /// A forum topic was created, renamed, closed, reopened or deleted (by the bot, or by
+    /// staff with [`Sandbox::delete_topic`]); carries the topic as it is after the change
+    /// (as it was, for a deletion).
+    TopicChanged { chat_id: i64, topic: ForumTopicInfo, change: TopicChange },
+}
+
+/// What happened to a forum topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicChange {
+    Created,
+    /// Its name or icon changed.
+    Edited,
+    Closed,
+    Reopened,
+    Deleted,
 }
 
 /// Telegram's flood limits on the bot's sends, enforced when set with
@@ -241,7 +286,7 @@ impl Sandbox {
             if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.text == text)) {
                 chat.keyboard = None;
             }
-            let message = user_message(chat, from, text_content(text));
+            let message = user_message(chat, from, text_content(text), None);
             st.push_update("message", message)
         })
     }
@@ -268,83 +313,60 @@ impl Sandbox {
             if let Some(id) = contact_user_id {
                 contact.insert("user_id".to_owned(), json!(id));
             }
-            let mut content = Map::new();
-            content.insert("contact".to_owned(), Value::Object(contact));
-            let message = user_message(chat, from, content);
+            let message = user_message(chat, from, single("contact", Value::Object(contact)), None);
             st.push_update("message", message)
         })
     }
 
     /// Sends a regular static sticker.
     pub fn send_sticker(&self, from: &SandboxUser) -> i32 {
-        self.queue(|st| {
-            let n = st.serial();
-            let sticker = json!({
-                "file_id": format!("CAACAgIAAxkBAAI{n:06}SbxSticker"),
-                "file_unique_id": format!("AgAD{n:06}Stk"),
-                "file_size": 23_514,
-                "type": "regular",
-                "width": 512,
-                "height": 512,
-                "is_animated": false,
-                "is_video": false,
-                "emoji": "👍",
-                "set_name": "SandboxStickers",
-            });
-            let chat = st.private_chat(from);
-            let message = user_message(chat, from, single("sticker", sticker));
-            st.push_update("message", message)
-        })
+        self.send_media(from, Place::Private, state::State::sticker_content)
     }
 
     /// Sends a photo (three sizes, as Telegram delivers them).
     pub fn send_photo(&self, from: &SandboxUser) -> i32 {
-        self.queue(|st| {
-            let n = st.serial();
-            let sizes: Vec<Value> = [(90, 1_210), (320, 14_880), (800, 61_337)]
-                .iter()
-                .enumerate()
-                .map(|(i, (side, size))| {
-                    json!({
-                        "file_id": format!("AgACAgIAAxkBAAI{n:06}SbxPhoto{i}"),
-                        "file_unique_id": format!("AQAD{n:06}Ph{i}"),
-                        "file_size": size,
-                        "width": side,
-                        "height": side * 3 / 4,
-                    })
-                })
-                .collect();
-            let chat = st.private_chat(from);
-            let message = user_message(chat, from, single("photo", Value::Array(sizes)));
-            st.push_update("message", message)
-        })
+        self.send_media(from, Place::Private, state::State::photo_content)
     }
 
     /// Sends a three-second voice message.
     pub fn send_voice(&self, from: &SandboxUser) -> i32 {
-        self.queue(|st| {
-            let n = st.serial();
-            let voice = json!({
-                "file_id": format!("AwACAgIAAxkBAAI{n:06}SbxVoice"),
-                "file_unique_id": format!("AgAD{n:06}Vce"),
-                "file_size": 8_120,
-                "duration": 3,
-                "mime_type": "audio/ogg",
-            });
-            let chat = st.private_chat(from);
-            let message = user_message(chat, from, single("voice", voice));
-            st.push_update("message", message)
-        })
+        self.send_media(from, Place::Private, state::State::voice_content)
+    }
+
+    /// Sends a document of `size_bytes` bytes (its `file_size`) in the user's private chat.
+    /// The sandbox keeps no content for it, so a big size costs nothing; the bot can copy it
+    /// or send it on by file_id, and `getFile` refuses it over 20 MB as Telegram does.
+    pub fn send_document(&self, from: &SandboxUser, file_name: &str, size_bytes: u64) -> i32 {
+        self.send_media(from, Place::Private, |st| st.document_content(file_name, size_bytes))
     }
 
     /// A text message in a group chat (`group_chat_id` negative) the bot is a member of.
     /// A non-negative id is negated (0 becomes -1) so it never collides with a user's chat.
+    /// In a forum this is the General topic (no thread id).
     pub fn send_group_text(&self, from: &SandboxUser, group_chat_id: i64, text: &str) -> i32 {
-        let chat_id = group_id(group_chat_id);
+        self.send_media(from, Place::Group { chat_id: group_id(group_chat_id), thread: None }, |_| text_content(text))
+    }
+
+    /// A message with the content `build` makes (registering its files) in the user's
+    /// private chat or in a group (and topic).
+    fn send_media(
+        &self,
+        from: &SandboxUser,
+        place: Place,
+        build: impl FnOnce(&mut state::State) -> Map<String, Value>,
+    ) -> i32 {
         self.queue(|st| {
+            let content = build(st);
             st.register_user(from);
-            let chat = st.group_chat(chat_id, None);
-            let message = user_message(chat, from, text_content(text));
+            let (chat, thread) = match place {
+                Place::Private => (st.private_chat(from), None),
+                Place::Group { chat_id, thread } => {
+                    let chat = st.group_chat(chat_id, None);
+                    chat.members.insert(from.id);
+                    (chat, thread)
+                }
+            };
+            let message = user_message(chat, from, content, thread);
             st.push_update("message", message)
         })
     }
@@ -510,30 +532,7 @@ impl Sandbox {
     /// The newest button in the chat whose label satisfies `pred`: inline buttons of the
     /// newest messages first, then the reply keyboard.
     pub fn find_button(&self, chat_id: i64, pred: &dyn Fn(&str) -> bool) -> Option<ButtonRef> {
-        // Copy the candidates out so `pred` runs without the lock.
-        let candidates: Vec<ButtonRef> = {
-            let st = self.shared().lock();
-            let chat = st.chats.get(&chat_id)?;
-            let inline = chat.messages.iter().rev().flat_map(|m| {
-                m.view.inline_keyboard.iter().flatten().filter_map(move |b| {
-                    let data = if b.pay { Some(PAY_BUTTON_DATA) } else { b.callback_data.as_deref() };
-                    data.map(|data| ButtonRef::Inline {
-                        message_id: m.view.message_id,
-                        text: b.text.clone(),
-                        callback_data: data.to_owned(),
-                        pay: b.pay,
-                    })
-                })
-            });
-            let reply = chat.keyboard.iter().flat_map(|k| k.rows.iter().flatten()).map(|b| ButtonRef::Reply {
-                text: b.text.clone(),
-                request_contact: b.request_contact,
-            });
-            inline.chain(reply).collect()
-        };
-        candidates.into_iter().find(|b| match b {
-            ButtonRef::Inline { text, .. } | ButtonRef::Reply { text, .. } => pred(text),
-        })
+        self.find_button_in(chat_id, None, pred)
     }
 
     /// The sequence number of the next event (for [`Sandbox::events_since`]).
@@ -573,7 +572,8 @@ impl Sandbox {
         self.shared().lock().pending.len()
     }
 
-    /// The bytes of a document the bot uploaded, by its file_id.
+    /// The bytes of a file the bot uploaded, by its file_id (users' files have no content in
+    /// the sandbox: empty).
     pub fn file_bytes(&self, file_id: &str) -> Option<Vec<u8>> {
         self.shared().lock().files.get(file_id).map(|f| f.bytes.to_vec())
     }
@@ -631,10 +631,12 @@ fn group_id(chat_id: i64) -> i64 {
     }
 }
 
-fn single(key: &str, value: Value) -> Map<String, Value> {
-    let mut m = Map::with_capacity(1);
-    m.insert(key.to_owned(), value);
-    m
+/// Where a user's message goes.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Private,
+    /// A group, and the forum topic in it (`None`: outside topics, the General topic).
+    Group { chat_id: i64, thread: Option<i32> },
 }
 
 /// A text message's fields, with the `bot_command` entity Telegram marks on a leading
@@ -678,19 +680,30 @@ fn queue_successful_payment(st: &mut state::State, from: &SandboxUser, chat_id: 
         "telegram_payment_charge_id": payment.charge_id,
         "provider_payment_charge_id": payment.provider_charge_id,
     });
-    let message = user_message(chat, from, single("successful_payment", successful_payment));
+    let message = user_message(chat, from, single("successful_payment", successful_payment), None);
     st.push_update("message", message)
 }
 
-/// A message a user sends in `chat`, with the given content fields.
-fn user_message(chat: &mut state::Chat, from: &SandboxUser, content: Map<String, Value>) -> Value {
+/// A message a user sends in `chat` (in forum topic `thread`), with the given content
+/// fields. The chat keeps it (the bot may copy it); returns it for the update. Like
+/// Telegram, a message in a topic carries the thread id and replies to the topic's creation.
+fn user_message(chat: &mut state::Chat, from: &SandboxUser, content: Map<String, Value>, thread: Option<i32>) -> Value {
     let message_id = chat.next_id();
-    chat.user_messages.insert(message_id);
-    let mut m = Map::with_capacity(4 + content.len());
+    let service = content.contains_key("successful_payment");
+    let mut m = Map::with_capacity(7 + content.len());
     m.insert("message_id".to_owned(), json!(message_id));
     m.insert("from".to_owned(), user_json(from));
     m.insert("chat".to_owned(), chat.json.clone());
     m.insert("date".to_owned(), json!(now()));
+    if let Some(thread) = thread {
+        m.insert("message_thread_id".to_owned(), json!(thread));
+        m.insert("is_topic_message".to_owned(), json!(true));
+        if let Some(topic) = chat.topics.get(&thread) {
+            m.insert("reply_to_message".to_owned(), topic.created.clone());
+        }
+    }
     m.extend(content);
-    Value::Object(m)
+    let message = Value::Object(m);
+    chat.others.insert(message_id, state::OtherMessage { json: message.clone(), thread_id: thread, service });
+    message
 }

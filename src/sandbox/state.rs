@@ -1,7 +1,7 @@
 //! The sandbox's shared state: chats and their messages, queued updates, the event and call
 //! logs, uploaded files and bot settings, plus the Bot API JSON shapes built from them.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -101,8 +101,11 @@ pub(crate) struct StoredMessage {
     pub entities: Value,
     /// The inline keyboard rows as echoed in `reply_markup` (`Null` without a keyboard).
     pub markup: Value,
-    /// The `Document` object of a document message.
-    pub document: Option<Value>,
+    /// The media object of a media message, as its field carries it: the `Document` of a
+    /// document, the `PhotoSize` array of a photo, the `Voice`, `Sticker` or `Contact`.
+    pub media: Option<Value>,
+    /// The message this one replies to (`reply_parameters`), when it was given.
+    pub reply_to: Option<i32>,
     /// An invoice's payload: the bot's own data, never shown to the user, handed back in the
     /// pre-checkout query and the successful payment.
     pub invoice_payload: Option<String>,
@@ -116,8 +119,15 @@ pub(crate) struct Chat {
     next_message_id: i32,
     /// The bot's messages, oldest first (ids increase).
     pub messages: Vec<StoredMessage>,
-    /// Ids of the messages users sent in this chat.
-    pub user_messages: HashSet<i32>,
+    /// Messages the bot did not send with a send method, by id: the users' messages and
+    /// service messages (a topic created, closed, …).
+    pub others: HashMap<i32, OtherMessage>,
+    /// A forum supergroup (topics enabled).
+    pub forum: bool,
+    /// A forum's topics by thread id (deleted topics are gone).
+    pub topics: BTreeMap<i32, Topic>,
+    /// Users known to be members (a group's).
+    pub members: HashSet<i64>,
     pub keyboard: Option<Keyboard>,
     /// The user blocked the bot: sends fail with 403.
     pub blocked: bool,
@@ -131,7 +141,10 @@ impl Chat {
             json,
             next_message_id: 1,
             messages: Vec::new(),
-            user_messages: HashSet::new(),
+            others: HashMap::new(),
+            forum: false,
+            topics: BTreeMap::new(),
+            members: HashSet::new(),
             keyboard: None,
             blocked: false,
             recent_sends: VecDeque::new(),
@@ -150,18 +163,100 @@ impl Chat {
     }
 
     pub(crate) fn has_message(&self, message_id: i32) -> bool {
-        self.message_index(message_id).is_some() || self.user_messages.contains(&message_id)
+        self.message_index(message_id).is_some() || self.others.contains_key(&message_id)
+    }
+
+    /// Whether `thread_id` names a topic of this forum.
+    pub(crate) fn has_topic(&self, thread_id: i32) -> bool {
+        self.forum && self.topics.contains_key(&thread_id)
+    }
+
+    /// The message a message sent with `message_thread_id` goes to: `Ok(None)` outside a
+    /// thread (and in private chats, where Telegram ignores the parameter), the topic when
+    /// this forum has it, else Telegram's "message thread not found".
+    pub(crate) fn thread_for(&self, thread_id: Option<i64>) -> Result<Option<i32>, Failure> {
+        let Some(thread_id) = thread_id else { return Ok(None) };
+        if self.json.get("type").and_then(Value::as_str) == Some("private") {
+            return Ok(None);
+        }
+        match i32::try_from(thread_id) {
+            Ok(id) if self.has_topic(id) => Ok(Some(id)),
+            _ => Err(Failure::bad("message thread not found")),
+        }
+    }
+
+    /// The Bot API `Message` JSON of any message of this chat (one level: without the
+    /// message it replies to), for `reply_to_message`.
+    pub(crate) fn shallow_message_json(&self, bot: &Value, message_id: i32) -> Option<Value> {
+        if let Some(i) = self.message_index(message_id) {
+            return Some(message_json_with(bot, self, &self.messages[i], false));
+        }
+        let mut json = self.others.get(&message_id)?.json.clone();
+        if let Some(obj) = json.as_object_mut() {
+            obj.remove("reply_to_message");
+        }
+        Some(json)
     }
 }
 
-/// A file the bot uploaded.
+/// A message of a chat that the bot did not send with a send method.
+#[derive(Debug, Clone)]
+pub(crate) struct OtherMessage {
+    /// The Bot API `Message` as it was delivered (or would have been).
+    pub json: Value,
+    /// The forum topic it is in.
+    pub thread_id: Option<i32>,
+    /// A service message (a topic created, a payment, …): it cannot be copied.
+    pub service: bool,
+}
+
+/// A forum topic.
+#[derive(Debug, Clone)]
+pub(crate) struct Topic {
+    pub name: String,
+    pub icon_color: u32,
+    pub icon_custom_emoji_id: Option<String>,
+    pub closed: bool,
+    /// The `forum_topic_created` service message that opened it (its id is the thread id):
+    /// messages in the topic reply to it.
+    pub created: Value,
+}
+
+/// What kind of file a file_id names (Telegram refuses to send one kind as another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    Document,
+    Photo,
+    Voice,
+    Sticker,
+}
+
+impl FileKind {
+    /// The folder of `file_path` in a `getFile` answer.
+    pub(crate) fn folder(self) -> &'static str {
+        match self {
+            FileKind::Document => "documents",
+            FileKind::Photo => "photos",
+            FileKind::Voice => "voice",
+            FileKind::Sticker => "stickers",
+        }
+    }
+}
+
+/// A file the sandbox knows: uploaded by the bot, or sent by a user.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredFile {
+    pub kind: FileKind,
     pub file_id: String,
     pub file_unique_id: String,
     pub file_name: String,
     pub mime_type: String,
+    /// The content: what the bot uploaded; users' files have a size but no content (empty).
     pub bytes: Bytes,
+    /// The size in bytes (`file_size`).
+    pub size: u64,
+    /// For one size of a photo: the whole `PhotoSize` array it belongs to.
+    pub photo: Option<Value>,
 }
 
 impl StoredFile {
@@ -171,7 +266,7 @@ impl StoredFile {
             "file_unique_id": self.file_unique_id,
             "file_name": self.file_name,
             "mime_type": self.mime_type,
-            "file_size": self.bytes.len(),
+            "file_size": self.size,
         })
     }
 }
@@ -368,11 +463,20 @@ impl State {
     pub(crate) fn group_chat(&mut self, chat_id: i64, title: Option<&str>) -> &mut Chat {
         let chat = self.chats.entry(chat_id).or_insert_with(|| {
             let title = title.map_or_else(|| format!("Group {}", chat_id.unsigned_abs()), str::to_owned);
-            Chat::new(group_chat_json(chat_id, &title))
+            Chat::new(group_chat_json(chat_id, &title, false))
         });
         if let Some(title) = title {
-            chat.json = group_chat_json(chat_id, title);
+            chat.json = group_chat_json(chat_id, title, chat.forum);
         }
+        chat
+    }
+
+    /// A forum supergroup the bot administers (it may manage topics), created or made a
+    /// forum with `title`.
+    pub(crate) fn forum_chat(&mut self, chat_id: i64, title: &str) -> &mut Chat {
+        let chat = self.group_chat(chat_id, Some(title));
+        chat.forum = true;
+        chat.json = group_chat_json(chat_id, title, true);
         chat
     }
 }
@@ -418,13 +522,22 @@ fn private_chat_json(user: &SandboxUser) -> Value {
 }
 
 /// Supergroups have ids below -10^12 (Telegram's `-100…` ids); other negative ids are groups.
-fn group_chat_json(chat_id: i64, title: &str) -> Value {
+/// A forum is always a supergroup.
+fn group_chat_json(chat_id: i64, title: &str, forum: bool) -> Value {
+    if forum {
+        return json!({ "id": chat_id, "type": "supergroup", "title": title, "is_forum": true });
+    }
     let kind = if chat_id <= -1_000_000_000_000 { "supergroup" } else { "group" };
     json!({ "id": chat_id, "type": kind, "title": title })
 }
 
 /// The Bot API `Message` object for a bot message as it is now.
 pub(crate) fn message_json(bot: &Value, chat: &Chat, m: &StoredMessage) -> Value {
+    message_json_with(bot, chat, m, true)
+}
+
+/// [`message_json`], with or without `reply_to_message` (Telegram nests one level only).
+fn message_json_with(bot: &Value, chat: &Chat, m: &StoredMessage, with_reply: bool) -> Value {
     let mut o = Map::new();
     o.insert("message_id".to_owned(), json!(m.view.message_id));
     o.insert("from".to_owned(), bot.clone());
@@ -433,7 +546,30 @@ pub(crate) fn message_json(bot: &Value, chat: &Chat, m: &StoredMessage) -> Value
     if let Some(d) = m.edit_date {
         o.insert("edit_date".to_owned(), json!(d));
     }
+    if let Some(thread) = m.view.thread_id {
+        o.insert("message_thread_id".to_owned(), json!(thread));
+        o.insert("is_topic_message".to_owned(), json!(true));
+    }
+    if with_reply {
+        // An explicit reply, else (in a topic) the topic's creation, as Telegram shows it.
+        let reply = m
+            .reply_to
+            .and_then(|id| chat.shallow_message_json(bot, id))
+            .or_else(|| m.view.thread_id.and_then(|t| chat.topics.get(&t)).map(|t| t.created.clone()));
+        if let Some(reply) = reply {
+            o.insert("reply_to_message".to_owned(), reply);
+        }
+    }
     let has_entities = m.entities.as_array().is_some_and(|a| !a.is_empty());
+    let caption = |o: &mut Map<String, Value>| {
+        if !m.view.text.is_empty() {
+            o.insert("caption".to_owned(), json!(m.view.text));
+            if has_entities {
+                o.insert("caption_entities".to_owned(), m.entities.clone());
+            }
+        }
+    };
+    let media = || m.media.clone().unwrap_or(Value::Null);
     match &m.view.content {
         BotContent::Text => {
             o.insert("text".to_owned(), json!(m.view.text));
@@ -442,13 +578,22 @@ pub(crate) fn message_json(bot: &Value, chat: &Chat, m: &StoredMessage) -> Value
             }
         }
         BotContent::Document { .. } => {
-            o.insert("document".to_owned(), m.document.clone().unwrap_or(Value::Null));
-            if !m.view.text.is_empty() {
-                o.insert("caption".to_owned(), json!(m.view.text));
-                if has_entities {
-                    o.insert("caption_entities".to_owned(), m.entities.clone());
-                }
-            }
+            o.insert("document".to_owned(), media());
+            caption(&mut o);
+        }
+        BotContent::Photo { .. } => {
+            o.insert("photo".to_owned(), media());
+            caption(&mut o);
+        }
+        BotContent::Voice { .. } => {
+            o.insert("voice".to_owned(), media());
+            caption(&mut o);
+        }
+        BotContent::Sticker { .. } => {
+            o.insert("sticker".to_owned(), media());
+        }
+        BotContent::Contact { .. } => {
+            o.insert("contact".to_owned(), media());
         }
         BotContent::Location { latitude, longitude } => {
             o.insert("location".to_owned(), json!({ "latitude": latitude, "longitude": longitude }));

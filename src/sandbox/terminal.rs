@@ -389,6 +389,16 @@ impl<W: Write> Terminal<W> {
                     lines.push(format!("saved to {}", path.display()));
                 }
             }
+            BotContent::Photo { .. } => {
+                lines.push("🖼 (photo)".to_owned());
+                lines.extend(m.text.lines().map(str::to_owned));
+            }
+            BotContent::Voice { duration, .. } => {
+                lines.push(format!("🎤 (voice, {duration} s)"));
+                lines.extend(m.text.lines().map(str::to_owned));
+            }
+            BotContent::Sticker { emoji, .. } => lines.push(format!("{} (sticker)", emoji.as_deref().unwrap_or("🏷"))),
+            BotContent::Contact { phone_number, first_name } => lines.push(format!("👤 {first_name} {phone_number}")),
             BotContent::Location { latitude, longitude } => lines.push(format!("📍 {latitude}, {longitude}")),
             BotContent::Invoice { .. } => {
                 let mut text = m.text.lines();

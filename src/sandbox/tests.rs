@@ -1187,3 +1187,346 @@ async fn updates_of_kinds_the_bot_did_not_ask_for_are_never_delivered() {
     assert_eq!(got.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![again as u32]);
     assert!(matches!(got[0].kind, UpdateKind::PreCheckoutQuery(_)));
 }
+
+// --- forums, topics, copies, files -------------------------------------------------------------
+
+const STAFF: i64 = -1_001_000_000_001;
+
+fn thread(id: i32) -> teloxide::types::ThreadId {
+    teloxide::types::ThreadId(MessageId(id))
+}
+
+fn is_forum(chat: &teloxide::types::Chat) -> bool {
+    use teloxide::types::{ChatKind, ChatPublic, PublicChatKind};
+    matches!(&chat.kind, ChatKind::Public(ChatPublic { kind: PublicChatKind::Supergroup(s), .. }) if s.is_forum)
+}
+
+/// The messages among the pending updates, confirming them.
+async fn take_messages(bot: &Bot, after: &mut i32) -> Vec<Message> {
+    let got = bot.get_updates().offset(*after + 1).timeout(0).await.expect("getUpdates");
+    if let Some(last) = got.last() {
+        *after = last.id.0 as i32;
+    }
+    got.into_iter()
+        .filter_map(|u| match u.kind {
+            UpdateKind::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn topics_are_created_edited_closed_and_deleted_like_telegram() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_group(-4_001, "Plain group");
+    sandbox.add_forum_group(STAFF, "Support");
+    assert_eq!(unknown(api_error(bot.create_forum_topic(ChatId(-4_001), "x").await)), "Bad Request: the chat is not a forum");
+    assert_eq!(api_error(bot.create_forum_topic(ChatId(-1_009), "x").await), ApiError::ChatNotFound);
+    let e = api_error(bot.create_forum_topic(ChatId(STAFF), " \n ").await);
+    assert_eq!(unknown(e), "Bad Request: title must be non-empty");
+
+    let first = bot.create_forum_topic(ChatId(STAFF), "Ерлан (5001)").await.expect("createForumTopic");
+    assert_eq!(first.name, "Ерлан (5001)");
+    assert!(forum::TOPIC_COLORS.contains(&first.icon_color.to_u32()), "{:?}", first.icon_color);
+    assert!(first.thread_id.0.0 > 1, "id 1 is the General topic's");
+    // Telegram cuts a long name to 128 characters.
+    let long = bot
+        .create_forum_topic(ChatId(STAFF), "я".repeat(200))
+        .icon_color(teloxide::types::Rgb::from_u32(0xFB_6F5F))
+        .await
+        .expect("a long name");
+    assert_eq!(long.name.chars().count(), 128);
+    assert_eq!(long.icon_color.to_u32(), 0xFB_6F5F);
+    assert_eq!(long.thread_id.0.0, first.thread_id.0.0 + 1, "a topic's id is its creation message's id");
+
+    let t = first.thread_id;
+    bot.edit_forum_topic(ChatId(STAFF), t).name("Ерлан (5001) — срочно").await.expect("rename");
+    let e = api_error(bot.edit_forum_topic(ChatId(STAFF), t).name("Ерлан (5001) — срочно").await);
+    assert_eq!(unknown(e), "Bad Request: TOPIC_NOT_MODIFIED");
+    bot.close_forum_topic(ChatId(STAFF), t).await.expect("close");
+    assert_eq!(unknown(api_error(bot.close_forum_topic(ChatId(STAFF), t).await)), "Bad Request: TOPIC_NOT_MODIFIED");
+    assert!(sandbox.topic(STAFF, t.0.0).is_some_and(|info| info.closed));
+    // The bot manages topics: it may still write into a closed one.
+    bot.send_message(ChatId(STAFF), "закрыто").message_thread_id(t).await.expect("a closed topic takes the bot's messages");
+    bot.reopen_forum_topic(ChatId(STAFF), t).await.expect("reopen");
+    assert_eq!(unknown(api_error(bot.reopen_forum_topic(ChatId(STAFF), t).await)), "Bad Request: TOPIC_NOT_MODIFIED");
+
+    let info = sandbox.topic(STAFF, t.0.0).expect("the topic");
+    assert_eq!((info.name.as_str(), info.closed), ("Ерлан (5001) — срочно", false));
+    let changes: Vec<TopicChange> = sandbox
+        .events_since(0)
+        .into_iter()
+        .filter_map(|e| match e {
+            SandboxEvent::TopicChanged { chat_id: STAFF, topic, change } if topic.thread_id == t.0.0 => Some(change),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, [TopicChange::Created, TopicChange::Edited, TopicChange::Closed, TopicChange::Reopened]);
+
+    bot.delete_forum_topic(ChatId(STAFF), t).await.expect("delete");
+    assert_eq!(unknown(api_error(bot.delete_forum_topic(ChatId(STAFF), t).await)), "Bad Request: TOPIC_ID_INVALID");
+    assert_eq!(unknown(api_error(bot.close_forum_topic(ChatId(STAFF), t).await)), "Bad Request: TOPIC_ID_INVALID");
+    assert_eq!(sandbox.topics(STAFF).iter().map(|t| t.thread_id).collect::<Vec<_>>(), vec![long.thread_id.0.0]);
+    assert!(sandbox.thread_messages(STAFF, t.0.0).is_empty(), "its messages went with it");
+}
+
+#[tokio::test]
+async fn sends_go_into_topics_and_a_deleted_topic_is_not_found() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_forum_group(STAFF, "Support");
+    let customer = open_chat(&sandbox, 5001);
+    let topic = bot.create_forum_topic(ChatId(STAFF), "Ерлан (5001)").await.expect("topic").thread_id;
+
+    let sent = bot
+        .send_message(ChatId(STAFF), "Новое обращение")
+        .message_thread_id(topic)
+        .reply_markup(keyboard(&[&[("Закрыть", "close")]]))
+        .await
+        .expect("into the topic");
+    assert_eq!(sent.thread_id, Some(topic));
+    assert!(sent.is_topic_message);
+    assert!(is_forum(&sent.chat));
+    let created = sent.reply_to_message().and_then(|m| m.forum_topic_created()).expect("replies to the topic's creation");
+    assert_eq!(created.name, "Ерлан (5001)");
+
+    let pdf = InputFile::memory(b"%PDF-1.4".to_vec()).file_name("a.pdf");
+    let doc = bot.send_document(ChatId(STAFF), pdf).message_thread_id(topic).await.expect("a document into the topic");
+    assert_eq!(doc.thread_id, Some(topic));
+    let photo = InputFile::memory(vec![0xFF_u8; 2_000]).file_name("p.jpg");
+    bot.send_photo(ChatId(STAFF), photo).caption("фото").message_thread_id(topic).await.expect("a photo");
+    bot.send_location(ChatId(STAFF), 43.2, 76.9).message_thread_id(topic).await.expect("a location");
+    let general = bot.send_message(ChatId(STAFF), "В General").await.expect("the General topic");
+    assert_eq!((general.thread_id, general.is_topic_message), (None, false));
+    assert!(general.reply_to_message().is_none());
+
+    let in_topic = sandbox.thread_messages(STAFF, topic.0.0);
+    assert_eq!(in_topic.len(), 4);
+    assert!(in_topic.iter().all(|m| m.thread_id == Some(topic.0.0)));
+    assert_eq!(in_topic[0].inline_keyboard[0][0].callback_data.as_deref(), Some("close"));
+    assert!(matches!(in_topic[2].content, BotContent::Photo { .. }));
+    assert_eq!(sandbox.messages(STAFF).len(), 5);
+
+    let e = api_error(bot.send_message(ChatId(STAFF), "x").message_thread_id(thread(999)).await);
+    assert_eq!(unknown(e), "Bad Request: message thread not found");
+    // In a private chat Telegram ignores the thread.
+    let private = bot.send_message(ChatId(5001), "hi").message_thread_id(thread(999)).await.expect("ignored");
+    assert_eq!(private.thread_id, None);
+
+    // Staff delete the topic in the app: the bot learns it from the next send.
+    assert!(sandbox.delete_topic(STAFF, topic.0.0));
+    assert!(!sandbox.delete_topic(STAFF, topic.0.0));
+    let e = api_error(bot.send_message(ChatId(STAFF), "ещё").message_thread_id(topic).await);
+    assert_eq!(unknown(e), "Bad Request: message thread not found");
+    sandbox.send_text(&customer, "алло");
+    let e = api_error(bot.copy_message(ChatId(STAFF), ChatId(5001), MessageId(2)).message_thread_id(topic).await);
+    assert_eq!(unknown(e), "Bad Request: message thread not found");
+    assert!(sandbox.thread_messages(STAFF, topic.0.0).is_empty());
+    assert_eq!(sandbox.messages(STAFF).len(), 1, "only the General message is left");
+    assert!(sandbox.events_since(0).iter().any(
+        |e| matches!(e, SandboxEvent::TopicChanged { change: TopicChange::Deleted, topic: t, .. } if t.thread_id == topic.0.0)
+    ));
+}
+
+#[tokio::test]
+async fn staff_messages_in_topics_reach_the_bot_with_their_thread() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_forum_group(STAFF, "Support");
+    let topic = bot.create_forum_topic(ChatId(STAFF), "Ерлан (5001)").await.expect("topic").thread_id;
+    let staff = SandboxUser::new(9001, "Айгерим", Some("ru"));
+    sandbox.add_member(STAFF, &staff);
+    assert!(sandbox.is_member(STAFF, 9001));
+    let ids = [
+        sandbox.send_topic_text(&staff, STAFF, topic.0.0, "Здравствуйте! Чем помочь?"),
+        sandbox.send_topic_text(&staff, STAFF, topic.0.0, "/priority high"),
+        sandbox.send_topic_document(&staff, STAFF, topic.0.0, "прайс.pdf", 2 * 1024 * 1024),
+        sandbox.send_topic_photo(&staff, STAFF, topic.0.0),
+        sandbox.send_group_text(&staff, STAFF, "всем привет"),
+    ];
+    let mut offset = 0;
+    let got = take_messages(&bot, &mut offset).await;
+    assert_eq!(got.len(), ids.len());
+    for m in &got[..4] {
+        assert_eq!((m.thread_id, m.is_topic_message), (Some(topic), true), "{m:?}");
+        assert!(is_forum(&m.chat));
+        assert_eq!(m.from.as_ref().map(|u| u.id.0), Some(9001));
+        let created = m.reply_to_message().and_then(|r| r.forum_topic_created());
+        assert_eq!(created.map(|c| c.name.as_str()), Some("Ерлан (5001)"));
+    }
+    assert_eq!(got[0].text(), Some("Здравствуйте! Чем помочь?"));
+    assert!(matches!(got[1].entities().unwrap_or_default()[0].kind, MessageEntityKind::BotCommand));
+    let doc = got[2].document().expect("a document");
+    assert_eq!((doc.file_name.as_deref(), doc.file.size), (Some("прайс.pdf"), 2 * 1024 * 1024));
+    assert_eq!(got[3].photo().map(<[_]>::len), Some(3));
+    assert_eq!((got[4].thread_id, got[4].is_topic_message), (None, false));
+
+    // A button under a message in the topic: the press carries the message with its thread.
+    let alert = bot
+        .send_message(ChatId(STAFF), "Клиент ждёт 10 минут")
+        .message_thread_id(topic)
+        .reply_markup(keyboard(&[&[("Беру", "take")]]))
+        .await
+        .expect("send");
+    let found = sandbox.find_button_in(STAFF, Some(topic.0.0), &|l| l == "Беру");
+    assert!(matches!(found, Some(ButtonRef::Inline { message_id, .. }) if message_id == alert.id.0));
+    assert_eq!(sandbox.find_button_in(STAFF, Some(topic.0.0 + 100), &|l| l == "Беру"), None);
+    sandbox.press_inline_in(&staff, STAFF, alert.id.0, "take");
+    let got = bot.get_updates().offset(offset + 1).timeout(0).await.expect("getUpdates");
+    let UpdateKind::CallbackQuery(press) = &got[0].kind else { panic!("{:?}", got[0].kind) };
+    let pressed = press.regular_message().expect("the message");
+    assert_eq!((pressed.thread_id, pressed.chat.id), (Some(topic), ChatId(STAFF)));
+}
+
+#[tokio::test]
+async fn copy_message_relays_both_ways_with_text_photo_document_and_voice() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_forum_group(STAFF, "Support");
+    let customer = ru(5001, "Ерлан");
+    let staff = SandboxUser::new(9001, "Айгерим", Some("ru"));
+    let topic = bot.create_forum_topic(ChatId(STAFF), "Ерлан (5001)").await.expect("topic").thread_id;
+    sandbox.send_text(&customer, "/help мне нужен оператор");
+    sandbox.send_photo(&customer);
+    sandbox.send_document(&customer, "big.zip", 30 * 1024 * 1024);
+    sandbox.send_voice(&customer);
+    sandbox.send_sticker(&customer);
+    let mut offset = 0;
+    let from_customer = take_messages(&bot, &mut offset).await;
+    assert_eq!(from_customer.len(), 5);
+
+    let mut copies = Vec::new();
+    for m in &from_customer {
+        let copy = bot
+            .copy_message(ChatId(STAFF), ChatId(5001), m.id)
+            .message_thread_id(topic)
+            .await
+            .expect("copyMessage into the topic");
+        copies.push(copy.0);
+    }
+    let in_topic = sandbox.thread_messages(STAFF, topic.0.0);
+    assert_eq!(in_topic.iter().map(|m| m.message_id).collect::<Vec<_>>(), copies);
+    assert!(in_topic.iter().zip(&from_customer).all(|(c, m)| c.copied_from == Some((5001, m.id.0))));
+    assert_eq!((in_topic[0].content.clone(), in_topic[0].text.as_str()), (BotContent::Text, "/help мне нужен оператор"));
+    let largest = from_customer[1].photo().and_then(|p| p.last()).map(|p| p.file.id.0.clone()).expect("a photo");
+    assert_eq!(in_topic[1].content, BotContent::Photo { file_id: largest });
+    let doc = from_customer[2].document().expect("a document");
+    assert_eq!(
+        in_topic[2].content,
+        BotContent::Document { file_name: "big.zip".into(), bytes: 30 * 1024 * 1024, file_id: doc.file.id.0.clone() }
+    );
+    assert!(matches!(&in_topic[3].content, BotContent::Voice { duration: 3, .. }));
+    assert!(matches!(&in_topic[4].content, BotContent::Sticker { emoji: Some(_), .. }));
+
+    // A new caption for a copied photo, checked like any caption.
+    let e = api_error(
+        bot.copy_message(ChatId(STAFF), ChatId(5001), from_customer[1].id).caption("<b>фото").parse_mode(ParseMode::Html).await,
+    );
+    assert!(matches!(e, ApiError::CantParseEntities(_)), "{e:?}");
+    bot.copy_message(ChatId(STAFF), ChatId(5001), from_customer[1].id)
+        .caption("<b>Фото</b> от клиента")
+        .parse_mode(ParseMode::Html)
+        .message_thread_id(topic)
+        .await
+        .expect("a copy with a new caption");
+    assert_eq!(sandbox.thread_messages(STAFF, topic.0.0).last().map(|m| m.text.clone()), Some("Фото от клиента".into()));
+
+    // The other way: what staff write in the topic goes to the customer.
+    sandbox.send_topic_text(&staff, STAFF, topic.0.0, "Здравствуйте, Ерлан!");
+    sandbox.send_topic_document(&staff, STAFF, topic.0.0, "акт.pdf", 150_000);
+    let from_staff = take_messages(&bot, &mut offset).await;
+    for m in &from_staff {
+        bot.copy_message(ChatId(5001), ChatId(STAFF), m.id).await.expect("copyMessage to the customer");
+    }
+    let to_customer = sandbox.messages(5001);
+    assert_eq!(to_customer.len(), 2);
+    assert_eq!(to_customer[0].text, "Здравствуйте, Ерлан!");
+    assert_eq!((to_customer[0].thread_id, to_customer[0].copied_from), (None, Some((STAFF, from_staff[0].id.0))));
+    assert!(matches!(&to_customer[1].content, BotContent::Document { file_name, bytes: 150_000, .. } if file_name == "акт.pdf"));
+    // The bot's own message can be copied too.
+    bot.copy_message(ChatId(STAFF), ChatId(5001), MessageId(to_customer[0].message_id)).await.expect("own message");
+    assert_eq!(sandbox.latest_copy_thread(STAFF, 5001), Some(topic.0.0));
+
+    let e = api_error(bot.copy_message(ChatId(STAFF), ChatId(5001), MessageId(999)).await);
+    assert_eq!(e, ApiError::MessageToCopyNotFound);
+    let e = api_error(bot.copy_message(ChatId(5001), ChatId(STAFF), MessageId(topic.0.0)).await);
+    assert_eq!(unknown(e), "Bad Request: message can't be copied", "the topic's creation is a service message");
+    sandbox.set_blocked(5001, true);
+    let e = api_error(bot.copy_message(ChatId(5001), ChatId(STAFF), from_staff[0].id).await);
+    assert_eq!(e, ApiError::BotBlocked);
+    // The answer is a bare MessageId, as teloxide expects.
+    let (status, answer) = raw_post(
+        &sandbox,
+        "copyMessage",
+        "application/json",
+        &format!(r#"{{"chat_id":{STAFF},"from_chat_id":{STAFF},"message_id":{}}}"#, from_staff[0].id.0),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result"].as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()), Some(vec!["message_id".into()]));
+}
+
+#[tokio::test]
+async fn get_file_refuses_files_over_twenty_megabytes() {
+    let (sandbox, bot) = start().await;
+    let customer = ru(5001, "Ерлан");
+    sandbox.send_document(&customer, "big.zip", 30 * 1024 * 1024);
+    sandbox.send_document(&customer, "scan.pdf", 20 * 1024 * 1024);
+    sandbox.send_voice(&customer);
+    let mut offset = 0;
+    let got = take_messages(&bot, &mut offset).await;
+    let id = |i: usize| got[i].document().map(|d| d.file.id.clone()).expect("a document");
+
+    assert_eq!(unknown(api_error(bot.get_file(id(0)).await)), "Bad Request: file is too big");
+    let file = bot.get_file(id(1)).await.expect("20 MB exactly can be downloaded");
+    assert_eq!(file.size, 20 * 1024 * 1024);
+    assert!(file.path.starts_with("documents/") && file.path.ends_with(".pdf"), "{}", file.path);
+    let voice = got[2].voice().map(|v| v.file.id.clone()).expect("a voice");
+    assert!(bot.get_file(voice).await.expect("a voice").path.starts_with("voice/"));
+    let e = api_error(bot.get_file(teloxide::types::FileId("nonsense".into())).await);
+    assert_eq!(unknown(e), "Bad Request: invalid file_id");
+
+    // A file the bot uploaded has its real size.
+    open_chat(&sandbox, 5002);
+    let sent = bot.send_document(ChatId(5002), InputFile::memory(vec![1_u8; 4_096]).file_name("a.txt")).await.expect("send");
+    let uploaded = sent.document().map(|d| d.file.id.clone()).expect("a document");
+    assert_eq!(bot.get_file(uploaded).await.expect("getFile").size, 4_096);
+}
+
+#[tokio::test]
+async fn photos_upload_with_a_checked_caption_and_resend_by_file_id() {
+    let (sandbox, bot) = start().await;
+    let customer = open_chat(&sandbox, 5001);
+    let jpeg = vec![0xFF_u8; 5_000];
+    let sent = bot
+        .send_photo(ChatId(5001), InputFile::memory(jpeg).file_name("map.jpg"))
+        .caption("<b>Как нас найти</b>")
+        .parse_mode(ParseMode::Html)
+        .await
+        .expect("sendPhoto");
+    let sizes = sent.photo().expect("a photo").to_vec();
+    assert_eq!(sizes.len(), 3);
+    assert_eq!(sizes.last().map(|s| s.file.size), Some(5_000));
+    assert_eq!(sent.caption(), Some("Как нас найти"));
+    let e = api_error(bot.send_photo(ChatId(5001), InputFile::memory(vec![1_u8; 10])).caption("<b>x").parse_mode(ParseMode::Html).await);
+    assert!(matches!(e, ApiError::CantParseEntities(_)), "{e:?}");
+    let e = api_error(bot.send_photo(ChatId(5001), InputFile::memory(vec![1_u8; 10])).caption("я".repeat(1025)).await);
+    assert_eq!(unknown(e), "Bad Request: message caption is too long");
+
+    // A user's photo goes on by its file_id, with all its sizes.
+    sandbox.send_photo(&customer);
+    let mut offset = 0;
+    let got = take_messages(&bot, &mut offset).await;
+    let theirs = got[0].photo().expect("a photo").to_vec();
+    let again = bot.send_photo(ChatId(5001), InputFile::file_id(theirs[2].file.id.clone())).await.expect("by file_id");
+    assert_eq!(again.photo().map(|p| p.iter().map(|s| s.file.id.clone()).collect::<Vec<_>>()), Some(theirs.iter().map(|s| s.file.id.clone()).collect()));
+    let by_url = bot.send_photo(ChatId(5001), InputFile::url("https://example.kz/map.jpg".parse().expect("url"))).await;
+    assert!(by_url.is_ok_and(|m| m.photo().is_some()));
+
+    // A document's file_id is not a photo, nor the other way round.
+    let doc = bot.send_document(ChatId(5001), InputFile::memory(vec![1_u8; 10]).file_name("a.txt")).await.expect("doc");
+    let doc_id = doc.document().map(|d| d.file.id.clone()).expect("a document");
+    let e = api_error(bot.send_photo(ChatId(5001), InputFile::file_id(doc_id)).await);
+    assert_eq!(unknown(e), "Bad Request: type of file mismatch");
+    let e = api_error(bot.send_document(ChatId(5001), InputFile::file_id(theirs[0].file.id.clone())).await);
+    assert_eq!(unknown(e), "Bad Request: type of file mismatch");
+    let photos = sandbox.messages(5001).into_iter().filter(|m| matches!(m.content, BotContent::Photo { .. })).count();
+    assert_eq!(photos, 3);
+}
