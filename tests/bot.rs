@@ -765,3 +765,199 @@ async fn two_customers_confirming_one_time_at_once_get_one_booking() {
     assert_eq!(sqlx::Row::get::<i64, _>(&row, "n"), 1);
     bot.stop().await;
 }
+
+// --- staff escalation -----------------------------------------------------------------------------
+
+const STAFF: i64 = -1_001_000_000_001;
+
+async fn bot_with_staff() -> SandboxedBot {
+    let mut config = Config::default();
+    config.telegram.staff_chat_id = Some(STAFF);
+    config.support.mention = "@support".into();
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    bot.sandbox.add_forum_group(STAFF, "Support");
+    bot
+}
+
+/// The texts the bot posted into a topic of the staff group.
+fn topic_texts(bot: &SandboxedBot, thread: i32) -> Vec<String> {
+    bot.sandbox.thread_messages(STAFF, thread).into_iter().map(|m| m.text).collect()
+}
+
+async fn staff_says(bot: &SandboxedBot, staff: &SandboxUser, thread: i32, text: &str) {
+    let id = bot.sandbox.send_topic_text(staff, STAFF, thread, text);
+    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
+    let bot = bot_with_staff().await;
+    let customer = erlan();
+    identify(&bot, &customer, "+77011234567").await;
+    say(&bot, &customer, "где мой заказ").await;
+
+    let replies = say(&bot, &customer, "позовите оператора").await;
+    assert!(replies.contains("Передал ваш вопрос специалисту"), "{}", replies.dump());
+    let topics = bot.sandbox.topics(STAFF);
+    assert_eq!(topics.len(), 1, "{topics:?}");
+    assert!(topics[0].name.contains("Ерлан Ахметов") && topics[0].name.contains("***"), "{:?}", topics[0].name);
+    assert!(!topics[0].name.contains("1234567"), "the full phone never reaches staff");
+    let thread = topics[0].thread_id;
+    let card = topic_texts(&bot, thread).join("\n");
+    for part in ["Обращение №", "Ерлан Ахметов", "Баланс: 3\u{a0}450\u{a0}₸", "Заказ №78234", "клиент попросил оператора", "Нормальный", "где мой заказ"] {
+        assert!(card.contains(part), "{part:?} missing from the card:\n{card}");
+    }
+
+    // The customer's messages are copied into the topic; the bot does not answer them itself.
+    let replies = say(&bot, &customer, "заказ так и не пришёл").await;
+    assert!(replies.texts.is_empty(), "{}", replies.dump());
+    assert!(topic_texts(&bot, thread).iter().any(|t| t == "заказ так и не пришёл"));
+
+    // Staff answer: the customer hears who took the case, then the answer, signed.
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    let seq = bot.sandbox.event_seq();
+    staff_says(&bot, &anna, thread, "/assign").await;
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Обращение взял(а) Анна")));
+    staff_says(&bot, &anna, thread, "Курьер будет у вас сегодня до 14:00").await;
+    let to_customer: Vec<String> = bot
+        .sandbox
+        .events_since(seq)
+        .into_iter()
+        .filter_map(|e| match e {
+            SandboxEvent::Sent(m) if m.chat_id == customer.id => Some(m.text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to_customer, ["👤 К разговору подключился специалист — Анна.", "Анна: Курьер будет у вас сегодня до 14:00"]);
+
+    staff_says(&bot, &anna, thread, "/priority высокий").await;
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Приоритет: 🟠 Высокий")));
+
+    // /close: the customer rates 1–5 once; staff see the rating.
+    staff_says(&bot, &anna, thread, "/close").await;
+    let rating = press(&bot, &customer, "5").await;
+    assert!(rating.contains("Спасибо за оценку"), "{}", rating.dump());
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Клиент оценил помощь: 5 из 5")));
+    // After closing, staff messages do not reach the customer, and the bot answers again.
+    staff_says(&bot, &anna, thread, "ещё вопрос?").await;
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Обращение закрыто — клиент это сообщение не получит")));
+    let replies = say(&bot, &customer, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+
+    // A second case reuses the topic.
+    say(&bot, &customer, "хочу поговорить с человеком").await;
+    assert_eq!(bot.sandbox.topics(STAFF).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_case_is_pinged_again_after_its_sla_and_a_deleted_topic_is_recreated() {
+    let bot = bot_with_staff().await;
+    let customer = erlan();
+    identify(&bot, &customer, "+77011234567").await;
+    let replies = say(&bot, &customer, "у меня жалоба, верните деньги").await;
+    assert!(replies.contains("Передал ваш вопрос специалисту"), "{}", replies.dump());
+    let thread = bot.sandbox.topics(STAFF)[0].thread_id;
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("жалоба") && t.contains("Высокий")));
+
+    // High priority: 60 minutes.
+    bot.set_now(at("2025-01-11T10:30:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert!(!topic_texts(&bot, thread).iter().any(|t| t.contains("ждёт ответа")));
+    bot.set_now(at("2025-01-11T11:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let pings: Vec<String> = topic_texts(&bot, thread).into_iter().filter(|t| t.contains("ждёт ответа")).collect();
+    assert_eq!(pings.len(), 1, "{pings:?}");
+    assert!(pings[0].starts_with("@support"), "{pings:?}");
+
+    // Staff delete the topic; the customer writes again: a new topic, the case goes on.
+    assert!(bot.sandbox.delete_topic(STAFF, thread));
+    say(&bot, &customer, "алло?").await;
+    let topics = bot.sandbox.topics(STAFF);
+    assert_eq!(topics.len(), 1, "{topics:?}");
+    let new_thread = topics[0].thread_id;
+    assert_ne!(new_thread, thread);
+    let texts = topic_texts(&bot, new_thread);
+    assert!(texts.iter().any(|t| t.contains("Тема была удалена")), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "алло?"), "{texts:?}");
+
+    // An answer stops the re-pings.
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    staff_says(&bot, &anna, new_thread, "Здравствуйте! Разбираемся.").await;
+    bot.set_now(at("2025-01-11T13:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert!(!topic_texts(&bot, new_thread).iter().any(|t| t.contains("ждёт ответа")));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_staff_group_acts_as_staff_and_customers_never_reach_each_other() {
+    let bot = bot_with_staff().await;
+    let erlan = erlan();
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &erlan, "+77011234567").await;
+    identify(&bot, &olga, "+77025556677").await;
+    say(&bot, &erlan, "позовите оператора").await;
+    say(&bot, &olga, "позовите оператора").await;
+    assert_eq!(bot.sandbox.topics(STAFF).len(), 2, "one topic per customer");
+
+    // A message in another group, even one with topics, does nothing.
+    bot.sandbox.add_forum_group(-1_009_999, "Not staff");
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_group_text(&olga, -1_009_999, "/close");
+    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
+    assert!(bot.sandbox.events_since(seq).into_iter().all(|e| !matches!(e, SandboxEvent::Sent(_))));
+
+    // Ольга's message reaches her topic only.
+    say(&bot, &olga, "секретное для Ольги").await;
+    let erlan_thread = bot.sandbox.topics(STAFF).into_iter().find(|t| t.name.contains("Ерлан")).unwrap().thread_id;
+    assert!(!topic_texts(&bot, erlan_thread).iter().any(|t| t.contains("секретное")));
+    assert!(!bot.sandbox.messages(erlan.id).iter().any(|m| m.text.contains("секретное")));
+
+    // A blocked customer is marked in the topic.
+    bot.sandbox.set_blocked(erlan.id, true);
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    staff_says(&bot, &anna, erlan_thread, "Вы здесь?").await;
+    assert!(topic_texts(&bot, erlan_thread).iter().any(|t| t.contains("заблокировал бота")));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn staff_get_stats_find_customers_and_alerts() {
+    let bot = bot_with_staff().await;
+    let erlan = erlan();
+    identify(&bot, &erlan, "+77011234567").await;
+    say(&bot, &erlan, "баланс").await;
+    // Three foreign order numbers within an hour: an alert in the general topic.
+    for number in ["78300", "11111", "22222"] {
+        say(&bot, &erlan, &format!("что с заказом {number}")).await;
+    }
+    let general: Vec<String> = bot.sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
+    let alerts: Vec<&String> = general.iter().filter(|t| t.contains("чужие или несуществующие")).collect();
+    assert_eq!(alerts.len(), 1, "{general:?}");
+    assert!(alerts[0].contains("Ерлан") && !alerts[0].contains("1234567"), "{alerts:?}");
+    say(&bot, &erlan, "что с заказом 33333").await;
+    let again = bot.sandbox.messages(STAFF).into_iter().filter(|m| m.text.contains("чужие или несуществующие")).count();
+    assert_eq!(again, 1, "one alert an hour");
+
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_group_text(&anna, STAFF, "/stats");
+    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
+    let id = bot.sandbox.send_group_text(&anna, STAFF, "/find ерлан");
+    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
+    let posted: Vec<String> = bot
+        .sandbox
+        .events_since(seq)
+        .into_iter()
+        .filter_map(|e| match e {
+            SandboxEvent::Sent(m) if m.chat_id == STAFF => Some(m.text),
+            _ => None,
+        })
+        .collect();
+    let stats = posted.iter().find(|t| t.contains("Статистика")).expect("stats");
+    assert!(stats.contains("Запросов: 5") && stats.contains("balance: 1") && stats.contains("order_status: 4"), "{stats}");
+    let found = posted.iter().find(|t| t.contains("Найдено")).expect("find");
+    assert!(found.contains("Ерлан Ахметов") && found.contains("***") && !found.contains("1234567"), "{found}");
+    bot.stop().await;
+}
