@@ -623,6 +623,35 @@ impl Sandbox {
     }
 }
 
+/// A size as transcripts and the terminal write it: `30MB`, `512KB`, `1.5 MB`, `20971520`
+/// (bytes); units are binary (1 KB = 1024 bytes) and their case does not matter.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        _ => return None,
+    };
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    match number.split_once('.') {
+        None => number.parse::<u64>().ok()?.checked_mul(factor),
+        Some((whole, fraction)) => {
+            if fraction.contains('.') || fraction.len() > 6 {
+                return None;
+            }
+            let scale = 10_u64.pow(u32::try_from(fraction.len()).ok()?);
+            let value = whole.parse::<u64>().ok()?.checked_mul(scale)?.checked_add(fraction.parse::<u64>().ok()?)?;
+            Some(value.checked_mul(factor)? / scale)
+        }
+    }
+}
+
 fn group_id(chat_id: i64) -> i64 {
     match chat_id {
         0 => -1,
