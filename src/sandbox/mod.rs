@@ -14,6 +14,15 @@
 //! [`Sandbox::pay_invoice`] (or by pressing the pay button), which sends the bot a
 //! `pre_checkout_query`; when the bot answers it with `ok`, the user's `successful_payment`
 //! message follows as the next update ([`Sandbox::payment_followup`] tells its id).
+//!
+//! Staff groups: [`Sandbox::add_forum_group`] adds a forum supergroup (topics enabled) where
+//! the bot manages topics (`createForumTopic`, `editForumTopic`, `closeForumTopic`,
+//! `reopenForumTopic`, `deleteForumTopic`) and sends into them with `message_thread_id`;
+//! `copyMessage` relays users' and its own messages between chats and topics. Staff write in
+//! topics with [`Sandbox::send_topic_text`] and friends, and may delete a topic
+//! ([`Sandbox::delete_topic`]). Users' files (photos, voices, documents of any declared size)
+//! get file_ids the bot can send again or look up with `getFile`, which refuses files over
+//! 20 MB like the Bot API.
 
 mod forum;
 mod html;
