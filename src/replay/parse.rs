@@ -23,12 +23,13 @@
 //!   These look at the customer's chat: the customer last chosen with `@user`, also when the
 //!   latest action was a staff member's.
 //! - The staff side (the business's staff group, a forum with one topic per customer):
-//!   `@staff ID [name=Айгерим]` makes the following `>` lines messages of that staff member in
-//!   the topic of the customer last chosen with `@user` (the bot tells which topic is theirs),
-//!   and `[…]` presses act on the staff group's buttons (that topic's first);
-//!   `@staff ID general` writes in the group outside topics (the General topic). `@user …`
-//!   switches back to the customer. Staff actions: `> text`, `> @photo`,
-//!   `> @document NAME SIZE`, `> @callback DATA` and presses.
+//!   `@staff ID [name=Айгерим]` (default name `Staff ID`) makes the following `>` lines
+//!   messages of that staff member in the topic of the customer last chosen with `@user` (the
+//!   bot tells which topic is theirs), and `[…]` presses act on the staff group's buttons (that
+//!   topic's first); `@staff ID general` writes in the group outside topics (the General
+//!   topic). `@user …` switches back to the customer (the same customer again keeps the phone
+//!   they shared). Staff actions: `> text`, `> @photo`, `> @document NAME SIZE`,
+//!   `> @callback DATA` and presses.
 //! - `> @document NAME SIZE` sends a document of that size (`30MB`, `512KB`, `1.5MB`, bytes;
 //!   binary units): from the customer, or from staff into the topic.
 //! - Checks on what the bot sent the staff group (new or edited messages in any topic or the
@@ -251,7 +252,10 @@ impl Action {
     /// Whether a staff member can do this (customers' own actions, such as sharing a
     /// contact, cannot be a staff member's).
     pub fn is_staff_action(&self) -> bool {
-        matches!(self, Action::Text(_) | Action::Photo | Action::Document { .. } | Action::Callback(_) | Action::Press(_))
+        matches!(
+            self,
+            Action::Text(_) | Action::Photo | Action::Document { .. } | Action::Callback(_) | Action::Press(_)
+        )
     }
 }
 

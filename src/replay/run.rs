@@ -367,7 +367,8 @@ pub(crate) async fn play(
                 };
                 match now(*at, clock, jobs, sandbox, actor.as_ref(), staff).await {
                     Ok((replies, staff_replies)) => {
-                        last = Some(ActionReplies { line: step.line, source: step.source.clone(), replies, staff_replies });
+                        let source = step.source.clone();
+                        last = Some(ActionReplies { line: step.line, source, replies, staff_replies });
                     }
                     Err(problem) => return Err(fail(problem, last)),
                 }
@@ -626,7 +627,8 @@ async fn act_as_staff(
         };
         if sandbox.topic(group, topic).is_none() {
             return Err(not_sent(format!(
-                "the topic of customer {id} (message_thread_id {topic}) is not in the staff group: it was deleted or never created"
+                "the topic of customer {id} (message_thread_id {topic}) is not in the staff group: it was deleted \
+                 or never created"
             )));
         }
         Some(topic)
@@ -660,7 +662,8 @@ async fn act_as_staff(
         }
         Action::Press(label) => {
             let pred = |l: &str| label.is_match(l);
-            let found = sandbox.find_button_in(group, topic, &pred).or_else(|| sandbox.find_button_in(group, None, &pred));
+            let found =
+                sandbox.find_button_in(group, topic, &pred).or_else(|| sandbox.find_button_in(group, None, &pred));
             match found {
                 None => {
                     return Err(ActFailure::NotSent {
@@ -668,13 +671,15 @@ async fn act_as_staff(
                         shown: visible_buttons(sandbox, group, topic),
                     });
                 }
-                Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => match sandbox.pay_invoice(user, group, message_id) {
-                    Some(id) => {
-                        payment = true;
-                        id
+                Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => {
+                    match sandbox.pay_invoice(user, group, message_id) {
+                        Some(id) => {
+                            payment = true;
+                            id
+                        }
+                        None => return Err(not_sent(format!("the invoice of the pay button [{text}] cannot be paid"))),
                     }
-                    None => return Err(not_sent(format!("the invoice of the pay button [{text}] cannot be paid"))),
-                },
+                }
                 Some(ButtonRef::Inline { message_id, callback_data, .. }) => {
                     sandbox.press_inline_in(user, group, message_id, &callback_data)
                 }

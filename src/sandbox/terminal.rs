@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
 
-use super::{BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser, TopicChange, parse_size};
+use super::{
+    BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser, TopicChange, parse_size,
+};
 
 /// How long a step waits for the bot to finish handling it.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -266,7 +268,8 @@ impl<W: Write> Terminal<W> {
 
     /// `/document NAME SIZE`: a document from the customer, or from staff into their topic.
     async fn document(&mut self, rest: &str) -> std::io::Result<()> {
-        let parsed = rest.rsplit_once(char::is_whitespace).and_then(|(name, size)| Some((name.trim(), parse_size(size)?)));
+        let parsed =
+            rest.rsplit_once(char::is_whitespace).and_then(|(name, size)| Some((name.trim(), parse_size(size)?)));
         let Some((name, size)) = parsed.filter(|(name, _)| !name.is_empty()) else {
             return writeln!(self.out, "Usage: /document NAME SIZE (e.g. /document big.zip 30MB)");
         };
@@ -308,7 +311,9 @@ impl<W: Write> Terminal<W> {
     fn say_topic(&mut self) -> std::io::Result<()> {
         let (Some(chat), Some(staff)) = (self.staff_chat, &self.staff) else { return Ok(()) };
         match staff.topic.and_then(|t| self.sandbox.topic(chat, t)) {
-            Some(topic) => writeln!(self.out, "(writing in topic #{} «{}»; /topics lists them)", topic.thread_id, topic.name),
+            Some(topic) => {
+                writeln!(self.out, "(writing in topic #{} «{}»; /topics lists them)", topic.thread_id, topic.name)
+            }
             None => writeln!(self.out, "(writing in the General topic; /topics lists the topics)"),
         }
     }
