@@ -402,6 +402,8 @@ pub struct SandboxOptions {
     pub telegram_payments: bool,
     /// Dates the business is closed (added to the config's).
     pub holidays: Vec<chrono::NaiveDate>,
+    /// The staff group (a forum supergroup in the sandbox) the bot hands cases over to.
+    pub staff_chat_id: Option<i64>,
 }
 
 impl SandboxedBot {

@@ -17,6 +17,15 @@
 //! Jobs: `remind me` schedules a job an hour later (by the fixed clock) that sends "Reminder:
 //! your haircut" to the chat, and answers "Reminder set for TIME"; the tiny bot's scheduler
 //! runs jobs by sending their payload's `text` to their `chat`.
+//! Staff: `operator` opens a case: a topic "NAME (ID)" in the staff forum [`STAFF`], the
+//! message copied into it, "New case from NAME" with a [Take] button posted there, and "An
+//! operator will answer here" to the customer. From then on the customer's messages are copied
+//! into the topic (a document over 20 MB adds "File too big to download: NAME"; a deleted
+//! topic is opened again, with "Case continues"), and what staff write in the topic is copied
+//! to the customer (a blocked customer: "The customer blocked the bot"); `/close` closes the
+//! topic, tells the customer "Your case is closed" and the topic "Case closed by NAME".
+//! [Take] answers "Taken" and edits the case message to "… — taken by NAME". In the General
+//! topic the bot answers "Please write in the customer's topic".
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,11 +36,12 @@ use chrono::DateTime;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
-    KeyboardRemove, LabeledPrice, UpdateKind,
+    KeyboardRemove, LabeledPrice, MessageId, ThreadId, UpdateKind,
 };
+use teloxide::{ApiError, RequestError};
 
 use super::parse;
-use super::run::{Failure, play};
+use super::run::{Failure, StaffSide, play};
 use crate::adapters::otp::{MemoryGateway, OtpGateway};
 use crate::bot::UpdateObserver;
 use crate::clock::{Clock, FixedClock};
@@ -48,12 +58,17 @@ struct Memory {
     sent: u32,
 }
 
+/// The tiny bot's staff group.
+const STAFF: i64 = super::STAFF_CHAT_ID;
+
 #[derive(Clone)]
 struct Env {
     clock: Arc<FixedClock>,
     otp: Arc<MemoryGateway>,
     memory: Arc<Mutex<Memory>>,
     store: Store,
+    /// Each customer's topic in the staff group.
+    topics: Arc<Mutex<HashMap<i64, i32>>>,
 }
 
 struct TinyBot {
@@ -62,6 +77,7 @@ struct TinyBot {
     otp: Arc<MemoryGateway>,
     store: Store,
     scheduler: Arc<Scheduler>,
+    topics: Arc<Mutex<HashMap<i64, i32>>>,
     shutdown: teloxide::dispatching::ShutdownToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -99,7 +115,15 @@ impl TinyBot {
         let otp = Arc::new(MemoryGateway::default());
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
-        let env = Env { clock: clock.clone(), otp: otp.clone(), memory: Arc::default(), store: store.clone() };
+        sandbox.add_forum_group(STAFF, "Support");
+        let topics: Arc<Mutex<HashMap<i64, i32>>> = Arc::default();
+        let env = Env {
+            clock: clock.clone(),
+            otp: otp.clone(),
+            memory: Arc::default(),
+            store: store.clone(),
+            topics: topics.clone(),
+        };
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
         let handler = Arc::new(SendJobs { bot: bot.clone() });
         let scheduler = Arc::new(Scheduler::new(store.clone(), clock.clone(), handler));
@@ -115,13 +139,22 @@ impl TinyBot {
         let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer, env]).build();
         let shutdown = dispatcher.shutdown_token();
         let task = tokio::spawn(async move { dispatcher.dispatch().await });
-        TinyBot { sandbox, clock, otp, store, scheduler, shutdown, task }
+        TinyBot { sandbox, clock, otp, store, scheduler, topics, shutdown, task }
     }
 
+    /// Plays a transcript; one with staff steps gets the staff group, whose topics the tiny
+    /// bot's own map tells.
     async fn run(&self, text: &str, timeout_secs: u64) -> Result<(), Failure> {
         let transcript = parse(text).unwrap();
         let timeout = Duration::from_secs(timeout_secs);
-        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), timeout).await
+        let topics = self.topics.clone();
+        let topic_of = move |customer: i64| -> futures::future::BoxFuture<'static, Option<i32>> {
+            let topic = topics.lock().unwrap().get(&customer).copied();
+            Box::pin(async move { topic })
+        };
+        let side = StaffSide { chat_id: STAFF, topic_of: &topic_of };
+        let staff = transcript.uses_staff().then_some(&side);
+        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), staff, timeout).await
     }
 
     /// Stops the dispatcher. teloxide refuses to shut down a dispatcher that has not
@@ -162,6 +195,18 @@ async fn respond(bot: &Bot, update: &Update, env: &Env) -> bool {
 
 async fn on_message(bot: &Bot, message: &Message, env: &Env) -> Result<(), teloxide::RequestError> {
     let chat = message.chat.id;
+    if chat.0 == STAFF {
+        return on_staff_message(bot, message, env).await;
+    }
+    if chat.is_user() {
+        let has_case = env.topics.lock().unwrap().contains_key(&chat.0);
+        if message.text() == Some("operator") {
+            return open_case(bot, message, env).await;
+        }
+        if has_case {
+            return relay_to_staff(bot, message, env).await;
+        }
+    }
     if let Some(payment) = message.successful_payment() {
         let text = format!(
             "Paid {} {} for {} ({})",
@@ -257,6 +302,93 @@ async fn on_message(bot: &Bot, message: &Message, env: &Env) -> Result<(), telox
     Ok(())
 }
 
+fn first_name(message: &Message) -> String {
+    message.from.as_ref().map_or_else(|| "?".to_owned(), |u| u.first_name.clone())
+}
+
+fn thread(id: i32) -> ThreadId {
+    ThreadId(MessageId(id))
+}
+
+/// The customer's topic, opened ("NAME (ID)") if they have none.
+async fn topic_for(bot: &Bot, message: &Message, env: &Env) -> Result<i32, teloxide::RequestError> {
+    let customer = message.chat.id.0;
+    if let Some(topic) = env.topics.lock().unwrap().get(&customer).copied() {
+        return Ok(topic);
+    }
+    let created = bot.create_forum_topic(ChatId(STAFF), format!("{} ({customer})", first_name(message))).await?;
+    let topic = created.thread_id.0.0;
+    env.topics.lock().unwrap().insert(customer, topic);
+    Ok(topic)
+}
+
+async fn open_case(bot: &Bot, message: &Message, env: &Env) -> Result<(), teloxide::RequestError> {
+    let topic = topic_for(bot, message, env).await?;
+    bot.copy_message(ChatId(STAFF), message.chat.id, message.id).message_thread_id(thread(topic)).await?;
+    let take = InlineKeyboardButton::callback("Take", format!("take:{}", message.chat.id.0));
+    bot.send_message(ChatId(STAFF), format!("New case from {}", first_name(message)))
+        .message_thread_id(thread(topic))
+        .reply_markup(InlineKeyboardMarkup::new([[take]]))
+        .await?;
+    bot.send_message(message.chat.id, "An operator will answer here").await?;
+    Ok(())
+}
+
+/// Copies a customer's message into their topic, opening a new one when staff deleted it.
+async fn relay_to_staff(bot: &Bot, message: &Message, env: &Env) -> Result<(), teloxide::RequestError> {
+    let topic = topic_for(bot, message, env).await?;
+    let copied = bot.copy_message(ChatId(STAFF), message.chat.id, message.id).message_thread_id(thread(topic)).await;
+    let topic = match copied {
+        Err(RequestError::Api(ApiError::Unknown(d))) if d.contains("message thread not found") => {
+            env.topics.lock().unwrap().remove(&message.chat.id.0);
+            let topic = topic_for(bot, message, env).await?;
+            bot.send_message(ChatId(STAFF), "Case continues").message_thread_id(thread(topic)).await?;
+            bot.copy_message(ChatId(STAFF), message.chat.id, message.id).message_thread_id(thread(topic)).await?;
+            topic
+        }
+        Err(e) => return Err(e),
+        Ok(_) => topic,
+    };
+    if let Some(doc) = message.document() {
+        match bot.get_file(doc.file.id.clone()).await {
+            Err(RequestError::Api(ApiError::Unknown(d))) if d.contains("file is too big") => {
+                let name = doc.file_name.clone().unwrap_or_default();
+                bot.send_message(ChatId(STAFF), format!("File too big to download: {name}"))
+                    .message_thread_id(thread(topic))
+                    .await?;
+            }
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+async fn on_staff_message(bot: &Bot, message: &Message, env: &Env) -> Result<(), teloxide::RequestError> {
+    let Some(topic) = message.thread_id.map(|t| t.0.0) else {
+        bot.send_message(message.chat.id, "Please write in the customer's topic").await?;
+        return Ok(());
+    };
+    let customer = env.topics.lock().unwrap().iter().find(|(_, t)| **t == topic).map(|(c, _)| *c);
+    let Some(customer) = customer else { return Ok(()) };
+    if message.text() == Some("/close") {
+        bot.close_forum_topic(message.chat.id, thread(topic)).await?;
+        bot.send_message(ChatId(customer), "Your case is closed").await?;
+        bot.send_message(message.chat.id, format!("Case closed by {}", first_name(message)))
+            .message_thread_id(thread(topic))
+            .await?;
+        return Ok(());
+    }
+    match bot.copy_message(ChatId(customer), message.chat.id, message.id).await {
+        Err(RequestError::Api(ApiError::BotBlocked)) => {
+            bot.send_message(message.chat.id, "The customer blocked the bot").message_thread_id(thread(topic)).await?;
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    Ok(())
+}
+
 async fn on_pre_checkout(bot: &Bot, query: &PreCheckoutQuery) -> Result<(), teloxide::RequestError> {
     if query.invoice_payload.starts_with("refuse") {
         bot.answer_pre_checkout_query(query.id.clone(), false).error_message("Top-ups are paused").await?;
@@ -283,6 +415,11 @@ async fn on_callback(bot: &Bot, query: &CallbackQuery) -> Result<(), teloxide::R
         (Some("balance"), Some(message)) => {
             bot.answer_callback_query(query.id.clone()).await?;
             bot.send_message(message.chat.id, "Balance: 3\u{a0}450 ₸").await?;
+        }
+        (Some(data), Some(message)) if data.starts_with("take:") && message.chat.id.0 == STAFF => {
+            bot.answer_callback_query(query.id.clone()).text("Taken").await?;
+            let text = format!("{} — taken by {}", message.text().unwrap_or_default(), query.from.first_name);
+            bot.edit_message_text(message.chat.id, message.id, text).await?;
         }
         _ => {
             bot.answer_callback_query(query.id.clone()).text("This button is stale").await?;
@@ -436,7 +573,7 @@ async fn an_event_step_is_not_supported_yet() {
 async fn now_without_a_fixed_clock_fails() {
     let bot = TinyBot::start().await;
     let transcript = parse("# Clock\n@now 2025-01-12T09:00:00+05:00\n").unwrap();
-    let failure = play(&transcript, &bot.sandbox, None, None, None, Duration::from_secs(1)).await.unwrap_err();
+    let failure = play(&transcript, &bot.sandbox, None, None, None, None, Duration::from_secs(1)).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 2);
     assert!(failure.problem.contains("fixed clock"), "{}", failure.render());
@@ -533,7 +670,7 @@ async fn otp_fails_clearly_when_there_is_no_code_to_type() {
     let no_code = bot.run("# No code\n@user 5002\n> @contact +77011112233\n> @otp wrong\n", 10).await.unwrap_err();
     let transcript = parse("# No gateway\n@user 5003\n> @contact +77011112244\n> send code\n> @otp\n").unwrap();
     let no_gateway =
-        play(&transcript, &bot.sandbox, Some(&bot.clock), None, None, Duration::from_secs(10)).await.unwrap_err();
+        play(&transcript, &bot.sandbox, Some(&bot.clock), None, None, None, Duration::from_secs(10)).await.unwrap_err();
     bot.stop().await;
     assert_eq!(no_phone.line, 4);
     assert!(no_phone.problem.contains("has not shared their phone"), "{}", no_phone.render());
@@ -561,7 +698,7 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
     let task = tokio::spawn(async move { dispatcher.dispatch().await });
 
     let transcript = parse("# Pay\n@user 5001\n> buy\n[Pay]\n").unwrap();
-    let failure = play(&transcript, &sandbox, None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let failure = play(&transcript, &sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
     for _ in 0..500 {
         if shutdown.shutdown().is_ok() {
             break;
@@ -640,4 +777,163 @@ async fn now_fails_when_the_due_jobs_cannot_be_run() {
     bot.stop().await;
     assert_eq!(failure.line, 3);
     assert!(failure.problem.starts_with("@now: running the jobs due by then failed"), "{}", failure.render());
+}
+
+// --- the staff side -------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_steps_relay_between_a_customer_and_their_topic() {
+    let bot = TinyBot::start().await;
+    let result = bot
+        .run(
+            "# Staff relay\n\
+             @user 5001 lang=en name=Erlan\n\
+             > operator\n\
+             < An operator will answer here\n\
+             <staff New case from Erlan\n\
+             <staff~ ^operator$\n\
+             <staff! taken\n\
+             @staff 9001 name=Aigerim\n\
+             > Hello Erlan, how can I help?\n\
+             < Hello Erlan, how can I help?\n\
+             <staff! Hello\n\
+             [Take]\n\
+             <staff New case from Erlan — taken by Aigerim\n\
+             <staff~ ^Taken$\n\
+             <! taken\n\
+             > @document price.pdf 2MB\n\
+             <doc ^price\\.pdf$\n\
+             > @photo\n\
+             <!~ .\n\
+             @user 5001 lang=en name=Erlan\n\
+             > my order is late\n\
+             <! You said\n\
+             <staff my order is late\n\
+             > @document big.zip 30MB\n\
+             <staff File too big to download: big.zip\n\
+             > @document small.pdf 19MB\n\
+             <staff!~ too big\n\
+             @staff 9001\n\
+             > /close\n\
+             < Your case is closed\n\
+             <staff Case closed by Staff 9001\n\
+             @staff 9002 general name=Dana\n\
+             > anyone here?\n\
+             <staff Please write in the customer's topic\n\
+             <! Please\n",
+            10,
+        )
+        .await;
+    let topic = bot.topics.lock().unwrap().get(&5001).copied().expect("a topic");
+    let info = bot.sandbox.topic(STAFF, topic);
+    let in_topic = bot.sandbox.thread_messages(STAFF, topic);
+    let members = (bot.sandbox.is_member(STAFF, 9001), bot.sandbox.is_member(STAFF, 9002));
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
+    assert!(info.is_some_and(|t| t.closed && t.name == "Erlan (5001)"));
+    // The customer's texts and documents were copied into the topic.
+    let copies: Vec<String> = in_topic
+        .iter()
+        .filter(|m| m.copied_from.is_some())
+        .map(|m| match &m.content {
+            crate::sandbox::BotContent::Document { file_name, .. } => file_name.clone(),
+            _ => m.text.clone(),
+        })
+        .collect();
+    assert_eq!(copies, ["operator", "my order is late", "big.zip", "small.pdf"]);
+    assert_eq!(members, (true, true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_step_for_a_customer_without_a_topic_fails_clearly() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# No topic\n@user 5001\n> hi\n@staff 9001\n> hello\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 5);
+    assert_eq!(failure.problem, "customer 5001 has no topic in the staff group yet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_staff_check_renders_both_reply_lists() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Both\n@user 5001 name=Erlan\n> operator\n<staff Nobody home\n", 10).await.unwrap_err();
+    let customer_check = bot.run("# Customer\n@user 5002 name=Olga\n> operator\n< New case\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 4);
+    let report = failure.render();
+    assert!(report.contains("expected: some reply contains «Nobody home» (in the staff group)"), "{report}");
+    assert!(report.contains("bot replies to line 3 (> operator):\n    1. An operator will answer here"), "{report}");
+    assert!(report.contains("in the staff group:\n"), "{report}");
+    assert!(report.contains(") operator\n"), "the copy, with its topic: {report}");
+    assert!(report.contains("2. (topic 2) New case from Erlan\n       [Take]"), "{report}");
+    // `<` looks at the customer's chat only, even though the staff group got "New case".
+    assert_eq!(customer_check.line, 4, "{}", customer_check.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_topic_fails_staff_steps_until_the_bot_opens_a_new_one() {
+    let bot = TinyBot::start().await;
+    if let Err(failure) = bot.run("# Open\n@user 5001 name=Erlan\n> operator\n", 10).await {
+        panic!("{}", failure.render());
+    }
+    let old = bot.topics.lock().unwrap().get(&5001).copied().expect("a topic");
+    assert!(bot.sandbox.delete_topic(STAFF, old), "staff delete the topic in the app");
+    let gone = bot.run("# Gone\n@user 5001 name=Erlan\n@staff 9001\n> still there?\n", 10).await.unwrap_err();
+    let again = bot
+        .run(
+            "# Again\n@user 5001 name=Erlan\n> hello?\n<staff Case continues\n<staff hello?\n@staff 9001\n> Yes, here\n< Yes, here\n",
+            10,
+        )
+        .await;
+    let new = bot.topics.lock().unwrap().get(&5001).copied();
+    bot.stop().await;
+    assert_eq!(gone.line, 4);
+    assert!(gone.problem.contains(&format!("the topic of customer 5001 (message_thread_id {old}) is not in the staff group")), "{}", gone.render());
+    if let Err(failure) = again {
+        panic!("{}", failure.render());
+    }
+    assert!(new.is_some_and(|t| t != old));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_press_without_the_button_lists_the_staff_groups_buttons() {
+    let bot = TinyBot::start().await;
+    let failure = bot.run("# Press\n@user 5001 name=Erlan\n> operator\n@staff 9001\n[Refuse]\n", 10).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!(failure.line, 5);
+    let report = failure.render();
+    assert!(report.contains("no button in the staff group whose label contains «Refuse»"), "{report}");
+    assert!(report.contains("buttons in the chat now:"), "{report}");
+    assert!(report.contains("[Take]"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_steps_need_a_staff_side() {
+    let bot = TinyBot::start().await;
+    let transcript = parse("# No side\n@user 5001\n> hi\n<staff anything\n").unwrap();
+    let check = play(&transcript, &bot.sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let transcript = parse("# No side\n@staff 9001 general\n> hi\n").unwrap();
+    let act = play(&transcript, &bot.sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    bot.stop().await;
+    assert_eq!((check.line, act.line), (4, 2));
+    assert!(check.problem.contains("no staff group") && act.problem.contains("no staff group"), "{check:?} {act:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_collects_what_the_jobs_sent_the_staff_group_too() {
+    let bot = TinyBot::start().await;
+    let at = DateTime::parse_from_rfc3339("2025-01-11T10:30:00+05:00").unwrap().to_utc();
+    bot.store.schedule_job(&send_job("staff", STAFF, "Daily report: 3 open cases", at)).await.unwrap();
+    let result = bot
+        .run(
+            "# Now\n@user 5001\n> hi\n<staff! report\n@now 2025-01-11T10:30:00+05:00\n<staff Daily report\n<! report\n",
+            10,
+        )
+        .await;
+    bot.stop().await;
+    if let Err(failure) = result {
+        panic!("{}", failure.render());
+    }
 }

@@ -2,7 +2,9 @@
 //! against the demo business in the sandbox, with a fresh database and a fixed clock. The
 //! format is described in [`parse`]; a file's `@config` lines choose how its bot is started
 //! (step-up codes, Telegram payments), `> @otp` reads the codes the bot sent from the bot's
-//! in-memory code gateway, and `@now` runs the bot's scheduled jobs due by the new time.
+//! in-memory code gateway, and `@now` runs the bot's scheduled jobs due by the new time. A
+//! file with staff steps (`@staff`, `<staff`) runs with a staff group: the forum supergroup
+//! [`STAFF_CHAT_ID`] ("Support") in the sandbox, given to the bot in its options.
 
 pub mod parse;
 pub mod run;
@@ -19,10 +21,17 @@ use std::time::Duration;
 use crate::app::{SandboxOptions, SandboxedBot};
 
 pub use parse::{
-    Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, Step, StepKind, Transcript, TranscriptConfig,
-    UserSpec, parse,
+    Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, StaffSpec, Step, StepKind, Transcript,
+    TranscriptConfig, UserSpec, parse,
 };
-pub use run::{ActionReplies, Failure, HANDLE_TIMEOUT, Reply, run_transcript};
+pub use run::{ActionReplies, Failure, HANDLE_TIMEOUT, Reply, StaffSide, run_transcript};
+
+/// The chat id of the staff group a transcript's bot gets when the file has staff steps: a
+/// forum supergroup titled [`STAFF_CHAT_TITLE`] in the sandbox.
+pub const STAFF_CHAT_ID: i64 = -1_001_000_000_001;
+
+/// The title of the transcripts' staff group.
+pub const STAFF_CHAT_TITLE: &str = "Support";
 
 /// The outcome of a run over several files.
 #[derive(Debug, Clone, Default)]
@@ -89,24 +98,42 @@ enum FileError {
     Step(Failure),
 }
 
-/// How a transcript's bot is started: on a fixed clock, with the file's `@config`.
-fn sandbox_options(config: &TranscriptConfig) -> SandboxOptions {
+/// How a transcript's bot is started: on a fixed clock, with the file's `@config`, and with
+/// the staff group when the file has staff steps.
+fn sandbox_options(transcript: &Transcript) -> SandboxOptions {
+    let config = &transcript.config;
     SandboxOptions {
         fixed_clock: true,
         step_up: config.step_up,
         telegram_payments: config.telegram_payments,
         holidays: config.holidays.clone(),
+        staff_chat_id: transcript.uses_staff().then_some(STAFF_CHAT_ID),
         ..Default::default()
     }
 }
 
 async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
-    let bot = SandboxedBot::start(sandbox_options(&transcript.config))
-        .await
-        .map_err(|e| FileError::Start(format!("{e:#}")))?;
-    let result =
-        run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(bot.otp.as_ref()), Some(&bot.scheduler))
-            .await;
+    let options = sandbox_options(&transcript);
+    let bot = SandboxedBot::start(options.clone()).await.map_err(|e| FileError::Start(format!("{e:#}")))?;
+    // A customer's topic: the one the bot last copied their messages into.
+    let sandbox = bot.sandbox.clone();
+    let topic_of = move |customer: i64| -> futures::future::BoxFuture<'static, Option<i32>> {
+        let topic = sandbox.latest_copy_thread(STAFF_CHAT_ID, customer);
+        Box::pin(async move { topic })
+    };
+    let staff = options.staff_chat_id.map(|chat_id| {
+        bot.sandbox.add_forum_group(chat_id, STAFF_CHAT_TITLE);
+        StaffSide { chat_id, topic_of: &topic_of }
+    });
+    let result = run_transcript(
+        &transcript,
+        &bot.sandbox,
+        bot.clock.as_deref(),
+        Some(bot.otp.as_ref()),
+        Some(&bot.scheduler),
+        staff.as_ref(),
+    )
+    .await;
     // A dispatcher that has not started dispatching yet (a file that failed before its
     // first action) does not accept a shutdown; do not wait for it forever.
     let _ = tokio::time::timeout(STOP_TIMEOUT, bot.stop()).await;

@@ -20,6 +20,21 @@
 //! - Checks on the replies to the latest action (or `@now`): `< text`, `<~ regex`, `<! text`,
 //!   `<!~ regex`, `<doc regex`, `<buttons label`. A named group of a `<~` regex that matched
 //!   keeps what it matched: `<~ start=(?P<link>ref_\w+)` then `> /start ${link}` sends it back.
+//!   These look at the customer's chat: the customer last chosen with `@user`, also when the
+//!   latest action was a staff member's.
+//! - The staff side (the business's staff group, a forum with one topic per customer):
+//!   `@staff ID [name=Айгерим]` (default name `Staff ID`) makes the following `>` lines
+//!   messages of that staff member in the topic of the customer last chosen with `@user` (the
+//!   bot tells which topic is theirs), and `[…]` presses act on the staff group's buttons (that
+//!   topic's first); `@staff ID general` writes in the group outside topics (the General
+//!   topic). `@user …` switches back to the customer (the same customer again keeps the phone
+//!   they shared). Staff actions: `> text`, `> @photo`, `> @document NAME SIZE`,
+//!   `> @callback DATA` and presses.
+//! - `> @document NAME SIZE` sends a document of that size (`30MB`, `512KB`, `1.5MB`, bytes;
+//!   binary units): from the customer, or from staff into the topic.
+//! - Checks on what the bot sent the staff group (new or edited messages in any topic or the
+//!   General topic, and toasts of staff presses) in reply to the latest action or `@now`:
+//!   `<staff text`, `<staff~ regex`, `<staff! text`, `<staff!~ regex`.
 //! - `@now <RFC 3339>` moves the fixed clock and runs the scheduled jobs due by then (a
 //!   reminder, …); what they sent to the current user's chat becomes the replies the next
 //!   checks look at (none before the first `@user`). `@event {json}` is reserved for the
@@ -69,10 +84,17 @@ pub struct Step {
 pub enum StepKind {
     /// `@user 5001 lang=ru name=Ерлан phone=+77011234567`: who acts from now on.
     User(UserSpec),
-    /// Something the current user does (`> …`, `[…]`).
+    /// `@staff 9001 name=Айгерим [general]`: a staff member acts from now on, in the topic of
+    /// the current customer (or in the General topic).
+    Staff(StaffSpec),
+    /// Something the current user (or staff member) does (`> …`, `[…]`).
     Act(Action),
-    /// A check on the replies to the most recent action (`< …`, `<~ …`, …).
+    /// A check on the replies to the most recent action in the customer's chat (`< …`,
+    /// `<~ …`, …).
     Expect(Expectation),
+    /// A check on what the bot sent the staff group in reply to the most recent action
+    /// (`<staff …`, `<staff~ …`, `<staff! …`, `<staff!~ …`).
+    ExpectStaff(Expectation),
     /// `@now <RFC 3339>`: move the fixed clock and run the jobs due by then; what they sent
     /// the current user is what the following checks look at.
     Now(DateTime<Utc>),
@@ -90,6 +112,16 @@ pub struct UserSpec {
     pub name: Option<String>,
     /// The phone shared when a contact-request button is pressed, from `phone=`.
     pub phone: Option<String>,
+}
+
+/// The staff member declared by `@staff`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSpec {
+    pub id: i64,
+    /// The first name, from `name=`.
+    pub name: Option<String>,
+    /// `general`: writes in the General topic instead of the customer's topic.
+    pub general: bool,
 }
 
 /// Whose contact a `> @contact` step shares.
@@ -116,6 +148,8 @@ pub enum Action {
     Photo,
     /// `> @voice`
     Voice,
+    /// `> @document NAME SIZE`: a document of `size` bytes.
+    Document { file_name: String, size: u64 },
     /// `> @group CHAT_ID text`: a message in a group chat.
     GroupText { chat_id: i64, text: String },
     /// `> @callback DATA`: a callback query with raw data on the newest bot message.
@@ -207,12 +241,32 @@ fn fold(text: &str) -> String {
         .to_lowercase()
 }
 
+impl Transcript {
+    /// Whether the transcript has staff steps or checks: its run needs a staff group.
+    pub fn uses_staff(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s.kind, StepKind::Staff(_) | StepKind::ExpectStaff(_)))
+    }
+}
+
+impl Action {
+    /// Whether a staff member can do this (customers' own actions, such as sharing a
+    /// contact, cannot be a staff member's).
+    pub fn is_staff_action(&self) -> bool {
+        matches!(
+            self,
+            Action::Text(_) | Action::Photo | Action::Document { .. } | Action::Callback(_) | Action::Press(_)
+        )
+    }
+}
+
 /// Parses a transcript's text.
 pub fn parse(text: &str) -> Result<Transcript, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut title: Option<String> = None;
     let mut steps = Vec::new();
     let mut have_user = false;
+    // After `@staff` and until the next `@user`: staff members act.
+    let mut staff_mode = false;
     let mut have_action = false;
     // An action or `@now`: something whose replies a check can look at.
     let mut have_replies = false;
@@ -247,16 +301,34 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
 
         let kind = parse_step(source).map_err(err)?;
         match &kind {
-            StepKind::User(_) => have_user = true,
-            StepKind::Act(_) if !have_user => {
+            StepKind::User(_) => {
+                have_user = true;
+                staff_mode = false;
+            }
+            StepKind::Staff(spec) if !spec.general && !have_user => {
+                return Err(err(
+                    "`@staff` writes in the topic of the customer chosen with `@user`: put an `@user` line \
+                     before it, or write `@staff ID general`"
+                        .into(),
+                ));
+            }
+            StepKind::Staff(_) => staff_mode = true,
+            StepKind::Act(_) if !have_user && !staff_mode => {
                 return Err(err("a user action before any `@user` line".into()));
+            }
+            StepKind::Act(action) if staff_mode && !action.is_staff_action() => {
+                return Err(err(format!(
+                    "`{}` is not something a staff member does (staff: `> text`, `> @photo`, \
+                     `> @document`, `> @callback`, `[button]`); `@user` switches back to the customer",
+                    shorten(source)
+                )));
             }
             StepKind::Act(_) => {
                 have_action = true;
                 have_replies = true;
             }
             StepKind::Now(_) => have_replies = true,
-            StepKind::Expect(_) if !have_replies => {
+            StepKind::Expect(_) | StepKind::ExpectStaff(_) if !have_replies => {
                 return Err(err("an expectation before any user action or `@now`".into()));
             }
             _ => {}
@@ -276,6 +348,9 @@ fn parse_step(source: &str) -> Result<StepKind, String> {
     }
     if let Some(rest) = keyword(source, "@user") {
         return parse_user(rest).map(StepKind::User);
+    }
+    if let Some(rest) = keyword(source, "@staff") {
+        return parse_staff(rest).map(StepKind::Staff);
     }
     if let Some(rest) = keyword(source, "@now") {
         let at = argument(rest, "@now")?;
@@ -299,7 +374,7 @@ fn parse_step(source: &str) -> Result<StepKind, String> {
         return parse_press(source).map(|m| StepKind::Act(Action::Press(m)));
     }
     if source.starts_with('<') {
-        return parse_expectation(source).map(StepKind::Expect);
+        return parse_expectation(source);
     }
     Err(format!("unknown step `{}`", shorten(source)))
 }
@@ -343,6 +418,37 @@ fn parse_user(rest: &str) -> Result<UserSpec, String> {
             return Err(format!("@user: `{key}` given twice"));
         }
         *slot = Some(value.to_owned());
+    }
+    Ok(spec)
+}
+
+fn parse_staff(rest: &str) -> Result<StaffSpec, String> {
+    let rest = argument(rest, "@staff")?;
+    let mut words = rest.split_whitespace();
+    let id_text = words.next().unwrap_or_default();
+    let id: i64 = id_text
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| format!("@staff: `{id_text}` is not a positive Telegram user id"))?;
+    let mut spec = StaffSpec { id, name: None, general: false };
+    for word in words {
+        if word == "general" {
+            if spec.general {
+                return Err("@staff: `general` given twice".into());
+            }
+            spec.general = true;
+            continue;
+        }
+        let (key, value) = word
+            .split_once('=')
+            .ok_or_else(|| format!("@staff: expected name=… or `general`, found `{word}`"))?;
+        match key {
+            "name" if value.is_empty() => return Err("@staff: `name=` has no value".into()),
+            "name" if spec.name.is_some() => return Err("@staff: `name` given twice".into()),
+            "name" => spec.name = Some(value.to_owned()),
+            _ => return Err(format!("@staff: unknown key `{key}` (known: name; or the word `general`)")),
+        }
     }
     Ok(spec)
 }
@@ -413,6 +519,17 @@ fn parse_action(source: &str) -> Result<Action, String> {
         "sticker" => no_args(Action::Sticker),
         "photo" => no_args(Action::Photo),
         "voice" => no_args(Action::Voice),
+        "document" => {
+            let usage = "> @document needs a file name and a size: `> @document big.zip 30MB`";
+            let (name, size) = args.rsplit_once(char::is_whitespace).ok_or(usage)?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(usage.into());
+            }
+            let size = crate::sandbox::parse_size(size)
+                .ok_or_else(|| format!("> @document: `{size}` is not a size (30MB, 512KB, 1.5MB or bytes)"))?;
+            Ok(Action::Document { file_name: name.to_owned(), size })
+        }
         "group" => {
             let (chat, text) = args
                 .split_once(char::is_whitespace)
@@ -440,7 +557,7 @@ fn parse_action(source: &str) -> Result<Action, String> {
             _ => Err(format!("> @otp takes nothing or `wrong`, not `{args}`")),
         },
         _ => Err(format!(
-            "unknown action `> @{word}` (known: @contact, @sticker, @photo, @voice, @group, \
+            "unknown action `> @{word}` (known: @contact, @sticker, @photo, @voice, @document, @group, \
              @callback, @otp; write `> \\@…` to send text starting with @)"
         )),
     }
@@ -482,7 +599,29 @@ fn parse_press(source: &str) -> Result<LabelMatch, String> {
     Ok(LabelMatch::Contains(label.to_owned()))
 }
 
-fn parse_expectation(source: &str) -> Result<Expectation, String> {
+fn parse_expectation(source: &str) -> Result<StepKind, String> {
+    // The staff group's checks: `<staff!~`, `<staff!`, `<staff~`, `<staff`.
+    const STAFF_MARKERS: [&str; 4] = ["<staff!~", "<staff!", "<staff~", "<staff"];
+    for marker in STAFF_MARKERS {
+        let Some(rest) = source.strip_prefix(marker) else { continue };
+        let arg = match rest.strip_prefix(' ') {
+            Some(arg) if !arg.trim().is_empty() => arg,
+            Some(_) => return Err(format!("`{marker}` needs an argument")),
+            None if rest.is_empty() => return Err(format!("`{marker}` needs an argument")),
+            None => continue,
+        };
+        let expectation = match marker {
+            "<staff" => Expectation::Contains(arg.to_owned()),
+            "<staff!" => Expectation::NotContains(arg.to_owned()),
+            "<staff~" => compile(arg).map(Expectation::Matches)?,
+            _ => compile(arg).map(Expectation::NotMatches)?,
+        };
+        return Ok(StepKind::ExpectStaff(expectation));
+    }
+    parse_customer_expectation(source).map(StepKind::Expect)
+}
+
+fn parse_customer_expectation(source: &str) -> Result<Expectation, String> {
     // Longest markers first: `<!~` before `<!`, `<~` before `<`.
     const MARKERS: [&str; 6] = ["<!~", "<!", "<~", "<doc", "<buttons", "<"];
     for marker in MARKERS {
@@ -504,7 +643,8 @@ fn parse_expectation(source: &str) -> Result<Expectation, String> {
         };
     }
     Err(format!(
-        "unknown expectation `{}` (known: `< `, `<~ `, `<! `, `<!~ `, `<doc `, `<buttons `)",
+        "unknown expectation `{}` (known: `< `, `<~ `, `<! `, `<!~ `, `<doc `, `<buttons `, `<staff `, \
+         `<staff~ `, `<staff! `, `<staff!~ `)",
         shorten(source)
     ))
 }
@@ -791,5 +931,85 @@ mod tests {
         let e = error_of("# t\n@user 1\n> hi\n@config payments=telegram\n");
         assert_eq!(e.line, 4);
         assert!(e.message.contains("before the first user action"), "{e}");
+    }
+
+    #[test]
+    fn staff_lines_name_the_member_and_maybe_the_general_topic() {
+        let staff = |line: &str| parse(&format!("# t\n@user 5001\n{line}\n")).unwrap().steps.remove(1).kind;
+        assert_eq!(staff("@staff 9001"), StepKind::Staff(StaffSpec { id: 9001, name: None, general: false }));
+        assert_eq!(
+            staff("@staff 9001 name=Айгерим general"),
+            StepKind::Staff(StaffSpec { id: 9001, name: Some("Айгерим".into()), general: true })
+        );
+        assert_eq!(staff("@staff 9002 general"), StepKind::Staff(StaffSpec { id: 9002, name: None, general: true }));
+        for bad in [
+            "@staff",
+            "@staff x",
+            "@staff 0",
+            "@staff 5 nick=a",
+            "@staff 5 name=",
+            "@staff 5 general general",
+            "@staff 5 name=a name=b",
+            "@staff 5 topic",
+        ] {
+            let e = error_of(&format!("# t\n@user 1\n{bad}\n"));
+            assert_eq!(e.line, 3, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn staff_in_a_customers_topic_needs_a_customer_first() {
+        let e = error_of("# t\n@staff 9001\n> hello\n");
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("@staff ID general"), "{e}");
+        let t = parse("# t\n@staff 9001 general\n> hello\n< x\n<staff y\n").unwrap();
+        assert_eq!(t.steps[1].kind, StepKind::Act(Action::Text("hello".into())));
+        assert!(t.uses_staff());
+    }
+
+    #[test]
+    fn staff_members_do_staff_things_only_until_the_next_user_line() {
+        let base = "# t\n@user 5001\n> hi\n@staff 9001\n";
+        for ok in ["> hello", "> @photo", "> @document price.pdf 2MB", "> @callback take:1", "[Take]", "> /close"] {
+            assert!(parse(&format!("{base}{ok}\n")).is_ok(), "{ok}");
+        }
+        for bad in ["> @contact +77011234567", "> @otp", "> @sticker", "> @voice", "> @group -100 hi"] {
+            let e = error_of(&format!("{base}{bad}\n"));
+            assert_eq!(e.line, 5, "{bad}: {e}");
+            assert!(e.message.contains("not something a staff member does"), "{bad}: {e}");
+        }
+        assert!(parse(&format!("{base}@user 5001\n> @contact +77011234567\n")).is_ok());
+    }
+
+    #[test]
+    fn staff_checks_parse_like_customer_checks() {
+        assert_eq!(one("<staff Новое обращение"), StepKind::ExpectStaff(Expectation::Contains("Новое обращение".into())));
+        assert_eq!(one("<staff~ ^New case"), StepKind::ExpectStaff(Expectation::Matches(re("^New case"))));
+        assert_eq!(one("<staff! taken"), StepKind::ExpectStaff(Expectation::NotContains("taken".into())));
+        assert_eq!(one("<staff!~ (?i)taken"), StepKind::ExpectStaff(Expectation::NotMatches(re("(?i)taken"))));
+        // Customer checks that merely mention staff stay customer checks.
+        assert_eq!(one("< staff"), StepKind::Expect(Expectation::Contains("staff".into())));
+        for bad in ["<staff", "<staff ", "<staff~ (", "<stafff x", "<staff!x", "<staffdoc x"] {
+            let e = error_of(&format!("# t\n@user 1\n> hi\n{bad}\n"));
+            assert_eq!(e.line, 4, "{bad}: {e}");
+        }
+        assert_eq!(error_of("# t\n@user 1\n<staff x\n").line, 3, "a check before any action");
+    }
+
+    #[test]
+    fn a_document_has_a_name_and_a_size() {
+        assert_eq!(
+            one("> @document big.zip 30MB"),
+            StepKind::Act(Action::Document { file_name: "big.zip".into(), size: 30 * 1024 * 1024 })
+        );
+        assert_eq!(
+            one("> @document акт за декабрь.pdf 1.5MB"),
+            StepKind::Act(Action::Document { file_name: "акт за декабрь.pdf".into(), size: 1_572_864 })
+        );
+        assert_eq!(one("> @document a.txt 120"), StepKind::Act(Action::Document { file_name: "a.txt".into(), size: 120 }));
+        for bad in ["> @document", "> @document big.zip", "> @document 30MB", "> @document a.zip 30TB", "> @document a.zip MB"] {
+            let e = error_of(&format!("# t\n@user 1\n> hi\n{bad}\n"));
+            assert_eq!(e.line, 4, "{bad}: {e}");
+        }
     }
 }

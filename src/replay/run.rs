@@ -1,8 +1,10 @@
 //! Plays a parsed transcript against a running sandbox: performs the user's actions, collects
 //! the bot's replies to each, checks the expectations, and describes the first failure.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use crate::adapters::otp::MemoryGateway;
 use crate::clock::FixedClock;
@@ -53,7 +55,10 @@ pub struct ActionReplies {
     pub line: usize,
     /// The action (or the `@now`) as written.
     pub source: String,
+    /// The replies in the customer's chat (the customer last chosen with `@user`).
     pub replies: Vec<Reply>,
+    /// What the bot sent the staff group (any topic), when the run has a staff side.
+    pub staff_replies: Option<Vec<Reply>>,
 }
 
 /// The first failed step of a transcript.
@@ -85,6 +90,10 @@ impl Failure {
             Some(checked) => {
                 let _ = writeln!(out, "  bot replies to line {} ({}):", checked.line, checked.source);
                 out.push_str(&render_replies(&checked.replies, "    "));
+                if let Some(staff) = &checked.staff_replies {
+                    let _ = writeln!(out, "  in the staff group:");
+                    out.push_str(&render_replies(staff, "    "));
+                }
             }
         }
         if !self.shown.is_empty() {
@@ -114,6 +123,9 @@ pub fn render_replies(replies: &[Reply], indent: &str) -> String {
             Reply::PaymentDeclined { text } => lines.push(format!("(payment declined) {text}")),
             Reply::Message { edited, message } => {
                 let mut first = String::new();
+                if let Some(topic) = message.thread_id {
+                    let _ = write!(first, "(topic {topic}) ");
+                }
                 if *edited {
                     first.push_str("(edited) ");
                 }
@@ -246,19 +258,49 @@ pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
         .collect()
 }
 
+/// The staff side of a run: the business's staff group (a forum supergroup in the sandbox,
+/// one topic per customer) and how to find a customer's topic there.
+///
+/// `topic_of` answers, for a customer's Telegram user id, the `message_thread_id` of their
+/// topic as the bot keeps it (`None`: the bot has opened none yet). The bot under test owns
+/// that mapping, so whoever starts the bot provides the lookup, for instance over its store
+/// (the future owns what it needs, here a clone of the store):
+///
+/// ```ignore
+/// let lookup = move |customer: i64| -> BoxFuture<'static, Option<i32>> {
+///     let store = store.clone();
+///     Box::pin(async move { store.staff_topic_of(customer).await.ok().flatten() })
+/// };
+/// let staff = StaffSide { chat_id: STAFF_CHAT_ID, topic_of: &lookup };
+/// ```
+pub struct StaffSide<'a> {
+    /// The staff group's chat id.
+    pub chat_id: i64,
+    /// The topic of a customer (by Telegram user id) in the staff group.
+    pub topic_of: &'a (dyn Fn(i64) -> BoxFuture<'static, Option<i32>> + Sync),
+}
+
+impl fmt::Debug for StaffSide<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaffSide").field("chat_id", &self.chat_id).finish_non_exhaustive()
+    }
+}
+
 /// Plays `transcript` against `sandbox` (whose bot must be running); `clock` is the fixed
 /// clock `@now` moves, when the bot runs on one; `otp` holds the one-time codes the bot
 /// sent, which `> @otp` types; `jobs` is the bot's scheduler, whose due jobs `@now` runs
-/// (without one, `@now` only moves the clock). Stops at the first failed step. (The
-/// transcript's `@config` is for whoever starts the bot.)
+/// (without one, `@now` only moves the clock); `staff` is the staff group, needed by `@staff`
+/// steps and `<staff` checks (with it, every step also collects what the bot sent there).
+/// Stops at the first failed step. (The transcript's `@config` is for whoever starts the bot.)
 pub async fn run_transcript(
     transcript: &Transcript,
     sandbox: &Sandbox,
     clock: Option<&FixedClock>,
     otp: Option<&MemoryGateway>,
     jobs: Option<&Scheduler>,
+    staff: Option<&StaffSide<'_>>,
 ) -> Result<(), Failure> {
-    play(transcript, sandbox, clock, otp, jobs, HANDLE_TIMEOUT).await
+    play(transcript, sandbox, clock, otp, jobs, staff, HANDLE_TIMEOUT).await
 }
 
 struct Actor {
@@ -268,6 +310,13 @@ struct Actor {
     shared_phone: Option<String>,
 }
 
+/// A staff member acting (after `@staff`).
+struct StaffActor {
+    user: SandboxUser,
+    /// Writing in the General topic rather than the customer's topic.
+    general: bool,
+}
+
 /// [`run_transcript`] with a chosen handling timeout.
 pub(crate) async fn play(
     transcript: &Transcript,
@@ -275,9 +324,12 @@ pub(crate) async fn play(
     clock: Option<&FixedClock>,
     otp: Option<&MemoryGateway>,
     jobs: Option<&Scheduler>,
+    staff: Option<&StaffSide<'_>>,
     timeout: Duration,
 ) -> Result<(), Failure> {
     let mut actor: Option<Actor> = None;
+    // Set from `@staff` until the next `@user`.
+    let mut staff_actor: Option<StaffActor> = None;
     let mut last: Option<ActionReplies> = None;
     // Named groups of `<~` regexes that matched: `${name}` in later `>` lines.
     let mut vars: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
@@ -294,15 +346,29 @@ pub(crate) async fn play(
             StepKind::User(spec) => {
                 let name = spec.name.as_deref().unwrap_or("User");
                 let user = SandboxUser::new(spec.id, name, spec.lang.as_deref());
-                actor = Some(Actor { spec: spec.clone(), user, shared_phone: None });
+                // The same customer again keeps the phone they shared.
+                let shared_phone = actor.take().filter(|a| a.spec.id == spec.id).and_then(|a| a.shared_phone);
+                actor = Some(Actor { spec: spec.clone(), user, shared_phone });
+                staff_actor = None;
+            }
+            StepKind::Staff(spec) => {
+                let Some(side) = staff else {
+                    return Err(fail(NO_STAFF.into(), last));
+                };
+                let name = spec.name.clone().unwrap_or_else(|| format!("Staff {}", spec.id));
+                let lang = actor.as_ref().and_then(|a| a.user.language_code.clone());
+                let user = SandboxUser::new(spec.id, &name, lang.as_deref());
+                sandbox.add_member(side.chat_id, &user);
+                staff_actor = Some(StaffActor { user, general: spec.general });
             }
             StepKind::Now(at) => {
                 let Some(clock) = clock else {
                     return Err(fail("@now: this bot does not run on a fixed clock".into(), last));
                 };
-                match now(*at, clock, jobs, sandbox, actor.as_ref()).await {
-                    Ok(replies) => {
-                        last = Some(ActionReplies { line: step.line, source: step.source.clone(), replies });
+                match now(*at, clock, jobs, sandbox, actor.as_ref(), staff).await {
+                    Ok((replies, staff_replies)) => {
+                        let source = step.source.clone();
+                        last = Some(ActionReplies { line: step.line, source, replies, staff_replies });
                     }
                     Err(problem) => return Err(fail(problem, last)),
                 }
@@ -317,10 +383,19 @@ pub(crate) async fn play(
                     capture(&re.0, replies, &mut vars);
                 }
             }
+            StepKind::ExpectStaff(expectation) => {
+                if staff.is_none() {
+                    return Err(fail(NO_STAFF.into(), last));
+                }
+                let replies = last.as_ref().and_then(|l| l.staff_replies.as_deref()).unwrap_or_default();
+                if let Err(expected) = check(expectation, replies) {
+                    return Err(fail(format!("{expected} (in the staff group)"), last));
+                }
+                if let Expectation::Matches(re) = expectation {
+                    capture(&re.0, replies, &mut vars);
+                }
+            }
             StepKind::Act(action) => {
-                let Some(actor) = actor.as_mut() else {
-                    return Err(fail("a user action needs an `@user` line before it".into(), last));
-                };
                 let substituted;
                 let action = match action {
                     Action::Text(text) if text.contains("${") => match substitute(text, &vars) {
@@ -332,13 +407,26 @@ pub(crate) async fn play(
                     },
                     other => other,
                 };
-                match act(step, action, actor, sandbox, otp, timeout).await {
+                let done = match (&staff_actor, staff) {
+                    (Some(member), Some(side)) => {
+                        act_as_staff(step, action, member, actor.as_ref(), side, sandbox, timeout).await
+                    }
+                    (Some(_), None) => return Err(fail(NO_STAFF.into(), last)),
+                    (None, _) => {
+                        let Some(actor) = actor.as_mut() else {
+                            return Err(fail("a user action needs an `@user` line before it".into(), last));
+                        };
+                        act(step, action, actor, sandbox, otp, staff, timeout).await
+                    }
+                };
+                match done {
                     Ok(replies) => last = Some(replies),
                     Err(ActFailure::NotSent { problem, shown }) => {
                         return Err(Failure { shown, ..fail(problem, last) });
                     }
-                    Err(ActFailure::Sent { problem, replies }) => {
-                        let checked = ActionReplies { line: step.line, source: step.source.clone(), replies };
+                    Err(ActFailure::Sent { problem, replies, staff_replies }) => {
+                        let checked =
+                            ActionReplies { line: step.line, source: step.source.clone(), replies, staff_replies };
                         return Err(fail(problem, Some(checked)));
                     }
                 }
@@ -348,25 +436,33 @@ pub(crate) async fn play(
     Ok(())
 }
 
+/// Why a staff step cannot run.
+const NO_STAFF: &str = "this run has no staff group (the runner was given no staff side)";
+
 /// `@now`: moves the clock to `at`, runs the jobs due by then, and returns what they sent to
-/// the current user's chat (nothing before the first `@user`). Jobs send without an update
-/// to wait for: once the tick has returned, everything they sent is in the sandbox.
+/// the current user's chat (nothing before the first `@user`) and to the staff group. Jobs
+/// send without an update to wait for: once the tick has returned, everything they sent is in
+/// the sandbox.
 async fn now(
     at: chrono::DateTime<chrono::Utc>,
     clock: &FixedClock,
     jobs: Option<&Scheduler>,
     sandbox: &Sandbox,
     actor: Option<&Actor>,
-) -> Result<Vec<Reply>, String> {
+    staff: Option<&StaffSide<'_>>,
+) -> Result<(Vec<Reply>, Option<Vec<Reply>>), String> {
     let seq = sandbox.event_seq();
     clock.set(at);
     if let Some(jobs) = jobs {
         jobs.run_due().await.map_err(|e| format!("@now: running the jobs due by then failed: {e:#}"))?;
     }
-    Ok(match actor {
-        Some(actor) => replies_in(sandbox.events_since(seq), actor.user.id),
+    let events = sandbox.events_since(seq);
+    let staff_replies = staff.map(|side| replies_in(events.clone(), side.chat_id));
+    let replies = match actor {
+        Some(actor) => replies_in(events, actor.user.id),
         None => Vec::new(),
-    })
+    };
+    Ok((replies, staff_replies))
 }
 
 /// Keeps the named groups of the first reply `re` matches.
@@ -404,8 +500,16 @@ pub(crate) fn substitute(text: &str, vars: &std::collections::BTreeMap<String, S
 enum ActFailure {
     /// Nothing was sent to the bot; `shown` is what the chat offers instead.
     NotSent { problem: String, shown: Vec<Reply> },
-    /// The update was sent; `replies` are the bot's replies so far.
-    Sent { problem: String, replies: Vec<Reply> },
+    /// The update was sent; the bot's replies so far (the customer's and the staff group's).
+    Sent { problem: String, replies: Vec<Reply>, staff_replies: Option<Vec<Reply>> },
+}
+
+/// An update a step sent: its id, the chat whose replies count as the customer's, and
+/// whether it paid an invoice (the successful payment that follows is part of the step).
+struct Sent {
+    update_id: i32,
+    chat: Option<i64>,
+    payment: bool,
 }
 
 /// Performs one user action and collects the replies to it.
@@ -415,6 +519,7 @@ async fn act(
     actor: &mut Actor,
     sandbox: &Sandbox,
     otp: Option<&MemoryGateway>,
+    staff: Option<&StaffSide<'_>>,
     timeout: Duration,
 ) -> Result<ActionReplies, ActFailure> {
     let user = &actor.user.clone();
@@ -446,6 +551,7 @@ async fn act(
         Action::Sticker => (sandbox.send_sticker(user), private),
         Action::Photo => (sandbox.send_photo(user), private),
         Action::Voice => (sandbox.send_voice(user), private),
+        Action::Document { file_name, size } => (sandbox.send_document(user, file_name, *size), private),
         Action::GroupText { chat_id, text } => (sandbox.send_group_text(user, *chat_id, text), *chat_id),
         Action::Callback(data) => {
             let Some(newest) = sandbox.messages(private).pop() else {
@@ -460,7 +566,7 @@ async fn act(
             None => {
                 return Err(ActFailure::NotSent {
                     problem: format!("no button in the chat whose label {}", describe_label(label)),
-                    shown: visible_buttons(sandbox, private),
+                    shown: visible_buttons(sandbox, private, None),
                 });
             }
             Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => {
@@ -492,21 +598,125 @@ async fn act(
             Some(ButtonRef::Reply { text, .. }) => (sandbox.send_text(user, &text), private),
         },
     };
+    let sent = Sent { update_id, chat: Some(chat), payment };
+    collect(step, sandbox, seq, &sent, staff, timeout).await
+}
 
+/// Performs one action of a staff member (in the current customer's topic, or in the General
+/// topic) and collects the replies to it.
+async fn act_as_staff(
+    step: &Step,
+    action: &Action,
+    member: &StaffActor,
+    customer: Option<&Actor>,
+    side: &StaffSide<'_>,
+    sandbox: &Sandbox,
+    timeout: Duration,
+) -> Result<ActionReplies, ActFailure> {
+    let not_sent = |problem: String| ActFailure::NotSent { problem, shown: Vec::new() };
+    let group = side.chat_id;
+    let topic = if member.general {
+        None
+    } else {
+        let Some(customer) = customer else {
+            return Err(not_sent("`@staff` needs a customer chosen with `@user` (or `@staff ID general`)".into()));
+        };
+        let id = customer.user.id;
+        let Some(topic) = (side.topic_of)(id).await else {
+            return Err(not_sent(format!("customer {id} has no topic in the staff group yet")));
+        };
+        if sandbox.topic(group, topic).is_none() {
+            return Err(not_sent(format!(
+                "the topic of customer {id} (message_thread_id {topic}) is not in the staff group: it was deleted \
+                 or never created"
+            )));
+        }
+        Some(topic)
+    };
+    let user = &member.user;
+    let seq = sandbox.event_seq();
+    let mut payment = false;
+    let send_text = |text: &str| match topic {
+        Some(t) => sandbox.send_topic_text(user, group, t, text),
+        None => sandbox.send_group_text(user, group, text),
+    };
+    let update_id = match action {
+        Action::Text(text) => send_text(text),
+        Action::Photo => match topic {
+            Some(t) => sandbox.send_topic_photo(user, group, t),
+            None => sandbox.send_group_photo(user, group),
+        },
+        Action::Document { file_name, size } => match topic {
+            Some(t) => sandbox.send_topic_document(user, group, t, file_name, *size),
+            None => sandbox.send_group_document(user, group, file_name, *size),
+        },
+        Action::Callback(data) => {
+            let newest = match topic {
+                Some(t) => sandbox.thread_messages(group, t).pop(),
+                None => sandbox.messages(group).into_iter().rev().find(|m| m.thread_id.is_none()),
+            };
+            let Some(newest) = newest else {
+                return Err(not_sent("no bot message in the staff topic to attach the callback to".into()));
+            };
+            sandbox.press_inline_in(user, group, newest.message_id, data)
+        }
+        Action::Press(label) => {
+            let pred = |l: &str| label.is_match(l);
+            let found =
+                sandbox.find_button_in(group, topic, &pred).or_else(|| sandbox.find_button_in(group, None, &pred));
+            match found {
+                None => {
+                    return Err(ActFailure::NotSent {
+                        problem: format!("no button in the staff group whose label {}", describe_label(label)),
+                        shown: visible_buttons(sandbox, group, topic),
+                    });
+                }
+                Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => {
+                    match sandbox.pay_invoice(user, group, message_id) {
+                        Some(id) => {
+                            payment = true;
+                            id
+                        }
+                        None => return Err(not_sent(format!("the invoice of the pay button [{text}] cannot be paid"))),
+                    }
+                }
+                Some(ButtonRef::Inline { message_id, callback_data, .. }) => {
+                    sandbox.press_inline_in(user, group, message_id, &callback_data)
+                }
+                Some(ButtonRef::Reply { text, .. }) => send_text(&text),
+            }
+        }
+        other => return Err(not_sent(format!("a staff member cannot do this ({other:?}); `@user` switches back"))),
+    };
+    let sent = Sent { update_id, chat: customer.map(|c| c.user.id), payment };
+    collect(step, sandbox, seq, &sent, Some(side), timeout).await
+}
+
+/// Waits for the bot to handle what a step sent, and gathers its replies since event `seq`.
+async fn collect(
+    step: &Step,
+    sandbox: &Sandbox,
+    seq: usize,
+    sent: &Sent,
+    staff: Option<&StaffSide<'_>>,
+    timeout: Duration,
+) -> Result<ActionReplies, ActFailure> {
     let mut problem = None;
-    if !sandbox.wait_handled(update_id, timeout).await {
-        problem = Some(unfinished(sandbox, update_id, "the update", timeout));
-    } else if payment
-        && let Some(followup) = sandbox.payment_followup(update_id)
+    if !sandbox.wait_handled(sent.update_id, timeout).await {
+        problem = Some(unfinished(sandbox, sent.update_id, "the update", timeout));
+    } else if sent.payment
+        && let Some(followup) = sandbox.payment_followup(sent.update_id)
         && !sandbox.wait_handled(followup, timeout).await
     {
         // An accepted payment: the user's successful payment message is part of this step.
         problem = Some(unfinished(sandbox, followup, "the successful payment that followed", timeout));
     }
-    let replies = replies_in(sandbox.events_since(seq), chat);
+    let events = sandbox.events_since(seq);
+    let staff_replies = staff.map(|side| replies_in(events.clone(), side.chat_id));
+    let replies = sent.chat.map(|chat| replies_in(events, chat)).unwrap_or_default();
     match problem {
-        Some(problem) => Err(ActFailure::Sent { problem, replies }),
-        None => Ok(ActionReplies { line: step.line, source: step.source.clone(), replies }),
+        Some(problem) => Err(ActFailure::Sent { problem, replies, staff_replies }),
+        None => Ok(ActionReplies { line: step.line, source: step.source.clone(), replies, staff_replies }),
     }
 }
 
@@ -550,11 +760,15 @@ fn describe_label(label: &super::parse::LabelMatch) -> String {
     }
 }
 
-/// For a failed press: the newest messages that carry buttons and the reply keyboard shown
-/// now, as replies to list.
-fn visible_buttons(sandbox: &Sandbox, chat: i64) -> Vec<Reply> {
+/// For a failed press: the newest messages that carry buttons (in the topic first, when
+/// given) and the reply keyboard shown now, as replies to list.
+fn visible_buttons(sandbox: &Sandbox, chat: i64, topic: Option<i32>) -> Vec<Reply> {
     const NEWEST: usize = 3;
-    let messages = sandbox.messages(chat);
+    let mut messages = sandbox.messages(chat);
+    if let Some(t) = topic {
+        // The topic's messages last, so the newest shown are theirs when they have buttons.
+        messages.sort_by_key(|m| (m.thread_id == Some(t), m.message_id));
+    }
     let mut shown: Vec<Reply> = messages
         .into_iter()
         .rev()

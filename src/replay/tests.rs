@@ -192,11 +192,27 @@ fn replies_render_invoices_and_declined_payments() {
 
 #[test]
 fn a_transcript_config_starts_its_bot_with_those_options() {
-    let options = sandbox_options(&TranscriptConfig { step_up: true, telegram_payments: false, holidays: vec![] });
+    let with = |config: TranscriptConfig| Transcript { title: "t".into(), config, steps: Vec::new() };
+    let options = sandbox_options(&with(TranscriptConfig { step_up: true, telegram_payments: false, holidays: vec![] }));
     assert!(options.fixed_clock && options.step_up && !options.telegram_payments);
-    let options = sandbox_options(&TranscriptConfig { step_up: false, telegram_payments: true, holidays: vec![] });
+    let options = sandbox_options(&with(TranscriptConfig { step_up: false, telegram_payments: true, holidays: vec![] }));
     assert!(options.fixed_clock && !options.step_up && options.telegram_payments);
     assert!(options.database_url.is_none());
+    assert_eq!(options.staff_chat_id, None, "no staff steps, no staff group");
+}
+
+#[test]
+fn a_transcript_with_staff_steps_or_checks_gets_the_staff_group() {
+    for text in [
+        "# t\n@user 5001\n> help\n@staff 9001\n> hello\n",
+        "# t\n@user 5001\n> help\n<staff New case\n",
+        "# t\n@staff 9001 general\n> hello\n",
+    ] {
+        let transcript = parse(text).unwrap();
+        assert!(transcript.uses_staff(), "{text}");
+        assert_eq!(sandbox_options(&transcript).staff_chat_id, Some(STAFF_CHAT_ID), "{text}");
+    }
+    assert!(!parse("# t\n@user 5001\n> @group -100 hi\n< staff\n").unwrap().uses_staff());
 }
 
 #[test]
@@ -240,6 +256,7 @@ fn a_failure_report_names_the_line_the_step_and_the_replies() {
             line: 8,
             source: "> @contact +77011234567".into(),
             replies: vec![sent(text(5001, "Не нашёл клиента с этим номером"))],
+            staff_replies: None,
         }),
         shown: Vec::new(),
     };
@@ -313,7 +330,8 @@ async fn the_demo_bots_jobs_run_at_now_and_in_the_background() {
     let later = (start + chrono::Duration::hours(2)).to_rfc3339();
     let transcript = parse(&format!("# Jobs\n@user 5001 lang=ru\n> /start\n@now {later}\n<! anything\n")).unwrap();
     let result =
-        run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(&bot.otp), Some(&bot.scheduler)).await;
+        run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(&bot.otp), Some(&bot.scheduler), None)
+            .await;
     // Run by the time `@now` is done (by it or by the loop); the demo bot knows no kind of
     // job yet, so it failed as unknown.
     let ran = status("at-now").await;
@@ -333,4 +351,31 @@ async fn the_demo_bots_jobs_run_at_now_and_in_the_background() {
     assert_eq!((ran.status.as_str(), ran.attempts), ("failed", 1), "{ran:?}");
     assert!(ran.last_error.unwrap_or_default().contains("unknown job kind"));
     assert_eq!(background.status, "failed", "{background:?}");
+}
+
+#[test]
+fn a_failure_report_lists_the_staff_groups_replies_with_their_topics() {
+    let in_topic = BotMessage { thread_id: Some(12), ..text(STAFF_CHAT_ID, "New case from Erlan") };
+    let failure = Failure {
+        line: 5,
+        step: "<staff taken".into(),
+        problem: "expected: some reply contains «taken» (in the staff group)".into(),
+        checked: Some(ActionReplies {
+            line: 4,
+            source: "> operator".into(),
+            replies: Vec::new(),
+            staff_replies: Some(vec![sent(in_topic), sent(text(STAFF_CHAT_ID, "In General"))]),
+        }),
+        shown: Vec::new(),
+    };
+    assert_eq!(
+        failure.render(),
+        "  line 5: <staff taken\n\
+         \x20 expected: some reply contains «taken» (in the staff group)\n\
+         \x20 bot replies to line 4 (> operator):\n\
+         \x20   (none)\n\
+         \x20 in the staff group:\n\
+         \x20   1. (topic 12) New case from Erlan\n\
+         \x20   2. In General\n"
+    );
 }

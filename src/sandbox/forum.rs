@@ -114,7 +114,10 @@ pub(crate) fn create_forum_topic(shared: &Shared, p: &Params) -> Result<Value, F
     }
     let thread_id = chat.next_id();
     let icon_color = match color {
-        Some(c) => u32::try_from(c).ok().filter(|c| *c <= 0xFF_FFFF).ok_or_else(|| Failure::bad("invalid icon color specified"))?,
+        Some(c) => u32::try_from(c)
+            .ok()
+            .filter(|c| *c <= 0xFF_FFFF)
+            .ok_or_else(|| Failure::bad("invalid icon color specified"))?,
         None => TOPIC_COLORS[thread_id.unsigned_abs() as usize % TOPIC_COLORS.len()],
     };
     let mut created_info = Map::new();
@@ -194,8 +197,11 @@ pub(crate) fn close_forum_topic(shared: &Shared, p: &Params, close: bool) -> Res
     }
     topic.closed = close;
     let info = topic.info(thread_id);
-    let (field, change) =
-        if close { ("forum_topic_closed", TopicChange::Closed) } else { ("forum_topic_reopened", TopicChange::Reopened) };
+    let (field, change) = if close {
+        ("forum_topic_closed", TopicChange::Closed)
+    } else {
+        ("forum_topic_reopened", TopicChange::Reopened)
+    };
     service_message(&shared.bot_json, chat, thread_id, field, json!({}));
     st.push_event(SandboxEvent::TopicChanged { chat_id, topic: info, change });
     Ok(json!(true))
@@ -258,7 +264,8 @@ pub(crate) fn copy_message(shared: &Shared, p: &Params) -> Result<Value, Failure
                 invoice_payload: None,
                 copied_from: None,
             };
-            let is_media = m.media.is_some() && !matches!(m.view.content, BotContent::Sticker { .. } | BotContent::Contact { .. });
+            let is_media =
+                m.media.is_some() && !matches!(m.view.content, BotContent::Sticker { .. } | BotContent::Contact { .. });
             (copy, is_media)
         } else {
             let other = source.others.get(&message_id).ok_or_else(not_found)?;
@@ -435,28 +442,33 @@ impl Sandbox {
 
     /// [`Sandbox::find_button`] among the messages of one topic only (`Some`), or of the
     /// whole chat (`None`, with the reply keyboard last).
-    pub fn find_button_in(&self, chat_id: i64, thread_id: Option<i32>, pred: &dyn Fn(&str) -> bool) -> Option<ButtonRef> {
+    pub fn find_button_in(
+        &self,
+        chat_id: i64,
+        thread_id: Option<i32>,
+        pred: &dyn Fn(&str) -> bool,
+    ) -> Option<ButtonRef> {
         let candidates: Vec<ButtonRef> = {
             let st = self.shared().lock();
             let chat = st.chats.get(&chat_id)?;
-            let inline = chat.messages.iter().rev().filter(|m| thread_id.is_none() || m.view.thread_id == thread_id).flat_map(
-                |m| {
-                    m.view.inline_keyboard.iter().flatten().filter_map(move |b| {
-                        let data = if b.pay { Some(PAY_BUTTON_DATA) } else { b.callback_data.as_deref() };
-                        data.map(|data| ButtonRef::Inline {
-                            message_id: m.view.message_id,
-                            text: b.text.clone(),
-                            callback_data: data.to_owned(),
-                            pay: b.pay,
+            let inline =
+                chat.messages.iter().rev().filter(|m| thread_id.is_none() || m.view.thread_id == thread_id).flat_map(
+                    |m| {
+                        m.view.inline_keyboard.iter().flatten().filter_map(move |b| {
+                            let data = if b.pay { Some(PAY_BUTTON_DATA) } else { b.callback_data.as_deref() };
+                            data.map(|data| ButtonRef::Inline {
+                                message_id: m.view.message_id,
+                                text: b.text.clone(),
+                                callback_data: data.to_owned(),
+                                pay: b.pay,
+                            })
                         })
-                    })
-                },
-            );
+                    },
+                );
             let keyboard = chat.keyboard.iter().filter(|_| thread_id.is_none());
-            let reply = keyboard.flat_map(|k| k.rows.iter().flatten()).map(|b| ButtonRef::Reply {
-                text: b.text.clone(),
-                request_contact: b.request_contact,
-            });
+            let reply = keyboard
+                .flat_map(|k| k.rows.iter().flatten())
+                .map(|b| ButtonRef::Reply { text: b.text.clone(), request_contact: b.request_contact });
             inline.chain(reply).collect()
         };
         candidates.into_iter().find(|b| match b {

@@ -54,7 +54,8 @@ impl State {
         let mut array = Vec::with_capacity(sizes.len());
         for (i, (side, size)) in sizes.into_iter().enumerate() {
             let content = if i == sizes.len() - 1 { bytes.clone() } else { Bytes::new() };
-            let file = self.new_file(FileKind::Photo, &format!("Photo{i}"), "photo.jpg", "image/jpeg", content, size.max(1));
+            let file =
+                self.new_file(FileKind::Photo, &format!("Photo{i}"), "photo.jpg", "image/jpeg", content, size.max(1));
             array.push(json!({
                 "file_id": file.file_id,
                 "file_unique_id": file.file_unique_id,

@@ -692,11 +692,7 @@ fn edit(shared: &Shared, p: &Params, what: Edit) -> Result<Value, Failure> {
     let new_text = match what {
         Edit::Text(text) if is_text => Some(text),
         Edit::Text(_) => return Err(Failure::bad("there is no text in the message to edit")),
-        Edit::Caption(caption)
-            if matches!(m.view.content, BotContent::Document { .. } | BotContent::Photo { .. } | BotContent::Voice { .. }) =>
-        {
-            Some(caption)
-        }
+        Edit::Caption(caption) if has_caption(&m.view.content) => Some(caption),
         Edit::Caption(_) => return Err(Failure::bad("there is no caption in the message to edit")),
         Edit::Markup => None,
     };
@@ -732,6 +728,11 @@ fn answer_callback_query(shared: &Shared, p: &Params) -> Result<Value, Failure> 
     };
     st.push_event(SandboxEvent::CallbackAnswered { chat_id, text, show_alert });
     Ok(json!(true))
+}
+
+/// Whether messages with this content carry a caption.
+fn has_caption(content: &BotContent) -> bool {
+    matches!(content, BotContent::Document { .. } | BotContent::Photo { .. } | BotContent::Voice { .. })
 }
 
 /// A pay button outside an invoice.

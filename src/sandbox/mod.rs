@@ -14,6 +14,15 @@
 //! [`Sandbox::pay_invoice`] (or by pressing the pay button), which sends the bot a
 //! `pre_checkout_query`; when the bot answers it with `ok`, the user's `successful_payment`
 //! message follows as the next update ([`Sandbox::payment_followup`] tells its id).
+//!
+//! Staff groups: [`Sandbox::add_forum_group`] adds a forum supergroup (topics enabled) where
+//! the bot manages topics (`createForumTopic`, `editForumTopic`, `closeForumTopic`,
+//! `reopenForumTopic`, `deleteForumTopic`) and sends into them with `message_thread_id`;
+//! `copyMessage` relays users' and its own messages between chats and topics. Staff write in
+//! topics with [`Sandbox::send_topic_text`] and friends, and may delete a topic
+//! ([`Sandbox::delete_topic`]). Users' files (photos, voices, documents of any declared size)
+//! get file_ids the bot can send again or look up with `getFile`, which refuses files over
+//! 20 MB like the Bot API.
 
 mod forum;
 mod html;
@@ -620,6 +629,35 @@ impl Sandbox {
     /// The hook the bot calls when it has finished an update.
     pub fn observer(&self) -> Arc<dyn crate::bot::UpdateObserver> {
         Arc::new(Observer(self.shared().clone()))
+    }
+}
+
+/// A size as transcripts and the terminal write it: `30MB`, `512KB`, `1.5 MB`, `20971520`
+/// (bytes); units are binary (1 KB = 1024 bytes) and their case does not matter.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        _ => return None,
+    };
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    match number.split_once('.') {
+        None => number.parse::<u64>().ok()?.checked_mul(factor),
+        Some((whole, fraction)) => {
+            if fraction.contains('.') || fraction.len() > 6 {
+                return None;
+            }
+            let scale = 10_u64.pow(u32::try_from(fraction.len()).ok()?);
+            let value = whole.parse::<u64>().ok()?.checked_mul(scale)?.checked_add(fraction.parse::<u64>().ok()?)?;
+            Some(value.checked_mul(factor)? / scale)
+        }
     }
 }
 

@@ -1,13 +1,16 @@
 //! The interactive terminal chat of `cabinet demo`: the person at the keyboard is a customer
-//! of the demo business talking to the real bot through the sandbox. Its own short texts
-//! (help, hints) are English and live here.
+//! of the demo business talking to the real bot through the sandbox, or (with `/staff`) a
+//! member of the business's staff writing in the staff group's forum topics. Its own short
+//! texts (help, hints) are English and live here.
 
 use std::io::Write;
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
 
-use super::{BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser};
+use super::{
+    BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser, TopicChange, parse_size,
+};
 
 /// How long a step waits for the bot to finish handling it.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,6 +25,11 @@ Type a message and press Enter to send it. Commands:
   /now [+2h | +1d | TIME]    show or move the demo clock (RFC 3339 TIME); what falls due
                              (booking reminders) is sent
   /sticker  /photo  /voice   send one of those
+  /document NAME SIZE        send a document (e.g. /document big.zip 30MB)
+  /staff ID [name]           write as a staff member in the staff group (a forum)
+  /topics  /topic N          list the staff group's topics, write in topic N
+  /topic general             write in the General topic (outside topics)
+  /customer                  back to the customer
   //start                    send /start (any //command goes to the bot as /command)
   /help                      this list
   /quit                      leave
@@ -30,7 +38,7 @@ Other /commands (/start, /balance, ...) are sent to the bot.";
 /// What a numbered button does.
 #[derive(Debug, Clone)]
 enum Choice {
-    Callback { message_id: i32, callback_data: String },
+    Callback { chat_id: i64, message_id: i32, callback_data: String },
     Pay { message_id: i32 },
     Link(String),
     WebApp(String),
@@ -46,14 +54,35 @@ pub trait TimeTravel: Send + Sync {
     async fn set_now(&self, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()>;
 }
 
+/// How the terminal chat runs.
+#[derive(Clone, Default)]
+pub struct TerminalOptions {
+    /// Moves the demo's clock with `/now` (`None`: the clock is the real one).
+    pub time: Option<std::sync::Arc<dyn TimeTravel>>,
+    /// The staff group (a forum supergroup) `/staff` writes in (`None`: no staff side).
+    pub staff_chat: Option<i64>,
+}
+
+/// Acting as a staff member.
+struct Staff {
+    user: SandboxUser,
+    /// The topic written in (`None`: the General topic).
+    topic: Option<i32>,
+}
+
 struct Terminal<W> {
     time: Option<std::sync::Arc<dyn TimeTravel>>,
     sandbox: Sandbox,
     user: SandboxUser,
     phone: Option<String>,
     out: W,
-    /// The next event sequence number not yet looked at.
+    /// The next event sequence number not yet looked at in the customer's chat.
     seen: usize,
+    /// The staff group, and the next event not yet looked at there.
+    staff_chat: Option<i64>,
+    staff_seen: usize,
+    /// Set while acting as a staff member.
+    staff: Option<Staff>,
     /// Inline buttons of the latest replies that had any, numbered from 1.
     inline: Vec<Choice>,
     /// The reply keyboard's buttons, numbered after the inline ones.
@@ -87,14 +116,28 @@ pub async fn run_with_time(
     input: impl tokio::io::AsyncBufRead + Unpin,
     output: impl std::io::Write,
 ) -> std::io::Result<()> {
+    run_with_options(sandbox, user, TerminalOptions { time, staff_chat: None }, input, output).await
+}
+
+/// [`run`] with the clock of `/now` and the staff group of `/staff`, when given.
+pub async fn run_with_options(
+    sandbox: Sandbox,
+    user: SandboxUser,
+    options: TerminalOptions,
+    input: impl tokio::io::AsyncBufRead + Unpin,
+    output: impl std::io::Write,
+) -> std::io::Result<()> {
     let seen = sandbox.event_seq();
     let mut t = Terminal {
-        time,
+        time: options.time,
         sandbox,
         user,
         phone: None,
         out: output,
         seen,
+        staff_chat: options.staff_chat,
+        staff_seen: seen,
+        staff: None,
         inline: Vec::new(),
         reply: Vec::new(),
         shown_keyboard: None,
@@ -103,7 +146,11 @@ pub async fn run_with_time(
     writeln!(t.out, "Type a message, a button number, or /help.")?;
     let mut lines = input.lines();
     loop {
-        write!(t.out, "> ")?;
+        match &t.staff {
+            None => write!(t.out, "> ")?,
+            Some(Staff { topic: Some(topic), .. }) => write!(t.out, "staff #{topic}> ")?,
+            Some(Staff { topic: None, .. }) => write!(t.out, "staff general> ")?,
+        }
         t.out.flush()?;
         let Some(line) = lines.next_line().await? else {
             writeln!(t.out)?;
@@ -128,15 +175,21 @@ impl<W: Write> Terminal<W> {
             return Ok(Flow::Continue);
         }
         if let Some(command) = line.strip_prefix("//") {
-            let id = self.sandbox.send_text(&self.user, &format!("/{command}"));
-            self.step(id).await?;
-            return Ok(Flow::Continue);
+            return self.send_text(&format!("/{command}")).await.map(|()| Flow::Continue);
         }
         let (command, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let rest = rest.trim();
         match command {
             "/quit" | "/exit" => return Ok(Flow::Quit),
             "/help" => writeln!(self.out, "{HELP}")?,
+            "/staff" => self.become_staff(rest)?,
+            "/customer" => self.back_to_customer()?,
+            "/topics" => self.list_topics()?,
+            "/topic" => self.choose_topic(rest)?,
+            "/document" => self.document(rest).await?,
+            "/contact" | "/phone" | "/sticker" | "/voice" if self.staff.is_some() => {
+                writeln!(self.out, "({command} is for the customer: /customer goes back)")?;
+            }
             "/contact" => self.contact(rest).await?,
             "/phone" if rest.is_empty() => writeln!(self.out, "Usage: /phone +77011234567")?,
             "/phone" => {
@@ -146,6 +199,7 @@ impl<W: Write> Terminal<W> {
             "/user" => match parse_user(rest) {
                 Some(user) => {
                     self.user = user;
+                    self.staff = None;
                     self.phone = None;
                     self.inline.clear();
                     self.reply.clear();
@@ -160,23 +214,158 @@ impl<W: Write> Terminal<W> {
                 let id = self.sandbox.send_sticker(&self.user);
                 self.step(id).await?;
             }
-            "/photo" => {
-                let id = self.sandbox.send_photo(&self.user);
-                self.step(id).await?;
-            }
+            "/photo" => match self.staff_place() {
+                None => {
+                    let id = self.sandbox.send_photo(&self.user);
+                    self.step(id).await?;
+                }
+                Some(Err(())) => {}
+                Some(Ok((staff, chat, Some(topic)))) => {
+                    let id = self.sandbox.send_topic_photo(&staff, chat, topic);
+                    self.step(id).await?;
+                }
+                Some(Ok((staff, chat, None))) => {
+                    let id = self.sandbox.send_group_photo(&staff, chat);
+                    self.step(id).await?;
+                }
+            },
             "/voice" => {
                 let id = self.sandbox.send_voice(&self.user);
                 self.step(id).await?;
             }
             _ => match self.button_number(line) {
                 Some(index) => self.press(index).await?,
-                None => {
-                    let id = self.sandbox.send_text(&self.user, line);
-                    self.step(id).await?;
-                }
+                None => self.send_text(line).await?,
             },
         }
         Ok(Flow::Continue)
+    }
+
+    /// Sends text as the customer, or as the staff member in their topic.
+    async fn send_text(&mut self, text: &str) -> std::io::Result<()> {
+        let id = match self.staff_place() {
+            None => self.sandbox.send_text(&self.user, text),
+            Some(Err(())) => return Ok(()),
+            Some(Ok((staff, chat, Some(topic)))) => self.sandbox.send_topic_text(&staff, chat, topic, text),
+            Some(Ok((staff, chat, None))) => self.sandbox.send_group_text(&staff, chat, text),
+        };
+        self.step(id).await
+    }
+
+    /// Where a staff member writes: `None` as the customer; `Some(Err)` when their topic is
+    /// gone (said so); else the member, the group and the topic.
+    fn staff_place(&mut self) -> Option<Result<(SandboxUser, i64, Option<i32>), ()>> {
+        let staff = self.staff.as_ref()?;
+        let chat = self.staff_chat?;
+        if let Some(topic) = staff.topic
+            && self.sandbox.topic(chat, topic).is_none()
+        {
+            let _ = writeln!(self.out, "(topic #{topic} is gone: /topics lists the others)");
+            return Some(Err(()));
+        }
+        Some(Ok((staff.user.clone(), chat, staff.topic)))
+    }
+
+    /// `/document NAME SIZE`: a document from the customer, or from staff into their topic.
+    async fn document(&mut self, rest: &str) -> std::io::Result<()> {
+        let parsed =
+            rest.rsplit_once(char::is_whitespace).and_then(|(name, size)| Some((name.trim(), parse_size(size)?)));
+        let Some((name, size)) = parsed.filter(|(name, _)| !name.is_empty()) else {
+            return writeln!(self.out, "Usage: /document NAME SIZE (e.g. /document big.zip 30MB)");
+        };
+        let id = match self.staff_place() {
+            None => self.sandbox.send_document(&self.user, name, size),
+            Some(Err(())) => return Ok(()),
+            Some(Ok((staff, chat, Some(topic)))) => self.sandbox.send_topic_document(&staff, chat, topic, name, size),
+            Some(Ok((staff, chat, None))) => self.sandbox.send_group_document(&staff, chat, name, size),
+        };
+        self.step(id).await
+    }
+
+    /// `/staff ID [name]`: writes as a member of the staff group from now on, in the newest
+    /// topic (if any), and shows what the bot posted there since the last look.
+    fn become_staff(&mut self, rest: &str) -> std::io::Result<()> {
+        let Some(chat) = self.staff_chat else {
+            return writeln!(self.out, "(this demo has no staff group)");
+        };
+        let mut words = rest.split_whitespace();
+        let Some(id) = words.next().and_then(|w| w.parse::<i64>().ok()).filter(|id| *id > 0) else {
+            return writeln!(self.out, "Usage: /staff ID [name]");
+        };
+        let name: Vec<&str> = words.collect();
+        let name = if name.is_empty() { format!("Staff {id}") } else { name.join(" ") };
+        let user = SandboxUser::new(id, &name, self.user.language_code.as_deref());
+        self.sandbox.add_member(chat, &user);
+        let topic = match self.staff.take() {
+            Some(previous) => previous.topic,
+            None => self.sandbox.topics(chat).last().map(|t| t.thread_id),
+        };
+        writeln!(self.out, "You are {name} (Telegram user {id}), on the staff.")?;
+        self.staff = Some(Staff { user, topic });
+        self.say_topic()?;
+        self.inline.clear();
+        self.show_new()?;
+        Ok(())
+    }
+
+    fn say_topic(&mut self) -> std::io::Result<()> {
+        let (Some(chat), Some(staff)) = (self.staff_chat, &self.staff) else { return Ok(()) };
+        match staff.topic.and_then(|t| self.sandbox.topic(chat, t)) {
+            Some(topic) => {
+                writeln!(self.out, "(writing in topic #{} «{}»; /topics lists them)", topic.thread_id, topic.name)
+            }
+            None => writeln!(self.out, "(writing in the General topic; /topics lists the topics)"),
+        }
+    }
+
+    /// `/customer`: back to the customer, with what the bot sent them meanwhile.
+    fn back_to_customer(&mut self) -> std::io::Result<()> {
+        if self.staff.take().is_none() {
+            return writeln!(self.out, "(you are the customer already)");
+        }
+        self.inline.clear();
+        self.introduce()?;
+        self.show_new()?;
+        Ok(())
+    }
+
+    /// `/topics`: the staff group's topics; the one written in is marked.
+    fn list_topics(&mut self) -> std::io::Result<()> {
+        let Some(chat) = self.staff_chat else {
+            return writeln!(self.out, "(this demo has no staff group)");
+        };
+        let current = self.staff.as_ref().and_then(|s| s.topic);
+        let topics = self.sandbox.topics(chat);
+        if topics.is_empty() {
+            return writeln!(self.out, "(no topics yet)");
+        }
+        for t in topics {
+            let mark = if current == Some(t.thread_id) { "*" } else { " " };
+            let closed = if t.closed { " (closed)" } else { "" };
+            writeln!(self.out, "{mark} #{} {}{closed}", t.thread_id, t.name)?;
+        }
+        Ok(())
+    }
+
+    /// `/topic N` or `/topic general`: where staff write.
+    fn choose_topic(&mut self, rest: &str) -> std::io::Result<()> {
+        let Some(chat) = self.staff_chat else {
+            return writeln!(self.out, "(this demo has no staff group)");
+        };
+        if self.staff.is_none() {
+            return writeln!(self.out, "(become staff first: /staff ID [name])");
+        }
+        let topic = match rest.trim_start_matches('#') {
+            "general" | "General" => None,
+            n => match n.parse::<i32>().ok().filter(|t| self.sandbox.topic(chat, *t).is_some()) {
+                Some(t) => Some(t),
+                None => return writeln!(self.out, "Usage: /topic N | /topic general (/topics lists them)"),
+            },
+        };
+        if let Some(staff) = self.staff.as_mut() {
+            staff.topic = topic;
+        }
+        self.say_topic()
     }
 
     /// `/now`: shows the clock, or moves it (`+2h`, `+1d`, `+30m`, or an RFC 3339 time) and
@@ -235,15 +424,16 @@ impl<W: Write> Terminal<W> {
     async fn press(&mut self, index: usize) -> std::io::Result<()> {
         let choice = self.inline.get(index).or_else(|| self.reply.get(index - self.inline.len())).cloned();
         match choice {
-            Some(Choice::Callback { message_id, callback_data }) => {
-                let still_there = self.sandbox.messages(self.user.id).iter().any(|m| {
+            Some(Choice::Callback { chat_id, message_id, callback_data }) => {
+                let still_there = self.sandbox.messages(chat_id).iter().any(|m| {
                     m.message_id == message_id
                         && m.inline_keyboard.iter().flatten().any(|b| b.callback_data.as_ref() == Some(&callback_data))
                 });
                 if !still_there {
                     return writeln!(self.out, "(that button is gone)");
                 }
-                let id = self.sandbox.press_inline(&self.user, message_id, &callback_data);
+                let presser = self.staff.as_ref().map_or_else(|| self.user.clone(), |s| s.user.clone());
+                let id = self.sandbox.press_inline_in(&presser, chat_id, message_id, &callback_data);
                 self.step(id).await
             }
             Some(Choice::Pay { message_id }) => match self.sandbox.pay_invoice(&self.user, self.user.id, message_id) {
@@ -270,10 +460,7 @@ impl<W: Write> Terminal<W> {
                     "This button shares your phone. Set it with /phone +77011234567, or type /contact +77011234567."
                 ),
             },
-            Some(Choice::Reply(button)) => {
-                let id = self.sandbox.send_text(&self.user, &button.text);
-                self.step(id).await
-            }
+            Some(Choice::Reply(button)) => self.send_text(&button.text).await,
         }
     }
 
@@ -291,17 +478,39 @@ impl<W: Write> Terminal<W> {
         Ok(())
     }
 
-    /// Prints the bot's new and edited messages and toasts in the user's chat since the
-    /// last look, numbering their buttons; tells whether there was anything to print.
+    /// The chat shown now: the customer's, or the staff group.
+    fn view(&self) -> i64 {
+        match (&self.staff, self.staff_chat) {
+            (Some(_), Some(chat)) => chat,
+            _ => self.user.id,
+        }
+    }
+
+    /// Prints the bot's new and edited messages and toasts in the chat shown (the user's, or
+    /// the staff group with each message's topic) since the last look there, numbering their
+    /// buttons; tells whether there was anything to print.
     fn show_new(&mut self) -> std::io::Result<bool> {
-        let (events, next) = self.sandbox.events_with_seq(self.seen);
-        self.seen = next;
-        let chat = self.user.id;
+        let chat = self.view();
+        let staff_view = chat != self.user.id;
+        let seen = if staff_view { &mut self.staff_seen } else { &mut self.seen };
+        let (events, next) = self.sandbox.events_with_seq(*seen);
+        *seen = next;
         // Each message once, where it first appeared, in its latest state.
         let mut messages: Vec<(bool, BotMessage)> = Vec::new();
         let mut items: Vec<Item> = Vec::new();
         for event in events {
             match event {
+                // Seen from the staff group: what the bot sent customers (relayed answers).
+                SandboxEvent::Sent(m) if staff_view && m.chat_id > 0 => {
+                    let first = m.text.lines().next().unwrap_or_default().to_owned();
+                    let what = match &m.content {
+                        BotContent::Text => first,
+                        BotContent::Document { file_name, .. } => format!("📄 {file_name} {first}"),
+                        BotContent::Photo { .. } => format!("🖼 {first}"),
+                        _ => format!("({}) {first}", content_kind(&m.content)),
+                    };
+                    items.push(Item::Relay(format!("   ↪ to user {}: {}", m.chat_id, what.trim_end())));
+                }
                 SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id != chat => {}
                 SandboxEvent::Sent(m) => {
                     items.push(Item::Message(messages.len()));
@@ -319,6 +528,16 @@ impl<W: Write> Terminal<W> {
                 }
                 SandboxEvent::PreCheckoutAnswered { chat_id, ok, error_message, .. } if chat_id == chat => {
                     items.push(Item::Checkout(ok, error_message));
+                }
+                SandboxEvent::TopicChanged { chat_id, topic, change } if chat_id == chat => {
+                    let what = match change {
+                        TopicChange::Created => "created",
+                        TopicChange::Edited => "renamed",
+                        TopicChange::Closed => "closed",
+                        TopicChange::Reopened => "reopened",
+                        TopicChange::Deleted => "deleted",
+                    };
+                    items.push(Item::Topic(format!("🗂 topic #{} «{}» {what}", topic.thread_id, topic.name)));
                 }
                 _ => {}
             }
@@ -341,6 +560,7 @@ impl<W: Write> Terminal<W> {
                 Item::Checkout(false, error) => {
                     writeln!(self.out, "   ⚠️ payment declined: {}", error.as_deref().unwrap_or_default())?;
                 }
+                Item::Topic(line) | Item::Relay(line) => writeln!(self.out, "{line}")?,
             }
         }
         let keyboard = self.sandbox.reply_keyboard(chat);
@@ -365,9 +585,9 @@ impl<W: Write> Terminal<W> {
     }
 
     /// Keeps a document the bot sent in the temporary directory, so the demo's PDFs can be
-    /// opened; `None` when it cannot be written.
+    /// opened; `None` when it cannot be written or has no content (a user's file relayed).
     fn save(&self, file_id: &str, file_name: &str) -> Option<std::path::PathBuf> {
-        let bytes = self.sandbox.file_bytes(file_id)?;
+        let bytes = self.sandbox.file_bytes(file_id).filter(|b| !b.is_empty())?;
         let dir = std::env::temp_dir().join("cabinet-demo");
         std::fs::create_dir_all(&dir).ok()?;
         // Only the name's last component, so a file name can never point elsewhere.
@@ -378,7 +598,14 @@ impl<W: Write> Terminal<W> {
     }
 
     fn print_message(&mut self, m: &BotMessage, edited: bool) -> std::io::Result<()> {
-        let mark = if edited { "🤖 ✏️ " } else { "🤖 " };
+        let mut mark = if edited { "🤖 ✏️ ".to_owned() } else { "🤖 ".to_owned() };
+        if m.chat_id < 0 && Some(m.chat_id) == self.staff_chat {
+            let topic = m.thread_id.map(|t| match self.sandbox.topic(m.chat_id, t) {
+                Some(info) => format!("#{t} {}", info.name),
+                None => format!("#{t}"),
+            });
+            mark.push_str(&format!("[{}] ", topic.as_deref().unwrap_or("General")));
+        }
         let mut lines: Vec<String> = Vec::new();
         match &m.content {
             BotContent::Text => lines.extend(m.text.lines().map(str::to_owned)),
@@ -410,13 +637,13 @@ impl<W: Write> Terminal<W> {
             lines.push(String::new());
         }
         for (i, line) in lines.iter().enumerate() {
-            let prefix = if i == 0 { mark } else { "   " };
+            let prefix = if i == 0 { mark.as_str() } else { "   " };
             writeln!(self.out, "{prefix}{line}")?;
         }
         for row in &m.inline_keyboard {
             let mut labels = Vec::with_capacity(row.len());
             for b in row {
-                self.inline.push(choice_of(m.message_id, b));
+                self.inline.push(choice_of(m.chat_id, m.message_id, b));
                 labels.push(format!("[{}] {}", self.inline.len(), button_label(b)));
             }
             writeln!(self.out, "   {}", labels.join("  "))?;
@@ -430,6 +657,23 @@ enum Item {
     Toast(String, bool),
     /// A pre-checkout answer: accepted, or declined with the bot's message.
     Checkout(bool, Option<String>),
+    /// A topic of the staff group changed.
+    Topic(String),
+    /// Seen from the staff group: a message the bot sent a customer.
+    Relay(String),
+}
+
+fn content_kind(content: &BotContent) -> &'static str {
+    match content {
+        BotContent::Text => "text",
+        BotContent::Document { .. } => "document",
+        BotContent::Photo { .. } => "photo",
+        BotContent::Voice { .. } => "voice",
+        BotContent::Sticker { .. } => "sticker",
+        BotContent::Contact { .. } => "contact",
+        BotContent::Location { .. } => "location",
+        BotContent::Invoice { .. } => "invoice",
+    }
 }
 
 fn button_label(b: &InlineButton) -> String {
@@ -444,11 +688,11 @@ fn button_label(b: &InlineButton) -> String {
     }
 }
 
-fn choice_of(message_id: i32, b: &InlineButton) -> Choice {
+fn choice_of(chat_id: i64, message_id: i32, b: &InlineButton) -> Choice {
     if b.pay {
         Choice::Pay { message_id }
     } else if let Some(data) = &b.callback_data {
-        Choice::Callback { message_id, callback_data: data.clone() }
+        Choice::Callback { chat_id, message_id, callback_data: data.clone() }
     } else if let Some(url) = &b.url {
         Choice::Link(url.clone())
     } else if let Some(url) = &b.web_app_url {

@@ -1530,3 +1530,98 @@ async fn photos_upload_with_a_checked_caption_and_resend_by_file_id() {
     let photos = sandbox.messages(5001).into_iter().filter(|m| matches!(m.content, BotContent::Photo { .. })).count();
     assert_eq!(photos, 3);
 }
+
+/// A relay bot: a customer's first private message opens a topic "NAME (ID)" in the staff
+/// forum and is answered "Передал оператору"; every customer message is copied into their
+/// topic, and what staff write in a topic is copied to its customer.
+async fn relay_bot(sandbox: Sandbox, bot: Bot) {
+    let observer = sandbox.observer();
+    let mut topics: std::collections::HashMap<i64, teloxide::types::ThreadId> = Default::default();
+    let mut offset = 0;
+    loop {
+        let Ok(batch) = bot.get_updates().offset(offset).timeout(5).await else { return };
+        for update in batch {
+            offset = update.id.as_offset();
+            if let UpdateKind::Message(m) = &update.kind {
+                if m.chat.is_private() {
+                    let customer = m.chat.id.0;
+                    let topic = match topics.get(&customer) {
+                        Some(t) => *t,
+                        None => {
+                            let name = format!("{} ({customer})", m.from.as_ref().map_or("?", |u| u.first_name.as_str()));
+                            let Ok(created) = bot.create_forum_topic(ChatId(STAFF), name).await else { continue };
+                            topics.insert(customer, created.thread_id);
+                            let _ = bot.send_message(m.chat.id, "Передал оператору").await;
+                            created.thread_id
+                        }
+                    };
+                    let _ = bot.copy_message(ChatId(STAFF), m.chat.id, m.id).message_thread_id(topic).await;
+                } else if let Some(thread) = m.thread_id {
+                    if let Some((customer, _)) = topics.iter().find(|(_, t)| **t == thread) {
+                        let _ = bot.copy_message(ChatId(*customer), m.chat.id, m.id).await;
+                    }
+                }
+            }
+            observer.handled(update.id.0 as i32);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_terminal_acts_as_staff_in_the_topics_of_the_staff_group() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_forum_group(STAFF, "Support");
+    let bot_task = tokio::spawn(relay_bot(sandbox.clone(), bot));
+    let script = "/topics\nпозовите оператора\n/staff 9001 Айгерим\n/topics\nЗдравствуйте, чем помочь?\n\
+                  /document прайс.pdf 2MB\n/sticker\n/topic 99\n/topic general\nвсем привет\n/customer\n/quit\n";
+    let mut out: Vec<u8> = Vec::new();
+    let options = terminal::TerminalOptions { time: None, staff_chat: Some(STAFF) };
+    terminal::run_with_options(sandbox.clone(), ru(5001, "Ерлан"), options, tokio::io::BufReader::new(script.as_bytes()), &mut out)
+        .await
+        .expect("the chat runs");
+    bot_task.abort();
+    let out = String::from_utf8(out).expect("utf-8");
+    let topic = sandbox.topics(STAFF).first().map(|t| t.thread_id).expect("a topic was opened");
+
+    assert!(out.contains("(no topics yet)"), "{out}");
+    assert!(out.contains("🤖 Передал оператору"), "{out}");
+    assert!(out.contains("You are Айгерим (Telegram user 9001), on the staff."), "{out}");
+    assert!(out.contains(&format!("🗂 topic #{topic} «Ерлан (5001)» created")), "{out}");
+    assert!(out.contains(&format!("🤖 [#{topic} Ерлан (5001)] позовите оператора")), "{out}");
+    assert!(out.contains(&format!("(writing in topic #{topic} «Ерлан (5001)»")), "{out}");
+    assert!(out.contains(&format!("* #{topic} Ерлан (5001)")), "{out}");
+    assert!(out.contains("↪ to user 5001: Здравствуйте, чем помочь?"), "{out}");
+    assert!(out.contains("↪ to user 5001: 📄 прайс.pdf"), "{out}");
+    assert!(out.contains("(/sticker is for the customer"), "{out}");
+    assert!(out.contains("Usage: /topic N"), "{out}");
+    assert!(out.contains("(writing in the General topic"), "{out}");
+    assert!(out.contains("You are Ерлан (Telegram user 5001, language ru)."), "{out}");
+    // Back as the customer: what staff wrote arrived meanwhile.
+    let back = out.rsplit("You are Ерлан").next().unwrap_or_default();
+    assert!(back.contains("🤖 Здравствуйте, чем помочь?") && back.contains("📄 прайс.pdf (2048 KB)"), "{out}");
+    assert!(!back.contains("saved to"), "a file with no content in the sandbox is not saved: {out}");
+
+    let staff_texts: Vec<(Option<i32>, String)> = sandbox
+        .calls()
+        .into_iter()
+        .filter(|(m, _)| m == "copyMessage")
+        .map(|(_, p)| (p["message_thread_id"].as_i64().map(|t| t as i32), p["chat_id"].to_string()))
+        .collect();
+    assert_eq!(staff_texts.len(), 3, "one copy into the topic, two to the customer: {staff_texts:?}");
+    let general: Vec<String> = sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
+    assert!(general.is_empty(), "the bot answers nothing in General: {general:?}");
+}
+
+#[test]
+fn sizes_read_with_binary_units() {
+    assert_eq!(parse_size("30MB"), Some(30 * 1024 * 1024));
+    assert_eq!(parse_size("30 mb"), Some(30 * 1024 * 1024));
+    assert_eq!(parse_size("512KB"), Some(512 * 1024));
+    assert_eq!(parse_size("1.5MB"), Some(1_572_864));
+    assert_eq!(parse_size("2G"), Some(2 << 30));
+    assert_eq!(parse_size("20971520"), Some(20_971_520));
+    assert_eq!(parse_size("7B"), Some(7));
+    for bad in ["", "MB", "30TB", "1..5MB", ".5MB", "5.MB", "-1MB", "3 0MB", "99999999999999999999GB"] {
+        assert_eq!(parse_size(bad), None, "{bad}");
+    }
+}
