@@ -335,9 +335,16 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
         let bot = telegram_bot(token, config.telegram.api_url.clone())?;
         return serve_telegram(bot, ctx).await;
     }
+    // The demo's staff group: the configured one, else the sandbox's "Support".
+    let staff_chat = config.telegram.staff_chat_id.unwrap_or(crate::replay::STAFF_CHAT_ID);
     let running = SandboxedBot::start_with_config(
         config.clone(),
-        SandboxOptions { database_url: Some(opts.database_url.clone()), fixed_clock: !opts.real_clock, ..Default::default() },
+        SandboxOptions {
+            database_url: Some(opts.database_url.clone()),
+            fixed_clock: !opts.real_clock,
+            staff_chat_id: Some(staff_chat),
+            ..Default::default()
+        },
     )
     .await?;
     let user = crate::sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
@@ -345,8 +352,9 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     let time = running.clock.clone().map(|clock| {
         Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() }) as Arc<dyn crate::sandbox::terminal::TimeTravel>
     });
+    let options = crate::sandbox::terminal::TerminalOptions { time, staff_chat: Some(staff_chat) };
     let result =
-        crate::sandbox::terminal::run_with_time(running.sandbox.clone(), user, time, stdin, std::io::stdout()).await;
+        crate::sandbox::terminal::run_with_options(running.sandbox.clone(), user, options, stdin, std::io::stdout()).await;
     running.stop().await;
     result.context("the terminal chat failed")
 }
@@ -437,6 +445,10 @@ impl SandboxedBot {
             config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
         }
         let sandbox = Sandbox::start().await.context("cannot start the sandbox Bot API")?;
+        if let Some(chat) = opts.staff_chat_id {
+            sandbox.add_forum_group(chat, crate::replay::STAFF_CHAT_TITLE);
+            config.telegram.staff_chat_id = Some(chat);
+        }
         let store = open_store(opts.database_url.as_deref().unwrap_or("sqlite::memory:")).await?;
         let data = BusinessData::demo();
         let business = Business::from_data(&data)?;

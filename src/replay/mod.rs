@@ -115,11 +115,15 @@ fn sandbox_options(transcript: &Transcript) -> SandboxOptions {
 async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
     let options = sandbox_options(&transcript);
     let bot = SandboxedBot::start(options.clone()).await.map_err(|e| FileError::Start(format!("{e:#}")))?;
-    // A customer's topic: the one the bot last copied their messages into.
-    let sandbox = bot.sandbox.clone();
-    let topic_of = move |customer: i64| -> futures::future::BoxFuture<'static, Option<i32>> {
-        let topic = sandbox.latest_copy_thread(STAFF_CHAT_ID, customer);
-        Box::pin(async move { topic })
+    // A customer's topic: the one the bot keeps for the customer this Telegram user is bound to.
+    let store = bot.store.clone();
+    let topic_of = move |user: i64| -> futures::future::BoxFuture<'static, Option<i32>> {
+        let store = store.clone();
+        Box::pin(async move {
+            let binding = store.binding(user).await.ok().flatten()?;
+            let (chat, thread) = store.support_topic(&binding.customer_id).await.ok().flatten()?;
+            (chat == STAFF_CHAT_ID).then_some(thread)
+        })
     };
     let staff = options.staff_chat_id.map(|chat_id| {
         bot.sandbox.add_forum_group(chat_id, STAFF_CHAT_TITLE);

@@ -29,7 +29,8 @@
 //!   topic's first); `@staff ID general` writes in the group outside topics (the General
 //!   topic). `@user …` switches back to the customer (the same customer again keeps the phone
 //!   they shared). Staff actions: `> text`, `> @photo`, `> @document NAME SIZE`,
-//!   `> @callback DATA` and presses.
+//!   `> @callback DATA`, presses, and `> @delete-topic` (deletes the customer's topic, as staff
+//!   can; the bot must open a new one when it next needs it).
 //! - `> @document NAME SIZE` sends a document of that size (`30MB`, `512KB`, `1.5MB`, bytes;
 //!   binary units): from the customer, or from staff into the topic.
 //! - Checks on what the bot sent the staff group (new or edited messages in any topic or the
@@ -150,6 +151,8 @@ pub enum Action {
     Voice,
     /// `> @document NAME SIZE`: a document of `size` bytes.
     Document { file_name: String, size: u64 },
+    /// `> @delete-topic` (staff): the customer's topic is deleted, as staff can do in Telegram.
+    DeleteTopic,
     /// `> @group CHAT_ID text`: a message in a group chat.
     GroupText { chat_id: i64, text: String },
     /// `> @callback DATA`: a callback query with raw data on the newest bot message.
@@ -254,7 +257,12 @@ impl Action {
     pub fn is_staff_action(&self) -> bool {
         matches!(
             self,
-            Action::Text(_) | Action::Photo | Action::Document { .. } | Action::Callback(_) | Action::Press(_)
+            Action::Text(_)
+                | Action::Photo
+                | Action::Document { .. }
+                | Action::Callback(_)
+                | Action::Press(_)
+                | Action::DeleteTopic
         )
     }
 }
@@ -519,6 +527,7 @@ fn parse_action(source: &str) -> Result<Action, String> {
         "sticker" => no_args(Action::Sticker),
         "photo" => no_args(Action::Photo),
         "voice" => no_args(Action::Voice),
+        "delete-topic" => no_args(Action::DeleteTopic),
         "document" => {
             let usage = "> @document needs a file name and a size: `> @document big.zip 30MB`";
             let (name, size) = args.rsplit_once(char::is_whitespace).ok_or(usage)?;
@@ -994,6 +1003,13 @@ mod tests {
             assert_eq!(e.line, 4, "{bad}: {e}");
         }
         assert_eq!(error_of("# t\n@user 1\n<staff x\n").line, 3, "a check before any action");
+    }
+
+    #[test]
+    fn staff_delete_a_topic_with_no_arguments() {
+        assert_eq!(one("> @delete-topic"), StepKind::Act(Action::DeleteTopic));
+        assert!(Action::DeleteTopic.is_staff_action());
+        assert_eq!(error_of("# t\n@user 1\n> hi\n> @delete-topic now\n").line, 4);
     }
 
     #[test]

@@ -552,6 +552,7 @@ async fn act(
         Action::Photo => (sandbox.send_photo(user), private),
         Action::Voice => (sandbox.send_voice(user), private),
         Action::Document { file_name, size } => (sandbox.send_document(user, file_name, *size), private),
+        Action::DeleteTopic => return Err(not_sent("only staff delete topics: `@staff ID` first".into())),
         Action::GroupText { chat_id, text } => (sandbox.send_group_text(user, *chat_id, text), *chat_id),
         Action::Callback(data) => {
             let Some(newest) = sandbox.messages(private).pop() else {
@@ -640,6 +641,11 @@ async fn act_as_staff(
         Some(t) => sandbox.send_topic_text(user, group, t, text),
         None => sandbox.send_group_text(user, group, text),
     };
+    if *action == Action::DeleteTopic {
+        let Some(t) = topic else { return Err(not_sent("the General topic cannot be deleted".into())) };
+        sandbox.delete_topic(group, t);
+        return Ok(ActionReplies { line: step.line, source: step.source.clone(), replies: Vec::new(), staff_replies: Some(Vec::new()) });
+    }
     let update_id = match action {
         Action::Text(text) => send_text(text),
         Action::Photo => match topic {
