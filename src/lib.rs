@@ -10,7 +10,8 @@
 //! - [`store`]: the SQL store (SQLite or PostgreSQL), migrations, repositories, import.
 //! - [`adapters`]: traits for the business's systems (CRM, billing, logistics, documents, shop,
 //!   loyalty, booking) and the built-in implementation; one-time code gateways.
-//! - [`jobs`]: durable scheduled jobs (booking reminders) driven by the injected clock.
+//! - [`jobs`]: durable scheduled jobs (booking reminders, SLA re-pings, queued relays) driven by
+//!   the injected clock.
 //! - [`nlu`]: intents and entities from free text, driven by the `dialogues/` data files.
 //! - [`pdf`]: business documents (acts, invoices, ...) rendered as PDF.
 //! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
