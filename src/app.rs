@@ -167,6 +167,12 @@ pub fn build_ctx(
     otp: Option<Arc<dyn OtpGateway>>,
 ) -> anyhow::Result<Arc<Ctx>> {
     let (i18n, nlu) = load_language(config, business.catalog.clone())?;
+    // Support hours and the time zone as configured, else as the business data has them.
+    let time_zone = match &config.support.time_zone {
+        Some(tz) => tz.parse().map_err(|_| anyhow::anyhow!("support.time_zone {tz:?} is not a time zone"))?,
+        None => business.time_zone,
+    };
+    let support_hours = config.support.hours.clone().unwrap_or_else(|| business.support_hours.clone());
     let default_locale = match &config.bot.default_locale {
         Some(code) => Locale::parse(code).unwrap_or(business.default_locale),
         None => business.default_locale,
@@ -175,8 +181,8 @@ pub fn build_ctx(
         terms_version: config.bot.terms_version.clone(),
         privacy_url: config.bot.privacy_url.clone(),
         default_locale,
-        time_zone: business.time_zone,
-        support_hours: business.support_hours.clone(),
+        time_zone,
+        support_hours,
         orders_page_size: config.bot.orders_page_size,
         staff_chat_id: config.telegram.staff_chat_id.map(teloxide::types::ChatId),
         business_name: business.name.clone(),

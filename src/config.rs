@@ -59,6 +59,12 @@ pub struct SupportConfig {
     /// Customer messages copied into the staff group per minute at most (Telegram allows about
     /// 20 a minute into one group); the rest wait and follow, none is lost.
     pub relay_per_minute: u32,
+    /// Support hours "HH:MM-HH:MM" (`CABINET_SUPPORT_HOURS`); the business data's when unset.
+    pub hours: Option<String>,
+    /// The time zone the bot shows times in and keeps support hours by, an IANA name such as
+    /// "Asia/Almaty" (`CABINET_TIME_ZONE`); the business data's when unset. (The built-in
+    /// adapter's free times follow the business data's.)
+    pub time_zone: Option<String>,
 }
 
 impl Default for SupportConfig {
@@ -70,6 +76,8 @@ impl Default for SupportConfig {
             mention: String::new(),
             signed: true,
             relay_per_minute: 20,
+            hours: None,
+            time_zone: None,
         }
     }
 }
@@ -500,6 +508,12 @@ impl Config {
         if let Some(v) = non_empty("CABINET_STEP_UP_URL") {
             self.step_up.url = Some(v.trim().to_owned());
         }
+        if let Some(v) = non_empty("CABINET_SUPPORT_HOURS") {
+            self.support.hours = Some(v.trim().to_owned());
+        }
+        if let Some(v) = non_empty("CABINET_TIME_ZONE") {
+            self.support.time_zone = Some(v.trim().to_owned());
+        }
         if let Some(v) = non_empty("CABINET_SUPPORT_MENTION") {
             self.support.mention = v.trim().to_owned();
         }
@@ -574,6 +588,26 @@ impl Config {
         ] {
             if !(1..=7 * 24 * 60).contains(&minutes) {
                 return Err(ConfigError::Invalid { name, message: "expected 1..=10080 minutes".into() });
+            }
+        }
+        if let Some(hours) = &self.support.hours {
+            let valid = hours.split_once('-').is_some_and(|(a, b)| {
+                let t = |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+                matches!((t(a), t(b)), (Some(a), Some(b)) if a < b)
+            });
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    name: "support.hours (CABINET_SUPPORT_HOURS)",
+                    message: format!("{hours:?} is not HH:MM-HH:MM"),
+                });
+            }
+        }
+        if let Some(tz) = &self.support.time_zone {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
+                return Err(ConfigError::Invalid {
+                    name: "support.time_zone (CABINET_TIME_ZONE)",
+                    message: format!("{tz:?} is not an IANA time zone such as Asia/Almaty"),
+                });
             }
         }
         if !(1..=30).contains(&self.support.relay_per_minute) {
@@ -702,6 +736,17 @@ mod tests {
         assert!(err.to_string().contains("min_amount"), "{err}");
         let err = Config::load_with(None, env_of(&[("CABINET_PAYMENT_URL", "ftp://x/{amount}")])).unwrap_err();
         assert!(err.to_string().contains("CABINET_PAYMENT_URL"), "{err}");
+    }
+
+    #[test]
+    fn support_hours_and_the_time_zone_are_checked() {
+        let env = [("CABINET_SUPPORT_HOURS", "08:00-20:00"), ("CABINET_TIME_ZONE", "Europe/Moscow")];
+        let config = Config::load_with(None, env_of(&env)).unwrap();
+        assert_eq!(config.support.hours.as_deref(), Some("08:00-20:00"));
+        for (name, value) in [("CABINET_SUPPORT_HOURS", "20:00-08:00"), ("CABINET_SUPPORT_HOURS", "allday"), ("CABINET_TIME_ZONE", "Mars/Olympus")] {
+            let err = Config::load_with(None, env_of(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]
