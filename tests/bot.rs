@@ -961,3 +961,20 @@ async fn staff_get_stats_find_customers_and_alerts() {
     assert!(found.contains("Ерлан Ахметов") && found.contains("***") && !found.contains("1234567"), "{found}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_staff_group_without_topics_leaves_the_customer_with_the_support_hours() {
+    let mut config = Config::default();
+    config.telegram.staff_chat_id = Some(STAFF);
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    bot.sandbox.add_group(STAFF, "Plain group");
+    let customer = erlan();
+    identify(&bot, &customer, "+77011234567").await;
+    let replies = say(&bot, &customer, "позовите оператора").await;
+    assert!(replies.contains("Служба поддержки отвечает"), "{}", replies.dump());
+    assert!(!replies.contains("Передал"), "{}", replies.dump());
+    // The next message is the bot's again, not stuck in a case nobody sees.
+    let replies = say(&bot, &customer, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+}

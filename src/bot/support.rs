@@ -217,7 +217,15 @@ pub(super) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
         return Ok(());
     }
     turn.audit("support.case.open", Some(&case.id.to_string())).await?;
-    post_card(ctx, &turn.bot, &case, &binding.customer_id).await?;
+    if let Err(error) = post_card(ctx, &turn.bot, &case, &binding.customer_id).await {
+        // The staff group cannot take cases (not a forum, the bot not an admin, …): the case
+        // is closed again and the customer gets the support hours rather than a promise.
+        tracing::error!(%error, "the staff group did not take a case; is it a forum where the bot manages topics?");
+        ctx.store.close_case(case.id, now).await?;
+        let hours = ctx.settings.support_hours.clone();
+        turn.say_with(turn.t("operator", &[("hours", Arg::from(hours))]), super::general::main_menu(turn)).await?;
+        return Ok(());
+    }
     schedule_sla(ctx, &case, now).await?;
     let mut reply = turn.t("support-opened", &[]);
     if let Some(opens) = outside_hours(ctx, now) {
