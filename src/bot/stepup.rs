@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
 
-use super::keyboards::Callback;
+use super::keyboards::{Callback, constant_time_eq};
 use super::{StepUpSettings, Turn};
 use crate::error::BotError;
 use crate::i18n::Arg;
@@ -167,10 +167,6 @@ fn new_code() -> String {
             return code;
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
