@@ -292,15 +292,37 @@ struct RelayPayload {
 
 /// Copies a customer's message into their topic (recreating a deleted topic).
 async fn copy_to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, from: ChatId, message: MessageId) -> Result<(), BotError> {
+    to_topic(ctx, bot, case, Post::Copy(from, message)).await
+}
+
+/// What goes into a topic.
+#[derive(Clone, Copy)]
+enum Post<'a> {
+    /// An HTML text of the bot's.
+    Text(&'a str),
+    /// A copy of a message.
+    Copy(ChatId, MessageId),
+}
+
+/// Sends into the case's topic; a topic staff deleted is recreated (with the card) and the
+/// message sent again.
+async fn to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, post: Post<'_>) -> Result<(), BotError> {
     let Some(group) = staff_chat(ctx) else { return Ok(()) };
+    let send = |topic: i32| async move {
+        match post {
+            Post::Text(text) => {
+                bot.send_message(group, text).message_thread_id(thread(topic)).parse_mode(ParseMode::Html).await.map(drop)
+            }
+            Post::Copy(from, message) => bot.copy_message(group, from, message).message_thread_id(thread(topic)).await.map(drop),
+        }
+    };
     let topic = ensure_topic(ctx, bot, &case.customer_id, case).await?;
-    match bot.copy_message(group, from, message).message_thread_id(thread(topic)).await {
-        Ok(_) => Ok(()),
+    match send(topic).await {
+        Ok(()) => Ok(()),
         Err(e) if topic_gone(&e) => {
             ctx.store.forget_support_topic(&case.customer_id).await?;
             let topic = ensure_topic(ctx, bot, &case.customer_id, case).await?;
-            bot.copy_message(group, from, message).message_thread_id(thread(topic)).await?;
-            Ok(())
+            Ok(send(topic).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -334,18 +356,7 @@ async fn ensure_topic(ctx: &Ctx, bot: &Bot, customer: &CustomerId, case: &Suppor
 
 /// Posts a message into the customer's topic, recreating the topic if staff deleted it.
 async fn post_to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, text: String) -> Result<(), BotError> {
-    let Some(group) = staff_chat(ctx) else { return Ok(()) };
-    let topic = ensure_topic(ctx, bot, &case.customer_id, case).await?;
-    match bot.send_message(group, &text).message_thread_id(thread(topic)).parse_mode(ParseMode::Html).await {
-        Ok(_) => Ok(()),
-        Err(e) if topic_gone(&e) => {
-            ctx.store.forget_support_topic(&case.customer_id).await?;
-            let topic = ensure_topic(ctx, bot, &case.customer_id, case).await?;
-            bot.send_message(group, &text).message_thread_id(thread(topic)).parse_mode(ParseMode::Html).await?;
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    to_topic(ctx, bot, case, Post::Text(&text)).await
 }
 
 /// The card of a new case, into the customer's topic (created or reused).
