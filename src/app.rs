@@ -225,7 +225,8 @@ pub fn build_ctx(
     let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
     let support = bot::support::Support {
         rules,
-        limiter: bot::support::RelayLimiter::new(config.support.relay_per_minute),
+        limiter: bot::staff_post::StaffLimiter::new(config.support.relay_per_minute, config.support.relay_per_customer_per_minute),
+        members: bot::staff_post::StaffMembers::new(config.support.staff_user_ids.iter().copied()),
         mention: config.support.mention.clone(),
         signed: config.support.signed,
         sla: [

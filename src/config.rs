@@ -57,8 +57,15 @@ pub struct SupportConfig {
     /// anonymously as the business (false).
     pub signed: bool,
     /// Customer messages copied into the staff group per minute at most (Telegram allows about
-    /// 20 a minute into one group); the rest wait and follow, none is lost.
+    /// 20 a minute into one group); the rest wait and follow, none is lost. Every post of
+    /// the bot into the group (cards, notes, alerts, answers to staff commands) counts.
     pub relay_per_minute: u32,
+    /// One customer's copied messages per minute at most, inside `relay_per_minute`, so that
+    /// one customer's flood does not hold back the others'.
+    pub relay_per_customer_per_minute: u32,
+    /// Telegram user ids of the staff (`CABINET_STAFF_USER_IDS`, comma-separated): only they
+    /// act in the staff group. Empty: the group's administrators are the staff.
+    pub staff_user_ids: Vec<i64>,
     /// Support hours "HH:MM-HH:MM" (`CABINET_SUPPORT_HOURS`); the business data's when unset.
     pub hours: Option<String>,
     /// The time zone the bot shows times in and keeps support hours by, an IANA name such as
@@ -76,6 +83,8 @@ impl Default for SupportConfig {
             mention: String::new(),
             signed: true,
             relay_per_minute: 20,
+            relay_per_customer_per_minute: 10,
+            staff_user_ids: Vec::new(),
             hours: None,
             time_zone: None,
         }
@@ -517,6 +526,14 @@ impl Config {
         if let Some(v) = non_empty("CABINET_SUPPORT_MENTION") {
             self.support.mention = v.trim().to_owned();
         }
+        if let Some(v) = non_empty("CABINET_STAFF_USER_IDS") {
+            self.support.staff_user_ids = v
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| parse_number::<i64>("CABINET_STAFF_USER_IDS", id))
+                .collect::<Result<_, _>>()?;
+        }
         if let Some(v) = non_empty("CABINET_BOOKING_CUTOFF_MINUTES") {
             self.booking.cancel_cutoff_minutes = parse_number("CABINET_BOOKING_CUTOFF_MINUTES", &v)?;
         }
@@ -612,6 +629,15 @@ impl Config {
         }
         if !(1..=30).contains(&self.support.relay_per_minute) {
             return Err(ConfigError::Invalid { name: "support.relay_per_minute", message: "expected 1..=30".into() });
+        }
+        if !(1..=self.support.relay_per_minute).contains(&self.support.relay_per_customer_per_minute) {
+            return Err(ConfigError::Invalid {
+                name: "support.relay_per_customer_per_minute",
+                message: "expected 1..=relay_per_minute".into(),
+            });
+        }
+        if self.support.staff_user_ids.iter().any(|id| *id <= 0) {
+            return Err(ConfigError::Invalid { name: "support.staff_user_ids", message: "expected Telegram user ids (positive)".into() });
         }
         if !(1..=90).contains(&self.booking.horizon_days) {
             return Err(ConfigError::Invalid { name: "booking.horizon_days", message: "expected 1..=90".into() });

@@ -502,7 +502,9 @@ async fn a_referral_credits_the_referrer_once_and_never_oneself() {
     say(&bot, &himself, &format!("/start ref_{code}")).await;
     press(&bot, &himself, "Согласен").await;
     share_own_contact(&bot, &himself, "+77011234567").await;
-    let bonuses = say(&bot, &referrer, "сколько у меня бонусов").await;
+    // (His first account is unbound by that: the newest proof of ownership wins.)
+    assert!(bot.sandbox.messages(referrer.id).iter().any(|m| m.text.contains("подтвердили в другом аккаунте")));
+    let bonuses = say(&bot, &himself, "сколько у меня бонусов").await;
     assert!(bonuses.contains("1700"), "{}", bonuses.dump());
     let actions: Vec<String> = bot.store.audit_entries(5004).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(actions.contains(&"referral.self".to_owned()), "{actions:?}");
@@ -815,6 +817,7 @@ async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
 
     // Staff answer: the customer hears who took the case, then the answer, signed.
     let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    bot.sandbox.add_admin(STAFF, &anna);
     let seq = bot.sandbox.event_seq();
     staff_says(&bot, &anna, thread, "/assign").await;
     assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Обращение взял(а) Анна")));
@@ -883,6 +886,7 @@ async fn an_unanswered_case_is_pinged_again_after_its_sla_and_a_deleted_topic_is
 
     // An answer stops the re-pings.
     let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    bot.sandbox.add_admin(STAFF, &anna);
     staff_says(&bot, &anna, new_thread, "Здравствуйте! Разбираемся.").await;
     bot.set_now(at("2025-01-11T13:00:00+05:00"));
     bot.run_due_jobs().await.unwrap();
@@ -917,6 +921,7 @@ async fn only_the_staff_group_acts_as_staff_and_customers_never_reach_each_other
     // A blocked customer is marked in the topic.
     bot.sandbox.set_blocked(erlan.id, true);
     let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    bot.sandbox.add_admin(STAFF, &anna);
     staff_says(&bot, &anna, erlan_thread, "Вы здесь?").await;
     assert!(topic_texts(&bot, erlan_thread).iter().any(|t| t.contains("заблокировал бота")));
     bot.stop().await;
@@ -941,6 +946,7 @@ async fn staff_get_stats_find_customers_and_alerts() {
     assert_eq!(again, 1, "one alert an hour");
 
     let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    bot.sandbox.add_admin(STAFF, &anna);
     let seq = bot.sandbox.event_seq();
     let id = bot.sandbox.send_group_text(&anna, STAFF, "/stats");
     assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
@@ -976,5 +982,90 @@ async fn a_staff_group_without_topics_leaves_the_customer_with_the_support_hours
     // The next message is the bot's again, not stuck in a case nobody sees.
     let replies = say(&bot, &customer, "баланс").await;
     assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_from_the_staff_group_delays_the_posts_in_order_and_loses_none() {
+    let bot = bot_with_staff().await;
+    let customer = erlan();
+    identify(&bot, &customer, "+77011234567").await;
+    say(&bot, &customer, "позовите оператора").await;
+    let thread = bot.sandbox.topics(STAFF)[0].thread_id;
+
+    // Telegram asks the bot to wait 30 s: the message waits (durably), and so does the next.
+    bot.sandbox.fail_next("copyMessage", 429, "Too Many Requests: retry after 30", Some(30));
+    let replies = say(&bot, &customer, "первое").await;
+    assert!(replies.texts.is_empty(), "{}", replies.dump());
+    say(&bot, &customer, "второе").await;
+    assert!(!topic_texts(&bot, thread).iter().any(|t| t == "первое" || t == "второе"));
+    let waiting = bot.store.jobs_with_prefix("staffpost:").await.unwrap();
+    assert_eq!(waiting.iter().filter(|j| j.status == "pending").count(), 2, "{waiting:?}");
+
+    // Not before the pause is over…
+    bot.set_now(at("2025-01-11T10:00:20+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert!(!topic_texts(&bot, thread).iter().any(|t| t == "первое"));
+    // …then both, in the order they were written.
+    bot.set_now(at("2025-01-11T10:00:31+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let texts = topic_texts(&bot, thread);
+    let first = texts.iter().position(|t| t == "первое").expect("the first message arrived");
+    let second = texts.iter().position(|t| t == "второе").expect("the second message arrived");
+    assert!(first < second, "{texts:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_staff_list_decides_who_is_staff_instead_of_the_admins() {
+    let mut config = Config::default();
+    config.telegram.staff_chat_id = Some(STAFF);
+    config.support.staff_user_ids = vec![9001];
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    bot.sandbox.add_forum_group(STAFF, "Support");
+    let customer = erlan();
+    identify(&bot, &customer, "+77011234567").await;
+    say(&bot, &customer, "позовите оператора").await;
+    let thread = bot.sandbox.topics(STAFF)[0].thread_id;
+
+    // An administrator who is not on the list is not staff…
+    let admin = SandboxUser::new(9003, "Админ", Some("ru"));
+    bot.sandbox.add_admin(STAFF, &admin);
+    staff_says(&bot, &admin, thread, "Я администратор").await;
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("могут только сотрудники")));
+    assert!(!bot.sandbox.messages(customer.id).iter().any(|m| m.text.contains("Я администратор")));
+    // …and a plain member on the list is.
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    bot.sandbox.add_member(STAFF, &anna);
+    staff_says(&bot, &anna, thread, "Здравствуйте!").await;
+    assert!(bot.sandbox.messages(customer.id).iter().any(|m| m.text == "Анна: Здравствуйте!"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn staff_replies_never_reach_an_account_whose_phone_another_account_proved() {
+    let bot = bot_with_staff().await;
+    let old = erlan();
+    identify(&bot, &old, "+77011234567").await;
+    say(&bot, &old, "позовите оператора").await;
+    let thread = bot.sandbox.topics(STAFF)[0].thread_id;
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    bot.sandbox.add_admin(STAFF, &anna);
+    staff_says(&bot, &anna, thread, "Минуту, проверяю").await;
+    assert!(bot.sandbox.messages(old.id).iter().any(|m| m.text.contains("Минуту, проверяю")));
+
+    // Someone else proves the phone: the old chat is told once, and hears nothing more.
+    let new = SandboxUser::new(5009, "Ерлан", Some("ru"));
+    identify(&bot, &new, "+77011234567").await;
+    let told: Vec<String> = bot.sandbox.messages(old.id).into_iter().map(|m| m.text).filter(|t| t.contains("подтвердили в другом аккаунте")).collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("прежний чат отвязан")));
+    let before = bot.sandbox.messages(old.id).len();
+    staff_says(&bot, &anna, thread, "Ваш заказ 78234 приедет завтра").await;
+    staff_says(&bot, &anna, thread, "/close").await;
+    assert_eq!(bot.sandbox.messages(old.id).len(), before, "nothing reaches the old chat");
+    assert!(!bot.sandbox.messages(new.id).iter().any(|m| m.text.contains("78234 приедет")), "nor the new one, which did not ask");
+    let audit: Vec<String> = bot.store.audit_entries(old.id).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(audit.contains(&"unbind.replaced".to_owned()), "{audit:?}");
     bot.stop().await;
 }

@@ -762,8 +762,8 @@ async fn users_consent_bindings_and_epochs_are_kept(store: Store) {
     assert_eq!(store.binding(5001).await.unwrap(), Some(rebound));
     assert!(store.bindings_of(&id("C1")).await.unwrap().is_empty());
 
-    assert!(store.unbind(5001).await.unwrap());
-    assert!(!store.unbind(5001).await.unwrap());
+    assert!(store.unbind(5001, Utc::now()).await.unwrap());
+    assert!(!store.unbind(5001, Utc::now()).await.unwrap());
     assert_eq!(store.binding(5001).await.unwrap(), None);
 }
 
@@ -790,12 +790,15 @@ async fn forget_removes_the_users_data_and_keeps_an_audit_entry(store: Store) {
         store.log_message(user, "in", "баланс", at).await.unwrap();
         store.log_message(user, "out", "3 450 ₸", at).await.unwrap();
         store
-            .record_lead(&Lead {
-                telegram_user_id: user,
-                phone: Phone::parse("+77779998877").unwrap(),
-                first_name: "x".to_owned(),
-                created_at: at,
-            })
+            .record_lead(
+                &Lead {
+                    telegram_user_id: user,
+                    phone: Phone::parse("+77779998877").unwrap(),
+                    first_name: "x".to_owned(),
+                    created_at: at,
+                },
+                Duration::days(1),
+            )
             .await
             .unwrap();
     }
@@ -959,21 +962,25 @@ async fn a_lead_is_recorded_once_per_user_and_phone(store: Store) {
         first_name: "Гость".to_owned(),
         created_at: utc("2025-01-11T05:00:00Z"),
     };
-    store.record_lead(&first).await.unwrap();
+    let day = Duration::days(1);
+    assert!(store.record_lead(&first, day).await.unwrap(), "staff hear of a new lead");
     assert_eq!(store.leads().await.unwrap(), vec![first.clone()]);
 
     let again = Lead {
         created_at: utc("2025-01-11T06:00:00Z"),
         ..first.clone()
     };
-    store.record_lead(&again).await.unwrap();
+    assert!(!store.record_lead(&again, day).await.unwrap(), "not again within a day");
     assert_eq!(store.leads().await.unwrap(), vec![again.clone()]);
+    let next_day = Lead { created_at: utc("2025-01-12T05:00:00Z"), ..first.clone() };
+    assert!(store.record_lead(&next_day, day).await.unwrap(), "again a day after the last notice");
+    assert!(!store.record_lead(&Lead { created_at: utc("2025-01-12T07:00:00Z"), ..first.clone() }, day).await.unwrap());
 
     let other_phone = Lead {
         phone: Phone::parse("+77770000001").unwrap(),
         ..again.clone()
     };
-    store.record_lead(&other_phone).await.unwrap();
+    assert!(store.record_lead(&other_phone, day).await.unwrap(), "another phone is another lead");
     assert_eq!(store.leads().await.unwrap().len(), 2);
 }
 
@@ -4401,8 +4408,8 @@ async fn forget_removes_support_requests_and_alerts_but_not_cases(store: Store) 
     // The alert about the forgotten user is gone; the other's is still in its window.
     assert!(store.record_alert(6001, "order_probing", at + Duration::minutes(2), window).await.unwrap());
     assert!(!store.record_alert(6002, "order_probing", at + Duration::minutes(2), window).await.unwrap());
-    // The case is the business's record: it stays, still open.
-    assert_eq!(case(&store, c.id).await, c);
+    // The case is the business's record: it stays, still open, detached from the chat.
+    assert_eq!(case(&store, c.id).await, SupportCase { detached_at: Some(at + Duration::minutes(1)), ..c });
 }
 
 async fn staff_find_customers_by_phone_digits_and_by_name(store: Store) {
@@ -4461,4 +4468,84 @@ async fn staff_find_customers_by_phone_digits_and_by_name(store: Store) {
         assert_eq!(find(query, 10).await, Vec::<String>::new(), "{query:?}");
     }
     assert_eq!(find("ерлан", 0).await, Vec::<String>::new());
+}
+
+// --- trust: one account per customer, cases detached from chats no longer bound -----------
+
+on_every_engine!(
+    the_newest_proof_of_ownership_unbinds_the_earlier_account,
+    logout_and_forget_detach_an_open_case_and_a_returning_customer_reattaches_it,
+);
+
+fn binding_of(user: i64, customer: &str, at: DateTime<Utc>) -> Binding {
+    Binding {
+        telegram_user_id: user,
+        chat_id: user,
+        customer_id: id(customer),
+        phone: Phone::parse("+77011234567").unwrap(),
+        first_name: "Ерлан".to_owned(),
+        bound_at: at,
+    }
+}
+
+async fn the_newest_proof_of_ownership_unbinds_the_earlier_account(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    for user in [5001, 5009] {
+        store.touch_user(user, user).await.unwrap();
+    }
+    assert!(store.bind(&binding_of(5001, "C1", at)).await.unwrap().is_empty());
+    let (case_of_old, created) = store.open_case(&new_case("C1", 5001, at)).await.unwrap();
+    assert!(created);
+    let epoch = store.user(5001).await.unwrap().unwrap().epoch;
+
+    // Another account proves the same phone: it is bound, the earlier one is not any more.
+    let later = at + Duration::hours(1);
+    let displaced = store.bind(&binding_of(5009, "C1", later)).await.unwrap();
+    assert_eq!(displaced, vec![binding_of(5001, "C1", at)]);
+    assert_eq!(store.binding(5001).await.unwrap(), None);
+    assert_eq!(store.bindings_of(&id("C1")).await.unwrap(), vec![binding_of(5009, "C1", later)]);
+    assert_eq!(store.user(5001).await.unwrap().unwrap().epoch, epoch + 1, "its buttons go stale");
+    assert_eq!(case(&store, case_of_old.id).await.detached_at, Some(later), "its case is detached");
+
+    // Proving it again from the same account changes nobody else.
+    assert!(store.bind(&binding_of(5009, "C1", later + Duration::hours(1))).await.unwrap().is_empty());
+    // The database itself keeps one account per customer.
+    let second = sqlx::query(
+        "INSERT INTO bindings (telegram_user_id, chat_id, customer_id, phone, first_name, bound_at) \
+         VALUES (5010, 5010, 'C1', '+77011234567', 'x', '2025-01-11T05:00:00.000000000Z')",
+    )
+    .execute(store.pool())
+    .await;
+    assert!(second.is_err(), "a second binding of one customer is refused");
+}
+
+async fn logout_and_forget_detach_an_open_case_and_a_returning_customer_reattaches_it(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    store.touch_user(5001, 5001).await.unwrap();
+    store.bind(&binding_of(5001, "C1", at)).await.unwrap();
+    let (open, _) = store.open_case(&new_case("C1", 5001, at)).await.unwrap();
+    assert_eq!(open.detached_at, None);
+    // Another customer's case is not touched.
+    store.bind(&binding_of(5002, "C2", at)).await.unwrap();
+    let (other, _) = store.open_case(&new_case("C2", 5002, at)).await.unwrap();
+
+    let left = at + Duration::minutes(5);
+    assert!(store.unbind(5001, left).await.unwrap());
+    assert_eq!(case(&store, open.id).await.detached_at, Some(left));
+    assert_eq!(case(&store, other.id).await.detached_at, None);
+    assert!(case(&store, open.id).await.open, "the case stays open for staff");
+
+    // Back, bound again: the case follows the account that asked for a person again.
+    store.bind(&binding_of(5007, "C1", left + Duration::minutes(1))).await.unwrap();
+    assert!(store.reattach_case(open.id, 5007, 5007).await.unwrap());
+    let back = case(&store, open.id).await;
+    assert_eq!((back.telegram_user_id, back.customer_chat_id, back.detached_at), (5007, 5007, None));
+    assert!(!store.reattach_case(open.id, 5007, 5007).await.unwrap(), "an attached case is left as it is");
+
+    // /forget detaches it too.
+    store.forget(5007, 5007, left + Duration::minutes(2)).await.unwrap();
+    assert_eq!(case(&store, open.id).await.detached_at, Some(left + Duration::minutes(2)));
+    // A closed case is not reattached.
+    store.close_case(open.id, left + Duration::minutes(3)).await.unwrap();
+    assert!(!store.reattach_case(open.id, 5007, 5007).await.unwrap());
 }

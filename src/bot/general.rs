@@ -425,9 +425,13 @@ async fn logout(turn: &Turn) -> HandlerResult {
     if turn.binding.is_none() {
         return turn.say(turn.t("logout-not-bound", &[])).await.map(drop);
     }
-    turn.ctx.store.unbind(turn.user_id).await?;
+    let case = support::case_of_this_chat(turn).await?;
+    turn.ctx.store.unbind(turn.user_id, turn.ctx.clock.now()).await?;
     turn.ctx.store.bump_epoch(turn.user_id).await?;
     turn.audit("unbind", None).await?;
+    if let Some(case) = case {
+        support::customer_left(&turn.ctx, &turn.bot, &case, "support-left-logout").await?;
+    }
     turn.set_state(State::AwaitingContact).await?;
     turn.say_with(turn.t("logout-done", &[]), KeyboardRemove::new()).await?;
     Ok(())
@@ -437,8 +441,12 @@ async fn logout(turn: &Turn) -> HandlerResult {
 /// state, chat history); the business's own records are not the bot's to delete.
 async fn forget(turn: &Turn) -> HandlerResult {
     let store = &turn.ctx.store;
+    let case = support::case_of_this_chat(turn).await?;
     store.forget(turn.user_id, turn.chat.0, turn.ctx.clock.now()).await?;
     store.bump_epoch(turn.user_id).await?;
+    if let Some(case) = case {
+        support::customer_left(&turn.ctx, &turn.bot, &case, "support-left-forget").await?;
+    }
     turn.dialogue.exit().await.map_err(BotError::State)?;
     // Sent without logging: the history was just deleted.
     turn.bot

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use teloxide::Bot;
 
-use super::{Ctx, reminders, support};
+use super::{Ctx, reminders, staff_post, support};
 use crate::jobs::{Job, JobError, JobHandler};
 
 /// The handler of the bot's scheduled jobs: it plans them and runs them with `bot`.
@@ -31,6 +31,7 @@ impl JobHandler for BotJobs {
             reminders::KIND => reminders::send(&self.ctx, &self.bot, job).await,
             support::SLA_KIND => support::run_sla(&self.ctx, &self.bot, job).await,
             support::RELAY_KIND => support::run_relay(&self.ctx, &self.bot, job).await,
+            staff_post::KIND => staff_post::run(&self.ctx, &self.bot, job).await,
             other => Err(JobError::Fail(format!("unknown job kind {other:?}"))),
         }
     }

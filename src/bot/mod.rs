@@ -20,6 +20,7 @@ mod orders;
 mod payments;
 mod reminders;
 mod shop;
+pub mod staff_post;
 mod stepup;
 mod subscription;
 pub mod support;

@@ -12,7 +12,6 @@
 //! < Чем помочь?   [Баланс] [Где мой заказ] [Мои заказы] [Помощь]
 //! ```
 
-use teloxide::prelude::*;
 use teloxide::types::{Contact, KeyboardRemove};
 
 use super::general::{greeting, main_menu};
@@ -93,9 +92,14 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
                 first_name: profile.first_name.clone(),
                 bound_at: turn.ctx.clock.now(),
             };
-            turn.ctx.store.bind(&binding).await?;
+            // The newest proof of ownership wins: another account bound to this customer is
+            // unbound by the store (its buttons go stale, its open case is detached).
+            let displaced = turn.ctx.store.bind(&binding).await?;
             let bound = Turn { binding: Some(binding), ..turn.clone() };
             bound.audit("bind", None).await?;
+            for old in &displaced {
+                super::support::account_replaced(&bound, old).await?;
+            }
             bound.set_state(State::ready()).await?;
             let args = [("name", Arg::from(profile.first_name.as_str()))];
             bound.say_with(bound.t("identified", &args), KeyboardRemove::new()).await?;
@@ -109,9 +113,12 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
                 first_name: contact.first_name.clone(),
                 created_at: turn.ctx.clock.now(),
             };
-            turn.ctx.store.record_lead(&lead).await?;
+            // Staff hear of a lead once a day per user and phone, however often it is shared.
+            let notify = turn.ctx.store.record_lead(&lead, chrono::Duration::days(1)).await?;
             turn.audit("lead", None).await?;
-            notify_staff_of_lead(turn, &lead).await;
+            if notify {
+                notify_staff_of_lead(turn, &lead).await;
+            }
             turn.say_with(turn.t("contact-not-found", &[]), KeyboardRemove::new()).await?;
             Ok(())
         }
@@ -120,7 +127,9 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
 
 /// Tells the staff chat, when one is configured, that someone unknown asked for access.
 async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
-    let Some(staff_chat) = turn.ctx.settings.staff_chat_id else { return };
+    if turn.ctx.settings.staff_chat_id.is_none() {
+        return;
+    }
     let locale = turn.ctx.settings.default_locale;
     let args = [
         ("name", Arg::from(lead.first_name.as_str())),
@@ -128,7 +137,7 @@ async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
         ("user", Arg::from(turn.user_id.to_string())),
     ];
     let text = turn.ctx.i18n.t(locale, "staff-new-lead", &args);
-    if let Err(e) = turn.bot.send_message(staff_chat, text).parse_mode(teloxide::types::ParseMode::Html).await {
+    if let Err(e) = super::support::post_to_general(&turn.ctx, &turn.bot, text).await {
         tracing::warn!(error = %e, "could not tell the staff chat about a lead");
     }
 }

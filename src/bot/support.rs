@@ -11,7 +11,6 @@
 //! between two customers: a topic belongs to one customer, found by the store.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +18,7 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId, ParseMode, ThreadId};
 
 use super::keyboards::{Buttons, Callback};
+use super::staff_post::{self, Content, Place, StaffLimiter, StaffMembers, StaffPost};
 use super::{Ctx, HandlerResult, Turn};
 use crate::adapters::CustomerId;
 use crate::domain::datetime::{format_date, format_time};
@@ -27,9 +27,10 @@ use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::{Arg, escape_html};
 use crate::jobs::{Job, JobError};
-use crate::store::{CasePriority, NewCase, NewJob, SupportCase};
+use crate::store::{AuditEntry, Binding, CasePriority, NewCase, NewJob, SupportCase};
 
-/// Job kinds.
+/// Job kinds. (Customers' messages waiting for the group's rate are [`staff_post::KIND`]
+/// jobs now; `support.relay` jobs queued before are still run.)
 pub const SLA_KIND: &str = "support.sla";
 pub const RELAY_KIND: &str = "support.relay";
 
@@ -37,13 +38,18 @@ pub const RELAY_KIND: &str = "support.relay";
 const CARD_MESSAGES: u32 = 5;
 /// What the Bot API lets a bot download (getFile).
 const DOWNLOAD_LIMIT_BYTES: u64 = 20 * 1024 * 1024;
-/// Foreign or unknown ids in an hour that raise an alert.
+/// Foreign or unknown ids (or forged buttons) in an hour that raise an alert.
 const ALERT_THRESHOLD: i64 = 3;
+/// The audited refusals that count toward the probing alert.
+const PROBING: [&str; 4] = ["order.not_found", "document.not_found", "booking.not_found", "callback.forged"];
 
 /// The staff side's settings and state, one per bot.
 pub struct Support {
     pub rules: PriorityRules,
-    pub limiter: RelayLimiter,
+    /// Every post into the staff group is counted here (see [`staff_post`]).
+    pub limiter: StaffLimiter,
+    /// Who may act as staff: the group's administrators, or a configured list.
+    pub members: StaffMembers,
     /// Mentioned in re-pings and critical cards ("@support_team"), or empty.
     pub mention: String,
     pub signed: bool,
@@ -124,34 +130,6 @@ impl PriorityRules {
     }
 }
 
-/// At most `per_minute` customer messages a minute into the staff group (by the injected
-/// clock); the rest wait as jobs.
-#[derive(Debug)]
-pub struct RelayLimiter {
-    per_minute: u32,
-    window: Mutex<(DateTime<Utc>, u32)>,
-}
-
-impl RelayLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, window: Mutex::new((DateTime::<Utc>::MIN_UTC, 0)) }
-    }
-
-    /// `Ok(())` when a message may go now, else when it may.
-    fn take(&self, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
-        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        if now - window.0 >= Duration::minutes(1) {
-            *window = (now, 0);
-        }
-        if window.1 < self.per_minute {
-            window.1 += 1;
-            Ok(())
-        } else {
-            Err(window.0 + Duration::minutes(1))
-        }
-    }
-}
-
 fn staff_chat(ctx: &Ctx) -> Option<ChatId> {
     ctx.settings.staff_chat_id
 }
@@ -209,6 +187,15 @@ pub(super) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
     };
     let (case, created) = ctx.store.open_case(&new).await?;
     ctx.store.log_request(now, turn.user_id, "operator", true).await?;
+    // The customer left the chat of their open case and is back (bound again, perhaps from
+    // another account): the case follows them here, and staff are told.
+    if !created && case.detached_at.is_some() && ctx.store.reattach_case(case.id, turn.user_id, turn.chat.0).await? {
+        turn.audit("support.case.reattach", Some(&case.id.to_string())).await?;
+        post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-customer-back", &[])).await?;
+        schedule_sla(ctx, &case, now).await?;
+        turn.say(turn.t("support-opened", &[])).await?;
+        return Ok(());
+    }
     if !created {
         if priority > case.priority {
             ctx.store.raise_case_priority(case.id, priority).await?;
@@ -251,6 +238,11 @@ pub(super) async fn relay_from_customer(turn: &Turn, msg: &Message) -> Result<bo
     let ctx = &turn.ctx;
     let (Some(_), Some(binding)) = (staff_chat(ctx), turn.binding.as_ref()) else { return Ok(false) };
     let Some(case) = ctx.store.open_case_of(&binding.customer_id).await? else { return Ok(false) };
+    // A case left behind in another chat (or before a /logout) is not this chat's: the bot
+    // answers until the customer asks for a person again.
+    if case.detached_at.is_some() || case.telegram_user_id != turn.user_id {
+        return Ok(false);
+    }
     let now = ctx.clock.now();
     ctx.store.record_customer_message(case.id, now).await?;
     if let Some(text) = msg.text() {
@@ -265,20 +257,14 @@ pub(super) async fn relay_from_customer(turn: &Turn, msg: &Message) -> Result<bo
         let megabytes = i64::from(size / (1024 * 1024));
         post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-big-file", &[("megabytes", Arg::Num(megabytes))])).await?;
     }
-    match ctx.support.limiter.take(now) {
-        Ok(()) => copy_to_topic(ctx, &turn.bot, &case, msg.chat.id, msg.id).await?,
-        Err(at) => {
-            // Too many at once: the message waits its turn; none is lost.
-            let job = NewJob {
-                key: format!("relay:{}:{}", msg.chat.id.0, msg.id.0),
-                kind: RELAY_KIND.to_owned(),
-                payload: serde_json::to_value(RelayPayload { case_id: case.id, chat_id: msg.chat.id.0, message_id: msg.id.0 })
-                    .unwrap_or_default(),
-                run_at: at,
-            };
-            ctx.store.schedule_job(&job).await?;
-        }
-    }
+    // Too many at once (from this customer or in the group): the message waits its turn;
+    // none is lost.
+    let copy = StaffPost {
+        place: Place::Case(case.id),
+        content: Content::Copy { chat_id: msg.chat.id.0, message_id: msg.id.0 },
+        customer: Some(case.customer_id.0.clone()),
+    };
+    staff_post::post(ctx, &turn.bot, copy).await?;
     schedule_sla(ctx, &case, now).await?;
     Ok(true)
 }
@@ -290,30 +276,21 @@ struct RelayPayload {
     message_id: i32,
 }
 
-/// Copies a customer's message into their topic (recreating a deleted topic).
-async fn copy_to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, from: ChatId, message: MessageId) -> Result<(), BotError> {
-    to_topic(ctx, bot, case, Post::Copy(from, message)).await
-}
-
-/// What goes into a topic.
-#[derive(Clone, Copy)]
-enum Post<'a> {
-    /// An HTML text of the bot's.
-    Text(&'a str),
-    /// A copy of a message.
-    Copy(ChatId, MessageId),
-}
-
-/// Sends into the case's topic; a topic staff deleted is recreated (with the card) and the
-/// message sent again.
-async fn to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, post: Post<'_>) -> Result<(), BotError> {
+/// Sends into the case's topic now (the caller keeps the group's rate: see
+/// [`staff_post`]); a topic staff deleted is recreated (with the card) and the message sent
+/// again.
+pub(super) async fn to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, content: &Content) -> Result<(), BotError> {
     let Some(group) = staff_chat(ctx) else { return Ok(()) };
     let send = |topic: i32| async move {
-        match post {
-            Post::Text(text) => {
+        match content {
+            Content::Text(text) => {
                 bot.send_message(group, text).message_thread_id(thread(topic)).parse_mode(ParseMode::Html).await.map(drop)
             }
-            Post::Copy(from, message) => bot.copy_message(group, from, message).message_thread_id(thread(topic)).await.map(drop),
+            Content::Copy { chat_id, message_id } => bot
+                .copy_message(group, ChatId(*chat_id), MessageId(*message_id))
+                .message_thread_id(thread(topic))
+                .await
+                .map(drop),
         }
     };
     let topic = ensure_topic(ctx, bot, &case.customer_id, case).await?;
@@ -354,9 +331,82 @@ async fn ensure_topic(ctx: &Ctx, bot: &Bot, customer: &CustomerId, case: &Suppor
     Ok(thread_id)
 }
 
-/// Posts a message into the customer's topic, recreating the topic if staff deleted it.
+/// Posts a message into the customer's topic (recreating the topic if staff deleted it), at
+/// the group's rate.
 async fn post_to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, text: String) -> Result<(), BotError> {
-    to_topic(ctx, bot, case, Post::Text(&text)).await
+    staff_post::post(ctx, bot, StaffPost::text(Place::Case(case.id), text)).await
+}
+
+/// Posts a message outside topics (the General topic), at the group's rate.
+pub(super) async fn post_to_general(ctx: &Ctx, bot: &Bot, text: String) -> Result<(), BotError> {
+    staff_post::post(ctx, bot, StaffPost::text(Place::Thread(None), text)).await
+}
+
+/// The chat that staff replies about `case` may go to: the chat of the account bound to the
+/// case's customer *now*, the one the case was escalated from. `None` once the customer has
+/// left it (/logout, /forget, another account proved the phone).
+async fn recipient(ctx: &Ctx, case: &SupportCase) -> Result<Option<ChatId>, BotError> {
+    if case.detached_at.is_some() {
+        return Ok(None);
+    }
+    let binding = ctx.store.binding(case.telegram_user_id).await?;
+    Ok(binding.filter(|b| b.customer_id == case.customer_id).map(|b| ChatId(b.chat_id)))
+}
+
+/// Another Telegram account (`bound`) has just proved this customer's phone, and the store
+/// unbound the earlier account `old` (the newest proof of ownership wins). The earlier chat
+/// is told politely (best effort: it may have blocked the bot) and its dialogue reset, the
+/// case escalated from it gets a note in its topic, and staff get an alert.
+pub(super) async fn account_replaced(bound: &Turn, old: &Binding) -> HandlerResult {
+    let ctx = &bound.ctx;
+    let now = ctx.clock.now();
+    ctx.store.remove_dialogue_state(old.chat_id).await?;
+    let entry = AuditEntry {
+        at: now,
+        telegram_user_id: Some(old.telegram_user_id),
+        customer_id: Some(old.customer_id.clone()),
+        action: "unbind.replaced".to_owned(),
+        subject: Some(bound.user_id.to_string()),
+        channel: "telegram".to_owned(),
+    };
+    ctx.store.audit(&entry).await?;
+    let locale = ctx.store.user(old.telegram_user_id).await?.and_then(|u| u.locale).unwrap_or(ctx.settings.default_locale);
+    let text = ctx.i18n.t(locale, "binding-replaced", &[]);
+    let told = bound
+        .bot
+        .send_message(ChatId(old.chat_id), text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(teloxide::types::KeyboardRemove::new())
+        .await;
+    if let Err(error) = told {
+        tracing::info!(%error, "could not tell an unbound account that another one proved its phone");
+    }
+    let case = ctx.store.open_case_of(&old.customer_id).await?.filter(|c| c.telegram_user_id == old.telegram_user_id);
+    if let Some(case) = case {
+        customer_left(ctx, &bound.bot, &case, "support-left-replaced").await?;
+    }
+    if staff_chat(ctx).is_some() {
+        let who = format!("{} ({}, {})", escape_html(&old.first_name), old.phone.masked(), escape_html(&old.customer_id.0));
+        let args = [("who", Arg::Raw(who)), ("old", Arg::Num(old.telegram_user_id)), ("new", Arg::Num(bound.user_id))];
+        if let Err(error) = post_to_general(ctx, &bound.bot, st(ctx, "support-alert-replaced", &args)).await {
+            tracing::warn!(%error, "could not post an alert to the staff group");
+        }
+    }
+    Ok(())
+}
+
+/// The open case escalated from this chat (attached to it), if any.
+pub(super) async fn case_of_this_chat(turn: &Turn) -> Result<Option<SupportCase>, BotError> {
+    let Some(binding) = &turn.binding else { return Ok(None) };
+    let case = turn.ctx.store.open_case_of(&binding.customer_id).await?;
+    Ok(case.filter(|c| c.detached_at.is_none() && c.telegram_user_id == turn.user_id))
+}
+
+/// The customer left the chat of their open case: the case is detached (by the store), and
+/// staff are told in the topic that their replies reach no one. `why` is a message key.
+pub(super) async fn customer_left(ctx: &Ctx, bot: &Bot, case: &SupportCase, why: &str) -> Result<(), BotError> {
+    let note = format!("{}\n{}", st(ctx, why, &[]), st(ctx, "support-detached", &[]));
+    post_to_topic(ctx, bot, case, note).await
 }
 
 /// The card of a new case, into the customer's topic (created or reused).
@@ -366,7 +416,14 @@ async fn post_card(ctx: &Ctx, bot: &Bot, case: &SupportCase, customer: &Customer
         text = format!("{} {text}", escape_html(&ctx.support.mention));
     }
     // The topic first, without the "recreated" card that a lost topic of an open case gets.
-    ensure_topic(ctx, bot, customer, &SupportCase { open: false, ..case.clone() }).await?;
+    match ensure_topic(ctx, bot, customer, &SupportCase { open: false, ..case.clone() }).await {
+        Ok(_) => {}
+        // Telegram asks to wait: the card waits its turn (its topic is made then).
+        Err(BotError::Telegram(teloxide::RequestError::RetryAfter(after))) => {
+            ctx.support.limiter.pause_until(ctx.clock.now() + Duration::from_std(after.duration()).unwrap_or(Duration::seconds(1)));
+        }
+        Err(e) => return Err(e),
+    }
     post_to_topic(ctx, bot, case, text).await
 }
 
@@ -458,19 +515,21 @@ pub(super) async fn on_staff_message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> H
     });
     let Some(group) = staff_chat(&ctx) else { return Ok(()) };
     let reply = |text: String| {
-        let bot = bot.clone();
-        async move {
-            let mut request = bot.send_message(group, text).parse_mode(ParseMode::Html);
-            if let Some(t) = topic {
-                request = request.message_thread_id(thread(t));
-            }
-            request.await.map(drop)
-        }
+        let (ctx, bot) = (ctx.clone(), bot.clone());
+        async move { staff_post::post(&ctx, &bot, StaffPost::text(Place::Thread(topic), text)).await }
     };
+    // Only staff act: a member who is not (not an administrator, not on the configured list)
+    // gets a note instead of reaching a customer.
+    let acts = command.is_some() || topic.is_some();
+    if acts && !ctx.support.members.is_staff(&bot, group, staff_id).await {
+        tracing::info!(user = staff_id, "a message in the staff group from someone who is not staff");
+        let name = escape_html(&staff_name);
+        return reply(st(&ctx, "support-not-staff", &[("name", Arg::Raw(name))])).await;
+    }
     match (topic, command.as_ref().map(|(n, r)| (n.as_str(), r.as_str()))) {
-        (None, Some(("stats", _))) => return reply(stats(&ctx).await?).await.map_err(Into::into),
-        (None, Some(("find", query))) => return reply(find(&ctx, query).await?).await.map_err(Into::into),
-        (None, Some(_)) => return reply(st(&ctx, "support-general-commands", &[])).await.map_err(Into::into),
+        (None, Some(("stats", _))) => return reply(stats(&ctx).await?).await,
+        (None, Some(("find", query))) => return reply(find(&ctx, query).await?).await,
+        (None, Some(_)) => return reply(st(&ctx, "support-general-commands", &[])).await,
         (None, None) => {
             // Someone answering a customer outside their topic: a hint, once per message
             // that replies to the bot.
@@ -483,29 +542,29 @@ pub(super) async fn on_staff_message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> H
     }
     let Some(thread_id) = topic else { return Ok(()) };
     let Some(customer) = ctx.store.customer_of_topic(group.0, thread_id).await? else {
-        return reply(st(&ctx, "support-unknown-topic", &[])).await.map_err(Into::into);
+        return reply(st(&ctx, "support-unknown-topic", &[])).await;
     };
     let case = ctx.store.open_case_of(&customer).await?;
     if let Some((name, rest)) = &command {
-        let Some(case) = case else { return reply(st(&ctx, "support-no-open-case", &[])).await.map_err(Into::into) };
+        let Some(case) = case else { return reply(st(&ctx, "support-no-open-case", &[])).await };
         return match name.as_str() {
             "close" => close(&ctx, &bot, &case, &staff_name).await,
             "priority" => match parse_priority(rest) {
                 Some(p) => {
                     ctx.store.set_case_priority(case.id, p).await?;
-                    reply(st(&ctx, "support-priority-set", &[("priority", Arg::from(priority_label(&ctx, p)))])).await.map_err(Into::into)
+                    reply(st(&ctx, "support-priority-set", &[("priority", Arg::from(priority_label(&ctx, p)))])).await
                 }
-                None => reply(st(&ctx, "support-priority-usage", &[])).await.map_err(Into::into),
+                None => reply(st(&ctx, "support-priority-usage", &[])).await,
             },
             "assign" => {
                 ctx.store.assign_case(case.id, staff_id, &staff_name).await?;
-                reply(st(&ctx, "support-assigned", &[("name", Arg::from(staff_name.as_str()))])).await.map_err(Into::into)
+                reply(st(&ctx, "support-assigned", &[("name", Arg::from(staff_name.as_str()))])).await
             }
-            _ => reply(st(&ctx, "support-topic-commands", &[])).await.map_err(Into::into),
+            _ => reply(st(&ctx, "support-topic-commands", &[])).await,
         };
     }
     let Some(case) = case else {
-        return reply(st(&ctx, "support-case-closed", &[])).await.map_err(Into::into);
+        return reply(st(&ctx, "support-case-closed", &[])).await;
     };
     relay_to_customer(&ctx, &bot, &msg, &case, &staff_name).await
 }
@@ -524,7 +583,10 @@ fn parse_priority(s: &str) -> Option<CasePriority> {
 async fn relay_to_customer(ctx: &Ctx, bot: &Bot, msg: &Message, case: &SupportCase, staff_name: &str) -> HandlerResult {
     let Some(group) = staff_chat(ctx) else { return Ok(()) };
     let now = ctx.clock.now();
-    let customer_chat = ChatId(case.customer_chat_id);
+    // Only to the chat bound to this customer now: the customer who left it hears nothing.
+    let Some(customer_chat) = recipient(ctx, case).await? else {
+        return post_to_topic(ctx, bot, case, st(ctx, "support-detached-reply", &[])).await;
+    };
     let locale = customer_locale(ctx, case).await;
     let first = case.first_response_at.is_none();
     let send = async {
@@ -549,7 +611,7 @@ async fn relay_to_customer(ctx: &Ctx, bot: &Bot, msg: &Message, case: &SupportCa
             }
             if ctx.store.consent(case.telegram_user_id).await.ok().flatten().is_some() {
                 let logged = msg.text().map_or_else(|| "[staff file]".to_owned(), |t| format!("[{staff_name}] {t}"));
-                let _ = ctx.store.log_message(case.customer_chat_id, "out", &logged, now).await;
+                let _ = ctx.store.log_message(customer_chat.0, "out", &logged, now).await;
             }
             Ok(())
         }
@@ -576,12 +638,15 @@ async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> Ha
         return post_to_topic(ctx, bot, case, st(ctx, "support-no-open-case", &[])).await;
     }
     ctx.store.cancel_jobs(&format!("sla:{}:", case.id)).await?;
+    let Some(customer_chat) = recipient(ctx, case).await? else {
+        return post_to_topic(ctx, bot, case, st(ctx, "support-closed-detached", &[("name", Arg::from(staff_name))])).await;
+    };
     let locale = customer_locale(ctx, case).await;
     let text = ctx.i18n.t(locale, "support-closed-customer", &[]);
     let epoch = ctx.store.user(case.telegram_user_id).await?.map_or(0, |u| u.epoch);
     let buttons = Buttons { codec: &ctx.codec, epoch, user_id: case.telegram_user_id };
     let markup = buttons.markup(vec![(1..=5u8).map(|r| (r.to_string(), Callback::Rate { case: case.id, rating: r })).collect()]);
-    let told = bot.send_message(ChatId(case.customer_chat_id), text).parse_mode(ParseMode::Html).reply_markup(markup).await;
+    let told = bot.send_message(customer_chat, text).parse_mode(ParseMode::Html).reply_markup(markup).await;
     let note = match told {
         Ok(_) => st(ctx, "support-closed", &[("name", Arg::from(staff_name))]),
         Err(teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
@@ -717,29 +782,32 @@ pub async fn run_sla(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
-/// A queued relay: copies the customer's message when the group's rate allows.
+/// A relay queued by an earlier version: copies the customer's message when the group's
+/// rate allows.
 pub async fn run_relay(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     let payload: RelayPayload = serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fail(e.to_string()))?;
-    let now = ctx.clock.now();
-    if let Err(at) = ctx.support.limiter.take(now) {
-        return Err(JobError::Retry { at, reason: "the staff group's message rate".into() });
-    }
     let Some(case) = ctx.store.case_by_id(payload.case_id).await.map_err(|e| JobError::Fail(e.to_string()))? else { return Ok(()) };
-    copy_to_topic(ctx, bot, &case, ChatId(payload.chat_id), MessageId(payload.message_id))
-        .await
-        .map_err(|e| JobError::Retry { at: now + Duration::minutes(1), reason: e.to_string() })
+    let copy = StaffPost {
+        place: Place::Case(case.id),
+        content: Content::Copy { chat_id: payload.chat_id, message_id: payload.message_id },
+        customer: Some(case.customer_id.0.clone()),
+    };
+    staff_post::send_queued(ctx, bot, &copy).await
 }
 
-/// After an audited refusal (a foreign order number, document or booking id, a foreign
-/// contact): three in an hour — or one foreign contact — raise an alert in the general topic.
+/// After an audited refusal (a foreign order number, document or booking id, a forged or
+/// foreign button, a foreign contact): three in an hour — or one foreign contact — raise an
+/// alert in the general topic.
 pub(super) async fn alert_if_needed(turn: &Turn, action: &str, subject: Option<&str>) -> HandlerResult {
     let ctx = &turn.ctx;
-    let Some(group) = staff_chat(ctx) else { return Ok(()) };
+    if staff_chat(ctx).is_none() {
+        return Ok(());
+    }
     let now = ctx.clock.now();
     let (raise, key) = match (action, subject) {
         ("contact.rejected", Some("foreign")) => (true, "support-alert-contact"),
-        ("order.not_found" | "document.not_found" | "booking.not_found", _) => {
-            let n = ctx.store.count_audit(turn.user_id, &["order.not_found", "document.not_found", "booking.not_found"], now - Duration::hours(1)).await?;
+        (action, _) if PROBING.contains(&action) => {
+            let n = ctx.store.count_audit(turn.user_id, &PROBING, now - Duration::hours(1)).await?;
             (n >= ALERT_THRESHOLD, "support-alert-ids")
         }
         _ => return Ok(()),
@@ -752,7 +820,7 @@ pub(super) async fn alert_if_needed(turn: &Turn, action: &str, subject: Option<&
         None => escape_html(&turn.first_name),
     };
     let text = st(ctx, key, &[("who", Arg::Raw(who)), ("user", Arg::Num(turn.user_id))]);
-    if let Err(e) = turn.bot.send_message(group, text).parse_mode(ParseMode::Html).await {
+    if let Err(e) = post_to_general(ctx, &turn.bot, text).await {
         tracing::warn!(error = %e, "could not post an alert to the staff group");
     }
     Ok(())

@@ -115,13 +115,17 @@ fn sandbox_options(transcript: &Transcript) -> SandboxOptions {
 async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
     let options = sandbox_options(&transcript);
     let bot = SandboxedBot::start(options.clone()).await.map_err(|e| FileError::Start(format!("{e:#}")))?;
-    // A customer's topic: the one the bot keeps for the customer this Telegram user is bound to.
+    // A customer's topic: the one the bot keeps for the customer this Telegram user is bound
+    // to, or (after /logout or /forget) escalated a case about.
     let store = bot.store.clone();
     let topic_of = move |user: i64| -> futures::future::BoxFuture<'static, Option<i32>> {
         let store = store.clone();
         Box::pin(async move {
-            let binding = store.binding(user).await.ok().flatten()?;
-            let (chat, thread) = store.support_topic(&binding.customer_id).await.ok().flatten()?;
+            let customer = match store.binding(user).await.ok().flatten() {
+                Some(binding) => binding.customer_id,
+                None => store.last_case_escalated_by(user).await.ok().flatten()?.customer_id,
+            };
+            let (chat, thread) = store.support_topic(&customer).await.ok().flatten()?;
             (chat == STAFF_CHAT_ID).then_some(thread)
         })
     };

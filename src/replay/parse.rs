@@ -23,7 +23,8 @@
 //!   These look at the customer's chat: the customer last chosen with `@user`, also when the
 //!   latest action was a staff member's.
 //! - The staff side (the business's staff group, a forum with one topic per customer):
-//!   `@staff ID [name=Айгерим]` (default name `Staff ID`) makes the following `>` lines
+//!   `@staff ID [name=Айгерим] [member]` (default name `Staff ID`; an administrator of the
+//!   group, which is what makes one staff, unless `member`) makes the following `>` lines
 //!   messages of that staff member in the topic of the customer last chosen with `@user` (the
 //!   bot tells which topic is theirs), and `[…]` presses act on the staff group's buttons (that
 //!   topic's first); `@staff ID general` writes in the group outside topics (the General
@@ -123,6 +124,8 @@ pub struct StaffSpec {
     pub name: Option<String>,
     /// `general`: writes in the General topic instead of the customer's topic.
     pub general: bool,
+    /// `member`: a plain member of the group, not one of its administrators (who are staff).
+    pub member: bool,
 }
 
 /// Whose contact a `> @contact` step shares.
@@ -439,23 +442,24 @@ fn parse_staff(rest: &str) -> Result<StaffSpec, String> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| format!("@staff: `{id_text}` is not a positive Telegram user id"))?;
-    let mut spec = StaffSpec { id, name: None, general: false };
+    let mut spec = StaffSpec { id, name: None, general: false, member: false };
     for word in words {
-        if word == "general" {
-            if spec.general {
-                return Err("@staff: `general` given twice".into());
+        if word == "general" || word == "member" {
+            let flag = if word == "general" { &mut spec.general } else { &mut spec.member };
+            if *flag {
+                return Err(format!("@staff: `{word}` given twice"));
             }
-            spec.general = true;
+            *flag = true;
             continue;
         }
         let (key, value) = word
             .split_once('=')
-            .ok_or_else(|| format!("@staff: expected name=… or `general`, found `{word}`"))?;
+            .ok_or_else(|| format!("@staff: expected name=…, `general` or `member`, found `{word}`"))?;
         match key {
             "name" if value.is_empty() => return Err("@staff: `name=` has no value".into()),
             "name" if spec.name.is_some() => return Err("@staff: `name` given twice".into()),
             "name" => spec.name = Some(value.to_owned()),
-            _ => return Err(format!("@staff: unknown key `{key}` (known: name; or the word `general`)")),
+            _ => return Err(format!("@staff: unknown key `{key}` (known: name; or the words `general`, `member`)")),
         }
     }
     Ok(spec)
@@ -945,12 +949,13 @@ mod tests {
     #[test]
     fn staff_lines_name_the_member_and_maybe_the_general_topic() {
         let staff = |line: &str| parse(&format!("# t\n@user 5001\n{line}\n")).unwrap().steps.remove(1).kind;
-        assert_eq!(staff("@staff 9001"), StepKind::Staff(StaffSpec { id: 9001, name: None, general: false }));
+        assert_eq!(staff("@staff 9001"), StepKind::Staff(StaffSpec { id: 9001, name: None, general: false, member: false }));
         assert_eq!(
             staff("@staff 9001 name=Айгерим general"),
-            StepKind::Staff(StaffSpec { id: 9001, name: Some("Айгерим".into()), general: true })
+            StepKind::Staff(StaffSpec { id: 9001, name: Some("Айгерим".into()), general: true, member: false })
         );
-        assert_eq!(staff("@staff 9002 general"), StepKind::Staff(StaffSpec { id: 9002, name: None, general: true }));
+        assert_eq!(staff("@staff 9002 general"), StepKind::Staff(StaffSpec { id: 9002, name: None, general: true, member: false }));
+        assert_eq!(staff("@staff 9003 member"), StepKind::Staff(StaffSpec { id: 9003, name: None, general: false, member: true }));
         for bad in [
             "@staff",
             "@staff x",
@@ -958,6 +963,7 @@ mod tests {
             "@staff 5 nick=a",
             "@staff 5 name=",
             "@staff 5 general general",
+            "@staff 5 member member",
             "@staff 5 name=a name=b",
             "@staff 5 topic",
         ] {

@@ -358,7 +358,11 @@ pub(crate) async fn play(
                 let name = spec.name.clone().unwrap_or_else(|| format!("Staff {}", spec.id));
                 let lang = actor.as_ref().and_then(|a| a.user.language_code.clone());
                 let user = SandboxUser::new(spec.id, &name, lang.as_deref());
-                sandbox.add_member(side.chat_id, &user);
+                if spec.member {
+                    sandbox.add_member(side.chat_id, &user);
+                } else {
+                    sandbox.add_admin(side.chat_id, &user);
+                }
                 staff_actor = Some(StaffActor { user, general: spec.general });
             }
             StepKind::Now(at) => {

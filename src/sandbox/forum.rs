@@ -361,6 +361,26 @@ impl Sandbox {
         st.group_chat(group_id(chat_id), None).members.insert(user.id);
     }
 
+    /// Makes `user` an administrator of the group (and so a member): what the bot's staff
+    /// check (`getChatAdministrators`) looks for.
+    pub fn add_admin(&self, chat_id: i64, user: &SandboxUser) {
+        let mut st = self.shared().lock();
+        st.register_user(user);
+        let chat = st.group_chat(group_id(chat_id), None);
+        chat.members.insert(user.id);
+        if !chat.admins.contains(&user.id) {
+            chat.admins.push(user.id);
+        }
+    }
+
+    /// Takes the administrator rights from `user_id` (they stay a member).
+    pub fn remove_admin(&self, chat_id: i64, user_id: i64) {
+        let mut st = self.shared().lock();
+        if let Some(chat) = st.chats.get_mut(&group_id(chat_id)) {
+            chat.admins.retain(|id| *id != user_id);
+        }
+    }
+
     /// Whether `user_id` is a member of the group.
     pub fn is_member(&self, chat_id: i64, user_id: i64) -> bool {
         self.shared().lock().chats.get(&group_id(chat_id)).is_some_and(|c| c.members.contains(&user_id))
@@ -479,4 +499,31 @@ impl Sandbox {
 
 fn topic_place(chat_id: i64, thread: Option<i32>) -> Place {
     Place::Group { chat_id: group_id(chat_id), thread }
+}
+
+/// `getChatAdministrators`: the bot (an administrator that manages topics) and the members
+/// made administrators, as `ChatMember` objects.
+pub(crate) fn get_chat_administrators(shared: &Shared, p: &Params) -> Result<Value, Failure> {
+    let chat_id = p.chat_id()?;
+    let bot = shared.me_json();
+    let st = shared.lock();
+    let chat = st.chats.get(&chat_id).ok_or_else(Failure::chat_not_found)?;
+    if chat.json.get("type").and_then(Value::as_str) == Some("private") {
+        return Err(Failure::new(400, "Bad Request: there are no administrators in the private chat"));
+    }
+    let admin = |user: Value| {
+        json!({
+            "status": "administrator", "user": user, "can_be_edited": false, "is_anonymous": false,
+            "can_manage_chat": true, "can_change_info": true, "can_delete_messages": true,
+            "can_manage_video_chats": true, "can_invite_users": true, "can_restrict_members": true,
+            "can_pin_messages": true, "can_manage_topics": true, "can_promote_members": false
+        })
+    };
+    let mut members = vec![admin(bot)];
+    for id in &chat.admins {
+        if let Some(user) = st.users.get(id) {
+            members.push(admin(super::state::user_json(user)));
+        }
+    }
+    Ok(Value::Array(members))
 }

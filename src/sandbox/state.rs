@@ -128,6 +128,9 @@ pub(crate) struct Chat {
     pub topics: BTreeMap<i32, Topic>,
     /// Users known to be members (a group's).
     pub members: HashSet<i64>,
+    /// The members who are the group's administrators (besides the bot), in the order they
+    /// were made administrators.
+    pub admins: Vec<i64>,
     pub keyboard: Option<Keyboard>,
     /// The user blocked the bot: sends fail with 403.
     pub blocked: bool,
@@ -145,6 +148,7 @@ impl Chat {
             forum: false,
             topics: BTreeMap::new(),
             members: HashSet::new(),
+            admins: Vec::new(),
             keyboard: None,
             blocked: false,
             recent_sends: VecDeque::new(),

@@ -295,7 +295,7 @@ impl<W: Write> Terminal<W> {
         let name: Vec<&str> = words.collect();
         let name = if name.is_empty() { format!("Staff {id}") } else { name.join(" ") };
         let user = SandboxUser::new(id, &name, self.user.language_code.as_deref());
-        self.sandbox.add_member(chat, &user);
+        self.sandbox.add_admin(chat, &user);
         let topic = match self.staff.take() {
             Some(previous) => previous.topic,
             None => self.sandbox.topics(chat).last().map(|t| t.thread_id),

@@ -131,6 +131,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "jobs", include_str!("../../migrations/sqlite/0004_jobs.sql")),
     (5, "reminders", include_str!("../../migrations/sqlite/0005_reminders.sql")),
     (6, "support", include_str!("../../migrations/sqlite/0006_support.sql")),
+    (7, "trust", include_str!("../../migrations/sqlite/0007_trust.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -147,6 +148,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "jobs", include_str!("../../migrations/postgres/0004_jobs.sql")),
     (5, "reminders", include_str!("../../migrations/postgres/0005_reminders.sql")),
     (6, "support", include_str!("../../migrations/postgres/0006_support.sql")),
+    (7, "trust", include_str!("../../migrations/postgres/0007_trust.sql")),
 ];
 
 /// The embedded migrations of an engine.
@@ -399,8 +401,42 @@ impl Store {
         .transpose()
     }
 
-    /// Binds (or re-binds) the account to the customer.
-    pub async fn bind(&self, binding: &Binding) -> StoreResult<()> {
+    /// Binds (or re-binds) the account to the customer. One Telegram account is bound to a
+    /// customer at a time: the newest proof of ownership wins, so any other account bound to
+    /// this customer is unbound, its buttons go stale (its epoch is bumped), and an open case
+    /// escalated from it is detached. Returns those other bindings (to tell them and staff).
+    pub async fn bind(&self, binding: &Binding) -> StoreResult<Vec<Binding>> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first: a SQLite transaction that starts with a read cannot wait for a
+        // concurrent writer.
+        let displaced = sqlx::query(
+            "DELETE FROM bindings WHERE customer_id = $1 AND telegram_user_id <> $2 \
+             RETURNING telegram_user_id, chat_id, customer_id, phone, first_name, bound_at",
+        )
+        .bind(binding.customer_id.0.clone())
+        .bind(binding.telegram_user_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(binding_from_row)
+        .collect::<StoreResult<Vec<Binding>>>()?;
+        for old in &displaced {
+            sqlx::query("UPDATE telegram_users SET epoch = epoch + 1 WHERE telegram_user_id = $1")
+                .bind(old.telegram_user_id)
+                .execute(&mut *tx)
+                .await?;
+            support::detach_cases_of_user(&mut tx, old.telegram_user_id, binding.bound_at).await?;
+        }
+        // Re-binding this account to another customer leaves that customer's case behind.
+        sqlx::query(
+            "UPDATE support_cases SET detached_at = $2 WHERE telegram_user_id = $1 AND status = 'open' \
+             AND detached_at IS NULL AND customer_id <> $3",
+        )
+        .bind(binding.telegram_user_id)
+        .bind(time_to_db(binding.bound_at))
+        .bind(binding.customer_id.0.clone())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO bindings (telegram_user_id, chat_id, customer_id, phone, first_name, bound_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
@@ -414,9 +450,10 @@ impl Store {
         .bind(binding.phone.as_str().to_owned())
         .bind(binding.first_name.clone())
         .bind(time_to_db(binding.bound_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(displaced)
     }
 
     pub async fn binding(&self, telegram_user_id: i64) -> StoreResult<Option<Binding>> {
@@ -442,12 +479,16 @@ impl Store {
         rows.iter().map(binding_from_row).collect()
     }
 
-    /// Removes the binding; true if there was one.
-    pub async fn unbind(&self, telegram_user_id: i64) -> StoreResult<bool> {
+    /// Removes the binding (/logout); true if there was one. An open case escalated from this
+    /// account is detached at `at`: staff replies to it reach no one.
+    pub async fn unbind(&self, telegram_user_id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM bindings WHERE telegram_user_id = $1")
             .bind(telegram_user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        support::detach_cases_of_user(&mut tx, telegram_user_id, at).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -456,7 +497,7 @@ impl Store {
     ///
     /// The leads this user left (their phone and name) are personal data kept by the bot
     /// too, and go as well, with the log of their requests and the alerts raised about them.
-    /// Support cases stay: they are the business's records. The user row (language choice,
+    /// Support cases stay: they are the business's records (an open one is detached). The user row (language choice,
     /// epoch) stays so that buttons sent before remain stale.
     pub async fn forget(
         &self,
@@ -474,6 +515,7 @@ impl Store {
                 .await?
                 .map(|row| Cols::new(&row, "bindings").text("customer_id"))
                 .transpose()?;
+        support::detach_cases_of_user(&mut tx, telegram_user_id, at).await?;
         for (sql, key) in [
             (
                 "DELETE FROM consents WHERE telegram_user_id = $1",
@@ -631,8 +673,10 @@ impl Store {
             .collect()
     }
 
-    /// Records a lead (one per user and phone: a second call updates the time).
-    pub async fn record_lead(&self, lead: &Lead) -> StoreResult<()> {
+    /// Records a lead (one per user and phone: a second call updates the time). True when
+    /// staff are to be told: the first time, and then at most once per `notify_every`.
+    pub async fn record_lead(&self, lead: &Lead, notify_every: chrono::Duration) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO leads (telegram_user_id, phone, first_name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (telegram_user_id, phone) DO UPDATE \
@@ -642,9 +686,20 @@ impl Store {
         .bind(lead.phone.as_str().to_owned())
         .bind(lead.first_name.clone())
         .bind(time_to_db(lead.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        let notify = sqlx::query(
+            "UPDATE leads SET notified_at = $3 WHERE telegram_user_id = $1 AND phone = $2 \
+             AND (notified_at IS NULL OR notified_at <= $4)",
+        )
+        .bind(lead.telegram_user_id)
+        .bind(lead.phone.as_str().to_owned())
+        .bind(time_to_db(lead.created_at))
+        .bind(time_to_db(lead.created_at - notify_every))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(notify.rows_affected() > 0)
     }
 
     /// Every lead, oldest first.

@@ -99,6 +99,9 @@ pub struct SupportCase {
     pub rating: Option<i64>,
     /// Relaying to the customer failed (they blocked the bot, the chat is gone).
     pub unreachable: bool,
+    /// When the customer left the chat the case was escalated from (/logout, /forget,
+    /// another account proved the phone): staff replies reach no one.
+    pub detached_at: Option<DateTime<Utc>>,
 }
 
 /// A case to open.
@@ -130,7 +133,7 @@ pub struct SupportStats {
 
 const CASE_COLUMNS: &str = "id, customer_id, telegram_user_id, customer_chat_id, priority, reason, status, \
      assigned_to, assigned_name, opened_at, first_response_at, last_staff_at, last_customer_at, closed_at, \
-     rating, unreachable";
+     rating, unreachable, detached_at";
 
 /// The stored priority as a number, higher more urgent (as [`CasePriority::rank`]).
 const PRIORITY_RANK: &str = "(CASE priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2 ELSE 1 END)";
@@ -242,6 +245,21 @@ impl Store {
         )))
     }
 
+    /// Attaches a detached open case to the account now bound to its customer (who asked for
+    /// a person again); false if the case is closed or still attached.
+    pub async fn reattach_case(&self, id: i64, telegram_user_id: i64, chat_id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE support_cases SET telegram_user_id = $2, customer_chat_id = $3, detached_at = NULL, unreachable = 0 \
+             WHERE id = $1 AND status = 'open' AND detached_at IS NOT NULL",
+        )
+        .bind(id)
+        .bind(telegram_user_id)
+        .bind(chat_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// The customer's open case, if any.
     pub async fn open_case_of(&self, customer: &CustomerId) -> StoreResult<Option<SupportCase>> {
         let row = sqlx::query(&format!(
@@ -267,6 +285,17 @@ impl Store {
             "SELECT {CASE_COLUMNS} FROM support_cases WHERE customer_id = $1 ORDER BY id DESC LIMIT 1"
         ))
         .bind(customer.0.clone())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(case_from_row).transpose()
+    }
+
+    /// The newest case escalated from this Telegram account, open or closed.
+    pub async fn last_case_escalated_by(&self, telegram_user_id: i64) -> StoreResult<Option<SupportCase>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM support_cases WHERE telegram_user_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(telegram_user_id)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(case_from_row).transpose()
@@ -495,6 +524,23 @@ impl Store {
     }
 }
 
+/// Detaches the open cases escalated from this account (it is no longer bound), inside the
+/// transaction that unbinds it.
+pub(super) async fn detach_cases_of_user(
+    conn: &mut sqlx::AnyConnection,
+    telegram_user_id: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE support_cases SET detached_at = $2 WHERE telegram_user_id = $1 AND status = 'open' AND detached_at IS NULL",
+    )
+    .bind(telegram_user_id)
+    .bind(time_to_db(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The thread id column of a topic (Telegram's thread ids are 32-bit).
 fn thread_id(c: &Cols<'_>) -> StoreResult<i32> {
     let id = c.i64("thread_id")?;
@@ -539,6 +585,7 @@ fn case_from_row(row: &sqlx::any::AnyRow) -> StoreResult<SupportCase> {
         closed_at: c.opt_time("closed_at")?,
         rating: c.opt_i64("rating")?,
         unreachable: c.i64("unreachable")? != 0,
+        detached_at: c.opt_time("detached_at")?,
     })
 }
 
