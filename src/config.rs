@@ -755,6 +755,25 @@ mod tests {
     }
 
     #[test]
+    fn staff_are_listed_by_id_and_the_customer_quota_lies_within_the_group_rate() {
+        let config = Config::load_with(None, env_of(&[("CABINET_STAFF_USER_IDS", " 9001, 9002 ,")])).unwrap();
+        assert_eq!(config.support.staff_user_ids, [9001, 9002]);
+        assert!(Config::load_with(None, env_of(&[])).unwrap().support.staff_user_ids.is_empty(), "the admins by default");
+        let err = Config::load_with(None, env_of(&[("CABINET_STAFF_USER_IDS", "9001,anna")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_STAFF_USER_IDS"), "{err}");
+        let err = Config::from_toml("[support]
+staff_user_ids = [-100]
+", "c").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("support.staff_user_ids"), "{err}");
+        let toml = "[support]
+relay_per_minute = 5
+relay_per_customer_per_minute = 6
+";
+        let err = Config::from_toml(toml, "c").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("relay_per_customer_per_minute"), "{err}");
+    }
+
+    #[test]
     fn top_up_amounts_must_lie_within_the_limits() {
         let err = Config::from_toml("[payments]\namounts = [50]\n", "c").unwrap().validate().unwrap_err();
         assert!(err.to_string().contains("payments.amounts"), "{err}");

@@ -65,18 +65,18 @@ impl StaffLimiter {
         }
         let mut free_at: Option<DateTime<Utc>> = st.paused_until.filter(|until| *until > now);
         let later = |a: Option<DateTime<Utc>>, b: DateTime<Utc>| Some(a.map_or(b, |a| a.max(b)));
-        if st.sends.len() >= self.per_minute as usize {
-            if let Some((oldest, _)) = st.sends.front() {
-                free_at = later(free_at, *oldest + Duration::minutes(1));
-            }
+        if st.sends.len() >= self.per_minute as usize
+            && let Some((oldest, _)) = st.sends.front()
+        {
+            free_at = later(free_at, *oldest + Duration::minutes(1));
         }
         if let Some(customer) = customer {
             let mine: Vec<DateTime<Utc>> =
                 st.sends.iter().filter(|(_, c)| c.as_deref() == Some(customer)).map(|(at, _)| *at).collect();
-            if mine.len() >= self.per_customer as usize {
-                if let Some(oldest) = mine.first() {
-                    free_at = later(free_at, *oldest + Duration::minutes(1));
-                }
+            if mine.len() >= self.per_customer as usize
+                && let Some(oldest) = mine.first()
+            {
+                free_at = later(free_at, *oldest + Duration::minutes(1));
             }
         }
         match free_at {

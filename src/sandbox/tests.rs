@@ -1328,6 +1328,28 @@ async fn sends_go_into_topics_and_a_deleted_topic_is_not_found() {
 }
 
 #[tokio::test]
+async fn the_administrators_of_a_group_are_the_bot_and_the_members_made_admins() {
+    let (sandbox, bot) = start().await;
+    sandbox.add_forum_group(STAFF, "Support");
+    let anna = SandboxUser::new(9001, "Анна", Some("ru"));
+    let guest = SandboxUser::new(9002, "Гость", Some("ru"));
+    sandbox.add_admin(STAFF, &anna);
+    sandbox.add_member(STAFF, &guest);
+    let ids = |members: Vec<teloxide::types::ChatMember>| members.iter().map(|m| m.user.id.0).collect::<Vec<_>>();
+    let admins = bot.get_chat_administrators(ChatId(STAFF)).await.expect("administrators");
+    assert!(admins.iter().all(|m| m.is_administrator()), "{admins:?}");
+    assert!(admins.iter().any(|m| m.user.is_bot && matches!(&m.kind, teloxide::types::ChatMemberKind::Administrator(a) if a.can_manage_topics)), "{admins:?}");
+    assert_eq!(ids(admins).into_iter().filter(|id| *id != 8_000_000_001).collect::<Vec<_>>(), [9001]);
+    assert!(sandbox.is_member(STAFF, 9002));
+    sandbox.remove_admin(STAFF, 9001);
+    let admins = bot.get_chat_administrators(ChatId(STAFF)).await.expect("administrators");
+    assert_eq!(ids(admins).len(), 1, "only the bot is left");
+    // A private chat has none.
+    sandbox.send_text(&anna, "hi");
+    assert!(bot.get_chat_administrators(ChatId(9001)).await.is_err());
+}
+
+#[tokio::test]
 async fn staff_messages_in_topics_reach_the_bot_with_their_thread() {
     let (sandbox, bot) = start().await;
     sandbox.add_forum_group(STAFF, "Support");
