@@ -88,6 +88,11 @@ impl StaffLimiter {
         }
     }
 
+    /// Counts a post that had to go with another (a recreated topic's card), whatever the rate.
+    pub fn count(&self, now: DateTime<Utc>) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).sends.push_back((now, None));
+    }
+
     /// Telegram answered 429: nothing goes into the group before `until`.
     pub fn pause_until(&self, until: DateTime<Utc>) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -326,6 +326,7 @@ async fn ensure_topic(ctx: &Ctx, bot: &Bot, customer: &CustomerId, case: &Suppor
     // A new topic for a case already open (the old topic was deleted): the card again.
     if case.open {
         let text = format!("{}\n\n{}", st(ctx, "support-topic-recreated", &[]), card_text(ctx, case, customer).await?);
+        ctx.support.limiter.count(ctx.clock.now());
         bot.send_message(group, text).message_thread_id(thread(thread_id)).parse_mode(ParseMode::Html).await?;
     }
     Ok(thread_id)
