@@ -1,6 +1,7 @@
 //! Wiring: builds the store, adapters, recogniser and bot from a config, and runs them on
 //! Telegram or on the sandbox.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -249,20 +250,71 @@ pub fn build_ctx(
     }))
 }
 
-/// The dispatcher over the bot's schema. With `ctrlc`, Ctrl-C stops polling and lets the
-/// updates in hand finish.
-fn dispatcher(
-    bot: Bot,
-    ctx: Arc<Ctx>,
-    observer: Option<Arc<dyn UpdateObserver>>,
-    ctrlc: bool,
-) -> Dispatcher<Bot, BotError, DefaultKey> {
+/// The dispatcher over the bot's schema (stopped through its [`ShutdownToken`]).
+fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
     let storage = StoreStorage::new(ctx.store.clone());
-    let builder = Dispatcher::builder(bot, bot::schema(observer))
+    Dispatcher::builder(bot, bot::schema(observer))
         .dependencies(dptree::deps![ctx, storage])
         .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"));
-    if ctrlc { builder.enable_ctrlc_handler().build() } else { builder.build() }
+        .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"))
+        .build()
+}
+
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or SIGTERM, which container
+/// runtimes and service managers send. The handlers are installed when this is called, so
+/// a signal that comes while the bot is still starting is not lost (nor fatal).
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(async move {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            tracing::info!(signal = name, "stopping: finishing the updates in hand");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!(signal = "Ctrl-C", "stopping: finishing the updates in hand");
+            } else {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+}
+
+/// Dispatches the updates `listener` brings until `shutdown` resolves; then polling stops
+/// (the updates handled so far are confirmed to the Bot API) and the updates in hand are
+/// finished before this returns.
+async fn dispatch_until(
+    dispatcher: &mut Dispatcher<Bot, BotError, DefaultKey>,
+    listener: Polling<Bot>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), teloxide::RequestError> {
+    let token = dispatcher.shutdown_token();
+    let dispatch = dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"));
+    tokio::pin!(dispatch, shutdown);
+    let mut asked = false;
+    loop {
+        tokio::select! {
+            biased;
+            result = &mut dispatch => return result,
+            () = &mut shutdown, if !asked => {
+                asked = true;
+                // Idle: still asking getMe, before any update was taken (a dispatcher that
+                // has stopped has returned above). Nothing is in hand: stop right here.
+                if token.shutdown().is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real
@@ -278,8 +330,15 @@ fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::
     Ok((Arc::new(SystemClock), None, today - demo_day))
 }
 
-/// `cabinet run`: the bot on Telegram, long polling.
+/// `cabinet run`: the bot on Telegram, long polling, until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
+    run_until(config, api_url, shutdown).await
+}
+
+/// [`run`] until `shutdown` resolves: then polling stops, the updates in hand are finished,
+/// the job loop stops after its tick and the database is closed.
+pub async fn run_until(config: &Config, api_url: Option<String>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let token = config.require_token()?;
     let store = open_store(&config.database.url).await?;
     let business = Business::from_store(&store).await?;
@@ -287,7 +346,7 @@ pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()>
     let adapters = builtin(config, store.clone(), clock.clone());
     let ctx = build_ctx(config, &business, store, adapters, clock, token.expose_secret(), None)?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
-    serve_telegram(bot, ctx).await
+    serve_telegram(bot, ctx, shutdown).await
 }
 
 fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
@@ -298,21 +357,93 @@ fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
     })
 }
 
-async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>) -> anyhow::Result<()> {
-    let me = bot.get_me().await.context("Telegram did not accept the bot token (getMe failed)")?;
+/// Serves Telegram until `shutdown` resolves, then stops everything in order: polling (the
+/// updates in hand are finished), the command menu's retries, the job loop, the database.
+async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    // Asked to stop while Telegram is still being reached: nothing has started yet.
+    let me = tokio::select! {
+        me = bot.get_me() => me.context("Telegram did not accept the bot token (getMe failed)")?,
+        () = &mut shutdown => {
+            ctx.store.close().await;
+            return Ok(());
+        }
+    };
     tracing::info!(bot = me.username(), "connected to Telegram");
-    bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale)
-        .await
-        .context("cannot register the command menu (setMyCommands)")?;
+    let menu = register_commands(&bot, &ctx, COMMANDS_BACKOFF);
+    let store = ctx.store.clone();
     let jobs = JobLoop::start(job_scheduler(&ctx, &bot));
-    let mut dispatcher = dispatcher(bot.clone(), ctx, None, true);
+    let mut dispatcher = dispatcher(bot.clone(), ctx, None);
     let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).build();
-    dispatcher
-        .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
-        .await;
-    // Ctrl-C has stopped the dispatcher: the jobs stop too.
+    let dispatched = dispatch_until(&mut dispatcher, listener, shutdown).await;
+    menu.abort();
     jobs.stop().await;
+    store.close().await;
+    dispatched.context("cannot start polling Telegram (getMe failed)")?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+// --- the command menu ----------------------------------------------------------------------
+
+/// How a failed registration of the command menu is retried.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    /// The wait after the first failure; it doubles after every further one.
+    first: Duration,
+    /// The longest wait between attempts (a longer `retry_after` is still honoured).
+    max: Duration,
+    /// Attempts in all, the first one included.
+    attempts: u32,
+}
+
+impl Backoff {
+    /// The wait after the `failures`-th failure, which was `error`: the backoff, or longer
+    /// when Telegram asked to wait longer (429 with `retry_after`).
+    fn delay(&self, failures: u32, error: &teloxide::RequestError) -> Duration {
+        let doubling = 1_u32 << failures.saturating_sub(1).min(16);
+        let backoff = self.first.saturating_mul(doubling).min(self.max);
+        match error {
+            teloxide::RequestError::RetryAfter(wait) => backoff.max(wait.duration()),
+            _ => backoff,
+        }
+    }
+}
+
+/// On Telegram: retries after 2 s, 4 s, 8 s, … then every 5 minutes, about half an hour in all.
+const COMMANDS_BACKOFF: Backoff = Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 12 };
+
+/// In the sandbox (the demo, transcripts, tests): the same, quicker.
+const SANDBOX_COMMANDS_BACKOFF: Backoff =
+    Backoff { first: Duration::from_millis(20), max: Duration::from_secs(1), attempts: 12 };
+
+/// Registers the command menu in a task of its own, while the bot serves. The menu is a
+/// convenience (commands typed without it work the same), so a failure (Telegram asking to
+/// wait, answering 5xx, the network down) neither stops nor delays the bot: it is logged and
+/// retried with `backoff`.
+fn register_commands(bot: &Bot, ctx: &Ctx, backoff: Backoff) -> tokio::task::JoinHandle<()> {
+    let (bot, i18n, locale) = (bot.clone(), ctx.i18n.clone(), ctx.settings.default_locale);
+    tokio::spawn(async move {
+        let mut attempt = 1;
+        loop {
+            let error = match bot::register_commands(&bot, &i18n, locale).await {
+                Ok(()) if attempt == 1 => return,
+                Ok(()) => {
+                    tracing::info!(attempt, "the command menu is registered");
+                    return;
+                }
+                Err(error) => error,
+            };
+            if attempt >= backoff.attempts {
+                tracing::warn!(attempts = attempt, %error, "gave up registering the command menu; the bot works without it");
+                return;
+            }
+            let wait = backoff.delay(attempt, &error);
+            tracing::warn!(attempt, %error, ?wait, "cannot register the command menu (setMyCommands) yet; trying again");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    })
 }
 
 /// How `cabinet demo` runs.
@@ -327,6 +458,7 @@ pub struct DemoOptions {
 /// when a token is given.
 pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     if let Some(token) = &opts.token {
+        let shutdown = shutdown_signal()?;
         let mut config = config.clone();
         if config.documents.requisites.is_empty() {
             config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
@@ -340,7 +472,7 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
         let adapters = builtin(config, store.clone(), clock.clone());
         let ctx = build_ctx(config, &business, store, adapters, clock, token, None)?;
         let bot = telegram_bot(token, config.telegram.api_url.clone())?;
-        return serve_telegram(bot, ctx).await;
+        return serve_telegram(bot, ctx, shutdown).await;
     }
     // The demo's staff group: the configured one, else the sandbox's "Support".
     let staff_chat = config.telegram.staff_chat_id.unwrap_or(crate::replay::STAFF_CHAT_ID);
@@ -398,6 +530,8 @@ pub struct SandboxedBot {
     shutdown: Option<ShutdownToken>,
     task: Option<tokio::task::JoinHandle<()>>,
     jobs: Option<JobLoop>,
+    /// Registering the command menu (retried while Telegram refuses it).
+    menu: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How to start a sandboxed demo bot.
@@ -419,6 +553,9 @@ pub struct SandboxOptions {
     pub holidays: Vec<chrono::NaiveDate>,
     /// The staff group (a forum supergroup in the sandbox) the bot hands cases over to.
     pub staff_chat_id: Option<i64>,
+    /// Bot API failures set up before the bot starts, as [`Sandbox::fail_next`] takes them
+    /// (method, error code, description, `retry_after`): each fails one call, in order.
+    pub fail_first: Vec<(String, u16, String, Option<u32>)>,
 }
 
 impl SandboxedBot {
@@ -452,6 +589,9 @@ impl SandboxedBot {
             config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
         }
         let sandbox = Sandbox::start().await.context("cannot start the sandbox Bot API")?;
+        for (method, code, description, retry_after) in &opts.fail_first {
+            sandbox.fail_next(method, *code, description, *retry_after);
+        }
         if let Some(chat) = opts.staff_chat_id {
             sandbox.add_forum_group(chat, crate::replay::STAFF_CHAT_TITLE);
             config.telegram.staff_chat_id = Some(chat);
@@ -469,10 +609,10 @@ impl SandboxedBot {
         }
         let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token(), gateway)?;
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
-        bot::register_commands(&bot, &ctx.i18n, ctx.settings.default_locale).await?;
+        let menu = register_commands(&bot, &ctx, SANDBOX_COMMANDS_BACKOFF);
         let scheduler = job_scheduler(&ctx, &bot);
         let jobs = JobLoop::start(scheduler.clone());
-        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()), false);
+        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()));
         let shutdown = dispatcher.shutdown_token();
         let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
         let task = tokio::spawn(async move {
@@ -487,6 +627,7 @@ impl SandboxedBot {
             shutdown: Some(shutdown),
             task: Some(task),
             jobs: Some(jobs),
+            menu: Some(menu),
         })
     }
 
@@ -510,6 +651,9 @@ impl SandboxedBot {
 
     /// Stops the job loop and the dispatcher and waits for them.
     pub async fn stop(mut self) {
+        if let Some(menu) = self.menu.take() {
+            menu.abort();
+        }
         if let Some(jobs) = self.jobs.take() {
             jobs.stop().await;
         }
@@ -574,4 +718,22 @@ pub async fn import_file(config: &Config, path: &Path, shift_to_today: bool) -> 
     let store = open_store(&config.database.url).await?;
     let (_, _, shift) = demo_clock(&data, &business, !shift_to_today)?;
     Ok(import::import(&store, &data, shift).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_menu_is_retried_with_a_doubling_wait_that_honours_retry_after() {
+        let backoff = Backoff { first: Duration::from_secs(2), max: Duration::from_secs(60), attempts: 10 };
+        let network = teloxide::RequestError::Io(std::sync::Arc::new(std::io::Error::other("connection refused")));
+        let waits: Vec<u64> = (1..=7).map(|failures| backoff.delay(failures, &network).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60]);
+        // Telegram asking to wait longer than the backoff is obeyed; a shorter ask is not rushed.
+        let flood = |secs| teloxide::RequestError::RetryAfter(teloxide::types::Seconds::from_seconds(secs));
+        assert_eq!(backoff.delay(1, &flood(30)), Duration::from_secs(30));
+        assert_eq!(backoff.delay(3, &flood(1)), Duration::from_secs(8));
+        assert_eq!(backoff.delay(40, &flood(1)), Duration::from_secs(60), "no overflow");
+    }
 }

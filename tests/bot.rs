@@ -262,6 +262,9 @@ async fn an_unknown_phone_becomes_a_lead_and_sees_nothing() {
 #[tokio::test]
 async fn the_command_menu_is_registered_in_russian_and_english() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
+    // The menu is registered alongside polling, not before it.
+    let registered = |s: &cabinet::sandbox::Sandbox| ["ru", "en"].iter().all(|l| !s.my_commands(Some(l)).is_empty());
+    assert!(bot.sandbox.wait_until(Duration::from_secs(10), registered).await);
     let calls = bot.sandbox.calls();
     let languages: Vec<String> = calls
         .iter()

@@ -291,7 +291,7 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
     if needs_binding && turn.binding.is_none() {
         return inactive_button(turn, q).await;
     }
-    turn.bot.answer_callback_query(q.id.clone()).await?;
+    super::answer_button(&turn.bot, q, None).await;
     match callback {
         Callback::Consent => onboarding::on_consent(turn).await,
         Callback::Language(locale) => switch_language(turn, locale).await,
@@ -340,7 +340,7 @@ pub(super) async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message)
 }
 
 async fn inactive_button(turn: &Turn, q: &CallbackQuery) -> HandlerResult {
-    turn.bot.answer_callback_query(q.id.clone()).text(turn.t("button-inactive", &[])).await?;
+    super::answer_button(&turn.bot, q, Some(turn.t("button-inactive", &[]))).await;
     Ok(())
 }
 

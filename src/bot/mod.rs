@@ -243,12 +243,26 @@ async fn on_callback(
     dialogue: BotDialogue,
 ) -> HandlerResult {
     let Some(message) = q.regular_message().cloned().filter(|m| m.chat.is_private()) else {
-        bot.answer_callback_query(q.id.clone()).await?;
+        answer_button(&bot, &q, None).await;
         return Ok(());
     };
     let turn = Turn::begin(ctx, bot, &q.from, message.chat.id, dialogue, me.username()).await?;
     let result = general::on_button(&turn, &q, &message).await;
     turn.finish(result).await
+}
+
+/// Answers a button press (stops the button's spinner, shows `toast`), best effort: Telegram
+/// refuses answers to queries older than a few seconds (after downtime or a backlog: 400
+/// "query is too old"), may ask to wait (429) or be unreachable, and none of that may keep
+/// the press from being acted on.
+pub(crate) async fn answer_button(bot: &Bot, q: &CallbackQuery, toast: Option<String>) {
+    let mut request = bot.answer_callback_query(q.id.clone());
+    if let Some(text) = toast {
+        request = request.text(text);
+    }
+    if let Err(error) = request.await {
+        tracing::info!(user = q.from.id.0, %error, "a button press could not be answered; acting on it anyway");
+    }
 }
 
 /// One update being handled: who, where, in which language, and how to answer.

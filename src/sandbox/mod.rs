@@ -626,6 +626,33 @@ impl Sandbox {
         }
     }
 
+    /// Waits until `condition` holds of the sandbox, checking it again after every Bot API
+    /// call the bot makes and every update it reports handled; false if it still does not
+    /// hold after `timeout`. For what a bot without an observer does (a bot in another
+    /// process, one that registers its commands in the background).
+    pub async fn wait_until(&self, timeout: Duration, condition: impl Fn(&Sandbox) -> bool) -> bool {
+        let mut calls = self.shared().calls_version.subscribe();
+        let mut handled = self.shared().handled_version.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            calls.mark_unchanged();
+            handled.mark_unchanged();
+            if condition(self) {
+                return true;
+            }
+            let changed = async {
+                tokio::select! {
+                    r = calls.changed() => r,
+                    r = handled.changed() => r,
+                }
+            };
+            match tokio::time::timeout_at(deadline, changed).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return condition(self),
+            }
+        }
+    }
+
     /// The hook the bot calls when it has finished an update.
     pub fn observer(&self) -> Arc<dyn crate::bot::UpdateObserver> {
         Arc::new(Observer(self.shared().clone()))

@@ -66,7 +66,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Err(f) => return fail(&f),
     };
     shared.lock().calls.push((method.clone(), log_json(&params)));
-    match methods::call(&shared, &method, params).await {
+    let answer = methods::call(&shared, &method, params).await;
+    shared.calls_version.send_modify(|v| *v = v.wrapping_add(1));
+    match answer {
         Ok(Answer::Value(v)) => respond(200, json!({ "ok": true, "result": v }).to_string()),
         Ok(Answer::Raw(result)) => {
             let mut body = String::with_capacity(result.len() + 24);

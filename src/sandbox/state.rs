@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub updates_version: watch::Sender<u64>,
     /// Bumped whenever the bot reports an update handled.
     pub handled_version: watch::Sender<u64>,
+    /// Bumped whenever a Bot API call has been answered.
+    pub calls_version: watch::Sender<u64>,
     /// Set when the last [`super::Sandbox`] handle is dropped: the server stops.
     pub closed: watch::Sender<bool>,
 }
@@ -46,6 +48,7 @@ impl Shared {
             state: Mutex::new(State::new()),
             updates_version: watch::Sender::new(0),
             handled_version: watch::Sender::new(0),
+            calls_version: watch::Sender::new(0),
             closed: watch::Sender::new(false),
         }
     }
