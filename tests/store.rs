@@ -224,10 +224,12 @@ on_every_engine!(
     a_double_tap_creates_one_order,
     an_offer_follows_an_old_enough_purchase,
     referral_codes_are_stable_and_credit_once,
+    a_referral_never_closes_a_loop,
     document_file_ids_are_cached_per_variant,
     otp_challenges_are_kept_per_customer_and_outlive_forget,
     otp_wrong_codes_count_at_once_and_lock_at_the_last_try,
     otp_sends_are_claimed_one_at_a_time_under_the_throttle,
+    customers_seen_are_marked_once_and_outlive_forget,
     a_top_up_is_marked_paid_once,
     a_pending_referral_code_is_kept_per_user,
     services_staff_and_preferred_staff_come_from_the_import,
@@ -1955,6 +1957,42 @@ async fn referral_codes_are_stable_and_credit_once(store: Store) {
     assert_eq!(count(&store, "referrals").await, 2);
 }
 
+async fn a_referral_never_closes_a_loop(store: Store) {
+    let builtin = with_demo(&store).await;
+    let code = |who: &'static str| {
+        let builtin = builtin.clone();
+        async move { builtin.referral_code(&id(who)).await.unwrap() }
+    };
+    let (c1_code, c2_code, c3_code) = (code("C1").await, code("C2").await, code("C3").await);
+    let points = |who: &'static str| {
+        let builtin = builtin.clone();
+        async move { builtin.account(&id(who)).await.unwrap().unwrap().bonus_points }
+    };
+    let (c1_points, c2_points) = (points("C1").await, points("C2").await);
+    assert!(matches!(
+        builtin.credit_referral(&c1_code, &id("C2")).await.unwrap(),
+        ReferralOutcome::Credited { .. }
+    ));
+    // C1 referred C2: C2's code for C1 would close the loop.
+    assert_eq!(
+        builtin.credit_referral(&c2_code, &id("C1")).await.unwrap(),
+        ReferralOutcome::Loop { referrer: id("C2") }
+    );
+    // Further round: C2 refers C3, then C3's code for C1.
+    assert!(matches!(
+        builtin.credit_referral(&c2_code, &id("C3")).await.unwrap(),
+        ReferralOutcome::Credited { .. }
+    ));
+    assert_eq!(
+        builtin.credit_referral(&c3_code, &id("C1")).await.unwrap(),
+        ReferralOutcome::Loop { referrer: id("C3") }
+    );
+    assert_eq!(points("C1").await, c1_points + 500);
+    assert_eq!(points("C2").await, c2_points + 500);
+    // A refused loop leaves no row: C1 has not been referred.
+    assert_eq!(count(&store, "referrals").await, 2);
+}
+
 // --- self-service: cabinet's own records ---------------------------------------------------
 
 async fn document_file_ids_are_cached_per_variant(store: Store) {
@@ -2161,6 +2199,42 @@ async fn otp_sends_are_claimed_one_at_a_time_under_the_throttle(store: Store) {
     }
     assert_eq!(claimed, 1);
     assert_eq!(store.otp_sends(&c2, at).await.unwrap(), vec![now]);
+}
+
+async fn customers_seen_are_marked_once_and_outlive_forget(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let c1 = id("C1");
+    assert_eq!(store.customer_first_bound(&c1).await.unwrap(), None);
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let (store, c1) = (store.clone(), c1.clone());
+            tokio::spawn(async move { store.mark_customer_seen(&c1, at + Duration::seconds(n)).await.unwrap() })
+        })
+        .collect();
+    let mut firsts = 0;
+    for task in tasks {
+        firsts += usize::from(task.await.unwrap());
+    }
+    assert_eq!(firsts, 1);
+    let first = store.customer_first_bound(&c1).await.unwrap().unwrap();
+    assert!(first >= at && first < at + Duration::seconds(6), "{first}");
+    assert!(!store.mark_customer_seen(&c1, at + Duration::days(1)).await.unwrap());
+    assert_eq!(store.customer_first_bound(&c1).await.unwrap(), Some(first));
+
+    store
+        .bind(&Binding {
+            telegram_user_id: 5001,
+            chat_id: 5001,
+            customer_id: c1.clone(),
+            phone: Phone::parse("+77011234567").unwrap(),
+            first_name: "Ерлан".to_owned(),
+            bound_at: at,
+        })
+        .await
+        .unwrap();
+    store.forget(5001, 5001, at).await.unwrap();
+    assert_eq!(store.customer_first_bound(&c1).await.unwrap(), Some(first));
+    assert!(store.mark_customer_seen(&id("C2"), at).await.unwrap());
 }
 
 async fn a_top_up_is_marked_paid_once(store: Store) {

@@ -1,4 +1,4 @@
--- One-time codes per customer and their sends (SQLite). Same
+-- One-time codes per customer, their sends, and the customers seen (SQLite). Same
 -- conventions as 0001 (times as RFC 3339 UTC text, so that text order is time order).
 --
 -- A one-time code's wrong tries and lock belonged to a Telegram account, so /forget or
@@ -35,3 +35,19 @@ CREATE TABLE otp_sends (
 CREATE INDEX otp_sends_customer ON otp_sends (customer_id, sent_at);
 
 INSERT INTO otp_sends (customer_id, sent_at) SELECT customer_id, sent_at FROM customer_otp;
+
+-- Customers who have been bound to a Telegram account at least once, kept after /logout and
+-- /forget: a referral credits only a customer's first binding.
+CREATE TABLE customers_seen (
+    customer_id    TEXT PRIMARY KEY,
+    first_bound_at TEXT NOT NULL
+);
+
+-- Everyone bound so far: the audit log's binds (kept after /forget) and today's bindings.
+INSERT INTO customers_seen (customer_id, first_bound_at)
+SELECT customer_id, MIN(at) FROM (
+    SELECT customer_id, at FROM audit_log WHERE action = 'bind' AND customer_id IS NOT NULL
+    UNION ALL
+    SELECT customer_id, bound_at AS at FROM bindings
+) bound
+GROUP BY customer_id;

@@ -460,8 +460,9 @@ impl Store {
     /// /forget: deletes the binding, consent, dialogue state and chat history of this user, in
     /// one transaction. The audit log keeps a "forget" entry.
     ///
-    /// One-time codes (wrong tries, a lock, the sends) belong to the customer, not to this
-    /// Telegram account, and stay: forgetting and binding again does not unlock changes.
+    /// One-time codes (wrong tries, a lock, the sends) and the mark that a customer has been
+    /// bound belong to the customer, not to this Telegram account, and stay: forgetting and
+    /// binding again neither unlocks changes nor makes a returning customer new.
     ///
     /// The leads this user left (their phone and name) are personal data kept by the bot
     /// too, and go as well, with the log of their requests and the alerts raised about them.
@@ -755,7 +756,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_per_customer_otp_migration_keeps_the_bound_accounts_tries() {
+    async fn the_per_customer_otp_migration_keeps_tries_and_marks_everyone_bound_before() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         let before: Vec<_> = SQLITE_MIGRATIONS.iter().copied().filter(|m| m.0 < 9).collect();
         migrator_of(&before).run(&store.pool).await.unwrap();
@@ -772,6 +773,13 @@ mod tests {
              '2025-01-11T05:05:00.000000000Z', 3, '2025-01-11T05:15:00.000000000Z')",
             "INSERT INTO otp_challenges VALUES (5003, 'h3', 'subscription', '2025-01-11T05:00:00.000000000Z', \
              '2025-01-11T05:05:00.000000000Z', 2, NULL)",
+            // C3 was bound once and forgotten: only the audit log remembers.
+            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+             VALUES ('2024-12-01T00:00:00.000000000Z', 5003, 'C3', 'bind', NULL, 'telegram')",
+            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+             VALUES ('2024-12-20T00:00:00.000000000Z', 5001, 'C1', 'bind', NULL, 'telegram')",
+            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+             VALUES ('2024-11-01T00:00:00.000000000Z', 5004, 'C4', 'balance.read', NULL, 'telegram')",
         ] {
             sqlx::query(sql).execute(&store.pool).await.unwrap();
         }
@@ -786,6 +794,16 @@ mod tests {
         assert_eq!(store.otp(&CustomerId("C3".into())).await.unwrap(), None);
         let sends = store.otp_sends(&CustomerId("C2".into()), at("2025-01-11T04:00:00Z")).await.unwrap();
         assert_eq!(sends, vec![at("2025-01-11T05:00:00Z")]);
+
+        let first = |id: &str| {
+            let store = store.clone();
+            let id = CustomerId(id.to_owned());
+            async move { store.customer_first_bound(&id).await.unwrap() }
+        };
+        assert_eq!(first("C1").await, Some(at("2024-12-20T00:00:00Z")));
+        assert_eq!(first("C2").await, Some(at("2025-01-03T00:00:00Z")));
+        assert_eq!(first("C3").await, Some(at("2024-12-01T00:00:00Z")));
+        assert_eq!(first("C4").await, None);
     }
 
     #[test]

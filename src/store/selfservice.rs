@@ -1,6 +1,6 @@
 //! cabinet's own records for self-service: the Telegram file ids of documents already sent,
-//! one-time codes and their sends (per customer), top-ups paid through Telegram invoices and
-//! the referral code a user came with.
+//! one-time codes and their sends (per customer), top-ups paid through Telegram invoices, the
+//! referral code a user came with and the customers bound before.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -234,6 +234,38 @@ impl Store {
         rows.iter()
             .map(|row| Cols::new(row, "otp_sends").time("sent_at"))
             .collect()
+    }
+
+    // --- customers bound before ---
+    /// Marks the customer as bound to a Telegram account; true only the first time ever (the
+    /// mark outlives /logout and /forget).
+    pub async fn mark_customer_seen(
+        &self,
+        customer: &CustomerId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO customers_seen (customer_id, first_bound_at) VALUES ($1, $2) \
+             ON CONFLICT (customer_id) DO NOTHING",
+        )
+        .bind(customer.0.clone())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// When the customer was first bound to a Telegram account, if ever.
+    pub async fn customer_first_bound(
+        &self,
+        customer: &CustomerId,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT first_bound_at FROM customers_seen WHERE customer_id = $1")
+            .bind(customer.0.clone())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Cols::new(&row, "customers_seen").time("first_bound_at"))
+            .transpose()
     }
 
     // --- top-ups through Telegram invoices ---
