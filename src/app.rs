@@ -199,6 +199,9 @@ pub fn build_ctx(
             code_ttl: chrono::Duration::seconds(i64::from(config.step_up.code_ttl_seconds)),
             max_attempts: config.step_up.max_attempts,
             lock: chrono::Duration::minutes(i64::from(config.step_up.lock_minutes)),
+            resend_after: chrono::Duration::seconds(i64::from(config.step_up.resend_after_seconds)),
+            sends_per_hour: config.step_up.max_sends_per_hour,
+            key: bot::OtpKey::derive(config.otp_secret(token)),
         }),
         booking: BookingSettings {
             working_hours: business.working_hours.clone(),

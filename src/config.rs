@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::domain::Locale;
@@ -165,13 +165,33 @@ pub struct StepUpConfig {
     pub max_attempts: u32,
     /// How long the lock lasts, in minutes.
     pub lock_minutes: u32,
+    /// The least time between two codes sent to one customer, in seconds (0: no gap).
+    pub resend_after_seconds: u32,
+    /// Codes sent to one customer in any hour, at most.
+    pub max_sends_per_hour: u32,
+    /// The secret codes are hashed with (`CABINET_OTP_SECRET`), at least 16 characters. Unset:
+    /// `bot.callback_secret`, else the bot token; each is used through its own derivation, so
+    /// the key never equals the button-signing key.
+    pub secret: Option<SecretString>,
 }
 
 impl Default for StepUpConfig {
     fn default() -> Self {
-        Self { gateway: "off".into(), url: None, code_ttl_seconds: 300, max_attempts: 3, lock_minutes: 15 }
+        Self {
+            gateway: "off".into(),
+            url: None,
+            code_ttl_seconds: 300,
+            max_attempts: 3,
+            lock_minutes: 15,
+            resend_after_seconds: 60,
+            max_sends_per_hour: 5,
+            secret: None,
+        }
     }
 }
+
+/// The shortest `step_up.secret` accepted.
+const MIN_SECRET_CHARS: usize = 16;
 
 impl StepUpConfig {
     /// Whether codes are asked for.
@@ -218,6 +238,23 @@ impl StepUpConfig {
         }
         if !(1..=1440).contains(&self.lock_minutes) {
             return Err(ConfigError::Invalid { name: "step_up.lock_minutes", message: "expected 1..=1440".into() });
+        }
+        if self.resend_after_seconds > 3600 {
+            return Err(ConfigError::Invalid {
+                name: "step_up.resend_after_seconds",
+                message: "expected 0..=3600 seconds".into(),
+            });
+        }
+        if !(1..=60).contains(&self.max_sends_per_hour) {
+            return Err(ConfigError::Invalid { name: "step_up.max_sends_per_hour", message: "expected 1..=60".into() });
+        }
+        if let Some(secret) = &self.secret {
+            if secret.expose_secret().trim().chars().count() < MIN_SECRET_CHARS {
+                return Err(ConfigError::Invalid {
+                    name: "step_up.secret (CABINET_OTP_SECRET)",
+                    message: format!("expected at least {MIN_SECRET_CHARS} characters"),
+                });
+            }
         }
         Ok(())
     }
@@ -517,6 +554,9 @@ impl Config {
         if let Some(v) = non_empty("CABINET_STEP_UP_URL") {
             self.step_up.url = Some(v.trim().to_owned());
         }
+        if let Some(v) = non_empty("CABINET_OTP_SECRET") {
+            self.step_up.secret = Some(SecretString::from(v));
+        }
         if let Some(v) = non_empty("CABINET_SUPPORT_HOURS") {
             self.support.hours = Some(v.trim().to_owned());
         }
@@ -653,6 +693,15 @@ impl Config {
         self.llm.validate()
     }
 
+    /// The secret one-time codes are hashed with: `step_up.secret`, else the button-signing
+    /// secret, else the bot token `token` (the key is derived from it with a label of its own).
+    pub fn otp_secret<'a>(&'a self, token: &'a str) -> &'a [u8] {
+        match (&self.step_up.secret, &self.bot.callback_secret) {
+            (Some(secret), _) | (None, Some(secret)) => secret.expose_secret().as_bytes(),
+            (None, None) => token.as_bytes(),
+        }
+    }
+
     /// The bot token, or an error naming the setting.
     pub fn require_token(&self) -> Result<SecretString, ConfigError> {
         self.telegram.token.clone().ok_or(ConfigError::Missing {
@@ -761,16 +810,43 @@ mod tests {
         assert!(Config::load_with(None, env_of(&[])).unwrap().support.staff_user_ids.is_empty(), "the admins by default");
         let err = Config::load_with(None, env_of(&[("CABINET_STAFF_USER_IDS", "9001,anna")])).unwrap_err();
         assert!(err.to_string().contains("CABINET_STAFF_USER_IDS"), "{err}");
-        let err = Config::from_toml("[support]
-staff_user_ids = [-100]
-", "c").unwrap().validate().unwrap_err();
+        let err = Config::from_toml("[support]\nstaff_user_ids = [-100]\n", "c").unwrap().validate().unwrap_err();
         assert!(err.to_string().contains("support.staff_user_ids"), "{err}");
-        let toml = "[support]
-relay_per_minute = 5
-relay_per_customer_per_minute = 6
-";
+        let toml = "[support]\nrelay_per_minute = 5\nrelay_per_customer_per_minute = 6\n";
         let err = Config::from_toml(toml, "c").unwrap().validate().unwrap_err();
         assert!(err.to_string().contains("relay_per_customer_per_minute"), "{err}");
+    }
+
+    #[test]
+    fn code_sends_are_throttled_by_default_and_the_limits_are_checked() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!((config.step_up.resend_after_seconds, config.step_up.max_sends_per_hour), (60, 5));
+        let config = Config::from_toml("[step_up]\nresend_after_seconds = 0\nmax_sends_per_hour = 10\n", "c").unwrap();
+        config.validate().unwrap();
+        for (text, name) in [
+            ("[step_up]\nresend_after_seconds = 3601\n", "step_up.resend_after_seconds"),
+            ("[step_up]\nmax_sends_per_hour = 0\n", "step_up.max_sends_per_hour"),
+            ("[step_up]\nmax_sends_per_hour = 61\n", "step_up.max_sends_per_hour"),
+        ] {
+            let err = Config::from_toml(text, "c").unwrap().validate().unwrap_err();
+            assert!(err.to_string().contains(name), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_code_secret_is_its_own_else_the_button_secret_else_the_token() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!(config.otp_secret("1:token"), b"1:token");
+        let config = Config::load_with(None, env_of(&[("CABINET_CALLBACK_SECRET", "buttons-secret")])).unwrap();
+        assert_eq!(config.otp_secret("1:token"), b"buttons-secret");
+        let env = [("CABINET_CALLBACK_SECRET", "buttons-secret"), ("CABINET_OTP_SECRET", "codes-secret-0123456789")];
+        let config = Config::load_with(None, env_of(&env)).unwrap();
+        assert_eq!(config.otp_secret("1:token"), b"codes-secret-0123456789");
+        let err = Config::load_with(None, env_of(&[("CABINET_OTP_SECRET", "short")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("CABINET_OTP_SECRET") && !text.contains("short\""), "{text}");
+        let err = Config::from_toml("[step_up]\nsecret = \"  \"\n", "c").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("step_up.secret"), "{err}");
     }
 
     #[test]

@@ -509,10 +509,52 @@ async fn a_referral_credits_the_referrer_once_and_never_oneself() {
     assert!(bot.sandbox.messages(referrer.id).iter().any(|m| m.text.contains("подтвердили в другом аккаунте")));
     let bonuses = say(&bot, &himself, "сколько у меня бонусов").await;
     assert!(bonuses.contains("1700"), "{}", bonuses.dump());
-    let actions: Vec<String> = bot.store.audit_entries(5004).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert!(actions.contains(&"referral.self".to_owned()), "{actions:?}");
-    let actions: Vec<String> = bot.store.audit_entries(5003).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert!(actions.contains(&"referral.repeat".to_owned()), "{actions:?}");
+    // Both were bound before: a link counts only at a customer's first binding.
+    for user in [5003, 5004] {
+        let actions: Vec<String> = bot.store.audit_entries(user).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert!(actions.contains(&"referral.returning".to_owned()), "{user}: {actions:?}");
+    }
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_returning_customer_credits_nobody_and_the_referrer_is_not_told() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let referrer = erlan();
+    identify(&bot, &referrer, "+77011234567").await;
+    let replies = say(&bot, &referrer, "моя реферальная ссылка").await;
+    let text = replies.texts.join("\n");
+    let code = regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
+
+    // Ольга was a customer of the cabinet before: bound, then /forget.
+    let friend = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &friend, "+77025556677").await;
+    say(&bot, &friend, "/forget").await;
+    let seq = bot.sandbox.event_seq();
+    say(&bot, &friend, &format!("/start ref_{code}")).await;
+    press(&bot, &friend, "Согласен").await;
+    let replies = share_own_contact(&bot, &friend, "+77025556677").await;
+    assert!(replies.contains("Здравствуйте, Ольга"), "{}", replies.dump());
+    let to_referrer: Vec<_> = bot
+        .sandbox
+        .events_since(seq)
+        .into_iter()
+        .filter(|event| matches!(event, SandboxEvent::Sent(m) if m.chat_id == referrer.id))
+        .collect();
+    assert!(to_referrer.is_empty(), "{to_referrer:?}");
+    let bonuses = say(&bot, &referrer, "сколько у меня бонусов").await;
+    assert!(bonuses.contains("1200"), "{}", bonuses.dump());
+    let entry = bot
+        .store
+        .audit_entries(5002)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "referral.returning")
+        .expect("the refused credit is audited");
+    assert_eq!(entry.subject.as_deref(), Some(code.as_str()));
+    assert_eq!(entry.customer_id, Some(CustomerId("C2".into())));
+    assert!(bot.store.customer_first_bound(&CustomerId("C2".into())).await.unwrap().is_some());
     bot.stop().await;
 }
 

@@ -224,8 +224,12 @@ on_every_engine!(
     a_double_tap_creates_one_order,
     an_offer_follows_an_old_enough_purchase,
     referral_codes_are_stable_and_credit_once,
+    a_referral_never_closes_a_loop,
     document_file_ids_are_cached_per_variant,
-    one_time_codes_are_kept_replaced_and_forgotten,
+    otp_challenges_are_kept_per_customer_and_outlive_forget,
+    otp_wrong_codes_count_at_once_and_lock_at_the_last_try,
+    otp_sends_are_claimed_one_at_a_time_under_the_throttle,
+    customers_seen_are_marked_once_and_outlive_forget,
     a_top_up_is_marked_paid_once,
     a_pending_referral_code_is_kept_per_user,
     services_staff_and_preferred_staff_come_from_the_import,
@@ -1960,6 +1964,42 @@ async fn referral_codes_are_stable_and_credit_once(store: Store) {
     assert_eq!(count(&store, "referrals").await, 2);
 }
 
+async fn a_referral_never_closes_a_loop(store: Store) {
+    let builtin = with_demo(&store).await;
+    let code = |who: &'static str| {
+        let builtin = builtin.clone();
+        async move { builtin.referral_code(&id(who)).await.unwrap() }
+    };
+    let (c1_code, c2_code, c3_code) = (code("C1").await, code("C2").await, code("C3").await);
+    let points = |who: &'static str| {
+        let builtin = builtin.clone();
+        async move { builtin.account(&id(who)).await.unwrap().unwrap().bonus_points }
+    };
+    let (c1_points, c2_points) = (points("C1").await, points("C2").await);
+    assert!(matches!(
+        builtin.credit_referral(&c1_code, &id("C2")).await.unwrap(),
+        ReferralOutcome::Credited { .. }
+    ));
+    // C1 referred C2: C2's code for C1 would close the loop.
+    assert_eq!(
+        builtin.credit_referral(&c2_code, &id("C1")).await.unwrap(),
+        ReferralOutcome::Loop { referrer: id("C2") }
+    );
+    // Further round: C2 refers C3, then C3's code for C1.
+    assert!(matches!(
+        builtin.credit_referral(&c2_code, &id("C3")).await.unwrap(),
+        ReferralOutcome::Credited { .. }
+    ));
+    assert_eq!(
+        builtin.credit_referral(&c3_code, &id("C1")).await.unwrap(),
+        ReferralOutcome::Loop { referrer: id("C3") }
+    );
+    assert_eq!(points("C1").await, c1_points + 500);
+    assert_eq!(points("C2").await, c2_points + 500);
+    // A refused loop leaves no row: C1 has not been referred.
+    assert_eq!(count(&store, "referrals").await, 2);
+}
+
 // --- self-service: cabinet's own records ---------------------------------------------------
 
 async fn document_file_ids_are_cached_per_variant(store: Store) {
@@ -2011,8 +2051,9 @@ async fn document_file_ids_are_cached_per_variant(store: Store) {
     assert_eq!(count(&store, "document_files").await, 1);
 }
 
-async fn one_time_codes_are_kept_replaced_and_forgotten(store: Store) {
+async fn otp_challenges_are_kept_per_customer_and_outlive_forget(store: Store) {
     let at = utc("2025-01-11T05:00:00.123456789Z");
+    let (c1, c2) = (id("C1"), id("C2"));
     let first = OtpRecord {
         code_hash: "hash-1".to_owned(),
         purpose: "bind".to_owned(),
@@ -2021,26 +2062,186 @@ async fn one_time_codes_are_kept_replaced_and_forgotten(store: Store) {
         attempts: 0,
         locked_until: None,
     };
-    assert_eq!(store.otp(5001).await.unwrap(), None);
-    store.put_otp(5001, &first).await.unwrap();
-    assert_eq!(store.otp(5001).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.otp(&c1).await.unwrap(), None);
+    store.put_otp(&c1, &first).await.unwrap();
+    assert_eq!(store.otp(&c1).await.unwrap(), Some(first.clone()));
     let locked = OtpRecord {
         attempts: 3,
         locked_until: Some(at + Duration::minutes(15)),
         purpose: "change".to_owned(),
         ..first.clone()
     };
-    store.put_otp(5001, &locked).await.unwrap();
-    assert_eq!(store.otp(5001).await.unwrap(), Some(locked.clone()));
-    store.delete_otp(5001).await.unwrap();
-    assert_eq!(store.otp(5001).await.unwrap(), None);
-    store.delete_otp(5001).await.unwrap();
+    store.put_otp(&c1, &locked).await.unwrap();
+    assert_eq!(store.otp(&c1).await.unwrap(), Some(locked.clone()));
+    store.delete_otp(&c1).await.unwrap();
+    assert_eq!(store.otp(&c1).await.unwrap(), None);
+    store.delete_otp(&c1).await.unwrap();
 
-    store.put_otp(5001, &first).await.unwrap();
-    store.put_otp(5002, &locked).await.unwrap();
+    // A cleared code keeps the tries and the lock.
+    store.put_otp(&c2, &locked).await.unwrap();
+    store.clear_otp_code(&c2).await.unwrap();
+    store.clear_otp_code(&id("C9")).await.unwrap();
+    let cleared = OtpRecord {
+        code_hash: String::new(),
+        ..locked.clone()
+    };
+    assert_eq!(store.otp(&c2).await.unwrap(), Some(cleared.clone()));
+
+    // /forget of the account bound to C1 leaves C1's challenge: it is the customer's.
+    store.put_otp(&c1, &locked).await.unwrap();
+    store
+        .bind(&Binding {
+            telegram_user_id: 5001,
+            chat_id: 5001,
+            customer_id: c1.clone(),
+            phone: Phone::parse("+77011234567").unwrap(),
+            first_name: "Ерлан".to_owned(),
+            bound_at: at,
+        })
+        .await
+        .unwrap();
     store.forget(5001, 5001, at).await.unwrap();
-    assert_eq!(store.otp(5001).await.unwrap(), None);
-    assert_eq!(store.otp(5002).await.unwrap(), Some(locked));
+    assert!(store.binding(5001).await.unwrap().is_none());
+    assert_eq!(store.otp(&c1).await.unwrap(), Some(locked));
+    assert_eq!(store.otp(&c2).await.unwrap(), Some(cleared));
+}
+
+async fn otp_wrong_codes_count_at_once_and_lock_at_the_last_try(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let until = at + Duration::minutes(15);
+    let c1 = id("C1");
+    assert_eq!(store.count_wrong_otp(&c1, 3, until).await.unwrap(), None);
+    let sent = OtpRecord {
+        code_hash: "hash-1".to_owned(),
+        purpose: "subscription".to_owned(),
+        sent_at: at,
+        expires_at: at + Duration::minutes(5),
+        attempts: 0,
+        locked_until: None,
+    };
+    store.put_otp(&c1, &sent).await.unwrap();
+    let once = store.count_wrong_otp(&c1, 3, until).await.unwrap().unwrap();
+    assert_eq!((once.attempts, once.locked_until, once.code_hash.as_str()), (1, None, "hash-1"));
+
+    // Two wrong codes at once (two accounts of the customer): both count, the last one locks.
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, c1) = (store.clone(), c1.clone());
+            tokio::spawn(async move { store.count_wrong_otp(&c1, 3, until).await.unwrap().unwrap() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap().attempts);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, vec![2, 3]);
+    let locked = store.otp(&c1).await.unwrap().unwrap();
+    assert_eq!(
+        (locked.attempts, locked.locked_until, locked.code_hash.as_str()),
+        (3, Some(until), "")
+    );
+    // Another wrong try keeps the lock as it was.
+    let later = store
+        .count_wrong_otp(&c1, 3, until + Duration::minutes(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.locked_until, Some(until + Duration::minutes(5)));
+    assert_eq!(store.otp(&id("C2")).await.unwrap(), None);
+}
+
+async fn otp_sends_are_claimed_one_at_a_time_under_the_throttle(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let (c1, c2) = (id("C1"), id("C2"));
+    let hour_ago = |now: DateTime<Utc>| now - Duration::hours(1);
+    // At most two in the hour, whatever the gap.
+    let two_an_hour = |sends: &[DateTime<Utc>]| (sends.len() >= 2).then(|| sends.to_vec());
+    for minutes in [0, 10] {
+        let now = at + Duration::minutes(minutes);
+        assert_eq!(store.claim_otp_send(&c1, now, hour_ago(now), two_an_hour).await.unwrap(), Ok(()));
+    }
+    // The rule sees the sends of the hour, oldest first; a refused send changes nothing.
+    let now = at + Duration::minutes(20);
+    assert_eq!(
+        store.claim_otp_send(&c1, now, hour_ago(now), two_an_hour).await.unwrap(),
+        Err(vec![at, at + Duration::minutes(10)])
+    );
+    assert_eq!(store.otp_sends(&c1, hour_ago(now)).await.unwrap(), vec![at, at + Duration::minutes(10)]);
+    assert!(store.otp_sends(&c2, hour_ago(now)).await.unwrap().is_empty());
+    // A first send leaves an empty challenge to hold the customer's row, not a code.
+    let held = store.otp(&c1).await.unwrap().unwrap();
+    assert_eq!((held.code_hash.as_str(), held.attempts, held.locked_until), ("", 0, None));
+    // An existing challenge is left as it was.
+    let sent = OtpRecord {
+        code_hash: "hash-1".to_owned(),
+        purpose: "subscription".to_owned(),
+        sent_at: at,
+        expires_at: at + Duration::minutes(5),
+        attempts: 2,
+        locked_until: None,
+    };
+    store.put_otp(&c1, &sent).await.unwrap();
+
+    // An hour after the first, it falls out and is dropped at the next send.
+    let now = at + Duration::minutes(60);
+    assert_eq!(store.claim_otp_send(&c1, now, hour_ago(now), two_an_hour).await.unwrap(), Ok(()));
+    assert_eq!(store.otp(&c1).await.unwrap(), Some(sent));
+    assert_eq!(store.otp_sends(&c1, at - Duration::days(1)).await.unwrap(), vec![at + Duration::minutes(10), now]);
+
+    // Many claims at once for one customer, one a minute allowed: one goes.
+    let now = at + Duration::hours(3);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, c2) = (store.clone(), c2.clone());
+            tokio::spawn(async move {
+                let one = |sends: &[DateTime<Utc>]| sends.last().filter(|last| now - **last < Duration::minutes(1)).copied();
+                store.claim_otp_send(&c2, now, now - Duration::hours(1), one).await.unwrap()
+            })
+        })
+        .collect();
+    let mut claimed = 0;
+    for task in tasks {
+        claimed += usize::from(task.await.unwrap().is_ok());
+    }
+    assert_eq!(claimed, 1);
+    assert_eq!(store.otp_sends(&c2, at).await.unwrap(), vec![now]);
+}
+
+async fn customers_seen_are_marked_once_and_outlive_forget(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let c1 = id("C1");
+    assert_eq!(store.customer_first_bound(&c1).await.unwrap(), None);
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let (store, c1) = (store.clone(), c1.clone());
+            tokio::spawn(async move { store.mark_customer_seen(&c1, at + Duration::seconds(n)).await.unwrap() })
+        })
+        .collect();
+    let mut firsts = 0;
+    for task in tasks {
+        firsts += usize::from(task.await.unwrap());
+    }
+    assert_eq!(firsts, 1);
+    let first = store.customer_first_bound(&c1).await.unwrap().unwrap();
+    assert!(first >= at && first < at + Duration::seconds(6), "{first}");
+    assert!(!store.mark_customer_seen(&c1, at + Duration::days(1)).await.unwrap());
+    assert_eq!(store.customer_first_bound(&c1).await.unwrap(), Some(first));
+
+    store
+        .bind(&Binding {
+            telegram_user_id: 5001,
+            chat_id: 5001,
+            customer_id: c1.clone(),
+            phone: Phone::parse("+77011234567").unwrap(),
+            first_name: "Ерлан".to_owned(),
+            bound_at: at,
+        })
+        .await
+        .unwrap();
+    store.forget(5001, 5001, at).await.unwrap();
+    assert_eq!(store.customer_first_bound(&c1).await.unwrap(), Some(first));
+    assert!(store.mark_customer_seen(&id("C2"), at).await.unwrap());
 }
 
 async fn a_top_up_is_marked_paid_once(store: Store) {

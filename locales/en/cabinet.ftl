@@ -220,6 +220,8 @@ otp-locked-now = Wrong code, and no tries are left. Changes are locked for { $mi
 otp-locked = Too many wrong codes. Please try again in { $minutes } min.
 otp-expired = The code has expired. Send a new one?
 otp-remind = Please type the code from the SMS, or press "Cancel".
+otp-wait-seconds = You can ask for a new code in { $seconds } s.
+otp-wait-until = You have asked for several codes this hour. You can ask for a new code at { $time }.
 
 ## Subscription
 subscription-none = You have no subscription to change.

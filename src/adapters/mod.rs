@@ -429,6 +429,9 @@ pub enum ReferralOutcome {
     Credited { referrer: CustomerId, points: i64 },
     /// This customer was already referred once.
     AlreadyReferred,
+    /// The code's owner `referrer` was referred, directly or through others, by this customer:
+    /// no credit goes round in a loop.
+    Loop { referrer: CustomerId },
     /// The code is the customer's own.
     SelfReferral,
     /// No customer has this code.

@@ -1,6 +1,7 @@
 //! F11 bonuses, a personal offer and referrals. The referral link is
-//! `t.me/<bot>?start=ref_<code>`; a newcomer who opens it and is identified credits the
-//! link's owner once (never themselves), through the loyalty adapter, with an audit entry.
+//! `t.me/<bot>?start=ref_<code>`; a newcomer who opens it and is identified for the first time
+//! ever credits the link's owner once (never themselves, never in a loop), through the loyalty
+//! adapter, with an audit entry.
 //!
 //! ```text
 //! > сколько у меня бонусов
@@ -90,11 +91,18 @@ pub(super) async fn remember_referral(turn: &Turn, start_parameter: &str) -> Han
     Ok(())
 }
 
-/// Just identified as `customer`: a waiting referral code credits its owner once.
+/// Just identified as `customer` (onboarding calls this after every binding): the customer is
+/// marked as bound, and a waiting referral code credits its owner once, on the customer's
+/// first binding ever. A customer coming back — after /logout or /forget, or on another
+/// Telegram account — credits nobody, and the link's owner is not told.
 pub(super) async fn on_identified(turn: &Turn, customer: &CustomerId) -> HandlerResult {
     let store = &turn.ctx.store;
+    let first = store.mark_customer_seen(customer, turn.ctx.clock.now()).await?;
     let Some(code) = store.pending_referral(turn.user_id).await? else { return Ok(()) };
     store.set_pending_referral(turn.user_id, None).await?;
+    if !first {
+        return turn.audit("referral.returning", Some(&code)).await;
+    }
     let loyalty = turn.ctx.adapters.loyalty.clone();
     let outcome = match turn.call(loyalty.credit_referral(&code, customer)).await {
         Ok(outcome) => outcome,
@@ -121,6 +129,7 @@ pub(super) async fn on_identified(turn: &Turn, customer: &CustomerId) -> Handler
         }
         ReferralOutcome::SelfReferral => turn.audit("referral.self", None).await?,
         ReferralOutcome::AlreadyReferred => turn.audit("referral.repeat", None).await?,
+        ReferralOutcome::Loop { referrer } => turn.audit("referral.loop", Some(referrer.as_str())).await?,
         ReferralOutcome::UnknownCode => turn.audit("referral.unknown", Some(&code)).await?,
     }
     Ok(())

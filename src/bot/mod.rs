@@ -49,6 +49,7 @@ use crate::store::{AuditEntry, Binding, Store, TelegramUser};
 use self::commands::Command;
 use self::keyboards::{Buttons, CallbackCodec};
 use self::state::{State, StoreStorage};
+pub use self::stepup::OtpKey;
 
 /// Told when the bot has finished handling an update (the sandbox uses it to know when a
 /// step of a transcript is done).
@@ -111,6 +112,12 @@ pub struct StepUpSettings {
     pub code_ttl: chrono::Duration,
     pub max_attempts: u32,
     pub lock: chrono::Duration,
+    /// The least time between two codes sent to one customer.
+    pub resend_after: chrono::Duration,
+    /// Codes sent to one customer in any hour, at most.
+    pub sends_per_hour: u32,
+    /// The key codes are hashed with.
+    pub key: OtpKey,
 }
 
 /// Everything a handler may use; one per bot, shared.

@@ -132,6 +132,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "reminders", include_str!("../../migrations/sqlite/0005_reminders.sql")),
     (6, "support", include_str!("../../migrations/sqlite/0006_support.sql")),
     (7, "trust", include_str!("../../migrations/sqlite/0007_trust.sql")),
+    (9, "otp per customer", include_str!("../../migrations/sqlite/0009_otp_per_customer.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -149,14 +150,19 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "reminders", include_str!("../../migrations/postgres/0005_reminders.sql")),
     (6, "support", include_str!("../../migrations/postgres/0006_support.sql")),
     (7, "trust", include_str!("../../migrations/postgres/0007_trust.sql")),
+    (9, "otp per customer", include_str!("../../migrations/postgres/0009_otp_per_customer.sql")),
 ];
 
 /// The embedded migrations of an engine.
 fn migrator(engine: Engine) -> Migrator {
-    let set = match engine {
+    migrator_of(match engine {
         Engine::Sqlite => SQLITE_MIGRATIONS,
         Engine::Postgres => POSTGRES_MIGRATIONS,
-    };
+    })
+}
+
+/// A migrator of these migrations.
+fn migrator_of(set: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = set
         .iter()
         .map(|&(version, description, sql)| {
@@ -492,8 +498,12 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// /forget: deletes the binding, consent, pending one-time code, dialogue state and chat
-    /// history of this user, in one transaction. The audit log keeps a "forget" entry.
+    /// /forget: deletes the binding, consent, dialogue state and chat history of this user, in
+    /// one transaction. The audit log keeps a "forget" entry.
+    ///
+    /// One-time codes (wrong tries, a lock, the sends) and the mark that a customer has been
+    /// bound belong to the customer, not to this Telegram account, and stay: forgetting and
+    /// binding again neither unlocks changes nor makes a returning customer new.
     ///
     /// The leads this user left (their phone and name) are personal data kept by the bot
     /// too, and go as well, with the log of their requests and the alerts raised about them.
@@ -523,10 +533,6 @@ impl Store {
             ),
             (
                 "DELETE FROM leads WHERE telegram_user_id = $1",
-                telegram_user_id,
-            ),
-            (
-                "DELETE FROM otp_challenges WHERE telegram_user_id = $1",
                 telegram_user_id,
             ),
             ("DELETE FROM dialogue_states WHERE chat_id = $1", chat_id),
@@ -802,6 +808,57 @@ mod tests {
         ] {
             assert!(matches!(target(url), Err(StoreError::BadUrl(_))), "{url}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_per_customer_otp_migration_keeps_tries_and_marks_everyone_bound_before() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let before: Vec<_> = SQLITE_MIGRATIONS.iter().copied().filter(|m| m.0 < 9).collect();
+        migrator_of(&before).run(&store.pool).await.unwrap();
+        for sql in [
+            // Two accounts of C1 with tries, one of C2 locked, one unbound (forgotten) account.
+            "INSERT INTO bindings VALUES (5001, 5001, 'C1', '+77011234567', 'Ерлан', '2025-01-02T00:00:00.000000000Z')",
+            "INSERT INTO bindings VALUES (5009, 5009, 'C1', '+77011234567', 'Ерлан', '2025-01-05T00:00:00.000000000Z')",
+            "INSERT INTO bindings VALUES (5002, 5002, 'C2', '+77025556677', 'Ольга', '2025-01-03T00:00:00.000000000Z')",
+            "INSERT INTO otp_challenges VALUES (5001, 'h1', 'subscription', '2025-01-11T05:00:00.000000000Z', \
+             '2025-01-11T05:05:00.000000000Z', 1, NULL)",
+            "INSERT INTO otp_challenges VALUES (5009, 'h2', 'subscription', '2025-01-11T05:01:00.000000000Z', \
+             '2025-01-11T05:06:00.000000000Z', 2, NULL)",
+            "INSERT INTO otp_challenges VALUES (5002, '', 'subscription', '2025-01-11T05:00:00.000000000Z', \
+             '2025-01-11T05:05:00.000000000Z', 3, '2025-01-11T05:15:00.000000000Z')",
+            "INSERT INTO otp_challenges VALUES (5003, 'h3', 'subscription', '2025-01-11T05:00:00.000000000Z', \
+             '2025-01-11T05:05:00.000000000Z', 2, NULL)",
+            // C3 was bound once and forgotten: only the audit log remembers.
+            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+             VALUES ('2024-12-01T00:00:00.000000000Z', 5003, 'C3', 'bind', NULL, 'telegram')",
+            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+             VALUES ('2024-12-20T00:00:00.000000000Z', 5001, 'C1', 'bind', NULL, 'telegram')",
+            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
+             VALUES ('2024-11-01T00:00:00.000000000Z', 5004, 'C4', 'balance.read', NULL, 'telegram')",
+        ] {
+            sqlx::query(sql).execute(&store.pool).await.unwrap();
+        }
+        store.migrate().await.unwrap();
+
+        let at = |s: &str| time_from_db(s).unwrap();
+        let c1 = store.otp(&CustomerId("C1".into())).await.unwrap().unwrap();
+        assert_eq!((c1.code_hash.as_str(), c1.attempts, c1.locked_until), ("", 2, None));
+        assert_eq!(c1.sent_at, at("2025-01-11T05:01:00Z"));
+        let c2 = store.otp(&CustomerId("C2".into())).await.unwrap().unwrap();
+        assert_eq!((c2.attempts, c2.locked_until), (3, Some(at("2025-01-11T05:15:00Z"))));
+        assert_eq!(store.otp(&CustomerId("C3".into())).await.unwrap(), None);
+        let sends = store.otp_sends(&CustomerId("C2".into()), at("2025-01-11T04:00:00Z")).await.unwrap();
+        assert_eq!(sends, vec![at("2025-01-11T05:00:00Z")]);
+
+        let first = |id: &str| {
+            let store = store.clone();
+            let id = CustomerId(id.to_owned());
+            async move { store.customer_first_bound(&id).await.unwrap() }
+        };
+        assert_eq!(first("C1").await, Some(at("2024-12-20T00:00:00Z")));
+        assert_eq!(first("C2").await, Some(at("2025-01-03T00:00:00Z")));
+        assert_eq!(first("C3").await, Some(at("2024-12-01T00:00:00Z")));
+        assert_eq!(first("C4").await, None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! cabinet's own records for self-service: the Telegram file ids of documents already sent,
-//! one-time codes, top-ups paid through Telegram invoices and the referral code a user came
-//! with.
+//! one-time codes and their sends (per customer), top-ups paid through Telegram invoices, the
+//! referral code a user came with and the customers bound before.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -9,7 +9,7 @@ use super::{Cols, Store, StoreResult, time_to_db};
 use crate::adapters::CustomerId;
 use crate::domain::money::to_minor;
 
-/// The one-time code last sent to a Telegram user: its hash, never the code.
+/// The one-time code last sent to a customer: its hash, never the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpRecord {
     pub code_hash: String,
@@ -85,41 +85,30 @@ impl Store {
         Ok(())
     }
 
-    // --- one-time codes ---
-    /// The one-time code challenge of this user, if any.
-    pub async fn otp(&self, telegram_user_id: i64) -> StoreResult<Option<OtpRecord>> {
+    // --- one-time codes (per customer, whichever Telegram account asks) ---
+    /// The one-time code challenge of this customer, if any.
+    pub async fn otp(&self, customer: &CustomerId) -> StoreResult<Option<OtpRecord>> {
         let row = sqlx::query(
             "SELECT code_hash, purpose, sent_at, expires_at, attempts, locked_until \
-             FROM otp_challenges WHERE telegram_user_id = $1",
+             FROM customer_otp WHERE customer_id = $1",
         )
-        .bind(telegram_user_id)
+        .bind(customer.0.clone())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let c = Cols::new(&row, "otp_challenges");
-            Ok(OtpRecord {
-                code_hash: c.text("code_hash")?,
-                purpose: c.text("purpose")?,
-                sent_at: c.time("sent_at")?,
-                expires_at: c.time("expires_at")?,
-                attempts: c.i64("attempts")?,
-                locked_until: c.opt_time("locked_until")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(otp_from_row).transpose()
     }
 
-    /// Sets (or replaces) the user's challenge.
-    pub async fn put_otp(&self, telegram_user_id: i64, r: &OtpRecord) -> StoreResult<()> {
+    /// Sets (or replaces) the customer's challenge.
+    pub async fn put_otp(&self, customer: &CustomerId, r: &OtpRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO otp_challenges \
-             (telegram_user_id, code_hash, purpose, sent_at, expires_at, attempts, locked_until) \
+            "INSERT INTO customer_otp \
+             (customer_id, code_hash, purpose, sent_at, expires_at, attempts, locked_until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (telegram_user_id) DO UPDATE SET code_hash = excluded.code_hash, \
+             ON CONFLICT (customer_id) DO UPDATE SET code_hash = excluded.code_hash, \
              purpose = excluded.purpose, sent_at = excluded.sent_at, expires_at = excluded.expires_at, \
              attempts = excluded.attempts, locked_until = excluded.locked_until",
         )
-        .bind(telegram_user_id)
+        .bind(customer.0.clone())
         .bind(r.code_hash.clone())
         .bind(r.purpose.clone())
         .bind(time_to_db(r.sent_at))
@@ -131,12 +120,152 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_otp(&self, telegram_user_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM otp_challenges WHERE telegram_user_id = $1")
-            .bind(telegram_user_id)
+    /// Removes the challenge (a valid code was used): the wrong tries start afresh. The sends
+    /// stay for the throttle.
+    pub async fn delete_otp(&self, customer: &CustomerId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM customer_otp WHERE customer_id = $1")
+            .bind(customer.0.clone())
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Forgets the code sent (it expired, or the change was cancelled); the wrong tries and a
+    /// lock stay.
+    pub async fn clear_otp_code(&self, customer: &CustomerId) -> StoreResult<()> {
+        sqlx::query("UPDATE customer_otp SET code_hash = '' WHERE customer_id = $1")
+            .bind(customer.0.clone())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a wrong code. The try that reaches `max_attempts` locks until `lock_until` and
+    /// forgets the code. One statement, so wrong codes typed at once from two accounts of the
+    /// customer both count. The challenge as it is now, or `None` when there is none.
+    pub async fn count_wrong_otp(
+        &self,
+        customer: &CustomerId,
+        max_attempts: i64,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<Option<OtpRecord>> {
+        let row = sqlx::query(
+            "UPDATE customer_otp SET attempts = attempts + 1, \
+             locked_until = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE locked_until END, \
+             code_hash = CASE WHEN attempts + 1 >= $2 THEN '' ELSE code_hash END \
+             WHERE customer_id = $1 \
+             RETURNING code_hash, purpose, sent_at, expires_at, attempts, locked_until",
+        )
+        .bind(customer.0.clone())
+        .bind(max_attempts)
+        .bind(time_to_db(lock_until))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(otp_from_row).transpose()
+    }
+
+    /// Claims a code send to the customer at `at`, unless `wait` refuses: it is given the
+    /// customer's sends after `since` (oldest first) and answers why not, or `None` to let
+    /// the send go. A send let go is recorded, and sends from `since` back are dropped.
+    ///
+    /// One transaction that starts by writing the customer's challenge row (an empty one when
+    /// there is none yet): PostgreSQL locks that row, SQLite takes its write lock, so two
+    /// accounts of one customer asking at once are judged one after the other.
+    pub async fn claim_otp_send<T>(
+        &self,
+        customer: &CustomerId,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        wait: impl FnOnce(&[DateTime<Utc>]) -> Option<T>,
+    ) -> StoreResult<Result<(), T>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO customer_otp \
+             (customer_id, code_hash, purpose, sent_at, expires_at, attempts, locked_until) \
+             VALUES ($1, '', '', $2, $2, 0, NULL) \
+             ON CONFLICT (customer_id) DO UPDATE SET attempts = customer_otp.attempts",
+        )
+        .bind(customer.0.clone())
+        .bind(time_to_db(at))
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT sent_at FROM otp_sends WHERE customer_id = $1 AND sent_at > $2 ORDER BY sent_at",
+        )
+        .bind(customer.0.clone())
+        .bind(time_to_db(since))
+        .fetch_all(&mut *tx)
+        .await?;
+        let sends = rows
+            .iter()
+            .map(|row| Cols::new(row, "otp_sends").time("sent_at"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if let Some(why) = wait(&sends) {
+            tx.rollback().await?;
+            return Ok(Err(why));
+        }
+        sqlx::query("DELETE FROM otp_sends WHERE customer_id = $1 AND sent_at <= $2")
+            .bind(customer.0.clone())
+            .bind(time_to_db(since))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO otp_sends (customer_id, sent_at) VALUES ($1, $2)")
+            .bind(customer.0.clone())
+            .bind(time_to_db(at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// The codes sent to the customer after `since`, oldest first.
+    pub async fn otp_sends(
+        &self,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        let rows = sqlx::query(
+            "SELECT sent_at FROM otp_sends WHERE customer_id = $1 AND sent_at > $2 ORDER BY sent_at",
+        )
+        .bind(customer.0.clone())
+        .bind(time_to_db(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Cols::new(row, "otp_sends").time("sent_at"))
+            .collect()
+    }
+
+    // --- customers bound before ---
+    /// Marks the customer as bound to a Telegram account; true only the first time ever (the
+    /// mark outlives /logout and /forget).
+    pub async fn mark_customer_seen(
+        &self,
+        customer: &CustomerId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO customers_seen (customer_id, first_bound_at) VALUES ($1, $2) \
+             ON CONFLICT (customer_id) DO NOTHING",
+        )
+        .bind(customer.0.clone())
+        .bind(time_to_db(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// When the customer was first bound to a Telegram account, if ever.
+    pub async fn customer_first_bound(
+        &self,
+        customer: &CustomerId,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT first_bound_at FROM customers_seen WHERE customer_id = $1")
+            .bind(customer.0.clone())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Cols::new(&row, "customers_seen").time("first_bound_at"))
+            .transpose()
     }
 
     // --- top-ups through Telegram invoices ---
@@ -235,4 +364,17 @@ impl Store {
             None => None,
         })
     }
+}
+
+/// A `customer_otp` row as an [`OtpRecord`].
+fn otp_from_row(row: &sqlx::any::AnyRow) -> StoreResult<OtpRecord> {
+    let c = Cols::new(row, "customer_otp");
+    Ok(OtpRecord {
+        code_hash: c.text("code_hash")?,
+        purpose: c.text("purpose")?,
+        sent_at: c.time("sent_at")?,
+        expires_at: c.time("expires_at")?,
+        attempts: c.i64("attempts")?,
+        locked_until: c.opt_time("locked_until")?,
+    })
 }

@@ -55,6 +55,33 @@ fn offer_text(bought: &LocalizedText, offered: &LocalizedText, days: i64) -> Loc
     ]))
 }
 
+/// How far up a chain of referrals the loop check looks.
+const MAX_CHAIN: usize = 100;
+
+/// Whether `referred` is among those who referred `referrer`, directly or through others:
+/// crediting `referrer` for `referred` would close a loop (A refers B, B refers A).
+async fn referred_up_the_chain(
+    conn: &mut AnyConnection,
+    referrer: &CustomerId,
+    referred: &CustomerId,
+) -> AdapterResult<bool> {
+    let mut current = referrer.clone();
+    for _ in 0..MAX_CHAIN {
+        let row = sqlx::query("SELECT referrer_customer_id FROM referrals WHERE referred_customer_id = $1")
+            .bind(current.as_str().to_owned())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(false) };
+        let up = CustomerId(Cols::new(&row, "referrals").text("referrer_customer_id")?);
+        if up == *referred {
+            return Ok(true);
+        }
+        current = up;
+    }
+    Ok(false)
+}
+
 impl Builtin {
     /// The customer's latest purchase of `sku` (in an order not cancelled) made at or before
     /// `before`.
@@ -173,6 +200,18 @@ impl Loyalty for Builtin {
         let points = self.settings.referral_points;
 
         let mut tx = self.pool().begin().await.map_err(db)?;
+        // Writing first, both accounts in one order: PostgreSQL locks the rows, SQLite takes
+        // its write lock, so A referring B and B referring A at once are judged one after the
+        // other and the second sees the loop.
+        let mut pair = [referrer.as_str(), referred.as_str()];
+        pair.sort_unstable();
+        for id in pair {
+            sqlx::query("UPDATE accounts SET bonus_points = bonus_points WHERE customer_id = $1")
+                .bind(id.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         // The primary key credits a referred customer once, concurrent calls included.
         let claimed = sqlx::query(
             "INSERT INTO referrals (referred_customer_id, referrer_customer_id, points, at) VALUES ($1, $2, $3, $4) \
@@ -189,6 +228,10 @@ impl Loyalty for Builtin {
         if claimed == 0 {
             tx.rollback().await.map_err(db)?;
             return Ok(ReferralOutcome::AlreadyReferred);
+        }
+        if referred_up_the_chain(&mut tx, &referrer, referred).await? {
+            tx.rollback().await.map_err(db)?;
+            return Ok(ReferralOutcome::Loop { referrer });
         }
         let credited = sqlx::query(
             "UPDATE accounts SET bonus_points = bonus_points + $2 WHERE customer_id = $1",
