@@ -1,6 +1,18 @@
 //! Business data sets in the demo JSON format (`demo/demo-business.json`): their serde types,
 //! their validation, an idempotent import into the built-in adapter's tables, and the reads of
 //! business-wide data (the business row, the names of services and staff).
+//!
+//! The import is an upsert of the business's own records that never deletes or rewrites what
+//! the bot recorded since: the data set is the business's records, and the bot's come on top.
+//! Amounts the bot credited are added (balance, bonus points; the stock less chat orders),
+//! rows it made stay as it made them (top-up transactions, chat orders and bookings), and
+//! values it changed (a subscription's tariff, options and pause; a booking's time and status)
+//! win until the data set says the same. [`import`] has the details; what was kept where the
+//! data set says otherwise comes back in [`ImportReport::kept`].
+//!
+//! A shifted import (the demo on today's date) moves every date, document periods by whole
+//! months, and the months named in document and transaction titles along with the periods
+//! ([`shift_month_names`]), so a title names the month of its period.
 
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
