@@ -132,11 +132,11 @@ fn last_document(bot: &SandboxedBot, user: &SandboxUser) -> (String, Vec<u8>) {
         .sandbox
         .messages(user.id)
         .into_iter()
-        .filter_map(|m| match m.content {
+        .rev()
+        .find_map(|m| match m.content {
             BotContent::Document { file_id, .. } => Some((m.text, file_id)),
             _ => None,
         })
-        .last()
         .expect("a document was sent");
     let bytes = bot.sandbox.file_bytes(&file_id).expect("the upload is kept");
     (caption, bytes)
