@@ -455,11 +455,39 @@ pub struct DemoOptions {
     pub database_url: String,
     pub token: Option<String>,
     pub real_clock: bool,
+    /// Continue with the database of the last run instead of starting afresh.
+    pub keep: bool,
+}
+
+/// Prepares the demo's database. Every run starts afresh: the sandbox's users, chats and
+/// message ids start from scratch each time, so a SQLite file from an earlier run (with its
+/// `-wal`, `-shm` and `-journal` files) is deleted, and the demo data is imported into a new
+/// one. With `keep` the file stays, and the customers stay identified with what they did;
+/// the chat itself (its messages and buttons) is new. An in-memory database is fresh anyway,
+/// and another database (PostgreSQL) is not the demo's to drop: it is kept. Returns the file
+/// deleted, if any.
+pub fn prepare_demo_database(url: &str, keep: bool) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(path) = crate::store::sqlite_file(url) else { return Ok(None) };
+    if keep || !path.exists() {
+        return Ok(None);
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.clone().into_os_string();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot reset the demo database {}", Path::new(&name).display())),
+        }
+    }
+    tracing::info!(file = %path.display(), "the demo starts afresh (--keep continues the last run)");
+    Ok(Some(path))
 }
 
 /// `cabinet demo`: the demo business in the sandbox with a terminal chat, or on Telegram
 /// when a token is given.
 pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
+    prepare_demo_database(&opts.database_url, opts.keep)?;
     if let Some(token) = &opts.token {
         let shutdown = shutdown_signal()?;
         let mut config = config.clone();

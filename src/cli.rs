@@ -44,10 +44,16 @@ pub enum Command {
         /// instead of the fixed demo time 2025-01-11 10:00.
         #[arg(long)]
         real_clock: bool,
+        /// Keep the demo's SQLite database from the last run (its customers' bindings and
+        /// what they did) instead of starting afresh.
+        #[arg(long)]
+        keep: bool,
     },
     /// Apply the database migrations (also done at start-up).
     Migrate,
-    /// Load a business data set (the demo JSON format) into the built-in store. Idempotent.
+    /// Load a business data set (the demo JSON format) into the built-in store: an upsert of
+    /// its records that keeps what the bot recorded since (payments, subscription changes,
+    /// orders, bookings, referrals) and lists where the file says otherwise.
     Import {
         file: PathBuf,
         /// Move every date so that the data set's demo day is today.
@@ -78,12 +84,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::run(&config, api_url).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { token, database_url, real_clock } => {
+        Command::Demo { token, database_url, real_clock, keep } => {
             let token = token.or_else(|| {
                 use secrecy::ExposeSecret;
                 config.telegram.token.as_ref().map(|t| t.expose_secret().to_owned())
             });
-            app::demo(&config, app::DemoOptions { database_url, token, real_clock }).await?;
+            app::demo(&config, app::DemoOptions { database_url, token, real_clock, keep }).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -102,6 +108,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.bookings,
                 report.changed
             );
+            if let Some(summary) = report.kept_summary() {
+                println!("{summary}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { files } => {

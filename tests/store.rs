@@ -200,6 +200,17 @@ on_every_engine!(
     a_changed_value_is_the_only_change_a_reimport_makes,
     a_shifted_import_moves_every_date,
     an_invalid_data_set_is_refused_and_nothing_is_written,
+    a_reimport_keeps_a_credited_top_up_and_its_transaction,
+    a_reimport_keeps_a_tariff_changed_in_the_chat,
+    a_reimport_keeps_an_option_changed_in_the_chat,
+    a_reimport_keeps_a_pause,
+    a_reimport_keeps_an_order_placed_in_the_chat,
+    a_reimport_keeps_a_booking_made_in_the_chat,
+    a_reimport_keeps_a_booking_moved_in_the_chat,
+    a_reimport_keeps_a_booking_cancelled_in_the_chat,
+    a_reimport_keeps_referral_points,
+    every_kind_of_bot_record_survives_one_reimport,
+    a_shifted_import_names_the_shifted_months_in_titles,
     customers_are_found_by_phone_and_an_unknown_phone_finds_nobody,
     accounts_carry_balance_tariff_next_charge_and_currency,
     transactions_come_newest_first_up_to_the_limit,
@@ -327,6 +338,8 @@ async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(s
         .await
         .unwrap();
     assert_eq!(second.changed, 0);
+    assert!(second.kept.is_empty(), "{:?}", second.kept);
+    assert_eq!(second.kept_summary(), None);
     assert_eq!(second.customers, 3);
     assert_eq!(count(&store, "transactions").await, 5);
     assert_eq!(count(&store, "slots").await, 10);
@@ -448,6 +461,541 @@ async fn an_invalid_data_set_is_refused_and_nothing_is_written(store: Store) {
     }
     assert_eq!(count(&store, "business").await, 0);
     assert_eq!(count(&store, "customers").await, 0);
+}
+
+// --- a re-import keeps what the bot recorded -------------------------------------------------
+
+/// Imports the demo data set again on the demo clock.
+async fn reimport(store: &Store) -> import::ImportReport {
+    reimport_json(store, DEMO_JSON).await
+}
+
+async fn reimport_json(store: &Store, json: &str) -> import::ImportReport {
+    import::import(store, &BusinessData::parse(json).unwrap(), Duration::zero())
+        .await
+        .unwrap()
+}
+
+fn top_up_title() -> LocalizedText {
+    LocalizedText(BTreeMap::from([
+        ("ru".to_owned(), "Пополнение через Telegram".to_owned()),
+        ("en".to_owned(), "Top-up via Telegram".to_owned()),
+    ]))
+}
+
+async fn a_reimport_keeps_a_credited_top_up_and_its_transaction(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let c1 = id("C1");
+    assert_eq!(
+        builtin
+            .credit_payment(&c1, dec("2000"), "tg-1", &top_up_title())
+            .await
+            .unwrap(),
+        Some(dec("5450"))
+    );
+    let c1_transactions = "transactions WHERE customer_id = 'C1'";
+    assert_eq!(count(&store, c1_transactions).await, 5);
+
+    let report = reimport(&store).await;
+    assert_eq!(
+        report.kept,
+        [import::Kept::Balance {
+            customer: "C1".to_owned(),
+            file: dec("3450"),
+            credited: dec("2000"),
+            top_ups: 1
+        }]
+    );
+    assert_eq!(report.changed, 0, "the balance is the file's plus the top-up already");
+    let summary = report.kept_summary().unwrap();
+    assert!(
+        summary.starts_with("kept 1 record the bot changed since: balance of customer C1 (top-up): 5450"),
+        "{summary}"
+    );
+    let account = builtin.account(&c1).await.unwrap().unwrap();
+    assert_eq!(account.balance, dec("5450"));
+    let latest = &builtin.transactions(&c1, 1).await.unwrap()[0];
+    assert_eq!(
+        (latest.at, latest.amount, latest.kind.as_str()),
+        (clock.now(), dec("2000"), "top_up")
+    );
+    assert_eq!(count(&store, c1_transactions).await, 5);
+
+    // The business's own balance changes: the top-up is added to it.
+    let report = reimport_json(&store, &demo_with("/customers/0/account/balance", "3000".into())).await;
+    assert_eq!(report.changed, 1);
+    assert_eq!(builtin.account(&c1).await.unwrap().unwrap().balance, dec("5000"));
+
+    // A transaction added to the file takes the bot's place; the bot's moves after it.
+    let mut json: serde_json::Value = serde_json::from_str(DEMO_JSON).unwrap();
+    json["customers"][0]["account"]["transactions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"at": "2025-01-10T12:00:00", "amount": "-100", "kind": "charge", "title": {"ru": "Услуга", "en": "Service"}}));
+    reimport_json(&store, &json.to_string()).await;
+    assert_eq!(count(&store, c1_transactions).await, 6);
+    let listed: Vec<(Decimal, String)> = builtin
+        .transactions(&c1, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.amount, t.kind))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (dec("2000"), "top_up".to_owned()),
+            (dec("-100"), "charge".to_owned())
+        ]
+    );
+    // And goes again: the bot's stays.
+    let report = reimport(&store).await;
+    assert_eq!(count(&store, c1_transactions).await, 5);
+    assert_eq!(report.kept.len(), 1);
+    assert_eq!(reimport(&store).await.changed, 0, "idempotent with the bot's records");
+
+    // The file drops the account: it stays for the payment, with the bot's transaction only.
+    let report = reimport_json(&store, &demo_with("/customers/0/account", serde_json::Value::Null)).await;
+    assert_eq!(
+        report.kept,
+        [import::Kept::Account {
+            customer: "C1".to_owned()
+        }]
+    );
+    assert_eq!(builtin.account(&c1).await.unwrap().unwrap().balance, dec("5450"));
+    assert_eq!(count(&store, c1_transactions).await, 1);
+    assert_eq!(count(&store, "payments_credited").await, 1);
+}
+
+async fn a_reimport_keeps_a_tariff_changed_in_the_chat(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let c1 = id("C1");
+    builtin
+        .apply_change(&c1, &SubscriptionChange::Tariff("max".to_owned()), "k1")
+        .await
+        .unwrap();
+    let report = reimport(&store).await;
+    assert_eq!(
+        report.kept,
+        [import::Kept::Subscription {
+            customer: "C1".to_owned(),
+            tariff: Some("max".to_owned()),
+            file_tariff: Some("optimal".to_owned()),
+            options: vec![],
+            file_options: vec![],
+            paused: false
+        }]
+    );
+    assert_eq!(report.changed, 0);
+    assert!(
+        report.kept_summary().unwrap().contains(
+            "subscription of customer C1 changed in the chat: tariff max (the file: optimal)"
+        ),
+        "{:?}",
+        report.kept_summary()
+    );
+    let account = builtin.account(&c1).await.unwrap().unwrap();
+    assert_eq!(account.tariff.unwrap().code, "max");
+    assert_eq!(account.next_charge.unwrap().amount, dec("1490"));
+
+    // The file catches up: from then on it decides again.
+    let report = reimport_json(&store, &demo_with("/customers/0/account/tariff", "max".into())).await;
+    assert!(report.kept.is_empty(), "{:?}", report.kept);
+    assert_eq!(
+        builtin.account(&c1).await.unwrap().unwrap().next_charge.unwrap().amount,
+        dec("890"),
+        "the file's next charge"
+    );
+    let report = reimport_json(&store, &demo_with("/customers/0/account/tariff", "basic".into())).await;
+    assert!(report.kept.is_empty(), "{:?}", report.kept);
+    let account = builtin.account(&c1).await.unwrap().unwrap();
+    assert_eq!(account.tariff.unwrap().code, "basic");
+}
+
+async fn a_reimport_keeps_an_option_changed_in_the_chat(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let (c1, c2) = (id("C1"), id("C2"));
+    builtin
+        .apply_change(&c1, &SubscriptionChange::AddOption("tv".to_owned()), "k1")
+        .await
+        .unwrap();
+    builtin
+        .apply_change(&c2, &SubscriptionChange::RemoveOption("tv".to_owned()), "k2")
+        .await
+        .unwrap();
+    let report = reimport(&store).await;
+    assert_eq!(report.changed, 0);
+    assert_eq!(report.kept.len(), 2, "{:?}", report.kept);
+    assert!(
+        report.kept_summary().unwrap().contains(
+            "subscription of customer C1 changed in the chat: options tv (the file: none)"
+        ),
+        "{:?}",
+        report.kept_summary()
+    );
+    let options = |account: cabinet::adapters::Account| -> Vec<String> {
+        account.options.into_iter().map(|o| o.code).collect()
+    };
+    assert_eq!(options(builtin.account(&c1).await.unwrap().unwrap()), ["tv"]);
+    assert!(options(builtin.account(&c2).await.unwrap().unwrap()).is_empty());
+}
+
+async fn a_reimport_keeps_a_pause(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let c2 = id("C2");
+    builtin
+        .apply_change(&c2, &SubscriptionChange::Pause, "p1")
+        .await
+        .unwrap();
+    // The file names the same tariff and options, but cannot pause: the bot's stays.
+    for _ in 0..2 {
+        let report = reimport(&store).await;
+        assert_eq!(report.changed, 0);
+        assert_eq!(
+            report.kept,
+            [import::Kept::Subscription {
+                customer: "C2".to_owned(),
+                tariff: Some("basic".to_owned()),
+                file_tariff: Some("basic".to_owned()),
+                options: vec!["tv".to_owned()],
+                file_options: vec!["tv".to_owned()],
+                paused: true
+            }]
+        );
+        assert!(
+            report.kept_summary().unwrap().ends_with("subscription of customer C2 changed in the chat: paused"),
+            "{:?}",
+            report.kept_summary()
+        );
+        let account = builtin.account(&c2).await.unwrap().unwrap();
+        assert!(account.paused);
+        assert_eq!(account.next_charge.unwrap().amount, dec("0"));
+    }
+    // Resumed in the chat: the file's subscription is the same again, and decides.
+    builtin
+        .apply_change(&c2, &SubscriptionChange::Resume, "p2")
+        .await
+        .unwrap();
+    let report = reimport(&store).await;
+    assert!(report.kept.is_empty(), "{:?}", report.kept);
+    assert_eq!(
+        builtin.account(&c2).await.unwrap().unwrap().next_charge.unwrap().amount,
+        dec("890")
+    );
+}
+
+async fn a_reimport_keeps_an_order_placed_in_the_chat(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let c1 = id("C1");
+    let created = builtin
+        .create_order(&c1, &new_order(&[("COF-LAV-1KG", 1), ("MILK-32", 2)], None), "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created.number, "78301");
+    let report = reimport(&store).await;
+    assert_eq!(report.changed, 0);
+    assert_eq!(
+        report.kept,
+        [
+            import::Kept::Stock {
+                sku: "COF-LAV-1KG".to_owned(),
+                file: 40,
+                ordered: 1
+            },
+            import::Kept::Stock {
+                sku: "MILK-32".to_owned(),
+                file: 200,
+                ordered: 2
+            }
+        ]
+    );
+    assert!(
+        report.kept_summary().unwrap().contains("stock of COF-LAV-1KG (order): 39 = 40 in the file - 1 ordered in the chat"),
+        "{:?}",
+        report.kept_summary()
+    );
+    assert_eq!(
+        (stock(&store, "COF-LAV-1KG").await, stock(&store, "MILK-32").await),
+        (39, 198)
+    );
+    let order = builtin.order(&c1, "78301").await.unwrap().unwrap();
+    assert_eq!((order.status, order.created, order.total), (OrderStatus::New, clock.now(), dec("1468")));
+    assert_eq!(order.items.len(), 2);
+    assert_eq!(
+        order.delivery.unwrap().address.as_deref(),
+        Some("ул. Ленина 15, кв. 42")
+    );
+
+    // The file names the order with other lines: they stay the chat's; its progress is the
+    // business's.
+    let mut json: serde_json::Value = serde_json::from_str(DEMO_JSON).unwrap();
+    json["customers"][0]["orders"].as_array_mut().unwrap().push(serde_json::json!({
+        "number": "78301", "created": "2025-01-11T09:00", "status": "delivered",
+        "delivered_at": "2025-01-11T18:00", "items": [{"sku": "BREAD-W", "qty": 5, "price": "150"}], "total": "750"
+    }));
+    let report = reimport_json(&store, &json.to_string()).await;
+    assert!(
+        report.kept.contains(&import::Kept::Order {
+            customer: "C1".to_owned(),
+            number: "78301".to_owned()
+        }),
+        "{:?}",
+        report.kept
+    );
+    let order = builtin.order(&c1, "78301").await.unwrap().unwrap();
+    assert_eq!((order.status, order.total, order.items.len()), (OrderStatus::Delivered, dec("1468"), 2));
+    assert_eq!(order.items[0].sku, "COF-LAV-1KG");
+    assert_eq!(order.delivered_at, Some(almaty("2025-01-11T18:00")));
+    assert!(order.delivery.is_some(), "the chat's delivery stays");
+    assert_eq!(stock(&store, "BREAD-W").await, 0);
+    assert_eq!(reimport_json(&store, &json.to_string()).await.changed, 0);
+}
+
+async fn a_reimport_keeps_a_booking_made_in_the_chat(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let c1 = id("C1");
+    let made = builtin
+        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    let report = reimport(&store).await;
+    assert_eq!((report.changed, report.kept.len()), (0, 0));
+    assert_eq!(builtin.appointment(&c1, &made.id).await.unwrap(), Some(made.clone()));
+
+    // A file that names it otherwise does not change it.
+    let mut json: serde_json::Value = serde_json::from_str(DEMO_JSON).unwrap();
+    json["customers"][0]["bookings"].as_array_mut().unwrap().push(serde_json::json!({
+        "id": made.id, "service": "haircut", "staff": "maria", "start": "2025-01-12T11:00", "status": "confirmed"
+    }));
+    let report = reimport_json(&store, &json.to_string()).await;
+    assert_eq!(
+        report.kept,
+        [import::Kept::Booking {
+            customer: "C1".to_owned(),
+            id: made.id.clone(),
+            change: import::BotChange::Made
+        }]
+    );
+    assert!(
+        report.kept_summary().unwrap().contains(&format!("booking {} of customer C1 as made in the chat", made.id)),
+        "{:?}",
+        report.kept_summary()
+    );
+    assert_eq!(report.changed, 0);
+    assert_eq!(builtin.appointment(&c1, &made.id).await.unwrap(), Some(made));
+}
+
+async fn a_reimport_keeps_a_booking_moved_in_the_chat(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let c2 = id("C2");
+    let moved = builtin
+        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00"))
+        .await
+        .unwrap()
+        .unwrap();
+    let report = reimport(&store).await;
+    assert_eq!(report.changed, 0);
+    assert_eq!(
+        report.kept,
+        [import::Kept::Booking {
+            customer: "C2".to_owned(),
+            id: "B-2001".to_owned(),
+            change: import::BotChange::Moved
+        }]
+    );
+    assert!(
+        report.kept_summary().unwrap().contains("booking B-2001 of customer C2 as moved in the chat"),
+        "{:?}",
+        report.kept_summary()
+    );
+    assert_eq!(builtin.appointment(&c2, "B-2001").await.unwrap(), Some(moved));
+
+    // The file catches up, then moves it itself.
+    let report = reimport_json(&store, &demo_with("/customers/1/bookings/0/start", "2025-01-15T14:00".into())).await;
+    assert!(report.kept.is_empty(), "{:?}", report.kept);
+    let report = reimport_json(&store, &demo_with("/customers/1/bookings/0/start", "2025-01-16T10:00".into())).await;
+    assert!(report.kept.is_empty(), "{:?}", report.kept);
+    assert_eq!(
+        builtin.appointment(&c2, "B-2001").await.unwrap().unwrap().start,
+        almaty("2025-01-16T10:00")
+    );
+}
+
+async fn a_reimport_keeps_a_booking_cancelled_in_the_chat(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let c3 = id("C3");
+    builtin.cancel(&c3, "B-3001").await.unwrap().unwrap();
+    for _ in 0..2 {
+        let report = reimport(&store).await;
+        assert_eq!(report.changed, 0);
+        assert_eq!(
+            report.kept,
+            [import::Kept::Booking {
+                customer: "C3".to_owned(),
+                id: "B-3001".to_owned(),
+                change: import::BotChange::Cancelled
+            }]
+        );
+        let booking = builtin.appointment(&c3, "B-3001").await.unwrap().unwrap();
+        assert_eq!(booking.status, BookingStatus::Cancelled);
+    }
+    assert!(
+        reimport(&store).await.kept_summary().unwrap().contains("booking B-3001 of customer C3 as cancelled in the chat")
+    );
+}
+
+async fn a_reimport_keeps_referral_points(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let code = builtin.referral_code(&id("C1")).await.unwrap();
+    builtin.credit_referral(&code, &id("C2")).await.unwrap();
+    let points = |builtin: Builtin| async move { builtin.account(&id("C1")).await.unwrap().unwrap().bonus_points };
+    assert_eq!(points(builtin.clone()).await, 1700);
+
+    let report = reimport(&store).await;
+    assert_eq!(report.changed, 0);
+    assert_eq!(
+        report.kept,
+        [import::Kept::BonusPoints {
+            customer: "C1".to_owned(),
+            file: 1200,
+            credited: 500,
+            referrals: 1
+        }]
+    );
+    assert!(
+        report.kept_summary().unwrap().contains("bonus points of customer C1 (referral): 1700 = 1200 in the file + 500 for 1 referral"),
+        "{:?}",
+        report.kept_summary()
+    );
+    assert_eq!(points(builtin.clone()).await, 1700);
+    reimport_json(&store, &demo_with("/customers/0/account/bonus_points", 100.into())).await;
+    assert_eq!(points(builtin.clone()).await, 600);
+    assert_eq!(builtin.referral_code(&id("C1")).await.unwrap(), code, "the code stays");
+}
+
+async fn every_kind_of_bot_record_survives_one_reimport(store: Store) {
+    let (builtin, _clock) = with_demo_at_demo_time(&store).await;
+    let (c1, c2, c3) = (id("C1"), id("C2"), id("C3"));
+    builtin.credit_payment(&c1, dec("2000"), "tg-1", &top_up_title()).await.unwrap();
+    builtin.apply_change(&c1, &SubscriptionChange::Tariff("max".to_owned()), "k1").await.unwrap();
+    builtin.apply_change(&c2, &SubscriptionChange::Pause, "k2").await.unwrap();
+    builtin.create_order(&c1, &new_order(&[("COF-LAV-1KG", 1)], None), "k3").await.unwrap().unwrap();
+    builtin.book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k4").await.unwrap().unwrap();
+    builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00")).await.unwrap().unwrap();
+    builtin.cancel(&c3, "B-3001").await.unwrap().unwrap();
+    let code = builtin.referral_code(&c3).await.unwrap();
+    builtin.credit_referral(&code, &c2).await.unwrap();
+
+    let before = snapshot(&store).await;
+    let report = reimport(&store).await;
+    assert_eq!(report.changed, 0, "{:?}", report.kept);
+    assert_eq!(snapshot(&store).await, before);
+    assert_eq!(report.kept.len(), 7, "{:?}", report.kept);
+    let summary = report.kept_summary().unwrap();
+    assert!(summary.starts_with("kept 7 records the bot changed since: "), "{summary}");
+    for part in [
+        "balance of customer C1 (top-up)",
+        "subscription of customer C1 changed in the chat: tariff max (the file: optimal)",
+        "subscription of customer C2 changed in the chat: paused",
+        "stock of COF-LAV-1KG",
+        "booking B-2001 of customer C2 as moved",
+        "booking B-3001 of customer C3 as cancelled",
+        "bonus points of customer C3 (referral)",
+    ] {
+        assert!(summary.contains(part), "{part:?} is missing from {summary}");
+    }
+}
+
+/// Every row of the tables the bot writes, as text.
+async fn snapshot(store: &Store) -> Vec<String> {
+    let mut rows = Vec::new();
+    for (table, cols) in [
+        ("accounts", "customer_id, balance, bonus_points, tariff, options, paused, next_charge_amount, changed_by_bot_at"),
+        ("transactions", "customer_id, seq, at, amount, kind, payment_id"),
+        ("orders", "number, customer_id, created_at, status, total"),
+        ("order_items", "order_number, line, sku, qty, price"),
+        ("deliveries", "order_number, address"),
+        ("catalog", "sku, in_stock"),
+        ("bookings", "id, customer_id, staff_id, start_at, status, updated_at"),
+        ("payments_credited", "payment_id, amount"),
+        ("referrals", "referred_customer_id, points"),
+    ] {
+        let cols: Vec<&str> = cols.split(", ").collect();
+        let concat: Vec<String> = cols
+            .iter()
+            .map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')"))
+            .collect();
+        let sql = format!(
+            "SELECT {} AS r FROM {table} ORDER BY 1",
+            concat.join(" || '|' || ")
+        );
+        for row in sqlx::query(&sql).fetch_all(store.pool()).await.unwrap() {
+            rows.push(format!("{table}: {}", row.try_get::<String, _>("r").unwrap()));
+        }
+    }
+    rows
+}
+
+/// 2025-01-11 + 23 months.
+fn twenty_three_months() -> Duration {
+    date("2026-12-11") - date("2025-01-11")
+}
+
+async fn a_shifted_import_names_the_shifted_months_in_titles(store: Store) {
+    import::import(&store, &BusinessData::demo(), twenty_three_months())
+        .await
+        .unwrap();
+    let builtin = Builtin::new(store.clone());
+    let c1 = id("C1");
+    let docs = builtin.documents(&c1).await.unwrap();
+    let titled = |doc_id: &str| {
+        let doc = docs.iter().find(|d| d.id == doc_id).unwrap();
+        (
+            doc.period.to_string(),
+            doc.title.get(Locale::Ru).to_owned(),
+            doc.title.get(Locale::En).to_owned(),
+        )
+    };
+    assert_eq!(
+        titled("D-1001"),
+        (
+            "2026-11".to_owned(),
+            "Акт выполненных работ за ноябрь 2026".to_owned(),
+            "Certificate of services rendered, November 2026".to_owned()
+        )
+    );
+    assert_eq!(
+        titled("D-1002"),
+        (
+            "2026-12".to_owned(),
+            "Счёт на оплату за декабрь 2026".to_owned(),
+            "Invoice for December 2026".to_owned()
+        )
+    );
+    assert_eq!(titled("D-1003").1, "Чек об оплате за январь 2026");
+    // A title without a month keeps its words (the contract's number is not a date).
+    assert_eq!(titled("D-1005").1, "Договор оказания услуг №2023-0615");
+    // The charge for next month names the month after its shifted date.
+    let charge = builtin
+        .transactions(&c1, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.kind == "charge")
+        .unwrap();
+    assert_eq!(charge.at.with_timezone(&chrono_tz::Asia::Almaty).date_naive(), date("2026-11-14"));
+    assert_eq!(charge.title.get(Locale::Ru), "Тариф «Оптимальный», декабрь");
+    assert_eq!(charge.title.get(Locale::En), "Optimal plan, December");
+
+    // Back on the demo clock, the file's titles as written.
+    import::import(&store, &BusinessData::demo(), Duration::zero())
+        .await
+        .unwrap();
+    let docs = builtin.documents(&c1).await.unwrap();
+    let act = docs.iter().find(|d| d.id == "D-1001").unwrap();
+    assert_eq!(act.title.get(Locale::Ru), "Акт выполненных работ за декабрь 2024");
 }
 
 async fn customers_are_found_by_phone_and_an_unknown_phone_finds_nobody(store: Store) {

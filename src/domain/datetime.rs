@@ -130,6 +130,125 @@ pub fn weekday_short(day: chrono::Weekday, locale: Locale) -> &'static str {
     }
 }
 
+/// «в декабре»: the Russian month after «в», for titles that use it.
+const RU_PREPOSITIONAL: [&str; 12] = [
+    "январе",
+    "феврале",
+    "марте",
+    "апреле",
+    "мае",
+    "июне",
+    "июле",
+    "августе",
+    "сентябре",
+    "октябре",
+    "ноябре",
+    "декабре",
+];
+
+/// `text` with every month it names moved by `months`, each in the same language, case form
+/// and capitalisation, and the year written after it moved along: «Акт за декабрь 2024»
+/// moved by 23 months is «Акт за ноябрь 2026», "Invoice for January 2025" by 1 is "Invoice for
+/// February 2025", «Тариф, январь» by -1 is «Тариф, декабрь». A year is recognised right
+/// after the month («декабрь 2024», «31 декабря 2024», "December 2024") or after its day
+/// ("December 31, 2024"); the day itself is left as it is. English names count only when
+/// capitalised ("may" is a verb); Russian ones in the nominative, genitive and prepositional.
+pub fn shift_month_names(text: &str, months: i32) -> String {
+    if months == 0 {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(char::is_alphabetic) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        rest = after;
+        let Some((table, month0)) = month_word(word) else {
+            out.push_str(word);
+            continue;
+        };
+        let year = year_after(after);
+        let index = i64::from(year.map_or(0, |(y, _, _)| y)) * 12 + month0 as i64 + i64::from(months);
+        let name = table[index.rem_euclid(12) as usize];
+        out.push_str(&same_case(word, name));
+        if let Some((_, from, to)) = year {
+            let year = index.div_euclid(12);
+            out.push_str(&after[..from]);
+            out.push_str(&year.to_string());
+            rest = &after[to..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The month a word names and the table of its form.
+fn month_word(word: &str) -> Option<(&'static [&'static str; 12], usize)> {
+    let lower = word.to_lowercase();
+    for table in [&RU_NOMINATIVE, &RU_GENITIVE, &RU_PREPOSITIONAL] {
+        if let Some(i) = table.iter().position(|n| *n == lower) {
+            return Some((table, i));
+        }
+    }
+    let capitalised = word.chars().next().is_some_and(char::is_uppercase);
+    let i = EN.iter().position(|n| n.to_lowercase() == lower)?;
+    capitalised.then_some((&EN, i))
+}
+
+/// The year written after a month: " 2024" or " 31, 2024" → (year, its start, its end).
+fn year_after(after: &str) -> Option<(i32, usize, usize)> {
+    let spaces = |s: &str, from: usize| {
+        from + s[from..].len() - s[from..].trim_start_matches([' ', '\u{a0}']).len()
+    };
+    let four_digits = |from: usize| {
+        let digits = after[from..].bytes().take_while(u8::is_ascii_digit).count();
+        (digits == 4)
+            .then(|| after[from..from + 4].parse().ok())
+            .flatten()
+            .map(|y| (y, from, from + 4))
+    };
+    let first = spaces(after, 0);
+    if first == 0 {
+        return None;
+    }
+    if let Some(year) = four_digits(first) {
+        return Some(year);
+    }
+    // "December 31, 2024".
+    let digits = after[first..].bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&digits) || !after[first + digits..].starts_with(',') {
+        return None;
+    }
+    let second = spaces(after, first + digits + 1);
+    if second == first + digits + 1 {
+        return None;
+    }
+    four_digits(second)
+}
+
+/// `name` written like `like`: all capitals, a capital first letter, or as it is in the table
+/// otherwise lowercase.
+fn same_case(like: &str, name: &str) -> String {
+    let mut chars = like.chars();
+    let first_upper = chars.next().is_some_and(char::is_uppercase);
+    if first_upper && like.chars().count() > 1 && chars.all(char::is_uppercase) {
+        return name.to_uppercase();
+    }
+    let lower = name.to_lowercase();
+    if !first_upper {
+        return lower;
+    }
+    let mut out = String::with_capacity(lower.len());
+    let mut letters = lower.chars();
+    if let Some(c) = letters.next() {
+        out.extend(c.to_uppercase());
+    }
+    out.extend(letters);
+    out
+}
+
 /// The wall-clock time in `tz` of the instant `at`, for the formatters above.
 pub fn local(at: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     at.with_timezone(&tz).naive_local()
@@ -218,6 +337,31 @@ mod tests {
         assert_eq!(month_name(12, Locale::Ru), "декабрь");
         assert_eq!(month_name_after_day(12, Locale::Ru), "декабря");
         assert_eq!(month_name(2, Locale::En), "February");
+    }
+
+    #[test]
+    fn month_names_in_a_text_move_with_their_years() {
+        assert_eq!(
+            shift_month_names("Акт выполненных работ за декабрь 2024", 23),
+            "Акт выполненных работ за ноябрь 2026"
+        );
+        assert_eq!(
+            shift_month_names("Certificate of services rendered, December 2024", 23),
+            "Certificate of services rendered, November 2026"
+        );
+        assert_eq!(shift_month_names("Invoice for January 2025", -1), "Invoice for December 2024");
+        assert_eq!(shift_month_names("Тариф «Оптимальный», январь", 23), "Тариф «Оптимальный», декабрь");
+        assert_eq!(shift_month_names("Optimal plan, January", 1), "Optimal plan, February");
+        assert_eq!(shift_month_names("от 31 декабря 2024", 1), "от 31 января 2025");
+        assert_eq!(shift_month_names("Оплата в мае", 7), "Оплата в декабре");
+        assert_eq!(shift_month_names("Paid on December 31, 2024", 2), "Paid on February 31, 2025");
+        assert_eq!(shift_month_names("Январь 2025 и МАЙ", 12), "Январь 2026 и МАЙ");
+        assert_eq!(shift_month_names("ДЕКАБРЬ 2024", 1), "ЯНВАРЬ 2025");
+        // Not months: a verb, a longer word, a number that is not a year, no shift.
+        assert_eq!(shift_month_names("you may pay", 3), "you may pay");
+        assert_eq!(shift_month_names("Мартышка, декабрь 20245", 1), "Мартышка, январь 20245");
+        assert_eq!(shift_month_names("Договор №2023-0615", 23), "Договор №2023-0615");
+        assert_eq!(shift_month_names("декабрь 2024", 0), "декабрь 2024");
     }
 
     #[test]

@@ -1,6 +1,18 @@
 //! Business data sets in the demo JSON format (`demo/demo-business.json`): their serde types,
 //! their validation, an idempotent import into the built-in adapter's tables, and the reads of
 //! business-wide data (the business row, the names of services and staff).
+//!
+//! The import is an upsert of the business's own records that never deletes or rewrites what
+//! the bot recorded since: the data set is the business's records, and the bot's come on top.
+//! Amounts the bot credited are added (balance, bonus points; the stock less chat orders),
+//! rows it made stay as it made them (top-up transactions, chat orders and bookings), and
+//! values it changed (a subscription's tariff, options and pause; a booking's time and status)
+//! win until the data set says the same. [`import`] has the details; what was kept where the
+//! data set says otherwise comes back in [`ImportReport::kept`].
+//!
+//! A shifted import (the demo on today's date) moves every date, document periods by whole
+//! months, and the months named in document and transaction titles along with the periods
+//! ([`shift_month_names`]), so a title names the month of its period.
 
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
@@ -13,7 +25,8 @@ use sqlx::AnyConnection;
 
 use super::{Cols, Store, StoreError, StoreResult, time_to_db};
 use crate::adapters::LocalizedText;
-use crate::domain::money::to_minor;
+use crate::domain::datetime::shift_month_names;
+use crate::domain::money::{from_minor, to_minor};
 use crate::domain::{Locale, Phone};
 use crate::nlu::{Catalog, Named};
 
@@ -346,16 +359,213 @@ pub struct ImportReport {
     pub bookings: usize,
     /// Rows inserted or changed; 0 when the same data set is imported again.
     pub changed: usize,
+    /// What the bot recorded that the import kept where the data set says otherwise.
+    pub kept: Vec<Kept>,
+}
+
+impl ImportReport {
+    /// "kept 2 records the bot changed since: balance of customer C1 …; tariff …", or `None`
+    /// when the data set and the bot's records agree.
+    pub fn kept_summary(&self) -> Option<String> {
+        if self.kept.is_empty() {
+            return None;
+        }
+        let n = self.kept.len();
+        let items: Vec<String> = self.kept.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "kept {n} record{} the bot changed since: {}",
+            if n == 1 { "" } else { "s" },
+            items.join("; ")
+        ))
+    }
+}
+
+/// A record the bot made or changed that an import kept (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// The balance is the data set's plus what the bot credited.
+    Balance {
+        customer: String,
+        file: Decimal,
+        credited: Decimal,
+        top_ups: i64,
+    },
+    /// The bonus points are the data set's plus the referral points the bot credited.
+    BonusPoints {
+        customer: String,
+        file: i64,
+        credited: i64,
+        referrals: i64,
+    },
+    /// A subscription changed in the chat: the bot's tariff, options and pause stay until
+    /// the data set names the same tariff and options (and the subscription is not paused).
+    Subscription {
+        customer: String,
+        tariff: Option<String>,
+        file_tariff: Option<String>,
+        options: Vec<String>,
+        file_options: Vec<String>,
+        paused: bool,
+    },
+    /// An account the data set no longer has, kept for the bot's records in it.
+    Account { customer: String },
+    /// An order placed in the chat that the data set names with other lines, total, customer
+    /// or time.
+    Order { customer: String, number: String },
+    /// A booking made, moved or cancelled in the chat that the data set names otherwise.
+    Booking {
+        customer: String,
+        id: String,
+        change: BotChange,
+    },
+    /// The stock is the data set's less what orders placed in the chat took.
+    Stock {
+        sku: String,
+        file: i64,
+        ordered: i64,
+    },
+}
+
+/// What the bot did to a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotChange {
+    Made,
+    Moved,
+    Cancelled,
+}
+
+impl std::fmt::Display for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |n: i64, one: &str, many: &str| {
+            if n == 1 {
+                format!("{n} {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        match self {
+            Kept::Balance {
+                customer,
+                file,
+                credited,
+                top_ups,
+            } => write!(
+                f,
+                "balance of customer {customer} (top-up): {} = {file} in the file + {credited} from {} the bot credited",
+                file + credited,
+                plural(*top_ups, "payment", "payments")
+            ),
+            Kept::BonusPoints {
+                customer,
+                file,
+                credited,
+                referrals,
+            } => write!(
+                f,
+                "bonus points of customer {customer} (referral): {} = {file} in the file + {credited} for {}",
+                file.saturating_add(*credited),
+                plural(*referrals, "referral", "referrals")
+            ),
+            Kept::Subscription {
+                customer,
+                tariff,
+                file_tariff,
+                options,
+                file_options,
+                paused,
+            } => {
+                let none = || "none".to_owned();
+                let mut parts = Vec::new();
+                if tariff != file_tariff {
+                    parts.push(format!(
+                        "tariff {} (the file: {})",
+                        tariff.clone().unwrap_or_else(none),
+                        file_tariff.clone().unwrap_or_else(none)
+                    ));
+                }
+                let list = |o: &[String]| if o.is_empty() { none() } else { o.join(", ") };
+                if sorted(options) != sorted(file_options) {
+                    parts.push(format!(
+                        "options {} (the file: {})",
+                        list(options),
+                        list(file_options)
+                    ));
+                }
+                if *paused {
+                    parts.push("paused".to_owned());
+                }
+                write!(
+                    f,
+                    "subscription of customer {customer} changed in the chat: {}",
+                    parts.join(", ")
+                )
+            }
+            Kept::Account { customer } => write!(
+                f,
+                "account of customer {customer}, which the file no longer has, for the bot's records in it"
+            ),
+            Kept::Order { customer, number } => write!(
+                f,
+                "order {number} of customer {customer} as placed in the chat (its lines, total and time)"
+            ),
+            Kept::Booking {
+                customer,
+                id,
+                change,
+            } => {
+                let how = match change {
+                    BotChange::Made => "made",
+                    BotChange::Moved => "moved",
+                    BotChange::Cancelled => "cancelled",
+                };
+                write!(f, "booking {id} of customer {customer} as {how} in the chat")
+            }
+            Kept::Stock { sku, file, ordered } => write!(
+                f,
+                "stock of {sku} (order): {} = {file} in the file - {ordered} ordered in the chat",
+                file.saturating_sub(*ordered).max(0)
+            ),
+        }
+    }
+}
+
+fn sorted(list: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = list.iter().map(String::as_str).collect();
+    out.sort_unstable();
+    out
 }
 
 /// Loads `data` into the store, every date moved by `shift` (zero on the fixed demo clock;
-/// `today - demo_day` with the real clock). Upserts by natural keys in one transaction:
-/// importing twice changes nothing.
+/// `today - demo_day` with the real clock), and the months named in document and transaction
+/// titles moved along with the documents' periods. Upserts by natural keys in one transaction:
+/// importing the same data set twice changes nothing.
 ///
 /// Local times are taken in `business.time_zone` and stored in UTC. What the data set lists
 /// for an entity replaces what the store has for it (an order's items and delivery, a staff
 /// member's services and free slots, an account's transactions); customers, orders and other
 /// records the data set does not mention are left alone.
+///
+/// What the bot recorded is never deleted or rewritten; the data set is the business's own
+/// records, and the bot's come on top of them:
+///
+/// - amounts the bot credited are added to the data set's: the balance is the data set's
+///   plus the payments the bot credited (`payments_credited`), the bonus points the data
+///   set's plus the referral points it credited (`referrals`); the stock of an item is the
+///   data set's less what orders placed in the chat took (orders with an idempotency key,
+///   unless cancelled). A data set should therefore not include them itself;
+/// - rows the bot made stay as it made them: top-up transactions (`transactions.payment_id`:
+///   those of the data set are numbered first, the bot's after them), orders placed in the
+///   chat (the data set may give their status and delivery, not their lines, total, customer
+///   or time) and bookings made in the chat (`idempotency_key`);
+/// - values the bot changed win over the data set until it says the same: a subscription
+///   changed in the chat (`accounts.changed_by_bot_at`) keeps its tariff, options, pause and
+///   next charge amount, a booking moved or cancelled in the chat (`bookings.updated_at`) its
+///   time, staff and status. Once the data set names the same tariff and options (and the
+///   subscription is not paused) or the same booking, the mark is cleared and later data sets
+///   decide again;
+/// - an account the data set drops is kept when the bot recorded something in it.
+///
+/// Each kept record the data set disagrees with is listed in [`ImportReport::kept`] and logged.
 pub async fn import(
     store: &Store,
     data: &BusinessData,
@@ -364,17 +574,23 @@ pub async fn import(
     let ops = data.plan(shift).map_err(StoreError::InvalidData)?;
     let mut tx = store.pool().begin().await?;
     let mut changed = 0u64;
+    let mut kept = Vec::new();
     for op in &ops {
-        changed += op.run(&mut tx).await?;
+        changed += op.run(&mut tx, &mut kept).await?;
     }
     tx.commit().await?;
-    Ok(ImportReport {
+    let report = ImportReport {
         customers: data.customers.len(),
         orders: data.customers.iter().map(|c| c.orders.len()).sum(),
         documents: data.customers.iter().map(|c| c.documents.len()).sum(),
         bookings: data.customers.iter().map(|c| c.bookings.len()).sum(),
         changed: usize::try_from(changed).unwrap_or(usize::MAX),
-    })
+        kept,
+    };
+    if let Some(summary) = report.kept_summary() {
+        tracing::info!("import: {summary}");
+    }
+    Ok(report)
 }
 
 /// The business-wide settings of the imported data set.
@@ -512,6 +728,14 @@ enum Op {
         cols: &'static [&'static str],
         vals: Vec<Val>,
     },
+    /// Sets columns of the row with this key when one differs.
+    Update {
+        table: &'static str,
+        key_col: &'static str,
+        cols: &'static [&'static str],
+        /// The key, then the columns' values.
+        vals: Vec<Val>,
+    },
     /// Deletes the rows of `parent` whose position is `from` or later.
     PruneFrom {
         table: &'static str,
@@ -534,6 +758,59 @@ enum Op {
         key_col: &'static str,
         key: String,
     },
+    /// A catalogue item, its stock less what orders placed in the chat took.
+    Catalog {
+        sku: String,
+        /// sku, name, price, category.
+        vals: Vec<Val>,
+        in_stock: i64,
+    },
+    /// A customer's account with what the bot credited and changed.
+    Account(AccountPlan),
+    /// A customer the data set gives no account: it goes, with the data set's transactions,
+    /// unless the bot recorded something in it.
+    NoAccount { customer: String },
+    /// A customer's transactions in the data set's order, the bot's after them.
+    Transactions {
+        customer: String,
+        /// customer_id, seq, at, amount, kind, title of each.
+        rows: Vec<Vec<Val>>,
+    },
+    /// An order: all of it, or only its progress when it was placed in the chat.
+    Order(Box<OrderPlan>),
+    /// A booking, unless the bot made or changed it.
+    Booking {
+        /// id, customer_id, service, staff_id, start_at, status.
+        vals: Vec<Val>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct AccountPlan {
+    customer: String,
+    balance: i64,
+    bonus_points: i64,
+    tariff: Option<String>,
+    options: Vec<String>,
+    next_charge_date: Option<String>,
+    next_charge_amount: Option<i64>,
+    daily_charge: Option<i64>,
+    card_mask: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct OrderPlan {
+    number: String,
+    customer: String,
+    created_at: String,
+    total: i64,
+    /// sku, qty, price of each line.
+    items: Vec<(String, i64, i64)>,
+    /// The order as the data set has it: the row, its items and its delivery.
+    full: Vec<Op>,
+    /// What the data set may say of an order placed in the chat: status, delivery time and
+    /// the delivery it gives.
+    progress: Vec<Op>,
 }
 
 impl Op {
@@ -552,8 +829,52 @@ impl Op {
         }
     }
 
-    /// Runs the step; returns how many rows it inserted, changed or deleted.
-    async fn run(&self, conn: &mut AnyConnection) -> StoreResult<u64> {
+    /// Runs the step; returns how many rows it inserted, changed or deleted, and adds what it
+    /// kept of the bot's records to `kept`.
+    async fn run(&self, conn: &mut AnyConnection, kept: &mut Vec<Kept>) -> StoreResult<u64> {
+        match self {
+            Op::Catalog {
+                sku,
+                vals,
+                in_stock,
+            } => {
+                let row = sqlx::query(
+                    "SELECT CAST(COALESCE(SUM(i.qty), 0) AS BIGINT) AS n FROM order_items i \
+                     JOIN orders o ON o.number = i.order_number WHERE i.sku = $1 \
+                     AND o.idempotency_key IS NOT NULL AND o.status NOT IN ('cancelled', 'canceled')",
+                )
+                .bind(sku.clone())
+                .fetch_one(&mut *conn)
+                .await?;
+                let ordered = Cols::new(&row, "order_items").i64("n")?;
+                if ordered != 0 {
+                    kept.push(Kept::Stock {
+                        sku: sku.clone(),
+                        file: *in_stock,
+                        ordered,
+                    });
+                }
+                let mut vals = vals.clone();
+                vals.push(in_stock.saturating_sub(ordered).max(0).into());
+                let op = Op::upsert(
+                    "catalog",
+                    &["sku"],
+                    &["name", "price", "category", "in_stock"],
+                    vals,
+                );
+                op.run_row(conn).await
+            }
+            Op::Account(plan) => plan.run(conn, kept).await,
+            Op::NoAccount { customer } => no_account(conn, customer, kept).await,
+            Op::Transactions { customer, rows } => transactions(conn, customer, rows).await,
+            Op::Order(plan) => plan.run(conn, kept).await,
+            Op::Booking { vals } => booking(conn, vals, kept).await,
+            _ => self.run_row(conn).await,
+        }
+    }
+
+    /// Runs a step that writes rows as the data set has them.
+    async fn run_row(&self, conn: &mut AnyConnection) -> StoreResult<u64> {
         match self {
             Op::Upsert {
                 table,
@@ -562,6 +883,19 @@ impl Op {
                 vals,
             } => {
                 let sql = upsert_sql(table, keys, cols);
+                let mut query = sqlx::query(&sql);
+                for val in vals {
+                    query = bind(query, val);
+                }
+                Ok(query.execute(&mut *conn).await?.rows_affected())
+            }
+            Op::Update {
+                table,
+                key_col,
+                cols,
+                vals,
+            } => {
+                let sql = update_sql(table, key_col, cols);
                 let mut query = sqlx::query(&sql);
                 for val in vals {
                     query = bind(query, val);
@@ -625,8 +959,321 @@ impl Op {
                     .await?
                     .rows_affected())
             }
+            Op::Catalog { .. }
+            | Op::Account(_)
+            | Op::NoAccount { .. }
+            | Op::Transactions { .. }
+            | Op::Order(_)
+            | Op::Booking { .. } => Err(StoreError::InvalidData(
+                "an import step that keeps the bot's records was run as a plain row write".to_owned(),
+            )),
         }
     }
+}
+
+/// The sum and number of rows of what the bot credited (`sql` selects `amount` and `n`).
+async fn credited(conn: &mut AnyConnection, sql: &str, table: &'static str, customer: &str) -> StoreResult<(i64, i64)> {
+    let row = sqlx::query(sql)
+        .bind(customer.to_owned())
+        .fetch_one(&mut *conn)
+        .await?;
+    let c = Cols::new(&row, table);
+    Ok((c.i64("amount")?, c.i64("n")?))
+}
+
+const CREDITED_PAYMENTS: &str = "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount, COUNT(*) AS n \
+     FROM payments_credited WHERE customer_id = $1";
+const CREDITED_REFERRALS: &str = "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) AS amount, COUNT(*) AS n \
+     FROM referrals WHERE referrer_customer_id = $1";
+
+impl AccountPlan {
+    async fn run(&self, conn: &mut AnyConnection, kept: &mut Vec<Kept>) -> StoreResult<u64> {
+        let customer = self.customer.as_str();
+        let (credited_amount, top_ups) =
+            credited(conn, CREDITED_PAYMENTS, "payments_credited", customer).await?;
+        let (points, referrals) = credited(conn, CREDITED_REFERRALS, "referrals", customer).await?;
+        let current = sqlx::query(
+            "SELECT tariff, options, paused, next_charge_amount, changed_by_bot_at FROM accounts \
+             WHERE customer_id = $1",
+        )
+        .bind(customer.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+
+        let mut tariff = self.tariff.clone();
+        let mut options = json_text(&self.options);
+        let mut next_charge_amount = self.next_charge_amount;
+        let mut changed_by_bot_at = None;
+        if let Some(row) = &current {
+            let c = Cols::new(row, "accounts");
+            if let Some(at) = c.opt_text("changed_by_bot_at")? {
+                let bot_tariff = c.opt_text("tariff")?;
+                let bot_options: Vec<String> = c.json("options")?;
+                let paused = c.i64("paused")? != 0;
+                let caught_up = bot_tariff == self.tariff
+                    && sorted(&bot_options) == sorted(&self.options)
+                    && !paused;
+                if !caught_up {
+                    kept.push(Kept::Subscription {
+                        customer: customer.to_owned(),
+                        tariff: bot_tariff.clone(),
+                        file_tariff: self.tariff.clone(),
+                        options: bot_options,
+                        file_options: self.options.clone(),
+                        paused,
+                    });
+                    tariff = bot_tariff;
+                    options = c.text("options")?;
+                    next_charge_amount = c.opt_i64("next_charge_amount")?;
+                    changed_by_bot_at = Some(at);
+                }
+            }
+        }
+        if top_ups != 0 {
+            kept.push(Kept::Balance {
+                customer: customer.to_owned(),
+                file: from_minor(self.balance).normalize(),
+                credited: from_minor(credited_amount).normalize(),
+                top_ups,
+            });
+        }
+        if referrals != 0 {
+            kept.push(Kept::BonusPoints {
+                customer: customer.to_owned(),
+                file: self.bonus_points,
+                credited: points,
+                referrals,
+            });
+        }
+        let op = Op::upsert(
+            "accounts",
+            &["customer_id"],
+            &[
+                "balance",
+                "bonus_points",
+                "tariff",
+                "options",
+                "next_charge_date",
+                "next_charge_amount",
+                "daily_charge",
+                "card_mask",
+                "changed_by_bot_at",
+            ],
+            vec![
+                customer.into(),
+                self.balance.saturating_add(credited_amount).into(),
+                self.bonus_points.saturating_add(points).into(),
+                tariff.into(),
+                options.into(),
+                self.next_charge_date.clone().into(),
+                next_charge_amount.into(),
+                self.daily_charge.into(),
+                self.card_mask.clone().into(),
+                changed_by_bot_at.into(),
+            ],
+        );
+        op.run_row(conn).await
+    }
+}
+
+/// A customer without an account in the data set.
+async fn no_account(conn: &mut AnyConnection, customer: &str, kept: &mut Vec<Kept>) -> StoreResult<u64> {
+    let mut changed = sqlx::query("DELETE FROM transactions WHERE customer_id = $1 AND payment_id IS NULL")
+        .bind(customer.to_owned())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let row = sqlx::query("SELECT changed_by_bot_at FROM accounts WHERE customer_id = $1")
+        .bind(customer.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(changed) };
+    let (_, top_ups) = credited(conn, CREDITED_PAYMENTS, "payments_credited", customer).await?;
+    let (_, referrals) = credited(conn, CREDITED_REFERRALS, "referrals", customer).await?;
+    let changed_by_bot = Cols::new(&row, "accounts").opt_text("changed_by_bot_at")?.is_some();
+    if top_ups != 0 || referrals != 0 || changed_by_bot {
+        kept.push(Kept::Account {
+            customer: customer.to_owned(),
+        });
+        return Ok(changed);
+    }
+    changed += sqlx::query("DELETE FROM accounts WHERE customer_id = $1")
+        .bind(customer.to_owned())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(changed)
+}
+
+/// The data set's transactions take the first positions (0, 1, …); the bot's top-ups are
+/// never deleted or overwritten, and one in the way is moved after the last.
+async fn transactions(conn: &mut AnyConnection, customer: &str, rows: &[Vec<Val>]) -> StoreResult<u64> {
+    let n = position(rows.len());
+    let mut changed = sqlx::query(
+        "DELETE FROM transactions WHERE customer_id = $1 AND seq >= $2 AND payment_id IS NULL",
+    )
+    .bind(customer.to_owned())
+    .bind(n)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    loop {
+        let in_the_way = sqlx::query(
+            "SELECT seq FROM transactions WHERE customer_id = $1 AND seq < $2 AND payment_id IS NOT NULL \
+             ORDER BY seq LIMIT 1",
+        )
+        .bind(customer.to_owned())
+        .bind(n)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = in_the_way else { break };
+        let seq = Cols::new(&row, "transactions").i64("seq")?;
+        let last = sqlx::query("SELECT MAX(seq) AS seq FROM transactions WHERE customer_id = $1")
+            .bind(customer.to_owned())
+            .fetch_one(&mut *conn)
+            .await?;
+        let last = Cols::new(&last, "transactions").opt_i64("seq")?.unwrap_or(seq);
+        changed += sqlx::query("UPDATE transactions SET seq = $3 WHERE customer_id = $1 AND seq = $2")
+            .bind(customer.to_owned())
+            .bind(seq)
+            .bind(last.saturating_add(1).max(n))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    for vals in rows {
+        let op = Op::upsert(
+            "transactions",
+            &["customer_id", "seq"],
+            &["at", "amount", "kind", "title"],
+            vals.clone(),
+        );
+        changed += op.run_row(conn).await?;
+    }
+    Ok(changed)
+}
+
+impl OrderPlan {
+    async fn run(&self, conn: &mut AnyConnection, kept: &mut Vec<Kept>) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT customer_id, created_at, total, idempotency_key FROM orders WHERE number = $1",
+        )
+        .bind(self.number.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let placed_in_chat = match &row {
+            Some(row) => {
+                let c = Cols::new(row, "orders");
+                c.opt_text("idempotency_key")?.is_some().then(|| {
+                    Ok::<_, StoreError>((c.text("customer_id")?, c.text("created_at")?, c.i64("total")?))
+                })
+            }
+            None => None,
+        };
+        let Some(stored) = placed_in_chat else {
+            let mut changed = 0;
+            for op in &self.full {
+                changed += op.run_row(conn).await?;
+            }
+            return Ok(changed);
+        };
+        let (customer, created_at, total) = stored?;
+        let items = sqlx::query("SELECT sku, qty, price FROM order_items WHERE order_number = $1 ORDER BY line")
+            .bind(self.number.clone())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| {
+                let c = Cols::new(row, "order_items");
+                Ok((c.text("sku")?, c.i64("qty")?, c.i64("price")?))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        if (customer.as_str(), created_at.as_str(), total, &items)
+            != (self.customer.as_str(), self.created_at.as_str(), self.total, &self.items)
+        {
+            kept.push(Kept::Order {
+                customer,
+                number: self.number.clone(),
+            });
+        }
+        let mut changed = 0;
+        for op in &self.progress {
+            changed += op.run_row(conn).await?;
+        }
+        Ok(changed)
+    }
+}
+
+/// A booking of the data set, unless the bot made it, or moved or cancelled it and the data
+/// set has not caught up.
+async fn booking(conn: &mut AnyConnection, vals: &[Val], kept: &mut Vec<Kept>) -> StoreResult<u64> {
+    const COLS: [&str; 6] = ["id", "customer_id", "service", "staff_id", "start_at", "status"];
+    let Some(Val::Text(id)) = vals.first() else {
+        return Err(StoreError::InvalidData("a booking without an id".to_owned()));
+    };
+    let row = sqlx::query(
+        "SELECT id, customer_id, service, staff_id, start_at, status, idempotency_key, updated_at \
+         FROM bookings WHERE id = $1",
+    )
+    .bind(id.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let plain = Op::upsert(
+        "bookings",
+        &["id"],
+        &["customer_id", "service", "staff_id", "start_at", "status"],
+        vals.to_vec(),
+    );
+    let Some(row) = row else { return plain.run_row(conn).await };
+    let c = Cols::new(&row, "bookings");
+    let made = c.opt_text("idempotency_key")?.is_some();
+    let changed = c.opt_text("updated_at")?.is_some();
+    if !made && !changed {
+        return plain.run_row(conn).await;
+    }
+    let mut same = true;
+    for (col, val) in COLS.iter().zip(vals) {
+        same &= Val::Text(c.text(col)?) == *val;
+    }
+    if same && !made {
+        // The data set has caught up with the bot's change: it decides again from now on.
+        return Ok(sqlx::query("UPDATE bookings SET updated_at = NULL WHERE id = $1")
+            .bind(id.clone())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
+    if !same {
+        let status = c.text("status")?;
+        kept.push(Kept::Booking {
+            customer: c.text("customer_id")?,
+            id: id.clone(),
+            change: if made {
+                BotChange::Made
+            } else if status == "cancelled" && vals.get(5) != Some(&Val::Text(status.clone())) {
+                BotChange::Cancelled
+            } else {
+                BotChange::Moved
+            },
+        });
+    }
+    Ok(0)
+}
+
+/// `UPDATE … SET … WHERE key = $1 AND (old) IS DISTINCT FROM (new)`.
+fn update_sql(table: &str, key_col: &str, cols: &[&str]) -> String {
+    let set: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 2))
+        .collect();
+    let new: Vec<String> = (0..cols.len()).map(|i| format!("${}", i + 2)).collect();
+    format!(
+        "UPDATE {table} SET {} WHERE {key_col} = $1 AND ({}) IS DISTINCT FROM ({})",
+        set.join(", "),
+        cols.join(", "),
+        new.join(", ")
+    )
 }
 
 /// `INSERT … ON CONFLICT (keys) DO UPDATE … WHERE (old) IS DISTINCT FROM (new)`: an
@@ -707,18 +1354,16 @@ impl<'d> Planner<'d> {
             if !skus.insert(item.sku.as_str()) {
                 return Err(format!("{path}.sku: duplicate sku {:?}", item.sku));
             }
-            self.ops.push(Op::upsert(
-                "catalog",
-                &["sku"],
-                &["name", "price", "category", "in_stock"],
-                vec![
+            self.ops.push(Op::Catalog {
+                sku: item.sku.clone(),
+                vals: vec![
                     item.sku.as_str().into(),
                     json_text(&item.name).into(),
                     money(&format!("{path}.price"), &item.price)?.into(),
                     item.category.clone().into(),
-                    item.in_stock.into(),
                 ],
-            ));
+                in_stock: item.in_stock,
+            });
         }
 
         let mut services = HashSet::new();
@@ -994,17 +1639,8 @@ impl<'d> Planner<'d> {
         ));
 
         let Some(account) = &c.account else {
-            self.ops.push(Op::PruneFrom {
-                table: "transactions",
-                parent_col: "customer_id",
-                parent: c.id.clone(),
-                pos_col: "seq",
-                from: 0,
-            });
-            self.ops.push(Op::Delete {
-                table: "accounts",
-                key_col: "customer_id",
-                key: c.id.clone(),
+            self.ops.push(Op::NoAccount {
+                customer: c.id.clone(),
             });
             return Ok(());
         };
@@ -1037,55 +1673,34 @@ impl<'d> Planner<'d> {
             .as_deref()
             .map(|s| money(&format!("{path}.daily_charge"), s))
             .transpose()?;
-        self.ops.push(Op::upsert(
-            "accounts",
-            &["customer_id"],
-            &[
-                "balance",
-                "bonus_points",
-                "tariff",
-                "options",
-                "next_charge_date",
-                "next_charge_amount",
-                "daily_charge",
-                "card_mask",
-            ],
-            vec![
-                c.id.as_str().into(),
-                money(&format!("{path}.balance"), &account.balance)?.into(),
-                account.bonus_points.into(),
-                account.tariff.clone().into(),
-                json_text(&account.options).into(),
-                next_date.into(),
-                next_amount.into(),
-                daily.into(),
-                account.card_mask.clone().into(),
-            ],
-        ));
+        self.ops.push(Op::Account(AccountPlan {
+            customer: c.id.clone(),
+            balance: money(&format!("{path}.balance"), &account.balance)?,
+            bonus_points: account.bonus_points,
+            tariff: account.tariff.clone(),
+            options: account.options.clone(),
+            next_charge_date: next_date,
+            next_charge_amount: next_amount,
+            daily_charge: daily,
+            card_mask: account.card_mask.clone(),
+        }));
+        let mut rows = Vec::new();
         for (k, t) in account.transactions.iter().enumerate() {
             let path = format!("{path}.transactions[{k}]");
             let at = self.local_time(&format!("{path}.at"), &t.at)?;
             non_empty(&format!("{path}.kind"), &t.kind)?;
-            self.ops.push(Op::upsert(
-                "transactions",
-                &["customer_id", "seq"],
-                &["at", "amount", "kind", "title"],
-                vec![
-                    c.id.as_str().into(),
-                    position(k).into(),
-                    time_to_db(at).into(),
-                    money(&format!("{path}.amount"), &t.amount)?.into(),
-                    t.kind.as_str().into(),
-                    json_text(&t.title).into(),
-                ],
-            ));
+            rows.push(vec![
+                c.id.as_str().into(),
+                position(k).into(),
+                time_to_db(at).into(),
+                money(&format!("{path}.amount"), &t.amount)?.into(),
+                t.kind.as_str().into(),
+                json_text(&self.titled(&t.title)).into(),
+            ]);
         }
-        self.ops.push(Op::PruneFrom {
-            table: "transactions",
-            parent_col: "customer_id",
-            parent: c.id.clone(),
-            pos_col: "seq",
-            from: position(account.transactions.len()),
+        self.ops.push(Op::Transactions {
+            customer: c.id.clone(),
+            rows,
         });
         Ok(())
     }
@@ -1105,7 +1720,8 @@ impl<'d> Planner<'d> {
             .as_deref()
             .map(|s| self.local_time(&format!("{path}.delivered_at"), s))
             .transpose()?;
-        self.ops.push(Op::upsert(
+        let total = money(&format!("{path}.total"), &o.total)?;
+        let mut full = vec![Op::upsert(
             "orders",
             &["number"],
             &[
@@ -1120,10 +1736,21 @@ impl<'d> Planner<'d> {
                 customer.into(),
                 time_to_db(created).into(),
                 o.status.as_str().into(),
-                money(&format!("{path}.total"), &o.total)?.into(),
+                total.into(),
                 delivered.map(time_to_db).into(),
             ],
-        ));
+        )];
+        let mut progress = vec![Op::Update {
+            table: "orders",
+            key_col: "number",
+            cols: &["status", "delivered_at"],
+            vals: vec![
+                o.number.as_str().into(),
+                o.status.as_str().into(),
+                delivered.map(time_to_db).into(),
+            ],
+        }];
+        let mut items = Vec::new();
         for (k, item) in o.items.iter().enumerate() {
             let path = format!("{path}.items[{k}]");
             if !refs.skus.contains(item.sku.as_str()) {
@@ -1132,7 +1759,9 @@ impl<'d> Planner<'d> {
             if item.qty <= 0 {
                 return Err(format!("{path}.qty: must be positive"));
             }
-            self.ops.push(Op::upsert(
+            let price = money(&format!("{path}.price"), &item.price)?;
+            items.push((item.sku.clone(), item.qty, price));
+            full.push(Op::upsert(
                 "order_items",
                 &["order_number", "line"],
                 &["sku", "qty", "price"],
@@ -1141,11 +1770,11 @@ impl<'d> Planner<'d> {
                     position(k).into(),
                     item.sku.as_str().into(),
                     item.qty.into(),
-                    money(&format!("{path}.price"), &item.price)?.into(),
+                    price.into(),
                 ],
             ));
         }
-        self.ops.push(Op::PruneFrom {
+        full.push(Op::PruneFrom {
             table: "order_items",
             parent_col: "order_number",
             parent: o.number.clone(),
@@ -1153,12 +1782,25 @@ impl<'d> Planner<'d> {
             from: position(o.items.len()),
         });
 
+        let mut order = OrderPlan {
+            number: o.number.clone(),
+            customer: customer.to_owned(),
+            created_at: time_to_db(created),
+            total,
+            items,
+            full: Vec::new(),
+            progress: Vec::new(),
+        };
         let Some(d) = &o.delivery else {
-            self.ops.push(Op::Delete {
+            // An order placed in the chat keeps the delivery it was placed with.
+            full.push(Op::Delete {
                 table: "deliveries",
                 key_col: "order_number",
                 key: o.number.clone(),
             });
+            order.full = full;
+            order.progress = progress;
+            self.ops.push(Op::Order(Box::new(order)));
             return Ok(());
         };
         let path = format!("{path}.delivery");
@@ -1186,7 +1828,7 @@ impl<'d> Planner<'d> {
         {
             return Err(format!("{path}.location: not a place on Earth"));
         }
-        self.ops.push(Op::upsert(
+        let delivery = Op::upsert(
             "deliveries",
             &["order_number"],
             &[
@@ -1214,7 +1856,12 @@ impl<'d> Planner<'d> {
                 d.location.map(|l| l.lat).into(),
                 d.location.map(|l| l.lon).into(),
             ],
-        ));
+        );
+        full.push(delivery.clone());
+        progress.push(delivery);
+        order.full = full;
+        order.progress = progress;
+        self.ops.push(Op::Order(Box::new(order)));
         Ok(())
     }
 
@@ -1231,7 +1878,7 @@ impl<'d> Planner<'d> {
                 customer.into(),
                 d.kind.as_str().into(),
                 period.into(),
-                json_text(&d.title).into(),
+                json_text(&self.titled(&d.title)).into(),
             ],
         ));
         Ok(())
@@ -1253,11 +1900,8 @@ impl<'d> Planner<'d> {
             return Err(format!("{path}.staff: unknown staff {:?}", b.staff));
         }
         let start = self.local_time(&format!("{path}.start"), &b.start)?;
-        self.ops.push(Op::upsert(
-            "bookings",
-            &["id"],
-            &["customer_id", "service", "staff_id", "start_at", "status"],
-            vec![
+        self.ops.push(Op::Booking {
+            vals: vec![
                 b.id.as_str().into(),
                 customer.into(),
                 b.service.as_str().into(),
@@ -1265,8 +1909,19 @@ impl<'d> Planner<'d> {
                 time_to_db(start).into(),
                 b.status.as_str().into(),
             ],
-        ));
+        });
         Ok(())
+    }
+
+    /// A title of the data set with the months it names moved as the periods move.
+    fn titled(&self, title: &LocalizedText) -> LocalizedText {
+        LocalizedText(
+            title
+                .0
+                .iter()
+                .map(|(lang, text)| (lang.clone(), shift_month_names(text, self.month_shift)))
+                .collect(),
+        )
     }
 
     /// A date of the data set, shifted.

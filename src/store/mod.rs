@@ -132,6 +132,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "reminders", include_str!("../../migrations/sqlite/0005_reminders.sql")),
     (6, "support", include_str!("../../migrations/sqlite/0006_support.sql")),
     (7, "trust", include_str!("../../migrations/sqlite/0007_trust.sql")),
+    (8, "bot records", include_str!("../../migrations/sqlite/0008_bot_records.sql")),
     (9, "otp per customer", include_str!("../../migrations/sqlite/0009_otp_per_customer.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -150,6 +151,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "reminders", include_str!("../../migrations/postgres/0005_reminders.sql")),
     (6, "support", include_str!("../../migrations/postgres/0006_support.sql")),
     (7, "trust", include_str!("../../migrations/postgres/0007_trust.sql")),
+    (8, "bot records", include_str!("../../migrations/postgres/0008_bot_records.sql")),
     (9, "otp per customer", include_str!("../../migrations/postgres/0009_otp_per_customer.sql")),
 ];
 
@@ -216,6 +218,19 @@ fn target(url: &str) -> StoreResult<Target> {
         return Ok(Target::Postgres(url.to_owned()));
     }
     Err(bad())
+}
+
+/// The file of a SQLite database URL ("sqlite://cabinet-demo.db?mode=rwc" →
+/// "cabinet-demo.db"); `None` for an in-memory database and for other databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match target(url) {
+        Ok(Target::SqliteFile(_)) => {}
+        _ => return None,
+    }
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    Some(std::path::PathBuf::from(path))
 }
 
 /// Per-connection SQLite settings.
@@ -780,6 +795,17 @@ mod tests {
             target("sqlite://c.db?mode=ro").ok(),
             Some(Target::SqliteFile("sqlite://c.db?mode=ro".into()))
         );
+    }
+
+    #[test]
+    fn the_file_of_a_sqlite_url_is_its_path() {
+        let file = |url: &str| sqlite_file(url).map(|p| p.display().to_string());
+        assert_eq!(file("sqlite://cabinet-demo.db").as_deref(), Some("cabinet-demo.db"));
+        assert_eq!(file("sqlite:///tmp/c.db?cache=shared").as_deref(), Some("/tmp/c.db"));
+        assert_eq!(file("sqlite:c.db").as_deref(), Some("c.db"));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(file("postgres://u@h/db"), None);
     }
 
     #[test]

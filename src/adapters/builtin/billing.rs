@@ -3,6 +3,10 @@
 //! The monthly fee is the tariff's fee plus the options' fees, zero while paused. A tariff
 //! change and a removed option apply from the next charge date; an added option and a resume
 //! apply today; a pause applies tomorrow.
+//!
+//! What the bot writes here is marked as the bot's, so that `cabinet import` keeps it: a
+//! credited top-up's transaction carries its payment id, and an applied change stamps
+//! `accounts.changed_by_bot_at` (see `store::import`).
 
 use chrono::{Datelike, Days};
 
@@ -333,14 +337,15 @@ impl Builtin {
             let options = serde_json::to_string(&next.options)
                 .map_err(|e| AdapterError::Invalid(e.to_string()))?;
             sqlx::query(
-                "UPDATE accounts SET tariff = $2, options = $3, paused = $4, next_charge_amount = $5 \
-                 WHERE customer_id = $1",
+                "UPDATE accounts SET tariff = $2, options = $3, paused = $4, next_charge_amount = $5, \
+                 changed_by_bot_at = $6 WHERE customer_id = $1",
             )
             .bind(id.as_str().to_owned())
             .bind(next.tariff.clone())
             .bind(options)
             .bind(i64::from(next.paused))
             .bind(fee)
+            .bind(time_to_db(now))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -444,13 +449,14 @@ impl Builtin {
         };
         let balance = Cols::new(&row, "accounts").money("balance")?;
         sqlx::query(
-            "INSERT INTO transactions (customer_id, seq, at, amount, kind, title) \
-             SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3, 'top_up', $4 FROM transactions WHERE customer_id = $1",
+            "INSERT INTO transactions (customer_id, seq, at, amount, kind, title, payment_id) \
+             SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3, 'top_up', $4, $5 FROM transactions WHERE customer_id = $1",
         )
         .bind(id.as_str().to_owned())
         .bind(at)
         .bind(minor)
         .bind(title)
+        .bind(payment_id.to_owned())
         .execute(&mut *tx)
         .await
         .map_err(db)?;

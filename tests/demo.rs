@@ -1,0 +1,183 @@
+//! The demo as `cabinet demo` starts it: its database afresh or kept, and its data moved to
+//! another day with the months named in titles and PDFs moving along.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cabinet::app::{SandboxOptions, SandboxedBot, prepare_demo_database};
+use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
+use cabinet::store::import::{self, BusinessData};
+use chrono::NaiveDate;
+
+/// The texts the bot sent or edited in the user's chat for one step.
+struct Replies(Vec<String>);
+
+impl Replies {
+    fn contains(&self, needle: &str) -> bool {
+        self.0.iter().any(|t| t.contains(needle))
+    }
+    fn dump(&self) -> String {
+        self.0.join("\n---\n")
+    }
+}
+
+async fn collect(bot: &SandboxedBot, user: &SandboxUser, seq: usize, update_id: i32) -> Replies {
+    assert!(
+        bot.sandbox.wait_handled(update_id, Duration::from_secs(10)).await,
+        "the bot did not finish handling update {update_id}"
+    );
+    Replies(
+        bot.sandbox
+            .events_since(seq)
+            .into_iter()
+            .filter_map(|event| match event {
+                SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id == user.id => Some(m.text),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+async fn say(bot: &SandboxedBot, user: &SandboxUser, text: &str) -> Replies {
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_text(user, text);
+    collect(bot, user, seq, id).await
+}
+
+async fn press(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
+    let button = bot.sandbox.find_button(user.id, &|l: &str| l.contains(label)).unwrap_or_else(|| panic!("no button {label:?}"));
+    let seq = bot.sandbox.event_seq();
+    let id = match button {
+        ButtonRef::Inline { message_id, callback_data, .. } => bot.sandbox.press_inline(user, message_id, &callback_data),
+        ButtonRef::Reply { text, .. } => bot.sandbox.send_text(user, &text),
+    };
+    collect(bot, user, seq, id).await
+}
+
+async fn identify(bot: &SandboxedBot, user: &SandboxUser) {
+    say(bot, user, "/start").await;
+    press(bot, user, "Согласен").await;
+    let seq = bot.sandbox.event_seq();
+    let id = bot.sandbox.send_contact(user, "+77011234567", Some(user.id));
+    let replies = collect(bot, user, seq, id).await;
+    assert!(replies.contains("Здравствуйте, Ерлан"), "{}", replies.dump());
+}
+
+fn erlan() -> SandboxUser {
+    SandboxUser::new(5001, "Ерлан", Some("ru"))
+}
+
+fn on(database_url: &str) -> SandboxOptions {
+    SandboxOptions { database_url: Some(database_url.to_owned()), fixed_clock: true, ..Default::default() }
+}
+
+#[tokio::test]
+async fn every_demo_starts_afresh_unless_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cabinet-demo.db");
+    let url = format!("sqlite://{}", file.display());
+    let user = erlan();
+
+    assert_eq!(prepare_demo_database(&url, false).unwrap(), None, "nothing to reset the first time");
+    let bot = SandboxedBot::start(on(&url)).await.unwrap();
+    identify(&bot, &user).await;
+    bot.stop().await;
+    assert!(file.exists());
+
+    // --keep: the customer is still identified, in a new chat.
+    assert_eq!(prepare_demo_database(&url, true).unwrap(), None);
+    let bot = SandboxedBot::start(on(&url)).await.unwrap();
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+
+    // The next plain run starts afresh: the file and its WAL are gone, nobody is identified.
+    assert_eq!(prepare_demo_database(&url, false).unwrap(), Some(file.clone()));
+    assert!(!file.exists());
+    for suffix in ["-wal", "-shm"] {
+        assert!(!dir.path().join(format!("cabinet-demo.db{suffix}")).exists(), "{suffix}");
+    }
+    let bot = SandboxedBot::start(on(&url)).await.unwrap();
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(!replies.contains("Ваш баланс"), "{}", replies.dump());
+    identify(&bot, &user).await;
+    bot.stop().await;
+
+    // Other databases are never dropped.
+    assert_eq!(prepare_demo_database("sqlite::memory:", false).unwrap(), None);
+    assert_eq!(prepare_demo_database("postgres://u@h/db", false).unwrap(), None);
+}
+
+/// `pdftotext -layout` of a PDF; `None` (after a note) without poppler-utils, a failure
+/// under `CI=true`.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(file.path(), pdf).unwrap();
+    match Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(file.path()).arg("-").output() {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8(out.stdout).unwrap().replace(['\u{a0}', '\u{202f}'], " "))
+        }
+        Err(e) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "pdftotext cannot be run ({e}): install poppler-utils");
+            eprintln!("note: pdftotext is not available ({e}); the PDF's text is not checked");
+            None
+        }
+    }
+}
+
+/// The last document the bot sent the user: (caption, bytes).
+fn last_document(bot: &SandboxedBot, user: &SandboxUser) -> (String, Vec<u8>) {
+    let (caption, file_id) = bot
+        .sandbox
+        .messages(user.id)
+        .into_iter()
+        .rev()
+        .find_map(|m| match m.content {
+            BotContent::Document { file_id, .. } => Some((m.text, file_id)),
+            _ => None,
+        })
+        .expect("a document was sent");
+    let bytes = bot.sandbox.file_bytes(&file_id).expect("the upload is kept");
+    (caption, bytes)
+}
+
+#[tokio::test]
+async fn a_demo_moved_by_23_months_names_the_moved_months_in_titles_and_pdfs() {
+    let bot = SandboxedBot::start(SandboxOptions { fixed_clock: true, ..Default::default() }).await.unwrap();
+    // As `--real-clock` on 2026-12-11 moves it.
+    let data = BusinessData::demo();
+    let shift = NaiveDate::from_ymd_opt(2026, 12, 11).unwrap() - NaiveDate::from_ymd_opt(2025, 1, 11).unwrap();
+    import::import(&bot.store, &data, shift).await.unwrap();
+    bot.set_now(data.demo_now_utc().unwrap() + shift);
+    let user = erlan();
+    identify(&bot, &user).await;
+
+    // No act for this month: the acts offered are named by their moved months.
+    let replies = say(&bot, &user, "пришли акт за декабрь").await;
+    assert!(replies.contains("Не нашёл актов за декабрь 2026"), "{}", replies.dump());
+    assert!(bot.sandbox.find_button(user.id, &|l: &str| l.contains("Акт выполненных работ за ноябрь 2026")).is_some());
+    assert!(bot.sandbox.find_button(user.id, &|l: &str| l.contains("2024")).is_none(), "{}", replies.dump());
+
+    say(&bot, &user, "пришли акт за ноябрь").await;
+    let (caption, pdf) = last_document(&bot, &user);
+    assert_eq!(caption, "Акт выполненных работ за ноябрь 2026");
+    if let Some(text) = pdf_text(&pdf) {
+        for wanted in ["Акт выполненных работ за ноябрь 2026", "№ D-1001 от 30 ноября 2026", "Услуги за ноябрь 2026"] {
+            assert!(text.contains(wanted), "{wanted:?} is missing from:\n{text}");
+        }
+        assert!(!text.contains("декабрь 2024") && !text.contains("2024"), "{text}");
+    }
+
+    say(&bot, &user, "/language").await;
+    press(&bot, &user, "English").await;
+    say(&bot, &user, "send me the act for November").await;
+    let (caption, pdf) = last_document(&bot, &user);
+    assert_eq!(caption, "Certificate of services rendered, November 2026");
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("Certificate of services rendered, November 2026"), "{text}");
+        assert!(text.contains("November 30, 2026") && text.contains("November 2026"), "{text}");
+        assert!(!text.contains("2024"), "{text}");
+    }
+    bot.stop().await;
+}
