@@ -6,15 +6,21 @@
 # closes the database, then exits. No init process (`--init`, tini) is needed.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-# The dependencies first, in a layer of their own that is rebuilt only when the manifest or
-# the lock file changes (the benches are copied because the manifest declares them).
+# The dependencies first, in a layer of their own that is rebuilt only when a manifest or the
+# lock file changes (the benches are copied because the manifest declares them; each crate
+# of the workspace gets an empty stand-in until its sources come).
 COPY Cargo.toml Cargo.lock ./
+COPY crates/core/Cargo.toml crates/core/
+COPY crates/sandbox/Cargo.toml crates/sandbox/
+COPY crates/replay/Cargo.toml crates/replay/
 COPY benches ./benches
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+RUN for crate in . crates/core crates/sandbox crates/replay; do mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; done \
+    && echo 'fn main() {}' > src/main.rs \
     && cargo build --release --locked --bin cabinet \
-    && rm -rf src target/release/.fingerprint/cabinet-* target/release/deps/cabinet-* target/release/deps/libcabinet-*
-# Then everything the crate includes at compile time (tests/ops.rs checks this list).
+    && rm -rf src crates target/release/.fingerprint/cabinet* target/release/deps/cabinet* target/release/deps/libcabinet*
+# Then everything the crates include at compile time (tests/ops.rs checks this list).
 COPY src ./src
+COPY crates ./crates
 COPY migrations ./migrations
 COPY locales ./locales
 COPY dialogues ./dialogues

@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use chrono::DateTime;
 use clap::{Parser, Subcommand};
 
-use crate::app;
-use crate::config::Config;
-use crate::domain::Locale;
+use cabinet_core::app;
+use cabinet_core::config::Config;
+use cabinet_core::domain::Locale;
 
 /// cabinet: a business's customers get their personal cabinet inside Telegram.
 #[derive(Debug, Parser)]
@@ -89,7 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 use secrecy::ExposeSecret;
                 config.telegram.token.as_ref().map(|t| t.expose_secret().to_owned())
             });
-            app::demo(&config, app::DemoOptions { database_url, token, real_clock, keep }).await?;
+            crate::demo::demo(&config, crate::demo::DemoOptions { database_url, token, real_clock, keep }).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -115,7 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Replay { files } => {
             let mut out = std::io::stdout();
-            let summary = crate::replay::run_files(&files, &mut out).await?;
+            let summary = cabinet_replay::run_files(&files, &mut out).await?;
             out.flush()?;
             Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -137,13 +137,13 @@ async fn classify_business(config: &Config) -> anyhow::Result<app::Business> {
         None => !url.starts_with("sqlite:"),
     };
     if database_exists {
-        if let Ok(store) = crate::store::Store::connect(url).await {
+        if let Ok(store) = cabinet_core::store::Store::connect(url).await {
             if let Ok(business) = app::Business::from_store(&store).await {
                 return Ok(business);
             }
         }
     }
-    app::Business::from_data(&crate::store::import::BusinessData::demo())
+    app::Business::from_data(&cabinet_core::store::import::BusinessData::demo())
 }
 
 fn classify(business: &app::Business, now: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {
@@ -157,9 +157,9 @@ fn classify(business: &app::Business, now: Option<&str>, locale: Option<&str>) -
         Some(code) => Some(Locale::parse(code).with_context(|| format!("--locale {code:?} is not one of ru, en"))?),
         None => None,
     };
-    let nlu = crate::nlu::Nlu::embedded(business.catalog.clone())?;
+    let nlu = cabinet_core::nlu::Nlu::embedded(business.catalog.clone())?;
     let stdin = std::io::stdin().lock();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::nlu::classify_lines(&nlu, stdin, stdout, now, hint)?;
+    cabinet_core::nlu::classify_lines(&nlu, stdin, stdout, now, hint)?;
     Ok(())
 }

@@ -1,35 +1,17 @@
-//! cabinet: a business's customers get their personal cabinet inside Telegram.
+//! The `cabinet` binary's library: the command line ([`cli`]) and the demo ([`demo`]), over
+//! the crates of the workspace, re-exported here so that tests and benchmarks name one crate.
 //!
 //! # Layout
-//! - [`cli`]: the command line (`run`, `demo`, `migrate`, `import`, `replay`, `classify`).
-//! - [`config`]: one [`config::Config`] from `cabinet.toml` plus environment overrides.
-//! - [`app`]: wiring: builds the store, adapters, NLU and bot, runs them.
-//! - [`clock`]: the injected clock (system or fixed for demo, replay and tests).
-//! - [`domain`]: parse-don't-validate types: phone (E.164), money, period, locale, dates.
-//! - [`i18n`]: Fluent messages from `locales/`.
-//! - [`store`]: the SQL store (SQLite or PostgreSQL), migrations, repositories, import.
-//! - [`adapters`]: traits for the business's systems (CRM, billing, logistics, documents, shop,
-//!   loyalty, booking) and the built-in implementation; one-time code gateways.
-//! - [`jobs`]: durable scheduled jobs (booking reminders, SLA re-pings, queued relays) driven by
-//!   the injected clock.
-//! - [`nlu`]: intents and entities from free text, driven by the `dialogues/` data files.
-//! - [`pdf`]: business documents (acts, invoices, ...) rendered as PDF.
-//! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
-//! - [`sandbox`]: the local Bot API emulator used by `demo`, `replay`, tests and benchmarks.
-//! - [`replay`]: conversation transcripts (`tests/conversations/*.txt`) played against the sandbox.
+//! - `crates/core` ([`cabinet_core`]): cabinet itself — config, domain, store, adapters, the
+//!   bot, the recogniser, documents, jobs, and the wiring that runs them on Telegram.
+//! - `crates/sandbox` ([`sandbox`]): a local Telegram Bot API emulator and a terminal chat.
+//! - `crates/replay` ([`replay`]): conversation transcripts played against the bot in the
+//!   sandbox, and the sandboxed demo bot ([`replay::harness`]) that the demo and tests run.
+//! - `src/`: [`cli`] (`run`, `demo`, `migrate`, `import`, `replay`, `classify`) and [`demo`].
 
-pub mod adapters;
-pub mod app;
-pub mod bot;
+pub use cabinet_core::{adapters, app, bot, clock, config, domain, error, i18n, jobs, nlu, pdf, store};
+pub use cabinet_replay as replay;
+pub use cabinet_sandbox as sandbox;
+
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod domain;
-pub mod error;
-pub mod i18n;
-pub mod jobs;
-pub mod nlu;
-pub mod pdf;
-pub mod replay;
-pub mod sandbox;
-pub mod store;
+pub mod demo;

@@ -10,7 +10,7 @@ use cabinet::adapters::{
     Account, AdapterError, AdapterResult, Adapters, Billing, ChangeOutcome, CustomerId, LocalizedText, SubscriptionChange,
     Tariff, Transaction,
 };
-use cabinet::app::{SandboxOptions, SandboxedBot};
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
 use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
 use rust_decimal::Decimal;

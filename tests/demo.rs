@@ -4,7 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use cabinet::app::{SandboxOptions, SandboxedBot, prepare_demo_database};
+use cabinet::demo::prepare_demo_database;
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
 use cabinet::store::import::{self, BusinessData};
 use chrono::NaiveDate;

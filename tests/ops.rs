@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use cabinet::app::{SandboxOptions, SandboxedBot};
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
 use cabinet::sandbox::{ButtonRef, Sandbox, SandboxEvent, SandboxUser};
 
@@ -418,7 +418,7 @@ fn compile_time_includes() -> BTreeSet<PathBuf> {
     let root = repo();
     let pattern = regex::Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).unwrap();
     let mut found = BTreeSet::new();
-    let mut dirs = vec![root.join("src")];
+    let mut dirs = vec![root.join("src"), root.join("crates")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -476,6 +476,14 @@ fn the_dockerfile_copies_everything_the_build_needs_and_nothing_that_is_missing(
     assert!(needed.contains(Path::new("assets/fonts/NotoSans-Regular.ttf")), "{needed:?}");
     needed.extend(manifest_targets());
     needed.extend(["Cargo.toml", "Cargo.lock", "src/main.rs", "src/lib.rs"].map(PathBuf::from));
+    // Every crate of the workspace, its manifest and its sources.
+    let manifest: toml::Value = toml::from_str(&read("Cargo.toml")).unwrap();
+    let members = manifest.get("workspace").and_then(|w| w.get("members")).and_then(|m| m.as_array()).cloned().unwrap_or_default();
+    assert!(members.len() > 1, "the workspace lists its crates: {members:?}");
+    for member in members.iter().filter_map(|m| m.as_str()).filter(|m| *m != ".") {
+        needed.insert(PathBuf::from(member).join("Cargo.toml"));
+        needed.insert(PathBuf::from(member).join("src/lib.rs"));
+    }
     for file in &needed {
         assert!(repo().join(file).exists(), "{} is needed and missing", file.display());
         assert!(covered(file), "the build needs {}, which the Dockerfile does not copy", file.display());

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use crate::adapters::otp::MemoryGateway;
-use crate::clock::FixedClock;
-use crate::domain::Phone;
-use crate::jobs::Scheduler;
-use crate::sandbox::{BotContent, BotMessage, ButtonRef, Sandbox, SandboxEvent, SandboxUser};
+use cabinet_core::adapters::otp::MemoryGateway;
+use cabinet_core::clock::FixedClock;
+use cabinet_core::domain::Phone;
+use cabinet_core::jobs::Scheduler;
+use cabinet_sandbox::{BotContent, BotMessage, ButtonRef, Sandbox, SandboxEvent, SandboxUser};
 
 use super::parse::{Action, ContactOwner, Expectation, Step, StepKind, Transcript, UserSpec, contains_ci};
 

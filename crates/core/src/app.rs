@@ -7,23 +7,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use chrono_tz::Tz;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
-use teloxide::dispatching::{Dispatcher, DefaultKey, ShutdownToken};
+use teloxide::dispatching::{DefaultKey, Dispatcher};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::update_listeners::Polling;
 
 use crate::adapters::Adapters;
 use crate::adapters::builtin::BuiltinSettings;
-use crate::adapters::otp::{HttpGateway, LogGateway, MemoryGateway, OtpGateway};
+use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
 use crate::adapters::builtin::Builtin;
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
-use crate::clock::{Clock, FixedClock, SharedClock, SystemClock};
+use crate::clock::{FixedClock, SharedClock, SystemClock};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::domain::hours::WorkingHours;
@@ -32,7 +32,6 @@ use crate::i18n::I18n;
 use crate::jobs::Scheduler;
 use crate::nlu::llm::LlmClassifier;
 use crate::nlu::{Catalog, Nlu};
-use crate::sandbox::Sandbox;
 use crate::store::Store;
 use crate::store::import::{self, BusinessData};
 
@@ -125,7 +124,7 @@ pub fn builtin(config: &Config, store: Store, clock: SharedClock) -> Adapters {
 }
 
 /// The provider token the sandbox accepts for Telegram invoices (it charges nobody).
-const SANDBOX_PROVIDER_TOKEN: &str = "sandbox:test-provider";
+pub const SANDBOX_PROVIDER_TOKEN: &str = "sandbox:test-provider";
 
 /// Requisites printed on the demo business's documents (`documents.requisites` unset).
 pub const DEMO_REQUISITES: [&str; 3] =
@@ -254,7 +253,7 @@ pub fn build_ctx(
 }
 
 /// The dispatcher over the bot's schema (stopped through its [`ShutdownToken`]).
-fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
+pub fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
     let storage = StoreStorage::new(ctx.store.clone());
     Dispatcher::builder(bot, bot::schema(observer))
         .dependencies(dptree::deps![ctx, storage])
@@ -322,7 +321,7 @@ async fn dispatch_until(
 
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real
 /// clock with every date moved so that the demo day is today.
-fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::Result<(SharedClock, Option<Arc<FixedClock>>, chrono::Duration)> {
+pub fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::Result<(SharedClock, Option<Arc<FixedClock>>, chrono::Duration)> {
     let demo_now = data.demo_now_utc().unwrap_or_else(Utc::now);
     if fixed {
         let clock = FixedClock::new(demo_now);
@@ -352,7 +351,7 @@ pub async fn run_until(config: &Config, api_url: Option<String>, shutdown: impl 
     serve_telegram(bot, ctx, shutdown).await
 }
 
-fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
+pub fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
     let bot = Bot::new(token);
     Ok(match api_url {
         Some(url) => bot.set_api_url(url.parse().context("telegram.api_url (TELOXIDE_API_URL) is not a URL")?),
@@ -362,7 +361,7 @@ fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
 
 /// Serves Telegram until `shutdown` resolves, then stops everything in order: polling (the
 /// updates in hand are finished), the command menu's retries, the job loop, the database.
-async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
     // Asked to stop while Telegram is still being reached: nothing has started yet.
     let me = tokio::select! {
@@ -391,7 +390,7 @@ async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Output = 
 
 /// How a failed registration of the command menu is retried.
 #[derive(Debug, Clone, Copy)]
-struct Backoff {
+pub struct Backoff {
     /// The wait after the first failure; it doubles after every further one.
     first: Duration,
     /// The longest wait between attempts (a longer `retry_after` is still honoured).
@@ -414,17 +413,17 @@ impl Backoff {
 }
 
 /// On Telegram: retries after 2 s, 4 s, 8 s, … then every 5 minutes, about half an hour in all.
-const COMMANDS_BACKOFF: Backoff = Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 12 };
+pub const COMMANDS_BACKOFF: Backoff = Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 12 };
 
 /// In the sandbox (the demo, transcripts, tests): the same, quicker.
-const SANDBOX_COMMANDS_BACKOFF: Backoff =
+pub const SANDBOX_COMMANDS_BACKOFF: Backoff =
     Backoff { first: Duration::from_millis(20), max: Duration::from_secs(1), attempts: 12 };
 
 /// Registers the command menu in a task of its own, while the bot serves. The menu is a
 /// convenience (commands typed without it work the same), so a failure (Telegram asking to
 /// wait, answering 5xx, the network down) neither stops nor delays the bot: it is logged and
 /// retried with `backoff`.
-fn register_commands(bot: &Bot, ctx: &Ctx, backoff: Backoff) -> tokio::task::JoinHandle<()> {
+pub fn register_commands(bot: &Bot, ctx: &Ctx, backoff: Backoff) -> tokio::task::JoinHandle<()> {
     let (bot, i18n, locale) = (bot.clone(), ctx.i18n.clone(), ctx.settings.default_locale);
     tokio::spawn(async move {
         let mut attempt = 1;
@@ -449,257 +448,6 @@ fn register_commands(bot: &Bot, ctx: &Ctx, backoff: Backoff) -> tokio::task::Joi
     })
 }
 
-/// How `cabinet demo` runs.
-#[derive(Debug, Clone)]
-pub struct DemoOptions {
-    pub database_url: String,
-    pub token: Option<String>,
-    pub real_clock: bool,
-    /// Continue with the database of the last run instead of starting afresh.
-    pub keep: bool,
-}
-
-/// Prepares the demo's database. Every run starts afresh: the sandbox's users, chats and
-/// message ids start from scratch each time, so a SQLite file from an earlier run (with its
-/// `-wal`, `-shm` and `-journal` files) is deleted, and the demo data is imported into a new
-/// one. With `keep` the file stays, and the customers stay identified with what they did;
-/// the chat itself (its messages and buttons) is new. An in-memory database is fresh anyway,
-/// and another database (PostgreSQL) is not the demo's to drop: it is kept. Returns the file
-/// deleted, if any.
-pub fn prepare_demo_database(url: &str, keep: bool) -> anyhow::Result<Option<std::path::PathBuf>> {
-    let Some(path) = crate::store::sqlite_file(url) else { return Ok(None) };
-    if keep || !path.exists() {
-        return Ok(None);
-    }
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.clone().into_os_string();
-        name.push(suffix);
-        match std::fs::remove_file(&name) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot reset the demo database {}", Path::new(&name).display())),
-        }
-    }
-    tracing::info!(file = %path.display(), "the demo starts afresh (--keep continues the last run)");
-    Ok(Some(path))
-}
-
-/// `cabinet demo`: the demo business in the sandbox with a terminal chat, or on Telegram
-/// when a token is given.
-pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
-    prepare_demo_database(&opts.database_url, opts.keep)?;
-    if let Some(token) = &opts.token {
-        let shutdown = shutdown_signal()?;
-        let mut config = config.clone();
-        if config.documents.requisites.is_empty() {
-            config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
-        }
-        let config = &config;
-        let data = BusinessData::demo();
-        let business = Business::from_data(&data)?;
-        let store = open_store(&opts.database_url).await?;
-        let (clock, _, shift) = demo_clock(&data, &business, !opts.real_clock)?;
-        import::import(&store, &data, shift).await.context("cannot import the demo data")?;
-        let adapters = builtin(config, store.clone(), clock.clone());
-        let ctx = build_ctx(config, &business, store, adapters, clock, token, None)?;
-        let bot = telegram_bot(token, config.telegram.api_url.clone())?;
-        return serve_telegram(bot, ctx, shutdown).await;
-    }
-    // The demo's staff group: the configured one, else the sandbox's "Support".
-    let staff_chat = config.telegram.staff_chat_id.unwrap_or(crate::replay::STAFF_CHAT_ID);
-    let running = SandboxedBot::start_with_config(
-        config.clone(),
-        SandboxOptions {
-            database_url: Some(opts.database_url.clone()),
-            fixed_clock: !opts.real_clock,
-            staff_chat_id: Some(staff_chat),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let user = crate::sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
-    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let time = running.clock.clone().map(|clock| {
-        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() }) as Arc<dyn crate::sandbox::terminal::TimeTravel>
-    });
-    let options = crate::sandbox::terminal::TerminalOptions { time, staff_chat: Some(staff_chat) };
-    let result =
-        crate::sandbox::terminal::run_with_options(running.sandbox.clone(), user, options, stdin, std::io::stdout()).await;
-    running.stop().await;
-    result.context("the terminal chat failed")
-}
-
-/// The demo's fixed clock, moved from the terminal chat with `/now`.
-struct DemoTime {
-    clock: Arc<FixedClock>,
-    scheduler: Arc<Scheduler>,
-}
-
-#[async_trait::async_trait]
-impl crate::sandbox::terminal::TimeTravel for DemoTime {
-    fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    async fn set_now(&self, at: DateTime<Utc>) -> anyhow::Result<()> {
-        self.clock.set(at);
-        self.scheduler.run_due().await.map(drop)
-    }
-}
-
-/// A demo bot running against a sandbox (for `demo`, `replay` and tests).
-pub struct SandboxedBot {
-    pub sandbox: Sandbox,
-    pub store: Store,
-    /// The fixed clock, when the bot runs on one.
-    pub clock: Option<Arc<FixedClock>>,
-    /// The one-time codes the bot sent (step-up verification delivers them here).
-    pub otp: Arc<MemoryGateway>,
-    /// The bot's scheduled jobs; its loop ticks in real time, [`SandboxedBot::run_due_jobs`]
-    /// runs a tick at once.
-    pub scheduler: Arc<Scheduler>,
-    shutdown: Option<ShutdownToken>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    jobs: Option<JobLoop>,
-    /// Registering the command menu (retried while Telegram refuses it).
-    menu: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// How to start a sandboxed demo bot.
-#[derive(Debug, Clone, Default)]
-pub struct SandboxOptions {
-    /// `None`: a fresh in-memory SQLite database.
-    pub database_url: Option<String>,
-    /// Fix the clock at the demo time (`business.demo_now`) instead of the real time.
-    pub fixed_clock: bool,
-    /// Adapter timeout in milliseconds (default from the config's default).
-    pub adapter_timeout_ms: Option<u64>,
-    /// Orders per history page (default from the config's default).
-    pub orders_page_size: Option<u32>,
-    /// Ask for a one-time code before subscription changes (codes go to [`SandboxedBot::otp`]).
-    pub step_up: bool,
-    /// Top up with Telegram invoices (a test payment provider token) instead of payment links.
-    pub telegram_payments: bool,
-    /// Dates the business is closed (added to the config's).
-    pub holidays: Vec<chrono::NaiveDate>,
-    /// The staff group (a forum supergroup in the sandbox) the bot hands cases over to.
-    pub staff_chat_id: Option<i64>,
-    /// Bot API failures set up before the bot starts, as [`Sandbox::fail_next`] takes them
-    /// (method, error code, description, `retry_after`): each fails one call, in order.
-    pub fail_first: Vec<(String, u16, String, Option<u32>)>,
-}
-
-impl SandboxedBot {
-    /// Starts a sandbox, a fresh store with the demo data imported, and the real bot
-    /// dispatcher polling the sandbox.
-    pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
-        Self::start_with_config(Config::default(), opts).await
-    }
-
-    pub async fn start_with_config(config: Config, opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
-        Self::start_with_adapters(config, opts, |store, clock, config| builtin(config, store, clock)).await
-    }
-
-    /// [`SandboxedBot::start`] with the adapters made by `make` (tests use slow or failing ones).
-    pub async fn start_with_adapters(
-        mut config: Config,
-        opts: SandboxOptions,
-        make: impl FnOnce(Store, SharedClock, &Config) -> Adapters,
-    ) -> anyhow::Result<SandboxedBot> {
-        if let Some(ms) = opts.adapter_timeout_ms {
-            config.bot.adapter_timeout_ms = ms;
-        }
-        if let Some(size) = opts.orders_page_size {
-            config.bot.orders_page_size = size;
-        }
-        config.booking.holidays.extend(opts.holidays.iter().copied());
-        if opts.telegram_payments {
-            config.payments.provider_token = Some(secrecy::SecretString::from(SANDBOX_PROVIDER_TOKEN));
-        }
-        if config.documents.requisites.is_empty() {
-            config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
-        }
-        let sandbox = Sandbox::start().await.context("cannot start the sandbox Bot API")?;
-        for (method, code, description, retry_after) in &opts.fail_first {
-            sandbox.fail_next(method, *code, description, *retry_after);
-        }
-        if let Some(chat) = opts.staff_chat_id {
-            sandbox.add_forum_group(chat, crate::replay::STAFF_CHAT_TITLE);
-            config.telegram.staff_chat_id = Some(chat);
-        }
-        let store = open_store(opts.database_url.as_deref().unwrap_or("sqlite::memory:")).await?;
-        let data = BusinessData::demo();
-        let business = Business::from_data(&data)?;
-        let (clock, fixed, shift) = demo_clock(&data, &business, opts.fixed_clock)?;
-        import::import(&store, &data, shift).await.context("cannot import the demo data")?;
-        let adapters = make(store.clone(), clock.clone(), &config);
-        let otp = Arc::new(MemoryGateway::default());
-        let gateway: Option<Arc<dyn OtpGateway>> = opts.step_up.then(|| otp.clone() as Arc<dyn OtpGateway>);
-        if opts.step_up && !config.step_up.enabled() {
-            config.step_up.gateway = "log".into();
-        }
-        let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token(), gateway)?;
-        let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
-        let menu = register_commands(&bot, &ctx, SANDBOX_COMMANDS_BACKOFF);
-        let scheduler = job_scheduler(&ctx, &bot);
-        let jobs = JobLoop::start(scheduler.clone());
-        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()));
-        let shutdown = dispatcher.shutdown_token();
-        let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
-        let task = tokio::spawn(async move {
-            dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
-        });
-        Ok(SandboxedBot {
-            sandbox,
-            store,
-            clock: fixed,
-            otp,
-            scheduler,
-            shutdown: Some(shutdown),
-            task: Some(task),
-            jobs: Some(jobs),
-            menu: Some(menu),
-        })
-    }
-
-    /// Moves the fixed clock (no-op on the real clock).
-    pub fn set_now(&self, at: DateTime<Utc>) {
-        if let Some(clock) = &self.clock {
-            clock.set(at);
-        }
-    }
-
-    /// The clock's time now.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
-    }
-
-    /// Runs the jobs due by the clock now (a tick of the scheduler); how many ran. What they
-    /// sent is in the sandbox when this returns.
-    pub async fn run_due_jobs(&self) -> anyhow::Result<usize> {
-        self.scheduler.run_due().await
-    }
-
-    /// Stops the job loop and the dispatcher and waits for them.
-    pub async fn stop(mut self) {
-        if let Some(menu) = self.menu.take() {
-            menu.abort();
-        }
-        if let Some(jobs) = self.jobs.take() {
-            jobs.stop().await;
-        }
-        if let Some(token) = self.shutdown.take() {
-            if let Ok(fut) = token.shutdown() {
-                let _ = tokio::time::timeout(Duration::from_secs(3), fut).await;
-            }
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-}
-
 // --- scheduled jobs ------------------------------------------------------------------------
 
 /// How often the job loop looks for due jobs (real time).
@@ -709,20 +457,20 @@ const JOB_TICK: Duration = Duration::from_secs(1);
 const JOB_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// The scheduler of the bot's jobs, over its store and clock, sending with `bot`.
-fn job_scheduler(ctx: &Arc<Ctx>, bot: &Bot) -> Arc<Scheduler> {
+pub fn job_scheduler(ctx: &Arc<Ctx>, bot: &Bot) -> Arc<Scheduler> {
     let handler = bot::jobs::job_handler(ctx.clone(), bot.clone());
     Arc::new(Scheduler::new(ctx.store.clone(), ctx.clock.clone(), handler))
 }
 
 /// The scheduler ticking every [`JOB_TICK`] in a task of its own, until stopped (or until
 /// this is dropped).
-struct JobLoop {
+pub struct JobLoop {
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl JobLoop {
-    fn start(scheduler: Arc<Scheduler>) -> JobLoop {
+    pub fn start(scheduler: Arc<Scheduler>) -> JobLoop {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(scheduler.run_forever(JOB_TICK, async {
             let _ = stopped.await;
@@ -731,7 +479,7 @@ impl JobLoop {
     }
 
     /// Stops the loop after the tick under way (cut short after [`JOB_STOP_WAIT`]).
-    async fn stop(self) {
+    pub async fn stop(self) {
         let JobLoop { stop, mut task } = self;
         let _ = stop.send(());
         if tokio::time::timeout(JOB_STOP_WAIT, &mut task).await.is_err() {

@@ -783,7 +783,7 @@ mod tests {
 
     #[test]
     fn the_example_file_parses_and_holds_the_defaults() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cabinet.toml.example")).unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../cabinet.toml.example")).unwrap();
         let config = Config::from_toml(&text, "cabinet.toml.example").unwrap();
         config.validate().unwrap();
         assert_eq!(config.payments.amounts, PaymentsConfig::default().amounts);
@@ -958,7 +958,7 @@ mod tests {
 
     #[test]
     fn the_example_file_is_a_valid_configuration() {
-        let config = Config::from_toml(include_str!("../cabinet.toml.example"), "cabinet.toml.example").unwrap();
+        let config = Config::from_toml(include_str!("../../../cabinet.toml.example"), "cabinet.toml.example").unwrap();
         config.validate().unwrap();
         assert!(!config.llm.enabled());
     }

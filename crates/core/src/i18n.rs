@@ -104,12 +104,12 @@ impl I18n {
             (
                 Locale::Ru,
                 "locales/ru/cabinet.ftl",
-                include_str!("../locales/ru/cabinet.ftl"),
+                include_str!("../../../locales/ru/cabinet.ftl"),
             ),
             (
                 Locale::En,
                 "locales/en/cabinet.ftl",
-                include_str!("../locales/en/cabinet.ftl"),
+                include_str!("../../../locales/en/cabinet.ftl"),
             ),
         ])
     }

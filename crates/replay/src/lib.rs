@@ -6,6 +6,7 @@
 //! file with staff steps (`@staff`, `<staff`) runs with a staff group: the forum supergroup
 //! [`STAFF_CHAT_ID`] ("Support") in the sandbox, given to the bot in its options.
 
+pub mod harness;
 pub mod parse;
 pub mod run;
 
@@ -18,7 +19,7 @@ use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::app::{SandboxOptions, SandboxedBot};
+use crate::harness::{SandboxOptions, SandboxedBot};
 
 pub use parse::{
     Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, StaffSpec, Step, StepKind, Transcript,

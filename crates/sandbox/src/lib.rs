@@ -1,7 +1,8 @@
 //! The sandbox: a local Telegram Bot API emulator (axum, loopback) that the real bot talks to
 //! over HTTP exactly as it talks to Telegram, plus a user side that injects messages,
 //! contacts and button presses and reads what the bot sent. Used by `cabinet demo`,
-//! `cabinet replay`, the tests and the benchmarks.
+//! `cabinet replay`, the tests and the benchmarks. It knows nothing of cabinet itself: the
+//! bot tells it when an update is handled through [`Sandbox::observer`].
 //!
 //! The emulator keeps every chat's messages as the user sees them, queues the user's
 //! updates for `getUpdates` (or POSTs them to a loopback webhook after `setWebhook`), and
@@ -223,11 +224,13 @@ impl Drop for Handle {
     }
 }
 
-/// Tells the sandbox when the bot has finished an update.
-struct Observer(Arc<Shared>);
+/// Tells the sandbox when the bot has finished an update (see [`Sandbox::observer`]).
+#[derive(Clone)]
+pub struct HandledHook(Arc<Shared>);
 
-impl crate::bot::UpdateObserver for Observer {
-    fn handled(&self, update_id: i32) {
+impl HandledHook {
+    /// The bot has finished handling update `update_id`.
+    pub fn handled(&self, update_id: i32) {
         {
             let mut st = self.0.lock();
             st.handled.insert(update_id);
@@ -654,8 +657,8 @@ impl Sandbox {
     }
 
     /// The hook the bot calls when it has finished an update.
-    pub fn observer(&self) -> Arc<dyn crate::bot::UpdateObserver> {
-        Arc::new(Observer(self.shared().clone()))
+    pub fn observer(&self) -> HandledHook {
+        HandledHook(self.shared().clone())
     }
 }
 

@@ -6,9 +6,9 @@ use super::PdfError;
 use super::text::Metrics;
 
 /// Noto Sans Regular.
-pub(crate) const REGULAR: &[u8] = include_bytes!("../../assets/fonts/NotoSans-Regular.ttf");
+pub(crate) const REGULAR: &[u8] = include_bytes!("../../../../assets/fonts/NotoSans-Regular.ttf");
 /// Noto Sans Bold.
-pub(crate) const BOLD: &[u8] = include_bytes!("../../assets/fonts/NotoSans-Bold.ttf");
+pub(crate) const BOLD: &[u8] = include_bytes!("../../../../assets/fonts/NotoSans-Bold.ttf");
 
 /// Which of the two faces a piece of text uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

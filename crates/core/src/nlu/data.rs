@@ -24,10 +24,10 @@ pub(crate) const FILES: [&str; 2] = ["intents.toml", "entities.toml"];
 /// The data files compiled into the binary.
 pub(crate) fn embedded_sources() -> Vec<Source> {
     let files: [(&str, &str); 4] = [
-        ("ru/intents.toml", include_str!("../../dialogues/ru/intents.toml")),
-        ("ru/entities.toml", include_str!("../../dialogues/ru/entities.toml")),
-        ("en/intents.toml", include_str!("../../dialogues/en/intents.toml")),
-        ("en/entities.toml", include_str!("../../dialogues/en/entities.toml")),
+        ("ru/intents.toml", include_str!("../../../../dialogues/ru/intents.toml")),
+        ("ru/entities.toml", include_str!("../../../../dialogues/ru/entities.toml")),
+        ("en/intents.toml", include_str!("../../../../dialogues/en/intents.toml")),
+        ("en/entities.toml", include_str!("../../../../dialogues/en/entities.toml")),
     ];
     files.iter().map(|(n, t)| Source { name: (*n).to_string(), text: (*t).to_string() }).collect()
 }

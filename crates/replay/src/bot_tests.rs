@@ -42,13 +42,13 @@ use teloxide::{ApiError, RequestError};
 
 use super::parse;
 use super::run::{Failure, StaffSide, play};
-use crate::adapters::otp::{MemoryGateway, OtpGateway};
-use crate::bot::UpdateObserver;
-use crate::clock::{Clock, FixedClock};
-use crate::domain::{Locale, Phone};
-use crate::jobs::{Job, JobError, JobHandler, NewJob, Scheduler};
-use crate::sandbox::Sandbox;
-use crate::store::Store;
+use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
+use cabinet_core::bot::UpdateObserver;
+use cabinet_core::clock::{Clock, FixedClock};
+use cabinet_core::domain::{Locale, Phone};
+use cabinet_core::jobs::{Job, JobError, JobHandler, NewJob, Scheduler};
+use cabinet_sandbox::Sandbox;
+use cabinet_core::store::Store;
 
 /// The tiny bot's memory: the phone each chat shared and the code sent to it.
 #[derive(Default)]
@@ -127,7 +127,7 @@ impl TinyBot {
         let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
         let handler = Arc::new(SendJobs { bot: bot.clone() });
         let scheduler = Arc::new(Scheduler::new(store.clone(), clock.clone(), handler));
-        let observer: Arc<dyn UpdateObserver> = sandbox.observer();
+        let observer: Arc<dyn UpdateObserver> = crate::harness::observer(&sandbox);
         let handler =
             dptree::endpoint(|bot: Bot, update: Update, observer: Arc<dyn UpdateObserver>, env: Env| async move {
                 let hang = respond(&bot, &update, &env).await;
@@ -685,7 +685,7 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
     // A bot whose tree handles messages only: teloxide asks Telegram for messages only.
     let sandbox = Sandbox::start().await.unwrap();
     let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
-    let observer: Arc<dyn UpdateObserver> = sandbox.observer();
+    let observer: Arc<dyn UpdateObserver> = crate::harness::observer(&sandbox);
     let handler = Update::filter_message().endpoint(|bot: Bot, update: Update, m: Message, observer: Arc<dyn UpdateObserver>| async move {
         bot.send_invoice(m.chat.id, "Top-up", "Balance top-up", "topup:1", "KZT", [LabeledPrice::new("Top-up", 200_000)])
             .provider_token("381764678:TEST:100")
@@ -838,7 +838,7 @@ async fn staff_steps_relay_between_a_customer_and_their_topic() {
         .iter()
         .filter(|m| m.copied_from.is_some())
         .map(|m| match &m.content {
-            crate::sandbox::BotContent::Document { file_name, .. } => file_name.clone(),
+            cabinet_sandbox::BotContent::Document { file_name, .. } => file_name.clone(),
             _ => m.text.clone(),
         })
         .collect();

@@ -8,7 +8,7 @@ use regex::Regex;
 use super::parse::Pattern;
 use super::run::{Reply, capture, check, render_replies, replies_in, substitute};
 use super::*;
-use crate::sandbox::{BotContent, BotMessage, InlineButton, ReplyButton, SandboxEvent};
+use cabinet_sandbox::{BotContent, BotMessage, InlineButton, ReplyButton, SandboxEvent};
 
 fn text(chat_id: i64, text: &str) -> BotMessage {
     BotMessage {
@@ -275,7 +275,7 @@ async fn unreadable_and_unparsable_files_count_as_failed() {
     let missing = dir.path().join("missing.txt");
     let bad_regex = dir.path().join("bad.txt");
     std::fs::write(&bad_regex, "# Bad regex\n@user 1 lang=ru\n> /start\n<~ 3[450\n").unwrap();
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/replay_fixtures/unknown_step.txt");
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/replay_fixtures/unknown_step.txt");
 
     let mut out = Vec::new();
     let summary = run_files(&[missing.clone(), bad_regex.clone(), fixture.clone()], &mut out).await.unwrap();
@@ -313,7 +313,7 @@ fn named_groups_of_a_matching_regex_are_kept_for_later_actions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_bots_jobs_run_at_now_and_in_the_background() {
-    use crate::store::NewJob;
+    use cabinet_core::store::NewJob;
     let bot = SandboxedBot::start(SandboxOptions { fixed_clock: true, ..Default::default() }).await.unwrap();
     let start = bot.now();
     let job = |key: &str, run_at| NewJob {

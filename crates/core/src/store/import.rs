@@ -31,7 +31,7 @@ use crate::domain::{Locale, Phone};
 use crate::nlu::{Catalog, Named};
 
 /// The demo data set compiled into the binary.
-pub const DEMO_JSON: &str = include_str!("../../demo/demo-business.json");
+pub const DEMO_JSON: &str = include_str!("../../../../demo/demo-business.json");
 
 /// A whole business data set. Keys starting with `_` and unknown keys are ignored. Money,
 /// dates, times and phones are kept as written; [`BusinessData::parse`] checks them.

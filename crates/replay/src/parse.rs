@@ -539,7 +539,7 @@ fn parse_action(source: &str) -> Result<Action, String> {
             if name.is_empty() {
                 return Err(usage.into());
             }
-            let size = crate::sandbox::parse_size(size)
+            let size = cabinet_sandbox::parse_size(size)
                 .ok_or_else(|| format!("> @document: `{size}` is not a size (30MB, 512KB, 1.5MB or bytes)"))?;
             Ok(Action::Document { file_name: name.to_owned(), size })
         }

@@ -1,0 +1,195 @@
+//! The demo bot in the sandbox: what `cabinet demo`, `cabinet replay` and the tests run. A
+//! [`SandboxedBot`] is a local Bot API emulator, a store with the demo business imported, and
+//! the real dispatcher and job loop of [`cabinet_core`] polling the emulator, on a fixed clock
+//! or the real one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cabinet_core::adapters::Adapters;
+use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
+use cabinet_core::app::{
+    Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, build_ctx, builtin, demo_clock,
+    dispatcher, job_scheduler, open_store, register_commands,
+};
+use cabinet_core::bot::UpdateObserver;
+use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
+use cabinet_core::config::Config;
+use cabinet_core::jobs::Scheduler;
+use cabinet_core::store::Store;
+use cabinet_core::store::import::{self, BusinessData};
+use cabinet_sandbox::{HandledHook, Sandbox};
+use chrono::{DateTime, Utc};
+use teloxide::dispatching::ShutdownToken;
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+
+/// The hook through which the bot tells `sandbox` that it has finished an update.
+pub fn observer(sandbox: &Sandbox) -> Arc<dyn UpdateObserver> {
+    Arc::new(Handled(sandbox.observer()))
+}
+
+/// Tells the sandbox when the bot has finished an update.
+struct Handled(HandledHook);
+
+impl UpdateObserver for Handled {
+    fn handled(&self, update_id: i32) {
+        self.0.handled(update_id);
+    }
+}
+
+/// A demo bot running against a sandbox (for `demo`, `replay` and tests).
+pub struct SandboxedBot {
+    pub sandbox: Sandbox,
+    pub store: Store,
+    /// The fixed clock, when the bot runs on one.
+    pub clock: Option<Arc<FixedClock>>,
+    /// The one-time codes the bot sent (step-up verification delivers them here).
+    pub otp: Arc<MemoryGateway>,
+    /// The bot's scheduled jobs; its loop ticks in real time, [`SandboxedBot::run_due_jobs`]
+    /// runs a tick at once.
+    pub scheduler: Arc<Scheduler>,
+    shutdown: Option<ShutdownToken>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    jobs: Option<JobLoop>,
+    /// Registering the command menu (retried while Telegram refuses it).
+    menu: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How to start a sandboxed demo bot.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// `None`: a fresh in-memory SQLite database.
+    pub database_url: Option<String>,
+    /// Fix the clock at the demo time (`business.demo_now`) instead of the real time.
+    pub fixed_clock: bool,
+    /// Adapter timeout in milliseconds (default from the config's default).
+    pub adapter_timeout_ms: Option<u64>,
+    /// Orders per history page (default from the config's default).
+    pub orders_page_size: Option<u32>,
+    /// Ask for a one-time code before subscription changes (codes go to [`SandboxedBot::otp`]).
+    pub step_up: bool,
+    /// Top up with Telegram invoices (a test payment provider token) instead of payment links.
+    pub telegram_payments: bool,
+    /// Dates the business is closed (added to the config's).
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// The staff group (a forum supergroup in the sandbox) the bot hands cases over to.
+    pub staff_chat_id: Option<i64>,
+    /// Bot API failures set up before the bot starts, as [`Sandbox::fail_next`] takes them
+    /// (method, error code, description, `retry_after`): each fails one call, in order.
+    pub fail_first: Vec<(String, u16, String, Option<u32>)>,
+}
+
+impl SandboxedBot {
+    /// Starts a sandbox, a fresh store with the demo data imported, and the real bot
+    /// dispatcher polling the sandbox.
+    pub async fn start(opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
+        Self::start_with_config(Config::default(), opts).await
+    }
+
+    pub async fn start_with_config(config: Config, opts: SandboxOptions) -> anyhow::Result<SandboxedBot> {
+        Self::start_with_adapters(config, opts, |store, clock, config| builtin(config, store, clock)).await
+    }
+
+    /// [`SandboxedBot::start`] with the adapters made by `make` (tests use slow or failing ones).
+    pub async fn start_with_adapters(
+        mut config: Config,
+        opts: SandboxOptions,
+        make: impl FnOnce(Store, SharedClock, &Config) -> Adapters,
+    ) -> anyhow::Result<SandboxedBot> {
+        if let Some(ms) = opts.adapter_timeout_ms {
+            config.bot.adapter_timeout_ms = ms;
+        }
+        if let Some(size) = opts.orders_page_size {
+            config.bot.orders_page_size = size;
+        }
+        config.booking.holidays.extend(opts.holidays.iter().copied());
+        if opts.telegram_payments {
+            config.payments.provider_token = Some(secrecy::SecretString::from(SANDBOX_PROVIDER_TOKEN));
+        }
+        if config.documents.requisites.is_empty() {
+            config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
+        }
+        let sandbox = Sandbox::start().await.context("cannot start the sandbox Bot API")?;
+        for (method, code, description, retry_after) in &opts.fail_first {
+            sandbox.fail_next(method, *code, description, *retry_after);
+        }
+        if let Some(chat) = opts.staff_chat_id {
+            sandbox.add_forum_group(chat, crate::STAFF_CHAT_TITLE);
+            config.telegram.staff_chat_id = Some(chat);
+        }
+        let store = open_store(opts.database_url.as_deref().unwrap_or("sqlite::memory:")).await?;
+        let data = BusinessData::demo();
+        let business = Business::from_data(&data)?;
+        let (clock, fixed, shift) = demo_clock(&data, &business, opts.fixed_clock)?;
+        import::import(&store, &data, shift).await.context("cannot import the demo data")?;
+        let adapters = make(store.clone(), clock.clone(), &config);
+        let otp = Arc::new(MemoryGateway::default());
+        let gateway: Option<Arc<dyn OtpGateway>> = opts.step_up.then(|| otp.clone() as Arc<dyn OtpGateway>);
+        if opts.step_up && !config.step_up.enabled() {
+            config.step_up.gateway = "log".into();
+        }
+        let ctx = build_ctx(&config, &business, store.clone(), adapters, clock, sandbox.token(), gateway)?;
+        let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
+        let menu = register_commands(&bot, &ctx, SANDBOX_COMMANDS_BACKOFF);
+        let scheduler = job_scheduler(&ctx, &bot);
+        let jobs = JobLoop::start(scheduler.clone());
+        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(observer(&sandbox)));
+        let shutdown = dispatcher.shutdown_token();
+        let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
+        let task = tokio::spawn(async move {
+            dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
+        });
+        Ok(SandboxedBot {
+            sandbox,
+            store,
+            clock: fixed,
+            otp,
+            scheduler,
+            shutdown: Some(shutdown),
+            task: Some(task),
+            jobs: Some(jobs),
+            menu: Some(menu),
+        })
+    }
+
+    /// Moves the fixed clock (no-op on the real clock).
+    pub fn set_now(&self, at: DateTime<Utc>) {
+        if let Some(clock) = &self.clock {
+            clock.set(at);
+        }
+    }
+
+    /// The clock's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
+    }
+
+    /// Runs the jobs due by the clock now (a tick of the scheduler); how many ran. What they
+    /// sent is in the sandbox when this returns.
+    pub async fn run_due_jobs(&self) -> anyhow::Result<usize> {
+        self.scheduler.run_due().await
+    }
+
+    /// Stops the job loop and the dispatcher and waits for them.
+    pub async fn stop(mut self) {
+        if let Some(menu) = self.menu.take() {
+            menu.abort();
+        }
+        if let Some(jobs) = self.jobs.take() {
+            jobs.stop().await;
+        }
+        if let Some(token) = self.shutdown.take() {
+            if let Ok(fut) = token.shutdown() {
+                let _ = tokio::time::timeout(Duration::from_secs(3), fut).await;
+            }
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+

@@ -1,0 +1,115 @@
+//! `cabinet demo`: the demo business in the sandbox with a terminal chat (the customer types,
+//! the real bot answers), or on real Telegram when a token is given.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cabinet_core::app::{
+    Business, DEMO_REQUISITES, build_ctx, builtin, demo_clock, open_store, serve_telegram, shutdown_signal, telegram_bot,
+};
+use cabinet_core::clock::{Clock as _, FixedClock};
+use cabinet_core::config::Config;
+use cabinet_core::jobs::Scheduler;
+use cabinet_core::store::import::{self, BusinessData};
+use cabinet_replay::harness::{SandboxOptions, SandboxedBot};
+use chrono::{DateTime, Utc};
+
+/// How `cabinet demo` runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub database_url: String,
+    pub token: Option<String>,
+    pub real_clock: bool,
+    /// Continue with the database of the last run instead of starting afresh.
+    pub keep: bool,
+}
+
+/// Prepares the demo's database. Every run starts afresh: the sandbox's users, chats and
+/// message ids start from scratch each time, so a SQLite file from an earlier run (with its
+/// `-wal`, `-shm` and `-journal` files) is deleted, and the demo data is imported into a new
+/// one. With `keep` the file stays, and the customers stay identified with what they did;
+/// the chat itself (its messages and buttons) is new. An in-memory database is fresh anyway,
+/// and another database (PostgreSQL) is not the demo's to drop: it is kept. Returns the file
+/// deleted, if any.
+pub fn prepare_demo_database(url: &str, keep: bool) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(path) = cabinet_core::store::sqlite_file(url) else { return Ok(None) };
+    if keep || !path.exists() {
+        return Ok(None);
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.clone().into_os_string();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot reset the demo database {}", Path::new(&name).display())),
+        }
+    }
+    tracing::info!(file = %path.display(), "the demo starts afresh (--keep continues the last run)");
+    Ok(Some(path))
+}
+
+/// `cabinet demo`: the demo business in the sandbox with a terminal chat, or on Telegram
+/// when a token is given.
+pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
+    prepare_demo_database(&opts.database_url, opts.keep)?;
+    if let Some(token) = &opts.token {
+        let shutdown = shutdown_signal()?;
+        let mut config = config.clone();
+        if config.documents.requisites.is_empty() {
+            config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
+        }
+        let config = &config;
+        let data = BusinessData::demo();
+        let business = Business::from_data(&data)?;
+        let store = open_store(&opts.database_url).await?;
+        let (clock, _, shift) = demo_clock(&data, &business, !opts.real_clock)?;
+        import::import(&store, &data, shift).await.context("cannot import the demo data")?;
+        let adapters = builtin(config, store.clone(), clock.clone());
+        let ctx = build_ctx(config, &business, store, adapters, clock, token, None)?;
+        let bot = telegram_bot(token, config.telegram.api_url.clone())?;
+        return serve_telegram(bot, ctx, shutdown).await;
+    }
+    // The demo's staff group: the configured one, else the sandbox's "Support".
+    let staff_chat = config.telegram.staff_chat_id.unwrap_or(cabinet_replay::STAFF_CHAT_ID);
+    let running = SandboxedBot::start_with_config(
+        config.clone(),
+        SandboxOptions {
+            database_url: Some(opts.database_url.clone()),
+            fixed_clock: !opts.real_clock,
+            staff_chat_id: Some(staff_chat),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let user = cabinet_sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let time = running.clock.clone().map(|clock| {
+        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() }) as Arc<dyn cabinet_sandbox::terminal::TimeTravel>
+    });
+    let options = cabinet_sandbox::terminal::TerminalOptions { time, staff_chat: Some(staff_chat) };
+    let result =
+        cabinet_sandbox::terminal::run_with_options(running.sandbox.clone(), user, options, stdin, std::io::stdout()).await;
+    running.stop().await;
+    result.context("the terminal chat failed")
+}
+
+/// The demo's fixed clock, moved from the terminal chat with `/now`.
+struct DemoTime {
+    clock: Arc<FixedClock>,
+    scheduler: Arc<Scheduler>,
+}
+
+#[async_trait::async_trait]
+impl cabinet_sandbox::terminal::TimeTravel for DemoTime {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    async fn set_now(&self, at: DateTime<Utc>) -> anyhow::Result<()> {
+        self.clock.set(at);
+        self.scheduler.run_due().await.map(drop)
+    }
+}
+
