@@ -1,6 +1,8 @@
 //! Rendering business documents as PDF: a short Russian act and a 60-line invoice.
 //! Run with `cargo bench --bench pdf`.
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::hint::black_box;
 
 use cabinet::pdf::{Line, Party, PdfDocument, render};

@@ -136,12 +136,11 @@ async fn classify_business(config: &Config) -> anyhow::Result<app::Business> {
         Some(path) => std::path::Path::new(path).exists(),
         None => !url.starts_with("sqlite:"),
     };
-    if database_exists {
-        if let Ok(store) = cabinet_core::store::Store::connect(url).await {
-            if let Ok(business) = app::Business::from_store(&store).await {
-                return Ok(business);
-            }
-        }
+    if database_exists
+        && let Ok(store) = cabinet_core::store::Store::connect(url).await
+        && let Ok(business) = app::Business::from_store(&store).await
+    {
+        return Ok(business);
     }
     app::Business::from_data(&cabinet_core::store::import::BusinessData::demo())
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests of the bot: the real dispatcher, the demo business and the sandbox Bot API,
 //! for what transcripts cannot show (slow adapters, restarts, the audit log, registration).
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! Plays every conversation transcript in `tests/conversations/*.txt` against the demo bot
 //! in the sandbox (PRODUCT §6) and fails when any of them fails.
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::path::PathBuf;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

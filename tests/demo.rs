@@ -1,6 +1,8 @@
 //! The demo as `cabinet demo` starts it: its database afresh or kept, and its data moved to
 //! another day with the months named in titles and PDFs moving along.
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::process::Command;
 use std::time::Duration;
 

@@ -2,6 +2,8 @@
 //! accuracy, see `docs/nlu.md` for the definitions), and `cabinet classify` run as a real
 //! process on hostile input.
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -2,6 +2,8 @@
 //! path: Bot API calls that fail (a late button answer, a refused command menu), stopping on
 //! SIGTERM, reminders sent late, and a Docker image whose build context is complete.
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! against SQLite (a temporary file and in memory) and PostgreSQL (a fresh database per test,
 //! from `TEST_DATABASE_URL`).
 
+#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::str::FromStr;

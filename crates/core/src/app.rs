@@ -252,7 +252,8 @@ pub fn build_ctx(
     }))
 }
 
-/// The dispatcher over the bot's schema (stopped through its [`ShutdownToken`]).
+/// The dispatcher over the bot's schema (stopped through its
+/// [`ShutdownToken`](teloxide::dispatching::ShutdownToken)).
 pub fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
     let storage = StoreStorage::new(ctx.store.clone());
     Dispatcher::builder(bot, bot::schema(observer))

@@ -248,13 +248,13 @@ impl StepUpConfig {
         if !(1..=60).contains(&self.max_sends_per_hour) {
             return Err(ConfigError::Invalid { name: "step_up.max_sends_per_hour", message: "expected 1..=60".into() });
         }
-        if let Some(secret) = &self.secret {
-            if secret.expose_secret().trim().chars().count() < MIN_SECRET_CHARS {
-                return Err(ConfigError::Invalid {
-                    name: "step_up.secret (CABINET_OTP_SECRET)",
-                    message: format!("expected at least {MIN_SECRET_CHARS} characters"),
-                });
-            }
+        if let Some(secret) = &self.secret
+            && secret.expose_secret().trim().chars().count() < MIN_SECRET_CHARS
+        {
+            return Err(ConfigError::Invalid {
+                name: "step_up.secret (CABINET_OTP_SECRET)",
+                message: format!("expected at least {MIN_SECRET_CHARS} characters"),
+            });
         }
         Ok(())
     }
@@ -609,13 +609,13 @@ impl Config {
                 message: e.to_string(),
             })?;
         }
-        if let Some(locale) = &self.bot.default_locale {
-            if Locale::parse(locale).is_none() {
-                return Err(ConfigError::Invalid {
-                    name: "bot.default_locale (CABINET_DEFAULT_LOCALE)",
-                    message: format!("{locale:?} is not one of ru, en"),
-                });
-            }
+        if let Some(locale) = &self.bot.default_locale
+            && Locale::parse(locale).is_none()
+        {
+            return Err(ConfigError::Invalid {
+                name: "bot.default_locale (CABINET_DEFAULT_LOCALE)",
+                message: format!("{locale:?} is not one of ru, en"),
+            });
         }
         if !(100..=60_000).contains(&self.bot.adapter_timeout_ms) {
             return Err(ConfigError::Invalid {
@@ -659,13 +659,13 @@ impl Config {
                 });
             }
         }
-        if let Some(tz) = &self.support.time_zone {
-            if tz.parse::<chrono_tz::Tz>().is_err() {
-                return Err(ConfigError::Invalid {
-                    name: "support.time_zone (CABINET_TIME_ZONE)",
-                    message: format!("{tz:?} is not an IANA time zone such as Asia/Almaty"),
-                });
-            }
+        if let Some(tz) = &self.support.time_zone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(ConfigError::Invalid {
+                name: "support.time_zone (CABINET_TIME_ZONE)",
+                message: format!("{tz:?} is not an IANA time zone such as Asia/Almaty"),
+            });
         }
         if !(1..=30).contains(&self.support.relay_per_minute) {
             return Err(ConfigError::Invalid { name: "support.relay_per_minute", message: "expected 1..=30".into() });

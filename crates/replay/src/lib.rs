@@ -1,6 +1,6 @@
 //! Conversation transcripts (PRODUCT §6): the parser and the runner that plays each file
 //! against the demo business in the sandbox, with a fresh database and a fixed clock. The
-//! format is described in [`parse`]; a file's `@config` lines choose how its bot is started
+//! format is described in [`mod@parse`]; a file's `@config` lines choose how its bot is started
 //! (step-up codes, Telegram payments), `> @otp` reads the codes the bot sent from the bot's
 //! in-memory code gateway, and `@now` runs the bot's scheduled jobs due by the new time. A
 //! file with staff steps (`@staff`, `<staff`) runs with a staff group: the forum supergroup

@@ -104,7 +104,7 @@ impl Failure {
     }
 }
 
-/// Renders replies one per item: texts, buttons in [brackets], documents by name.
+/// Renders replies one per item: texts, buttons in `[brackets]`, documents by name.
 pub fn render_replies(replies: &[Reply], indent: &str) -> String {
     let mut out = String::new();
     if replies.is_empty() {

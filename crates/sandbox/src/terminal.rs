@@ -12,6 +12,9 @@ use super::{
     BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser, TopicChange, parse_size,
 };
 
+
+/// A staff member, the staff group and the topic they write in (`None`: General).
+type StaffPlace = (SandboxUser, i64, Option<i32>);
 /// How long a step waits for the bot to finish handling it.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -254,7 +257,7 @@ impl<W: Write> Terminal<W> {
 
     /// Where a staff member writes: `None` as the customer; `Some(Err)` when their topic is
     /// gone (said so); else the member, the group and the topic.
-    fn staff_place(&mut self) -> Option<Result<(SandboxUser, i64, Option<i32>), ()>> {
+    fn staff_place(&mut self) -> Option<Result<StaffPlace, ()>> {
         let staff = self.staff.as_ref()?;
         let chat = self.staff_chat?;
         if let Some(topic) = staff.topic

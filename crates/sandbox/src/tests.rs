@@ -1578,10 +1578,10 @@ async fn relay_bot(sandbox: Sandbox, bot: Bot) {
                         }
                     };
                     let _ = bot.copy_message(ChatId(STAFF), m.chat.id, m.id).message_thread_id(topic).await;
-                } else if let Some(thread) = m.thread_id {
-                    if let Some((customer, _)) = topics.iter().find(|(_, t)| **t == thread) {
-                        let _ = bot.copy_message(ChatId(*customer), m.chat.id, m.id).await;
-                    }
+                } else if let Some(thread) = m.thread_id
+                    && let Some((customer, _)) = topics.iter().find(|(_, t)| **t == thread)
+                {
+                    let _ = bot.copy_message(ChatId(*customer), m.chat.id, m.id).await;
                 }
             }
             observer.handled(update.id.0 as i32);

@@ -272,7 +272,7 @@ fn free_slots<'de, D: Deserializer<'de>>(de: D) -> Result<BTreeMap<String, Vec<S
 
 impl BusinessData {
     /// Parses and validates a data set (phones in E.164, money as decimal strings, known
-    /// codes in references); errors name the offending path ("customers[1].phone").
+    /// codes in references); errors name the offending path (`customers[1].phone`).
     pub fn parse(json: &str) -> Result<BusinessData, String> {
         let data: BusinessData =
             serde_json::from_str(json).map_err(|e| format!("invalid data set: {e}"))?;

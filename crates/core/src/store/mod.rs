@@ -771,6 +771,19 @@ async fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> StoreResu
     Ok(())
 }
 
+/// A `bindings` row as a [`Binding`].
+fn binding_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Binding> {
+    let c = Cols::new(row, "bindings");
+    Ok(Binding {
+        telegram_user_id: c.i64("telegram_user_id")?,
+        chat_id: c.i64("chat_id")?,
+        customer_id: CustomerId(c.text("customer_id")?),
+        phone: c.phone("phone")?,
+        first_name: c.text("first_name")?,
+        bound_at: c.time("bound_at")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -896,17 +909,4 @@ mod tests {
         assert!(time_to_db(a) < time_to_db(b));
         assert_eq!(time_to_db(b), "2025-01-11T05:00:01.000000000Z");
     }
-}
-
-/// A `bindings` row as a [`Binding`].
-fn binding_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Binding> {
-    let c = Cols::new(row, "bindings");
-    Ok(Binding {
-        telegram_user_id: c.i64("telegram_user_id")?,
-        chat_id: c.i64("chat_id")?,
-        customer_id: CustomerId(c.text("customer_id")?),
-        phone: c.phone("phone")?,
-        first_name: c.text("first_name")?,
-        bound_at: c.time("bound_at")?,
-    })
 }
