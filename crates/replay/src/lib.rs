@@ -1,4 +1,4 @@
-//! Conversation transcripts (PRODUCT §6): the parser and the runner that plays each file
+//! Conversation transcripts (docs/transcripts.md): the parser and the runner that plays each file
 //! against the demo business in the sandbox, with a fresh database and a fixed clock. The
 //! format is described in [`mod@parse`]; a file's `@config` lines choose how its bot is started
 //! (step-up codes, Telegram payments), `> @otp` reads the codes the bot sent from the bot's

@@ -1,4 +1,4 @@
-//! The transcript format (PRODUCT §6): turns a file's text into a [`Transcript`] of steps,
+//! The transcript format (docs/transcripts.md): turns a file's text into a [`Transcript`] of steps,
 //! each with its line number, or a [`ParseError`] naming the offending line.
 //!
 //! One step a line; blank lines and `//` comments are skipped; the first line is the title

@@ -1,4 +1,4 @@
-//! Entity extraction (PRODUCT §5): order numbers, document kinds, periods, dates, times,
+//! Entity extraction (docs/intent-contract.md): order numbers, document kinds, periods, dates, times,
 //! catalogue services and staff, subscription actions, read from the tokens and the rule
 //! matches of a message and resolved against the business's local time.
 

@@ -19,7 +19,7 @@ const MIN_STEM_CHARS: usize = 3;
 /// At most this many unknown words of a message are looked up for typos.
 const MAX_TYPO_LOOKUPS: usize = 24;
 
-/// The kinds of entities (PRODUCT §5 names).
+/// The kinds of entities (as docs/intent-contract.md names them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntityKind {
     OrderId,

@@ -1,6 +1,6 @@
 //! The optional language-model fallback of the recogniser: an OpenAI-compatible
 //! chat-completions service asked for an intent and entities when the local recogniser is
-//! unsure, with its answer checked against the contract of PRODUCT §5 before it is trusted.
+//! unsure, with its answer checked against the contract (docs/intent-contract.md) before it is trusted.
 
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ pub enum LlmError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmAnswer {
     pub intent: Intent,
-    /// Only values in the formats of PRODUCT §5; others are dropped.
+    /// Only values in the formats of the contract (docs/intent-contract.md); others are dropped.
     pub entities: Entities,
     /// 0.0 ..= 1.0, at least the configured minimum.
     pub confidence: f32,

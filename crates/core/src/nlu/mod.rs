@@ -1,4 +1,4 @@
-//! Understanding free text: intents and entities (PRODUCT §5), driven by the data files in
+//! Understanding free text: intents and entities (docs/intent-contract.md), driven by the data files in
 //! the top-level `dialogues/` folder (embedded in the binary; a directory given in the config
 //! overrides them so a business can tune wording without recompiling).
 //!
