@@ -11,10 +11,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
-use teloxide::dispatching::{Dispatcher, DefaultKey, ShutdownToken};
+use teloxide::dispatching::{Dispatcher, DefaultKey};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::stop::StopToken;
+use teloxide::update_listeners::{Polling, UpdateListener as _};
 
 use crate::adapters::Adapters;
 use crate::adapters::builtin::BuiltinSettings;
@@ -295,29 +296,33 @@ pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'st
 /// Dispatches the updates `listener` brings until `shutdown` resolves; then polling stops
 /// (the updates handled so far are confirmed to the Bot API) and the updates in hand are
 /// finished before this returns.
+///
+/// Polling is stopped with the listener's own stop token, not only the dispatcher's shutdown
+/// token: teloxide's dispatcher looks at a shutdown request only when it is woken while
+/// waiting for the next update, so a request made while it hands an update to a worker goes
+/// unnoticed and it polls on. The listener checks its token whenever it is polled, so it
+/// always ends.
 async fn dispatch_until(
     dispatcher: &mut Dispatcher<Bot, BotError, DefaultKey>,
-    listener: Polling<Bot>,
+    mut listener: Polling<Bot>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), teloxide::RequestError> {
     let token = dispatcher.shutdown_token();
+    let stop = listener.stop_token();
     let dispatch = dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"));
     tokio::pin!(dispatch, shutdown);
-    let mut asked = false;
-    loop {
-        tokio::select! {
-            biased;
-            result = &mut dispatch => return result,
-            () = &mut shutdown, if !asked => {
-                asked = true;
-                // Idle: still asking getMe, before any update was taken (a dispatcher that
-                // has stopped has returned above). Nothing is in hand: stop right here.
-                if token.shutdown().is_err() {
-                    return Ok(());
-                }
-            }
-        }
+    tokio::select! {
+        biased;
+        result = &mut dispatch => return result,
+        () = &mut shutdown => {}
     }
+    // Idle: still asking getMe, before any update was taken (a dispatcher that has stopped
+    // has returned above). Nothing is in hand: stop right here.
+    if token.shutdown().is_err() {
+        return Ok(());
+    }
+    stop.stop();
+    dispatch.await
 }
 
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real
@@ -558,7 +563,8 @@ pub struct SandboxedBot {
     /// The bot's scheduled jobs; its loop ticks in real time, [`SandboxedBot::run_due_jobs`]
     /// runs a tick at once.
     pub scheduler: Arc<Scheduler>,
-    shutdown: Option<ShutdownToken>,
+    /// Stops the dispatcher's polling (see [`dispatch_until`] on why not its shutdown token).
+    stop_polling: Option<StopToken>,
     task: Option<tokio::task::JoinHandle<()>>,
     jobs: Option<JobLoop>,
     /// Registering the command menu (retried while Telegram refuses it).
@@ -644,8 +650,8 @@ impl SandboxedBot {
         let scheduler = job_scheduler(&ctx, &bot);
         let jobs = JobLoop::start(scheduler.clone());
         let mut dispatcher = dispatcher(bot.clone(), ctx, Some(sandbox.observer()));
-        let shutdown = dispatcher.shutdown_token();
-        let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
+        let mut listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
+        let stop_polling = listener.stop_token();
         let task = tokio::spawn(async move {
             dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
         });
@@ -655,7 +661,7 @@ impl SandboxedBot {
             clock: fixed,
             otp,
             scheduler,
-            shutdown: Some(shutdown),
+            stop_polling: Some(stop_polling),
             task: Some(task),
             jobs: Some(jobs),
             menu: Some(menu),
@@ -680,7 +686,9 @@ impl SandboxedBot {
         self.scheduler.run_due().await
     }
 
-    /// Stops the job loop and the dispatcher and waits for them.
+    /// Stops the job loop and the dispatcher and waits for them: polling stops (the updates
+    /// handled so far are confirmed to the sandbox) and the updates in hand are finished.
+    /// A dispatcher still busy after [`DISPATCH_STOP_WAIT`] (a stuck handler) is aborted.
     pub async fn stop(mut self) {
         if let Some(menu) = self.menu.take() {
             menu.abort();
@@ -688,17 +696,22 @@ impl SandboxedBot {
         if let Some(jobs) = self.jobs.take() {
             jobs.stop().await;
         }
-        if let Some(token) = self.shutdown.take() {
-            if let Ok(fut) = token.shutdown() {
-                let _ = tokio::time::timeout(Duration::from_secs(3), fut).await;
-            }
+        if let Some(stop) = self.stop_polling.take() {
+            stop.stop();
         }
-        if let Some(task) = self.task.take() {
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(DISPATCH_STOP_WAIT, &mut task).await.is_err()
+        {
+            tracing::warn!(wait = ?DISPATCH_STOP_WAIT, "the sandboxed dispatcher did not stop in time; aborting it");
             task.abort();
             let _ = task.await;
         }
     }
 }
+
+/// How long [`SandboxedBot::stop`] lets the dispatcher finish the updates in hand: a guard
+/// against a stuck handler only, as it ends as soon as they are done.
+const DISPATCH_STOP_WAIT: Duration = Duration::from_secs(10);
 
 // --- scheduled jobs ------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ mod tests;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::app::{SandboxOptions, SandboxedBot};
 
@@ -90,9 +89,6 @@ async fn run_file(path: &Path) -> Result<String, String> {
     }
 }
 
-/// How long stopping a file's bot may take.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-
 enum FileError {
     Start(String),
     Step(Failure),
@@ -142,9 +138,7 @@ async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
         staff.as_ref(),
     )
     .await;
-    // A dispatcher that has not started dispatching yet (a file that failed before its
-    // first action) does not accept a shutdown; do not wait for it forever.
-    let _ = tokio::time::timeout(STOP_TIMEOUT, bot.stop()).await;
+    bot.stop().await;
     result.map_err(FileError::Step)
 }
 
