@@ -6,6 +6,7 @@
 //! file with staff steps (`@staff`, `<staff`) runs with a staff group: the forum supergroup
 //! [`STAFF_CHAT_ID`] ("Support") in the sandbox, given to the bot in its options.
 
+pub mod drive;
 pub mod parse;
 pub mod run;
 
@@ -23,7 +24,8 @@ pub use parse::{
     Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, StaffSpec, Step, StepKind, Transcript,
     TranscriptConfig, UserSpec, parse,
 };
-pub use run::{ActionReplies, Failure, HANDLE_TIMEOUT, Reply, StaffSide, run_transcript};
+pub use drive::{Driver, HANDLE_TIMEOUT, Place, Replies, Reply, Sent};
+pub use run::{ActionReplies, Failure, StaffSide, run_transcript};
 
 /// The chat id of the staff group a transcript's bot gets when the file has staff steps: a
 /// forum supergroup titled [`STAFF_CHAT_TITLE`] in the sandbox.
