@@ -2,69 +2,17 @@
 //! another day with the months named in titles and PDFs moving along.
 
 use std::process::Command;
-use std::time::Duration;
 
 use cabinet::app::{SandboxOptions, SandboxedBot, prepare_demo_database};
-use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
+use cabinet::sandbox::{BotContent, SandboxUser};
 use cabinet::store::import::{self, BusinessData};
 use chrono::NaiveDate;
 
-/// The texts the bot sent or edited in the user's chat for one step.
-struct Replies(Vec<String>);
+use super::support::{erlan, identify_as, press, say};
 
-impl Replies {
-    fn contains(&self, needle: &str) -> bool {
-        self.0.iter().any(|t| t.contains(needle))
-    }
-    fn dump(&self) -> String {
-        self.0.join("\n---\n")
-    }
-}
-
-async fn collect(bot: &SandboxedBot, user: &SandboxUser, seq: usize, update_id: i32) -> Replies {
-    assert!(
-        bot.sandbox.wait_handled(update_id, Duration::from_secs(10)).await,
-        "the bot did not finish handling update {update_id}"
-    );
-    Replies(
-        bot.sandbox
-            .events_since(seq)
-            .into_iter()
-            .filter_map(|event| match event {
-                SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id == user.id => Some(m.text),
-                _ => None,
-            })
-            .collect(),
-    )
-}
-
-async fn say(bot: &SandboxedBot, user: &SandboxUser, text: &str) -> Replies {
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_text(user, text);
-    collect(bot, user, seq, id).await
-}
-
-async fn press(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
-    let button = bot.sandbox.find_button(user.id, &|l: &str| l.contains(label)).unwrap_or_else(|| panic!("no button {label:?}"));
-    let seq = bot.sandbox.event_seq();
-    let id = match button {
-        ButtonRef::Inline { message_id, callback_data, .. } => bot.sandbox.press_inline(user, message_id, &callback_data),
-        ButtonRef::Reply { text, .. } => bot.sandbox.send_text(user, &text),
-    };
-    collect(bot, user, seq, id).await
-}
-
+/// Consent and identification as Ерлан, the demo's customer C1.
 async fn identify(bot: &SandboxedBot, user: &SandboxUser) {
-    say(bot, user, "/start").await;
-    press(bot, user, "Согласен").await;
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_contact(user, "+77011234567", Some(user.id));
-    let replies = collect(bot, user, seq, id).await;
-    assert!(replies.contains("Здравствуйте, Ерлан"), "{}", replies.dump());
-}
-
-fn erlan() -> SandboxUser {
-    SandboxUser::new(5001, "Ерлан", Some("ru"))
+    identify_as(bot, user, "+77011234567", "Согласен", "Здравствуйте, Ерлан").await;
 }
 
 fn on(database_url: &str) -> SandboxOptions {

@@ -7,3 +7,4 @@ mod demo;
 mod nlu;
 mod ops;
 mod store;
+mod support;
