@@ -13,7 +13,9 @@ COPY benches ./benches
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked --bin cabinet \
     && rm -rf src target/release/.fingerprint/cabinet-* target/release/deps/cabinet-* target/release/deps/libcabinet-*
-# Then everything the crate includes at compile time (tests/ops.rs checks this list).
+# Then everything the crate includes at compile time (tests/it/ops.rs checks this list), and
+# the build script (it lists the transcripts for the tests, and finds none here).
+COPY build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY locales ./locales

@@ -70,8 +70,9 @@ pub async fn run_files(files: &[PathBuf], out: &mut (dyn std::io::Write + Send))
     Ok(summary)
 }
 
-/// Plays one file on a fresh demo bot: its title when it passes, the failure report when not.
-async fn run_file(path: &Path) -> Result<String, String> {
+/// Plays one file on a fresh demo bot: its title when it passes, the failure report (as
+/// [`run_files`] prints it) when not.
+pub async fn run_file(path: &Path) -> Result<String, String> {
     let head = format!("FAIL {}", path.display());
     let text = tokio::fs::read_to_string(path)
         .await
