@@ -17,6 +17,7 @@
 //! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
 //! - [`sandbox`]: the local Bot API emulator used by `demo`, `replay`, tests and benchmarks.
 //! - [`replay`]: conversation transcripts (`tests/conversations/*.txt`) played against the sandbox.
+//! - [`testenv`]: what the tests need from the machine (PostgreSQL, poppler), checked in one place.
 
 pub mod adapters;
 pub mod app;
@@ -33,3 +34,4 @@ pub mod pdf;
 pub mod replay;
 pub mod sandbox;
 pub mod store;
+pub mod testenv;

@@ -6,6 +6,7 @@ use std::process::Command;
 use cabinet::app::{SandboxOptions, SandboxedBot, prepare_demo_database};
 use cabinet::sandbox::{BotContent, SandboxUser};
 use cabinet::store::import::{self, BusinessData};
+use cabinet::testenv::{self, Requirement};
 use chrono::NaiveDate;
 
 use super::support::{erlan, identify_as, press, say};
@@ -56,22 +57,18 @@ async fn every_demo_starts_afresh_unless_kept() {
     assert_eq!(prepare_demo_database("postgres://u@h/db", false).unwrap(), None);
 }
 
-/// `pdftotext -layout` of a PDF; `None` (after a note) without poppler-utils, a failure
-/// under `CI=true`.
+/// `pdftotext -layout` of a PDF; `None` without poppler-utils (the test is named as skipped),
+/// a failure under `CI=true`.
 fn pdf_text(pdf: &[u8]) -> Option<String> {
+    if !testenv::require(Requirement::Poppler) {
+        return None;
+    }
     let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
     std::fs::write(file.path(), pdf).unwrap();
-    match Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(file.path()).arg("-").output() {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-            Some(String::from_utf8(out.stdout).unwrap().replace(['\u{a0}', '\u{202f}'], " "))
-        }
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "pdftotext cannot be run ({e}): install poppler-utils");
-            eprintln!("note: pdftotext is not available ({e}); the PDF's text is not checked");
-            None
-        }
-    }
+    let out = Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(file.path()).arg("-").output();
+    let out = out.unwrap_or_else(|e| panic!("pdftotext cannot be run: {e}"));
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8(out.stdout).unwrap().replace(['\u{a0}', '\u{202f}'], " "))
 }
 
 /// The last document the bot sent the user: (caption, bytes).
