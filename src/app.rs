@@ -688,7 +688,7 @@ impl SandboxedBot {
 
     /// Stops the job loop and the dispatcher and waits for them: polling stops (the updates
     /// handled so far are confirmed to the sandbox) and the updates in hand are finished.
-    /// A dispatcher still busy after [`DISPATCH_STOP_WAIT`] (a stuck handler) is aborted.
+    /// A dispatcher still busy after `DISPATCH_STOP_WAIT` (10 s: a stuck handler) is aborted.
     pub async fn stop(mut self) {
         if let Some(menu) = self.menu.take() {
             menu.abort();
