@@ -18,7 +18,9 @@ RUN for crate in . crates/core crates/sandbox crates/replay; do mkdir -p "$crate
     && echo 'fn main() {}' > src/main.rs \
     && cargo build --release --locked --bin cabinet \
     && rm -rf src crates target/release/.fingerprint/cabinet* target/release/deps/cabinet* target/release/deps/libcabinet*
-# Then everything the crates include at compile time (tests/ops.rs checks this list).
+# Then everything the crates include at compile time (tests/it/ops.rs checks this list), and
+# the build script (it lists the transcripts for the tests, and finds none here).
+COPY build.rs ./
 COPY src ./src
 COPY crates ./crates
 COPY migrations ./migrations

@@ -2,7 +2,7 @@
 //! of short and long, Russian and English, with typos and entities).
 //! Run with `cargo bench --bench classify`.
 
-#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+#![allow(clippy::unwrap_used)] // a benchmark that cannot go on stops with its message
 
 use std::hint::black_box;
 

@@ -1,7 +1,7 @@
 //! Rendering business documents as PDF: a short Russian act and a 60-line invoice.
 //! Run with `cargo bench --bench pdf`.
 
-#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
+#![allow(clippy::unwrap_used)] // a benchmark that cannot go on stops with its message
 
 use std::hint::black_box;
 

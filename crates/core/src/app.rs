@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use teloxide::dispatching::{DefaultKey, Dispatcher};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener as _};
 
 use crate::adapters::Adapters;
 use crate::adapters::builtin::BuiltinSettings;
@@ -295,29 +295,33 @@ pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'st
 /// Dispatches the updates `listener` brings until `shutdown` resolves; then polling stops
 /// (the updates handled so far are confirmed to the Bot API) and the updates in hand are
 /// finished before this returns.
+///
+/// Polling is stopped with the listener's own stop token, not only the dispatcher's shutdown
+/// token: teloxide's dispatcher looks at a shutdown request only when it is woken while
+/// waiting for the next update, so a request made while it hands an update to a worker goes
+/// unnoticed and it polls on. The listener checks its token whenever it is polled, so it
+/// always ends.
 async fn dispatch_until(
     dispatcher: &mut Dispatcher<Bot, BotError, DefaultKey>,
-    listener: Polling<Bot>,
+    mut listener: Polling<Bot>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), teloxide::RequestError> {
     let token = dispatcher.shutdown_token();
+    let stop = listener.stop_token();
     let dispatch = dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"));
     tokio::pin!(dispatch, shutdown);
-    let mut asked = false;
-    loop {
-        tokio::select! {
-            biased;
-            result = &mut dispatch => return result,
-            () = &mut shutdown, if !asked => {
-                asked = true;
-                // Idle: still asking getMe, before any update was taken (a dispatcher that
-                // has stopped has returned above). Nothing is in hand: stop right here.
-                if token.shutdown().is_err() {
-                    return Ok(());
-                }
-            }
-        }
+    tokio::select! {
+        biased;
+        result = &mut dispatch => return result,
+        () = &mut shutdown => {}
     }
+    // Idle: still asking getMe, before any update was taken (a dispatcher that has stopped
+    // has returned above). Nothing is in hand: stop right here.
+    if token.shutdown().is_err() {
+        return Ok(());
+    }
+    stop.stop();
+    dispatch.await
 }
 
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real

@@ -14,6 +14,7 @@
 //! - [`nlu`]: intents and entities from free text, driven by the `dialogues/` data files.
 //! - [`pdf`]: business documents (acts, invoices, ...) rendered as PDF.
 //! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
+//! - [`testenv`]: what the tests need from the machine (PostgreSQL, poppler), checked in one place.
 //!
 //! The Bot API emulator (`cabinet-sandbox`), the transcript runner and the sandboxed demo bot
 //! (`cabinet-replay`) and the `cabinet` binary live in crates of their own.
@@ -30,3 +31,4 @@ pub mod jobs;
 pub mod nlu;
 pub mod pdf;
 pub mod store;
+pub mod testenv;

@@ -33,11 +33,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::DateTime;
+use teloxide::dispatching::DefaultKey;
+use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
+use teloxide::stop::StopToken;
 use teloxide::types::{
     ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton, KeyboardMarkup,
     KeyboardRemove, LabeledPrice, MessageId, ThreadId, UpdateKind,
 };
+use teloxide::update_listeners::{Polling, UpdateListener as _};
 use teloxide::{ApiError, RequestError};
 
 use super::parse;
@@ -78,8 +82,7 @@ struct TinyBot {
     store: Store,
     scheduler: Arc<Scheduler>,
     topics: Arc<Mutex<HashMap<i64, i32>>>,
-    shutdown: teloxide::dispatching::ShutdownToken,
-    task: tokio::task::JoinHandle<()>,
+    dispatching: Dispatching,
 }
 
 /// Runs the tiny bot's jobs: sends the payload's `text` to its `chat`.
@@ -136,10 +139,9 @@ impl TinyBot {
                 }
                 Ok::<(), teloxide::RequestError>(())
             });
-        let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer, env]).build();
-        let shutdown = dispatcher.shutdown_token();
-        let task = tokio::spawn(async move { dispatcher.dispatch().await });
-        TinyBot { sandbox, clock, otp, store, scheduler, topics, shutdown, task }
+        let dispatcher = Dispatcher::builder(bot.clone(), handler).dependencies(dptree::deps![observer, env]).build();
+        let dispatching = Dispatching::start(dispatcher, bot);
+        TinyBot { sandbox, clock, otp, store, scheduler, topics, dispatching }
     }
 
     /// Plays a transcript; one with staff steps gets the staff group, whose topics the tiny
@@ -157,18 +159,40 @@ impl TinyBot {
         play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), staff, timeout).await
     }
 
-    /// Stops the dispatcher. teloxide refuses to shut down a dispatcher that has not
-    /// started dispatching yet, and can miss a shutdown requested while it is between
-    /// updates, so this retries the request and aborts the task if it does not end.
-    async fn stop(mut self) {
-        for _ in 0..500 {
-            if self.shutdown.shutdown().is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        if tokio::time::timeout(Duration::from_secs(5), &mut self.task).await.is_err() {
-            self.task.abort();
+    /// Stops the dispatcher and waits for it to end.
+    async fn stop(self) {
+        self.dispatching.stop().await;
+    }
+}
+
+/// A dispatcher polling the sandbox in a task of its own.
+///
+/// It is stopped with its listener's stop token: teloxide's shutdown token is refused
+/// before the dispatcher has started and can go unnoticed while it is between updates,
+/// while the listener checks its token whenever it is polled.
+struct Dispatching {
+    stop_polling: StopToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Dispatching {
+    fn start(mut dispatcher: Dispatcher<Bot, RequestError, DefaultKey>, bot: Bot) -> Dispatching {
+        let mut listener = Polling::builder(bot).timeout(Duration::from_secs(10)).build();
+        let stop_polling = listener.stop_token();
+        let task = tokio::spawn(async move {
+            dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::new()).await;
+        });
+        Dispatching { stop_polling, task }
+    }
+
+    /// Stops polling and waits until the updates in hand are finished (a failure after
+    /// ten seconds: a handler that never returns).
+    async fn stop(self) {
+        let Dispatching { stop_polling, mut task } = self;
+        stop_polling.stop();
+        if tokio::time::timeout(Duration::from_secs(10), &mut task).await.is_err() {
+            task.abort();
+            panic!("the dispatcher did not stop within 10 s");
         }
     }
 }
@@ -693,19 +717,12 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
         observer.handled(update.id.0 as i32);
         Ok::<(), teloxide::RequestError>(())
     });
-    let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(dptree::deps![observer]).build();
-    let shutdown = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    let dispatcher = Dispatcher::builder(bot.clone(), handler).dependencies(dptree::deps![observer]).build();
+    let dispatching = Dispatching::start(dispatcher, bot);
 
     let transcript = parse("# Pay\n@user 5001\n> buy\n[Pay]\n").unwrap();
     let failure = play(&transcript, &sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
-    for _ in 0..500 {
-        if shutdown.shutdown().is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    task.abort();
+    dispatching.stop().await;
     assert_eq!(failure.line, 4);
     assert!(failure.problem.contains("does not ask Telegram for pre_checkout_query updates"), "{}", failure.render());
 }

@@ -21,10 +21,10 @@ use cabinet_core::store::Store;
 use cabinet_core::store::import::{self, BusinessData};
 use cabinet_sandbox::{HandledHook, Sandbox};
 use chrono::{DateTime, Utc};
-use teloxide::dispatching::ShutdownToken;
+use teloxide::stop::StopToken;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener as _};
 
 /// The hook through which the bot tells `sandbox` that it has finished an update.
 pub fn observer(sandbox: &Sandbox) -> Arc<dyn UpdateObserver> {
@@ -51,7 +51,9 @@ pub struct SandboxedBot {
     /// The bot's scheduled jobs; its loop ticks in real time, [`SandboxedBot::run_due_jobs`]
     /// runs a tick at once.
     pub scheduler: Arc<Scheduler>,
-    shutdown: Option<ShutdownToken>,
+    /// Stops the dispatcher's polling (see `cabinet_core::app::dispatch_until` on why not its
+    /// shutdown token).
+    stop_polling: Option<StopToken>,
     task: Option<tokio::task::JoinHandle<()>>,
     jobs: Option<JobLoop>,
     /// Registering the command menu (retried while Telegram refuses it).
@@ -137,8 +139,8 @@ impl SandboxedBot {
         let scheduler = job_scheduler(&ctx, &bot);
         let jobs = JobLoop::start(scheduler.clone());
         let mut dispatcher = dispatcher(bot.clone(), ctx, Some(observer(&sandbox)));
-        let shutdown = dispatcher.shutdown_token();
-        let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
+        let mut listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
+        let stop_polling = listener.stop_token();
         let task = tokio::spawn(async move {
             dispatcher.dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await;
         });
@@ -148,7 +150,7 @@ impl SandboxedBot {
             clock: fixed,
             otp,
             scheduler,
-            shutdown: Some(shutdown),
+            stop_polling: Some(stop_polling),
             task: Some(task),
             jobs: Some(jobs),
             menu: Some(menu),
@@ -173,7 +175,9 @@ impl SandboxedBot {
         self.scheduler.run_due().await
     }
 
-    /// Stops the job loop and the dispatcher and waits for them.
+    /// Stops the job loop and the dispatcher and waits for them: polling stops (the updates
+    /// handled so far are confirmed to the sandbox) and the updates in hand are finished.
+    /// A dispatcher still busy after `DISPATCH_STOP_WAIT` (10 s: a stuck handler) is aborted.
     pub async fn stop(mut self) {
         if let Some(menu) = self.menu.take() {
             menu.abort();
@@ -181,15 +185,20 @@ impl SandboxedBot {
         if let Some(jobs) = self.jobs.take() {
             jobs.stop().await;
         }
-        if let Some(token) = self.shutdown.take() {
-            if let Ok(fut) = token.shutdown() {
-                let _ = tokio::time::timeout(Duration::from_secs(3), fut).await;
-            }
+        if let Some(stop) = self.stop_polling.take() {
+            stop.stop();
         }
-        if let Some(task) = self.task.take() {
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(DISPATCH_STOP_WAIT, &mut task).await.is_err()
+        {
+            tracing::warn!(wait = ?DISPATCH_STOP_WAIT, "the sandboxed dispatcher did not stop in time; aborting it");
             task.abort();
             let _ = task.await;
         }
     }
 }
+
+/// How long [`SandboxedBot::stop`] lets the dispatcher finish the updates in hand: a guard
+/// against a stuck handler only, as it ends as soon as they are done.
+const DISPATCH_STOP_WAIT: Duration = Duration::from_secs(10);
 

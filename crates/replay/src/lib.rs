@@ -6,6 +6,7 @@
 //! file with staff steps (`@staff`, `<staff`) runs with a staff group: the forum supergroup
 //! [`STAFF_CHAT_ID`] ("Support") in the sandbox, given to the bot in its options.
 
+pub mod drive;
 pub mod harness;
 pub mod parse;
 pub mod run;
@@ -17,7 +18,6 @@ mod tests;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::harness::{SandboxOptions, SandboxedBot};
 
@@ -25,7 +25,8 @@ pub use parse::{
     Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, StaffSpec, Step, StepKind, Transcript,
     TranscriptConfig, UserSpec, parse,
 };
-pub use run::{ActionReplies, Failure, HANDLE_TIMEOUT, Reply, StaffSide, run_transcript};
+pub use drive::{Driver, HANDLE_TIMEOUT, Place, Replies, Reply, Sent};
+pub use run::{ActionReplies, Failure, StaffSide, run_transcript};
 
 /// The chat id of the staff group a transcript's bot gets when the file has staff steps: a
 /// forum supergroup titled [`STAFF_CHAT_TITLE`] in the sandbox.
@@ -70,8 +71,9 @@ pub async fn run_files(files: &[PathBuf], out: &mut (dyn std::io::Write + Send))
     Ok(summary)
 }
 
-/// Plays one file on a fresh demo bot: its title when it passes, the failure report when not.
-async fn run_file(path: &Path) -> Result<String, String> {
+/// Plays one file on a fresh demo bot: its title when it passes, the failure report (as
+/// [`run_files`] prints it) when not.
+pub async fn run_file(path: &Path) -> Result<String, String> {
     let head = format!("FAIL {}", path.display());
     let text = tokio::fs::read_to_string(path)
         .await
@@ -90,9 +92,6 @@ async fn run_file(path: &Path) -> Result<String, String> {
         Err(e) => Err(format!("{head}\n  the run was cancelled: {e}\n")),
     }
 }
-
-/// How long stopping a file's bot may take.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 enum FileError {
     Start(String),
@@ -143,9 +142,7 @@ async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
         staff.as_ref(),
     )
     .await;
-    // A dispatcher that has not started dispatching yet (a file that failed before its
-    // first action) does not accept a shutdown; do not wait for it forever.
-    let _ = tokio::time::timeout(STOP_TIMEOUT, bot.stop()).await;
+    bot.stop().await;
     result.map_err(FileError::Step)
 }
 

@@ -10,42 +10,10 @@ use cabinet_core::adapters::otp::MemoryGateway;
 use cabinet_core::clock::FixedClock;
 use cabinet_core::domain::Phone;
 use cabinet_core::jobs::Scheduler;
-use cabinet_sandbox::{BotContent, BotMessage, ButtonRef, Sandbox, SandboxEvent, SandboxUser};
+use cabinet_sandbox::{BotContent, BotMessage, Sandbox, SandboxUser};
 
+use super::drive::{Driver, HANDLE_TIMEOUT, NotPressed, Place, Replies, Reply, Sent, Unhandled, replies_in};
 use super::parse::{Action, ContactOwner, Expectation, Step, StepKind, Transcript, UserSpec, contains_ci};
-
-/// How long the bot may take to handle one update before the step fails.
-pub const HANDLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Something the bot showed the user in reply to an action.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// A message the bot sent (`edited: false`) or edited (`edited: true`), as it was then.
-    Message { edited: bool, message: BotMessage },
-    /// The toast of a callback answer.
-    Toast { text: String, show_alert: bool },
-    /// The bot declined a payment at the pre-checkout step; the user sees its message.
-    PaymentDeclined { text: String },
-}
-
-impl Reply {
-    /// The text the user reads: the message text or caption, or the toast.
-    pub fn text(&self) -> &str {
-        match self {
-            Reply::Message { message, .. } => &message.text,
-            Reply::Toast { text, .. } | Reply::PaymentDeclined { text } => text,
-        }
-    }
-
-    /// Every button label this reply carries: its inline buttons and the reply keyboard it
-    /// put up.
-    pub fn button_labels(&self) -> Vec<&str> {
-        let Reply::Message { message, .. } = self else { return Vec::new() };
-        let inline = message.inline_keyboard.iter().flatten().map(|b| b.text.as_str());
-        let reply = message.reply_keyboard.iter().flatten().flatten().map(|b| b.text.as_str());
-        inline.chain(reply).collect()
-    }
-}
 
 /// The replies of one action (or of the jobs an `@now` ran): what it was and what the bot
 /// answered.
@@ -231,33 +199,6 @@ pub fn describe(expectation: &Expectation) -> String {
     }
 }
 
-/// The replies for `chat` among sandbox events: messages sent or edited there, the callback
-/// toasts of that chat and the messages of declined payments.
-pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
-    events
-        .into_iter()
-        .filter_map(|event| match event {
-            SandboxEvent::Sent(message) if message.chat_id == chat => {
-                Some(Reply::Message { edited: false, message })
-            }
-            SandboxEvent::Edited(message) if message.chat_id == chat => {
-                Some(Reply::Message { edited: true, message })
-            }
-            SandboxEvent::CallbackAnswered { chat_id, text: Some(text), show_alert }
-                if chat_id == chat && !text.is_empty() =>
-            {
-                Some(Reply::Toast { text, show_alert })
-            }
-            SandboxEvent::PreCheckoutAnswered { chat_id, ok: false, error_message: Some(text), .. }
-                if chat_id == chat =>
-            {
-                Some(Reply::PaymentDeclined { text })
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// The staff side of a run: the business's staff group (a forum supergroup in the sandbox,
 /// one topic per customer) and how to find a customer's topic there.
 ///
@@ -327,6 +268,10 @@ pub(crate) async fn play(
     staff: Option<&StaffSide<'_>>,
     timeout: Duration,
 ) -> Result<(), Failure> {
+    let mut driver = Driver::new(sandbox).with_timeout(timeout);
+    if let Some(side) = staff {
+        driver = driver.with_staff_group(side.chat_id);
+    }
     let mut actor: Option<Actor> = None;
     // Set from `@staff` until the next `@user`.
     let mut staff_actor: Option<StaffActor> = None;
@@ -413,14 +358,14 @@ pub(crate) async fn play(
                 };
                 let done = match (&staff_actor, staff) {
                     (Some(member), Some(side)) => {
-                        act_as_staff(step, action, member, actor.as_ref(), side, sandbox, timeout).await
+                        act_as_staff(step, action, member, actor.as_ref(), side, &driver).await
                     }
                     (Some(_), None) => return Err(fail(NO_STAFF.into(), last)),
                     (None, _) => {
                         let Some(actor) = actor.as_mut() else {
                             return Err(fail("a user action needs an `@user` line before it".into(), last));
                         };
-                        act(step, action, actor, sandbox, otp, staff, timeout).await
+                        act(step, action, actor, &driver, otp).await
                     }
                 };
                 match done {
@@ -508,103 +453,68 @@ enum ActFailure {
     Sent { problem: String, replies: Vec<Reply>, staff_replies: Option<Vec<Reply>> },
 }
 
-/// An update a step sent: its id, the chat whose replies count as the customer's, and
-/// whether it paid an invoice (the successful payment that follows is part of the step).
-struct Sent {
-    update_id: i32,
-    chat: Option<i64>,
-    payment: bool,
-}
-
 /// Performs one user action and collects the replies to it.
 async fn act(
     step: &Step,
     action: &Action,
     actor: &mut Actor,
-    sandbox: &Sandbox,
+    driver: &Driver<'_>,
     otp: Option<&MemoryGateway>,
-    staff: Option<&StaffSide<'_>>,
-    timeout: Duration,
 ) -> Result<ActionReplies, ActFailure> {
     let user = &actor.user.clone();
     let private = user.id;
     let not_sent = |problem: String| ActFailure::NotSent { problem, shown: Vec::new() };
-
-    let seq = sandbox.event_seq();
-    // A payment: the pre-checkout query, then the successful payment it may lead to.
-    let mut payment = false;
-    let (update_id, chat) = match action {
-        Action::Text(text) => (sandbox.send_text(user, text), private),
+    let sent = match action {
+        Action::Text(text) => driver.send_text(user, Place::Private, text),
         Action::Contact { phone, owner } => {
             let contact_user = match owner {
                 ContactOwner::Me => Some(user.id),
                 ContactOwner::Other(id) => Some(*id),
                 ContactOwner::NoUser => None,
             };
-            let id = sandbox.send_contact(user, phone, contact_user);
-            if *owner == ContactOwner::Me {
-                actor.shared_phone = Some(phone.clone());
-            }
-            (id, private)
+            driver.send_contact(user, phone, contact_user)
         }
         Action::Otp { wrong } => {
             let code = last_code(actor, otp).map_err(not_sent)?;
             let code = if *wrong { wrong_code(&code) } else { code };
-            (sandbox.send_text(user, &code), private)
+            driver.send_text(user, Place::Private, &code)
         }
-        Action::Sticker => (sandbox.send_sticker(user), private),
-        Action::Photo => (sandbox.send_photo(user), private),
-        Action::Voice => (sandbox.send_voice(user), private),
-        Action::Document { file_name, size } => (sandbox.send_document(user, file_name, *size), private),
+        Action::Sticker => driver.send_with(Some(private), |s| s.send_sticker(user)),
+        Action::Photo => driver.send_with(Some(private), |s| s.send_photo(user)),
+        Action::Voice => driver.send_with(Some(private), |s| s.send_voice(user)),
+        Action::Document { file_name, size } => {
+            driver.send_with(Some(private), |s| s.send_document(user, file_name, *size))
+        }
         Action::DeleteTopic => return Err(not_sent("only staff delete topics: `@staff ID` first".into())),
-        Action::GroupText { chat_id, text } => (sandbox.send_group_text(user, *chat_id, text), *chat_id),
+        Action::GroupText { chat_id, text } => driver.send_text(user, Place::Group(*chat_id), text),
         Action::Callback(data) => {
-            let Some(newest) = sandbox.messages(private).pop() else {
-                return Err(ActFailure::NotSent {
-                    problem: "no bot message in the chat to attach the callback to".into(),
-                    shown: Vec::new(),
-                });
+            let Some(newest) = driver.sandbox().messages(private).pop() else {
+                return Err(not_sent("no bot message in the chat to attach the callback to".into()));
             };
-            (sandbox.press_inline(user, newest.message_id, data), private)
+            driver.send_with(Some(private), |s| s.press_inline(user, newest.message_id, data))
         }
-        Action::Press(label) => match sandbox.find_button(private, &|l| label.is_match(l)) {
-            None => {
-                return Err(ActFailure::NotSent {
-                    problem: format!("no button in the chat whose label {}", describe_label(label)),
-                    shown: visible_buttons(sandbox, private, None),
-                });
-            }
-            Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => {
-                match sandbox.pay_invoice(user, private, message_id) {
-                    Some(id) => {
-                        payment = true;
-                        (id, private)
-                    }
-                    None => return Err(not_sent(format!("the invoice of the pay button [{text}] cannot be paid"))),
+        Action::Press(label) => {
+            match driver.press_button(user, Place::Private, &|l| label.is_match(l), actor.spec.phone.as_deref()) {
+                Ok(sent) => sent,
+                Err(NotPressed::NoButton) => {
+                    return Err(ActFailure::NotSent {
+                        problem: format!("no button in the chat whose label {}", describe_label(label)),
+                        shown: visible_buttons(driver.sandbox(), private, None),
+                    });
+                }
+                Err(unpayable @ NotPressed::Unpayable(_)) => return Err(not_sent(unpayable.to_string())),
+                Err(NotPressed::NoPhone(text)) => {
+                    return Err(not_sent(format!(
+                        "no phone to share with the contact button [{text}]: add `phone=…` to the `@user` line"
+                    )));
                 }
             }
-            Some(ButtonRef::Inline { message_id, callback_data, .. }) => {
-                (sandbox.press_inline(user, message_id, &callback_data), private)
-            }
-            Some(ButtonRef::Reply { request_contact: true, text }) => {
-                let Some(phone) = actor.spec.phone.as_deref() else {
-                    return Err(ActFailure::NotSent {
-                        problem: format!(
-                            "no phone to share with the contact button [{text}]: add `phone=…` to the `@user` line"
-                        ),
-                        shown: Vec::new(),
-                    });
-                };
-                let phone = phone.to_owned();
-                let id = sandbox.send_contact(user, &phone, Some(user.id));
-                actor.shared_phone = Some(phone);
-                (id, private)
-            }
-            Some(ButtonRef::Reply { text, .. }) => (sandbox.send_text(user, &text), private),
-        },
+        }
     };
-    let sent = Sent { update_id, chat: Some(chat), payment };
-    collect(step, sandbox, seq, &sent, staff, timeout).await
+    if let Some(phone) = &sent.shared_phone {
+        actor.shared_phone = Some(phone.clone());
+    }
+    collect(step, driver, &sent).await
 }
 
 /// Performs one action of a staff member (in the current customer's topic, or in the General
@@ -615,10 +525,10 @@ async fn act_as_staff(
     member: &StaffActor,
     customer: Option<&Actor>,
     side: &StaffSide<'_>,
-    sandbox: &Sandbox,
-    timeout: Duration,
+    driver: &Driver<'_>,
 ) -> Result<ActionReplies, ActFailure> {
     let not_sent = |problem: String| ActFailure::NotSent { problem, shown: Vec::new() };
+    let sandbox = driver.sandbox();
     let group = side.chat_id;
     let topic = if member.general {
         None
@@ -638,28 +548,26 @@ async fn act_as_staff(
         }
         Some(topic)
     };
-    let user = &member.user;
-    let seq = sandbox.event_seq();
-    let mut payment = false;
-    let send_text = |text: &str| match topic {
-        Some(t) => sandbox.send_topic_text(user, group, t, text),
-        None => sandbox.send_group_text(user, group, text),
+    let place = match topic {
+        Some(t) => Place::Topic(group, t),
+        None => Place::Group(group),
     };
+    let user = &member.user;
     if *action == Action::DeleteTopic {
         let Some(t) = topic else { return Err(not_sent("the General topic cannot be deleted".into())) };
         sandbox.delete_topic(group, t);
         return Ok(ActionReplies { line: step.line, source: step.source.clone(), replies: Vec::new(), staff_replies: Some(Vec::new()) });
     }
-    let update_id = match action {
-        Action::Text(text) => send_text(text),
-        Action::Photo => match topic {
-            Some(t) => sandbox.send_topic_photo(user, group, t),
-            None => sandbox.send_group_photo(user, group),
-        },
-        Action::Document { file_name, size } => match topic {
-            Some(t) => sandbox.send_topic_document(user, group, t, file_name, *size),
-            None => sandbox.send_group_document(user, group, file_name, *size),
-        },
+    let sent = match action {
+        Action::Text(text) => driver.send_text(user, place, text),
+        Action::Photo => driver.send_with(None, |s| match topic {
+            Some(t) => s.send_topic_photo(user, group, t),
+            None => s.send_group_photo(user, group),
+        }),
+        Action::Document { file_name, size } => driver.send_with(None, |s| match topic {
+            Some(t) => s.send_topic_document(user, group, t, file_name, *size),
+            None => s.send_group_document(user, group, file_name, *size),
+        }),
         Action::Callback(data) => {
             let newest = match topic {
                 Some(t) => sandbox.thread_messages(group, t).pop(),
@@ -668,75 +576,34 @@ async fn act_as_staff(
             let Some(newest) = newest else {
                 return Err(not_sent("no bot message in the staff topic to attach the callback to".into()));
             };
-            sandbox.press_inline_in(user, group, newest.message_id, data)
+            driver.send_with(None, |s| s.press_inline_in(user, group, newest.message_id, data))
         }
-        Action::Press(label) => {
-            let pred = |l: &str| label.is_match(l);
-            let found =
-                sandbox.find_button_in(group, topic, &pred).or_else(|| sandbox.find_button_in(group, None, &pred));
-            match found {
-                None => {
-                    return Err(ActFailure::NotSent {
-                        problem: format!("no button in the staff group whose label {}", describe_label(label)),
-                        shown: visible_buttons(sandbox, group, topic),
-                    });
-                }
-                Some(ButtonRef::Inline { message_id, pay: true, text, .. }) => {
-                    match sandbox.pay_invoice(user, group, message_id) {
-                        Some(id) => {
-                            payment = true;
-                            id
-                        }
-                        None => return Err(not_sent(format!("the invoice of the pay button [{text}] cannot be paid"))),
-                    }
-                }
-                Some(ButtonRef::Inline { message_id, callback_data, .. }) => {
-                    sandbox.press_inline_in(user, group, message_id, &callback_data)
-                }
-                Some(ButtonRef::Reply { text, .. }) => send_text(&text),
+        Action::Press(label) => match driver.press_button(user, place, &|l| label.is_match(l), None) {
+            Ok(sent) => sent,
+            Err(NotPressed::NoButton) => {
+                return Err(ActFailure::NotSent {
+                    problem: format!("no button in the staff group whose label {}", describe_label(label)),
+                    shown: visible_buttons(sandbox, group, topic),
+                });
             }
-        }
+            Err(other) => return Err(not_sent(other.to_string())),
+        },
         other => return Err(not_sent(format!("a staff member cannot do this ({other:?}); `@user` switches back"))),
     };
-    let sent = Sent { update_id, chat: customer.map(|c| c.user.id), payment };
-    collect(step, sandbox, seq, &sent, Some(side), timeout).await
+    // The customer's chat is the one whose replies count as theirs.
+    let sent = Sent { chat: customer.map(|c| c.user.id), ..sent };
+    collect(step, driver, &sent).await
 }
 
-/// Waits for the bot to handle what a step sent, and gathers its replies since event `seq`.
-async fn collect(
-    step: &Step,
-    sandbox: &Sandbox,
-    seq: usize,
-    sent: &Sent,
-    staff: Option<&StaffSide<'_>>,
-    timeout: Duration,
-) -> Result<ActionReplies, ActFailure> {
-    let mut problem = None;
-    if !sandbox.wait_handled(sent.update_id, timeout).await {
-        problem = Some(unfinished(sandbox, sent.update_id, "the update", timeout));
-    } else if sent.payment
-        && let Some(followup) = sandbox.payment_followup(sent.update_id)
-        && !sandbox.wait_handled(followup, timeout).await
-    {
-        // An accepted payment: the user's successful payment message is part of this step.
-        problem = Some(unfinished(sandbox, followup, "the successful payment that followed", timeout));
-    }
-    let events = sandbox.events_since(seq);
-    let staff_replies = staff.map(|side| replies_in(events.clone(), side.chat_id));
-    let replies = sent.chat.map(|chat| replies_in(events, chat)).unwrap_or_default();
-    match problem {
-        Some(problem) => Err(ActFailure::Sent { problem, replies, staff_replies }),
-        None => Ok(ActionReplies { line: step.line, source: step.source.clone(), replies, staff_replies }),
-    }
-}
-
-/// Why the bot has not handled update `update_id` (`what`, in words).
-fn unfinished(sandbox: &Sandbox, update_id: i32, what: &str, timeout: Duration) -> String {
-    match sandbox.not_delivered(update_id) {
-        Some(kind) => format!(
-            "the bot never got {what}: it does not ask Telegram for {kind} updates (getUpdates allowed_updates)"
-        ),
-        None => format!("the bot did not finish handling {what} within {} s", timeout.as_secs_f32()),
+/// Waits for the bot to handle what a step sent, and gathers its replies.
+async fn collect(step: &Step, driver: &Driver<'_>, sent: &Sent) -> Result<ActionReplies, ActFailure> {
+    match driver.collect(sent).await {
+        Ok(Replies { chat, staff }) => {
+            Ok(ActionReplies { line: step.line, source: step.source.clone(), replies: chat, staff_replies: staff })
+        }
+        Err(Unhandled { problem, replies: Replies { chat, staff } }) => {
+            Err(ActFailure::Sent { problem, replies: chat, staff_replies: staff })
+        }
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use regex::Regex;
 
 use super::parse::Pattern;
-use super::run::{Reply, capture, check, render_replies, replies_in, substitute};
+use super::drive::{Reply, replies_in};
+use super::run::{capture, check, render_replies, substitute};
 use super::*;
 use cabinet_sandbox::{BotContent, BotMessage, InlineButton, ReplyButton, SandboxEvent};
 

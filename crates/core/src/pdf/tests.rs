@@ -1,7 +1,7 @@
 //! Rendering tests: the PDF is read back with poppler's `pdftotext` / `pdfinfo`.
 //!
-//! Without poppler-utils the extraction part is skipped with a note, except under `CI=true`,
-//! where it fails: CI installs poppler-utils (`.ci/run`).
+//! Without poppler-utils the extraction part is skipped ([`crate::testenv`]), except under
+//! `CI=true`, where it fails: CI installs poppler-utils (`.ci/run`).
 
 use std::io::Write;
 use std::process::Command;
@@ -78,9 +78,12 @@ fn english_invoice(lines: usize) -> PdfDocument {
     }
 }
 
-/// Runs a poppler tool on `pdf`; `None` (after a note) when poppler-utils is not installed,
-/// a failure when that happens under `CI=true`.
+/// Runs a poppler tool on `pdf`; `None` when poppler-utils is not installed (the test is
+/// named as skipped), a failure when that happens under `CI=true`.
 fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> Option<String> {
+    if !crate::testenv::require(crate::testenv::Requirement::Poppler) {
+        return None;
+    }
     let mut file = tempfile::Builder::new().suffix(".pdf").tempfile().expect("a temporary file");
     file.write_all(pdf).expect("the PDF is written");
     let mut command = Command::new(tool);
@@ -89,16 +92,7 @@ fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> Option<String> {
         // Text to standard output.
         command.arg("-");
     }
-    let output = match command.output() {
-        Ok(output) => output,
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{tool} cannot be run ({e}): install poppler-utils (CI does, in .ci/run)");
-            }
-            eprintln!("note: {tool} is not available ({e}); install poppler-utils to check the PDF's text");
-            return None;
-        }
-    };
+    let output = command.output().unwrap_or_else(|e| panic!("{tool} cannot be run: {e}"));
     assert!(output.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&output.stderr));
     Some(String::from_utf8(output.stdout).expect("poppler prints UTF-8"))
 }

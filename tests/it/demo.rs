@@ -1,73 +1,20 @@
 //! The demo as `cabinet demo` starts it: its database afresh or kept, and its data moved to
 //! another day with the months named in titles and PDFs moving along.
 
-#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
-
 use std::process::Command;
-use std::time::Duration;
 
 use cabinet::demo::prepare_demo_database;
 use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
-use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
+use cabinet::sandbox::{BotContent, SandboxUser};
 use cabinet::store::import::{self, BusinessData};
+use cabinet::testenv::{self, Requirement};
 use chrono::NaiveDate;
 
-/// The texts the bot sent or edited in the user's chat for one step.
-struct Replies(Vec<String>);
+use super::support::{erlan, identify_as, press, say};
 
-impl Replies {
-    fn contains(&self, needle: &str) -> bool {
-        self.0.iter().any(|t| t.contains(needle))
-    }
-    fn dump(&self) -> String {
-        self.0.join("\n---\n")
-    }
-}
-
-async fn collect(bot: &SandboxedBot, user: &SandboxUser, seq: usize, update_id: i32) -> Replies {
-    assert!(
-        bot.sandbox.wait_handled(update_id, Duration::from_secs(10)).await,
-        "the bot did not finish handling update {update_id}"
-    );
-    Replies(
-        bot.sandbox
-            .events_since(seq)
-            .into_iter()
-            .filter_map(|event| match event {
-                SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id == user.id => Some(m.text),
-                _ => None,
-            })
-            .collect(),
-    )
-}
-
-async fn say(bot: &SandboxedBot, user: &SandboxUser, text: &str) -> Replies {
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_text(user, text);
-    collect(bot, user, seq, id).await
-}
-
-async fn press(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
-    let button = bot.sandbox.find_button(user.id, &|l: &str| l.contains(label)).unwrap_or_else(|| panic!("no button {label:?}"));
-    let seq = bot.sandbox.event_seq();
-    let id = match button {
-        ButtonRef::Inline { message_id, callback_data, .. } => bot.sandbox.press_inline(user, message_id, &callback_data),
-        ButtonRef::Reply { text, .. } => bot.sandbox.send_text(user, &text),
-    };
-    collect(bot, user, seq, id).await
-}
-
+/// Consent and identification as Ерлан, the demo's customer C1.
 async fn identify(bot: &SandboxedBot, user: &SandboxUser) {
-    say(bot, user, "/start").await;
-    press(bot, user, "Согласен").await;
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_contact(user, "+77011234567", Some(user.id));
-    let replies = collect(bot, user, seq, id).await;
-    assert!(replies.contains("Здравствуйте, Ерлан"), "{}", replies.dump());
-}
-
-fn erlan() -> SandboxUser {
-    SandboxUser::new(5001, "Ерлан", Some("ru"))
+    identify_as(bot, user, "+77011234567", "Согласен", "Здравствуйте, Ерлан").await;
 }
 
 fn on(database_url: &str) -> SandboxOptions {
@@ -111,22 +58,18 @@ async fn every_demo_starts_afresh_unless_kept() {
     assert_eq!(prepare_demo_database("postgres://u@h/db", false).unwrap(), None);
 }
 
-/// `pdftotext -layout` of a PDF; `None` (after a note) without poppler-utils, a failure
-/// under `CI=true`.
+/// `pdftotext -layout` of a PDF; `None` without poppler-utils (the test is named as skipped),
+/// a failure under `CI=true`.
 fn pdf_text(pdf: &[u8]) -> Option<String> {
+    if !testenv::require(Requirement::Poppler) {
+        return None;
+    }
     let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
     std::fs::write(file.path(), pdf).unwrap();
-    match Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(file.path()).arg("-").output() {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-            Some(String::from_utf8(out.stdout).unwrap().replace(['\u{a0}', '\u{202f}'], " "))
-        }
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "pdftotext cannot be run ({e}): install poppler-utils");
-            eprintln!("note: pdftotext is not available ({e}); the PDF's text is not checked");
-            None
-        }
-    }
+    let out = Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(file.path()).arg("-").output();
+    let out = out.unwrap_or_else(|e| panic!("pdftotext cannot be run: {e}"));
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8(out.stdout).unwrap().replace(['\u{a0}', '\u{202f}'], " "))
 }
 
 /// The last document the bot sent the user: (caption, bytes).

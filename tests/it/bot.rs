@@ -1,8 +1,6 @@
 //! End-to-end tests of the bot: the real dispatcher, the demo business and the sandbox Bot API,
 //! for what transcripts cannot show (slow adapters, restarts, the audit log, registration).
 
-#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,89 +12,13 @@ use cabinet::adapters::{
 };
 use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
+use cabinet::replay::drive::{Place, Replies};
 use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
 use rust_decimal::Decimal;
 
-/// What the bot answered to one step: the texts of its new or edited messages and toasts.
-struct Replies {
-    texts: Vec<String>,
-}
-
-impl Replies {
-    fn contains(&self, needle: &str) -> bool {
-        self.texts.iter().any(|t| t.contains(needle))
-    }
-    fn dump(&self) -> String {
-        self.texts.join("\n---\n")
-    }
-}
-
-async fn collect(bot: &SandboxedBot, user: &SandboxUser, seq: usize, update_id: i32) -> Replies {
-    assert!(
-        bot.sandbox.wait_handled(update_id, Duration::from_secs(10)).await,
-        "the bot did not finish handling update {update_id}"
-    );
-    let texts = bot
-        .sandbox
-        .events_since(seq)
-        .into_iter()
-        .filter_map(|event| match event {
-            SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id == user.id => Some(m.text),
-            SandboxEvent::CallbackAnswered { chat_id, text, .. } if chat_id == user.id => text,
-            _ => None,
-        })
-        .collect();
-    Replies { texts }
-}
-
-async fn say(bot: &SandboxedBot, user: &SandboxUser, text: &str) -> Replies {
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_text(user, text);
-    collect(bot, user, seq, id).await
-}
-
-async fn share_own_contact(bot: &SandboxedBot, user: &SandboxUser, phone: &str) -> Replies {
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_contact(user, phone, Some(user.id));
-    collect(bot, user, seq, id).await
-}
-
-async fn press(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
-    let button = bot
-        .sandbox
-        .find_button(user.id, &|l: &str| l.contains(label))
-        .unwrap_or_else(|| panic!("no button {label:?}"));
-    let seq = bot.sandbox.event_seq();
-    let id = match button {
-        ButtonRef::Inline { message_id, callback_data, .. } => bot.sandbox.press_inline(user, message_id, &callback_data),
-        ButtonRef::Reply { text, .. } => bot.sandbox.send_text(user, &text),
-    };
-    collect(bot, user, seq, id).await
-}
-
-/// Consent and identification as the demo customer with this phone.
-async fn identify(bot: &SandboxedBot, user: &SandboxUser, phone: &str) {
-    say(bot, user, "/start").await;
-    press(bot, user, "Согласен").await;
-    let replies = share_own_contact(bot, user, phone).await;
-    assert!(replies.contains("Здравствуйте"), "{}", replies.dump());
-}
-
-/// [`identify`] in another language.
-async fn identify_as(bot: &SandboxedBot, user: &SandboxUser, phone: &str, agree: &str, greeting: &str) {
-    say(bot, user, "/start").await;
-    press(bot, user, agree).await;
-    let replies = share_own_contact(bot, user, phone).await;
-    assert!(replies.contains(greeting), "{}", replies.dump());
-}
-
-fn erlan() -> SandboxUser {
-    SandboxUser::new(5001, "Ерлан", Some("ru"))
-}
-
-fn fixed() -> SandboxOptions {
-    SandboxOptions { fixed_clock: true, ..Default::default() }
-}
+use super::support::{
+    WAIT, at, collect, driver, erlan, fixed, identify, identify_as, press, reminders_in, say, share_own_contact,
+};
 
 /// A billing system that never answers in time.
 struct SlowBilling;
@@ -266,7 +188,7 @@ async fn the_command_menu_is_registered_in_russian_and_english() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     // The menu is registered alongside polling, not before it.
     let registered = |s: &cabinet::sandbox::Sandbox| ["ru", "en"].iter().all(|l| !s.my_commands(Some(l)).is_empty());
-    assert!(bot.sandbox.wait_until(Duration::from_secs(10), registered).await);
+    assert!(bot.sandbox.wait_until(WAIT, registered).await);
     let calls = bot.sandbox.calls();
     let languages: Vec<String> = calls
         .iter()
@@ -482,7 +404,7 @@ async fn a_referral_credits_the_referrer_once_and_never_oneself() {
     let referrer = erlan();
     identify(&bot, &referrer, "+77011234567").await;
     let replies = say(&bot, &referrer, "моя реферальная ссылка").await;
-    let text = replies.texts.join("\n");
+    let text = replies.texts().join("\n");
     let code = regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
     assert!(text.contains(&format!("https://t.me/{}?start=ref_{code}", bot.sandbox.bot_username())), "{text}");
 
@@ -525,7 +447,7 @@ async fn a_returning_customer_credits_nobody_and_the_referrer_is_not_told() {
     let referrer = erlan();
     identify(&bot, &referrer, "+77011234567").await;
     let replies = say(&bot, &referrer, "моя реферальная ссылка").await;
-    let text = replies.texts.join("\n");
+    let text = replies.texts().join("\n");
     let code = regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
 
     // Ольга was a customer of the cabinet before: bound, then /forget.
@@ -562,14 +484,12 @@ async fn a_returning_customer_credits_nobody_and_the_referrer_is_not_told() {
 
 /// Presses an invoice's pay button and waits for the payment that follows it.
 async fn pay(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Replies {
-    let Some(ButtonRef::Inline { message_id, .. }) = bot.sandbox.find_button(user.id, &|l: &str| l.contains(label)) else {
-        panic!("no pay button {label:?}")
-    };
-    let seq = bot.sandbox.event_seq();
-    let pre_checkout = bot.sandbox.pay_invoice(user, user.id, message_id).expect("an invoice");
-    assert!(bot.sandbox.wait_handled(pre_checkout, Duration::from_secs(10)).await);
-    let payment = bot.sandbox.payment_followup(pre_checkout).expect("the pre-checkout was accepted");
-    collect(bot, user, seq, payment).await
+    let pay = |l: &str| l.contains(label);
+    let sent = driver(bot).press_button(user, Place::Private, &pay, None).unwrap_or_else(|e| panic!("[{label}]: {e}"));
+    assert!(sent.payment, "[{label}] is not the pay button of an invoice");
+    let replies = driver(bot).collect(&sent).await.unwrap_or_else(|e| panic!("{e}"));
+    bot.sandbox.payment_followup(sent.update_id).expect("the pre-checkout was accepted");
+    replies
 }
 
 #[tokio::test]
@@ -602,7 +522,7 @@ async fn a_payment_delivered_twice_is_credited_once() {
         panic!("no pay button")
     };
     let pre_checkout = bot.sandbox.pay_invoice(&user, user.id, message_id).unwrap();
-    assert!(bot.sandbox.wait_handled(pre_checkout, Duration::from_secs(10)).await);
+    assert!(bot.sandbox.wait_handled(pre_checkout, WAIT).await);
     assert_eq!(bot.sandbox.payment_followup(pre_checkout), None, "declined");
     bot.stop().await;
 }
@@ -704,15 +624,6 @@ async fn a_document_the_business_has_a_file_of_is_sent_as_it_is() {
 }
 
 // --- booking reminders --------------------------------------------------------------------------
-
-fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
-}
-
-/// The reminders the bot sent to this chat.
-fn reminders_in(bot: &SandboxedBot, chat: i64) -> Vec<String> {
-    bot.sandbox.messages(chat).into_iter().map(|m| m.text).filter(|t| t.starts_with('⏰')).collect()
-}
 
 #[tokio::test]
 async fn a_reminder_planned_before_a_restart_is_sent_once_after_it() {
@@ -833,9 +744,12 @@ fn topic_texts(bot: &SandboxedBot, thread: i32) -> Vec<String> {
     bot.sandbox.thread_messages(STAFF, thread).into_iter().map(|m| m.text).collect()
 }
 
-async fn staff_says(bot: &SandboxedBot, staff: &SandboxUser, thread: i32, text: &str) {
-    let id = bot.sandbox.send_topic_text(staff, STAFF, thread, text);
-    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
+/// A staff member writes in a topic of the staff group; what the bot posted there in answer.
+async fn staff_says(bot: &SandboxedBot, staff: &SandboxUser, thread: i32, text: &str) -> Vec<String> {
+    let driver = driver(bot).with_staff_group(STAFF);
+    let sent = driver.send_text(staff, Place::Topic(STAFF, thread), text);
+    let replies = driver.collect(&sent).await.unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    replies.staff_texts().into_iter().map(str::to_owned).collect()
 }
 
 #[tokio::test]
@@ -859,7 +773,7 @@ async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
 
     // The customer's messages are copied into the topic; the bot does not answer them itself.
     let replies = say(&bot, &customer, "заказ так и не пришёл").await;
-    assert!(replies.texts.is_empty(), "{}", replies.dump());
+    assert!(replies.texts().is_empty(), "{}", replies.dump());
     assert!(topic_texts(&bot, thread).iter().any(|t| t == "заказ так и не пришёл"));
 
     // Staff answer: the customer hears who took the case, then the answer, signed.
@@ -956,7 +870,7 @@ async fn only_the_staff_group_acts_as_staff_and_customers_never_reach_each_other
     bot.sandbox.add_forum_group(-1_009_999, "Not staff");
     let seq = bot.sandbox.event_seq();
     let id = bot.sandbox.send_group_text(&olga, -1_009_999, "/close");
-    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
+    assert!(bot.sandbox.wait_handled(id, WAIT).await);
     assert!(bot.sandbox.events_since(seq).into_iter().all(|e| !matches!(e, SandboxEvent::Sent(_))));
 
     // Ольга's message reaches her topic only.
@@ -994,20 +908,13 @@ async fn staff_get_stats_find_customers_and_alerts() {
 
     let anna = SandboxUser::new(9001, "Анна", Some("ru"));
     bot.sandbox.add_admin(STAFF, &anna);
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_group_text(&anna, STAFF, "/stats");
-    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
-    let id = bot.sandbox.send_group_text(&anna, STAFF, "/find ерлан");
-    assert!(bot.sandbox.wait_handled(id, Duration::from_secs(10)).await);
-    let posted: Vec<String> = bot
-        .sandbox
-        .events_since(seq)
-        .into_iter()
-        .filter_map(|e| match e {
-            SandboxEvent::Sent(m) if m.chat_id == STAFF => Some(m.text),
-            _ => None,
-        })
-        .collect();
+    let staff = driver(&bot).with_staff_group(STAFF);
+    let mut posted: Vec<String> = Vec::new();
+    for command in ["/stats", "/find ерлан"] {
+        let sent = staff.send_text(&anna, Place::Group(STAFF), command);
+        let replies = staff.collect(&sent).await.unwrap_or_else(|e| panic!("{command}: {e}"));
+        posted.extend(replies.staff_texts().into_iter().map(str::to_owned));
+    }
     let stats = posted.iter().find(|t| t.contains("Статистика")).expect("stats");
     assert!(stats.contains("Запросов: 5") && stats.contains("balance: 1") && stats.contains("order_status: 4"), "{stats}");
     let found = posted.iter().find(|t| t.contains("Найдено")).expect("find");
@@ -1043,7 +950,7 @@ async fn a_429_from_the_staff_group_delays_the_posts_in_order_and_loses_none() {
     // Telegram asks the bot to wait 30 s: the message waits (durably), and so does the next.
     bot.sandbox.fail_next("copyMessage", 429, "Too Many Requests: retry after 30", Some(30));
     let replies = say(&bot, &customer, "первое").await;
-    assert!(replies.texts.is_empty(), "{}", replies.dump());
+    assert!(replies.texts().is_empty(), "{}", replies.dump());
     say(&bot, &customer, "второе").await;
     assert!(!topic_texts(&bot, thread).iter().any(|t| t == "первое" || t == "второе"));
     let waiting = bot.store.jobs_with_prefix("staffpost:").await.unwrap();

@@ -2,75 +2,15 @@
 //! path: Bot API calls that fail (a late button answer, a refused command menu), stopping on
 //! SIGTERM, reminders sent late, and a Docker image whose build context is complete.
 
-#![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
-
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
-use cabinet::sandbox::{ButtonRef, Sandbox, SandboxEvent, SandboxUser};
+use cabinet::sandbox::{ButtonRef, Sandbox, SandboxEvent};
 
-/// How long a test waits for something the bot does at once.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// What the bot sent the user while handling one update: its messages and toasts.
-async fn collect(bot: &SandboxedBot, user: &SandboxUser, seq: usize, update_id: i32) -> Vec<String> {
-    assert!(bot.sandbox.wait_handled(update_id, WAIT).await, "the bot did not finish handling update {update_id}");
-    bot.sandbox
-        .events_since(seq)
-        .into_iter()
-        .filter_map(|event| match event {
-            SandboxEvent::Sent(m) | SandboxEvent::Edited(m) if m.chat_id == user.id => Some(m.text),
-            SandboxEvent::CallbackAnswered { chat_id, text, .. } if chat_id == user.id => text,
-            _ => None,
-        })
-        .collect()
-}
-
-async fn say(bot: &SandboxedBot, user: &SandboxUser, text: &str) -> Vec<String> {
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_text(user, text);
-    collect(bot, user, seq, id).await
-}
-
-async fn press(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> Vec<String> {
-    let Some(ButtonRef::Inline { message_id, callback_data, .. }) =
-        bot.sandbox.find_button(user.id, &|l: &str| l.contains(label))
-    else {
-        panic!("no inline button {label:?}");
-    };
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.press_inline(user, message_id, &callback_data);
-    collect(bot, user, seq, id).await
-}
-
-fn any_contains(replies: &[String], needle: &str) -> bool {
-    replies.iter().any(|r| r.contains(needle))
-}
-
-/// Consent and identification as the demo customer with this phone.
-async fn identify(bot: &SandboxedBot, user: &SandboxUser, phone: &str, agree: &str) {
-    say(bot, user, "/start").await;
-    press(bot, user, agree).await;
-    let seq = bot.sandbox.event_seq();
-    let id = bot.sandbox.send_contact(user, phone, Some(user.id));
-    let replies = collect(bot, user, seq, id).await;
-    assert!(!replies.is_empty(), "no answer to the contact");
-}
-
-fn erlan() -> SandboxUser {
-    SandboxUser::new(5001, "Ерлан", Some("ru"))
-}
-
-fn john() -> SandboxUser {
-    SandboxUser::new(7001, "John", Some("en"))
-}
-
-fn fixed() -> SandboxOptions {
-    SandboxOptions { fixed_clock: true, ..Default::default() }
-}
+use super::support::{WAIT, at, collect, erlan, fixed, identify, identify_as, john, press, reminders_in, say};
 
 /// Telegram's answer to `answerCallbackQuery` after downtime or a backlog.
 const QUERY_TOO_OLD: &str = "Bad Request: query is too old and response timeout expired or query ID is invalid";
@@ -86,23 +26,23 @@ fn answered_since(bot: &SandboxedBot, seq: usize) -> bool {
 async fn a_button_whose_answer_telegram_refuses_still_does_what_it_says() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = erlan();
-    identify(&bot, &user, "+77011234567", "Согласен").await;
+    identify(&bot, &user, "+77011234567").await;
 
     // Too late to answer (the bot was down while the user pressed): the balance comes anyway.
     bot.sandbox.fail_next("answerCallbackQuery", 400, QUERY_TOO_OLD, None);
     let seq = bot.sandbox.event_seq();
     let replies = press(&bot, &user, "Баланс").await;
     assert!(!answered_since(&bot, seq), "the answer was refused");
-    assert!(any_contains(&replies, "Ваш баланс"), "{replies:?}");
-    assert!(!any_contains(&replies, "Что-то пошло не так"), "{replies:?}");
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    assert!(!replies.contains("Что-то пошло не так"), "{}", replies.dump());
 
     // Flood control on answers: the same.
     bot.sandbox.fail_next("answerCallbackQuery", 429, "Too Many Requests: retry after 5", Some(5));
     let seq = bot.sandbox.event_seq();
     let replies = press(&bot, &user, "Баланс").await;
     assert!(!answered_since(&bot, seq), "the answer was refused");
-    assert!(any_contains(&replies, "Ваш баланс"), "{replies:?}");
-    assert!(!any_contains(&replies, "Что-то пошло не так"), "{replies:?}");
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    assert!(!replies.contains("Что-то пошло не так"), "{}", replies.dump());
 
     // A button the bot no longer honours, whose toast cannot be shown: silence, not an error.
     bot.sandbox.fail_next("answerCallbackQuery", 400, QUERY_TOO_OLD, None);
@@ -113,13 +53,13 @@ async fn a_button_whose_answer_telegram_refuses_still_does_what_it_says() {
     let seq = bot.sandbox.event_seq();
     let id = bot.sandbox.press_inline(&user, message_id, "forged-data");
     let replies = collect(&bot, &user, seq, id).await;
-    assert!(replies.is_empty(), "{replies:?}");
+    assert!(replies.is_empty(), "{}", replies.dump());
 
     // Nothing stuck: the next press is answered as usual.
     let seq = bot.sandbox.event_seq();
     let replies = press(&bot, &user, "Баланс").await;
     assert!(answered_since(&bot, seq));
-    assert!(any_contains(&replies, "Ваш баланс"), "{replies:?}");
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
     bot.stop().await;
 }
 
@@ -141,7 +81,7 @@ async fn the_bot_starts_when_telegram_refuses_the_command_menu_and_registers_it_
     // answers meanwhile.
     let user = erlan();
     let replies = say(&bot, &user, "/start").await;
-    assert!(any_contains(&replies, "Здравствуйте"), "{replies:?}");
+    assert!(replies.contains("Здравствуйте"), "{}", replies.dump());
     assert!(!menu_registered(&bot.sandbox));
 
     // Then 429 with retry_after, then the menu is there.
@@ -263,15 +203,6 @@ async fn cabinet_run_stops_gracefully_on_sigterm() {
 
 // --- late reminders ------------------------------------------------------------------------
 
-fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
-}
-
-/// The reminders the bot sent to this chat.
-fn reminders_in(bot: &SandboxedBot, chat: i64) -> Vec<String> {
-    bot.sandbox.messages(chat).into_iter().map(|m| m.text).filter(|t| t.starts_with('⏰')).collect()
-}
-
 // John's massage (B-3001) is on 13 January at 15:00 (Almaty): the 24-hour reminder is due on
 // the 12th at 15:00, the 2-hour one on the 13th at 13:00.
 
@@ -279,7 +210,7 @@ fn reminders_in(bot: &SandboxedBot, chat: i64) -> Vec<String> {
 async fn a_late_24_hour_reminder_is_sent_until_the_2_hour_one_is_due() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = john();
-    identify(&bot, &user, "+447700900123", "I agree").await;
+    identify_as(&bot, &user, "+447700900123", "I agree", "Hello").await;
 
     // The clock jumps past the 24-hour moment, before the 2-hour one.
     bot.set_now(at("2025-01-13T09:00:00+05:00"));
@@ -301,7 +232,7 @@ async fn a_late_24_hour_reminder_is_sent_until_the_2_hour_one_is_due() {
 async fn past_the_2_hour_moment_only_the_2_hour_reminder_is_sent() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = john();
-    identify(&bot, &user, "+447700900123", "I agree").await;
+    identify_as(&bot, &user, "+447700900123", "I agree", "Hello").await;
 
     // The 24-hour reminder is planned, then the bot is down until after the 2-hour moment.
     bot.set_now(at("2025-01-12T14:30:00+05:00"));
@@ -324,7 +255,7 @@ async fn past_the_2_hour_moment_only_the_2_hour_reminder_is_sent() {
 async fn past_the_start_no_reminder_is_sent() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = john();
-    identify(&bot, &user, "+447700900123", "I agree").await;
+    identify_as(&bot, &user, "+447700900123", "I agree", "Hello").await;
 
     // The 24-hour reminder is planned, then the bot is down until after the massage began.
     bot.set_now(at("2025-01-12T14:30:00+05:00"));
