@@ -21,6 +21,7 @@ use teloxide::types::InputFile;
 
 use super::keyboards::Callback;
 use super::state::{Draft, State};
+use super::understanding::{classify, is_cancel, moves_on};
 use super::{HandlerResult, Turn, shop};
 use crate::adapters::{Appointment, BookingRefusal, Service, Slot, StaffMember};
 use crate::domain::Locale;
@@ -28,7 +29,7 @@ use crate::domain::datetime::{day_label, format_date, format_time};
 use crate::domain::money::format_money;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::nlu::Entities;
+use crate::nlu::{Entities, Intent};
 
 /// How many free times are offered as buttons.
 const MAX_SLOT_BUTTONS: usize = 8;
@@ -345,9 +346,37 @@ fn nearest(turn: &Turn, slots: &[Slot], wanted: NaiveDateTime, date_only: bool) 
     out
 }
 
+/// Whether a message answers «Выберите время или напишите удобное»: «отмена», or anything but
+/// a clear request for something else (which leaves the question).
+pub(super) fn answers_time(turn: Turn, text: String) -> bool {
+    if is_cancel(&text) {
+        return true;
+    }
+    let result = classify(&turn, &text);
+    let other_request = moves_on(&result, Intent::Booking) && !matches!(result.intent, Intent::BookingReschedule | Intent::Unknown);
+    !other_request
+}
+
+/// A time typed while free times are shown (for `service`, with `staff`, moving `moving`).
+pub(super) async fn on_time(
+    turn: Turn,
+    text: String,
+    (service, staff, moving): (String, Option<String>, Option<String>),
+) -> HandlerResult {
+    let (turn, text) = (&turn, text.as_str());
+    if is_cancel(text) {
+        return keep(turn).await;
+    }
+    let result = classify(turn, text);
+    if on_time_text(turn, &result.entities, &service, staff.as_deref(), moving.as_deref()).await? {
+        return Ok(());
+    }
+    turn.say(turn.t("booking-time-not-understood", &[])).await.map(drop)
+}
+
 /// A message while free times are shown: a typed time, or something else.
 /// Returns `false` when the text names no time (the caller handles it).
-pub(super) async fn on_time_text(
+async fn on_time_text(
     turn: &Turn,
     entities: &Entities,
     service: &str,

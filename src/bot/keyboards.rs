@@ -8,7 +8,10 @@
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup};
+
+use super::{HandlerResult, Turn, answer_button};
 
 use crate::domain::Locale;
 use crate::nlu::Intent;
@@ -176,7 +179,7 @@ impl Callback {
         }
     }
 
-    fn decode_payload(payload: &str) -> Option<Callback> {
+    pub(super) fn decode_payload(payload: &str) -> Option<Callback> {
         let (tag, arg) = payload.split_once(':').unwrap_or((payload, ""));
         // Ids, numbers, SKUs, codes and keys: ASCII letters, digits, '-', '_' and '.', short.
         let id = |arg: &str| {
@@ -297,6 +300,13 @@ impl CallbackCodec {
 
     /// Checks and decodes button data pressed by `user_id`, whose epoch is now `epoch`.
     pub fn decode(&self, data: &str, epoch: i64, user_id: i64) -> Result<Callback, CallbackError> {
+        let payload = self.verify(data, epoch, user_id)?;
+        Callback::decode_payload(&payload).ok_or(CallbackError::Forged)
+    }
+
+    /// Checks button data pressed by `user_id`, whose epoch is now `epoch`: the payload the
+    /// bot issued to them, not yet read.
+    pub fn verify(&self, data: &str, epoch: i64, user_id: i64) -> Result<String, CallbackError> {
         let mut parts = data.rsplitn(3, '|');
         let (Some(mac), Some(data_epoch), Some(payload)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CallbackError::Forged);
@@ -309,7 +319,7 @@ impl CallbackCodec {
         if data_epoch != epoch {
             return Err(CallbackError::Stale);
         }
-        Callback::decode_payload(payload).ok_or(CallbackError::Forged)
+        Ok(payload.to_owned())
     }
 }
 
@@ -336,6 +346,53 @@ impl Buttons<'_> {
                 .map(|row| row.into_iter().map(|(label, cb)| self.button(label, cb)).collect::<Vec<_>>()),
         )
     }
+}
+
+/// A button press, checked: the payload the bot issued to this user, or why it was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Press {
+    Signed(String),
+    Refused(CallbackError),
+}
+
+/// Checks the pressed button's signature, user and epoch.
+pub(super) fn check(turn: Turn, q: CallbackQuery) -> Press {
+    match turn.ctx.codec.verify(q.data.as_deref().unwrap_or_default(), turn.user.epoch, turn.user_id) {
+        Ok(payload) => Press::Signed(payload),
+        Err(why) => Press::Refused(why),
+    }
+}
+
+/// The private chat's message a button is on, when it is on one.
+pub(super) fn private_message(q: CallbackQuery) -> Option<Message> {
+    q.regular_message().cloned().filter(|m| m.chat.is_private())
+}
+
+/// A button outside a private chat: only its spinner is stopped.
+pub(super) async fn answer_only(bot: Bot, q: CallbackQuery) -> HandlerResult {
+    answer_button(&bot, &q, None).await;
+    Ok(())
+}
+
+/// Refused data: forged data is audited (it counts toward the probing alert), and either
+/// way the customer hears that the button is no longer active.
+pub(super) async fn refused(turn: Turn, q: CallbackQuery, why: CallbackError) -> HandlerResult {
+    tracing::info!(chat = turn.chat.0, error = ?why, "refused button data");
+    if why == CallbackError::Forged {
+        turn.audit("callback.forged", None).await?;
+    }
+    inactive(&turn, &q).await
+}
+
+/// Signed data that no button kind reads: as forged.
+pub(super) async fn unknown(turn: Turn, q: CallbackQuery) -> HandlerResult {
+    refused(turn, q, CallbackError::Forged).await
+}
+
+/// «Кнопка больше не активна».
+pub(super) async fn inactive(turn: &Turn, q: &CallbackQuery) -> HandlerResult {
+    answer_button(&turn.bot, q, Some(turn.t("button-inactive", &[]))).await;
+    Ok(())
 }
 
 /// The one-button reply keyboard that asks Telegram for the user's own phone number.

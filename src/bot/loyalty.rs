@@ -12,6 +12,7 @@
 
 use teloxide::prelude::*;
 
+use super::commands::Command;
 use super::keyboards::Callback;
 use super::{HandlerResult, Turn};
 use crate::adapters::{CustomerId, ReferralOutcome};
@@ -79,9 +80,17 @@ pub(super) fn referral_code(start_parameter: &str) -> Option<&str> {
     (!code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric())).then_some(code)
 }
 
+/// Any command: `/start ref_<code>` keeps the code (see [`remember_referral`]).
+pub(super) async fn on_start(turn: Turn, command: Command) -> HandlerResult {
+    match command {
+        Command::Start(parameter) => remember_referral(&turn, &parameter).await,
+        _ => Ok(()),
+    }
+}
+
 /// `/start ref_<code>` from someone not identified yet: the code waits for the
 /// identification. From a bound customer it changes nothing.
-pub(super) async fn remember_referral(turn: &Turn, start_parameter: &str) -> HandlerResult {
+async fn remember_referral(turn: &Turn, start_parameter: &str) -> HandlerResult {
     if turn.binding.is_some() {
         return Ok(());
     }

@@ -139,6 +139,11 @@ async fn own_order(turn: &Turn, number: &str) -> Result<Option<Order>, crate::er
     }
 }
 
+/// The first page of the order history.
+pub(super) async fn first_page(turn: &Turn) -> HandlerResult {
+    history(turn, 0, None).await
+}
+
 /// A page of the order history: sent anew, or edited in place when paging.
 pub(super) async fn history(turn: &Turn, page: u32, edit: Option<MessageId>) -> HandlerResult {
     let Some(id) = customer(turn) else { return Ok(()) };

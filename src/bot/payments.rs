@@ -18,10 +18,12 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, 
 
 use super::keyboards::Callback;
 use super::state::State;
+use super::understanding::{classify, is_cancel, moves_on};
 use super::{Ctx, HandlerResult, Turn, shop};
 use crate::adapters::LocalizedText;
 use crate::domain::money::{format_money, from_minor, to_minor};
 use crate::i18n::Arg;
+use crate::nlu::Intent;
 use crate::store::TopUpPayment;
 
 /// The invoice payload's prefix; the rest is the payment's reference.
@@ -129,12 +131,34 @@ fn amount_in(text: &str) -> Option<String> {
     Some(if signed { format!("-{number}") } else { number.to_owned() })
 }
 
-/// A message while the amount is asked: an amount, «отмена», or something else entirely.
-/// Returns `false` when the text is not an answer to the question (the caller handles it).
-pub(super) async fn on_amount_text(turn: &Turn, text: &str) -> Result<bool, crate::error::BotError> {
+/// Whether a message answers «На какую сумму?»: «отмена», a try at an amount, or anything
+/// that does not clearly ask for something else (which leaves the question).
+pub(super) fn answers_amount(turn: Turn, text: String) -> bool {
+    is_cancel(&text) || has_digit(&text) || !moves_on(&classify(&turn, &text), Intent::TopUp)
+}
+
+/// The answer to «На какую сумму?».
+pub(super) async fn on_amount(turn: Turn, text: String) -> HandlerResult {
+    let (turn, text) = (&turn, text.as_str());
+    if is_cancel(text) {
+        turn.set_state(State::ready()).await?;
+        return turn.say(turn.t("top-up-cancelled", &[])).await.map(drop);
+    }
+    if on_amount_text(turn, text).await? {
+        return Ok(());
+    }
+    turn.say(turn.t("top-up-not-a-number", &[])).await.map(drop)
+}
+
+fn has_digit(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+}
+
+/// A message while the amount is asked: an amount, or a try at one. Returns `false` when the
+/// text has no digit at all (the caller handles it).
+async fn on_amount_text(turn: &Turn, text: &str) -> Result<bool, crate::error::BotError> {
     let top_up = &turn.ctx.settings.top_up;
-    let has_digit = text.chars().any(|c| c.is_ascii_digit());
-    if !has_digit {
+    if !has_digit(text) {
         return Ok(false);
     }
     match parse_amount(text, top_up.min, top_up.max) {
@@ -239,7 +263,8 @@ pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery, ctx: Arc<Ctx>
 }
 
 /// Telegram charged the card: credit the account once per charge.
-pub(super) async fn on_successful_payment(turn: &Turn, payment: &SuccessfulPayment) -> HandlerResult {
+pub(super) async fn on_successful_payment(turn: Turn, payment: SuccessfulPayment) -> HandlerResult {
+    let (turn, payment) = (&turn, &payment);
     let reference = payment.invoice_payload.strip_prefix(PAYLOAD_PREFIX).unwrap_or_default();
     let record = turn.ctx.store.top_up(reference).await?;
     let Some(record) = record.filter(|r| r.telegram_user_id == turn.user_id) else {

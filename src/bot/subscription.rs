@@ -17,13 +17,14 @@ use rust_decimal::Decimal;
 use super::keyboards::{Callback, SubscriptionMenu};
 use super::state::{Draft, State};
 use super::stepup::{self, Verdict};
+use super::understanding::{classify, is_cancel, moves_on};
 use super::{HandlerResult, Turn, shop};
 use crate::adapters::{Account, ChangeOutcome, ChangeRefusal, SubscriptionChange, Tariff};
 use crate::domain::datetime::format_date;
 use crate::domain::money::format_money;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::nlu::Entities;
+use crate::nlu::{Entities, Intent};
 
 async fn account(turn: &Turn) -> Result<Option<Account>, BotError> {
     let Some(id) = turn.customer_id() else { return Ok(None) };
@@ -321,9 +322,32 @@ pub(super) async fn resend(turn: &Turn) -> HandlerResult {
     Ok(())
 }
 
+/// Whether a message answers the one-time code's question: «отмена», something that looks
+/// like a code, or anything that does not clearly ask for something else (which leaves it).
+pub(super) fn answers_code(turn: Turn, text: String) -> bool {
+    is_cancel(&text) || stepup::looks_like_code(&text) || !moves_on(&classify(&turn, &text), Intent::Subscription)
+}
+
+/// The answer to the one-time code's question (`key` and `change` are the change's).
+pub(super) async fn on_code(turn: Turn, text: String, (key, change): (String, SubscriptionChange)) -> HandlerResult {
+    let (turn, text) = (&turn, text.as_str());
+    if is_cancel(text) {
+        return cancel(turn).await;
+    }
+    if on_code_text(turn, text, &key, &change).await? {
+        return Ok(());
+    }
+    turn.say(turn.t("otp-remind", &[])).await.map(drop)
+}
+
+/// The customer moved on while a code was awaited: the code is no longer wanted.
+pub(super) async fn leave_code(turn: Turn) -> HandlerResult {
+    stepup::discard(&turn).await
+}
+
 /// A message while the code is awaited. Returns `false` when the text is not a code (the
 /// caller reminds or moves on).
-pub(super) async fn on_code_text(turn: &Turn, text: &str, key: &str, change: &SubscriptionChange) -> Result<bool, BotError> {
+async fn on_code_text(turn: &Turn, text: &str, key: &str, change: &SubscriptionChange) -> Result<bool, BotError> {
     if !stepup::looks_like_code(text) {
         return Ok(false);
     }

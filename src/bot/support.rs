@@ -14,11 +14,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId, ParseMode, ThreadId};
 
 use super::keyboards::{Buttons, Callback};
 use super::staff_post::{self, Content, Place, StaffLimiter, StaffMembers, StaffPost};
+use super::tree::try_filter_map;
 use super::{Ctx, HandlerResult, Turn};
 use crate::adapters::CustomerId;
 use crate::domain::datetime::{format_date, format_time};
@@ -232,17 +234,27 @@ fn outside_hours(ctx: &Ctx, now: DateTime<Utc>) -> Option<String> {
     (local < open || local >= close).then(|| open.format("%H:%M").to_string())
 }
 
-/// A message of a customer with an open case: copied into the topic (text, photos,
-/// documents, voice). Returns `false` when there is no open case.
-pub(super) async fn relay_from_customer(turn: &Turn, msg: &Message) -> Result<bool, BotError> {
-    let ctx = &turn.ctx;
-    let (Some(_), Some(binding)) = (staff_chat(ctx), turn.binding.as_ref()) else { return Ok(false) };
-    let Some(case) = ctx.store.open_case_of(&binding.customer_id).await? else { return Ok(false) };
+/// A customer's message while a case escalated from this chat is open: copied into the
+/// case's topic (text, photos, documents, voice). Commands still reach the bot.
+pub(super) fn relay_from_customer() -> UpdateHandler<BotError> {
+    dptree::filter(|turn: Turn, msg: Message| turn.has_consent && !msg.text().is_some_and(|t| t.starts_with('/')))
+        .chain(try_filter_map(case_to_relay_to))
+        .endpoint(copy_to_topic)
+}
+
+/// The open case this chat's messages go to, if any.
+async fn case_to_relay_to(turn: Turn) -> Result<Option<SupportCase>, BotError> {
+    if staff_chat(&turn.ctx).is_none() {
+        return Ok(None);
+    }
     // A case left behind in another chat (or before a /logout) is not this chat's: the bot
     // answers until the customer asks for a person again.
-    if case.detached_at.is_some() || case.telegram_user_id != turn.user_id {
-        return Ok(false);
-    }
+    case_of_this_chat(&turn).await
+}
+
+async fn copy_to_topic(turn: Turn, msg: Message, case: SupportCase) -> HandlerResult {
+    let (turn, msg) = (&turn, &msg);
+    let ctx = &turn.ctx;
     let now = ctx.clock.now();
     ctx.store.record_customer_message(case.id, now).await?;
     if let Some(text) = msg.text() {
@@ -266,7 +278,10 @@ pub(super) async fn relay_from_customer(turn: &Turn, msg: &Message) -> Result<bo
     };
     staff_post::post(ctx, &turn.bot, copy).await?;
     schedule_sla(ctx, &case, now).await?;
-    Ok(true)
+    if let Some(text) = msg.text() {
+        ctx.store.log_message(turn.chat.0, "in", text, ctx.clock.now()).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, Deserialize)]
