@@ -14,7 +14,7 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::keyboards::Callback;
+use super::payments::PaymentButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{Account, CustomerId};
 use crate::domain::datetime::format_date;
@@ -81,7 +81,7 @@ pub(super) async fn balance(turn: &Turn) -> HandlerResult {
             text.push_str(&turn.t("balance-operation", &args));
         }
     }
-    let markup = turn.buttons().markup(vec![vec![(turn.t("balance-top-up-button", &[]), Callback::TopUp)]]);
+    let markup = turn.buttons().markup(vec![vec![(turn.t("balance-top-up-button", &[]), PaymentButton::TopUp)]]);
     turn.say_with(text, markup).await?;
     Ok(())
 }

@@ -9,19 +9,16 @@
 //! < Выберите язык                          [Русский] [English]
 //! ```
 
-use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
 
-use super::keyboards::{Callback, MenuItem, Press};
-use super::support::{self, Reason};
-use super::{
-    HandlerResult, Turn, account, booking, documents, loyalty, onboarding, orders, payments, shop, subscription,
-    understanding,
-};
+use teloxide::dispatching::UpdateHandler;
+
+use super::keyboards::{ButtonKind, pressed, tag_and_arg};
+use super::{HandlerResult, Turn, account, documents, onboarding, orders, subscription, understanding};
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::nlu::Entities;
+use crate::nlu::{Entities, Intent};
 
 /// The incoming text, kept in the chat history once the terms are accepted.
 pub(super) async fn log_incoming(turn: Turn, text: String) -> HandlerResult {
@@ -31,67 +28,89 @@ pub(super) async fn log_incoming(turn: Turn, text: String) -> HandlerResult {
     Ok(())
 }
 
-/// Every button this bot issues.
-pub(super) fn buttons() -> teloxide::dispatching::UpdateHandler<BotError> {
-    dptree::filter_map(|press: Press| match press {
-        Press::Signed(payload) => Callback::decode_payload(&payload),
-        Press::Refused(_) => None,
-    })
-    .endpoint(|turn: Turn, q: CallbackQuery, message: Message, callback: Callback| async move {
-        on_button(&turn, &q, &message, callback).await
-    })
+/// The buttons of the menu and the small talk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum GeneralButton {
+    /// «Согласен»: the data-processing terms are accepted.
+    Consent,
+    /// A main-menu entry.
+    Menu(MenuItem),
+    /// Switch the language.
+    Language(Locale),
+    /// "Did you mean…?": the customer picked this intent.
+    Intent(Intent),
 }
 
-async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message, callback: Callback) -> HandlerResult {
-    let needs_binding = !matches!(callback, Callback::Consent | Callback::Language(_));
-    if needs_binding && turn.binding.is_none() {
-        return super::keyboards::inactive(turn, q).await;
-    }
-    super::answer_button(&turn.bot, q, None).await;
-    match callback {
-        Callback::Consent => onboarding::on_consent(turn).await,
-        Callback::Language(locale) => switch_language(turn, locale).await,
-        Callback::Menu(MenuItem::Balance) => account::balance(turn).await,
-        Callback::Menu(MenuItem::OrderStatus) => orders::active(turn).await,
-        Callback::Menu(MenuItem::OrderHistory) => orders::history(turn, 0, None).await,
-        Callback::Menu(MenuItem::Help) => help(turn).await,
-        Callback::Menu(MenuItem::Documents) => documents::find(turn, &Entities::default()).await,
-        Callback::Menu(MenuItem::Subscription) => subscription::overview(turn).await,
-        Callback::TopUp => payments::ask_amount(turn).await,
-        Callback::TopUpAmount(amount) => payments::pay(turn, rust_decimal::Decimal::from(amount)).await,
-        Callback::Document(id) => documents::by_id(turn, &id).await,
-        Callback::OrderDocuments(number) => documents::of_order(turn, &number).await,
-        Callback::RepeatOrder(number) => shop::repeat_number(turn, &number).await,
-        Callback::OfferOrder(sku) => shop::order_offer(turn, &sku).await,
-        Callback::ConfirmOrder(key) => shop::confirm(turn, &key).await,
-        Callback::CancelOrder => shop::cancel(turn).await,
-        Callback::Subscription(menu) => subscription::menu(turn, menu).await,
-        Callback::ChooseTariff(code) => subscription::quote(turn, crate::adapters::SubscriptionChange::Tariff(code)).await,
-        Callback::AddOption(code) => subscription::quote(turn, crate::adapters::SubscriptionChange::AddOption(code)).await,
-        Callback::RemoveOption(code) => {
-            subscription::quote(turn, crate::adapters::SubscriptionChange::RemoveOption(code)).await
+/// The entries of the main menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MenuItem {
+    Balance,
+    OrderStatus,
+    OrderHistory,
+    Help,
+    Documents,
+    Subscription,
+}
+
+impl ButtonKind for GeneralButton {
+    const TAGS: &'static [&'static str] = &["c", "m", "l", "i"];
+
+    fn encode(&self) -> String {
+        match self {
+            GeneralButton::Consent => "c".into(),
+            GeneralButton::Menu(item) => format!(
+                "m:{}",
+                match item {
+                    MenuItem::Balance => "b",
+                    MenuItem::OrderStatus => "s",
+                    MenuItem::OrderHistory => "h",
+                    MenuItem::Help => "q",
+                    MenuItem::Documents => "d",
+                    MenuItem::Subscription => "t",
+                }
+            ),
+            GeneralButton::Language(locale) => format!("l:{}", locale.as_str()),
+            GeneralButton::Intent(intent) => format!("i:{}", intent.as_str()),
         }
-        Callback::ConfirmChange(key) => subscription::confirm(turn, &key).await,
-        Callback::CancelChange => subscription::cancel(turn).await,
-        Callback::ResendCode => subscription::resend(turn).await,
-        Callback::BookService { service, staff } => booking::service_chosen(turn, &service, staff.as_deref()).await,
-        Callback::BookSlot { service, staff, at } => booking::slot_chosen(turn, &service, &staff, at).await,
-        Callback::ConfirmBooking(key) => booking::confirm(turn, &key).await,
-        Callback::CancelBookingDraft | Callback::KeepBooking => booking::keep(turn).await,
-        Callback::MoveBooking(id) => booking::move_pressed(turn, &id).await,
-        Callback::MoveSlot { booking: id, staff, at } => booking::move_slot_chosen(turn, &id, &staff, at).await,
-        Callback::AskCancelBooking(id) => booking::ask_cancel(turn, &id).await,
-        Callback::ConfirmCancelBooking(id) => booking::cancel_confirmed(turn, &id).await,
-        Callback::ReminderConfirm(id) => booking::reminder_confirmed(turn, &id).await,
-        Callback::MyBookings => booking::list(turn).await,
-        Callback::Operator => support::escalate(turn, Reason::Requested, None).await,
-        Callback::Rate { case, rating } => support::rate(turn, case, rating).await,
-        Callback::Referral => loyalty::referral(turn).await,
-        Callback::Offers => loyalty::offers(turn).await,
-        Callback::OrdersPage(page) => orders::history(turn, page, Some(message.id)).await,
-        Callback::Order(number) => orders::details(turn, &number).await,
-        Callback::OrderMap(number) => orders::map(turn, &number).await,
-        Callback::Intent(intent) => understanding::chosen(turn, intent).await,
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("c", "") => GeneralButton::Consent,
+            ("m", "b") => GeneralButton::Menu(MenuItem::Balance),
+            ("m", "s") => GeneralButton::Menu(MenuItem::OrderStatus),
+            ("m", "h") => GeneralButton::Menu(MenuItem::OrderHistory),
+            ("m", "q") => GeneralButton::Menu(MenuItem::Help),
+            ("m", "d") => GeneralButton::Menu(MenuItem::Documents),
+            ("m", "t") => GeneralButton::Menu(MenuItem::Subscription),
+            ("l", locale) => GeneralButton::Language(Locale::parse(locale)?),
+            ("i", intent) => GeneralButton::Intent(Intent::parse(intent).filter(|i| *i != Intent::Unknown)?),
+            _ => return None,
+        })
+    }
+
+    /// «Согласен» and the language work before identification.
+    fn needs_binding(&self) -> bool {
+        !matches!(self, GeneralButton::Consent | GeneralButton::Language(_))
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<GeneralButton>().endpoint(on_button)
+}
+
+async fn on_button(turn: Turn, button: GeneralButton) -> HandlerResult {
+    let turn = &turn;
+    match button {
+        GeneralButton::Consent => onboarding::on_consent(turn).await,
+        GeneralButton::Language(locale) => switch_language(turn, locale).await,
+        GeneralButton::Menu(MenuItem::Balance) => account::balance(turn).await,
+        GeneralButton::Menu(MenuItem::OrderStatus) => orders::active(turn).await,
+        GeneralButton::Menu(MenuItem::OrderHistory) => orders::history(turn, 0, None).await,
+        GeneralButton::Menu(MenuItem::Help) => help(turn).await,
+        GeneralButton::Menu(MenuItem::Documents) => documents::find(turn, &Entities::default()).await,
+        GeneralButton::Menu(MenuItem::Subscription) => subscription::overview(turn).await,
+        GeneralButton::Intent(intent) => understanding::chosen(turn, intent).await,
     }
 }
 
@@ -99,16 +118,16 @@ async fn on_button(turn: &Turn, q: &CallbackQuery, message: &Message, callback: 
 pub(super) fn main_menu(turn: &Turn) -> InlineKeyboardMarkup {
     turn.buttons().markup(vec![
         vec![
-            (turn.t("menu-balance", &[]), Callback::Menu(MenuItem::Balance)),
-            (turn.t("menu-order-status", &[]), Callback::Menu(MenuItem::OrderStatus)),
+            (turn.t("menu-balance", &[]), GeneralButton::Menu(MenuItem::Balance)),
+            (turn.t("menu-order-status", &[]), GeneralButton::Menu(MenuItem::OrderStatus)),
         ],
         vec![
-            (turn.t("menu-order-history", &[]), Callback::Menu(MenuItem::OrderHistory)),
-            (turn.t("menu-documents", &[]), Callback::Menu(MenuItem::Documents)),
+            (turn.t("menu-order-history", &[]), GeneralButton::Menu(MenuItem::OrderHistory)),
+            (turn.t("menu-documents", &[]), GeneralButton::Menu(MenuItem::Documents)),
         ],
         vec![
-            (turn.t("menu-subscription", &[]), Callback::Menu(MenuItem::Subscription)),
-            (turn.t("menu-help", &[]), Callback::Menu(MenuItem::Help)),
+            (turn.t("menu-subscription", &[]), GeneralButton::Menu(MenuItem::Subscription)),
+            (turn.t("menu-help", &[]), GeneralButton::Menu(MenuItem::Help)),
         ],
     ])
 }
@@ -146,8 +165,8 @@ pub(super) async fn privacy(turn: &Turn) -> HandlerResult {
 
 pub(super) async fn language_menu(turn: &Turn) -> HandlerResult {
     let markup = turn.buttons().markup(vec![vec![
-        (turn.t("language-ru", &[]), Callback::Language(Locale::Ru)),
-        (turn.t("language-en", &[]), Callback::Language(Locale::En)),
+        (turn.t("language-ru", &[]), GeneralButton::Language(Locale::Ru)),
+        (turn.t("language-en", &[]), GeneralButton::Language(Locale::En)),
     ]]);
     turn.say_with(turn.t("language-choose", &[]), markup).await?;
     Ok(())

@@ -232,6 +232,14 @@ fn button_presses() -> UpdateHandler<BotError> {
                 .map(keyboards::check)
                 .branch(case![Press::Refused(why)].endpoint(keyboards::refused))
                 .branch(general::buttons())
+                .branch(payments::buttons())
+                .branch(orders::buttons())
+                .branch(documents::buttons())
+                .branch(shop::buttons())
+                .branch(subscription::buttons())
+                .branch(booking::buttons())
+                .branch(loyalty::buttons())
+                .branch(support::buttons())
                 .endpoint(keyboards::unknown),
         )
         .endpoint(keyboards::answer_only)
@@ -261,18 +269,3 @@ pub async fn register_commands(bot: &Bot, i18n: &I18n, default_locale: Locale) -
     bot.set_my_commands(commands(default_locale)).await?;
     Ok(())
 }
-
-/// Answers a button press (stops the button's spinner, shows `toast`), best effort: Telegram
-/// refuses answers to queries older than a few seconds (after downtime or a backlog: 400
-/// "query is too old"), may ask to wait (429) or be unreachable, and none of that may keep
-/// the press from being acted on.
-pub(crate) async fn answer_button(bot: &Bot, q: &CallbackQuery, toast: Option<String>) {
-    let mut request = bot.answer_callback_query(q.id.clone());
-    if let Some(text) = toast {
-        request = request.text(text);
-    }
-    if let Err(error) = request.await {
-        tracing::info!(user = q.from.id.0, %error, "a button press could not be answered; acting on it anyway");
-    }
-}
-

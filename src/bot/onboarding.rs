@@ -16,8 +16,8 @@
 use teloxide::prelude::*;
 use teloxide::types::{Contact, KeyboardRemove};
 
-use super::general::{greeting, main_menu};
-use super::keyboards::{Callback, contact_keyboard};
+use super::general::{GeneralButton, greeting, main_menu};
+use super::keyboards::contact_keyboard;
 use super::state::State;
 use super::support;
 use super::{HandlerResult, Turn};
@@ -29,7 +29,7 @@ use crate::store::{Binding, Lead};
 /// The greeting, the terms in brief with a link, and the «Согласен» button.
 pub(super) async fn ask_consent(turn: &Turn) -> HandlerResult {
     let args = [("url", Arg::from(turn.ctx.settings.privacy_url.as_str()))];
-    let markup = turn.buttons().markup(vec![vec![(turn.t("consent-button", &[]), Callback::Consent)]]);
+    let markup = turn.buttons().markup(vec![vec![(turn.t("consent-button", &[]), GeneralButton::Consent)]]);
     turn.say_with(turn.t("consent-request", &args), markup).await?;
     turn.set_state(State::AwaitingConsent).await
 }

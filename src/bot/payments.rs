@@ -13,15 +13,17 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, SuccessfulPayment};
 
-use super::keyboards::Callback;
+use super::keyboards::{ButtonKind, pressed, tag_and_arg};
 use super::state::State;
 use super::understanding::{classify, is_cancel, moves_on};
 use super::{Ctx, HandlerResult, Turn, shop};
 use crate::adapters::LocalizedText;
 use crate::domain::money::{format_money, from_minor, to_minor};
+use crate::error::BotError;
 use crate::i18n::Arg;
 use crate::nlu::Intent;
 use crate::store::TopUpPayment;
@@ -29,15 +31,52 @@ use crate::store::TopUpPayment;
 /// The invoice payload's prefix; the rest is the payment's reference.
 const PAYLOAD_PREFIX: &str = "topup:";
 
+/// The top-up buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PaymentButton {
+    /// «Пополнить».
+    TopUp,
+    /// Top up by this many whole currency units.
+    Amount(u32),
+}
+
+impl ButtonKind for PaymentButton {
+    const TAGS: &'static [&'static str] = &["t", "ta"];
+
+    fn encode(&self) -> String {
+        match self {
+            PaymentButton::TopUp => "t".into(),
+            PaymentButton::Amount(amount) => format!("ta:{amount}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("t", "") => PaymentButton::TopUp,
+            ("ta", amount) => PaymentButton::Amount(amount.parse().ok().filter(|a| (1..=100_000_000).contains(a))?),
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<PaymentButton>().endpoint(|turn: Turn, button: PaymentButton| async move {
+        match button {
+            PaymentButton::TopUp => ask_amount(&turn).await,
+            PaymentButton::Amount(amount) => pay(&turn, Decimal::from(amount)).await,
+        }
+    })
+}
+
 /// «Пополнить»: amount buttons, or a typed amount.
 pub(super) async fn ask_amount(turn: &Turn) -> HandlerResult {
     let settings = &turn.ctx.settings;
     let currency = settings.currency.as_str();
-    let buttons: Vec<(String, Callback)> = settings
+    let buttons: Vec<(String, PaymentButton)> = settings
         .top_up
         .amounts
         .iter()
-        .map(|a| (format_money(Decimal::from(*a), currency, turn.locale), Callback::TopUpAmount(*a)))
+        .map(|a| (format_money(Decimal::from(*a), currency, turn.locale), PaymentButton::Amount(*a)))
         .collect();
     turn.set_state(State::AwaitingTopUpAmount).await?;
     turn.say_with(turn.t("top-up-ask", &[]), turn.buttons().markup(vec![buttons])).await?;

@@ -18,7 +18,7 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId, ParseMode, ThreadId};
 
-use super::keyboards::{Buttons, Callback};
+use super::keyboards::{ButtonKind, Buttons, pressed, tag_and_arg};
 use super::staff_post::{self, Content, Place, StaffLimiter, StaffMembers, StaffPost};
 use super::tree::try_filter_map;
 use super::{Ctx, HandlerResult, Turn};
@@ -57,6 +57,47 @@ pub struct Support {
     pub signed: bool,
     /// SLA per priority: critical, high, normal.
     pub sla: [Duration; 3],
+}
+
+/// The customer's buttons of the staff side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum StaffButton {
+    /// Ask for a person.
+    Operator,
+    /// The customer's rating (1–5) of a closed case.
+    Rate { case: i64, rating: u8 },
+}
+
+impl ButtonKind for StaffButton {
+    const TAGS: &'static [&'static str] = &["op", "rt"];
+
+    fn encode(&self) -> String {
+        match self {
+            StaffButton::Operator => "op".into(),
+            StaffButton::Rate { case, rating } => format!("rt:{case}:{rating}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("op", "") => StaffButton::Operator,
+            ("rt", arg) => {
+                let (case, rating) = arg.split_once(':')?;
+                let rating: u8 = rating.parse().ok().filter(|r| (1..=5).contains(r))?;
+                StaffButton::Rate { case: case.parse().ok().filter(|c| *c > 0)?, rating }
+            }
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<StaffButton>().endpoint(|turn: Turn, button: StaffButton| async move {
+        match button {
+            StaffButton::Operator => escalate(&turn, Reason::Requested, None).await,
+            StaffButton::Rate { case, rating } => rate(&turn, case, rating).await,
+        }
+    })
 }
 
 /// Why a case is opened.
@@ -661,7 +702,7 @@ async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> Ha
     let text = ctx.i18n.t(locale, "support-closed-customer", &[]);
     let epoch = ctx.store.user(case.telegram_user_id).await?.map_or(0, |u| u.epoch);
     let buttons = Buttons { codec: &ctx.codec, epoch, user_id: case.telegram_user_id };
-    let markup = buttons.markup(vec![(1..=5u8).map(|r| (r.to_string(), Callback::Rate { case: case.id, rating: r })).collect()]);
+    let markup = buttons.markup(vec![(1..=5u8).map(|r| (r.to_string(), StaffButton::Rate { case: case.id, rating: r })).collect()]);
     let told = bot.send_message(customer_chat, text).parse_mode(ParseMode::Html).reply_markup(markup).await;
     let note = match told {
         Ok(_) => st(ctx, "support-closed", &[("name", Arg::from(staff_name))]),

@@ -12,7 +12,7 @@
 //! ```
 
 use super::general::{self, main_menu};
-use super::keyboards::Callback;
+use super::general::GeneralButton;
 use super::state::State;
 use super::support::{self, Reason};
 use super::{HandlerResult, Turn, account, booking, documents, loyalty, orders, payments, shop, subscription};
@@ -119,7 +119,7 @@ async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> Handler
     turn.set_state(State::Ready { misunderstood: count, pending, draft: None }).await?;
     let rows = options
         .iter()
-        .map(|intent| vec![(turn.t(&format!("intent-{}", intent.as_str().replace('_', "-")), &[]), Callback::Intent(*intent))])
+        .map(|intent| vec![(turn.t(&format!("intent-{}", intent.as_str().replace('_', "-")), &[]), GeneralButton::Intent(*intent))])
         .collect();
     turn.say_with(turn.t("clarify", &[]), turn.buttons().markup(rows)).await?;
     Ok(())
