@@ -22,7 +22,7 @@ use teloxide::types::InputFile;
 
 use super::general::GeneralButton;
 use super::keyboards::{ButtonKind, id, pressed, tag_and_arg, timestamp};
-use super::support::StaffButton;
+use super::staff::StaffButton;
 use super::state::{Draft, State};
 use super::understanding::{classify, is_cancel, moves_on};
 use super::{HandlerResult, Turn, shop};

@@ -253,7 +253,7 @@ mod tests {
     use super::super::payments::PaymentButton;
     use super::super::shop::ShopButton;
     use super::super::subscription::{SubscriptionButton, SubscriptionMenu};
-    use super::super::support::StaffButton;
+    use super::super::staff::StaffButton;
     use super::*;
     use crate::domain::Locale;
     use crate::nlu::Intent;

@@ -23,10 +23,9 @@ mod orders;
 mod payments;
 mod reminders;
 mod shop;
-pub mod staff_post;
+pub mod staff;
 mod stepup;
 mod subscription;
-pub mod support;
 mod turn;
 mod understanding;
 
@@ -137,7 +136,7 @@ pub struct Ctx {
     /// Delivers one-time codes when step-up verification is on.
     pub otp: Option<Arc<dyn crate::adapters::otp::OtpGateway>>,
     /// The staff side: priority rules, the relay's rate, SLAs.
-    pub support: support::Support,
+    pub support: staff::Support,
     pub codec: CallbackCodec,
 }
 
@@ -158,11 +157,7 @@ pub fn schema(observer: Option<Arc<dyn UpdateObserver>>) -> UpdateHandler<BotErr
     let tree = dptree::entry()
         .branch(customer_messages())
         // Only the configured staff group's messages are staff actions; other groups are ignored.
-        .branch(
-            Update::filter_message()
-                .filter(|msg: Message, ctx: Arc<Ctx>| ctx.settings.staff_chat_id == Some(msg.chat.id))
-                .endpoint(support::on_staff_message),
-        )
+        .branch(staff::schema())
         .branch(button_presses())
         .branch(Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout));
     match observer {
@@ -181,7 +176,7 @@ fn customer_messages() -> UpdateHandler<BotError> {
         .branch(Message::filter_contact().endpoint(onboarding::on_contact))
         .branch(Message::filter_successful_payment().endpoint(payments::on_successful_payment))
         // A case with staff is open: the message goes to them.
-        .branch(support::relay_from_customer())
+        .branch(staff::relay_from_customer())
         .branch(Message::filter_text().chain(texts()))
         .endpoint(turn!(general::unsupported_content))
 }
@@ -239,7 +234,7 @@ fn button_presses() -> UpdateHandler<BotError> {
                 .branch(subscription::buttons())
                 .branch(booking::buttons())
                 .branch(loyalty::buttons())
-                .branch(support::buttons())
+                .branch(staff::buttons())
                 .endpoint(keyboards::unknown),
         )
         .endpoint(keyboards::answer_only)

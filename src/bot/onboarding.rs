@@ -19,7 +19,7 @@ use teloxide::types::{Contact, KeyboardRemove};
 use super::general::{GeneralButton, greeting, main_menu};
 use super::keyboards::contact_keyboard;
 use super::state::State;
-use super::support;
+use super::staff;
 use super::{HandlerResult, Turn};
 use crate::error::BotError;
 use crate::domain::Phone;
@@ -109,7 +109,7 @@ pub(super) async fn on_contact(turn: Turn, contact: Contact) -> HandlerResult {
             let bound = Turn { binding: Some(binding), ..turn.clone() };
             bound.audit("bind", None).await?;
             for old in &displaced {
-                super::support::account_replaced(&bound, old).await?;
+                staff::account_replaced(&bound, old).await?;
             }
             bound.set_state(State::ready()).await?;
             let args = [("name", Arg::from(profile.first_name.as_str()))];
@@ -141,12 +141,12 @@ pub(super) async fn logout(turn: &Turn) -> HandlerResult {
     if turn.binding.is_none() {
         return turn.say(turn.t("logout-not-bound", &[])).await.map(drop);
     }
-    let case = support::case_of_this_chat(turn).await?;
+    let case = staff::case_of_this_chat(turn).await?;
     turn.ctx.store.unbind(turn.user_id, turn.ctx.clock.now()).await?;
     turn.ctx.store.bump_epoch(turn.user_id).await?;
     turn.audit("unbind", None).await?;
     if let Some(case) = case {
-        support::customer_left(&turn.ctx, &turn.bot, &case, "support-left-logout").await?;
+        staff::customer_left(&turn.ctx, &turn.bot, &case, "support-left-logout").await?;
     }
     turn.set_state(State::AwaitingContact).await?;
     turn.say_with(turn.t("logout-done", &[]), KeyboardRemove::new()).await?;
@@ -157,11 +157,11 @@ pub(super) async fn logout(turn: &Turn) -> HandlerResult {
 /// state, chat history); the business's own records are not the bot's to delete.
 pub(super) async fn forget(turn: &Turn) -> HandlerResult {
     let store = &turn.ctx.store;
-    let case = support::case_of_this_chat(turn).await?;
+    let case = staff::case_of_this_chat(turn).await?;
     store.forget(turn.user_id, turn.chat.0, turn.ctx.clock.now()).await?;
     store.bump_epoch(turn.user_id).await?;
     if let Some(case) = case {
-        support::customer_left(&turn.ctx, &turn.bot, &case, "support-left-forget").await?;
+        staff::customer_left(&turn.ctx, &turn.bot, &case, "support-left-forget").await?;
     }
     turn.dialogue.exit().await.map_err(BotError::State)?;
     // Sent without logging: the history was just deleted.
@@ -185,7 +185,7 @@ async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
         ("user", Arg::from(turn.user_id.to_string())),
     ];
     let text = turn.ctx.i18n.t(locale, "staff-new-lead", &args);
-    if let Err(e) = super::support::post_to_general(&turn.ctx, &turn.bot, text).await {
+    if let Err(e) = staff::post_to_general(&turn.ctx, &turn.bot, text).await {
         tracing::warn!(error = %e, "could not tell the staff chat about a lead");
     }
 }

@@ -16,7 +16,7 @@ use teloxide::types::{ChatId, Me, MessageId, ParseMode, ReplyMarkup, User};
 
 use super::keyboards::Buttons;
 use super::state::State;
-use super::{BotDialogue, Ctx, HandlerResult, support};
+use super::{BotDialogue, Ctx, HandlerResult, staff};
 use crate::adapters::AdapterError;
 use crate::domain::Locale;
 use crate::error::BotError;
@@ -199,7 +199,7 @@ impl Turn {
             channel: "telegram".into(),
         };
         self.ctx.store.audit(&entry).await?;
-        support::alert_if_needed(self, action, subject).await
+        staff::alert_if_needed(self, action, subject).await
     }
 
     pub async fn set_state(&self, state: State) -> Result<(), BotError> {

@@ -14,7 +14,7 @@
 use super::general::{self, main_menu};
 use super::general::GeneralButton;
 use super::state::State;
-use super::support::{self, Reason};
+use super::staff::{self, Reason};
 use super::{HandlerResult, Turn, account, booking, documents, loyalty, orders, payments, shop, subscription};
 use crate::error::BotError;
 use crate::nlu::llm::LlmAnswer;
@@ -41,7 +41,7 @@ pub(super) async fn understand(turn: Turn, text: String) -> HandlerResult {
     // A complaint goes to a person, whatever else it asks.
     if turn.ctx.support.rules.priority_of(text).is_some() {
         turn.set_state(State::ready()).await?;
-        return support::escalate(turn, Reason::Complaint, Some(text)).await;
+        return staff::escalate(turn, Reason::Complaint, Some(text)).await;
     }
     let result = classify(turn, text);
     tracing::debug!(chat = turn.chat.0, intent = result.intent.as_str(), confidence = result.confidence, "free text");
@@ -113,7 +113,7 @@ async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> Handler
     let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
         turn.set_state(State::ready()).await?;
-        return support::escalate(turn, Reason::Misunderstood, None).await;
+        return staff::escalate(turn, Reason::Misunderstood, None).await;
     }
     let pending = (entities != Entities::default()).then_some(entities);
     turn.set_state(State::Ready { misunderstood: count, pending, draft: None }).await?;
@@ -181,7 +181,7 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         Intent::Language => general::language_menu(turn).await,
         Intent::Operator => {
             let complaint = text.is_some_and(|t| turn.ctx.support.rules.priority_of(t).is_some());
-            support::escalate(turn, if complaint { Reason::Complaint } else { Reason::Requested }, text).await
+            staff::escalate(turn, if complaint { Reason::Complaint } else { Reason::Requested }, text).await
         }
         Intent::Booking => booking::start(turn, &entities).await,
         Intent::BookingList => booking::list(turn).await,
@@ -205,7 +205,7 @@ async fn misunderstood(turn: &Turn) -> HandlerResult {
     let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
         turn.set_state(State::ready()).await?;
-        return support::escalate(turn, Reason::Misunderstood, None).await;
+        return staff::escalate(turn, Reason::Misunderstood, None).await;
     }
     turn.set_state(State::Ready { misunderstood: count, pending: None, draft: None }).await?;
     turn.say_with(turn.t("unknown", &[]), main_menu(turn)).await?;
