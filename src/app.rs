@@ -31,7 +31,7 @@ use crate::error::BotError;
 use crate::i18n::I18n;
 use crate::jobs::Scheduler;
 use crate::nlu::llm::LlmClassifier;
-use crate::nlu::{Catalog, Nlu};
+use crate::nlu::{Catalog, Nlu, PriorityRules};
 use crate::sandbox::Sandbox;
 use crate::store::Store;
 use crate::store::import::{self, BusinessData};
@@ -223,8 +223,8 @@ pub fn build_ctx(
         .context("cannot set up the language-model fallback (llm)")?
         .map(|llm| Arc::new(llm.with_catalog(&business.catalog)));
     let rules = match &config.bot.dialogues_dir {
-        Some(dir) => bot::staff::PriorityRules::from_dir(dir).map_err(|e| anyhow::anyhow!("priority rules: {e}"))?,
-        None => bot::staff::PriorityRules::embedded().context("the built-in priority rules")?,
+        Some(dir) => PriorityRules::from_dir(dir).map_err(|e| anyhow::anyhow!("priority rules: {e}"))?,
+        None => PriorityRules::embedded().context("the built-in priority rules")?,
     };
     let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
     let support = bot::staff::Support {

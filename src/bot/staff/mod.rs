@@ -37,7 +37,6 @@ mod topics;
 use std::sync::Arc;
 
 use chrono::Duration;
-use serde::Deserialize;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::ChatId;
@@ -46,6 +45,7 @@ use super::{Ctx, HandlerResult};
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::{Arg, escape_html};
+use crate::nlu::PriorityRules;
 use crate::store::CasePriority;
 
 pub(crate) use self::alerts::alert_if_needed;
@@ -125,61 +125,6 @@ fn not_staff() -> UpdateHandler<BotError> {
 /// An answer to staff where they wrote, at the group's rate.
 async fn reply(ctx: &Ctx, bot: &Bot, thread: Thread, text: String) -> HandlerResult {
     outbox::post(ctx, bot, outbox::StaffPost::text(outbox::Place::Thread(thread.0), text)).await
-}
-
-/// Words that raise a case's priority, from `dialogues/*/priority.toml`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PriorityRules {
-    #[serde(default)]
-    critical: Vec<String>,
-    #[serde(default)]
-    high: Vec<String>,
-}
-
-impl PriorityRules {
-    /// The built-in rules of every language.
-    pub fn embedded() -> Result<PriorityRules, toml::de::Error> {
-        let mut rules = PriorityRules::default();
-        for text in [include_str!("../../../dialogues/ru/priority.toml"), include_str!("../../../dialogues/en/priority.toml")] {
-            let more: PriorityRules = toml::from_str(text)?;
-            rules.critical.extend(more.critical);
-            rules.high.extend(more.high);
-        }
-        Ok(rules)
-    }
-
-    /// The rules in `dir/*/priority.toml` (a configured dialogues directory).
-    pub fn from_dir(dir: &std::path::Path) -> Result<PriorityRules, String> {
-        let mut rules = PriorityRules::default();
-        for lang in ["ru", "en"] {
-            let path = dir.join(lang).join("priority.toml");
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let more: PriorityRules = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            rules.critical.extend(more.critical);
-            rules.high.extend(more.high);
-        }
-        Ok(rules)
-    }
-
-    /// The priority the words of `text` call for, if they raise it.
-    pub fn priority_of(&self, text: &str) -> Option<CasePriority> {
-        let normal: String = text.to_lowercase().replace('ё', "е");
-        let words: Vec<&str> = normal.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-        let hit = |phrases: &[String]| {
-            phrases.iter().any(|phrase| {
-                let parts: Vec<&str> = phrase.split_whitespace().collect();
-                !parts.is_empty()
-                    && words.windows(parts.len()).any(|window| window.iter().zip(&parts).all(|(w, p)| w.starts_with(p)))
-            })
-        };
-        if hit(&self.critical) {
-            Some(CasePriority::Critical)
-        } else if hit(&self.high) {
-            Some(CasePriority::High)
-        } else {
-            None
-        }
-    }
 }
 
 pub(super) fn staff_chat(ctx: &Ctx) -> Option<ChatId> {
