@@ -1,5 +1,6 @@
 //! F3 balance: current balance, next charge with tariff and date, bonus points, how many
 //! days the money lasts when the billing charges daily, the last operations, «Пополнить».
+//! Its one button is the top-up's ([`super::payments::PaymentButton`]).
 //!
 //! ```text
 //! > баланс

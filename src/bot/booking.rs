@@ -5,6 +5,9 @@
 //! answers to reminders. Two customers confirming one time: the database lets one have it, the
 //! other hears it was just taken and gets fresh times.
 //!
+//! Owns [`BookingButton`] (read in [`buttons`]) and the question of a time while free times
+//! are shown (the `ChoosingTime` state: [`answers_time`], [`on_time`]).
+//!
 //! ```text
 //! > хочу записаться на стрижку
 //! < Ваш постоянный мастер — Анна. Свободно: завтра в 12:00 и 16:00, послезавтра в 10:00.

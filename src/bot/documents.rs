@@ -2,7 +2,7 @@
 //! own documents are filtered by kind and period; one match is sent as a file, several are
 //! offered as buttons, none is answered with what there is. A document the business's system
 //! has no file of is rendered to PDF here. Telegram's file_id of every sent file is kept, so a
-//! second request does not upload it again.
+//! second request does not upload it again. Owns [`DocumentButton`] (read in [`buttons`]).
 //!
 //! ```text
 //! > пришли акт за декабрь

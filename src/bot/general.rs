@@ -9,9 +9,8 @@
 //! < Выберите язык                          [Русский] [English]
 //! ```
 
-use teloxide::types::InlineKeyboardMarkup;
-
 use teloxide::dispatching::UpdateHandler;
+use teloxide::types::InlineKeyboardMarkup;
 
 use super::keyboards::{ButtonKind, pressed, tag_and_arg};
 use super::{HandlerResult, Turn, account, documents, onboarding, orders, subscription, understanding};

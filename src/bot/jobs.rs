@@ -1,5 +1,7 @@
 //! The jobs the bot runs on the scheduler: [`job_handler`] makes the handler the scheduler
-//! calls. Known kinds: booking reminders ([`super::reminders`]).
+//! calls. Known kinds: booking reminders ([`super::reminders`]), and the staff side's SLA
+//! re-pings ([`super::staff::sla`]), relays queued by earlier versions
+//! ([`super::staff::relay`]) and posts waiting for the group's rate ([`super::staff::outbox`]).
 
 use std::sync::Arc;
 

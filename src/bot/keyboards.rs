@@ -5,7 +5,7 @@
 //! its own encoding, and reads its presses in its own `buttons()` branch of the schema. The
 //! epoch is the user's (bumped by /logout and /forget, so older buttons go stale) and the mac
 //! is a truncated HMAC-SHA256 over payload, epoch and the user's id, so data that the bot did
-//! not issue to this user is rejected ([`check`], then [`refused`]). Everything fits
+//! not issue to this user is rejected (`check`, then `refused`). Everything fits
 //! Telegram's 64-byte limit.
 //!
 //! The payloads are those of the single button enum of earlier versions, so buttons sent

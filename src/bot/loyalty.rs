@@ -1,7 +1,8 @@
 //! F11 bonuses, a personal offer and referrals. The referral link is
 //! `t.me/<bot>?start=ref_<code>`; a newcomer who opens it and is identified for the first time
 //! ever credits the link's owner once (never themselves, never in a loop), through the loyalty
-//! adapter, with an audit entry.
+//! adapter, with an audit entry. Owns [`LoyaltyButton`] (read in [`buttons`]) and what
+//! `/start` brings ([`on_start`]).
 //!
 //! ```text
 //! > сколько у меня бонусов

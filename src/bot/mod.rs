@@ -1,9 +1,31 @@
-//! The bot: the dptree schema, dialogue state, keyboards and the dialogue handlers.
+//! The bot: the dptree schema and the features it routes to.
 //!
-//! Every update enters [`schema`]: private messages and button presses go to the handlers,
-//! everything else (group chats, channel posts, membership changes) is ignored. A handler
-//! works through a [`Turn`]: who is writing, in which language, whether they accepted the
-//! terms and are bound to a customer, and how to answer them.
+//! Every update enters [`schema`], the table of contents. A customer's private message or
+//! button press enters a [`Turn`] (who is writing, in which language, whether they accepted
+//! the terms and are bound to a customer, and how to answer them) and goes down the branches
+//! to the handler of its feature; the staff group's messages go to [`staff`]; everything else
+//! (other groups, channel posts, membership changes) is ignored.
+//!
+//! # Layout
+//! - this file: [`schema`] and the settings ([`Settings`], [`Ctx`]); `turn.rs`: the [`Turn`]
+//!   and the middleware that builds it; `tree.rs`: the few handler pieces besides dptree's.
+//! - `onboarding.rs`: consent, the contact, /logout and /forget.
+//! - `general.rs`: greeting, help, the main menu, the language, privacy, and their buttons.
+//! - `understanding.rs`: free text to an intent to its feature, and "did you mean…?".
+//! - one module per feature, each with its buttons (a [`keyboards::ButtonKind`] and its
+//!   `buttons()` branch) and, when it asks a question, the state branch's handlers:
+//!   `account.rs` (the balance), `payments.rs` (top-ups), `orders.rs`, `documents.rs`,
+//!   `shop.rs` (repeat orders, an offer's order), `subscription.rs` (with `stepup.rs`, the
+//!   one-time codes), `booking.rs` (with `reminders.rs`, the reminder jobs), `loyalty.rs`
+//!   (bonuses, offers, referrals).
+//! - [`staff`]: the staff group — cases, topics, the card, the relay, staff commands, SLA
+//!   re-pings, alerts and the group's outbox.
+//! - [`keyboards`]: signed button data and the checks every press goes through; [`state`]:
+//!   the dialogue state and its storage; [`commands`]: the customers' commands; [`jobs`]: the
+//!   scheduler's handler of the bot's jobs.
+//!
+//! A new feature is its module plus a line in [`schema`]'s buttons (and, when free text
+//! asks for it, its intent in `understanding.rs`).
 
 #[macro_use]
 mod tree;
@@ -185,6 +207,7 @@ fn customer_messages() -> UpdateHandler<BotError> {
 fn texts() -> UpdateHandler<BotError> {
     tree::try_inspect(general::log_incoming)
         .branch(teloxide::filter_command::<Command, _>().chain(commands()))
+        // Words: the terms first, then the contact.
         .branch(not_consented().endpoint(turn!(onboarding::ask_consent)))
         .branch(unbound().endpoint(onboarding::on_text_before_contact))
         .branch(dptree::filter(understanding::too_long).endpoint(turn!(understanding::say_too_long)))
@@ -201,6 +224,7 @@ fn texts() -> UpdateHandler<BotError> {
 
 /// The customers' commands: some for anyone, the rest after consent and identification.
 fn commands() -> UpdateHandler<BotError> {
+    // `/start ref_…`: a referral code waits for the identification.
     tree::try_inspect(loyalty::on_start)
         .branch(case![Command::Privacy].endpoint(turn!(general::privacy)))
         .branch(case![Command::Language].endpoint(turn!(general::language_menu)))
@@ -225,6 +249,7 @@ fn button_presses() -> UpdateHandler<BotError> {
                 .map(|q: CallbackQuery| q.from)
                 .chain(Turn::enter())
                 .map(keyboards::check)
+                // Forged (audited: it counts as probing) or stale: «кнопка больше не активна».
                 .branch(case![Press::Refused(why)].endpoint(keyboards::refused))
                 .branch(general::buttons())
                 .branch(payments::buttons())

@@ -1,6 +1,6 @@
 //! F4 order status and F5 order history. An order number typed by a customer is looked up
 //! only among their own orders; a foreign and an unknown number get the same answer, and an
-//! audit entry.
+//! audit entry. Owns [`OrderButton`] (read in [`buttons`]): paging, details, the map.
 //!
 //! ```text
 //! > где мой заказ?

@@ -3,6 +3,10 @@
 //! An invoice is checked again at pre-checkout (this customer's, this amount, not paid yet) and
 //! credited through the billing once per Telegram charge id, however often the payment arrives.
 //!
+//! Owns [`PaymentButton`] (read in [`buttons`]), the question of the amount (the
+//! `AwaitingTopUpAmount` state: [`answers_amount`], [`on_amount`]), the pre-checkout query and
+//! the successful payment.
+//!
 //! ```text
 //! [Пополнить]
 //! < На какую сумму пополнить баланс? Выберите или напишите сумму.   [1 000 ₸] [2 000 ₸] [5 000 ₸]

@@ -1,7 +1,8 @@
 //! F8 repeat order and the order button of a personal offer (F11): the items at today's
 //! prices, what is out of stock named and left out, the total and the delivery address, then
 //! Confirm / Cancel. Confirm places the order through the shop with the draft's key as its
-//! idempotency key, so a double tap places one order.
+//! idempotency key, so a double tap places one order. Owns [`ShopButton`] (read in
+//! [`buttons`]).
 //!
 //! ```text
 //! > повтори последний заказ

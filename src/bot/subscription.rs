@@ -3,6 +3,10 @@
 //! it applies from — and made only after «Подтвердить», with a one-time code before it when
 //! step-up verification is configured. The confirmation's key is the change's idempotency key.
 //!
+//! Owns [`SubscriptionButton`] (read in [`buttons`]) and the question of the one-time code
+//! (the `AwaitingCode` state: [`answers_code`], [`on_code`], and [`leave_code`] when the
+//! customer moves on).
+//!
 //! ```text
 //! > сменить тариф
 //! < Выберите тариф:   [Базовый — 590 ₸/мес] [Оптимальный — 890 ₸/мес (ваш)] [Максимум — 1 490 ₸/мес]

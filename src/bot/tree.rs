@@ -1,4 +1,4 @@
-//! The few pieces the schema is built of besides dptree's own: [`turn!`] (an endpoint over a
+//! The few pieces the schema is built of besides dptree's own: `turn!` (an endpoint over a
 //! handler of `&Turn`), [`try_inspect`] and [`try_filter_map`] (dptree's `inspect_async` and
 //! `filter_map_async` for steps that may fail: the update then ends with the error, as a
 //! handler's would), and [`observed`] (tells the sandbox an update is done).

@@ -12,17 +12,17 @@
 //! a topic belongs to one customer, found by the store.
 //!
 //! # Layout
-//! - this file: the staff group's branch of the schema ([`schema`]) and the settings
+//! - this file: the staff group's branch of the schema (`schema`) and the settings
 //!   ([`Support`]);
-//! - [`cases`]: the customer's side of a case: asking for a person, the rating, leaving the
+//! - `cases`: the customer's side of a case: asking for a person, the rating, leaving the
 //!   chat of an open case (/logout, /forget, another account), and its buttons;
-//! - [`commands`]: the staff commands ([`commands::StaffCommand`]);
-//! - [`topics`]: a customer's forum topic, created and recreated;
-//! - [`card`]: the customer card a case opens with;
+//! - `commands`: the staff commands (`commands::StaffCommand`);
+//! - `topics`: a customer's forum topic, created and recreated;
+//! - `card`: the customer card a case opens with;
 //! - [`relay`]: messages both ways — a customer's into the topic, staff's to the chat bound
 //!   now;
 //! - [`sla`]: re-pings of unanswered cases;
-//! - [`alerts`]: probing for other customers' data;
+//! - `alerts`: probing for other customers' data;
 //! - [`outbox`]: every post into the group, at the group's rate.
 
 mod alerts;
@@ -74,13 +74,17 @@ pub(super) fn schema() -> UpdateHandler<BotError> {
         .filter(|msg: Message, ctx: Arc<Ctx>| ctx.settings.staff_chat_id == Some(msg.chat.id))
         .filter_map(Author::of)
         .map(Thread::of)
+        // `/…`: outside topics `/stats` and `/find`; in a customer's topic `/close`,
+        // `/priority` and `/assign`.
         .branch(
             dptree::filter_map(commands::typed)
                 .branch(not_staff())
                 .branch(dptree::filter(|thread: Thread| thread.0.is_none()).endpoint(commands::in_general))
                 .endpoint(commands::in_topic),
         )
+        // Anything else in a customer's topic goes to the customer.
         .branch(dptree::filter(|thread: Thread| thread.0.is_some()).branch(not_staff()).endpoint(relay::to_customer))
+        // Outside topics: a hint to someone answering the bot there.
         .endpoint(relay::outside_topic)
 }
 
