@@ -31,7 +31,7 @@ use crate::error::BotError;
 use crate::i18n::I18n;
 use crate::jobs::Scheduler;
 use crate::nlu::llm::LlmClassifier;
-use crate::nlu::{Catalog, Nlu};
+use crate::nlu::{Catalog, Nlu, PriorityRules};
 use crate::store::Store;
 use crate::store::import::{self, BusinessData};
 
@@ -222,14 +222,14 @@ pub fn build_ctx(
         .context("cannot set up the language-model fallback (llm)")?
         .map(|llm| Arc::new(llm.with_catalog(&business.catalog)));
     let rules = match &config.bot.dialogues_dir {
-        Some(dir) => bot::support::PriorityRules::from_dir(dir).map_err(|e| anyhow::anyhow!("priority rules: {e}"))?,
-        None => bot::support::PriorityRules::embedded().context("the built-in priority rules")?,
+        Some(dir) => PriorityRules::from_dir(dir).map_err(|e| anyhow::anyhow!("priority rules: {e}"))?,
+        None => PriorityRules::embedded().context("the built-in priority rules")?,
     };
     let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
-    let support = bot::support::Support {
+    let support = bot::staff::Support {
         rules,
-        limiter: bot::staff_post::StaffLimiter::new(config.support.relay_per_minute, config.support.relay_per_customer_per_minute),
-        members: bot::staff_post::StaffMembers::new(config.support.staff_user_ids.iter().copied()),
+        limiter: bot::staff::StaffLimiter::new(config.support.relay_per_minute, config.support.relay_per_customer_per_minute),
+        members: bot::staff::StaffMembers::new(config.support.staff_user_ids.iter().copied()),
         mention: config.support.mention.clone(),
         signed: config.support.signed,
         sla: [

@@ -1,5 +1,6 @@
 //! F3 balance: current balance, next charge with tariff and date, bonus points, how many
 //! days the money lasts when the billing charges daily, the last operations, «Пополнить».
+//! Its one button is the top-up's ([`super::payments::PaymentButton`]).
 //!
 //! ```text
 //! > баланс
@@ -14,7 +15,7 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::keyboards::Callback;
+use super::payments::PaymentButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{Account, CustomerId};
 use crate::domain::datetime::format_date;
@@ -81,7 +82,7 @@ pub(super) async fn balance(turn: &Turn) -> HandlerResult {
             text.push_str(&turn.t("balance-operation", &args));
         }
     }
-    let markup = turn.buttons().markup(vec![vec![(turn.t("balance-top-up-button", &[]), Callback::TopUp)]]);
+    let markup = turn.buttons().markup(vec![vec![(turn.t("balance-top-up-button", &[]), PaymentButton::TopUp)]]);
     turn.say_with(text, markup).await?;
     Ok(())
 }

@@ -5,6 +5,9 @@
 //! answers to reminders. Two customers confirming one time: the database lets one have it, the
 //! other hears it was just taken and gets fresh times.
 //!
+//! Owns [`BookingButton`] (read in [`buttons`]) and the question of a time while free times
+//! are shown (the `ChoosingTime` state: [`answers_time`], [`on_time`]).
+//!
 //! ```text
 //! > хочу записаться на стрижку
 //! < Ваш постоянный мастер — Анна. Свободно: завтра в 12:00 и 16:00, послезавтра в 10:00.
@@ -16,11 +19,15 @@
 //! ```
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::InputFile;
 
-use super::keyboards::Callback;
+use super::general::GeneralButton;
+use super::keyboards::{ButtonKind, id, pressed, tag_and_arg, timestamp};
+use super::staff::StaffButton;
 use super::state::{Draft, State};
+use super::understanding::{classify, is_cancel, moves_on};
 use super::{HandlerResult, Turn, shop};
 use crate::adapters::{Appointment, BookingRefusal, Service, Slot, StaffMember};
 use crate::domain::Locale;
@@ -28,7 +35,7 @@ use crate::domain::datetime::{day_label, format_date, format_time};
 use crate::domain::money::format_money;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::nlu::Entities;
+use crate::nlu::{Entities, Intent};
 
 /// How many free times are offered as buttons.
 const MAX_SLOT_BUTTONS: usize = 8;
@@ -36,6 +43,100 @@ const MAX_SLOT_BUTTONS: usize = 8;
 const OFFER_DAYS: usize = 2;
 /// How many alternatives a typed time that is not free gets.
 const ALTERNATIVES: usize = 4;
+
+/// The booking buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum BookingButton {
+    /// Book this service (with this staff member, when chosen).
+    Service { service: String, staff: Option<String> },
+    /// This free start time (Unix seconds) of this staff member for this service.
+    Slot { service: String, staff: String, at: i64 },
+    /// Confirm the drafted booking with this idempotency key.
+    Confirm(String),
+    /// Drop the drafted booking (or move).
+    CancelDraft,
+    /// Choose a new time for this booking.
+    Move(String),
+    /// Move this booking to this start time of this staff member.
+    MoveSlot { booking: String, staff: String, at: i64 },
+    /// "Cancel this booking?"
+    AskCancel(String),
+    /// Yes, cancel it.
+    ConfirmCancel(String),
+    /// No, keep it.
+    Keep,
+    /// "I'll come" on a reminder.
+    ReminderConfirm(String),
+    /// The customer's bookings.
+    List,
+}
+
+impl ButtonKind for BookingButton {
+    const TAGS: &'static [&'static str] = &["bv", "bs", "bc", "bx", "mv", "ms", "ca", "cc", "ck", "rc", "mb"];
+
+    fn encode(&self) -> String {
+        match self {
+            BookingButton::Service { service, staff: None } => format!("bv:{service}"),
+            BookingButton::Service { service, staff: Some(staff) } => format!("bv:{service}:{staff}"),
+            BookingButton::Slot { service, staff, at } => format!("bs:{service}:{staff}:{at}"),
+            BookingButton::Confirm(key) => format!("bc:{key}"),
+            BookingButton::CancelDraft => "bx".into(),
+            BookingButton::Move(id) => format!("mv:{id}"),
+            BookingButton::MoveSlot { booking, staff, at } => format!("ms:{booking}:{staff}:{at}"),
+            BookingButton::AskCancel(id) => format!("ca:{id}"),
+            BookingButton::ConfirmCancel(id) => format!("cc:{id}"),
+            BookingButton::Keep => "ck".into(),
+            BookingButton::ReminderConfirm(id) => format!("rc:{id}"),
+            BookingButton::List => "mb".into(),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("bv", arg) => match arg.split_once(':') {
+                Some((service, staff)) => BookingButton::Service { service: id(service)?, staff: Some(id(staff)?) },
+                None => BookingButton::Service { service: id(arg)?, staff: None },
+            },
+            ("bs", arg) => {
+                let mut parts = arg.splitn(3, ':');
+                let (service, staff, at) = (parts.next()?, parts.next()?, parts.next()?);
+                BookingButton::Slot { service: id(service)?, staff: id(staff)?, at: timestamp(at)? }
+            }
+            ("bc", key) => BookingButton::Confirm(id(key)?),
+            ("bx", "") => BookingButton::CancelDraft,
+            ("mv", booking) => BookingButton::Move(id(booking)?),
+            ("ms", arg) => {
+                let mut parts = arg.splitn(3, ':');
+                let (booking, staff, at) = (parts.next()?, parts.next()?, parts.next()?);
+                BookingButton::MoveSlot { booking: id(booking)?, staff: id(staff)?, at: timestamp(at)? }
+            }
+            ("ca", booking) => BookingButton::AskCancel(id(booking)?),
+            ("cc", booking) => BookingButton::ConfirmCancel(id(booking)?),
+            ("ck", "") => BookingButton::Keep,
+            ("rc", booking) => BookingButton::ReminderConfirm(id(booking)?),
+            ("mb", "") => BookingButton::List,
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<BookingButton>().endpoint(|turn: Turn, button: BookingButton| async move {
+        let turn = &turn;
+        match button {
+            BookingButton::Service { service, staff } => service_chosen(turn, &service, staff.as_deref()).await,
+            BookingButton::Slot { service, staff, at } => slot_chosen(turn, &service, &staff, at).await,
+            BookingButton::Confirm(key) => confirm(turn, &key).await,
+            BookingButton::CancelDraft | BookingButton::Keep => keep(turn).await,
+            BookingButton::Move(id) => move_pressed(turn, &id).await,
+            BookingButton::MoveSlot { booking, staff, at } => move_slot_chosen(turn, &booking, &staff, at).await,
+            BookingButton::AskCancel(id) => ask_cancel(turn, &id).await,
+            BookingButton::ConfirmCancel(id) => cancel_confirmed(turn, &id).await,
+            BookingButton::ReminderConfirm(id) => reminder_confirmed(turn, &id).await,
+            BookingButton::List => list(turn).await,
+        }
+    })
+}
 
 /// What the customer has chosen so far.
 struct Choice {
@@ -93,7 +194,7 @@ async fn ask_service(turn: &Turn, services: &[Service], staff: Option<&StaffMemb
                 "booking-service-button",
                 &[("name", Arg::from(s.name.get(turn.locale))), ("price", Arg::from(format_money(s.price, &turn.ctx.settings.currency, turn.locale)))],
             );
-            vec![(label, Callback::BookService { service: s.code.clone(), staff: staff.map(|m| m.id.clone()) })]
+            vec![(label, BookingButton::Service { service: s.code.clone(), staff: staff.map(|m| m.id.clone()) })]
         })
         .collect();
     turn.say_with(turn.t("booking-ask-service", &[]), turn.buttons().markup(rows)).await?;
@@ -238,7 +339,7 @@ async fn show_slots(
     with_names: bool,
 ) -> HandlerResult {
     let today = turn.ctx.local_now().date();
-    let buttons: Vec<(String, Callback)> = slots
+    let buttons: Vec<(String, BookingButton)> = slots
         .iter()
         .map(|slot| {
             let at = local(turn, slot.start);
@@ -247,8 +348,8 @@ async fn show_slots(
                 label = format!("{label} · {}", staff_name(staff, &slot.staff, turn.locale));
             }
             let callback = match moving {
-                Some(m) => Callback::MoveSlot { booking: m.id.clone(), staff: slot.staff.clone(), at: slot.start.timestamp() },
-                None => Callback::BookSlot { service: service.to_owned(), staff: slot.staff.clone(), at: slot.start.timestamp() },
+                Some(m) => BookingButton::MoveSlot { booking: m.id.clone(), staff: slot.staff.clone(), at: slot.start.timestamp() },
+                None => BookingButton::Slot { service: service.to_owned(), staff: slot.staff.clone(), at: slot.start.timestamp() },
             };
             (label, callback)
         })
@@ -345,9 +446,37 @@ fn nearest(turn: &Turn, slots: &[Slot], wanted: NaiveDateTime, date_only: bool) 
     out
 }
 
+/// Whether a message answers «Выберите время или напишите удобное»: «отмена», or anything but
+/// a clear request for something else (which leaves the question).
+pub(super) fn answers_time(turn: Turn, text: String) -> bool {
+    if is_cancel(&text) {
+        return true;
+    }
+    let result = classify(&turn, &text);
+    let other_request = moves_on(&result, Intent::Booking) && !matches!(result.intent, Intent::BookingReschedule | Intent::Unknown);
+    !other_request
+}
+
+/// A time typed while free times are shown (for `service`, with `staff`, moving `moving`).
+pub(super) async fn on_time(
+    turn: Turn,
+    text: String,
+    (service, staff, moving): (String, Option<String>, Option<String>),
+) -> HandlerResult {
+    let (turn, text) = (&turn, text.as_str());
+    if is_cancel(text) {
+        return keep(turn).await;
+    }
+    let result = classify(turn, text);
+    if on_time_text(turn, &result.entities, &service, staff.as_deref(), moving.as_deref()).await? {
+        return Ok(());
+    }
+    turn.say(turn.t("booking-time-not-understood", &[])).await.map(drop)
+}
+
 /// A message while free times are shown: a typed time, or something else.
 /// Returns `false` when the text names no time (the caller handles it).
-pub(super) async fn on_time_text(
+async fn on_time_text(
     turn: &Turn,
     entities: &Entities,
     service: &str,
@@ -429,8 +558,8 @@ async fn propose(turn: &Turn, service_code: &str, slot: Slot, moving: Option<&Ap
     let draft = Draft::Booking { key: key.clone(), service: service.code.clone(), slot, moving: moving.map(|m| m.id.clone()) };
     turn.set_state(State::with_draft(draft)).await?;
     let markup = turn.buttons().markup(vec![vec![
-        (confirm, Callback::ConfirmBooking(key)),
-        (turn.t("cancel-button", &[]), Callback::CancelBookingDraft),
+        (confirm, BookingButton::Confirm(key)),
+        (turn.t("cancel-button", &[]), BookingButton::CancelDraft),
     ]]);
     turn.say_with(text, markup).await?;
     Ok(())
@@ -480,7 +609,7 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
                 ("time", Arg::from(format_time(at))),
             ];
             let key = if moving.is_some() { "booking-moved" } else { "booking-done" };
-            let markup = turn.buttons().markup(vec![vec![(turn.t("booking-my-button", &[]), Callback::MyBookings)]]);
+            let markup = turn.buttons().markup(vec![vec![(turn.t("booking-my-button", &[]), BookingButton::List)]]);
             turn.say_with(turn.t(key, &args), markup).await?;
             send_calendar(turn, &appointment, &services, &staff).await;
             Ok(())
@@ -598,7 +727,7 @@ pub(super) async fn list(turn: &Turn) -> HandlerResult {
     let appointments = upcoming(turn).await?;
     turn.audit("booking.list", None).await?;
     if appointments.is_empty() {
-        let markup = turn.buttons().markup(vec![vec![(turn.t("booking-new-button", &[]), Callback::Intent(crate::nlu::Intent::Booking))]]);
+        let markup = turn.buttons().markup(vec![vec![(turn.t("booking-new-button", &[]), GeneralButton::Intent(Intent::Booking))]]);
         return turn.say_with(turn.t("booking-none", &[]), markup).await.map(drop);
     }
     let (services, staff) = catalogue(turn).await?;
@@ -610,15 +739,15 @@ pub(super) async fn list(turn: &Turn) -> HandlerResult {
         text.push_str(&line);
         if appointments.len() == 1 {
             rows.push(vec![
-                (turn.t("booking-move-short", &[]), Callback::MoveBooking(a.id.clone())),
-                (turn.t("booking-cancel-short", &[]), Callback::AskCancelBooking(a.id.clone())),
+                (turn.t("booking-move-short", &[]), BookingButton::Move(a.id.clone())),
+                (turn.t("booking-cancel-short", &[]), BookingButton::AskCancel(a.id.clone())),
             ]);
         } else {
             let at = local(turn, a.start);
             let when = format!("{} {}", format_date(at.date(), turn.locale), format_time(at));
             rows.push(vec![
-                (turn.t("booking-move-which", &[("when", Arg::from(when.clone()))]), Callback::MoveBooking(a.id.clone())),
-                (turn.t("booking-cancel-which", &[("when", Arg::from(when))]), Callback::AskCancelBooking(a.id.clone())),
+                (turn.t("booking-move-which", &[("when", Arg::from(when.clone()))]), BookingButton::Move(a.id.clone())),
+                (turn.t("booking-cancel-which", &[("when", Arg::from(when))]), BookingButton::AskCancel(a.id.clone())),
             ]);
         }
     }
@@ -636,7 +765,7 @@ async fn refuse_past_cutoff(turn: &Turn) -> HandlerResult {
     let hours = minutes / 60;
     let args = [("hours", Arg::Num(hours)), ("minutes", Arg::Num(minutes))];
     let key = if minutes % 60 == 0 && hours > 0 { "booking-cutoff-hours" } else { "booking-cutoff-minutes" };
-    let markup = turn.buttons().markup(vec![vec![(turn.t("operator-button", &[]), Callback::Operator)]]);
+    let markup = turn.buttons().markup(vec![vec![(turn.t("operator-button", &[]), StaffButton::Operator)]]);
     turn.say_with(turn.t(key, &args), markup).await?;
     Ok(())
 }
@@ -668,7 +797,7 @@ async fn choose(turn: &Turn, appointments: &[Appointment], moving: bool) -> Hand
         .iter()
         .map(|a| {
             let label = describe_appointment(turn, a, &services, &staff);
-            let callback = if moving { Callback::MoveBooking(a.id.clone()) } else { Callback::AskCancelBooking(a.id.clone()) };
+            let callback = if moving { BookingButton::Move(a.id.clone()) } else { BookingButton::AskCancel(a.id.clone()) };
             vec![(label, callback)]
         })
         .collect();
@@ -714,8 +843,8 @@ async fn ask_cancel_appointment(turn: &Turn, appointment: &Appointment) -> Handl
     let (services, staff) = catalogue(turn).await?;
     let what = describe_appointment(turn, appointment, &services, &staff);
     let markup = turn.buttons().markup(vec![vec![
-        (turn.t("booking-cancel-yes", &[]), Callback::ConfirmCancelBooking(appointment.id.clone())),
-        (turn.t("booking-cancel-no", &[]), Callback::KeepBooking),
+        (turn.t("booking-cancel-yes", &[]), BookingButton::ConfirmCancel(appointment.id.clone())),
+        (turn.t("booking-cancel-no", &[]), BookingButton::Keep),
     ]]);
     turn.say_with(turn.t("booking-cancel-ask", &[("what", Arg::from(what))]), markup).await?;
     Ok(())

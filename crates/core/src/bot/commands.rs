@@ -1,4 +1,6 @@
-//! The bot's commands (`/start`, `/balance`, …) and the menu registered with Telegram.
+//! The customers' commands (`/start`, `/balance`, …), read by `teloxide::filter_command` in
+//! the schema, and the menu registered with Telegram. The staff's commands are the staff
+//! module's.
 
 use teloxide::macros::BotCommands;
 

@@ -2,7 +2,7 @@
 //! own documents are filtered by kind and period; one match is sent as a file, several are
 //! offered as buttons, none is answered with what there is. A document the business's system
 //! has no file of is rendered to PDF here. Telegram's file_id of every sent file is kept, so a
-//! second request does not upload it again.
+//! second request does not upload it again. Owns [`DocumentButton`] (read in [`buttons`]).
 //!
 //! ```text
 //! > пришли акт за декабрь
@@ -12,10 +12,11 @@
 //! ```
 
 use rust_decimal::Decimal;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, ParseMode};
 
-use super::keyboards::Callback;
+use super::keyboards::{ButtonKind, id, order_number, pressed, tag_and_arg};
 use super::{HandlerResult, Turn};
 use crate::adapters::{DocumentData, DocumentFile, DocumentInfo};
 use crate::domain::datetime::format_date_with_year;
@@ -28,6 +29,43 @@ use crate::pdf::{Line, Party, PdfDocument};
 
 /// How many documents are offered as buttons at most.
 const MAX_BUTTONS: usize = 10;
+
+/// The document buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DocumentButton {
+    /// Send this document (an id among the customer's own).
+    Document(String),
+    /// The documents of the month of this order.
+    OfOrder(String),
+}
+
+impl ButtonKind for DocumentButton {
+    const TAGS: &'static [&'static str] = &["d", "od"];
+
+    fn encode(&self) -> String {
+        match self {
+            DocumentButton::Document(id) => format!("d:{id}"),
+            DocumentButton::OfOrder(number) => format!("od:{number}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("d", doc) => DocumentButton::Document(id(doc)?),
+            ("od", number) => DocumentButton::OfOrder(order_number(number)?),
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<DocumentButton>().endpoint(|turn: Turn, button: DocumentButton| async move {
+        match button {
+            DocumentButton::Document(id) => by_id(&turn, &id).await,
+            DocumentButton::OfOrder(number) => of_order(&turn, &number).await,
+        }
+    })
+}
 
 /// The documents the customer asked for by kind and period.
 pub(super) async fn find(turn: &Turn, entities: &Entities) -> HandlerResult {
@@ -98,7 +136,7 @@ async fn offer(turn: &Turn, text: String, docs: &[&DocumentInfo]) -> HandlerResu
     let rows = docs
         .iter()
         .take(MAX_BUTTONS)
-        .map(|d| vec![(d.title.get(turn.locale).to_owned(), Callback::Document(d.id.clone()))])
+        .map(|d| vec![(d.title.get(turn.locale).to_owned(), DocumentButton::Document(d.id.clone()))])
         .collect();
     turn.say_with(text, turn.buttons().markup(rows)).await?;
     Ok(())

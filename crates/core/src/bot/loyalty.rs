@@ -1,7 +1,8 @@
 //! F11 bonuses, a personal offer and referrals. The referral link is
 //! `t.me/<bot>?start=ref_<code>`; a newcomer who opens it and is identified for the first time
 //! ever credits the link's owner once (never themselves, never in a loop), through the loyalty
-//! adapter, with an audit entry.
+//! adapter, with an audit entry. Owns [`LoyaltyButton`] (read in [`buttons`]) and what
+//! `/start` brings ([`on_start`]).
 //!
 //! ```text
 //! > сколько у меня бонусов
@@ -10,15 +11,56 @@
 //! < Ваша ссылка для друзей: https://t.me/cabinet_demo_bot?start=ref_K7M2Q9XA …
 //! ```
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
-use super::keyboards::Callback;
+use super::commands::Command;
+use super::keyboards::{ButtonKind, pressed, tag_and_arg};
+use super::shop::ShopButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{CustomerId, ReferralOutcome};
+use crate::error::BotError;
 use crate::i18n::Arg;
 
 /// The start parameter's prefix of a referral link.
 const REFERRAL_PREFIX: &str = "ref_";
+
+/// The loyalty buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum LoyaltyButton {
+    /// The referral link.
+    Referral,
+    /// The personal offer.
+    Offers,
+}
+
+impl ButtonKind for LoyaltyButton {
+    const TAGS: &'static [&'static str] = &["rf", "of"];
+
+    fn encode(&self) -> String {
+        match self {
+            LoyaltyButton::Referral => "rf".into(),
+            LoyaltyButton::Offers => "of".into(),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("rf", "") => LoyaltyButton::Referral,
+            ("of", "") => LoyaltyButton::Offers,
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<LoyaltyButton>().endpoint(|turn: Turn, button: LoyaltyButton| async move {
+        match button {
+            LoyaltyButton::Referral => referral(&turn).await,
+            LoyaltyButton::Offers => offers(&turn).await,
+        }
+    })
+}
 
 /// The bonus balance, with the way to the offer and the referral link.
 pub(super) async fn bonuses(turn: &Turn) -> HandlerResult {
@@ -29,8 +71,8 @@ pub(super) async fn bonuses(turn: &Turn) -> HandlerResult {
     };
     turn.audit("bonuses.read", None).await?;
     let markup = turn.buttons().markup(vec![vec![
-        (turn.t("offers-button", &[]), Callback::Offers),
-        (turn.t("referral-button", &[]), Callback::Referral),
+        (turn.t("offers-button", &[]), LoyaltyButton::Offers),
+        (turn.t("referral-button", &[]), LoyaltyButton::Referral),
     ]]);
     turn.say_with(turn.t("bonuses", &[("points", Arg::Num(account.bonus_points))]), markup).await?;
     Ok(())
@@ -47,7 +89,7 @@ pub(super) async fn offers(turn: &Turn) -> HandlerResult {
             let text = turn.t("offer", &[("text", Arg::from(offer.text.get(turn.locale)))]);
             match offer.sku {
                 Some(sku) => {
-                    let markup = turn.buttons().markup(vec![vec![(turn.t("offer-order-button", &[]), Callback::OfferOrder(sku))]]);
+                    let markup = turn.buttons().markup(vec![vec![(turn.t("offer-order-button", &[]), ShopButton::Offer(sku))]]);
                     turn.say_with(text, markup).await?;
                 }
                 None => {
@@ -79,9 +121,17 @@ pub(super) fn referral_code(start_parameter: &str) -> Option<&str> {
     (!code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric())).then_some(code)
 }
 
+/// Any command: `/start ref_<code>` keeps the code (see [`remember_referral`]).
+pub(super) async fn on_start(turn: Turn, command: Command) -> HandlerResult {
+    match command {
+        Command::Start(parameter) => remember_referral(&turn, &parameter).await,
+        _ => Ok(()),
+    }
+}
+
 /// `/start ref_<code>` from someone not identified yet: the code waits for the
 /// identification. From a bound customer it changes nothing.
-pub(super) async fn remember_referral(turn: &Turn, start_parameter: &str) -> HandlerResult {
+async fn remember_referral(turn: &Turn, start_parameter: &str) -> HandlerResult {
     if turn.binding.is_some() {
         return Ok(());
     }

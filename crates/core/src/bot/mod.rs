@@ -1,9 +1,34 @@
-//! The bot: the dptree schema, dialogue state, keyboards and the dialogue handlers.
+//! The bot: the dptree schema and the features it routes to.
 //!
-//! Every update enters [`schema`]: private messages and button presses go to the handlers,
-//! everything else (group chats, channel posts, membership changes) is ignored. A handler
-//! works through a [`Turn`]: who is writing, in which language, whether they accepted the
-//! terms and are bound to a customer, and how to answer them.
+//! Every update enters [`schema`], the table of contents. A customer's private message or
+//! button press enters a [`Turn`] (who is writing, in which language, whether they accepted
+//! the terms and are bound to a customer, and how to answer them) and goes down the branches
+//! to the handler of its feature; the staff group's messages go to [`staff`]; everything else
+//! (other groups, channel posts, membership changes) is ignored.
+//!
+//! # Layout
+//! - this file: [`schema`] and the settings ([`Settings`], [`Ctx`]); `turn.rs`: the [`Turn`]
+//!   and the middleware that builds it; `tree.rs`: the few handler pieces besides dptree's.
+//! - `onboarding.rs`: consent, the contact, /logout and /forget.
+//! - `general.rs`: greeting, help, the main menu, the language, privacy, and their buttons.
+//! - `understanding.rs`: free text to an intent to its feature, and "did you mean…?".
+//! - one module per feature, each with its buttons (a [`keyboards::ButtonKind`] and its
+//!   `buttons()` branch) and, when it asks a question, the state branch's handlers:
+//!   `account.rs` (the balance), `payments.rs` (top-ups), `orders.rs`, `documents.rs`,
+//!   `shop.rs` (repeat orders, an offer's order), `subscription.rs` (with `stepup.rs`, the
+//!   one-time codes), `booking.rs` (with `reminders.rs`, the reminder jobs), `loyalty.rs`
+//!   (bonuses, offers, referrals).
+//! - [`staff`]: the staff group — cases, topics, the card, the relay, staff commands, SLA
+//!   re-pings, alerts and the group's outbox.
+//! - [`keyboards`]: signed button data and the checks every press goes through; [`state`]:
+//!   the dialogue state and its storage; [`commands`]: the customers' commands; [`jobs`]: the
+//!   scheduler's handler of the bot's jobs.
+//!
+//! A new feature is its module plus a line in [`schema`]'s buttons (and, when free text
+//! asks for it, its intent in `understanding.rs`).
+
+#[macro_use]
+mod tree;
 
 pub mod commands;
 pub mod jobs;
@@ -20,36 +45,36 @@ mod orders;
 mod payments;
 mod reminders;
 mod shop;
-pub mod staff_post;
+pub mod staff;
 mod stepup;
 mod subscription;
-pub mod support;
+mod turn;
+mod understanding;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use dptree::{HandlerDescription, HandlerSignature, di::DependencyMap};
+use dptree::case;
 use teloxide::dispatching::dialogue::Dialogue;
-use teloxide::dispatching::{DpHandlerDescription, HandlerExt, UpdateFilterExt, UpdateHandler};
+use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, ChatId, MessageId, ParseMode, ReplyMarkup, User};
-use teloxide::utils::command::BotCommands;
+use teloxide::types::{BotCommand, BotCommandScope, ChatId};
 
-use crate::adapters::{AdapterError, Adapters};
+use crate::adapters::Adapters;
 use crate::clock::SharedClock;
 use crate::domain::Locale;
 use crate::error::BotError;
-use crate::i18n::{Arg, I18n};
+use crate::i18n::I18n;
 use crate::nlu::Nlu;
 use crate::nlu::llm::LlmClassifier;
-use crate::store::{AuditEntry, Binding, Store, TelegramUser};
+use crate::store::Store;
 
 use self::commands::Command;
-use self::keyboards::{Buttons, CallbackCodec};
+use self::keyboards::{CallbackCodec, Press};
 use self::state::{State, StoreStorage};
 pub use self::stepup::OtpKey;
+pub use self::turn::Turn;
 
 /// Told when the bot has finished handling an update (the sandbox uses it to know when a
 /// step of a transcript is done).
@@ -133,7 +158,7 @@ pub struct Ctx {
     /// Delivers one-time codes when step-up verification is on.
     pub otp: Option<Arc<dyn crate::adapters::otp::OtpGateway>>,
     /// The staff side: priority rules, the relay's rate, SLAs.
-    pub support: support::Support,
+    pub support: staff::Support,
     pub codec: CallbackCodec,
 }
 
@@ -148,47 +173,106 @@ impl Ctx {
     }
 }
 
-/// The whole update-handling tree. `observer`, when given, is told after each update.
+/// The whole update-handling tree: the table of contents of the bot. `observer`, when
+/// given, is told after each update.
 pub fn schema(observer: Option<Arc<dyn UpdateObserver>>) -> UpdateHandler<BotError> {
-    let private_message = Update::filter_message()
-        .filter(|msg: Message| msg.chat.is_private() && msg.from.as_ref().is_some_and(|u| !u.is_bot))
-        .enter_dialogue::<Message, StoreStorage, State>()
-        .endpoint(on_message);
-    let callback = Update::filter_callback_query()
-        .enter_dialogue::<CallbackQuery, StoreStorage, State>()
-        .endpoint(on_callback);
-    let pre_checkout = Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout);
-    // Only the configured staff group's messages are staff actions; other groups are ignored.
-    let staff_message = Update::filter_message()
-        .filter(|msg: Message, ctx: Arc<Ctx>| ctx.settings.staff_chat_id == Some(msg.chat.id))
-        .endpoint(support::on_staff_message);
-    let tree = dptree::entry().branch(private_message).branch(staff_message).branch(callback).branch(pre_checkout);
+    let tree = dptree::entry()
+        .branch(customer_messages())
+        // Only the configured staff group's messages are staff actions; other groups are ignored.
+        .branch(staff::schema())
+        .branch(button_presses())
+        .branch(Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout));
     match observer {
-        Some(observer) => observed(observer).chain(tree),
+        Some(observer) => tree::observed(observer).chain(tree),
         None => tree,
     }
 }
 
-/// A handler that lets the rest of the tree run, then tells `observer` the update is done.
-fn observed(observer: Arc<dyn UpdateObserver>) -> UpdateHandler<BotError> {
-    dptree::from_fn_with_description(
-        DpHandlerDescription::entry(),
-        move |deps: DependencyMap, cont| {
-            let observer = observer.clone();
-            async move {
-                let update: Arc<Update> = deps.get();
-                let result = cont(deps).await;
-                observer.handled(update.id.0 as i32);
-                result
-            }
-        },
-        HandlerSignature::Other {
-            obligations: BTreeMap::new(),
-            guaranteed_outcomes: BTreeSet::new(),
-            conditional_outcomes: BTreeSet::new(),
-            continues: true,
-        },
-    )
+/// A customer's message in their private chat with the bot.
+fn customer_messages() -> UpdateHandler<BotError> {
+    Update::filter_message()
+        .filter(|msg: Message| msg.chat.is_private())
+        .filter_map(|msg: Message| msg.from.filter(|from| !from.is_bot))
+        .enter_dialogue::<Message, StoreStorage, State>()
+        .chain(Turn::enter())
+        .branch(Message::filter_contact().endpoint(onboarding::on_contact))
+        .branch(Message::filter_successful_payment().endpoint(payments::on_successful_payment))
+        // A case with staff is open: the message goes to them.
+        .branch(staff::relay_from_customer())
+        .branch(Message::filter_text().chain(texts()))
+        .endpoint(turn!(general::unsupported_content))
+}
+
+/// A customer's text: a command, or words.
+fn texts() -> UpdateHandler<BotError> {
+    tree::try_inspect(general::log_incoming)
+        .branch(teloxide::filter_command::<Command, _>().chain(commands()))
+        // Words: the terms first, then the contact.
+        .branch(not_consented().endpoint(turn!(onboarding::ask_consent)))
+        .branch(unbound().endpoint(onboarding::on_text_before_contact))
+        .branch(dptree::filter(understanding::too_long).endpoint(turn!(understanding::say_too_long)))
+        // A question the bot asked is answered, unless the customer has moved on.
+        .branch(case![State::AwaitingTopUpAmount].filter(payments::answers_amount).endpoint(payments::on_amount))
+        .branch(
+            case![State::AwaitingCode { key, change }]
+                .branch(dptree::filter(subscription::answers_code).endpoint(subscription::on_code))
+                .chain(tree::try_inspect(subscription::leave_code)),
+        )
+        .branch(case![State::ChoosingTime { service, staff, moving }].filter(booking::answers_time).endpoint(booking::on_time))
+        .endpoint(understanding::understand)
+}
+
+/// The customers' commands: some for anyone, the rest after consent and identification.
+fn commands() -> UpdateHandler<BotError> {
+    // `/start ref_…`: a referral code waits for the identification.
+    tree::try_inspect(loyalty::on_start)
+        .branch(case![Command::Privacy].endpoint(turn!(general::privacy)))
+        .branch(case![Command::Language].endpoint(turn!(general::language_menu)))
+        .branch(case![Command::Help].endpoint(turn!(general::help)))
+        .branch(case![Command::Forget].endpoint(turn!(onboarding::forget)))
+        .branch(not_consented().endpoint(turn!(onboarding::ask_consent)))
+        .branch(case![Command::Logout].endpoint(turn!(onboarding::logout)))
+        .branch(unbound().endpoint(turn!(onboarding::ask_contact_first)))
+        .branch(dptree::filter(|c: Command| matches!(c, Command::Start(_) | Command::Menu)).endpoint(turn!(general::greeting)))
+        .branch(case![Command::Balance].endpoint(turn!(account::balance)))
+        .branch(case![Command::Status].endpoint(turn!(orders::active)))
+        .branch(case![Command::Orders].endpoint(turn!(orders::first_page)))
+}
+
+/// A button pressed in a private chat: its data checked, then read by the feature that
+/// issued it.
+fn button_presses() -> UpdateHandler<BotError> {
+    Update::filter_callback_query()
+        .enter_dialogue::<CallbackQuery, StoreStorage, State>()
+        .branch(
+            dptree::filter_map(keyboards::private_message)
+                .map(|q: CallbackQuery| q.from)
+                .chain(Turn::enter())
+                .map(keyboards::check)
+                // Forged (audited: it counts as probing) or stale: «кнопка больше не активна».
+                .branch(case![Press::Refused(why)].endpoint(keyboards::refused))
+                .branch(general::buttons())
+                .branch(payments::buttons())
+                .branch(orders::buttons())
+                .branch(documents::buttons())
+                .branch(shop::buttons())
+                .branch(subscription::buttons())
+                .branch(booking::buttons())
+                .branch(loyalty::buttons())
+                .branch(staff::buttons())
+                .endpoint(keyboards::unknown),
+        )
+        .endpoint(keyboards::answer_only)
+}
+
+/// Not accepted the terms yet.
+fn not_consented() -> UpdateHandler<BotError> {
+    dptree::filter(|turn: Turn| !turn.has_consent)
+}
+
+/// Accepted the terms, not identified yet.
+fn unbound() -> UpdateHandler<BotError> {
+    dptree::filter(|turn: Turn| turn.binding.is_none())
 }
 
 /// Registers the command menu in Russian, English and the business's default language.
@@ -204,223 +288,4 @@ pub async fn register_commands(bot: &Bot, i18n: &I18n, default_locale: Locale) -
     }
     bot.set_my_commands(commands(default_locale)).await?;
     Ok(())
-}
-
-async fn on_message(bot: Bot, msg: Message, me: teloxide::types::Me, ctx: Arc<Ctx>, dialogue: BotDialogue) -> HandlerResult {
-    let Some(from) = msg.from.clone() else { return Ok(()) };
-    let turn = Turn::begin(ctx, bot, &from, msg.chat.id, dialogue, me.username()).await?;
-    let result = route_message(&turn, &msg, me.username()).await;
-    turn.finish(result).await
-}
-
-async fn route_message(turn: &Turn, msg: &Message, bot_username: &str) -> HandlerResult {
-    if let Some(contact) = msg.contact() {
-        return onboarding::on_contact(turn, contact).await;
-    }
-    if let Some(payment) = msg.successful_payment() {
-        return payments::on_successful_payment(turn, payment).await;
-    }
-    // A case with staff is open: the message goes to them (commands still reach the bot).
-    let command = msg.text().is_some_and(|t| t.starts_with('/'));
-    if turn.has_consent && !command && support::relay_from_customer(turn, msg).await? {
-        if let Some(text) = msg.text() {
-            turn.ctx.store.log_message(turn.chat.0, "in", text, turn.ctx.clock.now()).await?;
-        }
-        return Ok(());
-    }
-    let Some(text) = msg.text() else {
-        return general::unsupported_content(turn).await;
-    };
-    if turn.has_consent {
-        turn.ctx.store.log_message(turn.chat.0, "in", text, turn.ctx.clock.now()).await?;
-    }
-    if text.starts_with('/') {
-        if let Ok(command) = Command::parse(text, bot_username) {
-            return general::on_command(turn, command).await;
-        }
-    }
-    general::on_text(turn, text).await
-}
-
-async fn on_callback(
-    bot: Bot,
-    q: CallbackQuery,
-    me: teloxide::types::Me,
-    ctx: Arc<Ctx>,
-    dialogue: BotDialogue,
-) -> HandlerResult {
-    let Some(message) = q.regular_message().cloned().filter(|m| m.chat.is_private()) else {
-        answer_button(&bot, &q, None).await;
-        return Ok(());
-    };
-    let turn = Turn::begin(ctx, bot, &q.from, message.chat.id, dialogue, me.username()).await?;
-    let result = general::on_button(&turn, &q, &message).await;
-    turn.finish(result).await
-}
-
-/// Answers a button press (stops the button's spinner, shows `toast`), best effort: Telegram
-/// refuses answers to queries older than a few seconds (after downtime or a backlog: 400
-/// "query is too old"), may ask to wait (429) or be unreachable, and none of that may keep
-/// the press from being acted on.
-pub(crate) async fn answer_button(bot: &Bot, q: &CallbackQuery, toast: Option<String>) {
-    let mut request = bot.answer_callback_query(q.id.clone());
-    if let Some(text) = toast {
-        request = request.text(text);
-    }
-    if let Err(error) = request.await {
-        tracing::info!(user = q.from.id.0, %error, "a button press could not be answered; acting on it anyway");
-    }
-}
-
-/// One update being handled: who, where, in which language, and how to answer.
-#[derive(Clone)]
-pub struct Turn {
-    pub ctx: Arc<Ctx>,
-    pub bot: Bot,
-    pub chat: ChatId,
-    pub user_id: i64,
-    pub first_name: String,
-    pub user: TelegramUser,
-    pub locale: Locale,
-    pub has_consent: bool,
-    pub binding: Option<Binding>,
-    pub dialogue: BotDialogue,
-    /// The bot's @username (for t.me links).
-    pub bot_username: String,
-}
-
-impl Turn {
-    async fn begin(
-        ctx: Arc<Ctx>,
-        bot: Bot,
-        from: &User,
-        chat: ChatId,
-        dialogue: BotDialogue,
-        bot_username: &str,
-    ) -> Result<Turn, BotError> {
-        let user_id = from.id.0 as i64;
-        let user = ctx.store.touch_user(user_id, chat.0).await?;
-        let locale = user
-            .locale
-            .unwrap_or_else(|| Locale::from_telegram(from.language_code.as_deref(), ctx.settings.default_locale));
-        let has_consent = ctx.store.consent(user_id).await?.is_some();
-        let binding = ctx.store.binding(user_id).await?;
-        Ok(Turn {
-            ctx,
-            bot,
-            chat,
-            user_id,
-            first_name: from.first_name.clone(),
-            user,
-            locale,
-            has_consent,
-            binding,
-            dialogue,
-            bot_username: bot_username.to_owned(),
-        })
-    }
-
-    /// The customer this Telegram account is bound to.
-    pub fn customer_id(&self) -> Option<crate::adapters::CustomerId> {
-        self.binding.as_ref().map(|b| b.customer_id.clone())
-    }
-
-    /// Ends the turn: an error the customer should know about gets a polite answer.
-    async fn finish(&self, result: HandlerResult) -> HandlerResult {
-        match result {
-            Ok(()) => Ok(()),
-            Err(BotError::Adapter(e)) => {
-                tracing::warn!(chat = self.chat.0, error = %e, "an adapter failed");
-                self.say(self.t("error-unavailable", &[])).await?;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(chat = self.chat.0, error = %e, "handling an update failed");
-                // Best effort: the customer hears that something went wrong rather than silence.
-                let _ = self.say(self.t("error-internal", &[])).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// The message `key` in this customer's language.
-    pub fn t(&self, key: &str, args: &[(&str, Arg)]) -> String {
-        self.ctx.i18n.t(self.locale, key, args)
-    }
-
-    /// A builder of buttons only this user can press, until their next /logout or /forget.
-    pub fn buttons(&self) -> Buttons<'_> {
-        Buttons { codec: &self.ctx.codec, epoch: self.user.epoch, user_id: self.user_id }
-    }
-
-    pub async fn say(&self, text: String) -> Result<Message, BotError> {
-        self.send(text, None).await
-    }
-
-    pub async fn say_with(&self, text: String, markup: impl Into<ReplyMarkup>) -> Result<Message, BotError> {
-        self.send(text, Some(markup.into())).await
-    }
-
-    async fn send(&self, text: String, markup: Option<ReplyMarkup>) -> Result<Message, BotError> {
-        let mut request = self.bot.send_message(self.chat, &text).parse_mode(ParseMode::Html);
-        if let Some(markup) = markup {
-            request = request.reply_markup(markup);
-        }
-        let sent = request.await?;
-        if self.has_consent {
-            self.ctx.store.log_message(self.chat.0, "out", &text, self.ctx.clock.now()).await?;
-        }
-        Ok(sent)
-    }
-
-    /// Replaces a message's text and inline keyboard (paging).
-    pub async fn edit(
-        &self,
-        message_id: MessageId,
-        text: String,
-        markup: teloxide::types::InlineKeyboardMarkup,
-    ) -> Result<(), BotError> {
-        match self
-            .bot
-            .edit_message_text(self.chat, message_id, text)
-            .parse_mode(ParseMode::Html)
-            .reply_markup(markup)
-            .await
-        {
-            Ok(_) => Ok(()),
-            // Pressing the same page twice is not an error worth a word.
-            Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Records who read or tried to read what.
-    pub async fn audit(&self, action: &str, subject: Option<&str>) -> Result<(), BotError> {
-        let entry = AuditEntry {
-            at: self.ctx.clock.now(),
-            telegram_user_id: Some(self.user_id),
-            customer_id: self.binding.as_ref().map(|b| b.customer_id.clone()),
-            action: action.to_owned(),
-            subject: subject.map(str::to_owned),
-            channel: "telegram".into(),
-        };
-        self.ctx.store.audit(&entry).await?;
-        support::alert_if_needed(self, action, subject).await
-    }
-
-    pub async fn set_state(&self, state: State) -> Result<(), BotError> {
-        self.dialogue.update(state).await.map_err(BotError::State)
-    }
-
-    pub async fn state(&self) -> Result<State, BotError> {
-        Ok(self.dialogue.get_or_default().await.map_err(BotError::State)?)
-    }
-
-    /// Runs an adapter call with the configured timeout.
-    pub async fn call<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, AdapterError>>,
-    ) -> Result<T, BotError> {
-        Ok(self.ctx.adapters.call(fut).await?)
-    }
 }

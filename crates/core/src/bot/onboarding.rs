@@ -1,6 +1,7 @@
 //! F1 onboarding and F2 consent, in the fixed order: terms with «Согласен» → the contact
 //! button → the contact must be the sender's own → E.164 → match in the CRM → greeting by
-//! first name and the main menu. Nothing personal is asked or shown before consent.
+//! first name and the main menu. Nothing personal is asked or shown before consent. And the
+//! way back: /logout unbinds the account, /forget deletes what the bot keeps about the person.
 //!
 //! ```text
 //! > /start
@@ -12,12 +13,15 @@
 //! < Чем помочь?   [Баланс] [Где мой заказ] [Мои заказы] [Помощь]
 //! ```
 
+use teloxide::prelude::*;
 use teloxide::types::{Contact, KeyboardRemove};
 
-use super::general::{greeting, main_menu};
-use super::keyboards::{Callback, contact_keyboard};
+use super::general::{GeneralButton, greeting, main_menu};
+use super::keyboards::contact_keyboard;
 use super::state::State;
+use super::staff;
 use super::{HandlerResult, Turn};
+use crate::error::BotError;
 use crate::domain::Phone;
 use crate::i18n::Arg;
 use crate::store::{Binding, Lead};
@@ -25,7 +29,7 @@ use crate::store::{Binding, Lead};
 /// The greeting, the terms in brief with a link, and the «Согласен» button.
 pub(super) async fn ask_consent(turn: &Turn) -> HandlerResult {
     let args = [("url", Arg::from(turn.ctx.settings.privacy_url.as_str()))];
-    let markup = turn.buttons().markup(vec![vec![(turn.t("consent-button", &[]), Callback::Consent)]]);
+    let markup = turn.buttons().markup(vec![vec![(turn.t("consent-button", &[]), GeneralButton::Consent)]]);
     turn.say_with(turn.t("consent-request", &args), markup).await?;
     turn.set_state(State::AwaitingConsent).await
 }
@@ -51,8 +55,9 @@ pub(super) async fn on_consent(turn: &Turn) -> HandlerResult {
 }
 
 /// Text from someone who accepted the terms but has not shared their contact yet.
-pub(super) async fn on_text_before_contact(turn: &Turn, text: &str) -> HandlerResult {
-    if Phone::parse(text).is_ok() {
+pub(super) async fn on_text_before_contact(turn: Turn, text: String) -> HandlerResult {
+    let turn = &turn;
+    if Phone::parse(&text).is_ok() {
         // A typed number proves nothing about who owns it.
         turn.audit("contact.typed", None).await?;
         return ask_contact(turn, "contact-typed").await;
@@ -60,8 +65,14 @@ pub(super) async fn on_text_before_contact(turn: &Turn, text: &str) -> HandlerRe
     ask_contact(turn, "onboarding-ask-contact").await
 }
 
+/// A command other than /start, /help, /privacy, /language and /forget before the contact.
+pub(super) async fn ask_contact_first(turn: &Turn) -> HandlerResult {
+    ask_contact(turn, "onboarding-ask-contact").await
+}
+
 /// A shared contact: accepted only from its owner, then matched in the CRM.
-pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult {
+pub(super) async fn on_contact(turn: Turn, contact: Contact) -> HandlerResult {
+    let (turn, contact) = (&turn, &contact);
     if !turn.has_consent {
         return ask_consent(turn).await;
     }
@@ -98,7 +109,7 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
             let bound = Turn { binding: Some(binding), ..turn.clone() };
             bound.audit("bind", None).await?;
             for old in &displaced {
-                super::support::account_replaced(&bound, old).await?;
+                staff::account_replaced(&bound, old).await?;
             }
             bound.set_state(State::ready()).await?;
             let args = [("name", Arg::from(profile.first_name.as_str()))];
@@ -125,6 +136,43 @@ pub(super) async fn on_contact(turn: &Turn, contact: &Contact) -> HandlerResult 
     }
 }
 
+/// /logout: unbinds the account; the terms stay accepted.
+pub(super) async fn logout(turn: &Turn) -> HandlerResult {
+    if turn.binding.is_none() {
+        return turn.say(turn.t("logout-not-bound", &[])).await.map(drop);
+    }
+    let case = staff::case_of_this_chat(turn).await?;
+    turn.ctx.store.unbind(turn.user_id, turn.ctx.clock.now()).await?;
+    turn.ctx.store.bump_epoch(turn.user_id).await?;
+    turn.audit("unbind", None).await?;
+    if let Some(case) = case {
+        staff::customer_left(&turn.ctx, &turn.bot, &case, "support-left-logout").await?;
+    }
+    turn.set_state(State::AwaitingContact).await?;
+    turn.say_with(turn.t("logout-done", &[]), KeyboardRemove::new()).await?;
+    Ok(())
+}
+
+/// /forget: deletes what the bot keeps about this person (binding, consent, dialogue
+/// state, chat history); the business's own records are not the bot's to delete.
+pub(super) async fn forget(turn: &Turn) -> HandlerResult {
+    let store = &turn.ctx.store;
+    let case = staff::case_of_this_chat(turn).await?;
+    store.forget(turn.user_id, turn.chat.0, turn.ctx.clock.now()).await?;
+    store.bump_epoch(turn.user_id).await?;
+    if let Some(case) = case {
+        staff::customer_left(&turn.ctx, &turn.bot, &case, "support-left-forget").await?;
+    }
+    turn.dialogue.exit().await.map_err(BotError::State)?;
+    // Sent without logging: the history was just deleted.
+    turn.bot
+        .send_message(turn.chat, turn.t("forget-done", &[]))
+        .parse_mode(teloxide::types::ParseMode::Html)
+        .reply_markup(KeyboardRemove::new())
+        .await?;
+    Ok(())
+}
+
 /// Tells the staff chat, when one is configured, that someone unknown asked for access.
 async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
     if turn.ctx.settings.staff_chat_id.is_none() {
@@ -137,7 +185,7 @@ async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
         ("user", Arg::from(turn.user_id.to_string())),
     ];
     let text = turn.ctx.i18n.t(locale, "staff-new-lead", &args);
-    if let Err(e) = super::support::post_to_general(&turn.ctx, &turn.bot, text).await {
+    if let Err(e) = staff::post_to_general(&turn.ctx, &turn.bot, text).await {
         tracing::warn!(error = %e, "could not tell the staff chat about a lead");
     }
 }

@@ -1,6 +1,6 @@
 //! F4 order status and F5 order history. An order number typed by a customer is looked up
 //! only among their own orders; a foreign and an unknown number get the same answer, and an
-//! audit entry.
+//! audit entry. Owns [`OrderButton`] (read in [`buttons`]): paging, details, the map.
 //!
 //! ```text
 //! > где мой заказ?
@@ -13,15 +13,62 @@
 //! < Ваши заказы (1–3 из 3): …                        [№78234] [№78110] [№77501]
 //! ```
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageId};
 
-use super::keyboards::Callback;
+use super::documents::DocumentButton;
+use super::keyboards::{ButtonKind, Payload, order_number, pressed, tag_and_arg};
+use super::shop::ShopButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{CustomerId, Order, OrderStatus};
 use crate::domain::datetime::{format_date, format_date_time, format_time};
 use crate::domain::money::format_money;
+use crate::error::BotError;
 use crate::i18n::{Arg, escape_html};
+
+/// The order buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum OrderButton {
+    /// A page of the order history (0-based).
+    Page(u32),
+    /// An order's details.
+    Details(String),
+    /// "Show on the map" for an order.
+    Map(String),
+}
+
+impl ButtonKind for OrderButton {
+    const TAGS: &'static [&'static str] = &["p", "o", "g"];
+
+    fn encode(&self) -> String {
+        match self {
+            OrderButton::Page(page) => format!("p:{page}"),
+            OrderButton::Details(number) => format!("o:{number}"),
+            OrderButton::Map(number) => format!("g:{number}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("p", page) => OrderButton::Page(page.parse().ok().filter(|p| *p < 10_000)?),
+            ("o", number) => OrderButton::Details(order_number(number)?),
+            ("g", number) => OrderButton::Map(order_number(number)?),
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<OrderButton>().endpoint(|turn: Turn, message: Message, button: OrderButton| async move {
+        match button {
+            // Paging edits the history in place.
+            OrderButton::Page(page) => history(&turn, page, Some(message.id)).await,
+            OrderButton::Details(number) => details(&turn, &number).await,
+            OrderButton::Map(number) => map(&turn, &number).await,
+        }
+    })
+}
 
 fn customer(turn: &Turn) -> Option<CustomerId> {
     turn.binding.as_ref().map(|b| b.customer_id.clone())
@@ -87,9 +134,9 @@ fn order_card(turn: &Turn, order: &Order) -> String {
 fn card_buttons(turn: &Turn, order: &Order) -> InlineKeyboardMarkup {
     let mut row = Vec::new();
     if order.delivery.as_ref().is_some_and(|d| d.location.is_some()) {
-        row.push((turn.t("order-map-button", &[]), Callback::OrderMap(order.number.clone())));
+        row.push((turn.t("order-map-button", &[]), OrderButton::Map(order.number.clone())));
     }
-    row.push((turn.t("order-details-button", &[]), Callback::Order(order.number.clone())));
+    row.push((turn.t("order-details-button", &[]), OrderButton::Details(order.number.clone())));
     turn.buttons().markup(vec![row])
 }
 
@@ -102,7 +149,7 @@ pub(super) async fn active(turn: &Turn) -> HandlerResult {
     if orders.is_empty() {
         let markup = turn.buttons().markup(vec![vec![(
             turn.t("menu-order-history", &[]),
-            Callback::OrdersPage(0),
+            OrderButton::Page(0),
         )]]);
         turn.say_with(turn.t("orders-none-active", &[]), markup).await?;
         return Ok(());
@@ -139,6 +186,11 @@ async fn own_order(turn: &Turn, number: &str) -> Result<Option<Order>, crate::er
     }
 }
 
+/// The first page of the order history.
+pub(super) async fn first_page(turn: &Turn) -> HandlerResult {
+    history(turn, 0, None).await
+}
+
 /// A page of the order history: sent anew, or edited in place when paging.
 pub(super) async fn history(turn: &Turn, page: u32, edit: Option<MessageId>) -> HandlerResult {
     let Some(id) = customer(turn) else { return Ok(()) };
@@ -168,15 +220,15 @@ pub(super) async fn history(turn: &Turn, page: u32, edit: Option<MessageId>) -> 
         text.push_str(&turn.t("orders-history-line", &args));
         rows.push(vec![(
             turn.t("order-open-button", &[("number", Arg::from(order.number.as_str()))]),
-            Callback::Order(order.number.clone()),
+            OrderButton::Details(order.number.clone()),
         )]);
     }
     let mut nav = Vec::new();
     if page > 0 {
-        nav.push((turn.t("page-previous", &[]), Callback::OrdersPage(page - 1)));
+        nav.push((turn.t("page-previous", &[]), OrderButton::Page(page - 1)));
     }
     if last < result.total {
-        nav.push((turn.t("page-next", &[]), Callback::OrdersPage(page + 1)));
+        nav.push((turn.t("page-next", &[]), OrderButton::Page(page + 1)));
     }
     if !nav.is_empty() {
         rows.push(nav);
@@ -210,13 +262,13 @@ pub(super) async fn details(turn: &Turn, number: &str) -> HandlerResult {
         text.push('\n');
         text.push_str(&turn.t("order-address", &[("address", Arg::from(address))]));
     }
-    let mut row = Vec::new();
+    let mut row: Vec<(String, Payload)> = Vec::new();
     if order.delivery.as_ref().is_some_and(|d| d.location.is_some()) {
-        row.push((turn.t("order-map-button", &[]), Callback::OrderMap(order.number.clone())));
+        row.push((turn.t("order-map-button", &[]), OrderButton::Map(order.number.clone()).into()));
     }
-    row.push((turn.t("order-repeat-button", &[]), Callback::RepeatOrder(order.number.clone())));
-    row.push((turn.t("order-documents-button", &[]), Callback::OrderDocuments(order.number.clone())));
-    let back = vec![(turn.t("orders-back-button", &[]), Callback::OrdersPage(0))];
+    row.push((turn.t("order-repeat-button", &[]), ShopButton::Repeat(order.number.clone()).into()));
+    row.push((turn.t("order-documents-button", &[]), DocumentButton::OfOrder(order.number.clone()).into()));
+    let back = vec![(turn.t("orders-back-button", &[]), OrderButton::Page(0).into())];
     turn.say_with(text, turn.buttons().markup(vec![row, back])).await?;
     Ok(())
 }

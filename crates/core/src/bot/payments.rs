@@ -3,6 +3,10 @@
 //! An invoice is checked again at pre-checkout (this customer's, this amount, not paid yet) and
 //! credited through the billing once per Telegram charge id, however often the payment arrives.
 //!
+//! Owns [`PaymentButton`] (read in [`buttons`]), the question of the amount (the
+//! `AwaitingTopUpAmount` state: [`answers_amount`], [`on_amount`]), the pre-checkout query and
+//! the successful payment.
+//!
 //! ```text
 //! [Пополнить]
 //! < На какую сумму пополнить баланс? Выберите или напишите сумму.   [1 000 ₸] [2 000 ₸] [5 000 ₸]
@@ -13,29 +17,70 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, SuccessfulPayment};
 
-use super::keyboards::Callback;
+use super::keyboards::{ButtonKind, pressed, tag_and_arg};
 use super::state::State;
+use super::understanding::{classify, is_cancel, moves_on};
 use super::{Ctx, HandlerResult, Turn, shop};
 use crate::adapters::LocalizedText;
 use crate::domain::money::{format_money, from_minor, to_minor};
+use crate::error::BotError;
 use crate::i18n::Arg;
+use crate::nlu::Intent;
 use crate::store::TopUpPayment;
 
 /// The invoice payload's prefix; the rest is the payment's reference.
 const PAYLOAD_PREFIX: &str = "topup:";
 
+/// The top-up buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PaymentButton {
+    /// «Пополнить».
+    TopUp,
+    /// Top up by this many whole currency units.
+    Amount(u32),
+}
+
+impl ButtonKind for PaymentButton {
+    const TAGS: &'static [&'static str] = &["t", "ta"];
+
+    fn encode(&self) -> String {
+        match self {
+            PaymentButton::TopUp => "t".into(),
+            PaymentButton::Amount(amount) => format!("ta:{amount}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("t", "") => PaymentButton::TopUp,
+            ("ta", amount) => PaymentButton::Amount(amount.parse().ok().filter(|a| (1..=100_000_000).contains(a))?),
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<PaymentButton>().endpoint(|turn: Turn, button: PaymentButton| async move {
+        match button {
+            PaymentButton::TopUp => ask_amount(&turn).await,
+            PaymentButton::Amount(amount) => pay(&turn, Decimal::from(amount)).await,
+        }
+    })
+}
+
 /// «Пополнить»: amount buttons, or a typed amount.
 pub(super) async fn ask_amount(turn: &Turn) -> HandlerResult {
     let settings = &turn.ctx.settings;
     let currency = settings.currency.as_str();
-    let buttons: Vec<(String, Callback)> = settings
+    let buttons: Vec<(String, PaymentButton)> = settings
         .top_up
         .amounts
         .iter()
-        .map(|a| (format_money(Decimal::from(*a), currency, turn.locale), Callback::TopUpAmount(*a)))
+        .map(|a| (format_money(Decimal::from(*a), currency, turn.locale), PaymentButton::Amount(*a)))
         .collect();
     turn.set_state(State::AwaitingTopUpAmount).await?;
     turn.say_with(turn.t("top-up-ask", &[]), turn.buttons().markup(vec![buttons])).await?;
@@ -129,12 +174,34 @@ fn amount_in(text: &str) -> Option<String> {
     Some(if signed { format!("-{number}") } else { number.to_owned() })
 }
 
-/// A message while the amount is asked: an amount, «отмена», or something else entirely.
-/// Returns `false` when the text is not an answer to the question (the caller handles it).
-pub(super) async fn on_amount_text(turn: &Turn, text: &str) -> Result<bool, crate::error::BotError> {
+/// Whether a message answers «На какую сумму?»: «отмена», a try at an amount, or anything
+/// that does not clearly ask for something else (which leaves the question).
+pub(super) fn answers_amount(turn: Turn, text: String) -> bool {
+    is_cancel(&text) || has_digit(&text) || !moves_on(&classify(&turn, &text), Intent::TopUp)
+}
+
+/// The answer to «На какую сумму?».
+pub(super) async fn on_amount(turn: Turn, text: String) -> HandlerResult {
+    let (turn, text) = (&turn, text.as_str());
+    if is_cancel(text) {
+        turn.set_state(State::ready()).await?;
+        return turn.say(turn.t("top-up-cancelled", &[])).await.map(drop);
+    }
+    if on_amount_text(turn, text).await? {
+        return Ok(());
+    }
+    turn.say(turn.t("top-up-not-a-number", &[])).await.map(drop)
+}
+
+fn has_digit(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+}
+
+/// A message while the amount is asked: an amount, or a try at one. Returns `false` when the
+/// text has no digit at all (the caller handles it).
+async fn on_amount_text(turn: &Turn, text: &str) -> Result<bool, crate::error::BotError> {
     let top_up = &turn.ctx.settings.top_up;
-    let has_digit = text.chars().any(|c| c.is_ascii_digit());
-    if !has_digit {
+    if !has_digit(text) {
         return Ok(false);
     }
     match parse_amount(text, top_up.min, top_up.max) {
@@ -239,7 +306,8 @@ pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery, ctx: Arc<Ctx>
 }
 
 /// Telegram charged the card: credit the account once per charge.
-pub(super) async fn on_successful_payment(turn: &Turn, payment: &SuccessfulPayment) -> HandlerResult {
+pub(super) async fn on_successful_payment(turn: Turn, payment: SuccessfulPayment) -> HandlerResult {
+    let (turn, payment) = (&turn, &payment);
     let reference = payment.invoice_payload.strip_prefix(PAYLOAD_PREFIX).unwrap_or_default();
     let record = turn.ctx.store.top_up(reference).await?;
     let Some(record) = record.filter(|r| r.telegram_user_id == turn.user_id) else {

@@ -17,7 +17,8 @@ use teloxide::prelude::*;
 use teloxide::types::ParseMode;
 
 use super::Ctx;
-use super::keyboards::{Buttons, Callback};
+use super::booking::BookingButton;
+use super::keyboards::Buttons;
 use crate::adapters::{Appointment, BookingStatus, CustomerId};
 use crate::domain::Locale;
 use crate::domain::datetime::format_time;
@@ -145,9 +146,9 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
         let text = ctx.i18n.t(locale, reminder_key(&payload.kind, ctx.to_local(now), at), &args);
         let buttons = Buttons { codec: &ctx.codec, epoch: user.epoch, user_id: binding.telegram_user_id };
         let markup = buttons.markup(vec![vec![
-            (ctx.i18n.t(locale, "booking-reminder-confirm", &[]), Callback::ReminderConfirm(appointment.id.clone())),
-            (ctx.i18n.t(locale, "booking-move-short", &[]), Callback::MoveBooking(appointment.id.clone())),
-            (ctx.i18n.t(locale, "booking-cancel-short", &[]), Callback::AskCancelBooking(appointment.id.clone())),
+            (ctx.i18n.t(locale, "booking-reminder-confirm", &[]), BookingButton::ReminderConfirm(appointment.id.clone())),
+            (ctx.i18n.t(locale, "booking-move-short", &[]), BookingButton::Move(appointment.id.clone())),
+            (ctx.i18n.t(locale, "booking-cancel-short", &[]), BookingButton::AskCancel(appointment.id.clone())),
         ]]);
         match bot.send_message(ChatId(binding.chat_id), &text).parse_mode(ParseMode::Html).reply_markup(markup).await {
             Ok(_) => {

@@ -1,7 +1,8 @@
 //! F8 repeat order and the order button of a personal offer (F11): the items at today's
 //! prices, what is out of stock named and left out, the total and the delivery address, then
 //! Confirm / Cancel. Confirm places the order through the shop with the draft's key as its
-//! idempotency key, so a double tap places one order.
+//! idempotency key, so a double tap places one order. Owns [`ShopButton`] (read in
+//! [`buttons`]).
 //!
 //! ```text
 //! > повтори последний заказ
@@ -15,14 +16,63 @@
 //! ```
 
 use rust_decimal::Decimal;
+use teloxide::dispatching::UpdateHandler;
 
-use super::keyboards::Callback;
+use super::keyboards::{ButtonKind, id, order_number, pressed, tag_and_arg};
 use super::state::{Draft, State};
 use super::{HandlerResult, Turn};
 use crate::adapters::{NewOrder, Order, OrderRefusal, Product};
 use crate::domain::datetime::format_date;
 use crate::domain::money::format_money;
+use crate::error::BotError;
 use crate::i18n::Arg;
+
+/// The shop's buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ShopButton {
+    /// Repeat this order (prices as of now).
+    Repeat(String),
+    /// Order the product of a personal offer.
+    Offer(String),
+    /// Place the drafted order with this idempotency key.
+    Confirm(String),
+    /// Drop the drafted order.
+    Cancel,
+}
+
+impl ButtonKind for ShopButton {
+    const TAGS: &'static [&'static str] = &["r", "f", "oc", "ox"];
+
+    fn encode(&self) -> String {
+        match self {
+            ShopButton::Repeat(number) => format!("r:{number}"),
+            ShopButton::Offer(sku) => format!("f:{sku}"),
+            ShopButton::Confirm(key) => format!("oc:{key}"),
+            ShopButton::Cancel => "ox".into(),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("r", number) => ShopButton::Repeat(order_number(number)?),
+            ("f", sku) => ShopButton::Offer(id(sku)?),
+            ("oc", key) => ShopButton::Confirm(id(key)?),
+            ("ox", "") => ShopButton::Cancel,
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<ShopButton>().endpoint(|turn: Turn, button: ShopButton| async move {
+        match button {
+            ShopButton::Repeat(number) => repeat_number(&turn, &number).await,
+            ShopButton::Offer(sku) => order_offer(&turn, &sku).await,
+            ShopButton::Confirm(key) => confirm(&turn, &key).await,
+            ShopButton::Cancel => cancel(&turn).await,
+        }
+    })
+}
 
 /// «Повтори последний заказ»: the last delivered order.
 pub(super) async fn repeat_last(turn: &Turn) -> HandlerResult {
@@ -116,8 +166,8 @@ async fn propose(turn: &Turn, heading: String, wanted: &[(String, i64)], address
     let order = NewOrder { lines: lines.iter().map(|(p, qty)| (p.sku.clone(), *qty)).collect(), address };
     turn.set_state(State::with_draft(Draft::Order { key: key.clone(), order })).await?;
     let markup = turn.buttons().markup(vec![vec![
-        (turn.t("repeat-confirm-button", &[]), Callback::ConfirmOrder(key)),
-        (turn.t("cancel-button", &[]), Callback::CancelOrder),
+        (turn.t("repeat-confirm-button", &[]), ShopButton::Confirm(key)),
+        (turn.t("cancel-button", &[]), ShopButton::Cancel),
     ]]);
     turn.say_with(text, markup).await?;
     Ok(())

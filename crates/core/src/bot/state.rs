@@ -1,5 +1,6 @@
 //! The dialogue state machine and its storage in cabinet's own database, so that a restart
-//! does not lose a customer's place in a dialogue.
+//! does not lose a customer's place in a dialogue. The states that ask a question are
+//! branches of the schema (`case![State::…]`).
 
 use std::sync::Arc;
 

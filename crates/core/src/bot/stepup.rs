@@ -14,7 +14,8 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
 
-use super::keyboards::{Callback, constant_time_eq};
+use super::keyboards::constant_time_eq;
+use super::subscription::SubscriptionButton;
 use super::{StepUpSettings, Turn};
 use crate::adapters::CustomerId;
 use crate::domain::datetime::format_time;
@@ -172,8 +173,8 @@ pub(super) async fn send_code(turn: &Turn, purpose: &str) -> Result<bool, BotErr
     let minutes = settings.code_ttl.num_minutes().max(1);
     let args = [("phone", Arg::from(phone.masked())), ("minutes", Arg::Num(minutes))];
     let markup = turn.buttons().markup(vec![vec![
-        (turn.t("otp-resend-button", &[]), Callback::ResendCode),
-        (turn.t("cancel-button", &[]), Callback::CancelChange),
+        (turn.t("otp-resend-button", &[]), SubscriptionButton::ResendCode),
+        (turn.t("cancel-button", &[]), SubscriptionButton::Cancel),
     ]]);
     turn.say_with(turn.t("otp-sent", &args), markup).await?;
     Ok(true)

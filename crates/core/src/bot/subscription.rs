@@ -3,6 +3,10 @@
 //! it applies from — and made only after «Подтвердить», with a one-time code before it when
 //! step-up verification is configured. The confirmation's key is the change's idempotency key.
 //!
+//! Owns [`SubscriptionButton`] (read in [`buttons`]) and the question of the one-time code
+//! (the `AwaitingCode` state: [`answers_code`], [`on_code`], and [`leave_code`] when the
+//! customer moves on).
+//!
 //! ```text
 //! > сменить тариф
 //! < Выберите тариф:   [Базовый — 590 ₸/мес] [Оптимальный — 890 ₸/мес (ваш)] [Максимум — 1 490 ₸/мес]
@@ -13,17 +17,105 @@
 //! ```
 
 use rust_decimal::Decimal;
+use teloxide::dispatching::UpdateHandler;
 
-use super::keyboards::{Callback, SubscriptionMenu};
+use super::keyboards::{ButtonKind, id, pressed, tag_and_arg};
 use super::state::{Draft, State};
 use super::stepup::{self, Verdict};
+use super::understanding::{classify, is_cancel, moves_on};
 use super::{HandlerResult, Turn, shop};
 use crate::adapters::{Account, ChangeOutcome, ChangeRefusal, SubscriptionChange, Tariff};
 use crate::domain::datetime::format_date;
 use crate::domain::money::format_money;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::nlu::Entities;
+use crate::nlu::{Entities, Intent};
+
+/// The subscription buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SubscriptionButton {
+    /// A subscription screen.
+    Menu(SubscriptionMenu),
+    /// Move to the tariff with this code.
+    Tariff(String),
+    /// Add the option with this code.
+    AddOption(String),
+    /// Remove the option with this code.
+    RemoveOption(String),
+    /// Confirm the drafted subscription change with this idempotency key.
+    Confirm(String),
+    /// Drop the drafted subscription change (or the code step).
+    Cancel,
+    /// Send a new one-time code.
+    ResendCode,
+}
+
+/// The screens of the subscription dialogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SubscriptionMenu {
+    Tariffs,
+    AddOption,
+    RemoveOption,
+    Pause,
+    Resume,
+}
+
+impl ButtonKind for SubscriptionButton {
+    const TAGS: &'static [&'static str] = &["s", "st", "sa", "sr", "sc", "sx", "k"];
+
+    fn encode(&self) -> String {
+        match self {
+            SubscriptionButton::Menu(menu) => format!(
+                "s:{}",
+                match menu {
+                    SubscriptionMenu::Tariffs => "t",
+                    SubscriptionMenu::AddOption => "a",
+                    SubscriptionMenu::RemoveOption => "r",
+                    SubscriptionMenu::Pause => "p",
+                    SubscriptionMenu::Resume => "u",
+                }
+            ),
+            SubscriptionButton::Tariff(code) => format!("st:{code}"),
+            SubscriptionButton::AddOption(code) => format!("sa:{code}"),
+            SubscriptionButton::RemoveOption(code) => format!("sr:{code}"),
+            SubscriptionButton::Confirm(key) => format!("sc:{key}"),
+            SubscriptionButton::Cancel => "sx".into(),
+            SubscriptionButton::ResendCode => "k".into(),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("s", "t") => SubscriptionButton::Menu(SubscriptionMenu::Tariffs),
+            ("s", "a") => SubscriptionButton::Menu(SubscriptionMenu::AddOption),
+            ("s", "r") => SubscriptionButton::Menu(SubscriptionMenu::RemoveOption),
+            ("s", "p") => SubscriptionButton::Menu(SubscriptionMenu::Pause),
+            ("s", "u") => SubscriptionButton::Menu(SubscriptionMenu::Resume),
+            ("st", code) => SubscriptionButton::Tariff(id(code)?),
+            ("sa", code) => SubscriptionButton::AddOption(id(code)?),
+            ("sr", code) => SubscriptionButton::RemoveOption(id(code)?),
+            ("sc", key) => SubscriptionButton::Confirm(id(key)?),
+            ("sx", "") => SubscriptionButton::Cancel,
+            ("k", "") => SubscriptionButton::ResendCode,
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<SubscriptionButton>().endpoint(|turn: Turn, button: SubscriptionButton| async move {
+        let turn = &turn;
+        match button {
+            SubscriptionButton::Menu(screen) => menu(turn, screen).await,
+            SubscriptionButton::Tariff(code) => quote(turn, SubscriptionChange::Tariff(code)).await,
+            SubscriptionButton::AddOption(code) => quote(turn, SubscriptionChange::AddOption(code)).await,
+            SubscriptionButton::RemoveOption(code) => quote(turn, SubscriptionChange::RemoveOption(code)).await,
+            SubscriptionButton::Confirm(key) => confirm(turn, &key).await,
+            SubscriptionButton::Cancel => cancel(turn).await,
+            SubscriptionButton::ResendCode => resend(turn).await,
+        }
+    })
+}
 
 async fn account(turn: &Turn) -> Result<Option<Account>, BotError> {
     let Some(id) = turn.customer_id() else { return Ok(None) };
@@ -101,22 +193,22 @@ pub(super) async fn overview(turn: &Turn) -> HandlerResult {
         text.push('\n');
         text.push_str(&turn.t("subscription-paused", &[]));
     }
-    let mut rows = vec![vec![(turn.t("subscription-change-button", &[]), Callback::Subscription(SubscriptionMenu::Tariffs))]];
+    let mut rows = vec![vec![(turn.t("subscription-change-button", &[]), SubscriptionButton::Menu(SubscriptionMenu::Tariffs))]];
     let all_options = turn.call(turn.ctx.adapters.billing.tariff_options()).await?;
     for option in &all_options {
         let present = account.options.iter().any(|o| o.code == option.code);
         let (key, callback) = if present {
-            ("subscription-remove-option-button", Callback::RemoveOption(option.code.clone()))
+            ("subscription-remove-option-button", SubscriptionButton::RemoveOption(option.code.clone()))
         } else {
-            ("subscription-add-option-button", Callback::AddOption(option.code.clone()))
+            ("subscription-add-option-button", SubscriptionButton::AddOption(option.code.clone()))
         };
         let args = [("option", Arg::from(option.name.get(locale))), ("fee", Arg::from(fee(turn, option.monthly_fee)))];
         rows.push(vec![(turn.t(key, &args), callback)]);
     }
     rows.push(vec![if account.paused {
-        (turn.t("subscription-resume-button", &[]), Callback::Subscription(SubscriptionMenu::Resume))
+        (turn.t("subscription-resume-button", &[]), SubscriptionButton::Menu(SubscriptionMenu::Resume))
     } else {
-        (turn.t("subscription-pause-button", &[]), Callback::Subscription(SubscriptionMenu::Pause))
+        (turn.t("subscription-pause-button", &[]), SubscriptionButton::Menu(SubscriptionMenu::Pause))
     }]);
     turn.say_with(text, turn.buttons().markup(rows)).await?;
     Ok(())
@@ -142,7 +234,7 @@ pub(super) async fn menu(turn: &Turn, menu: SubscriptionMenu) -> HandlerResult {
                 .map(|t| {
                     let key = if Some(t.code.as_str()) == current { "subscription-tariff-current" } else { "subscription-tariff" };
                     let args = [("name", Arg::from(t.name.get(locale))), ("fee", Arg::from(fee(turn, t.monthly_fee)))];
-                    vec![(turn.t(key, &args), Callback::ChooseTariff(t.code.clone()))]
+                    vec![(turn.t(key, &args), SubscriptionButton::Tariff(t.code.clone()))]
                 })
                 .collect();
             turn.say_with(turn.t("subscription-choose-tariff", &[]), turn.buttons().markup(rows)).await?;
@@ -173,7 +265,7 @@ pub(super) async fn menu(turn: &Turn, menu: SubscriptionMenu) -> HandlerResult {
                         .iter()
                         .map(|o| {
                             let args = [("name", Arg::from(o.name.get(locale))), ("fee", Arg::from(fee(turn, o.monthly_fee)))];
-                            let callback = if adding { Callback::AddOption(o.code.clone()) } else { Callback::RemoveOption(o.code.clone()) };
+                            let callback = if adding { SubscriptionButton::AddOption(o.code.clone()) } else { SubscriptionButton::RemoveOption(o.code.clone()) };
                             vec![(turn.t("subscription-tariff", &args), callback)]
                         })
                         .collect();
@@ -204,8 +296,8 @@ pub(super) async fn quote(turn: &Turn, change: SubscriptionChange) -> HandlerRes
             let key = shop::new_key();
             turn.set_state(State::with_draft(Draft::Change { key: key.clone(), change })).await?;
             let markup = turn.buttons().markup(vec![vec![
-                (turn.t("confirm-button", &[]), Callback::ConfirmChange(key)),
-                (turn.t("cancel-button", &[]), Callback::CancelChange),
+                (turn.t("confirm-button", &[]), SubscriptionButton::Confirm(key)),
+                (turn.t("cancel-button", &[]), SubscriptionButton::Cancel),
             ]]);
             turn.say_with(turn.t("subscription-quote", &args), markup).await?;
             Ok(())
@@ -321,9 +413,32 @@ pub(super) async fn resend(turn: &Turn) -> HandlerResult {
     Ok(())
 }
 
+/// Whether a message answers the one-time code's question: «отмена», something that looks
+/// like a code, or anything that does not clearly ask for something else (which leaves it).
+pub(super) fn answers_code(turn: Turn, text: String) -> bool {
+    is_cancel(&text) || stepup::looks_like_code(&text) || !moves_on(&classify(&turn, &text), Intent::Subscription)
+}
+
+/// The answer to the one-time code's question (`key` and `change` are the change's).
+pub(super) async fn on_code(turn: Turn, text: String, (key, change): (String, SubscriptionChange)) -> HandlerResult {
+    let (turn, text) = (&turn, text.as_str());
+    if is_cancel(text) {
+        return cancel(turn).await;
+    }
+    if on_code_text(turn, text, &key, &change).await? {
+        return Ok(());
+    }
+    turn.say(turn.t("otp-remind", &[])).await.map(drop)
+}
+
+/// The customer moved on while a code was awaited: the code is no longer wanted.
+pub(super) async fn leave_code(turn: Turn) -> HandlerResult {
+    stepup::discard(&turn).await
+}
+
 /// A message while the code is awaited. Returns `false` when the text is not a code (the
 /// caller reminds or moves on).
-pub(super) async fn on_code_text(turn: &Turn, text: &str, key: &str, change: &SubscriptionChange) -> Result<bool, BotError> {
+async fn on_code_text(turn: &Turn, text: &str, key: &str, change: &SubscriptionChange) -> Result<bool, BotError> {
     if !stepup::looks_like_code(text) {
         return Ok(false);
     }
@@ -343,8 +458,8 @@ pub(super) async fn on_code_text(turn: &Turn, text: &str, key: &str, change: &Su
         }
         Verdict::Expired => {
             let markup = turn.buttons().markup(vec![vec![
-                (turn.t("otp-resend-button", &[]), Callback::ResendCode),
-                (turn.t("cancel-button", &[]), Callback::CancelChange),
+                (turn.t("otp-resend-button", &[]), SubscriptionButton::ResendCode),
+                (turn.t("cancel-button", &[]), SubscriptionButton::Cancel),
             ]]);
             turn.say_with(turn.t("otp-expired", &[]), markup).await?;
         }

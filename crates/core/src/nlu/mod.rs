@@ -7,12 +7,16 @@
 //! the phrases of the data files are matched over the tokens, and every intent is scored by
 //! the weights of its matched words, hints, phrases and patterns plus the entities it likes
 //! ([`entities`]). The data files are described in `dialogues/README.md`.
+//!
+//! The priority words of `priority.toml`, which make a message a complaint for the staff side,
+//! are read by [`priority::PriorityRules`].
 
 mod data;
 mod entities;
 mod fuzzy;
 mod lexicon;
 pub mod llm;
+pub mod priority;
 mod text;
 
 #[cfg(test)]
@@ -29,6 +33,7 @@ use crate::domain::Locale;
 use data::{Data, Source};
 use entities::{Extractor, Found, tag_tokens};
 use lexicon::{EntityKind, Lexicon, LexiconBuilder, Target};
+pub use priority::PriorityRules;
 
 /// The intents, exactly as named in the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]

@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId, ParseMode, ThreadId};
 
-use super::Ctx;
+use super::super::Ctx;
+use super::topics;
 use crate::error::BotError;
 use crate::jobs::{Job, JobError};
-use crate::store::NewJob;
+use crate::store::{NewJob, SupportCase};
 
 /// The job kind of a post waiting for the group's rate.
 pub const KIND: &str = "support.post";
@@ -188,6 +189,17 @@ impl StaffPost {
     }
 }
 
+/// Posts a message into the customer's topic (recreating the topic if staff deleted it), at
+/// the group's rate.
+pub(super) async fn post_to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, text: String) -> Result<(), BotError> {
+    post(ctx, bot, StaffPost::text(Place::Case(case.id), text)).await
+}
+
+/// Posts a message outside topics (the General topic), at the group's rate.
+pub(crate) async fn post_to_general(ctx: &Ctx, bot: &Bot, text: String) -> Result<(), BotError> {
+    post(ctx, bot, StaffPost::text(Place::Thread(None), text)).await
+}
+
 /// Posts now if the group's rate allows (and nothing of this customer's is waiting), else
 /// queues the post durably; a 429 from Telegram queues it too. Other failures are returned.
 pub async fn post(ctx: &Ctx, bot: &Bot, post: StaffPost) -> Result<(), BotError> {
@@ -242,7 +254,7 @@ async fn deliver(ctx: &Ctx, bot: &Bot, post: &StaffPost) -> Result<(), BotError>
     match &post.place {
         Place::Case(case_id) => {
             let Some(case) = ctx.store.case_by_id(*case_id).await? else { return Ok(()) };
-            super::support::to_topic(ctx, bot, &case, &post.content).await
+            topics::to_topic(ctx, bot, &case, &post.content).await
         }
         Place::Thread(thread) => {
             let thread = thread.map(|t| ThreadId(MessageId(t)));

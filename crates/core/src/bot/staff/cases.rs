@@ -1,0 +1,219 @@
+//! The customer's side of a case: asking for a person ([`escalate`]: a case opens, or the open
+//! one continues, and follows the customer to the chat they are bound in now), the rating
+//! after `/close`, and leaving the chat of an open case (/logout, /forget, another account
+//! proving the phone). Its buttons: «Позвать оператора» and the rating.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, ParseMode};
+
+use super::super::keyboards::{ButtonKind, pressed, tag_and_arg};
+use super::super::{Ctx, HandlerResult, Turn, general};
+use super::card::post_card;
+use super::outbox::{post_to_general, post_to_topic};
+use super::sla::schedule_sla;
+use super::{st, staff_chat, staff_locale};
+use crate::error::BotError;
+use crate::i18n::{Arg, escape_html};
+use crate::store::{AuditEntry, Binding, CasePriority, NewCase, SupportCase};
+
+/// The customer's buttons of the staff side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StaffButton {
+    /// Ask for a person.
+    Operator,
+    /// The customer's rating (1–5) of a closed case.
+    Rate { case: i64, rating: u8 },
+}
+
+impl ButtonKind for StaffButton {
+    const TAGS: &'static [&'static str] = &["op", "rt"];
+
+    fn encode(&self) -> String {
+        match self {
+            StaffButton::Operator => "op".into(),
+            StaffButton::Rate { case, rating } => format!("rt:{case}:{rating}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        Some(match tag_and_arg(payload) {
+            ("op", "") => StaffButton::Operator,
+            ("rt", arg) => {
+                let (case, rating) = arg.split_once(':')?;
+                let rating: u8 = rating.parse().ok().filter(|r| (1..=5).contains(r))?;
+                StaffButton::Rate { case: case.parse().ok().filter(|c| *c > 0)?, rating }
+            }
+            _ => return None,
+        })
+    }
+}
+
+pub(crate) fn buttons() -> UpdateHandler<BotError> {
+    pressed::<StaffButton>().endpoint(|turn: Turn, button: StaffButton| async move {
+        match button {
+            StaffButton::Operator => escalate(&turn, Reason::Requested, None).await,
+            StaffButton::Rate { case, rating } => rate(&turn, case, rating).await,
+        }
+    })
+}
+
+/// Why a case is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    Requested,
+    Complaint,
+    Misunderstood,
+}
+
+impl Reason {
+    fn key(self) -> &'static str {
+        match self {
+            Reason::Requested => "support-reason-requested",
+            Reason::Complaint => "support-reason-complaint",
+            Reason::Misunderstood => "support-reason-misunderstood",
+        }
+    }
+}
+
+/// Opens (or continues) a case for the customer and tells them what happens next. Without a
+/// staff group, the support hours are given instead.
+pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) -> HandlerResult {
+    let ctx = &turn.ctx;
+    let (Some(_), Some(binding)) = (staff_chat(ctx), turn.binding.as_ref()) else {
+        let hours = ctx.settings.support_hours.clone();
+        let markup = general::main_menu(turn);
+        turn.say_with(turn.t("operator", &[("hours", Arg::from(hours))]), markup).await?;
+        return Ok(());
+    };
+    let now = ctx.clock.now();
+    let rules_priority = text.and_then(|t| ctx.support.rules.priority_of(t));
+    let priority = rules_priority.unwrap_or(if reason == Reason::Complaint { CasePriority::High } else { CasePriority::Normal });
+    let new = NewCase {
+        customer_id: binding.customer_id.clone(),
+        telegram_user_id: turn.user_id,
+        customer_chat_id: turn.chat.0,
+        priority,
+        reason: turn.ctx.i18n.t(staff_locale(ctx), reason.key(), &[]),
+        at: now,
+    };
+    let (case, created) = ctx.store.open_case(&new).await?;
+    ctx.store.log_request(now, turn.user_id, "operator", true).await?;
+    // The customer left the chat of their open case and is back (bound again, perhaps from
+    // another account): the case follows them here, and staff are told.
+    if !created && case.detached_at.is_some() && ctx.store.reattach_case(case.id, turn.user_id, turn.chat.0).await? {
+        turn.audit("support.case.reattach", Some(&case.id.to_string())).await?;
+        post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-customer-back", &[])).await?;
+        schedule_sla(ctx, &case, now).await?;
+        turn.say(turn.t("support-opened", &[])).await?;
+        return Ok(());
+    }
+    if !created {
+        if priority > case.priority {
+            ctx.store.raise_case_priority(case.id, priority).await?;
+        }
+        turn.say(turn.t("support-already-open", &[])).await?;
+        return Ok(());
+    }
+    turn.audit("support.case.open", Some(&case.id.to_string())).await?;
+    if let Err(error) = post_card(ctx, &turn.bot, &case, &binding.customer_id).await {
+        // The staff group cannot take cases (not a forum, the bot not an admin, …): the case
+        // is closed again and the customer gets the support hours rather than a promise.
+        tracing::error!(%error, "the staff group did not take a case; is it a forum where the bot manages topics?");
+        ctx.store.close_case(case.id, now).await?;
+        let hours = ctx.settings.support_hours.clone();
+        turn.say_with(turn.t("operator", &[("hours", Arg::from(hours))]), general::main_menu(turn)).await?;
+        return Ok(());
+    }
+    schedule_sla(ctx, &case, now).await?;
+    let mut reply = turn.t("support-opened", &[]);
+    if let Some(opens) = outside_hours(ctx, now) {
+        reply.push('\n');
+        reply.push_str(&turn.t("support-after-hours", &[("hours", Arg::from(ctx.settings.support_hours.as_str())), ("opens", Arg::from(opens))]));
+    }
+    turn.say(reply).await?;
+    Ok(())
+}
+
+/// When support opens next, if it is closed at `now` ("09:00").
+fn outside_hours(ctx: &Ctx, now: DateTime<Utc>) -> Option<String> {
+    let (open, close) = ctx.settings.support_hours.split_once('-')?;
+    let open = NaiveTime::parse_from_str(open.trim(), "%H:%M").ok()?;
+    let close = NaiveTime::parse_from_str(close.trim(), "%H:%M").ok()?;
+    let local = ctx.to_local(now).time();
+    (local < open || local >= close).then(|| open.format("%H:%M").to_string())
+}
+
+/// A rating button pressed by the customer after `/close`.
+pub(crate) async fn rate(turn: &Turn, case_id: i64, rating: u8) -> HandlerResult {
+    let ctx = &turn.ctx;
+    let Some(case) = ctx.store.case_by_id(case_id).await? else { return Ok(()) };
+    // Only the case's own customer rates it.
+    if turn.binding.as_ref().is_none_or(|b| b.customer_id != case.customer_id) {
+        turn.audit("support.rate.foreign", Some(&case_id.to_string())).await?;
+        return Ok(());
+    }
+    if !ctx.store.rate_case(case_id, i64::from(rating)).await? {
+        return turn.say(turn.t("support-rated-already", &[])).await.map(drop);
+    }
+    turn.say(turn.t("support-thanks-rating", &[])).await?;
+    let note = st(ctx, "support-rated", &[("rating", Arg::Num(i64::from(rating)))]);
+    post_to_topic(ctx, &turn.bot, &case, note).await
+}
+
+/// Another Telegram account (`bound`) has just proved this customer's phone, and the store
+/// unbound the earlier account `old` (the newest proof of ownership wins). The earlier chat
+/// is told politely (best effort: it may have blocked the bot) and its dialogue reset, the
+/// case escalated from it gets a note in its topic, and staff get an alert.
+pub(crate) async fn account_replaced(bound: &Turn, old: &Binding) -> HandlerResult {
+    let ctx = &bound.ctx;
+    let now = ctx.clock.now();
+    ctx.store.remove_dialogue_state(old.chat_id).await?;
+    let entry = AuditEntry {
+        at: now,
+        telegram_user_id: Some(old.telegram_user_id),
+        customer_id: Some(old.customer_id.clone()),
+        action: "unbind.replaced".to_owned(),
+        subject: Some(bound.user_id.to_string()),
+        channel: "telegram".to_owned(),
+    };
+    ctx.store.audit(&entry).await?;
+    let locale = ctx.store.user(old.telegram_user_id).await?.and_then(|u| u.locale).unwrap_or(ctx.settings.default_locale);
+    let text = ctx.i18n.t(locale, "binding-replaced", &[]);
+    let told = bound
+        .bot
+        .send_message(ChatId(old.chat_id), text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(teloxide::types::KeyboardRemove::new())
+        .await;
+    if let Err(error) = told {
+        tracing::info!(%error, "could not tell an unbound account that another one proved its phone");
+    }
+    let case = ctx.store.open_case_of(&old.customer_id).await?.filter(|c| c.telegram_user_id == old.telegram_user_id);
+    if let Some(case) = case {
+        customer_left(ctx, &bound.bot, &case, "support-left-replaced").await?;
+    }
+    if staff_chat(ctx).is_some() {
+        let who = format!("{} ({}, {})", escape_html(&old.first_name), old.phone.masked(), escape_html(&old.customer_id.0));
+        let args = [("who", Arg::Raw(who)), ("old", Arg::Num(old.telegram_user_id)), ("new", Arg::Num(bound.user_id))];
+        if let Err(error) = post_to_general(ctx, &bound.bot, st(ctx, "support-alert-replaced", &args)).await {
+            tracing::warn!(%error, "could not post an alert to the staff group");
+        }
+    }
+    Ok(())
+}
+
+/// The open case escalated from this chat (attached to it), if any.
+pub(crate) async fn case_of_this_chat(turn: &Turn) -> Result<Option<SupportCase>, BotError> {
+    let Some(binding) = &turn.binding else { return Ok(None) };
+    let case = turn.ctx.store.open_case_of(&binding.customer_id).await?;
+    Ok(case.filter(|c| c.detached_at.is_none() && c.telegram_user_id == turn.user_id))
+}
+
+/// The customer left the chat of their open case: the case is detached (by the store), and
+/// staff are told in the topic that their replies reach no one. `why` is a message key.
+pub(crate) async fn customer_left(ctx: &Ctx, bot: &Bot, case: &SupportCase, why: &str) -> Result<(), BotError> {
+    let note = format!("{}\n{}", st(ctx, why, &[]), st(ctx, "support-detached", &[]));
+    post_to_topic(ctx, bot, case, note).await
+}

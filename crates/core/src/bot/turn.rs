@@ -1,0 +1,220 @@
+//! The [`Turn`]: one customer update being handled — who is writing, in which language,
+//! whether they accepted the terms and are bound to a customer, and how to answer them — and
+//! [`Turn::enter`], the middleware that builds it for the branches of the schema and ends it
+//! when they are done.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::panic::Location;
+use std::sync::Arc;
+
+use dptree::di::DependencyMap;
+use dptree::{HandlerDescription, HandlerSignature, Type};
+use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, Me, MessageId, ParseMode, ReplyMarkup, User};
+
+use super::keyboards::Buttons;
+use super::state::State;
+use super::{BotDialogue, Ctx, HandlerResult, staff};
+use crate::adapters::AdapterError;
+use crate::domain::Locale;
+use crate::error::BotError;
+use crate::i18n::Arg;
+use crate::store::{AuditEntry, Binding, TelegramUser};
+
+/// One update being handled: who, where, in which language, and how to answer.
+#[derive(Clone)]
+pub struct Turn {
+    pub ctx: Arc<Ctx>,
+    pub bot: Bot,
+    pub chat: ChatId,
+    pub user_id: i64,
+    pub first_name: String,
+    pub user: TelegramUser,
+    pub locale: Locale,
+    pub has_consent: bool,
+    pub binding: Option<Binding>,
+    pub dialogue: BotDialogue,
+    /// The bot's @username (for t.me links).
+    pub bot_username: String,
+}
+
+impl Turn {
+    /// The middleware every customer update enters (after its sender, as a [`User`], and its
+    /// chat's [`Message`] — for a button, the message the button is on): it builds the turn,
+    /// puts it among the dependencies of the branches below, and, when one of them has
+    /// handled the update, ends the turn ([`Turn::finish`]). An update none of them handles
+    /// goes on to the schema's next branch.
+    #[track_caller]
+    pub(super) fn enter() -> UpdateHandler<BotError> {
+        let here = Location::caller();
+        let needs = [
+            Type::of::<Arc<Ctx>>(),
+            Type::of::<Bot>(),
+            Type::of::<Me>(),
+            Type::of::<BotDialogue>(),
+            Type::of::<User>(),
+            Type::of::<Message>(),
+        ];
+        dptree::from_fn_with_description(
+            DpHandlerDescription::entry(),
+            |deps: DependencyMap, cont| async move {
+                let (ctx, bot, me) = (deps.get::<Arc<Ctx>>(), deps.get::<Bot>(), deps.get::<Me>());
+                let (dialogue, from, msg) = (deps.get::<BotDialogue>(), deps.get::<User>(), deps.get::<Message>());
+                let begun =
+                    Turn::begin((*ctx).clone(), (*bot).clone(), &from, msg.chat.id, (*dialogue).clone(), me.username()).await;
+                let turn = match begun {
+                    Ok(turn) => turn,
+                    Err(e) => return ControlFlow::Break(Err(e)),
+                };
+                let mut inner = deps.clone();
+                inner.insert(turn.clone());
+                match cont(inner).await {
+                    ControlFlow::Break(result) => ControlFlow::Break(turn.finish(result).await),
+                    ControlFlow::Continue(_) => ControlFlow::Continue(deps),
+                }
+            },
+            HandlerSignature::Other {
+                obligations: needs.into_iter().map(|ty| (ty, here)).collect(),
+                guaranteed_outcomes: BTreeSet::from([Type::of::<Turn>()]),
+                conditional_outcomes: BTreeSet::new(),
+                continues: true,
+            },
+        )
+    }
+
+    async fn begin(
+        ctx: Arc<Ctx>,
+        bot: Bot,
+        from: &User,
+        chat: ChatId,
+        dialogue: BotDialogue,
+        bot_username: &str,
+    ) -> Result<Turn, BotError> {
+        let user_id = from.id.0 as i64;
+        let user = ctx.store.touch_user(user_id, chat.0).await?;
+        let locale = user
+            .locale
+            .unwrap_or_else(|| Locale::from_telegram(from.language_code.as_deref(), ctx.settings.default_locale));
+        let has_consent = ctx.store.consent(user_id).await?.is_some();
+        let binding = ctx.store.binding(user_id).await?;
+        Ok(Turn {
+            ctx,
+            bot,
+            chat,
+            user_id,
+            first_name: from.first_name.clone(),
+            user,
+            locale,
+            has_consent,
+            binding,
+            dialogue,
+            bot_username: bot_username.to_owned(),
+        })
+    }
+
+    /// The customer this Telegram account is bound to.
+    pub fn customer_id(&self) -> Option<crate::adapters::CustomerId> {
+        self.binding.as_ref().map(|b| b.customer_id.clone())
+    }
+
+    /// Ends the turn: an error the customer should know about gets a polite answer.
+    async fn finish(&self, result: HandlerResult) -> HandlerResult {
+        match result {
+            Ok(()) => Ok(()),
+            Err(BotError::Adapter(e)) => {
+                tracing::warn!(chat = self.chat.0, error = %e, "an adapter failed");
+                self.say(self.t("error-unavailable", &[])).await?;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(chat = self.chat.0, error = %e, "handling an update failed");
+                // Best effort: the customer hears that something went wrong rather than silence.
+                let _ = self.say(self.t("error-internal", &[])).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The message `key` in this customer's language.
+    pub fn t(&self, key: &str, args: &[(&str, Arg)]) -> String {
+        self.ctx.i18n.t(self.locale, key, args)
+    }
+
+    /// A builder of buttons only this user can press, until their next /logout or /forget.
+    pub fn buttons(&self) -> Buttons<'_> {
+        Buttons { codec: &self.ctx.codec, epoch: self.user.epoch, user_id: self.user_id }
+    }
+
+    pub async fn say(&self, text: String) -> Result<Message, BotError> {
+        self.send(text, None).await
+    }
+
+    pub async fn say_with(&self, text: String, markup: impl Into<ReplyMarkup>) -> Result<Message, BotError> {
+        self.send(text, Some(markup.into())).await
+    }
+
+    async fn send(&self, text: String, markup: Option<ReplyMarkup>) -> Result<Message, BotError> {
+        let mut request = self.bot.send_message(self.chat, &text).parse_mode(ParseMode::Html);
+        if let Some(markup) = markup {
+            request = request.reply_markup(markup);
+        }
+        let sent = request.await?;
+        if self.has_consent {
+            self.ctx.store.log_message(self.chat.0, "out", &text, self.ctx.clock.now()).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Replaces a message's text and inline keyboard (paging).
+    pub async fn edit(
+        &self,
+        message_id: MessageId,
+        text: String,
+        markup: teloxide::types::InlineKeyboardMarkup,
+    ) -> Result<(), BotError> {
+        match self
+            .bot
+            .edit_message_text(self.chat, message_id, text)
+            .parse_mode(ParseMode::Html)
+            .reply_markup(markup)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Pressing the same page twice is not an error worth a word.
+            Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records who read or tried to read what.
+    pub async fn audit(&self, action: &str, subject: Option<&str>) -> Result<(), BotError> {
+        let entry = AuditEntry {
+            at: self.ctx.clock.now(),
+            telegram_user_id: Some(self.user_id),
+            customer_id: self.binding.as_ref().map(|b| b.customer_id.clone()),
+            action: action.to_owned(),
+            subject: subject.map(str::to_owned),
+            channel: "telegram".into(),
+        };
+        self.ctx.store.audit(&entry).await?;
+        staff::alert_if_needed(self, action, subject).await
+    }
+
+    pub async fn set_state(&self, state: State) -> Result<(), BotError> {
+        self.dialogue.update(state).await.map_err(BotError::State)
+    }
+
+    pub async fn state(&self) -> Result<State, BotError> {
+        Ok(self.dialogue.get_or_default().await.map_err(BotError::State)?)
+    }
+
+    /// Runs an adapter call with the configured timeout.
+    pub async fn call<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, AdapterError>>,
+    ) -> Result<T, BotError> {
+        Ok(self.ctx.adapters.call(fut).await?)
+    }
+}
