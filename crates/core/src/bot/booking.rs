@@ -246,14 +246,12 @@ async fn offer(
     if choice.staff.is_none() && providers.len() == 1 {
         choice.staff = Some(providers[0].clone());
     }
-    if choice.staff.is_none() && moving.is_none() {
-        if let Some(regular) = turn.call(booking.preferred_staff(&id)).await? {
-            if let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code)) {
+    if choice.staff.is_none() && moving.is_none()
+        && let Some(regular) = turn.call(booking.preferred_staff(&id)).await?
+            && let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code)) {
                 intro.push(turn.t("booking-regular-staff", &[("name", Arg::from(member.name.get(turn.locale)))]));
                 choice.staff = Some(member.clone());
             }
-        }
-    }
     let now = turn.ctx.clock.now();
     let horizon = now + Duration::days(i64::from(turn.ctx.settings.booking.horizon_days));
     let staff_id = choice.staff.as_ref().map(|s| s.id.clone());
@@ -370,14 +368,13 @@ async fn answer_wanted(
     mut intro: Vec<String>,
 ) -> HandlerResult {
     let date_only = wanted.time() == NaiveTime::MIN;
-    if !date_only {
-        if let Some(slot) = slots.iter().find(|s| local(turn, s.start) == wanted) {
+    if !date_only
+        && let Some(slot) = slots.iter().find(|s| local(turn, s.start) == wanted) {
             if !intro.is_empty() {
                 turn.say(intro.join("\n")).await?;
             }
             return propose(turn, &choice.service.code, slot.clone(), moving, staff).await;
         }
-    }
     if date_only {
         let that_day: Vec<Slot> =
             slots.iter().filter(|s| local(turn, s.start).date() == wanted.date()).take(MAX_SLOT_BUTTONS).cloned().collect();

@@ -21,7 +21,7 @@
 //! - [`staff`]: the staff group — cases, topics, the card, the relay, staff commands, SLA
 //!   re-pings, alerts and the group's outbox.
 //! - [`keyboards`]: signed button data and the checks every press goes through; [`state`]:
-//!   the dialogue state and its storage; [`commands`]: the customers' commands; [`jobs`]: the
+//!   the dialogue state and its storage; [`mod@commands`]: the customers' commands; [`jobs`]: the
 //!   scheduler's handler of the bot's jobs.
 //!
 //! A new feature is its module plus a line in [`schema`]'s buttons (and, when free text

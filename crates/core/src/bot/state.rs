@@ -15,6 +15,10 @@ use crate::store::{Store, StoreError};
 
 /// Where a chat is in its conversation with the bot. What the customer may see is decided
 /// by the store (consent, binding), never by this state alone.
+///
+/// One value per chat, read from the store once per update: its size (the drafted order in
+/// `Ready`) costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum State {

@@ -207,7 +207,7 @@ impl Turn {
     }
 
     pub async fn state(&self) -> Result<State, BotError> {
-        Ok(self.dialogue.get_or_default().await.map_err(BotError::State)?)
+        self.dialogue.get_or_default().await.map_err(BotError::State)
     }
 
     /// Runs an adapter call with the configured timeout.

@@ -52,11 +52,10 @@ async fn copy_to_topic(turn: Turn, msg: Message, case: SupportCase) -> HandlerRe
     let ctx = &turn.ctx;
     let now = ctx.clock.now();
     ctx.store.record_customer_message(case.id, now).await?;
-    if let Some(text) = msg.text() {
-        if let Some(priority) = ctx.support.rules.priority_of(text).filter(|p| *p > case.priority) {
+    if let Some(text) = msg.text()
+        && let Some(priority) = ctx.support.rules.priority_of(text).filter(|p| *p > case.priority) {
             ctx.store.raise_case_priority(case.id, priority).await?;
         }
-    }
     // Files past the Bot API's download limit are copied like any message, but the bot cannot
     // fetch them itself: staff are told.
     let size = msg.document().map(|d| d.file.size).or_else(|| msg.video().map(|v| v.file.size)).unwrap_or(0);

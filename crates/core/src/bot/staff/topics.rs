@@ -60,11 +60,10 @@ pub(super) async fn to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, content: 
 /// The customer's topic, created (with the card) when there is none.
 pub(super) async fn ensure_topic(ctx: &Ctx, bot: &Bot, customer: &CustomerId, case: &SupportCase) -> Result<i32, BotError> {
     let Some(group) = staff_chat(ctx) else { return Err(BotError::Internal("no staff group".into())) };
-    if let Some((chat, thread_id)) = ctx.store.support_topic(customer).await? {
-        if chat == group.0 {
+    if let Some((chat, thread_id)) = ctx.store.support_topic(customer).await?
+        && chat == group.0 {
             return Ok(thread_id);
         }
-    }
     let crm = ctx.adapters.crm.clone();
     let profile = ctx.adapters.call(crm.profile(customer)).await?;
     let name = match &profile {
