@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use cabinet_core::app::{
-    Business, DEMO_REQUISITES, build_ctx, builtin, demo_clock, open_store, serve_telegram, shutdown_signal, telegram_bot,
+    Business, DEMO_REQUISITES, build_ctx, builtin, demo_clock, open_store, serve_telegram, shutdown_signal,
+    telegram_bot,
 };
 use cabinet_core::clock::{Clock as _, FixedClock};
 use cabinet_core::config::Config;
@@ -43,7 +44,10 @@ pub fn prepare_demo_database(url: &str, keep: bool) -> anyhow::Result<Option<std
         match std::fs::remove_file(&name) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot reset the demo database {}", Path::new(&name).display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot reset the demo database {}", Path::new(&name).display()));
+            }
         }
     }
     tracing::info!(file = %path.display(), "the demo starts afresh (--keep continues the last run)");
@@ -86,11 +90,13 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     let user = cabinet_sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let time = running.clock.clone().map(|clock| {
-        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() }) as Arc<dyn cabinet_sandbox::terminal::TimeTravel>
+        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() })
+            as Arc<dyn cabinet_sandbox::terminal::TimeTravel>
     });
     let options = cabinet_sandbox::terminal::TerminalOptions { time, staff_chat: Some(staff_chat) };
     let result =
-        cabinet_sandbox::terminal::run_with_options(running.sandbox.clone(), user, options, stdin, std::io::stdout()).await;
+        cabinet_sandbox::terminal::run_with_options(running.sandbox.clone(), user, options, stdin, std::io::stdout())
+            .await;
     running.stop().await;
     result.context("the terminal chat failed")
 }
@@ -112,4 +118,3 @@ impl cabinet_sandbox::terminal::TimeTravel for DemoTime {
         self.scheduler.run_due().await.map(drop)
     }
 }
-

@@ -10,7 +10,9 @@ async fn main() -> ExitCode {
     let cli = cabinet::cli::Cli::parse();
     // Chatty commands log what they do; interactive and scripted ones keep the terminal clean.
     let default_level = match cli.command {
-        cabinet::cli::Command::Run { .. } | cabinet::cli::Command::Migrate | cabinet::cli::Command::Import { .. } => "info",
+        cabinet::cli::Command::Run { .. } | cabinet::cli::Command::Migrate | cabinet::cli::Command::Import { .. } => {
+            "info"
+        }
         _ => "warn",
     };
     tracing_subscriber::fmt()

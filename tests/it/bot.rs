@@ -7,12 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cabinet::adapters::builtin::Builtin;
 use cabinet::adapters::{
-    Account, AdapterError, AdapterResult, Adapters, Billing, ChangeOutcome, CustomerId, LocalizedText, SubscriptionChange,
-    Tariff, Transaction,
+    Account, AdapterError, AdapterResult, Adapters, Billing, ChangeOutcome, CustomerId, LocalizedText,
+    SubscriptionChange, Tariff, Transaction,
 };
-use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::config::Config;
 use cabinet::replay::drive::{Place, Replies};
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::sandbox::{BotContent, ButtonRef, SandboxEvent, SandboxUser};
 use rust_decimal::Decimal;
 
@@ -45,7 +45,12 @@ impl Billing for SlowBilling {
         tokio::time::sleep(Duration::from_secs(30)).await;
         Err(AdapterError::Timeout)
     }
-    async fn apply_change(&self, _id: &CustomerId, _change: &SubscriptionChange, _key: &str) -> AdapterResult<ChangeOutcome> {
+    async fn apply_change(
+        &self,
+        _id: &CustomerId,
+        _change: &SubscriptionChange,
+        _key: &str,
+    ) -> AdapterResult<ChangeOutcome> {
         tokio::time::sleep(Duration::from_secs(30)).await;
         Err(AdapterError::Timeout)
     }
@@ -153,14 +158,8 @@ async fn foreign_order_numbers_and_rejected_contacts_are_audited() {
     let replies = say(&bot, &user, "что с заказом 78300").await;
     assert!(replies.contains("Не нашёл такой заказ"), "{}", replies.dump());
 
-    let actions: Vec<(String, Option<String>)> = bot
-        .store
-        .audit_entries(user.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.action, e.subject))
-        .collect();
+    let actions: Vec<(String, Option<String>)> =
+        bot.store.audit_entries(user.id).await.unwrap().into_iter().map(|e| (e.action, e.subject)).collect();
     assert!(actions.contains(&("contact.rejected".into(), Some("foreign".into()))), "{actions:?}");
     assert!(actions.iter().any(|(a, _)| a == "bind"), "{actions:?}");
     assert!(actions.contains(&("order.not_found".into(), Some("78300".into()))), "{actions:?}");
@@ -345,7 +344,9 @@ async fn a_document_is_rendered_once_and_then_sent_by_its_file_id() {
         .sandbox
         .calls()
         .into_iter()
-        .filter(|(method, params)| method.eq_ignore_ascii_case("sendDocument") && params["document"].as_str() != Some(file_id.as_str()))
+        .filter(|(method, params)| {
+            method.eq_ignore_ascii_case("sendDocument") && params["document"].as_str() != Some(file_id.as_str())
+        })
         .count();
     assert_eq!(uploads, 1, "one upload in all");
 
@@ -393,7 +394,10 @@ async fn two_taps_on_confirm_at_once_place_one_order() {
     let replies = collect(&bot, &user, seq, second).await;
     assert!(replies.contains("оформлен на"), "{}", replies.dump());
     assert!(replies.contains("уже оформлен: №78301"), "{}", replies.dump());
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = 'C1'").fetch_one(bot.store.pool()).await.unwrap();
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = 'C1'")
+        .fetch_one(bot.store.pool())
+        .await
+        .unwrap();
     assert_eq!(sqlx::Row::get::<i64, _>(&row, "n"), 4, "three demo orders and one new");
     bot.stop().await;
 }
@@ -405,7 +409,8 @@ async fn a_referral_credits_the_referrer_once_and_never_oneself() {
     identify(&bot, &referrer, "+77011234567").await;
     let replies = say(&bot, &referrer, "моя реферальная ссылка").await;
     let text = replies.texts().join("\n");
-    let code = regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
+    let code =
+        regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
     assert!(text.contains(&format!("https://t.me/{}?start=ref_{code}", bot.sandbox.bot_username())), "{text}");
 
     // Ольга comes with the link: Ерлан gets the points, once.
@@ -448,7 +453,8 @@ async fn a_returning_customer_credits_nobody_and_the_referrer_is_not_told() {
     identify(&bot, &referrer, "+77011234567").await;
     let replies = say(&bot, &referrer, "моя реферальная ссылка").await;
     let text = replies.texts().join("\n");
-    let code = regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
+    let code =
+        regex::Regex::new(r"start=ref_([A-Za-z0-9]+)").unwrap().captures(&text).expect("a referral link")[1].to_owned();
 
     // Ольга was a customer of the cabinet before: bound, then /forget.
     let friend = SandboxUser::new(5002, "Ольга", Some("ru"));
@@ -518,7 +524,9 @@ async fn a_payment_delivered_twice_is_credited_once() {
     assert!(balance.contains("5\u{a0}450\u{a0}₸"), "{}", balance.dump());
 
     // The same invoice cannot be paid a second time: the pre-checkout is declined.
-    let Some(ButtonRef::Inline { message_id, .. }) = bot.sandbox.find_button(user.id, &|l: &str| l.contains("Оплатить 2")) else {
+    let Some(ButtonRef::Inline { message_id, .. }) =
+        bot.sandbox.find_button(user.id, &|l: &str| l.contains("Оплатить 2"))
+    else {
         panic!("no pay button")
     };
     let pre_checkout = bot.sandbox.pay_invoice(&user, user.id, message_id).unwrap();
@@ -587,7 +595,10 @@ impl cabinet::adapters::Documents for FileDocuments {
         }
         Ok(Some(match doc_id {
             "X-1" => DocumentFile::Bytes { file_name: "act-X-1.pdf".into(), bytes: b"%PDF-1.7 from the ERP".to_vec() },
-            _ => DocumentFile::Url { file_name: "invoice.pdf".into(), url: "https://files.example.com/invoices/X-2.pdf".into() },
+            _ => DocumentFile::Url {
+                file_name: "invoice.pdf".into(),
+                url: "https://files.example.com/invoices/X-2.pdf".into(),
+            },
         }))
     }
 }
@@ -767,7 +778,15 @@ async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
     assert!(!topics[0].name.contains("1234567"), "the full phone never reaches staff");
     let thread = topics[0].thread_id;
     let card = topic_texts(&bot, thread).join("\n");
-    for part in ["Обращение №", "Ерлан Ахметов", "Баланс: 3\u{a0}450\u{a0}₸", "Заказ №78234", "клиент попросил оператора", "Нормальный", "где мой заказ"] {
+    for part in [
+        "Обращение №",
+        "Ерлан Ахметов",
+        "Баланс: 3\u{a0}450\u{a0}₸",
+        "Заказ №78234",
+        "клиент попросил оператора",
+        "Нормальный",
+        "где мой заказ",
+    ] {
         assert!(card.contains(part), "{part:?} missing from the card:\n{card}");
     }
 
@@ -792,7 +811,10 @@ async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
             _ => None,
         })
         .collect();
-    assert_eq!(to_customer, ["👤 К разговору подключился специалист — Анна.", "Анна: Курьер будет у вас сегодня до 14:00"]);
+    assert_eq!(
+        to_customer,
+        ["👤 К разговору подключился специалист — Анна.", "Анна: Курьер будет у вас сегодня до 14:00"]
+    );
 
     staff_says(&bot, &anna, thread, "/priority высокий").await;
     assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Приоритет: 🟠 Высокий")));
@@ -804,7 +826,9 @@ async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
     assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Клиент оценил помощь: 5 из 5")));
     // After closing, staff messages do not reach the customer, and the bot answers again.
     staff_says(&bot, &anna, thread, "ещё вопрос?").await;
-    assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("Обращение закрыто — клиент это сообщение не получит")));
+    assert!(
+        topic_texts(&bot, thread).iter().any(|t| t.contains("Обращение закрыто — клиент это сообщение не получит"))
+    );
     let replies = say(&bot, &customer, "баланс").await;
     assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
 
@@ -898,7 +922,8 @@ async fn staff_get_stats_find_customers_and_alerts() {
     for number in ["78300", "11111", "22222"] {
         say(&bot, &erlan, &format!("что с заказом {number}")).await;
     }
-    let general: Vec<String> = bot.sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
+    let general: Vec<String> =
+        bot.sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
     let alerts: Vec<&String> = general.iter().filter(|t| t.contains("чужие или несуществующие")).collect();
     assert_eq!(alerts.len(), 1, "{general:?}");
     assert!(alerts[0].contains("Ерлан") && !alerts[0].contains("1234567"), "{alerts:?}");
@@ -916,7 +941,10 @@ async fn staff_get_stats_find_customers_and_alerts() {
         posted.extend(replies.staff_texts().into_iter().map(str::to_owned));
     }
     let stats = posted.iter().find(|t| t.contains("Статистика")).expect("stats");
-    assert!(stats.contains("Запросов: 5") && stats.contains("balance: 1") && stats.contains("order_status: 4"), "{stats}");
+    assert!(
+        stats.contains("Запросов: 5") && stats.contains("balance: 1") && stats.contains("order_status: 4"),
+        "{stats}"
+    );
     let found = posted.iter().find(|t| t.contains("Найдено")).expect("find");
     assert!(found.contains("Ерлан Ахметов") && found.contains("***") && !found.contains("1234567"), "{found}");
     bot.stop().await;
@@ -1011,14 +1039,23 @@ async fn staff_replies_never_reach_an_account_whose_phone_another_account_proved
     // Someone else proves the phone: the old chat is told once, and hears nothing more.
     let new = SandboxUser::new(5009, "Ерлан", Some("ru"));
     identify(&bot, &new, "+77011234567").await;
-    let told: Vec<String> = bot.sandbox.messages(old.id).into_iter().map(|m| m.text).filter(|t| t.contains("подтвердили в другом аккаунте")).collect();
+    let told: Vec<String> = bot
+        .sandbox
+        .messages(old.id)
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| t.contains("подтвердили в другом аккаунте"))
+        .collect();
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("прежний чат отвязан")));
     let before = bot.sandbox.messages(old.id).len();
     staff_says(&bot, &anna, thread, "Ваш заказ 78234 приедет завтра").await;
     staff_says(&bot, &anna, thread, "/close").await;
     assert_eq!(bot.sandbox.messages(old.id).len(), before, "nothing reaches the old chat");
-    assert!(!bot.sandbox.messages(new.id).iter().any(|m| m.text.contains("78234 приедет")), "nor the new one, which did not ask");
+    assert!(
+        !bot.sandbox.messages(new.id).iter().any(|m| m.text.contains("78234 приедет")),
+        "nor the new one, which did not ask"
+    );
     let audit: Vec<String> = bot.store.audit_entries(old.id).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(audit.contains(&"unbind.replaced".to_owned()), "{audit:?}");
     bot.stop().await;

@@ -109,7 +109,8 @@ async fn a_demo_moved_by_23_months_names_the_moved_months_in_titles_and_pdfs() {
     let (caption, pdf) = last_document(&bot, &user);
     assert_eq!(caption, "Акт выполненных работ за ноябрь 2026");
     if let Some(text) = pdf_text(&pdf) {
-        for wanted in ["Акт выполненных работ за ноябрь 2026", "№ D-1001 от 30 ноября 2026", "Услуги за ноябрь 2026"] {
+        for wanted in ["Акт выполненных работ за ноябрь 2026", "№ D-1001 от 30 ноября 2026", "Услуги за ноябрь 2026"]
+        {
             assert!(text.contains(wanted), "{wanted:?} is missing from:\n{text}");
         }
         assert!(!text.contains("декабрь 2024") && !text.contains("2024"), "{text}");

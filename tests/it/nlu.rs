@@ -219,7 +219,8 @@ fn the_main_set_is_large_and_covers_every_intent_in_both_languages() {
         assert!(n >= 8, "{intent} has only {n} phrases");
         assert!(Intent::parse(intent).is_some(), "{intent} is a contract intent");
     }
-    let russian = cases.iter().filter(|c| c.text.chars().any(|ch| matches!(ch, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))).count();
+    let russian =
+        cases.iter().filter(|c| c.text.chars().any(|ch| matches!(ch, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))).count();
     let share = russian as f64 / cases.len() as f64;
     assert!((0.5..=0.7).contains(&share), "Russian share {share:.2}");
 }
@@ -254,7 +255,9 @@ fn the_evaluation_misses_a_wrong_label() {
     // The measure itself can fail: a deliberately wrong label and wrong entity are counted.
     let nlu = demo_nlu();
     let cases = vec![
-        Case { line: 1, text: "где мой заказ 12345".into(), intent: "greeting".into(), entities: Map::new() },
+        Case {
+            line: 1, text: "где мой заказ 12345".into(), intent: "greeting".into(), entities: Map::new()
+        },
         Case { line: 2, text: "привет".into(), intent: "greeting".into(), entities: Map::new() },
     ];
     let r = evaluate(&nlu, &cases);

@@ -9,16 +9,14 @@ use std::sync::Arc;
 
 use cabinet::adapters::builtin::{BookingSettings, Builtin, BuiltinSettings};
 use cabinet::adapters::{
-    Appointment, Billing, Booking, BookingRefusal, BookingStatus, ChangeOutcome, ChangeRefusal,
-    CreatedOrder, Crm, CustomerId, DocumentFile, Documents, LocalizedText, Logistics, Loyalty,
-    NewOrder, OrderRefusal, OrderStatus, ReferralOutcome, Shop, Slot, SubscriptionChange,
+    Appointment, Billing, Booking, BookingRefusal, BookingStatus, ChangeOutcome, ChangeRefusal, CreatedOrder, Crm,
+    CustomerId, DocumentFile, Documents, LocalizedText, Logistics, Loyalty, NewOrder, OrderRefusal, OrderStatus,
+    ReferralOutcome, Shop, Slot, SubscriptionChange,
 };
 use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::{Locale, Period, Phone};
 use cabinet::store::import::{self, BusinessData, DEMO_JSON};
-use cabinet::store::{
-    AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, TopUpPayment,
-};
+use cabinet::store::{AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, TopUpPayment};
 use cabinet::store::{Job, NewJob};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -73,10 +71,7 @@ where
     let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
     let admin = Store::connect(&admin_url).await.unwrap();
     let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&format!("/{name}"));
 
@@ -86,9 +81,7 @@ where
     let outcome = tokio::spawn(check(store.clone())).await;
     store.close().await;
     // Best effort: a database left behind does not break the next run.
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(admin.pool())
-        .await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
     admin.close().await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
@@ -121,19 +114,12 @@ async fn count(store: &Store, table: &str) -> i64 {
 }
 
 async fn text(store: &Store, sql: &str) -> String {
-    sqlx::query(sql)
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .try_get::<String, _>(0)
-        .unwrap()
+    sqlx::query(sql).fetch_one(store.pool()).await.unwrap().try_get::<String, _>(0).unwrap()
 }
 
 /// A store with the demo data set imported on the demo clock.
 async fn with_demo(store: &Store) -> Builtin {
-    import::import(store, &BusinessData::demo(), Duration::zero())
-        .await
-        .unwrap();
+    import::import(store, &BusinessData::demo(), Duration::zero()).await.unwrap();
     Builtin::new(store.clone())
 }
 
@@ -147,11 +133,7 @@ async fn with_demo_at_demo_time(store: &Store) -> (Builtin, Arc<FixedClock>) {
 
 /// A change made (or that would be made) in tenge.
 fn done(fee: &str, effective: &str) -> ChangeOutcome {
-    ChangeOutcome::Done {
-        monthly_fee: dec(fee),
-        effective: date(effective),
-        currency: "KZT".to_owned(),
-    }
+    ChangeOutcome::Done { monthly_fee: dec(fee), effective: date(effective), currency: "KZT".to_owned() }
 }
 
 fn refused(why: ChangeRefusal) -> ChangeOutcome {
@@ -160,10 +142,7 @@ fn refused(why: ChangeRefusal) -> ChangeOutcome {
 
 fn new_order(lines: &[(&str, i64)], address: Option<&str>) -> NewOrder {
     NewOrder {
-        lines: lines
-            .iter()
-            .map(|(sku, qty)| ((*sku).to_owned(), *qty))
-            .collect(),
+        lines: lines.iter().map(|(sku, qty)| ((*sku).to_owned(), *qty)).collect(),
         address: address.map(str::to_owned),
     }
 }
@@ -277,28 +256,15 @@ async fn migrations_apply_twice_harmlessly(store: Store) {
     };
     let files = std::fs::read_dir(format!("migrations/{engine}"))
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
-        })
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
         .count();
     assert_eq!(count(&store, "_sqlx_migrations").await, files as i64);
 }
 
 async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(store: Store) {
     let data = BusinessData::demo();
-    let first = import::import(&store, &data, Duration::zero())
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            first.customers,
-            first.orders,
-            first.documents,
-            first.bookings
-        ),
-        (3, 4, 6, 2)
-    );
+    let first = import::import(&store, &data, Duration::zero()).await.unwrap();
+    assert_eq!((first.customers, first.orders, first.documents, first.bookings), (3, 4, 6, 2));
     assert!(first.changed > 0);
 
     for (table, n) in [
@@ -322,14 +288,9 @@ async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(s
         assert_eq!(count(&store, table).await, n, "{table}");
     }
     // Every row of the data set is one insert.
-    assert_eq!(
-        first.changed,
-        1 + 3 + 1 + 5 + 3 + 3 + 4 + 10 + 3 + 3 + 5 + 4 + 5 + 4 + 6 + 2
-    );
+    assert_eq!(first.changed, 1 + 3 + 1 + 5 + 3 + 3 + 4 + 10 + 3 + 3 + 5 + 4 + 5 + 4 + 6 + 2);
 
-    let second = import::import(&store, &data, Duration::zero())
-        .await
-        .unwrap();
+    let second = import::import(&store, &data, Duration::zero()).await.unwrap();
     assert_eq!(second.changed, 0);
     assert!(second.kept.is_empty(), "{:?}", second.kept);
     assert_eq!(second.kept_summary(), None);
@@ -340,63 +301,31 @@ async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(s
 
 async fn a_changed_value_is_the_only_change_a_reimport_makes(store: Store) {
     let builtin = with_demo(&store).await;
-    let changed =
-        BusinessData::parse(&demo_with("/customers/0/account/balance", "3500".into())).unwrap();
-    let report = import::import(&store, &changed, Duration::zero())
-        .await
-        .unwrap();
+    let changed = BusinessData::parse(&demo_with("/customers/0/account/balance", "3500".into())).unwrap();
+    let report = import::import(&store, &changed, Duration::zero()).await.unwrap();
     assert_eq!(report.changed, 1);
     let account = builtin.account(&id("C1")).await.unwrap().unwrap();
     assert_eq!(account.balance, dec("3500"));
 
     // An item dropped from an order and a delivery dropped: both go.
     let mut json: serde_json::Value = serde_json::from_str(DEMO_JSON).unwrap();
-    json["customers"][0]["orders"][1]["items"]
-        .as_array_mut()
-        .unwrap()
-        .pop();
-    json["customers"][0]["orders"][2]
-        .as_object_mut()
-        .unwrap()
-        .remove("delivery");
-    let report = import::import(
-        &store,
-        &BusinessData::parse(&json.to_string()).unwrap(),
-        Duration::zero(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        report.changed,
-        1 + 1 + 1,
-        "the balance back, one item and one delivery deleted"
-    );
+    json["customers"][0]["orders"][1]["items"].as_array_mut().unwrap().pop();
+    json["customers"][0]["orders"][2].as_object_mut().unwrap().remove("delivery");
+    let report =
+        import::import(&store, &BusinessData::parse(&json.to_string()).unwrap(), Duration::zero()).await.unwrap();
+    assert_eq!(report.changed, 1 + 1 + 1, "the balance back, one item and one delivery deleted");
     let order = builtin.order(&id("C1"), "78110").await.unwrap().unwrap();
     assert_eq!(order.items.len(), 1);
-    assert!(
-        builtin
-            .order(&id("C1"), "77501")
-            .await
-            .unwrap()
-            .unwrap()
-            .delivery
-            .is_none()
-    );
+    assert!(builtin.order(&id("C1"), "77501").await.unwrap().unwrap().delivery.is_none());
 }
 
 async fn a_shifted_import_moves_every_date(store: Store) {
     let data = BusinessData::demo();
-    import::import(&store, &data, Duration::days(30))
-        .await
-        .unwrap();
+    import::import(&store, &data, Duration::days(30)).await.unwrap();
     let builtin = Builtin::new(store.clone());
 
     let order = builtin.order(&id("C1"), "78234").await.unwrap().unwrap();
-    assert_eq!(
-        order.created,
-        utc("2025-02-09T04:50:00Z"),
-        "2025-01-10T09:50 Almaty + 30 days"
-    );
+    assert_eq!(order.created, utc("2025-02-09T04:50:00Z"), "2025-01-10T09:50 Almaty + 30 days");
     let delivery = order.delivery.unwrap();
     assert_eq!(delivery.eta_from, Some(utc("2025-02-11T05:00:00Z")));
     let account = builtin.account(&id("C1")).await.unwrap().unwrap();
@@ -407,31 +336,19 @@ async fn a_shifted_import_moves_every_date(store: Store) {
     let business = import::business_info(&store).await.unwrap().unwrap();
     assert_eq!(business.demo_day, Some(date("2025-02-10")));
     assert_eq!(business.demo_now, Some(utc("2025-02-10T05:00:00Z")));
-    assert_eq!(
-        text(&store, "SELECT period FROM documents WHERE id = 'D-1001'").await,
-        "2025-01"
-    );
-    assert_eq!(
-        text(&store, "SELECT birthday FROM customers WHERE id = 'C1'").await,
-        "1990-02-11"
-    );
+    assert_eq!(text(&store, "SELECT period FROM documents WHERE id = 'D-1001'").await, "2025-01");
+    assert_eq!(text(&store, "SELECT birthday FROM customers WHERE id = 'C1'").await, "1990-02-11");
     assert_eq!(
         text(&store, "SELECT start_at FROM bookings WHERE id = 'B-2001'").await,
         "2025-02-13T07:00:00.000000000Z"
     );
     assert_eq!(
-        text(
-            &store,
-            "SELECT MIN(start_at) FROM slots WHERE staff_id = 'oleg'"
-        )
-        .await,
+        text(&store, "SELECT MIN(start_at) FROM slots WHERE staff_id = 'oleg'").await,
         "2025-02-11T05:00:00.000000000Z"
     );
 
     // Another day, another shift: the records move, nothing is duplicated.
-    let report = import::import(&store, &data, Duration::days(31))
-        .await
-        .unwrap();
+    let report = import::import(&store, &data, Duration::days(31)).await.unwrap();
     assert!(report.changed > 0);
     assert_eq!(count(&store, "slots").await, 10);
     assert_eq!(count(&store, "transactions").await, 5);
@@ -443,9 +360,7 @@ async fn a_shifted_import_moves_every_date(store: Store) {
 async fn an_invalid_data_set_is_refused_and_nothing_is_written(store: Store) {
     let mut data = BusinessData::demo();
     data.customers[2].phone = "not a phone".to_owned();
-    let err = import::import(&store, &data, Duration::zero())
-        .await
-        .unwrap_err();
+    let err = import::import(&store, &data, Duration::zero()).await.unwrap_err();
     match err {
         StoreError::InvalidData(message) => {
             assert_eq!(message, "customers[2].phone: not a phone number")
@@ -464,9 +379,7 @@ async fn reimport(store: &Store) -> import::ImportReport {
 }
 
 async fn reimport_json(store: &Store, json: &str) -> import::ImportReport {
-    import::import(store, &BusinessData::parse(json).unwrap(), Duration::zero())
-        .await
-        .unwrap()
+    import::import(store, &BusinessData::parse(json).unwrap(), Duration::zero()).await.unwrap()
 }
 
 fn top_up_title() -> LocalizedText {
@@ -479,25 +392,14 @@ fn top_up_title() -> LocalizedText {
 async fn a_reimport_keeps_a_credited_top_up_and_its_transaction(store: Store) {
     let (builtin, clock) = with_demo_at_demo_time(&store).await;
     let c1 = id("C1");
-    assert_eq!(
-        builtin
-            .credit_payment(&c1, dec("2000"), "tg-1", &top_up_title())
-            .await
-            .unwrap(),
-        Some(dec("5450"))
-    );
+    assert_eq!(builtin.credit_payment(&c1, dec("2000"), "tg-1", &top_up_title()).await.unwrap(), Some(dec("5450")));
     let c1_transactions = "transactions WHERE customer_id = 'C1'";
     assert_eq!(count(&store, c1_transactions).await, 5);
 
     let report = reimport(&store).await;
     assert_eq!(
         report.kept,
-        [import::Kept::Balance {
-            customer: "C1".to_owned(),
-            file: dec("3450"),
-            credited: dec("2000"),
-            top_ups: 1
-        }]
+        [import::Kept::Balance { customer: "C1".to_owned(), file: dec("3450"), credited: dec("2000"), top_ups: 1 }]
     );
     assert_eq!(report.changed, 0, "the balance is the file's plus the top-up already");
     let summary = report.kept_summary().unwrap();
@@ -508,10 +410,7 @@ async fn a_reimport_keeps_a_credited_top_up_and_its_transaction(store: Store) {
     let account = builtin.account(&c1).await.unwrap().unwrap();
     assert_eq!(account.balance, dec("5450"));
     let latest = &builtin.transactions(&c1, 1).await.unwrap()[0];
-    assert_eq!(
-        (latest.at, latest.amount, latest.kind.as_str()),
-        (clock.now(), dec("2000"), "top_up")
-    );
+    assert_eq!((latest.at, latest.amount, latest.kind.as_str()), (clock.now(), dec("2000"), "top_up"));
     assert_eq!(count(&store, c1_transactions).await, 5);
 
     // The business's own balance changes: the top-up is added to it.
@@ -527,20 +426,9 @@ async fn a_reimport_keeps_a_credited_top_up_and_its_transaction(store: Store) {
         .push(serde_json::json!({"at": "2025-01-10T12:00:00", "amount": "-100", "kind": "charge", "title": {"ru": "Услуга", "en": "Service"}}));
     reimport_json(&store, &json.to_string()).await;
     assert_eq!(count(&store, c1_transactions).await, 6);
-    let listed: Vec<(Decimal, String)> = builtin
-        .transactions(&c1, 2)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| (t.amount, t.kind))
-        .collect();
-    assert_eq!(
-        listed,
-        [
-            (dec("2000"), "top_up".to_owned()),
-            (dec("-100"), "charge".to_owned())
-        ]
-    );
+    let listed: Vec<(Decimal, String)> =
+        builtin.transactions(&c1, 2).await.unwrap().into_iter().map(|t| (t.amount, t.kind)).collect();
+    assert_eq!(listed, [(dec("2000"), "top_up".to_owned()), (dec("-100"), "charge".to_owned())]);
     // And goes again: the bot's stays.
     let report = reimport(&store).await;
     assert_eq!(count(&store, c1_transactions).await, 5);
@@ -549,12 +437,7 @@ async fn a_reimport_keeps_a_credited_top_up_and_its_transaction(store: Store) {
 
     // The file drops the account: it stays for the payment, with the bot's transaction only.
     let report = reimport_json(&store, &demo_with("/customers/0/account", serde_json::Value::Null)).await;
-    assert_eq!(
-        report.kept,
-        [import::Kept::Account {
-            customer: "C1".to_owned()
-        }]
-    );
+    assert_eq!(report.kept, [import::Kept::Account { customer: "C1".to_owned() }]);
     assert_eq!(builtin.account(&c1).await.unwrap().unwrap().balance, dec("5450"));
     assert_eq!(count(&store, c1_transactions).await, 1);
     assert_eq!(count(&store, "payments_credited").await, 1);
@@ -563,10 +446,7 @@ async fn a_reimport_keeps_a_credited_top_up_and_its_transaction(store: Store) {
 async fn a_reimport_keeps_a_tariff_changed_in_the_chat(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let c1 = id("C1");
-    builtin
-        .apply_change(&c1, &SubscriptionChange::Tariff("max".to_owned()), "k1")
-        .await
-        .unwrap();
+    builtin.apply_change(&c1, &SubscriptionChange::Tariff("max".to_owned()), "k1").await.unwrap();
     let report = reimport(&store).await;
     assert_eq!(
         report.kept,
@@ -581,9 +461,10 @@ async fn a_reimport_keeps_a_tariff_changed_in_the_chat(store: Store) {
     );
     assert_eq!(report.changed, 0);
     assert!(
-        report.kept_summary().unwrap().contains(
-            "subscription of customer C1 changed in the chat: tariff max (the file: optimal)"
-        ),
+        report
+            .kept_summary()
+            .unwrap()
+            .contains("subscription of customer C1 changed in the chat: tariff max (the file: optimal)"),
         "{:?}",
         report.kept_summary()
     );
@@ -608,27 +489,21 @@ async fn a_reimport_keeps_a_tariff_changed_in_the_chat(store: Store) {
 async fn a_reimport_keeps_an_option_changed_in_the_chat(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let (c1, c2) = (id("C1"), id("C2"));
-    builtin
-        .apply_change(&c1, &SubscriptionChange::AddOption("tv".to_owned()), "k1")
-        .await
-        .unwrap();
-    builtin
-        .apply_change(&c2, &SubscriptionChange::RemoveOption("tv".to_owned()), "k2")
-        .await
-        .unwrap();
+    builtin.apply_change(&c1, &SubscriptionChange::AddOption("tv".to_owned()), "k1").await.unwrap();
+    builtin.apply_change(&c2, &SubscriptionChange::RemoveOption("tv".to_owned()), "k2").await.unwrap();
     let report = reimport(&store).await;
     assert_eq!(report.changed, 0);
     assert_eq!(report.kept.len(), 2, "{:?}", report.kept);
     assert!(
-        report.kept_summary().unwrap().contains(
-            "subscription of customer C1 changed in the chat: options tv (the file: none)"
-        ),
+        report
+            .kept_summary()
+            .unwrap()
+            .contains("subscription of customer C1 changed in the chat: options tv (the file: none)"),
         "{:?}",
         report.kept_summary()
     );
-    let options = |account: cabinet::adapters::Account| -> Vec<String> {
-        account.options.into_iter().map(|o| o.code).collect()
-    };
+    let options =
+        |account: cabinet::adapters::Account| -> Vec<String> { account.options.into_iter().map(|o| o.code).collect() };
     assert_eq!(options(builtin.account(&c1).await.unwrap().unwrap()), ["tv"]);
     assert!(options(builtin.account(&c2).await.unwrap().unwrap()).is_empty());
 }
@@ -636,10 +511,7 @@ async fn a_reimport_keeps_an_option_changed_in_the_chat(store: Store) {
 async fn a_reimport_keeps_a_pause(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let c2 = id("C2");
-    builtin
-        .apply_change(&c2, &SubscriptionChange::Pause, "p1")
-        .await
-        .unwrap();
+    builtin.apply_change(&c2, &SubscriptionChange::Pause, "p1").await.unwrap();
     // The file names the same tariff and options, but cannot pause: the bot's stays.
     for _ in 0..2 {
         let report = reimport(&store).await;
@@ -665,16 +537,10 @@ async fn a_reimport_keeps_a_pause(store: Store) {
         assert_eq!(account.next_charge.unwrap().amount, dec("0"));
     }
     // Resumed in the chat: the file's subscription is the same again, and decides.
-    builtin
-        .apply_change(&c2, &SubscriptionChange::Resume, "p2")
-        .await
-        .unwrap();
+    builtin.apply_change(&c2, &SubscriptionChange::Resume, "p2").await.unwrap();
     let report = reimport(&store).await;
     assert!(report.kept.is_empty(), "{:?}", report.kept);
-    assert_eq!(
-        builtin.account(&c2).await.unwrap().unwrap().next_charge.unwrap().amount,
-        dec("890")
-    );
+    assert_eq!(builtin.account(&c2).await.unwrap().unwrap().next_charge.unwrap().amount, dec("890"));
 }
 
 async fn a_reimport_keeps_an_order_placed_in_the_chat(store: Store) {
@@ -691,34 +557,23 @@ async fn a_reimport_keeps_an_order_placed_in_the_chat(store: Store) {
     assert_eq!(
         report.kept,
         [
-            import::Kept::Stock {
-                sku: "COF-LAV-1KG".to_owned(),
-                file: 40,
-                ordered: 1
-            },
-            import::Kept::Stock {
-                sku: "MILK-32".to_owned(),
-                file: 200,
-                ordered: 2
-            }
+            import::Kept::Stock { sku: "COF-LAV-1KG".to_owned(), file: 40, ordered: 1 },
+            import::Kept::Stock { sku: "MILK-32".to_owned(), file: 200, ordered: 2 }
         ]
     );
     assert!(
-        report.kept_summary().unwrap().contains("stock of COF-LAV-1KG (order): 39 = 40 in the file - 1 ordered in the chat"),
+        report
+            .kept_summary()
+            .unwrap()
+            .contains("stock of COF-LAV-1KG (order): 39 = 40 in the file - 1 ordered in the chat"),
         "{:?}",
         report.kept_summary()
     );
-    assert_eq!(
-        (stock(&store, "COF-LAV-1KG").await, stock(&store, "MILK-32").await),
-        (39, 198)
-    );
+    assert_eq!((stock(&store, "COF-LAV-1KG").await, stock(&store, "MILK-32").await), (39, 198));
     let order = builtin.order(&c1, "78301").await.unwrap().unwrap();
     assert_eq!((order.status, order.created, order.total), (OrderStatus::New, clock.now(), dec("1468")));
     assert_eq!(order.items.len(), 2);
-    assert_eq!(
-        order.delivery.unwrap().address.as_deref(),
-        Some("ул. Ленина 15, кв. 42")
-    );
+    assert_eq!(order.delivery.unwrap().address.as_deref(), Some("ул. Ленина 15, кв. 42"));
 
     // The file names the order with other lines: they stay the chat's; its progress is the
     // business's.
@@ -729,10 +584,7 @@ async fn a_reimport_keeps_an_order_placed_in_the_chat(store: Store) {
     }));
     let report = reimport_json(&store, &json.to_string()).await;
     assert!(
-        report.kept.contains(&import::Kept::Order {
-            customer: "C1".to_owned(),
-            number: "78301".to_owned()
-        }),
+        report.kept.contains(&import::Kept::Order { customer: "C1".to_owned(), number: "78301".to_owned() }),
         "{:?}",
         report.kept
     );
@@ -748,11 +600,7 @@ async fn a_reimport_keeps_an_order_placed_in_the_chat(store: Store) {
 async fn a_reimport_keeps_a_booking_made_in_the_chat(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let c1 = id("C1");
-    let made = builtin
-        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
-        .await
-        .unwrap()
-        .unwrap();
+    let made = builtin.book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1").await.unwrap().unwrap();
     let report = reimport(&store).await;
     assert_eq!((report.changed, report.kept.len()), (0, 0));
     assert_eq!(builtin.appointment(&c1, &made.id).await.unwrap(), Some(made.clone()));
@@ -765,11 +613,7 @@ async fn a_reimport_keeps_a_booking_made_in_the_chat(store: Store) {
     let report = reimport_json(&store, &json.to_string()).await;
     assert_eq!(
         report.kept,
-        [import::Kept::Booking {
-            customer: "C1".to_owned(),
-            id: made.id.clone(),
-            change: import::BotChange::Made
-        }]
+        [import::Kept::Booking { customer: "C1".to_owned(), id: made.id.clone(), change: import::BotChange::Made }]
     );
     assert!(
         report.kept_summary().unwrap().contains(&format!("booking {} of customer C1 as made in the chat", made.id)),
@@ -783,11 +627,7 @@ async fn a_reimport_keeps_a_booking_made_in_the_chat(store: Store) {
 async fn a_reimport_keeps_a_booking_moved_in_the_chat(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let c2 = id("C2");
-    let moved = builtin
-        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00"))
-        .await
-        .unwrap()
-        .unwrap();
+    let moved = builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00")).await.unwrap().unwrap();
     let report = reimport(&store).await;
     assert_eq!(report.changed, 0);
     assert_eq!(
@@ -810,10 +650,7 @@ async fn a_reimport_keeps_a_booking_moved_in_the_chat(store: Store) {
     assert!(report.kept.is_empty(), "{:?}", report.kept);
     let report = reimport_json(&store, &demo_with("/customers/1/bookings/0/start", "2025-01-16T10:00".into())).await;
     assert!(report.kept.is_empty(), "{:?}", report.kept);
-    assert_eq!(
-        builtin.appointment(&c2, "B-2001").await.unwrap().unwrap().start,
-        almaty("2025-01-16T10:00")
-    );
+    assert_eq!(builtin.appointment(&c2, "B-2001").await.unwrap().unwrap().start, almaty("2025-01-16T10:00"));
 }
 
 async fn a_reimport_keeps_a_booking_cancelled_in_the_chat(store: Store) {
@@ -835,7 +672,11 @@ async fn a_reimport_keeps_a_booking_cancelled_in_the_chat(store: Store) {
         assert_eq!(booking.status, BookingStatus::Cancelled);
     }
     assert!(
-        reimport(&store).await.kept_summary().unwrap().contains("booking B-3001 of customer C3 as cancelled in the chat")
+        reimport(&store)
+            .await
+            .kept_summary()
+            .unwrap()
+            .contains("booking B-3001 of customer C3 as cancelled in the chat")
     );
 }
 
@@ -850,15 +691,13 @@ async fn a_reimport_keeps_referral_points(store: Store) {
     assert_eq!(report.changed, 0);
     assert_eq!(
         report.kept,
-        [import::Kept::BonusPoints {
-            customer: "C1".to_owned(),
-            file: 1200,
-            credited: 500,
-            referrals: 1
-        }]
+        [import::Kept::BonusPoints { customer: "C1".to_owned(), file: 1200, credited: 500, referrals: 1 }]
     );
     assert!(
-        report.kept_summary().unwrap().contains("bonus points of customer C1 (referral): 1700 = 1200 in the file + 500 for 1 referral"),
+        report
+            .kept_summary()
+            .unwrap()
+            .contains("bonus points of customer C1 (referral): 1700 = 1200 in the file + 500 for 1 referral"),
         "{:?}",
         report.kept_summary()
     );
@@ -905,7 +744,10 @@ async fn every_kind_of_bot_record_survives_one_reimport(store: Store) {
 async fn snapshot(store: &Store) -> Vec<String> {
     let mut rows = Vec::new();
     for (table, cols) in [
-        ("accounts", "customer_id, balance, bonus_points, tariff, options, paused, next_charge_amount, changed_by_bot_at"),
+        (
+            "accounts",
+            "customer_id, balance, bonus_points, tariff, options, paused, next_charge_amount, changed_by_bot_at",
+        ),
         ("transactions", "customer_id, seq, at, amount, kind, payment_id"),
         ("orders", "number, customer_id, created_at, status, total"),
         ("order_items", "order_number, line, sku, qty, price"),
@@ -916,14 +758,8 @@ async fn snapshot(store: &Store) -> Vec<String> {
         ("referrals", "referred_customer_id, points"),
     ] {
         let cols: Vec<&str> = cols.split(", ").collect();
-        let concat: Vec<String> = cols
-            .iter()
-            .map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')"))
-            .collect();
-        let sql = format!(
-            "SELECT {} AS r FROM {table} ORDER BY 1",
-            concat.join(" || '|' || ")
-        );
+        let concat: Vec<String> = cols.iter().map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')")).collect();
+        let sql = format!("SELECT {} AS r FROM {table} ORDER BY 1", concat.join(" || '|' || "));
         for row in sqlx::query(&sql).fetch_all(store.pool()).await.unwrap() {
             rows.push(format!("{table}: {}", row.try_get::<String, _>("r").unwrap()));
         }
@@ -937,19 +773,13 @@ fn twenty_three_months() -> Duration {
 }
 
 async fn a_shifted_import_names_the_shifted_months_in_titles(store: Store) {
-    import::import(&store, &BusinessData::demo(), twenty_three_months())
-        .await
-        .unwrap();
+    import::import(&store, &BusinessData::demo(), twenty_three_months()).await.unwrap();
     let builtin = Builtin::new(store.clone());
     let c1 = id("C1");
     let docs = builtin.documents(&c1).await.unwrap();
     let titled = |doc_id: &str| {
         let doc = docs.iter().find(|d| d.id == doc_id).unwrap();
-        (
-            doc.period.to_string(),
-            doc.title.get(Locale::Ru).to_owned(),
-            doc.title.get(Locale::En).to_owned(),
-        )
+        (doc.period.to_string(), doc.title.get(Locale::Ru).to_owned(), doc.title.get(Locale::En).to_owned())
     };
     assert_eq!(
         titled("D-1001"),
@@ -961,31 +791,19 @@ async fn a_shifted_import_names_the_shifted_months_in_titles(store: Store) {
     );
     assert_eq!(
         titled("D-1002"),
-        (
-            "2026-12".to_owned(),
-            "Счёт на оплату за декабрь 2026".to_owned(),
-            "Invoice for December 2026".to_owned()
-        )
+        ("2026-12".to_owned(), "Счёт на оплату за декабрь 2026".to_owned(), "Invoice for December 2026".to_owned())
     );
     assert_eq!(titled("D-1003").1, "Чек об оплате за январь 2026");
     // A title without a month keeps its words (the contract's number is not a date).
     assert_eq!(titled("D-1005").1, "Договор оказания услуг №2023-0615");
     // The charge for next month names the month after its shifted date.
-    let charge = builtin
-        .transactions(&c1, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.kind == "charge")
-        .unwrap();
+    let charge = builtin.transactions(&c1, 10).await.unwrap().into_iter().find(|t| t.kind == "charge").unwrap();
     assert_eq!(charge.at.with_timezone(&chrono_tz::Asia::Almaty).date_naive(), date("2026-11-14"));
     assert_eq!(charge.title.get(Locale::Ru), "Тариф «Оптимальный», декабрь");
     assert_eq!(charge.title.get(Locale::En), "Optimal plan, December");
 
     // Back on the demo clock, the file's titles as written.
-    import::import(&store, &BusinessData::demo(), Duration::zero())
-        .await
-        .unwrap();
+    import::import(&store, &BusinessData::demo(), Duration::zero()).await.unwrap();
     let docs = builtin.documents(&c1).await.unwrap();
     let act = docs.iter().find(|d| d.id == "D-1001").unwrap();
     assert_eq!(act.title.get(Locale::Ru), "Акт выполненных работ за декабрь 2024");
@@ -993,11 +811,7 @@ async fn a_shifted_import_names_the_shifted_months_in_titles(store: Store) {
 
 async fn customers_are_found_by_phone_and_an_unknown_phone_finds_nobody(store: Store) {
     let builtin = with_demo(&store).await;
-    let c1 = builtin
-        .find_by_phone(&Phone::parse("+77011234567").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let c1 = builtin.find_by_phone(&Phone::parse("+77011234567").unwrap()).await.unwrap().unwrap();
     assert_eq!(c1.id, id("C1"));
     assert_eq!(c1.first_name, "Ерлан");
     assert_eq!(c1.name, "Ерлан Ахметов");
@@ -1005,38 +819,14 @@ async fn customers_are_found_by_phone_and_an_unknown_phone_finds_nobody(store: S
     assert_eq!(c1.locale, Some(Locale::Ru));
     assert_eq!(c1.tags, vec!["vip".to_owned()]);
 
-    let as_typed = builtin
-        .find_by_phone(&Phone::parse("8 701 123 45 67").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let as_typed = builtin.find_by_phone(&Phone::parse("8 701 123 45 67").unwrap()).await.unwrap().unwrap();
     assert_eq!(as_typed.id, id("C1"));
-    let c2 = builtin
-        .find_by_phone(&Phone::parse("+77025556677").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (c2.id.as_str(), c2.first_name.as_str(), c2.email),
-        ("C2", "Ольга", None)
-    );
-    let c3 = builtin
-        .find_by_phone(&Phone::parse("+447700900123").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (c3.id.as_str(), c3.first_name.as_str(), c3.locale),
-        ("C3", "John", Some(Locale::En))
-    );
+    let c2 = builtin.find_by_phone(&Phone::parse("+77025556677").unwrap()).await.unwrap().unwrap();
+    assert_eq!((c2.id.as_str(), c2.first_name.as_str(), c2.email), ("C2", "Ольга", None));
+    let c3 = builtin.find_by_phone(&Phone::parse("+447700900123").unwrap()).await.unwrap().unwrap();
+    assert_eq!((c3.id.as_str(), c3.first_name.as_str(), c3.locale), ("C3", "John", Some(Locale::En)));
 
-    assert_eq!(
-        builtin
-            .find_by_phone(&Phone::parse("+77779998877").unwrap())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(builtin.find_by_phone(&Phone::parse("+77779998877").unwrap()).await.unwrap(), None);
     assert_eq!(builtin.profile(&id("C3")).await.unwrap(), Some(c3));
     assert_eq!(builtin.profile(&id("C9")).await.unwrap(), None);
 }
@@ -1076,10 +866,7 @@ async fn transactions_come_newest_first_up_to_the_limit(store: Store) {
     let builtin = with_demo(&store).await;
     let all = builtin.transactions(&id("C1"), 10).await.unwrap();
     let amounts: Vec<Decimal> = all.iter().map(|t| t.amount).collect();
-    assert_eq!(
-        amounts,
-        vec![dec("3000"), dec("-1379"), dec("2000"), dec("-890")]
-    );
+    assert_eq!(amounts, vec![dec("3000"), dec("-1379"), dec("2000"), dec("-890")]);
     assert!(all.windows(2).all(|w| w[0].at > w[1].at));
     assert_eq!(all[0].at, utc("2025-01-10T04:45:00Z"));
     assert_eq!(all[0].kind, "top_up");
@@ -1106,14 +893,7 @@ async fn orders_are_paged_newest_first_with_the_total(store: Store) {
     assert_eq!(second.orders.len(), 1);
     assert_eq!(second.orders[0].number, "77501");
     assert_eq!(second.orders[0].created, utc("2024-12-10T06:00:00Z"));
-    assert!(
-        builtin
-            .orders(&id("C1"), 3, 2)
-            .await
-            .unwrap()
-            .orders
-            .is_empty()
-    );
+    assert!(builtin.orders(&id("C1"), 3, 2).await.unwrap().orders.is_empty());
 
     let none = builtin.orders(&id("C3"), 0, 5).await.unwrap();
     assert_eq!((none.total, none.orders.len()), (0, 0));
@@ -1137,17 +917,11 @@ async fn active_orders_carry_items_and_delivery(store: Store) {
     assert_eq!(delivery.carrier.as_deref(), Some("CDEK"));
     assert_eq!(delivery.address.as_deref(), Some("ул. Ленина 15, кв. 42"));
     let courier = delivery.courier.unwrap();
-    assert_eq!(
-        (courier.name.as_str(), courier.phone.as_deref()),
-        ("Дамир", Some("+77770001122"))
-    );
+    assert_eq!((courier.name.as_str(), courier.phone.as_deref()), ("Дамир", Some("+77770001122")));
     assert_eq!(delivery.eta_from, Some(utc("2025-01-12T05:00:00Z")));
     assert_eq!(delivery.eta_to, Some(utc("2025-01-12T09:00:00Z")));
     assert_eq!(delivery.location, Some((43.2389, 76.8897)));
-    assert_eq!(
-        delivery.note.unwrap().get(Locale::Ru),
-        "Курьер позвонит за час до приезда"
-    );
+    assert_eq!(delivery.note.unwrap().get(Locale::Ru), "Курьер позвонит за час до приезда");
 
     let c2 = builtin.active_orders(&id("C2")).await.unwrap();
     assert_eq!(c2.len(), 1);
@@ -1162,10 +936,7 @@ async fn an_order_is_found_only_among_the_customers_own(store: Store) {
     let builtin = with_demo(&store).await;
     assert_eq!(builtin.order(&id("C2"), "78234").await.unwrap(), None);
     assert_eq!(builtin.order(&id("C1"), "99999").await.unwrap(), None);
-    assert_eq!(
-        builtin.order(&id("C1"), "78234' OR '1'='1").await.unwrap(),
-        None
-    );
+    assert_eq!(builtin.order(&id("C1"), "78234' OR '1'='1").await.unwrap(), None);
     assert!(builtin.order(&id("C1"), "78234").await.unwrap().is_some());
 
     let delivered = builtin.order(&id("C1"), "78110").await.unwrap().unwrap();
@@ -1178,26 +949,16 @@ async fn an_order_is_found_only_among_the_customers_own(store: Store) {
 
 async fn a_corrupt_row_is_an_error_not_a_panic(store: Store) {
     let builtin = with_demo(&store).await;
-    sqlx::query("UPDATE customers SET phone = 'garbage' WHERE id = 'C2'")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::query("UPDATE customers SET phone = 'garbage' WHERE id = 'C2'").execute(store.pool()).await.unwrap();
     sqlx::query("UPDATE orders SET created_at = 'yesterday' WHERE number = '78300'")
         .execute(store.pool())
         .await
         .unwrap();
-    sqlx::query("UPDATE accounts SET options = '{' WHERE customer_id = 'C3'")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::query("UPDATE accounts SET options = '{' WHERE customer_id = 'C3'").execute(store.pool()).await.unwrap();
 
     let err = builtin.profile(&id("C2")).await.unwrap_err().to_string();
     assert!(err.contains("customers.phone"), "{err}");
-    let err = builtin
-        .order(&id("C2"), "78300")
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = builtin.order(&id("C2"), "78300").await.unwrap_err().to_string();
     assert!(err.contains("orders.created_at"), "{err}");
     let err = builtin.account(&id("C3")).await.unwrap_err().to_string();
     assert!(err.contains("accounts.options"), "{err}");
@@ -1223,10 +984,7 @@ async fn business_info_and_catalog_names_come_from_the_import(store: Store) {
     assert_eq!(business.default_locale, Locale::Ru);
     assert_eq!(business.locales, ["ru", "en"]);
     assert_eq!(business.support_hours.as_deref(), Some("09:00-21:00"));
-    assert_eq!(
-        business.working_hours.get("mon-sun").map(String::as_str),
-        Some("10:00-19:00")
-    );
+    assert_eq!(business.working_hours.get("mon-sun").map(String::as_str), Some("10:00-19:00"));
     assert_eq!(business.demo_day, Some(date("2025-01-11")));
     assert_eq!(business.demo_now, Some(utc("2025-01-11T05:00:00Z")));
 
@@ -1236,53 +994,34 @@ async fn business_info_and_catalog_names_come_from_the_import(store: Store) {
     let staff: Vec<&str> = catalog.staff.iter().map(|n| n.code.as_str()).collect();
     assert_eq!(staff, ["anna", "maria", "oleg"]);
     let massage = &catalog.services[2];
-    assert!(
-        massage.names.contains(&"Массаж".to_owned())
-            && massage.names.contains(&"Massage".to_owned())
-    );
+    assert!(massage.names.contains(&"Массаж".to_owned()) && massage.names.contains(&"Massage".to_owned()));
     assert_eq!(catalog, BusinessData::demo().catalog());
 }
 
 async fn users_consent_bindings_and_epochs_are_kept(store: Store) {
     assert_eq!(store.user(5001).await.unwrap(), None);
     let user = store.touch_user(5001, 5001).await.unwrap();
-    assert_eq!(
-        (user.telegram_user_id, user.chat_id, user.locale, user.epoch),
-        (5001, 5001, None, 0)
-    );
+    assert_eq!((user.telegram_user_id, user.chat_id, user.locale, user.epoch), (5001, 5001, None, 0));
     let user = store.touch_user(5001, 7001).await.unwrap();
     assert_eq!(user.chat_id, 7001);
 
     store.set_user_locale(5001, Some(Locale::En)).await.unwrap();
-    assert_eq!(
-        store.user(5001).await.unwrap().unwrap().locale,
-        Some(Locale::En)
-    );
+    assert_eq!(store.user(5001).await.unwrap().unwrap().locale, Some(Locale::En));
     store.set_user_locale(5001, None).await.unwrap();
     assert_eq!(store.user(5001).await.unwrap().unwrap().locale, None);
 
     assert_eq!(store.bump_epoch(5001).await.unwrap(), 1);
     assert_eq!(store.bump_epoch(5001).await.unwrap(), 2);
     assert_eq!(store.touch_user(5001, 7001).await.unwrap().epoch, 2);
-    assert_eq!(
-        store.bump_epoch(5002).await.unwrap(),
-        1,
-        "an unknown user starts at 1"
-    );
+    assert_eq!(store.bump_epoch(5002).await.unwrap(), 1, "an unknown user starts at 1");
 
     assert_eq!(store.consent(5001).await.unwrap(), None);
     let at = Utc::now();
     store.record_consent(5001, "2025-01", at).await.unwrap();
     let consent = store.consent(5001).await.unwrap().unwrap();
-    assert_eq!(
-        (consent.terms_version.as_str(), consent.accepted_at),
-        ("2025-01", at)
-    );
+    assert_eq!((consent.terms_version.as_str(), consent.accepted_at), ("2025-01", at));
     store.record_consent(5001, "2025-06", at).await.unwrap();
-    assert_eq!(
-        store.consent(5001).await.unwrap().unwrap().terms_version,
-        "2025-06"
-    );
+    assert_eq!(store.consent(5001).await.unwrap().unwrap().terms_version, "2025-06");
 
     let binding = Binding {
         telegram_user_id: 5001,
@@ -1294,15 +1033,8 @@ async fn users_consent_bindings_and_epochs_are_kept(store: Store) {
     };
     store.bind(&binding).await.unwrap();
     assert_eq!(store.binding(5001).await.unwrap(), Some(binding.clone()));
-    assert_eq!(
-        store.bindings_of(&id("C1")).await.unwrap(),
-        vec![binding.clone()]
-    );
-    let rebound = Binding {
-        customer_id: id("C2"),
-        first_name: "Ольга".to_owned(),
-        ..binding
-    };
+    assert_eq!(store.bindings_of(&id("C1")).await.unwrap(), vec![binding.clone()]);
+    let rebound = Binding { customer_id: id("C2"), first_name: "Ольга".to_owned(), ..binding };
     store.bind(&rebound).await.unwrap();
     assert_eq!(store.binding(5001).await.unwrap(), Some(rebound));
     assert!(store.bindings_of(&id("C1")).await.unwrap().is_empty());
@@ -1328,10 +1060,7 @@ async fn forget_removes_the_users_data_and_keeps_an_audit_entry(store: Store) {
             })
             .await
             .unwrap();
-        store
-            .set_dialogue_state(user, r#"{"Idle":null}"#)
-            .await
-            .unwrap();
+        store.set_dialogue_state(user, r#"{"Idle":null}"#).await.unwrap();
         store.log_message(user, "in", "баланс", at).await.unwrap();
         store.log_message(user, "out", "3 450 ₸", at).await.unwrap();
         store
@@ -1348,27 +1077,14 @@ async fn forget_removes_the_users_data_and_keeps_an_audit_entry(store: Store) {
             .unwrap();
     }
 
-    store
-        .forget(5001, 5001, at + Duration::minutes(1))
-        .await
-        .unwrap();
+    store.forget(5001, 5001, at + Duration::minutes(1)).await.unwrap();
 
     assert_eq!(store.binding(5001).await.unwrap(), None);
     assert_eq!(store.consent(5001).await.unwrap(), None);
     assert_eq!(store.dialogue_state(5001).await.unwrap(), None);
     assert!(store.chat_history(5001, 10).await.unwrap().is_empty());
-    assert!(
-        store
-            .leads()
-            .await
-            .unwrap()
-            .iter()
-            .all(|l| l.telegram_user_id != 5001)
-    );
-    assert!(
-        store.user(5001).await.unwrap().is_some(),
-        "the epoch survives"
-    );
+    assert!(store.leads().await.unwrap().iter().all(|l| l.telegram_user_id != 5001));
+    assert!(store.user(5001).await.unwrap().is_some(), "the epoch survives");
     let audit = store.audit_entries(5001).await.unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].action, "forget");
@@ -1390,22 +1106,10 @@ async fn forget_removes_the_users_data_and_keeps_an_audit_entry(store: Store) {
 
 async fn dialogue_state_is_set_replaced_and_removed(store: Store) {
     assert_eq!(store.dialogue_state(42).await.unwrap(), None);
-    store
-        .set_dialogue_state(42, r#"{"AwaitingContact":{}}"#)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.dialogue_state(42).await.unwrap().as_deref(),
-        Some(r#"{"AwaitingContact":{}}"#)
-    );
-    store
-        .set_dialogue_state(42, r#"{"Booking":{"service":"haircut"}}"#)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.dialogue_state(42).await.unwrap().as_deref(),
-        Some(r#"{"Booking":{"service":"haircut"}}"#)
-    );
+    store.set_dialogue_state(42, r#"{"AwaitingContact":{}}"#).await.unwrap();
+    assert_eq!(store.dialogue_state(42).await.unwrap().as_deref(), Some(r#"{"AwaitingContact":{}}"#));
+    store.set_dialogue_state(42, r#"{"Booking":{"service":"haircut"}}"#).await.unwrap();
+    assert_eq!(store.dialogue_state(42).await.unwrap().as_deref(), Some(r#"{"Booking":{"service":"haircut"}}"#));
     assert_eq!(store.dialogue_state(43).await.unwrap(), None);
     store.remove_dialogue_state(42).await.unwrap();
     assert_eq!(store.dialogue_state(42).await.unwrap(), None);
@@ -1416,20 +1120,9 @@ async fn chat_history_keeps_the_latest_messages_in_order_and_purges_old_ones(sto
     let start = utc("2025-01-11T05:00:00Z");
     for i in 0..5 {
         let direction = if i % 2 == 0 { "in" } else { "out" };
-        store
-            .log_message(
-                7,
-                direction,
-                &format!("message {i}"),
-                start + Duration::days(i),
-            )
-            .await
-            .unwrap();
+        store.log_message(7, direction, &format!("message {i}"), start + Duration::days(i)).await.unwrap();
     }
-    store
-        .log_message(8, "in", "other chat", start)
-        .await
-        .unwrap();
+    store.log_message(8, "in", "other chat", start).await.unwrap();
 
     let last3 = store.chat_history(7, 3).await.unwrap();
     let texts: Vec<&str> = last3.iter().map(|(_, t, _)| t.as_str()).collect();
@@ -1438,13 +1131,7 @@ async fn chat_history_keeps_the_latest_messages_in_order_and_purges_old_ones(sto
     assert_eq!(last3[1].0, "out");
     assert_eq!(last3[2].2, start + Duration::days(4));
 
-    assert_eq!(
-        store
-            .purge_chat_history(start + Duration::days(2))
-            .await
-            .unwrap(),
-        3
-    );
+    assert_eq!(store.purge_chat_history(start + Duration::days(2)).await.unwrap(), 3);
     assert_eq!(store.chat_history(7, 10).await.unwrap().len(), 3);
     assert!(store.chat_history(8, 10).await.unwrap().is_empty());
 }
@@ -1488,14 +1175,8 @@ async fn audit_entries_are_kept_per_user_oldest_first(store: Store) {
     for entry in &entries {
         store.audit(entry).await.unwrap();
     }
-    assert_eq!(
-        store.audit_entries(5001).await.unwrap(),
-        entries[..2].to_vec()
-    );
-    assert_eq!(
-        store.audit_entries(5002).await.unwrap(),
-        entries[2..3].to_vec()
-    );
+    assert_eq!(store.audit_entries(5001).await.unwrap(), entries[..2].to_vec());
+    assert_eq!(store.audit_entries(5002).await.unwrap(), entries[2..3].to_vec());
     assert!(store.audit_entries(5003).await.unwrap().is_empty());
     assert_eq!(count(&store, "audit_log").await, 4);
 }
@@ -1511,20 +1192,14 @@ async fn a_lead_is_recorded_once_per_user_and_phone(store: Store) {
     assert!(store.record_lead(&first, day).await.unwrap(), "staff hear of a new lead");
     assert_eq!(store.leads().await.unwrap(), vec![first.clone()]);
 
-    let again = Lead {
-        created_at: utc("2025-01-11T06:00:00Z"),
-        ..first.clone()
-    };
+    let again = Lead { created_at: utc("2025-01-11T06:00:00Z"), ..first.clone() };
     assert!(!store.record_lead(&again, day).await.unwrap(), "not again within a day");
     assert_eq!(store.leads().await.unwrap(), vec![again.clone()]);
     let next_day = Lead { created_at: utc("2025-01-12T05:00:00Z"), ..first.clone() };
     assert!(store.record_lead(&next_day, day).await.unwrap(), "again a day after the last notice");
     assert!(!store.record_lead(&Lead { created_at: utc("2025-01-12T07:00:00Z"), ..first.clone() }, day).await.unwrap());
 
-    let other_phone = Lead {
-        phone: Phone::parse("+77770000001").unwrap(),
-        ..again.clone()
-    };
+    let other_phone = Lead { phone: Phone::parse("+77770000001").unwrap(), ..again.clone() };
     assert!(store.record_lead(&other_phone, day).await.unwrap(), "another phone is another lead");
     assert_eq!(store.leads().await.unwrap().len(), 2);
 }
@@ -1549,23 +1224,13 @@ async fn an_in_memory_store_serves_concurrent_callers(store: Store) {
 
 async fn subscription_changes_are_quoted_applied_refused_and_repeated_once(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
-    let codes = |list: Vec<cabinet::adapters::Tariff>| {
-        list.into_iter()
-            .map(|t| (t.code, t.monthly_fee))
-            .collect::<Vec<_>>()
-    };
+    let codes =
+        |list: Vec<cabinet::adapters::Tariff>| list.into_iter().map(|t| (t.code, t.monthly_fee)).collect::<Vec<_>>();
     assert_eq!(
         codes(builtin.tariffs().await.unwrap()),
-        [
-            ("basic".to_owned(), dec("590")),
-            ("optimal".to_owned(), dec("890")),
-            ("max".to_owned(), dec("1490"))
-        ]
+        [("basic".to_owned(), dec("590")), ("optimal".to_owned(), dec("890")), ("max".to_owned(), dec("1490"))]
     );
-    assert_eq!(
-        codes(builtin.tariff_options().await.unwrap()),
-        [("tv".to_owned(), dec("300"))]
-    );
+    assert_eq!(codes(builtin.tariff_options().await.unwrap()), [("tv".to_owned(), dec("300"))]);
 
     let c1 = id("C1");
     let tariff = |code: &str| SubscriptionChange::Tariff(code.to_owned());
@@ -1579,54 +1244,21 @@ async fn subscription_changes_are_quoted_applied_refused_and_repeated_once(store
     };
     assert_eq!(quote("C1", tariff("max")).await, done("1490", "2025-01-15"));
     assert_eq!(quote("C1", add("tv")).await, done("1190", "2025-01-11"));
-    assert_eq!(
-        quote("C1", SubscriptionChange::Pause).await,
-        done("0", "2025-01-12")
-    );
+    assert_eq!(quote("C1", SubscriptionChange::Pause).await, done("0", "2025-01-12"));
     assert_eq!(quote("C2", remove("tv")).await, done("590", "2025-01-13"));
-    assert_eq!(
-        quote("C2", tariff("optimal")).await,
-        done("1190", "2025-01-13")
-    );
-    assert_eq!(
-        quote("C3", tariff("basic")).await,
-        done("890", "2025-02-01")
-    );
+    assert_eq!(quote("C2", tariff("optimal")).await, done("1190", "2025-01-13"));
+    assert_eq!(quote("C3", tariff("basic")).await, done("890", "2025-02-01"));
     assert_eq!(quote("C3", remove("tv")).await, done("1490", "2025-02-01"));
 
     // Refusals.
-    assert_eq!(
-        quote("C1", tariff("optimal")).await,
-        refused(ChangeRefusal::SameTariff)
-    );
-    assert_eq!(
-        quote("C1", tariff("gold")).await,
-        refused(ChangeRefusal::Unknown)
-    );
-    assert_eq!(
-        quote("C1", add("radio")).await,
-        refused(ChangeRefusal::Unknown)
-    );
-    assert_eq!(
-        quote("C1", remove("radio")).await,
-        refused(ChangeRefusal::Unknown)
-    );
-    assert_eq!(
-        quote("C1", remove("tv")).await,
-        refused(ChangeRefusal::OptionAbsent)
-    );
-    assert_eq!(
-        quote("C2", add("tv")).await,
-        refused(ChangeRefusal::OptionPresent)
-    );
-    assert_eq!(
-        quote("C1", SubscriptionChange::Resume).await,
-        refused(ChangeRefusal::NotPaused)
-    );
-    assert_eq!(
-        quote("C9", SubscriptionChange::Pause).await,
-        refused(ChangeRefusal::NoSubscription)
-    );
+    assert_eq!(quote("C1", tariff("optimal")).await, refused(ChangeRefusal::SameTariff));
+    assert_eq!(quote("C1", tariff("gold")).await, refused(ChangeRefusal::Unknown));
+    assert_eq!(quote("C1", add("radio")).await, refused(ChangeRefusal::Unknown));
+    assert_eq!(quote("C1", remove("radio")).await, refused(ChangeRefusal::Unknown));
+    assert_eq!(quote("C1", remove("tv")).await, refused(ChangeRefusal::OptionAbsent));
+    assert_eq!(quote("C2", add("tv")).await, refused(ChangeRefusal::OptionPresent));
+    assert_eq!(quote("C1", SubscriptionChange::Resume).await, refused(ChangeRefusal::NotPaused));
+    assert_eq!(quote("C9", SubscriptionChange::Pause).await, refused(ChangeRefusal::NoSubscription));
 
     // A quote changes nothing.
     let account = builtin.account(&c1).await.unwrap().unwrap();
@@ -1635,119 +1267,46 @@ async fn subscription_changes_are_quoted_applied_refused_and_repeated_once(store
     assert_eq!(count(&store, "subscription_changes").await, 0);
 
     // Applying: the account changes, the change is recorded.
-    assert_eq!(
-        builtin
-            .apply_change(&c1, &tariff("max"), "k1")
-            .await
-            .unwrap(),
-        done("1490", "2025-01-15")
-    );
+    assert_eq!(builtin.apply_change(&c1, &tariff("max"), "k1").await.unwrap(), done("1490", "2025-01-15"));
     let account = builtin.account(&c1).await.unwrap().unwrap();
     assert_eq!(account.tariff.unwrap().code, "max");
     let next = account.next_charge.unwrap();
     assert_eq!((next.date, next.amount), (date("2025-01-15"), dec("1490")));
-    assert_eq!(
-        quote("C1", tariff("max")).await,
-        refused(ChangeRefusal::SameTariff)
-    );
+    assert_eq!(quote("C1", tariff("max")).await, refused(ChangeRefusal::SameTariff));
 
     // The same key answers with the first outcome and applies nothing, whatever it asks.
-    assert_eq!(
-        builtin
-            .apply_change(&c1, &tariff("max"), "k1")
-            .await
-            .unwrap(),
-        done("1490", "2025-01-15")
-    );
-    assert_eq!(
-        builtin
-            .apply_change(&c1, &SubscriptionChange::Pause, "k1")
-            .await
-            .unwrap(),
-        done("1490", "2025-01-15")
-    );
+    assert_eq!(builtin.apply_change(&c1, &tariff("max"), "k1").await.unwrap(), done("1490", "2025-01-15"));
+    assert_eq!(builtin.apply_change(&c1, &SubscriptionChange::Pause, "k1").await.unwrap(), done("1490", "2025-01-15"));
     assert!(!builtin.account(&c1).await.unwrap().unwrap().paused);
     assert_eq!(count(&store, "subscription_changes").await, 1);
     // The same key of another customer is another change.
-    assert_eq!(
-        builtin
-            .apply_change(&id("C3"), &add("tv"), "k1")
-            .await
-            .unwrap(),
-        refused(ChangeRefusal::OptionPresent)
-    );
+    assert_eq!(builtin.apply_change(&id("C3"), &add("tv"), "k1").await.unwrap(), refused(ChangeRefusal::OptionPresent));
     assert_eq!(count(&store, "subscription_changes").await, 2);
 
     // Options on and off.
-    assert_eq!(
-        builtin.apply_change(&c1, &add("tv"), "k2").await.unwrap(),
-        done("1790", "2025-01-11")
-    );
+    assert_eq!(builtin.apply_change(&c1, &add("tv"), "k2").await.unwrap(), done("1790", "2025-01-11"));
     let account = builtin.account(&c1).await.unwrap().unwrap();
-    assert_eq!(
-        account
-            .options
-            .iter()
-            .map(|o| o.code.as_str())
-            .collect::<Vec<_>>(),
-        ["tv"]
-    );
+    assert_eq!(account.options.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), ["tv"]);
     assert_eq!(account.next_charge.unwrap().amount, dec("1790"));
-    assert_eq!(
-        builtin
-            .apply_change(&c1, &remove("tv"), "k3")
-            .await
-            .unwrap(),
-        done("1490", "2025-01-15")
-    );
-    assert!(
-        builtin
-            .account(&c1)
-            .await
-            .unwrap()
-            .unwrap()
-            .options
-            .is_empty()
-    );
+    assert_eq!(builtin.apply_change(&c1, &remove("tv"), "k3").await.unwrap(), done("1490", "2025-01-15"));
+    assert!(builtin.account(&c1).await.unwrap().unwrap().options.is_empty());
 
     // Pause and resume; a refusal is recorded and repeated too.
     let c2 = id("C2");
-    assert_eq!(
-        builtin
-            .apply_change(&c2, &SubscriptionChange::Pause, "p1")
-            .await
-            .unwrap(),
-        done("0", "2025-01-12")
-    );
+    assert_eq!(builtin.apply_change(&c2, &SubscriptionChange::Pause, "p1").await.unwrap(), done("0", "2025-01-12"));
     let account = builtin.account(&c2).await.unwrap().unwrap();
     assert!(account.paused);
     assert_eq!(account.next_charge.unwrap().amount, dec("0"));
+    assert_eq!(quote("C2", tariff("max")).await, done("0", "2025-01-13"), "nothing to pay while paused");
     assert_eq!(
-        quote("C2", tariff("max")).await,
-        done("0", "2025-01-13"),
-        "nothing to pay while paused"
-    );
-    assert_eq!(
-        builtin
-            .apply_change(&c2, &SubscriptionChange::Pause, "p2")
-            .await
-            .unwrap(),
+        builtin.apply_change(&c2, &SubscriptionChange::Pause, "p2").await.unwrap(),
         refused(ChangeRefusal::AlreadyPaused)
     );
     assert_eq!(
-        builtin
-            .apply_change(&c2, &SubscriptionChange::Pause, "p2")
-            .await
-            .unwrap(),
+        builtin.apply_change(&c2, &SubscriptionChange::Pause, "p2").await.unwrap(),
         refused(ChangeRefusal::AlreadyPaused)
     );
-    assert_eq!(
-        builtin
-            .apply_change(&c2, &SubscriptionChange::Resume, "p3")
-            .await
-            .unwrap(),
-        done("890", "2025-01-11")
-    );
+    assert_eq!(builtin.apply_change(&c2, &SubscriptionChange::Resume, "p3").await.unwrap(), done("890", "2025-01-11"));
     let account = builtin.account(&c2).await.unwrap().unwrap();
     assert!(!account.paused);
     assert_eq!(account.next_charge.unwrap().amount, dec("890"));
@@ -1757,28 +1316,15 @@ async fn subscription_changes_are_quoted_applied_refused_and_repeated_once(store
         .execute(store.pool())
         .await
         .unwrap();
-    assert_eq!(
-        quote("C3", tariff("basic")).await,
-        done("890", "2025-02-01")
-    );
+    assert_eq!(quote("C3", tariff("basic")).await, done("890", "2025-02-01"));
     sqlx::query("UPDATE accounts SET next_charge_date = '2025-01-11' WHERE customer_id = 'C3'")
         .execute(store.pool())
         .await
         .unwrap();
-    assert_eq!(
-        quote("C3", tariff("basic")).await,
-        done("890", "2025-02-01"),
-        "today is not ahead"
-    );
+    assert_eq!(quote("C3", tariff("basic")).await, done("890", "2025-02-01"), "today is not ahead");
     // No tariff, no subscription.
-    sqlx::query("UPDATE accounts SET tariff = NULL WHERE customer_id = 'C3'")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(
-        quote("C3", tariff("basic")).await,
-        refused(ChangeRefusal::NoSubscription)
-    );
+    sqlx::query("UPDATE accounts SET tariff = NULL WHERE customer_id = 'C3'").execute(store.pool()).await.unwrap();
+    assert_eq!(quote("C3", tariff("basic")).await, refused(ChangeRefusal::NoSubscription));
 }
 
 async fn concurrent_changes_apply_once(store: Store) {
@@ -1788,14 +1334,7 @@ async fn concurrent_changes_apply_once(store: Store) {
         .map(|_| {
             let builtin = builtin.clone();
             tokio::spawn(async move {
-                builtin
-                    .apply_change(
-                        &id("C1"),
-                        &SubscriptionChange::AddOption("tv".to_owned()),
-                        "tap",
-                    )
-                    .await
-                    .unwrap()
+                builtin.apply_change(&id("C1"), &SubscriptionChange::AddOption("tv".to_owned()), "tap").await.unwrap()
             })
         })
         .collect();
@@ -1811,10 +1350,7 @@ async fn concurrent_changes_apply_once(store: Store) {
         .map(|i| {
             let builtin = builtin.clone();
             tokio::spawn(async move {
-                builtin
-                    .apply_change(&id("C3"), &SubscriptionChange::Pause, &format!("pause-{i}"))
-                    .await
-                    .unwrap()
+                builtin.apply_change(&id("C3"), &SubscriptionChange::Pause, &format!("pause-{i}")).await.unwrap()
             })
         })
         .collect();
@@ -1822,32 +1358,15 @@ async fn concurrent_changes_apply_once(store: Store) {
     for task in tasks {
         outcomes.push(task.await.unwrap());
     }
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| **o == done("0", "2025-01-12"))
-            .count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| **o == refused(ChangeRefusal::AlreadyPaused))
-            .count(),
-        7,
-        "{outcomes:?}"
-    );
+    assert_eq!(outcomes.iter().filter(|o| **o == done("0", "2025-01-12")).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == refused(ChangeRefusal::AlreadyPaused)).count(), 7, "{outcomes:?}");
     assert!(builtin.account(&id("C3")).await.unwrap().unwrap().paused);
 }
 
 async fn payment_links_fill_the_template(store: Store) {
     let builtin = with_demo(&store).await;
     assert_eq!(
-        builtin
-            .payment_link(&id("C1"), dec("2000"), "ref-1")
-            .await
-            .unwrap(),
+        builtin.payment_link(&id("C1"), dec("2000"), "ref-1").await.unwrap(),
         "https://pay.example.com/checkout?account=C1&amount=2000&ref=ref-1"
     );
     let custom = builtin.clone().with_settings(BuiltinSettings {
@@ -1855,24 +1374,11 @@ async fn payment_links_fill_the_template(store: Store) {
         ..BuiltinSettings::default()
     });
     assert_eq!(
-        custom
-            .payment_link(&id("C2"), dec("1500.5"), "a b&c={amount}")
-            .await
-            .unwrap(),
+        custom.payment_link(&id("C2"), dec("1500.5"), "a b&c={amount}").await.unwrap(),
         "https://pay.test/C2/KZT?sum=1500.50&r=a+b%26c%3D%7Bamount%7D"
     );
-    assert!(
-        builtin
-            .payment_link(&id("C1"), dec("0"), "ref-2")
-            .await
-            .is_err()
-    );
-    assert!(
-        builtin
-            .payment_link(&id("C1"), dec("-5"), "ref-3")
-            .await
-            .is_err()
-    );
+    assert!(builtin.payment_link(&id("C1"), dec("0"), "ref-2").await.is_err());
+    assert!(builtin.payment_link(&id("C1"), dec("-5"), "ref-3").await.is_err());
 }
 
 async fn a_payment_is_credited_once_even_concurrently(store: Store) {
@@ -1882,33 +1388,13 @@ async fn a_payment_is_credited_once_even_concurrently(store: Store) {
         ("en".to_owned(), "Top-up via Telegram".to_owned()),
     ]));
     let c1 = id("C1");
-    assert_eq!(
-        builtin
-            .credit_payment(&c1, dec("500.50"), "tg-1", &title)
-            .await
-            .unwrap(),
-        Some(dec("3950.50"))
-    );
-    assert_eq!(
-        builtin
-            .credit_payment(&c1, dec("500.50"), "tg-1", &title)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        builtin.account(&c1).await.unwrap().unwrap().balance,
-        dec("3950.50")
-    );
+    assert_eq!(builtin.credit_payment(&c1, dec("500.50"), "tg-1", &title).await.unwrap(), Some(dec("3950.50")));
+    assert_eq!(builtin.credit_payment(&c1, dec("500.50"), "tg-1", &title).await.unwrap(), None);
+    assert_eq!(builtin.account(&c1).await.unwrap().unwrap().balance, dec("3950.50"));
     let latest = builtin.transactions(&c1, 10).await.unwrap();
     assert_eq!(latest.len(), 5);
     assert_eq!(
-        (
-            latest[0].at,
-            latest[0].amount,
-            latest[0].kind.as_str(),
-            &latest[0].title
-        ),
+        (latest[0].at, latest[0].amount, latest[0].kind.as_str(), &latest[0].title),
         (clock.now(), dec("500.50"), "top_up", &title)
     );
     assert_eq!(count(&store, "payments_credited").await, 1);
@@ -1917,27 +1403,15 @@ async fn a_payment_is_credited_once_even_concurrently(store: Store) {
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (builtin, title) = (builtin.clone(), title.clone());
-            tokio::spawn(async move {
-                builtin
-                    .credit_payment(&id("C2"), dec("100"), "tg-2", &title)
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { builtin.credit_payment(&id("C2"), dec("100"), "tg-2", &title).await.unwrap() })
         })
         .collect();
     let mut credited = Vec::new();
     for task in tasks {
         credited.push(task.await.unwrap());
     }
-    assert_eq!(
-        credited.iter().flatten().collect::<Vec<_>>(),
-        [&dec("250")],
-        "{credited:?}"
-    );
-    assert_eq!(
-        builtin.account(&id("C2")).await.unwrap().unwrap().balance,
-        dec("250")
-    );
+    assert_eq!(credited.iter().flatten().collect::<Vec<_>>(), [&dec("250")], "{credited:?}");
+    assert_eq!(builtin.account(&id("C2")).await.unwrap().unwrap().balance, dec("250"));
     assert_eq!(builtin.transactions(&id("C2"), 10).await.unwrap().len(), 2);
 
     // Different payments at once: each credited, each its own transaction.
@@ -1945,60 +1419,33 @@ async fn a_payment_is_credited_once_even_concurrently(store: Store) {
         .map(|i| {
             let (builtin, title) = (builtin.clone(), title.clone());
             tokio::spawn(async move {
-                builtin
-                    .credit_payment(&id("C3"), dec("10"), &format!("tg-3-{i}"), &title)
-                    .await
-                    .unwrap()
+                builtin.credit_payment(&id("C3"), dec("10"), &format!("tg-3-{i}"), &title).await.unwrap()
             })
         })
         .collect();
     for task in tasks {
         assert!(task.await.unwrap().is_some());
     }
-    assert_eq!(
-        builtin.account(&id("C3")).await.unwrap().unwrap().balance,
-        dec("12050")
-    );
+    assert_eq!(builtin.account(&id("C3")).await.unwrap().unwrap().balance, dec("12050"));
     assert_eq!(builtin.transactions(&id("C3"), 10).await.unwrap().len(), 5);
 
     // No account, no credit, and the payment id stays free.
-    assert!(
-        builtin
-            .credit_payment(&id("C9"), dec("1"), "tg-9", &title)
-            .await
-            .is_err()
-    );
+    assert!(builtin.credit_payment(&id("C9"), dec("1"), "tg-9", &title).await.is_err());
     assert_eq!(count(&store, "payments_credited").await, 1 + 1 + 5);
 }
 
 async fn documents_are_scoped_to_their_customer_and_printable(store: Store) {
     let builtin = with_demo(&store).await;
-    let ids: Vec<String> = builtin
-        .documents(&id("C1"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let ids: Vec<String> = builtin.documents(&id("C1")).await.unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(ids, ["D-1002", "D-1001", "D-1004", "D-1003", "D-1005"]);
     assert!(builtin.documents(&id("C3")).await.unwrap().is_empty());
 
     assert_eq!(builtin.document(&id("C2"), "D-1001").await.unwrap(), None);
     assert_eq!(builtin.file(&id("C2"), "D-1001").await.unwrap(), None);
     assert_eq!(builtin.file(&id("C1"), "D-9999").await.unwrap(), None);
-    let info = builtin
-        .document(&id("C1"), "D-1001")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (info.kind.as_str(), info.period),
-        ("act", Period::parse("2024-12").unwrap())
-    );
-    assert_eq!(
-        info.title.get(Locale::En),
-        "Certificate of services rendered, December 2024"
-    );
+    let info = builtin.document(&id("C1"), "D-1001").await.unwrap().unwrap();
+    assert_eq!((info.kind.as_str(), info.period), ("act", Period::parse("2024-12").unwrap()));
+    assert_eq!(info.title.get(Locale::En), "Certificate of services rendered, December 2024");
 
     let data = |who: &'static str, doc: &'static str| {
         let builtin = builtin.clone();
@@ -2016,142 +1463,62 @@ async fn documents_are_scoped_to_their_customer_and_printable(store: Store) {
     assert_eq!(act.customer_lines, ["ул. Ленина 15, кв. 42"]);
     assert_eq!(act.account.as_deref(), Some("C1"));
     assert_eq!(act.lines.len(), 1);
-    assert_eq!(
-        act.lines[0].description.get(Locale::Ru),
-        "Услуги по тарифу «Оптимальный»"
-    );
+    assert_eq!(act.lines[0].description.get(Locale::Ru), "Услуги по тарифу «Оптимальный»");
     assert_eq!(act.lines[0].description.get(Locale::En), "Optimal plan");
-    assert_eq!(
-        (
-            act.lines[0].qty,
-            act.lines[0].unit_price,
-            act.lines[0].amount
-        ),
-        (dec("1"), dec("890"), dec("890"))
-    );
+    assert_eq!((act.lines[0].qty, act.lines[0].unit_price, act.lines[0].amount), (dec("1"), dec("890"), dec("890")));
     assert_eq!((act.total, act.currency.as_str()), (dec("890"), "KZT"));
 
     // Her act: the tariff and the option; no address on file.
     let act = data("C2", "D-2001").await;
     assert!(act.customer_lines.is_empty());
     assert_eq!(act.account.as_deref(), Some("C2"));
-    let lines: Vec<(&str, Decimal)> = act
-        .lines
-        .iter()
-        .map(|l| (l.description.get(Locale::En), l.amount))
-        .collect();
-    assert_eq!(
-        lines,
-        [("Basic plan", dec("590")), ("TV pack option", dec("300"))]
-    );
+    let lines: Vec<(&str, Decimal)> = act.lines.iter().map(|l| (l.description.get(Locale::En), l.amount)).collect();
+    assert_eq!(lines, [("Basic plan", dec("590")), ("TV pack option", dec("300"))]);
     assert_eq!(act.lines[1].description.get(Locale::Ru), "Опция «ТВ-пакет»");
     assert_eq!(act.total, dec("890"));
 
     // A receipt lists the period's top-ups; without any, the tariff.
     let receipt = data("C1", "D-1004").await;
     assert_eq!(receipt.lines.len(), 1);
-    assert_eq!(
-        receipt.lines[0].description.get(Locale::Ru),
-        "Пополнение картой **4242"
-    );
-    assert_eq!(
-        (receipt.total, receipt.issued),
-        (dec("2000"), date("2024-12-31"))
-    );
+    assert_eq!(receipt.lines[0].description.get(Locale::Ru), "Пополнение картой **4242");
+    assert_eq!((receipt.total, receipt.issued), (dec("2000"), date("2024-12-31")));
     let receipt = data("C1", "D-1003").await;
-    assert_eq!(
-        (receipt.total, receipt.issued),
-        (dec("890"), date("2024-02-29"))
-    );
+    assert_eq!((receipt.total, receipt.issued), (dec("890"), date("2024-02-29")));
 
     let contract = data("C1", "D-1005").await;
     assert_eq!(contract.issued, date("2023-06-01"));
     assert_eq!(contract.total, dec("890"));
     let invoice = data("C1", "D-1002").await;
-    assert_eq!(
-        (invoice.issued, invoice.total),
-        (date("2025-01-31"), dec("890"))
-    );
+    assert_eq!((invoice.issued, invoice.total), (date("2025-01-31"), dec("890")));
 }
 
 async fn a_repeat_order_is_built_from_the_last_delivered_one(store: Store) {
     let (builtin, clock) = with_demo_at_demo_time(&store).await;
-    let last = builtin
-        .last_delivered_order(&id("C1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let last = builtin.last_delivered_order(&id("C1")).await.unwrap().unwrap();
     assert_eq!(last.number, "78110");
     let lines: Vec<(&str, i64)> = last.items.iter().map(|i| (i.sku.as_str(), i.qty)).collect();
     assert_eq!(lines, [("COF-LAV-1KG", 1), ("MILK-32", 1)]);
-    assert_eq!(
-        last.delivery.unwrap().address.as_deref(),
-        Some("ул. Ленина 15, кв. 42")
-    );
-    assert_eq!(
-        builtin.last_delivered_order(&id("C2")).await.unwrap(),
-        None,
-        "78300 is not delivered"
-    );
+    assert_eq!(last.delivery.unwrap().address.as_deref(), Some("ул. Ленина 15, кв. 42"));
+    assert_eq!(builtin.last_delivered_order(&id("C2")).await.unwrap(), None, "78300 is not delivered");
     assert_eq!(builtin.last_delivered_order(&id("C3")).await.unwrap(), None);
 
-    let products = builtin
-        .products(&[
-            "MILK-32".to_owned(),
-            "DOG-FOOD".to_owned(),
-            "COF-LAV-1KG".to_owned(),
-        ])
-        .await
-        .unwrap();
-    let found: Vec<(&str, Decimal, i64)> = products
-        .iter()
-        .map(|p| (p.sku.as_str(), p.price, p.in_stock))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("MILK-32", dec("89"), 200),
-            ("COF-LAV-1KG", dec("1290"), 40)
-        ]
-    );
+    let products =
+        builtin.products(&["MILK-32".to_owned(), "DOG-FOOD".to_owned(), "COF-LAV-1KG".to_owned()]).await.unwrap();
+    let found: Vec<(&str, Decimal, i64)> = products.iter().map(|p| (p.sku.as_str(), p.price, p.in_stock)).collect();
+    assert_eq!(found, [("MILK-32", dec("89"), 200), ("COF-LAV-1KG", dec("1290"), 40)]);
     assert_eq!(products[0].name.get(Locale::En), "Milk 3.2%");
 
     let repeat = new_order(&[("COF-LAV-1KG", 1), ("MILK-32", 2)], None);
-    let created = builtin
-        .create_order(&id("C1"), &repeat, "k1")
-        .await
-        .unwrap()
-        .unwrap();
+    let created = builtin.create_order(&id("C1"), &repeat, "k1").await.unwrap().unwrap();
     assert_eq!(
         created,
-        CreatedOrder {
-            number: "78301".to_owned(),
-            total: dec("1468"),
-            currency: "KZT".to_owned(),
-            new: true
-        }
+        CreatedOrder { number: "78301".to_owned(), total: dec("1468"), currency: "KZT".to_owned(), new: true }
     );
-    assert_eq!(
-        (
-            stock(&store, "COF-LAV-1KG").await,
-            stock(&store, "MILK-32").await
-        ),
-        (39, 198)
-    );
+    assert_eq!((stock(&store, "COF-LAV-1KG").await, stock(&store, "MILK-32").await), (39, 198));
     let order = builtin.order(&id("C1"), "78301").await.unwrap().unwrap();
-    assert_eq!(
-        (order.status, order.created, order.total),
-        (OrderStatus::New, clock.now(), dec("1468"))
-    );
-    let items: Vec<(&str, i64, Decimal)> = order
-        .items
-        .iter()
-        .map(|i| (i.sku.as_str(), i.qty, i.price))
-        .collect();
-    assert_eq!(
-        items,
-        [("COF-LAV-1KG", 1, dec("1290")), ("MILK-32", 2, dec("89"))]
-    );
+    assert_eq!((order.status, order.created, order.total), (OrderStatus::New, clock.now(), dec("1468")));
+    let items: Vec<(&str, i64, Decimal)> = order.items.iter().map(|i| (i.sku.as_str(), i.qty, i.price)).collect();
+    assert_eq!(items, [("COF-LAV-1KG", 1, dec("1290")), ("MILK-32", 2, dec("89"))]);
     assert_eq!(
         order.delivery.unwrap().address.as_deref(),
         Some("ул. Ленина 15, кв. 42"),
@@ -2160,66 +1527,31 @@ async fn a_repeat_order_is_built_from_the_last_delivered_one(store: Store) {
     assert_eq!(builtin.order(&id("C2"), "78301").await.unwrap(), None);
 
     // The same key: the same order, nothing taken twice.
-    let again = builtin
-        .create_order(&id("C1"), &repeat, "k1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        again,
-        CreatedOrder {
-            new: false,
-            ..created.clone()
-        }
-    );
+    let again = builtin.create_order(&id("C1"), &repeat, "k1").await.unwrap().unwrap();
+    assert_eq!(again, CreatedOrder { new: false, ..created.clone() });
     // A caller that no longer has the lines (the draft is gone) still finds the order by key.
     let empty = NewOrder { lines: Vec::new(), address: None };
     let found = builtin.create_order(&id("C1"), &empty, "k1").await.unwrap().unwrap();
     assert_eq!(found, CreatedOrder { new: false, ..created.clone() });
-    assert_eq!(
-        (
-            stock(&store, "COF-LAV-1KG").await,
-            stock(&store, "MILK-32").await
-        ),
-        (39, 198)
-    );
+    assert_eq!((stock(&store, "COF-LAV-1KG").await, stock(&store, "MILK-32").await), (39, 198));
     assert_eq!(count(&store, "orders").await, 5);
 
     // The same key of another customer is another order, to the address given.
     let hers = builtin
-        .create_order(
-            &id("C2"),
-            &new_order(&[("MILK-32", 1)], Some("пр. Абая 10, кв. 5")),
-            "k1",
-        )
+        .create_order(&id("C2"), &new_order(&[("MILK-32", 1)], Some("пр. Абая 10, кв. 5")), "k1")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (hers.number.as_str(), hers.total, hers.new),
-        ("78302", dec("89"), true)
-    );
+    assert_eq!((hers.number.as_str(), hers.total, hers.new), ("78302", dec("89"), true));
     let order = builtin.order(&id("C2"), "78302").await.unwrap().unwrap();
-    assert_eq!(
-        order.delivery.unwrap().address.as_deref(),
-        Some("пр. Абая 10, кв. 5")
-    );
+    assert_eq!(order.delivery.unwrap().address.as_deref(), Some("пр. Абая 10, кв. 5"));
 
     // Refusals write nothing.
     let refusal = |lines: &'static [(&'static str, i64)]| {
         let builtin = builtin.clone();
-        async move {
-            builtin
-                .create_order(&id("C1"), &new_order(lines, None), "refused")
-                .await
-                .unwrap()
-                .unwrap_err()
-        }
+        async move { builtin.create_order(&id("C1"), &new_order(lines, None), "refused").await.unwrap().unwrap_err() }
     };
-    assert_eq!(
-        refusal(&[("MILK-32", 1), ("BREAD-W", 2)]).await,
-        OrderRefusal::OutOfStock(vec!["BREAD-W".to_owned()])
-    );
+    assert_eq!(refusal(&[("MILK-32", 1), ("BREAD-W", 2)]).await, OrderRefusal::OutOfStock(vec!["BREAD-W".to_owned()]));
     assert_eq!(
         refusal(&[("DOG-FOOD", 1), ("COF-MACH", 4)]).await,
         OrderRefusal::OutOfStock(vec!["DOG-FOOD".to_owned(), "COF-MACH".to_owned()])
@@ -2235,30 +1567,12 @@ async fn a_repeat_order_is_built_from_the_last_delivered_one(store: Store) {
     assert_eq!(stock(&store, "MILK-32").await, 197);
 
     // The last unit: taken once.
-    let machine = builtin
-        .create_order(&id("C3"), &new_order(&[("COF-MACH", 3)], None), "m1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (machine.number.as_str(), machine.total),
-        ("78303", dec("269970"))
-    );
+    let machine = builtin.create_order(&id("C3"), &new_order(&[("COF-MACH", 3)], None), "m1").await.unwrap().unwrap();
+    assert_eq!((machine.number.as_str(), machine.total), ("78303", dec("269970")));
     assert_eq!(stock(&store, "COF-MACH").await, 0);
-    assert!(
-        builtin
-            .order(&id("C3"), "78303")
-            .await
-            .unwrap()
-            .unwrap()
-            .delivery
-            .is_none()
-    );
+    assert!(builtin.order(&id("C3"), "78303").await.unwrap().unwrap().delivery.is_none());
     assert_eq!(
-        builtin
-            .create_order(&id("C3"), &new_order(&[("COF-MACH", 1)], None), "m2")
-            .await
-            .unwrap(),
+        builtin.create_order(&id("C3"), &new_order(&[("COF-MACH", 1)], None), "m2").await.unwrap(),
         Err(OrderRefusal::OutOfStock(vec!["COF-MACH".to_owned()]))
     );
 }
@@ -2269,11 +1583,7 @@ async fn a_double_tap_creates_one_order(store: Store) {
         .map(|_| {
             let builtin = builtin.clone();
             tokio::spawn(async move {
-                builtin
-                    .create_order(&id("C1"), &new_order(&[("MILK-32", 1)], None), "tap")
-                    .await
-                    .unwrap()
-                    .unwrap()
+                builtin.create_order(&id("C1"), &new_order(&[("MILK-32", 1)], None), "tap").await.unwrap().unwrap()
             })
         })
         .collect();
@@ -2292,11 +1602,7 @@ async fn a_double_tap_creates_one_order(store: Store) {
             let builtin = builtin.clone();
             tokio::spawn(async move {
                 builtin
-                    .create_order(
-                        &id("C2"),
-                        &new_order(&[("MILK-32", 1)], None),
-                        &format!("order-{i}"),
-                    )
+                    .create_order(&id("C2"), &new_order(&[("MILK-32", 1)], None), &format!("order-{i}"))
                     .await
                     .unwrap()
                     .unwrap()
@@ -2320,16 +1626,10 @@ async fn an_offer_follows_an_old_enough_purchase(store: Store) {
     assert_eq!(offer.id, "COF-MACH->COF-LAV-1KG");
     assert_eq!(offer.sku.as_deref(), Some("COF-LAV-1KG"));
     let ru = offer.text.get(Locale::Ru);
-    assert!(
-        ru.contains("Кофемашина DeLonghi") && ru.contains("Кофе Lavazza 1 кг"),
-        "{ru}"
-    );
+    assert!(ru.contains("Кофемашина DeLonghi") && ru.contains("Кофе Lavazza 1 кг"), "{ru}");
     assert!(ru.contains("больше месяца"), "{ru}");
     let en = offer.text.get(Locale::En);
-    assert!(
-        en.contains("DeLonghi coffee machine") && en.contains("Lavazza coffee 1 kg"),
-        "{en}"
-    );
+    assert!(en.contains("DeLonghi coffee machine") && en.contains("Lavazza coffee 1 kg"), "{en}");
     assert_eq!(builtin.offer(&id("C2")).await.unwrap(), None);
     assert_eq!(builtin.offer(&id("C3")).await.unwrap(), None);
 
@@ -2338,27 +1638,14 @@ async fn an_offer_follows_an_old_enough_purchase(store: Store) {
     assert_eq!(builtin.offer(&id("C1")).await.unwrap(), None);
     clock.set(utc("2024-12-31T06:00:00Z"));
     let offer = builtin.offer(&id("C1")).await.unwrap().unwrap();
-    assert!(
-        offer.text.get(Locale::En).contains("over three weeks"),
-        "{:?}",
-        offer.text
-    );
+    assert!(offer.text.get(Locale::En).contains("over three weeks"), "{:?}", offer.text);
 
     // Nothing to offer when the product is out of stock or the purchase was cancelled.
-    sqlx::query("UPDATE catalog SET in_stock = 0 WHERE sku = 'COF-LAV-1KG'")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::query("UPDATE catalog SET in_stock = 0 WHERE sku = 'COF-LAV-1KG'").execute(store.pool()).await.unwrap();
     assert_eq!(builtin.offer(&id("C1")).await.unwrap(), None);
-    sqlx::query("UPDATE catalog SET in_stock = 5 WHERE sku = 'COF-LAV-1KG'")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::query("UPDATE catalog SET in_stock = 5 WHERE sku = 'COF-LAV-1KG'").execute(store.pool()).await.unwrap();
     assert!(builtin.offer(&id("C1")).await.unwrap().is_some());
-    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE number = '77501'")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE number = '77501'").execute(store.pool()).await.unwrap();
     assert_eq!(builtin.offer(&id("C1")).await.unwrap(), None);
 
     // Rules come from the settings (78234, with cat food, is a day old).
@@ -2390,11 +1677,7 @@ async fn referral_codes_are_stable_and_credit_once(store: Store) {
     assert_eq!(codes.len(), 1, "{codes:?}");
     let code = codes.into_iter().next().unwrap();
     assert_eq!(code.len(), 8);
-    assert!(
-        code.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
-        "{code}"
-    );
+    assert!(code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()), "{code}");
     assert!(!code.contains(['0', 'O', '1', 'I']), "{code}");
     assert_eq!(builtin.referral_code(&id("C1")).await.unwrap(), code);
     let hers = builtin.referral_code(&id("C2")).await.unwrap();
@@ -2412,96 +1695,28 @@ async fn referral_codes_are_stable_and_credit_once(store: Store) {
     for task in tasks {
         outcomes.push(task.await.unwrap());
     }
-    let credited = ReferralOutcome::Credited {
-        referrer: id("C1"),
-        points: 500,
-    };
-    assert_eq!(
-        outcomes.iter().filter(|o| **o == credited).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| **o == ReferralOutcome::AlreadyReferred)
-            .count(),
-        7,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        builtin
-            .account(&id("C1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .bonus_points,
-        1700
-    );
+    let credited = ReferralOutcome::Credited { referrer: id("C1"), points: 500 };
+    assert_eq!(outcomes.iter().filter(|o| **o == credited).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == ReferralOutcome::AlreadyReferred).count(), 7, "{outcomes:?}");
+    assert_eq!(builtin.account(&id("C1")).await.unwrap().unwrap().bonus_points, 1700);
 
     // Referred once, whoever refers again.
-    assert_eq!(
-        builtin.credit_referral(&code, &id("C2")).await.unwrap(),
-        ReferralOutcome::AlreadyReferred
-    );
+    assert_eq!(builtin.credit_referral(&code, &id("C2")).await.unwrap(), ReferralOutcome::AlreadyReferred);
     let c3_code = builtin.referral_code(&id("C3")).await.unwrap();
-    assert_eq!(
-        builtin.credit_referral(&c3_code, &id("C2")).await.unwrap(),
-        ReferralOutcome::AlreadyReferred
-    );
-    assert_eq!(
-        builtin.credit_referral(&code, &id("C1")).await.unwrap(),
-        ReferralOutcome::SelfReferral
-    );
-    assert_eq!(
-        builtin
-            .credit_referral("ZZZZ2345", &id("C3"))
-            .await
-            .unwrap(),
-        ReferralOutcome::UnknownCode
-    );
-    assert_eq!(
-        builtin.credit_referral("", &id("C3")).await.unwrap(),
-        ReferralOutcome::UnknownCode
-    );
-    assert_eq!(
-        builtin
-            .credit_referral("' OR 1=1 --", &id("C3"))
-            .await
-            .unwrap(),
-        ReferralOutcome::UnknownCode
-    );
+    assert_eq!(builtin.credit_referral(&c3_code, &id("C2")).await.unwrap(), ReferralOutcome::AlreadyReferred);
+    assert_eq!(builtin.credit_referral(&code, &id("C1")).await.unwrap(), ReferralOutcome::SelfReferral);
+    assert_eq!(builtin.credit_referral("ZZZZ2345", &id("C3")).await.unwrap(), ReferralOutcome::UnknownCode);
+    assert_eq!(builtin.credit_referral("", &id("C3")).await.unwrap(), ReferralOutcome::UnknownCode);
+    assert_eq!(builtin.credit_referral("' OR 1=1 --", &id("C3")).await.unwrap(), ReferralOutcome::UnknownCode);
     // Typed in lower case, with spaces.
     let typed = format!(" {} ", hers.to_lowercase());
-    let points = builtin.clone().with_settings(BuiltinSettings {
-        referral_points: 50,
-        ..BuiltinSettings::default()
-    });
+    let points = builtin.clone().with_settings(BuiltinSettings { referral_points: 50, ..BuiltinSettings::default() });
     assert_eq!(
         points.credit_referral(&typed, &id("C3")).await.unwrap(),
-        ReferralOutcome::Credited {
-            referrer: id("C2"),
-            points: 50
-        }
+        ReferralOutcome::Credited { referrer: id("C2"), points: 50 }
     );
-    assert_eq!(
-        builtin
-            .account(&id("C2"))
-            .await
-            .unwrap()
-            .unwrap()
-            .bonus_points,
-        50
-    );
-    assert_eq!(
-        builtin
-            .account(&id("C1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .bonus_points,
-        1700
-    );
+    assert_eq!(builtin.account(&id("C2")).await.unwrap().unwrap().bonus_points, 50);
+    assert_eq!(builtin.account(&id("C1")).await.unwrap().unwrap().bonus_points, 1700);
     assert_eq!(count(&store, "referrals").await, 2);
 }
 
@@ -2517,20 +1732,14 @@ async fn a_referral_never_closes_a_loop(store: Store) {
         async move { builtin.account(&id(who)).await.unwrap().unwrap().bonus_points }
     };
     let (c1_points, c2_points) = (points("C1").await, points("C2").await);
-    assert!(matches!(
-        builtin.credit_referral(&c1_code, &id("C2")).await.unwrap(),
-        ReferralOutcome::Credited { .. }
-    ));
+    assert!(matches!(builtin.credit_referral(&c1_code, &id("C2")).await.unwrap(), ReferralOutcome::Credited { .. }));
     // C1 referred C2: C2's code for C1 would close the loop.
     assert_eq!(
         builtin.credit_referral(&c2_code, &id("C1")).await.unwrap(),
         ReferralOutcome::Loop { referrer: id("C2") }
     );
     // Further round: C2 refers C3, then C3's code for C1.
-    assert!(matches!(
-        builtin.credit_referral(&c2_code, &id("C3")).await.unwrap(),
-        ReferralOutcome::Credited { .. }
-    ));
+    assert!(matches!(builtin.credit_referral(&c2_code, &id("C3")).await.unwrap(), ReferralOutcome::Credited { .. }));
     assert_eq!(
         builtin.credit_referral(&c3_code, &id("C1")).await.unwrap(),
         ReferralOutcome::Loop { referrer: id("C3") }
@@ -2546,49 +1755,14 @@ async fn a_referral_never_closes_a_loop(store: Store) {
 async fn document_file_ids_are_cached_per_variant(store: Store) {
     let at = utc("2025-01-11T05:00:00Z");
     let c1 = id("C1");
-    assert_eq!(
-        store.cached_file_id(&c1, "D-1001", "ru").await.unwrap(),
-        None
-    );
-    store
-        .cache_file_id(&c1, "D-1001", "ru", "file-1", at)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .cached_file_id(&c1, "D-1001", "ru")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("file-1")
-    );
-    store
-        .cache_file_id(&c1, "D-1001", "ru", "file-2", at + Duration::minutes(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .cached_file_id(&c1, "D-1001", "ru")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("file-2")
-    );
-    assert_eq!(
-        store.cached_file_id(&c1, "D-1001", "en").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .cached_file_id(&id("C2"), "D-1001", "ru")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store.cached_file_id(&c1, "D-1002", "ru").await.unwrap(),
-        None
-    );
+    assert_eq!(store.cached_file_id(&c1, "D-1001", "ru").await.unwrap(), None);
+    store.cache_file_id(&c1, "D-1001", "ru", "file-1", at).await.unwrap();
+    assert_eq!(store.cached_file_id(&c1, "D-1001", "ru").await.unwrap().as_deref(), Some("file-1"));
+    store.cache_file_id(&c1, "D-1001", "ru", "file-2", at + Duration::minutes(1)).await.unwrap();
+    assert_eq!(store.cached_file_id(&c1, "D-1001", "ru").await.unwrap().as_deref(), Some("file-2"));
+    assert_eq!(store.cached_file_id(&c1, "D-1001", "en").await.unwrap(), None);
+    assert_eq!(store.cached_file_id(&id("C2"), "D-1001", "ru").await.unwrap(), None);
+    assert_eq!(store.cached_file_id(&c1, "D-1002", "ru").await.unwrap(), None);
     assert_eq!(count(&store, "document_files").await, 1);
 }
 
@@ -2622,10 +1796,7 @@ async fn otp_challenges_are_kept_per_customer_and_outlive_forget(store: Store) {
     store.put_otp(&c2, &locked).await.unwrap();
     store.clear_otp_code(&c2).await.unwrap();
     store.clear_otp_code(&id("C9")).await.unwrap();
-    let cleared = OtpRecord {
-        code_hash: String::new(),
-        ..locked.clone()
-    };
+    let cleared = OtpRecord { code_hash: String::new(), ..locked.clone() };
     assert_eq!(store.otp(&c2).await.unwrap(), Some(cleared.clone()));
 
     // /forget of the account bound to C1 leaves C1's challenge: it is the customer's.
@@ -2678,16 +1849,9 @@ async fn otp_wrong_codes_count_at_once_and_lock_at_the_last_try(store: Store) {
     seen.sort_unstable();
     assert_eq!(seen, vec![2, 3]);
     let locked = store.otp(&c1).await.unwrap().unwrap();
-    assert_eq!(
-        (locked.attempts, locked.locked_until, locked.code_hash.as_str()),
-        (3, Some(until), "")
-    );
+    assert_eq!((locked.attempts, locked.locked_until, locked.code_hash.as_str()), (3, Some(until), ""));
     // Another wrong try keeps the lock as it was.
-    let later = store
-        .count_wrong_otp(&c1, 3, until + Duration::minutes(5))
-        .await
-        .unwrap()
-        .unwrap();
+    let later = store.count_wrong_otp(&c1, 3, until + Duration::minutes(5)).await.unwrap().unwrap();
     assert_eq!(later.locked_until, Some(until + Duration::minutes(5)));
     assert_eq!(store.otp(&id("C2")).await.unwrap(), None);
 }
@@ -2736,7 +1900,8 @@ async fn otp_sends_are_claimed_one_at_a_time_under_the_throttle(store: Store) {
         .map(|_| {
             let (store, c2) = (store.clone(), c2.clone());
             tokio::spawn(async move {
-                let one = |sends: &[DateTime<Utc>]| sends.last().filter(|last| now - **last < Duration::minutes(1)).copied();
+                let one =
+                    |sends: &[DateTime<Utc>]| sends.last().filter(|last| now - **last < Duration::minutes(1)).copied();
                 store.claim_otp_send(&c2, now, now - Duration::hours(1), one).await.unwrap()
             })
         })
@@ -2799,29 +1964,18 @@ async fn a_top_up_is_marked_paid_once(store: Store) {
     assert_eq!(store.top_up("t-1").await.unwrap(), None);
     store.create_top_up(&top_up("t-1")).await.unwrap();
     assert_eq!(store.top_up("t-1").await.unwrap(), Some(top_up("t-1")));
-    assert!(
-        store.create_top_up(&top_up("t-1")).await.is_err(),
-        "a reference is unique"
-    );
+    assert!(store.create_top_up(&top_up("t-1")).await.is_err(), "a reference is unique");
 
     assert!(store.mark_top_up_paid("t-1", "charge-1", at).await.unwrap());
     assert!(!store.mark_top_up_paid("t-1", "charge-1", at).await.unwrap());
     assert!(!store.mark_top_up_paid("t-9", "charge-9", at).await.unwrap());
-    assert_eq!(
-        store.top_up("t-1").await.unwrap(),
-        Some(TopUpPayment {
-            paid: true,
-            ..top_up("t-1")
-        })
-    );
+    assert_eq!(store.top_up("t-1").await.unwrap(), Some(TopUpPayment { paid: true, ..top_up("t-1") }));
 
     store.create_top_up(&top_up("t-2")).await.unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(
-                async move { store.mark_top_up_paid("t-2", "charge-2", at).await.unwrap() },
-            )
+            tokio::spawn(async move { store.mark_top_up_paid("t-2", "charge-2", at).await.unwrap() })
         })
         .collect();
     let mut moved = 0;
@@ -2834,40 +1988,22 @@ async fn a_top_up_is_marked_paid_once(store: Store) {
 
 async fn a_pending_referral_code_is_kept_per_user(store: Store) {
     assert_eq!(store.pending_referral(5001).await.unwrap(), None);
-    store
-        .set_pending_referral(5001, Some("ABCD2345"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.pending_referral(5001).await.unwrap().as_deref(),
-        Some("ABCD2345")
-    );
-    assert_eq!(
-        store.user(5001).await.unwrap().map(|u| u.chat_id),
-        Some(5001)
-    );
+    store.set_pending_referral(5001, Some("ABCD2345")).await.unwrap();
+    assert_eq!(store.pending_referral(5001).await.unwrap().as_deref(), Some("ABCD2345"));
+    assert_eq!(store.user(5001).await.unwrap().map(|u| u.chat_id), Some(5001));
     assert_eq!(store.pending_referral(5002).await.unwrap(), None);
 
     // A known user keeps their chat and language.
     store.touch_user(5002, 7002).await.unwrap();
     store.set_user_locale(5002, Some(Locale::En)).await.unwrap();
-    store
-        .set_pending_referral(5002, Some("WXYZ6789"))
-        .await
-        .unwrap();
+    store.set_pending_referral(5002, Some("WXYZ6789")).await.unwrap();
     let user = store.user(5002).await.unwrap().unwrap();
     assert_eq!((user.chat_id, user.locale), (7002, Some(Locale::En)));
-    assert_eq!(
-        store.pending_referral(5002).await.unwrap().as_deref(),
-        Some("WXYZ6789")
-    );
+    assert_eq!(store.pending_referral(5002).await.unwrap().as_deref(), Some("WXYZ6789"));
 
     store.set_pending_referral(5001, None).await.unwrap();
     assert_eq!(store.pending_referral(5001).await.unwrap(), None);
-    assert_eq!(
-        store.pending_referral(5002).await.unwrap().as_deref(),
-        Some("WXYZ6789")
-    );
+    assert_eq!(store.pending_referral(5002).await.unwrap().as_deref(), Some("WXYZ6789"));
 }
 
 // --- booking: the built-in adapter ---------------------------------------------------------
@@ -2878,10 +2014,7 @@ fn almaty(local: &str) -> DateTime<Utc> {
 }
 
 fn slot(staff: &str, local: &str) -> Slot {
-    Slot {
-        start: almaty(local),
-        staff: staff.to_owned(),
-    }
+    Slot { start: almaty(local), staff: staff.to_owned() }
 }
 
 fn slots(staff: &str, locals: &[&str]) -> Vec<Slot> {
@@ -2890,36 +2023,23 @@ fn slots(staff: &str, locals: &[&str]) -> Vec<Slot> {
 
 /// Every hourly start of a demo day from `first` to `last` o'clock.
 fn hourly(staff: &str, day: &str, first: u32, last: u32) -> Vec<Slot> {
-    (first..=last)
-        .map(|h| slot(staff, &format!("{day}T{h:02}:00")))
-        .collect()
+    (first..=last).map(|h| slot(staff, &format!("{day}T{h:02}:00"))).collect()
 }
 
 /// The free slots of `service` (of `staff`) between two Almaty wall times.
-async fn free(
-    builtin: &Builtin,
-    service: &str,
-    staff: Option<&str>,
-    from: &str,
-    to: &str,
-) -> Vec<Slot> {
-    builtin
-        .free_slots(service, staff, almaty(from), almaty(to))
-        .await
-        .unwrap()
+async fn free(builtin: &Builtin, service: &str, staff: Option<&str>, from: &str, to: &str) -> Vec<Slot> {
+    builtin.free_slots(service, staff, almaty(from), almaty(to)).await.unwrap()
 }
 
 /// Changes the imported business row's time zone and working hours, and its demo day.
 async fn set_business(store: &Store, zone: &str, hours: &str, demo_day: Option<&str>) {
-    sqlx::query(
-        "UPDATE business SET time_zone = $1, working_hours = $2, demo_day = $3 WHERE id = 1",
-    )
-    .bind(zone.to_owned())
-    .bind(hours.to_owned())
-    .bind(demo_day.map(str::to_owned))
-    .execute(store.pool())
-    .await
-    .unwrap();
+    sqlx::query("UPDATE business SET time_zone = $1, working_hours = $2, demo_day = $3 WHERE id = 1")
+        .bind(zone.to_owned())
+        .bind(hours.to_owned())
+        .bind(demo_day.map(str::to_owned))
+        .execute(store.pool())
+        .await
+        .unwrap();
 }
 
 /// Adds customers X0..X{n-1} (no account: only bookings need them).
@@ -2958,37 +2078,20 @@ async fn services_staff_and_preferred_staff_come_from_the_import(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let services = builtin.services().await.unwrap();
     assert_eq!(
-        services
-            .iter()
-            .map(|s| (s.code.as_str(), s.duration_min, s.price))
-            .collect::<Vec<_>>(),
-        [
-            ("haircut", 60, dec("5000")),
-            ("manicure", 90, dec("6000")),
-            ("massage", 60, dec("9000"))
-        ]
+        services.iter().map(|s| (s.code.as_str(), s.duration_min, s.price)).collect::<Vec<_>>(),
+        [("haircut", 60, dec("5000")), ("manicure", 90, dec("6000")), ("massage", 60, dec("9000"))]
     );
     assert_eq!(services[1].name.get(Locale::En), "Manicure");
     let staff = builtin.staff().await.unwrap();
     assert_eq!(
-        staff
-            .iter()
-            .map(|s| (s.id.as_str(), s.name.get(Locale::Ru), s.services.clone()))
-            .collect::<Vec<_>>(),
+        staff.iter().map(|s| (s.id.as_str(), s.name.get(Locale::Ru), s.services.clone())).collect::<Vec<_>>(),
         [
             ("anna", "Анна", vec!["haircut".to_owned()]),
-            (
-                "maria",
-                "Мария",
-                vec!["haircut".to_owned(), "manicure".to_owned()]
-            ),
+            ("maria", "Мария", vec!["haircut".to_owned(), "manicure".to_owned()]),
             ("oleg", "Олег", vec!["massage".to_owned()]),
         ]
     );
-    assert_eq!(
-        builtin.preferred_staff(&id("C1")).await.unwrap().as_deref(),
-        Some("anna")
-    );
+    assert_eq!(builtin.preferred_staff(&id("C1")).await.unwrap().as_deref(), Some("anna"));
     assert_eq!(builtin.preferred_staff(&id("C2")).await.unwrap(), None);
     assert_eq!(builtin.preferred_staff(&id("C9")).await.unwrap(), None);
 }
@@ -2996,91 +2099,30 @@ async fn services_staff_and_preferred_staff_come_from_the_import(store: Store) {
 async fn demo_free_slots_are_the_explicit_ones_then_hourly(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     // The demo day itself has no times; D+1 and D+2 the explicit ones; from D+3 hourly.
-    let mut anna = slots(
-        "anna",
-        &["2025-01-12T12:00", "2025-01-12T16:00", "2025-01-13T10:00"],
-    );
+    let mut anna = slots("anna", &["2025-01-12T12:00", "2025-01-12T16:00", "2025-01-13T10:00"]);
     anna.extend(hourly("anna", "2025-01-14", 10, 18));
-    assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-11T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
-        anna
-    );
+    assert_eq!(free(&builtin, "haircut", Some("anna"), "2025-01-11T00:00", "2025-01-15T00:00").await, anna);
 
     // Manicure (90 min): up to 17:00 (17:00 + 90 min = 18:30 <= 19:00). C2's B-2001 takes
     // 12:00-13:30 on the 14th: 11:00, 12:00 and 13:00 overlap it.
-    let mut maria = slots(
-        "maria",
-        &[
-            "2025-01-12T11:00",
-            "2025-01-12T14:00",
-            "2025-01-13T15:00",
-            "2025-01-13T17:00",
-        ],
-    );
+    let mut maria = slots("maria", &["2025-01-12T11:00", "2025-01-12T14:00", "2025-01-13T15:00", "2025-01-13T17:00"]);
     maria.extend(slots("maria", &["2025-01-14T10:00"]));
     maria.extend(hourly("maria", "2025-01-14", 14, 17));
     maria.extend(hourly("maria", "2025-01-15", 10, 17));
-    assert_eq!(
-        free(
-            &builtin,
-            "manicure",
-            Some("maria"),
-            "2025-01-11T00:00",
-            "2025-01-16T00:00"
-        )
-        .await,
-        maria
-    );
+    assert_eq!(free(&builtin, "manicure", Some("maria"), "2025-01-11T00:00", "2025-01-16T00:00").await, maria);
     // A haircut (60 min) of hers fits at 11:00 but not at 13:00.
     let mut haircut = slots("maria", &["2025-01-14T10:00", "2025-01-14T11:00"]);
     haircut.extend(hourly("maria", "2025-01-14", 14, 18));
-    assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("maria"),
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
-        haircut
-    );
+    assert_eq!(free(&builtin, "haircut", Some("maria"), "2025-01-14T00:00", "2025-01-15T00:00").await, haircut);
 
     // Oleg: C3's B-3001 (13th 15:00) is not on his explicit list; his 16:00 touches its end.
-    let mut oleg = slots(
-        "oleg",
-        &["2025-01-12T10:00", "2025-01-13T11:00", "2025-01-13T16:00"],
-    );
+    let mut oleg = slots("oleg", &["2025-01-12T10:00", "2025-01-13T11:00", "2025-01-13T16:00"]);
     oleg.extend(hourly("oleg", "2025-01-14", 10, 18));
-    assert_eq!(
-        free(
-            &builtin,
-            "massage",
-            Some("oleg"),
-            "2025-01-11T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
-        oleg
-    );
+    assert_eq!(free(&builtin, "massage", Some("oleg"), "2025-01-11T00:00", "2025-01-15T00:00").await, oleg);
 
     // Anyone who does haircuts, by start then staff.
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            None,
-            "2025-01-12T00:00",
-            "2025-01-13T00:00"
-        )
-        .await,
+        free(&builtin, "haircut", None, "2025-01-12T00:00", "2025-01-13T00:00").await,
         [
             slot("maria", "2025-01-12T11:00"),
             slot("anna", "2025-01-12T12:00"),
@@ -3089,52 +2131,15 @@ async fn demo_free_slots_are_the_explicit_ones_then_hourly(store: Store) {
         ]
     );
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            None,
-            "2025-01-16T10:00",
-            "2025-01-16T11:00"
-        )
-        .await,
-        [
-            slot("anna", "2025-01-16T10:00"),
-            slot("maria", "2025-01-16T10:00")
-        ]
+        free(&builtin, "haircut", None, "2025-01-16T10:00", "2025-01-16T11:00").await,
+        [slot("anna", "2025-01-16T10:00"), slot("maria", "2025-01-16T10:00")]
     );
     // Not theirs, unknown: nothing.
-    assert!(
-        free(
-            &builtin,
-            "massage",
-            Some("anna"),
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await
-        .is_empty()
-    );
-    assert!(
-        free(
-            &builtin,
-            "yoga",
-            None,
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await
-        .is_empty()
-    );
+    assert!(free(&builtin, "massage", Some("anna"), "2025-01-14T00:00", "2025-01-15T00:00").await.is_empty());
+    assert!(free(&builtin, "yoga", None, "2025-01-14T00:00", "2025-01-15T00:00").await.is_empty());
     // [from, to): a start at `to` is left out.
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-14T10:00",
-            "2025-01-14T12:00"
-        )
-        .await,
+        free(&builtin, "haircut", Some("anna"), "2025-01-14T10:00", "2025-01-14T12:00").await,
         hourly("anna", "2025-01-14", 10, 11)
     );
 }
@@ -3143,68 +2148,29 @@ async fn free_slots_follow_the_clock_and_the_horizon(store: Store) {
     let (builtin, clock) = with_demo_at_demo_time(&store).await;
     // Fourteen days from 2025-01-11 10:00: the 25th at 10:00 is beyond.
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-24T00:00",
-            "2025-02-01T00:00"
-        )
-        .await,
+        free(&builtin, "haircut", Some("anna"), "2025-01-24T00:00", "2025-02-01T00:00").await,
         hourly("anna", "2025-01-24", 10, 18)
     );
     clock.set(almaty("2025-01-12T12:00"));
     let first = |list: Vec<Slot>| list.into_iter().next();
     // A start at "now" is still free; a second later it has passed.
     assert_eq!(
-        first(
-            free(
-                &builtin,
-                "haircut",
-                Some("anna"),
-                "2025-01-11T00:00",
-                "2025-01-20T00:00"
-            )
-            .await
-        ),
+        first(free(&builtin, "haircut", Some("anna"), "2025-01-11T00:00", "2025-01-20T00:00").await),
         Some(slot("anna", "2025-01-12T12:00"))
     );
     clock.set(almaty("2025-01-12T12:00") + Duration::seconds(1));
     assert_eq!(
-        first(
-            free(
-                &builtin,
-                "haircut",
-                Some("anna"),
-                "2025-01-11T00:00",
-                "2025-01-20T00:00"
-            )
-            .await
-        ),
+        first(free(&builtin, "haircut", Some("anna"), "2025-01-11T00:00", "2025-01-20T00:00").await),
         Some(slot("anna", "2025-01-12T16:00"))
     );
     clock.set(almaty("2025-01-14T13:30"));
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
+        free(&builtin, "haircut", Some("anna"), "2025-01-14T00:00", "2025-01-15T00:00").await,
         hourly("anna", "2025-01-14", 14, 18)
     );
     // The horizon moved too: the 28th at 13:00 is the last start.
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-28T00:00",
-            "2025-02-05T00:00"
-        )
-        .await,
+        free(&builtin, "haircut", Some("anna"), "2025-01-28T00:00", "2025-02-05T00:00").await,
         hourly("anna", "2025-01-28", 10, 13)
     );
 
@@ -3216,63 +2182,20 @@ async fn free_slots_follow_the_clock_and_the_horizon(store: Store) {
         ..BookingSettings::default()
     });
     assert_eq!(
-        free(
-            &near,
-            "haircut",
-            Some("anna"),
-            "2025-01-11T00:00",
-            "2025-01-20T00:00"
-        )
-        .await,
-        slots(
-            "anna",
-            &["2025-01-12T12:00", "2025-01-12T16:00", "2025-01-13T10:00"]
-        )
+        free(&near, "haircut", Some("anna"), "2025-01-11T00:00", "2025-01-20T00:00").await,
+        slots("anna", &["2025-01-12T12:00", "2025-01-12T16:00", "2025-01-13T10:00"])
     );
-    let fine = builtin.clone().with_booking_settings(BookingSettings {
-        step_minutes: 30,
-        ..BookingSettings::default()
-    });
+    let fine =
+        builtin.clone().with_booking_settings(BookingSettings { step_minutes: 30, ..BookingSettings::default() });
     let halves: Vec<Slot> = (0..17)
-        .map(|i| Slot {
-            start: almaty("2025-01-14T10:00") + Duration::minutes(30 * i),
-            staff: "anna".to_owned(),
-        })
+        .map(|i| Slot { start: almaty("2025-01-14T10:00") + Duration::minutes(30 * i), staff: "anna".to_owned() })
         .collect();
-    assert_eq!(
-        free(
-            &fine,
-            "haircut",
-            Some("anna"),
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
-        halves
-    );
-    let booked = fine
-        .book(
-            &id("C1"),
-            "haircut",
-            &slot("anna", "2025-01-14T10:30"),
-            "half",
-        )
-        .await
-        .unwrap();
+    assert_eq!(free(&fine, "haircut", Some("anna"), "2025-01-14T00:00", "2025-01-15T00:00").await, halves);
+    let booked = fine.book(&id("C1"), "haircut", &slot("anna", "2025-01-14T10:30"), "half").await.unwrap();
     assert!(booked.is_ok(), "{booked:?}");
     // The default step does not offer 10:30.
     assert_eq!(
-        refusal(
-            builtin
-                .book(
-                    &id("C1"),
-                    "haircut",
-                    &slot("anna", "2025-01-14T12:30"),
-                    "other"
-                )
-                .await
-                .unwrap()
-        ),
+        refusal(builtin.book(&id("C1"), "haircut", &slot("anna", "2025-01-14T12:30"), "other").await.unwrap()),
         BookingRefusal::NotOffered
     );
 }
@@ -3282,20 +2205,9 @@ async fn free_slots_cross_day_boundaries_and_dst_switches(store: Store) {
 
     // New York, open 18:00-24:00, no demo day: a UTC day holds the evening of one local day
     // and the start of the next one's.
-    set_business(
-        &store,
-        "America/New_York",
-        r#"{"mon-sun": "18:00-24:00"}"#,
-        None,
-    )
-    .await;
+    set_business(&store, "America/New_York", r#"{"mon-sun": "18:00-24:00"}"#, None).await;
     let got = builtin
-        .free_slots(
-            "haircut",
-            Some("anna"),
-            utc("2025-01-15T00:00:00Z"),
-            utc("2025-01-16T00:00:00Z"),
-        )
+        .free_slots("haircut", Some("anna"), utc("2025-01-15T00:00:00Z"), utc("2025-01-16T00:00:00Z"))
         .await
         .unwrap();
     let want: Vec<Slot> = [
@@ -3307,29 +2219,15 @@ async fn free_slots_cross_day_boundaries_and_dst_switches(store: Store) {
         "2025-01-15T23:00:00Z", // 15th 18:00
     ]
     .into_iter()
-    .map(|at| Slot {
-        start: utc(at),
-        staff: "anna".to_owned(),
-    })
+    .map(|at| Slot { start: utc(at), staff: "anna".to_owned() })
     .collect();
     assert_eq!(got, want);
 
     // Berlin, open 00:00-06:00. 2025-03-30: 02:00 does not exist (clocks go to 03:00).
-    set_business(
-        &store,
-        "Europe/Berlin",
-        r#"{"mon-sun": "00:00-06:00"}"#,
-        None,
-    )
-    .await;
+    set_business(&store, "Europe/Berlin", r#"{"mon-sun": "00:00-06:00"}"#, None).await;
     clock.set(utc("2025-03-29T12:00:00Z"));
     let got = builtin
-        .free_slots(
-            "massage",
-            Some("oleg"),
-            utc("2025-03-29T23:00:00Z"),
-            utc("2025-03-30T22:00:00Z"),
-        )
+        .free_slots("massage", Some("oleg"), utc("2025-03-29T23:00:00Z"), utc("2025-03-30T22:00:00Z"))
         .await
         .unwrap();
     let starts: Vec<DateTime<Utc>> = got.iter().map(|s| s.start).collect();
@@ -3345,35 +2243,18 @@ async fn free_slots_cross_day_boundaries_and_dst_switches(store: Store) {
         .map(utc)
     );
     // 01:30 CET is not on the grid; 03:00 CEST is, and can be booked.
-    let oleg = |at: &str| Slot {
-        start: utc(at),
-        staff: "oleg".to_owned(),
-    };
+    let oleg = |at: &str| Slot { start: utc(at), staff: "oleg".to_owned() };
     assert_eq!(
-        refusal(
-            builtin
-                .book(&id("C3"), "massage", &oleg("2025-03-30T00:30:00Z"), "gap-1")
-                .await
-                .unwrap()
-        ),
+        refusal(builtin.book(&id("C3"), "massage", &oleg("2025-03-30T00:30:00Z"), "gap-1").await.unwrap()),
         BookingRefusal::NotOffered
     );
-    let booked = builtin
-        .book(&id("C3"), "massage", &oleg("2025-03-30T01:00:00Z"), "gap-2")
-        .await
-        .unwrap()
-        .unwrap();
+    let booked = builtin.book(&id("C3"), "massage", &oleg("2025-03-30T01:00:00Z"), "gap-2").await.unwrap().unwrap();
     assert_eq!(booked.start, utc("2025-03-30T01:00:00Z"));
 
     // 2025-10-26: 03:00 CEST becomes 02:00 CET; a wall 02:00 is the earlier (CEST) instant.
     clock.set(utc("2025-10-25T12:00:00Z"));
     let got = builtin
-        .free_slots(
-            "massage",
-            Some("oleg"),
-            utc("2025-10-25T22:00:00Z"),
-            utc("2025-10-26T23:00:00Z"),
-        )
+        .free_slots("massage", Some("oleg"), utc("2025-10-25T22:00:00Z"), utc("2025-10-26T23:00:00Z"))
         .await
         .unwrap();
     let starts: Vec<DateTime<Utc>> = got.iter().map(|s| s.start).collect();
@@ -3401,86 +2282,32 @@ async fn days_off_come_from_working_hours_and_holidays(store: Store) {
         Some("2025-01-11"),
     )
     .await;
-    let builtin = builtin.with_booking_settings(BookingSettings {
-        holidays: vec![date("2025-01-15")],
-        ..BookingSettings::default()
-    });
+    let builtin = builtin
+        .with_booking_settings(BookingSettings { holidays: vec![date("2025-01-15")], ..BookingSettings::default() });
     let mut want = slots("anna", &["2025-01-13T10:00"]);
     want.extend(hourly("anna", "2025-01-14", 10, 18));
     want.extend(hourly("anna", "2025-01-16", 10, 18));
     want.extend(hourly("anna", "2025-01-17", 10, 18));
     want.extend(hourly("anna", "2025-01-18", 11, 14));
-    assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-11T00:00",
-            "2025-01-20T00:00"
-        )
-        .await,
-        want
-    );
+    assert_eq!(free(&builtin, "haircut", Some("anna"), "2025-01-11T00:00", "2025-01-20T00:00").await, want);
     // A manicure must end by 15:00 on Saturday.
     assert_eq!(
-        free(
-            &builtin,
-            "manicure",
-            Some("maria"),
-            "2025-01-18T00:00",
-            "2025-01-19T00:00"
-        )
-        .await,
+        free(&builtin, "manicure", Some("maria"), "2025-01-18T00:00", "2025-01-19T00:00").await,
         hourly("maria", "2025-01-18", 11, 13)
     );
     // Neither a holiday nor a day off can be booked, explicit times included.
-    for (local, key) in [
-        ("2025-01-15T10:00", "holiday"),
-        ("2025-01-12T12:00", "sunday"),
-        ("2025-01-18T10:00", "early"),
-    ] {
-        let outcome = builtin
-            .book(&id("C1"), "haircut", &slot("anna", local), key)
-            .await
-            .unwrap();
+    for (local, key) in [("2025-01-15T10:00", "holiday"), ("2025-01-12T12:00", "sunday"), ("2025-01-18T10:00", "early")]
+    {
+        let outcome = builtin.book(&id("C1"), "haircut", &slot("anna", local), key).await.unwrap();
         assert_eq!(refusal(outcome), BookingRefusal::NotOffered, "{local}");
     }
     // Days no entry covers are off too.
-    set_business(
-        &store,
-        "Asia/Almaty",
-        r#"{"mon-fri": "10:00-19:00"}"#,
-        Some("2025-01-11"),
-    )
-    .await;
-    assert!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-18T00:00",
-            "2025-01-20T00:00"
-        )
-        .await
-        .is_empty()
-    );
+    set_business(&store, "Asia/Almaty", r#"{"mon-fri": "10:00-19:00"}"#, Some("2025-01-11")).await;
+    assert!(free(&builtin, "haircut", Some("anna"), "2025-01-18T00:00", "2025-01-20T00:00").await.is_empty());
     // Invalid working hours are an error, not an empty answer.
-    set_business(
-        &store,
-        "Asia/Almaty",
-        r#"{"mon-fri": "10:00"}"#,
-        Some("2025-01-11"),
-    )
-    .await;
-    let err = builtin
-        .free_slots(
-            "haircut",
-            None,
-            almaty("2025-01-14T00:00"),
-            almaty("2025-01-15T00:00"),
-        )
-        .await
-        .unwrap_err();
+    set_business(&store, "Asia/Almaty", r#"{"mon-fri": "10:00"}"#, Some("2025-01-11")).await;
+    let err =
+        builtin.free_slots("haircut", None, almaty("2025-01-14T00:00"), almaty("2025-01-15T00:00")).await.unwrap_err();
     assert!(
         matches!(err, cabinet::adapters::AdapterError::Invalid(ref m) if m.contains("working_hours.mon-fri")),
         "{err}"
@@ -3490,16 +2317,8 @@ async fn days_off_come_from_working_hours_and_holidays(store: Store) {
 async fn a_booking_is_checked_made_once_per_key_and_takes_its_time(store: Store) {
     let (builtin, clock) = with_demo_at_demo_time(&store).await;
     let c1 = id("C1");
-    let first = builtin
-        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        first.id.starts_with("B-") && first.id.len() == 10,
-        "{}",
-        first.id
-    );
+    let first = builtin.book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1").await.unwrap().unwrap();
+    assert!(first.id.starts_with("B-") && first.id.len() == 10, "{}", first.id);
     assert_eq!(
         first,
         Appointment {
@@ -3512,176 +2331,68 @@ async fn a_booking_is_checked_made_once_per_key_and_takes_its_time(store: Store)
         }
     );
     // The same key: the same appointment, whatever the request brings.
-    let again = builtin
-        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
-        .await
-        .unwrap();
+    let again = builtin.book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1").await.unwrap();
     assert_eq!(again, Ok(first.clone()));
-    let other = builtin
-        .book(&c1, "massage", &slot("oleg", "2025-01-12T10:00"), "k1")
-        .await
-        .unwrap();
+    let other = builtin.book(&c1, "massage", &slot("oleg", "2025-01-12T10:00"), "k1").await.unwrap();
     assert_eq!(other, Ok(first.clone()));
     assert_eq!(count(&store, "bookings").await, 3);
     assert_eq!(
-        free(
-            &builtin,
-            "haircut",
-            Some("anna"),
-            "2025-01-12T00:00",
-            "2025-01-13T00:00"
-        )
-        .await,
+        free(&builtin, "haircut", Some("anna"), "2025-01-12T00:00", "2025-01-13T00:00").await,
         slots("anna", &["2025-01-12T16:00"])
     );
 
     // Refusals, in the order they are checked.
     let c3 = id("C3");
     let cases = [
-        (
-            "yoga",
-            slot("anna", "2025-01-14T10:00"),
-            BookingRefusal::Unknown,
-        ),
-        (
-            "haircut",
-            slot("zoe", "2025-01-14T10:00"),
-            BookingRefusal::Unknown,
-        ),
-        (
-            "manicure",
-            slot("anna", "2025-01-14T10:00"),
-            BookingRefusal::Unknown,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-11T09:00"),
-            BookingRefusal::InPast,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-10T12:00"),
-            BookingRefusal::InPast,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-11T12:00"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-12T13:00"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-14T10:30"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-14T19:00"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            "manicure",
-            slot("maria", "2025-01-14T18:00"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-30T10:00"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            "haircut",
-            slot("anna", "2025-01-12T12:00"),
-            BookingRefusal::SlotTaken,
-        ),
+        ("yoga", slot("anna", "2025-01-14T10:00"), BookingRefusal::Unknown),
+        ("haircut", slot("zoe", "2025-01-14T10:00"), BookingRefusal::Unknown),
+        ("manicure", slot("anna", "2025-01-14T10:00"), BookingRefusal::Unknown),
+        ("haircut", slot("anna", "2025-01-11T09:00"), BookingRefusal::InPast),
+        ("haircut", slot("anna", "2025-01-10T12:00"), BookingRefusal::InPast),
+        ("haircut", slot("anna", "2025-01-11T12:00"), BookingRefusal::NotOffered),
+        ("haircut", slot("anna", "2025-01-12T13:00"), BookingRefusal::NotOffered),
+        ("haircut", slot("anna", "2025-01-14T10:30"), BookingRefusal::NotOffered),
+        ("haircut", slot("anna", "2025-01-14T19:00"), BookingRefusal::NotOffered),
+        ("manicure", slot("maria", "2025-01-14T18:00"), BookingRefusal::NotOffered),
+        ("haircut", slot("anna", "2025-01-30T10:00"), BookingRefusal::NotOffered),
+        ("haircut", slot("anna", "2025-01-12T12:00"), BookingRefusal::SlotTaken),
         // Overlapping C2's manicure (12:00-13:30) without the same start.
-        (
-            "manicure",
-            slot("maria", "2025-01-14T11:00"),
-            BookingRefusal::SlotTaken,
-        ),
-        (
-            "haircut",
-            slot("maria", "2025-01-14T13:00"),
-            BookingRefusal::SlotTaken,
-        ),
-        (
-            "haircut",
-            slot("maria", "2025-01-14T12:00"),
-            BookingRefusal::SlotTaken,
-        ),
+        ("manicure", slot("maria", "2025-01-14T11:00"), BookingRefusal::SlotTaken),
+        ("haircut", slot("maria", "2025-01-14T13:00"), BookingRefusal::SlotTaken),
+        ("haircut", slot("maria", "2025-01-14T12:00"), BookingRefusal::SlotTaken),
     ];
     for (i, (service, at, why)) in cases.iter().enumerate() {
-        let outcome = builtin
-            .book(&c3, service, at, &format!("c3-{i}"))
-            .await
-            .unwrap();
+        let outcome = builtin.book(&c3, service, at, &format!("c3-{i}")).await.unwrap();
         assert_eq!(outcome, Err(*why), "{service} {at:?}");
     }
     assert_eq!(count(&store, "bookings").await, 3);
     // A refused key books nothing and is not remembered.
-    let later = builtin
-        .book(&c3, "haircut", &slot("maria", "2025-01-14T11:00"), "c3-13")
-        .await
-        .unwrap()
-        .unwrap();
+    let later = builtin.book(&c3, "haircut", &slot("maria", "2025-01-14T11:00"), "c3-13").await.unwrap().unwrap();
     assert_eq!(later.start, almaty("2025-01-14T11:00"));
 
     // Only the customer's own appointments; `appointment` scoped.
-    assert_eq!(
-        builtin
-            .appointments(&c1, almaty("2025-01-11T00:00"))
-            .await
-            .unwrap(),
-        std::slice::from_ref(&first)
-    );
-    assert_eq!(
-        builtin.appointment(&c1, &first.id).await.unwrap(),
-        Some(first.clone())
-    );
+    assert_eq!(builtin.appointments(&c1, almaty("2025-01-11T00:00")).await.unwrap(), std::slice::from_ref(&first));
+    assert_eq!(builtin.appointment(&c1, &first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(builtin.appointment(&c3, &first.id).await.unwrap(), None);
-    let c3_ids: Vec<String> = builtin
-        .appointments(&c3, almaty("2025-01-11T00:00"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let c3_ids: Vec<String> =
+        builtin.appointments(&c3, almaty("2025-01-11T00:00")).await.unwrap().into_iter().map(|a| a.id).collect();
     assert_eq!(c3_ids, ["B-3001".to_owned(), later.id.clone()]);
     // `from` leaves the earlier ones out.
-    assert_eq!(
-        builtin
-            .appointments(&c3, almaty("2025-01-13T15:00") + Duration::seconds(1))
-            .await
-            .unwrap(),
-        [later]
-    );
+    assert_eq!(builtin.appointments(&c3, almaty("2025-01-13T15:00") + Duration::seconds(1)).await.unwrap(), [later]);
 
     // Asked again once the time has passed: still the same appointment.
     clock.set(almaty("2025-01-13T09:00"));
-    let repeat = builtin
-        .book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1")
-        .await
-        .unwrap();
+    let repeat = builtin.book(&c1, "haircut", &slot("anna", "2025-01-12T12:00"), "k1").await.unwrap();
     assert_eq!(repeat, Ok(first));
     // An unknown customer is an error, not a booking.
-    let err = builtin
-        .book(&id("C9"), "haircut", &slot("anna", "2025-01-14T10:00"), "k")
-        .await;
+    let err = builtin.book(&id("C9"), "haircut", &slot("anna", "2025-01-14T10:00"), "k").await;
     assert!(err.is_err(), "{err:?}");
 }
 
 async fn the_database_forbids_double_booking(store: Store) {
     let _builtin = with_demo(&store).await;
     let start = text(&store, "SELECT start_at FROM bookings WHERE id = 'B-2001'").await;
-    let insert = |booking: &'static str,
-                  customer: &'static str,
-                  status: &'static str,
-                  key: Option<&'static str>| {
+    let insert = |booking: &'static str, customer: &'static str, status: &'static str, key: Option<&'static str>| {
         sqlx::query(
             "INSERT INTO bookings (id, customer_id, service, staff_id, start_at, status, idempotency_key) \
              VALUES ($1, $2, 'haircut', 'maria', $3, $4, $5)",
@@ -3695,28 +2406,14 @@ async fn the_database_forbids_double_booking(store: Store) {
     };
     // Bypassing the adapter: the partial unique index refuses a second booking of the time…
     let err = insert("B-X1", "C3", "confirmed", None).await.unwrap_err();
-    assert!(
-        err.as_database_error()
-            .is_some_and(|e| e.is_unique_violation()),
-        "{err}"
-    );
+    assert!(err.as_database_error().is_some_and(|e| e.is_unique_violation()), "{err}");
     // …but not a cancelled one.
     insert("B-X2", "C3", "cancelled", None).await.unwrap();
-    insert("B-X3", "C1", "cancelled", Some("key"))
-        .await
-        .unwrap();
+    insert("B-X3", "C1", "cancelled", Some("key")).await.unwrap();
     // One booking per customer and key.
-    let err = insert("B-X4", "C1", "cancelled", Some("key"))
-        .await
-        .unwrap_err();
-    assert!(
-        err.as_database_error()
-            .is_some_and(|e| e.is_unique_violation()),
-        "{err}"
-    );
-    insert("B-X5", "C3", "cancelled", Some("key"))
-        .await
-        .unwrap();
+    let err = insert("B-X4", "C1", "cancelled", Some("key")).await.unwrap_err();
+    assert!(err.as_database_error().is_some_and(|e| e.is_unique_violation()), "{err}");
+    insert("B-X5", "C3", "cancelled", Some("key")).await.unwrap();
     assert_eq!(count(&store, "bookings").await, 5);
 
     // What the adapter relies on when a writer that does not lock the staff member raced it:
@@ -3730,17 +2427,12 @@ async fn the_database_forbids_double_booking(store: Store) {
     .await
     .unwrap();
     assert_eq!(skipped.rows_affected(), 0);
-    let err =
-        sqlx::query("UPDATE bookings SET staff_id = 'maria', start_at = $1 WHERE id = 'B-3001'")
-            .bind(start.clone())
-            .execute(store.pool())
-            .await
-            .unwrap_err();
-    assert!(
-        err.as_database_error()
-            .is_some_and(|e| e.is_unique_violation()),
-        "{err}"
-    );
+    let err = sqlx::query("UPDATE bookings SET staff_id = 'maria', start_at = $1 WHERE id = 'B-3001'")
+        .bind(start.clone())
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().is_some_and(|e| e.is_unique_violation()), "{err}");
     assert_eq!(count(&store, "bookings").await, 5);
 }
 
@@ -3773,27 +2465,10 @@ async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
     };
     let started = std::time::Instant::now();
     let at = slot("anna", "2025-01-16T10:00");
-    let outcomes = race(
-        guests
-            .iter()
-            .map(|g| (g.clone(), "haircut", at.clone(), "k".to_owned()))
-            .collect(),
-    )
-    .await;
+    let outcomes = race(guests.iter().map(|g| (g.clone(), "haircut", at.clone(), "k".to_owned())).collect()).await;
     let one_slot = started.elapsed();
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| **o == Err(BookingRefusal::SlotTaken))
-            .count(),
-        N - 1,
-        "{outcomes:?}"
-    );
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == Err(BookingRefusal::SlotTaken)).count(), N - 1, "{outcomes:?}");
     assert_eq!(held(&store, "anna", at.start).await, 1);
 
     // Overlapping times of one staff member (manicure 10:00-11:30 and 11:00-12:30): the unique
@@ -3804,22 +2479,14 @@ async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
             .iter()
             .enumerate()
             .map(|(i, g)| {
-                let local = if i % 2 == 0 {
-                    "2025-01-17T10:00"
-                } else {
-                    "2025-01-17T11:00"
-                };
+                let local = if i % 2 == 0 { "2025-01-17T10:00" } else { "2025-01-17T11:00" };
                 (g.clone(), "manicure", slot("maria", local), "m".to_owned())
             })
             .collect(),
     )
     .await;
     let overlapping = started.elapsed();
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
     assert_eq!(
         held(&store, "maria", almaty("2025-01-17T10:00")).await
             + held(&store, "maria", almaty("2025-01-17T11:00")).await,
@@ -3828,38 +2495,18 @@ async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
 
     // A double tap: one key, one booking, the same answer for every tap.
     let started = std::time::Instant::now();
-    let outcomes = race(
-        (0..N)
-            .map(|_| {
-                (
-                    id("C1"),
-                    "haircut",
-                    slot("anna", "2025-01-18T10:00"),
-                    "tap".to_owned(),
-                )
-            })
-            .collect(),
-    )
-    .await;
+    let outcomes =
+        race((0..N).map(|_| (id("C1"), "haircut", slot("anna", "2025-01-18T10:00"), "tap".to_owned())).collect()).await;
     let double_tap = started.elapsed();
     let first = outcomes[0].clone().unwrap();
-    assert!(
-        outcomes.iter().all(|o| *o == Ok(first.clone())),
-        "{outcomes:?}"
-    );
+    assert!(outcomes.iter().all(|o| *o == Ok(first.clone())), "{outcomes:?}");
     assert_eq!(held(&store, "anna", almaty("2025-01-18T10:00")).await, 1);
 
     // N moves into one free time: one moves, the others keep their own time.
     let mut own = Vec::new();
     for (i, g) in guests.iter().enumerate() {
         let at = slot("maria", &format!("2025-01-20T{:02}:00", 10 + i));
-        own.push(
-            builtin
-                .book(g, "haircut", &at, "own")
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+        own.push(builtin.book(g, "haircut", &at, "own").await.unwrap().unwrap());
     }
     let target = slot("maria", "2025-01-21T10:00");
     let barrier = Arc::new(tokio::sync::Barrier::new(N));
@@ -3868,13 +2515,8 @@ async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
         .iter()
         .zip(&own)
         .map(|(g, booking)| {
-            let (builtin, barrier, g, booking_id, target) = (
-                builtin.clone(),
-                barrier.clone(),
-                g.clone(),
-                booking.id.clone(),
-                target.clone(),
-            );
+            let (builtin, barrier, g, booking_id, target) =
+                (builtin.clone(), barrier.clone(), g.clone(), booking.id.clone(), target.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
                 builtin.reschedule(&g, &booking_id, &target).await.unwrap()
@@ -3886,27 +2528,12 @@ async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
         outcomes.push(task.await.unwrap());
     }
     let moves = started.elapsed();
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| **o == Err(BookingRefusal::SlotTaken))
-            .count(),
-        N - 1,
-        "{outcomes:?}"
-    );
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == Err(BookingRefusal::SlotTaken)).count(), N - 1, "{outcomes:?}");
     assert_eq!(held(&store, "maria", target.start).await, 1);
     for (g, (booking, outcome)) in guests.iter().zip(own.iter().zip(&outcomes)) {
         let now = builtin.appointment(g, &booking.id).await.unwrap().unwrap();
-        let want = if outcome.is_ok() {
-            target.start
-        } else {
-            booking.start
-        };
+        let want = if outcome.is_ok() { target.start } else { booking.start };
         assert_eq!(now.start, want);
     }
     eprintln!(
@@ -3918,11 +2545,7 @@ async fn concurrent_bookings_of_one_time_give_it_to_one(store: Store) {
 async fn a_move_takes_the_new_time_before_it_frees_the_old_one(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
     let (c2, c3) = (id("C2"), id("C3"));
-    let moved = builtin
-        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00"))
-        .await
-        .unwrap()
-        .unwrap();
+    let moved = builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T14:00")).await.unwrap().unwrap();
     assert_eq!(
         moved,
         Appointment {
@@ -3934,110 +2557,50 @@ async fn a_move_takes_the_new_time_before_it_frees_the_old_one(store: Store) {
             status: BookingStatus::Confirmed,
         }
     );
-    assert_eq!(
-        builtin.appointment(&c2, "B-2001").await.unwrap(),
-        Some(moved.clone())
-    );
+    assert_eq!(builtin.appointment(&c2, "B-2001").await.unwrap(), Some(moved.clone()));
     // The old time is free again, the new one taken (with its overlaps).
     assert_eq!(
-        free(
-            &builtin,
-            "manicure",
-            Some("maria"),
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
+        free(&builtin, "manicure", Some("maria"), "2025-01-14T00:00", "2025-01-15T00:00").await,
         hourly("maria", "2025-01-14", 10, 17)
     );
     let mut day = hourly("maria", "2025-01-15", 10, 12);
     day.extend(hourly("maria", "2025-01-15", 16, 17));
-    assert_eq!(
-        free(
-            &builtin,
-            "manicure",
-            Some("maria"),
-            "2025-01-15T00:00",
-            "2025-01-16T00:00"
-        )
-        .await,
-        day
-    );
+    assert_eq!(free(&builtin, "manicure", Some("maria"), "2025-01-15T00:00", "2025-01-16T00:00").await, day);
 
     // Into its own overlapping time, and onto itself.
-    let moved = builtin
-        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T15:00"))
-        .await
-        .unwrap()
-        .unwrap();
+    let moved = builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T15:00")).await.unwrap().unwrap();
     assert_eq!(moved.start, almaty("2025-01-15T15:00"));
-    let same = builtin
-        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T15:00"))
-        .await
-        .unwrap();
+    let same = builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T15:00")).await.unwrap();
     assert_eq!(same, Ok(moved.clone()));
 
     // A taken time: refused, the booking keeps its time.
-    builtin
-        .book(&c3, "haircut", &slot("maria", "2025-01-16T10:00"), "c3")
-        .await
-        .unwrap()
-        .unwrap();
+    builtin.book(&c3, "haircut", &slot("maria", "2025-01-16T10:00"), "c3").await.unwrap().unwrap();
     for (at, why) in [
         (slot("maria", "2025-01-16T10:00"), BookingRefusal::SlotTaken),
-        (
-            slot("maria", "2025-01-16T09:00"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            slot("maria", "2025-01-16T10:30"),
-            BookingRefusal::NotOffered,
-        ),
-        (
-            slot("maria", "2025-01-16T18:00"),
-            BookingRefusal::NotOffered,
-        ),
+        (slot("maria", "2025-01-16T09:00"), BookingRefusal::NotOffered),
+        (slot("maria", "2025-01-16T10:30"), BookingRefusal::NotOffered),
+        (slot("maria", "2025-01-16T18:00"), BookingRefusal::NotOffered),
         (slot("maria", "2025-01-11T09:00"), BookingRefusal::InPast),
         (slot("anna", "2025-01-16T12:00"), BookingRefusal::Unknown),
         (slot("zoe", "2025-01-16T12:00"), BookingRefusal::Unknown),
     ] {
-        assert_eq!(
-            builtin.reschedule(&c2, "B-2001", &at).await.unwrap(),
-            Err(why),
-            "{at:?}"
-        );
+        assert_eq!(builtin.reschedule(&c2, "B-2001", &at).await.unwrap(), Err(why), "{at:?}");
     }
-    assert_eq!(
-        builtin.appointment(&c2, "B-2001").await.unwrap(),
-        Some(moved.clone())
-    );
+    assert_eq!(builtin.appointment(&c2, "B-2001").await.unwrap(), Some(moved.clone()));
     // 11:00 does not overlap C3's 10:00-11:00.
-    let moved = builtin
-        .reschedule(&c2, "B-2001", &slot("maria", "2025-01-16T11:00"))
-        .await
-        .unwrap()
-        .unwrap();
+    let moved = builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-16T11:00")).await.unwrap().unwrap();
     assert_eq!(moved.start, almaty("2025-01-16T11:00"));
 
     // Another customer's booking: not found, and untouched.
     assert_eq!(
-        builtin
-            .reschedule(&c3, "B-2001", &slot("maria", "2025-01-17T10:00"))
-            .await
-            .unwrap(),
+        builtin.reschedule(&c3, "B-2001", &slot("maria", "2025-01-17T10:00")).await.unwrap(),
         Err(BookingRefusal::NotFound)
     );
     assert_eq!(
-        builtin
-            .reschedule(&c2, "B-9999", &slot("maria", "2025-01-17T10:00"))
-            .await
-            .unwrap(),
+        builtin.reschedule(&c2, "B-9999", &slot("maria", "2025-01-17T10:00")).await.unwrap(),
         Err(BookingRefusal::NotFound)
     );
-    assert_eq!(
-        builtin.appointment(&c2, "B-2001").await.unwrap(),
-        Some(moved)
-    );
+    assert_eq!(builtin.appointment(&c2, "B-2001").await.unwrap(), Some(moved));
 }
 
 async fn a_cancellation_frees_the_time_once(store: Store) {
@@ -4045,117 +2608,52 @@ async fn a_cancellation_frees_the_time_once(store: Store) {
     let (c1, c2, c3) = (id("C1"), id("C2"), id("C3"));
     // Another customer can neither see nor cancel it.
     assert_eq!(builtin.appointment(&c3, "B-2001").await.unwrap(), None);
-    assert_eq!(
-        builtin.cancel(&c3, "B-2001").await.unwrap(),
-        Err(BookingRefusal::NotFound)
-    );
-    assert_eq!(
-        builtin.cancel(&c2, "B-9999").await.unwrap(),
-        Err(BookingRefusal::NotFound)
-    );
+    assert_eq!(builtin.cancel(&c3, "B-2001").await.unwrap(), Err(BookingRefusal::NotFound));
+    assert_eq!(builtin.cancel(&c2, "B-9999").await.unwrap(), Err(BookingRefusal::NotFound));
 
     let cancelled = builtin.cancel(&c2, "B-2001").await.unwrap().unwrap();
+    assert_eq!((cancelled.status, cancelled.start), (BookingStatus::Cancelled, almaty("2025-01-14T12:00")));
+    assert_eq!(builtin.cancel(&c2, "B-2001").await.unwrap(), Err(BookingRefusal::AlreadyCancelled));
     assert_eq!(
-        (cancelled.status, cancelled.start),
-        (BookingStatus::Cancelled, almaty("2025-01-14T12:00"))
-    );
-    assert_eq!(
-        builtin.cancel(&c2, "B-2001").await.unwrap(),
+        builtin.reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T10:00")).await.unwrap(),
         Err(BookingRefusal::AlreadyCancelled)
     );
-    assert_eq!(
-        builtin
-            .reschedule(&c2, "B-2001", &slot("maria", "2025-01-15T10:00"))
-            .await
-            .unwrap(),
-        Err(BookingRefusal::AlreadyCancelled)
-    );
-    assert_eq!(
-        builtin.appointment(&c2, "B-2001").await.unwrap(),
-        Some(cancelled)
-    );
-    assert!(
-        builtin
-            .appointments(&c2, almaty("2025-01-11T00:00"))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(builtin.appointment(&c2, "B-2001").await.unwrap(), Some(cancelled));
+    assert!(builtin.appointments(&c2, almaty("2025-01-11T00:00")).await.unwrap().is_empty());
 
     // The very same time can be booked again (the index ignores cancelled bookings).
     assert_eq!(
-        free(
-            &builtin,
-            "manicure",
-            Some("maria"),
-            "2025-01-14T00:00",
-            "2025-01-15T00:00"
-        )
-        .await,
+        free(&builtin, "manicure", Some("maria"), "2025-01-14T00:00", "2025-01-15T00:00").await,
         hourly("maria", "2025-01-14", 10, 17)
     );
-    let again = builtin
-        .book(&c1, "manicure", &slot("maria", "2025-01-14T12:00"), "again")
-        .await
-        .unwrap()
-        .unwrap();
+    let again = builtin.book(&c1, "manicure", &slot("maria", "2025-01-14T12:00"), "again").await.unwrap().unwrap();
     assert_eq!(held(&store, "maria", again.start).await, 1);
     let cancelled = builtin.cancel(&c1, &again.id).await.unwrap().unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
     // The key still answers with that booking.
-    let repeat = builtin
-        .book(&c1, "manicure", &slot("maria", "2025-01-14T12:00"), "again")
-        .await
-        .unwrap();
+    let repeat = builtin.book(&c1, "manicure", &slot("maria", "2025-01-14T12:00"), "again").await.unwrap();
     assert_eq!(repeat, Ok(cancelled));
 }
 
 async fn upcoming_lists_every_customers_confirmed_appointments(store: Store) {
     let (builtin, _clock) = with_demo_at_demo_time(&store).await;
-    let ids = |list: Vec<(CustomerId, Appointment)>| {
-        list.into_iter()
-            .map(|(c, a)| (c.0, a.id))
-            .collect::<Vec<_>>()
-    };
+    let ids = |list: Vec<(CustomerId, Appointment)>| list.into_iter().map(|(c, a)| (c.0, a.id)).collect::<Vec<_>>();
     let pair = |c: &str, b: &str| (c.to_owned(), b.to_owned());
     assert_eq!(
-        ids(builtin
-            .upcoming(almaty("2025-01-11T00:00"), almaty("2025-01-20T00:00"))
-            .await
-            .unwrap()),
+        ids(builtin.upcoming(almaty("2025-01-11T00:00"), almaty("2025-01-20T00:00")).await.unwrap()),
         [pair("C3", "B-3001"), pair("C2", "B-2001")]
     );
     // [from, to)
     assert_eq!(
-        ids(builtin
-            .upcoming(almaty("2025-01-13T15:00"), almaty("2025-01-14T12:00"))
-            .await
-            .unwrap()),
+        ids(builtin.upcoming(almaty("2025-01-13T15:00"), almaty("2025-01-14T12:00")).await.unwrap()),
         [pair("C3", "B-3001")]
     );
-    let booked = builtin
-        .book(&id("C1"), "haircut", &slot("anna", "2025-01-13T10:00"), "k")
-        .await
-        .unwrap()
-        .unwrap();
+    let booked = builtin.book(&id("C1"), "haircut", &slot("anna", "2025-01-13T10:00"), "k").await.unwrap().unwrap();
     builtin.cancel(&id("C2"), "B-2001").await.unwrap().unwrap();
-    let upcoming = builtin
-        .upcoming(almaty("2025-01-11T00:00"), almaty("2025-01-20T00:00"))
-        .await
-        .unwrap();
+    let upcoming = builtin.upcoming(almaty("2025-01-11T00:00"), almaty("2025-01-20T00:00")).await.unwrap();
     assert_eq!(
         upcoming,
-        [
-            (id("C1"), booked),
-            (
-                id("C3"),
-                builtin
-                    .appointment(&id("C3"), "B-3001")
-                    .await
-                    .unwrap()
-                    .unwrap()
-            )
-        ]
+        [(id("C1"), booked), (id("C3"), builtin.appointment(&id("C3"), "B-3001").await.unwrap().unwrap())]
     );
 }
 
@@ -4164,11 +2662,7 @@ async fn upcoming_lists_every_customers_confirmed_appointments(store: Store) {
 #[test]
 fn parse_errors_name_the_path() {
     let cases = [
-        (
-            "/customers/1/phone",
-            serde_json::json!("+7 701 12"),
-            "customers[1].phone: not a phone number",
-        ),
+        ("/customers/1/phone", serde_json::json!("+7 701 12"), "customers[1].phone: not a phone number"),
         (
             "/customers/0/account/tariff",
             serde_json::json!("gold"),
@@ -4204,11 +2698,7 @@ fn parse_errors_name_the_path() {
             serde_json::json!("yesterday"),
             "customers[0].orders[1].created: not a local time",
         ),
-        (
-            "/business/time_zone",
-            serde_json::json!("Mars/Olympus"),
-            "business.time_zone: not a time zone",
-        ),
+        ("/business/time_zone", serde_json::json!("Mars/Olympus"), "business.time_zone: not a time zone"),
         (
             "/customers/2/phone",
             serde_json::json!("+77011234567"),
@@ -4219,11 +2709,7 @@ fn parse_errors_name_the_path() {
         let err = BusinessData::parse(&demo_with(pointer, value)).unwrap_err();
         assert!(err.starts_with(expected), "{pointer}: {err}");
     }
-    assert!(
-        BusinessData::parse("{")
-            .unwrap_err()
-            .starts_with("invalid data set")
-    );
+    assert!(BusinessData::parse("{").unwrap_err().starts_with("invalid data set"));
 }
 
 #[test]
@@ -4239,10 +2725,7 @@ fn unknown_fields_and_comments_are_tolerated() {
 #[tokio::test]
 async fn other_database_urls_are_refused() {
     for url in ["mysql://localhost/db", "cabinet.db", "sqlite://"] {
-        assert!(
-            matches!(Store::connect(url).await, Err(StoreError::BadUrl(_))),
-            "{url}"
-        );
+        assert!(matches!(Store::connect(url).await, Err(StoreError::BadUrl(_))), "{url}");
     }
 }
 
@@ -4277,9 +2760,7 @@ fn new_job(key: &str, run_at: DateTime<Utc>) -> NewJob {
 
 async fn job_by_key(store: &Store, key: &str) -> Job {
     let jobs = store.jobs_with_prefix(key).await.unwrap();
-    jobs.into_iter()
-        .find(|j| j.key == key)
-        .unwrap_or_else(|| panic!("no job {key}"))
+    jobs.into_iter().find(|j| j.key == key).unwrap_or_else(|| panic!("no job {key}"))
 }
 
 fn keys(jobs: &[Job]) -> Vec<&str> {
@@ -4288,22 +2769,12 @@ fn keys(jobs: &[Job]) -> Vec<&str> {
 
 async fn jobs_are_scheduled_once_per_key(store: Store) {
     let t = utc("2025-01-11T05:00:00Z");
-    assert!(
-        store
-            .schedule_job(&new_job("booking:1:24h", t))
-            .await
-            .unwrap()
-    );
+    assert!(store.schedule_job(&new_job("booking:1:24h", t)).await.unwrap());
     // The same key again, with another time and payload: nothing changes.
     let mut again = new_job("booking:1:24h", t + Duration::hours(1));
     again.payload = serde_json::json!({ "other": true });
     assert!(!store.schedule_job(&again).await.unwrap());
-    assert!(
-        store
-            .schedule_job(&new_job("booking:1:2h", t))
-            .await
-            .unwrap()
-    );
+    assert!(store.schedule_job(&new_job("booking:1:2h", t)).await.unwrap());
 
     let jobs = store.jobs_with_prefix("booking:1:").await.unwrap();
     assert_eq!(jobs.len(), 2);
@@ -4311,102 +2782,49 @@ async fn jobs_are_scheduled_once_per_key(store: Store) {
     assert_eq!(job.run_at, t);
     assert_eq!(job.kind, "test.remind");
     assert_eq!(job.payload, new_job("booking:1:24h", t).payload);
-    assert_eq!(
-        (job.status.as_str(), job.attempts, job.last_error),
-        ("pending", 0, None)
-    );
+    assert_eq!((job.status.as_str(), job.attempts, job.last_error), ("pending", 0, None));
     // Even a finished job keeps its key taken.
-    let claimed = store
-        .claim_due_jobs(t, 10, Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed = store.claim_due_jobs(t, 10, Duration::minutes(5)).await.unwrap();
     for job in &claimed {
         assert!(store.complete_job(job.id, t).await.unwrap());
     }
-    assert!(
-        !store
-            .schedule_job(&new_job("booking:1:24h", t))
-            .await
-            .unwrap()
-    );
+    assert!(!store.schedule_job(&new_job("booking:1:24h", t)).await.unwrap());
     assert_eq!(count(&store, "jobs").await, 2);
 }
 
 async fn only_due_jobs_are_claimed_earliest_first(store: Store) {
     let t = utc("2025-01-11T05:00:00Z");
     store.schedule_job(&new_job("c-now", t)).await.unwrap();
-    store
-        .schedule_job(&new_job("c-later", t + Duration::seconds(1)))
-        .await
-        .unwrap();
-    store
-        .schedule_job(&new_job("c-past", t - Duration::hours(1)))
-        .await
-        .unwrap();
-    store
-        .schedule_job(&new_job("c-past2", t - Duration::minutes(1)))
-        .await
-        .unwrap();
+    store.schedule_job(&new_job("c-later", t + Duration::seconds(1))).await.unwrap();
+    store.schedule_job(&new_job("c-past", t - Duration::hours(1))).await.unwrap();
+    store.schedule_job(&new_job("c-past2", t - Duration::minutes(1))).await.unwrap();
 
-    let first = store
-        .claim_due_jobs(t, 2, Duration::minutes(5))
-        .await
-        .unwrap();
+    let first = store.claim_due_jobs(t, 2, Duration::minutes(5)).await.unwrap();
     assert_eq!(keys(&first), ["c-past", "c-past2"]);
-    assert!(
-        first
-            .iter()
-            .all(|j| j.status == "running" && j.attempts == 1)
-    );
-    let second = store
-        .claim_due_jobs(t, 2, Duration::minutes(5))
-        .await
-        .unwrap();
+    assert!(first.iter().all(|j| j.status == "running" && j.attempts == 1));
+    let second = store.claim_due_jobs(t, 2, Duration::minutes(5)).await.unwrap();
     assert_eq!(keys(&second), ["c-now"]);
-    assert!(
-        store
-            .claim_due_jobs(t, 2, Duration::minutes(5))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_due_jobs(t, 2, Duration::minutes(5)).await.unwrap().is_empty());
     assert_eq!(job_by_key(&store, "c-later").await.status, "pending");
-    let third = store
-        .claim_due_jobs(t + Duration::seconds(1), 10, Duration::minutes(5))
-        .await
-        .unwrap();
+    let third = store.claim_due_jobs(t + Duration::seconds(1), 10, Duration::minutes(5)).await.unwrap();
     assert_eq!(keys(&third), ["c-later"]);
 }
 
 async fn concurrent_claimers_never_get_the_same_job(store: Store) {
     let t = utc("2025-01-11T05:00:00Z");
     for i in 0..60 {
-        store
-            .schedule_job(&new_job(&format!("race:{i:02}"), t))
-            .await
-            .unwrap();
+        store.schedule_job(&new_job(&format!("race:{i:02}"), t)).await.unwrap();
     }
     // A second pool on the same database where there can be one: another replica.
     let url = store.pool().connect_options().database_url.to_string();
-    let other = if url.contains("memory") {
-        store.clone()
-    } else {
-        Store::connect(&url).await.unwrap()
-    };
+    let other = if url.contains("memory") { store.clone() } else { Store::connect(&url).await.unwrap() };
     let mut tasks = Vec::new();
     for n in 0..8 {
-        let store = if n % 2 == 0 {
-            store.clone()
-        } else {
-            other.clone()
-        };
+        let store = if n % 2 == 0 { store.clone() } else { other.clone() };
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let claimed = store
-                    .claim_due_jobs(t, 3, Duration::minutes(5))
-                    .await
-                    .unwrap();
+                let claimed = store.claim_due_jobs(t, 3, Duration::minutes(5)).await.unwrap();
                 if claimed.is_empty() {
                     return mine;
                 }
@@ -4429,68 +2847,23 @@ async fn concurrent_claimers_never_get_the_same_job(store: Store) {
 
 async fn a_job_whose_lease_passed_is_claimed_again_a_completed_one_never(store: Store) {
     let t = utc("2025-01-11T05:00:00Z");
-    store
-        .schedule_job(&new_job("lease:crashed", t))
-        .await
-        .unwrap();
+    store.schedule_job(&new_job("lease:crashed", t)).await.unwrap();
     store.schedule_job(&new_job("lease:done", t)).await.unwrap();
-    let claimed = store
-        .claim_due_jobs(t, 10, Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed = store.claim_due_jobs(t, 10, Duration::minutes(5)).await.unwrap();
     assert_eq!(claimed.len(), 2);
     let done = claimed.iter().find(|j| j.key == "lease:done").unwrap();
-    assert!(
-        store
-            .complete_job(done.id, t + Duration::minutes(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .complete_job(done.id, t + Duration::minutes(1))
-            .await
-            .unwrap()
-    );
+    assert!(store.complete_job(done.id, t + Duration::minutes(1)).await.unwrap());
+    assert!(!store.complete_job(done.id, t + Duration::minutes(1)).await.unwrap());
 
     // "lease:crashed" was claimed by a worker that died: it is held until its lease ends.
-    assert!(
-        store
-            .claim_due_jobs(t + Duration::minutes(4), 10, Duration::minutes(5))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .claim_due_jobs(t + Duration::minutes(5), 10, Duration::minutes(5))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let again = store
-        .claim_due_jobs(
-            t + Duration::minutes(5) + Duration::seconds(1),
-            10,
-            Duration::minutes(5),
-        )
-        .await
-        .unwrap();
+    assert!(store.claim_due_jobs(t + Duration::minutes(4), 10, Duration::minutes(5)).await.unwrap().is_empty());
+    assert!(store.claim_due_jobs(t + Duration::minutes(5), 10, Duration::minutes(5)).await.unwrap().is_empty());
+    let again =
+        store.claim_due_jobs(t + Duration::minutes(5) + Duration::seconds(1), 10, Duration::minutes(5)).await.unwrap();
     assert_eq!(keys(&again), ["lease:crashed"]);
     assert_eq!(again[0].attempts, 2);
-    assert!(
-        store
-            .complete_job(again[0].id, t + Duration::minutes(6))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .claim_due_jobs(t + Duration::days(30), 10, Duration::minutes(5))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.complete_job(again[0].id, t + Duration::minutes(6)).await.unwrap());
+    assert!(store.claim_due_jobs(t + Duration::days(30), 10, Duration::minutes(5)).await.unwrap().is_empty());
     let jobs = store.jobs_with_prefix("lease:").await.unwrap();
     assert!(jobs.iter().all(|j| j.status == "done"), "{jobs:?}");
 }
@@ -4508,21 +2881,12 @@ async fn pending_jobs_are_cancelled_by_an_exact_key_prefix(store: Store) {
         "напоминание:2",
         "booking:1:sent",
     ] {
-        store
-            .schedule_job(&new_job(key, t + Duration::hours(1)))
-            .await
-            .unwrap();
+        store.schedule_job(&new_job(key, t + Duration::hours(1))).await.unwrap();
     }
     // One of them has run already.
-    let sent = store
-        .claim_due_jobs(t + Duration::hours(1), 1, Duration::minutes(5))
-        .await
-        .unwrap();
+    let sent = store.claim_due_jobs(t + Duration::hours(1), 1, Duration::minutes(5)).await.unwrap();
     assert_eq!(keys(&sent), ["booking:1:24h"]);
-    store
-        .complete_job(sent[0].id, t + Duration::hours(1))
-        .await
-        .unwrap();
+    store.complete_job(sent[0].id, t + Duration::hours(1)).await.unwrap();
 
     assert_eq!(store.cancel_jobs("booking:1:").await.unwrap(), 2);
     assert_eq!(store.cancel_jobs("booking:1:").await.unwrap(), 0);
@@ -4530,9 +2894,7 @@ async fn pending_jobs_are_cancelled_by_an_exact_key_prefix(store: Store) {
     assert_eq!(store.cancel_jobs("booking_").await.unwrap(), 1);
     assert_eq!(store.cancel_jobs("booking%").await.unwrap(), 1);
     assert_eq!(store.cancel_jobs("напоминание:1").await.unwrap(), 1);
-    let status = |jobs: Vec<Job>| -> BTreeMap<String, String> {
-        jobs.into_iter().map(|j| (j.key, j.status)).collect()
-    };
+    let status = |jobs: Vec<Job>| -> BTreeMap<String, String> { jobs.into_iter().map(|j| (j.key, j.status)).collect() };
     let all = status(store.jobs_with_prefix("").await.unwrap());
     let expected: BTreeMap<String, String> = [
         ("booking:1:24h", "done"),
@@ -4549,15 +2911,9 @@ async fn pending_jobs_are_cancelled_by_an_exact_key_prefix(store: Store) {
     .map(|(k, s)| (k.to_owned(), s.to_owned()))
     .collect();
     assert_eq!(all, expected);
-    assert_eq!(
-        keys(&store.jobs_with_prefix("booking_").await.unwrap()),
-        ["booking_1:x"]
-    );
+    assert_eq!(keys(&store.jobs_with_prefix("booking_").await.unwrap()), ["booking_1:x"]);
     // A cancelled job is never claimed.
-    let claimed = store
-        .claim_due_jobs(t + Duration::days(1), 100, Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed = store.claim_due_jobs(t + Duration::days(1), 100, Duration::minutes(5)).await.unwrap();
     let mut claimed = keys(&claimed);
     claimed.sort_unstable();
     assert_eq!(claimed, ["Booking:1:x", "booking:10:24h", "напоминание:2"]);
@@ -4566,56 +2922,23 @@ async fn pending_jobs_are_cancelled_by_an_exact_key_prefix(store: Store) {
 async fn a_failed_job_is_retried_at_its_time_or_fails_for_good(store: Store) {
     let t = utc("2025-01-11T05:00:00Z");
     store.schedule_job(&new_job("flaky", t)).await.unwrap();
-    let job = store
-        .claim_due_jobs(t, 10, Duration::minutes(5))
-        .await
-        .unwrap()
-        .remove(0);
-    assert!(
-        store
-            .fail_job(job.id, "the chat is busy", Some(t + Duration::minutes(10)))
-            .await
-            .unwrap()
-    );
+    let job = store.claim_due_jobs(t, 10, Duration::minutes(5)).await.unwrap().remove(0);
+    assert!(store.fail_job(job.id, "the chat is busy", Some(t + Duration::minutes(10))).await.unwrap());
     let after = job_by_key(&store, "flaky").await;
-    assert_eq!(
-        (after.status.as_str(), after.run_at),
-        ("pending", t + Duration::minutes(10))
-    );
+    assert_eq!((after.status.as_str(), after.run_at), ("pending", t + Duration::minutes(10)));
     assert_eq!(after.last_error.as_deref(), Some("the chat is busy"));
     // Only a running job can be failed or completed.
     assert!(!store.fail_job(job.id, "again", None).await.unwrap());
     assert!(!store.complete_job(job.id, t).await.unwrap());
 
-    assert!(
-        store
-            .claim_due_jobs(t + Duration::minutes(9), 10, Duration::minutes(5))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let job = store
-        .claim_due_jobs(t + Duration::minutes(10), 10, Duration::minutes(5))
-        .await
-        .unwrap()
-        .remove(0);
+    assert!(store.claim_due_jobs(t + Duration::minutes(9), 10, Duration::minutes(5)).await.unwrap().is_empty());
+    let job = store.claim_due_jobs(t + Duration::minutes(10), 10, Duration::minutes(5)).await.unwrap().remove(0);
     assert_eq!(job.attempts, 2);
-    assert!(
-        store
-            .fail_job(job.id, "blocked by the user", None)
-            .await
-            .unwrap()
-    );
+    assert!(store.fail_job(job.id, "blocked by the user", None).await.unwrap());
     let after = job_by_key(&store, "flaky").await;
     assert_eq!((after.status.as_str(), after.attempts), ("failed", 2));
     assert_eq!(after.last_error.as_deref(), Some("blocked by the user"));
-    assert!(
-        store
-            .claim_due_jobs(t + Duration::days(1), 10, Duration::minutes(5))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_due_jobs(t + Duration::days(1), 10, Duration::minutes(5)).await.unwrap().is_empty());
     assert_eq!(store.cancel_jobs("flaky").await.unwrap(), 0);
 }
 
@@ -4635,22 +2958,14 @@ fn new_case(customer: &str, user: i64, at: DateTime<Utc>) -> NewCase {
 }
 
 async fn case(store: &Store, case_id: i64) -> SupportCase {
-    store
-        .case_by_id(case_id)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no case {case_id}"))
+    store.case_by_id(case_id).await.unwrap().unwrap_or_else(|| panic!("no case {case_id}"))
 }
 
 /// Another pool on the same database where there can be one (another replica), else the
 /// same store.
 async fn other_pool(store: &Store) -> (Store, bool) {
     let url = store.pool().connect_options().database_url.to_string();
-    if url.contains("memory") {
-        (store.clone(), false)
-    } else {
-        (Store::connect(&url).await.unwrap(), true)
-    }
+    if url.contains("memory") { (store.clone(), false) } else { (Store::connect(&url).await.unwrap(), true) }
 }
 
 async fn support_topics_are_set_replaced_looked_up_and_forgotten(store: Store) {
@@ -4659,14 +2974,8 @@ async fn support_topics_are_set_replaced_looked_up_and_forgotten(store: Store) {
     assert_eq!(store.support_topic(&id("C1")).await.unwrap(), None);
     assert_eq!(store.customer_of_topic(group, 7).await.unwrap(), None);
 
-    store
-        .set_support_topic(&id("C1"), group, 7, "Ерлан Ахметов · C1", at)
-        .await
-        .unwrap();
-    store
-        .set_support_topic(&id("C2"), group, 9, "Ольга Петрова · C2", at)
-        .await
-        .unwrap();
+    store.set_support_topic(&id("C1"), group, 7, "Ерлан Ахметов · C1", at).await.unwrap();
+    store.set_support_topic(&id("C2"), group, 9, "Ольга Петрова · C2", at).await.unwrap();
     assert_eq!(store.support_topic(&id("C1")).await.unwrap(), Some((group, 7)));
     assert_eq!(store.customer_of_topic(group, 7).await.unwrap(), Some(id("C1")));
     assert_eq!(store.customer_of_topic(group, 9).await.unwrap(), Some(id("C2")));
@@ -4674,24 +2983,15 @@ async fn support_topics_are_set_replaced_looked_up_and_forgotten(store: Store) {
     assert_eq!(store.customer_of_topic(-100_999, 7).await.unwrap(), None);
 
     // A new topic replaces the old one (the upsert keeps one row per customer).
-    store
-        .set_support_topic(&id("C1"), group, i32::MAX, "Ерлан Ахметов · C1", at + Duration::hours(1))
-        .await
-        .unwrap();
+    store.set_support_topic(&id("C1"), group, i32::MAX, "Ерлан Ахметов · C1", at + Duration::hours(1)).await.unwrap();
     assert_eq!(store.support_topic(&id("C1")).await.unwrap(), Some((group, i32::MAX)));
     assert_eq!(store.customer_of_topic(group, 7).await.unwrap(), None);
     assert_eq!(store.customer_of_topic(group, i32::MAX).await.unwrap(), Some(id("C1")));
     assert_eq!(count(&store, "support_topics").await, 2);
-    assert_eq!(
-        text(&store, "SELECT name FROM support_topics WHERE customer_id = 'C1'").await,
-        "Ерлан Ахметов · C1"
-    );
+    assert_eq!(text(&store, "SELECT name FROM support_topics WHERE customer_id = 'C1'").await, "Ерлан Ахметов · C1");
 
     // A topic handed to another customer is theirs alone.
-    store
-        .set_support_topic(&id("C3"), group, 9, "John Carter · C3", at)
-        .await
-        .unwrap();
+    store.set_support_topic(&id("C3"), group, 9, "John Carter · C3", at).await.unwrap();
     assert_eq!(store.customer_of_topic(group, 9).await.unwrap(), Some(id("C3")));
     assert_eq!(store.support_topic(&id("C2")).await.unwrap(), None);
 
@@ -4861,9 +3161,9 @@ async fn the_first_staff_reply_is_recorded_once(store: Store) {
     let mut tasks = Vec::new();
     for n in 0..8_i64 {
         let store = if n % 2 == 0 { store.clone() } else { other.clone() };
-        tasks.push(tokio::spawn(async move {
-            store.record_staff_reply(d.id, at + Duration::minutes(5)).await.unwrap()
-        }));
+        tasks.push(tokio::spawn(
+            async move { store.record_staff_reply(d.id, at + Duration::minutes(5)).await.unwrap() },
+        ));
     }
     let mut firsts = 0;
     for task in tasks {
@@ -4934,10 +3234,7 @@ async fn a_case_is_closed_once_and_rated_once_from_one_to_five(store: Store) {
 
     // The open ones come oldest first.
     for (customer, minutes) in [("C4", 30), ("C5", 10), ("C6", 20)] {
-        store
-            .open_case(&new_case(customer, 5003, at + Duration::minutes(minutes)))
-            .await
-            .unwrap();
+        store.open_case(&new_case(customer, 5003, at + Duration::minutes(minutes))).await.unwrap();
     }
     let open: Vec<String> = store.open_cases().await.unwrap().into_iter().map(|c| c.customer_id.0).collect();
     assert_eq!(open, ["C5", "C6", "C4"]);
@@ -5036,13 +3333,7 @@ async fn audit_entries_are_counted_by_action_since_a_time(store: Store) {
     }
     let since = t - Duration::hours(1);
     assert_eq!(store.count_audit(5001, &["order.not_found"], since).await.unwrap(), 3);
-    assert_eq!(
-        store
-            .count_audit(5001, &["order.not_found", "contact.rejected"], since)
-            .await
-            .unwrap(),
-        4
-    );
+    assert_eq!(store.count_audit(5001, &["order.not_found", "contact.rejected"], since).await.unwrap(), 4);
     assert_eq!(
         store
             .count_audit(5001, &["order.not_found", "contact.rejected", "balance.read"], t - Duration::days(1))
@@ -5051,13 +3342,7 @@ async fn audit_entries_are_counted_by_action_since_a_time(store: Store) {
         6
     );
     assert_eq!(store.count_audit(5001, &["order.not_found"], t).await.unwrap(), 1);
-    assert_eq!(
-        store
-            .count_audit(5001, &["order.not_found"], t + Duration::nanoseconds(1))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(store.count_audit(5001, &["order.not_found"], t + Duration::nanoseconds(1)).await.unwrap(), 0);
     assert_eq!(store.count_audit(5002, &["order.not_found"], since).await.unwrap(), 1);
     assert_eq!(store.count_audit(5001, &[], since).await.unwrap(), 0);
     assert_eq!(store.count_audit(5001, &["order.read"], since).await.unwrap(), 0);
@@ -5069,31 +3354,16 @@ async fn an_alert_is_recorded_once_per_kind_user_and_window(store: Store) {
     let window = Duration::hours(1);
     assert!(store.record_alert(5001, "order_probing", t, window).await.unwrap());
     assert!(!store.record_alert(5001, "order_probing", t + Duration::minutes(1), window).await.unwrap());
-    assert!(
-        !store
-            .record_alert(5001, "order_probing", t + window - Duration::nanoseconds(1), window)
-            .await
-            .unwrap()
-    );
+    assert!(!store.record_alert(5001, "order_probing", t + window - Duration::nanoseconds(1), window).await.unwrap());
     // Another kind, another user: their own alerts.
     assert!(store.record_alert(5001, "contact_spoofing", t, window).await.unwrap());
     assert!(store.record_alert(5002, "order_probing", t, window).await.unwrap());
     // Once the window has passed, the alert is raised again, and its window starts anew.
     assert!(store.record_alert(5001, "order_probing", t + window, window).await.unwrap());
-    assert!(
-        !store
-            .record_alert(5001, "order_probing", t + window + Duration::minutes(59), window)
-            .await
-            .unwrap()
-    );
+    assert!(!store.record_alert(5001, "order_probing", t + window + Duration::minutes(59), window).await.unwrap());
     assert!(store.record_alert(5001, "order_probing", t + window * 2, window).await.unwrap());
     // A wider window counts from the last one raised.
-    assert!(
-        !store
-            .record_alert(5001, "order_probing", t + window * 3, Duration::hours(2))
-            .await
-            .unwrap()
-    );
+    assert!(!store.record_alert(5001, "order_probing", t + window * 3, Duration::hours(2)).await.unwrap());
 
     // Concurrent raises of one alert: one is recorded.
     let (other, separate) = other_pool(&store).await;
@@ -5101,10 +3371,7 @@ async fn an_alert_is_recorded_once_per_kind_user_and_window(store: Store) {
     for n in 0..8_i64 {
         let store = if n % 2 == 0 { store.clone() } else { other.clone() };
         tasks.push(tokio::spawn(async move {
-            store
-                .record_alert(5003, "otp_flood", t + Duration::seconds(n), window)
-                .await
-                .unwrap()
+            store.record_alert(5003, "otp_flood", t + Duration::seconds(n), window).await.unwrap()
         }));
     }
     let mut raised = 0;
@@ -5156,10 +3423,9 @@ async fn forget_removes_support_requests_and_alerts_but_not_cases(store: Store) 
 
 async fn staff_find_customers_by_phone_digits_and_by_name(store: Store) {
     let builtin = with_demo(&store).await;
-    for (customer, name, first_name, phone) in [
-        ("C7", "Семён Ёлкин", "Семён", "+77011234000"),
-        ("C8", "ЕРЛАН Сейтов", "Ерлан", "+77079991234"),
-    ] {
+    for (customer, name, first_name, phone) in
+        [("C7", "Семён Ёлкин", "Семён", "+77011234000"), ("C8", "ЕРЛАН Сейтов", "Ерлан", "+77079991234")]
+    {
         sqlx::query("INSERT INTO customers (id, name, first_name, phone, tags) VALUES ($1, $2, $3, $4, '[]')")
             .bind(customer)
             .bind(name)
@@ -5171,15 +3437,7 @@ async fn staff_find_customers_by_phone_digits_and_by_name(store: Store) {
     }
     let find = |query: &'static str, limit: u32| {
         let builtin = builtin.clone();
-        async move {
-            builtin
-                .search(query, limit)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|p| p.id.0)
-                .collect::<Vec<_>>()
-        }
+        async move { builtin.search(query, limit).await.unwrap().into_iter().map(|p| p.id.0).collect::<Vec<_>>() }
     };
 
     // By name: any case, any alphabet, ё as е, the words in any order; sorted by name.

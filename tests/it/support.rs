@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::replay::drive::{Driver, Replies, Sent};
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::sandbox::SandboxUser;
 
 /// How long a test waits for something the bot does at once.

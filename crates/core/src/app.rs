@@ -17,9 +17,9 @@ use teloxide::prelude::*;
 use teloxide::update_listeners::{Polling, UpdateListener as _};
 
 use crate::adapters::Adapters;
+use crate::adapters::builtin::Builtin;
 use crate::adapters::builtin::BuiltinSettings;
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
-use crate::adapters::builtin::Builtin;
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
@@ -108,7 +108,11 @@ pub fn builtin(config: &Config, store: Store, clock: SharedClock) -> Adapters {
             .loyalty
             .offers
             .iter()
-            .map(|r| crate::adapters::builtin::OfferRule { bought: r.bought.clone(), offer: r.offer.clone(), after_days: r.after_days })
+            .map(|r| crate::adapters::builtin::OfferRule {
+                bought: r.bought.clone(),
+                offer: r.offer.clone(),
+                after_days: r.after_days,
+            })
             .collect(),
     };
     let booking = crate::adapters::builtin::BookingSettings {
@@ -228,7 +232,10 @@ pub fn build_ctx(
     let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
     let support = bot::staff::Support {
         rules,
-        limiter: bot::staff::StaffLimiter::new(config.support.relay_per_minute, config.support.relay_per_customer_per_minute),
+        limiter: bot::staff::StaffLimiter::new(
+            config.support.relay_per_minute,
+            config.support.relay_per_customer_per_minute,
+        ),
         members: bot::staff::StaffMembers::new(config.support.staff_user_ids.iter().copied()),
         mention: config.support.mention.clone(),
         signed: config.support.signed,
@@ -254,7 +261,11 @@ pub fn build_ctx(
 
 /// The dispatcher over the bot's schema (stopped through its
 /// [`ShutdownToken`](teloxide::dispatching::ShutdownToken)).
-pub fn dispatcher(bot: Bot, ctx: Arc<Ctx>, observer: Option<Arc<dyn UpdateObserver>>) -> Dispatcher<Bot, BotError, DefaultKey> {
+pub fn dispatcher(
+    bot: Bot,
+    ctx: Arc<Ctx>,
+    observer: Option<Arc<dyn UpdateObserver>>,
+) -> Dispatcher<Bot, BotError, DefaultKey> {
     let storage = StoreStorage::new(ctx.store.clone());
     Dispatcher::builder(bot, bot::schema(observer))
         .dependencies(dptree::deps![ctx, storage])
@@ -308,7 +319,8 @@ async fn dispatch_until(
 ) -> Result<(), teloxide::RequestError> {
     let token = dispatcher.shutdown_token();
     let stop = listener.stop_token();
-    let dispatch = dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"));
+    let dispatch =
+        dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"));
     tokio::pin!(dispatch, shutdown);
     tokio::select! {
         biased;
@@ -326,7 +338,11 @@ async fn dispatch_until(
 
 /// The clock and the date shift for a demo data set: fixed at its demo time, or the real
 /// clock with every date moved so that the demo day is today.
-pub fn demo_clock(data: &BusinessData, business: &Business, fixed: bool) -> anyhow::Result<(SharedClock, Option<Arc<FixedClock>>, chrono::Duration)> {
+pub fn demo_clock(
+    data: &BusinessData,
+    business: &Business,
+    fixed: bool,
+) -> anyhow::Result<(SharedClock, Option<Arc<FixedClock>>, chrono::Duration)> {
     let demo_now = data.demo_now_utc().unwrap_or_else(Utc::now);
     if fixed {
         let clock = FixedClock::new(demo_now);
@@ -345,7 +361,11 @@ pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()>
 
 /// [`run`] until `shutdown` resolves: then polling stops, the updates in hand are finished,
 /// the job loop stops after its tick and the database is closed.
-pub async fn run_until(config: &Config, api_url: Option<String>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run_until(
+    config: &Config,
+    api_url: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let token = config.require_token()?;
     let store = open_store(&config.database.url).await?;
     let business = Business::from_store(&store).await?;
@@ -418,7 +438,8 @@ impl Backoff {
 }
 
 /// On Telegram: retries after 2 s, 4 s, 8 s, … then every 5 minutes, about half an hour in all.
-pub const COMMANDS_BACKOFF: Backoff = Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 12 };
+pub const COMMANDS_BACKOFF: Backoff =
+    Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 12 };
 
 /// In the sandbox (the demo, transcripts, tests): the same, quicker.
 pub const SANDBOX_COMMANDS_BACKOFF: Backoff =

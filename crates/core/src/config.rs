@@ -412,10 +412,8 @@ impl LlmConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.url {
-            let parsed = url::Url::parse(url.trim()).map_err(|e| ConfigError::Invalid {
-                name: "llm.url (CABINET_LLM_URL)",
-                message: e.to_string(),
-            })?;
+            let parsed = url::Url::parse(url.trim())
+                .map_err(|e| ConfigError::Invalid { name: "llm.url (CABINET_LLM_URL)", message: e.to_string() })?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.cannot_be_a_base() {
                 return Err(ConfigError::Invalid {
                     name: "llm.url (CABINET_LLM_URL)",
@@ -473,10 +471,7 @@ impl Config {
     }
 
     /// [`Config::load`] with the environment given as a function (for tests).
-    pub fn load_with(
-        path: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn load_with(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let explicit = path.map(Path::to_path_buf).or_else(|| env("CABINET_CONFIG").map(PathBuf::from));
         let mut config = match explicit {
             Some(path) => Self::from_file(&path)?,
@@ -497,10 +492,8 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), message: e.to_string() })?;
         Self::from_toml(&text, &path.display().to_string())
     }
 
@@ -636,7 +629,10 @@ impl Config {
             });
         }
         if self.loyalty.referral_points < 0 {
-            return Err(ConfigError::Invalid { name: "loyalty.referral_points", message: "must not be negative".into() });
+            return Err(ConfigError::Invalid {
+                name: "loyalty.referral_points",
+                message: "must not be negative".into(),
+            });
         }
         for (name, minutes) in [
             ("support.sla_critical_minutes", self.support.sla_critical_minutes),
@@ -677,7 +673,10 @@ impl Config {
             });
         }
         if self.support.staff_user_ids.iter().any(|id| *id <= 0) {
-            return Err(ConfigError::Invalid { name: "support.staff_user_ids", message: "expected Telegram user ids (positive)".into() });
+            return Err(ConfigError::Invalid {
+                name: "support.staff_user_ids",
+                message: "expected Telegram user ids (positive)".into(),
+            });
         }
         if !(1..=90).contains(&self.booking.horizon_days) {
             return Err(ConfigError::Invalid { name: "booking.horizon_days", message: "expected 1..=90".into() });
@@ -807,7 +806,10 @@ mod tests {
     fn staff_are_listed_by_id_and_the_customer_quota_lies_within_the_group_rate() {
         let config = Config::load_with(None, env_of(&[("CABINET_STAFF_USER_IDS", " 9001, 9002 ,")])).unwrap();
         assert_eq!(config.support.staff_user_ids, [9001, 9002]);
-        assert!(Config::load_with(None, env_of(&[])).unwrap().support.staff_user_ids.is_empty(), "the admins by default");
+        assert!(
+            Config::load_with(None, env_of(&[])).unwrap().support.staff_user_ids.is_empty(),
+            "the admins by default"
+        );
         let err = Config::load_with(None, env_of(&[("CABINET_STAFF_USER_IDS", "9001,anna")])).unwrap_err();
         assert!(err.to_string().contains("CABINET_STAFF_USER_IDS"), "{err}");
         let err = Config::from_toml("[support]\nstaff_user_ids = [-100]\n", "c").unwrap().validate().unwrap_err();
@@ -864,7 +866,11 @@ mod tests {
         let env = [("CABINET_SUPPORT_HOURS", "08:00-20:00"), ("CABINET_TIME_ZONE", "Europe/Moscow")];
         let config = Config::load_with(None, env_of(&env)).unwrap();
         assert_eq!(config.support.hours.as_deref(), Some("08:00-20:00"));
-        for (name, value) in [("CABINET_SUPPORT_HOURS", "20:00-08:00"), ("CABINET_SUPPORT_HOURS", "allday"), ("CABINET_TIME_ZONE", "Mars/Olympus")] {
+        for (name, value) in [
+            ("CABINET_SUPPORT_HOURS", "20:00-08:00"),
+            ("CABINET_SUPPORT_HOURS", "allday"),
+            ("CABINET_TIME_ZONE", "Mars/Olympus"),
+        ] {
             let err = Config::load_with(None, env_of(&[(name, value)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }

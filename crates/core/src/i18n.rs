@@ -74,10 +74,7 @@ impl Messages {
         let mut bundle = FluentBundle::new_concurrent(vec![language_id(locale)]);
         // Telegram shows Unicode isolation marks around arguments as visible garbage.
         bundle.set_use_isolating(false);
-        Messages {
-            bundle,
-            keys: BTreeMap::new(),
-        }
+        Messages { bundle, keys: BTreeMap::new() }
     }
 }
 
@@ -101,16 +98,8 @@ impl I18n {
     /// The messages compiled into the binary.
     pub fn embedded() -> Result<I18n, I18nError> {
         I18n::from_sources(&[
-            (
-                Locale::Ru,
-                "locales/ru/cabinet.ftl",
-                include_str!("../../../locales/ru/cabinet.ftl"),
-            ),
-            (
-                Locale::En,
-                "locales/en/cabinet.ftl",
-                include_str!("../../../locales/en/cabinet.ftl"),
-            ),
+            (Locale::Ru, "locales/ru/cabinet.ftl", include_str!("../../../locales/ru/cabinet.ftl")),
+            (Locale::En, "locales/en/cabinet.ftl", include_str!("../../../locales/en/cabinet.ftl")),
         ])
     }
 
@@ -119,14 +108,12 @@ impl I18n {
         let mut files = Vec::with_capacity(Locale::ALL.len());
         for locale in Locale::ALL {
             let path = dir.join(locale.as_str()).join(FILE_NAME);
-            let content = std::fs::read_to_string(&path)
-                .map_err(|e| I18nError::Io(format!("{}: {e}", path.display())))?;
+            let content =
+                std::fs::read_to_string(&path).map_err(|e| I18nError::Io(format!("{}: {e}", path.display())))?;
             files.push((locale, path.display().to_string(), content));
         }
-        let sources: Vec<(Locale, &str, &str)> = files
-            .iter()
-            .map(|(locale, file, content)| (*locale, file.as_str(), content.as_str()))
-            .collect();
+        let sources: Vec<(Locale, &str, &str)> =
+            files.iter().map(|(locale, file, content)| (*locale, file.as_str(), content.as_str())).collect();
         I18n::from_sources(&sources)
     }
 
@@ -134,8 +121,7 @@ impl I18n {
     /// A locale may have several sources; a locale without any has no messages of its own.
     /// Syntax errors and keys defined twice in a locale are errors naming the file and line.
     pub fn from_sources(sources: &[(Locale, &str, &str)]) -> Result<I18n, I18nError> {
-        let mut messages: Vec<(Locale, Messages)> =
-            Locale::ALL.iter().map(|&l| (l, Messages::new(l))).collect();
+        let mut messages: Vec<(Locale, Messages)> = Locale::ALL.iter().map(|&l| (l, Messages::new(l))).collect();
         for &(locale, file, content) in sources {
             let Some((_, target)) = messages.iter_mut().find(|(l, _)| *l == locale) else {
                 continue;
@@ -165,9 +151,7 @@ impl I18n {
             }
             let fluent_args = fluent_args(args);
             let mut errors = Vec::new();
-            let text = messages
-                .bundle
-                .format_pattern(pattern, Some(&fluent_args), &mut errors);
+            let text = messages.bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
             for error in &errors {
                 tracing::warn!(locale = %candidate, key, %error, "message formatting problem");
             }
@@ -179,16 +163,11 @@ impl I18n {
 
     /// The keys defined for `locale` (for the parity test and for checks at start-up).
     pub fn keys(&self, locale: Locale) -> Vec<String> {
-        self.messages(locale)
-            .map(|m| m.keys.keys().cloned().collect())
-            .unwrap_or_default()
+        self.messages(locale).map(|m| m.keys.keys().cloned().collect()).unwrap_or_default()
     }
 
     fn messages(&self, locale: Locale) -> Option<&Messages> {
-        self.messages
-            .iter()
-            .find(|(l, _)| *l == locale)
-            .map(|(_, m)| m)
+        self.messages.iter().find(|(l, _)| *l == locale).map(|(_, m)| m)
     }
 }
 
@@ -241,10 +220,7 @@ fn add_source(target: &mut Messages, file: &str, content: &str) -> Result<(), I1
         };
         if is_term {
             if let Some(first) = terms.insert(id, line_no) {
-                return Err(parse_error(
-                    line_no,
-                    format!("term -{id} is already defined on line {first}"),
-                ));
+                return Err(parse_error(line_no, format!("term -{id} is already defined on line {first}")));
             }
             continue;
         }
@@ -254,28 +230,16 @@ fn add_source(target: &mut Messages, file: &str, content: &str) -> Result<(), I1
             } else {
                 format!("{first_file}, line {first_line}")
             };
-            return Err(parse_error(
-                line_no,
-                format!("key {id} is already defined on {place}"),
-            ));
+            return Err(parse_error(line_no, format!("key {id} is already defined on {place}")));
         }
-        target
-            .keys
-            .insert(id.to_owned(), (file.to_owned(), line_no));
+        target.keys.insert(id.to_owned(), (file.to_owned(), line_no));
         new_keys.push(id.to_owned());
     }
 
     if let Err(errors) = target.bundle.add_resource(resource) {
         // Only a term or message defined in an earlier file of this locale can get here.
-        let message = errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(I18nError::Parse {
-            file: file.to_owned(),
-            message,
-        });
+        let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        return Err(I18nError::Parse { file: file.to_owned(), message });
     }
     Ok(())
 }
@@ -289,14 +253,9 @@ fn entry_id(line: &str) -> Option<(&str, bool)> {
     if !rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
     let (id, after) = rest.split_at(end);
-    after
-        .trim_start_matches(' ')
-        .starts_with('=')
-        .then_some((id, is_term))
+    after.trim_start_matches(' ').starts_with('=').then_some((id, is_term))
 }
 
 /// The 1-based line of the byte offset `pos` in `source`; an error at the end of the file
@@ -372,10 +331,7 @@ about = About
     fn a_message_is_rendered_with_its_arguments_and_no_isolation_marks() {
         let text = i18n().t(Locale::Ru, "hello", &[("name", "Ерлан".into())]);
         assert_eq!(text, "Привет, Ерлан!");
-        assert_eq!(
-            i18n().t(Locale::En, "hello", &[("name", "John".into())]),
-            "Hello, John!"
-        );
+        assert_eq!(i18n().t(Locale::En, "hello", &[("name", "John".into())]), "Hello, John!");
     }
 
     #[test]
@@ -409,15 +365,8 @@ about = About
 
     #[test]
     fn string_arguments_are_html_escaped() {
-        let text = i18n().t(
-            Locale::En,
-            "hello",
-            &[("name", "<b>Tom & \"Jerry\"</b>".into())],
-        );
-        assert_eq!(
-            text,
-            "Hello, &lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;!"
-        );
+        let text = i18n().t(Locale::En, "hello", &[("name", "<b>Tom & \"Jerry\"</b>".into())]);
+        assert_eq!(text, "Hello, &lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;!");
     }
 
     #[test]
@@ -462,10 +411,7 @@ about = About
     #[test]
     fn keys_are_the_message_ids_of_the_locale() {
         let i18n = i18n();
-        assert_eq!(
-            i18n.keys(Locale::Ru),
-            ["about", "hello", "items", "link", "only-ru"]
-        );
+        assert_eq!(i18n.keys(Locale::Ru), ["about", "hello", "items", "link", "only-ru"]);
         assert_eq!(i18n.keys(Locale::En), ["about", "hello", "items", "link"]);
     }
 
@@ -493,10 +439,7 @@ about = About
 
     #[test]
     fn a_key_defined_in_two_files_of_a_locale_is_an_error() {
-        let result = I18n::from_sources(&[
-            (Locale::En, "a.ftl", "x = 1\n"),
-            (Locale::En, "b.ftl", "y = 2\nx = 3\n"),
-        ]);
+        let result = I18n::from_sources(&[(Locale::En, "a.ftl", "x = 1\n"), (Locale::En, "b.ftl", "y = 2\nx = 3\n")]);
         match result {
             Err(I18nError::Parse { file, message }) => {
                 assert_eq!(file, "b.ftl");
@@ -509,9 +452,7 @@ about = About
 
     #[test]
     fn the_same_key_in_two_locales_is_fine() {
-        assert!(
-            I18n::from_sources(&[(Locale::Ru, "r", "x = 1"), (Locale::En, "e", "x = 2")]).is_ok()
-        );
+        assert!(I18n::from_sources(&[(Locale::Ru, "r", "x = 1"), (Locale::En, "e", "x = 2")]).is_ok());
     }
 
     #[test]
@@ -553,10 +494,7 @@ about = About
         }
         match I18n::from_dir(dir.path()) {
             Err(I18nError::Parse { file, message }) => {
-                assert!(
-                    file.ends_with("cabinet.ftl") && file.contains("en"),
-                    "{file}"
-                );
+                assert!(file.ends_with("cabinet.ftl") && file.contains("en"), "{file}");
                 assert!(message.starts_with("line 1: "), "{message}");
             }
             other => panic!("{other:?}"),
@@ -572,8 +510,7 @@ about = About
     #[test]
     fn every_locale_has_exactly_the_keys_of_russian() {
         let i18n = I18n::embedded().unwrap();
-        let russian: std::collections::BTreeSet<String> =
-            i18n.keys(Locale::Ru).into_iter().collect();
+        let russian: std::collections::BTreeSet<String> = i18n.keys(Locale::Ru).into_iter().collect();
         let mut problems = Vec::new();
         for locale in Locale::ALL.into_iter().filter(|&l| l != Locale::Ru) {
             let keys: std::collections::BTreeSet<String> = i18n.keys(locale).into_iter().collect();

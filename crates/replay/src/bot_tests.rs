@@ -51,8 +51,8 @@ use cabinet_core::bot::UpdateObserver;
 use cabinet_core::clock::{Clock, FixedClock};
 use cabinet_core::domain::{Locale, Phone};
 use cabinet_core::jobs::{Job, JobError, JobHandler, NewJob, Scheduler};
-use cabinet_sandbox::Sandbox;
 use cabinet_core::store::Store;
+use cabinet_sandbox::Sandbox;
 
 /// The tiny bot's memory: the phone each chat shared and the code sent to it.
 #[derive(Default)]
@@ -156,7 +156,8 @@ impl TinyBot {
         };
         let side = StaffSide { chat_id: STAFF, topic_of: &topic_of };
         let staff = transcript.uses_staff().then_some(&side);
-        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), staff, timeout).await
+        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), staff, timeout)
+            .await
     }
 
     /// Stops the dispatcher and waits for it to end.
@@ -511,7 +512,8 @@ async fn a_transcript_using_every_step_kind_passes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_expectation_reports_its_line_and_the_replies() {
     let bot = TinyBot::start().await;
-    let failure = bot.run("# Fails\n@user 5001\n> /start\n< welcome\n< goodbye\n< never reached\n", 10).await.unwrap_err();
+    let failure =
+        bot.run("# Fails\n@user 5001\n> /start\n< welcome\n< goodbye\n< never reached\n", 10).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 5);
     assert_eq!(failure.step, "< goodbye");
@@ -525,10 +527,8 @@ async fn a_failed_expectation_reports_its_line_and_the_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_to_another_user_or_an_earlier_step_are_not_counted() {
     let bot = TinyBot::start().await;
-    let failure = bot
-        .run("# Chats\n@user 5001\n> /start\n@user 6002\n> hello\n<buttons agree\n", 10)
-        .await
-        .unwrap_err();
+    let failure =
+        bot.run("# Chats\n@user 5001\n> /start\n@user 6002\n> hello\n<buttons agree\n", 10).await.unwrap_err();
     let failure2 = bot.run("# Steps\n@user 7003\n> /start\n> again\n< welcome\n", 10).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 6, "{}", failure.render());
@@ -690,7 +690,8 @@ async fn otp_types_the_last_code_sent_to_the_shared_phone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otp_fails_clearly_when_there_is_no_code_to_type() {
     let bot = TinyBot::start().await;
-    let no_phone = bot.run("# No phone\n@user 5001\n> @contact +77025556677 from 9999\n> @otp\n", 10).await.unwrap_err();
+    let no_phone =
+        bot.run("# No phone\n@user 5001\n> @contact +77025556677 from 9999\n> @otp\n", 10).await.unwrap_err();
     let no_code = bot.run("# No code\n@user 5002\n> @contact +77011112233\n> @otp wrong\n", 10).await.unwrap_err();
     let transcript = parse("# No gateway\n@user 5003\n> @contact +77011112244\n> send code\n> @otp\n").unwrap();
     let no_gateway =
@@ -710,13 +711,22 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
     let sandbox = Sandbox::start().await.unwrap();
     let bot = Bot::new(sandbox.token()).set_api_url(sandbox.api_url());
     let observer: Arc<dyn UpdateObserver> = crate::harness::observer(&sandbox);
-    let handler = Update::filter_message().endpoint(|bot: Bot, update: Update, m: Message, observer: Arc<dyn UpdateObserver>| async move {
-        bot.send_invoice(m.chat.id, "Top-up", "Balance top-up", "topup:1", "KZT", [LabeledPrice::new("Top-up", 200_000)])
+    let handler = Update::filter_message().endpoint(
+        |bot: Bot, update: Update, m: Message, observer: Arc<dyn UpdateObserver>| async move {
+            bot.send_invoice(
+                m.chat.id,
+                "Top-up",
+                "Balance top-up",
+                "topup:1",
+                "KZT",
+                [LabeledPrice::new("Top-up", 200_000)],
+            )
             .provider_token("381764678:TEST:100")
             .await?;
-        observer.handled(update.id.0 as i32);
-        Ok::<(), teloxide::RequestError>(())
-    });
+            observer.handled(update.id.0 as i32);
+            Ok::<(), teloxide::RequestError>(())
+        },
+    );
     let dispatcher = Dispatcher::builder(bot.clone(), handler).dependencies(dptree::deps![observer]).build();
     let dispatching = Dispatching::start(dispatcher, bot);
 
@@ -907,7 +917,12 @@ async fn a_deleted_topic_fails_staff_steps_until_the_bot_opens_a_new_one() {
     let new = bot.topics.lock().unwrap().get(&5001).copied();
     bot.stop().await;
     assert_eq!(gone.line, 4);
-    assert!(gone.problem.contains(&format!("the topic of customer 5001 (message_thread_id {old}) is not in the staff group")), "{}", gone.render());
+    assert!(
+        gone.problem
+            .contains(&format!("the topic of customer 5001 (message_thread_id {old}) is not in the staff group")),
+        "{}",
+        gone.render()
+    );
     if let Err(failure) = again {
         panic!("{}", failure.render());
     }

@@ -56,12 +56,8 @@ pub fn replies_in(events: Vec<SandboxEvent>, chat: i64) -> Vec<Reply> {
     events
         .into_iter()
         .filter_map(|event| match event {
-            SandboxEvent::Sent(message) if message.chat_id == chat => {
-                Some(Reply::Message { edited: false, message })
-            }
-            SandboxEvent::Edited(message) if message.chat_id == chat => {
-                Some(Reply::Message { edited: true, message })
-            }
+            SandboxEvent::Sent(message) if message.chat_id == chat => Some(Reply::Message { edited: false, message }),
+            SandboxEvent::Edited(message) if message.chat_id == chat => Some(Reply::Message { edited: true, message }),
             SandboxEvent::CallbackAnswered { chat_id, text: Some(text), show_alert }
                 if chat_id == chat && !text.is_empty() =>
             {
@@ -242,7 +238,10 @@ pub struct Driver<'a> {
 
 impl fmt::Debug for Driver<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Driver").field("staff_chat", &self.staff_chat).field("timeout", &self.timeout).finish_non_exhaustive()
+        f.debug_struct("Driver")
+            .field("staff_chat", &self.staff_chat)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 

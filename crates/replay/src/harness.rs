@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use cabinet_core::adapters::Adapters;
 use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
 use cabinet_core::app::{
-    Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, build_ctx, builtin, demo_clock,
-    dispatcher, job_scheduler, open_store, register_commands,
+    Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, build_ctx, builtin,
+    demo_clock, dispatcher, job_scheduler, open_store, register_commands,
 };
 use cabinet_core::bot::UpdateObserver;
 use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
@@ -21,9 +21,9 @@ use cabinet_core::store::Store;
 use cabinet_core::store::import::{self, BusinessData};
 use cabinet_sandbox::{HandledHook, Sandbox};
 use chrono::{DateTime, Utc};
-use teloxide::stop::StopToken;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
+use teloxide::stop::StopToken;
 use teloxide::update_listeners::{Polling, UpdateListener as _};
 
 /// The hook through which the bot tells `sandbox` that it has finished an update.
@@ -201,4 +201,3 @@ impl SandboxedBot {
 /// How long [`SandboxedBot::stop`] lets the dispatcher finish the updates in hand: a guard
 /// against a stuck handler only, as it ends as soon as they are done.
 const DISPATCH_STOP_WAIT: Duration = Duration::from_secs(10);
-

@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::{SandboxOptions, SandboxedBot};
 
+pub use drive::{Driver, HANDLE_TIMEOUT, Place, Replies, Reply, Sent};
 pub use parse::{
     Action, ContactOwner, Expectation, LabelMatch, ParseError, Pattern, StaffSpec, Step, StepKind, Transcript,
     TranscriptConfig, UserSpec, parse,
 };
-pub use drive::{Driver, HANDLE_TIMEOUT, Place, Replies, Reply, Sent};
 pub use run::{ActionReplies, Failure, StaffSide, run_transcript};
 
 /// The chat id of the staff group a transcript's bot gets when the file has staff steps: a
@@ -75,9 +75,7 @@ pub async fn run_files(files: &[PathBuf], out: &mut (dyn std::io::Write + Send))
 /// [`run_files`] prints it) when not.
 pub async fn run_file(path: &Path) -> Result<String, String> {
     let head = format!("FAIL {}", path.display());
-    let text = tokio::fs::read_to_string(path)
-        .await
-        .map_err(|e| format!("{head}\n  cannot read the file: {e}\n"))?;
+    let text = tokio::fs::read_to_string(path).await.map_err(|e| format!("{head}\n  cannot read the file: {e}\n"))?;
     let transcript = parse(&text).map_err(|e| format!("{head}\n  line {}: {}\n", e.line, e.message))?;
     let title = transcript.title.clone();
     let head = format!("{head} — {title}");

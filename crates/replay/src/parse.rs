@@ -371,8 +371,7 @@ fn parse_step(source: &str) -> Result<StepKind, String> {
     }
     if let Some(rest) = keyword(source, "@event") {
         let json = argument(rest, "@event")?;
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("@event: invalid JSON ({e})"))?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("@event: invalid JSON ({e})"))?;
         if !value.is_object() {
             return Err("@event: the JSON must be an object".into());
         }
@@ -414,8 +413,7 @@ fn parse_user(rest: &str) -> Result<UserSpec, String> {
         .ok_or_else(|| format!("@user: `{id_text}` is not a positive Telegram user id"))?;
     let mut spec = UserSpec { id, lang: None, name: None, phone: None };
     for word in words {
-        let (key, value) =
-            word.split_once('=').ok_or_else(|| format!("@user: expected key=value, found `{word}`"))?;
+        let (key, value) = word.split_once('=').ok_or_else(|| format!("@user: expected key=value, found `{word}`"))?;
         if value.is_empty() {
             return Err(format!("@user: `{key}=` has no value"));
         }
@@ -494,7 +492,9 @@ fn parse_config(rest: &str, config: &mut TranscriptConfig, seen: &mut Vec<String
                     .split(',')
                     .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
                     .collect::<Result<_, _>>()
-                    .map_err(|_| format!("@config: holidays are dates YYYY-MM-DD separated by commas, not `{value}`"))?;
+                    .map_err(|_| {
+                        format!("@config: holidays are dates YYYY-MM-DD separated by commas, not `{value}`")
+                    })?;
             }
             _ => return Err(format!("@config: unknown key `{key}` (known: step_up, payments, holidays)")),
         }
@@ -581,8 +581,7 @@ fn parse_contact(args: &str) -> Result<Action, String> {
     let (phone_words, owner) = match words.as_slice() {
         [phone @ .., "nouser"] => (phone, ContactOwner::NoUser),
         [phone @ .., "from", id] => {
-            let id: i64 =
-                id.parse().map_err(|_| format!("> @contact: `{id}` after `from` is not a user id"))?;
+            let id: i64 = id.parse().map_err(|_| format!("> @contact: `{id}` after `from` is not a user id"))?;
             (phone, ContactOwner::Other(id))
         }
         phone => (phone, ContactOwner::Me),
@@ -742,7 +741,9 @@ mod tests {
 
     #[test]
     fn a_bad_user_line_is_an_error() {
-        for bad in ["@user", "@user x", "@user -5", "@user 5 lang", "@user 5 age=3", "@user 5 lang=ru lang=en", "@userx 5"] {
+        for bad in
+            ["@user", "@user x", "@user -5", "@user 5 lang", "@user 5 age=3", "@user 5 lang=ru lang=en", "@userx 5"]
+        {
             let e = error_of(&format!("# t\n{bad}\n"));
             assert_eq!(e.line, 2, "{bad}: {e}");
         }
@@ -949,13 +950,22 @@ mod tests {
     #[test]
     fn staff_lines_name_the_member_and_maybe_the_general_topic() {
         let staff = |line: &str| parse(&format!("# t\n@user 5001\n{line}\n")).unwrap().steps.remove(1).kind;
-        assert_eq!(staff("@staff 9001"), StepKind::Staff(StaffSpec { id: 9001, name: None, general: false, member: false }));
+        assert_eq!(
+            staff("@staff 9001"),
+            StepKind::Staff(StaffSpec { id: 9001, name: None, general: false, member: false })
+        );
         assert_eq!(
             staff("@staff 9001 name=Айгерим general"),
             StepKind::Staff(StaffSpec { id: 9001, name: Some("Айгерим".into()), general: true, member: false })
         );
-        assert_eq!(staff("@staff 9002 general"), StepKind::Staff(StaffSpec { id: 9002, name: None, general: true, member: false }));
-        assert_eq!(staff("@staff 9003 member"), StepKind::Staff(StaffSpec { id: 9003, name: None, general: false, member: true }));
+        assert_eq!(
+            staff("@staff 9002 general"),
+            StepKind::Staff(StaffSpec { id: 9002, name: None, general: true, member: false })
+        );
+        assert_eq!(
+            staff("@staff 9003 member"),
+            StepKind::Staff(StaffSpec { id: 9003, name: None, general: false, member: true })
+        );
         for bad in [
             "@staff",
             "@staff x",
@@ -998,7 +1008,10 @@ mod tests {
 
     #[test]
     fn staff_checks_parse_like_customer_checks() {
-        assert_eq!(one("<staff Новое обращение"), StepKind::ExpectStaff(Expectation::Contains("Новое обращение".into())));
+        assert_eq!(
+            one("<staff Новое обращение"),
+            StepKind::ExpectStaff(Expectation::Contains("Новое обращение".into()))
+        );
         assert_eq!(one("<staff~ ^New case"), StepKind::ExpectStaff(Expectation::Matches(re("^New case"))));
         assert_eq!(one("<staff! taken"), StepKind::ExpectStaff(Expectation::NotContains("taken".into())));
         assert_eq!(one("<staff!~ (?i)taken"), StepKind::ExpectStaff(Expectation::NotMatches(re("(?i)taken"))));
@@ -1028,8 +1041,13 @@ mod tests {
             one("> @document акт за декабрь.pdf 1.5MB"),
             StepKind::Act(Action::Document { file_name: "акт за декабрь.pdf".into(), size: 1_572_864 })
         );
-        assert_eq!(one("> @document a.txt 120"), StepKind::Act(Action::Document { file_name: "a.txt".into(), size: 120 }));
-        for bad in ["> @document", "> @document big.zip", "> @document 30MB", "> @document a.zip 30TB", "> @document a.zip MB"] {
+        assert_eq!(
+            one("> @document a.txt 120"),
+            StepKind::Act(Action::Document { file_name: "a.txt".into(), size: 120 })
+        );
+        for bad in
+            ["> @document", "> @document big.zip", "> @document 30MB", "> @document a.zip 30TB", "> @document a.zip MB"]
+        {
             let e = error_of(&format!("# t\n@user 1\n> hi\n{bad}\n"));
             assert_eq!(e.line, 4, "{bad}: {e}");
         }

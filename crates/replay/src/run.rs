@@ -178,9 +178,7 @@ pub fn check(expectation: &Expectation, replies: &[Reply]) -> Result<(), String>
             },
             Reply::Toast { .. } | Reply::PaymentDeclined { .. } => false,
         }),
-        Expectation::Button(label) => {
-            replies.iter().any(|r| r.button_labels().iter().any(|l| contains_ci(l, label)))
-        }
+        Expectation::Button(label) => replies.iter().any(|r| r.button_labels().iter().any(|l| contains_ci(l, label))),
     };
     if holds { Ok(()) } else { Err(format!("expected: {}", describe(expectation))) }
 }
@@ -556,7 +554,12 @@ async fn act_as_staff(
     if *action == Action::DeleteTopic {
         let Some(t) = topic else { return Err(not_sent("the General topic cannot be deleted".into())) };
         sandbox.delete_topic(group, t);
-        return Ok(ActionReplies { line: step.line, source: step.source.clone(), replies: Vec::new(), staff_replies: Some(Vec::new()) });
+        return Ok(ActionReplies {
+            line: step.line,
+            source: step.source.clone(),
+            replies: Vec::new(),
+            staff_replies: Some(Vec::new()),
+        });
     }
     let sent = match action {
         Action::Text(text) => driver.send_text(user, place, text),
@@ -613,7 +616,8 @@ fn last_code(actor: &Actor, otp: Option<&MemoryGateway>) -> Result<String, Strin
     let Some(shared) = actor.shared_phone.as_deref() else {
         return Err("> @otp: this user has not shared their phone yet (`> @contact +7…` or a contact button)".into());
     };
-    let phone = Phone::parse(shared).map_err(|_| format!("> @otp: the shared contact `{shared}` is not a phone number"))?;
+    let phone =
+        Phone::parse(shared).map_err(|_| format!("> @otp: the shared contact `{shared}` is not a phone number"))?;
     otp.last_code(&phone).ok_or_else(|| format!("> @otp: the bot has sent no one-time code to {shared}"))
 }
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use regex::Regex;
 
-use super::parse::Pattern;
 use super::drive::{Reply, replies_in};
+use super::parse::Pattern;
 use super::run::{capture, check, render_replies, substitute};
 use super::*;
 use cabinet_sandbox::{BotContent, BotMessage, InlineButton, ReplyButton, SandboxEvent};
@@ -33,12 +33,20 @@ fn re(s: &str) -> Pattern {
 }
 
 fn inline(label: &str) -> InlineButton {
-    InlineButton { text: label.to_owned(), callback_data: Some(label.to_lowercase()), url: None, web_app_url: None, pay: false }
+    InlineButton {
+        text: label.to_owned(),
+        callback_data: Some(label.to_lowercase()),
+        url: None,
+        web_app_url: None,
+        pay: false,
+    }
 }
 
 fn contact_keyboard() -> BotMessage {
     BotMessage {
-        reply_keyboard: Some(vec![vec![ReplyButton { text: "Поделиться номером".into(), request_contact: true }]]),
+        reply_keyboard: Some(vec![vec![ReplyButton {
+            text: "Поделиться номером".into(), request_contact: true
+        }]]),
         ..text(5001, "Нажмите кнопку ниже")
     }
 }
@@ -107,7 +115,10 @@ fn a_document_matches_by_file_name_or_caption() {
 
 #[test]
 fn buttons_sees_inline_buttons_and_reply_keyboards() {
-    let with_inline = BotMessage { inline_keyboard: vec![vec![inline("Пополнить"), inline("История")]], ..text(5001, "Баланс") };
+    let with_inline = BotMessage {
+        inline_keyboard: vec![vec![inline("Пополнить"), inline("История")]],
+        ..text(5001, "Баланс")
+    };
     let replies = [sent(with_inline), sent(contact_keyboard())];
     assert!(check(&Expectation::Button("пополнить".into()), &replies).is_ok());
     assert!(check(&Expectation::Button("поделиться".into()), &replies).is_ok());
@@ -172,7 +183,8 @@ fn a_declined_payment_is_a_reply_of_its_chat() {
 
 #[test]
 fn replies_render_invoices_and_declined_payments() {
-    let pay = InlineButton { text: "Pay KZT 2,000.00".into(), callback_data: None, url: None, web_app_url: None, pay: true };
+    let pay =
+        InlineButton { text: "Pay KZT 2,000.00".into(), callback_data: None, url: None, web_app_url: None, pay: true };
     let invoice = BotMessage {
         content: BotContent::Invoice {
             title: "Пополнение".into(),
@@ -194,9 +206,11 @@ fn replies_render_invoices_and_declined_payments() {
 #[test]
 fn a_transcript_config_starts_its_bot_with_those_options() {
     let with = |config: TranscriptConfig| Transcript { title: "t".into(), config, steps: Vec::new() };
-    let options = sandbox_options(&with(TranscriptConfig { step_up: true, telegram_payments: false, holidays: vec![] }));
+    let options =
+        sandbox_options(&with(TranscriptConfig { step_up: true, telegram_payments: false, holidays: vec![] }));
     assert!(options.fixed_clock && options.step_up && !options.telegram_payments);
-    let options = sandbox_options(&with(TranscriptConfig { step_up: false, telegram_payments: true, holidays: vec![] }));
+    let options =
+        sandbox_options(&with(TranscriptConfig { step_up: false, telegram_payments: true, holidays: vec![] }));
     assert!(options.fixed_clock && !options.step_up && options.telegram_payments);
     assert!(options.database_url.is_none());
     assert_eq!(options.staff_chat_id, None, "no staff steps, no staff group");

@@ -100,8 +100,22 @@ pub(crate) fn utf16_len(s: &str) -> usize {
 }
 
 const TAGS: &[&str] = &[
-    "a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "span",
-    "tg-spoiler", "blockquote", "tg-emoji",
+    "a",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "span",
+    "tg-spoiler",
+    "blockquote",
+    "tg-emoji",
 ];
 
 struct Open {
@@ -287,10 +301,7 @@ fn parse_start_tag(html: &str, begin: usize, utf16: usize, order: usize) -> Resu
         }
         let name = html[name_start..i].to_ascii_lowercase();
         if name.is_empty() {
-            return Err(cant_parse(format!(
-                "Empty attribute name in the tag \"{}\" at byte offset {begin}",
-                open.tag
-            )));
+            return Err(cant_parse(format!("Empty attribute name in the tag \"{}\" at byte offset {begin}", open.tag)));
         }
         while i < s.len() && is_space(s[i]) {
             i += 1;
@@ -359,7 +370,12 @@ fn parse_start_tag(html: &str, begin: usize, utf16: usize, order: usize) -> Resu
     Ok((open, i + 1))
 }
 
-fn close_entity(open: Open, end: usize, entities: &mut Vec<(usize, Entity)>, languages: &mut Vec<(usize, usize, String)>) {
+fn close_entity(
+    open: Open,
+    end: usize,
+    entities: &mut Vec<(usize, Entity)>,
+    languages: &mut Vec<(usize, usize, String)>,
+) {
     let (offset, length) = (open.start, end - open.start);
     let kind = match open.tag.as_str() {
         "b" | "strong" => EntityKind::Bold,
@@ -379,7 +395,8 @@ fn close_entity(open: Open, end: usize, entities: &mut Vec<(usize, Entity)>, lan
             // `<pre><code class="language-x">…</code></pre>` is one pre block in language x.
             let same = |o: usize, l: usize| o == offset && l == length;
             let mut language = None;
-            if let Some(at) = entities.iter().position(|(_, e)| same(e.offset, e.length) && e.kind == EntityKind::Code) {
+            if let Some(at) = entities.iter().position(|(_, e)| same(e.offset, e.length) && e.kind == EntityKind::Code)
+            {
                 entities.remove(at);
                 language = languages.iter().position(|(o, l, _)| same(*o, *l)).map(|at| languages.remove(at).2);
             }
@@ -417,7 +434,10 @@ mod tests {
 
     #[test]
     fn markup_is_rendered_away_and_entities_unescaped() {
-        assert_eq!(text("<b>Баланс</b>: 3&#160;450 &lt;₸&gt; &amp; &quot;ok&quot; &#x41;"), "Баланс: 3\u{a0}450 <₸> & \"ok\" A");
+        assert_eq!(
+            text("<b>Баланс</b>: 3&#160;450 &lt;₸&gt; &amp; &quot;ok&quot; &#x41;"),
+            "Баланс: 3\u{a0}450 <₸> & \"ok\" A"
+        );
         assert_eq!(text("<a href=\"https://example.com/?a=1&amp;b=2\">site</a>"), "site");
         assert_eq!(text("<span class=\"tg-spoiler\">x</span><tg-spoiler>y</tg-spoiler>"), "xy");
         assert_eq!(text("<blockquote expandable>q</blockquote>"), "q");
@@ -429,10 +449,7 @@ mod tests {
         let f = parse_html("😀 <b>жирный</b> <i><u>x</u></i>").unwrap_or_default();
         assert_eq!(f.text, "😀 жирный x");
         let kinds: Vec<_> = f.entities.iter().map(|e| (e.kind.clone(), e.offset, e.length)).collect();
-        assert_eq!(
-            kinds,
-            vec![(EntityKind::Bold, 3, 6), (EntityKind::Italic, 10, 1), (EntityKind::Underline, 10, 1)]
-        );
+        assert_eq!(kinds, vec![(EntityKind::Bold, 3, 6), (EntityKind::Italic, 10, 1), (EntityKind::Underline, 10, 1)]);
     }
 
     #[test]
@@ -463,7 +480,9 @@ mod tests {
         assert!(error("<p>x</p>").contains("Unsupported start tag \"p\""));
         assert!(error("a < b").contains("Unsupported start tag \"\" at byte offset 2"));
         assert!(error("<b>bold").contains("Can't find end tag corresponding to start tag \"b\""));
-        assert!(error("<b><i>x</b></i>").contains("Unmatched end tag at byte offset 7, expected \"</i>\", found \"</b>\""));
+        assert!(
+            error("<b><i>x</b></i>").contains("Unmatched end tag at byte offset 7, expected \"</i>\", found \"</b>\"")
+        );
         assert!(error("x</b>").contains("Unexpected end tag at byte offset 1"));
         assert!(error("Tom & Jerry").contains("Character '&' is reserved"));
         assert!(error("&nbsp;").contains("Character '&'"));
@@ -478,7 +497,21 @@ mod tests {
 
     #[test]
     fn hostile_input_never_panics() {
-        for html in ["<", "&", "&#", "&#x", "&#99999999999;", "<a href=", "<a href='", "<a b", "</", "<b>\u{0}</b>", "<a href=é>x</a>", "<b \u{444}>", "&#xd800;"] {
+        for html in [
+            "<",
+            "&",
+            "&#",
+            "&#x",
+            "&#99999999999;",
+            "<a href=",
+            "<a href='",
+            "<a b",
+            "</",
+            "<b>\u{0}</b>",
+            "<a href=é>x</a>",
+            "<b \u{444}>",
+            "&#xd800;",
+        ] {
             let _ = parse_html(html);
         }
     }

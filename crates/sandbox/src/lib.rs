@@ -96,18 +96,42 @@ pub enum BotContent {
     Text,
     /// A document; `bytes` is its size (a user's big file copied by the bot has a size but no
     /// content in the sandbox).
-    Document { file_name: String, bytes: usize, file_id: String },
+    Document {
+        file_name: String,
+        bytes: usize,
+        file_id: String,
+    },
     /// A photo; `file_id` is its largest size's.
-    Photo { file_id: String },
+    Photo {
+        file_id: String,
+    },
     /// A voice message (a copy of a user's).
-    Voice { file_id: String, duration: u32 },
+    Voice {
+        file_id: String,
+        duration: u32,
+    },
     /// A sticker (a copy of a user's).
-    Sticker { file_id: String, emoji: Option<String> },
+    Sticker {
+        file_id: String,
+        emoji: Option<String>,
+    },
     /// A shared contact (a copy of a user's).
-    Contact { phone_number: String, first_name: String },
-    Location { latitude: f64, longitude: f64 },
+    Contact {
+        phone_number: String,
+        first_name: String,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+    },
     /// An invoice; `total_amount` is in the currency's smallest units (tiyn for KZT).
-    Invoice { title: String, description: String, currency: String, total_amount: i64, start_parameter: String },
+    Invoice {
+        title: String,
+        description: String,
+        currency: String,
+        total_amount: i64,
+        start_parameter: String,
+    },
 }
 
 /// A message of the bot as the user sees it now.
@@ -198,8 +222,16 @@ impl Default for RateLimits {
 pub enum ButtonRef {
     /// An inline button with callback data, or an invoice's pay button (`pay`, with
     /// [`PAY_BUTTON_DATA`] as its data): [`Sandbox::press_inline`] presses either.
-    Inline { message_id: i32, text: String, callback_data: String, pay: bool },
-    Reply { text: String, request_contact: bool },
+    Inline {
+        message_id: i32,
+        text: String,
+        callback_data: String,
+        pay: bool,
+    },
+    Reply {
+        text: String,
+        request_contact: bool,
+    },
 }
 
 /// What [`ButtonRef::Inline`] carries as the data of a pay button. It is longer than the 64
@@ -309,7 +341,8 @@ impl Sandbox {
     pub fn send_contact(&self, from: &SandboxUser, phone: &str, contact_user_id: Option<i64>) -> i32 {
         self.queue(|st| {
             let chat = st.private_chat(from);
-            if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.request_contact)) {
+            if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.request_contact))
+            {
                 chat.keyboard = None;
             }
             let mut contact = Map::new();
@@ -455,7 +488,8 @@ impl Sandbox {
                 "invoice_payload": payload,
             });
             let update_id = st.push_update("pre_checkout_query", query);
-            let pending = state::PreCheckout { update_id, chat_id, user: from.clone(), currency, total_amount, payload };
+            let pending =
+                state::PreCheckout { update_id, chat_id, user: from.clone(), currency, total_amount, payload };
             st.pre_checkouts.insert(id, pending);
             update_id
         };
@@ -482,8 +516,7 @@ impl Sandbox {
         charge_id: &str,
     ) -> i32 {
         let provider_charge_id = if currency == "XTR" { String::new() } else { format!("provider_{charge_id}") };
-        let payment =
-            Payment { payload, currency, total_amount, charge_id, provider_charge_id: &provider_charge_id };
+        let payment = Payment { payload, currency, total_amount, charge_id, provider_charge_id: &provider_charge_id };
         self.queue(|st| queue_successful_payment(st, from, chat_id, &payment))
     }
 
@@ -704,7 +737,10 @@ fn group_id(chat_id: i64) -> i64 {
 enum Place {
     Private,
     /// A group, and the forum topic in it (`None`: outside topics, the General topic).
-    Group { chat_id: i64, thread: Option<i32> },
+    Group {
+        chat_id: i64,
+        thread: Option<i32>,
+    },
 }
 
 /// A text message's fields, with the `bot_command` entity Telegram marks on a leading

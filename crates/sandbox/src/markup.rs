@@ -11,8 +11,14 @@ use super::{InlineButton, ReplyButton};
 pub(crate) enum Markup {
     None,
     /// Rows of inline buttons, and the rows as they are echoed back in messages.
-    Inline { rows: Vec<Vec<InlineButton>>, json: Value },
-    Reply { rows: Vec<Vec<ReplyButton>>, one_time: bool },
+    Inline {
+        rows: Vec<Vec<InlineButton>>,
+        json: Value,
+    },
+    Reply {
+        rows: Vec<Vec<ReplyButton>>,
+        one_time: bool,
+    },
     Remove,
     ForceReply,
 }
@@ -81,7 +87,9 @@ fn parse_inline(rows: &Value) -> Result<Markup, Failure> {
     let mut json_rows = Vec::with_capacity(rows.len());
     for row in rows {
         let Value::Array(row) = row else {
-            return Err(Failure::bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays"));
+            return Err(Failure::bad(
+                "field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays",
+            ));
         };
         let mut out_row = Vec::with_capacity(row.len());
         let mut json_row = Vec::with_capacity(row.len());
@@ -105,7 +113,9 @@ fn parse_inline_button(button: &Value) -> Result<(InlineButton, Value), Failure>
     let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null() && (k != "pay" || *v != Value::Bool(false)));
     let kinds: Vec<&str> = INLINE_KINDS.iter().copied().filter(|k| present(k)).collect();
     let Some(&kind) = kinds.first() else {
-        return Err(Failure::bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"));
+        return Err(Failure::bad(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+        ));
     };
     let value = &obj[kind];
     let mut button = InlineButton { text: text.clone(), callback_data: None, url: None, web_app_url: None, pay: false };
@@ -125,7 +135,10 @@ fn parse_inline_button(button: &Value) -> Result<(InlineButton, Value), Failure>
             }
         }
         "web_app" => {
-            let url = value.get("url").and_then(Value::as_str).ok_or_else(|| button_error("Field \"url\" must be of type String"))?;
+            let url = value
+                .get("url")
+                .and_then(Value::as_str)
+                .ok_or_else(|| button_error("Field \"url\" must be of type String"))?;
             if !web_app_url_ok(url) {
                 return Err(Failure::bad(format!(
                     "inline keyboard button Web App URL '{url}' is invalid: Only HTTPS links are allowed"
@@ -178,9 +191,15 @@ fn parse_reply_rows(rows: &Value) -> Result<Vec<Vec<ReplyButton>>, Failure> {
                         text: text.clone(),
                         request_contact: obj.get("request_contact").is_some_and(truthy),
                     },
-                    _ => return Err(Failure::bad("can't parse keyboard button: Field \"text\" must be of type String")),
+                    _ => {
+                        return Err(Failure::bad("can't parse keyboard button: Field \"text\" must be of type String"));
+                    }
                 },
-                _ => return Err(Failure::bad("can't parse keyboard button: KeyboardButton must be a String or an Object")),
+                _ => {
+                    return Err(Failure::bad(
+                        "can't parse keyboard button: KeyboardButton must be a String or an Object",
+                    ));
+                }
             };
             if b.text.trim().is_empty() {
                 return Err(Failure::bad("can't parse keyboard button: Text must be non-empty"));

@@ -210,7 +210,8 @@ pub(crate) async fn call(shared: &Arc<Shared>, name: &str, p: Params) -> Result<
         "getme" => shared.me_json(),
         "getwebhookinfo" => {
             let st = shared.lock();
-            let mut info = json!({ "url": "", "has_custom_certificate": false, "pending_update_count": st.pending.len() });
+            let mut info =
+                json!({ "url": "", "has_custom_certificate": false, "pending_update_count": st.pending.len() });
             if let (Some(hook), Some(obj)) = (&st.webhook, info.as_object_mut()) {
                 obj.insert("url".to_owned(), json!(hook.url));
                 obj.insert("max_connections".to_owned(), json!(hook.max_connections));

@@ -12,7 +12,6 @@ use super::{
     BotContent, BotMessage, InlineButton, ReplyButton, Sandbox, SandboxEvent, SandboxUser, TopicChange, parse_size,
 };
 
-
 /// A staff member, the staff group and the topic they write in (`None`: General).
 type StaffPlace = (SandboxUser, i64, Option<i32>);
 /// How long a step waits for the bot to finish handling it.
@@ -721,7 +720,6 @@ fn parse_user(rest: &str) -> Option<SandboxUser> {
     let name = if remaining.is_empty() { format!("User {id}") } else { remaining.join(" ") };
     Some(SandboxUser::new(id, &name, lang.as_deref()))
 }
-
 
 /// `+2h`, `+1d`, `+30m` after `now`, or an RFC 3339 time.
 fn parse_when(s: &str, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {

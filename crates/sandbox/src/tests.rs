@@ -123,7 +123,8 @@ async fn an_html_message_is_stored_as_the_user_reads_it_with_its_buttons() {
     assert_eq!(m.text, "Баланс: 3\u{a0}450 <₸>\nОплатить");
     assert_eq!(m.content, BotContent::Text);
     assert_eq!(m.message_id, sent.id.0);
-    let labels: Vec<Vec<&str>> = m.inline_keyboard.iter().map(|r| r.iter().map(|b| b.text.as_str()).collect()).collect();
+    let labels: Vec<Vec<&str>> =
+        m.inline_keyboard.iter().map(|r| r.iter().map(|b| b.text.as_str()).collect()).collect();
     assert_eq!(labels, vec![vec!["Пополнить", "История"], vec!["Назад"]]);
     assert_eq!(m.inline_keyboard[0][0].callback_data.as_deref(), Some("topup"));
     assert_eq!(sandbox.events_since(0), vec![SandboxEvent::Sent(m.clone())]);
@@ -478,7 +479,8 @@ async fn find_button_prefers_newer_messages_then_the_reply_keyboard() {
     let (sandbox, bot) = start().await;
     let user = open_chat(&sandbox, 5001);
     let chat = ChatId(5001);
-    bot.send_message(chat, "a").reply_markup(KeyboardMarkup::new([vec![KeyboardButton::new("Согласен (клавиатура)")]]))
+    bot.send_message(chat, "a")
+        .reply_markup(KeyboardMarkup::new([vec![KeyboardButton::new("Согласен (клавиатура)")]]))
         .await
         .expect("send");
     let old = bot.send_message(chat, "b").reply_markup(keyboard(&[&[("Согласен", "old")]])).await.expect("send");
@@ -491,7 +493,12 @@ async fn find_button_prefers_newer_messages_then_the_reply_keyboard() {
     let found = sandbox.find_button(user.id, &|l| l.contains("Согласен"));
     assert_eq!(
         found,
-        Some(ButtonRef::Inline { message_id: new.id.0, text: "Согласен".into(), callback_data: "new".into(), pay: false })
+        Some(ButtonRef::Inline {
+            message_id: new.id.0,
+            text: "Согласен".into(),
+            callback_data: "new".into(),
+            pay: false
+        })
     );
     let found = sandbox.find_button(user.id, &|l| l == "Согласен");
     assert!(matches!(found, Some(ButtonRef::Inline { message_id, .. }) if message_id == new.id.0));
@@ -530,17 +537,31 @@ async fn commands_are_kept_per_scope_and_language() {
 async fn form_and_query_parameters_work_like_json() {
     let (sandbox, _) = start().await;
     let user = open_chat(&sandbox, 5001);
-    let url = format!("{}bot{}/sendMessage?chat_id=5001&text=%3Cb%3Ehi%3C%2Fb%3E&parse_mode=HTML", sandbox.api_url(), sandbox.token());
+    let url = format!(
+        "{}bot{}/sendMessage?chat_id=5001&text=%3Cb%3Ehi%3C%2Fb%3E&parse_mode=HTML",
+        sandbox.api_url(),
+        sandbox.token()
+    );
     let answer: serde_json::Value = reqwest::get(url).await.expect("GET").json().await.expect("json");
     assert_eq!(answer["result"]["text"], "hi");
     let body = "chat_id=5001&text=form&reply_markup=%7B%22inline_keyboard%22%3A%5B%5B%7B%22text%22%3A%22A%22%2C%22callback_data%22%3A%22a%22%7D%5D%5D%7D";
     let (status, answer) = raw_post(&sandbox, "sendmessage", "application/x-www-form-urlencoded", body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(sandbox.messages(user.id)[1].inline_keyboard[0][0].callback_data.as_deref(), Some("a"));
-    let (status, answer) = raw_post(&sandbox, "sendMessage", "application/json", r#"{"chat_id":5001,"text":"x","reply_markup":{"inline_keyboard":[[{"text":"plain"}]]}}"#).await;
+    let (status, answer) = raw_post(
+        &sandbox,
+        "sendMessage",
+        "application/json",
+        r#"{"chat_id":5001,"text":"x","reply_markup":{"inline_keyboard":[[{"text":"plain"}]]}}"#,
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(answer["description"], "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard");
-    let (status, answer) = raw_post(&sandbox, "sendChatAction", "application/json", r#"{"chat_id":5001,"action":"dancing"}"#).await;
+    assert_eq!(
+        answer["description"],
+        "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+    );
+    let (status, answer) =
+        raw_post(&sandbox, "sendChatAction", "application/json", r#"{"chat_id":5001,"action":"dancing"}"#).await;
     assert_eq!((status, answer["description"].as_str()), (400, Some("Bad Request: wrong parameter action in request")));
 }
 
@@ -638,7 +659,8 @@ async fn tiny_bot(sandbox: Sandbox, bot: Bot) {
                 }
                 UpdateKind::Message(m) if m.successful_payment().is_some() => {
                     let amount = m.successful_payment().map(|p| format!("{} {}", p.total_amount, p.currency));
-                    let _ = bot.send_message(m.chat.id, format!("Оплата получена: {}", amount.unwrap_or_default())).await;
+                    let _ =
+                        bot.send_message(m.chat.id, format!("Оплата получена: {}", amount.unwrap_or_default())).await;
                 }
                 UpdateKind::PreCheckoutQuery(q) => {
                     let _ = bot.answer_pre_checkout_query(q.id.clone(), true).await;
@@ -688,7 +710,10 @@ async fn terminal_session(script: &str) -> (Sandbox, String) {
 
 #[tokio::test]
 async fn the_terminal_chat_numbers_buttons_and_presses_them() {
-    let (sandbox, out) = terminal_session("/start\n1\n/phone +77011234567\n1\nпривет\n2\n/contact +77025556677 from 9999\n/help\n/quit\nnever sent\n").await;
+    let (sandbox, out) = terminal_session(
+        "/start\n1\n/phone +77011234567\n1\nпривет\n2\n/contact +77025556677 from 9999\n/help\n/quit\nnever sent\n",
+    )
+    .await;
 
     assert!(out.contains("You are Ерлан (Telegram user 5001, language ru)"), "{out}");
     assert!(out.contains("🤖 Здравствуйте!\n⌨  [1] 📱 Поделиться номером"), "{out}");
@@ -770,10 +795,8 @@ async fn a_webhook_gets_the_updates_with_its_secret_and_failed_deliveries_are_re
             let tx = tx.clone();
             let refuse = refuse.clone();
             async move {
-                let secret = headers
-                    .get("x-telegram-bot-api-secret-token")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
+                let secret =
+                    headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
                 if refuse.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
                     return StatusCode::SERVICE_UNAVAILABLE;
                 }
@@ -847,7 +870,10 @@ async fn a_teloxide_dispatcher_polls_the_sandbox_and_stops_promptly() {
     assert!(started.elapsed() < Duration::from_secs(5), "stopped in {:?}", started.elapsed());
     assert_eq!(sandbox.pending_updates(), 0, "the dispatcher confirmed the update on its way out");
     let methods: Vec<String> = sandbox.calls().into_iter().map(|(m, _)| m).collect();
-    assert!(methods.contains(&"getWebhookInfo".to_owned()) || methods.contains(&"getUpdates".to_owned()), "{methods:?}");
+    assert!(
+        methods.contains(&"getWebhookInfo".to_owned()) || methods.contains(&"getUpdates".to_owned()),
+        "{methods:?}"
+    );
 }
 
 // --- Telegram Payments ---
@@ -885,15 +911,15 @@ async fn an_invoice_is_checked_like_telegram_does() {
             "Bad Request: can't parse labeled price: LabeledPrice label must be non-empty",
             send("t", "d", "p", "KZT", vec![LabeledPrice::new("", 100)]).await,
         ),
-        ("Bad Request: total price must be positive", send("t", "d", "p", "KZT", vec![LabeledPrice::new("x", 0)]).await),
+        (
+            "Bad Request: total price must be positive",
+            send("t", "d", "p", "KZT", vec![LabeledPrice::new("x", 0)]).await,
+        ),
         (
             "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID",
             send("t", "d", "p", "KZT", vec![LabeledPrice::new("a", u32::MAX), LabeledPrice::new("b", 1)]).await,
         ),
-        (
-            "Bad Request: PAYMENT_PROVIDER_INVALID",
-            bot.send_invoice(chat, "t", "d", "p", "KZT", top_up()).await,
-        ),
+        ("Bad Request: PAYMENT_PROVIDER_INVALID", bot.send_invoice(chat, "t", "d", "p", "KZT", top_up()).await),
         (
             "Bad Request: REPLY_MARKUP_BUY_EMPTY",
             send("t", "d", "p", "KZT", top_up().into())
@@ -921,11 +947,17 @@ async fn an_invoice_is_checked_like_telegram_does() {
     };
     let form = "application/x-www-form-urlencoded";
     for (body, expected) in [
-        ("chat_id=5001&description=d&payload=p&currency=KZT&prices=[]".to_owned(), "Bad Request: parameter \"title\" is required"),
+        (
+            "chat_id=5001&description=d&payload=p&currency=KZT&prices=[]".to_owned(),
+            "Bad Request: parameter \"title\" is required",
+        ),
         (body("[{\"label\":\"x\",\"amount\":1"), "Bad Request: can't parse prices JSON object"),
         (body("{\"label\":\"x\",\"amount\":1}"), "Bad Request: expected an Array of labeled prices"),
         (body("[{\"label\":\"x\"}]"), "Bad Request: can't parse labeled price: Can't find field \"amount\""),
-        (body("[{\"label\":\"x\",\"amount\":1.5}]"), "Bad Request: can't parse labeled price: Field \"amount\" must be a valid Number"),
+        (
+            body("[{\"label\":\"x\",\"amount\":1.5}]"),
+            "Bad Request: can't parse labeled price: Field \"amount\" must be a valid Number",
+        ),
         (body("[7]"), "Bad Request: can't parse labeled price: LabeledPrice must be an Object"),
     ] {
         let (status, answer) = raw_post(&sandbox, "sendInvoice", form, &body).await;
@@ -1144,7 +1176,10 @@ async fn a_successful_payment_can_be_delivered_twice() {
 #[tokio::test]
 async fn the_terminal_shows_an_invoice_and_pays_it() {
     let (sandbox, out) = terminal_session("/buy\n1\n").await;
-    assert!(out.contains("🤖 🧾 Пополнение\n   Пополнение баланса\n   KZT 2,000.00\n   [1] Pay KZT 2,000.00 💳"), "{out}");
+    assert!(
+        out.contains("🤖 🧾 Пополнение\n   Пополнение баланса\n   KZT 2,000.00\n   [1] Pay KZT 2,000.00 💳"),
+        "{out}"
+    );
     assert!(out.contains("💳 (payment accepted)"), "{out}");
     assert!(out.contains("🤖 Оплата получена: 200000 KZT"), "{out}");
     assert!(!out.contains("(no reply)") && !out.contains("did not answer"), "{out}");
@@ -1220,7 +1255,10 @@ async fn topics_are_created_edited_closed_and_deleted_like_telegram() {
     let (sandbox, bot) = start().await;
     sandbox.add_group(-4_001, "Plain group");
     sandbox.add_forum_group(STAFF, "Support");
-    assert_eq!(unknown(api_error(bot.create_forum_topic(ChatId(-4_001), "x").await)), "Bad Request: the chat is not a forum");
+    assert_eq!(
+        unknown(api_error(bot.create_forum_topic(ChatId(-4_001), "x").await)),
+        "Bad Request: the chat is not a forum"
+    );
     assert_eq!(api_error(bot.create_forum_topic(ChatId(-1_009), "x").await), ApiError::ChatNotFound);
     let e = api_error(bot.create_forum_topic(ChatId(STAFF), " \n ").await);
     assert_eq!(unknown(e), "Bad Request: title must be non-empty");
@@ -1247,7 +1285,10 @@ async fn topics_are_created_edited_closed_and_deleted_like_telegram() {
     assert_eq!(unknown(api_error(bot.close_forum_topic(ChatId(STAFF), t).await)), "Bad Request: TOPIC_NOT_MODIFIED");
     assert!(sandbox.topic(STAFF, t.0.0).is_some_and(|info| info.closed));
     // The bot manages topics: it may still write into a closed one.
-    bot.send_message(ChatId(STAFF), "закрыто").message_thread_id(t).await.expect("a closed topic takes the bot's messages");
+    bot.send_message(ChatId(STAFF), "закрыто")
+        .message_thread_id(t)
+        .await
+        .expect("a closed topic takes the bot's messages");
     bot.reopen_forum_topic(ChatId(STAFF), t).await.expect("reopen");
     assert_eq!(unknown(api_error(bot.reopen_forum_topic(ChatId(STAFF), t).await)), "Bad Request: TOPIC_NOT_MODIFIED");
 
@@ -1286,7 +1327,8 @@ async fn sends_go_into_topics_and_a_deleted_topic_is_not_found() {
     assert_eq!(sent.thread_id, Some(topic));
     assert!(sent.is_topic_message);
     assert!(is_forum(&sent.chat));
-    let created = sent.reply_to_message().and_then(|m| m.forum_topic_created()).expect("replies to the topic's creation");
+    let created =
+        sent.reply_to_message().and_then(|m| m.forum_topic_created()).expect("replies to the topic's creation");
     assert_eq!(created.name, "Ерлан (5001)");
 
     let pdf = InputFile::memory(b"%PDF-1.4".to_vec()).file_name("a.pdf");
@@ -1338,7 +1380,11 @@ async fn the_administrators_of_a_group_are_the_bot_and_the_members_made_admins()
     let ids = |members: Vec<teloxide::types::ChatMember>| members.iter().map(|m| m.user.id.0).collect::<Vec<_>>();
     let admins = bot.get_chat_administrators(ChatId(STAFF)).await.expect("administrators");
     assert!(admins.iter().all(|m| m.is_administrator()), "{admins:?}");
-    assert!(admins.iter().any(|m| m.user.is_bot && matches!(&m.kind, teloxide::types::ChatMemberKind::Administrator(a) if a.can_manage_topics)), "{admins:?}");
+    assert!(
+        admins.iter().any(|m| m.user.is_bot
+            && matches!(&m.kind, teloxide::types::ChatMemberKind::Administrator(a) if a.can_manage_topics)),
+        "{admins:?}"
+    );
     assert_eq!(ids(admins).into_iter().filter(|id| *id != 8_000_000_001).collect::<Vec<_>>(), [9001]);
     assert!(sandbox.is_member(STAFF, 9002));
     sandbox.remove_admin(STAFF, 9001);
@@ -1426,7 +1472,10 @@ async fn copy_message_relays_both_ways_with_text_photo_document_and_voice() {
     let in_topic = sandbox.thread_messages(STAFF, topic.0.0);
     assert_eq!(in_topic.iter().map(|m| m.message_id).collect::<Vec<_>>(), copies);
     assert!(in_topic.iter().zip(&from_customer).all(|(c, m)| c.copied_from == Some((5001, m.id.0))));
-    assert_eq!((in_topic[0].content.clone(), in_topic[0].text.as_str()), (BotContent::Text, "/help мне нужен оператор"));
+    assert_eq!(
+        (in_topic[0].content.clone(), in_topic[0].text.as_str()),
+        (BotContent::Text, "/help мне нужен оператор")
+    );
     let largest = from_customer[1].photo().and_then(|p| p.last()).map(|p| p.file.id.0.clone()).expect("a photo");
     assert_eq!(in_topic[1].content, BotContent::Photo { file_id: largest });
     let doc = from_customer[2].document().expect("a document");
@@ -1439,7 +1488,10 @@ async fn copy_message_relays_both_ways_with_text_photo_document_and_voice() {
 
     // A new caption for a copied photo, checked like any caption.
     let e = api_error(
-        bot.copy_message(ChatId(STAFF), ChatId(5001), from_customer[1].id).caption("<b>фото").parse_mode(ParseMode::Html).await,
+        bot.copy_message(ChatId(STAFF), ChatId(5001), from_customer[1].id)
+            .caption("<b>фото")
+            .parse_mode(ParseMode::Html)
+            .await,
     );
     assert!(matches!(e, ApiError::CantParseEntities(_)), "{e:?}");
     bot.copy_message(ChatId(STAFF), ChatId(5001), from_customer[1].id)
@@ -1448,7 +1500,10 @@ async fn copy_message_relays_both_ways_with_text_photo_document_and_voice() {
         .message_thread_id(topic)
         .await
         .expect("a copy with a new caption");
-    assert_eq!(sandbox.thread_messages(STAFF, topic.0.0).last().map(|m| m.text.clone()), Some("Фото от клиента".into()));
+    assert_eq!(
+        sandbox.thread_messages(STAFF, topic.0.0).last().map(|m| m.text.clone()),
+        Some("Фото от клиента".into())
+    );
 
     // The other way: what staff write in the topic goes to the customer.
     sandbox.send_topic_text(&staff, STAFF, topic.0.0, "Здравствуйте, Ерлан!");
@@ -1461,7 +1516,9 @@ async fn copy_message_relays_both_ways_with_text_photo_document_and_voice() {
     assert_eq!(to_customer.len(), 2);
     assert_eq!(to_customer[0].text, "Здравствуйте, Ерлан!");
     assert_eq!((to_customer[0].thread_id, to_customer[0].copied_from), (None, Some((STAFF, from_staff[0].id.0))));
-    assert!(matches!(&to_customer[1].content, BotContent::Document { file_name, bytes: 150_000, .. } if file_name == "акт.pdf"));
+    assert!(
+        matches!(&to_customer[1].content, BotContent::Document { file_name, bytes: 150_000, .. } if file_name == "акт.pdf")
+    );
     // The bot's own message can be copied too.
     bot.copy_message(ChatId(STAFF), ChatId(5001), MessageId(to_customer[0].message_id)).await.expect("own message");
     assert_eq!(sandbox.latest_copy_thread(STAFF, 5001), Some(topic.0.0));
@@ -1482,7 +1539,10 @@ async fn copy_message_relays_both_ways_with_text_photo_document_and_voice() {
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["result"].as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()), Some(vec!["message_id".into()]));
+    assert_eq!(
+        answer["result"].as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["message_id".into()])
+    );
 }
 
 #[tokio::test]
@@ -1507,7 +1567,8 @@ async fn get_file_refuses_files_over_twenty_megabytes() {
 
     // A file the bot uploaded has its real size.
     open_chat(&sandbox, 5002);
-    let sent = bot.send_document(ChatId(5002), InputFile::memory(vec![1_u8; 4_096]).file_name("a.txt")).await.expect("send");
+    let sent =
+        bot.send_document(ChatId(5002), InputFile::memory(vec![1_u8; 4_096]).file_name("a.txt")).await.expect("send");
     let uploaded = sent.document().map(|d| d.file.id.clone()).expect("a document");
     assert_eq!(bot.get_file(uploaded).await.expect("getFile").size, 4_096);
 }
@@ -1527,7 +1588,12 @@ async fn photos_upload_with_a_checked_caption_and_resend_by_file_id() {
     assert_eq!(sizes.len(), 3);
     assert_eq!(sizes.last().map(|s| s.file.size), Some(5_000));
     assert_eq!(sent.caption(), Some("Как нас найти"));
-    let e = api_error(bot.send_photo(ChatId(5001), InputFile::memory(vec![1_u8; 10])).caption("<b>x").parse_mode(ParseMode::Html).await);
+    let e = api_error(
+        bot.send_photo(ChatId(5001), InputFile::memory(vec![1_u8; 10]))
+            .caption("<b>x")
+            .parse_mode(ParseMode::Html)
+            .await,
+    );
     assert!(matches!(e, ApiError::CantParseEntities(_)), "{e:?}");
     let e = api_error(bot.send_photo(ChatId(5001), InputFile::memory(vec![1_u8; 10])).caption("я".repeat(1025)).await);
     assert_eq!(unknown(e), "Bad Request: message caption is too long");
@@ -1538,7 +1604,10 @@ async fn photos_upload_with_a_checked_caption_and_resend_by_file_id() {
     let got = take_messages(&bot, &mut offset).await;
     let theirs = got[0].photo().expect("a photo").to_vec();
     let again = bot.send_photo(ChatId(5001), InputFile::file_id(theirs[2].file.id.clone())).await.expect("by file_id");
-    assert_eq!(again.photo().map(|p| p.iter().map(|s| s.file.id.clone()).collect::<Vec<_>>()), Some(theirs.iter().map(|s| s.file.id.clone()).collect()));
+    assert_eq!(
+        again.photo().map(|p| p.iter().map(|s| s.file.id.clone()).collect::<Vec<_>>()),
+        Some(theirs.iter().map(|s| s.file.id.clone()).collect())
+    );
     let by_url = bot.send_photo(ChatId(5001), InputFile::url("https://example.kz/map.jpg".parse().expect("url"))).await;
     assert!(by_url.is_ok_and(|m| m.photo().is_some()));
 
@@ -1570,7 +1639,8 @@ async fn relay_bot(sandbox: Sandbox, bot: Bot) {
                     let topic = match topics.get(&customer) {
                         Some(t) => *t,
                         None => {
-                            let name = format!("{} ({customer})", m.from.as_ref().map_or("?", |u| u.first_name.as_str()));
+                            let name =
+                                format!("{} ({customer})", m.from.as_ref().map_or("?", |u| u.first_name.as_str()));
                             let Ok(created) = bot.create_forum_topic(ChatId(STAFF), name).await else { continue };
                             topics.insert(customer, created.thread_id);
                             let _ = bot.send_message(m.chat.id, "Передал оператору").await;
@@ -1598,9 +1668,15 @@ async fn the_terminal_acts_as_staff_in_the_topics_of_the_staff_group() {
                   /document прайс.pdf 2MB\n/sticker\n/topic 99\n/topic general\nвсем привет\n/customer\n/quit\n";
     let mut out: Vec<u8> = Vec::new();
     let options = terminal::TerminalOptions { time: None, staff_chat: Some(STAFF) };
-    terminal::run_with_options(sandbox.clone(), ru(5001, "Ерлан"), options, tokio::io::BufReader::new(script.as_bytes()), &mut out)
-        .await
-        .expect("the chat runs");
+    terminal::run_with_options(
+        sandbox.clone(),
+        ru(5001, "Ерлан"),
+        options,
+        tokio::io::BufReader::new(script.as_bytes()),
+        &mut out,
+    )
+    .await
+    .expect("the chat runs");
     bot_task.abort();
     let out = String::from_utf8(out).expect("utf-8");
     let topic = sandbox.topics(STAFF).first().map(|t| t.thread_id).expect("a topic was opened");
@@ -1630,7 +1706,8 @@ async fn the_terminal_acts_as_staff_in_the_topics_of_the_staff_group() {
         .map(|(_, p)| (p["message_thread_id"].as_i64().map(|t| t as i32), p["chat_id"].to_string()))
         .collect();
     assert_eq!(staff_texts.len(), 3, "one copy into the topic, two to the customer: {staff_texts:?}");
-    let general: Vec<String> = sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
+    let general: Vec<String> =
+        sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
     assert!(general.is_empty(), "the bot answers nothing in General: {general:?}");
 }
 

@@ -14,8 +14,8 @@ mod shop;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use chrono_tz::Tz;
+use futures::TryStreamExt;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -43,11 +43,7 @@ impl Default for BuiltinSettings {
             payment_url: "https://pay.example.com/checkout?account={customer}&amount={amount}&ref={reference}"
                 .to_owned(),
             referral_points: 500,
-            offers: vec![OfferRule {
-                bought: "COF-MACH".to_owned(),
-                offer: "COF-LAV-1KG".to_owned(),
-                after_days: 21,
-            }],
+            offers: vec![OfferRule { bought: "COF-MACH".to_owned(), offer: "COF-LAV-1KG".to_owned(), after_days: 21 }],
         }
     }
 }
@@ -67,11 +63,7 @@ pub struct BookingSettings {
 
 impl Default for BookingSettings {
     fn default() -> Self {
-        Self {
-            horizon_days: 14,
-            holidays: Vec::new(),
-            step_minutes: 60,
-        }
+        Self { horizon_days: 14, holidays: Vec::new(), step_minutes: 60 }
     }
 }
 
@@ -175,14 +167,8 @@ impl Builtin {
     }
 
     async fn customer(&self, column: &str, value: &str) -> AdapterResult<Option<CustomerProfile>> {
-        let sql = format!(
-            "SELECT id, name, first_name, phone, email, locale, tags FROM customers WHERE {column} = $1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(value.to_owned())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
+        let sql = format!("SELECT id, name, first_name, phone, email, locale, tags FROM customers WHERE {column} = $1");
+        let row = sqlx::query(&sql).bind(value.to_owned()).fetch_optional(self.pool()).await.map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "customers");
         Ok(Some(CustomerProfile {
@@ -252,10 +238,7 @@ impl Builtin {
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "deliveries");
         let courier_phone = c.opt_text("courier_phone")?;
-        let courier = c.opt_text("courier_name")?.map(|name| Courier {
-            name,
-            phone: courier_phone,
-        });
+        let courier = c.opt_text("courier_name")?.map(|name| Courier { name, phone: courier_phone });
         let location = match (c.opt_f64("lat")?, c.opt_f64("lon")?) {
             (Some(lat), Some(lon)) => Some((lat, lon)),
             _ => None,
@@ -273,26 +256,14 @@ impl Builtin {
     }
 
     /// The tariffs or options with these codes, in this order (unknown codes are skipped).
-    async fn tariffs_by_code(
-        &self,
-        table: &'static str,
-        codes: &[String],
-    ) -> AdapterResult<Vec<Tariff>> {
+    async fn tariffs_by_code(&self, table: &'static str, codes: &[String]) -> AdapterResult<Vec<Tariff>> {
         let sql = format!("SELECT code, name, monthly_fee FROM {table} WHERE code = $1");
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {
-            let row = sqlx::query(&sql)
-                .bind(code.clone())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db)?;
+            let row = sqlx::query(&sql).bind(code.clone()).fetch_optional(self.pool()).await.map_err(db)?;
             if let Some(row) = row {
                 let c = Cols::new(&row, table);
-                out.push(Tariff {
-                    code: c.text("code")?,
-                    name: c.json("name")?,
-                    monthly_fee: c.money("monthly_fee")?,
-                });
+                out.push(Tariff { code: c.text("code")?, name: c.json("name")?, monthly_fee: c.money("monthly_fee")? });
             }
         }
         Ok(out)
@@ -314,13 +285,9 @@ async fn business_on(conn: &mut AnyConnection) -> AdapterResult<Business> {
         .ok_or_else(|| AdapterError::Unavailable("no business data imported".to_owned()))?;
     let c = Cols::new(&row, "business");
     let zone = c.text("time_zone")?;
-    let tz = Tz::from_str(&zone).map_err(|_| {
-        AdapterError::Invalid(format!("business.time_zone: not a time zone: {zone:?}"))
-    })?;
-    Ok(Business {
-        currency: c.text("currency")?,
-        tz,
-    })
+    let tz = Tz::from_str(&zone)
+        .map_err(|_| AdapterError::Invalid(format!("business.time_zone: not a time zone: {zone:?}")))?;
+    Ok(Business { currency: c.text("currency")?, tz })
 }
 
 /// A database failure: the system is unavailable.
@@ -331,9 +298,7 @@ fn db(e: sqlx::Error) -> AdapterError {
 impl From<StoreError> for AdapterError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Corrupt(what) | StoreError::InvalidData(what) => {
-                AdapterError::Invalid(what)
-            }
+            StoreError::Corrupt(what) | StoreError::InvalidData(what) => AdapterError::Invalid(what),
             other => AdapterError::Unavailable(other.to_string()),
         }
     }
@@ -370,11 +335,8 @@ impl Crm for Builtin {
         let by_phone = digits.len() >= MIN_SEARCH_DIGITS;
         // A whole number typed the local way ("8 701 123 45 67") is found as it is stored.
         let whole = Phone::parse(query).ok().map(|p| p.as_str().to_owned()).unwrap_or_default();
-        let words: Vec<String> = name_key(query)
-            .split(' ')
-            .filter(|w| w.chars().any(char::is_alphabetic))
-            .map(str::to_owned)
-            .collect();
+        let words: Vec<String> =
+            name_key(query).split(' ').filter(|w| w.chars().any(char::is_alphabetic)).map(str::to_owned).collect();
         if limit == 0 || (!by_phone && words.is_empty()) {
             return Ok(Vec::new());
         }
@@ -420,11 +382,7 @@ const MIN_SEARCH_DIGITS: usize = 4;
 /// space.
 fn name_key(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let lower: String = name
-        .nfc()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ё' { 'е' } else { c })
-        .collect();
+    let lower: String = name.nfc().flat_map(char::to_lowercase).map(|c| if c == 'ё' { 'е' } else { c }).collect();
     lower.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -442,18 +400,11 @@ impl Billing for Builtin {
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "accounts");
         let tariff = match c.opt_text("tariff")? {
-            Some(code) => self
-                .tariffs_by_code("tariffs", &[code])
-                .await?
-                .into_iter()
-                .next(),
+            Some(code) => self.tariffs_by_code("tariffs", &[code]).await?.into_iter().next(),
             None => None,
         };
         let option_codes: Vec<String> = c.json("options")?;
-        let next_charge = match (
-            c.opt_date("next_charge_date")?,
-            c.opt_money("next_charge_amount")?,
-        ) {
+        let next_charge = match (c.opt_date("next_charge_date")?, c.opt_money("next_charge_amount")?) {
             (Some(date), Some(amount)) => Some(NextCharge { date, amount }),
             _ => None,
         };
@@ -462,9 +413,7 @@ impl Billing for Builtin {
             currency: self.currency().await?,
             bonus_points: c.i64("bonus_points")?,
             tariff,
-            options: self
-                .tariffs_by_code("tariff_options", &option_codes)
-                .await?,
+            options: self.tariffs_by_code("tariff_options", &option_codes).await?,
             next_charge,
             daily_charge: c.opt_money("daily_charge")?,
             card_mask: c.opt_text("card_mask")?,
@@ -503,11 +452,7 @@ impl Billing for Builtin {
         self.all_tariffs("tariff_options").await
     }
 
-    async fn quote_change(
-        &self,
-        id: &CustomerId,
-        change: &SubscriptionChange,
-    ) -> AdapterResult<ChangeOutcome> {
+    async fn quote_change(&self, id: &CustomerId, change: &SubscriptionChange) -> AdapterResult<ChangeOutcome> {
         self.quote_subscription_change(id, change).await
     }
 
@@ -517,16 +462,10 @@ impl Billing for Builtin {
         change: &SubscriptionChange,
         idempotency_key: &str,
     ) -> AdapterResult<ChangeOutcome> {
-        self.apply_subscription_change(id, change, idempotency_key)
-            .await
+        self.apply_subscription_change(id, change, idempotency_key).await
     }
 
-    async fn payment_link(
-        &self,
-        id: &CustomerId,
-        amount: Decimal,
-        reference: &str,
-    ) -> AdapterResult<String> {
+    async fn payment_link(&self, id: &CustomerId, amount: Decimal, reference: &str) -> AdapterResult<String> {
         self.payment_link_for(id, amount, reference).await
     }
 
@@ -575,21 +514,13 @@ impl Logistics for Builtin {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 \
              AND status NOT IN ('delivered', 'cancelled', 'canceled') ORDER BY created_at DESC, number DESC"
         );
-        let rows = sqlx::query(&sql)
-            .bind(id.as_str().to_owned())
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(&sql).bind(id.as_str().to_owned()).fetch_all(self.pool()).await.map_err(db)?;
         let orders = self.full_orders(&rows, &currency).await?;
-        Ok(orders
-            .into_iter()
-            .filter(|o| o.status.is_active())
-            .collect())
+        Ok(orders.into_iter().filter(|o| o.status.is_active()).collect())
     }
 
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>> {
-        let sql =
-            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND number = $2");
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND number = $2");
         let row = sqlx::query(&sql)
             .bind(id.as_str().to_owned())
             .bind(number.to_owned())
@@ -598,10 +529,6 @@ impl Logistics for Builtin {
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let currency = self.currency().await?;
-        Ok(self
-            .full_orders(std::slice::from_ref(&row), &currency)
-            .await?
-            .into_iter()
-            .next())
+        Ok(self.full_orders(std::slice::from_ref(&row), &currency).await?.into_iter().next())
     }
 }

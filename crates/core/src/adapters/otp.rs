@@ -88,7 +88,11 @@ impl OtpGateway for HttpGateway {
         let url = self.url(phone, code, locale);
         let response = self.client.post(&url).send().await.map_err(|e| {
             // The URL holds the code: log neither.
-            if e.is_timeout() { AdapterError::Timeout } else { AdapterError::Unavailable("the code gateway did not answer".into()) }
+            if e.is_timeout() {
+                AdapterError::Timeout
+            } else {
+                AdapterError::Unavailable("the code gateway did not answer".into())
+            }
         })?;
         if response.status().is_success() {
             Ok(())

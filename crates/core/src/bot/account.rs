@@ -48,10 +48,8 @@ pub(super) async fn balance(turn: &Turn) -> HandlerResult {
     let money = |amount: Decimal| format_money(amount, &account.currency, locale);
     let mut text = turn.t("balance-title", &[("balance", Arg::from(money(account.balance)))]);
     if let Some(next) = &account.next_charge {
-        let mut args = vec![
-            ("amount", Arg::from(money(next.amount))),
-            ("date", Arg::from(format_date(next.date, locale))),
-        ];
+        let mut args =
+            vec![("amount", Arg::from(money(next.amount))), ("date", Arg::from(format_date(next.date, locale)))];
         let key = match &account.tariff {
             Some(tariff) => {
                 args.push(("tariff", Arg::from(tariff.name.get(locale))));

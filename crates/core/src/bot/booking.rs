@@ -171,7 +171,10 @@ pub(super) async fn start(turn: &Turn, entities: &Entities) -> HandlerResult {
         Some(service) => service.clone(),
         None => {
             // A staff member with one service names it.
-            let only = named_staff.as_ref().filter(|s| s.services.len() == 1).and_then(|s| services.iter().find(|v| v.code == s.services[0]));
+            let only = named_staff
+                .as_ref()
+                .filter(|s| s.services.len() == 1)
+                .and_then(|s| services.iter().find(|v| v.code == s.services[0]));
             match only {
                 Some(service) => service.clone(),
                 None => return ask_service(turn, &services, named_staff.as_ref()).await,
@@ -192,7 +195,10 @@ async fn ask_service(turn: &Turn, services: &[Service], staff: Option<&StaffMemb
         .map(|s| {
             let label = turn.t(
                 "booking-service-button",
-                &[("name", Arg::from(s.name.get(turn.locale))), ("price", Arg::from(format_money(s.price, &turn.ctx.settings.currency, turn.locale)))],
+                &[
+                    ("name", Arg::from(s.name.get(turn.locale))),
+                    ("price", Arg::from(format_money(s.price, &turn.ctx.settings.currency, turn.locale))),
+                ],
             );
             vec![(label, BookingButton::Service { service: s.code.clone(), staff: staff.map(|m| m.id.clone()) })]
         })
@@ -207,7 +213,8 @@ pub(super) async fn service_chosen(turn: &Turn, code: &str, staff_id: Option<&st
     let Some(service) = services.iter().find(|s| s.code == code).cloned() else {
         return turn.say(turn.t("booking-unknown-service", &[])).await.map(drop);
     };
-    let member = staff_id.and_then(|id| staff.iter().find(|s| s.id == id && s.services.contains(&service.code))).cloned();
+    let member =
+        staff_id.and_then(|id| staff.iter().find(|s| s.id == id && s.services.contains(&service.code))).cloned();
     offer(turn, Choice { service, staff: member }, None, None, &staff).await
 }
 
@@ -246,12 +253,14 @@ async fn offer(
     if choice.staff.is_none() && providers.len() == 1 {
         choice.staff = Some(providers[0].clone());
     }
-    if choice.staff.is_none() && moving.is_none()
+    if choice.staff.is_none()
+        && moving.is_none()
         && let Some(regular) = turn.call(booking.preferred_staff(&id)).await?
-            && let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code)) {
-                intro.push(turn.t("booking-regular-staff", &[("name", Arg::from(member.name.get(turn.locale)))]));
-                choice.staff = Some(member.clone());
-            }
+        && let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code))
+    {
+        intro.push(turn.t("booking-regular-staff", &[("name", Arg::from(member.name.get(turn.locale)))]));
+        choice.staff = Some(member.clone());
+    }
     let now = turn.ctx.clock.now();
     let horizon = now + Duration::days(i64::from(turn.ctx.settings.booking.horizon_days));
     let staff_id = choice.staff.as_ref().map(|s| s.id.clone());
@@ -270,7 +279,9 @@ async fn offer(
         return turn.say(intro.join("\n")).await.map(drop);
     }
     let shown = first_days(&slots, turn);
-    intro.push(turn.t("booking-free", &[("times", Arg::from(describe_slots(turn, &shown, staff, choice.staff.is_none())))]));
+    intro.push(
+        turn.t("booking-free", &[("times", Arg::from(describe_slots(turn, &shown, staff, choice.staff.is_none())))]),
+    );
     intro.push(turn.t("booking-or-write", &[]));
     show_slots(turn, intro.join("\n"), &choice.service.code, &shown, moving, staff, choice.staff.is_none()).await
 }
@@ -320,7 +331,10 @@ fn describe_slots(turn: &Turn, slots: &[Slot], staff: &[StaffMember], with_names
                 [rest @ .., last] => format!("{} {and} {last}", rest.join(", ")),
                 [] => String::new(),
             };
-            turn.t("booking-day-times", &[("day", Arg::from(day_label(day, today, turn.locale))), ("times", Arg::from(joined))])
+            turn.t(
+                "booking-day-times",
+                &[("day", Arg::from(day_label(day, today, turn.locale))), ("times", Arg::from(joined))],
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -346,8 +360,16 @@ async fn show_slots(
                 label = format!("{label} · {}", staff_name(staff, &slot.staff, turn.locale));
             }
             let callback = match moving {
-                Some(m) => BookingButton::MoveSlot { booking: m.id.clone(), staff: slot.staff.clone(), at: slot.start.timestamp() },
-                None => BookingButton::Slot { service: service.to_owned(), staff: slot.staff.clone(), at: slot.start.timestamp() },
+                Some(m) => BookingButton::MoveSlot {
+                    booking: m.id.clone(),
+                    staff: slot.staff.clone(),
+                    at: slot.start.timestamp(),
+                },
+                None => BookingButton::Slot {
+                    service: service.to_owned(),
+                    staff: slot.staff.clone(),
+                    at: slot.start.timestamp(),
+                },
             };
             (label, callback)
         })
@@ -368,19 +390,34 @@ async fn answer_wanted(
     mut intro: Vec<String>,
 ) -> HandlerResult {
     let date_only = wanted.time() == NaiveTime::MIN;
-    if !date_only
-        && let Some(slot) = slots.iter().find(|s| local(turn, s.start) == wanted) {
-            if !intro.is_empty() {
-                turn.say(intro.join("\n")).await?;
-            }
-            return propose(turn, &choice.service.code, slot.clone(), moving, staff).await;
+    if !date_only && let Some(slot) = slots.iter().find(|s| local(turn, s.start) == wanted) {
+        if !intro.is_empty() {
+            turn.say(intro.join("\n")).await?;
         }
+        return propose(turn, &choice.service.code, slot.clone(), moving, staff).await;
+    }
     if date_only {
-        let that_day: Vec<Slot> =
-            slots.iter().filter(|s| local(turn, s.start).date() == wanted.date()).take(MAX_SLOT_BUTTONS).cloned().collect();
+        let that_day: Vec<Slot> = slots
+            .iter()
+            .filter(|s| local(turn, s.start).date() == wanted.date())
+            .take(MAX_SLOT_BUTTONS)
+            .cloned()
+            .collect();
         if !that_day.is_empty() {
-            intro.push(turn.t("booking-free", &[("times", Arg::from(describe_slots(turn, &that_day, staff, choice.staff.is_none())))]));
-            return show_slots(turn, intro.join("\n"), &choice.service.code, &that_day, moving, staff, choice.staff.is_none()).await;
+            intro.push(turn.t(
+                "booking-free",
+                &[("times", Arg::from(describe_slots(turn, &that_day, staff, choice.staff.is_none())))],
+            ));
+            return show_slots(
+                turn,
+                intro.join("\n"),
+                &choice.service.code,
+                &that_day,
+                moving,
+                staff,
+                choice.staff.is_none(),
+            )
+            .await;
         }
     }
     let now = turn.ctx.local_now();
@@ -393,8 +430,16 @@ async fn answer_wanted(
                 "booking-outside-hours",
                 &[("open", Arg::from(hours.open_text())), ("close", Arg::from(hours.close_text()))],
             ),
-            _ if date_only => turn.t("booking-day-full", &[("day", Arg::from(format_date(wanted.date(), turn.locale)))]),
-            _ => turn.t("booking-taken", &[("time", Arg::from(format_time(wanted))), ("day", Arg::from(format_date(wanted.date(), turn.locale)))]),
+            _ if date_only => {
+                turn.t("booking-day-full", &[("day", Arg::from(format_date(wanted.date(), turn.locale)))])
+            }
+            _ => turn.t(
+                "booking-taken",
+                &[
+                    ("time", Arg::from(format_time(wanted))),
+                    ("day", Arg::from(format_date(wanted.date(), turn.locale))),
+                ],
+            ),
         }
     };
     intro.push(reason);
@@ -403,7 +448,12 @@ async fn answer_wanted(
         intro.push(turn.t("booking-no-slots", &[]));
         return turn.say(intro.join("\n")).await.map(drop);
     }
-    intro.push(turn.t("booking-nearest", &[("times", Arg::from(describe_slots(turn, &nearest, staff, choice.staff.is_none())))]));
+    intro.push(
+        turn.t(
+            "booking-nearest",
+            &[("times", Arg::from(describe_slots(turn, &nearest, staff, choice.staff.is_none())))],
+        ),
+    );
     show_slots(turn, intro.join("\n"), &choice.service.code, &nearest, moving, staff, choice.staff.is_none()).await
 }
 
@@ -450,7 +500,8 @@ pub(super) fn answers_time(turn: Turn, text: String) -> bool {
         return true;
     }
     let result = classify(&turn, &text);
-    let other_request = moves_on(&result, Intent::Booking) && !matches!(result.intent, Intent::BookingReschedule | Intent::Unknown);
+    let other_request =
+        moves_on(&result, Intent::Booking) && !matches!(result.intent, Intent::BookingReschedule | Intent::Unknown);
     !other_request
 }
 
@@ -511,7 +562,13 @@ pub(super) async fn move_slot_chosen(turn: &Turn, booking_id: &str, staff_id: &s
 }
 
 /// «Стрижка у Анны, завтра (12 января) в 12:00, 60 мин, 5 000 ₸. Записать?»
-async fn propose(turn: &Turn, service_code: &str, slot: Slot, moving: Option<&Appointment>, staff: &[StaffMember]) -> HandlerResult {
+async fn propose(
+    turn: &Turn,
+    service_code: &str,
+    slot: Slot,
+    moving: Option<&Appointment>,
+    staff: &[StaffMember],
+) -> HandlerResult {
     if slot.start <= turn.ctx.clock.now() {
         return turn.say(turn.t("booking-in-past", &[])).await.map(drop);
     }
@@ -529,7 +586,14 @@ async fn propose(turn: &Turn, service_code: &str, slot: Slot, moving: Option<&Ap
         if !free.contains(&slot) {
             turn.say(turn.t("booking-just-taken", &[])).await?;
             let member = staff.iter().find(|s| s.id == slot.staff).cloned();
-            return Box::pin(offer(turn, Choice { service: service.clone(), staff: member }, None, Some(local(turn, slot.start)), staff)).await;
+            return Box::pin(offer(
+                turn,
+                Choice { service: service.clone(), staff: member },
+                None,
+                Some(local(turn, slot.start)),
+                staff,
+            ))
+            .await;
         }
     }
     let at = local(turn, slot.start);
@@ -552,7 +616,8 @@ async fn propose(turn: &Turn, service_code: &str, slot: Slot, moving: Option<&Ap
         }
         None => (turn.t("booking-summary", &args), turn.t("booking-confirm-button", &[])),
     };
-    let draft = Draft::Booking { key: key.clone(), service: service.code.clone(), slot, moving: moving.map(|m| m.id.clone()) };
+    let draft =
+        Draft::Booking { key: key.clone(), service: service.code.clone(), slot, moving: moving.map(|m| m.id.clone()) };
     turn.set_state(State::with_draft(draft)).await?;
     let markup = turn.buttons().markup(vec![vec![
         (confirm, BookingButton::Confirm(key)),
@@ -592,7 +657,11 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
     let (services, staff) = catalogue(turn).await?;
     match outcome {
         Ok(appointment) => {
-            turn.set_state(State::with_draft(Draft::Booked { key: key.to_owned(), booking_id: appointment.id.clone() })).await?;
+            turn.set_state(State::with_draft(Draft::Booked {
+                key: key.to_owned(),
+                booking_id: appointment.id.clone(),
+            }))
+            .await?;
             let action = if moving.is_some() { "booking.move" } else { "booking.create" };
             turn.audit(action, Some(&appointment.id)).await?;
             if moving.is_some() {
@@ -724,7 +793,9 @@ pub(super) async fn list(turn: &Turn) -> HandlerResult {
     let appointments = upcoming(turn).await?;
     turn.audit("booking.list", None).await?;
     if appointments.is_empty() {
-        let markup = turn.buttons().markup(vec![vec![(turn.t("booking-new-button", &[]), GeneralButton::Intent(Intent::Booking))]]);
+        let markup = turn
+            .buttons()
+            .markup(vec![vec![(turn.t("booking-new-button", &[]), GeneralButton::Intent(Intent::Booking))]]);
         return turn.say_with(turn.t("booking-none", &[]), markup).await.map(drop);
     }
     let (services, staff) = catalogue(turn).await?;
@@ -794,7 +865,8 @@ async fn choose(turn: &Turn, appointments: &[Appointment], moving: bool) -> Hand
         .iter()
         .map(|a| {
             let label = describe_appointment(turn, a, &services, &staff);
-            let callback = if moving { BookingButton::Move(a.id.clone()) } else { BookingButton::AskCancel(a.id.clone()) };
+            let callback =
+                if moving { BookingButton::Move(a.id.clone()) } else { BookingButton::AskCancel(a.id.clone()) };
             vec![(label, callback)]
         })
         .collect();
@@ -900,8 +972,14 @@ mod tests {
     #[test]
     fn a_calendar_file_is_a_valid_event_with_escaped_text() {
         let start = Utc.with_ymd_and_hms(2025, 1, 12, 7, 0, 0).unwrap();
-        let appointment =
-            Appointment { id: "B-1".into(), service: "haircut".into(), staff: "anna".into(), start, duration_min: 60, status: BookingStatus::Confirmed };
+        let appointment = Appointment {
+            id: "B-1".into(),
+            service: "haircut".into(),
+            staff: "anna".into(),
+            start,
+            duration_min: 60,
+            status: BookingStatus::Confirmed,
+        };
         let ics = calendar_file(&appointment, "Стрижка — Анна, в салоне; 2 этаж", "Demo Service", start);
         assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"), "{ics}");
         assert!(ics.contains("DTSTART:20250112T070000Z\r\n") && ics.contains("DTEND:20250112T080000Z\r\n"), "{ics}");

@@ -80,10 +80,8 @@ pub(super) async fn find(turn: &Turn, entities: &Entities) -> HandlerResult {
     let documents = turn.ctx.adapters.documents.clone();
     let all = turn.call(documents.documents(&id)).await?;
     turn.audit("documents.list", None).await?;
-    let matching: Vec<&DocumentInfo> = all
-        .iter()
-        .filter(|d| kind.is_none_or(|k| d.kind == k) && period.is_none_or(|p| d.period == p))
-        .collect();
+    let matching: Vec<&DocumentInfo> =
+        all.iter().filter(|d| kind.is_none_or(|k| d.kind == k) && period.is_none_or(|p| d.period == p)).collect();
     match matching.as_slice() {
         [one] => send(turn, one).await,
         [] if all.is_empty() => turn.say(turn.t("documents-none-at-all", &[])).await.map(drop),
@@ -126,7 +124,9 @@ pub(super) async fn by_id(turn: &Turn, doc_id: &str) -> HandlerResult {
 fn describe(turn: &Turn, kind: Option<&str>, period: Option<Period>) -> String {
     let kind = kind.map_or_else(|| turn.t("doc-kind-any", &[]), |k| turn.t(&format!("doc-kinds-{k}"), &[]));
     match period {
-        Some(p) => turn.t("documents-what-period", &[("kind", Arg::from(kind)), ("period", Arg::from(p.display(turn.locale)))]),
+        Some(p) => {
+            turn.t("documents-what-period", &[("kind", Arg::from(kind)), ("period", Arg::from(p.display(turn.locale)))])
+        }
         None => kind,
     }
 }
@@ -170,7 +170,8 @@ async fn send(turn: &Turn, doc: &DocumentInfo) -> HandlerResult {
     let (input, variant) = match file {
         DocumentFile::Bytes { file_name, bytes } => (InputFile::memory(bytes).file_name(file_name), "file"),
         DocumentFile::Url { file_name, url } => {
-            let url = url::Url::parse(&url).map_err(|e| crate::adapters::AdapterError::Invalid(format!("document URL: {e}")))?;
+            let url = url::Url::parse(&url)
+                .map_err(|e| crate::adapters::AdapterError::Invalid(format!("document URL: {e}")))?;
             (InputFile::url(url).file_name(file_name), "file")
         }
         DocumentFile::Data(data) => {
@@ -191,7 +192,11 @@ async fn send_file(turn: &Turn, file: InputFile, caption: &str) -> Result<Messag
     let sent = turn.bot.send_document(turn.chat, file).caption(caption.clone()).parse_mode(ParseMode::Html).await?;
     if turn.has_consent {
         // The history records that a document went out, not its bytes.
-        let _ = turn.ctx.store.log_message(turn.chat.0, "out", &format!("[document] {caption}"), turn.ctx.clock.now()).await;
+        let _ = turn
+            .ctx
+            .store
+            .log_message(turn.chat.0, "out", &format!("[document] {caption}"), turn.ctx.clock.now())
+            .await;
     }
     Ok(sent)
 }
@@ -216,7 +221,8 @@ fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
     let kind = data.info.kind.as_str();
     PdfDocument {
         title: data.info.title.get(locale).to_owned(),
-        number_and_date: turn.t("pdf-number-date", &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))]),
+        number_and_date: turn
+            .t("pdf-number-date", &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))]),
         seller_label: turn.t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
         seller: Party { name: settings.business_name.clone(), lines: settings.requisites.clone() },
         buyer_label: turn.t("pdf-buyer", &[]),
@@ -247,10 +253,15 @@ fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
             .collect(),
         total_label: turn.t("pdf-total", &[]),
         total: money(data.total),
-        notes: vec![turn.t(&format!("pdf-note-{}", note_kind(kind)), &[("period", Arg::Raw(data.info.period.display(locale)))])],
+        notes: vec![
+            turn.t(&format!("pdf-note-{}", note_kind(kind)), &[("period", Arg::Raw(data.info.period.display(locale)))]),
+        ],
         footer: turn.t(
             "pdf-footer",
-            &[("business", Arg::Raw(settings.business_name.clone())), ("date", Arg::Raw(format_date_with_year(turn.ctx.local_now().date(), locale)))],
+            &[
+                ("business", Arg::Raw(settings.business_name.clone())),
+                ("date", Arg::Raw(format_date_with_year(turn.ctx.local_now().date(), locale))),
+            ],
         ),
     }
 }

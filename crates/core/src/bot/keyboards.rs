@@ -55,8 +55,10 @@ pub(super) fn tag_and_arg(payload: &str) -> (&str, &str) {
 
 /// Ids, SKUs, codes and keys: ASCII letters, digits, '-', '_' and '.', short.
 pub(super) fn id(arg: &str) -> Option<String> {
-    (!arg.is_empty() && arg.len() <= 32 && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .then(|| arg.to_owned())
+    (!arg.is_empty()
+        && arg.len() <= 32
+        && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    .then(|| arg.to_owned())
 }
 
 /// Unix seconds between 2000 and 2100.
@@ -66,7 +68,8 @@ pub(super) fn timestamp(arg: &str) -> Option<i64> {
 
 /// An order number: ASCII letters, digits and '-', short.
 pub(super) fn order_number(arg: &str) -> Option<String> {
-    (!arg.is_empty() && arg.len() <= 24 && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')).then(|| arg.to_owned())
+    (!arg.is_empty() && arg.len() <= 24 && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .then(|| arg.to_owned())
 }
 
 /// Why button data was refused.
@@ -152,8 +155,7 @@ impl Buttons<'_> {
     /// Rows of buttons of one kind, or of [`Payload`]s of several.
     pub fn markup<P: Into<Payload>>(&self, rows: Vec<Vec<(String, P)>>) -> InlineKeyboardMarkup {
         InlineKeyboardMarkup::new(
-            rows.into_iter()
-                .map(|row| row.into_iter().map(|(label, cb)| self.button(label, cb)).collect::<Vec<_>>()),
+            rows.into_iter().map(|row| row.into_iter().map(|(label, cb)| self.button(label, cb)).collect::<Vec<_>>()),
         )
     }
 }
@@ -252,8 +254,8 @@ mod tests {
     use super::super::orders::OrderButton;
     use super::super::payments::PaymentButton;
     use super::super::shop::ShopButton;
-    use super::super::subscription::{SubscriptionButton, SubscriptionMenu};
     use super::super::staff::StaffButton;
+    use super::super::subscription::{SubscriptionButton, SubscriptionMenu};
     use super::*;
     use crate::domain::Locale;
     use crate::nlu::Intent;
@@ -336,7 +338,10 @@ mod tests {
             (BookingButton::ReminderConfirm("B-3001".into()), "rc:B-3001"),
             (BookingButton::List, "mb"),
         ]);
-        round_trip(vec![(StaffButton::Operator, "op"), (StaffButton::Rate { case: 123_456, rating: 5 }, "rt:123456:5")]);
+        round_trip(vec![
+            (StaffButton::Operator, "op"),
+            (StaffButton::Rate { case: 123_456, rating: 5 }, "rt:123456:5"),
+        ]);
     }
 
     #[test]

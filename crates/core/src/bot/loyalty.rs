@@ -89,7 +89,8 @@ pub(super) async fn offers(turn: &Turn) -> HandlerResult {
             let text = turn.t("offer", &[("text", Arg::from(offer.text.get(turn.locale)))]);
             match offer.sku {
                 Some(sku) => {
-                    let markup = turn.buttons().markup(vec![vec![(turn.t("offer-order-button", &[]), ShopButton::Offer(sku))]]);
+                    let markup =
+                        turn.buttons().markup(vec![vec![(turn.t("offer-order-button", &[]), ShopButton::Offer(sku))]]);
                     turn.say_with(text, markup).await?;
                 }
                 None => {
@@ -172,7 +173,12 @@ pub(super) async fn on_identified(turn: &Turn, customer: &CustomerId) -> Handler
                     .and_then(|u| u.locale)
                     .unwrap_or(turn.ctx.settings.default_locale);
                 let text = turn.ctx.i18n.t(locale, "referral-credited", &[("points", Arg::Num(points))]);
-                if let Err(error) = turn.bot.send_message(ChatId(binding.chat_id), text).parse_mode(teloxide::types::ParseMode::Html).await {
+                if let Err(error) = turn
+                    .bot
+                    .send_message(ChatId(binding.chat_id), text)
+                    .parse_mode(teloxide::types::ParseMode::Html)
+                    .await
+                {
                     tracing::info!(%error, "could not tell a referrer about the reward");
                 }
             }

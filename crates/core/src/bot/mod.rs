@@ -218,7 +218,11 @@ fn texts() -> UpdateHandler<BotError> {
                 .branch(dptree::filter(subscription::answers_code).endpoint(subscription::on_code))
                 .chain(tree::try_inspect(subscription::leave_code)),
         )
-        .branch(case![State::ChoosingTime { service, staff, moving }].filter(booking::answers_time).endpoint(booking::on_time))
+        .branch(
+            case![State::ChoosingTime { service, staff, moving }]
+                .filter(booking::answers_time)
+                .endpoint(booking::on_time),
+        )
         .endpoint(understanding::understand)
 }
 
@@ -233,7 +237,10 @@ fn commands() -> UpdateHandler<BotError> {
         .branch(not_consented().endpoint(turn!(onboarding::ask_consent)))
         .branch(case![Command::Logout].endpoint(turn!(onboarding::logout)))
         .branch(unbound().endpoint(turn!(onboarding::ask_contact_first)))
-        .branch(dptree::filter(|c: Command| matches!(c, Command::Start(_) | Command::Menu)).endpoint(turn!(general::greeting)))
+        .branch(
+            dptree::filter(|c: Command| matches!(c, Command::Start(_) | Command::Menu))
+                .endpoint(turn!(general::greeting)),
+        )
         .branch(case![Command::Balance].endpoint(turn!(account::balance)))
         .branch(case![Command::Status].endpoint(turn!(orders::active)))
         .branch(case![Command::Orders].endpoint(turn!(orders::first_page)))
@@ -281,10 +288,7 @@ pub async fn register_commands(bot: &Bot, i18n: &I18n, default_locale: Locale) -
         commands::MENU.iter().map(|(cmd, key)| BotCommand::new(*cmd, i18n.t(locale, key, &[]))).collect()
     };
     for locale in Locale::ALL {
-        bot.set_my_commands(commands(locale))
-            .scope(BotCommandScope::Default)
-            .language_code(locale.as_str())
-            .await?;
+        bot.set_my_commands(commands(locale)).scope(BotCommandScope::Default).language_code(locale.as_str()).await?;
     }
     bot.set_my_commands(commands(default_locale)).await?;
     Ok(())

@@ -18,11 +18,11 @@ use teloxide::types::{Contact, KeyboardRemove};
 
 use super::general::{GeneralButton, greeting, main_menu};
 use super::keyboards::contact_keyboard;
-use super::state::State;
 use super::staff;
+use super::state::State;
 use super::{HandlerResult, Turn};
-use crate::error::BotError;
 use crate::domain::Phone;
+use crate::error::BotError;
 use crate::i18n::Arg;
 use crate::store::{Binding, Lead};
 

@@ -96,10 +96,12 @@ fn order_card(turn: &Turn, order: &Order) -> String {
     if let Some(delivery) = &order.delivery {
         if let Some(tracking) = &delivery.tracking {
             let carrier = delivery.carrier.clone().unwrap_or_default();
-            lines.push(turn.t(
-                "order-tracking",
-                &[("tracking", Arg::from(tracking.as_str())), ("carrier", Arg::from(carrier))],
-            ));
+            lines.push(
+                turn.t(
+                    "order-tracking",
+                    &[("tracking", Arg::from(tracking.as_str())), ("carrier", Arg::from(carrier))],
+                ),
+            );
         }
         if let (Some(from), Some(to)) = (delivery.eta_from, delivery.eta_to) {
             let (from, to) = (turn.ctx.to_local(from), turn.ctx.to_local(to));
@@ -112,10 +114,9 @@ fn order_card(turn: &Turn, order: &Order) -> String {
         }
         if let Some(courier) = &delivery.courier {
             let phone = courier.phone.clone().unwrap_or_default();
-            lines.push(turn.t(
-                "order-courier",
-                &[("name", Arg::from(courier.name.as_str())), ("phone", Arg::from(phone))],
-            ));
+            lines.push(
+                turn.t("order-courier", &[("name", Arg::from(courier.name.as_str())), ("phone", Arg::from(phone))]),
+            );
         }
         if let Some(note) = &delivery.note {
             let note = note.get(locale);
@@ -147,10 +148,7 @@ pub(super) async fn active(turn: &Turn) -> HandlerResult {
     let orders = turn.call(logistics.active_orders(&id)).await?;
     turn.audit("orders.active", None).await?;
     if orders.is_empty() {
-        let markup = turn.buttons().markup(vec![vec![(
-            turn.t("menu-order-history", &[]),
-            OrderButton::Page(0),
-        )]]);
+        let markup = turn.buttons().markup(vec![vec![(turn.t("menu-order-history", &[]), OrderButton::Page(0))]]);
         turn.say_with(turn.t("orders-none-active", &[]), markup).await?;
         return Ok(());
     }

@@ -281,7 +281,9 @@ pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery, ctx: Arc<Ctx>
         Some(user) => user.locale,
         None => None,
     }
-    .unwrap_or_else(|| crate::domain::Locale::from_telegram(q.from.language_code.as_deref(), ctx.settings.default_locale));
+    .unwrap_or_else(|| {
+        crate::domain::Locale::from_telegram(q.from.language_code.as_deref(), ctx.settings.default_locale)
+    });
     let payment = match q.invoice_payload.strip_prefix(PAYLOAD_PREFIX) {
         Some(reference) => ctx.store.top_up(reference).await?,
         None => None,
@@ -298,9 +300,7 @@ pub(super) async fn on_pre_checkout(bot: Bot, q: PreCheckoutQuery, ctx: Arc<Ctx>
         bot.answer_pre_checkout_query(q.id, true).await?;
     } else {
         tracing::info!(user = user_id, "a pre-checkout query was declined");
-        bot.answer_pre_checkout_query(q.id, false)
-            .error_message(ctx.i18n.t(locale, "top-up-declined", &[]))
-            .await?;
+        bot.answer_pre_checkout_query(q.id, false).error_message(ctx.i18n.t(locale, "top-up-declined", &[])).await?;
     }
     Ok(())
 }

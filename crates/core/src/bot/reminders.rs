@@ -95,8 +95,8 @@ fn jobs_for(customer: &CustomerId, a: &Appointment, now: DateTime<Utc>) -> Vec<N
 
 /// Sends one reminder job to every chat bound to the customer.
 pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
-    let payload: Payload =
-        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fail(format!("bad reminder payload: {e}")))?;
+    let payload: Payload = serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::Fail(format!("bad reminder payload: {e}")))?;
     let now = ctx.clock.now();
     let retry = |reason: String| JobError::Retry { at: now + Duration::minutes(1), reason };
     let customer = CustomerId(payload.customer_id.clone());
@@ -108,9 +108,9 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
         .map_err(|e| retry(e.to_string()))?;
     // Cancelled, moved or already started, or the next reminder is due: nothing to remind of.
     let useful = useful_until(&payload.kind, payload.starts_at).is_some_and(|until| now < until);
-    let Some(appointment) = appointment.filter(|a| {
-        a.status == BookingStatus::Confirmed && a.start == payload.starts_at && a.start > now && useful
-    }) else {
+    let Some(appointment) = appointment
+        .filter(|a| a.status == BookingStatus::Confirmed && a.start == payload.starts_at && a.start > now && useful)
+    else {
         tracing::debug!(booking = %payload.booking_id, kind = %payload.kind, "a reminder no longer useful is not sent");
         return Ok(());
     };
@@ -136,8 +136,10 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
         let name = |code: &str, list: &[(String, String)]| {
             list.iter().find(|(c, _)| c == code).map_or_else(|| code.to_owned(), |(_, n)| n.clone())
         };
-        let service_names: Vec<(String, String)> = services.iter().map(|s| (s.code.clone(), s.name.get(locale).to_owned())).collect();
-        let staff_names: Vec<(String, String)> = staff.iter().map(|s| (s.id.clone(), s.name.get(locale).to_owned())).collect();
+        let service_names: Vec<(String, String)> =
+            services.iter().map(|s| (s.code.clone(), s.name.get(locale).to_owned())).collect();
+        let staff_names: Vec<(String, String)> =
+            staff.iter().map(|s| (s.id.clone(), s.name.get(locale).to_owned())).collect();
         let args = [
             ("time", Arg::from(format_time(at))),
             ("service", Arg::from(name(&appointment.service, &service_names))),
@@ -146,7 +148,10 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
         let text = ctx.i18n.t(locale, reminder_key(&payload.kind, ctx.to_local(now), at), &args);
         let buttons = Buttons { codec: &ctx.codec, epoch: user.epoch, user_id: binding.telegram_user_id };
         let markup = buttons.markup(vec![vec![
-            (ctx.i18n.t(locale, "booking-reminder-confirm", &[]), BookingButton::ReminderConfirm(appointment.id.clone())),
+            (
+                ctx.i18n.t(locale, "booking-reminder-confirm", &[]),
+                BookingButton::ReminderConfirm(appointment.id.clone()),
+            ),
             (ctx.i18n.t(locale, "booking-move-short", &[]), BookingButton::Move(appointment.id.clone())),
             (ctx.i18n.t(locale, "booking-cancel-short", &[]), BookingButton::AskCancel(appointment.id.clone())),
         ]]);
@@ -186,7 +191,14 @@ mod tests {
     use super::*;
 
     fn appointment(start: DateTime<Utc>, status: BookingStatus) -> Appointment {
-        Appointment { id: "B-1".into(), service: "haircut".into(), staff: "anna".into(), start, duration_min: 60, status }
+        Appointment {
+            id: "B-1".into(),
+            service: "haircut".into(),
+            staff: "anna".into(),
+            start,
+            duration_min: 60,
+            status,
+        }
     }
 
     #[test]
@@ -194,9 +206,15 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2025, 1, 13, 10, 0, 0).unwrap();
         let customer = CustomerId("C3".into());
         // A day and a half ahead: nothing yet.
-        assert!(jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(36)).is_empty());
+        assert!(
+            jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(36)).is_empty()
+        );
         // Just before the 24-hour moment: the 24-hour reminder.
-        let jobs = jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(24) - Duration::minutes(30));
+        let jobs = jobs_for(
+            &customer,
+            &appointment(start, BookingStatus::Confirmed),
+            start - Duration::hours(24) - Duration::minutes(30),
+        );
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].run_at, start - Duration::hours(24));
         assert_eq!(jobs[0].key, format!("reminder:B-1:{}:24h", start.timestamp()));
@@ -204,7 +222,9 @@ mod tests {
         let jobs = jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::minutes(90));
         assert_eq!(jobs.iter().map(|j| j.key.ends_with(":2h")).collect::<Vec<_>>(), [true]);
         // Cancelled or started: none.
-        assert!(jobs_for(&customer, &appointment(start, BookingStatus::Cancelled), start - Duration::hours(3)).is_empty());
+        assert!(
+            jobs_for(&customer, &appointment(start, BookingStatus::Cancelled), start - Duration::hours(3)).is_empty()
+        );
         assert!(jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start).is_empty());
     }
 

@@ -217,7 +217,12 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
             let products = turn.call(shop.products(&skus)).await.unwrap_or_default();
             let names: Vec<String> = skus
                 .iter()
-                .map(|sku| products.iter().find(|p| &p.sku == sku).map_or_else(|| sku.clone(), |p| p.name.get(turn.locale).to_owned()))
+                .map(|sku| {
+                    products
+                        .iter()
+                        .find(|p| &p.sku == sku)
+                        .map_or_else(|| sku.clone(), |p| p.name.get(turn.locale).to_owned())
+                })
                 .collect();
             turn.say(turn.t("repeat-sold-out-meanwhile", &[("items", Arg::from(names.join(", ")))])).await?;
         }

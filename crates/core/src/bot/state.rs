@@ -62,8 +62,14 @@ pub enum State {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Draft {
-    Order { key: String, order: NewOrder },
-    Change { key: String, change: SubscriptionChange },
+    Order {
+        key: String,
+        order: NewOrder,
+    },
+    Change {
+        key: String,
+        change: SubscriptionChange,
+    },
     /// A new booking, or a move of `moving` to `slot`.
     Booking {
         key: String,
@@ -73,7 +79,10 @@ pub enum Draft {
         moving: Option<String>,
     },
     /// The booking `key` confirmed: a second tap on its button is told so.
-    Booked { key: String, booking_id: String },
+    Booked {
+        key: String,
+        booking_id: String,
+    },
 }
 
 impl State {
@@ -163,7 +172,8 @@ mod tests {
         assert_eq!(json, r#"{"state":"ready","misunderstood":1,"pending":{"order_id":"78234"}}"#);
         assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
         assert_eq!(serde_json::from_str::<State>(r#"{"state":"awaiting_contact"}"#).unwrap(), State::AwaitingContact);
-        let draft = State::with_draft(Draft::Change { key: "k1".into(), change: SubscriptionChange::Tariff("max".into()) });
+        let draft =
+            State::with_draft(Draft::Change { key: "k1".into(), change: SubscriptionChange::Tariff("max".into()) });
         let json = serde_json::to_string(&draft).unwrap();
         assert_eq!(
             json,

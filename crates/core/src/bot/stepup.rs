@@ -56,11 +56,15 @@ impl fmt::Debug for OtpKey {
 pub(super) enum Verdict {
     Valid,
     /// Wrong; this many tries are left.
-    Wrong { left: u32 },
+    Wrong {
+        left: u32,
+    },
     /// Wrong, and that was the last try: locked until then.
     LockedNow,
     /// Locked by earlier wrong codes.
-    Locked { until: DateTime<Utc> },
+    Locked {
+        until: DateTime<Utc>,
+    },
     Expired,
     /// No code was sent (or it was used).
     NoCode,
@@ -77,7 +81,12 @@ pub(super) enum Wait {
 
 /// The throttle: a code goes at least `gap` after the last one, and at most `per_hour` go in
 /// any hour. `sends` are the earlier sends (any order); `None` lets the code go now.
-pub(super) fn wait_before_send(sends: &[DateTime<Utc>], now: DateTime<Utc>, gap: Duration, per_hour: u32) -> Option<Wait> {
+pub(super) fn wait_before_send(
+    sends: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+    gap: Duration,
+    per_hour: u32,
+) -> Option<Wait> {
     let hour = Duration::hours(1);
     let mut recent: Vec<DateTime<Utc>> = sends.iter().copied().filter(|at| *at > now - hour && *at <= now).collect();
     recent.sort();
@@ -131,7 +140,8 @@ pub(super) async fn locked_until(turn: &Turn) -> Result<Option<DateTime<Utc>>, B
 /// Sends a fresh code to the bound phone and tells the customer. `false` when it could not be
 /// sent (the customer was told why: a lock, or a code asked for too soon).
 pub(super) async fn send_code(turn: &Turn, purpose: &str) -> Result<bool, BotError> {
-    let (Some(settings), Some(gateway), Some(binding)) = (settings(turn), turn.ctx.otp.clone(), turn.binding.as_ref()) else {
+    let (Some(settings), Some(gateway), Some(binding)) = (settings(turn), turn.ctx.otp.clone(), turn.binding.as_ref())
+    else {
         return Ok(false);
     };
     if let Some(until) = locked_until(turn).await? {
@@ -316,7 +326,10 @@ mod tests {
         // Two an hour: free from 06:00, but the gap of 30 minutes after 05:59 ends later.
         let now = at("2025-01-11T05:59:30Z");
         assert_eq!(wait_before_send(&sends, now, Duration::minutes(30), 2), Some(Wait::Seconds(1770)));
-        assert_eq!(wait_before_send(&sends, now, Duration::seconds(60), 2), Some(Wait::Until(at("2025-01-11T06:00:00Z"))));
+        assert_eq!(
+            wait_before_send(&sends, now, Duration::seconds(60), 2),
+            Some(Wait::Until(at("2025-01-11T06:00:00Z")))
+        );
     }
 
     #[test]

@@ -178,7 +178,12 @@ pub(super) async fn overview(turn: &Turn) -> HandlerResult {
     let options = if account.options.is_empty() {
         turn.t("subscription-no-options", &[])
     } else {
-        account.options.iter().map(|o| format!("{} ({})", o.name.get(locale), fee(turn, o.monthly_fee))).collect::<Vec<_>>().join(", ")
+        account
+            .options
+            .iter()
+            .map(|o| format!("{} ({})", o.name.get(locale), fee(turn, o.monthly_fee)))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let mut text = turn.t(
         "subscription-overview",
@@ -193,7 +198,8 @@ pub(super) async fn overview(turn: &Turn) -> HandlerResult {
         text.push('\n');
         text.push_str(&turn.t("subscription-paused", &[]));
     }
-    let mut rows = vec![vec![(turn.t("subscription-change-button", &[]), SubscriptionButton::Menu(SubscriptionMenu::Tariffs))]];
+    let mut rows =
+        vec![vec![(turn.t("subscription-change-button", &[]), SubscriptionButton::Menu(SubscriptionMenu::Tariffs))]];
     let all_options = turn.call(turn.ctx.adapters.billing.tariff_options()).await?;
     for option in &all_options {
         let present = account.options.iter().any(|o| o.code == option.code);
@@ -232,7 +238,11 @@ pub(super) async fn menu(turn: &Turn, menu: SubscriptionMenu) -> HandlerResult {
             let rows = tariffs
                 .iter()
                 .map(|t| {
-                    let key = if Some(t.code.as_str()) == current { "subscription-tariff-current" } else { "subscription-tariff" };
+                    let key = if Some(t.code.as_str()) == current {
+                        "subscription-tariff-current"
+                    } else {
+                        "subscription-tariff"
+                    };
                     let args = [("name", Arg::from(t.name.get(locale))), ("fee", Arg::from(fee(turn, t.monthly_fee)))];
                     vec![(turn.t(key, &args), SubscriptionButton::Tariff(t.code.clone()))]
                 })
@@ -264,12 +274,18 @@ pub(super) async fn menu(turn: &Turn, menu: SubscriptionMenu) -> HandlerResult {
                     let rows = several
                         .iter()
                         .map(|o| {
-                            let args = [("name", Arg::from(o.name.get(locale))), ("fee", Arg::from(fee(turn, o.monthly_fee)))];
-                            let callback = if adding { SubscriptionButton::AddOption(o.code.clone()) } else { SubscriptionButton::RemoveOption(o.code.clone()) };
+                            let args =
+                                [("name", Arg::from(o.name.get(locale))), ("fee", Arg::from(fee(turn, o.monthly_fee)))];
+                            let callback = if adding {
+                                SubscriptionButton::AddOption(o.code.clone())
+                            } else {
+                                SubscriptionButton::RemoveOption(o.code.clone())
+                            };
                             vec![(turn.t("subscription-tariff", &args), callback)]
                         })
                         .collect();
-                    let key = if adding { "subscription-choose-option-add" } else { "subscription-choose-option-remove" };
+                    let key =
+                        if adding { "subscription-choose-option-add" } else { "subscription-choose-option-remove" };
                     turn.say_with(turn.t(key, &[]), turn.buttons().markup(rows)).await?;
                 }
             }
@@ -309,7 +325,9 @@ pub(super) async fn quote(turn: &Turn, change: SubscriptionChange) -> HandlerRes
 async fn describe(turn: &Turn, change: &SubscriptionChange) -> Result<String, BotError> {
     let billing = turn.ctx.adapters.billing.clone();
     let name_of = |list: Vec<Tariff>, code: &str| {
-        list.into_iter().find(|t| t.code == code).map_or_else(|| code.to_owned(), |t| t.name.get(turn.locale).to_owned())
+        list.into_iter()
+            .find(|t| t.code == code)
+            .map_or_else(|| code.to_owned(), |t| t.name.get(turn.locale).to_owned())
     };
     Ok(match change {
         SubscriptionChange::Tariff(code) => {
@@ -477,13 +495,18 @@ mod tests {
     use crate::adapters::LocalizedText;
 
     fn tariff(code: &str, ru: &str, en: &str) -> Tariff {
-        let name = LocalizedText([("ru".to_owned(), ru.to_owned()), ("en".to_owned(), en.to_owned())].into_iter().collect());
+        let name =
+            LocalizedText([("ru".to_owned(), ru.to_owned()), ("en".to_owned(), en.to_owned())].into_iter().collect());
         Tariff { code: code.into(), name, monthly_fee: Decimal::ZERO }
     }
 
     #[test]
     fn a_tariff_named_in_any_word_form_is_found() {
-        let tariffs = [tariff("basic", "Базовый", "Basic"), tariff("optimal", "Оптимальный", "Optimal"), tariff("max", "Максимум", "Maximum")];
+        let tariffs = [
+            tariff("basic", "Базовый", "Basic"),
+            tariff("optimal", "Оптимальный", "Optimal"),
+            tariff("max", "Максимум", "Maximum"),
+        ];
         assert_eq!(named_tariff_in(&tariffs, "перейти на максимум").as_deref(), Some("max"));
         assert_eq!(named_tariff_in(&tariffs, "хочу базовый тариф").as_deref(), Some("basic"));
         assert_eq!(named_tariff_in(&tariffs, "switch me to the Optimal plan").as_deref(), Some("optimal"));

@@ -63,7 +63,8 @@ impl Turn {
                 let (ctx, bot, me) = (deps.get::<Arc<Ctx>>(), deps.get::<Bot>(), deps.get::<Me>());
                 let (dialogue, from, msg) = (deps.get::<BotDialogue>(), deps.get::<User>(), deps.get::<Message>());
                 let begun =
-                    Turn::begin((*ctx).clone(), (*bot).clone(), &from, msg.chat.id, (*dialogue).clone(), me.username()).await;
+                    Turn::begin((*ctx).clone(), (*bot).clone(), &from, msg.chat.id, (*dialogue).clone(), me.username())
+                        .await;
                 let turn = match begun {
                     Ok(turn) => turn,
                     Err(e) => return ControlFlow::Break(Err(e)),

@@ -11,10 +11,10 @@
 //! < Я не совсем понял. Вот что я умею: …  (the main menu)
 //! ```
 
-use super::general::{self, main_menu};
 use super::general::GeneralButton;
-use super::state::State;
+use super::general::{self, main_menu};
 use super::staff::{self, Reason};
+use super::state::State;
 use super::{HandlerResult, Turn, account, booking, documents, loyalty, orders, payments, shop, subscription};
 use crate::error::BotError;
 use crate::nlu::llm::LlmAnswer;
@@ -119,7 +119,12 @@ async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> Handler
     turn.set_state(State::Ready { misunderstood: count, pending, draft: None }).await?;
     let rows = options
         .iter()
-        .map(|intent| vec![(turn.t(&format!("intent-{}", intent.as_str().replace('_', "-")), &[]), GeneralButton::Intent(*intent))])
+        .map(|intent| {
+            vec![(
+                turn.t(&format!("intent-{}", intent.as_str().replace('_', "-")), &[]),
+                GeneralButton::Intent(*intent),
+            )]
+        })
         .collect();
     turn.say_with(turn.t("clarify", &[]), turn.buttons().markup(rows)).await?;
     Ok(())

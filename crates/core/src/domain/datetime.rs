@@ -71,11 +71,7 @@ pub fn month_name_after_day(month: u32, locale: Locale) -> &'static str {
 }
 
 fn month_in(table: &[&'static str; 12], month: u32) -> &'static str {
-    month
-        .checked_sub(1)
-        .and_then(|i| table.get(i as usize))
-        .copied()
-        .unwrap_or("")
+    month.checked_sub(1).and_then(|i| table.get(i as usize)).copied().unwrap_or("")
 }
 
 /// "15 января" / "January 15".
@@ -199,15 +195,10 @@ fn month_word(word: &str) -> Option<(&'static [&'static str; 12], usize)> {
 
 /// The year written after a month: " 2024" or " 31, 2024" → (year, its start, its end).
 fn year_after(after: &str) -> Option<(i32, usize, usize)> {
-    let spaces = |s: &str, from: usize| {
-        from + s[from..].len() - s[from..].trim_start_matches([' ', '\u{a0}']).len()
-    };
+    let spaces = |s: &str, from: usize| from + s[from..].len() - s[from..].trim_start_matches([' ', '\u{a0}']).len();
     let four_digits = |from: usize| {
         let digits = after[from..].bytes().take_while(u8::is_ascii_digit).count();
-        (digits == 4)
-            .then(|| after[from..from + 4].parse().ok())
-            .flatten()
-            .map(|y| (y, from, from + 4))
+        (digits == 4).then(|| after[from..from + 4].parse().ok()).flatten().map(|y| (y, from, from + 4))
     };
     let first = spaces(after, 0);
     if first == 0 {
@@ -281,30 +272,15 @@ mod tests {
 
     #[test]
     fn dates_with_a_year_follow_each_locale() {
-        assert_eq!(
-            format_date_with_year(date(2024, 1, 15), Locale::Ru),
-            "15 января 2024"
-        );
-        assert_eq!(
-            format_date_with_year(date(2024, 1, 15), Locale::En),
-            "January 15, 2024"
-        );
+        assert_eq!(format_date_with_year(date(2024, 1, 15), Locale::Ru), "15 января 2024");
+        assert_eq!(format_date_with_year(date(2024, 1, 15), Locale::En), "January 15, 2024");
     }
 
     #[test]
     fn date_and_time_are_joined_by_a_comma_in_24_hour_time() {
-        assert_eq!(
-            format_date_time(at(2024, 1, 15, 14, 30), Locale::Ru),
-            "15 января, 14:30"
-        );
-        assert_eq!(
-            format_date_time(at(2024, 1, 15, 14, 30), Locale::En),
-            "January 15, 14:30"
-        );
-        assert_eq!(
-            format_date_time(at(2024, 8, 3, 9, 5), Locale::En),
-            "August 3, 09:05"
-        );
+        assert_eq!(format_date_time(at(2024, 1, 15, 14, 30), Locale::Ru), "15 января, 14:30");
+        assert_eq!(format_date_time(at(2024, 1, 15, 14, 30), Locale::En), "January 15, 14:30");
+        assert_eq!(format_date_time(at(2024, 8, 3, 9, 5), Locale::En), "August 3, 09:05");
     }
 
     #[test]
@@ -327,11 +303,9 @@ mod tests {
     #[test]
     fn every_month_has_distinct_names_in_every_form() {
         for locale in Locale::ALL {
-            let names: std::collections::BTreeSet<_> =
-                (1..=12).map(|m| month_name(m, locale)).collect();
+            let names: std::collections::BTreeSet<_> = (1..=12).map(|m| month_name(m, locale)).collect();
             assert_eq!(names.len(), 12, "{locale}");
-            let after_day: std::collections::BTreeSet<_> =
-                (1..=12).map(|m| month_name_after_day(m, locale)).collect();
+            let after_day: std::collections::BTreeSet<_> = (1..=12).map(|m| month_name_after_day(m, locale)).collect();
             assert_eq!(after_day.len(), 12, "{locale}");
         }
         assert_eq!(month_name(12, Locale::Ru), "декабрь");

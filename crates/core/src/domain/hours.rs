@@ -29,8 +29,7 @@ pub fn parse_week(map: &BTreeMap<String, String>) -> Result<Week, String> {
         }
         let hours = parse_hours(value).map_err(|e| format!("working_hours.{key}: {e}"))?;
         for part in key.split(',') {
-            let days = parse_days(part)
-                .ok_or_else(|| format!("working_hours.{key}: not a day nor a range of days"))?;
+            let days = parse_days(part).ok_or_else(|| format!("working_hours.{key}: not a day nor a range of days"))?;
             for &day in &days {
                 if days.len() < span[day] {
                     span[day] = days.len();
@@ -44,12 +43,7 @@ pub fn parse_week(map: &BTreeMap<String, String>) -> Result<Week, String> {
 
 /// "mon" or "mon-fri" as weekday indexes (Monday 0).
 fn parse_days(s: &str) -> Option<Vec<usize>> {
-    let day = |s: &str| {
-        s.trim()
-            .parse::<Weekday>()
-            .ok()
-            .map(|d| d.num_days_from_monday() as usize)
-    };
+    let day = |s: &str| s.trim().parse::<Weekday>().ok().map(|d| d.num_days_from_monday() as usize);
     match s.split_once('-') {
         None => Some(vec![day(s)?]),
         Some((a, b)) => {
@@ -68,10 +62,7 @@ fn parse_hours(s: &str) -> Result<Option<Hours>, String> {
     }
     let bad = || format!("expected \"HH:MM-HH:MM\" or \"off\", not {s:?}");
     let (open, close) = s.split_once('-').ok_or_else(bad)?;
-    let (open, close) = (
-        minutes_of(open).ok_or_else(bad)?,
-        minutes_of(close).ok_or_else(bad)?,
-    );
+    let (open, close) = (minutes_of(open).ok_or_else(bad)?, minutes_of(close).ok_or_else(bad)?);
     if open >= close {
         return Err(format!("closes before it opens ({s:?})"));
     }
@@ -88,7 +79,6 @@ fn minutes_of(s: &str) -> Option<u32> {
     let minutes = h.checked_mul(60)?.checked_add(m)?;
     (m < 60 && minutes <= 24 * 60).then_some(minutes)
 }
-
 
 impl Hours {
     /// "10:00"

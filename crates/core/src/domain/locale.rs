@@ -103,25 +103,15 @@ mod tests {
 
     #[test]
     fn russian_and_its_neighbours_on_telegram_are_russian() {
-        for code in [
-            "ru", "uk", "be", "kk", "ky", "uz", "tg", "hy", "az", "KK", "ru-RU",
-        ] {
-            assert_eq!(
-                Locale::from_telegram(Some(code), Locale::En),
-                Locale::Ru,
-                "{code}"
-            );
+        for code in ["ru", "uk", "be", "kk", "ky", "uz", "tg", "hy", "az", "KK", "ru-RU"] {
+            assert_eq!(Locale::from_telegram(Some(code), Locale::En), Locale::Ru, "{code}");
         }
     }
 
     #[test]
     fn any_english_on_telegram_is_english() {
         for code in ["en", "en-US", "en-gb", "EN"] {
-            assert_eq!(
-                Locale::from_telegram(Some(code), Locale::Ru),
-                Locale::En,
-                "{code}"
-            );
+            assert_eq!(Locale::from_telegram(Some(code), Locale::Ru), Locale::En, "{code}");
         }
     }
 
@@ -138,9 +128,6 @@ mod tests {
     #[test]
     fn locales_serialise_as_their_codes() {
         assert_eq!(serde_json::to_string(&Locale::Ru).unwrap(), "\"ru\"");
-        assert_eq!(
-            serde_json::from_str::<Locale>("\"en\"").unwrap(),
-            Locale::En
-        );
+        assert_eq!(serde_json::from_str::<Locale>("\"en\"").unwrap(), Locale::En);
     }
 }

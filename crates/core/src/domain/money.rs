@@ -37,8 +37,7 @@ fn currency_symbol(code: &str) -> Option<&'static str> {
 }
 
 fn format_with_sign(amount: Decimal, currency: &str, locale: Locale, plus: bool) -> String {
-    let rounded =
-        amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let rounded = amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let sign = if rounded.is_zero() {
         ""
     } else if rounded.is_sign_negative() {
@@ -89,11 +88,7 @@ pub fn to_minor(amount: Decimal) -> i64 {
     (amount * Decimal::ONE_HUNDRED)
         .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
         .to_i64()
-        .unwrap_or(if amount.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        })
+        .unwrap_or(if amount.is_sign_negative() { i64::MIN } else { i64::MAX })
 }
 
 /// Minor units → Decimal with its scale normalised ("345000" → 3450).
@@ -121,10 +116,7 @@ mod tests {
 
     #[test]
     fn russian_amounts_group_thousands_with_no_break_spaces_and_put_the_symbol_after() {
-        assert_eq!(
-            format_money(d("3450"), "KZT", Locale::Ru),
-            "3\u{a0}450\u{a0}₸"
-        );
+        assert_eq!(format_money(d("3450"), "KZT", Locale::Ru), "3\u{a0}450\u{a0}₸");
         assert_eq!(ru("89990", "KZT"), "89_990_₸");
         assert_eq!(ru("1000000", "KZT"), "1_000_000_₸");
     }
@@ -181,13 +173,7 @@ mod tests {
 
     #[test]
     fn known_currencies_have_their_symbols() {
-        for (code, symbol) in [
-            ("KZT", "₸"),
-            ("RUB", "₽"),
-            ("USD", "$"),
-            ("EUR", "€"),
-            ("GBP", "£"),
-        ] {
+        for (code, symbol) in [("KZT", "₸"), ("RUB", "₽"), ("USD", "$"), ("EUR", "€"), ("GBP", "£")] {
             assert_eq!(en("5", code), format!("{symbol}5"));
             assert_eq!(ru("5", code), format!("5_{symbol}"));
         }
@@ -203,10 +189,7 @@ mod tests {
     fn unknown_currencies_show_their_code_after_the_number_in_both_locales() {
         assert_eq!(ru("100", "XYZ"), "100_XYZ");
         assert_eq!(en("100", "XYZ").replace('\u{a0}', "_"), "100_XYZ");
-        assert_eq!(
-            en("-1234.5", "usdt").replace('\u{a0}', "_"),
-            "-1,234.50_USDT"
-        );
+        assert_eq!(en("-1234.5", "usdt").replace('\u{a0}', "_"), "-1,234.50_USDT");
     }
 
     #[test]

@@ -21,15 +21,9 @@ const MAX_YEAR: i32 = 9999;
 
 impl Period {
     /// The first period cabinet represents (January 1900).
-    pub const MIN: Period = Period {
-        year: MIN_YEAR,
-        month: 1,
-    };
+    pub const MIN: Period = Period { year: MIN_YEAR, month: 1 };
     /// The last period cabinet represents (December 9999).
-    pub const MAX: Period = Period {
-        year: MAX_YEAR,
-        month: 12,
-    };
+    pub const MAX: Period = Period { year: MAX_YEAR, month: 12 };
 
     /// A month 1–12 of a year 1900–9999.
     pub fn new(year: i32, month: u32) -> Result<Period, PeriodError> {
@@ -43,8 +37,7 @@ impl Period {
     /// "2024-12": exactly four digits, a hyphen and two digits, nothing around them.
     pub fn parse(s: &str) -> Result<Period, PeriodError> {
         let b = s.as_bytes();
-        let shaped =
-            b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
+        let shaped = b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
         if !shaped {
             return Err(PeriodError);
         }
@@ -57,11 +50,7 @@ impl Period {
     /// The month `date` falls in; dates before 1900 or after 9999 give [`Period::MIN`] or
     /// [`Period::MAX`].
     pub fn of_date(date: NaiveDate) -> Period {
-        Period::new(date.year(), date.month()).unwrap_or(if date.year() < MIN_YEAR {
-            Period::MIN
-        } else {
-            Period::MAX
-        })
+        Period::new(date.year(), date.month()).unwrap_or(if date.year() < MIN_YEAR { Period::MIN } else { Period::MAX })
     }
 
     pub fn year(self) -> i32 {
@@ -76,14 +65,8 @@ impl Period {
     pub fn previous(self) -> Period {
         match self.month {
             1 if self.year == MIN_YEAR => self,
-            1 => Period {
-                year: self.year - 1,
-                month: 12,
-            },
-            m => Period {
-                year: self.year,
-                month: m - 1,
-            },
+            1 => Period { year: self.year - 1, month: 12 },
+            m => Period { year: self.year, month: m - 1 },
         }
     }
 
@@ -91,14 +74,8 @@ impl Period {
     pub fn next(self) -> Period {
         match self.month {
             12 if self.year == MAX_YEAR => self,
-            12 => Period {
-                year: self.year + 1,
-                month: 1,
-            },
-            m => Period {
-                year: self.year,
-                month: m + 1,
-            },
+            12 => Period { year: self.year + 1, month: 1 },
+            m => Period { year: self.year, month: m + 1 },
         }
     }
 
@@ -179,14 +156,7 @@ mod tests {
 
     #[test]
     fn months_or_years_out_of_range_are_not_periods() {
-        for (y, m) in [
-            (2024, 0),
-            (2024, 13),
-            (1899, 12),
-            (10000, 1),
-            (-2024, 5),
-            (2024, u32::MAX),
-        ] {
+        for (y, m) in [(2024, 0), (2024, 13), (1899, 12), (10000, 1), (-2024, 5), (2024, u32::MAX)] {
             assert_eq!(Period::new(y, m), Err(PeriodError), "{y}-{m}");
         }
     }
@@ -290,10 +260,7 @@ mod tests {
     #[test]
     fn periods_serialise_as_year_and_month_strings() {
         assert_eq!(serde_json::to_string(&p(2024, 12)).unwrap(), "\"2024-12\"");
-        assert_eq!(
-            serde_json::from_str::<Period>("\"2024-03\"").unwrap(),
-            p(2024, 3)
-        );
+        assert_eq!(serde_json::from_str::<Period>("\"2024-03\"").unwrap(), p(2024, 3));
         assert!(serde_json::from_str::<Period>("\"2024-3\"").is_err());
         assert!(serde_json::from_str::<Period>("202403").is_err());
     }

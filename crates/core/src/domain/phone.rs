@@ -87,11 +87,7 @@ impl Phone {
         // At least two digits stay hidden however short the national number is.
         let first = 3.min(n.saturating_sub(last + 2));
         let hidden = n - first - last;
-        let stars = if hidden >= 4 {
-            format!("{}-**", "*".repeat(hidden - 2))
-        } else {
-            "*".repeat(hidden)
-        };
+        let stars = if hidden >= 4 { format!("{}-**", "*".repeat(hidden - 2)) } else { "*".repeat(hidden) };
         let mut out = format!("+{country} ");
         if first > 0 {
             out.push_str(&national[..first]);
@@ -111,9 +107,9 @@ impl Phone {
 /// rest have three digits.
 fn country_code_len(digits: &str) -> usize {
     const TWO_DIGIT: [&str; 44] = [
-        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
-        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
-        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
+        "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
+        "86", "90", "91", "92", "93", "94", "95", "98",
     ];
     if digits.starts_with('1') || digits.starts_with('7') {
         1
@@ -135,10 +131,7 @@ mod tests {
     use super::*;
 
     fn e164(s: &str) -> String {
-        Phone::parse(s)
-            .unwrap_or_else(|e| panic!("{s:?}: {e}"))
-            .as_str()
-            .to_owned()
+        Phone::parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}")).as_str().to_owned()
     }
 
     fn rejected(s: &str) -> bool {
@@ -274,26 +267,17 @@ mod tests {
 
     #[test]
     fn a_kazakh_number_is_masked_with_country_code_first_three_and_last_two_digits() {
-        assert_eq!(
-            Phone::parse("87011234567").unwrap().masked(),
-            "+7 701 ***-**-67"
-        );
+        assert_eq!(Phone::parse("87011234567").unwrap().masked(), "+7 701 ***-**-67");
     }
 
     #[test]
     fn a_british_number_is_masked_after_its_two_digit_country_code() {
-        assert_eq!(
-            Phone::parse("+447700900123").unwrap().masked(),
-            "+44 770 ***-**-23"
-        );
+        assert_eq!(Phone::parse("+447700900123").unwrap().masked(), "+44 770 ***-**-23");
     }
 
     #[test]
     fn a_north_american_number_is_masked_after_its_one_digit_country_code() {
-        assert_eq!(
-            Phone::parse("+14155552671").unwrap().masked(),
-            "+1 415 ***-**-71"
-        );
+        assert_eq!(Phone::parse("+14155552671").unwrap().masked(), "+1 415 ***-**-71");
     }
 
     #[test]

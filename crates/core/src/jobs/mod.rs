@@ -26,8 +26,8 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt as _;
 
 use crate::clock::SharedClock;
-pub use crate::store::{Job, NewJob};
 use crate::store::Store;
+pub use crate::store::{Job, NewJob};
 
 /// Why a job did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

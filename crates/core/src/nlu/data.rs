@@ -39,8 +39,7 @@ pub(crate) fn dir_sources(dir: &Path) -> Result<Vec<Source>, NluError> {
         for file in FILES {
             let name = format!("{}/{file}", locale.as_str());
             let path = dir.join(locale.as_str()).join(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| NluError::Io(format!("{}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| NluError::Io(format!("{}: {e}", path.display())))?;
             out.push(Source { name, text });
         }
     }
@@ -232,8 +231,8 @@ fn load_intents(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
     let file: BTreeMap<Spanned<String>, Spanned<IntentSection>> = ctx.parse()?;
     for (key, section) in &file {
         let at = key.span().start;
-        let intent = Intent::parse(key.get_ref())
-            .ok_or_else(|| ctx.err(at, format!("unknown intent `{}`", key.get_ref())))?;
+        let intent =
+            Intent::parse(key.get_ref()).ok_or_else(|| ctx.err(at, format!("unknown intent `{}`", key.get_ref())))?;
         let s = section.get_ref();
         if intent == Intent::Unknown {
             let wording = s.words.is_some() || s.hints.is_some() || s.phrases.is_some();
@@ -248,11 +247,9 @@ fn load_intents(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
         if s.words.is_none() && s.hints.is_none() && s.phrases.is_none() && s.patterns.is_none() {
             return Err(ctx.err(at, format!("intent `{intent}` has no words, hints, phrases or patterns")));
         }
-        for (what, list, weight) in [
-            ("words", &s.words, WORD_WEIGHT),
-            ("hints", &s.hints, HINT_WEIGHT),
-            ("phrases", &s.phrases, PHRASE_WEIGHT),
-        ] {
+        for (what, list, weight) in
+            [("words", &s.words, WORD_WEIGHT), ("hints", &s.hints, HINT_WEIGHT), ("phrases", &s.phrases, PHRASE_WEIGHT)]
+        {
             if let Some(list) = list {
                 ctx.phrases(what, list, true, |phrase| {
                     let w = phrase.weight.unwrap_or(weight);
@@ -270,8 +267,7 @@ fn load_intents(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
         };
         if let Some(list) = &s.patterns {
             for p in ctx.list("patterns", list)? {
-                regex::Regex::new(p.get_ref())
-                    .map_err(|e| ctx.err(p.span().start, format!("bad pattern: {e}")))?;
+                regex::Regex::new(p.get_ref()).map_err(|e| ctx.err(p.span().start, format!("bad pattern: {e}")))?;
                 extras.patterns.push(p.get_ref().clone());
             }
         }
@@ -286,9 +282,8 @@ fn load_intents(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
         }
         if let Some(boosts) = &s.entities {
             for (name, w) in boosts.get_ref() {
-                let kind = EntityKind::parse(name.get_ref()).ok_or_else(|| {
-                    ctx.err(name.span().start, format!("unknown entity `{}`", name.get_ref()))
-                })?;
+                let kind = EntityKind::parse(name.get_ref())
+                    .ok_or_else(|| ctx.err(name.span().start, format!("unknown entity `{}`", name.get_ref())))?;
                 let w = *w.get_ref();
                 if !(0.0..=10.0).contains(&w) {
                     return Err(ctx.err(name.span().start, "entity weight out of range [0, 10]"));
@@ -328,15 +323,24 @@ fn section_keys<'s>(
 }
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 const DAYS: [&str; 4] = ["yesterday", "today", "tomorrow", "day_after_tomorrow"];
 const PERIODS: [&str; 3] = ["month_before_last", "last_month", "this_month"];
-const TIMES: [&str; 12] = [
-    "at", "at_loose", "hour", "minute", "am", "pm", "morning", "afternoon", "evening", "night", "noon", "midnight",
-];
+const TIMES: [&str; 12] =
+    ["at", "at_loose", "hour", "minute", "am", "pm", "morning", "afternoon", "evening", "night", "noon", "midnight"];
 
 fn load_entities(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
     let file: EntitiesFile = ctx.parse()?;
@@ -483,7 +487,10 @@ mod tests {
 
     #[test]
     fn an_unknown_intent_is_reported_at_its_line() {
-        let (line, msg) = line_of(load_one("ru/intents.toml", "[balance]\nwords = [\"баланс\"]\n\n[weather]\nwords = [\"погода\"]\n"));
+        let (line, msg) = line_of(load_one(
+            "ru/intents.toml",
+            "[balance]\nwords = [\"баланс\"]\n\n[weather]\nwords = [\"погода\"]\n",
+        ));
         assert_eq!(line, 4);
         assert!(msg.contains("weather"), "{msg}");
     }
@@ -496,7 +503,8 @@ mod tests {
 
     #[test]
     fn a_bad_regex_is_reported_at_its_line() {
-        let (line, msg) = line_of(load_one("en/intents.toml", "[help]\npatterns = [\n  \"ok\",\n  \"(unclosed\",\n]\n"));
+        let (line, msg) =
+            line_of(load_one("en/intents.toml", "[help]\npatterns = [\n  \"ok\",\n  \"(unclosed\",\n]\n"));
         assert_eq!(line, 4);
         assert!(msg.contains("pattern"), "{msg}");
     }
@@ -505,7 +513,10 @@ mod tests {
     fn broken_toml_is_reported_at_its_line() {
         let (line, _) = line_of(load_one("ru/intents.toml", "[balance]\nwords = [\"баланс\"]\nhints = [\"деньги\"\n"));
         assert!(line >= 3, "{line}");
-        let (line, msg) = line_of(load_one("ru/entities.toml", "stopwords = [\"и\"]\n[months]\njanuary = [\"январ*\"]\nsmarch = [\"март\"]\n"));
+        let (line, msg) = line_of(load_one(
+            "ru/entities.toml",
+            "stopwords = [\"и\"]\n[months]\njanuary = [\"январ*\"]\nsmarch = [\"март\"]\n",
+        ));
         assert_eq!(line, 4);
         assert!(msg.contains("smarch"), "{msg}");
     }

@@ -264,10 +264,8 @@ impl Extractor<'_> {
                 }
                 (2, ':') => {}
                 (2, _) if parts[0].len() <= 2 && parts[1].len() <= 2 => {
-                    let is_date = !timeish
-                        && v[1] >= 1
-                        && v[1] <= 12
-                        && upcoming(today, v[1] as u32, v[0] as u32).is_some();
+                    let is_date =
+                        !timeish && v[1] >= 1 && v[1] <= 12 && upcoming(today, v[1] as u32, v[0] as u32).is_some();
                     if is_date {
                         if f.date.is_none() {
                             f.date = upcoming(today, v[1] as u32, v[0] as u32);
@@ -341,7 +339,9 @@ impl Extractor<'_> {
             let mut day = None;
             let mut first = i;
             let mut last = i;
-            if i >= 1 && let Some(d) = day_at(i - 1) {
+            if i >= 1
+                && let Some(d) = day_at(i - 1)
+            {
                 day = Some(d);
                 first = i - 1;
             } else if i >= 2
@@ -371,7 +371,8 @@ impl Extractor<'_> {
                     last = i + 2;
                 }
             }
-            let year = plain_number(self.norm, last + 1).and_then(|(s, v)| year_of(v, s.len()).filter(|_| s.len() == 4));
+            let year =
+                plain_number(self.norm, last + 1).and_then(|(s, v)| year_of(v, s.len()).filter(|_| s.len() == 4));
             if year.is_some() {
                 last += 1;
                 if self.tag(last + 1).year_word {

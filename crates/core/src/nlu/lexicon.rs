@@ -144,7 +144,10 @@ impl Daypart {
 /// What a phrase stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Target {
-    Intent { intent: Intent, weight: f32 },
+    Intent {
+        intent: Intent,
+        weight: f32,
+    },
     Stop,
     Negator,
     Ordinal,
@@ -163,7 +166,10 @@ pub(crate) enum Target {
     Daypart(Daypart),
     NamedTime(u8),
     OrderMarker,
-    Doc { kind: DocKind, in_context: bool },
+    Doc {
+        kind: DocKind,
+        in_context: bool,
+    },
     Sub(SubAction),
     Service(u16),
     Staff(u16),
@@ -387,7 +393,8 @@ impl LexiconBuilder {
         // is not "book a".
         let stop = &self.lex.stop;
         let rules = &self.lex.rules;
-        let has_stop_item = |id: u32| rules[id as usize].items.iter().any(|item| item.iter().all(|&l| stop[l as usize]));
+        let has_stop_item =
+            |id: u32| rules[id as usize].items.iter().any(|item| item.iter().all(|&l| stop[l as usize]));
         for seconds in &mut self.lex.seconds {
             seconds.retain(|&id| !has_stop_item(id));
         }

@@ -30,20 +30,35 @@ const INTENT_MEANINGS: [(Intent, &str); 22] = [
     (Intent::Balance, "the money on the customer's account (баланс; сколько денег на счету; what's my balance)"),
     (Intent::Bonuses, "bonus or loyalty points (сколько у меня бонусов; my points)"),
     (Intent::TopUp, "adding money to the account, how to pay (пополнить баланс; как оплатить; top up)"),
-    (Intent::OrderStatus, "where one order is or what happens with it (где мой заказ?; что с заказом 12345; track my order)"),
+    (
+        Intent::OrderStatus,
+        "where one order is or what happens with it (где мой заказ?; что с заказом 12345; track my order)",
+    ),
     (Intent::OrderHistory, "the list of past orders or purchases (мои заказы; история покупок; my orders)"),
     (Intent::RepeatOrder, "ordering the same again (повтори последний заказ; закажи как в прошлый раз)"),
-    (Intent::Documents, "asking for a document: act, invoice, receipt, contract, statement (пришли акт за декабрь; нужен чек за февраль; send me the invoice)"),
+    (
+        Intent::Documents,
+        "asking for a document: act, invoice, receipt, contract, statement (пришли акт за декабрь; нужен чек за февраль; send me the invoice)",
+    ),
     (Intent::Booking, "making a new appointment (хочу записаться на стрижку; book a massage tomorrow at 3 pm)"),
     (Intent::BookingList, "the customer's existing appointments (мои записи; когда у меня запись)"),
     (Intent::BookingReschedule, "moving an existing appointment (перенесите мою запись на пятницу)"),
     (Intent::BookingCancel, "cancelling an appointment (отмените запись)"),
-    (Intent::Subscription, "changing the plan, pausing or resuming a subscription, adding or removing an option (сменить тариф; приостановить подписку; add the TV option)"),
+    (
+        Intent::Subscription,
+        "changing the plan, pausing or resuming a subscription, adding or removing an option (сменить тариф; приостановить подписку; add the TV option)",
+    ),
     (Intent::Offers, "discounts and promotions (есть скидки?; какие акции)"),
     (Intent::Referral, "inviting a friend, the referral link (приведи друга; моя реферальная ссылка)"),
     (Intent::Notifications, "turning notifications or mailings on or off (отключите рассылку; turn off notifications)"),
-    (Intent::Operator, "wanting a human, an operator, or making a complaint (позовите оператора; хочу поговорить с человеком; у меня жалоба)"),
-    (Intent::Privacy, "personal data: deleting it, the privacy policy (удалите мои данные; политика конфиденциальности)"),
+    (
+        Intent::Operator,
+        "wanting a human, an operator, or making a complaint (позовите оператора; хочу поговорить с человеком; у меня жалоба)",
+    ),
+    (
+        Intent::Privacy,
+        "personal data: deleting it, the privacy policy (удалите мои данные; политика конфиденциальности)",
+    ),
     (Intent::Language, "changing the language of the conversation (switch to English; поменяй язык)"),
     (Intent::Help, "what the assistant can do, help (что ты умеешь; помощь; /help)"),
     (Intent::Greeting, "a greeting (привет; здравствуйте; hi)"),
@@ -186,24 +201,17 @@ impl LlmClassifier {
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key.expose_secret());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(&e))?
-            .error_for_status()
-            .map_err(|e| match e.status() {
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?.error_for_status().map_err(|e| {
+            match e.status() {
                 Some(status) => LlmError::Status { status: status.as_u16() },
                 None => self.transport_error(&e),
-            })?;
+            }
+        })?;
         let bytes = self.read_body(response).await?;
 
-        let completion: ChatResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| LlmError::Malformed(format!("not a chat completion: {e}")))?;
-        let choice = completion
-            .choices
-            .into_iter()
-            .next()
-            .ok_or_else(|| LlmError::Malformed("no choices".into()))?;
+        let completion: ChatResponse =
+            serde_json::from_slice(&bytes).map_err(|e| LlmError::Malformed(format!("not a chat completion: {e}")))?;
+        let choice = completion.choices.into_iter().next().ok_or_else(|| LlmError::Malformed("no choices".into()))?;
         let content = match choice.message.content {
             Some(content) => content,
             None if choice.message.refusal.is_some() => {
@@ -667,7 +675,8 @@ mod tests {
             services: vec![Named { code: "haircut".into(), names: vec!["Стрижка".into(), "haircut".into()] }],
             staff: vec![Named { code: "anna".into(), names: vec!["Анна".into(), "Anna".into()] }],
         };
-        let server = answering(completion(&content("booking", json!({ "service": "стрижка", "staff": "boris" }), 0.8))).await;
+        let server =
+            answering(completion(&content("booking", json!({ "service": "стрижка", "staff": "boris" }), 0.8))).await;
         let classifier = classifier(&server).with_catalog(&catalog);
         let got = classifier.classify("запишите на стрижку", now(), Locale::Ru).await.unwrap().unwrap();
         assert_eq!(got.entities.service.as_deref(), Some("haircut"));

@@ -447,20 +447,12 @@ impl Nlu {
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let pick = |background: bool| {
-            ranked
-                .iter()
-                .find(|(i, s)| *s >= THRESHOLD && self.models[i.index()].background == background)
-                .copied()
+            ranked.iter().find(|(i, s)| *s >= THRESHOLD && self.models[i.index()].background == background).copied()
         };
         let chosen = if vetoed { None } else { pick(false).or_else(|| pick(true)) };
 
         let words = norm.tokens.iter().filter(|t| t.kind == text::Kind::Word).count();
-        let covered_words = norm
-            .tokens
-            .iter()
-            .zip(&covered)
-            .filter(|(t, c)| t.kind == text::Kind::Word && **c)
-            .count();
+        let covered_words = norm.tokens.iter().zip(&covered).filter(|(t, c)| t.kind == text::Kind::Word && **c).count();
         let coverage = if words == 0 { 1.0 } else { covered_words as f32 / words as f32 };
 
         let (mut intent, mut confidence, best_score) = match chosen {
@@ -499,9 +491,8 @@ impl Nlu {
 
     /// The entities to report, once the intent is known.
     fn finish_entities(&self, ex: &Extractor, f: &Found, intent: Intent) -> Entities {
-        let order_id = f.order_id.clone().or_else(|| {
-            if intent == Intent::OrderStatus { ex.bare_order_id(f) } else { None }
-        });
+        let order_id =
+            f.order_id.clone().or_else(|| if intent == Intent::OrderStatus { ex.bare_order_id(f) } else { None });
         let doc_kind = f.doc_kind.or(if intent == Intent::Documents { f.doc_kind_in_context } else { None });
         Entities {
             order_id,
@@ -552,11 +543,7 @@ pub fn classify_lines(
         }
         let text = String::from_utf8_lossy(&buf);
         let c = nlu.classify(&text, now, hint);
-        let line = Line {
-            intent: c.intent,
-            entities: &c.entities,
-            confidence: (c.confidence * 100.0).round() / 100.0,
-        };
+        let line = Line { intent: c.intent, entities: &c.entities, confidence: (c.confidence * 100.0).round() / 100.0 };
         serde_json::to_writer(&mut output, &line)?;
         output.write_all(b"\n")?;
     }

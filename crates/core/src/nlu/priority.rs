@@ -20,7 +20,10 @@ impl PriorityRules {
     /// The built-in rules of every language.
     pub fn embedded() -> Result<PriorityRules, toml::de::Error> {
         let mut rules = PriorityRules::default();
-        for text in [include_str!("../../../../dialogues/ru/priority.toml"), include_str!("../../../../dialogues/en/priority.toml")] {
+        for text in [
+            include_str!("../../../../dialogues/ru/priority.toml"),
+            include_str!("../../../../dialogues/en/priority.toml"),
+        ] {
             let more: PriorityRules = toml::from_str(text)?;
             rules.critical.extend(more.critical);
             rules.high.extend(more.high);
@@ -67,7 +70,9 @@ mod tests {
     use super::*;
 
     fn rules() -> PriorityRules {
-        PriorityRules { critical: vec!["мошенни".into(), "верните деньги".into()], high: vec!["жалоб".into()] }
+        PriorityRules {
+            critical: vec!["мошенни".into(), "верните деньги".into()], high: vec!["жалоб".into()]
+        }
     }
 
     #[test]

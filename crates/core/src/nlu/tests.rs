@@ -20,7 +20,11 @@ fn catalog() -> Catalog {
             named("manicure", &["Маникюр", "Manicure"]),
             named("massage", &["Массаж", "Massage"]),
         ],
-        staff: vec![named("anna", &["Анна", "Anna"]), named("maria", &["Мария", "Maria"]), named("oleg", &["Олег", "Oleg"])],
+        staff: vec![
+            named("anna", &["Анна", "Anna"]),
+            named("maria", &["Мария", "Maria"]),
+            named("oleg", &["Олег", "Oleg"]),
+        ],
     }
 }
 
@@ -423,7 +427,8 @@ fn times_are_read_on_the_24_hour_clock() {
 
 #[test]
 fn numbers_that_are_not_hours_are_not_times() {
-    for text in ["через 2 дня", "на 3 дня", "заказ 12345", "в 2024 году", "15 января", "в 25", "at 99:99"] {
+    for text in ["через 2 дня", "на 3 дня", "заказ 12345", "в 2024 году", "15 января", "в 25", "at 99:99"]
+    {
         assert_eq!(entities(text).time, None, "{text}");
     }
 }
@@ -609,7 +614,18 @@ fn odd_reference_times_do_not_break_dates() {
     let end = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59)).expect("valid");
     let start = NaiveDate::from_ymd_opt(-100, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("valid");
     for now in [end, start, NaiveDateTime::MAX, NaiveDateTime::MIN] {
-        for text in ["завтра", "вчера", "в воскресенье", "31 декабря", "послезавтра", "в пятницу", "15 января", "10.01", "за декабрь", "прошлый месяц"] {
+        for text in [
+            "завтра",
+            "вчера",
+            "в воскресенье",
+            "31 декабря",
+            "послезавтра",
+            "в пятницу",
+            "15 января",
+            "10.01",
+            "за декабрь",
+            "прошлый месяц",
+        ] {
             let _ = n.classify(text, now, None);
         }
     }
@@ -639,8 +655,7 @@ fn classify_lines_writes_one_json_line_per_input_line() {
         "{}",
         lines[0]
     );
-    let parsed: Vec<serde_json::Value> =
-        lines.iter().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let parsed: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).expect("json line")).collect();
     let want = (classify("пришли акт за декабрь").confidence as f64 * 100.0).round() / 100.0;
     assert!((parsed[0]["confidence"].as_f64().expect("number") - want).abs() < 1e-6);
     assert_eq!(parsed[1]["intent"], "unknown");
@@ -688,8 +703,11 @@ fn from_dir_uses_the_wording_found_there() {
     let path = dir.path().join("ru/intents.toml");
     let mut text = std::fs::read_to_string(&path).expect("read");
     text.push_str("\n[operator.extra]\n");
-    std::fs::write(&path, text.replace("[thanks]\n", "[thanks]\nhints = [\"лайк\"]\n").replace("\n[operator.extra]\n", ""))
-        .expect("write");
+    std::fs::write(
+        &path,
+        text.replace("[thanks]\n", "[thanks]\nhints = [\"лайк\"]\n").replace("\n[operator.extra]\n", ""),
+    )
+    .expect("write");
     let path = dir.path().join("ru/intents.toml");
     let text = std::fs::read_to_string(&path).expect("read");
     std::fs::write(&path, text.replace("[balance]\nwords = [", "[balance]\nwords = [\"кошелек\", ")).expect("write");
@@ -818,7 +836,6 @@ fn speed() {
     }
     println!("{:?} per long message", start.elapsed() / 200);
 }
-
 
 // ---- matching details ----
 

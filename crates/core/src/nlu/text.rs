@@ -225,12 +225,7 @@ impl Builder {
         let start = self.out.text.len();
         self.out.text.push(c);
         let end = self.out.text.len();
-        self.out.tokens.push(Token {
-            start: start as u32,
-            end: end as u32,
-            kind: Kind::Symbol,
-            script: Script::Other,
-        });
+        self.out.tokens.push(Token { start: start as u32, end: end as u32, kind: Kind::Symbol, script: Script::Other });
     }
 
     fn push_letter(&mut self, c: char) {
@@ -329,10 +324,7 @@ pub(crate) fn normalize(input: &str) -> Normalized {
             b.pending_sep = Some(c);
             continue;
         }
-        if b.class == Some(Class::Letter)
-            && is_apostrophe(c)
-            && chars.peek().is_some_and(|n| n.is_alphabetic())
-        {
+        if b.class == Some(Class::Letter) && is_apostrophe(c) && chars.peek().is_some_and(|n| n.is_alphabetic()) {
             continue;
         }
         if c == '№' || c == '#' {
@@ -428,9 +420,7 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_inner_separators() {
-        assert_eq!(toks("в 16:30, 15.01. заказ №78234 #99"), [
-            "в", "16:30", "15.01", "заказ", "№", "78234", "#", "99"
-        ]);
+        assert_eq!(toks("в 16:30, 15.01. заказ №78234 #99"), ["в", "16:30", "15.01", "заказ", "№", "78234", "#", "99"]);
     }
 
     #[test]

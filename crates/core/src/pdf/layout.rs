@@ -253,9 +253,8 @@ impl Columns {
                 2 => &l.unit_price,
                 _ => &l.amount,
             });
-            let natural = cells
-                .map(|c| cell.width(c, CELL.size))
-                .fold(head.width(&doc.columns[j], HEAD.size), f32::max);
+            let natural =
+                cells.map(|c| cell.width(c, CELL.size)).fold(head.width(&doc.columns[j], HEAD.size), f32::max);
             width[j] = natural.clamp(NUMERIC_MIN[j - 1], NUMERIC_MAX[j - 1]);
         }
         width[0] = CONTENT_WIDTH - width[1..].iter().sum::<f32>() - 3.0 * COLUMN_GAP;
@@ -302,8 +301,7 @@ impl Columns {
 
     /// One line of the table: a block, or several when its text is taller than `max_height`.
     fn row(&self, fonts: &Fonts, line: &super::Line, max_height: f32) -> Vec<Block> {
-        let cells =
-            self.wrap_cells(fonts, CELL, [&line.description, &line.qty, &line.unit_price, &line.amount]);
+        let cells = self.wrap_cells(fonts, CELL, [&line.description, &line.qty, &line.unit_price, &line.amount]);
         let rows = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
         let per_block = (((max_height - 2.0 * CELL_PAD) / CELL.line_height).floor() as usize).max(1);
         let mut blocks = Vec::new();
@@ -507,7 +505,9 @@ mod tests {
     }
 
     fn sample(lines: usize, description: &str) -> PdfDocument {
-        let party = |name: &str| super::super::Party { name: name.into(), lines: vec!["ул. Ленина 15, кв. 42".into()] };
+        let party = |name: &str| super::super::Party {
+            name: name.into(), lines: vec!["ул. Ленина 15, кв. 42".into()]
+        };
         PdfDocument {
             title: "Акт".into(),
             number_and_date: "№ 1".into(),

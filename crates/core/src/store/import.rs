@@ -274,8 +274,7 @@ impl BusinessData {
     /// Parses and validates a data set (phones in E.164, money as decimal strings, known
     /// codes in references); errors name the offending path (`customers[1].phone`).
     pub fn parse(json: &str) -> Result<BusinessData, String> {
-        let data: BusinessData =
-            serde_json::from_str(json).map_err(|e| format!("invalid data set: {e}"))?;
+        let data: BusinessData = serde_json::from_str(json).map_err(|e| format!("invalid data set: {e}"))?;
         data.plan(Duration::zero())?;
         Ok(data)
     }
@@ -292,10 +291,7 @@ impl BusinessData {
 
     /// `business.demo_day`, if given.
     pub fn demo_day(&self) -> Option<NaiveDate> {
-        self.business
-            .demo_day
-            .as_deref()
-            .and_then(|s| parse_date(s).ok())
+        self.business.demo_day.as_deref().and_then(|s| parse_date(s).ok())
     }
 
     /// `business.demo_now` as a local time, if given.
@@ -321,11 +317,7 @@ impl BusinessData {
     /// recogniser.
     pub fn catalog(&self) -> Catalog {
         Catalog {
-            services: self
-                .services
-                .iter()
-                .map(|s| named(&s.code, &s.name))
-                .collect(),
+            services: self.services.iter().map(|s| named(&s.code, &s.name)).collect(),
             staff: self.staff.iter().map(|s| named(&s.id, &s.name)).collect(),
         }
     }
@@ -344,10 +336,7 @@ fn named(code: &str, name: &LocalizedText) -> Named {
             names.push(n.clone());
         }
     }
-    Named {
-        code: code.to_owned(),
-        names,
-    }
+    Named { code: code.to_owned(), names }
 }
 
 /// What an import did.
@@ -372,11 +361,7 @@ impl ImportReport {
         }
         let n = self.kept.len();
         let items: Vec<String> = self.kept.iter().map(ToString::to_string).collect();
-        Some(format!(
-            "kept {n} record{} the bot changed since: {}",
-            if n == 1 { "" } else { "s" },
-            items.join("; ")
-        ))
+        Some(format!("kept {n} record{} the bot changed since: {}", if n == 1 { "" } else { "s" }, items.join("; ")))
     }
 }
 
@@ -384,19 +369,9 @@ impl ImportReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kept {
     /// The balance is the data set's plus what the bot credited.
-    Balance {
-        customer: String,
-        file: Decimal,
-        credited: Decimal,
-        top_ups: i64,
-    },
+    Balance { customer: String, file: Decimal, credited: Decimal, top_ups: i64 },
     /// The bonus points are the data set's plus the referral points the bot credited.
-    BonusPoints {
-        customer: String,
-        file: i64,
-        credited: i64,
-        referrals: i64,
-    },
+    BonusPoints { customer: String, file: i64, credited: i64, referrals: i64 },
     /// A subscription changed in the chat: the bot's tariff, options and pause stay until
     /// the data set names the same tariff and options (and the subscription is not paused).
     Subscription {
@@ -413,17 +388,9 @@ pub enum Kept {
     /// or time.
     Order { customer: String, number: String },
     /// A booking made, moved or cancelled in the chat that the data set names otherwise.
-    Booking {
-        customer: String,
-        id: String,
-        change: BotChange,
-    },
+    Booking { customer: String, id: String, change: BotChange },
     /// The stock is the data set's less what orders placed in the chat took.
-    Stock {
-        sku: String,
-        file: i64,
-        ordered: i64,
-    },
+    Stock { sku: String, file: i64, ordered: i64 },
 }
 
 /// What the bot did to a booking.
@@ -437,43 +404,22 @@ pub enum BotChange {
 impl std::fmt::Display for Kept {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural = |n: i64, one: &str, many: &str| {
-            if n == 1 {
-                format!("{n} {one}")
-            } else {
-                format!("{n} {many}")
-            }
+            if n == 1 { format!("{n} {one}") } else { format!("{n} {many}") }
         };
         match self {
-            Kept::Balance {
-                customer,
-                file,
-                credited,
-                top_ups,
-            } => write!(
+            Kept::Balance { customer, file, credited, top_ups } => write!(
                 f,
                 "balance of customer {customer} (top-up): {} = {file} in the file + {credited} from {} the bot credited",
                 file + credited,
                 plural(*top_ups, "payment", "payments")
             ),
-            Kept::BonusPoints {
-                customer,
-                file,
-                credited,
-                referrals,
-            } => write!(
+            Kept::BonusPoints { customer, file, credited, referrals } => write!(
                 f,
                 "bonus points of customer {customer} (referral): {} = {file} in the file + {credited} for {}",
                 file.saturating_add(*credited),
                 plural(*referrals, "referral", "referrals")
             ),
-            Kept::Subscription {
-                customer,
-                tariff,
-                file_tariff,
-                options,
-                file_options,
-                paused,
-            } => {
+            Kept::Subscription { customer, tariff, file_tariff, options, file_options, paused } => {
                 let none = || "none".to_owned();
                 let mut parts = Vec::new();
                 if tariff != file_tariff {
@@ -485,34 +431,20 @@ impl std::fmt::Display for Kept {
                 }
                 let list = |o: &[String]| if o.is_empty() { none() } else { o.join(", ") };
                 if sorted(options) != sorted(file_options) {
-                    parts.push(format!(
-                        "options {} (the file: {})",
-                        list(options),
-                        list(file_options)
-                    ));
+                    parts.push(format!("options {} (the file: {})", list(options), list(file_options)));
                 }
                 if *paused {
                     parts.push("paused".to_owned());
                 }
-                write!(
-                    f,
-                    "subscription of customer {customer} changed in the chat: {}",
-                    parts.join(", ")
-                )
+                write!(f, "subscription of customer {customer} changed in the chat: {}", parts.join(", "))
             }
-            Kept::Account { customer } => write!(
-                f,
-                "account of customer {customer}, which the file no longer has, for the bot's records in it"
-            ),
-            Kept::Order { customer, number } => write!(
-                f,
-                "order {number} of customer {customer} as placed in the chat (its lines, total and time)"
-            ),
-            Kept::Booking {
-                customer,
-                id,
-                change,
-            } => {
+            Kept::Account { customer } => {
+                write!(f, "account of customer {customer}, which the file no longer has, for the bot's records in it")
+            }
+            Kept::Order { customer, number } => {
+                write!(f, "order {number} of customer {customer} as placed in the chat (its lines, total and time)")
+            }
+            Kept::Booking { customer, id, change } => {
                 let how = match change {
                     BotChange::Made => "made",
                     BotChange::Moved => "moved",
@@ -566,11 +498,7 @@ fn sorted(list: &[String]) -> Vec<&str> {
 /// - an account the data set drops is kept when the bot recorded something in it.
 ///
 /// Each kept record the data set disagrees with is listed in [`ImportReport::kept`] and logged.
-pub async fn import(
-    store: &Store,
-    data: &BusinessData,
-    shift: Duration,
-) -> StoreResult<ImportReport> {
+pub async fn import(store: &Store, data: &BusinessData, shift: Duration) -> StoreResult<ImportReport> {
     let ops = data.plan(shift).map_err(StoreError::InvalidData)?;
     let mut tx = store.pool().begin().await?;
     let mut changed = 0u64;
@@ -625,9 +553,8 @@ pub async fn business_info(store: &Store) -> StoreResult<Option<BusinessRow>> {
     Ok(Some(BusinessRow {
         name: c.text("name")?,
         currency: c.text("currency")?,
-        time_zone: Tz::from_str(&zone).map_err(|_| {
-            StoreError::Corrupt(format!("business.time_zone: not a time zone: {zone:?}"))
-        })?,
+        time_zone: Tz::from_str(&zone)
+            .map_err(|_| StoreError::Corrupt(format!("business.time_zone: not a time zone: {zone:?}")))?,
         default_locale: c.locale("default_locale")?,
         locales: c.json("locales")?,
         working_hours: c.json("working_hours")?,
@@ -641,18 +568,8 @@ pub async fn business_info(store: &Store) -> StoreResult<Option<BusinessRow>> {
 pub async fn catalog_names(store: &Store) -> StoreResult<Catalog> {
     let mut catalog = Catalog::default();
     for (sql, table, code, out) in [
-        (
-            "SELECT code, name FROM services ORDER BY code",
-            "services",
-            "code",
-            &mut catalog.services,
-        ),
-        (
-            "SELECT id, name FROM staff ORDER BY id",
-            "staff",
-            "id",
-            &mut catalog.staff,
-        ),
+        ("SELECT code, name FROM services ORDER BY code", "services", "code", &mut catalog.services),
+        ("SELECT id, name FROM staff ORDER BY id", "staff", "id", &mut catalog.staff),
     ] {
         for row in sqlx::query(sql).fetch_all(store.pool()).await? {
             let c = Cols::new(&row, table);
@@ -722,12 +639,7 @@ fn bind<'q>(query: Query<'q>, val: &Val) -> Query<'q> {
 #[derive(Debug, Clone, PartialEq)]
 enum Op {
     /// Inserts the row, or updates it when a non-key column differs.
-    Upsert {
-        table: &'static str,
-        keys: &'static [&'static str],
-        cols: &'static [&'static str],
-        vals: Vec<Val>,
-    },
+    Upsert { table: &'static str, keys: &'static [&'static str], cols: &'static [&'static str], vals: Vec<Val> },
     /// Sets columns of the row with this key when one differs.
     Update {
         table: &'static str,
@@ -737,13 +649,7 @@ enum Op {
         vals: Vec<Val>,
     },
     /// Deletes the rows of `parent` whose position is `from` or later.
-    PruneFrom {
-        table: &'static str,
-        parent_col: &'static str,
-        parent: String,
-        pos_col: &'static str,
-        from: i64,
-    },
+    PruneFrom { table: &'static str, parent_col: &'static str, parent: String, pos_col: &'static str, from: i64 },
     /// Deletes the rows of `parent` whose key is not in `keep`.
     PruneExcept {
         table: &'static str,
@@ -753,11 +659,7 @@ enum Op {
         keep: Vec<String>,
     },
     /// Deletes the row with this key.
-    Delete {
-        table: &'static str,
-        key_col: &'static str,
-        key: String,
-    },
+    Delete { table: &'static str, key_col: &'static str, key: String },
     /// A catalogue item, its stock less what orders placed in the chat took.
     Catalog {
         sku: String,
@@ -814,30 +716,16 @@ struct OrderPlan {
 }
 
 impl Op {
-    fn upsert(
-        table: &'static str,
-        keys: &'static [&'static str],
-        cols: &'static [&'static str],
-        vals: Vec<Val>,
-    ) -> Op {
+    fn upsert(table: &'static str, keys: &'static [&'static str], cols: &'static [&'static str], vals: Vec<Val>) -> Op {
         debug_assert_eq!(keys.len() + cols.len(), vals.len(), "{table}");
-        Op::Upsert {
-            table,
-            keys,
-            cols,
-            vals,
-        }
+        Op::Upsert { table, keys, cols, vals }
     }
 
     /// Runs the step; returns how many rows it inserted, changed or deleted, and adds what it
     /// kept of the bot's records to `kept`.
     async fn run(&self, conn: &mut AnyConnection, kept: &mut Vec<Kept>) -> StoreResult<u64> {
         match self {
-            Op::Catalog {
-                sku,
-                vals,
-                in_stock,
-            } => {
+            Op::Catalog { sku, vals, in_stock } => {
                 let row = sqlx::query(
                     "SELECT CAST(COALESCE(SUM(i.qty), 0) AS BIGINT) AS n FROM order_items i \
                      JOIN orders o ON o.number = i.order_number WHERE i.sku = $1 \
@@ -848,20 +736,11 @@ impl Op {
                 .await?;
                 let ordered = Cols::new(&row, "order_items").i64("n")?;
                 if ordered != 0 {
-                    kept.push(Kept::Stock {
-                        sku: sku.clone(),
-                        file: *in_stock,
-                        ordered,
-                    });
+                    kept.push(Kept::Stock { sku: sku.clone(), file: *in_stock, ordered });
                 }
                 let mut vals = vals.clone();
                 vals.push(in_stock.saturating_sub(ordered).max(0).into());
-                let op = Op::upsert(
-                    "catalog",
-                    &["sku"],
-                    &["name", "price", "category", "in_stock"],
-                    vals,
-                );
+                let op = Op::upsert("catalog", &["sku"], &["name", "price", "category", "in_stock"], vals);
                 op.run_row(conn).await
             }
             Op::Account(plan) => plan.run(conn, kept).await,
@@ -876,12 +755,7 @@ impl Op {
     /// Runs a step that writes rows as the data set has them.
     async fn run_row(&self, conn: &mut AnyConnection) -> StoreResult<u64> {
         match self {
-            Op::Upsert {
-                table,
-                keys,
-                cols,
-                vals,
-            } => {
+            Op::Upsert { table, keys, cols, vals } => {
                 let sql = upsert_sql(table, keys, cols);
                 let mut query = sqlx::query(&sql);
                 for val in vals {
@@ -889,12 +763,7 @@ impl Op {
                 }
                 Ok(query.execute(&mut *conn).await?.rows_affected())
             }
-            Op::Update {
-                table,
-                key_col,
-                cols,
-                vals,
-            } => {
+            Op::Update { table, key_col, cols, vals } => {
                 let sql = update_sql(table, key_col, cols);
                 let mut query = sqlx::query(&sql);
                 for val in vals {
@@ -902,62 +771,29 @@ impl Op {
                 }
                 Ok(query.execute(&mut *conn).await?.rows_affected())
             }
-            Op::PruneFrom {
-                table,
-                parent_col,
-                parent,
-                pos_col,
-                from,
-            } => {
-                let sql =
-                    format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {pos_col} >= $2");
-                let done = sqlx::query(&sql)
-                    .bind(parent.clone())
-                    .bind(*from)
-                    .execute(&mut *conn)
-                    .await?;
+            Op::PruneFrom { table, parent_col, parent, pos_col, from } => {
+                let sql = format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {pos_col} >= $2");
+                let done = sqlx::query(&sql).bind(parent.clone()).bind(*from).execute(&mut *conn).await?;
                 Ok(done.rows_affected())
             }
-            Op::PruneExcept {
-                table,
-                parent_col,
-                parent,
-                key_col,
-                keep,
-            } => {
+            Op::PruneExcept { table, parent_col, parent, key_col, keep } => {
                 let sql = format!("SELECT {key_col} FROM {table} WHERE {parent_col} = $1");
-                let rows = sqlx::query(&sql)
-                    .bind(parent.clone())
-                    .fetch_all(&mut *conn)
-                    .await?;
+                let rows = sqlx::query(&sql).bind(parent.clone()).fetch_all(&mut *conn).await?;
                 let mut deleted = 0;
                 for row in rows {
                     let key = Cols::new(&row, table).text(key_col)?;
                     if keep.contains(&key) {
                         continue;
                     }
-                    let sql =
-                        format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {key_col} = $2");
-                    let done = sqlx::query(&sql)
-                        .bind(parent.clone())
-                        .bind(key)
-                        .execute(&mut *conn)
-                        .await?;
+                    let sql = format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {key_col} = $2");
+                    let done = sqlx::query(&sql).bind(parent.clone()).bind(key).execute(&mut *conn).await?;
                     deleted += done.rows_affected();
                 }
                 Ok(deleted)
             }
-            Op::Delete {
-                table,
-                key_col,
-                key,
-            } => {
+            Op::Delete { table, key_col, key } => {
                 let sql = format!("DELETE FROM {table} WHERE {key_col} = $1");
-                Ok(sqlx::query(&sql)
-                    .bind(key.clone())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected())
+                Ok(sqlx::query(&sql).bind(key.clone()).execute(&mut *conn).await?.rows_affected())
             }
             Op::Catalog { .. }
             | Op::Account(_)
@@ -973,10 +809,7 @@ impl Op {
 
 /// The sum and number of rows of what the bot credited (`sql` selects `amount` and `n`).
 async fn credited(conn: &mut AnyConnection, sql: &str, table: &'static str, customer: &str) -> StoreResult<(i64, i64)> {
-    let row = sqlx::query(sql)
-        .bind(customer.to_owned())
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query(sql).bind(customer.to_owned()).fetch_one(&mut *conn).await?;
     let c = Cols::new(&row, table);
     Ok((c.i64("amount")?, c.i64("n")?))
 }
@@ -989,8 +822,7 @@ const CREDITED_REFERRALS: &str = "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT
 impl AccountPlan {
     async fn run(&self, conn: &mut AnyConnection, kept: &mut Vec<Kept>) -> StoreResult<u64> {
         let customer = self.customer.as_str();
-        let (credited_amount, top_ups) =
-            credited(conn, CREDITED_PAYMENTS, "payments_credited", customer).await?;
+        let (credited_amount, top_ups) = credited(conn, CREDITED_PAYMENTS, "payments_credited", customer).await?;
         let (points, referrals) = credited(conn, CREDITED_REFERRALS, "referrals", customer).await?;
         let current = sqlx::query(
             "SELECT tariff, options, paused, next_charge_amount, changed_by_bot_at FROM accounts \
@@ -1010,9 +842,7 @@ impl AccountPlan {
                 let bot_tariff = c.opt_text("tariff")?;
                 let bot_options: Vec<String> = c.json("options")?;
                 let paused = c.i64("paused")? != 0;
-                let caught_up = bot_tariff == self.tariff
-                    && sorted(&bot_options) == sorted(&self.options)
-                    && !paused;
+                let caught_up = bot_tariff == self.tariff && sorted(&bot_options) == sorted(&self.options) && !paused;
                 if !caught_up {
                     kept.push(Kept::Subscription {
                         customer: customer.to_owned(),
@@ -1092,9 +922,7 @@ async fn no_account(conn: &mut AnyConnection, customer: &str, kept: &mut Vec<Kep
     let (_, referrals) = credited(conn, CREDITED_REFERRALS, "referrals", customer).await?;
     let changed_by_bot = Cols::new(&row, "accounts").opt_text("changed_by_bot_at")?.is_some();
     if top_ups != 0 || referrals != 0 || changed_by_bot {
-        kept.push(Kept::Account {
-            customer: customer.to_owned(),
-        });
+        kept.push(Kept::Account { customer: customer.to_owned() });
         return Ok(changed);
     }
     changed += sqlx::query("DELETE FROM accounts WHERE customer_id = $1")
@@ -1109,14 +937,13 @@ async fn no_account(conn: &mut AnyConnection, customer: &str, kept: &mut Vec<Kep
 /// never deleted or overwritten, and one in the way is moved after the last.
 async fn transactions(conn: &mut AnyConnection, customer: &str, rows: &[Vec<Val>]) -> StoreResult<u64> {
     let n = position(rows.len());
-    let mut changed = sqlx::query(
-        "DELETE FROM transactions WHERE customer_id = $1 AND seq >= $2 AND payment_id IS NULL",
-    )
-    .bind(customer.to_owned())
-    .bind(n)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let mut changed =
+        sqlx::query("DELETE FROM transactions WHERE customer_id = $1 AND seq >= $2 AND payment_id IS NULL")
+            .bind(customer.to_owned())
+            .bind(n)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     loop {
         let in_the_way = sqlx::query(
             "SELECT seq FROM transactions WHERE customer_id = $1 AND seq < $2 AND payment_id IS NOT NULL \
@@ -1142,12 +969,7 @@ async fn transactions(conn: &mut AnyConnection, customer: &str, rows: &[Vec<Val>
             .rows_affected();
     }
     for vals in rows {
-        let op = Op::upsert(
-            "transactions",
-            &["customer_id", "seq"],
-            &["at", "amount", "kind", "title"],
-            vals.clone(),
-        );
+        let op = Op::upsert("transactions", &["customer_id", "seq"], &["at", "amount", "kind", "title"], vals.clone());
         changed += op.run_row(conn).await?;
     }
     Ok(changed)
@@ -1155,18 +977,16 @@ async fn transactions(conn: &mut AnyConnection, customer: &str, rows: &[Vec<Val>
 
 impl OrderPlan {
     async fn run(&self, conn: &mut AnyConnection, kept: &mut Vec<Kept>) -> StoreResult<u64> {
-        let row = sqlx::query(
-            "SELECT customer_id, created_at, total, idempotency_key FROM orders WHERE number = $1",
-        )
-        .bind(self.number.clone())
-        .fetch_optional(&mut *conn)
-        .await?;
+        let row = sqlx::query("SELECT customer_id, created_at, total, idempotency_key FROM orders WHERE number = $1")
+            .bind(self.number.clone())
+            .fetch_optional(&mut *conn)
+            .await?;
         let placed_in_chat = match &row {
             Some(row) => {
                 let c = Cols::new(row, "orders");
-                c.opt_text("idempotency_key")?.is_some().then(|| {
-                    Ok::<_, StoreError>((c.text("customer_id")?, c.text("created_at")?, c.i64("total")?))
-                })
+                c.opt_text("idempotency_key")?
+                    .is_some()
+                    .then(|| Ok::<_, StoreError>((c.text("customer_id")?, c.text("created_at")?, c.i64("total")?)))
             }
             None => None,
         };
@@ -1191,10 +1011,7 @@ impl OrderPlan {
         if (customer.as_str(), created_at.as_str(), total, &items)
             != (self.customer.as_str(), self.created_at.as_str(), self.total, &self.items)
         {
-            kept.push(Kept::Order {
-                customer,
-                number: self.number.clone(),
-            });
+            kept.push(Kept::Order { customer, number: self.number.clone() });
         }
         let mut changed = 0;
         for op in &self.progress {
@@ -1218,12 +1035,8 @@ async fn booking(conn: &mut AnyConnection, vals: &[Val], kept: &mut Vec<Kept>) -
     .bind(id.clone())
     .fetch_optional(&mut *conn)
     .await?;
-    let plain = Op::upsert(
-        "bookings",
-        &["id"],
-        &["customer_id", "service", "staff_id", "start_at", "status"],
-        vals.to_vec(),
-    );
+    let plain =
+        Op::upsert("bookings", &["id"], &["customer_id", "service", "staff_id", "start_at", "status"], vals.to_vec());
     let Some(row) = row else { return plain.run_row(conn).await };
     let c = Cols::new(&row, "bookings");
     let made = c.opt_text("idempotency_key")?.is_some();
@@ -1262,11 +1075,7 @@ async fn booking(conn: &mut AnyConnection, vals: &[Val], kept: &mut Vec<Kept>) -
 
 /// `UPDATE … SET … WHERE key = $1 AND (old) IS DISTINCT FROM (new)`.
 fn update_sql(table: &str, key_col: &str, cols: &[&str]) -> String {
-    let set: Vec<String> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ${}", i + 2))
-        .collect();
+    let set: Vec<String> = cols.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
     let new: Vec<String> = (0..cols.len()).map(|i| format!("${}", i + 2)).collect();
     format!(
         "UPDATE {table} SET {} WHERE {key_col} = $1 AND ({}) IS DISTINCT FROM ({})",
@@ -1318,26 +1127,16 @@ impl<'d> Planner<'d> {
         let b = &data.business;
         let tz = Tz::from_str(&b.time_zone)
             .map_err(|_| format!("business.time_zone: not a time zone ({:?})", b.time_zone))?;
-        let demo_day = b
-            .demo_day
-            .as_deref()
-            .map(|s| parse_date(s).map_err(|e| format!("business.demo_day: {e}")))
-            .transpose()?;
+        let demo_day =
+            b.demo_day.as_deref().map(|s| parse_date(s).map_err(|e| format!("business.demo_day: {e}"))).transpose()?;
         let month_shift = match demo_day {
             Some(day) => {
-                let moved =
-                    shift_date(day, shift).map_err(|e| format!("business.demo_day: {e}"))?;
+                let moved = shift_date(day, shift).map_err(|e| format!("business.demo_day: {e}"))?;
                 month_index(moved) - month_index(day)
             }
             None => i32::try_from(shift.num_days().div_euclid(30)).unwrap_or(0),
         };
-        Ok(Planner {
-            data,
-            shift,
-            tz,
-            month_shift,
-            ops: Vec::new(),
-        })
+        Ok(Planner { data, shift, tz, month_shift, ops: Vec::new() })
     }
 
     fn plan(mut self) -> Result<Vec<Op>, String> {
@@ -1447,13 +1246,7 @@ impl<'d> Planner<'d> {
             });
         }
 
-        let refs = Refs {
-            tariffs,
-            options,
-            skus,
-            services,
-            staff,
-        };
+        let refs = Refs { tariffs, options, skus, services, staff };
         let mut ids = HashSet::new();
         let mut phones = HashSet::new();
         let mut numbers = HashSet::new();
@@ -1465,8 +1258,7 @@ impl<'d> Planner<'d> {
             if !ids.insert(customer.id.as_str()) {
                 return Err(format!("{path}.id: duplicate id {:?}", customer.id));
             }
-            let phone = Phone::parse(&customer.phone)
-                .map_err(|_| format!("{path}.phone: not a phone number"))?;
+            let phone = Phone::parse(&customer.phone).map_err(|_| format!("{path}.phone: not a phone number"))?;
             if !phones.insert(phone.clone()) {
                 return Err(format!("{path}.phone: the same phone as another customer"));
             }
@@ -1474,10 +1266,7 @@ impl<'d> Planner<'d> {
             for (j, order) in customer.orders.iter().enumerate() {
                 let path = format!("{path}.orders[{j}]");
                 if !numbers.insert(order.number.as_str()) {
-                    return Err(format!(
-                        "{path}.number: duplicate order number {:?}",
-                        order.number
-                    ));
+                    return Err(format!("{path}.number: duplicate order number {:?}", order.number));
                 }
                 self.order(&path, &customer.id, order, &refs)?;
             }
@@ -1502,23 +1291,12 @@ impl<'d> Planner<'d> {
     fn business(&mut self) -> Result<(), String> {
         let b = &self.data.business;
         if b.currency.len() != 3 || !b.currency.bytes().all(|c| c.is_ascii_uppercase()) {
-            return Err(format!(
-                "business.currency: not an ISO 4217 code ({:?})",
-                b.currency
-            ));
+            return Err(format!("business.currency: not an ISO 4217 code ({:?})", b.currency));
         }
-        let locale = Locale::parse(&b.default_locale).ok_or_else(|| {
-            format!(
-                "business.default_locale: not a supported language ({:?})",
-                b.default_locale
-            )
-        })?;
+        let locale = Locale::parse(&b.default_locale)
+            .ok_or_else(|| format!("business.default_locale: not a supported language ({:?})", b.default_locale))?;
         let demo_day = match &b.demo_day {
-            Some(s) => Some(
-                self.date("business.demo_day", s)?
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
+            Some(s) => Some(self.date("business.demo_day", s)?.format("%Y-%m-%d").to_string()),
             None => None,
         };
         let demo_now = match &b.demo_now {
@@ -1555,11 +1333,7 @@ impl<'d> Planner<'d> {
         Ok(())
     }
 
-    fn tariffs(
-        &mut self,
-        table: &'static str,
-        list: &'d [TariffData],
-    ) -> Result<HashSet<&'d str>, String> {
+    fn tariffs(&mut self, table: &'static str, list: &'d [TariffData]) -> Result<HashSet<&'d str>, String> {
         let mut codes = HashSet::new();
         for (i, tariff) in list.iter().enumerate() {
             let path = format!("{table}[{i}]");
@@ -1581,13 +1355,7 @@ impl<'d> Planner<'d> {
         Ok(codes)
     }
 
-    fn customer(
-        &mut self,
-        path: &str,
-        c: &CustomerData,
-        phone: &Phone,
-        refs: &Refs<'_>,
-    ) -> Result<(), String> {
+    fn customer(&mut self, path: &str, c: &CustomerData, phone: &Phone, refs: &Refs<'_>) -> Result<(), String> {
         let locale = match &c.locale {
             Some(s) => Some(
                 Locale::parse(s)
@@ -1598,11 +1366,7 @@ impl<'d> Planner<'d> {
             None => None,
         };
         let birthday = match &c.birthday {
-            Some(s) => Some(
-                self.date(&format!("{path}.birthday"), s)?
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
+            Some(s) => Some(self.date(&format!("{path}.birthday"), s)?.format("%Y-%m-%d").to_string()),
             None => None,
         };
         if let Some(member) = &c.preferred_staff
@@ -1613,17 +1377,7 @@ impl<'d> Planner<'d> {
         self.ops.push(Op::upsert(
             "customers",
             &["id"],
-            &[
-                "name",
-                "first_name",
-                "phone",
-                "email",
-                "locale",
-                "birthday",
-                "tags",
-                "preferred_staff",
-                "address",
-            ],
+            &["name", "first_name", "phone", "email", "locale", "birthday", "tags", "preferred_staff", "address"],
             vec![
                 c.id.as_str().into(),
                 c.name.as_str().into(),
@@ -1639,9 +1393,7 @@ impl<'d> Planner<'d> {
         ));
 
         let Some(account) = &c.account else {
-            self.ops.push(Op::NoAccount {
-                customer: c.id.clone(),
-            });
+            self.ops.push(Op::NoAccount { customer: c.id.clone() });
             return Ok(());
         };
         let path = format!("{path}.account");
@@ -1652,27 +1404,17 @@ impl<'d> Planner<'d> {
         }
         for (j, option) in account.options.iter().enumerate() {
             if !refs.options.contains(option.as_str()) {
-                return Err(format!(
-                    "{path}.options[{j}]: unknown tariff option {option:?}"
-                ));
+                return Err(format!("{path}.options[{j}]: unknown tariff option {option:?}"));
             }
         }
         let (next_date, next_amount) = match &account.next_charge {
             Some(next) => (
-                Some(
-                    self.date(&format!("{path}.next_charge.date"), &next.date)?
-                        .format("%Y-%m-%d")
-                        .to_string(),
-                ),
+                Some(self.date(&format!("{path}.next_charge.date"), &next.date)?.format("%Y-%m-%d").to_string()),
                 Some(money(&format!("{path}.next_charge.amount"), &next.amount)?),
             ),
             None => (None, None),
         };
-        let daily = account
-            .daily_charge
-            .as_deref()
-            .map(|s| money(&format!("{path}.daily_charge"), s))
-            .transpose()?;
+        let daily = account.daily_charge.as_deref().map(|s| money(&format!("{path}.daily_charge"), s)).transpose()?;
         self.ops.push(Op::Account(AccountPlan {
             customer: c.id.clone(),
             balance: money(&format!("{path}.balance"), &account.balance)?,
@@ -1698,39 +1440,21 @@ impl<'d> Planner<'d> {
                 json_text(&self.titled(&t.title)).into(),
             ]);
         }
-        self.ops.push(Op::Transactions {
-            customer: c.id.clone(),
-            rows,
-        });
+        self.ops.push(Op::Transactions { customer: c.id.clone(), rows });
         Ok(())
     }
 
-    fn order(
-        &mut self,
-        path: &str,
-        customer: &str,
-        o: &OrderData,
-        refs: &Refs<'_>,
-    ) -> Result<(), String> {
+    fn order(&mut self, path: &str, customer: &str, o: &OrderData, refs: &Refs<'_>) -> Result<(), String> {
         non_empty(&format!("{path}.number"), &o.number)?;
         non_empty(&format!("{path}.status"), &o.status)?;
         let created = self.local_time(&format!("{path}.created"), &o.created)?;
-        let delivered = o
-            .delivered_at
-            .as_deref()
-            .map(|s| self.local_time(&format!("{path}.delivered_at"), s))
-            .transpose()?;
+        let delivered =
+            o.delivered_at.as_deref().map(|s| self.local_time(&format!("{path}.delivered_at"), s)).transpose()?;
         let total = money(&format!("{path}.total"), &o.total)?;
         let mut full = vec![Op::upsert(
             "orders",
             &["number"],
-            &[
-                "customer_id",
-                "created_at",
-                "status",
-                "total",
-                "delivered_at",
-            ],
+            &["customer_id", "created_at", "status", "total", "delivered_at"],
             vec![
                 o.number.as_str().into(),
                 customer.into(),
@@ -1744,11 +1468,7 @@ impl<'d> Planner<'d> {
             table: "orders",
             key_col: "number",
             cols: &["status", "delivered_at"],
-            vals: vec![
-                o.number.as_str().into(),
-                o.status.as_str().into(),
-                delivered.map(time_to_db).into(),
-            ],
+            vals: vec![o.number.as_str().into(), o.status.as_str().into(), delivered.map(time_to_db).into()],
         }];
         let mut items = Vec::new();
         for (k, item) in o.items.iter().enumerate() {
@@ -1793,33 +1513,18 @@ impl<'d> Planner<'d> {
         };
         let Some(d) = &o.delivery else {
             // An order placed in the chat keeps the delivery it was placed with.
-            full.push(Op::Delete {
-                table: "deliveries",
-                key_col: "order_number",
-                key: o.number.clone(),
-            });
+            full.push(Op::Delete { table: "deliveries", key_col: "order_number", key: o.number.clone() });
             order.full = full;
             order.progress = progress;
             self.ops.push(Op::Order(Box::new(order)));
             return Ok(());
         };
         let path = format!("{path}.delivery");
-        let eta_from = d
-            .eta_from
-            .as_deref()
-            .map(|s| self.local_time(&format!("{path}.eta_from"), s))
-            .transpose()?;
-        let eta_to = d
-            .eta_to
-            .as_deref()
-            .map(|s| self.local_time(&format!("{path}.eta_to"), s))
-            .transpose()?;
+        let eta_from = d.eta_from.as_deref().map(|s| self.local_time(&format!("{path}.eta_from"), s)).transpose()?;
+        let eta_to = d.eta_to.as_deref().map(|s| self.local_time(&format!("{path}.eta_to"), s)).transpose()?;
         let courier_phone = match d.courier.as_ref().and_then(|c| c.phone.as_deref()) {
             Some(s) => Some(
-                Phone::parse(s)
-                    .map_err(|_| format!("{path}.courier.phone: not a phone number"))?
-                    .as_str()
-                    .to_owned(),
+                Phone::parse(s).map_err(|_| format!("{path}.courier.phone: not a phone number"))?.as_str().to_owned(),
             ),
             None => None,
         };
@@ -1884,13 +1589,7 @@ impl<'d> Planner<'d> {
         Ok(())
     }
 
-    fn booking(
-        &mut self,
-        path: &str,
-        customer: &str,
-        b: &BookingData,
-        refs: &Refs<'_>,
-    ) -> Result<(), String> {
+    fn booking(&mut self, path: &str, customer: &str, b: &BookingData, refs: &Refs<'_>) -> Result<(), String> {
         non_empty(&format!("{path}.id"), &b.id)?;
         non_empty(&format!("{path}.status"), &b.status)?;
         if !refs.services.contains(b.service.as_str()) {
@@ -1916,11 +1615,7 @@ impl<'d> Planner<'d> {
     /// A title of the data set with the months it names moved as the periods move.
     fn titled(&self, title: &LocalizedText) -> LocalizedText {
         LocalizedText(
-            title
-                .0
-                .iter()
-                .map(|(lang, text)| (lang.clone(), shift_month_names(text, self.month_shift)))
-                .collect(),
+            title.0.iter().map(|(lang, text)| (lang.clone(), shift_month_names(text, self.month_shift))).collect(),
         )
     }
 
@@ -1933,19 +1628,16 @@ impl<'d> Planner<'d> {
     /// A local time of the data set, shifted, in UTC.
     fn local_time(&self, path: &str, s: &str) -> Result<DateTime<Utc>, String> {
         let local = parse_local(s).map_err(|e| format!("{path}: {e}"))?;
-        let moved = local
-            .checked_add_signed(self.shift)
-            .ok_or_else(|| format!("{path}: out of range"))?;
+        let moved = local.checked_add_signed(self.shift).ok_or_else(|| format!("{path}: out of range"))?;
         to_utc(self.tz, moved).ok_or_else(|| format!("{path}: not a time in {}", self.tz))
     }
 
     /// A time with an offset, or a local one, shifted, in UTC.
     fn instant(&self, path: &str, s: &str) -> Result<DateTime<Utc>, String> {
         match DateTime::parse_from_rfc3339(s) {
-            Ok(at) => at
-                .with_timezone(&Utc)
-                .checked_add_signed(self.shift)
-                .ok_or_else(|| format!("{path}: out of range")),
+            Ok(at) => {
+                at.with_timezone(&Utc).checked_add_signed(self.shift).ok_or_else(|| format!("{path}: out of range"))
+            }
             Err(_) => self.local_time(path, s),
         }
     }
@@ -1975,11 +1667,7 @@ struct Refs<'d> {
 }
 
 fn non_empty(path: &str, s: &str) -> Result<(), String> {
-    if s.trim().is_empty() {
-        Err(format!("{path}: must not be empty"))
-    } else {
-        Ok(())
-    }
+    if s.trim().is_empty() { Err(format!("{path}: must not be empty")) } else { Ok(()) }
 }
 
 /// A list position as a store key.
@@ -2016,8 +1704,7 @@ fn parse_local(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 fn shift_date(date: NaiveDate, shift: Duration) -> Result<NaiveDate, String> {
-    date.checked_add_signed(shift)
-        .ok_or_else(|| "out of range".to_owned())
+    date.checked_add_signed(shift).ok_or_else(|| "out of range".to_owned())
 }
 
 /// A local time in `tz` as an instant; a time skipped by a clock change counts from the
@@ -2025,10 +1712,7 @@ fn shift_date(date: NaiveDate, shift: Duration) -> Result<NaiveDate, String> {
 fn to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&local)
         .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(local + Duration::hours(1)))
-                .earliest()
-        })
+        .or_else(|| tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
         .map(|at| at.with_timezone(&Utc))
 }
 
@@ -2050,14 +1734,8 @@ mod tests {
         let data = BusinessData::parse(DEMO_JSON).unwrap();
         assert_eq!(data.customers.len(), 3);
         assert_eq!(data.free_slots.len(), 3);
-        assert_eq!(
-            data.demo_now(),
-            NaiveDate::from_ymd_opt(2025, 1, 11).and_then(|d| d.and_hms_opt(10, 0, 0))
-        );
-        assert_eq!(
-            data.demo_now_utc().map(|t| t.to_rfc3339()),
-            Some("2025-01-11T05:00:00+00:00".to_owned())
-        );
+        assert_eq!(data.demo_now(), NaiveDate::from_ymd_opt(2025, 1, 11).and_then(|d| d.and_hms_opt(10, 0, 0)));
+        assert_eq!(data.demo_now_utc().map(|t| t.to_rfc3339()), Some("2025-01-11T05:00:00+00:00".to_owned()));
     }
 
     #[test]
@@ -2065,15 +1743,8 @@ mod tests {
         assert_eq!(money("p", "3450"), Ok(345_000));
         assert_eq!(money("p", "-890"), Ok(-89_000));
         assert_eq!(money("p", "12.5"), Ok(1_250));
-        for bad in [
-            "", "-", "1e3", "1_000", "12.345", "12.", ".5", "abc", " 1", "+1", "1,5",
-        ] {
-            assert!(
-                money("x.price", bad)
-                    .unwrap_err()
-                    .starts_with("x.price: not a decimal amount"),
-                "{bad}"
-            );
+        for bad in ["", "-", "1e3", "1_000", "12.345", "12.", ".5", "abc", " 1", "+1", "1,5"] {
+            assert!(money("x.price", bad).unwrap_err().starts_with("x.price: not a decimal amount"), "{bad}");
         }
     }
 

@@ -5,8 +5,8 @@
 
 pub mod import;
 mod jobs;
-mod row;
 mod reminders;
+mod row;
 mod selfservice;
 mod support;
 
@@ -20,10 +20,10 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
-pub(crate) use row::Cols;
-pub use reminders::SentReminder;
-pub use selfservice::{OtpRecord, TopUpPayment};
 pub use jobs::{Job, NewJob};
+pub use reminders::SentReminder;
+pub(crate) use row::Cols;
+pub use selfservice::{OtpRecord, TopUpPayment};
 pub use support::{CasePriority, NewCase, SupportCase, SupportStats};
 
 #[derive(Debug, thiserror::Error)]
@@ -111,22 +111,12 @@ pub fn time_to_db(at: DateTime<Utc>) -> String {
 
 /// A time read back from the store (any RFC 3339 text is accepted).
 pub fn time_from_db(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc))
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "initial",
-        include_str!("../../../../migrations/sqlite/0001_initial.sql"),
-    ),
-    (
-        2,
-        "self service",
-        include_str!("../../../../migrations/sqlite/0002_self_service.sql"),
-    ),
+    (1, "initial", include_str!("../../../../migrations/sqlite/0001_initial.sql")),
+    (2, "self service", include_str!("../../../../migrations/sqlite/0002_self_service.sql")),
     (3, "booking", include_str!("../../../../migrations/sqlite/0003_booking.sql")),
     (4, "jobs", include_str!("../../../../migrations/sqlite/0004_jobs.sql")),
     (5, "reminders", include_str!("../../../../migrations/sqlite/0005_reminders.sql")),
@@ -136,16 +126,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "otp per customer", include_str!("../../../../migrations/sqlite/0009_otp_per_customer.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "initial",
-        include_str!("../../../../migrations/postgres/0001_initial.sql"),
-    ),
-    (
-        2,
-        "self service",
-        include_str!("../../../../migrations/postgres/0002_self_service.sql"),
-    ),
+    (1, "initial", include_str!("../../../../migrations/postgres/0001_initial.sql")),
+    (2, "self service", include_str!("../../../../migrations/postgres/0002_self_service.sql")),
     (3, "booking", include_str!("../../../../migrations/postgres/0003_booking.sql")),
     (4, "jobs", include_str!("../../../../migrations/postgres/0004_jobs.sql")),
     (5, "reminders", include_str!("../../../../migrations/postgres/0005_reminders.sql")),
@@ -168,19 +150,10 @@ fn migrator_of(set: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = set
         .iter()
         .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                Cow::Borrowed(description),
-                MigrationType::Simple,
-                Cow::Borrowed(sql),
-                false,
-            )
+            Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
         })
         .collect();
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
-    }
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
 /// How a database URL is to be opened.
@@ -269,10 +242,7 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, false)))
                     .connect("sqlite::memory:")
                     .await?;
-                Ok(Store {
-                    pool,
-                    engine: Engine::Sqlite,
-                })
+                Ok(Store { pool, engine: Engine::Sqlite })
             }
             Target::SqliteFile(file_url) => {
                 let pool = AnyPoolOptions::new()
@@ -280,20 +250,11 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, true)))
                     .connect(&file_url)
                     .await?;
-                Ok(Store {
-                    pool,
-                    engine: Engine::Sqlite,
-                })
+                Ok(Store { pool, engine: Engine::Sqlite })
             }
             Target::Postgres(url) => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .connect(&url)
-                    .await?;
-                Ok(Store {
-                    pool,
-                    engine: Engine::Postgres,
-                })
+                let pool = AnyPoolOptions::new().max_connections(16).connect(&url).await?;
+                Ok(Store { pool, engine: Engine::Postgres })
             }
         }
     }
@@ -319,11 +280,7 @@ impl Store {
 
     // --- Telegram users, bindings, consent ---
     /// Creates the user row if absent; updates chat_id; returns it.
-    pub async fn touch_user(
-        &self,
-        telegram_user_id: i64,
-        chat_id: i64,
-    ) -> StoreResult<TelegramUser> {
+    pub async fn touch_user(&self, telegram_user_id: i64, chat_id: i64) -> StoreResult<TelegramUser> {
         let row = sqlx::query(
             "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
              VALUES ($1, $2, NULL, 0, $3) \
@@ -350,11 +307,7 @@ impl Store {
 
     /// Sets (or clears) the chosen language. A user not seen before is created with the
     /// private chat's id, which is the user's id.
-    pub async fn set_user_locale(
-        &self,
-        telegram_user_id: i64,
-        locale: Option<Locale>,
-    ) -> StoreResult<()> {
+    pub async fn set_user_locale(&self, telegram_user_id: i64, locale: Option<Locale>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
              VALUES ($1, $1, $2, 0, $3) \
@@ -524,12 +477,7 @@ impl Store {
     /// too, and go as well, with the log of their requests and the alerts raised about them.
     /// Support cases stay: they are the business's records (an open one is detached). The user row (language choice,
     /// epoch) stays so that buttons sent before remain stale.
-    pub async fn forget(
-        &self,
-        telegram_user_id: i64,
-        chat_id: i64,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    pub async fn forget(&self, telegram_user_id: i64, chat_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         // Writing first: a SQLite transaction that starts with a read cannot wait for a
         // concurrent writer.
@@ -542,24 +490,12 @@ impl Store {
                 .transpose()?;
         support::detach_cases_of_user(&mut tx, telegram_user_id, at).await?;
         for (sql, key) in [
-            (
-                "DELETE FROM consents WHERE telegram_user_id = $1",
-                telegram_user_id,
-            ),
-            (
-                "DELETE FROM leads WHERE telegram_user_id = $1",
-                telegram_user_id,
-            ),
+            ("DELETE FROM consents WHERE telegram_user_id = $1", telegram_user_id),
+            ("DELETE FROM leads WHERE telegram_user_id = $1", telegram_user_id),
             ("DELETE FROM dialogue_states WHERE chat_id = $1", chat_id),
             ("DELETE FROM chat_messages WHERE chat_id = $1", chat_id),
-            (
-                "DELETE FROM support_requests WHERE telegram_user_id = $1",
-                telegram_user_id,
-            ),
-            (
-                "DELETE FROM support_alerts WHERE telegram_user_id = $1",
-                telegram_user_id,
-            ),
+            ("DELETE FROM support_requests WHERE telegram_user_id = $1", telegram_user_id),
+            ("DELETE FROM support_alerts WHERE telegram_user_id = $1", telegram_user_id),
         ] {
             sqlx::query(sql).bind(key).execute(&mut *tx).await?;
         }
@@ -585,8 +521,7 @@ impl Store {
             .bind(chat_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| Cols::new(&row, "dialogue_states").text("state"))
-            .transpose()
+        row.map(|row| Cols::new(&row, "dialogue_states").text("state")).transpose()
     }
 
     pub async fn set_dialogue_state(&self, chat_id: i64, json: &str) -> StoreResult<()> {
@@ -603,47 +538,31 @@ impl Store {
     }
 
     pub async fn remove_dialogue_state(&self, chat_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM dialogue_states WHERE chat_id = $1")
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM dialogue_states WHERE chat_id = $1").bind(chat_id).execute(&self.pool).await?;
         Ok(())
     }
 
     // --- chat history (kept 180 days; deleted by /forget) ---
     /// `direction` is "in" or "out".
-    pub async fn log_message(
-        &self,
-        chat_id: i64,
-        direction: &str,
-        text: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(chat_id)
-        .bind(direction.to_owned())
-        .bind(text.to_owned())
-        .bind(time_to_db(at))
-        .execute(&self.pool)
-        .await?;
+    pub async fn log_message(&self, chat_id: i64, direction: &str, text: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)")
+            .bind(chat_id)
+            .bind(direction.to_owned())
+            .bind(text.to_owned())
+            .bind(time_to_db(at))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// The latest `limit` messages of the chat as (direction, text, time), oldest first.
-    pub async fn chat_history(
-        &self,
-        chat_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
-        let rows = sqlx::query(
-            "SELECT direction, text, at FROM chat_messages WHERE chat_id = $1 ORDER BY id DESC LIMIT $2",
-        )
-        .bind(chat_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+    pub async fn chat_history(&self, chat_id: i64, limit: u32) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
+        let rows =
+            sqlx::query("SELECT direction, text, at FROM chat_messages WHERE chat_id = $1 ORDER BY id DESC LIMIT $2")
+                .bind(chat_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
         let mut history = rows
             .iter()
             .map(|row| {
@@ -657,10 +576,8 @@ impl Store {
 
     /// Deletes the chat messages older than `before`; returns how many went.
     pub async fn purge_chat_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM chat_messages WHERE at < $1")
-            .bind(time_to_db(before))
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM chat_messages WHERE at < $1").bind(time_to_db(before)).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
@@ -790,24 +707,13 @@ mod tests {
 
     #[test]
     fn a_sqlite_file_url_gets_the_create_mode() {
-        assert_eq!(
-            target("sqlite://data/c.db").ok(),
-            Some(Target::SqliteFile("sqlite://data/c.db?mode=rwc".into()))
-        );
-        assert_eq!(
-            target("sqlite:c.db").ok(),
-            Some(Target::SqliteFile("sqlite://c.db?mode=rwc".into()))
-        );
+        assert_eq!(target("sqlite://data/c.db").ok(), Some(Target::SqliteFile("sqlite://data/c.db?mode=rwc".into())));
+        assert_eq!(target("sqlite:c.db").ok(), Some(Target::SqliteFile("sqlite://c.db?mode=rwc".into())));
         assert_eq!(
             target("sqlite:///tmp/c.db?cache=shared").ok(),
-            Some(Target::SqliteFile(
-                "sqlite:///tmp/c.db?cache=shared&mode=rwc".into()
-            ))
+            Some(Target::SqliteFile("sqlite:///tmp/c.db?cache=shared&mode=rwc".into()))
         );
-        assert_eq!(
-            target("sqlite://c.db?mode=ro").ok(),
-            Some(Target::SqliteFile("sqlite://c.db?mode=ro".into()))
-        );
+        assert_eq!(target("sqlite://c.db?mode=ro").ok(), Some(Target::SqliteFile("sqlite://c.db?mode=ro".into())));
     }
 
     #[test]
@@ -825,26 +731,13 @@ mod tests {
     fn in_memory_and_postgres_urls_are_recognised() {
         assert_eq!(target("sqlite::memory:").ok(), Some(Target::SqliteMemory));
         assert_eq!(target("sqlite://:memory:").ok(), Some(Target::SqliteMemory));
-        assert!(matches!(
-            target("postgres://u@h/db"),
-            Ok(Target::Postgres(_))
-        ));
-        assert!(matches!(
-            target("postgresql://u@h/db"),
-            Ok(Target::Postgres(_))
-        ));
+        assert!(matches!(target("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(target("postgresql://u@h/db"), Ok(Target::Postgres(_))));
     }
 
     #[test]
     fn other_urls_are_refused() {
-        for url in [
-            "",
-            "mysql://x",
-            "sqlite://",
-            "sqlite:",
-            "http://x",
-            "postgres:/x",
-        ] {
+        for url in ["", "mysql://x", "sqlite://", "sqlite:", "http://x", "postgres:/x"] {
             assert!(matches!(target(url), Err(StoreError::BadUrl(_))), "{url}");
         }
     }

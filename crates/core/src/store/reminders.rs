@@ -45,12 +45,14 @@ impl Store {
 
     /// Takes back a reminder record whose message could not be sent, so it is tried again.
     pub async fn forget_reminder(&self, booking_id: &str, kind: &str, chat_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM booking_reminders WHERE booking_id = $1 AND kind = $2 AND chat_id = $3 AND answer IS NULL")
-            .bind(booking_id.to_owned())
-            .bind(kind.to_owned())
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "DELETE FROM booking_reminders WHERE booking_id = $1 AND kind = $2 AND chat_id = $3 AND answer IS NULL",
+        )
+        .bind(booking_id.to_owned())
+        .bind(kind.to_owned())
+        .bind(chat_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

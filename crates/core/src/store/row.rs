@@ -30,9 +30,7 @@ impl<'r> Cols<'r> {
     where
         T: for<'a> Decode<'a, Any> + Type<Any>,
     {
-        self.row
-            .try_get::<T, _>(col)
-            .map_err(|e| self.corrupt(col, e))
+        self.row.try_get::<T, _>(col).map_err(|e| self.corrupt(col, e))
     }
 
     pub(crate) fn i64(&self, col: &str) -> StoreResult<i64> {
@@ -72,9 +70,9 @@ impl<'r> Cols<'r> {
     pub(crate) fn opt_time(&self, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
         match self.opt_text(col)? {
             None => Ok(None),
-            Some(text) => time_from_db(&text)
-                .map(Some)
-                .ok_or_else(|| self.corrupt(col, format_args!("not a time: {text:?}"))),
+            Some(text) => {
+                time_from_db(&text).map(Some).ok_or_else(|| self.corrupt(col, format_args!("not a time: {text:?}")))
+            }
         }
     }
 
@@ -94,16 +92,15 @@ impl<'r> Cols<'r> {
 
     pub(crate) fn locale(&self, col: &str) -> StoreResult<Locale> {
         let text = self.text(col)?;
-        Locale::parse(&text)
-            .ok_or_else(|| self.corrupt(col, format_args!("not a locale: {text:?}")))
+        Locale::parse(&text).ok_or_else(|| self.corrupt(col, format_args!("not a locale: {text:?}")))
     }
 
     pub(crate) fn opt_locale(&self, col: &str) -> StoreResult<Option<Locale>> {
         match self.opt_text(col)? {
             None => Ok(None),
-            Some(text) => Locale::parse(&text)
-                .map(Some)
-                .ok_or_else(|| self.corrupt(col, format_args!("not a locale: {text:?}"))),
+            Some(text) => {
+                Locale::parse(&text).map(Some).ok_or_else(|| self.corrupt(col, format_args!("not a locale: {text:?}")))
+            }
         }
     }
 
@@ -116,9 +113,7 @@ impl<'r> Cols<'r> {
     pub(crate) fn opt_json<T: DeserializeOwned>(&self, col: &str) -> StoreResult<Option<T>> {
         match self.opt_text(col)? {
             None => Ok(None),
-            Some(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| self.corrupt(col, e)),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| self.corrupt(col, e)),
         }
     }
 }

@@ -48,16 +48,14 @@ impl Store {
         doc_id: &str,
         variant: &str,
     ) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT file_id FROM document_files WHERE customer_id = $1 AND doc_id = $2 AND variant = $3",
-        )
-        .bind(customer.0.clone())
-        .bind(doc_id.to_owned())
-        .bind(variant.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| Cols::new(&row, "document_files").text("file_id"))
-            .transpose()
+        let row =
+            sqlx::query("SELECT file_id FROM document_files WHERE customer_id = $1 AND doc_id = $2 AND variant = $3")
+                .bind(customer.0.clone())
+                .bind(doc_id.to_owned())
+                .bind(variant.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| Cols::new(&row, "document_files").text("file_id")).transpose()
     }
 
     /// Remembers (or replaces) the file id Telegram gave a sent document.
@@ -189,17 +187,14 @@ impl Store {
         .bind(time_to_db(at))
         .execute(&mut *tx)
         .await?;
-        let rows = sqlx::query(
-            "SELECT sent_at FROM otp_sends WHERE customer_id = $1 AND sent_at > $2 ORDER BY sent_at",
-        )
-        .bind(customer.0.clone())
-        .bind(time_to_db(since))
-        .fetch_all(&mut *tx)
-        .await?;
-        let sends = rows
-            .iter()
-            .map(|row| Cols::new(row, "otp_sends").time("sent_at"))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let rows =
+            sqlx::query("SELECT sent_at FROM otp_sends WHERE customer_id = $1 AND sent_at > $2 ORDER BY sent_at")
+                .bind(customer.0.clone())
+                .bind(time_to_db(since))
+                .fetch_all(&mut *tx)
+                .await?;
+        let sends =
+            rows.iter().map(|row| Cols::new(row, "otp_sends").time("sent_at")).collect::<StoreResult<Vec<_>>>()?;
         if let Some(why) = wait(&sends) {
             tx.rollback().await?;
             return Ok(Err(why));
@@ -219,31 +214,20 @@ impl Store {
     }
 
     /// The codes sent to the customer after `since`, oldest first.
-    pub async fn otp_sends(
-        &self,
-        customer: &CustomerId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DateTime<Utc>>> {
-        let rows = sqlx::query(
-            "SELECT sent_at FROM otp_sends WHERE customer_id = $1 AND sent_at > $2 ORDER BY sent_at",
-        )
-        .bind(customer.0.clone())
-        .bind(time_to_db(since))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Cols::new(row, "otp_sends").time("sent_at"))
-            .collect()
+    pub async fn otp_sends(&self, customer: &CustomerId, since: DateTime<Utc>) -> StoreResult<Vec<DateTime<Utc>>> {
+        let rows =
+            sqlx::query("SELECT sent_at FROM otp_sends WHERE customer_id = $1 AND sent_at > $2 ORDER BY sent_at")
+                .bind(customer.0.clone())
+                .bind(time_to_db(since))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|row| Cols::new(row, "otp_sends").time("sent_at")).collect()
     }
 
     // --- customers bound before ---
     /// Marks the customer as bound to a Telegram account; true only the first time ever (the
     /// mark outlives /logout and /forget).
-    pub async fn mark_customer_seen(
-        &self,
-        customer: &CustomerId,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    pub async fn mark_customer_seen(&self, customer: &CustomerId, at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO customers_seen (customer_id, first_bound_at) VALUES ($1, $2) \
              ON CONFLICT (customer_id) DO NOTHING",
@@ -256,16 +240,12 @@ impl Store {
     }
 
     /// When the customer was first bound to a Telegram account, if ever.
-    pub async fn customer_first_bound(
-        &self,
-        customer: &CustomerId,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
+    pub async fn customer_first_bound(&self, customer: &CustomerId) -> StoreResult<Option<DateTime<Utc>>> {
         let row = sqlx::query("SELECT first_bound_at FROM customers_seen WHERE customer_id = $1")
             .bind(customer.0.clone())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| Cols::new(&row, "customers_seen").time("first_bound_at"))
-            .transpose()
+        row.map(|row| Cols::new(&row, "customers_seen").time("first_bound_at")).transpose()
     }
 
     // --- top-ups through Telegram invoices ---
@@ -313,12 +293,7 @@ impl Store {
     /// Marks a pending top-up paid with Telegram's charge id. True only for the call that
     /// moved it from pending to paid: a repeat (or an unknown reference) is false, so the
     /// payment is credited once.
-    pub async fn mark_top_up_paid(
-        &self,
-        reference: &str,
-        charge_id: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    pub async fn mark_top_up_paid(&self, reference: &str, charge_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE top_up_payments SET status = 'paid', charge_id = $2, paid_at = $3 \
              WHERE reference = $1 AND status = 'pending'",
@@ -334,11 +309,7 @@ impl Store {
     // --- referral codes users came with ---
     /// Remembers (or clears) the referral code a user came with. A user not seen before is
     /// created with the private chat's id, which is the user's id.
-    pub async fn set_pending_referral(
-        &self,
-        telegram_user_id: i64,
-        code: Option<&str>,
-    ) -> StoreResult<()> {
+    pub async fn set_pending_referral(&self, telegram_user_id: i64, code: Option<&str>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at, referral_code) \
              VALUES ($1, $1, NULL, 0, $2, $3) \
@@ -354,11 +325,10 @@ impl Store {
 
     /// The referral code the user came with, if any is pending.
     pub async fn pending_referral(&self, telegram_user_id: i64) -> StoreResult<Option<String>> {
-        let row =
-            sqlx::query("SELECT referral_code FROM telegram_users WHERE telegram_user_id = $1")
-                .bind(telegram_user_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT referral_code FROM telegram_users WHERE telegram_user_id = $1")
+            .bind(telegram_user_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(match row {
             Some(row) => Cols::new(&row, "telegram_users").opt_text("referral_code")?,
             None => None,

@@ -207,8 +207,7 @@ impl Store {
             .bind(i64::from(thread_id))
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| Ok(CustomerId(Cols::new(&row, "support_topics").text("customer_id")?)))
-            .transpose()
+        row.map(|row| Ok(CustomerId(Cols::new(&row, "support_topics").text("customer_id")?))).transpose()
     }
 
     // --- cases ---
@@ -388,13 +387,12 @@ impl Store {
         if !(1..=5).contains(&rating) {
             return Ok(false);
         }
-        let done = sqlx::query(
-            "UPDATE support_cases SET rating = $1 WHERE id = $2 AND status = 'closed' AND rating IS NULL",
-        )
-        .bind(rating)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let done =
+            sqlx::query("UPDATE support_cases SET rating = $1 WHERE id = $2 AND status = 'closed' AND rating IS NULL")
+                .bind(rating)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -428,15 +426,13 @@ impl Store {
         intent: &str,
         escalated: bool,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO support_requests (at, telegram_user_id, intent, escalated) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(time_to_db(at))
-        .bind(telegram_user_id)
-        .bind(intent.to_owned())
-        .bind(i64::from(escalated))
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("INSERT INTO support_requests (at, telegram_user_id, intent, escalated) VALUES ($1, $2, $3, $4)")
+            .bind(time_to_db(at))
+            .bind(telegram_user_id)
+            .bind(intent.to_owned())
+            .bind(i64::from(escalated))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -459,9 +455,7 @@ impl Store {
             stats.escalated_requests += c.i64("escalated")?;
             stats.by_intent.push((c.text("intent")?, n));
         }
-        stats
-            .by_intent
-            .sort_by(|(a, n), (b, m)| m.cmp(n).then_with(|| a.cmp(b)));
+        stats.by_intent.sort_by(|(a, n), (b, m)| m.cmp(n).then_with(|| a.cmp(b)));
 
         let rows = sqlx::query(
             "SELECT opened_at, first_response_at FROM support_cases WHERE opened_at >= $1 AND opened_at < $2",

@@ -27,22 +27,14 @@ struct Subscription {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum StoredOutcome {
-    Done {
-        monthly_fee: i64,
-        effective: NaiveDate,
-        currency: String,
-    },
+    Done { monthly_fee: i64, effective: NaiveDate, currency: String },
     Refused(String),
 }
 
 impl StoredOutcome {
     fn of(outcome: &ChangeOutcome) -> StoredOutcome {
         match outcome {
-            ChangeOutcome::Done {
-                monthly_fee,
-                effective,
-                currency,
-            } => StoredOutcome::Done {
+            ChangeOutcome::Done { monthly_fee, effective, currency } => StoredOutcome::Done {
                 monthly_fee: to_minor(*monthly_fee),
                 effective: *effective,
                 currency: currency.clone(),
@@ -53,15 +45,9 @@ impl StoredOutcome {
 
     fn outcome(self) -> Option<ChangeOutcome> {
         Some(match self {
-            StoredOutcome::Done {
-                monthly_fee,
-                effective,
-                currency,
-            } => ChangeOutcome::Done {
-                monthly_fee: from_minor(monthly_fee),
-                effective,
-                currency,
-            },
+            StoredOutcome::Done { monthly_fee, effective, currency } => {
+                ChangeOutcome::Done { monthly_fee: from_minor(monthly_fee), effective, currency }
+            }
             StoredOutcome::Refused(name) => ChangeOutcome::Refused(refusal_by_name(&name)?),
         })
     }
@@ -78,27 +64,19 @@ const REFUSALS: [(ChangeRefusal, &str); 7] = [
 ];
 
 fn refusal_name(why: ChangeRefusal) -> &'static str {
-    REFUSALS
-        .iter()
-        .find(|(r, _)| *r == why)
-        .map_or("unknown", |(_, name)| name)
+    REFUSALS.iter().find(|(r, _)| *r == why).map_or("unknown", |(_, name)| name)
 }
 
 fn refusal_by_name(name: &str) -> Option<ChangeRefusal> {
     REFUSALS.iter().find(|(_, n)| *n == name).map(|(r, _)| *r)
 }
 
-async fn subscription(
-    conn: &mut AnyConnection,
-    id: &CustomerId,
-) -> AdapterResult<Option<Subscription>> {
-    let row = sqlx::query(
-        "SELECT tariff, options, paused, next_charge_date FROM accounts WHERE customer_id = $1",
-    )
-    .bind(id.as_str().to_owned())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
+async fn subscription(conn: &mut AnyConnection, id: &CustomerId) -> AdapterResult<Option<Subscription>> {
+    let row = sqlx::query("SELECT tariff, options, paused, next_charge_date FROM accounts WHERE customer_id = $1")
+        .bind(id.as_str().to_owned())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols::new(&row, "accounts");
     Ok(Some(Subscription {
@@ -110,17 +88,9 @@ async fn subscription(
 }
 
 /// The monthly fee (minor units) of a tariff or option; `None` for an unknown code.
-async fn fee_of(
-    conn: &mut AnyConnection,
-    table: &'static str,
-    code: &str,
-) -> AdapterResult<Option<i64>> {
+async fn fee_of(conn: &mut AnyConnection, table: &'static str, code: &str) -> AdapterResult<Option<i64>> {
     let sql = format!("SELECT monthly_fee FROM {table} WHERE code = $1");
-    let row = sqlx::query(&sql)
-        .bind(code.to_owned())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
+    let row = sqlx::query(&sql).bind(code.to_owned()).fetch_optional(&mut *conn).await.map_err(db)?;
     Ok(match row {
         Some(row) => Some(Cols::new(&row, table).i64("monthly_fee")?),
         None => None,
@@ -147,11 +117,8 @@ fn next_charge_day(sub: &Subscription, today: NaiveDate) -> NaiveDate {
     match sub.next_charge_date {
         Some(date) if date > today => date,
         _ => {
-            let (year, month) = if today.month() == 12 {
-                (today.year() + 1, 1)
-            } else {
-                (today.year(), today.month() + 1)
-            };
+            let (year, month) =
+                if today.month() == 12 { (today.year() + 1, 1) } else { (today.year(), today.month() + 1) };
             NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(today)
         }
     }
@@ -222,24 +189,13 @@ async fn plan_change(
         }
     };
     let fee = monthly_fee(conn, &next).await?;
-    Ok((
-        ChangeOutcome::Done {
-            monthly_fee: from_minor(fee),
-            effective,
-            currency: currency.to_owned(),
-        },
-        Some(next),
-    ))
+    Ok((ChangeOutcome::Done { monthly_fee: from_minor(fee), effective, currency: currency.to_owned() }, Some(next)))
 }
 
 /// The payment page's amount: "2000", "1500.50".
 fn plain_amount(amount: Decimal) -> String {
     let rounded = amount.round_dp(2);
-    if rounded.fract().is_zero() {
-        rounded.trunc().normalize().to_string()
-    } else {
-        format!("{rounded:.2}")
-    }
+    if rounded.fract().is_zero() { rounded.trunc().normalize().to_string() } else { format!("{rounded:.2}") }
 }
 
 fn url_encoded(value: &str) -> String {
@@ -248,13 +204,7 @@ fn url_encoded(value: &str) -> String {
 
 /// `template` with `{customer}`, `{amount}`, `{reference}` and `{currency}` replaced by their
 /// URL-encoded values (which have no braces, so nothing is replaced twice).
-fn payment_url(
-    template: &str,
-    customer: &CustomerId,
-    amount: Decimal,
-    reference: &str,
-    currency: &str,
-) -> String {
+fn payment_url(template: &str, customer: &CustomerId, amount: Decimal, reference: &str, currency: &str) -> String {
     template
         .replace("{customer}", &url_encoded(customer.as_str()))
         .replace("{amount}", &url_encoded(&plain_amount(amount)))
@@ -269,11 +219,7 @@ impl Builtin {
         rows.iter()
             .map(|row| {
                 let c = Cols::new(row, table);
-                Ok(Tariff {
-                    code: c.text("code")?,
-                    name: c.json("name")?,
-                    monthly_fee: c.money("monthly_fee")?,
-                })
+                Ok(Tariff { code: c.text("code")?, name: c.json("name")?, monthly_fee: c.money("monthly_fee")? })
             })
             .collect()
     }
@@ -302,8 +248,7 @@ impl Builtin {
         let business = self.business().await?;
         let now = self.clock.now();
         let today = now.with_timezone(&business.tz).date_naive();
-        let change_json =
-            serde_json::to_string(change).map_err(|e| AdapterError::Invalid(e.to_string()))?;
+        let change_json = serde_json::to_string(change).map_err(|e| AdapterError::Invalid(e.to_string()))?;
 
         let mut tx = self.pool().begin().await.map_err(db)?;
         // Writing first: a SQLite transaction that starts with a read cannot wait for a
@@ -334,8 +279,7 @@ impl Builtin {
         let (outcome, next) = plan_change(&mut tx, id, change, today, &business.currency).await?;
         if let Some(next) = next {
             let fee = monthly_fee(&mut tx, &next).await?;
-            let options = serde_json::to_string(&next.options)
-                .map_err(|e| AdapterError::Invalid(e.to_string()))?;
+            let options = serde_json::to_string(&next.options).map_err(|e| AdapterError::Invalid(e.to_string()))?;
             sqlx::query(
                 "UPDATE accounts SET tariff = $2, options = $3, paused = $4, next_charge_amount = $5, \
                  changed_by_bot_at = $6 WHERE customer_id = $1",
@@ -350,8 +294,8 @@ impl Builtin {
             .await
             .map_err(db)?;
         }
-        let stored = serde_json::to_string(&StoredOutcome::of(&outcome))
-            .map_err(|e| AdapterError::Invalid(e.to_string()))?;
+        let stored =
+            serde_json::to_string(&StoredOutcome::of(&outcome)).map_err(|e| AdapterError::Invalid(e.to_string()))?;
         sqlx::query("UPDATE subscription_changes SET outcome = $3 WHERE customer_id = $1 AND idempotency_key = $2")
             .bind(id.as_str().to_owned())
             .bind(key.to_owned())
@@ -365,17 +309,18 @@ impl Builtin {
 
     /// The outcome recorded for this key.
     async fn stored_outcome(&self, id: &CustomerId, key: &str) -> AdapterResult<ChangeOutcome> {
-        let row = sqlx::query("SELECT outcome FROM subscription_changes WHERE customer_id = $1 AND idempotency_key = $2")
-            .bind(id.as_str().to_owned())
-            .bind(key.to_owned())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?
-            .ok_or_else(|| AdapterError::Unavailable("the change was not recorded".to_owned()))?;
+        let row =
+            sqlx::query("SELECT outcome FROM subscription_changes WHERE customer_id = $1 AND idempotency_key = $2")
+                .bind(id.as_str().to_owned())
+                .bind(key.to_owned())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?
+                .ok_or_else(|| AdapterError::Unavailable("the change was not recorded".to_owned()))?;
         let stored: StoredOutcome = Cols::new(&row, "subscription_changes").json("outcome")?;
-        stored.outcome().ok_or_else(|| {
-            AdapterError::Invalid("subscription_changes.outcome: unknown refusal".to_owned())
-        })
+        stored
+            .outcome()
+            .ok_or_else(|| AdapterError::Invalid("subscription_changes.outcome: unknown refusal".to_owned()))
     }
 
     pub(super) async fn payment_link_for(
@@ -388,13 +333,7 @@ impl Builtin {
             return Err(AdapterError::Invalid(format!("a payment of {amount}")));
         }
         let currency = self.currency().await?;
-        Ok(payment_url(
-            &self.settings.payment_url,
-            id,
-            amount,
-            reference,
-            &currency,
-        ))
+        Ok(payment_url(&self.settings.payment_url, id, amount, reference, &currency))
     }
 
     /// Credits the payment once per `payment_id`: the payment row, the balance and the
@@ -411,8 +350,7 @@ impl Builtin {
         }
         let minor = to_minor(amount);
         let at = time_to_db(self.clock.now());
-        let title =
-            serde_json::to_string(title).map_err(|e| AdapterError::Invalid(e.to_string()))?;
+        let title = serde_json::to_string(title).map_err(|e| AdapterError::Invalid(e.to_string()))?;
 
         let mut tx = self.pool().begin().await.map_err(db)?;
         let claimed = sqlx::query(
@@ -433,19 +371,15 @@ impl Builtin {
         }
         // The update locks the account row: concurrent credits number their transactions
         // one after the other.
-        let row = sqlx::query(
-            "UPDATE accounts SET balance = balance + $2 WHERE customer_id = $1 RETURNING balance",
-        )
-        .bind(id.as_str().to_owned())
-        .bind(minor)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        let row = sqlx::query("UPDATE accounts SET balance = balance + $2 WHERE customer_id = $1 RETURNING balance")
+            .bind(id.as_str().to_owned())
+            .bind(minor)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
         let Some(row) = row else {
             tx.rollback().await.map_err(db)?;
-            return Err(AdapterError::Invalid(format!(
-                "no account for customer {id}"
-            )));
+            return Err(AdapterError::Invalid(format!("no account for customer {id}")));
         };
         let balance = Cols::new(&row, "accounts").money("balance")?;
         sqlx::query(
@@ -490,10 +424,7 @@ mod tests {
             "r/1",
             "KZT",
         );
-        assert_eq!(
-            url,
-            "https://pay/x?a=C+1%26x%3D%7Bamount%7D&s=10.50&r=r%2F1&c=KZT"
-        );
+        assert_eq!(url, "https://pay/x?a=C+1%26x%3D%7Bamount%7D&s=10.50&r=r%2F1&c=KZT");
     }
 
     #[test]
@@ -506,25 +437,15 @@ mod tests {
             next_charge_date: next.map(d),
         };
         let today = d("2025-01-11");
-        assert_eq!(
-            next_charge_day(&sub(Some("2025-01-15")), today),
-            d("2025-01-15")
-        );
-        assert_eq!(
-            next_charge_day(&sub(Some("2025-01-11")), today),
-            d("2025-02-01")
-        );
-        assert_eq!(
-            next_charge_day(&sub(None), d("2024-12-31")),
-            d("2025-01-01")
-        );
+        assert_eq!(next_charge_day(&sub(Some("2025-01-15")), today), d("2025-01-15"));
+        assert_eq!(next_charge_day(&sub(Some("2025-01-11")), today), d("2025-02-01"));
+        assert_eq!(next_charge_day(&sub(None), d("2024-12-31")), d("2025-01-01"));
     }
 
     #[test]
     fn stored_outcomes_round_trip() {
         for why in REFUSALS.map(|(r, _)| r) {
-            let stored =
-                serde_json::to_string(&StoredOutcome::of(&ChangeOutcome::Refused(why))).unwrap();
+            let stored = serde_json::to_string(&StoredOutcome::of(&ChangeOutcome::Refused(why))).unwrap();
             let back: StoredOutcome = serde_json::from_str(&stored).unwrap();
             assert_eq!(back.outcome(), Some(ChangeOutcome::Refused(why)));
         }

@@ -18,9 +18,9 @@ use chrono::{Datelike, Days, NaiveDateTime, NaiveTime, TimeDelta, TimeZone};
 use rand::Rng;
 
 use super::*;
+use crate::domain::hours::{Hours, Week, parse_week};
 use crate::store::import::business_info;
 use crate::store::time_to_db;
-use crate::domain::hours::{Hours, Week, parse_week};
 
 /// Booking id letters: upper-case letters and digits without 0/O and 1/I.
 const ID_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -31,9 +31,7 @@ const ID_ATTEMPTS: usize = 8;
 /// A new booking id: "B-" and eight random letters and digits.
 fn new_id() -> String {
     let mut rng = rand::thread_rng();
-    let code: String = (0..ID_LEN)
-        .map(|_| char::from(ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())]))
-        .collect();
+    let code: String = (0..ID_LEN).map(|_| char::from(ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())])).collect();
     format!("B-{code}")
 }
 
@@ -45,9 +43,7 @@ fn longest_booking() -> TimeDelta {
 
 /// The instant of a wall time: the earlier one in a fold, none in a gap.
 fn instant(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    tz.from_local_datetime(&local)
-        .earliest()
-        .map(|at| at.with_timezone(&Utc))
+    tz.from_local_datetime(&local).earliest().map(|at| at.with_timezone(&Utc))
 }
 
 /// The instant of a closing time: in a gap, the first wall time after it that exists.
@@ -107,9 +103,7 @@ fn status_of(s: &str) -> AdapterResult<BookingStatus> {
     match s {
         "confirmed" => Ok(BookingStatus::Confirmed),
         "cancelled" => Ok(BookingStatus::Cancelled),
-        other => Err(AdapterError::Invalid(format!(
-            "bookings.status: unknown status {other:?}"
-        ))),
+        other => Err(AdapterError::Invalid(format!("bookings.status: unknown status {other:?}"))),
     }
 }
 
@@ -125,9 +119,8 @@ fn appointment_of(row: &AnyRow) -> AdapterResult<Appointment> {
         service: c.text("service")?,
         staff: c.text("staff_id")?,
         start: c.time("start_at")?,
-        duration_min: u32::try_from(duration).map_err(|_| {
-            AdapterError::Invalid(format!("bookings.duration_min: out of range ({duration})"))
-        })?,
+        duration_min: u32::try_from(duration)
+            .map_err(|_| AdapterError::Invalid(format!("bookings.duration_min: out of range ({duration})")))?,
         status: status_of(&c.text("status")?)?,
     })
 }
@@ -200,8 +193,7 @@ async fn busy_on(
 
 /// Whether `[start, start + length)` overlaps any of `busy`.
 fn overlaps(busy: &[(DateTime<Utc>, TimeDelta)], start: DateTime<Utc>, length: TimeDelta) -> bool {
-    busy.iter()
-        .any(|&(b, l)| b < start + length && start < b + l)
+    busy.iter().any(|&(b, l)| b < start + length && start < b + l)
 }
 
 /// Whether the staff member's time `[start, start + length)` is taken by a booking other
@@ -229,8 +221,7 @@ async fn lock_staff(conn: &mut AnyConnection, staff: &str) -> AdapterResult<()> 
 
 /// A write refused by a unique index.
 fn unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
+    e.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
 
 fn minutes(m: u32) -> TimeDelta {
@@ -249,36 +240,29 @@ impl Builtin {
             tz: row.time_zone,
             week,
             holidays: self.booking.holidays.clone(),
-            regular_from: row
-                .demo_day
-                .map(|day| day.checked_add_days(Days::new(3)).unwrap_or(NaiveDate::MAX)),
+            regular_from: row.demo_day.map(|day| day.checked_add_days(Days::new(3)).unwrap_or(NaiveDate::MAX)),
             step: minutes(self.booking.step_minutes.max(1)),
             horizon: TimeDelta::days(i64::from(self.booking.horizon_days)),
         })
     }
 
     async fn service(&self, code: &str) -> AdapterResult<Option<Service>> {
-        let row =
-            sqlx::query("SELECT code, name, duration_min, price FROM services WHERE code = $1")
-                .bind(code.to_owned())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db)?;
+        let row = sqlx::query("SELECT code, name, duration_min, price FROM services WHERE code = $1")
+            .bind(code.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
         row.as_ref().map(service_of).transpose()
     }
 
     /// The ids of the staff who provide `service`, in order.
     async fn providers(&self, service: &str) -> AdapterResult<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT staff_id FROM staff_services WHERE service_code = $1 ORDER BY staff_id",
-        )
-        .bind(service.to_owned())
-        .fetch_all(self.pool())
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|row| Ok(Cols::new(row, "staff_services").text("staff_id")?))
-            .collect()
+        let rows = sqlx::query("SELECT staff_id FROM staff_services WHERE service_code = $1 ORDER BY staff_id")
+            .bind(service.to_owned())
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        rows.iter().map(|row| Ok(Cols::new(row, "staff_services").text("staff_id")?)).collect()
     }
 
     /// The staff member's explicit start times on the local days of `[from, to)`, by day.
@@ -303,10 +287,7 @@ impl Builtin {
         let mut by_day: BTreeMap<NaiveDate, Vec<DateTime<Utc>>> = BTreeMap::new();
         for row in &rows {
             let start = Cols::new(row, "slots").time("start_at")?;
-            by_day
-                .entry(start.with_timezone(&tz).date_naive())
-                .or_default()
-                .push(start);
+            by_day.entry(start.with_timezone(&tz).date_naive()).or_default().push(start);
         }
         Ok(by_day)
     }
@@ -325,9 +306,7 @@ impl Builtin {
             return Ok(Vec::new());
         }
         let first = from.with_timezone(&cal.tz).date_naive();
-        let last = (to - TimeDelta::nanoseconds(1))
-            .with_timezone(&cal.tz)
-            .date_naive();
+        let last = (to - TimeDelta::nanoseconds(1)).with_timezone(&cal.tz).date_naive();
         let explicit = self.explicit_starts(staff, cal.tz, from, to).await?;
         let mut starts = Vec::new();
         for day in first.iter_days().take_while(|day| *day <= last) {
@@ -360,9 +339,7 @@ impl Builtin {
         if start >= now + cal.horizon {
             return Ok(Some(BookingRefusal::NotOffered));
         }
-        let grid = self
-            .grid(&cal, staff, length, start, start + TimeDelta::seconds(1))
-            .await?;
+        let grid = self.grid(&cal, staff, length, start, start + TimeDelta::seconds(1)).await?;
         Ok((!grid.contains(&start)).then_some(BookingRefusal::NotOffered))
     }
 
@@ -443,9 +420,7 @@ impl Builtin {
         lock_staff(&mut tx, &slot.staff).await?;
         let current = match appointment_on(&mut tx, id, booking_id).await? {
             None => Err(BookingRefusal::NotFound),
-            Some(a) if a.status == BookingStatus::Cancelled => {
-                Err(BookingRefusal::AlreadyCancelled)
-            }
+            Some(a) if a.status == BookingStatus::Cancelled => Err(BookingRefusal::AlreadyCancelled),
             Some(a) => Ok(a),
         };
         let current = match current {
@@ -486,11 +461,7 @@ impl Builtin {
             return Ok(Err(BookingRefusal::AlreadyCancelled));
         }
         tx.commit().await.map_err(db)?;
-        Ok(Ok(Appointment {
-            staff: slot.staff.clone(),
-            start: slot.start,
-            ..current
-        }))
+        Ok(Ok(Appointment { staff: slot.staff.clone(), start: slot.start, ..current }))
     }
 }
 
@@ -500,9 +471,8 @@ fn service_of(row: &AnyRow) -> AdapterResult<Service> {
     Ok(Service {
         code: c.text("code")?,
         name: c.json("name")?,
-        duration_min: u32::try_from(duration).map_err(|_| {
-            AdapterError::Invalid(format!("services.duration_min: out of range ({duration})"))
-        })?,
+        duration_min: u32::try_from(duration)
+            .map_err(|_| AdapterError::Invalid(format!("services.duration_min: out of range ({duration})")))?,
         price: c.money("price")?,
     })
 }
@@ -510,42 +480,29 @@ fn service_of(row: &AnyRow) -> AdapterResult<Service> {
 #[async_trait]
 impl Booking for Builtin {
     async fn services(&self) -> AdapterResult<Vec<Service>> {
-        let rows =
-            sqlx::query("SELECT code, name, duration_min, price FROM services ORDER BY code")
-                .fetch_all(self.pool())
-                .await
-                .map_err(db)?;
+        let rows = sqlx::query("SELECT code, name, duration_min, price FROM services ORDER BY code")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
         rows.iter().map(service_of).collect()
     }
 
     async fn staff(&self) -> AdapterResult<Vec<StaffMember>> {
-        let rows = sqlx::query("SELECT id, name FROM staff ORDER BY id")
+        let rows = sqlx::query("SELECT id, name FROM staff ORDER BY id").fetch_all(self.pool()).await.map_err(db)?;
+        let links = sqlx::query("SELECT staff_id, service_code FROM staff_services ORDER BY staff_id, service_code")
             .fetch_all(self.pool())
             .await
             .map_err(db)?;
-        let links = sqlx::query(
-            "SELECT staff_id, service_code FROM staff_services ORDER BY staff_id, service_code",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(db)?;
         let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for row in &links {
             let c = Cols::new(row, "staff_services");
-            services
-                .entry(c.text("staff_id")?)
-                .or_default()
-                .push(c.text("service_code")?);
+            services.entry(c.text("staff_id")?).or_default().push(c.text("service_code")?);
         }
         rows.iter()
             .map(|row| {
                 let c = Cols::new(row, "staff");
                 let id = c.text("id")?;
-                Ok(StaffMember {
-                    services: services.remove(&id).unwrap_or_default(),
-                    name: c.json("name")?,
-                    id,
-                })
+                Ok(StaffMember { services: services.remove(&id).unwrap_or_default(), name: c.json("name")?, id })
             })
             .collect()
     }
@@ -592,10 +549,7 @@ impl Booking for Builtin {
             slots.extend(
                 grid.into_iter()
                     .filter(|&start| !overlaps(&busy, start, length))
-                    .map(|start| Slot {
-                        start,
-                        staff: member.clone(),
-                    }),
+                    .map(|start| Slot { start, staff: member.clone() }),
             );
         }
         slots.sort();
@@ -610,12 +564,7 @@ impl Booking for Builtin {
         idempotency_key: &str,
     ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
         // A repeat answers with the first booking even once its time has passed.
-        let existing = appointment_by_key(
-            &mut *self.pool().acquire().await.map_err(db)?,
-            id,
-            idempotency_key,
-        )
-        .await?;
+        let existing = appointment_by_key(&mut *self.pool().acquire().await.map_err(db)?, id, idempotency_key).await?;
         if let Some(existing) = existing {
             return Ok(Ok(existing));
         }
@@ -625,10 +574,7 @@ impl Booking for Builtin {
         if !self.providers(&service.code).await?.contains(&slot.staff) {
             return Ok(Err(BookingRefusal::Unknown));
         }
-        if let Some(refusal) = self
-            .not_bookable(&slot.staff, minutes(service.duration_min), slot.start)
-            .await?
-        {
+        if let Some(refusal) = self.not_bookable(&slot.staff, minutes(service.duration_min), slot.start).await? {
             return Ok(Err(refusal));
         }
         let customer = sqlx::query("SELECT id FROM customers WHERE id = $1")
@@ -639,15 +585,10 @@ impl Booking for Builtin {
         if customer.is_none() {
             return Err(AdapterError::Invalid(format!("no customer {id}")));
         }
-        self.insert_booking(id, &service, slot, idempotency_key)
-            .await
+        self.insert_booking(id, &service, slot, idempotency_key).await
     }
 
-    async fn appointments(
-        &self,
-        id: &CustomerId,
-        from: DateTime<Utc>,
-    ) -> AdapterResult<Vec<Appointment>> {
+    async fn appointments(&self, id: &CustomerId, from: DateTime<Utc>) -> AdapterResult<Vec<Appointment>> {
         let sql = format!(
             "{APPOINTMENTS} WHERE b.customer_id = $1 AND b.status = 'confirmed' AND b.start_at >= $2 \
              ORDER BY b.start_at, b.id"
@@ -661,11 +602,7 @@ impl Booking for Builtin {
         rows.iter().map(appointment_of).collect()
     }
 
-    async fn appointment(
-        &self,
-        id: &CustomerId,
-        booking_id: &str,
-    ) -> AdapterResult<Option<Appointment>> {
+    async fn appointment(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Appointment>> {
         let mut conn = self.pool().acquire().await.map_err(db)?;
         appointment_on(&mut conn, id, booking_id).await
     }
@@ -686,27 +623,16 @@ impl Booking for Builtin {
         if current.staff == slot.staff && current.start == slot.start {
             return Ok(Ok(current));
         }
-        if !self
-            .providers(&current.service)
-            .await?
-            .contains(&slot.staff)
-        {
+        if !self.providers(&current.service).await?.contains(&slot.staff) {
             return Ok(Err(BookingRefusal::Unknown));
         }
-        if let Some(refusal) = self
-            .not_bookable(&slot.staff, minutes(current.duration_min), slot.start)
-            .await?
-        {
+        if let Some(refusal) = self.not_bookable(&slot.staff, minutes(current.duration_min), slot.start).await? {
             return Ok(Err(refusal));
         }
         self.move_booking(id, booking_id, slot).await
     }
 
-    async fn cancel(
-        &self,
-        id: &CustomerId,
-        booking_id: &str,
-    ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+    async fn cancel(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Result<Appointment, BookingRefusal>> {
         let cancelled = sqlx::query(
             "UPDATE bookings SET status = 'cancelled', updated_at = $3 \
              WHERE customer_id = $1 AND id = $2 AND status <> 'cancelled'",
@@ -725,21 +651,13 @@ impl Booking for Builtin {
         }
     }
 
-    async fn upcoming(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> AdapterResult<Vec<(CustomerId, Appointment)>> {
+    async fn upcoming(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AdapterResult<Vec<(CustomerId, Appointment)>> {
         let sql = format!(
             "{APPOINTMENTS} WHERE b.status = 'confirmed' AND b.start_at >= $1 AND b.start_at < $2 \
              ORDER BY b.start_at, b.id"
         );
-        let rows = sqlx::query(&sql)
-            .bind(time_to_db(from))
-            .bind(time_to_db(to))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let rows =
+            sqlx::query(&sql).bind(time_to_db(from)).bind(time_to_db(to)).fetch_all(self.pool()).await.map_err(db)?;
         rows.iter()
             .map(|row| {
                 let customer = CustomerId(Cols::new(row, "bookings").text("customer_id")?);
@@ -758,18 +676,11 @@ mod tests {
     }
 
     fn week(pairs: &[(&str, &str)]) -> Result<Week, String> {
-        parse_week(
-            &pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
+        parse_week(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|at| at.with_timezone(&Utc))
-            .unwrap_or_default()
+        DateTime::parse_from_rfc3339(s).map(|at| at.with_timezone(&Utc)).unwrap_or_default()
     }
 
     fn day(s: &str) -> NaiveDate {
@@ -780,18 +691,7 @@ mod tests {
     fn working_hours_take_days_ranges_lists_and_the_narrowest_entry() {
         let w = week(&[("mon-sun", "10:00-19:00"), ("sun", "off"), ("_about", "x")]);
         let ten_to_seven = hours(600, 1140);
-        assert_eq!(
-            w,
-            Ok([
-                ten_to_seven,
-                ten_to_seven,
-                ten_to_seven,
-                ten_to_seven,
-                ten_to_seven,
-                ten_to_seven,
-                None
-            ])
-        );
+        assert_eq!(w, Ok([ten_to_seven, ten_to_seven, ten_to_seven, ten_to_seven, ten_to_seven, ten_to_seven, None]));
         let w = week(&[("mon-fri", "09:00-18:00"), ("Saturday", "11:00-15:30")]);
         assert_eq!(
             w.map(|w| (w[0], w[4], w[5], w[6])),
@@ -799,18 +699,7 @@ mod tests {
         );
         // Across the week's end, and lists.
         let w = week(&[("fri-mon", "08:00-24:00"), ("tue,thu", "off")]);
-        assert_eq!(
-            w,
-            Ok([
-                hours(480, 1440),
-                None,
-                None,
-                None,
-                hours(480, 1440),
-                hours(480, 1440),
-                hours(480, 1440)
-            ])
-        );
+        assert_eq!(w, Ok([hours(480, 1440), None, None, None, hours(480, 1440), hours(480, 1440), hours(480, 1440)]));
     }
 
     #[test]
@@ -824,10 +713,7 @@ mod tests {
             ("mon-", "10:00-19:00"),
         ] {
             let err = week(&[(key, value)]).err().unwrap_or_default();
-            assert!(
-                err.starts_with(&format!("working_hours.{key}:")),
-                "{key} {value}: {err}"
-            );
+            assert!(err.starts_with(&format!("working_hours.{key}:")), "{key} {value}: {err}");
         }
     }
 
@@ -870,10 +756,7 @@ mod tests {
             ]
             .map(utc)
         );
-        assert!(
-            cal.regular_starts(day("2025-12-25"), TimeDelta::minutes(60))
-                .is_empty()
-        );
+        assert!(cal.regular_starts(day("2025-12-25"), TimeDelta::minutes(60)).is_empty());
     }
 
     #[test]

@@ -13,29 +13,20 @@ fn info(row: &AnyRow) -> AdapterResult<DocumentInfo> {
     Ok(DocumentInfo {
         id: c.text("id")?,
         kind: c.text("kind")?,
-        period: Period::parse(&period).map_err(|_| {
-            AdapterError::Invalid(format!("documents.period: not a period: {period:?}"))
-        })?,
+        period: Period::parse(&period)
+            .map_err(|_| AdapterError::Invalid(format!("documents.period: not a period: {period:?}")))?,
         title: c.json("title")?,
     })
 }
 
 /// A text in Russian and English.
 fn ru_en(ru: String, en: String) -> LocalizedText {
-    LocalizedText(BTreeMap::from([
-        ("ru".to_owned(), ru),
-        ("en".to_owned(), en),
-    ]))
+    LocalizedText(BTreeMap::from([("ru".to_owned(), ru), ("en".to_owned(), en)]))
 }
 
 /// One unit of a service at its monthly fee.
 fn line(description: LocalizedText, amount: Decimal) -> DocumentLine {
-    DocumentLine {
-        description,
-        qty: Decimal::ONE,
-        unit_price: amount,
-        amount,
-    }
+    DocumentLine { description, qty: Decimal::ONE, unit_price: amount, amount }
 }
 
 fn tariff_line(tariff: &Tariff) -> DocumentLine {
@@ -47,21 +38,14 @@ fn tariff_line(tariff: &Tariff) -> DocumentLine {
 }
 
 fn option_line(option: &Tariff) -> DocumentLine {
-    let description = ru_en(
-        format!("Опция «{}»", option.name.get(Locale::Ru)),
-        format!("{} option", option.name.get(Locale::En)),
-    );
+    let description =
+        ru_en(format!("Опция «{}»", option.name.get(Locale::Ru)), format!("{} option", option.name.get(Locale::En)));
     line(description, option.monthly_fee)
 }
 
 impl Builtin {
-    async fn document_row(
-        &self,
-        id: &CustomerId,
-        doc_id: &str,
-    ) -> AdapterResult<Option<DocumentInfo>> {
-        let sql =
-            format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE customer_id = $1 AND id = $2");
+    async fn document_row(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<DocumentInfo>> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE customer_id = $1 AND id = $2");
         let row = sqlx::query(&sql)
             .bind(id.as_str().to_owned())
             .bind(doc_id.to_owned())
@@ -72,12 +56,7 @@ impl Builtin {
     }
 
     /// The customer's top-ups made within the period (business time zone), oldest first.
-    async fn top_up_lines(
-        &self,
-        id: &CustomerId,
-        period: Period,
-        tz: Tz,
-    ) -> AdapterResult<Vec<DocumentLine>> {
+    async fn top_up_lines(&self, id: &CustomerId, period: Period, tz: Tz) -> AdapterResult<Vec<DocumentLine>> {
         let rows = sqlx::query(
             "SELECT at, amount, title FROM transactions WHERE customer_id = $1 AND kind = 'top_up' ORDER BY at, seq",
         )
@@ -96,11 +75,7 @@ impl Builtin {
     }
 
     /// The printable data of a document of the customer's.
-    async fn document_data(
-        &self,
-        id: &CustomerId,
-        info: DocumentInfo,
-    ) -> AdapterResult<DocumentData> {
+    async fn document_data(&self, id: &CustomerId, info: DocumentInfo) -> AdapterResult<DocumentData> {
         let business = self.business().await?;
         let row = sqlx::query("SELECT name, address FROM customers WHERE id = $1")
             .bind(id.as_str().to_owned())
@@ -125,11 +100,7 @@ impl Builtin {
             "contract" => tariff_lines(),
             "receipt" => {
                 let top_ups = self.top_up_lines(id, info.period, business.tz).await?;
-                if top_ups.is_empty() {
-                    tariff_lines()
-                } else {
-                    top_ups
-                }
+                if top_ups.is_empty() { tariff_lines() } else { top_ups }
             }
             _ => with_options(),
         };
@@ -154,14 +125,8 @@ impl Builtin {
 #[async_trait]
 impl Documents for Builtin {
     async fn documents(&self, id: &CustomerId) -> AdapterResult<Vec<DocumentInfo>> {
-        let sql = format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE customer_id = $1 ORDER BY period DESC, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(id.as_str().to_owned())
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE customer_id = $1 ORDER BY period DESC, id");
+        let rows = sqlx::query(&sql).bind(id.as_str().to_owned()).fetch_all(self.pool()).await.map_err(db)?;
         rows.iter().map(info).collect()
     }
 
@@ -173,8 +138,6 @@ impl Documents for Builtin {
         let Some(info) = self.document_row(id, doc_id).await? else {
             return Ok(None);
         };
-        Ok(Some(DocumentFile::Data(
-            self.document_data(id, info).await?,
-        )))
+        Ok(Some(DocumentFile::Data(self.document_data(id, info).await?)))
     }
 }

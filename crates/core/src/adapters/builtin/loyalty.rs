@@ -15,9 +15,7 @@ const CODE_ATTEMPTS: usize = 16;
 
 fn new_code() -> String {
     let mut rng = rand::thread_rng();
-    (0..CODE_LEN)
-        .map(|_| char::from(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())]))
-        .collect()
+    (0..CODE_LEN).map(|_| char::from(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())])).collect()
 }
 
 /// "больше месяца" / "over a month": how long ago something happened, rounded down.
@@ -123,8 +121,7 @@ impl Loyalty for Builtin {
     async fn offer(&self, id: &CustomerId) -> AdapterResult<Option<Offer>> {
         let now = self.clock.now();
         for rule in &self.settings.offers {
-            let Some(cutoff) = now.checked_sub_signed(chrono::Duration::days(rule.after_days))
-            else {
+            let Some(cutoff) = now.checked_sub_signed(chrono::Duration::days(rule.after_days)) else {
                 continue;
             };
             let Some(bought_at) = self.last_purchase(id, &rule.bought, cutoff).await? else {
@@ -171,16 +168,10 @@ impl Loyalty for Builtin {
                 return Ok(code);
             }
         }
-        Err(AdapterError::Unavailable(
-            "no free referral code".to_owned(),
-        ))
+        Err(AdapterError::Unavailable("no free referral code".to_owned()))
     }
 
-    async fn credit_referral(
-        &self,
-        code: &str,
-        referred: &CustomerId,
-    ) -> AdapterResult<ReferralOutcome> {
+    async fn credit_referral(&self, code: &str, referred: &CustomerId) -> AdapterResult<ReferralOutcome> {
         let code = code.trim().to_ascii_uppercase();
         if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(ReferralOutcome::UnknownCode);
@@ -233,20 +224,16 @@ impl Loyalty for Builtin {
             tx.rollback().await.map_err(db)?;
             return Ok(ReferralOutcome::Loop { referrer });
         }
-        let credited = sqlx::query(
-            "UPDATE accounts SET bonus_points = bonus_points + $2 WHERE customer_id = $1",
-        )
-        .bind(referrer.as_str().to_owned())
-        .bind(points)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
+        let credited = sqlx::query("UPDATE accounts SET bonus_points = bonus_points + $2 WHERE customer_id = $1")
+            .bind(referrer.as_str().to_owned())
+            .bind(points)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
         if credited == 0 {
             tx.rollback().await.map_err(db)?;
-            return Err(AdapterError::Invalid(format!(
-                "no account for customer {referrer}"
-            )));
+            return Err(AdapterError::Invalid(format!("no account for customer {referrer}")));
         }
         tx.commit().await.map_err(db)?;
         Ok(ReferralOutcome::Credited { referrer, points })
@@ -270,10 +257,7 @@ mod tests {
     #[test]
     fn the_offer_names_both_products_and_how_long_ago() {
         let name = |ru: &str, en: &str| {
-            LocalizedText(BTreeMap::from([
-                ("ru".to_owned(), ru.to_owned()),
-                ("en".to_owned(), en.to_owned()),
-            ]))
+            LocalizedText(BTreeMap::from([("ru".to_owned(), ru.to_owned()), ("en".to_owned(), en.to_owned())]))
         };
         let text = offer_text(
             &name("Кофемашина DeLonghi", "DeLonghi coffee machine"),

@@ -20,26 +20,17 @@ async fn next_number(conn: &mut AnyConnection) -> AdapterResult<i64> {
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(Cols::new(&row, "orders")
-        .opt_i64("n")?
-        .unwrap_or(0)
-        .saturating_add(1))
+    Ok(Cols::new(&row, "orders").opt_i64("n")?.unwrap_or(0).saturating_add(1))
 }
 
 /// The order this key created for the customer: (number, total in minor units).
-async fn order_by_key(
-    conn: &mut AnyConnection,
-    id: &CustomerId,
-    key: &str,
-) -> AdapterResult<Option<(String, i64)>> {
-    let row = sqlx::query(
-        "SELECT number, total FROM orders WHERE customer_id = $1 AND idempotency_key = $2",
-    )
-    .bind(id.as_str().to_owned())
-    .bind(key.to_owned())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
+async fn order_by_key(conn: &mut AnyConnection, id: &CustomerId, key: &str) -> AdapterResult<Option<(String, i64)>> {
+    let row = sqlx::query("SELECT number, total FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
+        .bind(id.as_str().to_owned())
+        .bind(key.to_owned())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols::new(&row, "orders");
     Ok(Some((c.text("number")?, c.i64("total")?)))
@@ -75,12 +66,7 @@ impl Builtin {
     }
 
     async fn existing_order(&self, number: String, total: i64) -> AdapterResult<CreatedOrder> {
-        Ok(CreatedOrder {
-            number,
-            total: from_minor(total),
-            currency: self.currency().await?,
-            new: false,
-        })
+        Ok(CreatedOrder { number, total: from_minor(total), currency: self.currency().await?, new: false })
     }
 
     /// Writes the order; `Ok(Err(skus))` when the stock ran out meanwhile.
@@ -91,9 +77,7 @@ impl Builtin {
         address: Option<String>,
         key: &str,
     ) -> AdapterResult<Result<CreatedOrder, OrderRefusal>> {
-        let total = lines.iter().fold(0i64, |sum, (_, qty, price)| {
-            sum.saturating_add(price.saturating_mul(*qty))
-        });
+        let total = lines.iter().fold(0i64, |sum, (_, qty, price)| sum.saturating_add(price.saturating_mul(*qty)));
         let created_at = time_to_db(self.clock.now());
         let mut number = next_number(&mut *self.pool().acquire().await.map_err(db)?).await?;
         for _ in 0..NUMBER_ATTEMPTS {
@@ -127,15 +111,17 @@ impl Builtin {
             }
             let number_text = number.to_string();
             for (line, (sku, qty, price)) in lines.iter().enumerate() {
-                sqlx::query("INSERT INTO order_items (order_number, line, sku, qty, price) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(number_text.clone())
-                    .bind(i64::try_from(line).unwrap_or(i64::MAX))
-                    .bind(sku.clone())
-                    .bind(*qty)
-                    .bind(*price)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                sqlx::query(
+                    "INSERT INTO order_items (order_number, line, sku, qty, price) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(number_text.clone())
+                .bind(i64::try_from(line).unwrap_or(i64::MAX))
+                .bind(sku.clone())
+                .bind(*qty)
+                .bind(*price)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
             }
             if let Some(address) = &address {
                 sqlx::query("INSERT INTO deliveries (order_number, address) VALUES ($1, $2)")
@@ -147,15 +133,14 @@ impl Builtin {
             }
             let mut short = Vec::new();
             for (sku, qty, _) in lines {
-                let taken = sqlx::query(
-                    "UPDATE catalog SET in_stock = in_stock - $1 WHERE sku = $2 AND in_stock >= $1",
-                )
-                .bind(*qty)
-                .bind(sku.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
+                let taken =
+                    sqlx::query("UPDATE catalog SET in_stock = in_stock - $1 WHERE sku = $2 AND in_stock >= $1")
+                        .bind(*qty)
+                        .bind(sku.clone())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
                 if taken == 0 {
                     short.push(sku.clone());
                 }
@@ -199,18 +184,10 @@ impl Shop for Builtin {
              ORDER BY CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END, delivered_at DESC, created_at DESC, \
              number DESC LIMIT 1"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_str().to_owned())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(&sql).bind(id.as_str().to_owned()).fetch_optional(self.pool()).await.map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let currency = self.currency().await?;
-        Ok(self
-            .full_orders(std::slice::from_ref(&row), &currency)
-            .await?
-            .into_iter()
-            .next())
+        Ok(self.full_orders(std::slice::from_ref(&row), &currency).await?.into_iter().next())
     }
 
     async fn create_order(
@@ -221,12 +198,7 @@ impl Shop for Builtin {
     ) -> AdapterResult<Result<CreatedOrder, OrderRefusal>> {
         // A repeat answers with the first order even when the stock has run out since, and
         // whatever lines it brings (the caller may no longer have them).
-        let existing = order_by_key(
-            &mut *self.pool().acquire().await.map_err(db)?,
-            id,
-            idempotency_key,
-        )
-        .await?;
+        let existing = order_by_key(&mut *self.pool().acquire().await.map_err(db)?, id, idempotency_key).await?;
         if let Some((number, total)) = existing {
             return self.existing_order(number, total).await.map(Ok);
         }
@@ -256,8 +228,7 @@ impl Shop for Builtin {
             Some(address) => Some(address.clone()),
             None => Cols::new(&row, "customers").opt_text("address")?,
         };
-        self.insert_order(id, &lines, address, idempotency_key)
-            .await
+        self.insert_order(id, &lines, address, idempotency_key).await
     }
 }
 
@@ -267,14 +238,7 @@ mod tests {
 
     #[test]
     fn repeated_skus_are_merged_in_the_order_first_seen() {
-        let lines = vec![
-            ("A".to_owned(), 1),
-            ("B".to_owned(), 2),
-            ("A".to_owned(), 3),
-        ];
-        assert_eq!(
-            merged(&lines),
-            vec![("A".to_owned(), 4), ("B".to_owned(), 2)]
-        );
+        let lines = vec![("A".to_owned(), 1), ("B".to_owned(), 2), ("A".to_owned(), 3)];
+        assert_eq!(merged(&lines), vec![("A".to_owned(), 4), ("B".to_owned(), 2)]);
     }
 }

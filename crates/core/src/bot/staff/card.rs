@@ -29,7 +29,9 @@ pub(super) async fn post_card(ctx: &Ctx, bot: &Bot, case: &SupportCase, customer
         Ok(_) => {}
         // Telegram asks to wait: the card waits its turn (its topic is made then).
         Err(BotError::Telegram(teloxide::RequestError::RetryAfter(after))) => {
-            ctx.support.limiter.pause_until(ctx.clock.now() + Duration::from_std(after.duration()).unwrap_or(Duration::seconds(1)));
+            ctx.support
+                .limiter
+                .pause_until(ctx.clock.now() + Duration::from_std(after.duration()).unwrap_or(Duration::seconds(1)));
         }
         Err(e) => return Err(e),
     }
@@ -58,19 +60,31 @@ pub(super) async fn card_text(ctx: &Ctx, case: &SupportCase, customer: &Customer
     lines.push(st(ctx, "support-card-customer", &[("name", Arg::from(name)), ("phone", Arg::from(phone))]));
     lines.push(st(ctx, "support-card-language", &[("language", Arg::from(language)), ("tags", Arg::from(tags))]));
     if let Ok(Some(account)) = ctx.adapters.call(billing.account(customer)).await {
-        lines.push(st(ctx, "support-card-balance", &[("balance", Arg::from(format_money(account.balance, &account.currency, locale)))]));
+        lines.push(st(
+            ctx,
+            "support-card-balance",
+            &[("balance", Arg::from(format_money(account.balance, &account.currency, locale)))],
+        ));
     }
     if let Ok(orders) = ctx.adapters.call(logistics.active_orders(customer)).await {
         for order in orders.iter().take(3) {
             let status = ctx.i18n.t(locale, &format!("order-status-{}", order.status.as_str().replace('_', "-")), &[]);
-            lines.push(st(ctx, "support-card-order", &[("number", Arg::from(order.number.as_str())), ("status", Arg::from(status))]));
+            lines.push(st(
+                ctx,
+                "support-card-order",
+                &[("number", Arg::from(order.number.as_str())), ("status", Arg::from(status))],
+            ));
         }
     }
     if let Ok(appointments) = ctx.adapters.call(booking.appointments(customer, ctx.clock.now())).await {
         for a in appointments.iter().take(3) {
             let at = ctx.to_local(a.start);
             let when = format!("{} {}", format_date(at.date(), locale), format_time(at));
-            lines.push(st(ctx, "support-card-booking", &[("when", Arg::from(when)), ("service", Arg::from(a.service.as_str()))]));
+            lines.push(st(
+                ctx,
+                "support-card-booking",
+                &[("when", Arg::from(when)), ("service", Arg::from(a.service.as_str()))],
+            ));
         }
     }
     lines.push(st(

@@ -89,7 +89,8 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
     };
     let now = ctx.clock.now();
     let rules_priority = text.and_then(|t| ctx.support.rules.priority_of(t));
-    let priority = rules_priority.unwrap_or(if reason == Reason::Complaint { CasePriority::High } else { CasePriority::Normal });
+    let priority =
+        rules_priority.unwrap_or(if reason == Reason::Complaint { CasePriority::High } else { CasePriority::Normal });
     let new = NewCase {
         customer_id: binding.customer_id.clone(),
         telegram_user_id: turn.user_id,
@@ -130,7 +131,10 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
     let mut reply = turn.t("support-opened", &[]);
     if let Some(opens) = outside_hours(ctx, now) {
         reply.push('\n');
-        reply.push_str(&turn.t("support-after-hours", &[("hours", Arg::from(ctx.settings.support_hours.as_str())), ("opens", Arg::from(opens))]));
+        reply.push_str(&turn.t(
+            "support-after-hours",
+            &[("hours", Arg::from(ctx.settings.support_hours.as_str())), ("opens", Arg::from(opens))],
+        ));
     }
     turn.say(reply).await?;
     Ok(())
@@ -179,7 +183,8 @@ pub(crate) async fn account_replaced(bound: &Turn, old: &Binding) -> HandlerResu
         channel: "telegram".to_owned(),
     };
     ctx.store.audit(&entry).await?;
-    let locale = ctx.store.user(old.telegram_user_id).await?.and_then(|u| u.locale).unwrap_or(ctx.settings.default_locale);
+    let locale =
+        ctx.store.user(old.telegram_user_id).await?.and_then(|u| u.locale).unwrap_or(ctx.settings.default_locale);
     let text = ctx.i18n.t(locale, "binding-replaced", &[]);
     let told = bound
         .bot
@@ -195,7 +200,8 @@ pub(crate) async fn account_replaced(bound: &Turn, old: &Binding) -> HandlerResu
         customer_left(ctx, &bound.bot, &case, "support-left-replaced").await?;
     }
     if staff_chat(ctx).is_some() {
-        let who = format!("{} ({}, {})", escape_html(&old.first_name), old.phone.masked(), escape_html(&old.customer_id.0));
+        let who =
+            format!("{} ({}, {})", escape_html(&old.first_name), old.phone.masked(), escape_html(&old.customer_id.0));
         let args = [("who", Arg::Raw(who)), ("old", Arg::Num(old.telegram_user_id)), ("new", Arg::Num(bound.user_id))];
         if let Err(error) = post_to_general(ctx, &bound.bot, st(ctx, "support-alert-replaced", &args)).await {
             tracing::warn!(%error, "could not post an alert to the staff group");

@@ -86,7 +86,13 @@ pub(super) async fn in_topic(ctx: Arc<Ctx>, bot: Bot, typed: Typed, author: Auth
         Typed::Known(StaffCommand::Priority(level)) => match parse_priority(&level) {
             Some(p) => {
                 ctx.store.set_case_priority(case.id, p).await?;
-                reply(&ctx, &bot, thread, st(&ctx, "support-priority-set", &[("priority", Arg::from(priority_label(&ctx, p)))])).await
+                reply(
+                    &ctx,
+                    &bot,
+                    thread,
+                    st(&ctx, "support-priority-set", &[("priority", Arg::from(priority_label(&ctx, p)))]),
+                )
+                .await
             }
             None => reply(&ctx, &bot, thread, st(&ctx, "support-priority-usage", &[])).await,
         },
@@ -101,9 +107,13 @@ pub(super) async fn in_topic(ctx: Arc<Ctx>, bot: Bot, typed: Typed, author: Auth
 /// `/priority high`: the level in either language.
 fn parse_priority(s: &str) -> Option<CasePriority> {
     match s.trim().to_lowercase().as_str() {
-        "critical" | "критично" | "критичный" | "критический" | "!!!" => Some(CasePriority::Critical),
+        "critical" | "критично" | "критичный" | "критический" | "!!!" => {
+            Some(CasePriority::Critical)
+        }
         "high" | "высокий" | "высокая" | "!!" => Some(CasePriority::High),
-        "normal" | "нормальный" | "нормальная" | "обычный" | "!" => Some(CasePriority::Normal),
+        "normal" | "нормальный" | "нормальная" | "обычный" | "!" => {
+            Some(CasePriority::Normal)
+        }
         _ => None,
     }
 }
@@ -115,13 +125,15 @@ async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> Ha
     }
     ctx.store.cancel_jobs(&format!("sla:{}:", case.id)).await?;
     let Some(customer_chat) = recipient(ctx, case).await? else {
-        return post_to_topic(ctx, bot, case, st(ctx, "support-closed-detached", &[("name", Arg::from(staff_name))])).await;
+        return post_to_topic(ctx, bot, case, st(ctx, "support-closed-detached", &[("name", Arg::from(staff_name))]))
+            .await;
     };
     let locale = customer_locale(ctx, case).await;
     let text = ctx.i18n.t(locale, "support-closed-customer", &[]);
     let epoch = ctx.store.user(case.telegram_user_id).await?.map_or(0, |u| u.epoch);
     let buttons = Buttons { codec: &ctx.codec, epoch, user_id: case.telegram_user_id };
-    let markup = buttons.markup(vec![(1..=5u8).map(|r| (r.to_string(), StaffButton::Rate { case: case.id, rating: r })).collect()]);
+    let markup = buttons
+        .markup(vec![(1..=5u8).map(|r| (r.to_string(), StaffButton::Rate { case: case.id, rating: r })).collect()]);
     let told = bot.send_message(customer_chat, text).parse_mode(ParseMode::Html).reply_markup(markup).await;
     let note = match told {
         Ok(_) => st(ctx, "support-closed", &[("name", Arg::from(staff_name))]),
@@ -138,17 +150,23 @@ async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> Ha
 async fn stats(ctx: &Ctx) -> Result<String, BotError> {
     let today = ctx.local_now().date();
     let tz = ctx.settings.time_zone;
-    let start = tz.from_local_datetime(&today.and_time(NaiveTime::MIN)).earliest().map_or_else(|| ctx.clock.now(), |t| t.to_utc());
+    let start = tz
+        .from_local_datetime(&today.and_time(NaiveTime::MIN))
+        .earliest()
+        .map_or_else(|| ctx.clock.now(), |t| t.to_utc());
     let stats = ctx.store.support_stats(start, start + Duration::days(1)).await?;
     let automated = if stats.requests == 0 {
         "—".to_owned()
     } else {
         format!("{:.0} %", 100.0 * (stats.requests - stats.escalated_requests) as f64 / stats.requests as f64)
     };
-    let median = stats.median_first_response.map_or_else(|| "—".to_owned(), |d| {
-        let minutes = d.num_minutes();
-        if minutes >= 1 { format!("{minutes} min") } else { format!("{} s", d.num_seconds()) }
-    });
+    let median = stats.median_first_response.map_or_else(
+        || "—".to_owned(),
+        |d| {
+            let minutes = d.num_minutes();
+            if minutes >= 1 { format!("{minutes} min") } else { format!("{} s", d.num_seconds()) }
+        },
+    );
     let by_intent = if stats.by_intent.is_empty() {
         "—".to_owned()
     } else {
@@ -188,7 +206,10 @@ async fn find(ctx: &Ctx, query: &str) -> Result<String, BotError> {
             (Some((chat, thread_id)), Some(group)) if chat == group.0 => {
                 let internal = chat.unsigned_abs().to_string();
                 let internal = internal.strip_prefix("100").unwrap_or(&internal).to_owned();
-                format!(" — <a href=\"https://t.me/c/{internal}/{thread_id}\">{}</a>", st(ctx, "support-find-topic", &[]))
+                format!(
+                    " — <a href=\"https://t.me/c/{internal}/{thread_id}\">{}</a>",
+                    st(ctx, "support-find-topic", &[])
+                )
             }
             _ => String::new(),
         };

@@ -49,7 +49,9 @@ use crate::nlu::PriorityRules;
 use crate::store::CasePriority;
 
 pub(crate) use self::alerts::alert_if_needed;
-pub(crate) use self::cases::{Reason, StaffButton, account_replaced, buttons, case_of_this_chat, customer_left, escalate};
+pub(crate) use self::cases::{
+    Reason, StaffButton, account_replaced, buttons, case_of_this_chat, customer_left, escalate,
+};
 pub(crate) use self::outbox::post_to_general;
 pub use self::outbox::{StaffLimiter, StaffMembers};
 pub(crate) use self::relay::relay_from_customer;

@@ -54,7 +54,11 @@ impl StaffLimiter {
     /// At most `per_minute` posts a minute into the group, and at most `per_customer` of one
     /// customer's copied messages among them.
     pub fn new(per_minute: u32, per_customer: u32) -> Self {
-        Self { per_minute: per_minute.max(1), per_customer: per_customer.clamp(1, per_minute.max(1)), state: Mutex::default() }
+        Self {
+            per_minute: per_minute.max(1),
+            per_customer: per_customer.clamp(1, per_minute.max(1)),
+            state: Mutex::default(),
+        }
     }
 
     /// Takes a place for a post now (`customer`: whose copied message it is), or says when

@@ -53,15 +53,17 @@ async fn copy_to_topic(turn: Turn, msg: Message, case: SupportCase) -> HandlerRe
     let now = ctx.clock.now();
     ctx.store.record_customer_message(case.id, now).await?;
     if let Some(text) = msg.text()
-        && let Some(priority) = ctx.support.rules.priority_of(text).filter(|p| *p > case.priority) {
-            ctx.store.raise_case_priority(case.id, priority).await?;
-        }
+        && let Some(priority) = ctx.support.rules.priority_of(text).filter(|p| *p > case.priority)
+    {
+        ctx.store.raise_case_priority(case.id, priority).await?;
+    }
     // Files past the Bot API's download limit are copied like any message, but the bot cannot
     // fetch them itself: staff are told.
     let size = msg.document().map(|d| d.file.size).or_else(|| msg.video().map(|v| v.file.size)).unwrap_or(0);
     if u64::from(size) > DOWNLOAD_LIMIT_BYTES {
         let megabytes = i64::from(size / (1024 * 1024));
-        post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-big-file", &[("megabytes", Arg::Num(megabytes))])).await?;
+        post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-big-file", &[("megabytes", Arg::Num(megabytes))]))
+            .await?;
     }
     // Too many at once (from this customer or in the group): the message waits its turn;
     // none is lost.
@@ -80,7 +82,13 @@ async fn copy_to_topic(turn: Turn, msg: Message, case: SupportCase) -> HandlerRe
 
 /// What staff wrote in a customer's topic, to that customer (a reply in a topic with no
 /// customer, or whose case is closed, gets a note instead).
-pub(super) async fn to_customer(ctx: Arc<Ctx>, bot: Bot, msg: Message, author: Author, thread: Thread) -> HandlerResult {
+pub(super) async fn to_customer(
+    ctx: Arc<Ctx>,
+    bot: Bot,
+    msg: Message,
+    author: Author,
+    thread: Thread,
+) -> HandlerResult {
     let (Some(group), Some(thread_id)) = (staff_chat(&ctx), thread.0) else { return Ok(()) };
     let Some(customer) = ctx.store.customer_of_topic(group.0, thread_id).await? else {
         return reply(&ctx, &bot, thread, st(&ctx, "support-unknown-topic", &[])).await;
@@ -161,7 +169,13 @@ pub(super) async fn customer_locale(ctx: &Ctx, case: &SupportCase) -> Locale {
         return locale;
     }
     let crm = ctx.adapters.crm.clone();
-    ctx.adapters.call(crm.profile(&case.customer_id)).await.ok().flatten().and_then(|p| p.locale).unwrap_or(ctx.settings.default_locale)
+    ctx.adapters
+        .call(crm.profile(&case.customer_id))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|p| p.locale)
+        .unwrap_or(ctx.settings.default_locale)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -174,8 +188,11 @@ struct RelayPayload {
 /// A relay queued by an earlier version: copies the customer's message when the group's
 /// rate allows.
 pub async fn run_relay(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
-    let payload: RelayPayload = serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fail(e.to_string()))?;
-    let Some(case) = ctx.store.case_by_id(payload.case_id).await.map_err(|e| JobError::Fail(e.to_string()))? else { return Ok(()) };
+    let payload: RelayPayload =
+        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fail(e.to_string()))?;
+    let Some(case) = ctx.store.case_by_id(payload.case_id).await.map_err(|e| JobError::Fail(e.to_string()))? else {
+        return Ok(());
+    };
     let copy = StaffPost {
         place: Place::Case(case.id),
         content: Content::Copy { chat_id: payload.chat_id, message_id: payload.message_id },

@@ -54,13 +54,19 @@ pub async fn run_sla(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     let payload: SlaPayload = serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fail(e.to_string()))?;
     let now = ctx.clock.now();
     let retry = |e: String| JobError::Retry { at: now + Duration::minutes(1), reason: e };
-    let Some(case) = ctx.store.case_by_id(payload.case_id).await.map_err(|e| retry(e.to_string()))? else { return Ok(()) };
+    let Some(case) = ctx.store.case_by_id(payload.case_id).await.map_err(|e| retry(e.to_string()))? else {
+        return Ok(());
+    };
     let answered = case.last_staff_at.is_some_and(|at| at >= payload.since);
     if !case.open || answered {
         return Ok(());
     }
     let waited = (now - payload.since).num_minutes().max(1);
-    let mut text = st(ctx, "support-sla-ping", &[("minutes", Arg::Num(waited)), ("priority", Arg::from(priority_label(ctx, case.priority)))]);
+    let mut text = st(
+        ctx,
+        "support-sla-ping",
+        &[("minutes", Arg::Num(waited)), ("priority", Arg::from(priority_label(ctx, case.priority)))],
+    );
     if !ctx.support.mention.is_empty() {
         text = format!("{} {text}", escape_html(&ctx.support.mention));
     }

@@ -35,9 +35,12 @@ pub(super) async fn to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, content: 
     let Some(group) = staff_chat(ctx) else { return Ok(()) };
     let send = |topic: i32| async move {
         match content {
-            Content::Text(text) => {
-                bot.send_message(group, text).message_thread_id(thread(topic)).parse_mode(ParseMode::Html).await.map(drop)
-            }
+            Content::Text(text) => bot
+                .send_message(group, text)
+                .message_thread_id(thread(topic))
+                .parse_mode(ParseMode::Html)
+                .await
+                .map(drop),
             Content::Copy { chat_id, message_id } => bot
                 .copy_message(group, ChatId(*chat_id), MessageId(*message_id))
                 .message_thread_id(thread(topic))
@@ -58,12 +61,18 @@ pub(super) async fn to_topic(ctx: &Ctx, bot: &Bot, case: &SupportCase, content: 
 }
 
 /// The customer's topic, created (with the card) when there is none.
-pub(super) async fn ensure_topic(ctx: &Ctx, bot: &Bot, customer: &CustomerId, case: &SupportCase) -> Result<i32, BotError> {
+pub(super) async fn ensure_topic(
+    ctx: &Ctx,
+    bot: &Bot,
+    customer: &CustomerId,
+    case: &SupportCase,
+) -> Result<i32, BotError> {
     let Some(group) = staff_chat(ctx) else { return Err(BotError::Internal("no staff group".into())) };
     if let Some((chat, thread_id)) = ctx.store.support_topic(customer).await?
-        && chat == group.0 {
-            return Ok(thread_id);
-        }
+        && chat == group.0
+    {
+        return Ok(thread_id);
+    }
     let crm = ctx.adapters.crm.clone();
     let profile = ctx.adapters.call(crm.profile(customer)).await?;
     let name = match &profile {
