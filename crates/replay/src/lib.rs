@@ -5,6 +5,16 @@
 //! in-memory code gateway, and `@now` runs the bot's scheduled jobs due by the new time. A
 //! file with staff steps (`@staff`, `<staff`) runs with a staff group: the forum supergroup
 //! [`STAFF_CHAT_ID`] ("Support") in the sandbox, given to the bot in its options.
+//!
+//! # Layout
+//! - [`mod@parse`]: a transcript's text to its steps (the format, line by line).
+//! - [`run`]: plays the steps against a running bot and checks the replies.
+//! - [`drive`]: acting for a user or a staff member (send, press, share a contact) and
+//!   collecting what the bot answered once it has handled the update; the runner and the
+//!   integration tests both use it.
+//! - [`harness`]: [`harness::SandboxedBot`], the demo bot in the sandbox (the demo, replay and
+//!   tests start it).
+//! - this file: [`run_files`], playing files and printing `N passed, M failed`.
 
 pub mod drive;
 pub mod harness;

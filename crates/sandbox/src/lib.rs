@@ -24,6 +24,14 @@
 //! ([`Sandbox::delete_topic`]). Users' files (photos, voices, documents of any declared size)
 //! get file_ids the bot can send again or look up with `getFile`, which refuses files over
 //! 20 MB like the Bot API.
+//!
+//! # Layout
+//! - this file: [`Sandbox`] (start, the user side, what the bot sent), users and events.
+//! - `server.rs`: the HTTP server (`/bot<token>/<method>`, files); `methods.rs`: the Bot API
+//!   methods and their checks; `html.rs` and `markup.rs`: parse modes and keyboards checked as
+//!   Telegram does; `media.rs`: files; `forum.rs`: forum topics, administrators and staff;
+//!   `webhook.rs`: webhook delivery; `state.rs`: what the emulator remembers.
+//! - [`terminal`]: the demo's chat in a terminal.
 
 mod forum;
 mod html;
