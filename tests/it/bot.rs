@@ -2,6 +2,7 @@
 //! for what transcripts cannot show (slow adapters, restarts, the audit log, registration).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -73,8 +74,7 @@ impl Billing for SlowBilling {
 #[tokio::test]
 async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working() {
     let opts = SandboxOptions { adapter_timeout_ms: Some(300), ..fixed() };
-    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, clock, config| {
-        let timeout = Duration::from_millis(config.bot.adapter_timeout_ms);
+    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, clock, _config| {
         let builtin = Arc::new(Builtin::new(store).with_clock(clock));
         Adapters {
             crm: builtin.clone(),
@@ -84,7 +84,7 @@ async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working
             shop: builtin.clone(),
             loyalty: builtin.clone(),
             booking: builtin,
-            timeout,
+            backend: "builtin".into(),
         }
     })
     .await
@@ -99,6 +99,130 @@ async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working
     // Orders come from another system, which answers.
     let replies = say(&bot, &user, "где мой заказ").await;
     assert!(replies.contains("1234567890"), "{}", replies.dump());
+    bot.stop().await;
+}
+
+/// The built-in billing behind a switch: while `down`, every call fails as an outage.
+struct FlakyBilling {
+    inner: Arc<Builtin>,
+    outage: Arc<Outage>,
+}
+
+#[derive(Default)]
+struct Outage {
+    down: AtomicBool,
+    /// Calls that reached the billing.
+    calls: AtomicUsize,
+}
+
+impl FlakyBilling {
+    fn check(&self) -> AdapterResult<()> {
+        self.outage.calls.fetch_add(1, Ordering::SeqCst);
+        if self.outage.down.load(Ordering::SeqCst) {
+            return Err(AdapterError::Unavailable("connection refused".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Billing for FlakyBilling {
+    async fn account(&self, id: &CustomerId) -> AdapterResult<Option<Account>> {
+        self.check()?;
+        self.inner.account(id).await
+    }
+    async fn transactions(&self, id: &CustomerId, limit: u32) -> AdapterResult<Vec<Transaction>> {
+        self.check()?;
+        self.inner.transactions(id, limit).await
+    }
+    async fn tariffs(&self) -> AdapterResult<Vec<Tariff>> {
+        self.check()?;
+        self.inner.tariffs().await
+    }
+    async fn tariff_options(&self) -> AdapterResult<Vec<Tariff>> {
+        self.check()?;
+        self.inner.tariff_options().await
+    }
+    async fn quote_change(&self, id: &CustomerId, change: &SubscriptionChange) -> AdapterResult<ChangeOutcome> {
+        self.check()?;
+        self.inner.quote_change(id, change).await
+    }
+    async fn apply_change(
+        &self,
+        id: &CustomerId,
+        change: &SubscriptionChange,
+        key: &str,
+    ) -> AdapterResult<ChangeOutcome> {
+        self.check()?;
+        self.inner.apply_change(id, change, key).await
+    }
+    async fn payment_link(&self, id: &CustomerId, amount: Decimal, reference: &str) -> AdapterResult<String> {
+        self.check()?;
+        self.inner.payment_link(id, amount, reference).await
+    }
+    async fn credit_payment(
+        &self,
+        id: &CustomerId,
+        amount: Decimal,
+        payment_id: &str,
+        title: &LocalizedText,
+    ) -> AdapterResult<Option<Decimal>> {
+        self.check()?;
+        self.inner.credit_payment(id, amount, payment_id, title).await
+    }
+}
+
+#[tokio::test]
+async fn a_billing_outage_opens_the_breaker_and_the_balance_comes_back_after_the_cooldown() {
+    let mut config = Config::default();
+    config.adapters.breaker_failures = 2;
+    config.adapters.retries = 1;
+    let outage = Arc::new(Outage::default());
+    let flaky = outage.clone();
+    let bot = SandboxedBot::start_with_adapters(config, fixed(), move |store, clock, _config| {
+        let builtin = Arc::new(Builtin::new(store).with_clock(clock));
+        Adapters {
+            crm: builtin.clone(),
+            billing: Arc::new(FlakyBilling { inner: builtin.clone(), outage: flaky }),
+            logistics: builtin.clone(),
+            documents: builtin.clone(),
+            shop: builtin.clone(),
+            loyalty: builtin.clone(),
+            booking: builtin,
+            backend: "builtin".into(),
+        }
+    })
+    .await
+    .unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("₸"), "{}", replies.dump());
+
+    // The billing goes down: two failed calls (each tried twice) open its breaker.
+    outage.down.store(true, Ordering::SeqCst);
+    for _ in 0..2 {
+        let replies = say(&bot, &user, "баланс").await;
+        assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    }
+    let calls = outage.calls.load(Ordering::SeqCst);
+
+    // Open: the customer is answered at once and the billing is not asked.
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    assert_eq!(outage.calls.load(Ordering::SeqCst), calls, "no call reaches the billing while the breaker is open");
+    // Other systems answer meanwhile.
+    let replies = say(&bot, &user, "где мой заказ").await;
+    assert!(replies.contains("1234567890"), "{}", replies.dump());
+
+    // The billing recovers; after the cool-down (30 s on the bot's clock) the trial call
+    // succeeds and the balance is shown again.
+    outage.down.store(false, Ordering::SeqCst);
+    let clock = bot.clock.as_ref().unwrap();
+    clock.set(cabinet::clock::Clock::now(clock.as_ref()) + chrono::Duration::seconds(30));
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("₸"), "{}", replies.dump());
+    assert!(outage.calls.load(Ordering::SeqCst) > calls);
     bot.stop().await;
 }
 

@@ -19,6 +19,7 @@ use teloxide::update_listeners::{Polling, UpdateListener as _};
 use crate::adapters::Adapters;
 use crate::adapters::builtin::Builtin;
 use crate::adapters::builtin::BuiltinSettings;
+use crate::adapters::guard::{Guard, GuardSettings};
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
@@ -120,11 +121,7 @@ pub fn builtin(config: &Config, store: Store, clock: SharedClock) -> Adapters {
         holidays: config.booking.holidays.clone(),
         ..Default::default()
     };
-    Builtin::new(store)
-        .with_clock(clock)
-        .with_settings(settings)
-        .with_booking_settings(booking)
-        .adapters(Duration::from_millis(config.bot.adapter_timeout_ms))
+    Builtin::new(store).with_clock(clock).with_settings(settings).with_booking_settings(booking).adapters()
 }
 
 /// The provider token the sandbox accepts for Telegram invoices (it charges nobody).
@@ -245,9 +242,10 @@ pub fn build_ctx(
             minutes(config.support.sla_normal_minutes),
         ],
     };
+    let guard = Guard::new(GuardSettings::from_config(config), clock.clone());
     Ok(Arc::new(Ctx {
         store,
-        adapters,
+        adapters: adapters.guarded(guard),
         nlu,
         llm,
         i18n,

@@ -34,6 +34,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub database: DatabaseConfig,
     pub bot: BotConfig,
+    pub adapters: AdaptersConfig,
     pub llm: LlmConfig,
     pub documents: DocumentsConfig,
     pub payments: PaymentsConfig,
@@ -254,6 +255,52 @@ impl StepUpConfig {
             return Err(ConfigError::Invalid {
                 name: "step_up.secret (CABINET_OTP_SECRET)",
                 message: format!("expected at least {MIN_SECRET_CHARS} characters"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How calls to the business's systems are guarded (`adapters::guard`); their timeout is
+/// `bot.adapter_timeout_ms`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptersConfig {
+    /// Retries of a read that timed out or met an outage (writes are never retried).
+    pub retries: u32,
+    /// Failed calls in a row to one system that open its circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker answers at once without asking the system, in seconds.
+    pub breaker_cooldown_seconds: u32,
+    /// How long lists that rarely change (tariffs, options, services, staff) are cached, in
+    /// seconds (0: no cache).
+    pub cache_seconds: u32,
+}
+
+impl Default for AdaptersConfig {
+    fn default() -> Self {
+        Self { retries: 2, breaker_failures: 5, breaker_cooldown_seconds: 30, cache_seconds: 60 }
+    }
+}
+
+impl AdaptersConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.retries > 5 {
+            return Err(ConfigError::Invalid { name: "adapters.retries", message: "expected 0..=5".into() });
+        }
+        if !(1..=100).contains(&self.breaker_failures) {
+            return Err(ConfigError::Invalid { name: "adapters.breaker_failures", message: "expected 1..=100".into() });
+        }
+        if !(1..=3600).contains(&self.breaker_cooldown_seconds) {
+            return Err(ConfigError::Invalid {
+                name: "adapters.breaker_cooldown_seconds",
+                message: "expected 1..=3600 seconds".into(),
+            });
+        }
+        if self.cache_seconds > 3600 {
+            return Err(ConfigError::Invalid {
+                name: "adapters.cache_seconds",
+                message: "expected 0..=3600 seconds".into(),
             });
         }
         Ok(())
@@ -687,6 +734,7 @@ impl Config {
                 message: "expected at most a week (10080 minutes)".into(),
             });
         }
+        self.adapters.validate()?;
         self.payments.validate()?;
         self.step_up.validate()?;
         self.llm.validate()
@@ -817,6 +865,24 @@ mod tests {
         let toml = "[support]\nrelay_per_minute = 5\nrelay_per_customer_per_minute = 6\n";
         let err = Config::from_toml(toml, "c").unwrap().validate().unwrap_err();
         assert!(err.to_string().contains("relay_per_customer_per_minute"), "{err}");
+    }
+
+    #[test]
+    fn the_adapter_guard_has_defaults_and_its_limits_are_checked() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        let a = &config.adapters;
+        assert_eq!((a.retries, a.breaker_failures, a.breaker_cooldown_seconds, a.cache_seconds), (2, 5, 30, 60));
+        let text = "[adapters]\nretries = 0\nbreaker_failures = 1\nbreaker_cooldown_seconds = 5\ncache_seconds = 0\n";
+        Config::from_toml(text, "c").unwrap().validate().unwrap();
+        for (text, name) in [
+            ("[adapters]\nretries = 6\n", "adapters.retries"),
+            ("[adapters]\nbreaker_failures = 0\n", "adapters.breaker_failures"),
+            ("[adapters]\nbreaker_cooldown_seconds = 0\n", "adapters.breaker_cooldown_seconds"),
+            ("[adapters]\ncache_seconds = 3601\n", "adapters.cache_seconds"),
+        ] {
+            let err = Config::from_toml(text, "c").unwrap().validate().unwrap_err();
+            assert!(err.to_string().contains(name), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -126,8 +126,8 @@ impl Builtin {
         &self.booking
     }
 
-    /// Every trait, as [`Adapters`] with the given timeout.
-    pub fn adapters(self, timeout: Duration) -> Adapters {
+    /// Every trait, as [`Adapters`] named "builtin".
+    pub fn adapters(self) -> Adapters {
         let me = Arc::new(self);
         Adapters {
             crm: me.clone(),
@@ -137,7 +137,7 @@ impl Builtin {
             shop: me.clone(),
             loyalty: me.clone(),
             booking: me,
-            timeout,
+            backend: "builtin".into(),
         }
     }
 

@@ -1,14 +1,17 @@
 //! The business's systems as cabinet sees them: CRM, billing and logistics traits, their
-//! domain types, and [`Adapters`], which bounds every call with a timeout.
+//! domain types, and [`Adapters`]; [`Adapters::guarded`] puts every call behind the
+//! [`guard`]: a timeout, retries of reads, a circuit breaker, a short cache and metrics.
 //!
 //! Every method that reads a customer's data takes the [`CustomerId`] bound to the Telegram
 //! account, never an id taken from a message: an order number typed by a customer is looked
 //! up *within* that customer's orders.
 
 pub mod builtin;
+pub mod guard;
+pub mod guarded;
 pub mod otp;
 
-use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, future::Future, sync::Arc};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -207,6 +210,9 @@ pub enum AdapterError {
     Unavailable(String),
     #[error("the system answered with something unexpected: {0}")]
     Invalid(String),
+    /// The system failed again and again: it is not asked until its breaker's cool-down ends.
+    #[error("the system is failing and is not asked for a while")]
+    CircuitOpen,
 }
 
 pub type AdapterResult<T> = Result<T, AdapterError>;
@@ -568,7 +574,8 @@ pub trait Booking: Send + Sync {
     async fn upcoming(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AdapterResult<Vec<(CustomerId, Appointment)>>;
 }
 
-/// The business's systems, each call bounded by `timeout`.
+/// The business's systems. [`Adapters::guarded`] (which `app::build_ctx` applies to every
+/// bot) makes each call go through one [`guard::Guard`].
 #[derive(Clone)]
 pub struct Adapters {
     pub crm: Arc<dyn Crm>,
@@ -578,15 +585,32 @@ pub struct Adapters {
     pub shop: Arc<dyn Shop>,
     pub loyalty: Arc<dyn Loyalty>,
     pub booking: Arc<dyn Booking>,
-    pub timeout: Duration,
+    /// The backend's name in metrics and breakers ("builtin", "http", …).
+    pub backend: String,
 }
 
 impl Adapters {
-    /// Runs an adapter call, turning a timeout into [`AdapterError::Timeout`].
-    pub async fn call<T>(&self, fut: impl Future<Output = AdapterResult<T>>) -> AdapterResult<T> {
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(result) => result,
-            Err(_) => Err(AdapterError::Timeout),
+    /// The same systems, each behind `guard`.
+    pub fn guarded(self, guard: Arc<guard::Guard>) -> Adapters {
+        use guarded::*;
+        let backend = self.backend;
+        let g = || guard.clone();
+        let b = || backend.clone();
+        Adapters {
+            crm: Arc::new(GuardedCrm { inner: self.crm, guard: g(), backend: b() }),
+            billing: Arc::new(GuardedBilling { inner: self.billing, guard: g(), backend: b() }),
+            logistics: Arc::new(GuardedLogistics { inner: self.logistics, guard: g(), backend: b() }),
+            documents: Arc::new(GuardedDocuments { inner: self.documents, guard: g(), backend: b() }),
+            shop: Arc::new(GuardedShop { inner: self.shop, guard: g(), backend: b() }),
+            loyalty: Arc::new(GuardedLoyalty { inner: self.loyalty, guard: g(), backend: b() }),
+            booking: Arc::new(GuardedBooking { inner: self.booking, guard: g(), backend: b() }),
+            backend: b(),
         }
+    }
+
+    /// Awaits an adapter call. The guard already bounds it; this stays so that call sites
+    /// read the same whether or not they need the error converted.
+    pub async fn call<T>(&self, fut: impl Future<Output = AdapterResult<T>>) -> AdapterResult<T> {
+        fut.await
     }
 }

@@ -211,11 +211,12 @@ impl Turn {
         self.dialogue.get_or_default().await.map_err(BotError::State)
     }
 
-    /// Runs an adapter call with the configured timeout.
+    /// Awaits an adapter call, its error as a [`BotError`]. The timeout, retries and breaker
+    /// are the adapters' own (`adapters::guard`): nothing here to remember.
     pub async fn call<T>(
         &self,
         fut: impl std::future::Future<Output = Result<T, AdapterError>>,
     ) -> Result<T, BotError> {
-        Ok(self.ctx.adapters.call(fut).await?)
+        Ok(fut.await?)
     }
 }
