@@ -637,7 +637,8 @@ async fn a_document_the_business_has_a_file_of_is_sent_as_it_is() {
 /// A document system whose ids are as long as real backends' (a CRM's prefix and a UUID).
 struct LongIdDocuments;
 
-const LONG_ACT_1: &str = "bitrix24-deal-3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b-act-0000000000001";
+/// Of any shape, too: a path with ':', '/', spaces and Cyrillic.
+const LONG_ACT_1: &str = "1С:Бухгалтерия/Акт 0000000000001/3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b";
 const LONG_ACT_2: &str = "bitrix24-deal-3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b-act-0000000000002";
 
 #[async_trait]
@@ -670,7 +671,7 @@ fn button_data(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_document_whose_id_is_too_long_for_a_button_is_offered_and_sent_by_a_token() {
+async fn documents_whose_ids_are_too_long_for_a_button_are_offered_and_sent_by_a_token() {
     assert!(LONG_ACT_2.len() >= 60);
     let bot = SandboxedBot::start_with_adapters(Config::default(), fixed(), |store, clock, config| {
         let mut adapters = cabinet::app::builtin(config, store, clock);
@@ -696,11 +697,16 @@ async fn a_document_whose_id_is_too_long_for_a_button_is_offered_and_sent_by_a_t
     assert_eq!(sent[0].2, "Акт № 2 из CRM");
     assert_eq!(bot.sandbox.file_bytes(&sent[0].1).unwrap(), format!("%PDF-1.7 {LONG_ACT_2}").into_bytes());
 
+    press(&bot, &user, "Акт № 1").await;
+    let sent = documents_sent(&bot, &user);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(bot.sandbox.file_bytes(&sent[1].1).unwrap(), format!("%PDF-1.7 {LONG_ACT_1}").into_bytes());
+
     // /logout makes it stale like any button; /forget deletes what was kept.
     say(&bot, &user, "/logout").await;
     let replies = press(&bot, &user, "Акт № 1").await;
     assert!(replies.contains("больше не активна"), "{}", replies.dump());
-    assert_eq!(documents_sent(&bot, &user).len(), 1);
+    assert_eq!(documents_sent(&bot, &user).len(), 2);
     say(&bot, &user, "/forget").await;
     assert_eq!(bot.store.button_payload(&token).await.unwrap(), None);
     assert!(

@@ -21,6 +21,7 @@
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::Sha256;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
@@ -64,17 +65,30 @@ pub(super) fn tag_and_arg(payload: &str) -> (&str, &str) {
     payload.split_once(':').unwrap_or((payload, ""))
 }
 
-/// The longest id, order number or key a payload may carry (a payload that does not fit
-/// Telegram's callback data is kept server-side, so backends' long ids work).
+/// The longest id, order number or key a payload may carry, in characters (a payload that
+/// does not fit Telegram's callback data is kept server-side, so backends' long ids work).
 pub(super) const MAX_ID_LEN: usize = 128;
 
-/// Ids, SKUs, codes and keys: ASCII letters, digits, '-', '_' and '.', at most
-/// [`MAX_ID_LEN`].
+/// The bytes an argument keeps as they are: ASCII letters, digits, '-', '_' and '.'. Every
+/// other byte is written `%XX`, so an id of any shape (with ':', '/', spaces, Cyrillic)
+/// keeps the payload's syntax; the ids of earlier versions had only these, so their
+/// payloads are unchanged.
+const PLAIN: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+/// An id, order number, code or key as a payload's argument.
+pub(super) fn arg(value: &str) -> impl std::fmt::Display + '_ {
+    utf8_percent_encode(value, PLAIN)
+}
+
+/// Ids, SKUs, codes and keys read back from an argument ([`arg`]): any text of at most
+/// [`MAX_ID_LEN`] characters without control characters.
 pub(super) fn id(arg: &str) -> Option<String> {
-    (!arg.is_empty()
-        && arg.len() <= MAX_ID_LEN
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    .then(|| arg.to_owned())
+    if !arg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'%')) {
+        return None;
+    }
+    let value = percent_decode_str(arg).decode_utf8().ok()?;
+    (!value.is_empty() && value.chars().count() <= MAX_ID_LEN && !value.chars().any(char::is_control))
+        .then(|| value.into_owned())
 }
 
 /// Unix seconds between 2000 and 2100.
@@ -82,10 +96,9 @@ pub(super) fn timestamp(arg: &str) -> Option<i64> {
     arg.parse::<i64>().ok().filter(|t| (946_684_800..4_102_444_800).contains(t))
 }
 
-/// An order number: ASCII letters, digits and '-', at most [`MAX_ID_LEN`].
+/// An order number read back from an argument: as [`id`].
 pub(super) fn order_number(arg: &str) -> Option<String> {
-    (!arg.is_empty() && arg.len() <= MAX_ID_LEN && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .then(|| arg.to_owned())
+    id(arg)
 }
 
 /// Why button data was refused.
@@ -614,6 +627,26 @@ mod tests {
         let slot = BookingButton::MoveSlot { booking: LONG_ID.into(), staff: LONG_ID.into(), at: 1_736_589_600 };
         let data = sealed(&store, &codec(), slot.clone()).await;
         assert_eq!(codec().decode_payload::<BookingButton>(&store, &data).await, Some(slot));
+    }
+
+    #[tokio::test]
+    async fn ids_of_any_shape_are_escaped_and_read_back() {
+        assert_eq!(DocumentButton::Document("INV/2024/001".into()).encode(), "d:INV%2F2024%2F001");
+        let store = memory_store().await;
+        let longest = "я".repeat(MAX_ID_LEN);
+        for doc in ["INV/2024/001", "Акт № 12 за декабрь", "a:b|c%d~e", longest.as_str()] {
+            let button = DocumentButton::Document(doc.into());
+            let data = sealed(&store, &codec(), button.clone()).await;
+            assert!(data.len() <= MAX_DATA_BYTES, "{data}");
+            assert_eq!(codec().decode_payload::<DocumentButton>(&store, &data).await, Some(button));
+        }
+        let slot = BookingButton::MoveSlot { booking: "B:1/2".into(), staff: "Мария".into(), at: 1_736_589_600 };
+        let data = sealed(&store, &codec(), slot.clone()).await;
+        assert_eq!(codec().decode_payload::<BookingButton>(&store, &data).await, Some(slot));
+        // Too long, a control character, or a byte that should have been escaped: not ours.
+        for payload in [format!("d:{}", "a".repeat(MAX_ID_LEN + 1)), "d:a%0Ab".into(), "d:a/b".into(), "d:".into()] {
+            assert_eq!(DocumentButton::decode(&payload), None, "{payload}");
+        }
     }
 
     #[test]
