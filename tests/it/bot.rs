@@ -758,6 +758,88 @@ async fn a_document_the_business_has_a_file_of_is_sent_as_it_is() {
     bot.stop().await;
 }
 
+/// A document system whose ids are as long as real backends' (a CRM's prefix and a UUID).
+struct LongIdDocuments;
+
+/// Of any shape, too: a path with ':', '/', spaces and Cyrillic.
+const LONG_ACT_1: &str = "1С:Бухгалтерия/Акт 0000000000001/3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b";
+const LONG_ACT_2: &str = "bitrix24-deal-3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b-act-0000000000002";
+
+#[async_trait]
+impl cabinet::adapters::Documents for LongIdDocuments {
+    async fn documents(&self, id: &CustomerId) -> AdapterResult<Vec<cabinet::adapters::DocumentInfo>> {
+        Ok(if id.as_str() == "C1" {
+            vec![doc_info(LONG_ACT_1, "act", "Акт № 1 из CRM"), doc_info(LONG_ACT_2, "act", "Акт № 2 из CRM")]
+        } else {
+            vec![]
+        })
+    }
+    async fn document(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<cabinet::adapters::DocumentInfo>> {
+        Ok(self.documents(id).await?.into_iter().find(|d| d.id == doc_id))
+    }
+    async fn file(&self, id: &CustomerId, doc_id: &str) -> AdapterResult<Option<cabinet::adapters::DocumentFile>> {
+        if self.document(id, doc_id).await?.is_none() {
+            return Ok(None);
+        }
+        let bytes = format!("%PDF-1.7 {doc_id}").into_bytes();
+        Ok(Some(cabinet::adapters::DocumentFile::Bytes { file_name: "act.pdf".into(), bytes }))
+    }
+}
+
+/// The data of the newest button in `user`'s chat whose label contains `label`.
+fn button_data(bot: &SandboxedBot, user: &SandboxUser, label: &str) -> String {
+    match bot.sandbox.find_button(user.id, &|l: &str| l.contains(label)) {
+        Some(ButtonRef::Inline { callback_data, .. }) => callback_data,
+        other => panic!("no inline button [{label}]: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn documents_whose_ids_are_too_long_for_a_button_are_offered_and_sent_by_a_token() {
+    assert!(LONG_ACT_2.len() >= 60);
+    let bot = SandboxedBot::start_with_adapters(Config::default(), fixed(), |store, clock, config| {
+        let mut adapters = cabinet::app::builtin(config, store, clock);
+        adapters.documents = Arc::new(LongIdDocuments);
+        adapters
+    })
+    .await
+    .unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    let replies = say(&bot, &user, "пришли акт за декабрь").await;
+    assert!(replies.contains("несколько"), "{}", replies.dump());
+    let data = button_data(&bot, &user, "Акт № 2");
+    assert!(data.len() <= 64 && data.starts_with('~') && !data.contains("bitrix24"), "{data}");
+    let token = data.split('|').next().unwrap().trim_start_matches('~').to_owned();
+    let kept = bot.store.button_payload(&token).await.unwrap().expect("the payload is kept server-side");
+    assert_eq!((kept.telegram_user_id, kept.payload.as_str()), (user.id, format!("d:{LONG_ACT_2}").as_str()));
+
+    press(&bot, &user, "Акт № 2").await;
+    let sent = documents_sent(&bot, &user);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].2, "Акт № 2 из CRM");
+    assert_eq!(bot.sandbox.file_bytes(&sent[0].1).unwrap(), format!("%PDF-1.7 {LONG_ACT_2}").into_bytes());
+
+    press(&bot, &user, "Акт № 1").await;
+    let sent = documents_sent(&bot, &user);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(bot.sandbox.file_bytes(&sent[1].1).unwrap(), format!("%PDF-1.7 {LONG_ACT_1}").into_bytes());
+
+    // /logout makes it stale like any button; /forget deletes what was kept.
+    say(&bot, &user, "/logout").await;
+    let replies = press(&bot, &user, "Акт № 1").await;
+    assert!(replies.contains("больше не активна"), "{}", replies.dump());
+    assert_eq!(documents_sent(&bot, &user).len(), 2);
+    say(&bot, &user, "/forget").await;
+    assert_eq!(bot.store.button_payload(&token).await.unwrap(), None);
+    assert!(
+        bot.store.audit_entries(user.id).await.unwrap().iter().all(|e| e.action != "callback.forged"),
+        "stale, not forged"
+    );
+    bot.stop().await;
+}
+
 // --- booking reminders --------------------------------------------------------------------------
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use cabinet::adapters::{
 use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::{Locale, Period, Phone};
 use cabinet::store::import::{self, BusinessData, DEMO_JSON};
-use cabinet::store::{AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, TopUpPayment};
+use cabinet::store::{AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, StoredButton, TopUpPayment};
 use cabinet::store::{Job, NewJob};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -3548,4 +3548,59 @@ async fn logout_and_forget_detach_an_open_case_and_a_returning_customer_reattach
     // A closed case is not reattached.
     store.close_case(open.id, left + Duration::minutes(3)).await.unwrap();
     assert!(!store.reattach_case(open.id, 5007, 5007).await.unwrap());
+}
+
+// --- button payloads kept server-side ------------------------------------------------------
+
+on_every_engine!(
+    a_button_payload_is_kept_under_its_token_for_its_user,
+    expired_button_payloads_are_purged_a_batch_at_a_time_and_with_each_new_one,
+    forget_deletes_the_users_button_payloads_only,
+);
+
+async fn a_button_payload_is_kept_under_its_token_for_its_user(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    let payload = format!("d:{}", "deal-3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b-".repeat(3));
+    store.keep_button_payload("tok-A_12345678901", 5001, &payload, at, at + Duration::days(30)).await.unwrap();
+    let kept = store.button_payload("tok-A_12345678901").await.unwrap().unwrap();
+    assert_eq!(kept, StoredButton { telegram_user_id: 5001, payload, expires_at: at + Duration::days(30) });
+    assert_eq!(store.button_payload("tok-a_12345678901").await.unwrap(), None, "tokens are case-sensitive");
+    assert_eq!(store.button_payload("unknown").await.unwrap(), None);
+    // A token is issued once.
+    assert!(store.keep_button_payload("tok-A_12345678901", 5002, "o:1", at, at + Duration::days(1)).await.is_err());
+}
+
+async fn expired_button_payloads_are_purged_a_batch_at_a_time_and_with_each_new_one(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    for i in 1..=5 {
+        let token = format!("old{i}");
+        store.keep_button_payload(&token, 5001, "o:1", at, at + Duration::days(i)).await.unwrap();
+    }
+    store.keep_button_payload("live", 5001, "o:2", at, at + Duration::days(30)).await.unwrap();
+    // Expired by day 3: old1..old3; a batch of two takes the earliest.
+    assert_eq!(store.purge_button_payloads(at + Duration::days(3), 2).await.unwrap(), 2);
+    assert_eq!(store.button_payload("old1").await.unwrap(), None);
+    assert_eq!(store.button_payload("old2").await.unwrap(), None);
+    assert!(store.button_payload("old3").await.unwrap().is_some());
+    // Keeping a new payload purges what has expired by then.
+    store.keep_button_payload("new", 5002, "o:3", at + Duration::days(4), at + Duration::days(34)).await.unwrap();
+    for gone in ["old3", "old4"] {
+        assert_eq!(store.button_payload(gone).await.unwrap(), None, "{gone}");
+    }
+    for kept in ["old5", "live", "new"] {
+        assert!(store.button_payload(kept).await.unwrap().is_some(), "{kept}");
+    }
+}
+
+async fn forget_deletes_the_users_button_payloads_only(store: Store) {
+    let at = utc("2025-01-11T05:00:00Z");
+    for user in [5001, 5002] {
+        store.touch_user(user, user).await.unwrap();
+        store.keep_button_payload(&format!("t{user}"), user, "o:1", at, at + Duration::days(30)).await.unwrap();
+    }
+    store.unbind(5001, at).await.unwrap();
+    assert!(store.button_payload("t5001").await.unwrap().is_some(), "/logout leaves them to the epoch");
+    store.forget(5001, 5001, at).await.unwrap();
+    assert_eq!(store.button_payload("t5001").await.unwrap(), None);
+    assert!(store.button_payload("t5002").await.unwrap().is_some());
 }

@@ -253,7 +253,8 @@ pub fn build_ctx(
         settings,
         otp,
         support,
-        codec: CallbackCodec::new(&callback_key(config, token)),
+        codec: CallbackCodec::new(&callback_key(config, token))
+            .with_ttl(chrono::Duration::days(i64::from(config.bot.button_ttl_days))),
     }))
 }
 

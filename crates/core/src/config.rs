@@ -401,6 +401,9 @@ pub struct BotConfig {
     pub default_locale: Option<String>,
     /// Orders per page in the order history (`CABINET_ORDERS_PAGE_SIZE`).
     pub orders_page_size: u32,
+    /// How many days a button whose payload is kept server-side (one too long for Telegram's
+    /// 64 bytes of callback data) stays active (`CABINET_BUTTON_TTL_DAYS`).
+    pub button_ttl_days: u32,
     /// Intent data files to use instead of the built-in ones (`CABINET_DIALOGUES_DIR`).
     pub dialogues_dir: Option<PathBuf>,
     /// Message files to use instead of the built-in ones (`CABINET_LOCALES_DIR`).
@@ -418,6 +421,7 @@ impl Default for BotConfig {
             adapter_timeout_ms: 3000,
             default_locale: None,
             orders_page_size: 5,
+            button_ttl_days: crate::bot::keyboards::DEFAULT_BUTTON_TTL_DAYS,
             dialogues_dir: None,
             locales_dir: None,
             callback_secret: None,
@@ -573,6 +577,9 @@ impl Config {
         if let Some(v) = non_empty("CABINET_ORDERS_PAGE_SIZE") {
             self.bot.orders_page_size = parse_number("CABINET_ORDERS_PAGE_SIZE", &v)?;
         }
+        if let Some(v) = non_empty("CABINET_BUTTON_TTL_DAYS") {
+            self.bot.button_ttl_days = parse_number("CABINET_BUTTON_TTL_DAYS", &v)?;
+        }
         if let Some(v) = non_empty("CABINET_DIALOGUES_DIR") {
             self.bot.dialogues_dir = Some(v.into());
         }
@@ -667,6 +674,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "bot.orders_page_size (CABINET_ORDERS_PAGE_SIZE)",
                 message: "expected 1..=20".into(),
+            });
+        }
+        if !(1..=365).contains(&self.bot.button_ttl_days) {
+            return Err(ConfigError::Invalid {
+                name: "bot.button_ttl_days (CABINET_BUTTON_TTL_DAYS)",
+                message: "expected 1..=365 days".into(),
             });
         }
         if self.bot.terms_version.trim().is_empty() {
@@ -778,6 +791,15 @@ mod tests {
         assert_eq!(config.database.url, "sqlite://cabinet.db");
         assert!(config.telegram.token.is_none());
         assert_eq!(config.bot.orders_page_size, 5);
+    }
+
+    #[test]
+    fn buttons_kept_server_side_live_30_days_unless_configured() {
+        assert_eq!(Config::load_with(None, env_of(&[])).unwrap().bot.button_ttl_days, 30);
+        let config = Config::load_with(None, env_of(&[("CABINET_BUTTON_TTL_DAYS", "7")])).unwrap();
+        assert_eq!(config.bot.button_ttl_days, 7);
+        let err = Config::load_with(None, env_of(&[("CABINET_BUTTON_TTL_DAYS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("button_ttl_days"), "{err}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use teloxide::prelude::*;
 use teloxide::types::InputFile;
 
 use super::general::GeneralButton;
-use super::keyboards::{ButtonKind, id, pressed, tag_and_arg, timestamp};
+use super::keyboards::{ButtonKind, arg, id, pressed, tag_and_arg, timestamp};
 use super::staff::StaffButton;
 use super::state::{Draft, State};
 use super::understanding::{classify, is_cancel, moves_on};
@@ -76,17 +76,17 @@ impl ButtonKind for BookingButton {
 
     fn encode(&self) -> String {
         match self {
-            BookingButton::Service { service, staff: None } => format!("bv:{service}"),
-            BookingButton::Service { service, staff: Some(staff) } => format!("bv:{service}:{staff}"),
-            BookingButton::Slot { service, staff, at } => format!("bs:{service}:{staff}:{at}"),
-            BookingButton::Confirm(key) => format!("bc:{key}"),
+            BookingButton::Service { service, staff: None } => format!("bv:{}", arg(service)),
+            BookingButton::Service { service, staff: Some(staff) } => format!("bv:{}:{}", arg(service), arg(staff)),
+            BookingButton::Slot { service, staff, at } => format!("bs:{}:{}:{at}", arg(service), arg(staff)),
+            BookingButton::Confirm(key) => format!("bc:{}", arg(key)),
             BookingButton::CancelDraft => "bx".into(),
-            BookingButton::Move(id) => format!("mv:{id}"),
-            BookingButton::MoveSlot { booking, staff, at } => format!("ms:{booking}:{staff}:{at}"),
-            BookingButton::AskCancel(id) => format!("ca:{id}"),
-            BookingButton::ConfirmCancel(id) => format!("cc:{id}"),
+            BookingButton::Move(id) => format!("mv:{}", arg(id)),
+            BookingButton::MoveSlot { booking, staff, at } => format!("ms:{}:{}:{at}", arg(booking), arg(staff)),
+            BookingButton::AskCancel(id) => format!("ca:{}", arg(id)),
+            BookingButton::ConfirmCancel(id) => format!("cc:{}", arg(id)),
             BookingButton::Keep => "ck".into(),
-            BookingButton::ReminderConfirm(id) => format!("rc:{id}"),
+            BookingButton::ReminderConfirm(id) => format!("rc:{}", arg(id)),
             BookingButton::List => "mb".into(),
         }
     }

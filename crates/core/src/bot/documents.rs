@@ -16,7 +16,7 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, ParseMode};
 
-use super::keyboards::{ButtonKind, id, order_number, pressed, tag_and_arg};
+use super::keyboards::{ButtonKind, arg, id, order_number, pressed, tag_and_arg};
 use super::{HandlerResult, Turn};
 use crate::adapters::{DocumentData, DocumentFile, DocumentInfo};
 use crate::domain::datetime::format_date_with_year;
@@ -44,8 +44,8 @@ impl ButtonKind for DocumentButton {
 
     fn encode(&self) -> String {
         match self {
-            DocumentButton::Document(id) => format!("d:{id}"),
-            DocumentButton::OfOrder(number) => format!("od:{number}"),
+            DocumentButton::Document(id) => format!("d:{}", arg(id)),
+            DocumentButton::OfOrder(number) => format!("od:{}", arg(number)),
         }
     }
 

@@ -5,21 +5,33 @@
 //! its own encoding, and reads its presses in its own `buttons()` branch of the schema. The
 //! epoch is the user's (bumped by /logout and /forget, so older buttons go stale) and the mac
 //! is a truncated HMAC-SHA256 over payload, epoch and the user's id, so data that the bot did
-//! not issue to this user is rejected (`check`, then `refused`). Everything fits
-//! Telegram's 64-byte limit.
+//! not issue to this user is rejected (`check`, then `refused`).
+//!
+//! Telegram's callback data holds 64 bytes. Data that fits is sent as it is (the common
+//! case: no database write). A payload too long for it — a backend's UUID or long record id —
+//! is kept server-side ([`Buttons::seal`]): the store keeps it under a short random token for
+//! the user it is issued to, until it expires, and the button's payload is `~` and the token
+//! (`~<16 URL-safe characters>|epoch|mac`, signed like any other). A press reads it back
+//! ([`CallbackCodec::open`]); an unknown or expired token is stale, one kept for another
+//! user forged.
 //!
 //! The payloads are those of the single button enum of earlier versions, so buttons sent
 //! before an upgrade keep working.
 
 use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::Sha256;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardButtonKind, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup,
+};
 
 use super::{HandlerResult, Turn};
 use crate::error::BotError;
+use crate::store::{Store, StoreResult};
 
 /// A feature's buttons: an enum whose payloads start with one of its tags.
 pub trait ButtonKind: Sized + Clone + Send + Sync + 'static {
@@ -53,12 +65,30 @@ pub(super) fn tag_and_arg(payload: &str) -> (&str, &str) {
     payload.split_once(':').unwrap_or((payload, ""))
 }
 
-/// Ids, SKUs, codes and keys: ASCII letters, digits, '-', '_' and '.', short.
+/// The longest id, order number or key a payload may carry, in characters (a payload that
+/// does not fit Telegram's callback data is kept server-side, so backends' long ids work).
+pub(super) const MAX_ID_LEN: usize = 128;
+
+/// The bytes an argument keeps as they are: ASCII letters, digits, '-', '_' and '.'. Every
+/// other byte is written `%XX`, so an id of any shape (with ':', '/', spaces, Cyrillic)
+/// keeps the payload's syntax; the ids of earlier versions had only these, so their
+/// payloads are unchanged.
+const PLAIN: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+/// An id, order number, code or key as a payload's argument.
+pub(super) fn arg(value: &str) -> impl std::fmt::Display + '_ {
+    utf8_percent_encode(value, PLAIN)
+}
+
+/// Ids, SKUs, codes and keys read back from an argument ([`arg`]): any text of at most
+/// [`MAX_ID_LEN`] characters without control characters.
 pub(super) fn id(arg: &str) -> Option<String> {
-    (!arg.is_empty()
-        && arg.len() <= 32
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    .then(|| arg.to_owned())
+    if !arg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'%')) {
+        return None;
+    }
+    let value = percent_decode_str(arg).decode_utf8().ok()?;
+    (!value.is_empty() && value.chars().count() <= MAX_ID_LEN && !value.chars().any(char::is_control))
+        .then(|| value.into_owned())
 }
 
 /// Unix seconds between 2000 and 2100.
@@ -66,10 +96,9 @@ pub(super) fn timestamp(arg: &str) -> Option<i64> {
     arg.parse::<i64>().ok().filter(|t| (946_684_800..4_102_444_800).contains(t))
 }
 
-/// An order number: ASCII letters, digits and '-', short.
+/// An order number read back from an argument: as [`id`].
 pub(super) fn order_number(arg: &str) -> Option<String> {
-    (!arg.is_empty() && arg.len() <= 24 && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .then(|| arg.to_owned())
+    id(arg)
 }
 
 /// Why button data was refused.
@@ -81,17 +110,35 @@ pub enum CallbackError {
     Stale,
 }
 
-/// Signs and checks button data.
+/// Signs and checks button data, and says how long a payload kept server-side lives.
 #[derive(Clone)]
 pub struct CallbackCodec {
     key: Vec<u8>,
+    ttl: Duration,
 }
 
 const MAC_BYTES: usize = 8;
 
+/// The most bytes of callback data Telegram takes.
+pub const MAX_DATA_BYTES: usize = 64;
+
+/// How a payload kept server-side begins: `~` and its token (no tag begins so).
+const TOKEN_MARK: char = '~';
+
+/// The characters of a token: 16 of them, 96 random bits.
+const TOKEN_LEN: usize = 16;
+
+/// How long a payload kept server-side lives by default (`bot.button_ttl_days`).
+pub const DEFAULT_BUTTON_TTL_DAYS: u32 = 30;
+
 impl CallbackCodec {
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+        Self { key: key.to_vec(), ttl: Duration::days(i64::from(DEFAULT_BUTTON_TTL_DAYS)) }
+    }
+
+    /// The same key; payloads kept server-side live `ttl`.
+    pub fn with_ttl(self, ttl: Duration) -> Self {
+        Self { ttl, ..self }
     }
 
     fn mac(&self, payload: &str, epoch: i64, user_id: i64) -> String {
@@ -133,6 +180,40 @@ impl CallbackCodec {
         }
         Ok(payload.to_owned())
     }
+
+    /// Checks button data pressed by `user_id`, whose epoch is now `epoch`, at `now`, and
+    /// reads a payload kept server-side: the payload the bot issued to them. An unknown or
+    /// expired token is stale (purged, or deleted by /forget); one kept for another user is
+    /// forged.
+    pub async fn open(
+        &self,
+        store: &Store,
+        data: &str,
+        epoch: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<String, CallbackError>> {
+        let payload = match self.verify(data, epoch, user_id) {
+            Ok(payload) => payload,
+            Err(why) => return Ok(Err(why)),
+        };
+        let Some(token) = payload.strip_prefix(TOKEN_MARK) else {
+            return Ok(Ok(payload));
+        };
+        Ok(match store.button_payload(token).await? {
+            Some(kept) if kept.telegram_user_id != user_id => Err(CallbackError::Forged),
+            Some(kept) if kept.expires_at > now => Ok(kept.payload),
+            _ => Err(CallbackError::Stale),
+        })
+    }
+}
+
+/// A fresh token: [`TOKEN_LEN`] URL-safe characters.
+fn new_token() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::thread_rng();
+    (0..TOKEN_LEN).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// Compares two byte strings in time that does not depend on where they differ.
@@ -152,11 +233,37 @@ impl Buttons<'_> {
         InlineKeyboardButton::callback(label, self.codec.encode(payload, self.epoch, self.user_id))
     }
 
-    /// Rows of buttons of one kind, or of [`Payload`]s of several.
+    /// Rows of buttons of one kind, or of [`Payload`]s of several. Data too long for
+    /// Telegram is sent only after [`Buttons::seal`] (which [`Turn`]'s sending does).
     pub fn markup<P: Into<Payload>>(&self, rows: Vec<Vec<(String, P)>>) -> InlineKeyboardMarkup {
         InlineKeyboardMarkup::new(
             rows.into_iter().map(|row| row.into_iter().map(|(label, cb)| self.button(label, cb)).collect::<Vec<_>>()),
         )
+    }
+
+    /// The keyboard as it may be sent: every button whose data is longer than Telegram takes
+    /// gets a fresh token instead, its payload kept in the store for this user until
+    /// `now` + the codec's lifetime. Data that fits is left as it is.
+    pub async fn seal(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+        mut markup: InlineKeyboardMarkup,
+    ) -> Result<InlineKeyboardMarkup, BotError> {
+        for button in markup.inline_keyboard.iter_mut().flatten() {
+            let InlineKeyboardButtonKind::CallbackData(data) = &mut button.kind else { continue };
+            if data.len() <= MAX_DATA_BYTES {
+                continue;
+            }
+            let payload = self
+                .codec
+                .verify(data, self.epoch, self.user_id)
+                .map_err(|why| BotError::Internal(format!("button data not signed for this user: {why:?}")))?;
+            let token = new_token();
+            store.keep_button_payload(&token, self.user_id, &payload, now, now + self.codec.ttl).await?;
+            *data = self.codec.encode(Payload(format!("{TOKEN_MARK}{token}")), self.epoch, self.user_id);
+        }
+        Ok(markup)
     }
 }
 
@@ -165,14 +272,25 @@ impl Buttons<'_> {
 pub enum Press {
     Signed(String),
     Refused(CallbackError),
+    /// A payload kept server-side could not be read (the store failed).
+    Unreadable(String),
 }
 
-/// Checks the pressed button's signature, user and epoch.
-pub(super) fn check(turn: Turn, q: CallbackQuery) -> Press {
-    match turn.ctx.codec.verify(q.data.as_deref().unwrap_or_default(), turn.user.epoch, turn.user_id) {
-        Ok(payload) => Press::Signed(payload),
-        Err(why) => Press::Refused(why),
+/// Checks the pressed button's signature, user and epoch, and reads a payload kept
+/// server-side.
+pub(super) async fn check(turn: Turn, q: CallbackQuery) -> Press {
+    let data = q.data.as_deref().unwrap_or_default();
+    match turn.ctx.codec.open(&turn.ctx.store, data, turn.user.epoch, turn.user_id, turn.ctx.clock.now()).await {
+        Ok(Ok(payload)) => Press::Signed(payload),
+        Ok(Err(why)) => Press::Refused(why),
+        Err(error) => Press::Unreadable(error.to_string()),
     }
+}
+
+/// A press whose payload could not be read: an error (the customer hears that something
+/// went wrong).
+pub(super) async fn unreadable(error: String) -> HandlerResult {
+    Err(BotError::Internal(format!("reading a button's payload: {error}")))
 }
 
 /// The private chat's message a button is on, when it is on one.
@@ -192,7 +310,7 @@ pub(super) async fn answer_only(bot: Bot, q: CallbackQuery) -> HandlerResult {
 pub(super) fn pressed<K: ButtonKind>() -> UpdateHandler<BotError> {
     dptree::filter_map(|press: Press| match press {
         Press::Signed(payload) => K::decode(&payload),
-        Press::Refused(_) => None,
+        Press::Refused(_) | Press::Unreadable(_) => None,
     })
     .branch(
         dptree::filter(|button: K, turn: Turn| button.needs_binding() && turn.binding.is_none())
@@ -262,6 +380,13 @@ mod tests {
 
     fn codec() -> CallbackCodec {
         CallbackCodec::new(b"test key")
+    }
+
+    impl CallbackCodec {
+        /// The button of kind `K` that data sealed for user 5001 at epoch 2 names, at `t0`.
+        async fn decode_payload<K: ButtonKind>(&self, store: &Store, data: &str) -> Option<K> {
+            K::decode(&self.open(store, data, 2, 5001, t0()).await.ok()?.ok()?)
+        }
     }
 
     /// Every button of `all` is encoded as its payload in `wire`, fits Telegram's limit and
@@ -395,6 +520,133 @@ mod tests {
     fn a_button_from_before_logout_is_stale() {
         let data = codec().encode(GeneralButton::Menu(MenuItem::Balance), 1, 5001);
         assert_eq!(codec().decode::<GeneralButton>(&data, 2, 5001), Err(CallbackError::Stale));
+    }
+
+    /// A document id as long as a backend may give (a UUID with a prefix).
+    const LONG_ID: &str = "deal-3f2b8c1e-9a4d-4e7b-b6f0-1c2d3e4f5a6b-0000000000000000000042";
+
+    async fn memory_store() -> Store {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-01-11T05:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn data_of(markup: &InlineKeyboardMarkup) -> Vec<String> {
+        markup
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|b| match &b.kind {
+                InlineKeyboardButtonKind::CallbackData(data) => Some(data.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The data of one button of `button` sealed for user 5001 at epoch 2 at `t0`.
+    async fn sealed<K: ButtonKind>(store: &Store, codec: &CallbackCodec, button: K) -> String {
+        let buttons = Buttons { codec, epoch: 2, user_id: 5001 };
+        let markup = buttons.seal(store, t0(), buttons.markup(vec![vec![("x".to_owned(), button)]])).await.unwrap();
+        data_of(&markup).remove(0)
+    }
+
+    #[tokio::test]
+    async fn a_payload_too_long_for_telegram_goes_through_a_token_and_comes_back() {
+        let store = memory_store().await;
+        let button = DocumentButton::Document(LONG_ID.into());
+        assert!(codec().encode(button.clone(), 2, 5001).len() > MAX_DATA_BYTES);
+        let data = sealed(&store, &codec(), button.clone()).await;
+        assert!(data.len() <= MAX_DATA_BYTES, "{data} is longer than Telegram allows");
+        assert!(data.starts_with('~') && !data.contains(LONG_ID), "{data}");
+        let payload = codec().open(&store, &data, 2, 5001, t0() + Duration::days(29)).await.unwrap().unwrap();
+        assert_eq!(DocumentButton::decode(&payload), Some(button));
+        // The same button sealed again gets a token of its own.
+        assert_ne!(sealed(&store, &codec(), DocumentButton::Document(LONG_ID.into())).await, data);
+    }
+
+    #[tokio::test]
+    async fn a_payload_that_fits_stays_in_the_button() {
+        let store = memory_store().await;
+        let data = sealed(&store, &codec(), OrderButton::Details("78234".into())).await;
+        assert_eq!(data, codec().encode(OrderButton::Details("78234".into()), 2, 5001));
+        assert_eq!(codec().open(&store, &data, 2, 5001, t0()).await.unwrap(), Ok("o:78234".to_owned()));
+        assert_eq!(store.purge_button_payloads(t0() + Duration::days(365), 100).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_token_expires_with_the_codecs_lifetime() {
+        let store = memory_store().await;
+        let codec = codec().with_ttl(Duration::days(7));
+        let data = sealed(&store, &codec, DocumentButton::Document(LONG_ID.into())).await;
+        let at = |days| t0() + Duration::days(days) - Duration::seconds(1);
+        assert!(codec.open(&store, &data, 2, 5001, at(7)).await.unwrap().is_ok());
+        assert_eq!(
+            codec.open(&store, &data, 2, 5001, at(7) + Duration::seconds(1)).await.unwrap(),
+            Err(CallbackError::Stale)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_is_for_the_user_it_was_issued_to() {
+        let store = memory_store().await;
+        let data = sealed(&store, &codec(), DocumentButton::Document(LONG_ID.into())).await;
+        // Pressed by someone else: the signature is another user's.
+        assert_eq!(codec().open(&store, &data, 2, 5002, t0()).await.unwrap(), Err(CallbackError::Forged));
+        // Even signed for 5002 (as by someone who had the key), a token kept for 5001 is forged.
+        let token = data.split('|').next().unwrap();
+        let resigned = codec().encode(Payload(token.to_owned()), 2, 5002);
+        assert_eq!(codec().open(&store, &resigned, 2, 5002, t0()).await.unwrap(), Err(CallbackError::Forged));
+    }
+
+    #[tokio::test]
+    async fn an_edited_token_is_forged_and_an_unknown_or_old_one_stale() {
+        let store = memory_store().await;
+        let data = sealed(&store, &codec(), DocumentButton::Document(LONG_ID.into())).await;
+        let flipped = if data.as_bytes()[1] == b'A' { 'B' } else { 'A' };
+        let edited = format!("~{flipped}{}", &data[2..]);
+        assert_eq!(codec().open(&store, &edited, 2, 5001, t0()).await.unwrap(), Err(CallbackError::Forged));
+        // After /logout (the epoch moved on) the button is stale like any other.
+        assert_eq!(codec().open(&store, &data, 3, 5001, t0()).await.unwrap(), Err(CallbackError::Stale));
+        // A token the store no longer has (purged, or deleted by /forget): stale.
+        let unknown = codec().encode(Payload("~AAAAAAAAAAAAAAAA".to_owned()), 2, 5001);
+        assert_eq!(codec().open(&store, &unknown, 2, 5001, t0()).await.unwrap(), Err(CallbackError::Stale));
+    }
+
+    #[tokio::test]
+    async fn long_order_numbers_and_ids_are_read_back() {
+        let store = memory_store().await;
+        for button in [OrderButton::Details(LONG_ID.into()), OrderButton::Map(LONG_ID.into())] {
+            let data = sealed(&store, &codec(), button.clone()).await;
+            assert!(data.len() <= MAX_DATA_BYTES);
+            assert_eq!(codec().decode_payload::<OrderButton>(&store, &data).await, Some(button));
+        }
+        let slot = BookingButton::MoveSlot { booking: LONG_ID.into(), staff: LONG_ID.into(), at: 1_736_589_600 };
+        let data = sealed(&store, &codec(), slot.clone()).await;
+        assert_eq!(codec().decode_payload::<BookingButton>(&store, &data).await, Some(slot));
+    }
+
+    #[tokio::test]
+    async fn ids_of_any_shape_are_escaped_and_read_back() {
+        assert_eq!(DocumentButton::Document("INV/2024/001".into()).encode(), "d:INV%2F2024%2F001");
+        let store = memory_store().await;
+        let longest = "я".repeat(MAX_ID_LEN);
+        for doc in ["INV/2024/001", "Акт № 12 за декабрь", "a:b|c%d~e", longest.as_str()] {
+            let button = DocumentButton::Document(doc.into());
+            let data = sealed(&store, &codec(), button.clone()).await;
+            assert!(data.len() <= MAX_DATA_BYTES, "{data}");
+            assert_eq!(codec().decode_payload::<DocumentButton>(&store, &data).await, Some(button));
+        }
+        let slot = BookingButton::MoveSlot { booking: "B:1/2".into(), staff: "Мария".into(), at: 1_736_589_600 };
+        let data = sealed(&store, &codec(), slot.clone()).await;
+        assert_eq!(codec().decode_payload::<BookingButton>(&store, &data).await, Some(slot));
+        // Too long, a control character, or a byte that should have been escaped: not ours.
+        for payload in [format!("d:{}", "a".repeat(MAX_ID_LEN + 1)), "d:a%0Ab".into(), "d:a/b".into(), "d:".into()] {
+            assert_eq!(DocumentButton::decode(&payload), None, "{payload}");
+        }
     }
 
     #[test]

@@ -255,9 +255,10 @@ fn button_presses() -> UpdateHandler<BotError> {
             dptree::filter_map(keyboards::private_message)
                 .map(|q: CallbackQuery| q.from)
                 .chain(Turn::enter())
-                .map(keyboards::check)
+                .map_async(keyboards::check)
                 // Forged (audited: it counts as probing) or stale: «кнопка больше не активна».
                 .branch(case![Press::Refused(why)].endpoint(keyboards::refused))
+                .branch(case![Press::Unreadable(error)].endpoint(keyboards::unreadable))
                 .branch(general::buttons())
                 .branch(payments::buttons())
                 .branch(orders::buttons())

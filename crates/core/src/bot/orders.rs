@@ -18,7 +18,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageId};
 
 use super::documents::DocumentButton;
-use super::keyboards::{ButtonKind, Payload, order_number, pressed, tag_and_arg};
+use super::keyboards::{ButtonKind, Payload, arg, order_number, pressed, tag_and_arg};
 use super::shop::ShopButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{CustomerId, Order, OrderStatus};
@@ -44,8 +44,8 @@ impl ButtonKind for OrderButton {
     fn encode(&self) -> String {
         match self {
             OrderButton::Page(page) => format!("p:{page}"),
-            OrderButton::Details(number) => format!("o:{number}"),
-            OrderButton::Map(number) => format!("g:{number}"),
+            OrderButton::Details(number) => format!("o:{}", arg(number)),
+            OrderButton::Map(number) => format!("g:{}", arg(number)),
         }
     }
 

@@ -155,6 +155,13 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
             (ctx.i18n.t(locale, "booking-move-short", &[]), BookingButton::Move(appointment.id.clone())),
             (ctx.i18n.t(locale, "booking-cancel-short", &[]), BookingButton::AskCancel(appointment.id.clone())),
         ]]);
+        let markup = match buttons.seal(&ctx.store, now, markup).await {
+            Ok(markup) => markup,
+            Err(error) => {
+                let _ = ctx.store.forget_reminder(&appointment.id, &payload.kind, binding.chat_id).await;
+                return Err(retry(error.to_string()));
+            }
+        };
         match bot.send_message(ChatId(binding.chat_id), &text).parse_mode(ParseMode::Html).reply_markup(markup).await {
             Ok(_) => {
                 let _ = ctx.store.log_message(binding.chat_id, "out", &text, now).await;

@@ -18,7 +18,7 @@
 use rust_decimal::Decimal;
 use teloxide::dispatching::UpdateHandler;
 
-use super::keyboards::{ButtonKind, id, order_number, pressed, tag_and_arg};
+use super::keyboards::{ButtonKind, arg, id, order_number, pressed, tag_and_arg};
 use super::state::{Draft, State};
 use super::{HandlerResult, Turn};
 use crate::adapters::{NewOrder, Order, OrderRefusal, Product};
@@ -45,9 +45,9 @@ impl ButtonKind for ShopButton {
 
     fn encode(&self) -> String {
         match self {
-            ShopButton::Repeat(number) => format!("r:{number}"),
-            ShopButton::Offer(sku) => format!("f:{sku}"),
-            ShopButton::Confirm(key) => format!("oc:{key}"),
+            ShopButton::Repeat(number) => format!("r:{}", arg(number)),
+            ShopButton::Offer(sku) => format!("f:{}", arg(sku)),
+            ShopButton::Confirm(key) => format!("oc:{}", arg(key)),
             ShopButton::Cancel => "ox".into(),
         }
     }

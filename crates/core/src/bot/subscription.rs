@@ -19,7 +19,7 @@
 use rust_decimal::Decimal;
 use teloxide::dispatching::UpdateHandler;
 
-use super::keyboards::{ButtonKind, id, pressed, tag_and_arg};
+use super::keyboards::{ButtonKind, arg, id, pressed, tag_and_arg};
 use super::state::{Draft, State};
 use super::stepup::{self, Verdict};
 use super::understanding::{classify, is_cancel, moves_on};
@@ -75,10 +75,10 @@ impl ButtonKind for SubscriptionButton {
                     SubscriptionMenu::Resume => "u",
                 }
             ),
-            SubscriptionButton::Tariff(code) => format!("st:{code}"),
-            SubscriptionButton::AddOption(code) => format!("sa:{code}"),
-            SubscriptionButton::RemoveOption(code) => format!("sr:{code}"),
-            SubscriptionButton::Confirm(key) => format!("sc:{key}"),
+            SubscriptionButton::Tariff(code) => format!("st:{}", arg(code)),
+            SubscriptionButton::AddOption(code) => format!("sa:{}", arg(code)),
+            SubscriptionButton::RemoveOption(code) => format!("sr:{}", arg(code)),
+            SubscriptionButton::Confirm(key) => format!("sc:{}", arg(key)),
             SubscriptionButton::Cancel => "sx".into(),
             SubscriptionButton::ResendCode => "k".into(),
         }

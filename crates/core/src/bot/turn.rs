@@ -148,6 +148,14 @@ impl Turn {
         Buttons { codec: &self.ctx.codec, epoch: self.user.epoch, user_id: self.user_id }
     }
 
+    /// The keyboard as it may be sent: payloads too long for Telegram kept server-side.
+    async fn seal(
+        &self,
+        markup: teloxide::types::InlineKeyboardMarkup,
+    ) -> Result<teloxide::types::InlineKeyboardMarkup, BotError> {
+        self.buttons().seal(&self.ctx.store, self.ctx.clock.now(), markup).await
+    }
+
     pub async fn say(&self, text: String) -> Result<Message, BotError> {
         self.send(text, None).await
     }
@@ -159,6 +167,10 @@ impl Turn {
     async fn send(&self, text: String, markup: Option<ReplyMarkup>) -> Result<Message, BotError> {
         let mut request = self.bot.send_message(self.chat, &text).parse_mode(ParseMode::Html);
         if let Some(markup) = markup {
+            let markup = match markup {
+                ReplyMarkup::InlineKeyboard(keyboard) => ReplyMarkup::InlineKeyboard(self.seal(keyboard).await?),
+                other => other,
+            };
             request = request.reply_markup(markup);
         }
         let sent = request.await?;
@@ -175,6 +187,7 @@ impl Turn {
         text: String,
         markup: teloxide::types::InlineKeyboardMarkup,
     ) -> Result<(), BotError> {
+        let markup = self.seal(markup).await?;
         match self
             .bot
             .edit_message_text(self.chat, message_id, text)

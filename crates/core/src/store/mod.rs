@@ -3,6 +3,7 @@
 //! and names) and are embedded in the binary. Money is stored as integer minor units, times
 //! as UTC RFC 3339 text (see [`time_to_db`]), dates as "YYYY-MM-DD".
 
+mod buttons;
 pub mod import;
 mod jobs;
 mod reminders;
@@ -20,6 +21,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
+pub use buttons::StoredButton;
 pub use jobs::{Job, NewJob};
 pub use reminders::SentReminder;
 pub(crate) use row::Cols;
@@ -124,6 +126,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "trust", include_str!("../../../../migrations/sqlite/0007_trust.sql")),
     (8, "bot records", include_str!("../../../../migrations/sqlite/0008_bot_records.sql")),
     (9, "otp per customer", include_str!("../../../../migrations/sqlite/0009_otp_per_customer.sql")),
+    (10, "button payloads", include_str!("../../../../migrations/sqlite/0010_button_payloads.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../../../migrations/postgres/0001_initial.sql")),
@@ -135,6 +138,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "trust", include_str!("../../../../migrations/postgres/0007_trust.sql")),
     (8, "bot records", include_str!("../../../../migrations/postgres/0008_bot_records.sql")),
     (9, "otp per customer", include_str!("../../../../migrations/postgres/0009_otp_per_customer.sql")),
+    (10, "button payloads", include_str!("../../../../migrations/postgres/0010_button_payloads.sql")),
 ];
 
 /// The embedded migrations of an engine.
@@ -466,8 +470,8 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// /forget: deletes the binding, consent, dialogue state and chat history of this user, in
-    /// one transaction. The audit log keeps a "forget" entry.
+    /// /forget: deletes the binding, consent, dialogue state, chat history and the button
+    /// payloads kept for this user, in one transaction. The audit log keeps a "forget" entry.
     ///
     /// One-time codes (wrong tries, a lock, the sends) and the mark that a customer has been
     /// bound belong to the customer, not to this Telegram account, and stay: forgetting and
@@ -496,6 +500,7 @@ impl Store {
             ("DELETE FROM chat_messages WHERE chat_id = $1", chat_id),
             ("DELETE FROM support_requests WHERE telegram_user_id = $1", telegram_user_id),
             ("DELETE FROM support_alerts WHERE telegram_user_id = $1", telegram_user_id),
+            ("DELETE FROM button_payloads WHERE telegram_user_id = $1", telegram_user_id),
         ] {
             sqlx::query(sql).bind(key).execute(&mut *tx).await?;
         }

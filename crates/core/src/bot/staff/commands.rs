@@ -134,6 +134,7 @@ async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> Ha
     let buttons = Buttons { codec: &ctx.codec, epoch, user_id: case.telegram_user_id };
     let markup = buttons
         .markup(vec![(1..=5u8).map(|r| (r.to_string(), StaffButton::Rate { case: case.id, rating: r })).collect()]);
+    let markup = buttons.seal(&ctx.store, ctx.clock.now(), markup).await?;
     let told = bot.send_message(customer_chat, text).parse_mode(ParseMode::Html).reply_markup(markup).await;
     let note = match told {
         Ok(_) => st(ctx, "support-closed", &[("name", Arg::from(staff_name))]),
