@@ -369,6 +369,7 @@ support-priority-set = Priority: { $priority }.
 support-priority-usage = Give a priority: /priority critical, /priority high or /priority normal.
 support-assigned = { $name } took the case.
 support-closed = The case is closed ({ $name }). The customer was asked to rate the help.
+support-crm-note = Telegram: case #{ $id } passed to staff — { $reason }, priority: { $priority }.
 support-closed-detached = The case is closed ({ $name }). The customer has left the chat of this case — they cannot be asked for a rating, and nobody was told.
 support-customer-blocked = ⚠️ The customer has blocked the bot — messages do not reach them.
 support-sla-ping = ⏰ The customer has been waiting for { $minutes } min (priority: { $priority }).

@@ -374,6 +374,7 @@ support-priority-set = Приоритет: { $priority }.
 support-priority-usage = Укажите приоритет: /priority критично, /priority высокий или /priority нормальный.
 support-assigned = Обращение взял(а) { $name }.
 support-closed = Обращение закрыто ({ $name }). Клиенту предложено оценить помощь.
+support-crm-note = Telegram: обращение №{ $id } передано специалистам — { $reason }, приоритет: { $priority }.
 support-closed-detached = Обращение закрыто ({ $name }). Клиент вышел из чата этого обращения — оценку у него не спросить, сообщение о закрытии никому не доставлено.
 support-customer-blocked = ⚠️ Клиент заблокировал бота — сообщения ему не доставляются.
 support-sla-ping = ⏰ Клиент ждёт ответа уже { $minutes } мин (приоритет: { $priority }).

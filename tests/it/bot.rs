@@ -303,6 +303,36 @@ async fn an_unknown_phone_becomes_a_lead_and_sees_nothing() {
     let leads = bot.store.leads().await.unwrap();
     assert!(leads.iter().any(|l| l.telegram_user_id == 5050 && l.phone.as_str() == "+77779998877"), "{leads:?}");
     assert!(bot.store.binding(5050).await.unwrap().is_none());
+    // The business's CRM has the lead, once per phone however often it is shared.
+    share_own_contact(&bot, &user, "+77779998877").await;
+    let crm_leads: Vec<(String, i64)> = sqlx::query("SELECT phone, telegram_user_id FROM crm_leads")
+        .fetch_all(bot.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (sqlx::Row::get::<String, _>(r, "phone"), sqlx::Row::get::<i64, _>(r, "telegram_user_id")))
+        .collect();
+    assert_eq!(crm_leads, [("+77779998877".to_owned(), 5050)]);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_escalation_leaves_a_note_on_the_customers_crm_record() {
+    let bot = bot_with_staff().await;
+    let customer = erlan();
+    identify(&bot, &customer, "+77011234567").await;
+    say(&bot, &customer, "у меня жалоба, верните деньги").await;
+    let notes: Vec<(String, String)> = sqlx::query("SELECT customer_id, text FROM crm_notes")
+        .fetch_all(bot.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (sqlx::Row::get::<String, _>(r, "customer_id"), sqlx::Row::get::<String, _>(r, "text")))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].1.contains("обращение №") && notes[0].1.contains("Высокий"), "{notes:?}");
+    let profile = bot.store.binding(customer.id).await.unwrap().unwrap();
+    assert_eq!(notes[0].0, profile.customer_id.0);
     bot.stop().await;
 }
 

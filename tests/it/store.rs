@@ -3604,3 +3604,29 @@ async fn forget_deletes_the_users_button_payloads_only(store: Store) {
     assert_eq!(store.button_payload("t5001").await.unwrap(), None);
     assert!(store.button_payload("t5002").await.unwrap().is_some());
 }
+
+// --- the built-in CRM's leads and notes ------------------------------------------------------
+
+on_every_engine!(the_builtin_crm_keeps_one_lead_per_phone_and_notes_on_a_record);
+
+async fn the_builtin_crm_keeps_one_lead_per_phone_and_notes_on_a_record(store: Store) {
+    use cabinet::adapters::{Crm, NewLead};
+    let crm = Builtin::new(store.clone());
+    let lead = |user: i64, phone: &str| NewLead {
+        phone: Phone::parse(phone).unwrap(),
+        first_name: "Гость".to_owned(),
+        telegram_user_id: user,
+        at: utc("2025-01-11T05:00:00Z"),
+    };
+    let first = crm.create_lead(&lead(5050, "+77779998877")).await.unwrap().expect("a lead id");
+    assert_eq!(crm.create_lead(&lead(5051, "+77779998877")).await.unwrap(), Some(first.clone()), "one per phone");
+    let other = crm.create_lead(&lead(5050, "+77770000001")).await.unwrap().expect("a lead id");
+    assert_ne!(first, other);
+    assert!(crm.add_note(&id("C1"), "Telegram: обращение №1").await.unwrap());
+    assert!(crm.add_note(&id("C1"), "Telegram: обращение №2").await.unwrap());
+    let n = sqlx::query("SELECT COUNT(*) AS n FROM crm_notes WHERE customer_id = 'C1'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n.try_get::<i64, _>("n").unwrap(), 2);
+}

@@ -326,6 +326,38 @@ impl Crm for Builtin {
         self.customer("id", id.as_str()).await
     }
 
+    /// One lead per phone: a repeat answers with the first lead's id.
+    async fn create_lead(&self, lead: &NewLead) -> AdapterResult<Option<String>> {
+        sqlx::query(
+            "INSERT INTO crm_leads (phone, first_name, telegram_user_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (phone) DO NOTHING",
+        )
+        .bind(lead.phone.as_str().to_owned())
+        .bind(lead.first_name.clone())
+        .bind(lead.telegram_user_id)
+        .bind(crate::store::time_to_db(lead.at))
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        let row = sqlx::query("SELECT id FROM crm_leads WHERE phone = $1")
+            .bind(lead.phone.as_str().to_owned())
+            .fetch_one(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(Some(format!("lead-{}", Cols::new(&row, "crm_leads").i64("id")?)))
+    }
+
+    async fn add_note(&self, id: &CustomerId, text: &str) -> AdapterResult<bool> {
+        sqlx::query("INSERT INTO crm_notes (customer_id, at, text) VALUES ($1, $2, $3)")
+            .bind(id.0.clone())
+            .bind(crate::store::time_to_db(self.clock.now()))
+            .bind(text.to_owned())
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(true)
+    }
+
     /// Names are compared in Rust (neither SQLite's `lower()` nor PostgreSQL's under the "C"
     /// locale folds Cyrillic), so a search by name reads the id, name and phone of every
     /// customer: a full scan per /find, fine for tens of thousands of customers. A search by

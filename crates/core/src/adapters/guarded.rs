@@ -36,6 +36,12 @@ impl Crm for GuardedCrm {
     async fn search(&self, query: &str, limit: u32) -> AdapterResult<Vec<CustomerProfile>> {
         self.guard.run(self.call("crm.search", Kind::Read), || self.inner.search(query, limit)).await
     }
+    async fn create_lead(&self, lead: &NewLead) -> AdapterResult<Option<String>> {
+        self.guard.run(self.call("crm.create_lead", Kind::Write), || self.inner.create_lead(lead)).await
+    }
+    async fn add_note(&self, id: &CustomerId, text: &str) -> AdapterResult<bool> {
+        self.guard.run(self.call("crm.add_note", Kind::Write), || self.inner.add_note(id, text)).await
+    }
 }
 
 /// [`Billing`] through the guard.

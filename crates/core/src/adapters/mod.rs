@@ -228,6 +228,28 @@ pub trait Crm: Send + Sync {
     /// 123 45 67", finds its owner too) or whose name contains every word of the query that
     /// has a letter (case-insensitive, any alphabet). A query with neither finds nobody.
     async fn search(&self, query: &str, limit: u32) -> AdapterResult<Vec<CustomerProfile>>;
+    /// Someone unknown shared their own phone: a lead for the business's sales. The same
+    /// phone gives one lead (a repeat answers with the first). Its id in the CRM, or `None`
+    /// from a CRM that keeps no leads (the default).
+    async fn create_lead(&self, lead: &NewLead) -> AdapterResult<Option<String>> {
+        let _ = lead;
+        Ok(None)
+    }
+    /// A note on the customer's record (a case escalated to staff, with its reason); `false`
+    /// from a CRM that keeps no notes (the default).
+    async fn add_note(&self, id: &CustomerId, text: &str) -> AdapterResult<bool> {
+        let _ = (id, text);
+        Ok(false)
+    }
+}
+
+/// A lead for the CRM: an unknown phone shared from Telegram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLead {
+    pub phone: Phone,
+    pub first_name: String,
+    pub telegram_user_id: i64,
+    pub at: DateTime<Utc>,
 }
 
 /// Balances, tariffs and payments.

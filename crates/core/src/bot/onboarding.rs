@@ -21,6 +21,7 @@ use super::keyboards::contact_keyboard;
 use super::staff;
 use super::state::State;
 use super::{HandlerResult, Turn};
+use crate::adapters::NewLead;
 use crate::domain::Phone;
 use crate::error::BotError;
 use crate::i18n::Arg;
@@ -128,6 +129,7 @@ pub(super) async fn on_contact(turn: Turn, contact: Contact) -> HandlerResult {
             let notify = turn.ctx.store.record_lead(&lead, chrono::Duration::days(1)).await?;
             turn.audit("lead", None).await?;
             if notify {
+                send_lead_to_crm(turn, &lead).await;
                 notify_staff_of_lead(turn, &lead).await;
             }
             turn.say_with(turn.t("contact-not-found", &[]), KeyboardRemove::new()).await?;
@@ -171,6 +173,23 @@ pub(super) async fn forget(turn: &Turn) -> HandlerResult {
         .reply_markup(KeyboardRemove::new())
         .await?;
     Ok(())
+}
+
+/// Gives the business's CRM the lead (it keeps one per phone). Best effort: the lead is in
+/// the bot's own records and staff are told either way.
+async fn send_lead_to_crm(turn: &Turn, lead: &Lead) {
+    let crm = turn.ctx.adapters.crm.clone();
+    let new = NewLead {
+        phone: lead.phone.clone(),
+        first_name: lead.first_name.clone(),
+        telegram_user_id: lead.telegram_user_id,
+        at: lead.created_at,
+    };
+    match crm.create_lead(&new).await {
+        Ok(Some(id)) => tracing::info!(lead = %id, "the CRM has the lead"),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "could not give the CRM a lead; staff are told in the group"),
+    }
 }
 
 /// Tells the staff chat, when one is configured, that someone unknown asked for access.

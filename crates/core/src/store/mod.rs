@@ -127,6 +127,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "bot records", include_str!("../../../../migrations/sqlite/0008_bot_records.sql")),
     (9, "otp per customer", include_str!("../../../../migrations/sqlite/0009_otp_per_customer.sql")),
     (10, "button payloads", include_str!("../../../../migrations/sqlite/0010_button_payloads.sql")),
+    (12, "crm leads and notes", include_str!("../../../../migrations/sqlite/0012_crm_leads_notes.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../../../migrations/postgres/0001_initial.sql")),
@@ -139,6 +140,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "bot records", include_str!("../../../../migrations/postgres/0008_bot_records.sql")),
     (9, "otp per customer", include_str!("../../../../migrations/postgres/0009_otp_per_customer.sql")),
     (10, "button payloads", include_str!("../../../../migrations/postgres/0010_button_payloads.sql")),
+    (12, "crm leads and notes", include_str!("../../../../migrations/postgres/0012_crm_leads_notes.sql")),
 ];
 
 /// The embedded migrations of an engine.

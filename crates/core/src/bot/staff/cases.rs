@@ -128,6 +128,7 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
         return Ok(());
     }
     schedule_sla(ctx, &case, now).await?;
+    note_in_crm(ctx, &case).await;
     let mut reply = turn.t("support-opened", &[]);
     if let Some(opens) = outside_hours(ctx, now) {
         reply.push('\n');
@@ -222,4 +223,17 @@ pub(crate) async fn case_of_this_chat(turn: &Turn) -> Result<Option<SupportCase>
 pub(crate) async fn customer_left(ctx: &Ctx, bot: &Bot, case: &SupportCase, why: &str) -> Result<(), BotError> {
     let note = format!("{}\n{}", st(ctx, why, &[]), st(ctx, "support-detached", &[]));
     post_to_topic(ctx, bot, case, note).await
+}
+
+/// Leaves a note about a new case on the customer's record in the CRM (best effort: the
+/// case goes on in the staff group either way).
+async fn note_in_crm(ctx: &Ctx, case: &SupportCase) {
+    let priority = st(ctx, &format!("support-priority-{}", case.priority.as_str()), &[]);
+    let args =
+        [("id", Arg::Num(case.id)), ("reason", Arg::from(case.reason.as_str())), ("priority", Arg::from(priority))];
+    let text = st(ctx, "support-crm-note", &args);
+    let crm = ctx.adapters.crm.clone();
+    if let Err(error) = crm.add_note(&case.customer_id, &text).await {
+        tracing::warn!(%error, case = case.id, "could not leave a note on the customer's record in the CRM");
+    }
 }
