@@ -797,6 +797,24 @@ async fn the_booking_system_is_asked_for_upcoming_appointments_once_per_reconcil
     let calls = upcoming.load(Ordering::SeqCst);
     println!("{ticks} ticks: {calls} listings of upcoming appointments");
     assert!((1..=3).contains(&calls), "{calls} listings in {ticks} ticks");
+    // One reconciliation job a run, each scheduling the next on the hour.
+    let runs: Vec<(String, String)> = bot
+        .store
+        .jobs_with_prefix("booking.reminders.reconcile:")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| {
+            (
+                j.run_at.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600).unwrap()).format("%H:%M").to_string(),
+                j.status,
+            )
+        })
+        .collect();
+    // (The one at start-up runs on the first tick: the job loop's at 10:00 or the test's.)
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    assert_eq!(runs[0].1, "done", "{runs:?}");
+    assert_eq!(runs[1..], kinds(&[("11:00", "done"), ("12:00", "done"), ("13:00", "pending")]));
     bot.stop().await;
 }
 

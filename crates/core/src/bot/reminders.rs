@@ -107,9 +107,10 @@ pub(super) async fn after_change(ctx: &Ctx, customer: &CustomerId, appointment: 
     }
 }
 
-/// Plans the reminders of every appointment starting before the next reconciliation's
-/// window begins (the next day and a period), as far as they are due before the next
-/// reconciliation: appointments made outside the chat and events never received.
+/// Asks the booking system for the appointments starting within the next day and a period,
+/// and plans those of their reminders that are due before the next reconciliation (and a
+/// little after): appointments made outside the chat, events never received. Planning what
+/// is planned already changes nothing (the keys are taken).
 pub async fn reconcile(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<()> {
     let ahead = reconcile_period(ctx) + RECONCILE_SLACK;
     let longest = REMINDERS.iter().map(|(_, before)| *before).max().unwrap_or_default();
