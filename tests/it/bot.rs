@@ -888,6 +888,36 @@ async fn moving_a_booking_replaces_its_reminders_and_cancelling_cancels_them() {
 }
 
 #[tokio::test]
+async fn a_booking_moved_in_the_chat_and_back_at_the_front_desk_is_reminded_of_again() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &olga, "+77025556677").await;
+    bot.set_now(at("2025-01-13T11:30:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    say(&bot, &olga, "перенесите на пятницу").await;
+    press(&bot, &olga, "17 января 11:00").await;
+    press(&bot, &olga, "Перенести").await;
+    assert_eq!(reminder_jobs(&bot, "B-2001").await[0], ("24h".to_owned(), "cancelled".to_owned()));
+    // The front desk moves it back to 14 January, 12:00, and nobody tells the bot.
+    sqlx::query("UPDATE bookings SET start_at = $1 WHERE id = 'B-2001'")
+        .bind(cabinet::store::time_to_db(at("2025-01-14T12:00:00+05:00")))
+        .execute(bot.store.pool())
+        .await
+        .unwrap();
+    // The reconciliation at 12:00 revives the cancelled reminder, sent at once.
+    bot.set_now(at("2025-01-13T12:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let sent = reminders_in(&bot, olga.id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("завтра в 12:00"), "{sent:?}");
+    // The Friday time's reminders find the appointment at another time and send nothing.
+    bot.set_now(at("2025-01-17T10:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(reminders_in(&bot, olga.id).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn an_appointment_made_in_the_business_system_gets_reminders_after_the_reconciliation() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = erlan();

@@ -118,7 +118,9 @@ pub async fn reconcile(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<()> {
     let upcoming = ctx.adapters.call(booking.upcoming(now, now + longest + ahead)).await?;
     for (customer, appointment) in upcoming {
         for job in jobs_for(&customer, &appointment, now, Some(now + ahead)) {
-            ctx.store.schedule_job(&job).await?;
+            // Revived if cancelled: the booking moved away in the chat and back elsewhere. A
+            // listing older than a cancellation revives nothing harmful: the job checks again.
+            ctx.store.schedule_or_revive_job(&job).await?;
         }
     }
     Ok(())
