@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cabinet::adapters::builtin::Builtin;
 use cabinet::adapters::{
-    Account, AdapterError, AdapterResult, Adapters, Billing, ChangeOutcome, CustomerId, LocalizedText,
-    SubscriptionChange, Tariff, Transaction,
+    Account, AdapterError, AdapterResult, Adapters, Appointment, Billing, Booking, BookingRefusal, ChangeOutcome,
+    CustomerId, LocalizedText, Service, Slot, StaffMember, SubscriptionChange, Tariff, Transaction,
 };
 use cabinet::config::Config;
 use cabinet::replay::drive::{Place, Replies};
@@ -929,6 +929,253 @@ async fn a_cancelled_booking_gets_no_reminder_and_the_cancellation_is_recorded()
     assert_eq!(reminders_in(&bot, olga.id).len(), 1);
     let actions: Vec<String> = bot.store.audit_entries(olga.id).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(actions.contains(&"booking.cancel".to_owned()), "{actions:?}");
+    bot.stop().await;
+}
+
+/// The booking system of the demo, counting how often every customer's upcoming appointments
+/// are listed (what reminders are reconciled from).
+struct CountingBooking {
+    inner: Arc<dyn Booking>,
+    upcoming: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Booking for CountingBooking {
+    async fn services(&self) -> AdapterResult<Vec<Service>> {
+        self.inner.services().await
+    }
+    async fn staff(&self) -> AdapterResult<Vec<StaffMember>> {
+        self.inner.staff().await
+    }
+    async fn preferred_staff(&self, id: &CustomerId) -> AdapterResult<Option<String>> {
+        self.inner.preferred_staff(id).await
+    }
+    async fn free_slots(
+        &self,
+        service: &str,
+        staff: Option<&str>,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> AdapterResult<Vec<Slot>> {
+        self.inner.free_slots(service, staff, from, to).await
+    }
+    async fn book(
+        &self,
+        id: &CustomerId,
+        service: &str,
+        slot: &Slot,
+        idempotency_key: &str,
+    ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+        self.inner.book(id, service, slot, idempotency_key).await
+    }
+    async fn appointments(
+        &self,
+        id: &CustomerId,
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> AdapterResult<Vec<Appointment>> {
+        self.inner.appointments(id, from).await
+    }
+    async fn appointment(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Appointment>> {
+        self.inner.appointment(id, booking_id).await
+    }
+    async fn reschedule(
+        &self,
+        id: &CustomerId,
+        booking_id: &str,
+        slot: &Slot,
+    ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+        self.inner.reschedule(id, booking_id, slot).await
+    }
+    async fn cancel(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+        self.inner.cancel(id, booking_id).await
+    }
+    async fn upcoming(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> AdapterResult<Vec<(CustomerId, Appointment)>> {
+        self.upcoming.fetch_add(1, Ordering::SeqCst);
+        self.inner.upcoming(from, to).await
+    }
+}
+
+/// The reminder jobs of a booking: (kind, status), earliest first.
+async fn reminder_jobs(bot: &SandboxedBot, booking_id: &str) -> Vec<(String, String)> {
+    let jobs = bot.store.jobs_with_prefix(&format!("reminder:{booking_id}:")).await.unwrap();
+    jobs.into_iter().map(|j| (j.key.rsplit(':').next().unwrap_or_default().to_owned(), j.status)).collect()
+}
+
+/// Pairs of (kind, status) from string literals.
+fn kinds(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, s)| ((*k).to_owned(), (*s).to_owned())).collect()
+}
+
+#[tokio::test]
+async fn the_booking_system_is_asked_for_upcoming_appointments_once_per_reconciliation_not_every_tick() {
+    let upcoming = Arc::new(AtomicUsize::new(0));
+    let counter = upcoming.clone();
+    let bot = SandboxedBot::start_with_adapters(Config::default(), fixed(), move |store, clock, config| {
+        let mut adapters = cabinet::app::builtin(config, store, clock);
+        adapters.booking = Arc::new(CountingBooking { inner: adapters.booking.clone(), upcoming: counter });
+        adapters
+    })
+    .await
+    .unwrap();
+    // Two hours of the clock, a tick a minute (the demo starts at 10:00, on the hour): the
+    // run at start-up, then one at 11:00 and one at 12:00.
+    let start = bot.now();
+    let ticks = 120;
+    for minute in 1..=ticks {
+        bot.set_now(start + chrono::Duration::minutes(minute));
+        bot.run_due_jobs().await.unwrap();
+    }
+    let calls = upcoming.load(Ordering::SeqCst);
+    println!("{ticks} ticks: {calls} listings of upcoming appointments");
+    assert!((1..=3).contains(&calls), "{calls} listings in {ticks} ticks");
+    // One reconciliation job a run, each scheduling the next on the hour.
+    let runs: Vec<(String, String)> = bot
+        .store
+        .jobs_with_prefix("booking.reminders.reconcile:")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| {
+            (
+                j.run_at.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600).unwrap()).format("%H:%M").to_string(),
+                j.status,
+            )
+        })
+        .collect();
+    // (The one at start-up runs on the first tick: the job loop's at 10:00 or the test's.)
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    assert_eq!(runs[0].1, "done", "{runs:?}");
+    assert_eq!(runs[1..], kinds(&[("11:00", "done"), ("12:00", "done"), ("13:00", "pending")]));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn booking_in_the_chat_schedules_its_two_reminders_at_once() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    say(&bot, &user, "запишите меня на стрижку к Анне завтра в 12:00").await;
+    let replies = press(&bot, &user, "Записаться").await;
+    assert!(replies.contains("Вы записаны"), "{}", replies.dump());
+    let row = sqlx::query("SELECT id FROM bookings WHERE customer_id = 'C1' AND status = 'confirmed'")
+        .fetch_one(bot.store.pool())
+        .await
+        .unwrap();
+    let id: String = sqlx::Row::get(&row, "id");
+    // Without a tick of the scheduler: both are planned, at their moments.
+    let jobs = bot.store.jobs_with_prefix(&format!("reminder:{id}:")).await.unwrap();
+    let planned: Vec<(String, String, chrono::DateTime<chrono::Utc>)> =
+        jobs.into_iter().map(|j| (j.key.rsplit(':').next().unwrap().to_owned(), j.status, j.run_at)).collect();
+    assert_eq!(
+        planned,
+        [
+            ("24h".to_owned(), "pending".to_owned(), at("2025-01-11T12:00:00+05:00")),
+            ("2h".to_owned(), "pending".to_owned(), at("2025-01-12T10:00:00+05:00")),
+        ]
+    );
+    // Sent at its time.
+    bot.set_now(at("2025-01-11T12:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let sent = reminders_in(&bot, user.id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("завтра в 12:00"), "{sent:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn moving_a_booking_replaces_its_reminders_and_cancelling_cancels_them() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &olga, "+77025556677").await;
+    // Half an hour before Olga's 24-hour reminder (14 January, 12:00): it is planned.
+    bot.set_now(at("2025-01-13T11:30:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(reminder_jobs(&bot, "B-2001").await, kinds(&[("24h", "pending")]));
+
+    say(&bot, &olga, "перенесите на пятницу").await;
+    press(&bot, &olga, "17 января 11:00").await;
+    let replies = press(&bot, &olga, "Перенести").await;
+    assert!(replies.contains("Запись перенесена"), "{}", replies.dump());
+    // The old time's reminder is cancelled, the new time's two are planned.
+    assert_eq!(
+        reminder_jobs(&bot, "B-2001").await,
+        kinds(&[("24h", "cancelled"), ("24h", "pending"), ("2h", "pending")])
+    );
+    bot.set_now(at("2025-01-13T12:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert!(reminders_in(&bot, olga.id).is_empty());
+
+    say(&bot, &olga, "отмените запись").await;
+    let replies = press(&bot, &olga, "Да, отменить").await;
+    assert!(replies.contains("Запись отменена"), "{}", replies.dump());
+    assert_eq!(
+        reminder_jobs(&bot, "B-2001").await,
+        kinds(&[("24h", "cancelled"), ("24h", "cancelled"), ("2h", "cancelled")])
+    );
+    bot.set_now(at("2025-01-17T10:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert!(reminders_in(&bot, olga.id).is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_booking_moved_in_the_chat_and_back_at_the_front_desk_is_reminded_of_again() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let olga = SandboxUser::new(5002, "Ольга", Some("ru"));
+    identify(&bot, &olga, "+77025556677").await;
+    bot.set_now(at("2025-01-13T11:30:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    say(&bot, &olga, "перенесите на пятницу").await;
+    press(&bot, &olga, "17 января 11:00").await;
+    press(&bot, &olga, "Перенести").await;
+    assert_eq!(reminder_jobs(&bot, "B-2001").await[0], ("24h".to_owned(), "cancelled".to_owned()));
+    // The front desk moves it back to 14 January, 12:00, and nobody tells the bot.
+    sqlx::query("UPDATE bookings SET start_at = $1 WHERE id = 'B-2001'")
+        .bind(cabinet::store::time_to_db(at("2025-01-14T12:00:00+05:00")))
+        .execute(bot.store.pool())
+        .await
+        .unwrap();
+    // The reconciliation at 12:00 revives the cancelled reminder, sent at once.
+    bot.set_now(at("2025-01-13T12:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let sent = reminders_in(&bot, olga.id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("завтра в 12:00"), "{sent:?}");
+    // The Friday time's reminders find the appointment at another time and send nothing.
+    bot.set_now(at("2025-01-17T10:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(reminders_in(&bot, olga.id).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_appointment_made_in_the_business_system_gets_reminders_after_the_reconciliation() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    // Booked at the front desk, bypassing the chat: tomorrow (12 January) at 12:00.
+    sqlx::query(
+        "INSERT INTO bookings (id, customer_id, service, staff_id, start_at, status, duration_min) \
+         VALUES ('B-DESK', 'C1', 'haircut', 'anna', $1, 'confirmed', 60)",
+    )
+    .bind(cabinet::store::time_to_db(at("2025-01-12T12:00:00+05:00")))
+    .execute(bot.store.pool())
+    .await
+    .unwrap();
+    assert!(reminder_jobs(&bot, "B-DESK").await.is_empty());
+    // The hourly reconciliation at 11:00 finds it and plans the 24-hour reminder, sent at 12:00.
+    bot.set_now(at("2025-01-11T11:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(reminder_jobs(&bot, "B-DESK").await, kinds(&[("24h", "pending")]));
+    bot.set_now(at("2025-01-11T12:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let sent = reminders_in(&bot, user.id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("завтра в 12:00"), "{sent:?}");
     bot.stop().await;
 }
 

@@ -227,6 +227,7 @@ on_every_engine!(
     a_cancellation_frees_the_time_once,
     upcoming_lists_every_customers_confirmed_appointments,
     jobs_are_scheduled_once_per_key,
+    a_cancelled_job_is_revived_by_its_key_and_no_other,
     only_due_jobs_are_claimed_earliest_first,
     concurrent_claimers_never_get_the_same_job,
     a_job_whose_lease_passed_is_claimed_again_a_completed_one_never,
@@ -2789,6 +2790,30 @@ async fn jobs_are_scheduled_once_per_key(store: Store) {
         assert!(store.complete_job(job.id, t).await.unwrap());
     }
     assert!(!store.schedule_job(&new_job("booking:1:24h", t)).await.unwrap());
+    assert_eq!(count(&store, "jobs").await, 2);
+}
+
+async fn a_cancelled_job_is_revived_by_its_key_and_no_other(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    assert!(store.schedule_or_revive_job(&new_job("reminder:B-1:100:24h", t)).await.unwrap());
+    assert!(store.schedule_job(&new_job("reminder:B-1:100:2h", t)).await.unwrap());
+    assert!(!store.schedule_or_revive_job(&new_job("reminder:B-1:100:24h", t)).await.unwrap(), "pending: left");
+    assert_eq!(store.cancel_jobs("reminder:B-1:").await.unwrap(), 2);
+    // Plain scheduling leaves a cancelled job cancelled; reviving makes it pending again, with
+    // the new time and payload.
+    assert!(!store.schedule_job(&new_job("reminder:B-1:100:24h", t)).await.unwrap());
+    let mut again = new_job("reminder:B-1:100:24h", t + Duration::hours(1));
+    again.payload = serde_json::json!({ "other": true });
+    assert!(store.schedule_or_revive_job(&again).await.unwrap());
+    let job = job_by_key(&store, "reminder:B-1:100:24h").await;
+    assert_eq!((job.status.as_str(), job.run_at, &job.payload), ("pending", t + Duration::hours(1), &again.payload));
+    assert_eq!(job_by_key(&store, "reminder:B-1:100:2h").await.status, "cancelled");
+    // A finished job is not run again.
+    let claimed = store.claim_due_jobs(t + Duration::hours(1), 10, Duration::minutes(5)).await.unwrap();
+    assert_eq!(keys(&claimed), ["reminder:B-1:100:24h"]);
+    assert!(store.complete_job(claimed[0].id, t).await.unwrap());
+    assert!(!store.schedule_or_revive_job(&again).await.unwrap());
+    assert_eq!(job_by_key(&store, "reminder:B-1:100:24h").await.status, "done");
     assert_eq!(count(&store, "jobs").await, 2);
 }
 

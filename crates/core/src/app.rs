@@ -208,6 +208,7 @@ pub fn build_ctx(
             holidays: config.booking.holidays.clone(),
             horizon_days: config.booking.horizon_days,
             cancel_cutoff: chrono::Duration::minutes(i64::from(config.booking.cancel_cutoff_minutes)),
+            reconcile: chrono::Duration::minutes(i64::from(config.booking.reconcile_minutes)),
         },
     };
     let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {

@@ -103,11 +103,15 @@ pub struct BookingConfig {
     pub horizon_days: u32,
     /// Dates the business is closed (public holidays), "YYYY-MM-DD".
     pub holidays: Vec<chrono::NaiveDate>,
+    /// Every this many minutes the booking system is asked for the appointments of the next
+    /// day and the reminders it lacks are planned (appointments made outside the chat); the
+    /// chat's own bookings get theirs at once (`CABINET_BOOKING_RECONCILE_MINUTES`).
+    pub reconcile_minutes: u32,
 }
 
 impl Default for BookingConfig {
     fn default() -> Self {
-        Self { cancel_cutoff_minutes: 120, horizon_days: 14, holidays: Vec::new() }
+        Self { cancel_cutoff_minutes: 120, horizon_days: 14, holidays: Vec::new(), reconcile_minutes: 60 }
     }
 }
 
@@ -624,6 +628,9 @@ impl Config {
         if let Some(v) = non_empty("CABINET_BOOKING_CUTOFF_MINUTES") {
             self.booking.cancel_cutoff_minutes = parse_number("CABINET_BOOKING_CUTOFF_MINUTES", &v)?;
         }
+        if let Some(v) = non_empty("CABINET_BOOKING_RECONCILE_MINUTES") {
+            self.booking.reconcile_minutes = parse_number("CABINET_BOOKING_RECONCILE_MINUTES", &v)?;
+        }
         if let Some(v) = non_empty("CABINET_LLM_URL") {
             self.llm.url = Some(v.trim().to_owned());
         }
@@ -748,6 +755,12 @@ impl Config {
             });
         }
         self.adapters.validate()?;
+        if !(1..=24 * 60).contains(&self.booking.reconcile_minutes) {
+            return Err(ConfigError::Invalid {
+                name: "booking.reconcile_minutes (CABINET_BOOKING_RECONCILE_MINUTES)",
+                message: "expected 1..=1440 (at least once a day)".into(),
+            });
+        }
         self.payments.validate()?;
         self.step_up.validate()?;
         self.llm.validate()
@@ -857,6 +870,7 @@ mod tests {
         config.validate().unwrap();
         assert_eq!(config.payments.amounts, PaymentsConfig::default().amounts);
         assert_eq!(config.loyalty.offers, LoyaltyConfig::default().offers);
+        assert_eq!(config.booking.reconcile_minutes, BookingConfig::default().reconcile_minutes);
         assert!(!config.step_up.enabled());
     }
 
@@ -961,6 +975,18 @@ mod tests {
         ] {
             let err = Config::load_with(None, env_of(&[(name, value)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn reminders_are_reconciled_hourly_by_default_and_at_least_daily() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!(config.booking.reconcile_minutes, 60);
+        let config = Config::load_with(None, env_of(&[("CABINET_BOOKING_RECONCILE_MINUTES", "15")])).unwrap();
+        assert_eq!(config.booking.reconcile_minutes, 15);
+        for value in ["0", "1441", "hourly"] {
+            let err = Config::load_with(None, env_of(&[("CABINET_BOOKING_RECONCILE_MINUTES", value)])).unwrap_err();
+            assert!(err.to_string().contains("CABINET_BOOKING_RECONCILE_MINUTES"), "{err}");
         }
     }
 

@@ -176,8 +176,9 @@ impl SandboxedBot {
     }
 
     /// Stops the job loop and the dispatcher and waits for them: polling stops (the updates
-    /// handled so far are confirmed to the sandbox) and the updates in hand are finished.
-    /// A dispatcher still busy after `DISPATCH_STOP_WAIT` (10 s: a stuck handler) is aborted.
+    /// handled so far are confirmed to the sandbox) and the updates in hand are finished;
+    /// then the database is closed. A dispatcher still busy after `DISPATCH_STOP_WAIT` (10 s:
+    /// a stuck handler) is aborted.
     pub async fn stop(mut self) {
         if let Some(menu) = self.menu.take() {
             menu.abort();
@@ -195,6 +196,9 @@ impl SandboxedBot {
             task.abort();
             let _ = task.await;
         }
+        // As `cabinet run` does: its connections end now, not whenever the pool is dropped
+        // (a demo database deleted and made afresh must not meet an old connection).
+        self.store.close().await;
     }
 }
 

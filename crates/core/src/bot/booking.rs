@@ -2,7 +2,8 @@
 //! free times as buttons grouped by day — or a typed time («в понедельник после 15», «20.01 в
 //! 14:00», "tomorrow at 4 pm") answered with that time or the nearest free ones — then a
 //! confirmation. «Мои записи», moves and cancellations (until a configurable cut-off), and the
-//! answers to reminders. Two customers confirming one time: the database lets one have it, the
+//! answers to reminders; a booking made, moved or cancelled has its reminders planned or
+//! cancelled at once ([`reminders::booking_changed`]). Two customers confirming one time: the database lets one have it, the
 //! other hears it was just taken and gets fresh times.
 //!
 //! Owns [`BookingButton`] (read in [`buttons`]) and the question of a time while free times
@@ -28,7 +29,7 @@ use super::keyboards::{ButtonKind, arg, id, pressed, tag_and_arg, timestamp};
 use super::staff::StaffButton;
 use super::state::{Draft, State};
 use super::understanding::{classify, is_cancel, moves_on};
-use super::{HandlerResult, Turn, shop};
+use super::{HandlerResult, Turn, reminders, shop};
 use crate::adapters::{Appointment, BookingRefusal, Service, Slot, StaffMember};
 use crate::domain::Locale;
 use crate::domain::datetime::{day_label, format_date, format_time};
@@ -667,6 +668,7 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
             if moving.is_some() {
                 turn.ctx.store.answer_reminders(&appointment.id, "rescheduled", turn.ctx.clock.now()).await?;
             }
+            reminders::after_change(&turn.ctx, &id, &appointment).await;
             let at = local(turn, appointment.start);
             let args = [
                 ("service", Arg::from(service_name(&services, &appointment.service, turn.locale))),
@@ -931,6 +933,7 @@ pub(super) async fn cancel_confirmed(turn: &Turn, booking_id: &str) -> HandlerRe
         Ok(cancelled) => {
             turn.audit("booking.cancel", Some(&cancelled.id)).await?;
             turn.ctx.store.answer_reminders(&cancelled.id, "cancelled", turn.ctx.clock.now()).await?;
+            reminders::after_change(&turn.ctx, &id, &cancelled).await;
             let (services, staff) = catalogue(turn).await?;
             let what = describe_appointment(turn, &cancelled, &services, &staff);
             turn.say(turn.t("booking-cancelled", &[("what", Arg::from(what))])).await?;

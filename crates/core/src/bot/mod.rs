@@ -43,7 +43,7 @@ mod loyalty;
 mod onboarding;
 mod orders;
 mod payments;
-mod reminders;
+pub mod reminders;
 mod shop;
 pub mod staff;
 mod stepup;
@@ -118,6 +118,9 @@ pub struct BookingSettings {
     pub horizon_days: u32,
     /// Cancelling or moving closer to the appointment than this goes to a person.
     pub cancel_cutoff: chrono::Duration,
+    /// How often reminders are reconciled with the booking system
+    /// ([`reminders::reconcile`]).
+    pub reconcile: chrono::Duration,
 }
 
 /// Top-up amounts and how payments are taken.

@@ -1,14 +1,24 @@
 //! Booking reminders, 24 hours and 2 hours before, with «Приду» / «Перенести» / «Отменить».
 //!
-//! Every scheduler tick plans them: each confirmed appointment starting within the next day
-//! gets its reminder jobs, keyed by booking, start time and kind, so planning twice (or on
-//! another replica) schedules once and a moved appointment gets new ones. When a job runs it
-//! checks the appointment again — a cancelled or moved appointment gets no reminder — and each
-//! chat is sent a reminder once, recorded with the customer's answer to come.
+//! They are pushed, not polled. When the bot books, moves or cancels an appointment in the
+//! chat, [`booking_changed`] plans (or cancels) that appointment's reminder jobs at once; the
+//! future events API of the booking system is to call [`booking_changed`] (or
+//! [`booking_id_changed`]) the same way when it reports an appointment made, moved or
+//! cancelled elsewhere. What nobody reported (the front desk's bookings, an event lost) is
+//! caught by [`reconcile`]: a durable job, run at start-up and then every
+//! `booking.reconcile_minutes` (hourly by default), asks the booking system for the
+//! appointments of the next day and plans the reminders they lack. The scheduler's ticks do
+//! not ask the booking system anything.
+//!
+//! Reminder jobs are keyed by booking, start time and kind, so planning twice (or on another
+//! replica) schedules once and a moved appointment gets new ones (its old ones cancelled).
+//! When a job runs it checks the appointment again — a cancelled or moved appointment gets
+//! no reminder — and each chat is sent a reminder once, recorded with the customer's answer
+//! to come.
 //!
 //! A reminder that is late (the bot was down, the clock jumped) is still sent while it is
 //! useful: the 24-hour one until the 2-hour one is due, the 2-hour one until the appointment
-//! starts ([`useful_until`]). Its text then says "today" rather than "tomorrow", "soon"
+//! starts (`useful_until`). Its text then says "today" rather than "tomorrow", "soon"
 //! rather than "in 2 hours", as the case is.
 
 use chrono::{DateTime, Duration, Utc};
@@ -29,8 +39,11 @@ use crate::store::NewJob;
 /// The job kind of a reminder.
 pub const KIND: &str = "booking.reminder";
 
-/// How far ahead reminder jobs are planned.
-const PLAN_AHEAD: Duration = Duration::hours(1);
+/// The job kind of the reconciliation with the booking system ([`run_reconcile`]).
+pub const RECONCILE_KIND: &str = "booking.reminders.reconcile";
+
+/// A reconciliation plans a little past the next one, which may run late by a tick or so.
+const RECONCILE_SLACK: Duration = Duration::minutes(5);
 
 /// The reminders before an appointment, earliest first: (kind, how long before).
 const REMINDERS: [(&str, Duration); 2] = [("24h", Duration::hours(24)), ("2h", Duration::hours(2))];
@@ -54,21 +67,117 @@ struct Payload {
     starts_at: DateTime<Utc>,
 }
 
-/// Schedules the reminders of appointments starting within the next day (and a bit).
-pub async fn plan(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<()> {
+/// Plans (or cancels) the reminders of one appointment that was just made, moved or
+/// cancelled — in the chat, or, reported by the booking system, elsewhere: its pending
+/// reminders for another time (or for a cancelled appointment) are cancelled, and those it
+/// needs for its time are scheduled, however far ahead. The entry point of the booking
+/// system's events: anything that learns of a change calls this (or [`booking_id_changed`]).
+pub async fn booking_changed(ctx: &Ctx, customer: &CustomerId, appointment: &Appointment) -> anyhow::Result<()> {
+    let now = ctx.clock.now();
+    // Every pending reminder of the booking goes, and those still wanted come back (a
+    // cancelled job is revived by its key): one statement per step, whatever changed.
+    ctx.store.cancel_jobs(&format!("reminder:{}:", appointment.id)).await?;
+    for job in jobs_for(customer, appointment, now, None) {
+        ctx.store.schedule_or_revive_job(&job).await?;
+    }
+    Ok(())
+}
+
+/// [`booking_changed`] for a booking known by its id (as an event of the booking system may
+/// give it): the appointment is asked for, and one that is gone has its reminders cancelled.
+pub async fn booking_id_changed(ctx: &Ctx, customer: &CustomerId, booking_id: &str) -> anyhow::Result<()> {
     let booking = ctx.adapters.booking.clone();
-    let upcoming = ctx.adapters.call(booking.upcoming(now, now + Duration::hours(24) + PLAN_AHEAD)).await?;
+    match ctx.adapters.call(booking.appointment(customer, booking_id)).await? {
+        Some(appointment) => booking_changed(ctx, customer, &appointment).await,
+        None => {
+            ctx.store.cancel_jobs(&format!("reminder:{booking_id}:")).await?;
+            Ok(())
+        }
+    }
+}
+
+/// [`booking_changed`] from a chat's flow: a failure is logged, not shown to the customer,
+/// whose booking is made; the next reconciliation plans what is missing.
+pub(super) async fn after_change(ctx: &Ctx, customer: &CustomerId, appointment: &Appointment) {
+    if let Err(error) = booking_changed(ctx, customer, appointment).await {
+        tracing::warn!(
+            booking = %appointment.id, error = %format!("{error:#}"),
+            "the reminders of a booking could not be planned now; the reconciliation will"
+        );
+    }
+}
+
+/// Asks the booking system for the appointments starting within the next day and a period,
+/// and plans those of their reminders that are due before the next reconciliation (and a
+/// little after): appointments made outside the chat, events never received. Planning what
+/// is planned already changes nothing (the keys are taken).
+pub async fn reconcile(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let ahead = reconcile_period(ctx) + RECONCILE_SLACK;
+    let longest = REMINDERS.iter().map(|(_, before)| *before).max().unwrap_or_default();
+    let booking = ctx.adapters.booking.clone();
+    let upcoming = ctx.adapters.call(booking.upcoming(now, now + longest + ahead)).await?;
     for (customer, appointment) in upcoming {
-        for job in jobs_for(&customer, &appointment, now) {
-            ctx.store.schedule_job(&job).await?;
+        for job in jobs_for(&customer, &appointment, now, Some(now + ahead)) {
+            // Revived if cancelled: the booking moved away in the chat and back elsewhere. A
+            // listing older than a cancellation revives nothing harmful: the job checks again.
+            ctx.store.schedule_or_revive_job(&job).await?;
         }
     }
     Ok(())
 }
 
-/// The reminder jobs an appointment needs now: those whose moment is ahead (within the
-/// planning window), or has passed while the reminder is still useful.
-fn jobs_for(customer: &CustomerId, a: &Appointment, now: DateTime<Utc>) -> Vec<NewJob> {
+/// How often reminders are reconciled: the setting, at least a minute.
+fn reconcile_period(ctx: &Ctx) -> Duration {
+    ctx.settings.booking.reconcile.max(Duration::minutes(1))
+}
+
+/// The reconciliation job at `run_at`. Its key is its time, so that replicas starting
+/// together, or planning the same next run, schedule it once.
+fn reconcile_job(run_at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        key: format!("{RECONCILE_KIND}:{}", run_at.timestamp()),
+        kind: RECONCILE_KIND.to_owned(),
+        payload: serde_json::Value::Null,
+        run_at,
+    }
+}
+
+/// The next run of the reconciliation after `now`: the next multiple of the period (since
+/// the epoch), the same on every replica.
+fn next_reconciliation(now: DateTime<Utc>, period: Duration) -> DateTime<Utc> {
+    let step = period.num_seconds().max(1);
+    let next = (now.timestamp().div_euclid(step) + 1) * step;
+    DateTime::from_timestamp(next, 0).unwrap_or(now + period)
+}
+
+/// At start-up: a reconciliation due now (a restart after downtime catches up; what is still
+/// useful is decided by the late-reminder rules).
+pub async fn start(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<()> {
+    ctx.store.schedule_job(&reconcile_job(now)).await?;
+    Ok(())
+}
+
+/// Runs a reconciliation job: first the next one is scheduled (so the chain never breaks),
+/// then the reminders are planned; a booking system that fails is asked again a minute later,
+/// until the next run is near.
+pub async fn run_reconcile(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
+    let now = ctx.clock.now();
+    let next = next_reconciliation(now, reconcile_period(ctx));
+    let retry_at = now + Duration::minutes(1);
+    let retry = |reason: String| JobError::Retry { at: retry_at, reason };
+    ctx.store.schedule_job(&reconcile_job(next)).await.map_err(|e| retry(e.to_string()))?;
+    match reconcile(ctx, now).await {
+        Ok(()) => Ok(()),
+        Err(error) if retry_at < next => Err(retry(format!("{error:#}"))),
+        Err(error) => {
+            Err(JobError::Fail(format!("{error:#} (attempt {}; the next run is due at {next})", job.attempts)))
+        }
+    }
+}
+
+/// The reminder jobs an appointment needs now: those whose moment is ahead (until `until`,
+/// when given), or has passed while the reminder is still useful.
+fn jobs_for(customer: &CustomerId, a: &Appointment, now: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Vec<NewJob> {
     if a.status != BookingStatus::Confirmed || a.start <= now {
         return Vec::new();
     }
@@ -77,7 +186,7 @@ fn jobs_for(customer: &CustomerId, a: &Appointment, now: DateTime<Utc>) -> Vec<N
         .filter_map(|(kind, before)| {
             let run_at = a.start - *before;
             let useful = useful_until(kind, a.start).is_some_and(|until| now < until);
-            (useful && run_at <= now + PLAN_AHEAD).then(|| NewJob {
+            (useful && until.is_none_or(|until| run_at <= until)).then(|| NewJob {
                 key: format!("reminder:{}:{}:{kind}", a.id, a.start.timestamp()),
                 kind: KIND.to_owned(),
                 payload: serde_json::to_value(Payload {
@@ -197,6 +306,11 @@ mod tests {
 
     use super::*;
 
+    /// What a reconciliation at `now` plans, an hour ahead.
+    fn planned(customer: &CustomerId, a: &Appointment, now: DateTime<Utc>) -> Vec<NewJob> {
+        jobs_for(customer, a, now, Some(now + Duration::hours(1)))
+    }
+
     fn appointment(start: DateTime<Utc>, status: BookingStatus) -> Appointment {
         Appointment {
             id: "B-1".into(),
@@ -214,10 +328,10 @@ mod tests {
         let customer = CustomerId("C3".into());
         // A day and a half ahead: nothing yet.
         assert!(
-            jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(36)).is_empty()
+            planned(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(36)).is_empty()
         );
         // Just before the 24-hour moment: the 24-hour reminder.
-        let jobs = jobs_for(
+        let jobs = planned(
             &customer,
             &appointment(start, BookingStatus::Confirmed),
             start - Duration::hours(24) - Duration::minutes(30),
@@ -226,13 +340,39 @@ mod tests {
         assert_eq!(jobs[0].run_at, start - Duration::hours(24));
         assert_eq!(jobs[0].key, format!("reminder:B-1:{}:24h", start.timestamp()));
         // Ninety minutes before: the 24-hour one is no use any more, the 2-hour one is due.
-        let jobs = jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::minutes(90));
+        let jobs = planned(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::minutes(90));
         assert_eq!(jobs.iter().map(|j| j.key.ends_with(":2h")).collect::<Vec<_>>(), [true]);
         // Cancelled or started: none.
         assert!(
-            jobs_for(&customer, &appointment(start, BookingStatus::Cancelled), start - Duration::hours(3)).is_empty()
+            planned(&customer, &appointment(start, BookingStatus::Cancelled), start - Duration::hours(3)).is_empty()
         );
-        assert!(jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start).is_empty());
+        assert!(planned(&customer, &appointment(start, BookingStatus::Confirmed), start).is_empty());
+    }
+
+    #[test]
+    fn a_change_plans_every_reminder_still_useful_however_far_ahead() {
+        let start = Utc.with_ymd_and_hms(2025, 1, 13, 10, 0, 0).unwrap();
+        let customer = CustomerId("C3".into());
+        let kinds = |now: DateTime<Utc>, status: BookingStatus| -> Vec<(String, DateTime<Utc>)> {
+            jobs_for(&customer, &appointment(start, status), now, None)
+                .into_iter()
+                .map(|j| (j.key.rsplit(':').next().unwrap_or_default().to_owned(), j.run_at))
+                .collect()
+        };
+        let both = [("24h".to_owned(), start - Duration::hours(24)), ("2h".to_owned(), start - Duration::hours(2))];
+        assert_eq!(kinds(start - Duration::days(5), BookingStatus::Confirmed), both);
+        assert_eq!(kinds(start - Duration::hours(3), BookingStatus::Confirmed), both);
+        assert_eq!(kinds(start - Duration::hours(1), BookingStatus::Confirmed), [both[1].clone()]);
+        assert!(kinds(start - Duration::days(5), BookingStatus::Cancelled).is_empty());
+    }
+
+    #[test]
+    fn the_reconciliation_runs_on_the_multiples_of_its_period() {
+        let at = |h: u32, m: u32, s: u32| Utc.with_ymd_and_hms(2025, 1, 13, h, m, s).unwrap();
+        assert_eq!(next_reconciliation(at(10, 0, 0), Duration::hours(1)), at(11, 0, 0));
+        assert_eq!(next_reconciliation(at(10, 59, 59), Duration::hours(1)), at(11, 0, 0));
+        assert_eq!(next_reconciliation(at(10, 7, 0), Duration::minutes(15)), at(10, 15, 0));
+        assert_eq!(reconcile_job(at(11, 0, 0)).key, reconcile_job(at(11, 0, 0)).key, "one key on every replica");
     }
 
     #[test]
@@ -248,14 +388,14 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2025, 1, 13, 10, 0, 0).unwrap();
         let customer = CustomerId("C3".into());
         let kinds = |now: DateTime<Utc>| -> Vec<String> {
-            jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), now)
+            planned(&customer, &appointment(start, BookingStatus::Confirmed), now)
                 .into_iter()
                 .map(|j| j.key.rsplit(':').next().unwrap_or_default().to_owned())
                 .collect()
         };
         // The bot was down at the 24-hour moment: ten hours later the 24-hour one is still due.
         assert_eq!(kinds(start - Duration::hours(14)), ["24h"]);
-        let late = jobs_for(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(14));
+        let late = planned(&customer, &appointment(start, BookingStatus::Confirmed), start - Duration::hours(14));
         assert_eq!(late[0].run_at, start - Duration::hours(24), "due at once");
         // An hour before the 2-hour moment: both (the 2-hour one planned ahead).
         assert_eq!(kinds(start - Duration::hours(3)), ["24h", "2h"]);

@@ -44,7 +44,9 @@ pub enum JobError {
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     /// Called at the start of every tick, before due jobs are claimed: a chance to schedule
-    /// jobs (e.g. plan reminders for upcoming bookings). `now` is the tick's time.
+    /// jobs (e.g. those a process starts with). It runs every second: keep it cheap, and ask
+    /// no remote system here — a periodic job that reschedules itself does that. `now` is the
+    /// tick's time.
     async fn plan(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
         let _ = now;
         Ok(())

@@ -66,6 +66,28 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Schedules a job like [`Store::schedule_job`], except that a cancelled job with its key
+    /// is made pending again, with this job's time and payload (a booking moved away and back
+    /// again); true if it is new or revived. A job pending, running, done or failed is left as
+    /// it is.
+    pub async fn schedule_or_revive_job(&self, job: &NewJob) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO jobs (key, kind, payload, run_at, status, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
+             ON CONFLICT (key) DO UPDATE SET status = 'pending', kind = excluded.kind, \
+             payload = excluded.payload, run_at = excluded.run_at, locked_until = NULL \
+             WHERE jobs.status = 'cancelled'",
+        )
+        .bind(job.key.clone())
+        .bind(job.kind.clone())
+        .bind(job.payload.to_string())
+        .bind(time_to_db(job.run_at))
+        .bind(time_to_db(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Cancels the pending jobs whose key starts with `key_prefix` (compared exactly: `%` and
     /// `_` are ordinary characters, case matters); returns how many. A running job is left
     /// to finish.
