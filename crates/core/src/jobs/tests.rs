@@ -47,6 +47,39 @@ struct Recorder {
     /// Scheduled by `plan` when the tick's time reaches it.
     planned: Option<NewJob>,
     store: Option<Store>,
+    /// Two handlers meeting: each one's first job waits until the other has started one, so
+    /// that both schedulers of a race surely take part (no timer decides it).
+    meet: Option<(Arc<Meeting>, usize)>,
+}
+
+/// Where two handlers' first jobs wait for each other.
+#[derive(Default)]
+struct Meeting {
+    started: [std::sync::atomic::AtomicBool; 2],
+    notify: tokio::sync::Notify,
+}
+
+impl Meeting {
+    /// Side `me` has started a job; waits (10 s at most, then the race's checks fail) until
+    /// the other side has started one too.
+    async fn meet(&self, me: usize) {
+        use std::sync::atomic::Ordering;
+        self.started[me].store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+        let other = 1 - me;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.started[other].load(Ordering::SeqCst) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 impl Recorder {
@@ -71,6 +104,9 @@ impl JobHandler for Recorder {
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         self.runs.lock().unwrap().push((job.key.clone(), job.attempts));
+        if let Some((meeting, me)) = &self.meet {
+            meeting.meet(*me).await;
+        }
         // Long enough for a concurrent claimer to try to take it.
         tokio::time::sleep(Duration::from_millis(2)).await;
         match job.kind.as_str() {
@@ -330,11 +366,15 @@ async fn two_schedulers_on_one_database_run_each_job_once() {
     let a = file_store(&dir).await;
     let b = file_store(&dir).await;
     let clock = FixedClock::new(t0());
-    let (ha, hb) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    let meeting = Arc::new(Meeting::default());
+    let (ha, hb) = (
+        Arc::new(Recorder { meet: Some((meeting.clone(), 0)), ..Recorder::default() }),
+        Arc::new(Recorder { meet: Some((meeting, 1)), ..Recorder::default() }),
+    );
     let sa = Arc::new(scheduler(&a, &clock, &ha).with_batch(3));
     let sb = Arc::new(scheduler(&b, &clock, &hb).with_batch(3));
     race(vec![sa, sb], &a, &[ha.clone(), hb.clone()]).await;
-    // Both did some of the work (each claims a batch of three while the other runs one).
+    // Both did some of the work (each one's first job waited for the other to start one).
     assert!(!ha.runs().is_empty() && !hb.runs().is_empty(), "{:?} / {:?}", ha.keys(), hb.keys());
     a.close().await;
     b.close().await;
