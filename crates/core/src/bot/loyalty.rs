@@ -35,6 +35,11 @@ pub(super) enum LoyaltyButton {
 }
 
 impl ButtonKind for LoyaltyButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Loyalty]
+    }
+
     const TAGS: &'static [&'static str] = &["rf", "of"];
 
     fn encode(&self) -> String {

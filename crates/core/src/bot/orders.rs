@@ -39,6 +39,11 @@ pub(super) enum OrderButton {
 }
 
 impl ButtonKind for OrderButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Logistics]
+    }
+
     const TAGS: &'static [&'static str] = &["p", "o", "g"];
 
     fn encode(&self) -> String {

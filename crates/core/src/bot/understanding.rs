@@ -162,6 +162,10 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
     if turn.state().await? != State::ready() {
         turn.set_state(State::ready()).await?;
     }
+    // A capability the business lacks: said politely, its system never asked.
+    if !turn.ctx.settings.capabilities.serves(intent) {
+        return general::absent(turn).await;
+    }
     if intent != Intent::Operator {
         turn.ctx.store.log_request(turn.ctx.clock.now(), turn.user_id, intent.as_str(), false).await?;
     }
