@@ -1692,3 +1692,29 @@ async fn an_old_button_of_a_capability_since_switched_off_is_answered_politely()
     assert!(answer.contains("Этого в чате нет"), "{}", answer.dump());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn without_a_shop_or_documents_an_order_and_an_offer_carry_no_buttons_for_them() {
+    let mut config = Config::default();
+    config.backends.shop = "none".to_owned();
+    config.backends.documents = "none".to_owned();
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    say(&bot, &user, "мои заказы").await;
+    let details = press(&bot, &user, "78234").await;
+    assert!(details.contains("Заказ №78234"), "{}", details.dump());
+    let labels: Vec<&str> = details.chat.iter().flat_map(|r| r.button_labels()).collect();
+    assert!(
+        !labels.is_empty() && !labels.iter().any(|l| l.contains("Повторить") || l.contains("Документы")),
+        "{labels:?}"
+    );
+
+    // Erlan's personal offer is an item.
+    let offer = say(&bot, &user, "есть скидки?").await;
+    assert!(offer.contains("Lavazza"), "{}", offer.dump());
+    let labels: Vec<&str> = offer.chat.iter().flat_map(|r| r.button_labels()).collect();
+    assert!(!offer.is_empty() && !labels.iter().any(|l| l.contains("Заказать")), "{}\n{labels:?}", offer.dump());
+    bot.stop().await;
+}

@@ -51,7 +51,10 @@ pub(super) async fn understand(turn: Turn, text: String) -> HandlerResult {
     if let Some(answer) = ask_llm(turn, text).await {
         return act_on_text(turn, answer.intent, answer.entities, text).await;
     }
-    let options = clarification_options(&result);
+    // "Did you mean…?" offers only what the business has.
+    let capabilities = turn.ctx.settings.capabilities;
+    let options: Vec<Intent> =
+        clarification_options(&result).into_iter().filter(|intent| capabilities.serves(*intent)).collect();
     if options.is_empty() {
         return misunderstood(turn).await;
     }
