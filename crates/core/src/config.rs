@@ -116,6 +116,19 @@ impl BackendsConfig {
         Ok(())
     }
 
+    /// Sets the capability `name` ("booking", …) to `value`; `false` when there is no such
+    /// capability.
+    pub fn set(&mut self, name: &str, value: &str) -> bool {
+        let variable = format!("CABINET_BACKEND_{}", name.to_ascii_uppercase());
+        match self.settings().into_iter().find(|(_, v, _)| *v == variable) {
+            Some((_, _, setting)) => {
+                *setting = value.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the capability set to `value` is present.
     pub fn present(value: &str) -> bool {
         value != NO_BACKEND
