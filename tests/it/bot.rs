@@ -1718,3 +1718,37 @@ async fn without_a_shop_or_documents_an_order_and_an_offer_carry_no_buttons_for_
     assert!(!offer.is_empty() && !labels.iter().any(|l| l.contains("Заказать")), "{}\n{labels:?}", offer.dump());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_reminder_planned_before_appointments_were_switched_off_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    let opts = SandboxOptions { database_url: Some(url), ..fixed() };
+    let john = SandboxUser::new(7001, "John", Some("en"));
+
+    let first = SandboxedBot::start(opts.clone()).await.unwrap();
+    identify_as(&first, &john, "+447700900123", "I agree", "Hello").await;
+    first.set_now(at("2025-01-12T14:30:00+05:00"));
+    first.run_due_jobs().await.unwrap();
+    assert_eq!(first.store.jobs_with_prefix("reminder:B-3001:").await.unwrap().len(), 1);
+    first.stop().await;
+
+    let booking_calls = Arc::new(AtomicUsize::new(0));
+    let counted = booking_calls.clone();
+    let mut config = Config::default();
+    config.backends.booking = "none".to_owned();
+    let second = SandboxedBot::start_with_adapters(config, opts, move |store, clock, config| {
+        let mut adapters = cabinet::app::builtin(config, store, clock);
+        let inner = adapters.booking.clone();
+        adapters.booking = Arc::new(CountingBooking { inner, upcoming: Arc::default(), calls: counted });
+        adapters
+    })
+    .await
+    .unwrap();
+    say(&second, &john, "hi").await;
+    second.set_now(at("2025-01-12T15:00:00+05:00"));
+    second.run_due_jobs().await.unwrap();
+    assert!(reminders_in(&second, john.id).is_empty());
+    assert_eq!(booking_calls.load(Ordering::SeqCst), 0);
+    second.stop().await;
+}

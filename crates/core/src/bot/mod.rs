@@ -24,6 +24,12 @@
 //!   the dialogue state and its storage; [`mod@commands`]: the customers' commands; [`jobs`]: the
 //!   scheduler's handler of the bot's jobs.
 //!
+//! A capability the business lacks (`[backends]` set to `"none"`, [`Capabilities`] in the
+//! [`Settings`]) keeps its adapter but is never reached: the main menu, `/help`, the
+//! registered commands and the staff card leave it out, and its commands, intents and old
+//! buttons (each [`keyboards::ButtonKind`] names what it needs) are answered «Этого в чате
+//! нет» with the menu.
+//!
 //! A new feature is its module plus a line in [`schema`]'s buttons (and, when free text
 //! asks for it, its intent in `understanding.rs`).
 

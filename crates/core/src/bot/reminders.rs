@@ -213,6 +213,11 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     let now = ctx.clock.now();
     let retry = |reason: String| JobError::Retry { at: now + Duration::minutes(1), reason };
     let customer = CustomerId(payload.customer_id.clone());
+    // Planned before the business switched appointments off: nothing to ask, nothing to send.
+    if !ctx.settings.capabilities.booking {
+        tracing::debug!(booking = %payload.booking_id, "a reminder of an absent booking system is not sent");
+        return Ok(());
+    }
     let booking = ctx.adapters.booking.clone();
     let appointment = ctx
         .adapters
