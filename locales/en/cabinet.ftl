@@ -40,17 +40,18 @@ menu-subscription = 📶 My plan
 
 ## Small talk
 greeting = Hello, { $name }! How can I help?
-help =
-    I can:
-    • show your balance, the next charge and recent operations — "balance";
-    • tell you where your order is — "where is my order?" or "order 78234";
-    • show your order history — "my orders" — and repeat an order — "repeat my last order";
-    • send a document — "send me the December act", "receipt for February", "contract";
-    • top up your account — "top up";
-    • change your plan, pause it, add an option — "change my plan";
-    • bonuses, a personal offer and a link for friends — "my points", "referral link";
-    • book a service, move or cancel a booking — "book a haircut", "my bookings".
-    Commands: /balance, /status, /orders, /language, /privacy, /logout, /forget.
+help-intro = I can:
+help-balance = • show your balance, the next charge and recent operations — "balance"
+help-order = • tell you where your order is — "where is my order?" or "order 78234"
+help-orders = • show your order history — "my orders" — and repeat an order — "repeat my last order"
+help-orders-no-repeat = • show your order history — "my orders"
+help-documents = • send a document — "send me the December act", "receipt for February", "contract"
+help-top-up = • top up your account — "top up"
+help-plan = • change your plan, pause it, add an option — "change my plan"
+help-loyalty = • bonuses, a personal offer and a link for friends — "my points", "referral link"
+help-booking = • book a service, move or cancel a booking — "book a haircut", "my bookings"
+help-commands = Commands: { $commands }.
+capability-absent = That isn't available in this chat — here is what I can do:
 thanks-reply = You're welcome! 🙂
 unknown = I didn't quite get that. Try saying it differently or choose what you need:
 operator = It looks like I can't help with this myself. Support answers daily, { $hours } — describe what happened and a specialist will reply during working hours.

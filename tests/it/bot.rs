@@ -937,17 +937,22 @@ async fn a_cancelled_booking_gets_no_reminder_and_the_cancellation_is_recorded()
 struct CountingBooking {
     inner: Arc<dyn Booking>,
     upcoming: Arc<AtomicUsize>,
+    /// Every call.
+    calls: Arc<AtomicUsize>,
 }
 
 #[async_trait]
 impl Booking for CountingBooking {
     async fn services(&self) -> AdapterResult<Vec<Service>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.services().await
     }
     async fn staff(&self) -> AdapterResult<Vec<StaffMember>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.staff().await
     }
     async fn preferred_staff(&self, id: &CustomerId) -> AdapterResult<Option<String>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.preferred_staff(id).await
     }
     async fn free_slots(
@@ -957,6 +962,7 @@ impl Booking for CountingBooking {
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
     ) -> AdapterResult<Vec<Slot>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.free_slots(service, staff, from, to).await
     }
     async fn book(
@@ -966,6 +972,7 @@ impl Booking for CountingBooking {
         slot: &Slot,
         idempotency_key: &str,
     ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.book(id, service, slot, idempotency_key).await
     }
     async fn appointments(
@@ -973,9 +980,11 @@ impl Booking for CountingBooking {
         id: &CustomerId,
         from: chrono::DateTime<chrono::Utc>,
     ) -> AdapterResult<Vec<Appointment>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.appointments(id, from).await
     }
     async fn appointment(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Appointment>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.appointment(id, booking_id).await
     }
     async fn reschedule(
@@ -984,9 +993,11 @@ impl Booking for CountingBooking {
         booking_id: &str,
         slot: &Slot,
     ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.reschedule(id, booking_id, slot).await
     }
     async fn cancel(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Result<Appointment, BookingRefusal>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.cancel(id, booking_id).await
     }
     async fn upcoming(
@@ -994,6 +1005,7 @@ impl Booking for CountingBooking {
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
     ) -> AdapterResult<Vec<(CustomerId, Appointment)>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.upcoming.fetch_add(1, Ordering::SeqCst);
         self.inner.upcoming(from, to).await
     }
@@ -1016,7 +1028,8 @@ async fn the_booking_system_is_asked_for_upcoming_appointments_once_per_reconcil
     let counter = upcoming.clone();
     let bot = SandboxedBot::start_with_adapters(Config::default(), fixed(), move |store, clock, config| {
         let mut adapters = cabinet::app::builtin(config, store, clock);
-        adapters.booking = Arc::new(CountingBooking { inner: adapters.booking.clone(), upcoming: counter });
+        adapters.booking =
+            Arc::new(CountingBooking { inner: adapters.booking.clone(), upcoming: counter, calls: Arc::default() });
         adapters
     })
     .await
@@ -1542,4 +1555,200 @@ async fn staff_replies_never_reach_an_account_whose_phone_another_account_proved
     let audit: Vec<String> = bot.store.audit_entries(old.id).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(audit.contains(&"unbind.replaced".to_owned()), "{audit:?}");
     bot.stop().await;
+}
+
+/// A salon: no shop, no deliveries, no appointments in the chat… here, booking, shop and
+/// logistics are absent.
+fn without_booking_shop_and_logistics() -> Config {
+    let mut config = Config::default();
+    for absent in [&mut config.backends.booking, &mut config.backends.shop, &mut config.backends.logistics] {
+        *absent = "none".to_owned();
+    }
+    config
+}
+
+async fn bot_without_booking_shop_and_logistics(booking_calls: Arc<AtomicUsize>) -> SandboxedBot {
+    SandboxedBot::start_with_adapters(without_booking_shop_and_logistics(), fixed(), move |store, clock, config| {
+        let mut adapters = cabinet::app::builtin(config, store, clock);
+        let inner = adapters.booking.clone();
+        adapters.booking = Arc::new(CountingBooking { inner, upcoming: Arc::default(), calls: booking_calls });
+        adapters
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn absent_capabilities_leave_the_menu_help_and_commands_and_are_answered_politely_in_russian() {
+    let booking_calls = Arc::new(AtomicUsize::new(0));
+    let bot = bot_without_booking_shop_and_logistics(booking_calls.clone()).await;
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    let menu = say(&bot, &user, "/menu").await;
+    let labels: Vec<&str> = menu.chat.iter().flat_map(|r| r.button_labels()).collect();
+    assert_eq!(labels, ["💰 Баланс", "📄 Документы", "📶 Мой тариф", "❓ Помощь"], "{}", menu.dump());
+
+    let help = say(&bot, &user, "/help").await;
+    assert!(help.contains("Я умею:\n• показать баланс"), "{}", help.dump());
+    assert!(help.contains("«мои бонусы», «приведи друга».\nКоманды: /balance, /language,"), "{}", help.dump());
+    for gone in ["где ваш заказ", "историю заказов", "записать на услугу", "/status", "/orders"]
+    {
+        assert!(!help.contains(gone), "{gone}: {}", help.dump());
+    }
+
+    for asked in
+        ["где мой заказ", "хочу записаться на стрижку", "мои записи", "повтори последний заказ", "/status", "/orders"]
+    {
+        let answer = say(&bot, &user, asked).await;
+        assert!(answer.contains("Этого в чате нет — вот что я могу:"), "{asked}: {}", answer.dump());
+        let labels: Vec<&str> = answer.chat.iter().flat_map(|r| r.button_labels()).collect();
+        assert!(labels.contains(&"💰 Баланс") && !labels.contains(&"📦 Где мой заказ"), "{asked}: {labels:?}");
+    }
+    // What is present still works.
+    assert!(say(&bot, &user, "баланс").await.contains("Ваш баланс"));
+
+    // The command menu leaves out the orders' commands.
+    let registered = |s: &cabinet::sandbox::Sandbox| ["ru", "en"].iter().all(|l| !s.my_commands(Some(l)).is_empty());
+    assert!(bot.sandbox.wait_until(WAIT, registered).await);
+    for language in ["ru", "en"] {
+        let commands: Vec<String> = bot.sandbox.my_commands(Some(language)).into_iter().map(|(c, _)| c).collect();
+        assert!(commands.contains(&"balance".to_owned()), "{commands:?}");
+        assert!(!commands.contains(&"status".to_owned()) && !commands.contains(&"orders".to_owned()), "{commands:?}");
+    }
+    // Nor was the booking system asked, not even by the reconciliation of reminders.
+    bot.run_due_jobs().await.unwrap();
+    assert_eq!(booking_calls.load(Ordering::SeqCst), 0);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn absent_capabilities_are_answered_politely_in_english() {
+    let booking_calls = Arc::new(AtomicUsize::new(0));
+    let bot = bot_without_booking_shop_and_logistics(booking_calls.clone()).await;
+    let user = super::support::john();
+    identify_as(&bot, &user, "+447700900123", "I agree", "Hello").await;
+
+    let help = say(&bot, &user, "/help").await;
+    assert!(help.contains("I can:\n• show your balance"), "{}", help.dump());
+    assert!(!help.contains("book a service") && !help.contains("where your order is"), "{}", help.dump());
+
+    for asked in ["where is my order", "I want to book a haircut", "/orders"] {
+        let answer = say(&bot, &user, asked).await;
+        assert!(
+            answer.contains("That isn't available in this chat — here is what I can do:"),
+            "{asked}: {}",
+            answer.dump()
+        );
+        let labels: Vec<&str> = answer.chat.iter().flat_map(|r| r.button_labels()).collect();
+        assert_eq!(labels, ["💰 Balance", "📄 Documents", "📶 My plan", "❓ Help"], "{asked}");
+    }
+    assert_eq!(booking_calls.load(Ordering::SeqCst), 0);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn with_every_capability_present_help_reads_as_it_always_did() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let help = say(&bot, &user, "/help").await;
+    assert!(help.contains("— «повтори последний заказ»;\n• прислать документ"), "{}", help.dump());
+    assert!(
+        help.contains("«мои записи».\nКоманды: /balance, /status, /orders, /language, /privacy, /logout, /forget.")
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_old_button_of_a_capability_since_switched_off_is_answered_politely() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    let opts = SandboxOptions { database_url: Some(url), ..fixed() };
+    let user = erlan();
+
+    // One button key across both runs.
+    let signed = "[bot]\ncallback_secret = \"a button key kept across restarts\"\n";
+    let config = Config::from_toml(signed, "test.toml").unwrap();
+
+    let bot = SandboxedBot::start_with_config(config.clone(), opts.clone()).await.unwrap();
+    identify(&bot, &user, "+77011234567").await;
+    say(&bot, &user, "/menu").await;
+    let old = button_data(&bot, &user, "Где мой заказ");
+    bot.stop().await;
+
+    // The business turns its deliveries off; the button pressed afterwards asks nothing.
+    let mut config = config;
+    config.backends.logistics = "none".to_owned();
+    let bot = SandboxedBot::start_with_config(config, opts).await.unwrap();
+    say(&bot, &user, "/menu").await;
+    let message_id = match bot.sandbox.find_button(user.id, &|l: &str| l.contains("Баланс")) {
+        Some(ButtonRef::Inline { message_id, .. }) => message_id,
+        other => panic!("no menu: {other:?}"),
+    };
+    let driver = driver(&bot);
+    let sent = driver.send_with(Some(user.id), |s| s.press_inline(&user, message_id, &old));
+    let answer = driver.collect(&sent).await.unwrap();
+    assert!(answer.contains("Этого в чате нет"), "{}", answer.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_shop_or_documents_an_order_and_an_offer_carry_no_buttons_for_them() {
+    let mut config = Config::default();
+    config.backends.shop = "none".to_owned();
+    config.backends.documents = "none".to_owned();
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    say(&bot, &user, "мои заказы").await;
+    let details = press(&bot, &user, "78234").await;
+    assert!(details.contains("Заказ №78234"), "{}", details.dump());
+    let labels: Vec<&str> = details.chat.iter().flat_map(|r| r.button_labels()).collect();
+    assert!(
+        !labels.is_empty() && !labels.iter().any(|l| l.contains("Повторить") || l.contains("Документы")),
+        "{labels:?}"
+    );
+
+    // Erlan's personal offer is an item.
+    let offer = say(&bot, &user, "есть скидки?").await;
+    assert!(offer.contains("Lavazza"), "{}", offer.dump());
+    let labels: Vec<&str> = offer.chat.iter().flat_map(|r| r.button_labels()).collect();
+    assert!(!offer.is_empty() && !labels.iter().any(|l| l.contains("Заказать")), "{}\n{labels:?}", offer.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_planned_before_appointments_were_switched_off_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    let opts = SandboxOptions { database_url: Some(url), ..fixed() };
+    let john = SandboxUser::new(7001, "John", Some("en"));
+
+    let first = SandboxedBot::start(opts.clone()).await.unwrap();
+    identify_as(&first, &john, "+447700900123", "I agree", "Hello").await;
+    first.set_now(at("2025-01-12T14:30:00+05:00"));
+    first.run_due_jobs().await.unwrap();
+    assert_eq!(first.store.jobs_with_prefix("reminder:B-3001:").await.unwrap().len(), 1);
+    first.stop().await;
+
+    let booking_calls = Arc::new(AtomicUsize::new(0));
+    let counted = booking_calls.clone();
+    let mut config = Config::default();
+    config.backends.booking = "none".to_owned();
+    let second = SandboxedBot::start_with_adapters(config, opts, move |store, clock, config| {
+        let mut adapters = cabinet::app::builtin(config, store, clock);
+        let inner = adapters.booking.clone();
+        adapters.booking = Arc::new(CountingBooking { inner, upcoming: Arc::default(), calls: counted });
+        adapters
+    })
+    .await
+    .unwrap();
+    say(&second, &john, "hi").await;
+    second.set_now(at("2025-01-12T15:00:00+05:00"));
+    second.run_due_jobs().await.unwrap();
+    assert!(reminders_in(&second, john.id).is_empty());
+    assert_eq!(booking_calls.load(Ordering::SeqCst), 0);
+    second.stop().await;
 }

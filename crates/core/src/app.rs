@@ -210,6 +210,7 @@ pub fn build_ctx(
             cancel_cutoff: chrono::Duration::minutes(i64::from(config.booking.cancel_cutoff_minutes)),
             reconcile: chrono::Duration::minutes(i64::from(config.booking.reconcile_minutes)),
         },
+        capabilities: bot::Capabilities::from_config(&config.backends),
     };
     let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {
         (Some(gateway), _) => Some(gateway),
@@ -451,10 +452,11 @@ pub const SANDBOX_COMMANDS_BACKOFF: Backoff =
 /// retried with `backoff`.
 pub fn register_commands(bot: &Bot, ctx: &Ctx, backoff: Backoff) -> tokio::task::JoinHandle<()> {
     let (bot, i18n, locale) = (bot.clone(), ctx.i18n.clone(), ctx.settings.default_locale);
+    let capabilities = ctx.settings.capabilities;
     tokio::spawn(async move {
         let mut attempt = 1;
         loop {
-            let error = match bot::register_commands(&bot, &i18n, locale).await {
+            let error = match bot::register_commands(&bot, &i18n, locale, capabilities).await {
                 Ok(()) if attempt == 1 => return,
                 Ok(()) => {
                     tracing::info!(attempt, "the command menu is registered");

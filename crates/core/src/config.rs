@@ -42,6 +42,97 @@ pub struct Config {
     pub loyalty: LoyaltyConfig,
     pub booking: BookingConfig,
     pub support: SupportConfig,
+    pub backends: BackendsConfig,
+}
+
+/// Which system serves each capability: `"builtin"` (the built-in adapter) or `"none"`
+/// (the business has no such thing: its menus, help lines, commands and intents disappear
+/// and the customer is told politely). Each is overridden by `CABINET_BACKEND_<NAME>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendsConfig {
+    /// The customers' records; always present.
+    pub crm: String,
+    /// Balance, top-ups, the plan and its options.
+    pub billing: String,
+    /// Orders and their delivery.
+    pub logistics: String,
+    /// Invoices, acts and statements.
+    pub documents: String,
+    /// Repeat orders and an offer's order.
+    pub shop: String,
+    /// Bonuses, personal offers and referrals.
+    pub loyalty: String,
+    /// Appointments.
+    pub booking: String,
+}
+
+impl Default for BackendsConfig {
+    fn default() -> Self {
+        let builtin = || BUILTIN_BACKEND.to_owned();
+        Self {
+            crm: builtin(),
+            billing: builtin(),
+            logistics: builtin(),
+            documents: builtin(),
+            shop: builtin(),
+            loyalty: builtin(),
+            booking: builtin(),
+        }
+    }
+}
+
+/// The built-in backend's name in `[backends]`.
+pub const BUILTIN_BACKEND: &str = "builtin";
+/// An absent capability's value in `[backends]`.
+pub const NO_BACKEND: &str = "none";
+
+impl BackendsConfig {
+    /// Each setting's name, its environment variable and its value.
+    fn settings(&mut self) -> [(&'static str, &'static str, &mut String); 7] {
+        [
+            ("backends.crm (CABINET_BACKEND_CRM)", "CABINET_BACKEND_CRM", &mut self.crm),
+            ("backends.billing (CABINET_BACKEND_BILLING)", "CABINET_BACKEND_BILLING", &mut self.billing),
+            ("backends.logistics (CABINET_BACKEND_LOGISTICS)", "CABINET_BACKEND_LOGISTICS", &mut self.logistics),
+            ("backends.documents (CABINET_BACKEND_DOCUMENTS)", "CABINET_BACKEND_DOCUMENTS", &mut self.documents),
+            ("backends.shop (CABINET_BACKEND_SHOP)", "CABINET_BACKEND_SHOP", &mut self.shop),
+            ("backends.loyalty (CABINET_BACKEND_LOYALTY)", "CABINET_BACKEND_LOYALTY", &mut self.loyalty),
+            ("backends.booking (CABINET_BACKEND_BOOKING)", "CABINET_BACKEND_BOOKING", &mut self.booking),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut copy = self.clone();
+        for (name, _, value) in copy.settings() {
+            let known: &[&str] =
+                if name.starts_with("backends.crm") { &[BUILTIN_BACKEND] } else { &[BUILTIN_BACKEND, NO_BACKEND] };
+            if !known.contains(&value.as_str()) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: format!("{value:?} is not one of the known backends: {}", known.join(", ")),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the capability `name` ("booking", …) to `value`; `false` when there is no such
+    /// capability.
+    pub fn set(&mut self, name: &str, value: &str) -> bool {
+        let variable = format!("CABINET_BACKEND_{}", name.to_ascii_uppercase());
+        match self.settings().into_iter().find(|(_, v, _)| *v == variable) {
+            Some((_, _, setting)) => {
+                *setting = value.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the capability set to `value` is present.
+    pub fn present(value: &str) -> bool {
+        value != NO_BACKEND
+    }
 }
 
 /// The staff side: cases in the staff supergroup (`telegram.staff_chat_id`, with topics).
@@ -646,6 +737,11 @@ impl Config {
         if let Some(v) = non_empty("CABINET_LLM_MIN_CONFIDENCE") {
             self.llm.min_confidence = parse_number("CABINET_LLM_MIN_CONFIDENCE", &v)?;
         }
+        for (_, variable, value) in self.backends.settings() {
+            if let Some(v) = non_empty(variable) {
+                *value = v.trim().to_ascii_lowercase();
+            }
+        }
         Ok(())
     }
 
@@ -763,6 +859,7 @@ impl Config {
         }
         self.payments.validate()?;
         self.step_up.validate()?;
+        self.backends.validate()?;
         self.llm.validate()
     }
 
@@ -796,6 +893,26 @@ mod tests {
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn every_capability_is_built_in_by_default_and_may_be_absent_except_the_crm() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!(config.backends.booking, "builtin");
+        assert_eq!(config.backends.crm, "builtin");
+        let config = Config::from_toml("[backends]\nbooking = \"none\"\nshop = \"none\"\n", "t.toml").unwrap();
+        assert!(config.validate().is_ok());
+        assert!(!BackendsConfig::present(&config.backends.booking));
+        assert!(BackendsConfig::present(&config.backends.billing));
+
+        let config = Config::load_with(None, env_of(&[("CABINET_BACKEND_LOGISTICS", " None ")])).unwrap();
+        assert_eq!(config.backends.logistics, "none");
+
+        let error = Config::load_with(None, env_of(&[("CABINET_BACKEND_CRM", "none")])).unwrap_err().to_string();
+        assert!(error.contains("backends.crm (CABINET_BACKEND_CRM)") && error.contains("builtin"), "{error}");
+        let error = Config::from_toml("[backends]\nbilling = \"http\"\n", "t.toml").unwrap().validate().unwrap_err();
+        let error = error.to_string();
+        assert!(error.contains("backends.billing") && error.contains("builtin, none"), "{error}");
     }
 
     #[test]

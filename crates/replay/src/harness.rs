@@ -82,6 +82,8 @@ pub struct SandboxOptions {
     /// Bot API failures set up before the bot starts, as [`Sandbox::fail_next`] takes them
     /// (method, error code, description, `retry_after`): each fails one call, in order.
     pub fail_first: Vec<(String, u16, String, Option<u32>)>,
+    /// Capabilities' backends (`[backends]`), e.g. ("booking", "none").
+    pub backends: Vec<(String, String)>,
 }
 
 impl SandboxedBot {
@@ -108,6 +110,9 @@ impl SandboxedBot {
             config.bot.orders_page_size = size;
         }
         config.booking.holidays.extend(opts.holidays.iter().copied());
+        for (name, backend) in &opts.backends {
+            anyhow::ensure!(config.backends.set(name, backend), "no capability {name:?} in [backends]");
+        }
         if opts.telegram_payments {
             config.payments.provider_token = Some(secrecy::SecretString::from(SANDBOX_PROVIDER_TOKEN));
         }

@@ -115,6 +115,7 @@ fn sandbox_options(transcript: &Transcript) -> SandboxOptions {
         step_up: config.step_up,
         telegram_payments: config.telegram_payments,
         holidays: config.holidays.clone(),
+        backends: config.backends.clone(),
         staff_chat_id: transcript.uses_staff().then_some(STAFF_CHAT_ID),
         ..Default::default()
     }

@@ -7,7 +7,8 @@
 //! - Header: `@config KEY=VALUE …`, only before the first user action: `holidays=DATE,…`
 //!   (closed dates), `step_up=on|off`
 //!   (default off: ask for a one-time code before subscription changes) and
-//!   `payments=telegram|link` (default link: top-ups as Telegram invoices or payment links).
+//!   `payments=telegram|link` (default link: top-ups as Telegram invoices or payment links),
+//!   `backends=booking:none,shop:none` (capabilities the business lacks).
 //! - Who acts: `@user ID [lang=ru] [name=Ерлан] [phone=+7…]` (`phone` is what contact-request
 //!   buttons share).
 //! - User actions: `> text`; `> @contact PHONE [from ID | nouser]`; `> @sticker`, `> @photo`,
@@ -69,6 +70,8 @@ pub struct TranscriptConfig {
     pub telegram_payments: bool,
     /// `holidays=2025-01-15,2025-01-16`: dates the business is closed.
     pub holidays: Vec<chrono::NaiveDate>,
+    /// `backends=booking:none,shop:none`: the backend of each capability named (`[backends]`).
+    pub backends: Vec<(String, String)>,
 }
 
 /// One step, as written and as understood.
@@ -496,7 +499,26 @@ fn parse_config(rest: &str, config: &mut TranscriptConfig, seen: &mut Vec<String
                         format!("@config: holidays are dates YYYY-MM-DD separated by commas, not `{value}`")
                     })?;
             }
-            _ => return Err(format!("@config: unknown key `{key}` (known: step_up, payments, holidays)")),
+            "backends" => {
+                config.backends = value
+                    .split(',')
+                    .map(|pair| match pair.split_once(':') {
+                        Some((name, backend))
+                            if ["billing", "logistics", "documents", "shop", "loyalty", "booking"].contains(&name)
+                                && ["builtin", "none"].contains(&backend) =>
+                        {
+                            Ok((name.to_owned(), backend.to_owned()))
+                        }
+                        _ => Err(format!(
+                            "@config: backends are CAPABILITY:builtin|none separated by commas (billing, \
+                             logistics, documents, shop, loyalty, booking), not `{pair}`"
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            _ => {
+                return Err(format!("@config: unknown key `{key}` (known: step_up, payments, holidays, backends)"));
+            }
         }
         seen.push(key.to_owned());
     }
@@ -916,11 +938,20 @@ mod tests {
     #[test]
     fn config_lines_set_up_the_bot_before_the_first_action() {
         let t = parse("# t\n@config step_up=on\n@user 1\n@config payments=telegram\n> hi\n").unwrap();
-        assert_eq!(t.config, TranscriptConfig { step_up: true, telegram_payments: true, holidays: vec![] });
+        assert_eq!(
+            t.config,
+            TranscriptConfig { step_up: true, telegram_payments: true, holidays: vec![], backends: vec![] }
+        );
         assert_eq!(t.steps.len(), 2, "config lines are not steps: {:?}", t.steps);
         let holidays = parse("# t\n@config holidays=2025-01-15,2025-03-08\n").unwrap();
         assert_eq!(holidays.config.holidays.len(), 2);
         assert!(parse("# t\n@config holidays=15.01.2025\n").is_err());
+        let salon = parse("# t\n@config backends=booking:builtin,shop:none,logistics:none\n").unwrap();
+        let pairs =
+            |list: &[(&str, &str)]| list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        assert_eq!(salon.config.backends, pairs(&[("booking", "builtin"), ("shop", "none"), ("logistics", "none")]));
+        assert!(parse("# t\n@config backends=crm:none\n").is_err());
+        assert!(parse("# t\n@config backends=shop:http\n").is_err());
         let t = parse("# t\n@config step_up=off payments=link\n").unwrap();
         assert_eq!(t.config, TranscriptConfig::default());
         assert_eq!(parse("# t\n@user 1\n> hi\n").unwrap().config, TranscriptConfig::default());

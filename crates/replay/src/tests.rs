@@ -206,11 +206,19 @@ fn replies_render_invoices_and_declined_payments() {
 #[test]
 fn a_transcript_config_starts_its_bot_with_those_options() {
     let with = |config: TranscriptConfig| Transcript { title: "t".into(), config, steps: Vec::new() };
-    let options =
-        sandbox_options(&with(TranscriptConfig { step_up: true, telegram_payments: false, holidays: vec![] }));
+    let options = sandbox_options(&with(TranscriptConfig {
+        step_up: true,
+        telegram_payments: false,
+        holidays: vec![],
+        backends: vec![],
+    }));
     assert!(options.fixed_clock && options.step_up && !options.telegram_payments);
-    let options =
-        sandbox_options(&with(TranscriptConfig { step_up: false, telegram_payments: true, holidays: vec![] }));
+    let options = sandbox_options(&with(TranscriptConfig {
+        step_up: false,
+        telegram_payments: true,
+        holidays: vec![],
+        backends: vec![],
+    }));
     assert!(options.fixed_clock && !options.step_up && options.telegram_payments);
     assert!(options.database_url.is_none());
     assert_eq!(options.staff_chat_id, None, "no staff steps, no staff group");

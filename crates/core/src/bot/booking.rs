@@ -73,6 +73,11 @@ pub(super) enum BookingButton {
 }
 
 impl ButtonKind for BookingButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Booking]
+    }
+
     const TAGS: &'static [&'static str] = &["bv", "bs", "bc", "bx", "mv", "ms", "ca", "cc", "ck", "rc", "mb"];
 
     fn encode(&self) -> String {

@@ -4,6 +4,8 @@
 
 use teloxide::macros::BotCommands;
 
+use super::Capability;
+
 /// Commands a customer can type. Their descriptions in the Telegram menu come from the
 /// locale files (`cmd-*` keys), registered by [`crate::bot::register_commands`].
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -33,3 +35,22 @@ pub const MENU: [(&str, &str); 9] = [
     ("logout", "cmd-logout"),
     ("forget", "cmd-forget"),
 ];
+
+/// The capabilities the command `name` (without the slash) needs.
+pub fn needs(name: &str) -> &'static [Capability] {
+    match name {
+        "balance" => &[Capability::Billing],
+        "status" | "orders" => &[Capability::Logistics],
+        _ => &[],
+    }
+}
+
+/// The capabilities a command needs.
+pub fn needs_of(command: &Command) -> &'static [Capability] {
+    match command {
+        Command::Balance => needs("balance"),
+        Command::Status => needs("status"),
+        Command::Orders => needs("orders"),
+        _ => &[],
+    }
+}

@@ -40,6 +40,11 @@ pub(super) enum DocumentButton {
 }
 
 impl ButtonKind for DocumentButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Documents]
+    }
+
     const TAGS: &'static [&'static str] = &["d", "od"];
 
     fn encode(&self) -> String {

@@ -52,6 +52,17 @@ pub(super) enum MenuItem {
 }
 
 impl ButtonKind for GeneralButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        match self {
+            GeneralButton::Menu(MenuItem::Balance | MenuItem::Subscription) => &[Capability::Billing],
+            GeneralButton::Menu(MenuItem::OrderStatus | MenuItem::OrderHistory) => &[Capability::Logistics],
+            GeneralButton::Menu(MenuItem::Documents) => &[Capability::Documents],
+            // A chosen intent is checked where intents are acted on.
+            _ => &[],
+        }
+    }
+
     const TAGS: &'static [&'static str] = &["c", "m", "l", "i"];
 
     fn encode(&self) -> String {
@@ -114,21 +125,23 @@ async fn on_button(turn: Turn, button: GeneralButton) -> HandlerResult {
 }
 
 /// The main menu as an inline keyboard.
+/// The buttons of absent capabilities are left out, two a row.
 pub(super) fn main_menu(turn: &Turn) -> InlineKeyboardMarkup {
-    turn.buttons().markup(vec![
-        vec![
-            (turn.t("menu-balance", &[]), GeneralButton::Menu(MenuItem::Balance)),
-            (turn.t("menu-order-status", &[]), GeneralButton::Menu(MenuItem::OrderStatus)),
-        ],
-        vec![
-            (turn.t("menu-order-history", &[]), GeneralButton::Menu(MenuItem::OrderHistory)),
-            (turn.t("menu-documents", &[]), GeneralButton::Menu(MenuItem::Documents)),
-        ],
-        vec![
-            (turn.t("menu-subscription", &[]), GeneralButton::Menu(MenuItem::Subscription)),
-            (turn.t("menu-help", &[]), GeneralButton::Menu(MenuItem::Help)),
-        ],
-    ])
+    let capabilities = turn.ctx.settings.capabilities;
+    let items = [
+        ("menu-balance", MenuItem::Balance),
+        ("menu-order-status", MenuItem::OrderStatus),
+        ("menu-order-history", MenuItem::OrderHistory),
+        ("menu-documents", MenuItem::Documents),
+        ("menu-subscription", MenuItem::Subscription),
+        ("menu-help", MenuItem::Help),
+    ];
+    let buttons: Vec<_> = items
+        .into_iter()
+        .map(|(key, item)| (turn.t(key, &[]), GeneralButton::Menu(item)))
+        .filter(|(_, button)| capabilities.has_all(button.needs()))
+        .collect();
+    turn.buttons().markup(buttons.chunks(2).map(<[_]>::to_vec).collect())
 }
 
 /// «Здравствуйте, Ерлан!» with the main menu.
@@ -138,13 +151,55 @@ pub(super) async fn greeting(turn: &Turn) -> HandlerResult {
     Ok(())
 }
 
+/// «Я умею: …», a line per capability the business has, and the commands it serves.
 pub(super) async fn help(turn: &Turn) -> HandlerResult {
-    let text = turn.t("help", &[]);
+    let text = help_text(turn);
     if turn.binding.is_some() {
         turn.say_with(text, main_menu(turn)).await?;
     } else {
         turn.say(text).await?;
     }
+    Ok(())
+}
+
+fn help_text(turn: &Turn) -> String {
+    use super::Capability::{Billing, Booking, Documents, Logistics, Loyalty};
+    let capabilities = turn.ctx.settings.capabilities;
+    let orders_key = if capabilities.shop { "help-orders" } else { "help-orders-no-repeat" };
+    let lines: Vec<String> = [
+        ("help-balance", &[Billing][..]),
+        ("help-order", &[Logistics]),
+        (orders_key, &[Logistics]),
+        ("help-documents", &[Documents]),
+        ("help-top-up", &[Billing]),
+        ("help-plan", &[Billing]),
+        ("help-loyalty", &[Loyalty]),
+        ("help-booking", &[Booking]),
+    ]
+    .into_iter()
+    .filter(|(_, needs)| capabilities.has_all(needs))
+    .map(|(key, _)| turn.t(key, &[]))
+    .collect();
+    let commands = ["balance", "status", "orders", "language", "privacy", "logout", "forget"]
+        .into_iter()
+        .filter(|name| capabilities.serves_command(name))
+        .map(|name| format!("/{name}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut text = turn.t("help-intro", &[]);
+    if !lines.is_empty() {
+        text.push('\n');
+        text.push_str(&lines.join(";\n"));
+        text.push('.');
+    }
+    text.push('\n');
+    text.push_str(&turn.t("help-commands", &[("commands", Arg::from(commands))]));
+    text
+}
+
+/// What a capability the business lacks was asked for: «Этого в чате нет — …» with the menu.
+pub(super) async fn absent(turn: &Turn) -> HandlerResult {
+    turn.say_with(turn.t("capability-absent", &[]), main_menu(turn)).await?;
     Ok(())
 }
 

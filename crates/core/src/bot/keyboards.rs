@@ -48,6 +48,12 @@ pub trait ButtonKind: Sized + Clone + Send + Sync + 'static {
     fn needs_binding(&self) -> bool {
         true
     }
+
+    /// The capabilities acting on it needs; a press of one whose capability the business
+    /// lacks (an old button) is answered «Этого в чате нет».
+    fn needs(&self) -> &'static [super::Capability] {
+        &[]
+    }
 }
 
 /// A button's payload, of any kind, before it is signed for a user.
@@ -317,6 +323,10 @@ pub(super) fn pressed<K: ButtonKind>() -> UpdateHandler<BotError> {
             .endpoint(|turn: Turn, q: CallbackQuery| async move { inactive(&turn, &q).await }),
     )
     .chain(dptree::inspect_async(|bot: Bot, q: CallbackQuery| async move { answer_button(&bot, &q, None).await }))
+    .branch(
+        dptree::filter(|button: K, turn: Turn| !turn.ctx.settings.capabilities.has_all(button.needs()))
+            .endpoint(|turn: Turn| async move { super::general::absent(&turn).await }),
+    )
 }
 
 /// Answers a button press (stops the button's spinner, shows `toast`), best effort: Telegram

@@ -35,6 +35,11 @@ pub(super) enum LoyaltyButton {
 }
 
 impl ButtonKind for LoyaltyButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Loyalty]
+    }
+
     const TAGS: &'static [&'static str] = &["rf", "of"];
 
     fn encode(&self) -> String {
@@ -87,7 +92,8 @@ pub(super) async fn offers(turn: &Turn) -> HandlerResult {
     match offer {
         Some(offer) => {
             let text = turn.t("offer", &[("text", Arg::from(offer.text.get(turn.locale)))]);
-            match offer.sku {
+            // Without a shop the offer is told, not ordered here.
+            match offer.sku.filter(|_| turn.ctx.settings.capabilities.shop) {
                 Some(sku) => {
                     let markup =
                         turn.buttons().markup(vec![vec![(turn.t("offer-order-button", &[]), ShopButton::Offer(sku))]]);

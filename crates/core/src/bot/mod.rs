@@ -24,6 +24,12 @@
 //!   the dialogue state and its storage; [`mod@commands`]: the customers' commands; [`jobs`]: the
 //!   scheduler's handler of the bot's jobs.
 //!
+//! A capability the business lacks (`[backends]` set to `"none"`, [`Capabilities`] in the
+//! [`Settings`]) keeps its adapter but is never reached: the main menu, `/help`, the
+//! registered commands and the staff card leave it out, and its commands, intents and old
+//! buttons (each [`keyboards::ButtonKind`] names what it needs) are answered «Этого в чате
+//! нет» with the menu.
+//!
 //! A new feature is its module plus a line in [`schema`]'s buttons (and, when free text
 //! asks for it, its intent in `understanding.rs`).
 
@@ -108,6 +114,102 @@ pub struct Settings {
     /// Step-up verification before sensitive changes; `None` when off.
     pub step_up: Option<StepUpSettings>,
     pub booking: BookingSettings,
+    /// The business's capabilities: an absent one's menus, help, commands and intents are
+    /// answered politely and never reach its adapter.
+    pub capabilities: Capabilities,
+}
+
+/// A capability a business may lack (`[backends]` set to `"none"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Balance, top-ups, the plan.
+    Billing,
+    /// Orders and their delivery.
+    Logistics,
+    Documents,
+    /// Repeat orders, an offer's order.
+    Shop,
+    /// Bonuses, offers, referrals.
+    Loyalty,
+    Booking,
+}
+
+/// Which capabilities the business has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub billing: bool,
+    pub logistics: bool,
+    pub documents: bool,
+    pub shop: bool,
+    pub loyalty: bool,
+    pub booking: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+impl Capabilities {
+    /// Every capability present.
+    pub const ALL: Capabilities =
+        Capabilities { billing: true, logistics: true, documents: true, shop: true, loyalty: true, booking: true };
+
+    /// The capabilities `[backends]` leaves present.
+    pub fn from_config(backends: &crate::config::BackendsConfig) -> Self {
+        use crate::config::BackendsConfig as B;
+        Capabilities {
+            billing: B::present(&backends.billing),
+            logistics: B::present(&backends.logistics),
+            documents: B::present(&backends.documents),
+            shop: B::present(&backends.shop),
+            loyalty: B::present(&backends.loyalty),
+            booking: B::present(&backends.booking),
+        }
+    }
+
+    pub fn has(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Billing => self.billing,
+            Capability::Logistics => self.logistics,
+            Capability::Documents => self.documents,
+            Capability::Shop => self.shop,
+            Capability::Loyalty => self.loyalty,
+            Capability::Booking => self.booking,
+        }
+    }
+
+    /// Whether every one of `needed` is present.
+    pub fn has_all(&self, needed: &[Capability]) -> bool {
+        needed.iter().all(|c| self.has(*c))
+    }
+
+    /// Whether what `intent` asks for is present.
+    pub fn serves(&self, intent: crate::nlu::Intent) -> bool {
+        self.has_all(needs_of_intent(intent))
+    }
+
+    /// Whether the customer's command `name` (without the slash) is served.
+    pub fn serves_command(&self, name: &str) -> bool {
+        self.has_all(commands::needs(name))
+    }
+}
+
+/// The capabilities an intent needs.
+fn needs_of_intent(intent: crate::nlu::Intent) -> &'static [Capability] {
+    use crate::nlu::Intent as I;
+    match intent {
+        I::Balance | I::TopUp | I::Subscription => &[Capability::Billing],
+        I::Bonuses | I::Offers | I::Referral => &[Capability::Loyalty],
+        I::Documents => &[Capability::Documents],
+        I::RepeatOrder => &[Capability::Shop, Capability::Logistics],
+        I::OrderStatus | I::OrderHistory => &[Capability::Logistics],
+        I::Booking | I::BookingList | I::BookingReschedule | I::BookingCancel => &[Capability::Booking],
+        I::Notifications | I::Operator | I::Privacy | I::Language | I::Help | I::Greeting | I::Thanks | I::Unknown => {
+            &[]
+        }
+    }
 }
 
 /// Appointments: when the business works and until when changes are made in the chat.
@@ -244,6 +346,11 @@ fn commands() -> UpdateHandler<BotError> {
             dptree::filter(|c: Command| matches!(c, Command::Start(_) | Command::Menu))
                 .endpoint(turn!(general::greeting)),
         )
+        // A command of a capability the business lacks: «Этого в чате нет».
+        .branch(
+            dptree::filter(|c: Command, turn: Turn| !turn.ctx.settings.capabilities.has_all(commands::needs_of(&c)))
+                .endpoint(turn!(general::absent)),
+        )
         .branch(case![Command::Balance].endpoint(turn!(account::balance)))
         .branch(case![Command::Status].endpoint(turn!(orders::active)))
         .branch(case![Command::Orders].endpoint(turn!(orders::first_page)))
@@ -286,10 +393,20 @@ fn unbound() -> UpdateHandler<BotError> {
     dptree::filter(|turn: Turn| turn.binding.is_none())
 }
 
-/// Registers the command menu in Russian, English and the business's default language.
-pub async fn register_commands(bot: &Bot, i18n: &I18n, default_locale: Locale) -> Result<(), teloxide::RequestError> {
+/// Registers the command menu in Russian, English and the business's default language;
+/// the commands of absent capabilities are left out.
+pub async fn register_commands(
+    bot: &Bot,
+    i18n: &I18n,
+    default_locale: Locale,
+    capabilities: Capabilities,
+) -> Result<(), teloxide::RequestError> {
     let commands = |locale: Locale| -> Vec<BotCommand> {
-        commands::MENU.iter().map(|(cmd, key)| BotCommand::new(*cmd, i18n.t(locale, key, &[]))).collect()
+        commands::MENU
+            .iter()
+            .filter(|(cmd, _)| capabilities.serves_command(cmd))
+            .map(|(cmd, key)| BotCommand::new(*cmd, i18n.t(locale, key, &[])))
+            .collect()
     };
     for locale in Locale::ALL {
         bot.set_my_commands(commands(locale)).scope(BotCommandScope::Default).language_code(locale.as_str()).await?;

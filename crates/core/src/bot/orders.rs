@@ -39,6 +39,11 @@ pub(super) enum OrderButton {
 }
 
 impl ButtonKind for OrderButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Logistics]
+    }
+
     const TAGS: &'static [&'static str] = &["p", "o", "g"];
 
     fn encode(&self) -> String {
@@ -264,8 +269,14 @@ pub(super) async fn details(turn: &Turn, number: &str) -> HandlerResult {
     if order.delivery.as_ref().is_some_and(|d| d.location.is_some()) {
         row.push((turn.t("order-map-button", &[]), OrderButton::Map(order.number.clone()).into()));
     }
-    row.push((turn.t("order-repeat-button", &[]), ShopButton::Repeat(order.number.clone()).into()));
-    row.push((turn.t("order-documents-button", &[]), DocumentButton::OfOrder(order.number.clone()).into()));
+    // Repeating needs the shop, the order's documents the documents.
+    let capabilities = turn.ctx.settings.capabilities;
+    if capabilities.shop {
+        row.push((turn.t("order-repeat-button", &[]), ShopButton::Repeat(order.number.clone()).into()));
+    }
+    if capabilities.documents {
+        row.push((turn.t("order-documents-button", &[]), DocumentButton::OfOrder(order.number.clone()).into()));
+    }
     let back = vec![(turn.t("orders-back-button", &[]), OrderButton::Page(0).into())];
     turn.say_with(text, turn.buttons().markup(vec![row, back])).await?;
     Ok(())

@@ -45,6 +45,11 @@ pub(super) enum PaymentButton {
 }
 
 impl ButtonKind for PaymentButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Billing]
+    }
+
     const TAGS: &'static [&'static str] = &["t", "ta"];
 
     fn encode(&self) -> String {

@@ -112,6 +112,10 @@ pub(super) async fn after_change(ctx: &Ctx, customer: &CustomerId, appointment: 
 /// little after): appointments made outside the chat, events never received. Planning what
 /// is planned already changes nothing (the keys are taken).
 pub async fn reconcile(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<()> {
+    // A business without appointments has no booking system to ask.
+    if !ctx.settings.capabilities.booking {
+        return Ok(());
+    }
     let ahead = reconcile_period(ctx) + RECONCILE_SLACK;
     let longest = REMINDERS.iter().map(|(_, before)| *before).max().unwrap_or_default();
     let booking = ctx.adapters.booking.clone();
@@ -209,6 +213,11 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     let now = ctx.clock.now();
     let retry = |reason: String| JobError::Retry { at: now + Duration::minutes(1), reason };
     let customer = CustomerId(payload.customer_id.clone());
+    // Planned before the business switched appointments off: nothing to ask, nothing to send.
+    if !ctx.settings.capabilities.booking {
+        tracing::debug!(booking = %payload.booking_id, "a reminder of an absent booking system is not sent");
+        return Ok(());
+    }
     let booking = ctx.adapters.booking.clone();
     let appointment = ctx
         .adapters

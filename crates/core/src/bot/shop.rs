@@ -41,6 +41,15 @@ pub(super) enum ShopButton {
 }
 
 impl ButtonKind for ShopButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        match self {
+            // Repeating an order needs the orders too.
+            ShopButton::Repeat(_) => &[Capability::Shop, Capability::Logistics],
+            _ => &[Capability::Shop],
+        }
+    }
+
     const TAGS: &'static [&'static str] = &["r", "f", "oc", "ox"];
 
     fn encode(&self) -> String {

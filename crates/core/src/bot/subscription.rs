@@ -61,6 +61,11 @@ pub(super) enum SubscriptionMenu {
 }
 
 impl ButtonKind for SubscriptionButton {
+    fn needs(&self) -> &'static [super::Capability] {
+        use super::Capability;
+        &[Capability::Billing]
+    }
+
     const TAGS: &'static [&'static str] = &["s", "st", "sa", "sr", "sc", "sx", "k"];
 
     fn encode(&self) -> String {

@@ -51,7 +51,10 @@ pub(super) async fn understand(turn: Turn, text: String) -> HandlerResult {
     if let Some(answer) = ask_llm(turn, text).await {
         return act_on_text(turn, answer.intent, answer.entities, text).await;
     }
-    let options = clarification_options(&result);
+    // "Did you mean…?" offers only what the business has.
+    let capabilities = turn.ctx.settings.capabilities;
+    let options: Vec<Intent> =
+        clarification_options(&result).into_iter().filter(|intent| capabilities.serves(*intent)).collect();
     if options.is_empty() {
         return misunderstood(turn).await;
     }
@@ -161,6 +164,10 @@ async fn act_on_text(turn: &Turn, intent: Intent, entities: Entities, text: &str
 async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<&str>) -> HandlerResult {
     if turn.state().await? != State::ready() {
         turn.set_state(State::ready()).await?;
+    }
+    // A capability the business lacks: said politely, its system never asked.
+    if !turn.ctx.settings.capabilities.serves(intent) {
+        return general::absent(turn).await;
     }
     if intent != Intent::Operator {
         turn.ctx.store.log_request(turn.ctx.clock.now(), turn.user_id, intent.as_str(), false).await?;

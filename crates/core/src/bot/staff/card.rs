@@ -59,14 +59,20 @@ pub(super) async fn card_text(ctx: &Ctx, case: &SupportCase, customer: &Customer
     };
     lines.push(st(ctx, "support-card-customer", &[("name", Arg::from(name)), ("phone", Arg::from(phone))]));
     lines.push(st(ctx, "support-card-language", &[("language", Arg::from(language)), ("tags", Arg::from(tags))]));
-    if let Ok(Some(account)) = ctx.adapters.call(billing.account(customer)).await {
+    // Sections of capabilities the business lacks are skipped, their systems not asked.
+    let capabilities = ctx.settings.capabilities;
+    if capabilities.billing
+        && let Ok(Some(account)) = ctx.adapters.call(billing.account(customer)).await
+    {
         lines.push(st(
             ctx,
             "support-card-balance",
             &[("balance", Arg::from(format_money(account.balance, &account.currency, locale)))],
         ));
     }
-    if let Ok(orders) = ctx.adapters.call(logistics.active_orders(customer)).await {
+    if capabilities.logistics
+        && let Ok(orders) = ctx.adapters.call(logistics.active_orders(customer)).await
+    {
         for order in orders.iter().take(3) {
             let status = ctx.i18n.t(locale, &format!("order-status-{}", order.status.as_str().replace('_', "-")), &[]);
             lines.push(st(
@@ -76,7 +82,9 @@ pub(super) async fn card_text(ctx: &Ctx, case: &SupportCase, customer: &Customer
             ));
         }
     }
-    if let Ok(appointments) = ctx.adapters.call(booking.appointments(customer, ctx.clock.now())).await {
+    if capabilities.booking
+        && let Ok(appointments) = ctx.adapters.call(booking.appointments(customer, ctx.clock.now())).await
+    {
         for a in appointments.iter().take(3) {
             let at = ctx.to_local(a.start);
             let when = format!("{} {}", format_date(at.date(), locale), format_time(at));
