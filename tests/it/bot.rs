@@ -74,18 +74,9 @@ impl Billing for SlowBilling {
 #[tokio::test]
 async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working() {
     let opts = SandboxOptions { adapter_timeout_ms: Some(300), ..fixed() };
-    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, clock, _config| {
-        let builtin = Arc::new(Builtin::new(store).with_clock(clock));
-        Adapters {
-            crm: builtin.clone(),
-            billing: Arc::new(SlowBilling),
-            logistics: builtin.clone(),
-            documents: builtin.clone(),
-            shop: builtin.clone(),
-            loyalty: builtin.clone(),
-            booking: builtin,
-            backend: "builtin".into(),
-        }
+    let bot = SandboxedBot::start_with_adapters(Config::default(), opts, |store, clock, _config| Adapters {
+        billing: Arc::new(SlowBilling),
+        ..Builtin::new(store).with_clock(clock).adapters()
     })
     .await
     .unwrap();
@@ -104,7 +95,7 @@ async fn a_billing_that_times_out_gets_a_polite_answer_and_the_bot_keeps_working
 
 /// The built-in billing behind a switch: while `down`, every call fails as an outage.
 struct FlakyBilling {
-    inner: Arc<Builtin>,
+    inner: Arc<dyn Billing>,
     outage: Arc<Outage>,
 }
 
@@ -180,17 +171,8 @@ async fn a_billing_outage_opens_the_breaker_and_the_balance_comes_back_after_the
     let outage = Arc::new(Outage::default());
     let flaky = outage.clone();
     let bot = SandboxedBot::start_with_adapters(config, fixed(), move |store, clock, _config| {
-        let builtin = Arc::new(Builtin::new(store).with_clock(clock));
-        Adapters {
-            crm: builtin.clone(),
-            billing: Arc::new(FlakyBilling { inner: builtin.clone(), outage: flaky }),
-            logistics: builtin.clone(),
-            documents: builtin.clone(),
-            shop: builtin.clone(),
-            loyalty: builtin.clone(),
-            booking: builtin,
-            backend: "builtin".into(),
-        }
+        let adapters = Builtin::new(store).with_clock(clock).adapters();
+        Adapters { billing: Arc::new(FlakyBilling { inner: adapters.billing.clone(), outage: flaky }), ..adapters }
     })
     .await
     .unwrap();

@@ -3655,3 +3655,24 @@ async fn the_builtin_crm_keeps_one_lead_per_phone_and_notes_on_a_record(store: S
         .unwrap();
     assert_eq!(n.try_get::<i64, _>("n").unwrap(), 2);
 }
+
+on_every_engine!(the_latest_waiting_job_of_a_prefix_is_read_in_one_row);
+
+async fn the_latest_waiting_job_of_a_prefix_is_read_in_one_row(store: Store) {
+    let t = utc("2025-01-11T05:00:00Z");
+    let waiting = ["pending", "running"];
+    assert_eq!(store.latest_run_at("staffpost:C1:", &waiting).await.unwrap(), None);
+    for (key, at) in [
+        ("staffpost:C1:1", t),
+        ("staffpost:C1:2", t + Duration::minutes(2)),
+        ("staffpost:C2:1", t + Duration::hours(1)),
+    ] {
+        store.schedule_job(&new_job(key, at)).await.unwrap();
+    }
+    assert_eq!(store.latest_run_at("staffpost:C1:", &waiting).await.unwrap(), Some(t + Duration::minutes(2)));
+    // Cancelled and done jobs do not wait.
+    store.cancel_jobs("staffpost:C1:2").await.unwrap();
+    assert_eq!(store.latest_run_at("staffpost:C1:", &waiting).await.unwrap(), Some(t));
+    assert_eq!(store.latest_run_at("staffpost:C1:", &["cancelled"]).await.unwrap(), Some(t + Duration::minutes(2)));
+    assert_eq!(store.latest_run_at("staffpost:C1:", &[]).await.unwrap(), None);
+}

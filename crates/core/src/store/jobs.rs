@@ -51,19 +51,7 @@ impl Store {
     /// Schedules a job; true if it is new, false if a job with its key exists already (which
     /// is left as it is, whatever its status).
     pub async fn schedule_job(&self, job: &NewJob) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO jobs (key, kind, payload, run_at, status, attempts, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(job.key.clone())
-        .bind(job.kind.clone())
-        .bind(job.payload.to_string())
-        .bind(time_to_db(job.run_at))
-        .bind(time_to_db(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.insert_job(job, "DO NOTHING").await
     }
 
     /// Schedules a job like [`Store::schedule_job`], except that a cancelled job with its key
@@ -71,20 +59,29 @@ impl Store {
     /// again); true if it is new or revived. A job pending, running, done or failed is left as
     /// it is.
     pub async fn schedule_or_revive_job(&self, job: &NewJob) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO jobs (key, kind, payload, run_at, status, attempts, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
-             ON CONFLICT (key) DO UPDATE SET status = 'pending', kind = excluded.kind, \
-             payload = excluded.payload, run_at = excluded.run_at, locked_until = NULL \
-             WHERE jobs.status = 'cancelled'",
+        self.insert_job(
+            job,
+            "DO UPDATE SET status = 'pending', kind = excluded.kind, payload = excluded.payload, \
+             run_at = excluded.run_at, locked_until = NULL WHERE jobs.status = 'cancelled'",
         )
-        .bind(job.key.clone())
-        .bind(job.kind.clone())
-        .bind(job.payload.to_string())
-        .bind(time_to_db(job.run_at))
-        .bind(time_to_db(Utc::now()))
-        .execute(&self.pool)
-        .await?;
+        .await
+    }
+
+    /// Inserts `job` as pending; `on_conflict` says what a job with its key already there
+    /// becomes. True if a row was inserted or changed.
+    async fn insert_job(&self, job: &NewJob, on_conflict: &str) -> StoreResult<bool> {
+        let sql = format!(
+            "INSERT INTO jobs (key, kind, payload, run_at, status, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5) ON CONFLICT (key) {on_conflict}"
+        );
+        let done = sqlx::query(&sql)
+            .bind(job.key.clone())
+            .bind(job.kind.clone())
+            .bind(job.payload.to_string())
+            .bind(time_to_db(job.run_at))
+            .bind(time_to_db(Utc::now()))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -175,6 +172,23 @@ impl Store {
     }
 
     /// Every job whose key starts with `key_prefix` (compared exactly), by `run_at` then id.
+    /// The latest `run_at` of the jobs whose key starts with `key_prefix` and whose status is
+    /// one of `statuses`; `None` when there is none. (One row back, however many jobs with the
+    /// prefix are done.)
+    pub async fn latest_run_at(&self, key_prefix: &str, statuses: &[&str]) -> StoreResult<Option<DateTime<Utc>>> {
+        let placeholders: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT MAX(run_at) AS latest FROM jobs WHERE substr(key, 1, CAST($1 AS INTEGER)) = $2 AND status IN ({})",
+            if placeholders.is_empty() { "NULL".to_owned() } else { placeholders.join(", ") }
+        );
+        let mut query = sqlx::query(&sql).bind(prefix_len(key_prefix)).bind(key_prefix.to_owned());
+        for status in statuses {
+            query = query.bind((*status).to_owned());
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        Cols::new(&row, "jobs").opt_time("latest")
+    }
+
     pub async fn jobs_with_prefix(&self, key_prefix: &str) -> StoreResult<Vec<Job>> {
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE substr(key, 1, CAST($1 AS INTEGER)) = $2 ORDER BY run_at, id"

@@ -209,14 +209,7 @@ pub(crate) async fn post_to_general(ctx: &Ctx, bot: &Bot, text: String) -> Resul
 pub async fn post(ctx: &Ctx, bot: &Bot, post: StaffPost) -> Result<(), BotError> {
     let now = ctx.clock.now();
     let waiting = match &post.customer {
-        Some(customer) => ctx
-            .store
-            .jobs_with_prefix(&queue_prefix(Some(customer)))
-            .await?
-            .iter()
-            .filter(|j| j.status == "pending" || j.status == "running")
-            .map(|j| j.run_at)
-            .max(),
+        Some(customer) => ctx.store.latest_run_at(&queue_prefix(Some(customer)), &["pending", "running"]).await?,
         None => None,
     };
     let slot = match waiting {

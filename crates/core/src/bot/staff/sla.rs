@@ -36,7 +36,7 @@ fn sla(ctx: &Ctx, p: CasePriority) -> Duration {
 /// Plans the re-ping of an unanswered case: its priority's SLA after `since`.
 pub(super) async fn schedule_sla(ctx: &Ctx, case: &SupportCase, since: DateTime<Utc>) -> Result<(), BotError> {
     // One pending re-ping per case: a newer customer message does not push it later.
-    if ctx.store.jobs_with_prefix(&format!("sla:{}:", case.id)).await?.iter().any(|j| j.status == "pending") {
+    if ctx.store.latest_run_at(&format!("sla:{}:", case.id), &["pending"]).await?.is_some() {
         return Ok(());
     }
     let job = NewJob {
