@@ -136,8 +136,9 @@ impl Builtin {
             documents: me.clone(),
             shop: me.clone(),
             loyalty: me.clone(),
-            booking: me,
-            backend: "builtin".into(),
+            booking: me.clone(),
+            directory: me,
+            names: BackendNames::all("builtin"),
         }
     }
 
@@ -562,5 +563,21 @@ impl Logistics for Builtin {
         let Some(row) = row else { return Ok(None) };
         let currency = self.currency().await?;
         Ok(self.full_orders(std::slice::from_ref(&row), &currency).await?.into_iter().next())
+    }
+}
+
+#[async_trait]
+impl Directory for Builtin {
+    async fn business(&self) -> AdapterResult<Option<BusinessInfo>> {
+        let Some(row) = crate::store::import::business_info(&self.store).await? else { return Ok(None) };
+        Ok(Some(BusinessInfo {
+            name: row.name,
+            currency: row.currency,
+            time_zone: row.time_zone.name().to_owned(),
+            default_locale: row.default_locale.as_str().to_owned(),
+            working_hours: row.working_hours,
+            holidays: Vec::new(),
+            support_hours: row.support_hours,
+        }))
     }
 }

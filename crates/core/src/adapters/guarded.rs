@@ -316,3 +316,19 @@ impl Booking for GuardedBooking {
         self.guard.run(self.call("booking.upcoming", Kind::Read), || self.inner.upcoming(from, to)).await
     }
 }
+
+/// [`Directory`] through the guard.
+pub struct GuardedDirectory {
+    pub inner: Arc<dyn Directory>,
+    pub guard: Arc<Guard>,
+    pub backend: String,
+}
+
+#[async_trait]
+impl Directory for GuardedDirectory {
+    async fn business(&self) -> AdapterResult<Option<BusinessInfo>> {
+        let call =
+            Call { backend: &self.backend, capability: "directory", method: "directory.business", kind: Kind::Read };
+        self.guard.cached(call, "", self.guard.settings().cache_ttl, || self.inner.business()).await
+    }
+}

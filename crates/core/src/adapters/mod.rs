@@ -596,6 +596,76 @@ pub trait Booking: Send + Sync {
     async fn upcoming(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AdapterResult<Vec<(CustomerId, Appointment)>>;
 }
 
+/// Facts about the business as a whole: what the bot needs before any customer writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessInfo {
+    pub name: String,
+    /// ISO 4217 code ("KZT").
+    pub currency: String,
+    /// An IANA time zone ("Asia/Almaty"): what "10:00" and "tomorrow" mean.
+    pub time_zone: String,
+    /// "ru" or "en".
+    pub default_locale: String,
+    /// Opening hours per weekday ("mon" → "10:00-20:00"; a missing day is a day off), as in
+    /// the data set's `working_hours`.
+    pub working_hours: BTreeMap<String, String>,
+    /// Days the business is closed.
+    #[serde(default)]
+    pub holidays: Vec<NaiveDate>,
+    /// When staff answer ("09:00-21:00").
+    #[serde(default)]
+    pub support_hours: Option<String>,
+}
+
+/// Business-wide facts: name, currency, time zone, hours, holidays. The names of services and
+/// staff the recogniser knows come from [`Booking`].
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// The business's facts; `None` from a backend that keeps none (the config gives them).
+    async fn business(&self) -> AdapterResult<Option<BusinessInfo>>;
+}
+
+/// A [`Directory`] that knows nothing: the config's `[business]` gives the facts.
+pub struct NoDirectory;
+
+#[async_trait]
+impl Directory for NoDirectory {
+    async fn business(&self) -> AdapterResult<Option<BusinessInfo>> {
+        Ok(None)
+    }
+}
+
+/// Which backend serves each capability ("builtin", "http", …): the label of its metrics and
+/// the key of its circuit breaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendNames {
+    pub crm: String,
+    pub billing: String,
+    pub logistics: String,
+    pub documents: String,
+    pub shop: String,
+    pub loyalty: String,
+    pub booking: String,
+    pub directory: String,
+}
+
+impl BackendNames {
+    /// Every capability served by `name`.
+    pub fn all(name: &str) -> BackendNames {
+        let n = || name.to_owned();
+        BackendNames {
+            crm: n(),
+            billing: n(),
+            logistics: n(),
+            documents: n(),
+            shop: n(),
+            loyalty: n(),
+            booking: n(),
+            directory: n(),
+        }
+    }
+}
+
 /// The business's systems. [`Adapters::guarded`] (which `app::build_ctx` applies to every
 /// bot) makes each call go through one [`guard::Guard`].
 #[derive(Clone)]
@@ -607,26 +677,27 @@ pub struct Adapters {
     pub shop: Arc<dyn Shop>,
     pub loyalty: Arc<dyn Loyalty>,
     pub booking: Arc<dyn Booking>,
-    /// The backend's name in metrics and breakers ("builtin", "http", …).
-    pub backend: String,
+    pub directory: Arc<dyn Directory>,
+    /// Each capability's backend, by name.
+    pub names: BackendNames,
 }
 
 impl Adapters {
     /// The same systems, each behind `guard`.
     pub fn guarded(self, guard: Arc<guard::Guard>) -> Adapters {
         use guarded::*;
-        let backend = self.backend;
+        let n = self.names;
         let g = || guard.clone();
-        let b = || backend.clone();
         Adapters {
-            crm: Arc::new(GuardedCrm { inner: self.crm, guard: g(), backend: b() }),
-            billing: Arc::new(GuardedBilling { inner: self.billing, guard: g(), backend: b() }),
-            logistics: Arc::new(GuardedLogistics { inner: self.logistics, guard: g(), backend: b() }),
-            documents: Arc::new(GuardedDocuments { inner: self.documents, guard: g(), backend: b() }),
-            shop: Arc::new(GuardedShop { inner: self.shop, guard: g(), backend: b() }),
-            loyalty: Arc::new(GuardedLoyalty { inner: self.loyalty, guard: g(), backend: b() }),
-            booking: Arc::new(GuardedBooking { inner: self.booking, guard: g(), backend: b() }),
-            backend: b(),
+            crm: Arc::new(GuardedCrm { inner: self.crm, guard: g(), backend: n.crm.clone() }),
+            billing: Arc::new(GuardedBilling { inner: self.billing, guard: g(), backend: n.billing.clone() }),
+            logistics: Arc::new(GuardedLogistics { inner: self.logistics, guard: g(), backend: n.logistics.clone() }),
+            documents: Arc::new(GuardedDocuments { inner: self.documents, guard: g(), backend: n.documents.clone() }),
+            shop: Arc::new(GuardedShop { inner: self.shop, guard: g(), backend: n.shop.clone() }),
+            loyalty: Arc::new(GuardedLoyalty { inner: self.loyalty, guard: g(), backend: n.loyalty.clone() }),
+            booking: Arc::new(GuardedBooking { inner: self.booking, guard: g(), backend: n.booking.clone() }),
+            directory: Arc::new(GuardedDirectory { inner: self.directory, guard: g(), backend: n.directory.clone() }),
+            names: n,
         }
     }
 
