@@ -16,16 +16,16 @@ use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::update_listeners::{Polling, UpdateListener as _};
 
-use crate::adapters::Adapters;
 use crate::adapters::builtin::Builtin;
 use crate::adapters::builtin::BuiltinSettings;
 use crate::adapters::guard::{Guard, GuardSettings};
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
+use crate::adapters::{Adapters, BackendNames};
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
 use crate::clock::{FixedClock, SharedClock, SystemClock};
-use crate::config::Config;
+use crate::config::{BackendsConfig, Config};
 use crate::domain::Locale;
 use crate::domain::hours::WorkingHours;
 use crate::error::BotError;
@@ -66,6 +66,8 @@ pub struct Business {
     pub default_locale: Locale,
     pub support_hours: String,
     pub catalog: Catalog,
+    /// Days the business is closed, as its directory says (added to `booking.holidays`).
+    pub holidays: Vec<chrono::NaiveDate>,
 }
 
 impl Business {
@@ -80,6 +82,7 @@ impl Business {
             default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
             support_hours: info.support_hours.clone().unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
             catalog: data.catalog(),
+            holidays: Vec::new(),
         })
     }
 
@@ -96,8 +99,107 @@ impl Business {
             default_locale: row.default_locale,
             support_hours: row.support_hours.unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
             catalog: import::catalog_names(store).await?,
+            holidays: Vec::new(),
         })
     }
+
+    /// From the backends: the `directory` capability's facts under the config's `[business]`
+    /// (each fact set there wins), and the names of services and staff from `booking` for
+    /// the recogniser. A booking system that does not answer now leaves the recogniser
+    /// without those names (logged), rather than keeping the bot from starting.
+    pub async fn resolve(config: &Config, adapters: &Adapters) -> anyhow::Result<Business> {
+        let found = if BackendsConfig::present(&config.backends.directory) {
+            let facts = tokio::time::timeout(STARTUP_CALL_TIMEOUT, adapters.directory.business())
+                .await
+                .map_err(|_| anyhow::anyhow!("the directory backend did not answer in time"))?;
+            facts.with_context(|| {
+                format!(
+                    "cannot read the business's facts from the {:?} backend (backends.directory)",
+                    config.backends.directory
+                )
+            })?
+        } else {
+            None
+        };
+        let wanted = &config.business;
+        let missing = |what: &str| {
+            anyhow::anyhow!(
+                "the business's {what} is unknown: load a business with `cabinet import FILE`, set business.{what} in the \
+                 config, or choose a backend that has it (backends.directory)"
+            )
+        };
+        let name =
+            wanted.name.clone().or_else(|| found.as_ref().map(|f| f.name.clone())).ok_or_else(|| missing("name"))?;
+        let currency = wanted
+            .currency
+            .clone()
+            .or_else(|| found.as_ref().map(|f| f.currency.clone()))
+            .ok_or_else(|| missing("currency"))?;
+        let zone = wanted
+            .time_zone
+            .clone()
+            .or_else(|| found.as_ref().map(|f| f.time_zone.clone()))
+            .ok_or_else(|| missing("time_zone"))?;
+        let time_zone: Tz =
+            zone.parse().map_err(|_| anyhow::anyhow!("business.time_zone {zone:?} is not an IANA time zone"))?;
+        let hours = wanted
+            .working_hours
+            .clone()
+            .or_else(|| found.as_ref().map(|f| f.working_hours.clone()))
+            .ok_or_else(|| missing("working_hours"))?;
+        let working_hours = WorkingHours::parse(&hours).map_err(|e| anyhow::anyhow!("business.{e}"))?;
+        let locale = wanted.default_locale.clone().or_else(|| found.as_ref().map(|f| f.default_locale.clone()));
+        let default_locale = match locale {
+            Some(code) => Locale::parse(&code)
+                .with_context(|| format!("business.default_locale {code:?} is not one of ru, en"))?,
+            None => Locale::Ru,
+        };
+        let support_hours =
+            found.as_ref().and_then(|f| f.support_hours.clone()).unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into());
+        let holidays = found.map(|f| f.holidays).unwrap_or_default();
+        let mut catalog = Catalog::default();
+        if BackendsConfig::present(&config.backends.booking) {
+            let names = async {
+                let services = adapters.booking.services().await?;
+                let staff = adapters.booking.staff().await?;
+                Ok::<_, crate::adapters::AdapterError>((services, staff))
+            };
+            match tokio::time::timeout(STARTUP_CALL_TIMEOUT, names).await {
+                Ok(Ok((services, staff))) => {
+                    catalog.services = services.iter().map(|s| import::named(&s.code, &s.name)).collect();
+                    catalog.staff = staff.iter().map(|s| import::named(&s.id, &s.name)).collect();
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "the booking system did not give its services and staff: names of services are not recognised until a restart")
+                }
+                Err(_) => tracing::warn!(
+                    "the booking system did not answer in time: names of services are not recognised until a restart"
+                ),
+            }
+        }
+        Ok(Business { name, working_hours, currency, time_zone, default_locale, support_hours, catalog, holidays })
+    }
+}
+
+/// How long start-up waits for a backend's answer.
+const STARTUP_CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The adapters `[backends]` chooses: each capability from its backend (a capability that
+/// is `"none"` keeps the built-in one, which the bot never asks).
+pub fn adapters_from_config(config: &Config, store: Store, clock: SharedClock) -> anyhow::Result<Adapters> {
+    let mut adapters = builtin(config, store, clock);
+    let b = &config.backends;
+    adapters.names = BackendNames {
+        crm: b.crm.clone(),
+        billing: b.billing.clone(),
+        logistics: b.logistics.clone(),
+        documents: b.documents.clone(),
+        shop: b.shop.clone(),
+        loyalty: b.loyalty.clone(),
+        booking: b.booking.clone(),
+        directory: b.directory.clone(),
+    };
+    Ok(adapters)
 }
 
 /// The built-in adapter over the store, configured from `config`.
@@ -205,7 +307,7 @@ pub fn build_ctx(
         }),
         booking: BookingSettings {
             working_hours: business.working_hours.clone(),
-            holidays: config.booking.holidays.clone(),
+            holidays: config.booking.holidays.iter().chain(&business.holidays).copied().collect(),
             horizon_days: config.booking.horizon_days,
             cancel_cutoff: chrono::Duration::minutes(i64::from(config.booking.cancel_cutoff_minutes)),
             reconcile: chrono::Duration::minutes(i64::from(config.booking.reconcile_minutes)),
@@ -369,9 +471,9 @@ pub async fn run_until(
 ) -> anyhow::Result<()> {
     let token = config.require_token()?;
     let store = open_store(&config.database.url).await?;
-    let business = Business::from_store(&store).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let adapters = builtin(config, store.clone(), clock.clone());
+    let adapters = adapters_from_config(config, store.clone(), clock.clone())?;
+    let business = Business::resolve(config, &adapters).await?;
     let ctx = build_ctx(config, &business, store, adapters, clock, token.expose_secret(), None)?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
     serve_telegram(bot, ctx, shutdown).await

@@ -43,11 +43,33 @@ pub struct Config {
     pub booking: BookingConfig,
     pub support: SupportConfig,
     pub backends: BackendsConfig,
+    pub business: BusinessConfig,
 }
 
-/// Which system serves each capability: `"builtin"` (the built-in adapter) or `"none"`
-/// (the business has no such thing: its menus, help lines, commands and intents disappear
-/// and the customer is told politely). Each is overridden by `CABINET_BACKEND_<NAME>`.
+/// Business-wide facts (`[business]`), over what the `directory` backend says: each one set
+/// here wins; with `backends.directory = "none"` the name, currency, time zone and working
+/// hours must all be here. Holidays are `booking.holidays`, support hours `support.hours`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusinessConfig {
+    /// The business's name as customers know it.
+    pub name: Option<String>,
+    /// ISO 4217 code of the money the business counts in ("KZT").
+    pub currency: Option<String>,
+    /// IANA time zone ("Asia/Almaty").
+    pub time_zone: Option<String>,
+    /// "ru" or "en": the language of customers who have not chosen one.
+    pub default_locale: Option<String>,
+    /// Opening hours per weekday (`mon = "10:00-20:00"`; a missing day is a day off).
+    pub working_hours: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Which system serves each capability: `"builtin"` (the built-in adapter over cabinet's
+/// database, filled by `cabinet import`), `"http"` (the business's own service implementing
+/// `docs/backend-api.yaml`), a connector (`"bitrix24"`, `"yclients"`, `"cdek"`) where it
+/// serves that capability, or `"none"` (the business has no such thing: its menus, help
+/// lines, commands and intents disappear and the customer is told politely). Each is
+/// overridden by `CABINET_BACKEND_<NAME>`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackendsConfig {
@@ -65,6 +87,9 @@ pub struct BackendsConfig {
     pub loyalty: String,
     /// Appointments.
     pub booking: String,
+    /// Business-wide facts (name, currency, time zone, hours); `"none"`: `[business]` gives
+    /// them all.
+    pub directory: String,
 }
 
 impl Default for BackendsConfig {
@@ -78,6 +103,7 @@ impl Default for BackendsConfig {
             shop: builtin(),
             loyalty: builtin(),
             booking: builtin(),
+            directory: builtin(),
         }
     }
 }
@@ -86,10 +112,24 @@ impl Default for BackendsConfig {
 pub const BUILTIN_BACKEND: &str = "builtin";
 /// An absent capability's value in `[backends]`.
 pub const NO_BACKEND: &str = "none";
+/// The generic HTTP/JSON backend's name in `[backends]`.
+pub const HTTP_BACKEND: &str = "http";
+
+/// The backends that can serve each capability.
+const KNOWN_BACKENDS: [(&str, &[&str]); 8] = [
+    ("crm", &[BUILTIN_BACKEND, HTTP_BACKEND, "bitrix24"]),
+    ("billing", &[BUILTIN_BACKEND, HTTP_BACKEND, NO_BACKEND]),
+    ("logistics", &[BUILTIN_BACKEND, HTTP_BACKEND, "bitrix24", "cdek", NO_BACKEND]),
+    ("documents", &[BUILTIN_BACKEND, HTTP_BACKEND, "bitrix24", NO_BACKEND]),
+    ("shop", &[BUILTIN_BACKEND, HTTP_BACKEND, NO_BACKEND]),
+    ("loyalty", &[BUILTIN_BACKEND, HTTP_BACKEND, NO_BACKEND]),
+    ("booking", &[BUILTIN_BACKEND, HTTP_BACKEND, "yclients", NO_BACKEND]),
+    ("directory", &[BUILTIN_BACKEND, HTTP_BACKEND, NO_BACKEND]),
+];
 
 impl BackendsConfig {
     /// Each setting's name, its environment variable and its value.
-    fn settings(&mut self) -> [(&'static str, &'static str, &mut String); 7] {
+    fn settings(&mut self) -> [(&'static str, &'static str, &mut String); 8] {
         [
             ("backends.crm (CABINET_BACKEND_CRM)", "CABINET_BACKEND_CRM", &mut self.crm),
             ("backends.billing (CABINET_BACKEND_BILLING)", "CABINET_BACKEND_BILLING", &mut self.billing),
@@ -98,14 +138,13 @@ impl BackendsConfig {
             ("backends.shop (CABINET_BACKEND_SHOP)", "CABINET_BACKEND_SHOP", &mut self.shop),
             ("backends.loyalty (CABINET_BACKEND_LOYALTY)", "CABINET_BACKEND_LOYALTY", &mut self.loyalty),
             ("backends.booking (CABINET_BACKEND_BOOKING)", "CABINET_BACKEND_BOOKING", &mut self.booking),
+            ("backends.directory (CABINET_BACKEND_DIRECTORY)", "CABINET_BACKEND_DIRECTORY", &mut self.directory),
         ]
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         let mut copy = self.clone();
-        for (name, _, value) in copy.settings() {
-            let known: &[&str] =
-                if name.starts_with("backends.crm") { &[BUILTIN_BACKEND] } else { &[BUILTIN_BACKEND, NO_BACKEND] };
+        for ((name, _, value), (_, known)) in copy.settings().into_iter().zip(KNOWN_BACKENDS) {
             if !known.contains(&value.as_str()) {
                 return Err(ConfigError::Invalid {
                     name,
@@ -910,9 +949,26 @@ mod tests {
 
         let error = Config::load_with(None, env_of(&[("CABINET_BACKEND_CRM", "none")])).unwrap_err().to_string();
         assert!(error.contains("backends.crm (CABINET_BACKEND_CRM)") && error.contains("builtin"), "{error}");
-        let error = Config::from_toml("[backends]\nbilling = \"http\"\n", "t.toml").unwrap().validate().unwrap_err();
+        let error =
+            Config::from_toml("[backends]\nbilling = \"yclients\"\n", "t.toml").unwrap().validate().unwrap_err();
         let error = error.to_string();
-        assert!(error.contains("backends.billing") && error.contains("builtin, none"), "{error}");
+        assert!(error.contains("backends.billing") && error.contains("builtin, http, none"), "{error}");
+        let error = Config::load_with(None, env_of(&[("CABINET_BACKEND_DIRECTORY", "cdek")])).unwrap_err().to_string();
+        assert!(error.contains("backends.directory (CABINET_BACKEND_DIRECTORY)"), "{error}");
+    }
+
+    #[test]
+    fn business_facts_may_come_from_the_config() {
+        let config = Config::from_toml(
+            "[backends]\ndirectory = \"none\"\n[business]\nname = \"Salon\"\ncurrency = \"RUB\"\n\
+             time_zone = \"Europe/Moscow\"\n[business.working_hours]\n\"mon-fri\" = \"10:00-20:00\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.business.name.as_deref(), Some("Salon"));
+        assert_eq!(config.business.working_hours.unwrap().get("mon-fri").map(String::as_str), Some("10:00-20:00"));
+        assert!(Config::from_toml("[business]\ncolour = \"red\"\n", "t.toml").is_err());
     }
 
     #[test]

@@ -329,7 +329,8 @@ impl BusinessData {
     }
 }
 
-fn named(code: &str, name: &LocalizedText) -> Named {
+/// A catalogue entry: the code and its distinct names in every language.
+pub fn named(code: &str, name: &LocalizedText) -> Named {
     let mut names: Vec<String> = Vec::new();
     for n in name.0.values() {
         if !n.is_empty() && !names.contains(n) {
