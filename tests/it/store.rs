@@ -3676,3 +3676,55 @@ async fn the_latest_waiting_job_of_a_prefix_is_read_in_one_row(store: Store) {
     assert_eq!(store.latest_run_at("staffpost:C1:", &["cancelled"]).await.unwrap(), Some(t + Duration::minutes(2)));
     assert_eq!(store.latest_run_at("staffpost:C1:", &[]).await.unwrap(), None);
 }
+
+// --- the conformance suite ------------------------------------------------------------------
+
+on_every_engine!(the_builtin_backend_keeps_every_promise_of_the_adapter_traits);
+
+async fn the_builtin_backend_keeps_every_promise_of_the_adapter_traits(store: Store) {
+    let (builtin, clock) = with_demo_at_demo_time(&store).await;
+    let fixture = cabinet::adapters::contract::Fixture::demo(clock.now());
+    let broken = cabinet::adapters::contract::check_all(&builtin.adapters(), &fixture).await;
+    assert!(broken.is_empty(), "the built-in backend breaks:\n{}", broken.join("\n"));
+}
+
+/// A logistics backend that forgets whose order it is asked about.
+struct LeakyLogistics(Arc<dyn cabinet::adapters::Logistics>, CustomerId);
+
+#[async_trait::async_trait]
+impl cabinet::adapters::Logistics for LeakyLogistics {
+    async fn orders(
+        &self,
+        id: &CustomerId,
+        offset: u32,
+        limit: u32,
+    ) -> cabinet::adapters::AdapterResult<cabinet::adapters::OrderPage> {
+        self.0.orders(id, offset, limit).await
+    }
+    async fn active_orders(&self, id: &CustomerId) -> cabinet::adapters::AdapterResult<Vec<cabinet::adapters::Order>> {
+        self.0.active_orders(id).await
+    }
+    async fn order(
+        &self,
+        id: &CustomerId,
+        number: &str,
+    ) -> cabinet::adapters::AdapterResult<Option<cabinet::adapters::Order>> {
+        match self.0.order(id, number).await? {
+            Some(order) => Ok(Some(order)),
+            None => self.0.order(&self.1, number).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_conformance_suite_catches_a_backend_that_shows_another_customers_order() {
+    run("sqlite::memory:", |store| async move {
+        let (builtin, clock) = with_demo_at_demo_time(&store).await;
+        let mut adapters = builtin.adapters();
+        adapters.logistics = Arc::new(LeakyLogistics(adapters.logistics.clone(), id("C2")));
+        let fixture = cabinet::adapters::contract::Fixture::demo(clock.now());
+        let broken = cabinet::adapters::contract::check_all(&adapters, &fixture).await;
+        assert_eq!(broken, ["logistics.order: another customer's order is shown"]);
+    })
+    .await;
+}
