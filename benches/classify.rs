@@ -6,8 +6,8 @@
 
 use std::hint::black_box;
 
+use cabinet::adapters::builtin::import::BusinessData;
 use cabinet::nlu::Nlu;
-use cabinet::store::import::BusinessData;
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

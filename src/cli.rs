@@ -138,11 +138,13 @@ async fn classify_business(config: &Config) -> anyhow::Result<app::Business> {
     };
     if database_exists
         && let Ok(store) = cabinet_core::store::Store::connect(url).await
-        && let Ok(business) = app::Business::from_store(&store).await
+        && let Ok(adapters) =
+            app::adapters_from_config(config, store, std::sync::Arc::new(cabinet_core::clock::SystemClock))
+        && let Ok(business) = app::Business::resolve(config, &adapters).await
     {
         return Ok(business);
     }
-    app::Business::from_data(&cabinet_core::store::import::BusinessData::demo())
+    app::Business::from_data(&cabinet_core::adapters::builtin::import::BusinessData::demo())
 }
 
 fn classify(business: &app::Business, now: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {

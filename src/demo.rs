@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use cabinet_core::adapters::builtin::import::{self, BusinessData};
 use cabinet_core::app::{
     Business, DEMO_REQUISITES, build_ctx, builtin, demo_clock, open_store, serve_telegram, shutdown_signal,
     telegram_bot,
@@ -12,7 +13,6 @@ use cabinet_core::app::{
 use cabinet_core::clock::{Clock as _, FixedClock};
 use cabinet_core::config::Config;
 use cabinet_core::jobs::Scheduler;
-use cabinet_core::store::import::{self, BusinessData};
 use cabinet_replay::harness::{SandboxOptions, SandboxedBot};
 use chrono::{DateTime, Utc};
 

@@ -3,10 +3,10 @@
 
 use std::process::Command;
 
+use cabinet::adapters::builtin::import::{self, BusinessData};
 use cabinet::demo::prepare_demo_database;
 use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::sandbox::{BotContent, SandboxUser};
-use cabinet::store::import::{self, BusinessData};
 use cabinet::testenv::{self, Requirement};
 use chrono::NaiveDate;
 

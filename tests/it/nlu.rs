@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use cabinet::adapters::builtin::import::BusinessData;
 use cabinet::nlu::{Intent, Nlu};
-use cabinet::store::import::BusinessData;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 

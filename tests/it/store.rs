@@ -7,6 +7,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use cabinet::adapters::builtin::import::{self, BusinessData, DEMO_JSON};
 use cabinet::adapters::builtin::{BookingSettings, Builtin, BuiltinSettings};
 use cabinet::adapters::{
     Appointment, Billing, Booking, BookingRefusal, BookingStatus, ChangeOutcome, ChangeRefusal, CreatedOrder, Crm,
@@ -15,7 +16,6 @@ use cabinet::adapters::{
 };
 use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::{Locale, Period, Phone};
-use cabinet::store::import::{self, BusinessData, DEMO_JSON};
 use cabinet::store::{AuditEntry, Binding, Engine, Lead, OtpRecord, Store, StoreError, StoredButton, TopUpPayment};
 use cabinet::store::{Job, NewJob};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -54,7 +54,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let store = Store::connect(url).await.unwrap();
-    store.migrate().await.unwrap();
+    migrate(&store).await;
     let outcome = tokio::spawn(check(store.clone())).await;
     store.close().await;
     if let Err(e) = outcome {
@@ -77,7 +77,7 @@ where
 
     let store = Store::connect(url.as_str()).await.unwrap();
     assert_eq!(store.engine(), Engine::Postgres);
-    store.migrate().await.unwrap();
+    migrate(&store).await;
     let outcome = tokio::spawn(check(store.clone())).await;
     store.close().await;
     // Best effort: a database left behind does not break the next run.
@@ -247,18 +247,29 @@ on_every_engine!(
     staff_find_customers_by_phone_digits_and_by_name,
 );
 
+/// cabinet's own migrations and the built-in backend's.
+async fn migrate(store: &Store) {
+    store.migrate().await.unwrap();
+    cabinet::adapters::builtin::migrate(store).await.unwrap();
+}
+
 async fn migrations_apply_twice_harmlessly(store: Store) {
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
+    migrate(&store).await;
+    migrate(&store).await;
     assert_eq!(count(&store, "customers").await, 0);
     let engine = match store.engine() {
         Engine::Sqlite => "sqlite",
         Engine::Postgres => "postgres",
     };
-    let files = std::fs::read_dir(format!("migrations/{engine}"))
-        .unwrap()
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
-        .count();
+    let sql_files = |dir: String| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+            .count()
+    };
+    let files = sql_files(format!("migrations/{engine}"))
+        + sql_files(format!("crates/core/src/adapters/builtin/migrations/{engine}"));
+    // A new database skips the legacy history.
     assert_eq!(count(&store, "_sqlx_migrations").await, files as i64);
 }
 
@@ -3727,4 +3738,112 @@ async fn the_conformance_suite_catches_a_backend_that_shows_another_customers_or
         assert_eq!(broken, ["logistics.order: another customer's order is shown"]);
     })
     .await;
+}
+
+// --- the legacy history ----------------------------------------------------------------------
+
+/// The legacy history's first `upto` migrations, as a database made before the split had them.
+async fn apply_legacy(store: &Store, upto: i64) {
+    let engine = match store.engine() {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    };
+    let all = sqlx::migrate::Migrator::new(std::path::Path::new(&format!("migrations/legacy/{engine}"))).await.unwrap();
+    let migrations: Vec<_> = all.migrations.iter().filter(|m| m.version <= upto).cloned().collect();
+    assert!(!migrations.is_empty());
+    let legacy =
+        sqlx::migrate::Migrator { migrations: std::borrow::Cow::Owned(migrations), ..sqlx::migrate::Migrator::DEFAULT };
+    legacy.run(store.pool()).await.unwrap();
+}
+
+/// Every table's columns and every index, as text lines to compare.
+async fn schema(store: &Store) -> Vec<String> {
+    let sql = match store.engine() {
+        Engine::Sqlite => {
+            "SELECT 'column ' || m.name || '.' || p.name || ' ' || p.type || ' notnull=' || p.\"notnull\" || \
+             ' default=' || COALESCE(p.dflt_value, '-') || ' pk=' || p.pk AS line \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT IN ('_sqlx_migrations', 'sqlite_sequence') \
+             UNION ALL SELECT 'index ' || m.name || ' ' || m.sql AS line FROM sqlite_master m \
+             WHERE m.type = 'index' AND m.sql IS NOT NULL \
+             UNION ALL SELECT 'fk ' || m.name || ' ' || f.\"from\" || ' ' || f.\"table\" || '.' || f.\"to\" || ' ' || f.on_delete AS line \
+             FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
+        }
+        Engine::Postgres => {
+            "SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || \
+             ' default=' || COALESCE(column_default, '-') AS line \
+             FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+             UNION ALL SELECT 'index ' || indexdef AS line FROM pg_indexes \
+             WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations' \
+             UNION ALL SELECT 'constraint ' || conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) AS line \
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+        }
+    };
+    let mut lines: Vec<String> =
+        sqlx::query(sql).fetch_all(store.pool()).await.unwrap().iter().map(|r| r.get::<String, _>("line")).collect();
+    // SQLite keeps an index's SQL as written: compare it without the words the baselines add.
+    for line in &mut lines {
+        *line = line.replace("IF NOT EXISTS ", "").split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    lines.sort();
+    lines
+}
+
+/// A database made before the split (its history stopped at legacy `upto`) and a new one end
+/// with the same tables, columns, indexes and constraints, and the old one's data is kept.
+async fn a_legacy_database_is_brought_to_the_new_schema(fresh: Store, legacy: Store, upto: i64) {
+    migrate(&fresh).await;
+    apply_legacy(&legacy, upto).await;
+    sqlx::query(
+        "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) VALUES (7, 7, NULL, 0, 'x')",
+    )
+    .execute(legacy.pool())
+    .await
+    .unwrap();
+    migrate(&legacy).await;
+    migrate(&legacy).await;
+    let (new, old) = (schema(&fresh).await, schema(&legacy).await);
+    let only_new: Vec<_> = new.iter().filter(|l| !old.contains(l)).collect();
+    let only_old: Vec<_> = old.iter().filter(|l| !new.contains(l)).collect();
+    assert!(
+        only_new.is_empty() && only_old.is_empty(),
+        "only in a new database: {only_new:#?}\nonly in the old one: {only_old:#?}"
+    );
+    assert!(new.len() > 100, "{new:?}");
+    assert!(legacy.user(7).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_legacy_sqlite_database_is_brought_to_the_new_schema() {
+    for upto in [6, 12] {
+        let fresh = Store::connect("sqlite::memory:").await.unwrap();
+        let legacy = Store::connect("sqlite::memory:").await.unwrap();
+        a_legacy_database_is_brought_to_the_new_schema(fresh, legacy, upto).await;
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_postgres_database_is_brought_to_the_new_schema() {
+    let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
+    let admin = Store::connect(&admin_url).await.unwrap();
+    let mut names = Vec::new();
+    let mut database = async |admin: &Store| {
+        let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        names.push(name);
+        Store::connect(url.as_str()).await.unwrap()
+    };
+    let (fresh, legacy) = (database(&admin).await, database(&admin).await);
+    let outcome = tokio::spawn(a_legacy_database_is_brought_to_the_new_schema(fresh.clone(), legacy.clone(), 6)).await;
+    fresh.close().await;
+    legacy.close().await;
+    for name in names {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+    }
+    admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

@@ -18,6 +18,7 @@ use teloxide::update_listeners::{Polling, UpdateListener as _};
 
 use crate::adapters::builtin::Builtin;
 use crate::adapters::builtin::BuiltinSettings;
+use crate::adapters::builtin::import::{self, BusinessData};
 use crate::adapters::guard::{Guard, GuardSettings};
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
 use crate::adapters::{Adapters, BackendNames};
@@ -34,12 +35,12 @@ use crate::jobs::Scheduler;
 use crate::nlu::llm::LlmClassifier;
 use crate::nlu::{Catalog, Nlu, PriorityRules};
 use crate::store::Store;
-use crate::store::import::{self, BusinessData};
 
 /// Opens the database and applies the migrations.
 pub async fn open_store(url: &str) -> anyhow::Result<Store> {
     let store = Store::connect(url).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
     store.migrate().await.context("cannot apply the database migrations")?;
+    crate::adapters::builtin::migrate(&store).await.context("cannot apply the built-in backend's migrations")?;
     Ok(store)
 }
 
@@ -82,23 +83,6 @@ impl Business {
             default_locale: Locale::parse(&info.default_locale).unwrap_or(Locale::Ru),
             support_hours: info.support_hours.clone().unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
             catalog: data.catalog(),
-            holidays: Vec::new(),
-        })
-    }
-
-    /// From the business imported into the store.
-    pub async fn from_store(store: &Store) -> anyhow::Result<Business> {
-        let row = import::business_info(store)
-            .await?
-            .context("the database holds no business yet: load one with `cabinet import FILE`")?;
-        Ok(Business {
-            name: row.name,
-            working_hours: WorkingHours::parse(&row.working_hours).map_err(|e| anyhow::anyhow!("business.{e}"))?,
-            currency: row.currency,
-            time_zone: row.time_zone,
-            default_locale: row.default_locale,
-            support_hours: row.support_hours.unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
-            catalog: import::catalog_names(store).await?,
             holidays: Vec::new(),
         })
     }

@@ -118,6 +118,7 @@ impl TinyBot {
         let otp = Arc::new(MemoryGateway::default());
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
+        cabinet_core::adapters::builtin::migrate(&store).await.unwrap();
         sandbox.add_forum_group(STAFF, "Support");
         let topics: Arc<Mutex<HashMap<i64, i32>>> = Arc::default();
         let env = Env {

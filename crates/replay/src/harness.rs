@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cabinet_core::adapters::Adapters;
+use cabinet_core::adapters::builtin::import::{self, BusinessData};
 use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
 use cabinet_core::app::{
     Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, build_ctx, builtin,
@@ -18,7 +19,6 @@ use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
 use cabinet_core::config::Config;
 use cabinet_core::jobs::Scheduler;
 use cabinet_core::store::Store;
-use cabinet_core::store::import::{self, BusinessData};
 use cabinet_sandbox::{HandledHook, Sandbox};
 use chrono::{DateTime, Utc};
 use teloxide::error_handlers::LoggingErrorHandler;

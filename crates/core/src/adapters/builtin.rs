@@ -8,6 +8,7 @@
 mod billing;
 mod booking;
 mod documents;
+pub mod import;
 mod loyalty;
 mod shop;
 
@@ -21,7 +22,7 @@ use sqlx::any::AnyRow;
 
 use super::*;
 use crate::clock::{SharedClock, SystemClock};
-use crate::store::{Cols, Store, StoreError};
+use crate::store::{Cols, Migrations, Store, StoreError, StoreResult};
 
 /// What the built-in adapter does beyond the data: where customers pay, what a referral
 /// earns, which purchases lead to which offers.
@@ -294,6 +295,22 @@ async fn business_on(conn: &mut AnyConnection) -> AdapterResult<Business> {
 /// A database failure: the system is unavailable.
 fn db(e: sqlx::Error) -> AdapterError {
     AdapterError::Unavailable(e.to_string())
+}
+
+/// The built-in backend's tables, in cabinet's migration history as versions 1000 and up.
+const SQLITE_MIGRATIONS: Migrations =
+    &[(1000, "built-in backend", include_str!("builtin/migrations/sqlite/1000_builtin.sql"))];
+const POSTGRES_MIGRATIONS: Migrations =
+    &[(1000, "built-in backend", include_str!("builtin/migrations/postgres/1000_builtin.sql"))];
+
+/// Creates or updates the built-in backend's tables (after [`Store::migrate`]).
+pub async fn migrate(store: &Store) -> StoreResult<()> {
+    store
+        .migrate_set(match store.engine() {
+            crate::store::Engine::Sqlite => SQLITE_MIGRATIONS,
+            crate::store::Engine::Postgres => POSTGRES_MIGRATIONS,
+        })
+        .await
 }
 
 impl From<StoreError> for AdapterError {
@@ -569,7 +586,7 @@ impl Logistics for Builtin {
 #[async_trait]
 impl Directory for Builtin {
     async fn business(&self) -> AdapterResult<Option<BusinessInfo>> {
-        let Some(row) = crate::store::import::business_info(&self.store).await? else { return Ok(None) };
+        let Some(row) = crate::adapters::builtin::import::business_info(&self.store).await? else { return Ok(None) };
         Ok(Some(BusinessInfo {
             name: row.name,
             currency: row.currency,

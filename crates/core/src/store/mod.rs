@@ -4,7 +4,6 @@
 //! as UTC RFC 3339 text (see [`time_to_db`]), dates as "YYYY-MM-DD".
 
 mod buttons;
-pub mod import;
 mod jobs;
 mod reminders;
 mod row;
@@ -116,42 +115,50 @@ pub fn time_from_db(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc))
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../../../../migrations/sqlite/0001_initial.sql")),
-    (2, "self service", include_str!("../../../../migrations/sqlite/0002_self_service.sql")),
-    (3, "booking", include_str!("../../../../migrations/sqlite/0003_booking.sql")),
-    (4, "jobs", include_str!("../../../../migrations/sqlite/0004_jobs.sql")),
-    (5, "reminders", include_str!("../../../../migrations/sqlite/0005_reminders.sql")),
-    (6, "support", include_str!("../../../../migrations/sqlite/0006_support.sql")),
-    (7, "trust", include_str!("../../../../migrations/sqlite/0007_trust.sql")),
-    (8, "bot records", include_str!("../../../../migrations/sqlite/0008_bot_records.sql")),
-    (9, "otp per customer", include_str!("../../../../migrations/sqlite/0009_otp_per_customer.sql")),
-    (10, "button payloads", include_str!("../../../../migrations/sqlite/0010_button_payloads.sql")),
-    (12, "crm leads and notes", include_str!("../../../../migrations/sqlite/0012_crm_leads_notes.sql")),
+/// A set of migrations: (version, description, SQL).
+pub type Migrations = &'static [(i64, &'static str, &'static str)];
+
+/// The history before cabinet's own records and the built-in backend's tables were split: a
+/// database made then is brought up to date by it, and the baselines after it change nothing.
+/// A new database skips it.
+const LEGACY_SQLITE: Migrations = &[
+    (1, "initial", include_str!("../../../../migrations/legacy/sqlite/0001_initial.sql")),
+    (2, "self service", include_str!("../../../../migrations/legacy/sqlite/0002_self_service.sql")),
+    (3, "booking", include_str!("../../../../migrations/legacy/sqlite/0003_booking.sql")),
+    (4, "jobs", include_str!("../../../../migrations/legacy/sqlite/0004_jobs.sql")),
+    (5, "reminders", include_str!("../../../../migrations/legacy/sqlite/0005_reminders.sql")),
+    (6, "support", include_str!("../../../../migrations/legacy/sqlite/0006_support.sql")),
+    (7, "trust", include_str!("../../../../migrations/legacy/sqlite/0007_trust.sql")),
+    (8, "bot records", include_str!("../../../../migrations/legacy/sqlite/0008_bot_records.sql")),
+    (9, "otp per customer", include_str!("../../../../migrations/legacy/sqlite/0009_otp_per_customer.sql")),
+    (10, "button payloads", include_str!("../../../../migrations/legacy/sqlite/0010_button_payloads.sql")),
+    (12, "crm leads and notes", include_str!("../../../../migrations/legacy/sqlite/0012_crm_leads_notes.sql")),
 ];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../../../../migrations/postgres/0001_initial.sql")),
-    (2, "self service", include_str!("../../../../migrations/postgres/0002_self_service.sql")),
-    (3, "booking", include_str!("../../../../migrations/postgres/0003_booking.sql")),
-    (4, "jobs", include_str!("../../../../migrations/postgres/0004_jobs.sql")),
-    (5, "reminders", include_str!("../../../../migrations/postgres/0005_reminders.sql")),
-    (6, "support", include_str!("../../../../migrations/postgres/0006_support.sql")),
-    (7, "trust", include_str!("../../../../migrations/postgres/0007_trust.sql")),
-    (8, "bot records", include_str!("../../../../migrations/postgres/0008_bot_records.sql")),
-    (9, "otp per customer", include_str!("../../../../migrations/postgres/0009_otp_per_customer.sql")),
-    (10, "button payloads", include_str!("../../../../migrations/postgres/0010_button_payloads.sql")),
-    (12, "crm leads and notes", include_str!("../../../../migrations/postgres/0012_crm_leads_notes.sql")),
+const LEGACY_POSTGRES: Migrations = &[
+    (1, "initial", include_str!("../../../../migrations/legacy/postgres/0001_initial.sql")),
+    (2, "self service", include_str!("../../../../migrations/legacy/postgres/0002_self_service.sql")),
+    (3, "booking", include_str!("../../../../migrations/legacy/postgres/0003_booking.sql")),
+    (4, "jobs", include_str!("../../../../migrations/legacy/postgres/0004_jobs.sql")),
+    (5, "reminders", include_str!("../../../../migrations/legacy/postgres/0005_reminders.sql")),
+    (6, "support", include_str!("../../../../migrations/legacy/postgres/0006_support.sql")),
+    (7, "trust", include_str!("../../../../migrations/legacy/postgres/0007_trust.sql")),
+    (8, "bot records", include_str!("../../../../migrations/legacy/postgres/0008_bot_records.sql")),
+    (9, "otp per customer", include_str!("../../../../migrations/legacy/postgres/0009_otp_per_customer.sql")),
+    (10, "button payloads", include_str!("../../../../migrations/legacy/postgres/0010_button_payloads.sql")),
+    (12, "crm leads and notes", include_str!("../../../../migrations/legacy/postgres/0012_crm_leads_notes.sql")),
 ];
 
-/// The embedded migrations of an engine.
-fn migrator(engine: Engine) -> Migrator {
-    migrator_of(match engine {
-        Engine::Sqlite => SQLITE_MIGRATIONS,
-        Engine::Postgres => POSTGRES_MIGRATIONS,
-    })
-}
+/// The first version after the legacy history.
+const FIRST_SPLIT_VERSION: i64 = 100;
 
-/// A migrator of these migrations.
+/// cabinet's own records (versions 100..1000; the built-in backend's are 1000 and up).
+const SQLITE_MIGRATIONS: Migrations =
+    &[(100, "cabinet records", include_str!("../../../../migrations/sqlite/0100_cabinet_records.sql"))];
+const POSTGRES_MIGRATIONS: Migrations =
+    &[(100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql"))];
+
+/// A migrator of these migrations. Several sets share sqlx's history table, so each ignores
+/// the versions of the others.
 fn migrator_of(set: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = set
         .iter()
@@ -159,7 +166,7 @@ fn migrator_of(set: &[(i64, &'static str, &'static str)]) -> Migrator {
             Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
         })
         .collect();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    Migrator { migrations: Cow::Owned(migrations), ignore_missing: true, ..Migrator::DEFAULT }
 }
 
 /// How a database URL is to be opened.
@@ -265,10 +272,36 @@ impl Store {
         }
     }
 
-    /// Applies the embedded migrations of this engine.
+    /// Applies the migrations of cabinet's own records (and, on a database made before they
+    /// were split from the built-in backend's tables, the rest of that history first).
     pub async fn migrate(&self) -> StoreResult<()> {
-        migrator(self.engine).run(&self.pool).await?;
+        let (legacy, own) = match self.engine {
+            Engine::Sqlite => (LEGACY_SQLITE, SQLITE_MIGRATIONS),
+            Engine::Postgres => (LEGACY_POSTGRES, POSTGRES_MIGRATIONS),
+        };
+        if self.has_legacy_history().await {
+            migrator_of(legacy).run(&self.pool).await?;
+        }
+        migrator_of(own).run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Applies a set of migrations of its own (the built-in backend's), recorded in the same
+    /// history; its versions must not be cabinet's.
+    pub async fn migrate_set(&self, set: Migrations) -> StoreResult<()> {
+        migrator_of(set).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database was made before the split (its history has a legacy version).
+    async fn has_legacy_history(&self) -> bool {
+        let legacy = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE version < $1")
+            .bind(FIRST_SPLIT_VERSION)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| sqlx::Row::try_get::<i64, _>(&row, "n"));
+        // No history table: a new database.
+        legacy.is_ok_and(|n| n > 0)
     }
 
     pub fn engine(&self) -> Engine {
@@ -753,7 +786,7 @@ mod tests {
     async fn the_per_customer_otp_migration_keeps_tries_and_marks_everyone_bound_before() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         // Before 0007 (one account per customer), so that two accounts of C1 can be bound.
-        let before: Vec<_> = SQLITE_MIGRATIONS.iter().copied().filter(|m| m.0 < 7).collect();
+        let before: Vec<_> = LEGACY_SQLITE.iter().copied().filter(|m| m.0 < 7).collect();
         migrator_of(&before).run(&store.pool).await.unwrap();
         for sql in [
             // Two accounts of C1 with tries, one of C2 locked, one unbound (forgotten) account.

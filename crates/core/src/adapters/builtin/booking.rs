@@ -18,8 +18,8 @@ use chrono::{Datelike, Days, NaiveDateTime, NaiveTime, TimeDelta, TimeZone};
 use rand::Rng;
 
 use super::*;
+use crate::adapters::builtin::import::business_info;
 use crate::domain::hours::{Hours, Week, parse_week};
-use crate::store::import::business_info;
 use crate::store::time_to_db;
 
 /// Booking id letters: upper-case letters and digits without 0/O and 1/I.

@@ -23,15 +23,15 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use sqlx::AnyConnection;
 
-use super::{Cols, Store, StoreError, StoreResult, time_to_db};
 use crate::adapters::LocalizedText;
 use crate::domain::datetime::shift_month_names;
 use crate::domain::money::{from_minor, to_minor};
 use crate::domain::{Locale, Phone};
 use crate::nlu::{Catalog, Named};
+use crate::store::{Cols, Store, StoreError, StoreResult, time_to_db};
 
 /// The demo data set compiled into the binary.
-pub const DEMO_JSON: &str = include_str!("../../../../demo/demo-business.json");
+pub const DEMO_JSON: &str = include_str!("../../../../../demo/demo-business.json");
 
 /// A whole business data set. Keys starting with `_` and unknown keys are ignored. Money,
 /// dates, times and phones are kept as written; [`BusinessData::parse`] checks them.
