@@ -48,7 +48,7 @@ enum Answer {
 /// The HTTP client of one CDEK account.
 pub(super) struct Client {
     http: reqwest::Client,
-    /// "https://api.cdek.ru/v2", without a trailing slash.
+    /// The base URL (`https://api.cdek.ru/v2`), without a trailing slash.
     base: String,
     client_id: String,
     client_secret: SecretString,

@@ -531,6 +531,9 @@ async fn a_slow_cdek_is_a_timeout() {
 
     let err = cdek.order(&erlan(), "78234").await.unwrap_err();
     assert!(matches!(err, AdapterError::Timeout), "{err:?}");
+    // The list does not wait for CDEK: the shop's order as it is.
+    let shop = demo_shop();
+    assert_eq!(cdek.active_orders(&erlan()).await.unwrap(), shop.active_orders(&erlan()).await.unwrap());
 }
 
 #[tokio::test]
