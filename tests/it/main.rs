@@ -5,6 +5,7 @@
 
 mod backends;
 mod bot;
+mod cdek;
 mod conversations;
 mod demo;
 mod nlu;

@@ -7,6 +7,7 @@
 //! up *within* that customer's orders.
 
 pub mod builtin;
+pub mod cdek;
 pub mod contract;
 pub mod guard;
 pub mod guarded;
