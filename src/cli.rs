@@ -138,9 +138,8 @@ async fn classify_business(config: &Config) -> anyhow::Result<app::Business> {
     };
     if database_exists
         && let Ok(store) = cabinet_core::store::Store::connect(url).await
-        && let Ok(adapters) =
-            app::adapters_from_config(config, store, std::sync::Arc::new(cabinet_core::clock::SystemClock))
-        && let Ok(business) = app::Business::resolve(config, &adapters).await
+        && let Ok((_, business)) =
+            app::connect(config, store, std::sync::Arc::new(cabinet_core::clock::SystemClock)).await
     {
         return Ok(business);
     }

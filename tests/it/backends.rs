@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cabinet::app::{self, Business};
+use cabinet::app;
 use cabinet::config::Config;
 use cabinet::sandbox::Sandbox;
 
@@ -49,8 +49,7 @@ async fn a_business_not_imported_starts_from_the_configs_facts() {
     tokio::time::timeout(WAIT, task).await.expect("run did not stop").unwrap().unwrap();
 
     let store = app::open_store(&config.database.url).await.unwrap();
-    let adapters = app::adapters_from_config(&config, store, std::sync::Arc::new(cabinet::clock::SystemClock)).unwrap();
-    let business = Business::resolve(&config, &adapters).await.unwrap();
+    let (_, business) = app::connect(&config, store, std::sync::Arc::new(cabinet::clock::SystemClock)).await.unwrap();
     assert_eq!((business.name.as_str(), business.currency.as_str()), ("Salon Nord", "RUB"));
     assert_eq!(business.time_zone, chrono_tz::Europe::Moscow);
     assert!(business.catalog.services.is_empty(), "nothing imported, no services: {:?}", business.catalog);
@@ -77,12 +76,59 @@ async fn the_directory_gives_the_imported_business_and_the_config_overrides_a_fa
     app::import_file(&config, &demo, false).await.unwrap();
     config.business.name = Some("Renamed".into());
     let store = app::open_store(&config.database.url).await.unwrap();
-    let adapters = app::adapters_from_config(&config, store, std::sync::Arc::new(cabinet::clock::SystemClock)).unwrap();
-    let business = Business::resolve(&config, &adapters).await.unwrap();
+    let (_, business) = app::connect(&config, store, std::sync::Arc::new(cabinet::clock::SystemClock)).await.unwrap();
     assert_eq!(business.name, "Renamed");
     assert_eq!(business.currency, "KZT");
     assert_eq!(business.time_zone, chrono_tz::Asia::Almaty);
     let services: Vec<_> = business.catalog.services.iter().map(|s| s.code.as_str()).collect();
     assert!(services.contains(&"haircut"), "the booking backend names its services: {services:?}");
     assert!(!business.catalog.staff.is_empty());
+}
+
+/// The demo bot with the adapters `config` chooses, made as `cabinet run` makes them.
+pub async fn bot_configured(config: Config) -> cabinet::replay::harness::SandboxedBot {
+    cabinet::replay::harness::SandboxedBot::start_with_adapters(
+        config,
+        super::support::fixed(),
+        |store, clock, config| app::adapters_from_config(config, store, clock, chrono_tz::Asia::Almaty).unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_setting_moves_the_orders_tracking_to_cdek() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let json = |body: &str| ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json");
+    let cdek = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token"))
+        .respond_with(json(include_str!("../../crates/core/src/adapters/cdek/fixtures/token.json")))
+        .mount(&cdek)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/orders"))
+        .and(query_param("cdek_number", "1234567890"))
+        .respond_with(json(include_str!("../../crates/core/src/adapters/cdek/fixtures/order_at_pick_up_point.json")))
+        .mount(&cdek)
+        .await;
+    let toml = format!(
+        "[backends]\nlogistics = \"cdek\"\n[backends.cdek]\nbase_url = \"{}/v2\"\nclient_id = \"shop\"\nclient_secret = \"s\"\n",
+        cdek.uri()
+    );
+    let config = Config::from_toml(&toml, "cabinet.toml").unwrap();
+    let bot = bot_configured(config).await;
+    let user = erlan();
+    super::support::identify(&bot, &user, "+77011234567").await;
+    let replies = super::support::say(&bot, &user, "где мой заказ?").await;
+    assert!(replies.contains("Принят на склад до востребования"), "{}", replies.dump());
+    bot.stop().await;
+
+    // Without the table, start-up names what is missing.
+    let config = Config::from_toml("[backends]\nlogistics = \"cdek\"\n", "cabinet.toml").unwrap();
+    let store = app::open_store("sqlite::memory:").await.unwrap();
+    let clock = std::sync::Arc::new(cabinet::clock::SystemClock);
+    let error = app::adapters_from_config(&config, store, clock, chrono_tz::Asia::Almaty).err().unwrap();
+    assert!(format!("{error:#}").contains("[backends.cdek]"), "{error:#}");
 }

@@ -50,6 +50,7 @@ async fn bot_with_cdek(server: &MockServer, lookup: CdekLookup) -> SandboxedBot 
         client_secret: SecretString::from("demo-secret"),
         lookup,
         timeout_ms: 1000,
+        orders: "builtin".into(),
     };
     SandboxedBot::start_with_adapters(Config::default(), fixed(), move |store, clock, config_of_bot| {
         let mut adapters = cabinet::app::builtin(config_of_bot, store, clock);

@@ -19,14 +19,16 @@ use teloxide::update_listeners::{Polling, UpdateListener as _};
 use crate::adapters::builtin::Builtin;
 use crate::adapters::builtin::BuiltinSettings;
 use crate::adapters::builtin::import::{self, BusinessData};
+use crate::adapters::cdek::Cdek;
 use crate::adapters::guard::{Guard, GuardSettings};
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
 use crate::adapters::{Adapters, BackendNames};
+use crate::adapters::{Directory, Logistics};
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
 use crate::clock::{FixedClock, SharedClock, SystemClock};
-use crate::config::{BackendsConfig, Config};
+use crate::config::{BUILTIN_BACKEND, BackendsConfig, Config, NO_BACKEND};
 use crate::domain::Locale;
 use crate::domain::hours::WorkingHours;
 use crate::error::BotError;
@@ -92,8 +94,15 @@ impl Business {
     /// the recogniser. A booking system that does not answer now leaves the recogniser
     /// without those names (logged), rather than keeping the bot from starting.
     pub async fn resolve(config: &Config, adapters: &Adapters) -> anyhow::Result<Business> {
+        let mut business = Business::facts(config, adapters.directory.as_ref()).await?;
+        business.catalog = Business::catalog(config, adapters).await;
+        Ok(business)
+    }
+
+    /// The business's facts (no catalogue yet): the directory's under `[business]`.
+    pub async fn facts(config: &Config, directory: &dyn Directory) -> anyhow::Result<Business> {
         let found = if BackendsConfig::present(&config.backends.directory) {
-            let facts = tokio::time::timeout(STARTUP_CALL_TIMEOUT, adapters.directory.business())
+            let facts = tokio::time::timeout(STARTUP_CALL_TIMEOUT, directory.business())
                 .await
                 .map_err(|_| anyhow::anyhow!("the directory backend did not answer in time"))?;
             facts.with_context(|| {
@@ -141,6 +150,13 @@ impl Business {
         let support_hours =
             found.as_ref().and_then(|f| f.support_hours.clone()).unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into());
         let holidays = found.map(|f| f.holidays).unwrap_or_default();
+        let catalog = Catalog::default();
+        Ok(Business { name, working_hours, currency, time_zone, default_locale, support_hours, catalog, holidays })
+    }
+
+    /// The names of services and staff the booking backend gives, for the recogniser; none
+    /// when it has no booking or does not answer now (logged).
+    pub async fn catalog(config: &Config, adapters: &Adapters) -> Catalog {
         let mut catalog = Catalog::default();
         if BackendsConfig::present(&config.backends.booking) {
             let names = async {
@@ -161,29 +177,79 @@ impl Business {
                 ),
             }
         }
-        Ok(Business { name, working_hours, currency, time_zone, default_locale, support_hours, catalog, holidays })
+        catalog
     }
 }
 
 /// How long start-up waits for a backend's answer.
 const STARTUP_CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The adapters `[backends]` chooses: each capability from its backend (a capability that
-/// is `"none"` keeps the built-in one, which the bot never asks).
-pub fn adapters_from_config(config: &Config, store: Store, clock: SharedClock) -> anyhow::Result<Adapters> {
-    let mut adapters = builtin(config, store, clock);
-    let b = &config.backends;
-    adapters.names = BackendNames {
-        crm: b.crm.clone(),
-        billing: b.billing.clone(),
-        logistics: b.logistics.clone(),
-        documents: b.documents.clone(),
-        shop: b.shop.clone(),
-        loyalty: b.loyalty.clone(),
-        booking: b.booking.clone(),
-        directory: b.directory.clone(),
+/// The backends `[backends]` chooses, and the business they serve: the directory is asked
+/// first (some connectors need the business's time zone), then the booking backend for the
+/// names of services and staff.
+pub async fn connect(config: &Config, store: Store, clock: SharedClock) -> anyhow::Result<(Adapters, Business)> {
+    let directory = match config.backends.directory.as_str() {
+        NO_BACKEND | BUILTIN_BACKEND => builtin(config, store.clone(), clock.clone()).directory,
+        other => anyhow::bail!("backends.directory = {other:?}: no such backend for it"),
     };
-    Ok(adapters)
+    let mut business = Business::facts(config, directory.as_ref()).await?;
+    let adapters = adapters_from_config(config, store, clock, business.time_zone)?;
+    business.catalog = Business::catalog(config, &adapters).await;
+    Ok((adapters, business))
+}
+
+/// The adapters `[backends]` chooses, each capability from its backend (a capability that
+/// is `"none"` keeps the built-in one, which the bot never asks). `time_zone` is the
+/// business's: connectors read their systems' local times in it.
+pub fn adapters_from_config(
+    config: &Config,
+    store: Store,
+    clock: SharedClock,
+    time_zone: Tz,
+) -> anyhow::Result<Adapters> {
+    let builtin = builtin(config, store, clock);
+    let b = &config.backends;
+    let unknown = |what: &str, name: &str| anyhow::anyhow!("backends.{what} = {name:?}: no such backend for it");
+    // The business's own list of orders: what the carrier tracks.
+    let orders = |name: &str| -> anyhow::Result<Arc<dyn Logistics>> {
+        match name {
+            BUILTIN_BACKEND => Ok(builtin.logistics.clone()),
+            other => Err(unknown("cdek.orders", other)),
+        }
+    };
+    let logistics: Arc<dyn Logistics> = match b.logistics.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.logistics.clone(),
+        "cdek" => {
+            let settings = b.cdek.as_ref().context("backends.logistics = \"cdek\" needs a [backends.cdek] table")?;
+            Arc::new(Cdek::new(settings, orders(&settings.orders)?)?.with_time_zone(time_zone))
+        }
+        other => return Err(unknown("logistics", other)),
+    };
+    let only_builtin = |what: &str, name: &str| match name {
+        BUILTIN_BACKEND | NO_BACKEND => Ok(()),
+        other => Err(unknown(what, other)),
+    };
+    only_builtin("crm", &b.crm)?;
+    only_builtin("billing", &b.billing)?;
+    only_builtin("documents", &b.documents)?;
+    only_builtin("shop", &b.shop)?;
+    only_builtin("loyalty", &b.loyalty)?;
+    only_builtin("booking", &b.booking)?;
+    only_builtin("directory", &b.directory)?;
+    Ok(Adapters {
+        logistics,
+        names: BackendNames {
+            crm: b.crm.clone(),
+            billing: b.billing.clone(),
+            logistics: b.logistics.clone(),
+            documents: b.documents.clone(),
+            shop: b.shop.clone(),
+            loyalty: b.loyalty.clone(),
+            booking: b.booking.clone(),
+            directory: b.directory.clone(),
+        },
+        ..builtin
+    })
 }
 
 /// The built-in adapter over the store, configured from `config`.
@@ -456,8 +522,7 @@ pub async fn run_until(
     let token = config.require_token()?;
     let store = open_store(&config.database.url).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let adapters = adapters_from_config(config, store.clone(), clock.clone())?;
-    let business = Business::resolve(config, &adapters).await?;
+    let (adapters, business) = connect(config, store.clone(), clock.clone()).await?;
     let ctx = build_ctx(config, &business, store, adapters, clock, token.expose_secret(), None)?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
     serve_telegram(bot, ctx, shutdown).await

@@ -90,6 +90,8 @@ pub struct BackendsConfig {
     /// Business-wide facts (name, currency, time zone, hours); `"none"`: `[business]` gives
     /// them all.
     pub directory: String,
+    /// CDEK's account (`[backends.cdek]`), for `logistics = "cdek"`.
+    pub cdek: Option<crate::adapters::cdek::CdekConfig>,
 }
 
 impl Default for BackendsConfig {
@@ -104,6 +106,7 @@ impl Default for BackendsConfig {
             loyalty: builtin(),
             booking: builtin(),
             directory: builtin(),
+            cdek: None,
         }
     }
 }

@@ -92,6 +92,14 @@ pub struct CdekConfig {
     /// orders.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Which backend lists the customers' orders that CDEK tracks: `"builtin"` (the default),
+    /// `"http"` or `"bitrix24"`.
+    #[serde(default = "default_orders")]
+    pub orders: String,
+}
+
+fn default_orders() -> String {
+    crate::config::BUILTIN_BACKEND.to_owned()
 }
 
 fn default_base_url() -> String {

@@ -125,6 +125,7 @@ fn config(server: &MockServer) -> CdekConfig {
         client_secret: SecretString::from("PjLZkKBHEiLK3YsjtNrt3TGNG0ahs3kG"),
         lookup: CdekLookup::CdekNumber,
         timeout_ms: 2000,
+        orders: "builtin".into(),
     }
 }
 
