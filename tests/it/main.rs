@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
 
+mod bitrix24;
 mod bot;
 mod conversations;
 mod demo;
