@@ -56,7 +56,7 @@ pub struct Bitrix24Config {
     #[serde(default)]
     pub webhook_url: Option<SecretString>,
     /// The portal of an OAuth application ("example.bitrix24.kz", or a URL such as
-    /// "https://crm.example.com"), used with `access_token`.
+    /// `https://crm.example.com`), used with `access_token`.
     #[serde(default)]
     pub portal: Option<String>,
     /// The OAuth access token, sent as the `auth` parameter.
