@@ -224,7 +224,7 @@ impl Client {
         let response = self.http.get(url).send().await.map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(|e| transport(&e))?;
-        if (200..300).contains(&status) && !body.starts_with(b"{") {
+        if (200..300).contains(&status) && body.starts_with(b"%PDF") {
             return Ok(body.to_vec());
         }
         let (code, description) = match serde_json::from_slice::<Value>(&body) {
@@ -235,7 +235,8 @@ impl Client {
             Err(_) => (String::new(), String::new()),
         };
         if (200..300).contains(&status) && code.is_empty() {
-            return Err(AdapterError::Invalid("bitrix24: the file is JSON, not a document".into()));
+            // A login page or an error page: the browser URL needs a session.
+            return Err(AdapterError::Invalid("bitrix24: the file is not a PDF".into()));
         }
         Err(classify("download", status, code, description).into_adapter("download"))
     }
@@ -291,6 +292,15 @@ fn classify(method: &str, status: u16, code: String, description: String) -> Fai
             "bitrix24 denied the method: the webhook or application lacks the scope (crm, documentgenerator)"
         );
         return Failure::Other(AdapterError::Unavailable(format!("bitrix24 denied {method} ({code})")));
+    }
+    if code == "OVERLOAD_LIMIT" {
+        tracing::error!(
+            method,
+            "bitrix24 blocked this client for overloading the portal; requests_per_second may be too high"
+        );
+    }
+    if code == "ERROR_METHOD_NOT_FOUND" {
+        tracing::error!(method, "bitrix24 has no such method: the portal's plan or modules lack it");
     }
     if status >= 500 {
         return Failure::Other(AdapterError::Unavailable(format!("bitrix24 answered {status} {code}")));

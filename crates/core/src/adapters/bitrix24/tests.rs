@@ -350,6 +350,63 @@ async fn an_order_is_looked_up_within_the_customers_own_deals() {
     assert_eq!(requests(&server, "crm.deal.productrows.get").await.len(), 1);
 }
 
+#[tokio::test]
+async fn a_stage_reads_from_the_map_else_from_its_semantics() {
+    let server = MockServer::start().await;
+    let config =
+        Bitrix24Config { stages: BTreeMap::from([("C2:SENT".into(), "in_transit".into())]), ..config(&server) };
+    let bitrix = Bitrix24::new(&config).unwrap();
+    let deal = |stage: &str, semantic: &str| json!({ "STAGE_ID": stage, "STAGE_SEMANTIC_ID": semantic });
+    assert_eq!(bitrix.status(&deal("C2:SENT", "P")), OrderStatus::InTransit);
+    assert_eq!(bitrix.status(&deal("C2:WON", "S")), OrderStatus::Delivered);
+    assert_eq!(bitrix.status(&deal("C2:LOSE", "F")), OrderStatus::Cancelled);
+    assert_eq!(bitrix.status(&deal("C2:NEW", "P")), OrderStatus::New);
+}
+
+#[tokio::test]
+async fn more_than_fifty_deals_are_read_by_pages_and_their_rows_in_batches_of_fifty() {
+    let server = MockServer::start().await;
+    let deal = |id: u64| {
+        json!({ "ID": id.to_string(), "STAGE_ID": "C1:NEW", "STAGE_SEMANTIC_ID": "P", "CLOSED": "N",
+                "OPPORTUNITY": "100.00", "CURRENCY_ID": "KZT", "DATE_CREATE": "2024-12-01T10:00:00+06:00",
+                "CONTACT_ID": "43" })
+    };
+    let first = json!({ "result": (1..=50).map(deal).collect::<Vec<_>>(), "next": 50, "total": 51 });
+    let second = json!({ "result": [deal(51)], "total": 51 });
+    for (start, page) in [(0, first), (50, second)] {
+        Mock::given(method("POST"))
+            .and(rest("crm.deal.list"))
+            .and(body_partial_json(json!({ "start": start })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    mount(&server, "batch", 200, r#"{"result":{"result":[],"result_error":[]}}"#).await;
+    let orders = connector(&server).active_orders(&customer("43")).await.unwrap();
+    assert_eq!(orders.len(), 51);
+    let sizes: Vec<usize> = requests(&server, "batch")
+        .await
+        .iter()
+        .map(|r| r.body_json::<Value>().unwrap()["cmd"].as_object().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [50, 1]);
+}
+
+#[tokio::test]
+async fn requests_wait_for_the_client_side_bucket() {
+    let server = MockServer::start().await;
+    mount(&server, "crm.duplicate.findbycomm", 200, fixture!("findbycomm_none")).await;
+    let config = Bitrix24Config { requests_per_second: 20, burst: 1, ..config(&server) };
+    let bitrix = Bitrix24::new(&config).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        bitrix.find_by_phone(&phone()).await.unwrap();
+    }
+    // One at once, then one every 50 ms.
+    assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
+}
+
 // --- documents ---------------------------------------------------------------------------------
 
 async fn mount_documents(server: &MockServer) {
@@ -436,6 +493,19 @@ async fn a_pdf_that_stays_unready_is_being_prepared() {
     let error = connector(&server).file(&customer("43"), "19").await.unwrap_err();
     assert!(matches!(&error, AdapterError::Unavailable(why) if why == "the document is being prepared"), "{error}");
     assert_eq!(requests(&server, "crm.documentgenerator.document.get").await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_page_instead_of_a_pdf_is_invalid() {
+    let server = MockServer::start().await;
+    mount_documents(&server).await;
+    Mock::given(method("GET"))
+        .and(rest("crm.documentgenerator.document.download/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>Log in</html>", "text/html"))
+        .mount(&server)
+        .await;
+    let error = connector(&server).file(&customer("43"), "21").await.unwrap_err();
+    assert!(matches!(error, AdapterError::Invalid(_)), "{error}");
 }
 
 #[tokio::test]
