@@ -235,7 +235,7 @@ impl Client {
             Err(_) => (String::new(), String::new()),
         };
         if (200..300).contains(&status) && code.is_empty() {
-            // A login page or an error page: the browser URL needs a session.
+            // A login page or an error page: the browser URL needs a logged-in browser.
             return Err(AdapterError::Invalid("bitrix24: the file is not a PDF".into()));
         }
         Err(classify("download", status, code, description).into_adapter("download"))
