@@ -215,10 +215,21 @@ impl Client {
         if url.origin() != self.endpoint.origin() {
             return Err(AdapterError::Invalid("bitrix24: the file URL is not on the portal".into()));
         }
-        if let Endpoint::OAuth { token, .. } = &self.endpoint
-            && !url.query_pairs().any(|(k, _)| k == "auth")
-        {
-            url.query_pairs_mut().append_pair("auth", token.expose_secret());
+        match &self.endpoint {
+            Endpoint::OAuth { token, .. } => {
+                if !url.query_pairs().any(|(k, _)| k == "auth") {
+                    url.query_pairs_mut().append_pair("auth", token.expose_secret());
+                }
+            }
+            // A machine URL of a REST method without the webhook's path is sent through it.
+            Endpoint::Webhook(base) => {
+                if let Some(method) = url.path().strip_prefix("/rest/")
+                    && !url.path().starts_with(base.path())
+                {
+                    let path = format!("{}{method}", base.path());
+                    url.set_path(&path);
+                }
+            }
         }
         self.limiter.until_ready().await;
         let response = self.http.get(url).send().await.map_err(|e| transport(&e))?;

@@ -644,6 +644,10 @@ impl Documents for Bitrix24 {
         let Some((info, mut document)) = self.own_document(id, doc_id).await? else { return Ok(None) };
         let mut wait = self.pdf_retry;
         for attempt in 0..=self.pdf_retries {
+            if document.get("isTransformationError").and_then(Value::as_bool) == Some(true) {
+                tracing::warn!("bitrix24 could not convert a document to PDF; check its template");
+                return Err(AdapterError::Unavailable("the document's PDF could not be made".into()));
+            }
             if let Some(url) = pdf_url(&document) {
                 let bytes = self.client.download(&url).await?;
                 return Ok(Some(DocumentFile::Bytes { file_name: file_name(&info, &document), bytes }));
@@ -653,7 +657,13 @@ impl Documents for Bitrix24 {
             }
             tokio::time::sleep(wait).await;
             wait *= 2;
-            let reply = self.client.ask("crm.documentgenerator.document.get", &json!({ "id": doc_id })).await?;
+            let method = "crm.documentgenerator.document.get";
+            let reply = match self.client.call(method, &json!({ "id": doc_id })).await {
+                Ok(reply) => reply,
+                // Deleted meanwhile.
+                Err(f) if f.is_not_found() => return Ok(None),
+                Err(f) => return Err(f.into_adapter(method)),
+            };
             document = match reply.result.get("document") {
                 Some(d) if d.is_object() => d.clone(),
                 _ => return Err(invalid("crm.documentgenerator.document.get: no document")),
@@ -833,9 +843,11 @@ fn document_info(invoice: &Value, document: &Value) -> AdapterResult<DocumentInf
     })
 }
 
-/// Where the PDF is, once made: the machine URL, else the browser one.
+/// Where the PDF is, once made (`pdfUrl` is empty until then): the machine URL, else the
+/// browser one.
 fn pdf_url(document: &Value) -> Option<String> {
-    text(document, "pdfUrlMachine").or_else(|| text(document, "pdfUrl"))
+    let browser = text(document, "pdfUrl")?;
+    Some(text(document, "pdfUrlMachine").unwrap_or(browser))
 }
 
 /// "invoice-{number}.pdf", letters, digits, '-' and '_' only.

@@ -471,7 +471,14 @@ async fn a_ready_pdf_is_downloaded_by_the_connector_and_only_for_its_owner() {
 async fn a_pdf_not_ready_yet_is_asked_for_again_then_downloaded() {
     let server = MockServer::start().await;
     mount_documents(&server).await;
-    mount_pdf(&server, "19").await;
+    // The machine URL names the method only: it is sent through the webhook.
+    Mock::given(method("GET"))
+        .and(rest("crm.documentgenerator.document.getPdf.json"))
+        .and(query_param("id", "19"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("%PDF-1.4 19", "application/pdf"))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(rest("crm.documentgenerator.document.get"))
         .and(body_partial_json(json!({ "id": "19" })))
@@ -506,6 +513,31 @@ async fn a_page_instead_of_a_pdf_is_invalid() {
         .await;
     let error = connector(&server).file(&customer("43"), "21").await.unwrap_err();
     assert!(matches!(error, AdapterError::Invalid(_)), "{error}");
+}
+
+#[tokio::test]
+async fn a_pdf_that_cannot_be_made_or_a_document_deleted_meanwhile_is_not_waited_for() {
+    let server = MockServer::start().await;
+    mount_documents(&server).await;
+    let failed =
+        fixture!("document_19_pending").replace("\"isTransformationError\":false", "\"isTransformationError\":true");
+    Mock::given(rest("crm.documentgenerator.document.get"))
+        .respond_with(answer(&server, 200, &failed))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        "crm.documentgenerator.document.get",
+        400,
+        r#"{"error":"0","error_description":"Document not found"}"#,
+    )
+    .await;
+    let bitrix = connector(&server);
+    let error = bitrix.file(&customer("43"), "19").await.unwrap_err();
+    assert!(matches!(&error, AdapterError::Unavailable(why) if why.contains("could not be made")), "{error}");
+    assert_eq!(bitrix.file(&customer("43"), "19").await.unwrap(), None);
+    assert_eq!(requests(&server, "crm.documentgenerator.document.get").await.len(), 2);
 }
 
 #[tokio::test]
