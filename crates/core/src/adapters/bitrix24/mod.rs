@@ -9,9 +9,11 @@
 //!   When several contacts match, the ones whose stored phone really is this number are kept
 //!   and the most recently modified one (`DATE_MODIFY`, then the highest id) is the customer;
 //!   the count is logged, the phone is not. Of more than 50 matches the 50 newest ids are read.
-//! - **Order**: a deal whose primary contact (`CONTACT_ID`) is the customer; the order number
-//!   is the deal's id. Its status comes from [`Bitrix24Config::stages`], else from the
-//!   stage's semantics (won → delivered, lost → cancelled, in progress → new); its total from
+//! - **Order**: a deal whose primary contact (`CONTACT_ID`) is the customer (deals linked to
+//!   the contact only as a further contact are not its orders). The order number is the
+//!   deal's id, or its [`Bitrix24Config::order_number_field`] when that is set and filled.
+//!   Its status comes from [`Bitrix24Config::stages`], else from the stage's semantics
+//!   (won → delivered, lost → cancelled, in progress → new); its total from
 //!   `OPPORTUNITY` and `CURRENCY_ID`; its items from the deal's product rows.
 //! - **Document**: a generated document (`crm.documentgenerator`) of one of the contact's smart
 //!   invoices, of kind "invoice", for the month of the invoice's `begindate`. Its PDF is
@@ -94,6 +96,10 @@ pub struct Bitrix24Config {
     /// wait doubles.
     #[serde(default = "defaults::pdf_retry_ms")]
     pub pdf_retry_ms: u64,
+    /// A deal field that holds the order number customers know ("UF_CRM_ORDER_NO"); a deal
+    /// with it empty, or every deal when it is unset, is numbered by its id.
+    #[serde(default)]
+    pub order_number_field: Option<String>,
 }
 
 mod defaults {
@@ -140,6 +146,7 @@ impl Default for Bitrix24Config {
             limit_backoff_ms: defaults::limit_backoff_ms(),
             pdf_retries: defaults::pdf_retries(),
             pdf_retry_ms: defaults::pdf_retry_ms(),
+            order_number_field: None,
         }
     }
 }
@@ -152,6 +159,7 @@ pub struct Bitrix24 {
     currency: String,
     pdf_retries: u32,
     pdf_retry: Duration,
+    number_field: Option<String>,
 }
 
 /// A list method's page size.
@@ -219,6 +227,12 @@ impl Bitrix24 {
         if config.currency.len() != 3 {
             bail!("backends.bitrix24.currency: an ISO 4217 code");
         }
+        let number_field = config.order_number_field.clone();
+        if let Some(field) = &number_field
+            && (field.is_empty() || !field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            bail!("backends.bitrix24.order_number_field: a field name such as UF_CRM_ORDER_NO");
+        }
         let retry = LimitRetry {
             times: usize::try_from(config.limit_retries).unwrap_or(usize::MAX),
             delay: Duration::from_millis(config.limit_backoff_ms),
@@ -230,6 +244,7 @@ impl Bitrix24 {
             currency: config.currency.clone(),
             pdf_retries: config.pdf_retries,
             pdf_retry: Duration::from_millis(config.pdf_retry_ms),
+            number_field,
         })
     }
 
@@ -290,9 +305,11 @@ impl Bitrix24 {
 
     /// One page of the contact's deals, newest first, from `start`.
     async fn deal_page(&self, filter: Value, start: u64) -> AdapterResult<(Vec<Value>, Option<u64>, Option<u64>)> {
+        let mut select: Vec<&str> = DEAL_SELECT.to_vec();
+        select.extend(self.number_field.as_deref());
         let params = json!({
             "filter": filter,
-            "select": DEAL_SELECT,
+            "select": select,
             "order": { "DATE_CREATE": "DESC", "ID": "DESC" },
             "start": start,
         });
@@ -313,9 +330,33 @@ impl Bitrix24 {
         }
     }
 
+    /// The deal's order number: its `order_number_field`, else its id.
+    fn number(&self, deal: &Value) -> Option<String> {
+        let field = self.number_field.as_deref().and_then(|f| text(deal, f)).filter(|n| !n.trim().is_empty());
+        field.or_else(|| text(deal, "ID"))
+    }
+
+    /// The customer's deal with this order number: by the number field, then by id (a deal
+    /// whose number field is set is not found by its id). Scoped twice: by the filter and by
+    /// the deal's own contact.
+    async fn deal_numbered(&self, contact: u64, number: &str) -> AdapterResult<Option<Value>> {
+        let own = |d: &Value| {
+            d.get("CONTACT_ID").and_then(as_number) == Some(contact) && self.number(d).as_deref() == Some(number)
+        };
+        if let Some(field) = &self.number_field {
+            let (deals, _, _) = self.deal_page(json!({ field.as_str(): number, "CONTACT_ID": contact }), 0).await?;
+            if let Some(deal) = deals.into_iter().find(own) {
+                return Ok(Some(deal));
+            }
+        }
+        let Some(deal_id) = numeric(number) else { return Ok(None) };
+        let (deals, _, _) = self.deal_page(json!({ "ID": deal_id, "CONTACT_ID": contact }), 0).await?;
+        Ok(deals.into_iter().find(|d| d.get("ID").and_then(as_number) == Some(deal_id) && own(d)))
+    }
+
     fn summary(&self, deal: &Value) -> AdapterResult<OrderSummary> {
         Ok(OrderSummary {
-            number: text(deal, "ID").ok_or_else(|| invalid("crm.deal.list: a deal without ID"))?,
+            number: self.number(deal).ok_or_else(|| invalid("crm.deal.list: a deal without ID"))?,
             created: time(deal, "DATE_CREATE").ok_or_else(|| invalid("crm.deal.list: a deal without DATE_CREATE"))?,
             status: self.status(deal),
             total: decimal(deal.get("OPPORTUNITY"))?,
@@ -610,14 +651,13 @@ impl Logistics for Bitrix24 {
     }
 
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>> {
-        let (Some(contact), Some(deal_id)) = (numeric(id.as_str()), numeric(number)) else { return Ok(None) };
-        let (deals, _, _) = self.deal_page(json!({ "ID": deal_id, "CONTACT_ID": contact }), 0).await?;
-        // Scoped twice: by the filter and by the deal's own contact.
-        let Some(deal) = deals.into_iter().find(|d| {
-            d.get("ID").and_then(as_number) == Some(deal_id) && d.get("CONTACT_ID").and_then(as_number) == Some(contact)
-        }) else {
+        let Some(contact) = numeric(id.as_str()) else { return Ok(None) };
+        let number = number.trim();
+        if number.is_empty() || number.len() > 64 {
             return Ok(None);
-        };
+        }
+        let Some(deal) = self.deal_numbered(contact, number).await? else { return Ok(None) };
+        let deal_id = number_of(&deal, "ID")?;
         let reply = self.client.ask("crm.deal.productrows.get", &json!({ "id": deal_id })).await?;
         let rows = match &reply.result {
             Value::Array(rows) => rows.iter().map(item).collect::<AdapterResult<Vec<_>>>()?,
@@ -696,6 +736,11 @@ fn as_number(v: &Value) -> Option<u64> {
         Value::String(s) => numeric(s),
         _ => None,
     }
+}
+
+/// A record's id field.
+fn number_of(record: &Value, key: &str) -> AdapterResult<u64> {
+    record.get(key).and_then(as_number).ok_or_else(|| invalid(&format!("{key}: not an id")))
 }
 
 fn number(v: &Value, what: &str) -> AdapterResult<u64> {

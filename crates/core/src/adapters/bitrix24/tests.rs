@@ -407,6 +407,45 @@ async fn requests_wait_for_the_client_side_bucket() {
     assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
 }
 
+#[tokio::test]
+async fn a_configured_number_field_numbers_the_orders_and_finds_them() {
+    let server = MockServer::start().await;
+    let mut page: Value = serde_json::from_str(fixture!("deals_page")).unwrap();
+    page["result"][0]["UF_CRM_ORDER_NO"] = json!("A-1001");
+    page["result"][1]["UF_CRM_ORDER_NO"] = json!("");
+    let only = |i: usize| json!({ "result": [page["result"][i].clone()], "total": 1 });
+    for (filter, body) in [
+        (json!({ "UF_CRM_ORDER_NO": "A-1001", "CONTACT_ID": 43 }), only(0)),
+        (json!({ "ID": 512, "CONTACT_ID": 43 }), only(0)),
+        (json!({ "ID": 498, "CONTACT_ID": 43 }), only(1)),
+    ] {
+        Mock::given(method("POST"))
+            .and(rest("crm.deal.list"))
+            .and(body_partial_json(json!({ "filter": filter })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(rest("crm.deal.list"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&page))
+        .mount(&server)
+        .await;
+    mount(&server, "crm.deal.productrows.get", 200, fixture!("productrows_512")).await;
+    let config = Bitrix24Config { order_number_field: Some("UF_CRM_ORDER_NO".into()), ..config(&server) };
+    let bitrix = Bitrix24::new(&config).unwrap();
+    let numbers: Vec<String> =
+        bitrix.orders(&customer("43"), 0, 5).await.unwrap().orders.into_iter().map(|o| o.number).collect();
+    assert_eq!(numbers, ["A-1001", "498"]);
+    let asked: Value = requests(&server, "crm.deal.list").await[0].body_json().unwrap();
+    assert!(asked["select"].as_array().unwrap().contains(&json!("UF_CRM_ORDER_NO")), "{asked}");
+    assert_eq!(bitrix.order(&customer("43"), "A-1001").await.unwrap().unwrap().number, "A-1001");
+    assert_eq!(bitrix.order(&customer("43"), "498").await.unwrap().unwrap().number, "498");
+    assert_eq!(bitrix.order(&customer("43"), "512").await.unwrap(), None, "numbered by its field, not its id");
+    assert_eq!(bitrix.order(&customer("99"), "A-1001").await.unwrap(), None);
+    let bad = Bitrix24Config { order_number_field: Some("UF CRM".into()), ..config.clone() };
+    assert!(Bitrix24::new(&bad).is_err());
+}
+
 // --- documents ---------------------------------------------------------------------------------
 
 async fn mount_documents(server: &MockServer) {
