@@ -128,7 +128,8 @@ impl Client {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.delay)
             .with_max_delay(self.retry.delay * 16)
-            .with_max_times(self.retry.times);
+            .with_max_times(self.retry.times)
+            .with_jitter();
         (|| self.once(method, params))
             .retry(backoff)
             .when(|f| matches!(f, Failure::Limit(_)))

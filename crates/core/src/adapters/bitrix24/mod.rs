@@ -86,14 +86,16 @@ pub struct Bitrix24Config {
     /// How often a request is tried again after Bitrix24 answered that its limit was reached.
     #[serde(default = "defaults::limit_retries")]
     pub limit_retries: u32,
-    /// The first wait before such a retry, in milliseconds; each next wait doubles.
+    /// The first wait before such a retry, in milliseconds; each next wait doubles (with
+    /// jitter). The waits together should stay under `bot.adapter_timeout_ms`.
     #[serde(default = "defaults::limit_backoff_ms")]
     pub limit_backoff_ms: u64,
     /// How often a document whose PDF is still being made is asked for again.
     #[serde(default = "defaults::pdf_retries")]
     pub pdf_retries: u32,
     /// The first wait before asking for such a document again, in milliseconds; each next
-    /// wait doubles.
+    /// wait doubles. Bitrix24 may take half a minute to make a PDF: the waits are kept short
+    /// (under `bot.adapter_timeout_ms`) and the customer is told to ask again later.
     #[serde(default = "defaults::pdf_retry_ms")]
     pub pdf_retry_ms: u64,
     /// A deal field that holds the order number customers know ("UF_CRM_ORDER_NO"); a deal
@@ -119,13 +121,13 @@ mod defaults {
         3
     }
     pub fn limit_backoff_ms() -> u64 {
-        500
+        300
     }
     pub fn pdf_retries() -> u32 {
-        3
+        2
     }
     pub fn pdf_retry_ms() -> u64 {
-        1000
+        500
     }
 }
 
