@@ -179,9 +179,9 @@ impl Client {
         })
     }
 
-    /// Up to 50 commands in one `batch` request (`halt: 0`): each command's result by its
-    /// key, and the keys of those that failed.
-    pub async fn batch(&self, commands: &[(String, String)]) -> AdapterResult<(BTreeMap<String, Value>, Vec<String>)> {
+    /// The commands, 50 to a `batch` request (`halt: 0`): each command's result by its key,
+    /// and the failures of those that failed (HTTP 200 all the same).
+    pub async fn batch(&self, commands: &[(String, String)]) -> AdapterResult<(BTreeMap<String, Value>, Vec<Failure>)> {
         let mut results = BTreeMap::new();
         let mut failed = Vec::new();
         for chunk in commands.chunks(MAX_BATCH) {
@@ -199,9 +199,14 @@ impl Client {
             }
             if let Some(Value::Object(errors)) = outer.remove("result_error") {
                 for (key, error) in errors {
-                    let code = error.get("error").and_then(Value::as_str).unwrap_or("");
-                    tracing::debug!(command = key.as_str(), code, "a bitrix24 batch command failed");
-                    failed.push(key);
+                    let field = |name: &str| match error.get(name) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    };
+                    let (code, description) = (field("error"), field("error_description"));
+                    tracing::debug!(command = key.as_str(), code = code.as_str(), "a bitrix24 batch command failed");
+                    failed.push(classify(&key, 200, code, description));
                 }
             }
         }

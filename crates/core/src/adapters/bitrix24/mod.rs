@@ -277,7 +277,11 @@ impl Bitrix24 {
             _ => {
                 let commands: Vec<(String, String)> =
                     ids.iter().map(|id| (format!("c{id}"), format!("crm.contact.get?id={id}"))).collect();
-                let (results, _failed) = self.client.batch(&commands).await?;
+                let (results, failed) = self.client.batch(&commands).await?;
+                // A contact deleted meanwhile is left out; any other failure is the answer.
+                if let Some(failure) = failed.into_iter().find(|f| !f.is_not_found()) {
+                    return Err(failure.into_adapter("crm.contact.get"));
+                }
                 Ok(results.into_values().filter(Value::is_object).collect())
             }
         }
@@ -393,8 +397,8 @@ impl Bitrix24 {
             deal_ids.iter().map(|id| (format!("p{id}"), format!("crm.deal.productrows.get?id={id}"))).collect();
         let (results, failed) =
             if commands.is_empty() { (BTreeMap::new(), Vec::new()) } else { self.client.batch(&commands).await? };
-        if !failed.is_empty() {
-            return Err(invalid("crm.deal.productrows.get failed in a batch"));
+        if let Some(failure) = failed.into_iter().next() {
+            return Err(failure.into_adapter("crm.deal.productrows.get"));
         }
         let mut out = BTreeMap::new();
         for id in deal_ids {
@@ -459,8 +463,8 @@ impl Bitrix24 {
             return Ok(Vec::new());
         }
         let (results, failed) = self.client.batch(&commands).await?;
-        if !failed.is_empty() {
-            return Err(invalid("crm.documentgenerator.document.list failed in a batch"));
+        if let Some(failure) = failed.into_iter().next() {
+            return Err(failure.into_adapter("crm.documentgenerator.document.list"));
         }
         let mut out = Vec::new();
         for invoice in &invoices {

@@ -149,6 +149,27 @@ async fn of_several_contacts_the_newest_whose_phone_really_matches_is_the_custom
 }
 
 #[tokio::test]
+async fn a_contact_deleted_meanwhile_is_left_out_and_any_other_batch_failure_is_an_error() {
+    let server = MockServer::start().await;
+    mount(&server, "crm.duplicate.findbycomm", 200, fixture!("findbycomm_several")).await;
+    let mut batch: Value = serde_json::from_str(fixture!("batch_contacts")).unwrap();
+    batch["result"]["result"].as_object_mut().unwrap().remove("c57");
+    batch["result"]["result_error"] = json!({ "c57": { "error": "", "error_description": "Not found" } });
+    Mock::given(rest("batch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&batch))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    batch["result"]["result_error"] =
+        json!({ "c57": { "error": "ACCESS_DENIED", "error_description": "Access denied" } });
+    Mock::given(rest("batch")).respond_with(ResponseTemplate::new(200).set_body_json(&batch)).mount(&server).await;
+    let bitrix = connector(&server);
+    assert_eq!(bitrix.find_by_phone(&phone()).await.unwrap().unwrap().id, customer("43"));
+    let error = bitrix.find_by_phone(&phone()).await.unwrap_err();
+    assert!(matches!(error, AdapterError::Unavailable(_)), "not taken for an unknown phone: {error}");
+}
+
+#[tokio::test]
 async fn an_unknown_contact_id_is_none() {
     let server = MockServer::start().await;
     mount(&server, "crm.contact.get", 400, fixture!("contact_not_found")).await;
