@@ -74,6 +74,7 @@ async fn portal(server: &MockServer) {
         .mount(server)
         .await;
     mount(server, "batch", 200, fixture!("batch_productrows")).await;
+    mount(server, "crm.deal.productrows.get", 200, fixture!("productrows_512")).await;
     mount(server, "crm.lead.add", 200, fixture!("lead_add")).await;
     mount(server, "crm.timeline.comment.add", 200, fixture!("timeline_comment_add")).await;
     Mock::given(method("GET"))
@@ -217,5 +218,37 @@ async fn a_portal_failing_with_500_gets_the_customer_a_polite_answer() {
     let replies = say(&bot, &user, "пришли счёт за декабрь").await;
     assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
     assert!(!requests(&server, "crm.item.list").await.is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_number_is_looked_up_among_the_contacts_own_deals() {
+    let server = MockServer::start().await;
+    // The bot reads four digits or more as an order number: a deal of a portal past 1000 deals.
+    let mut deal: Value = serde_json::from_str(fixture!("deals_page")).unwrap();
+    deal["result"][0]["ID"] = json!("4512");
+    let page = json!({ "result": [deal["result"][0].clone()], "total": 1 });
+    Mock::given(method("POST"))
+        .and(rest("crm.deal.list"))
+        .and(body_partial_json(json!({ "filter": { "ID": 4512, "CONTACT_ID": 43 } })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .mount(&server)
+        .await;
+    portal(&server).await;
+    let bot = bot_on(&server, Config::default()).await;
+    let user = erlan();
+    identify(&bot, &user).await;
+    let replies = say(&bot, &user, "что с заказом 4512").await;
+    assert!(replies.contains("Заказ №4512 от 5 декабря — принят"), "{}", replies.dump());
+    // The portal's catch-all answers with contact 43's deals: none of them is number 78234.
+    let replies = say(&bot, &user, "что с заказом 78234").await;
+    assert!(replies.contains("Не нашёл такой заказ"), "{}", replies.dump());
+    let filters: Vec<Value> = requests(&server, "crm.deal.list")
+        .await
+        .iter()
+        .map(|r| r.body_json::<Value>().unwrap()["filter"].clone())
+        .filter(|f| f.get("ID").is_some())
+        .collect();
+    assert_eq!(filters, [json!({ "ID": 4512, "CONTACT_ID": 43 }), json!({ "ID": 78234, "CONTACT_ID": 43 })]);
     bot.stop().await;
 }
