@@ -6,6 +6,7 @@
 //! account, never an id taken from a message: an order number typed by a customer is looked
 //! up *within* that customer's orders.
 
+pub mod bitrix24;
 pub mod builtin;
 pub mod cdek;
 pub mod contract;
