@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod guard;
 pub mod guarded;
 pub mod otp;
+pub mod yclients;
 
 use std::{collections::BTreeMap, future::Future, sync::Arc};
 
