@@ -129,6 +129,7 @@ async fn a_haircut_is_booked_in_yclients_at_a_time_yclients_offers() {
     let body: Value = serde_json::from_slice(&booked[0].body).unwrap();
     assert_eq!(body["phone"], "77011234567");
     assert_eq!(body["fullname"], "Ерлан Ахметов");
+    assert!(body["comment"].as_str().unwrap().starts_with("cabinet:"), "{body}");
     assert_eq!(body["appointments"][0]["staff_id"], 501);
     assert_eq!(body["appointments"][0]["services"], json!([1001]));
     assert_eq!(body["appointments"][0]["datetime"], "2025-01-12T16:00:00+05:00");

@@ -64,10 +64,10 @@ use crate::domain::Phone;
 
 /// The duration of a service whose `seance_length` YCLIENTS does not give.
 pub const DEFAULT_DURATION_MIN: u32 = 60;
-/// Records asked for per page of `GET /records`.
-const PAGE_SIZE: u32 = 200;
+/// Records asked for per page of `GET /records` (YCLIENTS' default page).
+const PAGE_SIZE: u32 = 50;
 /// Pages of `GET /records` read at most per call.
-const MAX_PAGES: u32 = 5;
+const MAX_PAGES: u32 = 20;
 /// How far ahead a customer's appointments are looked for.
 const APPOINTMENTS_AHEAD_DAYS: u64 = 365;
 /// How far back (and ahead) the customer's latest record is looked for.
@@ -400,12 +400,11 @@ impl Yclients {
 
     /// The YCLIENTS client with this phone.
     async fn client_id(&self, phone: &Phone) -> AdapterResult<Option<String>> {
-        let wanted = digits(phone.as_str());
         let body = json!({
             "page": 1,
             "page_size": 10,
             "fields": ["id", "phone"],
-            "filters": [{"type": "quick_search", "state": {"value": wanted}}],
+            "filters": [{"type": "quick_search", "state": {"value": digits(phone.as_str())}}],
         });
         let answer = self
             .call(
@@ -421,7 +420,7 @@ impl Yclients {
             .as_array()
             .ok_or_else(|| AdapterError::Invalid("YCLIENTS clients/search: data is not a list".to_owned()))?;
         for client in list {
-            if client.get("phone").and_then(Value::as_str).is_some_and(|p| digits(p) == wanted) {
+            if client.get("phone").and_then(Value::as_str).is_some_and(|p| Phone::parse(p).is_ok_and(|p| &p == phone)) {
                 return Ok(Some(id_field(client, "id", "clients/search")?));
             }
         }
@@ -483,7 +482,8 @@ impl Yclients {
             .or_else(|| r.get("length").and_then(Value::as_u64))
             .unwrap_or(u64::from(DEFAULT_DURATION_MIN) * 60);
         let deleted = r.get("deleted").and_then(Value::as_bool).unwrap_or(false);
-        let phone = r.get("client").and_then(|c| c.get("phone")).and_then(Value::as_str).map(digits);
+        let phone =
+            r.get("client").and_then(|c| c.get("phone")).and_then(Value::as_str).and_then(|p| Phone::parse(p).ok());
         let comment = r.get("comment").and_then(Value::as_str).unwrap_or_default().to_owned();
         Ok(Record {
             appointment: Appointment {
@@ -500,7 +500,7 @@ impl Yclients {
     }
 
     /// One record of the customer's by id: `None` for an unknown id and another's record.
-    async fn own_record(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Appointment>> {
+    async fn own_record(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Record>> {
         if booking_id.is_empty() || !booking_id.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);
         }
@@ -522,7 +522,7 @@ impl Yclients {
             other => other,
         };
         let record = self.record(r)?;
-        Ok(record.is_of(&profile.phone).then_some(record.appointment))
+        Ok(record.is_of(&profile.phone).then_some(record))
     }
 
     /// The record this process made with this key for the customer.
@@ -569,14 +569,14 @@ impl Yclients {
 /// A record with what scopes it to a customer.
 struct Record {
     appointment: Appointment,
-    /// The digits of the client's phone.
-    phone: Option<String>,
+    /// The client's phone.
+    phone: Option<Phone>,
     comment: String,
 }
 
 impl Record {
     fn is_of(&self, phone: &Phone) -> bool {
-        self.phone.as_deref() == Some(digits(phone.as_str()).as_str())
+        self.phone.as_ref() == Some(phone)
     }
 }
 
@@ -844,7 +844,7 @@ impl Booking for Yclients {
     }
 
     async fn appointment(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Option<Appointment>> {
-        self.own_record(id, booking_id).await
+        Ok(self.own_record(id, booking_id).await?.map(|r| r.appointment))
     }
 
     async fn reschedule(
@@ -853,10 +853,12 @@ impl Booking for Yclients {
         booking_id: &str,
         slot: &Slot,
     ) -> AdapterResult<Result<Appointment, BookingRefusal>> {
-        let current = match self.own_record(id, booking_id).await? {
+        let (current, comment) = match self.own_record(id, booking_id).await? {
             None => return Ok(Err(BookingRefusal::NotFound)),
-            Some(a) if a.status == BookingStatus::Cancelled => return Ok(Err(BookingRefusal::AlreadyCancelled)),
-            Some(a) => a,
+            Some(r) if r.appointment.status == BookingStatus::Cancelled => {
+                return Ok(Err(BookingRefusal::AlreadyCancelled));
+            }
+            Some(r) => (r.appointment, r.comment),
         };
         if current.staff == slot.staff && current.start == slot.start {
             return Ok(Ok(current));
@@ -874,7 +876,8 @@ impl Booking for Yclients {
         if !free.contains(slot) {
             return Ok(Err(BookingRefusal::SlotTaken));
         }
-        let body = json!({ "datetime": self.wall(slot.start), "comment": "" });
+        // The comment (with the key of the booking) stays as it is.
+        let body = json!({ "datetime": self.wall(slot.start), "comment": comment });
         let answer = self
             .call(
                 Method::PUT,
@@ -894,8 +897,10 @@ impl Booking for Yclients {
     async fn cancel(&self, id: &CustomerId, booking_id: &str) -> AdapterResult<Result<Appointment, BookingRefusal>> {
         let current = match self.own_record(id, booking_id).await? {
             None => return Ok(Err(BookingRefusal::NotFound)),
-            Some(a) if a.status == BookingStatus::Cancelled => return Ok(Err(BookingRefusal::AlreadyCancelled)),
-            Some(a) => a,
+            Some(r) if r.appointment.status == BookingStatus::Cancelled => {
+                return Ok(Err(BookingRefusal::AlreadyCancelled));
+            }
+            Some(r) => r.appointment,
         };
         let answer = self
             .call(
@@ -921,7 +926,7 @@ impl Booking for Yclients {
         }
         let first = from.with_timezone(&self.tz).date_naive();
         let last = (to - TimeDelta::nanoseconds(1)).with_timezone(&self.tz).date_naive();
-        let mut customers: HashMap<String, Option<CustomerId>> = HashMap::new();
+        let mut customers: HashMap<Phone, Option<CustomerId>> = HashMap::new();
         let mut out = Vec::new();
         for record in self.records(None, first, last).await? {
             let a = &record.appointment;
@@ -932,11 +937,8 @@ impl Booking for Yclients {
             let customer = match customers.get(&phone) {
                 Some(known) => known.clone(),
                 None => {
-                    let found = match Phone::parse(&format!("+{phone}")) {
-                        Ok(p) => self.crm.find_by_phone(&p).await?.map(|c| c.id),
-                        Err(_) => None,
-                    };
-                    customers.insert(phone.clone(), found.clone());
+                    let found = self.crm.find_by_phone(&phone).await?.map(|c| c.id);
+                    customers.insert(phone, found.clone());
                     found
                 }
             };

@@ -495,7 +495,9 @@ async fn a_move_checks_the_new_time_then_puts_the_new_datetime() {
     mount_get(&server, "/book_times/4564/501/2025-01-12", ok("book_times_colon.json")).await;
     Mock::given(method("PUT"))
         .and(path(api("/book_record/4564/2820023")))
-        .and(body_partial_json(json!({"datetime": "2025-01-12T16:00:00+05:00"})))
+        .and(body_partial_json(
+            json!({"datetime": "2025-01-12T16:00:00+05:00", "comment": "Пожелание: покороче. cabinet:key-0"}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("record_own.json")))
         .expect(1)
         .mount(&server)
@@ -575,4 +577,16 @@ fn the_config_takes_the_documented_keys_only() {
     assert_eq!(config.max_days, 7);
     assert!(config.user_token.is_none());
     assert!(toml::from_str::<YclientsConfig>("company_id = 1\npartner_token = \"p\"\ncompany = 2\n").is_err());
+}
+
+#[tokio::test]
+async fn a_yclients_that_does_not_answer_is_unavailable() {
+    // A port nobody listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = MockServer::start().await;
+    let mut config = config(&server, true);
+    config.base_url = format!("http://127.0.0.1:{port}/api/v1");
+    let c = Yclients::new(&config, Arc::new(TwoCustomers), chrono_tz::Asia::Almaty).unwrap();
+    let err = c.services().await.unwrap_err();
+    assert!(matches!(err, AdapterError::Unavailable(_)), "{err:?}");
 }
