@@ -24,7 +24,8 @@ fn times(list: &[&str]) -> ResponseTemplate {
     ))
 }
 
-/// YCLIENTS company 4564: a haircut (service 1001, the bot's "haircut") by Анна (501), free
+/// YCLIENTS company 4564: a haircut (service 1001, the bot's "haircut") by Анна (501, the
+/// bot's "anna"), free
 /// tomorrow (2025-01-12) at 12:00 and 16:00 until the booking is tried (`taken_after`
 /// listings), then at 16:00 only; no records.
 async fn yclients(taken_after: Option<u64>) -> MockServer {
@@ -72,7 +73,7 @@ async fn yclients(taken_after: Option<u64>) -> MockServer {
 async fn bot(server: &MockServer) -> SandboxedBot {
     let config: YclientsConfig = toml::from_str(&format!(
         "base_url = \"{}/api/v1\"\ncompany_id = 4564\npartner_token = \"partner\"\nuser_token = \"user\"\n\
-         service_codes = {{ \"1001\" = \"haircut\" }}\n",
+         service_codes = {{ \"1001\" = \"haircut\" }}\nstaff_codes = {{ \"501\" = \"anna\" }}\n",
         server.uri()
     ))
     .unwrap();
@@ -85,6 +86,24 @@ async fn bot(server: &MockServer) -> SandboxedBot {
     })
     .await
     .unwrap()
+}
+
+/// YCLIENTS takes the booking: record 2820023.
+async fn mount_booked(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/api/v1/book_check/4564"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"success": true, "data": null, "meta": []})))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/book_record/4564"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "success": true,
+            "data": [{"id": 1, "record_id": 2820023, "record_hash": "567df655ec1ee4c1ff3e5d3c5e2a0b59"}],
+            "meta": []
+        })))
+        .mount(server)
+        .await;
 }
 
 async fn book_records(server: &MockServer) -> Vec<Request> {
@@ -100,20 +119,7 @@ async fn book_records(server: &MockServer) -> Vec<Request> {
 #[tokio::test]
 async fn a_haircut_is_booked_in_yclients_at_a_time_yclients_offers() {
     let server = yclients(None).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/book_check/4564"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"success": true, "data": null, "meta": []})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/book_record/4564"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "success": true,
-            "data": [{"id": 1, "record_id": 2820023, "record_hash": "567df655ec1ee4c1ff3e5d3c5e2a0b59"}],
-            "meta": []
-        })))
-        .mount(&server)
-        .await;
+    mount_booked(&server).await;
     let bot = bot(&server).await;
     let user = erlan();
     identify(&bot, &user, "+77011234567").await;
@@ -133,6 +139,25 @@ async fn a_haircut_is_booked_in_yclients_at_a_time_yclients_offers() {
     assert_eq!(body["appointments"][0]["staff_id"], 501);
     assert_eq!(body["appointments"][0]["services"], json!([1001]));
     assert_eq!(body["appointments"][0]["datetime"], "2025-01-12T16:00:00+05:00");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_staff_member_named_in_the_request_is_found_in_yclients_by_the_bots_id() {
+    let server = yclients(None).await;
+    mount_booked(&server).await;
+    let bot = bot(&server).await;
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "запишите меня на стрижку к Анне завтра в 12:00").await;
+    assert!(replies.contains("Стрижка, мастер Анна: завтра (12 января) в 12:00"), "{}", replies.dump());
+    let replies = press(&bot, &user, "Записаться").await;
+    assert!(replies.contains("Вы записаны"), "{}", replies.dump());
+    let booked = book_records(&server).await;
+    assert_eq!(booked.len(), 1);
+    let body: Value = serde_json::from_slice(&booked[0].body).unwrap();
+    assert_eq!(body["appointments"][0]["staff_id"], 501);
+    assert_eq!(body["appointments"][0]["datetime"], "2025-01-12T12:00:00+05:00");
     bot.stop().await;
 }
 

@@ -103,6 +103,10 @@ pub struct YclientsConfig {
     /// listed has its id as its code.
     #[serde(default)]
     pub service_codes: BTreeMap<String, String>,
+    /// The bot's staff ids by YCLIENTS staff id (`"501" = "anna"`), so that the names the bot
+    /// recognises ("к Анне") find them; a staff member not listed has their YCLIENTS id.
+    #[serde(default)]
+    pub staff_codes: BTreeMap<String, String>,
     /// How many bookable dates are asked for free times in one request for free times
     /// (default 7).
     #[serde(default = "default_max_days")]
@@ -120,6 +124,10 @@ pub struct Yclients {
     codes: BTreeMap<String, String>,
     /// The YCLIENTS service id by the bot's code.
     ids: BTreeMap<String, String>,
+    /// The bot's staff id by YCLIENTS staff id.
+    staff_codes: BTreeMap<String, String>,
+    /// The YCLIENTS staff id by the bot's staff id.
+    staff_ids: BTreeMap<String, String>,
     max_days: usize,
     crm: Arc<dyn Crm>,
     tz: Tz,
@@ -155,6 +163,8 @@ impl Yclients {
             user_token: config.user_token.clone(),
             ids: config.service_codes.iter().map(|(id, code)| (code.clone(), id.clone())).collect(),
             codes: config.service_codes.clone(),
+            staff_ids: config.staff_codes.iter().map(|(id, code)| (code.clone(), id.clone())).collect(),
+            staff_codes: config.staff_codes.clone(),
             max_days: usize::try_from(config.max_days).unwrap_or(usize::MAX),
             crm,
             tz: time_zone,
@@ -184,6 +194,16 @@ impl Yclients {
     /// The YCLIENTS service id of a bot's code.
     fn id_of<'a>(&'a self, code: &'a str) -> &'a str {
         self.ids.get(code).map(String::as_str).unwrap_or(code)
+    }
+
+    /// The bot's id of a YCLIENTS staff member.
+    fn staff_code(&self, staff_id: &str) -> String {
+        self.staff_codes.get(staff_id).cloned().unwrap_or_else(|| staff_id.to_owned())
+    }
+
+    /// The YCLIENTS id of the bot's staff member.
+    fn staff_id<'a>(&'a self, code: &'a str) -> &'a str {
+        self.staff_ids.get(code).map(String::as_str).unwrap_or(code)
     }
 
     fn require_user_token(&self, what: &str) -> AdapterResult<()> {
@@ -489,7 +509,7 @@ impl Yclients {
             appointment: Appointment {
                 id,
                 service: self.code_of(&service),
-                staff,
+                staff: self.staff_code(&staff),
                 start,
                 duration_min: u32::try_from(seconds.div_ceil(60)).unwrap_or(u32::MAX),
                 status: if deleted { BookingStatus::Cancelled } else { BookingStatus::Confirmed },
@@ -686,7 +706,8 @@ impl Booking for Yclients {
     async fn staff(&self) -> AdapterResult<Vec<StaffMember>> {
         let mut staff: BTreeMap<String, StaffMember> = BTreeMap::new();
         for (service_id, service) in self.yservices().await? {
-            for (id, name) in self.bookable_staff(&service_id).await? {
+            for (staff_id, name) in self.bookable_staff(&service_id).await? {
+                let id = self.staff_code(&staff_id);
                 let member = staff.entry(id.clone()).or_insert_with(|| StaffMember {
                     id,
                     name: LocalizedText(BTreeMap::from([("ru".to_owned(), name)])),
@@ -729,6 +750,7 @@ impl Booking for Yclients {
             return Ok(Vec::new());
         }
         let service_id = self.id_of(service);
+        let staff = staff.map(|code| self.staff_id(code));
         let providers = match staff {
             Some(staff) => vec![staff.to_owned()],
             None => self.bookable_staff(service_id).await?.into_iter().map(|(id, _)| id).collect(),
@@ -743,11 +765,9 @@ impl Booking for Yclients {
         for date in dates {
             for member in &providers {
                 let times = self.book_times(service_id, member, date).await?;
+                let code = self.staff_code(member);
                 slots.extend(
-                    times
-                        .into_iter()
-                        .filter(|&s| s >= from && s < to)
-                        .map(|start| Slot { start, staff: member.clone() }),
+                    times.into_iter().filter(|&s| s >= from && s < to).map(|start| Slot { start, staff: code.clone() }),
                 );
             }
         }
@@ -779,7 +799,7 @@ impl Booking for Yclients {
         let appointments = json!([{
             "id": 1,
             "services": [id_json(&service_id)],
-            "staff_id": id_json(&slot.staff),
+            "staff_id": id_json(self.staff_id(&slot.staff)),
             "datetime": self.wall(slot.start),
         }]);
         let check = json!({ "appointments": appointments });

@@ -70,6 +70,7 @@ fn config(server: &MockServer, user_token: bool) -> YclientsConfig {
         partner_token: SecretString::from("partner-secret"),
         user_token: user_token.then(|| SecretString::from("user-secret")),
         service_codes: BTreeMap::from([("1001".to_owned(), "haircut".to_owned())]),
+        staff_codes: BTreeMap::new(),
         max_days: 7,
     }
 }
