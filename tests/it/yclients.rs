@@ -206,3 +206,55 @@ async fn yclients_failing_gets_the_polite_system_not_answering_reply() {
     assert!(book_records(&server).await.is_empty());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn the_customers_records_in_yclients_are_listed_and_one_is_cancelled_there() {
+    let server = yclients(None).await;
+    let record = json!({
+        "id": 2820031,
+        "company_id": 4564,
+        "staff_id": 501,
+        "services": [{"id": 1001, "title": "Стрижка", "cost": 5000, "amount": 1}],
+        "staff": {"id": 501, "name": "Анна"},
+        "client": {"id": 3901, "name": "Ерлан Ахметов", "phone": "+77011234567"},
+        "date": "2025-01-13 10:00:00",
+        "datetime": "2025-01-13T10:00:00+05:00",
+        "comment": "",
+        "seance_length": 3600,
+        "length": 3600,
+        "visit_attendance": 0,
+        "attendance": 0,
+        "deleted": false
+    });
+    Mock::given(method("POST"))
+        .and(path("/api/v1/company/4564/clients/search"))
+        .respond_with(ok(json!([{"id": 3901, "phone": "+77011234567"}])))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/records/4564"))
+        .and(query_param("client_id", "3901"))
+        .respond_with(ok(json!([record.clone()])))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path("/api/v1/record/4564/2820031")).respond_with(ok(record)).mount(&server).await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/record/4564/2820031"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let bot = bot(&server).await;
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "мои записи").await;
+    assert!(replies.contains("в 10:00 — Стрижка, мастер Анна"), "{}", replies.dump());
+    let replies = say(&bot, &user, "отмените запись").await;
+    assert!(replies.contains("Отменить запись?"), "{}", replies.dump());
+    let replies = press(&bot, &user, "Да, отменить").await;
+    assert!(replies.contains("Запись отменена"), "{}", replies.dump());
+    bot.stop().await;
+    server.verify().await;
+}
