@@ -3,7 +3,9 @@
 //!
 //! Every request carries `Accept: application/vnd.yclients.v2+json` and
 //! `Authorization: Bearer <partner token>[, User <user token>]`; every answer is an envelope
-//! `{success, data, meta}`. How each capability is asked:
+//! `{success, data, meta}`. YCLIENTS ids are numbers; the bot's service codes and staff ids
+//! are mapped to them by [`YclientsConfig::service_codes`] and [`YclientsConfig::staff_codes`]
+//! (an id not mapped is used as it is). How each capability is asked:
 //!
 //! - services: `GET /book_services/{company}` (one call). The duration is the service's
 //!   `seance_length` (which YCLIENTS gives only with a staff filter: without it
@@ -20,14 +22,23 @@
 //!   customer's phone (digits only) and name from the CRM. The idempotency key goes into the
 //!   record's comment (`cabinet:<key>`): before booking, the records of the slot's day are
 //!   searched for it (and the records this process made are remembered), so a repeat answers
-//!   with the record already made.
+//!   with the record already made. Without the user token only the remembered ones are found.
+//!   A time in the past is [`BookingRefusal::InPast`] without a request.
 //! - the customer's records: the client is found by phone
 //!   (`POST /company/{company}/clients/search`), then `GET /records/{company}?client_id=…`;
 //!   one record by id is `GET /record/{company}/{id}`. A record counts as the customer's only
 //!   when its client's phone is the customer's: another customer's record is `None` /
 //!   [`BookingRefusal::NotFound`]. These need the user token.
 //! - moving: `PUT /book_record/{company}/{id}` with the new `datetime` after checking that the
-//!   new time is among the staff member's free times; cancelling: `DELETE /record/{company}/{id}`.
+//!   new time is among the staff member's free times (a new time overlapping the record's own
+//!   is therefore refused as taken), keeping the record's comment; a move to another staff
+//!   member is [`BookingRefusal::NotOffered`] (that endpoint moves a record in time only).
+//!   Cancelling: `DELETE /record/{company}/{id}`.
+//! - the customer's regular staff member: the staff member of their latest record that is not
+//!   deleted, within 180 days either side of today.
+//! - reminders (`upcoming`): `GET /records/{company}` for the days of the range (pages of 50,
+//!   at most 20 pages), each record's client found in the CRM by phone (each phone asked once
+//!   per call); records of clients the CRM does not know are left out.
 //!
 //! Refusals of `book_check` / `book_record` (HTTP 422, codes in `meta.errors`): 433 (time
 //! taken) and 437 (the customer's own records overlap the time: they cannot be there twice)
@@ -50,6 +61,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -118,8 +130,10 @@ pub struct Yclients {
     http: reqwest::Client,
     base_url: String,
     company: u64,
-    partner_token: SecretString,
-    user_token: Option<SecretString>,
+    /// `Bearer <partner>[, User <user>]`, marked sensitive (kept out of debug output).
+    authorization: HeaderValue,
+    /// Whether a user token is configured (records need it).
+    has_user_token: bool,
     /// The bot's code by YCLIENTS service id.
     codes: BTreeMap<String, String>,
     /// The YCLIENTS service id by the bot's code.
@@ -155,12 +169,19 @@ impl Yclients {
         url::Url::parse(&base_url).map_err(|e| anyhow::anyhow!("backends.yclients.base_url: {e}"))?;
         anyhow::ensure!(config.max_days >= 1, "backends.yclients.max_days: expected at least 1");
         let http = reqwest::Client::builder().build()?;
+        let authorization = match &config.user_token {
+            Some(user) => format!("Bearer {}, User {}", config.partner_token.expose_secret(), user.expose_secret()),
+            None => format!("Bearer {}", config.partner_token.expose_secret()),
+        };
+        let mut authorization = HeaderValue::from_str(&authorization)
+            .map_err(|_| anyhow::anyhow!("backends.yclients: a token holds characters a header cannot"))?;
+        authorization.set_sensitive(true);
         Ok(Yclients {
             http,
             base_url,
             company: config.company_id,
-            partner_token: config.partner_token.clone(),
-            user_token: config.user_token.clone(),
+            authorization,
+            has_user_token: config.user_token.is_some(),
             ids: config.service_codes.iter().map(|(id, code)| (code.clone(), id.clone())).collect(),
             codes: config.service_codes.clone(),
             staff_ids: config.staff_codes.iter().map(|(id, code)| (code.clone(), id.clone())).collect(),
@@ -177,13 +198,6 @@ impl Yclients {
     pub fn with_clock(mut self, clock: SharedClock) -> Yclients {
         self.clock = clock;
         self
-    }
-
-    fn authorization(&self) -> String {
-        match &self.user_token {
-            Some(user) => format!("Bearer {}, User {}", self.partner_token.expose_secret(), user.expose_secret()),
-            None => format!("Bearer {}", self.partner_token.expose_secret()),
-        }
     }
 
     /// The bot's code of a YCLIENTS service id.
@@ -207,7 +221,7 @@ impl Yclients {
     }
 
     fn require_user_token(&self, what: &str) -> AdapterResult<()> {
-        if self.user_token.is_none() {
+        if !self.has_user_token {
             tracing::error!(what, "YCLIENTS: reading or changing records needs backends.yclients.user_token");
             return Err(AdapterError::Unavailable("YCLIENTS user token not configured".to_owned()));
         }
@@ -227,7 +241,7 @@ impl Yclients {
             .http
             .request(method, format!("{}{path}", self.base_url))
             .header(reqwest::header::ACCEPT, "application/vnd.yclients.v2+json")
-            .header(reqwest::header::AUTHORIZATION, self.authorization())
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
             .query(query);
         if let Some(body) = body {
             request = request.json(body);
@@ -553,7 +567,7 @@ impl Yclients {
     /// The record made with this key for the customer with this phone, found among the
     /// records of the slot's day (none without the user token).
     async fn made_with(&self, phone: &Phone, key: &str, slot: &Slot) -> AdapterResult<Option<Appointment>> {
-        if self.user_token.is_none() {
+        if !self.has_user_token {
             return Ok(None);
         }
         let day = slot.start.with_timezone(&self.tz).date_naive();
@@ -722,7 +736,7 @@ impl Booking for Yclients {
     }
 
     async fn preferred_staff(&self, id: &CustomerId) -> AdapterResult<Option<String>> {
-        if self.user_token.is_none() {
+        if !self.has_user_token {
             return Ok(None);
         }
         let profile = self.profile(id).await?;
