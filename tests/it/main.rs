@@ -13,6 +13,7 @@ mod nlu;
 mod ops;
 mod store;
 mod support;
+mod yclients;
 
 use std::io::Write as _;
 

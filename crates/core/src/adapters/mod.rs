@@ -13,6 +13,7 @@ pub mod contract;
 pub mod guard;
 pub mod guarded;
 pub mod otp;
+pub mod yclients;
 
 use std::{collections::BTreeMap, future::Future, sync::Arc};
 
