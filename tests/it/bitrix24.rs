@@ -3,10 +3,6 @@
 //! built in (their customer ids differ from Bitrix24's, so only what the connector serves is
 //! looked at).
 
-use std::sync::Arc;
-
-use cabinet::adapters::Adapters;
-use cabinet::adapters::bitrix24::{Bitrix24, Bitrix24Config};
 use cabinet::config::Config;
 use cabinet::replay::harness::SandboxedBot;
 use cabinet::sandbox::{BotContent, SandboxUser};
@@ -14,7 +10,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::support::{erlan, fixed, identify_as, press, say, share_own_contact};
+use super::support::{erlan, identify_as, press, say, share_own_contact};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -85,29 +81,18 @@ async fn portal(server: &MockServer) {
         .await;
 }
 
-/// The bot with CRM, logistics and documents in the portal at `server`.
+/// The bot with CRM, logistics and documents in the portal at `server`, chosen by the
+/// config as `cabinet run` reads it.
 async fn bot_on(server: &MockServer, config: Config) -> SandboxedBot {
-    let b24 = Bitrix24Config {
-        webhook_url: Some(format!("{}{HOOK}", server.uri()).into()),
-        requests_per_second: 1000,
-        burst: 1000,
-        limit_backoff_ms: 5,
-        pdf_retry_ms: 5,
-        ..Default::default()
-    };
-    SandboxedBot::start_with_adapters(config, fixed(), move |store, clock, config| {
-        let bitrix = Arc::new(Bitrix24::new(&b24).unwrap());
-        let mut adapters: Adapters = cabinet::app::builtin(config, store, clock);
-        adapters.crm = bitrix.clone();
-        adapters.logistics = bitrix.clone();
-        adapters.documents = bitrix;
-        adapters.names.crm = "bitrix24".into();
-        adapters.names.logistics = "bitrix24".into();
-        adapters.names.documents = "bitrix24".into();
-        adapters
-    })
-    .await
-    .unwrap()
+    let mut config = config;
+    let toml = format!(
+        "[backends]\ncrm = \"bitrix24\"\nlogistics = \"bitrix24\"\ndocuments = \"bitrix24\"\n\
+         [backends.bitrix24]\nwebhook_url = \"{}{HOOK}\"\nrequests_per_second = 1000\nburst = 1000\n\
+         limit_backoff_ms = 5\npdf_retry_ms = 5\n",
+        server.uri()
+    );
+    config.backends = Config::from_toml(&toml, "cabinet.toml").unwrap().backends;
+    super::backends::bot_configured(config).await
 }
 
 /// Consent, then the contact; the portal's contact greets them.

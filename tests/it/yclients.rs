@@ -1,16 +1,13 @@
 //! The bot booking through the YCLIENTS connector against a wiremock YCLIENTS: the demo's
 //! built-in CRM knows the customer, YCLIENTS the services, staff, free times and records.
 
-use std::sync::Arc;
-
-use cabinet::adapters::yclients::{Yclients, YclientsConfig};
 use cabinet::config::Config;
 use cabinet::replay::harness::SandboxedBot;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::support::{erlan, fixed, identify, press, say};
+use super::support::{erlan, identify, press, say};
 
 fn ok(data: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": data, "meta": []}))
@@ -71,21 +68,18 @@ async fn yclients(taken_after: Option<u64>) -> MockServer {
 
 /// The demo bot with bookings in YCLIENTS at `server`.
 async fn bot(server: &MockServer) -> SandboxedBot {
-    let config: YclientsConfig = toml::from_str(&format!(
-        "base_url = \"{}/api/v1\"\ncompany_id = 4564\npartner_token = \"partner\"\nuser_token = \"user\"\n\
-         service_codes = {{ \"1001\" = \"haircut\" }}\nstaff_codes = {{ \"501\" = \"anna\" }}\n",
-        server.uri()
-    ))
+    // Chosen by the config, as `cabinet run` reads it.
+    let config = Config::from_toml(
+        &format!(
+            "[backends]\nbooking = \"yclients\"\n[backends.yclients]\nbase_url = \"{}/api/v1\"\ncompany_id = 4564\n\
+             partner_token = \"partner\"\nuser_token = \"user\"\n\
+             service_codes = {{ \"1001\" = \"haircut\" }}\nstaff_codes = {{ \"501\" = \"anna\" }}\n",
+            server.uri()
+        ),
+        "cabinet.toml",
+    )
     .unwrap();
-    SandboxedBot::start_with_adapters(Config::default(), fixed(), move |store, clock, cfg| {
-        let mut adapters = cabinet::app::builtin(cfg, store, clock.clone());
-        let connector =
-            Yclients::new(&config, adapters.crm.clone(), chrono_tz::Asia::Almaty).unwrap().with_clock(clock);
-        adapters.booking = Arc::new(connector);
-        adapters
-    })
-    .await
-    .unwrap()
+    super::backends::bot_configured(config).await
 }
 
 /// YCLIENTS takes the booking: record 2820023.

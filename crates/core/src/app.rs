@@ -16,14 +16,16 @@ use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::update_listeners::{Polling, UpdateListener as _};
 
+use crate::adapters::bitrix24::Bitrix24;
 use crate::adapters::builtin::Builtin;
 use crate::adapters::builtin::BuiltinSettings;
 use crate::adapters::builtin::import::{self, BusinessData};
 use crate::adapters::cdek::Cdek;
 use crate::adapters::guard::{Guard, GuardSettings};
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
+use crate::adapters::yclients::Yclients;
 use crate::adapters::{Adapters, BackendNames};
-use crate::adapters::{Directory, Logistics};
+use crate::adapters::{Booking, Crm, Directory, Documents, Logistics};
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
@@ -207,37 +209,63 @@ pub fn adapters_from_config(
     clock: SharedClock,
     time_zone: Tz,
 ) -> anyhow::Result<Adapters> {
-    let builtin = builtin(config, store, clock);
+    let builtin = builtin(config, store, clock.clone());
     let b = &config.backends;
     let unknown = |what: &str, name: &str| anyhow::anyhow!("backends.{what} = {name:?}: no such backend for it");
-    // The business's own list of orders: what the carrier tracks.
+    let uses = |name: &str| b.names().iter().any(|n| *n == name) || b.cdek.as_ref().is_some_and(|c| c.orders == name);
+    let bitrix24 = match &b.bitrix24 {
+        Some(settings) if uses("bitrix24") => Some(Arc::new(Bitrix24::new(settings)?)),
+        _ => None,
+    };
+    let bitrix24 = || bitrix24.clone().context("the bitrix24 backend needs a [backends.bitrix24] table");
+    let crm: Arc<dyn Crm> = match b.crm.as_str() {
+        BUILTIN_BACKEND => builtin.crm.clone(),
+        "bitrix24" => bitrix24()?,
+        other => return Err(unknown("crm", other)),
+    };
+    // The business's own list of orders: what a carrier tracks.
     let orders = |name: &str| -> anyhow::Result<Arc<dyn Logistics>> {
         match name {
-            BUILTIN_BACKEND => Ok(builtin.logistics.clone()),
+            BUILTIN_BACKEND | NO_BACKEND => Ok(builtin.logistics.clone()),
+            "bitrix24" => Ok(bitrix24()?),
             other => Err(unknown("cdek.orders", other)),
         }
     };
     let logistics: Arc<dyn Logistics> = match b.logistics.as_str() {
-        BUILTIN_BACKEND | NO_BACKEND => builtin.logistics.clone(),
         "cdek" => {
             let settings = b.cdek.as_ref().context("backends.logistics = \"cdek\" needs a [backends.cdek] table")?;
             Arc::new(Cdek::new(settings, orders(&settings.orders)?)?.with_time_zone(time_zone))
         }
+        name @ (BUILTIN_BACKEND | NO_BACKEND | "bitrix24") => orders(name)?,
         other => return Err(unknown("logistics", other)),
+    };
+    let documents: Arc<dyn Documents> = match b.documents.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.documents.clone(),
+        "bitrix24" => bitrix24()?,
+        other => return Err(unknown("documents", other)),
+    };
+    let booking: Arc<dyn Booking> = match b.booking.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.booking.clone(),
+        "yclients" => {
+            let settings =
+                b.yclients.as_ref().context("backends.booking = \"yclients\" needs a [backends.yclients] table")?;
+            Arc::new(Yclients::new(settings, crm.clone(), time_zone)?.with_clock(clock))
+        }
+        other => return Err(unknown("booking", other)),
     };
     let only_builtin = |what: &str, name: &str| match name {
         BUILTIN_BACKEND | NO_BACKEND => Ok(()),
         other => Err(unknown(what, other)),
     };
-    only_builtin("crm", &b.crm)?;
     only_builtin("billing", &b.billing)?;
-    only_builtin("documents", &b.documents)?;
     only_builtin("shop", &b.shop)?;
     only_builtin("loyalty", &b.loyalty)?;
-    only_builtin("booking", &b.booking)?;
     only_builtin("directory", &b.directory)?;
     Ok(Adapters {
+        crm,
         logistics,
+        documents,
+        booking,
         names: BackendNames {
             crm: b.crm.clone(),
             billing: b.billing.clone(),

@@ -92,6 +92,10 @@ pub struct BackendsConfig {
     pub directory: String,
     /// CDEK's account (`[backends.cdek]`), for `logistics = "cdek"`.
     pub cdek: Option<crate::adapters::cdek::CdekConfig>,
+    /// The Bitrix24 portal (`[backends.bitrix24]`), for `crm`, `logistics` or `documents`.
+    pub bitrix24: Option<crate::adapters::bitrix24::Bitrix24Config>,
+    /// The YCLIENTS company (`[backends.yclients]`), for `booking = "yclients"`.
+    pub yclients: Option<crate::adapters::yclients::YclientsConfig>,
 }
 
 impl Default for BackendsConfig {
@@ -107,6 +111,8 @@ impl Default for BackendsConfig {
             booking: builtin(),
             directory: builtin(),
             cdek: None,
+            bitrix24: None,
+            yclients: None,
         }
     }
 }
@@ -147,6 +153,11 @@ impl BackendsConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let mut copy = self.clone();
+        let tables = [
+            ("cdek", self.cdek.is_some()),
+            ("bitrix24", self.bitrix24.is_some()),
+            ("yclients", self.yclients.is_some()),
+        ];
         for ((name, _, value), (_, known)) in copy.settings().into_iter().zip(KNOWN_BACKENDS) {
             if !known.contains(&value.as_str()) {
                 return Err(ConfigError::Invalid {
@@ -154,8 +165,28 @@ impl BackendsConfig {
                     message: format!("{value:?} is not one of the known backends: {}", known.join(", ")),
                 });
             }
+            if let Some((table, _)) = tables.iter().find(|(table, present)| *table == value.as_str() && !present) {
+                return Err(ConfigError::Missing {
+                    name,
+                    message: format!("{value:?} needs a [backends.{table}] table"),
+                });
+            }
         }
         Ok(())
+    }
+
+    /// The backend of every capability.
+    pub fn names(&self) -> [&str; 8] {
+        [
+            &self.crm,
+            &self.billing,
+            &self.logistics,
+            &self.documents,
+            &self.shop,
+            &self.loyalty,
+            &self.booking,
+            &self.directory,
+        ]
     }
 
     /// Sets the capability `name` ("booking", …) to `value`; `false` when there is no such
@@ -958,6 +989,23 @@ mod tests {
         assert!(error.contains("backends.billing") && error.contains("builtin, http, none"), "{error}");
         let error = Config::load_with(None, env_of(&[("CABINET_BACKEND_DIRECTORY", "cdek")])).unwrap_err().to_string();
         assert!(error.contains("backends.directory (CABINET_BACKEND_DIRECTORY)"), "{error}");
+    }
+
+    #[test]
+    fn a_connector_needs_its_table() {
+        for (capability, backend) in [("crm", "bitrix24"), ("booking", "yclients"), ("logistics", "cdek")] {
+            let toml = format!("[backends]\n{capability} = \"{backend}\"\n");
+            let error = Config::from_toml(&toml, "t.toml").unwrap().validate().unwrap_err().to_string();
+            assert!(error.contains(&format!("[backends.{backend}]")), "{error}");
+        }
+        let toml = "[backends]\nbooking = \"yclients\"\n[backends.yclients]\ncompany_id = 1\npartner_token = \"p\"\n";
+        Config::from_toml(toml, "t.toml").unwrap().validate().unwrap();
+        let error = Config::from_toml("[backends]\nbilling = \"bitrix24\"\n[backends.bitrix24]\n", "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("backends.billing") && error.contains("builtin, http, none"), "{error}");
     }
 
     #[test]
