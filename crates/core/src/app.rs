@@ -212,7 +212,7 @@ pub fn adapters_from_config(
     let builtin = builtin(config, store, clock.clone());
     let b = &config.backends;
     let unknown = |what: &str, name: &str| anyhow::anyhow!("backends.{what} = {name:?}: no such backend for it");
-    let uses = |name: &str| b.names().iter().any(|n| *n == name) || b.cdek.as_ref().is_some_and(|c| c.orders == name);
+    let uses = |name: &str| b.names().contains(&name) || b.cdek.as_ref().is_some_and(|c| c.orders == name);
     let bitrix24 = match &b.bitrix24 {
         Some(settings) if uses("bitrix24") => Some(Arc::new(Bitrix24::new(settings)?)),
         _ => None,
