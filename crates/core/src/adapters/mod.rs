@@ -9,6 +9,7 @@
 pub mod builtin;
 pub mod guard;
 pub mod guarded;
+pub mod http;
 pub mod otp;
 
 use std::{collections::BTreeMap, future::Future, sync::Arc};
