@@ -6,6 +6,7 @@
 mod bot;
 mod conversations;
 mod demo;
+mod http_backend;
 mod nlu;
 mod ops;
 mod store;
