@@ -483,3 +483,76 @@ async fn a_slow_backend_gets_a_polite_answer_and_the_bot_keeps_working() {
         .set_delay(Duration::from_secs(5));
     the_customer_is_told_the_system_is_not_answering(slow).await;
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `examples/http-backend-python/server.py` on a free port with `secret`: the process and its
+/// base URL, once it accepts requests (it prints its address after binding).
+async fn python_backend(secret: &str) -> Option<(Child, String)> {
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
+        assert!(!cabinet::testenv::on_ci(), "python3 is needed by the_python_example_backend_serves_the_bot (CI=true)");
+        println!("SKIPPED (no python3): the_python_example_backend_serves_the_bot");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/http-backend-python/server.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--port", &port.to_string()])
+        .env("CABINET_SECRET", secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Child(child);
+    let line = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+        }),
+    )
+    .await
+    .expect("the Python backend did not start in 20 s")
+    .unwrap()
+    .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected output: {line:?}"));
+    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    Some((child, url.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_example_backend_serves_the_bot() {
+    let Some((_python, url)) = python_backend("py-secret").await else { return };
+    let config = HttpBackendConfig { secret: Some(SecretString::from("py-secret")), ..HttpBackendConfig::new(url) };
+    let backend = HttpBackend::new(&config).unwrap();
+    // What it does not implement is none; a wrong secret is refused.
+    assert_eq!(backend.order(&CustomerId("C-1001".to_owned()), "1").await.unwrap(), None);
+    let wrong = HttpBackendConfig { secret: Some(SecretString::from("nope")), ..config.clone() };
+    assert!(matches!(HttpBackend::new(&wrong).unwrap().business().await, Err(AdapterError::Unavailable(_))));
+    assert_eq!(backend.business().await.unwrap().unwrap().name, "Example Telecom");
+
+    let bot = SandboxedBot::start_with_adapters(Config::default(), fixed(), move |store, clock, config| {
+        let http = backend.adapters();
+        let builtin = cabinet::app::builtin(config, store, clock);
+        Adapters { crm: http.crm, billing: http.billing, directory: http.directory, ..builtin }
+    })
+    .await
+    .unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "баланс").await;
+    // "7 777 ₸", with whatever spaces the bot groups digits by: the Python backend's balance.
+    let text: String = replies.dump().chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(text.contains("Вашбаланс:7777₸"), "{}", replies.dump());
+    bot.stop().await;
+}
