@@ -30,7 +30,7 @@ use wire::*;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpBackendConfig {
-    /// The base URL the contract's paths are appended to ("https://erp.example.com/cabinet").
+    /// The base URL the contract's paths are appended to (`https://erp.example.com/cabinet`).
     pub url: String,
     /// The shared secret requests are signed with (`X-Cabinet-Signature`); unset, requests
     /// go unsigned.
@@ -219,7 +219,13 @@ impl HttpBackend {
         }
     }
 
-    /// A read whose absence is an error (lists, codes).
+    /// A list: 404 (an operation the backend does not implement, an unknown customer) reads
+    /// as empty.
+    async fn get_list<T: DeserializeOwned + Default>(&self, path: &str, query: &[(&str, String)]) -> AdapterResult<T> {
+        Ok(self.get(path, query).await?.unwrap_or_default())
+    }
+
+    /// A read whose absence is an error.
     async fn get_some<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> AdapterResult<T> {
         self.get(path, query)
             .await?
@@ -356,7 +362,7 @@ impl Crm for HttpBackend {
 
     async fn search(&self, query: &str, limit: u32) -> AdapterResult<Vec<CustomerProfile>> {
         let list: CustomerList =
-            self.get_some("/customer-search", &[("q", query.to_owned()), ("limit", limit.to_string())]).await?;
+            self.get_list("/customer-search", &[("q", query.to_owned()), ("limit", limit.to_string())]).await?;
         list.customers.into_iter().map(|c| CustomerProfile::try_from(c).map_err(AdapterError::Invalid)).collect()
     }
 
@@ -392,12 +398,12 @@ impl Billing for HttpBackend {
     }
 
     async fn tariffs(&self) -> AdapterResult<Vec<Tariff>> {
-        let list: TariffList = self.get_some("/tariffs", &[]).await?;
+        let list: TariffList = self.get_list("/tariffs", &[]).await?;
         Ok(list.tariffs.into_iter().map(Tariff::from).collect())
     }
 
     async fn tariff_options(&self) -> AdapterResult<Vec<Tariff>> {
-        let list: TariffList = self.get_some("/tariff-options", &[]).await?;
+        let list: TariffList = self.get_list("/tariff-options", &[]).await?;
         Ok(list.tariffs.into_iter().map(Tariff::from).collect())
     }
 
@@ -439,12 +445,12 @@ impl Billing for HttpBackend {
 impl Logistics for HttpBackend {
     async fn orders(&self, id: &CustomerId, offset: u32, limit: u32) -> AdapterResult<OrderPage> {
         let query = [("offset", offset.to_string()), ("limit", limit.to_string())];
-        let page: WireOrderPage = self.get_some(&customer_path(id, &["orders"]), &query).await?;
-        Ok(page.into())
+        let page: Option<WireOrderPage> = self.get(&customer_path(id, &["orders"]), &query).await?;
+        Ok(page.map_or_else(|| OrderPage { orders: Vec::new(), total: 0, currency: String::new() }, OrderPage::from))
     }
 
     async fn active_orders(&self, id: &CustomerId) -> AdapterResult<Vec<Order>> {
-        let list: OrderList = self.get_some(&customer_path(id, &["active-orders"]), &[]).await?;
+        let list: OrderList = self.get_list(&customer_path(id, &["active-orders"]), &[]).await?;
         Ok(list.orders.into_iter().map(Order::from).collect())
     }
 
@@ -457,7 +463,7 @@ impl Logistics for HttpBackend {
 #[async_trait]
 impl Documents for HttpBackend {
     async fn documents(&self, id: &CustomerId) -> AdapterResult<Vec<DocumentInfo>> {
-        let list: DocumentList = self.get_some(&customer_path(id, &["documents"]), &[]).await?;
+        let list: DocumentList = self.get_list(&customer_path(id, &["documents"]), &[]).await?;
         Ok(list.documents.into_iter().map(DocumentInfo::from).collect())
     }
 
@@ -570,12 +576,12 @@ impl Loyalty for HttpBackend {
 #[async_trait]
 impl Booking for HttpBackend {
     async fn services(&self) -> AdapterResult<Vec<Service>> {
-        let list: ServiceList = self.get_some("/services", &[]).await?;
+        let list: ServiceList = self.get_list("/services", &[]).await?;
         Ok(list.services.into_iter().map(Service::from).collect())
     }
 
     async fn staff(&self) -> AdapterResult<Vec<StaffMember>> {
-        let list: StaffList = self.get_some("/staff", &[]).await?;
+        let list: StaffList = self.get_list("/staff", &[]).await?;
         Ok(list.staff.into_iter().map(StaffMember::from).collect())
     }
 
@@ -637,7 +643,7 @@ impl Booking for HttpBackend {
 
     async fn upcoming(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AdapterResult<Vec<(CustomerId, Appointment)>> {
         let list: UpcomingList =
-            self.get_some("/upcoming-appointments", &[("from", rfc3339(from)), ("to", rfc3339(to))]).await?;
+            self.get_list("/upcoming-appointments", &[("from", rfc3339(from)), ("to", rfc3339(to))]).await?;
         Ok(list.appointments.into_iter().map(|u| (CustomerId(u.customer_id), u.appointment.into())).collect())
     }
 }

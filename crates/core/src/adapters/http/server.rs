@@ -103,7 +103,7 @@ impl LocalServer {
         Ok(LocalServer { addr, shutdown: Some(tx), task: Some(task) })
     }
 
-    /// Its base URL ("http://127.0.0.1:PORT").
+    /// Its base URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -196,12 +196,13 @@ fn refused(refusal: Refusal) -> Reply {
 }
 
 /// The `Idempotency-Key` a write needs.
-fn idempotency_key(headers: &HeaderMap) -> Result<&str, Response> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "an Idempotency-Key header is required"))
+fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty())
+}
+
+/// The answer to a write without its `Idempotency-Key`.
+fn missing_key() -> Reply {
+    Ok(error(StatusCode::BAD_REQUEST, "an Idempotency-Key header is required"))
 }
 
 #[derive(Deserialize)]
@@ -286,10 +287,7 @@ async fn apply_change(
     headers: HeaderMap,
     Json(change): Json<SubscriptionChange>,
 ) -> Reply {
-    let key = match idempotency_key(&headers) {
-        Ok(key) => key,
-        Err(response) => return Ok(response),
-    };
+    let Some(key) = idempotency_key(&headers) else { return missing_key() };
     change_reply(a.billing.apply_change(&CustomerId(id), &change, key).await?)
 }
 
@@ -365,10 +363,7 @@ async fn create_order(
     headers: HeaderMap,
     Json(body): Json<NewOrderRequest>,
 ) -> Reply {
-    let key = match idempotency_key(&headers) {
-        Ok(key) => key,
-        Err(response) => return Ok(response),
-    };
+    let Some(key) = idempotency_key(&headers) else { return missing_key() };
     let order = NewOrder { lines: body.lines.into_iter().map(|l| (l.sku, l.qty)).collect(), address: body.address };
     match a.shop.create_order(&CustomerId(id), &order, key).await? {
         Ok(c) => {
@@ -430,10 +425,7 @@ fn booking_reply(result: Result<crate::adapters::Appointment, crate::adapters::B
 }
 
 async fn book(State(a): Shared, Path(id): Path<String>, headers: HeaderMap, Json(body): Json<BookRequest>) -> Reply {
-    let key = match idempotency_key(&headers) {
-        Ok(key) => key,
-        Err(response) => return Ok(response),
-    };
+    let Some(key) = idempotency_key(&headers) else { return missing_key() };
     let slot = Slot { start: body.start, staff: body.staff };
     booking_reply(a.booking.book(&CustomerId(id), &body.service, &slot, key).await?)
 }

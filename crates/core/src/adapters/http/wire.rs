@@ -65,7 +65,7 @@ impl TryFrom<Customer> for CustomerProfile {
 }
 
 /// Customers found by a staff search.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CustomerList {
     pub customers: Vec<Customer>,
 }
@@ -119,7 +119,7 @@ impl From<WireTariff> for Tariff {
 }
 
 /// Tariffs or options, cheapest first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TariffList {
     pub tariffs: Vec<WireTariff>,
 }
@@ -545,7 +545,7 @@ impl From<WireOrder> for Order {
 }
 
 /// Orders in full.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OrderList {
     pub orders: Vec<WireOrder>,
 }
@@ -574,7 +574,7 @@ impl From<WireDocument> for DocumentInfo {
 }
 
 /// A customer's documents, newest period first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DocumentList {
     pub documents: Vec<WireDocument>,
 }
@@ -770,7 +770,7 @@ pub struct WireService {
 }
 
 /// The services.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ServiceList {
     pub services: Vec<WireService>,
 }
@@ -797,7 +797,7 @@ pub struct WireStaffMember {
 }
 
 /// The staff.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StaffList {
     pub staff: Vec<WireStaffMember>,
 }
@@ -892,7 +892,7 @@ pub struct UpcomingAppointment {
 }
 
 /// Every customer's confirmed appointments in a window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UpcomingList {
     pub appointments: Vec<UpcomingAppointment>,
 }
