@@ -406,6 +406,19 @@ async fn the_reference_server_refuses_a_bad_signature_or_a_stale_timestamp() {
         .await
         .unwrap();
     assert_eq!(tampered.status(), 401);
+    // A booking without its Idempotency-Key is refused as malformed.
+    let body = br#"{"service":"haircut","start":"2025-01-13T05:00:00Z","staff":"anna"}"#;
+    let sig = sign::signature(b"s3cret", now, "POST", "/customers/C1/bookings", body);
+    let keyless = http
+        .post(format!("{}/customers/C1/bookings", server.url()))
+        .header("x-cabinet-timestamp", now.to_string())
+        .header("x-cabinet-signature", sig)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyless.status(), 400);
 
     // The client with the wrong secret is told so; with the right one it reads the account.
     let wrong = HttpBackendConfig { secret: Some(SecretString::from("other")), ..HttpBackendConfig::new(server.url()) };

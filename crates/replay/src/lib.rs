@@ -14,7 +14,9 @@
 //!   integration tests both use it.
 //! - [`harness`]: [`harness::SandboxedBot`], the demo bot in the sandbox (the demo, replay and
 //!   tests start it).
-//! - this file: [`run_files`], playing files and printing `N passed, M failed`.
+//! - this file: [`run_files`], playing files and printing `N passed, M failed`;
+//!   [`run_file_with`] and [`run_files_with`] adjust the bot's options first (e.g.
+//!   [`SandboxOptions::http_backend`]: the demo business read through the HTTP backend).
 
 pub mod drive;
 pub mod harness;
