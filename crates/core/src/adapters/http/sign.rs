@@ -80,7 +80,8 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// The worked example of `docs/backend-api.yaml`.
+    /// The worked example of `docs/backend-api.yaml` (`tests/it/http_backend.rs` checks that
+    /// the contract shows this signature).
     #[test]
     fn the_documented_example_signs_as_documented() {
         let sig = signature(
@@ -101,8 +102,6 @@ mod tests {
             br#"{"text":"Asked for a call back"}"#,
         );
         assert_eq!(ok, Ok(()));
-        let doc = include_str!("../../../../../docs/backend-api.yaml");
-        assert!(doc.contains(EXAMPLE_SIGNATURE), "the contract shows another signature");
     }
 
     const EXAMPLE_SIGNATURE: &str = "v1=8b901482abb1ae8c7d16ef8a99075250381881739e15db2a849e7a3779db5bf1";
