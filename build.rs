@@ -1,7 +1,8 @@
 //! Lists the conversation transcripts, `tests/conversations/*.txt`, for the integration
 //! tests: `$OUT_DIR/transcripts.rs` gets one test per file, named after it
-//! (`60_two_accounts_one_phone_ru.txt` → `t60_two_accounts_one_phone_ru`), and the list of
-//! files. `tests/it/conversations.rs` includes it; nothing else uses it. Without the
+//! (`60_two_accounts_one_phone_ru.txt` → `t60_two_accounts_one_phone_ru`), a second one in
+//! the module `http` that plays the file with the adapters served through the HTTP backend
+//! (`http::t60_two_accounts_one_phone_ru`), and the list of files. `tests/it/conversations.rs` includes it; nothing else uses it. Without the
 //! directory (the Docker build leaves `tests/` out) the list is empty.
 
 use std::collections::HashSet;
@@ -28,6 +29,7 @@ fn main() {
     files.sort();
 
     let mut out = String::new();
+    let mut http = String::new();
     let mut taken = HashSet::new();
     for file in &files {
         let stem = file.trim_end_matches(".txt");
@@ -41,7 +43,11 @@ fn main() {
         }
         let _ = writeln!(out, "#[tokio::test(flavor = \"multi_thread\", worker_threads = 2)]");
         let _ = writeln!(out, "async fn {name}() {{\n    play({file:?}).await;\n}}\n");
+        let _ = writeln!(http, "    #[tokio::test(flavor = \"multi_thread\", worker_threads = 2)]");
+        let _ = writeln!(http, "    async fn {name}() {{\n        super::play_http({file:?}).await;\n    }}\n");
     }
+    let _ = writeln!(out, "/// Every transcript again, with the adapters served through the HTTP backend.");
+    let _ = writeln!(out, "mod http {{\n{}}}\n", http.trim_end_matches('\n').to_owned() + "\n");
     let _ = writeln!(out, "/// The transcripts the tests above play, as listed at build time.");
     let _ = writeln!(out, "const TRANSCRIPTS: &[&str] = &{files:?};");
 

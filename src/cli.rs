@@ -64,6 +64,10 @@ pub enum Command {
     Replay {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Where the bot reads the demo business: `builtin` (its own database), or `http`
+        /// (the same data served through the HTTP backend contract by its reference server).
+        #[arg(long, value_enum, default_value_t = ReplayBackend::Builtin)]
+        backend: ReplayBackend,
     },
     /// Classify messages: one per input line, one JSON object per output line.
     Classify {
@@ -74,6 +78,15 @@ pub enum Command {
         #[arg(long)]
         locale: Option<String>,
     },
+}
+
+/// Where `replay` reads the demo business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayBackend {
+    /// The built-in adapters over the bot's database.
+    Builtin,
+    /// The built-in adapters served through the HTTP backend contract.
+    Http,
 }
 
 /// Runs the parsed command line.
@@ -113,9 +126,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { files } => {
+        Command::Replay { files, backend } => {
             let mut out = std::io::stdout();
-            let summary = cabinet_replay::run_files(&files, &mut out).await?;
+            let http = backend == ReplayBackend::Http;
+            let summary = cabinet_replay::run_files_with(&files, &mut out, |o| o.http_backend = http).await?;
             out.flush()?;
             Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }

@@ -1,7 +1,10 @@
 //! Every conversation transcript in `tests/conversations/*.txt` played against the demo bot
 //! in the sandbox (PRODUCT §6), one test per file named after it
 //! (`t60_two_accounts_one_phone_ru`), so that a failure names its file and files run in
-//! parallel. `build.rs` writes the tests when the directory changes.
+//! parallel; and each again with the demo business served through the HTTP backend (the
+//! reference server over the built-in adapters, read by the HTTP client):
+//! `http::t60_two_accounts_one_phone_ru`. `build.rs` writes the tests when the directory
+//! changes.
 
 use std::path::PathBuf;
 
@@ -12,6 +15,13 @@ fn dir() -> PathBuf {
 /// Plays one transcript on a fresh demo bot; fails with the report of its first failed step.
 async fn play(file: &str) {
     if let Err(report) = cabinet::replay::run_file(&dir().join(file)).await {
+        panic!("\n{report}");
+    }
+}
+
+/// Plays one transcript on a fresh demo bot whose adapters are read over HTTP.
+async fn play_http(file: &str) {
+    if let Err(report) = cabinet::replay::run_file_with(&dir().join(file), |o| o.http_backend = true).await {
         panic!("\n{report}");
     }
 }

@@ -9,6 +9,7 @@ mod bot;
 mod cdek;
 mod conversations;
 mod demo;
+mod http_backend;
 mod nlu;
 mod ops;
 mod store;

@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cabinet_core::adapters::Adapters;
 use cabinet_core::adapters::builtin::import::{self, BusinessData};
+use cabinet_core::adapters::http::server::LocalServer;
+use cabinet_core::adapters::http::{HttpBackend, HttpBackendConfig};
 use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
 use cabinet_core::app::{
     Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, build_ctx, builtin,
@@ -21,6 +23,7 @@ use cabinet_core::jobs::Scheduler;
 use cabinet_core::store::Store;
 use cabinet_sandbox::{HandledHook, Sandbox};
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::stop::StopToken;
@@ -58,6 +61,8 @@ pub struct SandboxedBot {
     jobs: Option<JobLoop>,
     /// Registering the command menu (retried while Telegram refuses it).
     menu: Option<tokio::task::JoinHandle<()>>,
+    /// The reference HTTP backend serving the adapters ([`SandboxOptions::http_backend`]).
+    backend_server: Option<LocalServer>,
 }
 
 /// How to start a sandboxed demo bot.
@@ -84,6 +89,10 @@ pub struct SandboxOptions {
     pub fail_first: Vec<(String, u16, String, Option<u32>)>,
     /// Capabilities' backends (`[backends]`), e.g. ("booking", "none").
     pub backends: Vec<(String, String)>,
+    /// Serve the adapters through the HTTP backend: they are served by the reference server
+    /// of the HTTP contract on a local port (with a random signing secret), and the bot reads
+    /// them with the HTTP client, as it would a business's own backend.
+    pub http_backend: bool,
 }
 
 impl SandboxedBot {
@@ -132,7 +141,13 @@ impl SandboxedBot {
         let business = Business::from_data(&data)?;
         let (clock, fixed, shift) = demo_clock(&data, &business, opts.fixed_clock)?;
         import::import(&store, &data, shift).await.context("cannot import the demo data")?;
-        let adapters = make(store.clone(), clock.clone(), &config);
+        let mut adapters = make(store.clone(), clock.clone(), &config);
+        let mut backend_server = None;
+        if opts.http_backend {
+            let (server, client) = over_http(adapters).await?;
+            backend_server = Some(server);
+            adapters = client;
+        }
         let otp = Arc::new(MemoryGateway::default());
         let gateway: Option<Arc<dyn OtpGateway>> = opts.step_up.then(|| otp.clone() as Arc<dyn OtpGateway>);
         if opts.step_up && !config.step_up.enabled() {
@@ -159,6 +174,7 @@ impl SandboxedBot {
             task: Some(task),
             jobs: Some(jobs),
             menu: Some(menu),
+            backend_server,
         })
     }
 
@@ -201,10 +217,26 @@ impl SandboxedBot {
             task.abort();
             let _ = task.await;
         }
+        if let Some(server) = self.backend_server.take() {
+            server.stop().await;
+        }
         // As `cabinet run` does: its connections end now, not whenever the pool is dropped
         // (a demo database deleted and made afresh must not meet an old connection).
         self.store.close().await;
     }
+}
+
+/// `adapters` served by the reference HTTP server on a local port, and the HTTP client
+/// adapters reading them (signed with a random secret).
+async fn over_http(adapters: Adapters) -> anyhow::Result<(LocalServer, Adapters)> {
+    use rand::distributions::{Alphanumeric, DistString as _};
+    let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    let server = LocalServer::start(adapters, Some(SecretString::from(secret.clone())))
+        .await
+        .context("cannot start the reference HTTP backend")?;
+    let config = HttpBackendConfig { secret: Some(SecretString::from(secret)), ..HttpBackendConfig::new(server.url()) };
+    let client = HttpBackend::new(&config)?.adapters();
+    Ok((server, client))
 }
 
 /// How long [`SandboxedBot::stop`] lets the dispatcher finish the updates in hand: a guard

@@ -14,7 +14,9 @@
 //!   integration tests both use it.
 //! - [`harness`]: [`harness::SandboxedBot`], the demo bot in the sandbox (the demo, replay and
 //!   tests start it).
-//! - this file: [`run_files`], playing files and printing `N passed, M failed`.
+//! - this file: [`run_files`], playing files and printing `N passed, M failed`;
+//!   [`run_file_with`] and [`run_files_with`] adjust the bot's options first (e.g.
+//!   [`SandboxOptions::http_backend`]: the demo business read through the HTTP backend).
 
 pub mod drive;
 pub mod harness;
@@ -61,9 +63,19 @@ pub struct Summary {
 /// another. A file that cannot be read or parsed, or whose bot cannot start, counts as
 /// failed. The error is only for failures to write to `out`.
 pub async fn run_files(files: &[PathBuf], out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<Summary> {
+    run_files_with(files, out, |_| {}).await
+}
+
+/// [`run_files`] with each file's bot options adjusted by `adjust` (e.g.
+/// `|o| o.http_backend = true`).
+pub async fn run_files_with(
+    files: &[PathBuf],
+    out: &mut (dyn std::io::Write + Send),
+    adjust: impl Fn(&mut SandboxOptions),
+) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
     for path in files {
-        match run_file(path).await {
+        match run_file_with(path, &adjust).await {
             Ok(title) => {
                 summary.passed += 1;
                 writeln!(out, "PASS {} — {title}", path.display())?;
@@ -84,6 +96,13 @@ pub async fn run_files(files: &[PathBuf], out: &mut (dyn std::io::Write + Send))
 /// Plays one file on a fresh demo bot: its title when it passes, the failure report (as
 /// [`run_files`] prints it) when not.
 pub async fn run_file(path: &Path) -> Result<String, String> {
+    run_file_with(path, |_| {}).await
+}
+
+/// [`run_file`] with the bot's options (as the file's `@config` sets them) adjusted by
+/// `adjust`: `run_file_with(path, |o| o.http_backend = true)` plays the file with the
+/// adapters served through the HTTP backend.
+pub async fn run_file_with(path: &Path, adjust: impl FnOnce(&mut SandboxOptions)) -> Result<String, String> {
     let head = format!("FAIL {}", path.display());
     let text = tokio::fs::read_to_string(path).await.map_err(|e| format!("{head}\n  cannot read the file: {e}\n"))?;
     let transcript = parse(&text).map_err(|e| format!("{head}\n  line {}: {}\n", e.line, e.message))?;
@@ -92,7 +111,9 @@ pub async fn run_file(path: &Path) -> Result<String, String> {
 
     // A separate task, so that a panic in the bot's start-up or the sandbox fails this
     // file only.
-    match tokio::spawn(play_on_demo_bot(transcript)).await {
+    let mut options = sandbox_options(&transcript);
+    adjust(&mut options);
+    match tokio::spawn(play_on_demo_bot(transcript, options)).await {
         Ok(Ok(())) => Ok(title),
         Ok(Err(FileError::Start(e))) => Err(format!("{head}\n  the demo bot did not start: {e}\n")),
         Ok(Err(FileError::Step(failure))) => Err(format!("{head}\n{}", failure.render())),
@@ -121,8 +142,7 @@ fn sandbox_options(transcript: &Transcript) -> SandboxOptions {
     }
 }
 
-async fn play_on_demo_bot(transcript: Transcript) -> Result<(), FileError> {
-    let options = sandbox_options(&transcript);
+async fn play_on_demo_bot(transcript: Transcript, options: SandboxOptions) -> Result<(), FileError> {
     let bot = SandboxedBot::start(options.clone()).await.map_err(|e| FileError::Start(format!("{e:#}")))?;
     // A customer's topic: the one the bot keeps for the customer this Telegram user is bound
     // to, or (after /logout or /forget) escalated a case about.

@@ -12,6 +12,7 @@ pub mod cdek;
 pub mod contract;
 pub mod guard;
 pub mod guarded;
+pub mod http;
 pub mod otp;
 pub mod yclients;
 

@@ -6,7 +6,7 @@
 //!
 //! What the bot writes here is marked as the bot's, so that `cabinet import` keeps it: a
 //! credited top-up's transaction carries its payment id, and an applied change stamps
-//! `accounts.changed_by_bot_at` (see `store::import`).
+//! `accounts.changed_by_bot_at` (see `builtin::import`).
 
 use chrono::{Datelike, Days};
 
