@@ -22,15 +22,16 @@ use crate::adapters::builtin::BuiltinSettings;
 use crate::adapters::builtin::import::{self, BusinessData};
 use crate::adapters::cdek::Cdek;
 use crate::adapters::guard::{Guard, GuardSettings};
+use crate::adapters::http::HttpBackend;
 use crate::adapters::otp::{HttpGateway, LogGateway, OtpGateway};
 use crate::adapters::yclients::Yclients;
 use crate::adapters::{Adapters, BackendNames};
-use crate::adapters::{Booking, Crm, Directory, Documents, Logistics};
+use crate::adapters::{Billing, Booking, Crm, Directory, Documents, Logistics, Loyalty, Shop};
 use crate::bot::keyboards::CallbackCodec;
 use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
 use crate::clock::{FixedClock, SharedClock, SystemClock};
-use crate::config::{BUILTIN_BACKEND, BackendsConfig, Config, NO_BACKEND};
+use crate::config::{BUILTIN_BACKEND, BackendsConfig, Config, HTTP_BACKEND, NO_BACKEND};
 use crate::domain::Locale;
 use crate::domain::hours::WorkingHours;
 use crate::error::BotError;
@@ -190,8 +191,9 @@ const STARTUP_CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// first (some connectors need the business's time zone), then the booking backend for the
 /// names of services and staff.
 pub async fn connect(config: &Config, store: Store, clock: SharedClock) -> anyhow::Result<(Adapters, Business)> {
-    let directory = match config.backends.directory.as_str() {
+    let directory: Arc<dyn Directory> = match config.backends.directory.as_str() {
         NO_BACKEND | BUILTIN_BACKEND => builtin(config, store.clone(), clock.clone()).directory,
+        HTTP_BACKEND => Arc::new(http_backend(config)?),
         other => anyhow::bail!("backends.directory = {other:?}: no such backend for it"),
     };
     let mut business = Business::facts(config, directory.as_ref()).await?;
@@ -218,8 +220,11 @@ pub fn adapters_from_config(
         _ => None,
     };
     let bitrix24 = || bitrix24.clone().context("the bitrix24 backend needs a [backends.bitrix24] table");
+    let http = if uses(HTTP_BACKEND) { Some(Arc::new(http_backend(config)?)) } else { None };
+    let http = || http.clone().context("the http backend needs a [backends.http] table");
     let crm: Arc<dyn Crm> = match b.crm.as_str() {
         BUILTIN_BACKEND => builtin.crm.clone(),
+        HTTP_BACKEND => http()?,
         "bitrix24" => bitrix24()?,
         other => return Err(unknown("crm", other)),
     };
@@ -227,6 +232,7 @@ pub fn adapters_from_config(
     let orders = |name: &str| -> anyhow::Result<Arc<dyn Logistics>> {
         match name {
             BUILTIN_BACKEND | NO_BACKEND => Ok(builtin.logistics.clone()),
+            HTTP_BACKEND => Ok(http()?),
             "bitrix24" => Ok(bitrix24()?),
             other => Err(unknown("cdek.orders", other)),
         }
@@ -236,16 +242,18 @@ pub fn adapters_from_config(
             let settings = b.cdek.as_ref().context("backends.logistics = \"cdek\" needs a [backends.cdek] table")?;
             Arc::new(Cdek::new(settings, orders(&settings.orders)?)?.with_time_zone(time_zone))
         }
-        name @ (BUILTIN_BACKEND | NO_BACKEND | "bitrix24") => orders(name)?,
+        name @ (BUILTIN_BACKEND | NO_BACKEND | HTTP_BACKEND | "bitrix24") => orders(name)?,
         other => return Err(unknown("logistics", other)),
     };
     let documents: Arc<dyn Documents> = match b.documents.as_str() {
         BUILTIN_BACKEND | NO_BACKEND => builtin.documents.clone(),
+        HTTP_BACKEND => http()?,
         "bitrix24" => bitrix24()?,
         other => return Err(unknown("documents", other)),
     };
     let booking: Arc<dyn Booking> = match b.booking.as_str() {
         BUILTIN_BACKEND | NO_BACKEND => builtin.booking.clone(),
+        HTTP_BACKEND => http()?,
         "yclients" => {
             let settings =
                 b.yclients.as_ref().context("backends.booking = \"yclients\" needs a [backends.yclients] table")?;
@@ -253,19 +261,35 @@ pub fn adapters_from_config(
         }
         other => return Err(unknown("booking", other)),
     };
-    let only_builtin = |what: &str, name: &str| match name {
-        BUILTIN_BACKEND | NO_BACKEND => Ok(()),
-        other => Err(unknown(what, other)),
+    let billing: Arc<dyn Billing> = match b.billing.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.billing.clone(),
+        HTTP_BACKEND => http()?,
+        other => return Err(unknown("billing", other)),
     };
-    only_builtin("billing", &b.billing)?;
-    only_builtin("shop", &b.shop)?;
-    only_builtin("loyalty", &b.loyalty)?;
-    only_builtin("directory", &b.directory)?;
+    let shop: Arc<dyn Shop> = match b.shop.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.shop.clone(),
+        HTTP_BACKEND => http()?,
+        other => return Err(unknown("shop", other)),
+    };
+    let loyalty: Arc<dyn Loyalty> = match b.loyalty.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.loyalty.clone(),
+        HTTP_BACKEND => http()?,
+        other => return Err(unknown("loyalty", other)),
+    };
+    let directory: Arc<dyn Directory> = match b.directory.as_str() {
+        BUILTIN_BACKEND | NO_BACKEND => builtin.directory.clone(),
+        HTTP_BACKEND => http()?,
+        other => return Err(unknown("directory", other)),
+    };
     Ok(Adapters {
         crm,
+        billing,
         logistics,
         documents,
+        shop,
+        loyalty,
         booking,
+        directory,
         names: BackendNames {
             crm: b.crm.clone(),
             billing: b.billing.clone(),
@@ -276,8 +300,13 @@ pub fn adapters_from_config(
             booking: b.booking.clone(),
             directory: b.directory.clone(),
         },
-        ..builtin
     })
+}
+
+/// The HTTP backend `[backends.http]` describes.
+fn http_backend(config: &Config) -> anyhow::Result<HttpBackend> {
+    let settings = config.backends.http.as_ref().context("the http backend needs a [backends.http] table")?;
+    HttpBackend::new(settings).context("backends.http")
 }
 
 /// The built-in adapter over the store, configured from `config`.

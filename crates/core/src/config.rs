@@ -90,6 +90,9 @@ pub struct BackendsConfig {
     /// Business-wide facts (name, currency, time zone, hours); `"none"`: `[business]` gives
     /// them all.
     pub directory: String,
+    /// The business's own service implementing `docs/backend-api.yaml` (`[backends.http]`),
+    /// for every capability set to `"http"`.
+    pub http: Option<crate::adapters::http::HttpBackendConfig>,
     /// CDEK's account (`[backends.cdek]`), for `logistics = "cdek"`.
     pub cdek: Option<crate::adapters::cdek::CdekConfig>,
     /// The Bitrix24 portal (`[backends.bitrix24]`), for `crm`, `logistics` or `documents`.
@@ -110,6 +113,7 @@ impl Default for BackendsConfig {
             loyalty: builtin(),
             booking: builtin(),
             directory: builtin(),
+            http: None,
             cdek: None,
             bitrix24: None,
             yclients: None,
@@ -154,6 +158,7 @@ impl BackendsConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         let mut copy = self.clone();
         let tables = [
+            ("http", self.http.is_some()),
             ("cdek", self.cdek.is_some()),
             ("bitrix24", self.bitrix24.is_some()),
             ("yclients", self.yclients.is_some()),
@@ -173,6 +178,36 @@ impl BackendsConfig {
             }
         }
         Ok(())
+    }
+
+    /// The connectors' secrets from the environment, which wins over the file:
+    /// `CABINET_HTTP_URL` and `CABINET_HTTP_SECRET`, `CABINET_BITRIX24_WEBHOOK_URL`,
+    /// `CABINET_YCLIENTS_PARTNER_TOKEN` and `CABINET_YCLIENTS_USER_TOKEN`,
+    /// `CABINET_CDEK_CLIENT_SECRET`. A URL makes its table if the file has none; a secret
+    /// only completes a table the file has.
+    fn secrets_from(&mut self, var: &dyn Fn(&str) -> Option<String>) {
+        let secret = |name: &str| var(name).map(|v| SecretString::from(v.trim().to_owned()));
+        if let Some(url) = var("CABINET_HTTP_URL") {
+            let http = self.http.get_or_insert_with(|| crate::adapters::http::HttpBackendConfig::new(""));
+            http.url = url.trim().to_owned();
+        }
+        if let (Some(http), Some(s)) = (self.http.as_mut(), secret("CABINET_HTTP_SECRET")) {
+            http.secret = Some(s);
+        }
+        if let Some(s) = secret("CABINET_BITRIX24_WEBHOOK_URL") {
+            self.bitrix24.get_or_insert_with(Default::default).webhook_url = Some(s);
+        }
+        if let Some(yclients) = self.yclients.as_mut() {
+            if let Some(s) = secret("CABINET_YCLIENTS_PARTNER_TOKEN") {
+                yclients.partner_token = s;
+            }
+            if let Some(s) = secret("CABINET_YCLIENTS_USER_TOKEN") {
+                yclients.user_token = Some(s);
+            }
+        }
+        if let (Some(cdek), Some(s)) = (self.cdek.as_mut(), secret("CABINET_CDEK_CLIENT_SECRET")) {
+            cdek.client_secret = s;
+        }
     }
 
     /// The backend of every capability.
@@ -815,6 +850,7 @@ impl Config {
                 *value = v.trim().to_ascii_lowercase();
             }
         }
+        self.backends.secrets_from(&non_empty);
         Ok(())
     }
 
@@ -989,6 +1025,29 @@ mod tests {
         assert!(error.contains("backends.billing") && error.contains("builtin, http, none"), "{error}");
         let error = Config::load_with(None, env_of(&[("CABINET_BACKEND_DIRECTORY", "cdek")])).unwrap_err().to_string();
         assert!(error.contains("backends.directory (CABINET_BACKEND_DIRECTORY)"), "{error}");
+    }
+
+    #[test]
+    fn connector_secrets_come_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[backends]\ncrm = \"http\"\nbooking = \"yclients\"\n[backends.yclients]\ncompany_id = 1\npartner_token = \"file\"\n",
+        )
+        .unwrap();
+        let env = env_of(&[
+            ("CABINET_HTTP_URL", "https://erp.example.com/cabinet"),
+            ("CABINET_HTTP_SECRET", "from-env"),
+            ("CABINET_YCLIENTS_PARTNER_TOKEN", "partner-env"),
+        ]);
+        let config = Config::load_with(Some(&path), env).unwrap();
+        let http = config.backends.http.unwrap();
+        assert_eq!(http.url, "https://erp.example.com/cabinet");
+        assert_eq!(http.secret.unwrap().expose_secret(), "from-env");
+        assert_eq!(config.backends.yclients.unwrap().partner_token.expose_secret(), "partner-env");
+        let error = Config::load_with(None, env_of(&[("CABINET_BACKEND_BILLING", "http")])).unwrap_err();
+        assert!(error.to_string().contains("[backends.http]"), "{error}");
     }
 
     #[test]

@@ -9,16 +9,16 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cabinet_core::adapters::Adapters;
 use cabinet_core::adapters::builtin::import::{self, BusinessData};
+use cabinet_core::adapters::http::HttpBackendConfig;
 use cabinet_core::adapters::http::server::LocalServer;
-use cabinet_core::adapters::http::{HttpBackend, HttpBackendConfig};
 use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
 use cabinet_core::app::{
-    Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, build_ctx, builtin,
-    demo_clock, dispatcher, job_scheduler, open_store, register_commands,
+    Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, adapters_from_config,
+    build_ctx, builtin, demo_clock, dispatcher, job_scheduler, open_store, register_commands,
 };
 use cabinet_core::bot::UpdateObserver;
 use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
-use cabinet_core::config::Config;
+use cabinet_core::config::{BackendsConfig, Config, HTTP_BACKEND};
 use cabinet_core::jobs::Scheduler;
 use cabinet_core::store::Store;
 use cabinet_sandbox::{HandledHook, Sandbox};
@@ -144,9 +144,20 @@ impl SandboxedBot {
         let mut adapters = make(store.clone(), clock.clone(), &config);
         let mut backend_server = None;
         if opts.http_backend {
-            let (server, client) = over_http(adapters).await?;
+            let (server, http) = over_http(adapters).await?;
             backend_server = Some(server);
-            adapters = client;
+            // Every capability the business has moves to the HTTP backend, as a config would.
+            config.backends.http = Some(http);
+            let present: Vec<&str> = CAPABILITIES
+                .into_iter()
+                .zip(config.backends.names())
+                .filter(|(_, backend)| BackendsConfig::present(backend))
+                .map(|(capability, _)| capability)
+                .collect();
+            for capability in present {
+                config.backends.set(capability, HTTP_BACKEND);
+            }
+            adapters = adapters_from_config(&config, store.clone(), clock.clone(), business.time_zone)?;
         }
         let otp = Arc::new(MemoryGateway::default());
         let gateway: Option<Arc<dyn OtpGateway>> = opts.step_up.then(|| otp.clone() as Arc<dyn OtpGateway>);
@@ -228,15 +239,17 @@ impl SandboxedBot {
 
 /// `adapters` served by the reference HTTP server on a local port, and the HTTP client
 /// adapters reading them (signed with a random secret).
-async fn over_http(adapters: Adapters) -> anyhow::Result<(LocalServer, Adapters)> {
+/// The capabilities in the order of [`BackendsConfig::names`].
+const CAPABILITIES: [&str; 8] = ["crm", "billing", "logistics", "documents", "shop", "loyalty", "booking", "directory"];
+
+async fn over_http(adapters: Adapters) -> anyhow::Result<(LocalServer, HttpBackendConfig)> {
     use rand::distributions::{Alphanumeric, DistString as _};
     let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
     let server = LocalServer::start(adapters, Some(SecretString::from(secret.clone())))
         .await
         .context("cannot start the reference HTTP backend")?;
     let config = HttpBackendConfig { secret: Some(SecretString::from(secret)), ..HttpBackendConfig::new(server.url()) };
-    let client = HttpBackend::new(&config)?.adapters();
-    Ok((server, client))
+    Ok((server, config))
 }
 
 /// How long [`SandboxedBot::stop`] lets the dispatcher finish the updates in hand: a guard
