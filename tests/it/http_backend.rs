@@ -569,3 +569,23 @@ async fn the_python_example_backend_serves_the_bot() {
     assert!(text.contains("Вашбаланс:7777₸"), "{}", replies.dump());
     bot.stop().await;
 }
+
+/// The conformance suite through the contract: the built-in backend over the demo, served by
+/// the reference server and read with the HTTP client, keeps every promise of the traits.
+#[tokio::test]
+async fn the_http_backend_keeps_every_promise_of_the_adapter_traits() {
+    use cabinet::adapters::builtin::import::{self, BusinessData};
+    use cabinet::clock::Clock as _;
+    let store = cabinet::app::open_store("sqlite::memory:").await.unwrap();
+    import::import(&store, &BusinessData::demo(), chrono::Duration::zero()).await.unwrap();
+    let clock = cabinet::clock::FixedClock::new(BusinessData::demo().demo_now_utc().unwrap());
+    let served = cabinet::adapters::builtin::Builtin::new(store.clone()).with_clock(clock.clone()).adapters();
+    let secret = SecretString::from("conformance-secret");
+    let server = LocalServer::start(served, Some(secret.clone())).await.unwrap();
+    let config = HttpBackendConfig { secret: Some(secret), ..HttpBackendConfig::new(server.url()) };
+    let client = HttpBackend::new(&config).unwrap().adapters();
+    let fixture = cabinet::adapters::contract::Fixture::demo(clock.now());
+    let broken = cabinet::adapters::contract::check_all(&client, &fixture).await;
+    server.stop().await;
+    assert!(broken.is_empty(), "the HTTP backend breaks:\n{}", broken.join("\n"));
+}
