@@ -237,3 +237,33 @@ async fn an_order_number_is_looked_up_among_the_contacts_own_deals() {
     assert_eq!(filters, [json!({ "ID": 4512, "CONTACT_ID": 43 }), json!({ "ID": 78234, "CONTACT_ID": 43 })]);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_slow_portal_gets_the_customer_a_polite_answer_in_time_and_a_malformed_one_too() {
+    let server = MockServer::start().await;
+    // Deals answer after the bot's adapter timeout; invoices answer nonsense.
+    Mock::given(method("POST"))
+        .and(rest("crm.deal.list"))
+        .respond_with(answer(&server, 200, fixture!("deals_page")).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(rest("crm.item.list"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>502 Bad Gateway</html>", "text/html"))
+        .mount(&server)
+        .await;
+    portal(&server).await;
+    let mut config = Config::default();
+    config.bot.adapter_timeout_ms = 400;
+    let bot = bot_on(&server, config).await;
+    let user = erlan();
+    identify(&bot, &user).await;
+    let replies = say(&bot, &user, "мои заказы").await;
+    assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    let replies = say(&bot, &user, "пришли счёт за декабрь").await;
+    assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    // The bot keeps working: the customer's profile still answers.
+    let replies = say(&bot, &user, "/help").await;
+    assert!(!replies.texts().is_empty(), "{}", replies.dump());
+    bot.stop().await;
+}
