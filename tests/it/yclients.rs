@@ -68,8 +68,13 @@ async fn yclients(taken_after: Option<u64>) -> MockServer {
 
 /// The demo bot with bookings in YCLIENTS at `server`.
 async fn bot(server: &MockServer) -> SandboxedBot {
+    bot_with_timeout(server, None).await
+}
+
+/// [`bot`] with the adapter timeout set to `timeout_ms`.
+async fn bot_with_timeout(server: &MockServer, timeout_ms: Option<u64>) -> SandboxedBot {
     // Chosen by the config, as `cabinet run` reads it.
-    let config = Config::from_toml(
+    let mut config = Config::from_toml(
         &format!(
             "[backends]\nbooking = \"yclients\"\n[backends.yclients]\nbase_url = \"{}/api/v1\"\ncompany_id = 4564\n\
              partner_token = \"partner\"\nuser_token = \"user\"\n\
@@ -79,6 +84,9 @@ async fn bot(server: &MockServer) -> SandboxedBot {
         "cabinet.toml",
     )
     .unwrap();
+    if let Some(ms) = timeout_ms {
+        config.bot.adapter_timeout_ms = ms;
+    }
     super::backends::bot_configured(config).await
 }
 
@@ -251,4 +259,32 @@ async fn the_customers_records_in_yclients_are_listed_and_one_is_cancelled_there
     assert!(replies.contains("Запись отменена"), "{}", replies.dump());
     bot.stop().await;
     server.verify().await;
+}
+
+#[tokio::test]
+async fn a_slow_or_garbled_yclients_gets_the_polite_answer_in_time() {
+    let server = MockServer::start().await;
+    // Services answer after the adapter timeout; everything else is not JSON at all.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/book_services/4564"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"))
+        .mount(&server)
+        .await;
+    let bot = bot_with_timeout(&server, Some(400)).await;
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let replies = say(&bot, &user, "хочу записаться на стрижку").await;
+    assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    let replies = say(&bot, &user, "мои записи").await;
+    assert!(replies.contains("Система сейчас не отвечает"), "{}", replies.dump());
+    assert!(book_records(&server).await.is_empty());
+    // The rest of the cabinet still answers.
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
 }
