@@ -589,3 +589,24 @@ async fn the_http_backend_keeps_every_promise_of_the_adapter_traits() {
     server.stop().await;
     assert!(broken.is_empty(), "the HTTP backend breaks:\n{}", broken.join("\n"));
 }
+
+/// A redirect would carry the signature to wherever it points: the client does not follow.
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_signature_goes_nowhere_else() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&elsewhere)
+        .await;
+    let backend = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}/steal", elsewhere.uri())))
+        .mount(&backend)
+        .await;
+    let config =
+        HttpBackendConfig { secret: Some(SecretString::from("s3cret")), ..HttpBackendConfig::new(backend.uri()) };
+    let client = HttpBackend::new(&config).unwrap();
+    let answer = Crm::profile(&client, &CustomerId("C1".into())).await;
+    assert!(matches!(answer, Err(AdapterError::Invalid(_))), "{answer:?}");
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}

@@ -125,7 +125,8 @@ impl HttpBackend {
             parsed.scheme()
         );
         anyhow::ensure!(parsed.query().is_none(), "backends.http.url: a base URL has no query");
-        let client = reqwest::Client::builder().use_rustls_tls().build()?;
+        // A redirect would carry the signature headers to wherever it points: none is followed.
+        let client = reqwest::Client::builder().use_rustls_tls().redirect(reqwest::redirect::Policy::none()).build()?;
         Ok(HttpBackend {
             client,
             base,
