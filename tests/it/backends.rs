@@ -132,3 +132,51 @@ async fn one_setting_moves_the_orders_tracking_to_cdek() {
     let error = app::adapters_from_config(&config, store, clock, chrono_tz::Asia::Almaty).err().unwrap();
     assert!(format!("{error:#}").contains("[backends.cdek]"), "{error:#}");
 }
+
+#[tokio::test]
+async fn a_bot_over_the_http_backend_starts_with_nothing_imported() {
+    use cabinet::adapters::builtin::import::{self, BusinessData};
+    use cabinet::adapters::http::server::LocalServer;
+    // The business's system: the demo, served through the HTTP contract.
+    let theirs = app::open_store("sqlite::memory:").await.unwrap();
+    import::import(&theirs, &BusinessData::demo(), chrono::Duration::zero()).await.unwrap();
+    let secret = secrecy::SecretString::from("shared-secret");
+    let server =
+        LocalServer::start(cabinet::adapters::builtin::Builtin::new(theirs).adapters(), Some(secret)).await.unwrap();
+
+    // The bot's own database is empty; every capability and the directory are "http".
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = empty_config(&sandbox, dir.path());
+    for capability in ["crm", "billing", "logistics", "documents", "shop", "loyalty", "booking", "directory"] {
+        assert!(config.backends.set(capability, "http"));
+    }
+    let toml = format!("[backends.http]\nurl = \"{}\"\nsecret = \"shared-secret\"\n", server.url());
+    config.backends.http = Config::from_toml(&toml, "cabinet.toml").unwrap().backends.http;
+    let store = app::open_store(&config.database.url).await.unwrap();
+    let (adapters, business) =
+        app::connect(&config, store, std::sync::Arc::new(cabinet::clock::SystemClock)).await.unwrap();
+    assert_eq!(business.name, "Demo Service");
+    assert_eq!(business.time_zone, chrono_tz::Asia::Almaty);
+    assert!(business.catalog.services.iter().any(|s| s.code == "haircut"), "{:?}", business.catalog);
+    assert_eq!(adapters.names.directory, "http");
+
+    // And it serves: /start is answered, with nothing imported into its database.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_url = sandbox.api_url().to_string();
+    let run_config = config.clone();
+    let task = tokio::spawn(async move {
+        app::run_until(&run_config, Some(api_url), async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let user = erlan();
+    sandbox.send_text(&user, "/start");
+    let greeted =
+        sandbox.wait_until(WAIT, |s| s.messages(user.id).iter().any(|m| m.text.contains("Здравствуйте"))).await;
+    assert!(greeted, "{:?}", sandbox.messages(user.id));
+    stop.send(()).unwrap();
+    tokio::time::timeout(WAIT, task).await.expect("run did not stop").unwrap().unwrap();
+    server.stop().await;
+}
