@@ -9,6 +9,7 @@ mod bot;
 mod cdek;
 mod conversations;
 mod demo;
+mod events;
 mod http_backend;
 mod nlu;
 mod ops;

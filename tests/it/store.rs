@@ -3847,3 +3847,31 @@ async fn a_legacy_postgres_database_is_brought_to_the_new_schema() {
         std::panic::resume_unwind(e.into_panic());
     }
 }
+
+// --- events update the built-in backend's data ----------------------------------------------
+
+on_every_engine!(an_order_status_event_updates_the_customers_own_order_only);
+
+async fn an_order_status_event_updates_the_customers_own_order_only(store: Store) {
+    let (builtin, _) = with_demo_at_demo_time(&store).await;
+    let delivery = cabinet::adapters::Delivery {
+        address: None,
+        carrier: Some("CDEK".into()),
+        tracking: Some("9999".into()),
+        eta_from: None,
+        eta_to: None,
+        courier: Some(cabinet::adapters::Courier { name: "Асхат".into(), phone: None }),
+        note: None,
+        location: None,
+    };
+    assert!(builtin.apply_order_status(&id("C1"), "78234", &OrderStatus::Delivered, &delivery).await.unwrap());
+    let order = builtin.order(&id("C1"), "78234").await.unwrap().unwrap();
+    assert_eq!(order.status, OrderStatus::Delivered);
+    assert!(order.delivered_at.is_some());
+    let shipped = order.delivery.unwrap();
+    assert_eq!((shipped.tracking.as_deref(), shipped.courier.unwrap().name.as_str()), (Some("9999"), "Асхат"));
+    assert!(shipped.address.is_some(), "details not given are kept");
+    // Another customer's order: untouched.
+    assert!(!builtin.apply_order_status(&id("C1"), "78300", &OrderStatus::Cancelled, &delivery).await.unwrap());
+    assert_eq!(builtin.order(&id("C2"), "78300").await.unwrap().unwrap().status, OrderStatus::Assembling);
+}

@@ -44,6 +44,8 @@ pub struct Config {
     pub support: SupportConfig,
     pub backends: BackendsConfig,
     pub business: BusinessConfig,
+    /// The events API (`POST /api/v1/events`): how its senders are authenticated.
+    pub events: crate::events::EventsConfig,
 }
 
 /// Business-wide facts (`[business]`), over what the `directory` backend says: each one set
@@ -851,6 +853,12 @@ impl Config {
             }
         }
         self.backends.secrets_from(&non_empty);
+        if let Some(v) = non_empty("CABINET_EVENTS_SECRET") {
+            self.events.secret = Some(SecretString::from(v.trim().to_owned()));
+        }
+        if let Some(v) = non_empty("CABINET_EVENTS_TOKEN") {
+            self.events.token = Some(SecretString::from(v.trim().to_owned()));
+        }
         Ok(())
     }
 
@@ -969,7 +977,25 @@ impl Config {
         self.payments.validate()?;
         self.step_up.validate()?;
         self.backends.validate()?;
+        self.validate_events()?;
         self.llm.validate()
+    }
+
+    fn validate_events(&self) -> Result<(), ConfigError> {
+        let short = |s: &Option<SecretString>| s.as_ref().is_some_and(|s| s.expose_secret().len() < 16);
+        if short(&self.events.secret) || short(&self.events.token) {
+            return Err(ConfigError::Invalid {
+                name: "events.secret / events.token (CABINET_EVENTS_SECRET, CABINET_EVENTS_TOKEN)",
+                message: "expected 16 characters or more".into(),
+            });
+        }
+        if self.events.max_body_bytes.is_some_and(|n| !(1024..=10 * 1024 * 1024).contains(&n)) {
+            return Err(ConfigError::Invalid {
+                name: "events.max_body_bytes",
+                message: "expected 1 KiB to 10 MiB".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The secret one-time codes are hashed with: `step_up.secret`, else the button-signing

@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod i18n;
 pub mod jobs;
 pub mod nlu;

@@ -228,6 +228,61 @@ impl Builtin {
             .collect()
     }
 
+    /// An order's new status and delivery from the events API (`order_status_changed`): the
+    /// customer's order `number` takes `status` and every delivery detail given (the others
+    /// stay). `false` when the customer has no such order here.
+    pub async fn apply_order_status(
+        &self,
+        customer: &CustomerId,
+        number: &str,
+        status: &OrderStatus,
+        delivery: &Delivery,
+    ) -> AdapterResult<bool> {
+        let now = crate::store::time_to_db(self.clock.now());
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        let updated = sqlx::query(
+            "UPDATE orders SET status = $3, \
+             delivered_at = CASE WHEN $3 = 'delivered' THEN COALESCE(delivered_at, $4) ELSE delivered_at END \
+             WHERE number = $1 AND customer_id = $2",
+        )
+        .bind(number.to_owned())
+        .bind(customer.as_str().to_owned())
+        .bind(status.as_str().to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(crate::store::time_to_db);
+        let courier = delivery.courier.as_ref();
+        sqlx::query(
+            "INSERT INTO deliveries (order_number, carrier, tracking, eta_from, eta_to, courier_name, courier_phone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (order_number) DO UPDATE SET \
+             carrier = COALESCE(excluded.carrier, deliveries.carrier), \
+             tracking = COALESCE(excluded.tracking, deliveries.tracking), \
+             eta_from = COALESCE(excluded.eta_from, deliveries.eta_from), \
+             eta_to = COALESCE(excluded.eta_to, deliveries.eta_to), \
+             courier_name = COALESCE(excluded.courier_name, deliveries.courier_name), \
+             courier_phone = COALESCE(excluded.courier_phone, deliveries.courier_phone)",
+        )
+        .bind(number.to_owned())
+        .bind(delivery.carrier.clone())
+        .bind(delivery.tracking.clone())
+        .bind(time(delivery.eta_from))
+        .bind(time(delivery.eta_to))
+        .bind(courier.map(|c| c.name.clone()))
+        .bind(courier.and_then(|c| c.phone.clone()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
     async fn delivery(&self, number: &str) -> AdapterResult<Option<Delivery>> {
         let row = sqlx::query(
             "SELECT address, carrier, tracking, eta_from, eta_to, courier_name, courier_phone, note, lat, lon \
