@@ -9,9 +9,15 @@ use std::sync::{Arc, Mutex};
 
 use cabinet::adapters::CustomerId;
 use cabinet::adapters::bitrix24::{Bitrix24, Bitrix24Config};
+use cabinet::adapters::builtin::import::{self, BusinessData};
 use cabinet::adapters::contract::{self, Fixture};
+use cabinet::adapters::yclients::{Yclients, YclientsConfig};
+use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::Phone;
-use chrono::{DateTime, Utc};
+use cabinet::store::Store;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -306,4 +312,293 @@ async fn bitrix24_logistics_conforms() {
 async fn bitrix24_documents_conforms() {
     let (_server, bitrix, fixture) = bitrix_portal().await;
     assert_conforms("bitrix24 documents", contract::documents(&bitrix, &fixture).await);
+}
+
+// --- YCLIENTS ------------------------------------------------------------------------------
+
+macro_rules! yclients {
+    ($name:literal) => {
+        include_str!(concat!("../../crates/core/src/adapters/yclients/fixtures/", $name, ".json"))
+    };
+}
+
+const COMPANY: &str = "4564";
+
+/// The demo business in a fresh SQLite store, read at the demo's time: the customers YCLIENTS
+/// and CDEK are asked about.
+async fn demo_builtin() -> (cabinet::adapters::builtin::Builtin, Arc<FixedClock>) {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    cabinet::adapters::builtin::migrate(&store).await.unwrap();
+    let demo = BusinessData::demo();
+    import::import(&store, &demo, chrono::Duration::zero()).await.unwrap();
+    let clock = FixedClock::new(demo.demo_now_utc().unwrap());
+    (cabinet::adapters::builtin::Builtin::new(store).with_clock(clock.clone()), clock)
+}
+
+/// A YCLIENTS company in memory: its services and staff as the fixtures list them, working
+/// hours at 10:00, 12:00, 14:00 and 16:00 (Almaty) on the ten days after `today`, and the
+/// records made, moved and deleted through the API, answered in its envelopes.
+struct Salon {
+    tz: Tz,
+    today: NaiveDate,
+    records: Vec<Value>,
+    /// Client ids by phone digits.
+    clients: BTreeMap<String, u64>,
+    next_record: u64,
+}
+
+#[derive(Clone)]
+struct SalonServer(Arc<Mutex<Salon>>);
+
+fn envelope(status: u16, data: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({ "success": true, "data": data, "meta": [] }))
+}
+
+fn refusal(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "application/json")
+}
+
+fn not_found() -> ResponseTemplate {
+    ResponseTemplate::new(404)
+        .set_body_json(json!({ "success": false, "data": null, "meta": { "message": "Not found" } }))
+}
+
+fn digits_of(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl Salon {
+    fn bookable_staff(service: &str) -> Vec<String> {
+        let list: Value = serde_json::from_str(if service == "1002" {
+            yclients!("book_staff_manicure")
+        } else {
+            yclients!("book_staff_haircut")
+        })
+        .unwrap();
+        list["data"].as_array().unwrap().iter().filter(|m| m["bookable"] == true).map(|m| m["id"].to_string()).collect()
+    }
+
+    fn start_of(&self, record: &Value) -> DateTime<Utc> {
+        DateTime::parse_from_str(record["datetime"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%z").unwrap().to_utc()
+    }
+
+    /// Whether a record that is not deleted (other than `except`) holds the staff member then.
+    fn taken(&self, staff: &str, at: DateTime<Utc>, except: Option<u64>) -> bool {
+        self.records.iter().any(|r| {
+            r["deleted"] == false
+                && r["staff_id"].to_string() == staff
+                && self.start_of(r) == at
+                && Some(r["id"].as_u64().unwrap()) != except
+        })
+    }
+
+    /// The working times of a day (every staff member works the same hours).
+    fn hours(&self, date: NaiveDate) -> Vec<DateTime<Utc>> {
+        if date <= self.today || date > self.today + chrono::Days::new(10) {
+            return Vec::new();
+        }
+        [10, 12, 14, 16]
+            .iter()
+            .map(|h| self.tz.from_local_datetime(&date.and_hms_opt(*h, 0, 0).unwrap()).unwrap().to_utc())
+            .collect()
+    }
+
+    fn free(&self, staff: &str, date: NaiveDate) -> Vec<DateTime<Utc>> {
+        self.hours(date).into_iter().filter(|at| !self.taken(staff, *at, None)).collect()
+    }
+
+    fn wall(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz).format("%Y-%m-%dT%H:%M:%S%z").to_string()
+    }
+
+    /// Whether a time asked for is a working time of the staff member, free (but for `except`).
+    fn bookable(&self, staff: &str, wall: &str, except: Option<u64>) -> Option<DateTime<Utc>> {
+        let at = DateTime::parse_from_rfc3339(wall).ok()?.to_utc();
+        let working = self.hours(at.with_timezone(&self.tz).date_naive()).contains(&at);
+        (working && !self.taken(staff, at, except)).then_some(at)
+    }
+
+    fn record(&mut self, staff: &str, service: &str, at: DateTime<Utc>, phone: &str, name: &str, comment: &str) -> u64 {
+        let digits = digits_of(phone);
+        let next_client = 3901 + self.clients.len() as u64;
+        let client = *self.clients.entry(digits.clone()).or_insert(next_client);
+        self.next_record += 1;
+        let mut record: Value = serde_json::from_str(yclients!("record_own")).unwrap();
+        let record = &mut record["data"];
+        record["id"] = json!(self.next_record);
+        record["staff_id"] = json!(staff.parse::<u64>().unwrap());
+        record["staff"]["id"] = record["staff_id"].clone();
+        record["services"][0]["id"] = json!(service.parse::<u64>().unwrap());
+        record["client"] = json!({ "id": client, "name": name, "phone": format!("+{digits}") });
+        record["date"] = json!(at.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S").to_string());
+        record["datetime"] = json!(self.wall(at));
+        record["comment"] = json!(comment);
+        record["deleted"] = json!(false);
+        self.records.push(record.take());
+        self.next_record
+    }
+
+    fn answer(&mut self, request: &Request) -> ResponseTemplate {
+        let path = request.url.path().strip_prefix("/api/v1").unwrap_or_default().to_owned();
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let service = query.get("service_ids[]").cloned().unwrap_or_default();
+        let body: Value = request.body_json().unwrap_or(Value::Null);
+        match (request.method.as_str(), parts.as_slice()) {
+            ("GET", ["book_services", COMPANY]) => refusal(200, yclients!("book_services")),
+            ("GET", ["book_staff", COMPANY]) => refusal(
+                200,
+                if service == "1002" { yclients!("book_staff_manicure") } else { yclients!("book_staff_haircut") },
+            ),
+            ("GET", ["book_dates", COMPANY]) => {
+                let staff =
+                    query.get("staff_id").map(|s| vec![s.clone()]).unwrap_or_else(|| Self::bookable_staff(&service));
+                let dates: Vec<String> = (1..=10)
+                    .map(|d| self.today + chrono::Days::new(d))
+                    .filter(|date| staff.iter().any(|s| !self.free(s, *date).is_empty()))
+                    .map(|date| date.format("%Y-%m-%d").to_string())
+                    .collect();
+                envelope(200, json!({ "booking_dates": dates, "booking_days": {}, "working_days": {} }))
+            }
+            ("GET", ["book_times", COMPANY, staff, date]) => {
+                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+                let times: Vec<Value> = self
+                    .free(staff, date)
+                    .into_iter()
+                    .map(|at| {
+                        let local = at.with_timezone(&self.tz);
+                        json!({
+                            "time": local.format("%H:%M").to_string(),
+                            "seance_length": 3600,
+                            "sum_length": 3600,
+                            "datetime": local.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                        })
+                    })
+                    .collect();
+                envelope(200, json!(times))
+            }
+            ("POST", ["book_check" | "book_record", COMPANY]) => {
+                let wanted = &body["appointments"][0];
+                let staff = wanted["staff_id"].to_string();
+                let Some(at) = self.bookable(&staff, wanted["datetime"].as_str().unwrap_or_default(), None) else {
+                    return refusal(422, yclients!("error_433"));
+                };
+                if parts[0] == "book_check" {
+                    return refusal(201, yclients!("book_check"));
+                }
+                let service = wanted["services"][0].to_string();
+                let (phone, name, comment) = (
+                    body["phone"].as_str().unwrap(),
+                    body["fullname"].as_str().unwrap(),
+                    body["comment"].as_str().unwrap(),
+                );
+                let id = self.record(&staff, &service, at, phone, name, comment);
+                envelope(201, json!([{ "id": 1, "record_id": id, "record_hash": "567df655ec1ee4c1ff3e5d3c5e2a0b59" }]))
+            }
+            ("PUT", ["book_record", COMPANY, id]) => {
+                let id: u64 = id.parse().unwrap();
+                let Some(index) = self.records.iter().position(|r| r["id"] == id && r["deleted"] == false) else {
+                    return not_found();
+                };
+                let staff = self.records[index]["staff_id"].to_string();
+                let Some(at) = self.bookable(&staff, body["datetime"].as_str().unwrap_or_default(), Some(id)) else {
+                    return refusal(422, yclients!("error_433"));
+                };
+                let (date, wall) = (at.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S").to_string(), self.wall(at));
+                let record = &mut self.records[index];
+                record["datetime"] = json!(wall);
+                record["date"] = json!(date);
+                if let Some(comment) = body["comment"].as_str() {
+                    record["comment"] = json!(comment);
+                }
+                envelope(200, record.clone())
+            }
+            ("GET", ["record", COMPANY, id]) => match self.records.iter().find(|r| r["id"].to_string() == *id) {
+                Some(record) => envelope(200, record.clone()),
+                None => not_found(),
+            },
+            ("DELETE", ["record", COMPANY, id]) => {
+                match self.records.iter_mut().find(|r| r["id"].to_string() == *id && r["deleted"] == false) {
+                    Some(record) => {
+                        record["deleted"] = json!(true);
+                        ResponseTemplate::new(204)
+                    }
+                    None => not_found(),
+                }
+            }
+            ("GET", ["records", COMPANY]) => {
+                let day = |key: &str| NaiveDate::parse_from_str(&query[key], "%Y-%m-%d").unwrap();
+                let (first, last) = (day("start_date"), day("end_date"));
+                let page: usize = query["page"].parse().unwrap();
+                let count: usize = query["count"].parse().unwrap();
+                let mut found: Vec<Value> = self
+                    .records
+                    .iter()
+                    .filter(|r| {
+                        let date = self.start_of(r).with_timezone(&self.tz).date_naive();
+                        let client = query.get("client_id").is_none_or(|c| r["client"]["id"].to_string() == *c);
+                        date >= first && date <= last && client
+                    })
+                    .cloned()
+                    .collect();
+                found.sort_by_key(|r| self.start_of(r));
+                let found: Vec<Value> = found.into_iter().skip((page - 1) * count).take(count).collect();
+                envelope(200, json!(found))
+            }
+            ("POST", ["company", COMPANY, "clients", "search"]) => {
+                let wanted = body["filters"][0]["state"]["value"].as_str().unwrap_or_default().to_owned();
+                let found: Vec<Value> = self
+                    .clients
+                    .iter()
+                    .filter(|(phone, _)| !wanted.is_empty() && phone.contains(&wanted))
+                    .map(|(phone, id)| json!({ "id": id, "phone": format!("+{phone}") }))
+                    .collect();
+                envelope(200, json!(found))
+            }
+            _ => ResponseTemplate::new(500).set_body_string(format!("not served: {} {path}", request.method)),
+        }
+    }
+}
+
+impl Respond for SalonServer {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.lock().unwrap().answer(request)
+    }
+}
+
+#[tokio::test]
+async fn yclients_booking_conforms() {
+    let (builtin, clock) = demo_builtin().await;
+    let tz = chrono_tz::Asia::Almaty;
+    let now = clock.now();
+    let mut salon = Salon {
+        tz,
+        today: now.with_timezone(&tz).date_naive(),
+        records: Vec::new(),
+        clients: BTreeMap::new(),
+        next_record: 2_820_098,
+    };
+    // Ольга (the demo's C2) has a haircut with Анна in four days.
+    let others_at = tz.from_local_datetime(&(salon.today + chrono::Days::new(4)).and_hms_opt(12, 0, 0).unwrap());
+    let others = salon.record("501", "1001", others_at.unwrap().to_utc(), "+77025556677", "Ольга", "");
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(SalonServer(Arc::new(Mutex::new(salon)))).mount(&server).await;
+
+    let config = YclientsConfig {
+        base_url: format!("{}/api/v1", server.uri()),
+        company_id: COMPANY.parse().unwrap(),
+        partner_token: SecretString::from("partner"),
+        user_token: Some(SecretString::from("user")),
+        service_codes: BTreeMap::from([("1001".into(), "haircut".into())]),
+        staff_codes: BTreeMap::from([("501".into(), "anna".into())]),
+        max_days: 7,
+    };
+    let adapters = builtin.adapters();
+    let yclients = Yclients::new(&config, adapters.crm.clone(), tz).unwrap().with_clock(clock.clone());
+    let fixture = Fixture { others_booking: others.to_string(), ..Fixture::demo(now) };
+    assert_conforms("yclients booking", contract::booking(&yclients, &fixture).await);
+    let made = server.received_requests().await.unwrap();
+    let made = made.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/book_record/4564"));
+    assert_eq!(made.count(), 1, "the repeated key made no second record");
 }
