@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use cabinet::adapters::CustomerId;
 use cabinet::adapters::bitrix24::{Bitrix24, Bitrix24Config};
 use cabinet::adapters::builtin::import::{self, BusinessData};
+use cabinet::adapters::cdek::{Cdek, CdekConfig, CdekLookup};
 use cabinet::adapters::contract::{self, Fixture};
 use cabinet::adapters::yclients::{Yclients, YclientsConfig};
+use cabinet::adapters::{CustomerId, Logistics as _};
 use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::Phone;
 use cabinet::store::Store;
@@ -19,7 +20,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::any;
+use wiremock::matchers::{any, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 fn assert_conforms(what: &str, broken: Vec<String>) {
@@ -601,4 +602,49 @@ async fn yclients_booking_conforms() {
     let made = server.received_requests().await.unwrap();
     let made = made.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/book_record/4564"));
     assert_eq!(made.count(), 1, "the repeated key made no second record");
+}
+
+// --- CDEK ----------------------------------------------------------------------------------
+
+macro_rules! cdek {
+    ($name:literal) => {
+        include_str!(concat!("../../crates/core/src/adapters/cdek/fixtures/", $name, ".json"))
+    };
+}
+
+/// The demo's orders tracked through a CDEK that knows the parcel of Ерлан's order 78234
+/// (tracking number 1234567890, at a pick-up point) and no other.
+#[tokio::test]
+async fn cdek_logistics_conforms() {
+    let (builtin, clock) = demo_builtin().await;
+    let server = MockServer::start().await;
+    let json = |status: u16, body: &str| refusal(status, body);
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token"))
+        .respond_with(json(200, cdek!("token")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/orders"))
+        .and(query_param("cdek_number", "1234567890"))
+        .respond_with(json(200, cdek!("order_at_pick_up_point")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path("/v2/orders")).respond_with(json(400, cdek!("not_found"))).mount(&server).await;
+    let config = CdekConfig {
+        base_url: format!("{}/v2", server.uri()),
+        client_id: "demo-client".into(),
+        client_secret: SecretString::from("demo-secret"),
+        lookup: CdekLookup::CdekNumber,
+        timeout_ms: 1000,
+        orders: "builtin".into(),
+    };
+    let cdek = Cdek::new(&config, builtin.adapters().logistics).unwrap().with_time_zone(chrono_tz::Asia::Almaty);
+    let fixture = Fixture::demo(clock.now());
+    assert_conforms("cdek logistics", contract::logistics(&cdek, &fixture).await);
+    // CDEK was asked about the customer's parcel, and its wording is the order's.
+    let own = cdek.order(&fixture.customer, &fixture.own_order).await.unwrap().unwrap();
+    assert!(own.delivery.and_then(|d| d.note).is_some(), "CDEK's status is not shown");
+    let asked = server.received_requests().await.unwrap();
+    assert!(asked.iter().any(|r| r.url.query().is_some_and(|q| q.contains("cdek_number=1234567890"))));
 }
