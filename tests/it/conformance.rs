@@ -12,7 +12,7 @@ use cabinet::adapters::builtin::import::{self, BusinessData};
 use cabinet::adapters::cdek::{Cdek, CdekConfig, CdekLookup};
 use cabinet::adapters::contract::{self, Fixture};
 use cabinet::adapters::yclients::{Yclients, YclientsConfig};
-use cabinet::adapters::{CustomerId, Logistics as _};
+use cabinet::adapters::{Booking as _, CustomerId, Logistics as _};
 use cabinet::clock::{Clock, FixedClock};
 use cabinet::domain::Phone;
 use cabinet::store::Store;
@@ -599,9 +599,20 @@ async fn yclients_booking_conforms() {
     let yclients = Yclients::new(&config, adapters.crm.clone(), tz).unwrap().with_clock(clock.clone());
     let fixture = Fixture { others_booking: others.to_string(), ..Fixture::demo(now) };
     assert_conforms("yclients booking", contract::booking(&yclients, &fixture).await);
-    let made = server.received_requests().await.unwrap();
-    let made = made.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/book_record/4564"));
-    assert_eq!(made.count(), 1, "the repeated key made no second record");
+    let records_made = || async {
+        let asked = server.received_requests().await.unwrap();
+        asked.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/book_record/4564")).count()
+    };
+    assert_eq!(records_made().await, 1, "the repeated key made no second record");
+
+    // A key repeated after a restart (nothing remembered in the process) is found in YCLIENTS.
+    let restarted = || Yclients::new(&config, adapters.crm.clone(), tz).unwrap().with_clock(clock.clone());
+    let (from, to) = (now + chrono::Duration::days(3), now + chrono::Duration::days(6));
+    let slot = restarted().free_slots("haircut", None, from, to).await.unwrap()[0].clone();
+    let first = restarted().book(&fixture.customer, "haircut", &slot, "restart-key").await.unwrap().unwrap();
+    let again = restarted().book(&fixture.customer, "haircut", &slot, "restart-key").await.unwrap().unwrap();
+    assert_eq!(first, again);
+    assert_eq!(records_made().await, 2);
 }
 
 // --- CDEK ----------------------------------------------------------------------------------
