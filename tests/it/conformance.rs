@@ -365,6 +365,11 @@ fn not_found() -> ResponseTemplate {
         .set_body_json(json!({ "success": false, "data": null, "meta": { "message": "Not found" } }))
 }
 
+/// A YCLIENTS id (a JSON number) as text.
+fn id_text(id: &Value) -> String {
+    id.to_string()
+}
+
 fn digits_of(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
@@ -388,7 +393,7 @@ impl Salon {
     fn taken(&self, staff: &str, at: DateTime<Utc>, except: Option<u64>) -> bool {
         self.records.iter().any(|r| {
             r["deleted"] == false
-                && r["staff_id"].to_string() == staff
+                && id_text(&r["staff_id"]) == staff
                 && self.start_of(r) == at
                 && Some(r["id"].as_u64().unwrap()) != except
         })
@@ -515,12 +520,12 @@ impl Salon {
                 }
                 envelope(200, record.clone())
             }
-            ("GET", ["record", COMPANY, id]) => match self.records.iter().find(|r| r["id"].to_string() == *id) {
+            ("GET", ["record", COMPANY, id]) => match self.records.iter().find(|r| id_text(&r["id"]) == *id) {
                 Some(record) => envelope(200, record.clone()),
                 None => not_found(),
             },
             ("DELETE", ["record", COMPANY, id]) => {
-                match self.records.iter_mut().find(|r| r["id"].to_string() == *id && r["deleted"] == false) {
+                match self.records.iter_mut().find(|r| id_text(&r["id"]) == *id && r["deleted"] == false) {
                     Some(record) => {
                         record["deleted"] = json!(true);
                         ResponseTemplate::new(204)
@@ -538,7 +543,7 @@ impl Salon {
                     .iter()
                     .filter(|r| {
                         let date = self.start_of(r).with_timezone(&self.tz).date_naive();
-                        let client = query.get("client_id").is_none_or(|c| r["client"]["id"].to_string() == *c);
+                        let client = query.get("client_id").is_none_or(|c| id_text(&r["client"]["id"]) == *c);
                         date >= first && date <= last && client
                     })
                     .cloned()

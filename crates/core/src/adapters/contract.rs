@@ -15,6 +15,10 @@ use super::*;
 use crate::domain::Phone;
 
 /// What the suite knows about the business in the backend under test.
+///
+/// [`Fixture::demo`] describes the demo business; a connector's test describes the records of
+/// its own system over it (`Fixture { customer: …, own_order: …, ..Fixture::demo(now) }`).
+/// The capabilities a backend does not serve leave their fields unread.
 #[derive(Debug, Clone)]
 pub struct Fixture {
     /// The backend's "now" (bookings before it are in the past).
