@@ -330,6 +330,14 @@ pub async fn booking(booking: &dyn Booking, fx: &Fixture) -> Vec<String> {
         again.as_ref().is_ok_and(|b| b.id == appointment.id),
         "booking.book: a repeated key gave {again:?}"
     );
+    let held = answer!(broken, booking.free_slots(&fx.service, Some(&slot.staff), from, to).await, "free_slots");
+    expect!(broken, !held.contains(&slot), "booking.free_slots: a booked time is still offered");
+    let own = answer!(broken, booking.appointment(&fx.customer, &appointment.id).await, "booking.appointment");
+    expect!(
+        broken,
+        own.as_ref().is_some_and(|a| a.id == appointment.id && a.start == slot.start),
+        "booking.appointment: the customer's own booking gave {own:?}"
+    );
     let taken =
         answer!(broken, booking.book(&fx.other, &fx.service, &slot, "contract-booking-2").await, "booking.book");
     expect!(broken, taken == Err(BookingRefusal::SlotTaken), "booking.book: a taken time gave {taken:?}");
@@ -359,6 +367,8 @@ pub async fn booking(booking: &dyn Booking, fx: &Fixture) -> Vec<String> {
     }
     let cancelled = answer!(broken, booking.cancel(&fx.customer, &appointment.id).await, "booking.cancel");
     expect!(broken, cancelled.is_ok_and(|a| a.status == BookingStatus::Cancelled), "booking.cancel: not cancelled");
+    let left = answer!(broken, booking.appointments(&fx.customer, fx.now).await, "booking.appointments");
+    expect!(broken, left.iter().all(|a| a.id != appointment.id), "booking.appointments: a cancelled one is listed");
     let twice = answer!(broken, booking.cancel(&fx.customer, &appointment.id).await, "booking.cancel (again)");
     expect!(broken, twice == Err(BookingRefusal::AlreadyCancelled), "booking.cancel: twice gave {twice:?}");
     broken
