@@ -7,6 +7,7 @@ mod backends;
 mod bitrix24;
 mod bot;
 mod cdek;
+mod conformance;
 mod conversations;
 mod demo;
 mod events;
