@@ -9,7 +9,8 @@
 //! validates the bot's calls the way Telegram does (HTML parse mode, lengths, button data,
 //! edits), so mistakes show up here rather than in production. Markdown parse modes are
 //! accepted but not parsed. Optional flood limits answer 429 like Telegram, and single
-//! failures can be injected, for tests of the bot's error handling.
+//! failures (any error code, 403 for a blocked user) and slow answers can be injected, for
+//! tests of the bot's error handling.
 //!
 //! Telegram Payments: `sendInvoice` posts an invoice with a pay button; the user pays with
 //! [`Sandbox::pay_invoice`] (or by pressing the pay button), which sends the bot a
@@ -551,6 +552,12 @@ impl Sandbox {
     pub fn fail_next(&self, method: &str, error_code: u16, description: &str, retry_after: Option<u32>) {
         let failure = Failure { code: error_code, description: description.to_owned(), retry_after };
         self.shared().lock().injected.push((method.to_ascii_lowercase(), failure));
+    }
+
+    /// Makes the next call of `method` answer only after `delay`, once (a slow Bot API; an
+    /// injected failure of the same call comes after the delay).
+    pub fn slow_next(&self, method: &str, delay: std::time::Duration) {
+        self.shared().lock().delays.push((method.to_ascii_lowercase(), delay));
     }
 
     /// Enforces Telegram's flood limits on sends (`None`, the default: no limits).

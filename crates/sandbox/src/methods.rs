@@ -199,6 +199,13 @@ pub(crate) async fn call(shared: &Arc<Shared>, name: &str, p: Params) -> Result<
         return Err(Failure::new(404, "Not Found: method not found"));
     };
     let method = known.to_ascii_lowercase();
+    let delay = {
+        let mut st = shared.lock();
+        st.delays.iter().position(|(m, _)| *m == method).map(|at| st.delays.remove(at).1)
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     {
         let mut st = shared.lock();
         if let Some(at) = st.injected.iter().position(|(m, _)| *m == method) {

@@ -319,6 +319,8 @@ pub(crate) struct State {
     pub menu_buttons: HashMap<Option<i64>, Value>,
     /// Failures to return on the next calls of a method (lower-case name).
     pub injected: Vec<(String, Failure)>,
+    /// Delays before the next calls of methods (lower-case method, delay), each used once.
+    pub delays: Vec<(String, std::time::Duration)>,
     pub rate_limits: Option<RateLimits>,
     /// When the bot's sends of the last second happened, all chats together.
     pub recent_sends: VecDeque<Instant>,
@@ -356,6 +358,7 @@ impl State {
             commands: HashMap::new(),
             menu_buttons: HashMap::new(),
             injected: Vec::new(),
+            delays: Vec::new(),
             rate_limits: None,
             recent_sends: VecDeque::new(),
             rate_limited: 0,

@@ -611,6 +611,17 @@ async fn injected_failures_and_blocked_users_look_like_telegram() {
 }
 
 #[tokio::test]
+async fn a_slow_answer_is_slow_once() {
+    let (sandbox, bot) = start().await;
+    open_chat(&sandbox, 5001);
+    sandbox.slow_next("sendMessage", std::time::Duration::from_secs(30));
+    let slow = tokio::time::timeout(std::time::Duration::from_millis(200), bot.send_message(ChatId(5001), "x")).await;
+    assert!(slow.is_err(), "the first send waits");
+    let fast = tokio::time::timeout(std::time::Duration::from_secs(10), bot.send_message(ChatId(5001), "y")).await;
+    assert!(fast.is_ok_and(|sent| sent.is_ok()), "only the next call is slow");
+}
+
+#[tokio::test]
 async fn many_chats_at_once_keep_their_own_message_ids() {
     let (sandbox, bot) = start().await;
     let mut tasks = Vec::new();
