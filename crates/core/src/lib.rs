@@ -30,5 +30,6 @@ pub mod i18n;
 pub mod jobs;
 pub mod nlu;
 pub mod pdf;
+pub mod server;
 pub mod store;
 pub mod testenv;
