@@ -12,6 +12,7 @@ mod demo;
 mod http_backend;
 mod nlu;
 mod ops;
+mod server;
 mod store;
 mod support;
 mod yclients;
