@@ -10,8 +10,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cabinet::adapters::guard::{Guard, GuardSettings};
 use cabinet::adapters::{
-    AdapterError, AdapterResult, Account, Billing, ChangeOutcome, CustomerId, LocalizedText,
-    SubscriptionChange, Tariff, Transaction,
+    Account, AdapterError, AdapterResult, Billing, ChangeOutcome, CustomerId, LocalizedText, SubscriptionChange,
+    Tariff, Transaction,
 };
 use cabinet::clock::SystemClock;
 use cabinet::config::Config;
@@ -211,9 +211,8 @@ impl Billing for DownBilling {
 async fn healthz_is_degraded_while_a_breaker_is_open_and_503_without_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::default();
-    let store = cabinet::app::open_store(&format!("sqlite://{}", dir.path().join("cabinet.db").display()))
-        .await
-        .unwrap();
+    let store =
+        cabinet::app::open_store(&format!("sqlite://{}", dir.path().join("cabinet.db").display())).await.unwrap();
     let clock = Arc::new(SystemClock);
     let settings = GuardSettings { retries: 0, breaker_failures: 2, ..GuardSettings::default() };
     let guard = Guard::new(settings, clock.clone());

@@ -818,7 +818,11 @@ impl Config {
 
     /// The config with `cabinet run`'s flags over it (`--listen`, `--webhook-url`), checked
     /// again.
-    pub fn with_run_flags(mut self, listen: Option<String>, webhook_url: Option<String>) -> Result<Config, ConfigError> {
+    pub fn with_run_flags(
+        mut self,
+        listen: Option<String>,
+        webhook_url: Option<String>,
+    ) -> Result<Config, ConfigError> {
         if listen.is_some() {
             self.server.listen = listen;
         }
@@ -1262,6 +1266,40 @@ mod tests {
         assert_eq!(config.loyalty.offers, LoyaltyConfig::default().offers);
         assert_eq!(config.booking.reconcile_minutes, BookingConfig::default().reconcile_minutes);
         assert!(!config.step_up.enabled());
+    }
+
+    #[test]
+    fn the_server_is_off_unless_listen_is_set_and_a_webhook_needs_it() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!((config.server.listen.as_deref(), config.telegram.webhook_url.as_deref()), (None, None));
+        assert_eq!(config.telegram.webhook_max_connections, 40);
+        let config = Config::load_with(None, env_of(&[("CABINET_LISTEN", "0.0.0.0:8080")])).unwrap();
+        assert_eq!(config.server.listen.as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(Config::load_with(None, env_of(&[("CABINET_LISTEN", "off")])).unwrap().server.listen, None);
+        let err = Config::load_with(None, env_of(&[("CABINET_LISTEN", "8080")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_LISTEN"), "{err}");
+
+        let hook = ("CABINET_WEBHOOK_URL", "https://bot.example.com/telegram");
+        let err = Config::load_with(None, env_of(&[hook])).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+        let listen = ("CABINET_LISTEN", "127.0.0.1:8080");
+        let config = Config::load_with(None, env_of(&[hook, listen, ("CABINET_WEBHOOK_SECRET", "s3cret_-X")])).unwrap();
+        assert_eq!(config.telegram.webhook_url.as_deref(), Some(hook.1));
+        assert_eq!(
+            config.telegram.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned()),
+            Some("s3cret_-X".into())
+        );
+        let err =
+            Config::load_with(None, env_of(&[hook, listen, ("CABINET_WEBHOOK_SECRET", "no spaces")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_WEBHOOK_SECRET"), "{err}");
+        let err =
+            Config::load_with(None, env_of(&[hook, listen, ("CABINET_WEBHOOK_MAX_CONNECTIONS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_WEBHOOK_MAX_CONNECTIONS"), "{err}");
+        let err = Config::load_with(None, env_of(&[("CABINET_WEBHOOK_URL", "bot.example.com"), listen])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_WEBHOOK_URL"), "{err}");
+        // `cabinet run --webhook-url` is checked the same way.
+        let err = Config::load_with(None, env_of(&[])).unwrap().with_run_flags(None, Some(hook.1.into())).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
     }
 
     #[test]

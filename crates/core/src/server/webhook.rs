@@ -89,7 +89,8 @@ impl Webhook {
 
 /// 48 random letters and digits (Telegram allows up to 256 of `A-Za-z0-9_-`).
 fn random_secret() -> SecretString {
-    let secret: String = rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(48).map(char::from).collect();
+    let secret: String =
+        rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(48).map(char::from).collect();
     SecretString::from(secret)
 }
 
@@ -103,5 +104,31 @@ async fn check_secret(State(secret): State<Arc<SecretString>>, mut request: Requ
         next.run(request).await
     } else {
         StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_configured_secret_each_run_gets_a_random_one_and_the_path_is_the_urls() {
+        let config =
+            TelegramConfig { webhook_url: Some("https://bot.example.com".into()), ..TelegramConfig::default() };
+        let first = Webhook::from_config(&config).unwrap().unwrap();
+        let second = Webhook::from_config(&config).unwrap().unwrap();
+        let secret = first.secret.expose_secret();
+        assert_eq!(secret.len(), 48);
+        assert!(secret.bytes().all(|b| b.is_ascii_alphanumeric()), "{secret}");
+        assert_ne!(secret, second.secret.expose_secret());
+        assert_eq!(first.path(), "/");
+        let config = TelegramConfig {
+            webhook_url: Some("https://bot.example.com/hooks/telegram".into()),
+            webhook_secret: Some(SecretString::from("fixed".to_owned())),
+            ..TelegramConfig::default()
+        };
+        let webhook = Webhook::from_config(&config).unwrap().unwrap();
+        assert_eq!((webhook.path().as_str(), webhook.secret.expose_secret()), ("/hooks/telegram", "fixed"));
+        assert!(Webhook::from_config(&TelegramConfig::default()).unwrap().is_none());
     }
 }
