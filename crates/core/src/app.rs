@@ -550,8 +550,8 @@ where
 {
     let token = dispatcher.shutdown_token();
     let stop = listener.stop_token();
-    let dispatch =
-        dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("receiving updates failed"));
+    let dispatch = dispatcher
+        .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("receiving updates failed"));
     tokio::pin!(dispatch, shutdown);
     tokio::select! {
         biased;
