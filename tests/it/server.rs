@@ -337,3 +337,55 @@ async fn webhook_mode_takes_updates_with_the_secret_only_and_stops_with_the_bot(
     assert!(closed(addr).await, "the port is still open");
     assert!(calls(&sandbox, "deleteWebhook").is_empty(), "the webhook stays set for the next run");
 }
+
+/// `cabinet run` as the Docker image runs it (`CABINET_LISTEN`): `/healthz` answers, and
+/// SIGTERM closes the port with the rest.
+#[cfg(unix)]
+#[tokio::test]
+async fn cabinet_run_serves_healthz_on_cabinet_listen_and_closes_it_on_sigterm() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = run_config(&sandbox, dir.path()).await;
+    // A free port for the child (released here, bound again there).
+    let addr = bind().await.1;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        .args(["run", "--api-url", sandbox.api_url().as_str()])
+        .env_clear()
+        .env("TELOXIDE_TOKEN", sandbox.token())
+        .env("DATABASE_URL", &config.database.url)
+        .env("CABINET_LISTEN", addr.to_string())
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start cabinet");
+    let pid = child.id().to_string();
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let waited = tokio::task::spawn_blocking(move || child.wait());
+
+    let client = reqwest::Client::new();
+    let report = eventually(|| async {
+        let response = client.get(format!("http://{addr}/healthz")).send().await.ok()?;
+        (response.status().as_u16() == 200).then_some(response.json::<Value>().await.ok()?)
+    })
+    .await;
+    let Some(report) = report else {
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+        panic!("no /healthz on {addr}:\n{}", log.join().unwrap_or_default());
+    };
+    assert_eq!(report["status"], "ok", "{report}");
+
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("cannot run kill");
+    assert!(killed.success());
+    let status = match tokio::time::timeout(WAIT, waited).await {
+        Ok(status) => status.expect("waiting panicked").expect("cannot wait for cabinet"),
+        Err(_) => {
+            let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("cabinet did not stop within {WAIT:?} of SIGTERM");
+        }
+    };
+    let log = log.join().unwrap_or_default();
+    assert!(status.success(), "cabinet exited with {status}:\n{log}");
+    assert!(closed(addr).await, "the port is still open");
+}
