@@ -21,7 +21,7 @@ use cabinet::server::{Health, Server};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::support::{WAIT, erlan, fixed, identify, say};
+use super::support::{WAIT, erlan, fixed, identify, press, say};
 
 /// A database with the demo business, and the config `cabinet run` would have against the
 /// sandbox.
@@ -388,4 +388,28 @@ async fn cabinet_run_serves_healthz_on_cabinet_listen_and_closes_it_on_sigterm()
     let log = log.join().unwrap_or_default();
     assert!(status.success(), "cabinet exited with {status}:\n{log}");
     assert!(closed(addr).await, "the port is still open");
+}
+
+#[tokio::test]
+async fn refused_bot_api_calls_and_escalations_are_counted() {
+    cabinet::server::metrics::install().expect("the Prometheus recorder");
+    let now = || cabinet::server::metrics::snapshot().expect("the Prometheus recorder");
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    // Flood control on a button's answer: counted as 429.
+    let before = counter(&now(), "cabinet_telegram_errors_total", &[r#"code="429""#]);
+    bot.sandbox.fail_next("answerCallbackQuery", 429, "Too Many Requests: retry after 5", Some(5));
+    let replies = press(&bot, &user, "Баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    let after = counter(&now(), "cabinet_telegram_errors_total", &[r#"code="429""#]);
+    assert!(after > before, "{before} then {after}");
+
+    // A customer asks for a person.
+    let before = counter(&now(), "cabinet_escalations_total", &[r#"reason="requested""#]);
+    say(&bot, &user, "позовите оператора").await;
+    let after = counter(&now(), "cabinet_escalations_total", &[r#"reason="requested""#]);
+    assert!(after > before, "{before} then {after}");
+    bot.stop().await;
 }
