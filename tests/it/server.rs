@@ -413,3 +413,23 @@ async fn refused_bot_api_calls_and_escalations_are_counted() {
     assert!(after > before, "{before} then {after}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_holding_a_request_open_does_not_keep_the_server_from_stopping() {
+    use tokio::io::AsyncWriteExt as _;
+    let (listener, addr) = bind().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::from_listener(listener).serve(async {
+        let _ = stopped.await;
+    });
+    // Half a request, never finished.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    assert!(eventually(|| async { (!closed(addr).await).then_some(()) }).await.is_some());
+
+    stop.send(()).unwrap();
+    let waited = cabinet::server::STOP_WAIT + std::time::Duration::from_secs(5);
+    tokio::time::timeout(waited, server).await.expect("the server waited for the slow client").unwrap();
+    assert!(closed(addr).await, "the port is still open");
+    drop(slow);
+}

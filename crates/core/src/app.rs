@@ -655,9 +655,6 @@ pub struct Http {
     pub webhook: Option<Webhook>,
 }
 
-/// How long stopping waits for the HTTP server's requests under way.
-const HTTP_STOP_WAIT: Duration = Duration::from_secs(5);
-
 /// [`serve_telegram`] with the HTTP server, if any: it serves from the start, and when
 /// `shutdown` resolves it stops taking requests (a webhook delivery then gets 503, and
 /// Telegram delivers it again later) while the updates in hand are finished.
@@ -686,10 +683,7 @@ pub async fn serve_telegram_with(
     };
     let served = serve_updates(bot, ctx, webhook, shutdown).await;
     stop_http.send_replace(true);
-    if let Some(mut task) = server
-        && tokio::time::timeout(HTTP_STOP_WAIT, &mut task).await.is_err()
-    {
-        task.abort();
+    if let Some(task) = server {
         let _ = task.await;
     }
     served

@@ -10,9 +10,10 @@ pub mod health;
 pub mod metrics;
 pub mod webhook;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -23,6 +24,9 @@ use crate::adapters::guard::Guard;
 use crate::store::Store;
 
 pub use health::Health;
+
+/// How long stopping waits for the requests under way.
+pub const STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// The health and metrics routes: `GET /healthz` and `GET /metrics`. Installs the
 /// Prometheus recorder (once per process) so that `/metrics` has the bot's metrics.
@@ -74,15 +78,29 @@ impl Server {
     }
 
     /// Serves in a task of its own until `shutdown` resolves; then the requests under way
-    /// are answered and the port is closed before the task ends.
+    /// are answered (for [`STOP_WAIT`] at most: a client that keeps a request open does not
+    /// hold the bot) and the port is closed before the task ends.
     pub fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
         let Server { listener, router } = self;
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, "serving /healthz and /metrics");
+            tracing::info!(%addr, "serving HTTP");
         }
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
-                tracing::error!(%error, "the HTTP server failed");
+            let (asked, mut asked_rx) = tokio::sync::watch::channel(false);
+            let signal = async move {
+                shutdown.await;
+                let _ = asked.send(true);
+            };
+            let serving = axum::serve(listener, router).with_graceful_shutdown(signal).into_future();
+            let deadline = async move {
+                let _ = asked_rx.wait_for(|asked| *asked).await;
+                tokio::time::sleep(STOP_WAIT).await;
+            };
+            tokio::select! {
+                result = serving => if let Err(error) = result {
+                    tracing::error!(%error, "the HTTP server failed");
+                },
+                () = deadline => tracing::warn!(wait = ?STOP_WAIT, "HTTP requests still under way: the server closes anyway"),
             }
         })
     }
