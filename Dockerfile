@@ -42,6 +42,9 @@ COPY --from=build /src/target/release/cabinet /usr/local/bin/cabinet
 USER 10001:10001
 WORKDIR /data
 ENV DATABASE_URL=sqlite:///data/cabinet.db RUST_LOG=info
+# /healthz, /metrics and, in webhook mode (CABINET_WEBHOOK_URL), the webhook.
+ENV CABINET_LISTEN=0.0.0.0:8080
+EXPOSE 8080
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["cabinet"]
 CMD ["run"]

@@ -25,11 +25,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the bot on Telegram (long polling). Token: TELOXIDE_TOKEN or the config file.
+    /// Run the bot on Telegram (long polling, or a webhook with --webhook-url). Token:
+    /// TELOXIDE_TOKEN or the config file.
     Run {
         /// Another Bot API server (also TELOXIDE_API_URL).
         #[arg(long)]
         api_url: Option<String>,
+        /// Serve /healthz, /metrics and the webhook on this address, e.g. 0.0.0.0:8080 (also
+        /// CABINET_LISTEN, server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Webhook mode: Telegram delivers updates to this public HTTPS URL, served on the
+        /// --listen address at the URL's path (also CABINET_WEBHOOK_URL, telegram.webhook_url).
+        #[arg(long)]
+        webhook_url: Option<String>,
     },
     /// The demo business: a terminal chat with the real bot in a local sandbox (no token,
     /// no network); with a token, the demo business on real Telegram.
@@ -93,7 +102,8 @@ pub enum ReplayBackend {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Run { api_url } => {
+        Command::Run { api_url, listen, webhook_url } => {
+            let config = config.with_run_flags(listen, webhook_url)?;
             app::run(&config, api_url).await?;
             Ok(ExitCode::SUCCESS)
         }

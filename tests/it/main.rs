@@ -14,6 +14,7 @@ mod events;
 mod http_backend;
 mod nlu;
 mod ops;
+mod server;
 mod store;
 mod support;
 mod yclients;

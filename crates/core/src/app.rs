@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use teloxide::dispatching::{DefaultKey, Dispatcher};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::{Polling, UpdateListener as _};
+use teloxide::update_listeners::{Polling, UpdateListener};
 
 use crate::adapters::bitrix24::Bitrix24;
 use crate::adapters::builtin::Builtin;
@@ -39,6 +39,9 @@ use crate::i18n::I18n;
 use crate::jobs::Scheduler;
 use crate::nlu::llm::LlmClassifier;
 use crate::nlu::{Catalog, Nlu, PriorityRules};
+use crate::server::metrics::CountingErrorHandler;
+use crate::server::webhook::Webhook;
+use crate::server::{Health, Server};
 use crate::store::Store;
 
 /// Opens the database and applies the migrations.
@@ -376,6 +379,19 @@ pub fn build_ctx(
     token: &str,
     otp: Option<Arc<dyn OtpGateway>>,
 ) -> anyhow::Result<Arc<Ctx>> {
+    Ok(build_ctx_with_guard(config, business, store, adapters, clock, token, otp)?.0)
+}
+
+/// [`build_ctx`], and the guard its adapters go through (whose breakers `/healthz` reads).
+pub fn build_ctx_with_guard(
+    config: &Config,
+    business: &Business,
+    store: Store,
+    adapters: Adapters,
+    clock: SharedClock,
+    token: &str,
+    otp: Option<Arc<dyn OtpGateway>>,
+) -> anyhow::Result<(Arc<Ctx>, Arc<Guard>)> {
     let (i18n, nlu) = load_language(config, business.catalog.clone())?;
     // Support hours and the time zone as configured, else as the business data has them.
     let time_zone = match &config.support.time_zone {
@@ -454,9 +470,9 @@ pub fn build_ctx(
         ],
     };
     let guard = Guard::new(GuardSettings::from_config(config), clock.clone());
-    Ok(Arc::new(Ctx {
+    let ctx = Arc::new(Ctx {
         store,
-        adapters: adapters.guarded(guard),
+        adapters: adapters.guarded(guard.clone()),
         nlu,
         llm,
         i18n,
@@ -466,7 +482,8 @@ pub fn build_ctx(
         support,
         codec: CallbackCodec::new(&callback_key(config, token))
             .with_ttl(chrono::Duration::days(i64::from(config.bot.button_ttl_days))),
-    }))
+    });
+    Ok((ctx, guard))
 }
 
 /// The dispatcher over the bot's schema (stopped through its
@@ -480,7 +497,7 @@ pub fn dispatcher(
     Dispatcher::builder(bot, bot::schema(observer))
         .dependencies(dptree::deps![ctx, storage])
         .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text("an update could not be handled"))
+        .error_handler(CountingErrorHandler::with_custom_text("an update could not be handled"))
         .build()
 }
 
@@ -522,15 +539,19 @@ pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'st
 /// waiting for the next update, so a request made while it hands an update to a worker goes
 /// unnoticed and it polls on. The listener checks its token whenever it is polled, so it
 /// always ends.
-async fn dispatch_until(
+async fn dispatch_until<L>(
     dispatcher: &mut Dispatcher<Bot, BotError, DefaultKey>,
-    mut listener: Polling<Bot>,
+    mut listener: L,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), teloxide::RequestError> {
+) -> Result<(), teloxide::RequestError>
+where
+    L: UpdateListener + Send,
+    L::Err: std::fmt::Debug,
+{
     let token = dispatcher.shutdown_token();
     let stop = listener.stop_token();
-    let dispatch =
-        dispatcher.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"));
+    let dispatch = dispatcher
+        .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("receiving updates failed"));
     tokio::pin!(dispatch, shutdown);
     tokio::select! {
         biased;
@@ -563,26 +584,52 @@ pub fn demo_clock(
     Ok((Arc::new(SystemClock), None, today - demo_day))
 }
 
-/// `cabinet run`: the bot on Telegram, long polling, until Ctrl-C or SIGTERM.
+/// `cabinet run`: the bot on Telegram, long polling (or its webhook, `telegram.webhook_url`),
+/// with the HTTP server when `server.listen` is set, until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, api_url: Option<String>) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     run_until(config, api_url, shutdown).await
 }
 
 /// [`run`] until `shutdown` resolves: then polling stops, the updates in hand are finished,
-/// the job loop stops after its tick and the database is closed.
+/// the HTTP server closes its port, the job loop stops after its tick and the database is
+/// closed.
 pub async fn run_until(
     config: &Config,
     api_url: Option<String>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let server = match &config.server.listen {
+        Some(addr) => Some(Server::bind(addr).await?),
+        None => None,
+    };
+    run_on(config, api_url, server, shutdown).await
+}
+
+/// [`run_until`] with the HTTP server on a port already bound (`server.listen` is not read).
+pub async fn run_on(
+    config: &Config,
+    api_url: Option<String>,
+    server: Option<Server>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let token = config.require_token()?;
+    let webhook = Webhook::from_config(&config.telegram)?;
+    anyhow::ensure!(
+        !webhook.as_ref().is_some_and(|w| w.url.as_str().contains(token.expose_secret())),
+        "telegram.webhook_url must not contain the bot token: the secret token authenticates Telegram"
+    );
+    anyhow::ensure!(server.is_some() || webhook.is_none(), "webhook mode needs the HTTP server (server.listen)");
     let store = open_store(&config.database.url).await?;
     let clock: SharedClock = Arc::new(SystemClock);
     let (adapters, business) = connect(config, store.clone(), clock.clone()).await?;
-    let ctx = build_ctx(config, &business, store, adapters, clock, token.expose_secret(), None)?;
+    let (ctx, guard) = build_ctx_with_guard(config, &business, store, adapters, clock, token.expose_secret(), None)?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
-    serve_telegram(bot, ctx, shutdown).await
+    let http = server.map(|server| {
+        let health = Health::new(ctx.store.clone(), guard, ctx.adapters.names.clone());
+        Http { server: server.merge(crate::server::router(health)), webhook }
+    });
+    serve_telegram_with(bot, ctx, http, shutdown).await
 }
 
 pub fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {
@@ -596,6 +643,59 @@ pub fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot>
 /// Serves Telegram until `shutdown` resolves, then stops everything in order: polling (the
 /// updates in hand are finished), the command menu's retries, the job loop, the database.
 pub async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    serve_telegram_with(bot, ctx, None, shutdown).await
+}
+
+/// The HTTP side of `cabinet run`: the server with its routes, and the webhook if updates
+/// come by one.
+pub struct Http {
+    /// The server, its routes (`/healthz`, `/metrics`, …) merged in.
+    pub server: Server,
+    /// Webhook mode, when set: its route joins the server.
+    pub webhook: Option<Webhook>,
+}
+
+/// [`serve_telegram`] with the HTTP server, if any: it serves from the start, and when
+/// `shutdown` resolves it stops taking requests (a webhook delivery then gets 503, and
+/// Telegram delivers it again later) while the updates in hand are finished.
+pub async fn serve_telegram_with(
+    bot: Bot,
+    ctx: Arc<Ctx>,
+    http: Option<Http>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let (webhook, server) = match http {
+        Some(Http { server, webhook: Some(webhook) }) => {
+            let (listener, route) = webhook.listener();
+            let task = server.merge(route).serve(stopped(http_stopped));
+            (Some((webhook, listener)), Some(task))
+        }
+        Some(Http { server, webhook: None }) => (None, Some(server.serve(stopped(http_stopped)))),
+        None => (None, None),
+    };
+    let shutdown = async {
+        shutdown.await;
+        stop_http.send_replace(true);
+    };
+    let served = serve_updates(bot, ctx, webhook, shutdown).await;
+    stop_http.send_replace(true);
+    if let Some(task) = server {
+        let _ = task.await;
+    }
+    served
+}
+
+/// [`serve_telegram`]'s work: updates by long polling, or from `webhook`'s listener.
+async fn serve_updates(
+    bot: Bot,
+    ctx: Arc<Ctx>,
+    webhook: Option<(Webhook, impl UpdateListener<Err = std::convert::Infallible> + Send)>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
     // Asked to stop while Telegram is still being reached: nothing has started yet.
     let me = tokio::select! {
@@ -606,16 +706,31 @@ pub async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Outpu
         }
     };
     tracing::info!(bot = me.username(), "connected to Telegram");
+    if let Some((webhook, _)) = &webhook
+        && let Err(error) = webhook.set(&bot).await
+    {
+        ctx.store.close().await;
+        return Err(error).context("Telegram did not accept the webhook (setWebhook failed)");
+    }
     let menu = register_commands(&bot, &ctx, COMMANDS_BACKOFF);
     let store = ctx.store.clone();
     let jobs = JobLoop::start(job_scheduler(&ctx, &bot));
     let mut dispatcher = dispatcher(bot.clone(), ctx, None);
-    let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).build();
-    let dispatched = dispatch_until(&mut dispatcher, listener, shutdown).await;
+    let dispatched = match webhook {
+        Some((webhook, listener)) => {
+            tracing::info!(path = webhook.path(), "receiving updates by webhook");
+            dispatch_until(&mut dispatcher, listener, shutdown).await
+        }
+        None => {
+            // A webhook left set (webhook mode before) would make getUpdates fail.
+            let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).delete_webhook().await.build();
+            dispatch_until(&mut dispatcher, listener, shutdown).await
+        }
+    };
     menu.abort();
     jobs.stop().await;
     store.close().await;
-    dispatched.context("cannot start polling Telegram (getMe failed)")?;
+    dispatched.context("cannot start receiving updates from Telegram (getMe failed)")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -46,6 +46,17 @@ pub struct Config {
     pub business: BusinessConfig,
     /// The events API (`POST /api/v1/events`): how its senders are authenticated.
     pub events: crate::events::EventsConfig,
+    pub server: ServerConfig,
+}
+
+/// The HTTP server (`[server]`): `/healthz`, `/metrics` and, in webhook mode, the route
+/// Telegram delivers updates to.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on, e.g. `0.0.0.0:8080` (`CABINET_LISTEN`; `off` turns it off).
+    /// Unset: no server (the Docker image sets `0.0.0.0:8080`). Webhook mode needs it.
+    pub listen: Option<String>,
 }
 
 /// Business-wide facts (`[business]`), over what the `directory` backend says: each one set
@@ -567,7 +578,7 @@ impl PaymentsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelegramConfig {
     /// The bot token (`TELOXIDE_TOKEN`). Needed by `run`, and by `demo` on real Telegram.
@@ -576,6 +587,74 @@ pub struct TelegramConfig {
     pub api_url: Option<String>,
     /// Where staff are told about new leads (`CABINET_STAFF_CHAT_ID`), e.g. a supergroup id.
     pub staff_chat_id: Option<i64>,
+    /// Webhook mode: the public HTTPS URL Telegram delivers updates to, e.g.
+    /// `https://bot.example.com/telegram` (`CABINET_WEBHOOK_URL`); its path is the route on
+    /// the server (`server.listen`). Unset: long polling.
+    pub webhook_url: Option<String>,
+    /// The secret token Telegram sends with each update (`CABINET_WEBHOOK_SECRET`), 1 to 256
+    /// of `A-Z a-z 0-9 _ -`; random for each run when unset.
+    pub webhook_secret: Option<SecretString>,
+    /// How many deliveries Telegram makes at once, 1..=100 (`CABINET_WEBHOOK_MAX_CONNECTIONS`).
+    pub webhook_max_connections: u8,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            api_url: None,
+            staff_chat_id: None,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_max_connections: 40,
+        }
+    }
+}
+
+impl TelegramConfig {
+    fn validate(&self, server: &ServerConfig) -> Result<(), ConfigError> {
+        let Some(url) = &self.webhook_url else { return Ok(()) };
+        const NAME: &str = "telegram.webhook_url (CABINET_WEBHOOK_URL)";
+        let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid { name: NAME, message: e.to_string() })?;
+        if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+            return Err(ConfigError::Invalid { name: NAME, message: "expected https://HOST/PATH".into() });
+        }
+        if server.listen.is_none() {
+            return Err(ConfigError::Missing {
+                name: "server.listen (CABINET_LISTEN)",
+                message: "webhook mode serves the webhook on the HTTP server, e.g. 0.0.0.0:8080".into(),
+            });
+        }
+        if let Some(secret) = &self.webhook_secret {
+            let s = secret.expose_secret();
+            if s.is_empty() || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(ConfigError::Invalid {
+                    name: "telegram.webhook_secret (CABINET_WEBHOOK_SECRET)",
+                    message: "expected 1 to 256 of A-Z a-z 0-9 _ -".into(),
+                });
+            }
+        }
+        if !(1..=100).contains(&self.webhook_max_connections) {
+            return Err(ConfigError::Invalid {
+                name: "telegram.webhook_max_connections (CABINET_WEBHOOK_MAX_CONNECTIONS)",
+                message: "expected 1..=100".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl ServerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(listen) = &self.listen {
+            listen.parse::<std::net::SocketAddr>().map_err(|_| ConfigError::Invalid {
+                name: "server.listen (CABINET_LISTEN)",
+                message: format!("{listen:?} is not an address and port such as 0.0.0.0:8080"),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -739,6 +818,23 @@ impl Config {
         Ok(config)
     }
 
+    /// The config with `cabinet run`'s flags over it (`--listen`, `--webhook-url`), checked
+    /// again.
+    pub fn with_run_flags(
+        mut self,
+        listen: Option<String>,
+        webhook_url: Option<String>,
+    ) -> Result<Config, ConfigError> {
+        if listen.is_some() {
+            self.server.listen = listen;
+        }
+        if webhook_url.is_some() {
+            self.telegram.webhook_url = webhook_url;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
     /// Parses a TOML configuration text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
@@ -757,6 +853,19 @@ impl Config {
         let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = non_empty("TELOXIDE_TOKEN") {
             self.telegram.token = Some(SecretString::from(v.trim().to_owned()));
+        }
+        if let Some(v) = non_empty("CABINET_LISTEN") {
+            let v = v.trim();
+            self.server.listen = if v.eq_ignore_ascii_case("off") { None } else { Some(v.to_owned()) };
+        }
+        if let Some(v) = non_empty("CABINET_WEBHOOK_URL") {
+            self.telegram.webhook_url = Some(v.trim().to_owned());
+        }
+        if let Some(v) = non_empty("CABINET_WEBHOOK_SECRET") {
+            self.telegram.webhook_secret = Some(SecretString::from(v.trim().to_owned()));
+        }
+        if let Some(v) = non_empty("CABINET_WEBHOOK_MAX_CONNECTIONS") {
+            self.telegram.webhook_max_connections = parse_number("CABINET_WEBHOOK_MAX_CONNECTIONS", &v)?;
         }
         if let Some(v) = non_empty("TELOXIDE_API_URL") {
             self.telegram.api_url = Some(v);
@@ -978,6 +1087,8 @@ impl Config {
         self.step_up.validate()?;
         self.backends.validate()?;
         self.validate_events()?;
+        self.server.validate()?;
+        self.telegram.validate(&self.server)?;
         self.llm.validate()
     }
 
@@ -1181,6 +1292,40 @@ mod tests {
         assert_eq!(config.loyalty.offers, LoyaltyConfig::default().offers);
         assert_eq!(config.booking.reconcile_minutes, BookingConfig::default().reconcile_minutes);
         assert!(!config.step_up.enabled());
+    }
+
+    #[test]
+    fn the_server_is_off_unless_listen_is_set_and_a_webhook_needs_it() {
+        let config = Config::load_with(None, env_of(&[])).unwrap();
+        assert_eq!((config.server.listen.as_deref(), config.telegram.webhook_url.as_deref()), (None, None));
+        assert_eq!(config.telegram.webhook_max_connections, 40);
+        let config = Config::load_with(None, env_of(&[("CABINET_LISTEN", "0.0.0.0:8080")])).unwrap();
+        assert_eq!(config.server.listen.as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(Config::load_with(None, env_of(&[("CABINET_LISTEN", "off")])).unwrap().server.listen, None);
+        let err = Config::load_with(None, env_of(&[("CABINET_LISTEN", "8080")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_LISTEN"), "{err}");
+
+        let hook = ("CABINET_WEBHOOK_URL", "https://bot.example.com/telegram");
+        let err = Config::load_with(None, env_of(&[hook])).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+        let listen = ("CABINET_LISTEN", "127.0.0.1:8080");
+        let config = Config::load_with(None, env_of(&[hook, listen, ("CABINET_WEBHOOK_SECRET", "s3cret_-X")])).unwrap();
+        assert_eq!(config.telegram.webhook_url.as_deref(), Some(hook.1));
+        assert_eq!(
+            config.telegram.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned()),
+            Some("s3cret_-X".into())
+        );
+        let err =
+            Config::load_with(None, env_of(&[hook, listen, ("CABINET_WEBHOOK_SECRET", "no spaces")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_WEBHOOK_SECRET"), "{err}");
+        let err =
+            Config::load_with(None, env_of(&[hook, listen, ("CABINET_WEBHOOK_MAX_CONNECTIONS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_WEBHOOK_MAX_CONNECTIONS"), "{err}");
+        let err = Config::load_with(None, env_of(&[("CABINET_WEBHOOK_URL", "bot.example.com"), listen])).unwrap_err();
+        assert!(err.to_string().contains("CABINET_WEBHOOK_URL"), "{err}");
+        // `cabinet run --webhook-url` is checked the same way.
+        let err = Config::load_with(None, env_of(&[])).unwrap().with_run_flags(None, Some(hook.1.into())).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
     }
 
     #[test]

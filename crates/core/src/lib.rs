@@ -31,5 +31,6 @@ pub mod i18n;
 pub mod jobs;
 pub mod nlu;
 pub mod pdf;
+pub mod server;
 pub mod store;
 pub mod testenv;

@@ -339,6 +339,7 @@ pub(crate) async fn answer_button(bot: &Bot, q: &CallbackQuery, toast: Option<St
         request = request.text(text);
     }
     if let Err(error) = request.await {
+        crate::server::metrics::telegram_error(&error);
         tracing::info!(user = q.from.id.0, %error, "a button press could not be answered; acting on it anyway");
     }
 }

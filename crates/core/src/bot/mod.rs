@@ -287,6 +287,7 @@ pub fn schema(observer: Option<Arc<dyn UpdateObserver>>) -> UpdateHandler<BotErr
         .branch(staff::schema())
         .branch(button_presses())
         .branch(Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout));
+    let tree = tree::measured().chain(tree);
     match observer {
         Some(observer) => tree::observed(observer).chain(tree),
         None => tree,

@@ -285,10 +285,12 @@ pub async fn send(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
                 let _ = ctx.store.log_message(binding.chat_id, "out", &text, now).await;
             }
             // Blocked the bot: nobody to remind in this chat.
-            Err(teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
+            Err(error @ teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
+                crate::server::metrics::telegram_error(&error);
                 tracing::info!(chat = binding.chat_id, "a reminder's chat has blocked the bot");
             }
             Err(error) => {
+                crate::server::metrics::telegram_error(&error);
                 let _ = ctx.store.forget_reminder(&appointment.id, &payload.kind, binding.chat_id).await;
                 return Err(retry(error.to_string()));
             }

@@ -95,6 +95,30 @@ where
     )
 }
 
+/// A handler that lets the rest of the tree run, then counts the update by its kind and
+/// records how long it took (`cabinet_updates_total`, `cabinet_update_seconds`).
+pub(super) fn measured() -> UpdateHandler<BotError> {
+    dptree::from_fn_with_description(
+        DpHandlerDescription::entry(),
+        move |deps: DependencyMap, cont| async move {
+            let update: Arc<Update> = deps.get();
+            let started = std::time::Instant::now();
+            let result = cont(deps).await;
+            crate::server::metrics::record_update(
+                crate::server::metrics::update_kind(&update),
+                started.elapsed().as_secs_f64(),
+            );
+            result
+        },
+        HandlerSignature::Other {
+            obligations: BTreeMap::new(),
+            guaranteed_outcomes: BTreeSet::new(),
+            conditional_outcomes: BTreeSet::new(),
+            continues: true,
+        },
+    )
+}
+
 /// A handler that lets the rest of the tree run, then tells `observer` the update is done.
 pub(super) fn observed(observer: Arc<dyn UpdateObserver>) -> UpdateHandler<BotError> {
     dptree::from_fn_with_description(

@@ -166,6 +166,7 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         turn.set_state(State::ready()).await?;
     }
     // A capability the business lacks: said politely, its system never asked.
+    metrics::counter!("cabinet_intents_total", "intent" => intent.as_str()).increment(1);
     if !turn.ctx.settings.capabilities.serves(intent) {
         return general::absent(turn).await;
     }

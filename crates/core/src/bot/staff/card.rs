@@ -28,7 +28,8 @@ pub(super) async fn post_card(ctx: &Ctx, bot: &Bot, case: &SupportCase, customer
     match ensure_topic(ctx, bot, customer, &SupportCase { open: false, ..case.clone() }).await {
         Ok(_) => {}
         // Telegram asks to wait: the card waits its turn (its topic is made then).
-        Err(BotError::Telegram(teloxide::RequestError::RetryAfter(after))) => {
+        Err(BotError::Telegram(error @ teloxide::RequestError::RetryAfter(after))) => {
+            crate::server::metrics::telegram_error(&error);
             ctx.support
                 .limiter
                 .pause_until(ctx.clock.now() + Duration::from_std(after.duration()).unwrap_or(Duration::seconds(1)));

@@ -80,6 +80,12 @@ impl Reason {
 /// Opens (or continues) a case for the customer and tells them what happens next. Without a
 /// staff group, the support hours are given instead.
 pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) -> HandlerResult {
+    let label = match reason {
+        Reason::Requested => "requested",
+        Reason::Complaint => "complaint",
+        Reason::Misunderstood => "misunderstood",
+    };
+    metrics::counter!("cabinet_escalations_total", "reason" => label).increment(1);
     let ctx = &turn.ctx;
     let (Some(_), Some(binding)) = (staff_chat(ctx), turn.binding.as_ref()) else {
         let hours = ctx.settings.support_hours.clone();

@@ -138,7 +138,8 @@ async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> Ha
     let told = bot.send_message(customer_chat, text).parse_mode(ParseMode::Html).reply_markup(markup).await;
     let note = match told {
         Ok(_) => st(ctx, "support-closed", &[("name", Arg::from(staff_name))]),
-        Err(teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
+        Err(error @ teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
+            crate::server::metrics::telegram_error(&error);
             ctx.store.set_case_unreachable(case.id, true).await?;
             st(ctx, "support-customer-blocked", &[])
         }

@@ -218,7 +218,8 @@ pub async fn post(ctx: &Ctx, bot: &Bot, post: StaffPost) -> Result<(), BotError>
     };
     match slot {
         Ok(()) => match deliver(ctx, bot, &post).await {
-            Err(BotError::Telegram(teloxide::RequestError::RetryAfter(after))) => {
+            Err(BotError::Telegram(error @ teloxide::RequestError::RetryAfter(after))) => {
+                crate::server::metrics::telegram_error(&error);
                 let until = now + Duration::from_std(after.duration()).unwrap_or(Duration::seconds(1));
                 ctx.support.limiter.pause_until(until);
                 queue(ctx, &post, until).await
@@ -289,7 +290,8 @@ pub async fn send_queued(ctx: &Ctx, bot: &Bot, post: &StaffPost) -> Result<(), J
     }
     match deliver(ctx, bot, post).await {
         Ok(()) => Ok(()),
-        Err(BotError::Telegram(teloxide::RequestError::RetryAfter(after))) => {
+        Err(BotError::Telegram(error @ teloxide::RequestError::RetryAfter(after))) => {
+            crate::server::metrics::telegram_error(&error);
             let until = now + Duration::from_std(after.duration()).unwrap_or(Duration::seconds(1));
             ctx.support.limiter.pause_until(until);
             Err(JobError::Retry { at: until, reason: "Telegram asked to wait (429)".into() })

@@ -144,7 +144,8 @@ async fn relay_to_customer(ctx: &Ctx, bot: &Bot, msg: &Message, case: &SupportCa
             }
             Ok(())
         }
-        Err(teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
+        Err(error @ teloxide::RequestError::Api(teloxide::ApiError::BotBlocked)) => {
+            crate::server::metrics::telegram_error(&error);
             ctx.store.set_case_unreachable(case.id, true).await?;
             post_to_topic(ctx, bot, case, st(ctx, "support-customer-blocked", &[])).await
         }
