@@ -44,6 +44,8 @@ pub struct Config {
     pub support: SupportConfig,
     pub backends: BackendsConfig,
     pub business: BusinessConfig,
+    /// `[notify]`: the notifications outbox.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// Business-wide facts (`[business]`), over what the `directory` backend says: each one set
@@ -851,10 +853,12 @@ impl Config {
             }
         }
         self.backends.secrets_from(&non_empty);
+        self.notify.apply_env(&env)?;
         Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.notify.validate()?;
         let url = self.database.url.as_str();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid {

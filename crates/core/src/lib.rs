@@ -29,6 +29,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod nlu;
+pub mod notify;
 pub mod pdf;
 pub mod store;
 pub mod testenv;
