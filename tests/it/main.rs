@@ -11,6 +11,7 @@ mod conversations;
 mod demo;
 mod http_backend;
 mod nlu;
+mod notify;
 mod ops;
 mod store;
 mod support;

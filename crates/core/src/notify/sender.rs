@@ -25,8 +25,9 @@ use crate::bot::keyboards::Buttons;
 /// How long a claim holds a notification (by the clock) before another sender may take it.
 const LEASE: Duration = Duration::minutes(1);
 
-/// How many notifications are claimed at once.
-const BATCH: u32 = 20;
+/// How many notifications are claimed at once, at most (fewer at a low rate: a batch is
+/// what may go at once, a tenth of a second's worth).
+const MAX_BATCH: u32 = 20;
 
 /// The least time between two messages to one chat.
 const PER_CHAT: Duration = Duration::seconds(1);
@@ -136,6 +137,8 @@ pub struct Sender {
     pace: Mutex<Pace>,
     /// This sender's claims carry it: only the claimer moves a claimed row on.
     token: String,
+    /// How many are claimed at once.
+    batch: u32,
     /// Held for the length of a tick.
     tick: tokio::sync::Mutex<()>,
 }
@@ -145,7 +148,8 @@ impl Sender {
     pub fn new(ctx: Arc<Ctx>, bot: Bot) -> Sender {
         let per_second = ctx.settings.notify.per_second;
         let token = format!("{:032x}", rand::random::<u128>());
-        Sender { ctx, bot, pace: Mutex::new(Pace::new(per_second)), token, tick: tokio::sync::Mutex::new(()) }
+        let batch = per_second.div_ceil(10).clamp(1, MAX_BATCH);
+        Sender { ctx, bot, pace: Mutex::new(Pace::new(per_second)), token, batch, tick: tokio::sync::Mutex::new(()) }
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
@@ -169,7 +173,7 @@ impl Sender {
                 report.paused = true;
                 break;
             }
-            let batch = outbox::claim(store, now, BATCH, now + LEASE, &self.token)
+            let batch = outbox::claim(store, now, self.batch, now + LEASE, &self.token)
                 .await
                 .context("cannot claim due notifications")?;
             if batch.is_empty() {
