@@ -9,7 +9,9 @@
 //!   sandbox, and the sandboxed demo bot ([`replay::harness`]) that the demo and tests run.
 //! - `src/`: [`cli`] (`run`, `demo`, `migrate`, `import`, `replay`, `classify`) and [`demo`].
 
-pub use cabinet_core::{adapters, app, bot, clock, config, domain, error, i18n, jobs, nlu, notify, pdf, store, testenv};
+pub use cabinet_core::{
+    adapters, app, bot, clock, config, domain, error, i18n, jobs, nlu, notify, pdf, store, testenv,
+};
 pub use cabinet_replay as replay;
 pub use cabinet_sandbox as sandbox;
 

@@ -360,7 +360,10 @@ async fn two_hundred_notifications_go_once_each_within_the_configured_rate() {
     let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
     let chats = bind_many(&bot, &bot.store, 100_000, 200).await;
     for i in 0..200 {
-        notifier(&bot).enqueue(text(&format!("R{i}"), &format!("r{i}"), Category::Service, Urgency::Urgent)).await.unwrap();
+        notifier(&bot)
+            .enqueue(text(&format!("R{i}"), &format!("r{i}"), Category::Service, Urgency::Urgent))
+            .await
+            .unwrap();
     }
     let times = send_all(&bot, &[bot.notifier.as_ref()], 200, Duration::milliseconds(10)).await;
 
@@ -397,7 +400,10 @@ async fn two_senders_over_one_postgresql_send_each_notification_once() {
     let bot = SandboxedBot::start(options).await.unwrap();
     let chats = bind_many(&bot, &bot.store, 200_000, 100).await;
     for i in 0..100 {
-        notifier(&bot).enqueue(text(&format!("R{i}"), &format!("p{i}"), Category::Service, Urgency::Urgent)).await.unwrap();
+        notifier(&bot)
+            .enqueue(text(&format!("R{i}"), &format!("p{i}"), Category::Service, Urgency::Urgent))
+            .await
+            .unwrap();
     }
     let other_bot = teloxide::Bot::new(bot.sandbox.token()).set_api_url(bot.sandbox.api_url());
     let other = notify::Sender::new(bot.ctx.clone(), other_bot);

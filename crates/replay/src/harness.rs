@@ -17,10 +17,10 @@ use cabinet_core::app::{
     build_ctx, builtin, demo_clock, dispatcher, job_scheduler, open_store, register_commands, start_notifications,
 };
 use cabinet_core::bot::{Ctx, UpdateObserver};
-use cabinet_core::notify::{Sender, SenderLoop, TickReport};
 use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
 use cabinet_core::config::{BackendsConfig, Config, HTTP_BACKEND};
 use cabinet_core::jobs::Scheduler;
+use cabinet_core::notify::{Sender, SenderLoop, TickReport};
 use cabinet_core::store::Store;
 use cabinet_sandbox::{HandledHook, Sandbox};
 use chrono::{DateTime, Utc};

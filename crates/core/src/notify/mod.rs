@@ -267,9 +267,8 @@ impl QuietHours {
             return Ok(None);
         }
         let (start, end) = text.split_once('-').ok_or_else(|| format!("{text:?} is not HH:MM-HH:MM"))?;
-        let time = |t: &str| {
-            NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| format!("{text:?} is not HH:MM-HH:MM"))
-        };
+        let time =
+            |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| format!("{text:?} is not HH:MM-HH:MM"));
         let (start, end) = (time(start)?, time(end)?);
         if start == end {
             return Err(format!("{text:?} starts and ends at the same time"));
@@ -347,6 +346,11 @@ pub mod status {
 
 /// The Telegram account's language and whether it can be reached, recorded as they write to
 /// the bot: called on every update of a private chat. Writing again clears a block.
-pub async fn seen(store: &Store, telegram_user_id: i64, telegram_locale: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
+pub async fn seen(
+    store: &Store,
+    telegram_user_id: i64,
+    telegram_locale: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     store::seen(store, telegram_user_id, telegram_locale, now).await
 }

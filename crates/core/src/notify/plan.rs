@@ -26,12 +26,7 @@ pub const PLAN_TIME: NaiveTime = NaiveTime::from_hms_opt(10, 0, 0).expect("a val
 /// The plan's job for local `date`, due at `run_at`: its key is the date, so replicas and
 /// restarts schedule it once.
 fn plan_job(date: NaiveDate, run_at: DateTime<Utc>) -> NewJob {
-    NewJob {
-        key: format!("{PLAN_KIND}:{date}"),
-        kind: PLAN_KIND.to_owned(),
-        payload: serde_json::Value::Null,
-        run_at,
-    }
+    NewJob { key: format!("{PLAN_KIND}:{date}"), kind: PLAN_KIND.to_owned(), payload: serde_json::Value::Null, run_at }
 }
 
 /// At start-up: today's plan, due now (when it has not run today yet).

@@ -18,7 +18,7 @@ use teloxide::types::{ChatId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use super::store::{self as outbox, Notification};
-use super::{status, render};
+use super::{render, status};
 use crate::bot::Ctx;
 use crate::bot::keyboards::Buttons;
 
@@ -257,10 +257,9 @@ impl Sender {
         let user = store.user(user_id).await?;
         let locale = match user.as_ref().and_then(|u| u.locale) {
             Some(locale) => locale,
-            None => crate::domain::Locale::from_telegram(
-                recipient.telegram_locale.as_deref(),
-                ctx.settings.default_locale,
-            ),
+            None => {
+                crate::domain::Locale::from_telegram(recipient.telegram_locale.as_deref(), ctx.settings.default_locale)
+            }
         };
         let buttons = Buttons { codec: &ctx.codec, epoch: user.as_ref().map_or(0, |u| u.epoch), user_id };
         let rendered = render::render(ctx, locale, &message, &buttons);
@@ -296,8 +295,7 @@ impl Sender {
             }
             Err(RequestError::Api(error)) if blocked(&error) => {
                 outbox::mark_unreachable(store, user_id, now).await?;
-                outbox::mark_not_sent(store, n.id, &error.to_string(), None, true, status::SKIPPED_UNREACHABLE)
-                    .await?;
+                outbox::mark_not_sent(store, n.id, &error.to_string(), None, true, status::SKIPPED_UNREACHABLE).await?;
                 tracing::info!(notification = n.id, "the customer cannot be reached (blocked the bot)");
                 Ok(Outcome::Skipped)
             }

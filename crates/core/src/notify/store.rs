@@ -19,7 +19,7 @@ pub struct Notification {
     pub urgent: bool,
     pub kind: String,
     pub params: serde_json::Value,
-    /// One of [`status`]'s.
+    /// One of [`super::status`]'s.
     pub status: String,
     /// Sends tried (a 429 is not counted).
     pub attempts: i64,
@@ -74,11 +74,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Notification> {
     })
 }
 
-pub(super) async fn enqueue(
-    store: &Store,
-    n: &NewNotification,
-    now: DateTime<Utc>,
-) -> StoreResult<super::Enqueued> {
+pub(super) async fn enqueue(store: &Store, n: &NewNotification, now: DateTime<Utc>) -> StoreResult<super::Enqueued> {
     let (kind, params) = n.message.to_parts();
     let inserted = sqlx::query(
         "INSERT INTO notifications (idempotency_key, customer_id, category, urgent, kind, params, status, \
@@ -303,7 +299,10 @@ pub async fn recipient(store: &Store, user: i64) -> StoreResult<Recipient> {
     .await?;
     let Some(row) = row else { return Ok(Recipient::default()) };
     let c = Cols::new(&row, "notification_recipients");
-    Ok(Recipient { telegram_locale: c.opt_text("telegram_locale")?, unreachable_since: c.opt_time("unreachable_since")? })
+    Ok(Recipient {
+        telegram_locale: c.opt_text("telegram_locale")?,
+        unreachable_since: c.opt_time("unreachable_since")?,
+    })
 }
 
 pub(super) async fn mark_unreachable(store: &Store, user: i64, now: DateTime<Utc>) -> StoreResult<()> {
