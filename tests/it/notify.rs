@@ -264,6 +264,11 @@ async fn notifications_toggles_categories_and_a_turned_off_one_is_skipped() {
     // Off again: the keyboard says so.
     press(&bot, &user, "Платежи").await;
     assert_eq!(labels(&bot)[1], "Платежи ✅");
+
+    // /forget deletes the choices with the rest: news is off again.
+    assert!(notify::preferences(&bot.store, user.id).await.unwrap().wants(Category::News));
+    say(&bot, &user, "/forget").await;
+    assert!(!notify::preferences(&bot.store, user.id).await.unwrap().wants(Category::News));
     bot.stop().await;
 }
 
@@ -408,10 +413,11 @@ async fn two_senders_over_one_postgresql_send_each_notification_once() {
     let other_bot = teloxide::Bot::new(bot.sandbox.token()).set_api_url(bot.sandbox.api_url());
     let other = notify::Sender::new(bot.ctx.clone(), other_bot);
     // The two tick at once, as two processes would.
+    let (mut by_first, mut by_second) = (0, 0);
     for _ in 0..2_000 {
         let (a, b) = tokio::join!(bot.notifier.tick(), other.tick());
-        a.unwrap();
-        b.unwrap();
+        by_first += a.unwrap().sent;
+        by_second += b.unwrap().sent;
         if notify::count_with_status(&bot.store, status::SENT).await.unwrap() == 100 {
             break;
         }
@@ -422,6 +428,8 @@ async fn two_senders_over_one_postgresql_send_each_notification_once() {
         assert_eq!(sent_with(&bot, *chat, &format!("Новость p{i}")).len(), 1);
     }
     assert_eq!(notify::count_with_status(&bot.store, status::SENT).await.unwrap(), 100);
+    // Both took part (the background loop of the first may have sent some too).
+    assert!(by_second > 0, "the second sender sent nothing ({by_first} by the first)");
     bot.stop().await;
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
     admin.close().await;

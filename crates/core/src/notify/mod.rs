@@ -47,7 +47,8 @@ pub use self::plan::{PLAN_KIND, plan_account_reminders, run_plan, start as start
 pub use self::render::Rendered;
 pub use self::sender::{Sender, SenderLoop, TickReport};
 pub use self::store::{
-    Notification, Preferences, Recipient, all, count_with_status, of_customer, preferences, recipient, set_preference,
+    Notification, Preferences, Recipient, all, count_with_status, forget_account, of_customer, preferences, recipient,
+    set_preference,
 };
 
 use crate::adapters::CustomerId;
@@ -353,4 +354,75 @@ pub async fn seen(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     store::seen(store, telegram_user_id, telegram_locale, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::*;
+
+    fn local(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn quiet_hours_over_midnight_end_the_next_morning() {
+        let quiet = QuietHours::parse("22:00-09:00").unwrap().unwrap();
+        assert_eq!(quiet.end_after(local("2025-01-11 23:00")), Some(local("2025-01-12 09:00")));
+        assert_eq!(quiet.end_after(local("2025-01-12 03:00")), Some(local("2025-01-12 09:00")));
+        assert_eq!(quiet.end_after(local("2025-01-12 22:00")), Some(local("2025-01-13 09:00")));
+        assert_eq!(quiet.end_after(local("2025-01-12 09:00")), None);
+        assert_eq!(quiet.end_after(local("2025-01-12 21:59")), None);
+    }
+
+    #[test]
+    fn quiet_hours_within_a_day_and_none() {
+        let quiet = QuietHours::parse("13:00-14:00").unwrap().unwrap();
+        assert_eq!(quiet.end_after(local("2025-01-11 13:30")), Some(local("2025-01-11 14:00")));
+        assert_eq!(quiet.end_after(local("2025-01-11 14:00")), None);
+        assert_eq!(QuietHours::parse("").unwrap(), None);
+        assert!(QuietHours::parse("22:00").is_err());
+        assert!(QuietHours::parse("25:00-09:00").is_err());
+        assert!(QuietHours::parse("09:00-09:00").is_err());
+    }
+
+    #[test]
+    fn a_message_round_trips_through_its_kind_and_params() {
+        let message = Message::PaymentDue {
+            date: NaiveDate::from_ymd_opt(2025, 1, 15).unwrap(),
+            amount: Decimal::from(890),
+            currency: "KZT".into(),
+        };
+        let (kind, params) = message.to_parts();
+        assert_eq!(kind, "payment_due");
+        assert_eq!(Message::from_parts(&kind, &params), Some(message));
+        assert_eq!(Message::from_parts("unknown", &params), None);
+    }
+
+    #[test]
+    fn news_is_opt_in_and_the_rest_opt_out() {
+        for category in Category::ALL {
+            assert_eq!(Category::parse(category.as_str()), Some(category));
+            assert_eq!(category.on_by_default(), category != Category::News);
+        }
+    }
+
+    #[test]
+    fn the_config_is_checked() {
+        assert!(NotifyConfig::default().validate().is_ok());
+        let bad = NotifyConfig { per_second: 0, ..NotifyConfig::default() };
+        assert!(bad.validate().is_err());
+        let bad = NotifyConfig { quiet_hours: "late".into(), ..NotifyConfig::default() };
+        assert!(bad.validate().is_err());
+        let mut config = NotifyConfig::default();
+        let env = |name: &str| match name {
+            "CABINET_NOTIFY_PER_SECOND" => Some("12".to_owned()),
+            "CABINET_NOTIFY_QUIET_HOURS" => Some(String::new()),
+            _ => None,
+        };
+        config.apply_env(&env).unwrap();
+        assert_eq!(config.per_second, 12);
+        assert_eq!(NotifySettings::from_config(&config).unwrap().quiet_hours, None);
+    }
 }

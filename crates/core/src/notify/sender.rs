@@ -382,3 +382,42 @@ impl SenderLoop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_736_571_600, 0).unwrap() + Duration::milliseconds(ms)
+    }
+
+    #[test]
+    fn the_pace_follows_the_clock_globally_and_per_chat() {
+        // 10 a second: a burst of one, then one every 100 ms.
+        let mut pace = Pace::new(10);
+        assert_eq!(pace.take(1, t(0)), Ok(()));
+        assert_eq!(pace.take(2, t(0)), Err(t(100)));
+        assert_eq!(pace.take(2, t(100)), Ok(()));
+        // The first chat waits a second after its message, whatever the global rate.
+        assert_eq!(pace.take(1, t(200)), Err(t(1000)));
+        assert_eq!(pace.take(3, t(200)), Ok(()));
+        assert_eq!(pace.take(1, t(1000)), Ok(()));
+    }
+
+    #[test]
+    fn a_pause_holds_every_chat_until_it_ends() {
+        let mut pace = Pace::new(30);
+        pace.pause_until(t(5000));
+        assert_eq!(pace.take(1, t(0)), Err(t(5000)));
+        assert_eq!(pace.take(2, t(4999)), Err(t(5000)));
+        assert_eq!(pace.take(2, t(5000)), Ok(()));
+    }
+
+    #[test]
+    fn the_pace_never_goes_back_with_the_clock() {
+        let mut pace = Pace::new(10);
+        assert_eq!(pace.take(1, t(1000)), Ok(()));
+        // The clock set back: the bucket does not refill.
+        assert!(pace.take(2, t(0)).is_err());
+    }
+}

@@ -357,6 +357,18 @@ pub async fn preferences(store: &Store, user: i64) -> StoreResult<Preferences> {
     Ok(Preferences { categories })
 }
 
+/// Deletes what the outbox keeps of a Telegram account (its choices, its language, a block):
+/// `/forget`.
+pub async fn forget_account(store: &Store, user: i64) -> StoreResult<()> {
+    for table in ["notification_prefs", "notification_recipients"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE telegram_user_id = $1"))
+            .bind(user)
+            .execute(store.pool())
+            .await?;
+    }
+    Ok(())
+}
+
 /// Turns a category on or off for the account.
 pub async fn set_preference(
     store: &Store,
