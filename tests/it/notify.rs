@@ -434,3 +434,43 @@ async fn two_senders_over_one_postgresql_send_each_notification_once() {
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
     admin.close().await;
 }
+
+#[tokio::test]
+async fn a_send_cut_short_is_never_repeated_and_a_claim_cut_short_is_taken_again() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    // A customer bound to no account: skipped, and why is recorded.
+    notifier(&bot).enqueue(text("C2", "nobody", Category::Service, Urgency::Urgent)).await.unwrap();
+    // Two left behind by a sender that stopped: one mid-send (the intent recorded, the
+    // outcome not), one only claimed. Both leases have passed.
+    // (Enqueued for later, so that the background loop leaves them until they are set so.)
+    let later = |key: &str| NewNotification {
+        not_before: Some(bot.now() + Duration::days(1)),
+        ..text("C1", key, Category::Service, Urgency::Urgent)
+    };
+    let crashed = notifier(&bot).enqueue(later("mid-send")).await.unwrap();
+    let claimed = notifier(&bot).enqueue(later("claimed")).await.unwrap();
+    let passed = cabinet::store::time_to_db(bot.now() - Duration::seconds(1));
+    for (id, status) in [(crashed.id, "sending"), (claimed.id, "claimed")] {
+        sqlx::query("UPDATE notifications SET status = $1, locked_until = $2, claim_token = 'gone' WHERE id = $3")
+            .bind(status)
+            .bind(passed.clone())
+            .bind(id)
+            .execute(bot.store.pool())
+            .await
+            .unwrap();
+    }
+    bot.send_notifications().await.unwrap();
+
+    let unbound = stored(&bot, "nobody").await;
+    assert_eq!(unbound.status, status::SKIPPED_UNREACHABLE);
+    assert!(unbound.last_error.as_deref().unwrap_or_default().contains("no bound"), "{unbound:?}");
+    let lost = stored(&bot, "mid-send").await;
+    assert_eq!(lost.status, status::FAILED, "{lost:?}");
+    assert!(lost.last_error.as_deref().unwrap_or_default().contains("outcome unknown"), "{lost:?}");
+    assert!(sent_with(&bot, user.id, "Новость mid-send").is_empty(), "at most once: not sent again");
+    assert_eq!(stored(&bot, "claimed").await.status, status::SENT);
+    assert_eq!(sent_with(&bot, user.id, "Новость claimed").len(), 1);
+    bot.stop().await;
+}
