@@ -436,6 +436,7 @@ pub fn build_ctx_with_guard(
             reconcile: chrono::Duration::minutes(i64::from(config.booking.reconcile_minutes)),
         },
         capabilities: bot::Capabilities::from_config(&config.backends),
+        notify: crate::notify::NotifySettings::from_config(&config.notify)?,
     };
     let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {
         (Some(gateway), _) => Some(gateway),
@@ -715,6 +716,7 @@ async fn serve_updates(
     let menu = register_commands(&bot, &ctx, COMMANDS_BACKOFF);
     let store = ctx.store.clone();
     let jobs = JobLoop::start(job_scheduler(&ctx, &bot));
+    let notifications = start_notifications(&ctx, &bot).1;
     let mut dispatcher = dispatcher(bot.clone(), ctx, None);
     let dispatched = match webhook {
         Some((webhook, listener)) => {
@@ -729,6 +731,7 @@ async fn serve_updates(
     };
     menu.abort();
     jobs.stop().await;
+    notifications.stop().await;
     store.close().await;
     dispatched.context("cannot start receiving updates from Telegram (getMe failed)")?;
     tracing::info!("stopped");
@@ -838,6 +841,14 @@ impl JobLoop {
             let _ = task.await;
         }
     }
+}
+
+/// The notifications' sender over the bot's store and clock, sending with `bot`, and its
+/// loop, started ([`crate::notify`]).
+pub fn start_notifications(ctx: &Arc<Ctx>, bot: &Bot) -> (Arc<crate::notify::Sender>, crate::notify::SenderLoop) {
+    let sender = Arc::new(crate::notify::Sender::new(ctx.clone(), bot.clone()));
+    let task = crate::notify::SenderLoop::start(sender.clone());
+    (sender, task)
 }
 
 /// `cabinet import FILE`.

@@ -156,11 +156,13 @@ pub(super) async fn logout(turn: &Turn) -> HandlerResult {
 }
 
 /// /forget: deletes what the bot keeps about this person (binding, consent, dialogue
-/// state, chat history); the business's own records are not the bot's to delete.
+/// state, chat history, notification choices); the business's own records are not the bot's
+/// to delete.
 pub(super) async fn forget(turn: &Turn) -> HandlerResult {
     let store = &turn.ctx.store;
     let case = staff::case_of_this_chat(turn).await?;
     store.forget(turn.user_id, turn.chat.0, turn.ctx.clock.now()).await?;
+    crate::notify::forget_account(store, turn.user_id).await?;
     store.bump_epoch(turn.user_id).await?;
     if let Some(case) = case {
         staff::customer_left(&turn.ctx, &turn.bot, &case, "support-left-forget").await?;
