@@ -11,6 +11,7 @@ cmd-language = Language / Язык
 cmd-privacy = How your data is used
 cmd-logout = Log out
 cmd-forget = Delete my data
+cmd-notifications = Notifications
 
 ## Onboarding and consent
 consent-request =
@@ -55,7 +56,6 @@ capability-absent = That isn't available in this chat — here is what I can do:
 thanks-reply = You're welcome! 🙂
 unknown = I didn't quite get that. Try saying it differently or choose what you need:
 operator = It looks like I can't help with this myself. Support answers daily, { $hours } — describe what happened and a specialist will reply during working hours.
-not-yet = I can't do that in the chat yet. Here is what is available now:
 unsupported-content = I understand text and buttons. Please write in words what you need.
 error-too-long = That message is too long. Please write it shorter, in a sentence or two.
 error-unavailable = The system is not answering right now. Please try again in a minute.
@@ -395,3 +395,25 @@ support-detached-reply = ⚠️ The customer has left the chat of this case — 
 support-customer-back = ↩️ The customer is back in the chat and asked for a person — replies reach them again.
 support-not-staff = { $name }, only staff (the group's administrators) can answer customers and give the bot commands — nothing was sent.
 support-big-file = 📎 The customer sent a { $megabytes } MB file — over the Bot API limit (20 MB): the bot does not download or check it. The copy is below; open it in Telegram.
+
+## Notifications: the settings (/notifications) and what the bot sends first
+notifications-title = 🔔 Notifications. Tap a category to turn it on or off:
+notifications-on = { $category } ✅
+notifications-off = { $category } ❌
+notifications-category-orders = Orders
+notifications-category-payments = Payments
+notifications-category-bookings = Appointments
+notifications-category-news = News
+notifications-category-service = Service
+notify-payment-due = 💳 { $days ->
+        [0] Today
+        [1] Tomorrow
+       *[other] In { $days } days
+    }, { $date }, { $amount } will be charged for your plan. Top up in advance to keep your services running.
+notify-low-balance = ⚠️ Your balance is { $balance } — enough for about { $days } { $days ->
+        [one] day
+       *[other] days
+    }. Top up to keep your services running.
+notify-order-update = 📦 Order #{ $number }: its status has changed.
+notify-button-top-up = Top up
+notify-button-order = Where is it

@@ -11,6 +11,7 @@ cmd-language = Язык / Language
 cmd-privacy = Обработка данных
 cmd-logout = Выйти из кабинета
 cmd-forget = Удалить мои данные
+cmd-notifications = Уведомления
 
 ## Onboarding and consent
 consent-request =
@@ -55,7 +56,6 @@ capability-absent = Этого в чате нет — вот что я могу:
 thanks-reply = Пожалуйста! Обращайтесь 🙂
 unknown = Я не совсем понял. Попробуйте сказать иначе или выберите, что вас интересует:
 operator = Похоже, я не могу помочь с этим сам. Служба поддержки отвечает ежедневно, { $hours } — напишите, что случилось, и специалист ответит в рабочее время.
-not-yet = Этого я пока не умею в чате. Вот что доступно сейчас:
 unsupported-content = Я понимаю текст и кнопки. Напишите, пожалуйста, словами, что вас интересует.
 error-too-long = Сообщение слишком длинное. Напишите, пожалуйста, короче — в одном-двух предложениях.
 error-unavailable = Система сейчас не отвечает. Попробуйте, пожалуйста, через минуту.
@@ -400,3 +400,30 @@ support-detached-reply = ⚠️ Клиент вышел из чата этого
 support-customer-back = ↩️ Клиент снова в чате и позвал оператора — ответы снова доходят.
 support-not-staff = { $name }, отвечать клиентам и давать команды боту могут только сотрудники (администраторы группы) — ничего не отправлено.
 support-big-file = 📎 Клиент прислал файл { $megabytes } МБ — больше лимита Bot API (20 МБ): бот его не скачивает и не проверяет. Копия — ниже, открывайте в Telegram.
+
+## Notifications: the settings (/notifications) and what the bot sends first
+notifications-title = 🔔 Уведомления. Нажмите на категорию, чтобы включить или выключить её:
+notifications-on = { $category } ✅
+notifications-off = { $category } ❌
+notifications-category-orders = Заказы
+notifications-category-payments = Платежи
+notifications-category-bookings = Записи
+notifications-category-news = Новости
+notifications-category-service = Сервис
+notify-payment-due = 💳 { $days ->
+        [0] Сегодня
+        [1] Завтра
+       *[other] Через { $days } { $days ->
+            [one] день
+            [few] дня
+           *[many] дней
+        }
+    }, { $date }, спишется { $amount } по тарифу. Пополните баланс заранее, чтобы услуги работали без перерыва.
+notify-low-balance = ⚠️ На балансе { $balance } — хватит примерно на { $days } { $days ->
+        [one] день
+        [few] дня
+       *[many] дней
+    }. Пополните, чтобы услуги не отключились.
+notify-order-update = 📦 Заказ №{ $number }: статус изменился.
+notify-button-top-up = Пополнить
+notify-button-order = Где заказ

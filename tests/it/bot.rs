@@ -1573,7 +1573,11 @@ async fn absent_capabilities_leave_the_menu_help_and_commands_and_are_answered_p
 
     let help = say(&bot, &user, "/help").await;
     assert!(help.contains("Я умею:\n• показать баланс"), "{}", help.dump());
-    assert!(help.contains("«мои бонусы», «приведи друга».\nКоманды: /balance, /language,"), "{}", help.dump());
+    assert!(
+        help.contains("«мои бонусы», «приведи друга».\nКоманды: /balance, /notifications, /language,"),
+        "{}",
+        help.dump()
+    );
     for gone in ["где ваш заказ", "историю заказов", "записать на услугу", "/status", "/orders"]
     {
         assert!(!help.contains(gone), "{gone}: {}", help.dump());
@@ -1636,9 +1640,9 @@ async fn with_every_capability_present_help_reads_as_it_always_did() {
     identify(&bot, &user, "+77011234567").await;
     let help = say(&bot, &user, "/help").await;
     assert!(help.contains("— «повтори последний заказ»;\n• прислать документ"), "{}", help.dump());
-    assert!(
-        help.contains("«мои записи».\nКоманды: /balance, /status, /orders, /language, /privacy, /logout, /forget.")
-    );
+    assert!(help.contains(
+        "«мои записи».\nКоманды: /balance, /status, /orders, /notifications, /language, /privacy, /logout, /forget."
+    ));
     bot.stop().await;
 }
 

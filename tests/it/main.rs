@@ -13,6 +13,7 @@ mod demo;
 mod events;
 mod http_backend;
 mod nlu;
+mod notify;
 mod ops;
 mod store;
 mod support;

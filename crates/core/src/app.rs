@@ -420,6 +420,7 @@ pub fn build_ctx(
             reconcile: chrono::Duration::minutes(i64::from(config.booking.reconcile_minutes)),
         },
         capabilities: bot::Capabilities::from_config(&config.backends),
+        notify: crate::notify::NotifySettings::from_config(&config.notify)?,
     };
     let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {
         (Some(gateway), _) => Some(gateway),
@@ -609,11 +610,13 @@ pub async fn serve_telegram(bot: Bot, ctx: Arc<Ctx>, shutdown: impl Future<Outpu
     let menu = register_commands(&bot, &ctx, COMMANDS_BACKOFF);
     let store = ctx.store.clone();
     let jobs = JobLoop::start(job_scheduler(&ctx, &bot));
+    let notifications = start_notifications(&ctx, &bot).1;
     let mut dispatcher = dispatcher(bot.clone(), ctx, None);
     let listener = Polling::builder(bot).timeout(Duration::from_secs(25)).build();
     let dispatched = dispatch_until(&mut dispatcher, listener, shutdown).await;
     menu.abort();
     jobs.stop().await;
+    notifications.stop().await;
     store.close().await;
     dispatched.context("cannot start polling Telegram (getMe failed)")?;
     tracing::info!("stopped");
@@ -723,6 +726,14 @@ impl JobLoop {
             let _ = task.await;
         }
     }
+}
+
+/// The notifications' sender over the bot's store and clock, sending with `bot`, and its
+/// loop, started ([`crate::notify`]).
+pub fn start_notifications(ctx: &Arc<Ctx>, bot: &Bot) -> (Arc<crate::notify::Sender>, crate::notify::SenderLoop) {
+    let sender = Arc::new(crate::notify::Sender::new(ctx.clone(), bot.clone()));
+    let task = crate::notify::SenderLoop::start(sender.clone());
+    (sender, task)
 }
 
 /// `cabinet import FILE`.

@@ -46,6 +46,8 @@ pub struct Config {
     pub business: BusinessConfig,
     /// The events API (`POST /api/v1/events`): how its senders are authenticated.
     pub events: crate::events::EventsConfig,
+    /// `[notify]`: the notifications outbox.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// Business-wide facts (`[business]`), over what the `directory` backend says: each one set
@@ -859,10 +861,12 @@ impl Config {
         if let Some(v) = non_empty("CABINET_EVENTS_TOKEN") {
             self.events.token = Some(SecretString::from(v.trim().to_owned()));
         }
+        self.notify.apply_env(&env)?;
         Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.notify.validate()?;
         let url = self.database.url.as_str();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid {

@@ -30,6 +30,7 @@ pub mod events;
 pub mod i18n;
 pub mod jobs;
 pub mod nlu;
+pub mod notify;
 pub mod pdf;
 pub mod store;
 pub mod testenv;

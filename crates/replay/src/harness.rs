@@ -14,12 +14,13 @@ use cabinet_core::adapters::http::server::LocalServer;
 use cabinet_core::adapters::otp::{MemoryGateway, OtpGateway};
 use cabinet_core::app::{
     Business, DEMO_REQUISITES, JobLoop, SANDBOX_COMMANDS_BACKOFF, SANDBOX_PROVIDER_TOKEN, adapters_from_config,
-    build_ctx, builtin, demo_clock, dispatcher, job_scheduler, open_store, register_commands,
+    build_ctx, builtin, demo_clock, dispatcher, job_scheduler, open_store, register_commands, start_notifications,
 };
-use cabinet_core::bot::UpdateObserver;
+use cabinet_core::bot::{Ctx, UpdateObserver};
 use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
 use cabinet_core::config::{BackendsConfig, Config, HTTP_BACKEND};
 use cabinet_core::jobs::Scheduler;
+use cabinet_core::notify::{Sender, SenderLoop, TickReport};
 use cabinet_core::store::Store;
 use cabinet_sandbox::{HandledHook, Sandbox};
 use chrono::{DateTime, Utc};
@@ -54,11 +55,17 @@ pub struct SandboxedBot {
     /// The bot's scheduled jobs; its loop ticks in real time, [`SandboxedBot::run_due_jobs`]
     /// runs a tick at once.
     pub scheduler: Arc<Scheduler>,
+    /// The notifications' sender; its loop ticks in real time, [`SandboxedBot::send_notifications`]
+    /// runs a tick at once.
+    pub notifier: Arc<Sender>,
+    /// What the bot's handlers share (its store, clock, settings).
+    pub ctx: Arc<Ctx>,
     /// Stops the dispatcher's polling (see `cabinet_core::app::dispatch_until` on why not its
     /// shutdown token).
     stop_polling: Option<StopToken>,
     task: Option<tokio::task::JoinHandle<()>>,
     jobs: Option<JobLoop>,
+    notifications: Option<SenderLoop>,
     /// Registering the command menu (retried while Telegram refuses it).
     menu: Option<tokio::task::JoinHandle<()>>,
     /// The reference HTTP backend serving the adapters ([`SandboxOptions::http_backend`]).
@@ -169,7 +176,8 @@ impl SandboxedBot {
         let menu = register_commands(&bot, &ctx, SANDBOX_COMMANDS_BACKOFF);
         let scheduler = job_scheduler(&ctx, &bot);
         let jobs = JobLoop::start(scheduler.clone());
-        let mut dispatcher = dispatcher(bot.clone(), ctx, Some(observer(&sandbox)));
+        let (notifier, notifications) = start_notifications(&ctx, &bot);
+        let mut dispatcher = dispatcher(bot.clone(), ctx.clone(), Some(observer(&sandbox)));
         let mut listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
         let stop_polling = listener.stop_token();
         let task = tokio::spawn(async move {
@@ -181,6 +189,9 @@ impl SandboxedBot {
             clock: fixed,
             otp,
             scheduler,
+            notifier,
+            ctx,
+            notifications: Some(notifications),
             stop_polling: Some(stop_polling),
             task: Some(task),
             jobs: Some(jobs),
@@ -207,6 +218,12 @@ impl SandboxedBot {
         self.scheduler.run_due().await
     }
 
+    /// Runs a tick of the notifications' sender at the clock's now: what it sent is in the
+    /// sandbox when this returns.
+    pub async fn send_notifications(&self) -> anyhow::Result<TickReport> {
+        self.notifier.tick().await
+    }
+
     /// Stops the job loop and the dispatcher and waits for them: polling stops (the updates
     /// handled so far are confirmed to the sandbox) and the updates in hand are finished;
     /// then the database is closed. A dispatcher still busy after `DISPATCH_STOP_WAIT` (10 s:
@@ -217,6 +234,9 @@ impl SandboxedBot {
         }
         if let Some(jobs) = self.jobs.take() {
             jobs.stop().await;
+        }
+        if let Some(notifications) = self.notifications.take() {
+            notifications.stop().await;
         }
         if let Some(stop) = self.stop_polling.take() {
             stop.stop();

@@ -21,15 +21,17 @@ pub enum Command {
     Privacy,
     Forget,
     Logout,
+    Notifications,
 }
 
 /// The commands shown in Telegram's menu, with their description keys.
-pub const MENU: [(&str, &str); 9] = [
+pub const MENU: [(&str, &str); 10] = [
     ("start", "cmd-start"),
     ("balance", "cmd-balance"),
     ("status", "cmd-status"),
     ("orders", "cmd-orders"),
     ("help", "cmd-help"),
+    ("notifications", "cmd-notifications"),
     ("language", "cmd-language"),
     ("privacy", "cmd-privacy"),
     ("logout", "cmd-logout"),

@@ -1,5 +1,5 @@
 //! The small talk and the menu: greeting, help, the main menu, the language switch, privacy,
-//! what the bot cannot do yet, and content it does not read. Its buttons: the main menu, the
+//! what the business lacks, and content it does not read. Its buttons: the main menu, the
 //! language, «Согласен» and the answers to "did you mean…?".
 //!
 //! ```text
@@ -180,7 +180,7 @@ fn help_text(turn: &Turn) -> String {
     .filter(|(_, needs)| capabilities.has_all(needs))
     .map(|(key, _)| turn.t(key, &[]))
     .collect();
-    let commands = ["balance", "status", "orders", "language", "privacy", "logout", "forget"]
+    let commands = ["balance", "status", "orders", "notifications", "language", "privacy", "logout", "forget"]
         .into_iter()
         .filter(|name| capabilities.serves_command(name))
         .map(|name| format!("/{name}"))
@@ -200,11 +200,6 @@ fn help_text(turn: &Turn) -> String {
 /// What a capability the business lacks was asked for: «Этого в чате нет — …» with the menu.
 pub(super) async fn absent(turn: &Turn) -> HandlerResult {
     turn.say_with(turn.t("capability-absent", &[]), main_menu(turn)).await?;
-    Ok(())
-}
-
-pub(super) async fn not_yet(turn: &Turn) -> HandlerResult {
-    turn.say_with(turn.t("not-yet", &[]), main_menu(turn)).await?;
     Ok(())
 }
 

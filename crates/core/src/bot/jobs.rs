@@ -34,6 +34,7 @@ impl JobHandler for BotJobs {
     async fn plan(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
         if !self.started.load(Ordering::Acquire) {
             reminders::start(&self.ctx, now).await?;
+            crate::notify::start_planning(&self.ctx, now).await?;
             self.started.store(true, Ordering::Release);
         }
         Ok(())
@@ -46,6 +47,7 @@ impl JobHandler for BotJobs {
             sla::KIND => sla::run_sla(&self.ctx, &self.bot, job).await,
             relay::KIND => relay::run_relay(&self.ctx, &self.bot, job).await,
             outbox::KIND => outbox::run(&self.ctx, &self.bot, job).await,
+            crate::notify::PLAN_KIND => crate::notify::run_plan(&self.ctx, job).await,
             other => Err(JobError::Fail(format!("unknown job kind {other:?}"))),
         }
     }

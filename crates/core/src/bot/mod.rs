@@ -17,7 +17,7 @@
 //!   `account.rs` (the balance), `payments.rs` (top-ups), `orders.rs`, `documents.rs`,
 //!   `shop.rs` (repeat orders, an offer's order), `subscription.rs` (with `stepup.rs`, the
 //!   one-time codes), `booking.rs` (with `reminders.rs`, the reminder jobs), `loyalty.rs`
-//!   (bonuses, offers, referrals).
+//!   (bonuses, offers, referrals), `notifications.rs` (what notifications a customer receives).
 //! - [`staff`]: the staff group — cases, topics, the card, the relay, staff commands, SLA
 //!   re-pings, alerts and the group's outbox.
 //! - [`keyboards`]: signed button data and the checks every press goes through; [`state`]:
@@ -46,6 +46,7 @@ mod booking;
 mod documents;
 mod general;
 mod loyalty;
+pub(crate) mod notifications;
 mod onboarding;
 mod orders;
 mod payments;
@@ -117,6 +118,8 @@ pub struct Settings {
     /// The business's capabilities: an absent one's menus, help, commands and intents are
     /// answered politely and never reach its adapter.
     pub capabilities: Capabilities,
+    /// How notifications are sent ([`crate::notify`]).
+    pub notify: crate::notify::NotifySettings,
 }
 
 /// A capability a business may lack (`[backends]` set to `"none"`).
@@ -351,6 +354,7 @@ fn commands() -> UpdateHandler<BotError> {
             dptree::filter(|c: Command, turn: Turn| !turn.ctx.settings.capabilities.has_all(commands::needs_of(&c)))
                 .endpoint(turn!(general::absent)),
         )
+        .branch(case![Command::Notifications].endpoint(turn!(notifications::settings)))
         .branch(case![Command::Balance].endpoint(turn!(account::balance)))
         .branch(case![Command::Status].endpoint(turn!(orders::active)))
         .branch(case![Command::Orders].endpoint(turn!(orders::first_page)))
@@ -377,6 +381,7 @@ fn button_presses() -> UpdateHandler<BotError> {
                 .branch(subscription::buttons())
                 .branch(booking::buttons())
                 .branch(loyalty::buttons())
+                .branch(notifications::buttons())
                 .branch(staff::buttons())
                 .endpoint(keyboards::unknown),
         )

@@ -95,6 +95,8 @@ impl Turn {
     ) -> Result<Turn, BotError> {
         let user_id = from.id.0 as i64;
         let user = ctx.store.touch_user(user_id, chat.0).await?;
+        // Writing to the bot: reachable again, in the language Telegram says.
+        crate::notify::seen(&ctx.store, user_id, from.language_code.as_deref(), ctx.clock.now()).await?;
         let locale = user
             .locale
             .unwrap_or_else(|| Locale::from_telegram(from.language_code.as_deref(), ctx.settings.default_locale));

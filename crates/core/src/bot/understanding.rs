@@ -15,7 +15,9 @@ use super::general::GeneralButton;
 use super::general::{self, main_menu};
 use super::staff::{self, Reason};
 use super::state::State;
-use super::{HandlerResult, Turn, account, booking, documents, loyalty, orders, payments, shop, subscription};
+use super::{
+    HandlerResult, Turn, account, booking, documents, loyalty, notifications, orders, payments, shop, subscription,
+};
 use crate::error::BotError;
 use crate::nlu::llm::LlmAnswer;
 use crate::nlu::{Classification, Entities, Intent};
@@ -199,7 +201,7 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         Intent::BookingList => booking::list(turn).await,
         Intent::BookingReschedule => booking::reschedule(turn, &entities).await,
         Intent::BookingCancel => booking::cancel_request(turn).await,
-        Intent::Notifications => general::not_yet(turn).await,
+        Intent::Notifications => notifications::settings(turn).await,
         Intent::Unknown => misunderstood(turn).await,
     }
 }

@@ -154,10 +154,12 @@ const FIRST_SPLIT_VERSION: i64 = 100;
 /// cabinet's own records (versions 100..1000; the built-in backend's are 1000 and up).
 const SQLITE_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/sqlite/0100_cabinet_records.sql")),
+    (101, "notifications", include_str!("../../../../migrations/sqlite/0101_notifications.sql")),
     (102, "events", include_str!("../../../../migrations/sqlite/0102_events.sql")),
 ];
 const POSTGRES_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql")),
+    (101, "notifications", include_str!("../../../../migrations/postgres/0101_notifications.sql")),
     (102, "events", include_str!("../../../../migrations/postgres/0102_events.sql")),
 ];
 

@@ -1,0 +1,54 @@
+//! A notification's text and buttons, made at send time in the customer's language.
+
+use chrono::NaiveDate;
+use teloxide::types::InlineKeyboardMarkup;
+
+use super::Message;
+use crate::bot::Ctx;
+use crate::bot::keyboards::Buttons;
+use crate::domain::Locale;
+use crate::domain::datetime::format_date;
+use crate::domain::money::format_money;
+use crate::i18n::{Arg, escape_html};
+
+/// A notification as it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// HTML.
+    pub text: String,
+    pub keyboard: Option<InlineKeyboardMarkup>,
+}
+
+/// Days from `today` to `date` (0 when past).
+fn days_until(today: NaiveDate, date: NaiveDate) -> i64 {
+    (date - today).num_days().max(0)
+}
+
+/// `message` in `locale`, with its buttons for the customer `buttons` signs for.
+pub(super) fn render(ctx: &Ctx, locale: Locale, message: &Message, buttons: &Buttons<'_>) -> Rendered {
+    let t = |key: &str, args: &[(&str, Arg)]| ctx.i18n.t(locale, key, args);
+    let text = match message {
+        Message::PaymentDue { date, amount, currency } => {
+            let today = ctx.local_now().date();
+            t(
+                "notify-payment-due",
+                &[
+                    ("days", Arg::from(days_until(today, *date))),
+                    ("date", Arg::from(format_date(*date, locale))),
+                    ("amount", Arg::from(format_money(*amount, currency, locale))),
+                ],
+            )
+        }
+        Message::LowBalance { balance, currency, days } => t(
+            "notify-low-balance",
+            &[("balance", Arg::from(format_money(*balance, currency, locale))), ("days", Arg::from(*days))],
+        ),
+        Message::OrderUpdate { number } => t("notify-order-update", &[("number", Arg::from(number.as_str()))]),
+        Message::Text { texts } => texts
+            .get(locale.as_str())
+            .or_else(|| texts.get(ctx.settings.default_locale.as_str()))
+            .or_else(|| texts.values().next())
+            .map_or_else(String::new, |text| escape_html(text)),
+    };
+    Rendered { text, keyboard: crate::bot::notifications::keyboard(ctx, locale, buttons, message) }
+}

@@ -1,0 +1,384 @@
+//! The sender: claims due notifications and sends them at Telegram's rate (see the module
+//! documentation of [`super`] for the rules and the delivery guarantee).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use governor::clock::{Clock as _, FakeRelativeClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use super::store::{self as outbox, Notification};
+use super::{render, status};
+use crate::bot::Ctx;
+use crate::bot::keyboards::Buttons;
+
+/// How long a claim holds a notification (by the clock) before another sender may take it.
+const LEASE: Duration = Duration::minutes(1);
+
+/// How many notifications are claimed at once, at most (fewer at a low rate: a batch is
+/// what may go at once, a tenth of a second's worth).
+const MAX_BATCH: u32 = 20;
+
+/// The least time between two messages to one chat.
+const PER_CHAT: Duration = Duration::seconds(1);
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub sent: usize,
+    /// Skipped: opted out, unreachable or not bound.
+    pub skipped: usize,
+    /// Failed for good.
+    pub failed: usize,
+    /// Given back for later: the rate, quiet hours, a failed try to be retried.
+    pub deferred: usize,
+    /// Telegram asked to pause (429) during this tick.
+    pub paused: bool,
+}
+
+/// The pace of sending, by the injected clock: a GCRA bucket for all chats (`governor`, on a
+/// relative clock moved to follow the injected one), one message a second per chat, and the
+/// pause Telegram asked for.
+struct Pace {
+    clock: FakeRelativeClock,
+    /// The injected clock's time the relative clock was last moved to.
+    seen: Option<DateTime<Utc>>,
+    global: RateLimiter<NotKeyed, InMemoryState, FakeRelativeClock, NoOpMiddleware<governor::nanos::Nanos>>,
+    /// When each chat may be sent the next message.
+    chats: HashMap<i64, DateTime<Utc>>,
+    paused_until: Option<DateTime<Utc>>,
+}
+
+impl Pace {
+    fn new(per_second: u32) -> Pace {
+        let per_second = per_second.max(1);
+        // Smoothed: a burst of a tenth of a second's worth, so a tick every 100 ms keeps the rate.
+        let burst = NonZeroU32::new(per_second.div_ceil(10)).unwrap_or(NonZeroU32::MIN);
+        let period = StdDuration::from_nanos(1_000_000_000 / u64::from(per_second));
+        let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
+        let clock = FakeRelativeClock::default();
+        Pace {
+            global: RateLimiter::direct_with_clock(quota, clock.clone()),
+            clock,
+            seen: None,
+            chats: HashMap::new(),
+            paused_until: None,
+        }
+    }
+
+    /// Moves the relative clock to `now` (never back).
+    fn follow(&mut self, now: DateTime<Utc>) {
+        match self.seen {
+            Some(seen) if now > seen => {
+                self.clock.advance((now - seen).to_std().unwrap_or_default());
+                self.seen = Some(now);
+            }
+            Some(_) => {}
+            None => self.seen = Some(now),
+        }
+    }
+
+    fn paused(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.paused_until.filter(|until| *until > now)
+    }
+
+    /// Takes a place for a message to `chat` now, or says when one may be free.
+    fn take(&mut self, chat: i64, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+        if let Some(until) = self.paused(now) {
+            return Err(until);
+        }
+        if let Some(free) = self.chats.get(&chat).filter(|free| **free > now) {
+            return Err(*free);
+        }
+        self.follow(now);
+        if let Err(not_until) = self.global.check() {
+            let wait = not_until.wait_time_from(self.clock.now());
+            let wait = Duration::from_std(wait).unwrap_or(Duration::milliseconds(1)).max(Duration::nanoseconds(1));
+            return Err(now + wait);
+        }
+        if self.chats.len() > 10_000 {
+            self.chats.retain(|_, free| *free > now);
+        }
+        self.chats.insert(chat, now + PER_CHAT);
+        Ok(())
+    }
+
+    fn pause_until(&mut self, until: DateTime<Utc>) {
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+}
+
+/// How one notification went.
+enum Outcome {
+    Sent,
+    Skipped,
+    Failed,
+    Deferred,
+    /// The rate is used up for now: stop the tick.
+    RateFull,
+    /// Telegram asked to pause: stop the tick.
+    Paused,
+}
+
+/// Sends the due notifications.
+pub struct Sender {
+    ctx: Arc<Ctx>,
+    bot: Bot,
+    pace: Mutex<Pace>,
+    /// This sender's claims carry it: only the claimer moves a claimed row on.
+    token: String,
+    /// How many are claimed at once.
+    batch: u32,
+    /// Held for the length of a tick.
+    tick: tokio::sync::Mutex<()>,
+}
+
+impl Sender {
+    /// A sender over the bot's store, clock and settings (`ctx.settings.notify`), sending with `bot`.
+    pub fn new(ctx: Arc<Ctx>, bot: Bot) -> Sender {
+        let per_second = ctx.settings.notify.per_second;
+        let token = format!("{:032x}", rand::random::<u128>());
+        let batch = per_second.div_ceil(10).clamp(1, MAX_BATCH);
+        Sender { ctx, bot, pace: Mutex::new(Pace::new(per_second)), token, batch, tick: tokio::sync::Mutex::new(()) }
+    }
+
+    fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.pace.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One tick at the clock's now: notifications left mid-send by a stopped sender are
+    /// failed, then due ones are claimed and sent until none is due, the rate is used up or
+    /// Telegram asks for a pause.
+    pub async fn tick(&self) -> anyhow::Result<TickReport> {
+        let _tick = self.tick.lock().await;
+        let store = &self.ctx.store;
+        let now = self.ctx.clock.now();
+        let abandoned = outbox::fail_abandoned(store, now).await.context("cannot fail abandoned notifications")?;
+        if abandoned > 0 {
+            tracing::warn!(abandoned, "notifications left mid-send by a stopped sender are failed, not sent again");
+        }
+        let mut report = TickReport::default();
+        loop {
+            if self.pace().paused(now).is_some() {
+                report.paused = true;
+                break;
+            }
+            let batch = outbox::claim(store, now, self.batch, now + LEASE, &self.token)
+                .await
+                .context("cannot claim due notifications")?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut stop = false;
+            for notification in batch {
+                if stop {
+                    outbox::release(store, notification.id, &self.token, notification.next_attempt_at).await?;
+                    continue;
+                }
+                match self.handle(&notification, now).await? {
+                    Outcome::Sent => report.sent += 1,
+                    Outcome::Skipped => report.skipped += 1,
+                    Outcome::Failed => report.failed += 1,
+                    Outcome::Deferred => report.deferred += 1,
+                    Outcome::RateFull => {
+                        report.deferred += 1;
+                        stop = true;
+                    }
+                    Outcome::Paused => {
+                        report.deferred += 1;
+                        report.paused = true;
+                        stop = true;
+                    }
+                }
+            }
+            if stop {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Decides about one claimed notification and sends it when it may go.
+    async fn handle(&self, n: &Notification, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
+        let ctx = &self.ctx;
+        let store = &ctx.store;
+        let not_sent = |reason: &str, status: &str| {
+            let reason = reason.to_owned();
+            let status = status.to_owned();
+            async move { outbox::mark_not_sent(store, n.id, &reason, None, true, &status).await }
+        };
+        let (Some(message), Some(category)) = (n.message(), n.category()) else {
+            not_sent(&format!("unknown kind {:?} or category {:?}", n.kind, n.category), status::FAILED).await?;
+            return Ok(Outcome::Failed);
+        };
+        if !n.urgent
+            && let Some(quiet) = ctx.settings.notify.quiet_hours
+            && let Some(end) = quiet.end_after(ctx.to_local(now))
+        {
+            let tz = ctx.settings.time_zone;
+            let at = tz.from_local_datetime(&end).earliest().map_or(now + Duration::hours(1), |at| at.to_utc());
+            outbox::release(store, n.id, &self.token, at).await?;
+            return Ok(Outcome::Deferred);
+        }
+        // The account bound to the customer now (the latest bound, when there are several).
+        let binding = store.bindings_of(&n.customer_id).await?.into_iter().max_by_key(|b| b.bound_at);
+        let Some(binding) = binding else {
+            not_sent("the customer has no bound Telegram account", status::SKIPPED_UNREACHABLE).await?;
+            return Ok(Outcome::Skipped);
+        };
+        let user_id = binding.telegram_user_id;
+        let recipient = outbox::recipient(store, user_id).await?;
+        if recipient.unreachable_since.is_some() {
+            not_sent("the customer blocked the bot", status::SKIPPED_UNREACHABLE).await?;
+            return Ok(Outcome::Skipped);
+        }
+        if !outbox::preferences(store, user_id).await?.wants(category) {
+            not_sent(&format!("the customer turned off {}", category.as_str()), status::SKIPPED_OPTED_OUT).await?;
+            return Ok(Outcome::Skipped);
+        }
+        let chat = binding.chat_id;
+        let placed = self.pace().take(chat, now);
+        if let Err(free_at) = placed {
+            outbox::release(store, n.id, &self.token, free_at).await?;
+            // A busy chat holds back only its own notification; the rate or a pause, all.
+            let chat_busy = self.pace().chats.get(&chat).is_some_and(|f| *f == free_at);
+            return Ok(if chat_busy { Outcome::Deferred } else { Outcome::RateFull });
+        }
+        let user = store.user(user_id).await?;
+        let locale = match user.as_ref().and_then(|u| u.locale) {
+            Some(locale) => locale,
+            None => {
+                crate::domain::Locale::from_telegram(recipient.telegram_locale.as_deref(), ctx.settings.default_locale)
+            }
+        };
+        let buttons = Buttons { codec: &ctx.codec, epoch: user.as_ref().map_or(0, |u| u.epoch), user_id };
+        let rendered = render::render(ctx, locale, &message, &buttons);
+        let keyboard = match rendered.keyboard {
+            Some(keyboard) => Some(buttons.seal(store, now, keyboard).await.map_err(|e| anyhow::anyhow!("{e}"))?),
+            None => None,
+        };
+        // The intent first: from here on, a stop before the outcome is recorded means the
+        // notification is never sent again (at most once).
+        if !outbox::begin_send(store, n.id, &self.token, chat).await? {
+            tracing::warn!(notification = n.id, "a notification was taken over before it was sent");
+            return Ok(Outcome::Deferred);
+        }
+        let mut request = self.bot.send_message(ChatId(chat), &rendered.text).parse_mode(ParseMode::Html);
+        if let Some(keyboard) = keyboard {
+            request = request.reply_markup(keyboard);
+        }
+        let result = request.await;
+        let attempts = n.attempts + 1;
+        match result {
+            Ok(sent) => {
+                outbox::mark_sent(store, n.id, i64::from(sent.id.0), ctx.clock.now()).await?;
+                tracing::debug!(notification = n.id, kind = %n.kind, "notification sent");
+                Ok(Outcome::Sent)
+            }
+            Err(RequestError::RetryAfter(wait)) => {
+                let until = now + Duration::from_std(wait.duration()).unwrap_or(Duration::seconds(1));
+                self.pace().pause_until(until);
+                tracing::warn!(notification = n.id, %until, "Telegram asked to slow down; sending paused");
+                outbox::mark_not_sent(store, n.id, "429 Too Many Requests", Some(until), false, status::PENDING)
+                    .await?;
+                Ok(Outcome::Paused)
+            }
+            Err(RequestError::Api(error)) if blocked(&error) => {
+                outbox::mark_unreachable(store, user_id, now).await?;
+                outbox::mark_not_sent(store, n.id, &error.to_string(), None, true, status::SKIPPED_UNREACHABLE).await?;
+                tracing::info!(notification = n.id, "the customer cannot be reached (blocked the bot)");
+                Ok(Outcome::Skipped)
+            }
+            Err(RequestError::Network(error)) if !error.is_connect() => {
+                // Telegram may have received it: not sent again (at most once).
+                let reason = format!("outcome unknown, not sent again: {error}");
+                outbox::mark_not_sent(store, n.id, &reason, None, true, status::FAILED).await?;
+                Ok(Outcome::Failed)
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                if attempts >= i64::from(ctx.settings.notify.max_attempts) {
+                    tracing::warn!(notification = n.id, attempts, reason = %reason, "a notification failed");
+                    outbox::mark_not_sent(store, n.id, &reason, None, true, status::FAILED).await?;
+                    Ok(Outcome::Failed)
+                } else {
+                    let doubling = 1_i32 << (attempts - 1).clamp(0, 16);
+                    let at = now + ctx.settings.notify.retry * doubling;
+                    tracing::info!(notification = n.id, attempts, %at, reason = %reason, "a notification is retried");
+                    outbox::mark_not_sent(store, n.id, &reason, Some(at), true, status::PENDING).await?;
+                    Ok(Outcome::Deferred)
+                }
+            }
+        }
+    }
+
+    /// Ticks every `interval` (real time) until `shutdown` resolves; a failing tick is
+    /// logged, never fatal.
+    pub async fn run_forever(self: Arc<Self>, interval: StdDuration, shutdown: impl Future<Output = ()>) {
+        let mut ticks = tokio::time::interval(interval.max(StdDuration::from_millis(1)));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                _ = ticks.tick() => {}
+            }
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %format!("{e:#}"), "a tick of the notification sender failed");
+            }
+        }
+    }
+}
+
+/// Whether Telegram refused because the customer cannot be written to (403).
+fn blocked(error: &ApiError) -> bool {
+    match error {
+        ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::CantInitiateConversation => true,
+        ApiError::Unknown(text) => text.starts_with("Forbidden"),
+        _ => false,
+    }
+}
+
+/// How often the sender's loop ticks (real time): a tenth of a second, so the smoothed rate
+/// is kept.
+pub const SENDER_TICK: StdDuration = StdDuration::from_millis(100);
+
+/// How long stopping the sender's loop waits for the tick under way.
+const SENDER_STOP_WAIT: StdDuration = StdDuration::from_secs(5);
+
+/// The sender ticking every [`SENDER_TICK`] in a task of its own, until stopped.
+pub struct SenderLoop {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SenderLoop {
+    pub fn start(sender: Arc<Sender>) -> SenderLoop {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(sender.run_forever(SENDER_TICK, async {
+            let _ = stopped.await;
+        }));
+        SenderLoop { stop, task }
+    }
+
+    /// Stops the loop after the tick under way (cut short after a few seconds).
+    pub async fn stop(self) {
+        let SenderLoop { stop, mut task } = self;
+        let _ = stop.send(());
+        if tokio::time::timeout(SENDER_STOP_WAIT, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! The notifications outbox through the real bot and the sandbox: enqueued, sent once to the
+//! bound chat in the customer's language with its buttons, paced by the clock, paused by
+//! 429s, stopped by blocks, retried, held for quiet hours, skipped when turned off; the
+//! `/notifications` settings; payment reminders planned from the billing.
+
+use std::collections::BTreeMap;
+
+use cabinet::adapters::CustomerId;
+use cabinet::config::Config;
+use cabinet::domain::Phone;
+use cabinet::notify::{self, Category, Message, NewNotification, Notification, Notifier, Urgency, status};
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
+use cabinet::sandbox::SandboxUser;
+use cabinet::store::{Binding, Store};
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+
+use super::support::{at, erlan, fixed, identify, identify_as, john, press, say};
+
+fn notifier(bot: &SandboxedBot) -> Notifier {
+    Notifier::new(bot.store.clone(), bot.ctx.clock.clone())
+}
+
+fn payment_due(customer: &str, key: &str) -> NewNotification {
+    NewNotification {
+        customer_id: CustomerId(customer.to_owned()),
+        category: Category::Payments,
+        urgency: Urgency::Normal,
+        key: key.to_owned(),
+        message: Message::PaymentDue {
+            date: chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap(),
+            amount: Decimal::from(890),
+            currency: "KZT".into(),
+        },
+        not_before: None,
+    }
+}
+
+fn text(customer: &str, key: &str, category: Category, urgency: Urgency) -> NewNotification {
+    let texts = BTreeMap::from([("ru".to_owned(), format!("Новость {key}")), ("en".to_owned(), format!("News {key}"))]);
+    NewNotification {
+        customer_id: CustomerId(customer.to_owned()),
+        category,
+        urgency,
+        key: key.to_owned(),
+        message: Message::Text { texts },
+        not_before: None,
+    }
+}
+
+async fn stored(bot: &SandboxedBot, key: &str) -> Notification {
+    notifier(bot).get(key).await.unwrap().unwrap_or_else(|| panic!("no notification {key}"))
+}
+
+/// The texts the bot sent this chat that contain `needle`.
+fn sent_with(bot: &SandboxedBot, chat: i64, needle: &str) -> Vec<String> {
+    bot.sandbox.messages(chat).into_iter().map(|m| m.text).filter(|t| t.contains(needle)).collect()
+}
+
+/// How many `sendMessage` calls went to `chat`.
+fn send_calls(bot: &SandboxedBot, chat: i64) -> usize {
+    bot.sandbox
+        .calls()
+        .iter()
+        .filter(|(method, params)| method == "sendMessage" && params["chat_id"].as_i64() == Some(chat))
+        .count()
+}
+
+#[tokio::test]
+async fn a_notification_goes_once_to_the_bound_chat_in_the_customers_language_with_its_buttons() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let (ru, en) = (erlan(), john());
+    identify(&bot, &ru, "+77011234567").await;
+    identify_as(&bot, &en, "+447700900123", "I agree", "Hello").await;
+
+    let first = notifier(&bot).enqueue(payment_due("C1", "due:C1")).await.unwrap();
+    assert!(first.created);
+    // The same key again: the same notification, nothing new.
+    let again = notifier(&bot).enqueue(payment_due("C1", "due:C1")).await.unwrap();
+    assert_eq!(again, notify::Enqueued { id: first.id, created: false });
+    notifier(&bot).enqueue(payment_due("C3", "due:C3")).await.unwrap();
+
+    bot.send_notifications().await.unwrap();
+    bot.set_now(bot.now() + Duration::seconds(5));
+    bot.send_notifications().await.unwrap();
+
+    let ru_texts = sent_with(&bot, ru.id, "спишется");
+    assert_eq!(ru_texts.len(), 1, "{ru_texts:?}");
+    assert!(ru_texts[0].contains("15 января") && ru_texts[0].contains("890"), "{}", ru_texts[0]);
+    let en_texts = sent_with(&bot, en.id, "will be charged");
+    assert_eq!(en_texts.len(), 1, "{en_texts:?}");
+    assert!(en_texts[0].contains("January 15"), "{}", en_texts[0]);
+
+    let sent = stored(&bot, "due:C1").await;
+    assert_eq!(sent.status, status::SENT);
+    assert_eq!(sent.chat_id, Some(ru.id));
+    assert_eq!(sent.attempts, 1);
+    let message_id = bot.sandbox.messages(ru.id).into_iter().find(|m| m.text.contains("спишется")).unwrap().message_id;
+    assert_eq!(sent.telegram_message_id, Some(i64::from(message_id)));
+
+    // Its button works for its customer: «Пополнить» opens the top-up.
+    let replies = press(&bot, &ru, "Пополнить").await;
+    assert!(!replies.is_empty(), "the top-up button did nothing");
+    assert!(!replies.contains("больше не активна"), "{}", replies.dump());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_pauses_sending_and_the_notification_goes_after_retry_after() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    bot.sandbox.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", Some(5));
+    notifier(&bot).enqueue(text("C1", "n429", Category::Service, Urgency::Normal)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+
+    let waiting = stored(&bot, "n429").await;
+    assert_eq!(waiting.status, status::PENDING, "{waiting:?}");
+    assert_eq!(waiting.attempts, 0, "a 429 is not a failed attempt");
+    assert_eq!(waiting.next_attempt_at, bot.now() + Duration::seconds(5));
+    assert!(sent_with(&bot, user.id, "Новость n429").is_empty());
+
+    // Paused: nothing goes before retry_after has passed, not even another notification.
+    notifier(&bot).enqueue(text("C1", "other", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.set_now(bot.now() + Duration::seconds(4));
+    let report = bot.send_notifications().await.unwrap();
+    assert_eq!(report.sent, 0, "{report:?}");
+
+    bot.set_now(bot.now() + Duration::seconds(1));
+    bot.send_notifications().await.unwrap();
+    bot.set_now(bot.now() + Duration::seconds(1));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(sent_with(&bot, user.id, "Новость n429").len(), 1);
+    assert_eq!(sent_with(&bot, user.id, "Новость other").len(), 1);
+    assert_eq!(stored(&bot, "n429").await.status, status::SENT);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_customer_who_blocked_the_bot_is_unreachable_until_they_write_again() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    bot.sandbox.set_blocked(user.id, true);
+    notifier(&bot).enqueue(text("C1", "b1", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let blocked = stored(&bot, "b1").await;
+    assert_eq!(blocked.status, status::SKIPPED_UNREACHABLE, "{blocked:?}");
+    assert!(notify::recipient(&bot.store, user.id).await.unwrap().unreachable_since.is_some());
+
+    // Nothing more is tried while they are unreachable.
+    let calls = send_calls(&bot, user.id);
+    bot.sandbox.set_blocked(user.id, false);
+    bot.set_now(bot.now() + Duration::seconds(2));
+    notifier(&bot).enqueue(text("C1", "b2", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "b2").await.status, status::SKIPPED_UNREACHABLE);
+    assert_eq!(send_calls(&bot, user.id), calls, "a send was tried to an unreachable customer");
+
+    // Writing to the bot again makes them reachable.
+    say(&bot, &user, "привет").await;
+    assert!(notify::recipient(&bot.store, user.id).await.unwrap().unreachable_since.is_none());
+    bot.set_now(bot.now() + Duration::seconds(2));
+    notifier(&bot).enqueue(text("C1", "b3", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "b3").await.status, status::SENT);
+    assert_eq!(sent_with(&bot, user.id, "Новость b3").len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn another_error_is_retried_with_backoff_then_fails_with_its_reason() {
+    let mut config = Config::default();
+    config.notify.max_attempts = 2;
+    config.notify.retry_seconds = 30;
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    bot.sandbox.fail_next("sendMessage", 500, "Internal Server Error: storage is down", None);
+    bot.sandbox.fail_next("sendMessage", 500, "Internal Server Error: storage is down", None);
+    notifier(&bot).enqueue(text("C1", "e1", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let retried = stored(&bot, "e1").await;
+    assert_eq!(retried.status, status::PENDING, "{retried:?}");
+    assert_eq!(retried.attempts, 1);
+    assert_eq!(retried.next_attempt_at, bot.now() + Duration::seconds(30));
+    assert!(retried.last_error.as_deref().unwrap_or_default().contains("storage is down"), "{retried:?}");
+
+    // Not before its time.
+    bot.set_now(bot.now() + Duration::seconds(29));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "e1").await.attempts, 1);
+
+    bot.set_now(bot.now() + Duration::seconds(1));
+    bot.send_notifications().await.unwrap();
+    let failed = stored(&bot, "e1").await;
+    assert_eq!(failed.status, status::FAILED, "{failed:?}");
+    assert_eq!(failed.attempts, 2);
+    assert!(failed.last_error.as_deref().unwrap_or_default().contains("storage is down"), "{failed:?}");
+    assert!(sent_with(&bot, user.id, "Новость e1").is_empty());
+
+    // Failed for good: later ticks leave it.
+    bot.set_now(bot.now() + Duration::hours(1));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "e1").await.status, status::FAILED);
+    assert!(sent_with(&bot, user.id, "Новость e1").is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_a_normal_notification_until_nine_and_let_an_urgent_one_go() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    bot.set_now(at("2025-01-11T23:00:00+05:00"));
+    notifier(&bot).enqueue(text("C1", "night", Category::Service, Urgency::Normal)).await.unwrap();
+    notifier(&bot).enqueue(text("C1", "urgent", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+
+    assert_eq!(sent_with(&bot, user.id, "Новость urgent").len(), 1, "an urgent one goes at once");
+    assert!(sent_with(&bot, user.id, "Новость night").is_empty());
+    let waiting = stored(&bot, "night").await;
+    assert_eq!(waiting.status, status::PENDING);
+    assert_eq!(waiting.next_attempt_at, at("2025-01-12T09:00:00+05:00"));
+
+    bot.set_now(at("2025-01-12T08:59:00+05:00"));
+    bot.send_notifications().await.unwrap();
+    assert!(sent_with(&bot, user.id, "Новость night").is_empty());
+
+    bot.set_now(at("2025-01-12T09:00:00+05:00"));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(sent_with(&bot, user.id, "Новость night").len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn notifications_toggles_categories_and_a_turned_off_one_is_skipped() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    let replies = say(&bot, &user, "/notifications").await;
+    assert!(replies.contains("Уведомления"), "{}", replies.dump());
+    let labels = |bot: &SandboxedBot| -> Vec<String> {
+        let last = bot.sandbox.messages(user.id).into_iter().rev().find(|m| m.text.contains("Уведомления")).unwrap();
+        last.inline_keyboard.iter().flatten().map(|b| b.text.clone()).collect()
+    };
+    assert_eq!(labels(&bot), ["Заказы ✅", "Платежи ✅", "Записи ✅", "Новости ❌", "Сервис ✅"]);
+
+    press(&bot, &user, "Платежи").await;
+    press(&bot, &user, "Новости").await;
+    assert_eq!(labels(&bot), ["Заказы ✅", "Платежи ❌", "Записи ✅", "Новости ✅", "Сервис ✅"]);
+
+    notifier(&bot).enqueue(payment_due("C1", "off")).await.unwrap();
+    notifier(&bot).enqueue(text("C1", "news", Category::News, Urgency::Normal)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    bot.set_now(bot.now() + Duration::seconds(2));
+    bot.send_notifications().await.unwrap();
+    let skipped = stored(&bot, "off").await;
+    assert_eq!(skipped.status, status::SKIPPED_OPTED_OUT, "{skipped:?}");
+    assert!(sent_with(&bot, user.id, "спишется").is_empty());
+    assert_eq!(sent_with(&bot, user.id, "Новость news").len(), 1, "news, turned on, arrives");
+
+    // Off again: the keyboard says so.
+    press(&bot, &user, "Платежи").await;
+    assert_eq!(labels(&bot)[1], "Платежи ✅");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn payment_reminders_come_three_days_and_one_day_before_the_charge_and_low_balance_once() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let (erlan, olga) = (erlan(), SandboxUser::new(5002, "Ольга", Some("ru")));
+    identify(&bot, &erlan, "+77011234567").await;
+    identify(&bot, &olga, "+77025556677").await;
+    bot.run_due_jobs().await.unwrap();
+    bot.send_notifications().await.unwrap();
+    // 2025-01-11: Erlan's charge (2025-01-15) is 4 days away: nothing yet.
+    assert!(sent_with(&bot, erlan.id, "спишется").is_empty());
+
+    // The next day's plan (10:00 local).
+    bot.set_now(at("2025-01-12T10:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    drain(&bot).await;
+    // Olga's 150 ₸ at 75 ₸ a day: two days left.
+    let low = sent_with(&bot, olga.id, "хватит примерно на 2 дня");
+    assert_eq!(low.len(), 1, "{:?}", bot.sandbox.messages(olga.id).iter().map(|m| &m.text).collect::<Vec<_>>());
+    let three = sent_with(&bot, erlan.id, "спишется");
+    assert_eq!(three.len(), 1, "{three:?}");
+    assert!(three[0].contains("Через 3 дня, 15 января"), "{}", three[0]);
+    let message = bot.sandbox.messages(erlan.id).into_iter().find(|m| m.text.contains("спишется")).unwrap();
+    assert!(message.inline_keyboard.iter().flatten().any(|b| b.text == "Пополнить"));
+
+    bot.set_now(at("2025-01-14T10:00:00+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    bot.send_notifications().await.unwrap();
+    // Planned again the same day (another replica, a restart): nothing new.
+    let bound = CustomerId("C1".into());
+    let today = at("2025-01-14T10:00:00+05:00").date_naive();
+    assert_eq!(notify::plan_account_reminders(&bot.ctx, &bound, today).await.unwrap(), 0);
+    drain(&bot).await;
+    let due = sent_with(&bot, erlan.id, "спишется");
+    assert_eq!(due.len(), 2, "{due:?}");
+    assert!(due[1].contains("Завтра, 15 января"), "{}", due[1]);
+    assert_eq!(sent_with(&bot, olga.id, "хватит примерно").len(), 1, "the low balance once per charge date");
+    bot.stop().await;
+}
+
+/// Ticks the sender three times a second apart (a chat gets one message a second).
+async fn drain(bot: &SandboxedBot) {
+    for _ in 0..3 {
+        bot.send_notifications().await.unwrap();
+        bot.set_now(bot.now() + Duration::seconds(1));
+    }
+}
+
+/// Binds `n` sandbox users (ids from `first`) to customers `R1`…, each with their chat open.
+async fn bind_many(bot: &SandboxedBot, store: &Store, first: i64, n: i64) -> Vec<i64> {
+    let mut chats = Vec::new();
+    for i in 0..n {
+        let id = first + i;
+        bot.sandbox.add_user(&SandboxUser::new(id, &format!("U{i}"), Some("ru")));
+        let binding = Binding {
+            telegram_user_id: id,
+            chat_id: id,
+            customer_id: CustomerId(format!("R{i}")),
+            phone: Phone::parse(&format!("+7701{:07}", 1_000_000 + i)).unwrap(),
+            first_name: format!("U{i}"),
+            bound_at: bot.now(),
+        };
+        store.bind(&binding).await.unwrap();
+        chats.push(id);
+    }
+    chats
+}
+
+/// Ticks the sender while moving the clock by `step`, until every notification is sent (or
+/// a bound on the ticks is reached); the times of the sends, in order.
+async fn send_all(bot: &SandboxedBot, senders: &[&notify::Sender], total: i64, step: Duration) -> Vec<DateTime<Utc>> {
+    for _ in 0..20_000 {
+        for sender in senders {
+            sender.tick().await.unwrap();
+        }
+        if notify::count_with_status(&bot.store, status::SENT).await.unwrap() == total {
+            break;
+        }
+        bot.set_now(bot.now() + step);
+    }
+    let mut times: Vec<DateTime<Utc>> =
+        notify::all(&bot.store).await.unwrap().into_iter().filter_map(|n| n.sent_at).collect();
+    times.sort();
+    times
+}
+
+#[tokio::test]
+async fn two_hundred_notifications_go_once_each_within_the_configured_rate() {
+    let per_second: i64 = 20;
+    let mut config = Config::default();
+    config.notify.per_second = u32::try_from(per_second).unwrap();
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    let chats = bind_many(&bot, &bot.store, 100_000, 200).await;
+    for i in 0..200 {
+        notifier(&bot)
+            .enqueue(text(&format!("R{i}"), &format!("r{i}"), Category::Service, Urgency::Urgent))
+            .await
+            .unwrap();
+    }
+    let times = send_all(&bot, &[bot.notifier.as_ref()], 200, Duration::milliseconds(10)).await;
+
+    assert_eq!(times.len(), 200, "every notification is sent");
+    for (i, chat) in chats.iter().enumerate() {
+        assert_eq!(sent_with(&bot, *chat, &format!("Новость r{i}")).len(), 1, "chat {chat}");
+        assert_eq!(bot.sandbox.messages(*chat).len(), 1, "chat {chat}: exactly one message");
+    }
+    // At most the rate and its small burst (a tenth of a second's worth) in any second…
+    let burst = usize::try_from(per_second).unwrap().div_ceil(10);
+    let window = usize::try_from(per_second).unwrap() + burst;
+    for (i, start) in times.iter().enumerate() {
+        if let Some(end) = times.get(i + window) {
+            assert!(*end - *start >= Duration::seconds(1), "{} sends within a second from {start}", window + 1);
+        }
+    }
+    // …and the rate is used: 200 at 20 a second take about ten seconds, not much more.
+    let span = *times.last().unwrap() - times[0];
+    assert!(span >= Duration::milliseconds(9_800), "{span}");
+    assert!(span <= Duration::milliseconds(10_500), "{span}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_senders_over_one_postgresql_send_each_notification_once() {
+    let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
+    let admin = Store::connect(&admin_url).await.unwrap();
+    let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+
+    let options = SandboxOptions { database_url: Some(url.to_string()), ..fixed() };
+    let bot = SandboxedBot::start(options).await.unwrap();
+    let chats = bind_many(&bot, &bot.store, 200_000, 100).await;
+    for i in 0..100 {
+        notifier(&bot)
+            .enqueue(text(&format!("R{i}"), &format!("p{i}"), Category::Service, Urgency::Urgent))
+            .await
+            .unwrap();
+    }
+    let other_bot = teloxide::Bot::new(bot.sandbox.token()).set_api_url(bot.sandbox.api_url());
+    let other = notify::Sender::new(bot.ctx.clone(), other_bot);
+    // The two tick at once, as two processes would.
+    for _ in 0..2_000 {
+        let (a, b) = tokio::join!(bot.notifier.tick(), other.tick());
+        a.unwrap();
+        b.unwrap();
+        if notify::count_with_status(&bot.store, status::SENT).await.unwrap() == 100 {
+            break;
+        }
+        bot.set_now(bot.now() + Duration::milliseconds(50));
+    }
+    for (i, chat) in chats.iter().enumerate() {
+        assert_eq!(bot.sandbox.messages(*chat).len(), 1, "chat {chat}");
+        assert_eq!(sent_with(&bot, *chat, &format!("Новость p{i}")).len(), 1);
+    }
+    assert_eq!(notify::count_with_status(&bot.store, status::SENT).await.unwrap(), 100);
+    bot.stop().await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+    admin.close().await;
+}
