@@ -417,3 +417,18 @@ notify-low-balance = ⚠️ Your balance is { $balance } — enough for about { 
 notify-order-update = 📦 Order #{ $number }: its status has changed.
 notify-button-top-up = Top up
 notify-button-order = Where is it
+
+## Events from the business's systems (POST /api/v1/events), sent as notifications
+event-payment-received = ✅ Your payment of { $amount } has arrived, thank you!{ $balance ->
+        [none] {""}
+       *[other] {" "}Balance: { $balance }.
+    }
+event-invoice-issued = 🧾 A new document: { $title }. Write "send the invoice" and I'll send it.
+event-booking-changed = 📅 { $change ->
+        [booked] You are booked
+        [moved] Your appointment has moved
+       *[cancelled] Your appointment is cancelled
+    }{ $when ->
+        [none] .
+       *[other] : { $when }.
+    }

@@ -427,3 +427,18 @@ notify-low-balance = ⚠️ На балансе { $balance } — хватит п
 notify-order-update = 📦 Заказ №{ $number }: статус изменился.
 notify-button-top-up = Пополнить
 notify-button-order = Где заказ
+
+## Events from the business's systems (POST /api/v1/events), sent as notifications
+event-payment-received = ✅ Оплата { $amount } получена, спасибо!{ $balance ->
+        [none] {""}
+       *[other] {" "}Баланс: { $balance }.
+    }
+event-invoice-issued = 🧾 Выставлен документ: { $title }. Напишите «пришли счёт», и я пришлю его.
+event-booking-changed = 📅 { $change ->
+        [booked] Вы записаны
+        [moved] Ваша запись перенесена
+       *[cancelled] Ваша запись отменена
+    }{ $when ->
+        [none] .
+       *[other] : { $when }.
+    }

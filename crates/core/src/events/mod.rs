@@ -15,6 +15,7 @@
 //! id (again after a crash before the event was marked done), so it must be idempotent,
 //! keyed by the event's id.
 
+pub mod sink;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -361,6 +362,22 @@ async fn handle(state: &EventsState, headers: &HeaderMap, body: &[u8]) -> Result
     });
     store::done(&state.store, &event.id, &answer.to_string(), state.clock.now()).await.map_err(internal)?;
     Ok((StatusCode::ACCEPTED, answer))
+}
+
+/// Posts `body` to the events API at `url` (the server's base URL) signed with `secret`, as a
+/// business's system would; its status and JSON answer. The transcript runner's `@event`.
+pub async fn post_signed(url: &str, secret: &str, now: DateTime<Utc>, body: &str) -> anyhow::Result<(u16, Value)> {
+    let at = now.timestamp();
+    let response = reqwest::Client::new()
+        .post(format!("{}{EVENTS_PATH}", url.trim_end_matches('/')))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(sign::TIMESTAMP_HEADER, at.to_string())
+        .header(sign::SIGNATURE_HEADER, sign::signature(secret.as_bytes(), at, "POST", EVENTS_PATH, body.as_bytes()))
+        .body(body.to_owned())
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
 fn internal(e: crate::store::StoreError) -> Refused {

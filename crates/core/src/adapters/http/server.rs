@@ -88,10 +88,14 @@ pub struct LocalServer {
 impl LocalServer {
     /// Serves [`router`] on 127.0.0.1 at a free port until [`LocalServer::stop`].
     pub async fn start(adapters: Adapters, secret: Option<SecretString>) -> std::io::Result<LocalServer> {
+        LocalServer::serve(router(adapters, secret)).await
+    }
+
+    /// Serves `app` on 127.0.0.1 at a free port until [`LocalServer::stop`].
+    pub async fn serve(app: axum::Router) -> std::io::Result<LocalServer> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = router(adapters, secret);
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = rx.await;
