@@ -433,3 +433,31 @@ async fn a_client_holding_a_request_open_does_not_keep_the_server_from_stopping(
     assert!(closed(addr).await, "the port is still open");
     drop(slow);
 }
+
+#[tokio::test]
+async fn cabinet_run_receives_events_on_its_server_when_a_secret_is_set() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = run_config(&sandbox, dir.path()).await;
+    let secret = "a-shared-secret-for-events";
+    config.events.secret = Some(secrecy::SecretString::from(secret));
+    let (listener, addr) = bind().await;
+    let (stop, task) = run(config, &sandbox, listener);
+    let base = format!("http://{addr}");
+    let up = eventually(|| {
+        let url = format!("{base}/healthz");
+        async move { reqwest::get(url).await.ok().filter(|r| r.status().is_success()) }
+    })
+    .await;
+    assert!(up.is_some(), "the server did not come up");
+    let event = json!({"id":"e-1","type":"balance_low","data":{"customer_id":"C1","balance":"450","days_left":2}});
+    let now = chrono::Utc::now();
+    let (status, answer) = cabinet::events::post_signed(&base, secret, now, &event.to_string()).await.unwrap();
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = cabinet::events::post_signed(&base, secret, now, &event.to_string()).await.unwrap();
+    assert_eq!((status, answer["duplicate"].as_bool()), (200, Some(true)), "{answer}");
+    let (status, _) = cabinet::events::post_signed(&base, "not-the-secret", now, &event.to_string()).await.unwrap();
+    assert_eq!(status, 401);
+    stop.send(()).unwrap();
+    tokio::time::timeout(WAIT, task).await.expect("run did not stop").unwrap().unwrap();
+}

@@ -626,11 +626,37 @@ pub async fn run_on(
     let (adapters, business) = connect(config, store.clone(), clock.clone()).await?;
     let (ctx, guard) = build_ctx_with_guard(config, &business, store, adapters, clock, token.expose_secret(), None)?;
     let bot = telegram_bot(token.expose_secret(), api_url.or_else(|| config.telegram.api_url.clone()))?;
+    if config.events.enabled() && server.is_none() {
+        tracing::warn!("[events] is set but the HTTP server is off (server.listen): no events are received");
+    }
     let http = server.map(|server| {
         let health = Health::new(ctx.store.clone(), guard, ctx.adapters.names.clone());
-        Http { server: server.merge(crate::server::router(health)), webhook }
+        let mut server = server.merge(crate::server::router(health));
+        if config.events.enabled() {
+            let builtin_orders = config.backends.logistics == BUILTIN_BACKEND;
+            server = server.merge(crate::events::router(events_state(config, &ctx, builtin_orders)));
+        }
+        Http { server, webhook }
     });
     serve_telegram_with(bot, ctx, http, shutdown).await
+}
+
+/// What the events API acts with: the bot's outbox, its CRM (an event's customer must be
+/// known) and, with `builtin_orders` (the built-in backend holds the orders), the built-in
+/// backend, whose orders follow the events.
+pub fn events_state(config: &Config, ctx: &Arc<Ctx>, builtin_orders: bool) -> crate::events::EventsState {
+    let sink = crate::events::sink::NotifyingSink {
+        ctx: ctx.clone(),
+        notifier: crate::notify::Notifier::new(ctx.store.clone(), ctx.clock.clone()),
+        builtin: builtin_orders.then(|| Builtin::new(ctx.store.clone()).with_clock(ctx.clock.clone())),
+    };
+    crate::events::EventsState {
+        store: ctx.store.clone(),
+        crm: ctx.adapters.crm.clone(),
+        sink: Arc::new(sink),
+        clock: ctx.clock.clone(),
+        config: config.events.clone(),
+    }
 }
 
 pub fn telegram_bot(token: &str, api_url: Option<String>) -> anyhow::Result<Bot> {

@@ -157,8 +157,17 @@ impl TinyBot {
         };
         let side = StaffSide { chat_id: STAFF, topic_of: &topic_of };
         let staff = transcript.uses_staff().then_some(&side);
-        play(&transcript, &self.sandbox, Some(&self.clock), Some(&self.otp), Some(&self.scheduler), staff, timeout)
-            .await
+        play(
+            &transcript,
+            &self.sandbox,
+            Some(&self.clock),
+            Some(&self.otp),
+            Some(&self.scheduler),
+            staff,
+            None,
+            timeout,
+        )
+        .await
     }
 
     /// Stops the dispatcher and waits for it to end.
@@ -598,7 +607,8 @@ async fn an_event_step_is_not_supported_yet() {
 async fn now_without_a_fixed_clock_fails() {
     let bot = TinyBot::start().await;
     let transcript = parse("# Clock\n@now 2025-01-12T09:00:00+05:00\n").unwrap();
-    let failure = play(&transcript, &bot.sandbox, None, None, None, None, Duration::from_secs(1)).await.unwrap_err();
+    let failure =
+        play(&transcript, &bot.sandbox, None, None, None, None, None, Duration::from_secs(1)).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 2);
     assert!(failure.problem.contains("fixed clock"), "{}", failure.render());
@@ -695,8 +705,9 @@ async fn otp_fails_clearly_when_there_is_no_code_to_type() {
         bot.run("# No phone\n@user 5001\n> @contact +77025556677 from 9999\n> @otp\n", 10).await.unwrap_err();
     let no_code = bot.run("# No code\n@user 5002\n> @contact +77011112233\n> @otp wrong\n", 10).await.unwrap_err();
     let transcript = parse("# No gateway\n@user 5003\n> @contact +77011112244\n> send code\n> @otp\n").unwrap();
-    let no_gateway =
-        play(&transcript, &bot.sandbox, Some(&bot.clock), None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let no_gateway = play(&transcript, &bot.sandbox, Some(&bot.clock), None, None, None, None, Duration::from_secs(10))
+        .await
+        .unwrap_err();
     bot.stop().await;
     assert_eq!(no_phone.line, 4);
     assert!(no_phone.problem.contains("has not shared their phone"), "{}", no_phone.render());
@@ -732,7 +743,7 @@ async fn a_bot_that_does_not_ask_for_pre_checkout_queries_fails_the_payment_clea
     let dispatching = Dispatching::start(dispatcher, bot);
 
     let transcript = parse("# Pay\n@user 5001\n> buy\n[Pay]\n").unwrap();
-    let failure = play(&transcript, &sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let failure = play(&transcript, &sandbox, None, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
     dispatching.stop().await;
     assert_eq!(failure.line, 4);
     assert!(failure.problem.contains("does not ask Telegram for pre_checkout_query updates"), "{}", failure.render());
@@ -946,9 +957,10 @@ async fn a_staff_press_without_the_button_lists_the_staff_groups_buttons() {
 async fn staff_steps_need_a_staff_side() {
     let bot = TinyBot::start().await;
     let transcript = parse("# No side\n@user 5001\n> hi\n<staff anything\n").unwrap();
-    let check = play(&transcript, &bot.sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let check =
+        play(&transcript, &bot.sandbox, None, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
     let transcript = parse("# No side\n@staff 9001 general\n> hi\n").unwrap();
-    let act = play(&transcript, &bot.sandbox, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
+    let act = play(&transcript, &bot.sandbox, None, None, None, None, None, Duration::from_secs(10)).await.unwrap_err();
     bot.stop().await;
     assert_eq!((check.line, act.line), (4, 2));
     assert!(check.problem.contains("no staff group") && act.problem.contains("no staff group"), "{check:?} {act:?}");

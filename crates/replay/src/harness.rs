@@ -68,6 +68,8 @@ pub struct SandboxedBot {
     notifications: Option<SenderLoop>,
     /// Registering the command menu (retried while Telegram refuses it).
     menu: Option<tokio::task::JoinHandle<()>>,
+    /// The bot's events API on a local port, and the secret events are signed with.
+    events: Option<(LocalServer, String)>,
     /// The reference HTTP backend serving the adapters ([`SandboxOptions::http_backend`]).
     backend_server: Option<LocalServer>,
 }
@@ -177,6 +179,7 @@ impl SandboxedBot {
         let scheduler = job_scheduler(&ctx, &bot);
         let jobs = JobLoop::start(scheduler.clone());
         let (notifier, notifications) = start_notifications(&ctx, &bot);
+        let events = serve_events(&mut config, &ctx).await?;
         let mut dispatcher = dispatcher(bot.clone(), ctx.clone(), Some(observer(&sandbox)));
         let mut listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
         let stop_polling = listener.stop_token();
@@ -192,6 +195,7 @@ impl SandboxedBot {
             notifier,
             ctx,
             notifications: Some(notifications),
+            events: Some(events),
             stop_polling: Some(stop_polling),
             task: Some(task),
             jobs: Some(jobs),
@@ -218,6 +222,13 @@ impl SandboxedBot {
         self.scheduler.run_due().await
     }
 
+    /// Posts `event` to the bot's events API, signed as a business's system signs it; the
+    /// status and the JSON answer.
+    pub async fn post_event(&self, event: &serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        let (server, secret) = self.events.as_ref().context("the events API is not running")?;
+        cabinet_core::events::post_signed(&server.url(), secret, self.now(), &event.to_string()).await
+    }
+
     /// Runs a tick of the notifications' sender at the clock's now: what it sent is in the
     /// sandbox when this returns.
     pub async fn send_notifications(&self) -> anyhow::Result<TickReport> {
@@ -237,6 +248,9 @@ impl SandboxedBot {
         }
         if let Some(notifications) = self.notifications.take() {
             notifications.stop().await;
+        }
+        if let Some((server, _)) = self.events.take() {
+            server.stop().await;
         }
         if let Some(stop) = self.stop_polling.take() {
             stop.stop();
@@ -259,6 +273,30 @@ impl SandboxedBot {
 
 /// `adapters` served by the reference HTTP server on a local port, and the HTTP client
 /// adapters reading them (signed with a random secret).
+#[async_trait::async_trait]
+impl crate::run::EventPoster for SandboxedBot {
+    async fn post_event(&self, event: &serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        SandboxedBot::post_event(self, event).await
+    }
+
+    async fn send_notifications(&self) -> anyhow::Result<()> {
+        SandboxedBot::send_notifications(self).await.map(|_| ())
+    }
+}
+
+/// The bot's events API on a local port, with a random signing secret.
+async fn serve_events(config: &mut Config, ctx: &Arc<Ctx>) -> anyhow::Result<(LocalServer, String)> {
+    use rand::distributions::{Alphanumeric, DistString as _};
+    let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    config.events.secret = Some(SecretString::from(secret.clone()));
+    // The demo's data is the business's system in both modes (served directly or through the
+    // reference HTTP backend): its orders follow the events.
+    let state = cabinet_core::app::events_state(config, ctx, true);
+    let server =
+        LocalServer::serve(cabinet_core::events::router(state)).await.context("cannot serve the events API")?;
+    Ok((server, secret))
+}
+
 /// The capabilities in the order of [`BackendsConfig::names`].
 const CAPABILITIES: [&str; 8] = ["crm", "billing", "logistics", "documents", "shop", "loyalty", "booking", "directory"];
 

@@ -169,6 +169,7 @@ async fn play_on_demo_bot(transcript: Transcript, options: SandboxOptions) -> Re
         Some(bot.otp.as_ref()),
         Some(&bot.scheduler),
         staff.as_ref(),
+        Some(&bot),
     )
     .await;
     bot.stop().await;

@@ -40,8 +40,9 @@
 //!   `<staff text`, `<staff~ regex`, `<staff! text`, `<staff!~ regex`.
 //! - `@now <RFC 3339>` moves the fixed clock and runs the scheduled jobs due by then (a
 //!   reminder, …); what they sent to the current user's chat becomes the replies the next
-//!   checks look at (none before the first `@user`). `@event {json}` is reserved for the
-//!   events API.
+//!   checks look at (none before the first `@user`). `@event {json}` posts the event, signed, to
+//!   the bot's events API (it must be accepted) and sends the notifications it wrote; what
+//!   they sent becomes the replies, as with `@now`.
 
 use std::fmt;
 
@@ -341,9 +342,9 @@ pub fn parse(text: &str) -> Result<Transcript, ParseError> {
                 have_action = true;
                 have_replies = true;
             }
-            StepKind::Now(_) => have_replies = true,
+            StepKind::Now(_) | StepKind::Event(_) => have_replies = true,
             StepKind::Expect(_) | StepKind::ExpectStaff(_) if !have_replies => {
-                return Err(err("an expectation before any user action or `@now`".into()));
+                return Err(err("an expectation before any user action, `@now` or `@event`".into()));
             }
             _ => {}
         }

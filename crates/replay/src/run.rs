@@ -238,8 +238,18 @@ pub async fn run_transcript(
     otp: Option<&MemoryGateway>,
     jobs: Option<&Scheduler>,
     staff: Option<&StaffSide<'_>>,
+    events: Option<&dyn EventPoster>,
 ) -> Result<(), Failure> {
-    play(transcript, sandbox, clock, otp, jobs, staff, HANDLE_TIMEOUT).await
+    play(transcript, sandbox, clock, otp, jobs, staff, events, HANDLE_TIMEOUT).await
+}
+
+/// What `@event` needs of the bot: its events API, and its notifications' sender.
+#[async_trait::async_trait]
+pub trait EventPoster: Send + Sync {
+    /// Posts the event, signed; the status and the JSON answer.
+    async fn post_event(&self, event: &serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)>;
+    /// Sends the notifications due now.
+    async fn send_notifications(&self) -> anyhow::Result<()>;
 }
 
 struct Actor {
@@ -264,6 +274,7 @@ pub(crate) async fn play(
     otp: Option<&MemoryGateway>,
     jobs: Option<&Scheduler>,
     staff: Option<&StaffSide<'_>>,
+    events: Option<&dyn EventPoster>,
     timeout: Duration,
 ) -> Result<(), Failure> {
     let mut driver = Driver::new(sandbox).with_timeout(timeout);
@@ -320,7 +331,18 @@ pub(crate) async fn play(
                     Err(problem) => return Err(fail(problem, last)),
                 }
             }
-            StepKind::Event(_) => return Err(fail("@event: not supported yet".into(), last)),
+            StepKind::Event(event) => {
+                let Some(poster) = events else {
+                    return Err(fail("@event: this bot has no events API".into(), last));
+                };
+                match post_event(event, poster, sandbox, actor.as_ref(), staff).await {
+                    Ok((replies, staff_replies)) => {
+                        let source = step.source.clone();
+                        last = Some(ActionReplies { line: step.line, source, replies, staff_replies });
+                    }
+                    Err(problem) => return Err(fail(problem, last)),
+                }
+            }
             StepKind::Expect(expectation) => {
                 let replies = last.as_ref().map(|l| l.replies.as_slice()).unwrap_or_default();
                 if let Err(expected) = check(expectation, replies) {
@@ -403,6 +425,30 @@ async fn now(
     if let Some(jobs) = jobs {
         jobs.run_due().await.map_err(|e| format!("@now: running the jobs due by then failed: {e:#}"))?;
     }
+    let events = sandbox.events_since(seq);
+    let staff_replies = staff.map(|side| replies_in(events.clone(), side.chat_id));
+    let replies = match actor {
+        Some(actor) => replies_in(events, actor.user.id),
+        None => Vec::new(),
+    };
+    Ok((replies, staff_replies))
+}
+
+/// `@event`: posts the event to the bot's events API (it must be accepted) and sends the
+/// notifications it wrote; what the bot sent then is the step's replies.
+async fn post_event(
+    event: &serde_json::Value,
+    poster: &dyn EventPoster,
+    sandbox: &Sandbox,
+    actor: Option<&Actor>,
+    staff: Option<&StaffSide<'_>>,
+) -> Result<(Vec<Reply>, Option<Vec<Reply>>), String> {
+    let seq = sandbox.event_seq();
+    let (status, answer) = poster.post_event(event).await.map_err(|e| format!("@event: cannot post it: {e:#}"))?;
+    if !(200..300).contains(&status) {
+        return Err(format!("@event: the events API answered {status}: {answer}"));
+    }
+    poster.send_notifications().await.map_err(|e| format!("@event: sending the notifications failed: {e:#}"))?;
     let events = sandbox.events_since(seq);
     let staff_replies = staff.map(|side| replies_in(events.clone(), side.chat_id));
     let replies = match actor {

@@ -352,9 +352,16 @@ async fn the_demo_bots_jobs_run_at_now_and_in_the_background() {
     bot.store.schedule_job(&job("at-now", start + chrono::Duration::hours(2))).await.unwrap();
     let later = (start + chrono::Duration::hours(2)).to_rfc3339();
     let transcript = parse(&format!("# Jobs\n@user 5001 lang=ru\n> /start\n@now {later}\n<! anything\n")).unwrap();
-    let result =
-        run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), Some(&bot.otp), Some(&bot.scheduler), None)
-            .await;
+    let result = run_transcript(
+        &transcript,
+        &bot.sandbox,
+        bot.clock.as_deref(),
+        Some(&bot.otp),
+        Some(&bot.scheduler),
+        None,
+        None,
+    )
+    .await;
     // Run by the time `@now` is done (by it or by the loop); the demo bot knows no kind of
     // job yet, so it failed as unknown.
     let ran = status("at-now").await;
