@@ -93,12 +93,70 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
         Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() })
             as Arc<dyn cabinet_sandbox::terminal::TimeTravel>
     });
-    let options = cabinet_sandbox::terminal::TerminalOptions { time, staff_chat: Some(staff_chat) };
+    let events = running.events_endpoint().map(|(url, secret)| {
+        Arc::new(DemoEvents {
+            url,
+            secret,
+            clock: running.ctx.clock.clone(),
+            fixed: running.clock.clone(),
+            sender: running.notifier.clone(),
+        }) as Arc<dyn cabinet_sandbox::terminal::EventSource>
+    });
+    let options = cabinet_sandbox::terminal::TerminalOptions { time, staff_chat: Some(staff_chat), events };
     let result =
         cabinet_sandbox::terminal::run_with_options(running.sandbox.clone(), user, options, stdin, std::io::stdout())
             .await;
     running.stop().await;
     result.context("the terminal chat failed")
+}
+
+/// `/event` in the terminal chat: sample events of the demo business's systems about Ерлан
+/// (C1), posted signed to the bot's events API as the business would post them.
+struct DemoEvents {
+    url: String,
+    secret: String,
+    clock: cabinet_core::clock::SharedClock,
+    /// The demo's fixed clock, moved a second on before each event: a chat gets one message a
+    /// second at most, so an event right after another would wait for the clock.
+    fixed: Option<Arc<FixedClock>>,
+    sender: Arc<cabinet_core::notify::Sender>,
+}
+
+/// The samples: (name, type, data).
+const DEMO_EVENTS: [(&str, &str, &str); 5] = [
+    (
+        "order_shipped",
+        "order_status_changed",
+        r#"{"customer_id":"C1","number":"78234","status":"in_transit","carrier":"CDEK","tracking":"1234567890","courier":{"name":"Асхат","phone":"+77010000000"}}"#,
+    ),
+    ("payment_received", "payment_received", r#"{"customer_id":"C1","amount":"2000","balance":"5450"}"#),
+    ("payment_due", "payment_due", r#"{"customer_id":"C1","amount":"7990","due_date":"2025-01-15"}"#),
+    ("balance_low", "balance_low", r#"{"customer_id":"C1","balance":"450","days_left":2}"#),
+    (
+        "booking_moved",
+        "booking_changed",
+        r#"{"customer_id":"C1","booking_id":"B-1","change":"moved","start":"2025-01-14T08:00:00Z"}"#,
+    ),
+];
+
+#[async_trait::async_trait]
+impl cabinet_sandbox::terminal::EventSource for DemoEvents {
+    fn samples(&self) -> Vec<&'static str> {
+        DEMO_EVENTS.iter().map(|(name, _, _)| *name).collect()
+    }
+
+    async fn post(&self, name: &str) -> anyhow::Result<String> {
+        let (_, kind, data) = DEMO_EVENTS.iter().find(|(n, _, _)| *n == name).context("no such sample")?;
+        if let Some(fixed) = &self.fixed {
+            fixed.set(fixed.now() + chrono::Duration::seconds(1));
+        }
+        let now = self.clock.now();
+        let id = format!("demo-{name}-{}", now.timestamp_nanos_opt().unwrap_or_default());
+        let body = format!(r#"{{"id":"{id}","type":"{kind}","data":{data}}}"#);
+        let (status, answer) = cabinet_core::events::post_signed(&self.url, &self.secret, now, &body).await?;
+        self.sender.tick().await?;
+        Ok(format!("POST /api/v1/events {kind}: {status} {answer}"))
+    }
 }
 
 /// The demo's fixed clock, moved from the terminal chat with `/now`.

@@ -128,3 +128,28 @@ async fn a_demo_moved_by_23_months_names_the_moved_months_in_titles_and_pdfs() {
     }
     bot.stop().await;
 }
+
+/// `cabinet demo` as a newcomer runs it: the business's system reports events and the bot
+/// tells the customer first.
+#[test]
+fn the_terminal_demo_shows_events_arriving() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        .args(["demo", "--database-url", &format!("sqlite://{}", dir.path().join("demo.db").display())])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let script =
+        "/start\n1\n/contact +77011234567\n/event order_shipped\n/event payment_received\n/event nothing\n/quit\n";
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("order_status_changed: 202"), "{out}");
+    assert!(out.contains("Заказ №78234: статус изменился"), "{out}");
+    assert!(out.contains("Оплата 2") && out.contains("получена"), "{out}");
+    assert!(out.contains("Usage: /event order_shipped"), "{out}");
+}

@@ -222,6 +222,11 @@ impl SandboxedBot {
         self.scheduler.run_due().await
     }
 
+    /// Where the bot's events API listens and the secret events are signed with.
+    pub fn events_endpoint(&self) -> Option<(String, String)> {
+        self.events.as_ref().map(|(server, secret)| (server.url(), secret.clone()))
+    }
+
     /// Posts `event` to the bot's events API, signed as a business's system signs it; the
     /// status and the JSON answer.
     pub async fn post_event(&self, event: &serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {

@@ -26,6 +26,9 @@ Type a message and press Enter to send it. Commands:
   /user ID [lang] [name]     write as another customer (e.g. /user 5002 ru Ольга)
   /now [+2h | +1d | TIME]    show or move the demo clock (RFC 3339 TIME); what falls due
                              (booking reminders) is sent
+  /event [NAME]              the business's system reports something (order_shipped,
+                             payment_received, payment_due, balance_low, booking_moved):
+                             the bot tells the customer first
   /sticker  /photo  /voice   send one of those
   /document NAME SIZE        send a document (e.g. /document big.zip 30MB)
   /staff ID [name]           write as a staff member in the staff group (a forum)
@@ -56,6 +59,16 @@ pub trait TimeTravel: Send + Sync {
     async fn set_now(&self, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()>;
 }
 
+/// Sample events of the business's systems for `/event`.
+#[async_trait::async_trait]
+pub trait EventSource: Send + Sync {
+    /// The names of the samples.
+    fn samples(&self) -> Vec<&'static str>;
+    /// Posts the sample `name` and sends what it makes the bot say; a line about what
+    /// happened (accepted, refused).
+    async fn post(&self, name: &str) -> anyhow::Result<String>;
+}
+
 /// How the terminal chat runs.
 #[derive(Clone, Default)]
 pub struct TerminalOptions {
@@ -63,6 +76,8 @@ pub struct TerminalOptions {
     pub time: Option<std::sync::Arc<dyn TimeTravel>>,
     /// The staff group (a forum supergroup) `/staff` writes in (`None`: no staff side).
     pub staff_chat: Option<i64>,
+    /// The business's events `/event` posts (`None`: no events API).
+    pub events: Option<std::sync::Arc<dyn EventSource>>,
 }
 
 /// Acting as a staff member.
@@ -74,6 +89,7 @@ struct Staff {
 
 struct Terminal<W> {
     time: Option<std::sync::Arc<dyn TimeTravel>>,
+    events: Option<std::sync::Arc<dyn EventSource>>,
     sandbox: Sandbox,
     user: SandboxUser,
     phone: Option<String>,
@@ -118,7 +134,7 @@ pub async fn run_with_time(
     input: impl tokio::io::AsyncBufRead + Unpin,
     output: impl std::io::Write,
 ) -> std::io::Result<()> {
-    run_with_options(sandbox, user, TerminalOptions { time, staff_chat: None }, input, output).await
+    run_with_options(sandbox, user, TerminalOptions { time, staff_chat: None, events: None }, input, output).await
 }
 
 /// [`run`] with the clock of `/now` and the staff group of `/staff`, when given.
@@ -132,6 +148,7 @@ pub async fn run_with_options(
     let seen = sandbox.event_seq();
     let mut t = Terminal {
         time: options.time,
+        events: options.events,
         sandbox,
         user,
         phone: None,
@@ -212,6 +229,7 @@ impl<W: Write> Terminal<W> {
                 None => writeln!(self.out, "Usage: /user ID [lang] [first name]")?,
             },
             "/now" => self.now(rest).await?,
+            "/event" => self.event(rest).await?,
             "/sticker" => {
                 let id = self.sandbox.send_sticker(&self.user);
                 self.step(id).await?;
@@ -392,6 +410,22 @@ impl<W: Write> Terminal<W> {
         writeln!(self.out, "(now: {})", at.to_rfc3339())?;
         self.show_new()?;
         Ok(())
+    }
+
+    /// `/event NAME`: a sample event of the business's systems, posted to the bot.
+    async fn event(&mut self, rest: &str) -> std::io::Result<()> {
+        let Some(events) = self.events.clone() else {
+            return writeln!(self.out, "(no events API here)");
+        };
+        let samples = events.samples();
+        if !samples.contains(&rest) {
+            return writeln!(self.out, "Usage: /event {}", samples.join(" | "));
+        }
+        match events.post(rest).await {
+            Ok(line) => writeln!(self.out, "({line})")?,
+            Err(error) => writeln!(self.out, "(the event could not be posted: {error:#})")?,
+        }
+        self.show_new().map(drop)
     }
 
     /// The button a line of digits names, if there is one with that number.

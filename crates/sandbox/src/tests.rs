@@ -1678,7 +1678,7 @@ async fn the_terminal_acts_as_staff_in_the_topics_of_the_staff_group() {
     let script = "/topics\nпозовите оператора\n/staff 9001 Айгерим\n/topics\nЗдравствуйте, чем помочь?\n\
                   /document прайс.pdf 2MB\n/sticker\n/topic 99\n/topic general\nвсем привет\n/customer\n/quit\n";
     let mut out: Vec<u8> = Vec::new();
-    let options = terminal::TerminalOptions { time: None, staff_chat: Some(STAFF) };
+    let options = terminal::TerminalOptions { time: None, staff_chat: Some(STAFF), events: None };
     terminal::run_with_options(
         sandbox.clone(),
         ru(5001, "Ерлан"),
