@@ -267,6 +267,7 @@ struct StaffActor {
 }
 
 /// [`run_transcript`] with a chosen handling timeout.
+#[allow(clippy::too_many_arguments)] // the bot's optional parts, as `run_transcript` takes them
 pub(crate) async fn play(
     transcript: &Transcript,
     sandbox: &Sandbox,
