@@ -595,12 +595,12 @@ async fn a_callback_with_no_bot_message_fails_clearly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_event_step_is_not_supported_yet() {
+async fn an_event_step_needs_an_events_api() {
     let bot = TinyBot::start().await;
     let failure = bot.run("# Event\n@user 5001\n> hi\n@event {\"type\":\"news\"}\n", 10).await.unwrap_err();
     bot.stop().await;
     assert_eq!(failure.line, 4);
-    assert_eq!(failure.problem, "@event: not supported yet");
+    assert_eq!(failure.problem, "@event: this bot has no events API");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -409,3 +409,13 @@ fn a_failure_report_lists_the_staff_groups_replies_with_their_topics() {
          \x20   2. In General\n"
     );
 }
+
+#[tokio::test]
+async fn an_event_the_api_refuses_fails_its_step_with_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.txt");
+    let text = "# Refused\n@user 5001\n> /start\n@event {\"id\":\"e\",\"type\":\"balance_low\",\"data\":{\"customer_id\":\"C404\",\"balance\":\"1\"}}\n";
+    std::fs::write(&path, text).unwrap();
+    let failure = crate::run_file(&path).await.unwrap_err();
+    assert!(failure.contains("line 4") && failure.contains("422") && failure.contains("unknown_customer"), "{failure}");
+}
