@@ -415,6 +415,7 @@ notify-low-balance = ⚠️ Your balance is { $balance } — enough for about { 
        *[other] days
     }. Top up to keep your services running.
 notify-order-update = 📦 Order #{ $number }: its status has changed.
+notify-order-status = 📦 Order #{ $number }: { $status }.
 notify-button-top-up = Top up
 notify-button-order = Where is it
 

@@ -425,6 +425,7 @@ notify-low-balance = ⚠️ На балансе { $balance } — хватит п
        *[many] дней
     }. Пополните, чтобы услуги не отключились.
 notify-order-update = 📦 Заказ №{ $number }: статус изменился.
+notify-order-status = 📦 Заказ №{ $number }: { $status }.
 notify-button-top-up = Пополнить
 notify-button-order = Где заказ
 

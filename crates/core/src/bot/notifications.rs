@@ -98,7 +98,7 @@ pub(crate) fn keyboard(
         Message::PaymentDue { .. } | Message::LowBalance { .. } => {
             (t("notify-button-top-up"), PaymentButton::TopUp.into(), PaymentButton::TopUp.needs())
         }
-        Message::OrderUpdate { number } => {
+        Message::OrderUpdate { number, .. } => {
             let button = OrderButton::Details(number.clone());
             let needs = button.needs();
             (t("notify-button-order"), button.into(), needs)

@@ -75,7 +75,12 @@ impl EventSink for NotifyingSink {
                         .await
                         .map_err(|e| SinkError(e.to_string()))?;
                 }
-                let message = Message::OrderUpdate { number: e.number.clone() };
+                let message = Message::OrderUpdate {
+                    number: e.number.clone(),
+                    status: Some(e.status.clone()),
+                    tracking: e.tracking.clone(),
+                    carrier: e.carrier.clone(),
+                };
                 self.notify(&e.customer_id, key, Category::Orders, Urgency::Normal, message).await?
             }
             EventKind::PaymentDue(e) => {

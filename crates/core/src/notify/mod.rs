@@ -114,7 +114,17 @@ pub enum Message {
     /// The balance lasts about `days` more days (with «Пополнить»).
     LowBalance { balance: Decimal, currency: String, days: u32 },
     /// An order's status changed (with «Где заказ»).
-    OrderUpdate { number: String },
+    OrderUpdate {
+        number: String,
+        /// The new status, when the notification says it (an event gave it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<crate::adapters::OrderStatus>,
+        /// The parcel's tracking number and carrier, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracking: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        carrier: Option<String>,
+    },
     /// A text of the business's, per language ("ru", "en"); the business's default language
     /// stands in for a missing one.
     Text { texts: std::collections::BTreeMap<String, String> },

@@ -43,7 +43,28 @@ pub(super) fn render(ctx: &Ctx, locale: Locale, message: &Message, buttons: &But
             "notify-low-balance",
             &[("balance", Arg::from(format_money(*balance, currency, locale))), ("days", Arg::from(*days))],
         ),
-        Message::OrderUpdate { number } => t("notify-order-update", &[("number", Arg::from(number.as_str()))]),
+        Message::OrderUpdate { number, status, tracking, carrier } => {
+            let mut text = match status {
+                None => t("notify-order-update", &[("number", Arg::from(number.as_str()))]),
+                Some(status) => {
+                    let label = match status {
+                        crate::adapters::OrderStatus::Other(raw) => {
+                            t("order-status-other", &[("status", Arg::from(raw.as_str()))])
+                        }
+                        known => t(&format!("order-status-{}", known.as_str().replace('_', "-")), &[]),
+                    };
+                    t("notify-order-status", &[("number", Arg::from(number.as_str())), ("status", Arg::Raw(label))])
+                }
+            };
+            if let Some(tracking) = tracking {
+                let carrier = carrier.as_deref().unwrap_or("—");
+                let line =
+                    t("order-tracking", &[("tracking", Arg::from(tracking.as_str())), ("carrier", Arg::from(carrier))]);
+                text.push('\n');
+                text.push_str(&line);
+            }
+            text
+        }
         Message::Text { texts } => texts
             .get(locale.as_str())
             .or_else(|| texts.get(ctx.settings.default_locale.as_str()))
