@@ -50,6 +50,40 @@ impl NotifyingSink {
     }
 }
 
+impl NotifyingSink {
+    /// News to every bound customer in the segment (asked of the CRM and the billing), one
+    /// notification each, keyed by the event and the customer; how many were written.
+    async fn news(&self, id: &str, news: &News) -> Result<u32, SinkError> {
+        let fail = |e: &dyn std::fmt::Display| SinkError(e.to_string());
+        let adapters = &self.ctx.adapters;
+        let mut written = 0;
+        for customer in self.ctx.store.bound_customers().await.map_err(|e| fail(&e))? {
+            let wanted = match &news.segment {
+                Segment::All => true,
+                Segment::Tag(tag) => adapters
+                    .crm
+                    .profile(&customer)
+                    .await
+                    .map_err(|e| fail(&e))?
+                    .is_some_and(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case(tag))),
+                Segment::Tariff(code) => adapters
+                    .billing
+                    .account(&customer)
+                    .await
+                    .map_err(|e| fail(&e))?
+                    .and_then(|a| a.tariff)
+                    .is_some_and(|t| t.code == *code),
+            };
+            if wanted {
+                let message = Message::Text { texts: news.text.clone() };
+                let key = format!("event:{id}:{customer}");
+                written += self.notify(&customer, key, Category::News, Urgency::Normal, message).await?;
+            }
+        }
+        Ok(written)
+    }
+}
+
 #[async_trait]
 impl EventSink for NotifyingSink {
     async fn accept(&self, event: &Event) -> Result<Outcome, SinkError> {
@@ -129,7 +163,7 @@ impl EventSink for NotifyingSink {
                 });
                 self.notify(&e.customer_id, key, Category::Bookings, Urgency::Normal, Message::Text { texts }).await?
             }
-            EventKind::News(_) => 0,
+            EventKind::News(news) => self.news(&event.id, news).await?,
         };
         Ok(Outcome { notifications })
     }

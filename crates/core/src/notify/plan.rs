@@ -15,7 +15,7 @@ use super::{Category, Message, NewNotification, Notifier, Urgency};
 use crate::adapters::CustomerId;
 use crate::bot::Ctx;
 use crate::jobs::{Job, JobError};
-use crate::store::{Cols, NewJob};
+use crate::store::NewJob;
 
 /// The job kind of the daily plan.
 pub const PLAN_KIND: &str = "notify.plan";
@@ -53,13 +53,9 @@ pub async fn run_plan(ctx: &Ctx, _job: &Job) -> Result<(), JobError> {
         .map_or(now + Duration::days(1), |at| at.to_utc());
     let retry = |reason: String| JobError::Retry { at: now + Duration::minutes(5), reason };
     ctx.store.schedule_job(&plan_job(tomorrow, next)).await.map_err(|e| retry(e.to_string()))?;
-    let rows = sqlx::query("SELECT DISTINCT customer_id FROM bindings ORDER BY customer_id")
-        .fetch_all(ctx.store.pool())
-        .await
-        .map_err(|e| retry(e.to_string()))?;
-    for row in &rows {
-        let customer = CustomerId(Cols::new(row, "bindings").text("customer_id").map_err(|e| retry(e.to_string()))?);
-        if let Err(error) = plan_account_reminders(ctx, &customer, today).await {
+    let customers = ctx.store.bound_customers().await.map_err(|e| retry(e.to_string()))?;
+    for customer in &customers {
+        if let Err(error) = plan_account_reminders(ctx, customer, today).await {
             tracing::warn!(customer = %customer.0, error = %format!("{error:#}"), "account reminders not planned");
         }
     }

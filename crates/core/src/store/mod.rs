@@ -486,6 +486,13 @@ impl Store {
         row.as_ref().map(binding_from_row).transpose()
     }
 
+    /// Every customer bound to a Telegram account now, by id (notifications' plans and news).
+    pub async fn bound_customers(&self) -> StoreResult<Vec<CustomerId>> {
+        let rows =
+            sqlx::query("SELECT DISTINCT customer_id FROM bindings ORDER BY customer_id").fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok(CustomerId(Cols::new(row, "bindings").text("customer_id")?))).collect()
+    }
+
     /// The Telegram accounts bound to a customer (for notifications), by user id.
     pub async fn bindings_of(&self, customer_id: &CustomerId) -> StoreResult<Vec<Binding>> {
         let rows = sqlx::query(
