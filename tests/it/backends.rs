@@ -148,7 +148,7 @@ async fn a_bot_over_the_http_backend_starts_with_nothing_imported() {
     let sandbox = Sandbox::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut config = empty_config(&sandbox, dir.path());
-    for capability in ["crm", "billing", "logistics", "documents", "shop", "loyalty", "booking", "directory"] {
+    for capability in cabinet::config::BackendsConfig::CAPABILITIES {
         assert!(config.backends.set(capability, "http"));
     }
     let toml = format!("[backends.http]\nurl = \"{}\"\nsecret = \"shared-secret\"\n", server.url());

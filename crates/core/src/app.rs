@@ -264,26 +264,19 @@ pub fn adapters_from_config(
         }
         other => return Err(unknown("booking", other)),
     };
-    let billing: Arc<dyn Billing> = match b.billing.as_str() {
-        BUILTIN_BACKEND | NO_BACKEND => builtin.billing.clone(),
-        HTTP_BACKEND => http()?,
-        other => return Err(unknown("billing", other)),
+    // The capabilities only the built-in and the HTTP backends serve.
+    let or_http = |what: &str, name: &str| -> anyhow::Result<bool> {
+        match name {
+            BUILTIN_BACKEND | NO_BACKEND => Ok(false),
+            HTTP_BACKEND => Ok(true),
+            other => Err(unknown(what, other)),
+        }
     };
-    let shop: Arc<dyn Shop> = match b.shop.as_str() {
-        BUILTIN_BACKEND | NO_BACKEND => builtin.shop.clone(),
-        HTTP_BACKEND => http()?,
-        other => return Err(unknown("shop", other)),
-    };
-    let loyalty: Arc<dyn Loyalty> = match b.loyalty.as_str() {
-        BUILTIN_BACKEND | NO_BACKEND => builtin.loyalty.clone(),
-        HTTP_BACKEND => http()?,
-        other => return Err(unknown("loyalty", other)),
-    };
-    let directory: Arc<dyn Directory> = match b.directory.as_str() {
-        BUILTIN_BACKEND | NO_BACKEND => builtin.directory.clone(),
-        HTTP_BACKEND => http()?,
-        other => return Err(unknown("directory", other)),
-    };
+    let billing: Arc<dyn Billing> = if or_http("billing", &b.billing)? { http()? } else { builtin.billing.clone() };
+    let shop: Arc<dyn Shop> = if or_http("shop", &b.shop)? { http()? } else { builtin.shop.clone() };
+    let loyalty: Arc<dyn Loyalty> = if or_http("loyalty", &b.loyalty)? { http()? } else { builtin.loyalty.clone() };
+    let directory: Arc<dyn Directory> =
+        if or_http("directory", &b.directory)? { http()? } else { builtin.directory.clone() };
     Ok(Adapters {
         crm,
         billing,

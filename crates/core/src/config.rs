@@ -225,6 +225,10 @@ impl BackendsConfig {
         }
     }
 
+    /// The capabilities, in the order of [`BackendsConfig::names`].
+    pub const CAPABILITIES: [&'static str; 8] =
+        ["crm", "billing", "logistics", "documents", "shop", "loyalty", "booking", "directory"];
+
     /// The backend of every capability.
     pub fn names(&self) -> [&str; 8] {
         [

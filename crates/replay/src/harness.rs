@@ -157,7 +157,7 @@ impl SandboxedBot {
             backend_server = Some(server);
             // Every capability the business has moves to the HTTP backend, as a config would.
             config.backends.http = Some(http);
-            let present: Vec<&str> = CAPABILITIES
+            let present: Vec<&str> = BackendsConfig::CAPABILITIES
                 .into_iter()
                 .zip(config.backends.names())
                 .filter(|(_, backend)| BackendsConfig::present(backend))
@@ -301,9 +301,6 @@ async fn serve_events(config: &mut Config, ctx: &Arc<Ctx>) -> anyhow::Result<(Lo
         LocalServer::serve(cabinet_core::events::router(state)).await.context("cannot serve the events API")?;
     Ok((server, secret))
 }
-
-/// The capabilities in the order of [`BackendsConfig::names`].
-const CAPABILITIES: [&str; 8] = ["crm", "billing", "logistics", "documents", "shop", "loyalty", "booking", "directory"];
 
 async fn over_http(adapters: Adapters) -> anyhow::Result<(LocalServer, HttpBackendConfig)> {
     use rand::distributions::{Alphanumeric, DistString as _};

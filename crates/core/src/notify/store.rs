@@ -270,6 +270,8 @@ pub struct Recipient {
     pub unreachable_since: Option<DateTime<Utc>>,
 }
 
+/// Called on every private update: the row is rewritten only when something changed (the
+/// language, or a customer who was unreachable writes again), not on every message.
 pub(super) async fn seen(
     store: &Store,
     user: i64,
@@ -279,7 +281,9 @@ pub(super) async fn seen(
     sqlx::query(
         "INSERT INTO notification_recipients (telegram_user_id, telegram_locale, unreachable_since, updated_at) \
          VALUES ($1, $2, NULL, $3) ON CONFLICT (telegram_user_id) DO UPDATE SET \
-         telegram_locale = excluded.telegram_locale, unreachable_since = NULL, updated_at = excluded.updated_at",
+         telegram_locale = excluded.telegram_locale, unreachable_since = NULL, updated_at = excluded.updated_at \
+         WHERE notification_recipients.unreachable_since IS NOT NULL \
+         OR COALESCE(notification_recipients.telegram_locale, '') <> COALESCE(excluded.telegram_locale, '')",
     )
     .bind(user)
     .bind(telegram_locale.map(str::to_owned))
