@@ -17,6 +17,7 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
+use super::budget::Budget;
 use super::store::{self as outbox, Notification};
 use super::{render, status};
 use crate::bot::Ctx;
@@ -24,6 +25,13 @@ use crate::bot::keyboards::Buttons;
 
 /// How long a claim holds a notification (by the clock) before another sender may take it.
 const LEASE: Duration = Duration::minutes(1);
+
+/// The lease that makes one process the sender (renewed each tick; another process takes it
+/// over when it passes).
+pub const SENDER_LEASE: &str = "notify.sender";
+
+/// How long the sender's lease lasts (by the clock) unless renewed.
+const SENDER_LEASE_FOR: Duration = Duration::seconds(30);
 
 /// How many notifications are claimed at once, at most (fewer at a low rate: a batch is
 /// what may go at once, a tenth of a second's worth).
@@ -44,12 +52,16 @@ pub struct TickReport {
     pub deferred: usize,
     /// Telegram asked to pause (429) during this tick.
     pub paused: bool,
+    /// Another process holds the sender's lease: this one sent nothing.
+    pub standby: bool,
 }
 
 /// The pace of sending, by the injected clock: a GCRA bucket for all chats (`governor`, on a
-/// relative clock moved to follow the injected one), one message a second per chat, and the
-/// pause Telegram asked for.
+/// relative clock moved to follow the injected one) that smooths it, the process's send
+/// [`Budget`] that caps it (never more than `per_second` in any sliding second, replies
+/// counted first), one message a second per chat, and the pause Telegram asked for.
 struct Pace {
+    budget: Arc<Budget>,
     clock: FakeRelativeClock,
     /// The injected clock's time the relative clock was last moved to.
     seen: Option<DateTime<Utc>>,
@@ -60,7 +72,7 @@ struct Pace {
 }
 
 impl Pace {
-    fn new(per_second: u32) -> Pace {
+    fn new(per_second: u32, budget: Arc<Budget>) -> Pace {
         let per_second = per_second.max(1);
         // Smoothed: a burst of a tenth of a second's worth, so a tick every 100 ms keeps the rate.
         let burst = NonZeroU32::new(per_second.div_ceil(10)).unwrap_or(NonZeroU32::MIN);
@@ -68,6 +80,7 @@ impl Pace {
         let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
         let clock = FakeRelativeClock::default();
         Pace {
+            budget,
             global: RateLimiter::direct_with_clock(quota, clock.clone()),
             clock,
             seen: None,
@@ -99,6 +112,10 @@ impl Pace {
         }
         if let Some(free) = self.chats.get(&chat).filter(|free| **free > now) {
             return Err(*free);
+        }
+        // The hard cap first: the bucket's place is not taken when the budget is spent.
+        if let Some(free) = self.budget.free_at(now) {
+            return Err(free);
         }
         self.follow(now);
         if let Err(not_until) = self.global.check() {
@@ -135,6 +152,8 @@ pub struct Sender {
     ctx: Arc<Ctx>,
     bot: Bot,
     pace: Mutex<Pace>,
+    /// The process's send budget, shared with the bot's replies.
+    budget: Arc<Budget>,
     /// This sender's claims carry it: only the claimer moves a claimed row on.
     token: String,
     /// How many are claimed at once.
@@ -144,25 +163,41 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender over the bot's store, clock and settings (`ctx.settings.notify`), sending with `bot`.
+    /// A sender over the bot's store, clock and settings (`ctx.settings.notify`), sending with
+    /// `bot` within the process's send budget (`ctx.budget`, which the replies draw from).
     pub fn new(ctx: Arc<Ctx>, bot: Bot) -> Sender {
+        let budget = ctx.budget.clone();
+        Sender::with_budget(ctx, bot, budget)
+    }
+
+    /// A sender with a send budget of its own (another process's, in tests).
+    pub fn with_budget(ctx: Arc<Ctx>, bot: Bot, budget: Arc<Budget>) -> Sender {
         let per_second = ctx.settings.notify.per_second;
         let token = format!("{:032x}", rand::random::<u128>());
         let batch = per_second.div_ceil(10).clamp(1, MAX_BATCH);
-        Sender { ctx, bot, pace: Mutex::new(Pace::new(per_second)), token, batch, tick: tokio::sync::Mutex::new(()) }
+        let pace = Mutex::new(Pace::new(per_second, budget.clone()));
+        Sender { ctx, bot, pace, budget, token, batch, tick: tokio::sync::Mutex::new(()) }
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
         self.pace.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One tick at the clock's now: notifications left mid-send by a stopped sender are
-    /// failed, then due ones are claimed and sent until none is due, the rate is used up or
-    /// Telegram asks for a pause.
+    /// One tick at the clock's now: the sender's lease is taken or renewed (a process that
+    /// does not hold it sends nothing: [`TickReport::standby`]); notifications left mid-send
+    /// by a stopped sender are failed, then due ones are claimed and sent until none is due,
+    /// the rate is used up or Telegram asks for a pause.
     pub async fn tick(&self) -> anyhow::Result<TickReport> {
         let _tick = self.tick.lock().await;
         let store = &self.ctx.store;
         let now = self.ctx.clock.now();
+        let held = store
+            .hold_lease(SENDER_LEASE, &self.token, now, now + SENDER_LEASE_FOR)
+            .await
+            .context("cannot take the sender's lease")?;
+        if !held {
+            return Ok(TickReport { standby: true, ..TickReport::default() });
+        }
         let abandoned = outbox::fail_abandoned(store, now).await.context("cannot fail abandoned notifications")?;
         if abandoned > 0 {
             tracing::warn!(abandoned, "notifications left mid-send by a stopped sender are failed, not sent again");
@@ -278,6 +313,10 @@ impl Sender {
             request = request.reply_markup(keyboard);
         }
         let result = request.await;
+        if !matches!(&result, Err(RequestError::Network(error)) if error.is_connect()) {
+            // Telegram answered (or may have received it): counted against the rate.
+            self.budget.record(ctx.clock.now());
+        }
         let attempts = n.attempts + 1;
         match result {
             Ok(sent) => {
@@ -322,6 +361,13 @@ impl Sender {
         }
     }
 
+    /// Gives the sender's lease up if this sender holds it (it is stopping), so that another
+    /// process takes over at its next tick instead of when the lease passes.
+    pub async fn resign(&self) -> anyhow::Result<()> {
+        let _tick = self.tick.lock().await;
+        self.ctx.store.release_lease(SENDER_LEASE, &self.token).await.context("cannot give the sender's lease up")
+    }
+
     /// Ticks every `interval` (real time) until `shutdown` resolves; a failing tick is
     /// logged, never fatal.
     pub async fn run_forever(self: Arc<Self>, interval: StdDuration, shutdown: impl Future<Output = ()>) {
@@ -359,26 +405,32 @@ const SENDER_STOP_WAIT: StdDuration = StdDuration::from_secs(5);
 
 /// The sender ticking every [`SENDER_TICK`] in a task of its own, until stopped.
 pub struct SenderLoop {
+    sender: Arc<Sender>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl SenderLoop {
+    /// Starts ticking `sender` in a task of its own.
     pub fn start(sender: Arc<Sender>) -> SenderLoop {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(sender.run_forever(SENDER_TICK, async {
+        let task = tokio::spawn(sender.clone().run_forever(SENDER_TICK, async {
             let _ = stopped.await;
         }));
-        SenderLoop { stop, task }
+        SenderLoop { sender, stop, task }
     }
 
-    /// Stops the loop after the tick under way (cut short after a few seconds).
+    /// Stops the loop after the tick under way (cut short after a few seconds), and gives
+    /// the sender's lease up.
     pub async fn stop(self) {
-        let SenderLoop { stop, mut task } = self;
+        let SenderLoop { sender, stop, mut task } = self;
         let _ = stop.send(());
         if tokio::time::timeout(SENDER_STOP_WAIT, &mut task).await.is_err() {
             task.abort();
             let _ = task.await;
+        }
+        if let Err(e) = sender.resign().await {
+            tracing::warn!(error = %format!("{e:#}"), "the sender's lease is left to pass");
         }
     }
 }
@@ -391,10 +443,14 @@ mod tests {
         DateTime::from_timestamp(1_736_571_600, 0).unwrap() + Duration::milliseconds(ms)
     }
 
+    fn pace(per_second: u32) -> Pace {
+        Pace::new(per_second, Arc::new(Budget::new(per_second)))
+    }
+
     #[test]
     fn the_pace_follows_the_clock_globally_and_per_chat() {
         // 10 a second: a burst of one, then one every 100 ms.
-        let mut pace = Pace::new(10);
+        let mut pace = pace(10);
         assert_eq!(pace.take(1, t(0)), Ok(()));
         assert_eq!(pace.take(2, t(0)), Err(t(100)));
         assert_eq!(pace.take(2, t(100)), Ok(()));
@@ -406,7 +462,7 @@ mod tests {
 
     #[test]
     fn a_pause_holds_every_chat_until_it_ends() {
-        let mut pace = Pace::new(30);
+        let mut pace = pace(30);
         pace.pause_until(t(5000));
         assert_eq!(pace.take(1, t(0)), Err(t(5000)));
         assert_eq!(pace.take(2, t(4999)), Err(t(5000)));
@@ -415,9 +471,49 @@ mod tests {
 
     #[test]
     fn the_pace_never_goes_back_with_the_clock() {
-        let mut pace = Pace::new(10);
+        let mut pace = pace(10);
         assert_eq!(pace.take(1, t(1000)), Ok(()));
         // The clock set back: the bucket does not refill.
         assert!(pace.take(2, t(0)).is_err());
+    }
+
+    #[test]
+    fn the_pace_never_lets_more_than_per_second_through_in_any_sliding_second() {
+        // Ticks every 10 ms sending what the pace allows, each send recorded as it completes:
+        // the bucket alone would let per_second and its burst through in the first second.
+        for per_second in [10, 30, 100] {
+            let budget = Arc::new(Budget::new(per_second));
+            let mut pace = Pace::new(per_second, budget.clone());
+            let mut times = Vec::new();
+            let mut chat = 0;
+            for tick in 0..1_000 {
+                let now = t(tick * 10);
+                while pace.take(chat, now).is_ok() {
+                    budget.record(now);
+                    times.push(now);
+                    chat += 1;
+                }
+            }
+            let per_second = usize::try_from(per_second).unwrap();
+            for (i, start) in times.iter().enumerate() {
+                if let Some(end) = times.get(i + per_second) {
+                    assert!(*end - *start >= Duration::seconds(1), "{per_second}/s: too many from {start}");
+                }
+            }
+            // The rate is still used: ten seconds, at least nine seconds' worth.
+            assert!(times.len() >= per_second * 9, "{per_second}/s: only {} sent", times.len());
+        }
+    }
+
+    #[test]
+    fn replies_take_their_place_before_the_outbox() {
+        let budget = Arc::new(Budget::new(10));
+        let mut pace = Pace::new(10, budget.clone());
+        for _ in 0..10 {
+            budget.reply(t(0));
+        }
+        // Ten replies this second: the outbox waits until they leave the window.
+        assert_eq!(pace.take(1, t(500)), Err(t(1000)));
+        assert_eq!(pace.take(1, t(1000)), Ok(()));
     }
 }
