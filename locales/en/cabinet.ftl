@@ -433,3 +433,6 @@ event-booking-changed = 📅 { $change ->
         [none] .
        *[other] : { $when }.
     }
+
+## The notification sender: a blocked customer told to staff, an invoice with its document
+notify-staff-blocked = 🚫 The customer blocked the bot — a notification was not delivered.

@@ -443,3 +443,6 @@ event-booking-changed = 📅 { $change ->
         [none] .
        *[other] : { $when }.
     }
+
+## The notification sender: a blocked customer told to staff, an invoice with its document
+notify-staff-blocked = 🚫 Клиент заблокировал бота — уведомление не доставлено.

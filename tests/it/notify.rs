@@ -170,6 +170,45 @@ async fn a_customer_who_blocked_the_bot_is_unreachable_until_they_write_again() 
 }
 
 #[tokio::test]
+async fn a_block_is_told_to_staff_in_the_customers_open_case_and_only_there() {
+    const STAFF: i64 = -1_001_000_000_013;
+    let mut config = Config::default();
+    config.telegram.staff_chat_id = Some(STAFF);
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    bot.sandbox.add_forum_group(STAFF, "Support");
+    let (user, other) = (erlan(), john());
+    identify(&bot, &user, "+77011234567").await;
+    identify_as(&bot, &other, "+447700900123", "I agree", "Hello").await;
+    say(&bot, &user, "позовите оператора").await;
+    let topics = bot.sandbox.topics(STAFF);
+    assert_eq!(topics.len(), 1, "{topics:?}");
+    let thread = topics[0].thread_id;
+    let note = "Клиент заблокировал бота — уведомление не доставлено";
+    let notes =
+        || -> usize { bot.sandbox.thread_messages(STAFF, thread).iter().filter(|m| m.text.contains(note)).count() };
+    assert_eq!(notes(), 0);
+
+    // The customer with the open case blocks the bot: staff are told in the case's topic.
+    bot.sandbox.set_blocked(user.id, true);
+    notifier(&bot).enqueue(text("C1", "blocked", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "blocked").await.status, status::SKIPPED_UNREACHABLE);
+    assert_eq!(notes(), 1, "{:?}", bot.sandbox.thread_messages(STAFF, thread));
+
+    // A customer without an open case blocks it too: nothing is posted anywhere.
+    let posts = bot.sandbox.messages(STAFF).len();
+    bot.sandbox.set_blocked(other.id, true);
+    let customer = bot.store.binding(other.id).await.unwrap().unwrap().customer_id;
+    notifier(&bot).enqueue(text(&customer.0, "blocked-2", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.set_now(bot.now() + Duration::seconds(2));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "blocked-2").await.status, status::SKIPPED_UNREACHABLE);
+    assert_eq!(bot.sandbox.messages(STAFF).len(), posts, "no case, no note");
+    assert_eq!(notes(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn another_error_is_retried_with_backoff_then_fails_with_its_reason() {
     let mut config = Config::default();
     config.notify.max_attempts = 2;

@@ -22,6 +22,7 @@ use super::store::{self as outbox, Notification};
 use super::{render, status};
 use crate::bot::Ctx;
 use crate::bot::keyboards::Buttons;
+use crate::bot::staff::outbox::{Place, StaffPost};
 
 /// How long a claim holds a notification (by the clock) before another sender may take it.
 const LEASE: Duration = Duration::minutes(1);
@@ -336,6 +337,7 @@ impl Sender {
                 outbox::mark_unreachable(store, user_id, now).await?;
                 outbox::mark_not_sent(store, n.id, &error.to_string(), None, true, status::SKIPPED_UNREACHABLE).await?;
                 tracing::info!(notification = n.id, "the customer cannot be reached (blocked the bot)");
+                self.tell_staff_blocked(n).await;
                 Ok(Outcome::Skipped)
             }
             Err(RequestError::Network(error)) if !error.is_connect() => {
@@ -358,6 +360,28 @@ impl Sender {
                     Ok(Outcome::Deferred)
                 }
             }
+        }
+    }
+
+    /// The customer blocked the bot: when they have a case open with staff, a note in its
+    /// topic says the notification was not delivered. A note that cannot be posted is logged.
+    async fn tell_staff_blocked(&self, n: &Notification) {
+        let ctx = &self.ctx;
+        if ctx.settings.staff_chat_id.is_none() {
+            return;
+        }
+        let case = match ctx.store.open_case_of(&n.customer_id).await {
+            Ok(Some(case)) => case,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(notification = n.id, error = %e, "cannot look up the customer's open case");
+                return;
+            }
+        };
+        let text = ctx.i18n.t(ctx.settings.default_locale, "notify-staff-blocked", &[]);
+        let post = StaffPost::text(Place::Case(case.id), text);
+        if let Err(e) = crate::bot::staff::outbox::post(ctx, &self.bot, post).await {
+            tracing::warn!(notification = n.id, case = case.id, error = %e, "cannot tell staff the customer blocked the bot");
         }
     }
 
