@@ -208,6 +208,57 @@ async fn a_block_is_told_to_staff_in_the_customers_open_case_and_only_there() {
     bot.stop().await;
 }
 
+fn document(customer: &str, key: &str, document_id: &str) -> NewNotification {
+    NewNotification {
+        customer_id: CustomerId(customer.to_owned()),
+        category: Category::Payments,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::Document { document_id: document_id.to_owned(), titles: BTreeMap::new() },
+        not_before: None,
+    }
+}
+
+#[tokio::test]
+async fn a_document_goes_as_its_file_and_one_that_cannot_be_fetched_as_a_text_with_a_button() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    // The customer's own document: its PDF, captioned with the backend's title.
+    notifier(&bot).enqueue(document("C1", "doc-own", "D-1002")).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let sent = stored(&bot, "doc-own").await;
+    assert_eq!((sent.status.as_str(), sent.last_error.as_deref()), (status::SENT, None), "{sent:?}");
+    let last = bot.sandbox.messages(user.id).pop().unwrap();
+    match &last.content {
+        cabinet::sandbox::BotContent::Document { file_name, bytes, .. } => {
+            assert_eq!(file_name, "invoice-2025-01-D-1002.pdf");
+            assert!(*bytes > 1_000, "a rendered PDF: {bytes} bytes");
+        }
+        other => panic!("not a document: {other:?}"),
+    }
+    assert_eq!(last.text, "🧾 Новый документ: Счёт на оплату за январь 2025");
+
+    // Another customer's document is not theirs: the text with a button to ask for it, and
+    // the reason recorded.
+    bot.set_now(bot.now() + Duration::seconds(2));
+    notifier(&bot).enqueue(document("C1", "doc-other", "D-2001")).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let sent = stored(&bot, "doc-other").await;
+    assert_eq!(sent.status, status::SENT);
+    assert!(sent.last_error.as_deref().unwrap_or_default().contains("D-2001 not found"), "{sent:?}");
+    let last = bot.sandbox.messages(user.id).pop().unwrap();
+    assert!(matches!(last.content, cabinet::sandbox::BotContent::Text), "{last:?}");
+    assert!(last.text.contains("Выставлен документ: D-2001"), "{}", last.text);
+    let labels: Vec<&str> = last.inline_keyboard.iter().flatten().map(|b| b.text.as_str()).collect();
+    assert_eq!(labels, ["Прислать документ"]);
+    // The button asks for it: the bot answers as it does any request of a document.
+    let replies = press(&bot, &user, "Прислать документ").await;
+    assert!(replies.contains("Не нашёл такого документа"), "{}", replies.dump());
+    bot.stop().await;
+}
+
 #[tokio::test]
 async fn another_error_is_retried_with_backoff_then_fails_with_its_reason() {
     let mut config = Config::default();

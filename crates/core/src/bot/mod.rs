@@ -43,7 +43,7 @@ pub mod state;
 
 mod account;
 mod booking;
-mod documents;
+pub(crate) mod documents;
 mod general;
 mod loyalty;
 pub(crate) mod notifications;

@@ -104,6 +104,12 @@ pub(crate) fn keyboard(
             (t("notify-button-order"), button.into(), needs)
         }
         Message::Text { .. } => return None,
+        // Only when its file cannot be attached: a button to ask for it.
+        Message::Document { document_id, .. } => {
+            let button = super::documents::DocumentButton::Document(document_id.clone());
+            let needs = button.needs();
+            (t("notify-button-document"), button.into(), needs)
+        }
     };
     ctx.settings.capabilities.has_all(needs).then(|| buttons.markup(vec![vec![(label, payload)]]))
 }

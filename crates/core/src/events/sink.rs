@@ -131,11 +131,12 @@ impl EventSink for NotifyingSink {
                 self.notify(&e.customer_id, key, Category::Payments, Urgency::Urgent, Message::Text { texts }).await?
             }
             EventKind::InvoiceIssued(e) => {
-                let texts = self.texts("event-invoice-issued", &|l| {
-                    let title = e.title.as_ref().map(|t| t.get(l).to_owned()).unwrap_or_else(|| e.document_id.clone());
-                    vec![("title", Arg::Raw(title))]
-                });
-                self.notify(&e.customer_id, key, Category::Payments, Urgency::Normal, Message::Text { texts }).await?
+                // The document itself goes, fetched from the documents backend when it is sent.
+                let message = Message::Document {
+                    document_id: e.document_id.clone(),
+                    titles: e.title.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+                };
+                self.notify(&e.customer_id, key, Category::Payments, Urgency::Normal, message).await?
             }
             EventKind::BalanceLow(e) => {
                 let message = Message::LowBalance {

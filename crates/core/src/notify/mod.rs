@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 pub use self::budget::Budget;
 pub use self::plan::{PLAN_KIND, plan_account_reminders, run_plan, start as start_planning};
 pub use self::render::Rendered;
+pub(crate) use self::sender::refuses_chat;
 pub use self::sender::{SENDER_LEASE, Sender, SenderLoop, TickReport};
 pub use self::store::{
     Notification, Preferences, Recipient, all, count_with_status, forget_account, of_customer, preferences, recipient,
@@ -140,6 +141,15 @@ pub enum Message {
     /// A text of the business's, per language ("ru", "en"); the business's default language
     /// stands in for a missing one.
     Text { texts: std::collections::BTreeMap<String, String> },
+    /// A document of the customer's (an invoice issued), fetched from the documents backend
+    /// when it is sent and sent as its file with a caption; when it cannot be fetched, the
+    /// caption's text goes with «Прислать документ» instead (and the reason is recorded).
+    Document {
+        document_id: String,
+        /// Its title per language, as the business gave it; empty: the backend's title.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        titles: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl Message {
@@ -150,6 +160,7 @@ impl Message {
             Message::LowBalance { .. } => "low_balance",
             Message::OrderUpdate { .. } => "order_update",
             Message::Text { .. } => "text",
+            Message::Document { .. } => "document",
         }
     }
 

@@ -14,9 +14,29 @@ use crate::i18n::{Arg, escape_html};
 /// A notification as it is sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
-    /// HTML.
+    /// HTML. For a document: what is sent when its file cannot be fetched.
     pub text: String,
     pub keyboard: Option<InlineKeyboardMarkup>,
+}
+
+/// A document's title in `locale` from the business's `titles` (the default language standing
+/// in), else `fallback`.
+pub(super) fn title_of(
+    ctx: &Ctx,
+    locale: Locale,
+    titles: &std::collections::BTreeMap<String, String>,
+    fallback: &str,
+) -> String {
+    titles
+        .get(locale.as_str())
+        .or_else(|| titles.get(ctx.settings.default_locale.as_str()))
+        .or_else(|| titles.values().next())
+        .map_or_else(|| fallback.to_owned(), String::clone)
+}
+
+/// The caption of a document's file, in `locale`.
+pub(super) fn document_caption(ctx: &Ctx, locale: Locale, title: &str) -> String {
+    ctx.i18n.t(locale, "notify-document", &[("title", Arg::from(title))])
 }
 
 /// Days from `today` to `date` (0 when past).
@@ -70,6 +90,10 @@ pub(super) fn render(ctx: &Ctx, locale: Locale, message: &Message, buttons: &But
             .or_else(|| texts.get(ctx.settings.default_locale.as_str()))
             .or_else(|| texts.values().next())
             .map_or_else(String::new, |text| escape_html(text)),
+        Message::Document { document_id, titles } => {
+            let title = title_of(ctx, locale, titles, document_id);
+            t("notify-document-unavailable", &[("title", Arg::from(title.as_str()))])
+        }
     };
     Rendered { text, keyboard: crate::bot::notifications::keyboard(ctx, locale, buttons, message) }
 }

@@ -19,10 +19,11 @@ use teloxide::{ApiError, RequestError};
 
 use super::budget::Budget;
 use super::store::{self as outbox, Notification};
-use super::{render, status};
+use super::{Message, render, status};
 use crate::bot::Ctx;
 use crate::bot::keyboards::Buttons;
 use crate::bot::staff::outbox::{Place, StaffPost};
+use crate::error::BotError;
 
 /// How long a claim holds a notification (by the clock) before another sender may take it.
 const LEASE: Duration = Duration::minutes(1);
@@ -134,6 +135,13 @@ impl Pace {
     fn pause_until(&mut self, until: DateTime<Utc>) {
         self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
     }
+}
+
+/// Why a send did not happen.
+enum SendError {
+    Telegram(RequestError),
+    /// Something of cabinet's own (a document that could not be fetched again).
+    Other(String),
 }
 
 /// How one notification went.
@@ -299,7 +307,21 @@ impl Sender {
         };
         let buttons = Buttons { codec: &ctx.codec, epoch: user.as_ref().map_or(0, |u| u.epoch), user_id };
         let rendered = render::render(ctx, locale, &message, &buttons);
-        let keyboard = match rendered.keyboard {
+        // A document is looked up and its file fetched before the intent is recorded: when it
+        // cannot be, the text goes with a button to ask for it, and why is noted.
+        let mut note = None;
+        let mut document = None;
+        if let Message::Document { document_id, titles } = &message {
+            match crate::bot::documents::prepare(ctx, &n.customer_id, document_id, locale).await {
+                Ok(Some(prepared)) => {
+                    let title = render::title_of(ctx, locale, titles, prepared.info.title.get(locale));
+                    document = Some((prepared, render::document_caption(ctx, locale, &title)));
+                }
+                Ok(None) => note = Some(format!("document {document_id} not found; sent without it")),
+                Err(e) => note = Some(format!("document {document_id} could not be fetched ({e}); sent without it")),
+            }
+        }
+        let keyboard = match rendered.keyboard.filter(|_| document.is_none()) {
             Some(keyboard) => Some(buttons.seal(store, now, keyboard).await.map_err(|e| anyhow::anyhow!("{e}"))?),
             None => None,
         };
@@ -309,12 +331,31 @@ impl Sender {
             tracing::warn!(notification = n.id, "a notification was taken over before it was sent");
             return Ok(Outcome::Deferred);
         }
-        let mut request = self.bot.send_message(ChatId(chat), &rendered.text).parse_mode(ParseMode::Html);
-        if let Some(keyboard) = keyboard {
-            request = request.reply_markup(keyboard);
-        }
-        let result = request.await;
-        if !matches!(&result, Err(RequestError::Network(error)) if error.is_connect()) {
+        let result = match document {
+            Some((prepared, caption)) => crate::bot::documents::deliver(
+                ctx,
+                &self.bot,
+                ChatId(chat),
+                &n.customer_id,
+                prepared,
+                locale,
+                &caption,
+                None,
+            )
+            .await
+            .map_err(|e| match e {
+                BotError::Telegram(e) => SendError::Telegram(e),
+                other => SendError::Other(other.to_string()),
+            }),
+            None => {
+                let mut request = self.bot.send_message(ChatId(chat), &rendered.text).parse_mode(ParseMode::Html);
+                if let Some(keyboard) = keyboard {
+                    request = request.reply_markup(keyboard);
+                }
+                request.await.map_err(SendError::Telegram)
+            }
+        };
+        if !matches!(&result, Err(SendError::Telegram(RequestError::Network(error))) if error.is_connect()) {
             // Telegram answered (or may have received it): counted against the rate.
             self.budget.record(ctx.clock.now());
         }
@@ -322,10 +363,14 @@ impl Sender {
         match result {
             Ok(sent) => {
                 outbox::mark_sent(store, n.id, i64::from(sent.id.0), ctx.clock.now()).await?;
+                if let Some(note) = note {
+                    tracing::info!(notification = n.id, note = %note, "a notification was sent without its document");
+                    outbox::note(store, n.id, &note).await?;
+                }
                 tracing::debug!(notification = n.id, kind = %n.kind, "notification sent");
                 Ok(Outcome::Sent)
             }
-            Err(RequestError::RetryAfter(wait)) => {
+            Err(SendError::Telegram(RequestError::RetryAfter(wait))) => {
                 let until = now + Duration::from_std(wait.duration()).unwrap_or(Duration::seconds(1));
                 self.pace().pause_until(until);
                 tracing::warn!(notification = n.id, %until, "Telegram asked to slow down; sending paused");
@@ -333,20 +378,26 @@ impl Sender {
                     .await?;
                 Ok(Outcome::Paused)
             }
-            Err(RequestError::Api(error)) if blocked(&error) => {
+            Err(SendError::Telegram(RequestError::Api(error))) if refuses_chat(&error) => {
                 outbox::mark_unreachable(store, user_id, now).await?;
                 outbox::mark_not_sent(store, n.id, &error.to_string(), None, true, status::SKIPPED_UNREACHABLE).await?;
                 tracing::info!(notification = n.id, "the customer cannot be reached (blocked the bot)");
                 self.tell_staff_blocked(n).await;
                 Ok(Outcome::Skipped)
             }
-            Err(RequestError::Network(error)) if !error.is_connect() => {
+            Err(SendError::Telegram(RequestError::Network(error))) if !error.is_connect() => {
                 // Telegram may have received it: not sent again (at most once).
                 let reason = format!("outcome unknown, not sent again: {error}");
                 outbox::mark_not_sent(store, n.id, &reason, None, true, status::FAILED).await?;
                 Ok(Outcome::Failed)
             }
-            Err(error) => {
+            Err(SendError::Other(reason)) => {
+                // Not sent (a document that could not be uploaded again): not retried.
+                tracing::warn!(notification = n.id, reason = %reason, "a notification failed");
+                outbox::mark_not_sent(store, n.id, &reason, None, true, status::FAILED).await?;
+                Ok(Outcome::Failed)
+            }
+            Err(SendError::Telegram(error)) => {
                 let reason = error.to_string();
                 if attempts >= i64::from(ctx.settings.notify.max_attempts) {
                     tracing::warn!(notification = n.id, attempts, reason = %reason, "a notification failed");
@@ -412,7 +463,7 @@ impl Sender {
 }
 
 /// Whether Telegram refused because the customer cannot be written to (403).
-fn blocked(error: &ApiError) -> bool {
+pub(crate) fn refuses_chat(error: &ApiError) -> bool {
     match error {
         ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::CantInitiateConversation => true,
         ApiError::Unknown(text) => text.starts_with("Forbidden"),
