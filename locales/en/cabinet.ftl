@@ -438,3 +438,4 @@ notify-staff-blocked = 🚫 The customer blocked the bot — a notification was 
 notify-document = 🧾 A new document: { $title }
 notify-document-unavailable = 🧾 A new document: { $title }. I couldn't attach it just now — press the button and I'll send it.
 notify-button-document = Send the document
+notify-button-map = Show on the map

@@ -448,3 +448,4 @@ notify-staff-blocked = 🚫 Клиент заблокировал бота — �
 notify-document = 🧾 Новый документ: { $title }
 notify-document-unavailable = 🧾 Выставлен документ: { $title }. Приложить его сейчас не получилось — нажмите кнопку, и я пришлю его.
 notify-button-document = Прислать документ
+notify-button-map = Показать на карте

@@ -259,6 +259,52 @@ async fn a_document_goes_as_its_file_and_one_that_cannot_be_fetched_as_a_text_wi
     bot.stop().await;
 }
 
+/// The labels of the buttons on the latest message to `chat`.
+fn latest_buttons(bot: &SandboxedBot, chat: i64) -> Vec<String> {
+    let last = bot.sandbox.messages(chat).pop().unwrap();
+    last.inline_keyboard.into_iter().flatten().map(|b| b.text).collect()
+}
+
+#[tokio::test]
+async fn an_order_with_a_location_gets_show_on_the_map_and_a_booking_that_stands_move_and_cancel() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let order = |key: &str, number: &str| NewNotification {
+        customer_id: CustomerId("C1".into()),
+        category: Category::Orders,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::OrderUpdate { number: number.to_owned(), status: None, tracking: None, carrier: None },
+        not_before: None,
+    };
+    let booking = |key: &str, change: &str| NewNotification {
+        customer_id: CustomerId("C1".into()),
+        category: Category::Bookings,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::BookingUpdate { booking_id: "B-1001".into(), change: change.into(), start: None },
+        not_before: None,
+    };
+    let cases: [(NewNotification, &[&str]); 4] = [
+        // On its way, the courier's location known.
+        (order("in-transit", "78234"), &["Где заказ", "Показать на карте"]),
+        // Delivered: nothing to show on a map.
+        (order("delivered", "78110"), &["Где заказ"]),
+        (booking("moved", "moved"), &["Перенести", "Отменить"]),
+        (booking("cancelled", "cancelled"), &[]),
+    ];
+    for (notification, labels) in cases {
+        let key = notification.key.clone();
+        notifier(&bot).enqueue(notification).await.unwrap();
+        bot.send_notifications().await.unwrap();
+        assert_eq!(stored(&bot, &key).await.status, status::SENT, "{key}");
+        assert_eq!(latest_buttons(&bot, user.id), labels, "{key}");
+        bot.set_now(bot.now() + Duration::seconds(2));
+    }
+    bot.stop().await;
+}
+
 #[tokio::test]
 async fn another_error_is_retried_with_backoff_then_fails_with_its_reason() {
     let mut config = Config::default();

@@ -155,14 +155,12 @@ impl EventSink for NotifyingSink {
                     BookingChange::Moved => "moved",
                     BookingChange::Cancelled => "cancelled",
                 };
-                let texts = self.texts("event-booking-changed", &|l| {
-                    let when = e.start.map_or_else(
-                        || "none".to_owned(),
-                        |start| crate::domain::datetime::format_date_time(self.ctx.to_local(start), l),
-                    );
-                    vec![("change", Arg::from(change)), ("when", Arg::Raw(when))]
-                });
-                self.notify(&e.customer_id, key, Category::Bookings, Urgency::Normal, Message::Text { texts }).await?
+                let message = Message::BookingUpdate {
+                    booking_id: e.booking_id.clone(),
+                    change: change.to_owned(),
+                    start: e.start,
+                };
+                self.notify(&e.customer_id, key, Category::Bookings, Urgency::Normal, message).await?
             }
             EventKind::News(news) => self.news(&event.id, news).await?,
         };

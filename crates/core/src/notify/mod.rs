@@ -141,6 +141,16 @@ pub enum Message {
     /// A text of the business's, per language ("ru", "en"); the business's default language
     /// stands in for a missing one.
     Text { texts: std::collections::BTreeMap<String, String> },
+    /// A booking made, moved or cancelled by the business's system (with «Перенести» and
+    /// «Отменить» while it stands).
+    BookingUpdate {
+        booking_id: String,
+        /// `booked`, `moved` or `cancelled`.
+        change: String,
+        /// When it starts (now), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<DateTime<Utc>>,
+    },
     /// A document of the customer's (an invoice issued), fetched from the documents backend
     /// when it is sent and sent as its file with a caption; when it cannot be fetched, the
     /// caption's text goes with «Прислать документ» instead (and the reason is recorded).
@@ -160,6 +170,7 @@ impl Message {
             Message::LowBalance { .. } => "low_balance",
             Message::OrderUpdate { .. } => "order_update",
             Message::Text { .. } => "text",
+            Message::BookingUpdate { .. } => "booking_update",
             Message::Document { .. } => "document",
         }
     }

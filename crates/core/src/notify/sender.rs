@@ -306,7 +306,11 @@ impl Sender {
             }
         };
         let buttons = Buttons { codec: &ctx.codec, epoch: user.as_ref().map_or(0, |u| u.epoch), user_id };
-        let rendered = render::render(ctx, locale, &message, &buttons);
+        let located = match &message {
+            Message::OrderUpdate { number, .. } => self.order_located(&n.customer_id, number).await,
+            _ => false,
+        };
+        let rendered = render::render(ctx, locale, &message, &buttons, located);
         // A document is looked up and its file fetched before the intent is recorded: when it
         // cannot be, the text goes with a button to ask for it, and why is noted.
         let mut note = None;
@@ -410,6 +414,21 @@ impl Sender {
                     outbox::mark_not_sent(store, n.id, &reason, Some(at), true, status::PENDING).await?;
                     Ok(Outcome::Deferred)
                 }
+            }
+        }
+    }
+
+    /// Whether the order can be shown on the map now (its courier's or parcel's location is
+    /// known); a logistics backend that cannot answer is taken as no.
+    async fn order_located(&self, customer: &crate::adapters::CustomerId, number: &str) -> bool {
+        if !self.ctx.settings.capabilities.has_all(&[crate::bot::Capability::Logistics]) {
+            return false;
+        }
+        match self.ctx.adapters.logistics.order(customer, number).await {
+            Ok(order) => order.and_then(|o| o.delivery).is_some_and(|d| d.location.is_some()),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot tell whether an order has a location");
+                false
             }
         }
     }
