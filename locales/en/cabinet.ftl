@@ -424,7 +424,6 @@ event-payment-received = ✅ Your payment of { $amount } has arrived, thank you!
         [none] {""}
        *[other] {" "}Balance: { $balance }.
     }
-event-invoice-issued = 🧾 A new document: { $title }. Write "send the invoice" and I'll send it.
 event-booking-changed = 📅 { $change ->
         [booked] You are booked
         [moved] Your appointment has moved
@@ -433,3 +432,10 @@ event-booking-changed = 📅 { $change ->
         [none] .
        *[other] : { $when }.
     }
+
+## The notification sender: a blocked customer told to staff, an invoice with its document
+notify-staff-blocked = 🚫 The customer blocked the bot — a notification was not delivered.
+notify-document = 🧾 A new document: { $title }
+notify-document-unavailable = 🧾 A new document: { $title }. I couldn't attach it just now — press the button and I'll send it.
+notify-button-document = Send the document
+notify-button-map = Show on the map

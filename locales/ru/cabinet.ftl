@@ -434,7 +434,6 @@ event-payment-received = ✅ Оплата { $amount } получена, спас
         [none] {""}
        *[other] {" "}Баланс: { $balance }.
     }
-event-invoice-issued = 🧾 Выставлен документ: { $title }. Напишите «пришли счёт», и я пришлю его.
 event-booking-changed = 📅 { $change ->
         [booked] Вы записаны
         [moved] Ваша запись перенесена
@@ -443,3 +442,10 @@ event-booking-changed = 📅 { $change ->
         [none] .
        *[other] : { $when }.
     }
+
+## The notification sender: a blocked customer told to staff, an invoice with its document
+notify-staff-blocked = 🚫 Клиент заблокировал бота — уведомление не доставлено.
+notify-document = 🧾 Новый документ: { $title }
+notify-document-unavailable = 🧾 Выставлен документ: { $title }. Приложить его сейчас не получилось — нажмите кнопку, и я пришлю его.
+notify-button-document = Прислать документ
+notify-button-map = Показать на карте

@@ -4,6 +4,7 @@
 //! `/notifications` settings; payment reminders planned from the billing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use cabinet::adapters::CustomerId;
 use cabinet::config::Config;
@@ -165,6 +166,142 @@ async fn a_customer_who_blocked_the_bot_is_unreachable_until_they_write_again() 
     bot.send_notifications().await.unwrap();
     assert_eq!(stored(&bot, "b3").await.status, status::SENT);
     assert_eq!(sent_with(&bot, user.id, "Новость b3").len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_block_is_told_to_staff_in_the_customers_open_case_and_only_there() {
+    const STAFF: i64 = -1_001_000_000_013;
+    let mut config = Config::default();
+    config.telegram.staff_chat_id = Some(STAFF);
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    bot.sandbox.add_forum_group(STAFF, "Support");
+    let (user, other) = (erlan(), john());
+    identify(&bot, &user, "+77011234567").await;
+    identify_as(&bot, &other, "+447700900123", "I agree", "Hello").await;
+    say(&bot, &user, "позовите оператора").await;
+    let topics = bot.sandbox.topics(STAFF);
+    assert_eq!(topics.len(), 1, "{topics:?}");
+    let thread = topics[0].thread_id;
+    let note = "Клиент заблокировал бота — уведомление не доставлено";
+    let notes =
+        || -> usize { bot.sandbox.thread_messages(STAFF, thread).iter().filter(|m| m.text.contains(note)).count() };
+    assert_eq!(notes(), 0);
+
+    // The customer with the open case blocks the bot: staff are told in the case's topic.
+    bot.sandbox.set_blocked(user.id, true);
+    notifier(&bot).enqueue(text("C1", "blocked", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "blocked").await.status, status::SKIPPED_UNREACHABLE);
+    assert_eq!(notes(), 1, "{:?}", bot.sandbox.thread_messages(STAFF, thread));
+
+    // A customer without an open case blocks it too: nothing is posted anywhere.
+    let posts = bot.sandbox.messages(STAFF).len();
+    bot.sandbox.set_blocked(other.id, true);
+    let customer = bot.store.binding(other.id).await.unwrap().unwrap().customer_id;
+    notifier(&bot).enqueue(text(&customer.0, "blocked-2", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.set_now(bot.now() + Duration::seconds(2));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(stored(&bot, "blocked-2").await.status, status::SKIPPED_UNREACHABLE);
+    assert_eq!(bot.sandbox.messages(STAFF).len(), posts, "no case, no note");
+    assert_eq!(notes(), 1);
+    bot.stop().await;
+}
+
+fn document(customer: &str, key: &str, document_id: &str) -> NewNotification {
+    NewNotification {
+        customer_id: CustomerId(customer.to_owned()),
+        category: Category::Payments,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::Document { document_id: document_id.to_owned(), titles: BTreeMap::new() },
+        not_before: None,
+    }
+}
+
+#[tokio::test]
+async fn a_document_goes_as_its_file_and_one_that_cannot_be_fetched_as_a_text_with_a_button() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+
+    // The customer's own document: its PDF, captioned with the backend's title.
+    notifier(&bot).enqueue(document("C1", "doc-own", "D-1002")).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let sent = stored(&bot, "doc-own").await;
+    assert_eq!((sent.status.as_str(), sent.last_error.as_deref()), (status::SENT, None), "{sent:?}");
+    let last = bot.sandbox.messages(user.id).pop().unwrap();
+    match &last.content {
+        cabinet::sandbox::BotContent::Document { file_name, bytes, .. } => {
+            assert_eq!(file_name, "invoice-2025-01-D-1002.pdf");
+            assert!(*bytes > 1_000, "a rendered PDF: {bytes} bytes");
+        }
+        other => panic!("not a document: {other:?}"),
+    }
+    assert_eq!(last.text, "🧾 Новый документ: Счёт на оплату за январь 2025");
+
+    // Another customer's document is not theirs: the text with a button to ask for it, and
+    // the reason recorded.
+    bot.set_now(bot.now() + Duration::seconds(2));
+    notifier(&bot).enqueue(document("C1", "doc-other", "D-2001")).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let sent = stored(&bot, "doc-other").await;
+    assert_eq!(sent.status, status::SENT);
+    assert!(sent.last_error.as_deref().unwrap_or_default().contains("D-2001 not found"), "{sent:?}");
+    let last = bot.sandbox.messages(user.id).pop().unwrap();
+    assert!(matches!(last.content, cabinet::sandbox::BotContent::Text), "{last:?}");
+    assert!(last.text.contains("Выставлен документ: D-2001"), "{}", last.text);
+    let labels: Vec<&str> = last.inline_keyboard.iter().flatten().map(|b| b.text.as_str()).collect();
+    assert_eq!(labels, ["Прислать документ"]);
+    // The button asks for it: the bot answers as it does any request of a document.
+    let replies = press(&bot, &user, "Прислать документ").await;
+    assert!(replies.contains("Не нашёл такого документа"), "{}", replies.dump());
+    bot.stop().await;
+}
+
+/// The labels of the buttons on the latest message to `chat`.
+fn latest_buttons(bot: &SandboxedBot, chat: i64) -> Vec<String> {
+    let last = bot.sandbox.messages(chat).pop().unwrap();
+    last.inline_keyboard.into_iter().flatten().map(|b| b.text).collect()
+}
+
+#[tokio::test]
+async fn an_order_with_a_location_gets_show_on_the_map_and_a_booking_that_stands_move_and_cancel() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let order = |key: &str, number: &str| NewNotification {
+        customer_id: CustomerId("C1".into()),
+        category: Category::Orders,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::OrderUpdate { number: number.to_owned(), status: None, tracking: None, carrier: None },
+        not_before: None,
+    };
+    let booking = |key: &str, change: &str| NewNotification {
+        customer_id: CustomerId("C1".into()),
+        category: Category::Bookings,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::BookingUpdate { booking_id: "B-1001".into(), change: change.into(), start: None },
+        not_before: None,
+    };
+    let cases: [(NewNotification, &[&str]); 4] = [
+        // On its way, the courier's location known.
+        (order("in-transit", "78234"), &["Где заказ", "Показать на карте"]),
+        // Delivered: nothing to show on a map.
+        (order("delivered", "78110"), &["Где заказ"]),
+        (booking("moved", "moved"), &["Перенести", "Отменить"]),
+        (booking("cancelled", "cancelled"), &[]),
+    ];
+    for (notification, labels) in cases {
+        let key = notification.key.clone();
+        notifier(&bot).enqueue(notification).await.unwrap();
+        bot.send_notifications().await.unwrap();
+        assert_eq!(stored(&bot, &key).await.status, status::SENT, "{key}");
+        assert_eq!(latest_buttons(&bot, user.id), labels, "{key}");
+        bot.set_now(bot.now() + Duration::seconds(2));
+    }
     bot.stop().await;
 }
 
@@ -377,14 +514,8 @@ async fn two_hundred_notifications_go_once_each_within_the_configured_rate() {
         assert_eq!(sent_with(&bot, *chat, &format!("Новость r{i}")).len(), 1, "chat {chat}");
         assert_eq!(bot.sandbox.messages(*chat).len(), 1, "chat {chat}: exactly one message");
     }
-    // At most the rate and its small burst (a tenth of a second's worth) in any second…
-    let burst = usize::try_from(per_second).unwrap().div_ceil(10);
-    let window = usize::try_from(per_second).unwrap() + burst;
-    for (i, start) in times.iter().enumerate() {
-        if let Some(end) = times.get(i + window) {
-            assert!(*end - *start >= Duration::seconds(1), "{} sends within a second from {start}", window + 1);
-        }
-    }
+    // At most the rate in any sliding second…
+    assert_within_rate(&times, usize::try_from(per_second).unwrap());
     // …and the rate is used: 200 at 20 a second take about ten seconds, not much more.
     let span = *times.last().unwrap() - times[0];
     assert!(span >= Duration::milliseconds(9_800), "{span}");
@@ -392,47 +523,105 @@ async fn two_hundred_notifications_go_once_each_within_the_configured_rate() {
     bot.stop().await;
 }
 
-#[tokio::test]
-async fn two_senders_over_one_postgresql_send_each_notification_once() {
-    let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
+/// No more than `per_second` of `times` (sorted) in any sliding second.
+fn assert_within_rate(times: &[DateTime<Utc>], per_second: usize) {
+    for (i, start) in times.iter().enumerate() {
+        if let Some(end) = times.get(i + per_second) {
+            assert!(*end - *start >= Duration::seconds(1), "{} sends within a second from {start}", per_second + 1);
+        }
+    }
+}
+
+/// A fresh PostgreSQL database (dropped by [`drop_database`]); `None` without PostgreSQL.
+async fn postgres_database() -> Option<(Store, String, String)> {
+    let admin_url = cabinet::testenv::postgres_url()?;
     let admin = Store::connect(&admin_url).await.unwrap();
     let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&format!("/{name}"));
+    Some((admin, name, url.to_string()))
+}
 
-    let options = SandboxOptions { database_url: Some(url.to_string()), ..fixed() };
-    let bot = SandboxedBot::start(options).await.unwrap();
-    let chats = bind_many(&bot, &bot.store, 200_000, 100).await;
-    for i in 0..100 {
+async fn drop_database(admin: Store, name: &str) {
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+    admin.close().await;
+}
+
+/// Two senders over one database, as two processes would run them (each with its own send
+/// budget): one holds the sender's lease and sends, the other stands by; when the first stops
+/// ticking, the second takes over once the lease has passed. Each notification goes once, and
+/// the two together never send more than `per_second` in any second.
+async fn two_senders_share_one_rate(database_url: Option<String>) {
+    let per_second: usize = 20;
+    let mut config = Config::default();
+    config.notify.per_second = u32::try_from(per_second).unwrap();
+    let options = SandboxOptions { database_url, ..fixed() };
+    let mut bot = SandboxedBot::start_with_config(config, options).await.unwrap();
+    bot.stop_sender_loop().await;
+    let chats = bind_many(&bot, &bot.store, 300_000, 200).await;
+    for i in 0..200 {
         notifier(&bot)
-            .enqueue(text(&format!("R{i}"), &format!("p{i}"), Category::Service, Urgency::Urgent))
+            .enqueue(text(&format!("R{i}"), &format!("s{i}"), Category::Service, Urgency::Urgent))
             .await
             .unwrap();
     }
-    let other_bot = teloxide::Bot::new(bot.sandbox.token()).set_api_url(bot.sandbox.api_url());
-    let other = notify::Sender::new(bot.ctx.clone(), other_bot);
-    // The two tick at once, as two processes would.
-    let (mut by_first, mut by_second) = (0, 0);
-    for _ in 0..2_000 {
-        let (a, b) = tokio::join!(bot.notifier.tick(), other.tick());
-        by_first += a.unwrap().sent;
-        by_second += b.unwrap().sent;
-        if notify::count_with_status(&bot.store, status::SENT).await.unwrap() == 100 {
-            break;
-        }
-        bot.set_now(bot.now() + Duration::milliseconds(50));
+    let senders = [new_sender(&bot, per_second), new_sender(&bot, per_second)];
+    let sent = || async { notify::count_with_status(&bot.store, status::SENT).await.unwrap() };
+
+    // Both tick at once until half is sent: one sends, the other stands by.
+    let mut by = [0, 0];
+    while sent().await < 100 {
+        let (a, b) = tokio::join!(senders[0].tick(), senders[1].tick());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.standby != b.standby, "exactly one sends: {a:?} {b:?}");
+        by[0] += a.sent;
+        by[1] += b.sent;
+        bot.set_now(bot.now() + Duration::milliseconds(10));
     }
+    let leader = usize::from(by[0] == 0);
+    assert!(by[leader] >= 100 && by[1 - leader] == 0, "one sent, the other stood by: {by:?}");
+
+    // The leader stops ticking: the other stands by until its lease has passed…
+    let stopped_at = bot.now() - Duration::milliseconds(10);
+    let standby = &senders[1 - leader];
+    let before = sent().await;
+    for after in [10, 1_000, 15_000, 29_999] {
+        bot.set_now(stopped_at + Duration::milliseconds(after));
+        let report = standby.tick().await.unwrap();
+        assert!(report.standby && report.sent == 0, "took over {after} ms after the leader stopped: {report:?}");
+    }
+    assert_eq!(sent().await, before);
+    // …then takes over and sends the rest.
+    bot.set_now(stopped_at + Duration::seconds(30));
+    let times = send_all(&bot, &[standby], 200, Duration::milliseconds(10)).await;
+
+    assert_eq!(times.len(), 200, "every notification is sent");
     for (i, chat) in chats.iter().enumerate() {
-        assert_eq!(bot.sandbox.messages(*chat).len(), 1, "chat {chat}");
-        assert_eq!(sent_with(&bot, *chat, &format!("Новость p{i}")).len(), 1);
+        assert_eq!(bot.sandbox.messages(*chat).len(), 1, "chat {chat}: exactly one message");
+        assert_eq!(sent_with(&bot, *chat, &format!("Новость s{i}")).len(), 1);
     }
-    assert_eq!(notify::count_with_status(&bot.store, status::SENT).await.unwrap(), 100);
-    // Both took part (the background loop of the first may have sent some too).
-    assert!(by_second > 0, "the second sender sent nothing ({by_first} by the first)");
+    assert_within_rate(&times, per_second);
     bot.stop().await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-    admin.close().await;
+}
+
+/// A sender as another process would have it: its own bot client and send budget.
+fn new_sender(bot: &SandboxedBot, per_second: usize) -> notify::Sender {
+    let client = teloxide::Bot::new(bot.sandbox.token()).set_api_url(bot.sandbox.api_url());
+    let budget = Arc::new(notify::Budget::new(u32::try_from(per_second).unwrap()));
+    notify::Sender::with_budget(bot.ctx.clone(), client, budget)
+}
+
+#[tokio::test]
+async fn two_senders_on_sqlite_one_sends_at_the_rate_and_the_other_takes_over() {
+    two_senders_share_one_rate(None).await;
+}
+
+#[tokio::test]
+async fn two_senders_over_one_postgresql_send_each_notification_once_at_one_rate() {
+    let Some((admin, name, url)) = postgres_database().await else { return };
+    two_senders_share_one_rate(Some(url)).await;
+    drop_database(admin, &name).await;
 }
 
 #[tokio::test]

@@ -476,6 +476,7 @@ pub fn build_ctx_with_guard(
         support,
         codec: CallbackCodec::new(&callback_key(config, token))
             .with_ttl(chrono::Duration::days(i64::from(config.bot.button_ttl_days))),
+        budget: Arc::new(crate::notify::Budget::new(config.notify.per_second)),
     });
     Ok((ctx, guard))
 }

@@ -234,6 +234,15 @@ impl SandboxedBot {
         cabinet_core::events::post_signed(&server.url(), secret, self.now(), &event.to_string()).await
     }
 
+    /// Stops the notifications' sender's background loop (and gives its lease up): from here
+    /// on it ticks only when told ([`SandboxedBot::send_notifications`]), as a test of several
+    /// senders needs.
+    pub async fn stop_sender_loop(&mut self) {
+        if let Some(notifications) = self.notifications.take() {
+            notifications.stop().await;
+        }
+    }
+
     /// Runs a tick of the notifications' sender at the clock's now: what it sent is in the
     /// sandbox when this returns.
     pub async fn send_notifications(&self) -> anyhow::Result<TickReport> {

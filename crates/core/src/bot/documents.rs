@@ -14,11 +14,11 @@
 use rust_decimal::Decimal;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{InputFile, ParseMode};
+use teloxide::types::{InlineKeyboardMarkup, InputFile, ParseMode};
 
 use super::keyboards::{ButtonKind, arg, id, order_number, pressed, tag_and_arg};
-use super::{HandlerResult, Turn};
-use crate::adapters::{DocumentData, DocumentFile, DocumentInfo};
+use super::{Ctx, HandlerResult, Turn};
+use crate::adapters::{CustomerId, DocumentData, DocumentFile, DocumentInfo};
 use crate::domain::datetime::format_date_with_year;
 use crate::domain::money::format_money;
 use crate::domain::{Locale, Period};
@@ -151,50 +151,12 @@ async fn offer(turn: &Turn, text: String, docs: &[&DocumentInfo]) -> HandlerResu
 /// URL, or a PDF rendered from its data), then remembers the file_id Telegram gave it.
 async fn send(turn: &Turn, doc: &DocumentInfo) -> HandlerResult {
     let Some(id) = turn.customer_id() else { return Ok(()) };
-    let store = &turn.ctx.store;
-    let caption = doc.title.get(turn.locale).to_owned();
-    // A rendered PDF differs by language; a file from the business does not.
-    let rendered_variant = format!("pdf-{}", turn.locale.as_str());
-    for variant in [rendered_variant.as_str(), "file"] {
-        if let Some(file_id) = store.cached_file_id(&id, &doc.id, variant).await? {
-            match send_file(turn, InputFile::file_id(file_id.into()), &caption).await {
-                Ok(_) => {
-                    turn.audit("document.sent", Some(&doc.id)).await?;
-                    return Ok(());
-                }
-                // Telegram forgot the file (or it was another bot's): upload it again.
-                Err(error) => tracing::info!(chat = turn.chat.0, %error, "a cached file_id was refused; uploading"),
-            }
-        }
-    }
-    let documents = turn.ctx.adapters.documents.clone();
-    let Some(file) = turn.call(documents.file(&id, &doc.id)).await? else {
+    let Some(prepared) = prepare_info(&turn.ctx, &id, doc.clone(), turn.locale).await? else {
         turn.audit("document.not_found", Some(&doc.id)).await?;
         return turn.say(turn.t("document-not-found", &[])).await.map(drop);
     };
-    let (input, variant) = match file {
-        DocumentFile::Bytes { file_name, bytes } => (InputFile::memory(bytes).file_name(file_name), "file"),
-        DocumentFile::Url { file_name, url } => {
-            let url = url::Url::parse(&url)
-                .map_err(|e| crate::adapters::AdapterError::Invalid(format!("document URL: {e}")))?;
-            (InputFile::url(url).file_name(file_name), "file")
-        }
-        DocumentFile::Data(data) => {
-            let pdf = render(turn, &data)?;
-            (InputFile::memory(pdf).file_name(file_name(&data.info)), rendered_variant.as_str())
-        }
-    };
-    let sent = send_file(turn, input, &caption).await?;
-    if let Some(document) = sent.document() {
-        store.cache_file_id(&id, &doc.id, variant, &document.file.id.0, turn.ctx.clock.now()).await?;
-    }
-    turn.audit("document.sent", Some(&doc.id)).await?;
-    Ok(())
-}
-
-async fn send_file(turn: &Turn, file: InputFile, caption: &str) -> Result<Message, teloxide::RequestError> {
-    let caption = crate::i18n::escape_html(caption);
-    let sent = turn.bot.send_document(turn.chat, file).caption(caption.clone()).parse_mode(ParseMode::Html).await?;
+    let caption = crate::i18n::escape_html(doc.title.get(turn.locale));
+    deliver(&turn.ctx, &turn.bot, turn.chat, &id, prepared, turn.locale, &caption, None).await?;
     if turn.has_consent {
         // The history records that a document went out, not its bytes.
         let _ = turn
@@ -203,7 +165,134 @@ async fn send_file(turn: &Turn, file: InputFile, caption: &str) -> Result<Messag
             .log_message(turn.chat.0, "out", &format!("[document] {caption}"), turn.ctx.clock.now())
             .await;
     }
+    turn.audit("document.sent", Some(&doc.id)).await?;
+    Ok(())
+}
+
+/// A customer's document ready to be sent: by the file_id Telegram gave it before, or its
+/// file fetched from the documents backend (or rendered to PDF).
+pub(crate) struct Prepared {
+    /// What the backend says of it.
+    pub info: DocumentInfo,
+    source: Source,
+}
+
+enum Source {
+    /// Telegram's file_id of the file sent before.
+    Cached(String),
+    /// The file, and the variant its file_id is remembered as.
+    Upload(InputFile, String),
+}
+
+/// The customer's document `doc_id` made ready to send in `locale` (see [`prepare_info`]);
+/// `None` when the customer has no such document.
+pub(crate) async fn prepare(
+    ctx: &Ctx,
+    customer: &CustomerId,
+    doc_id: &str,
+    locale: Locale,
+) -> Result<Option<Prepared>, BotError> {
+    match ctx.adapters.documents.document(customer, doc_id).await? {
+        Some(info) => prepare_info(ctx, customer, info, locale).await,
+        None => Ok(None),
+    }
+}
+
+/// The document made ready to send in `locale`: its cached file_id when it was sent before
+/// (a rendered PDF differs by language; a file from the business does not), else its file,
+/// fetched now; `None` when the backend has no file of it.
+async fn prepare_info(
+    ctx: &Ctx,
+    customer: &CustomerId,
+    info: DocumentInfo,
+    locale: Locale,
+) -> Result<Option<Prepared>, BotError> {
+    for variant in [rendered_variant(locale).as_str(), "file"] {
+        if let Some(file_id) = ctx.store.cached_file_id(customer, &info.id, variant).await? {
+            return Ok(Some(Prepared { info, source: Source::Cached(file_id) }));
+        }
+    }
+    Ok(fetch(ctx, customer, &info, locale)
+        .await?
+        .map(|(file, variant)| Prepared { info, source: Source::Upload(file, variant) }))
+}
+
+fn rendered_variant(locale: Locale) -> String {
+    format!("pdf-{}", locale.as_str())
+}
+
+/// The document's file from the documents backend (bytes, a URL, or a PDF rendered from its
+/// data) and the variant its file_id is remembered as; `None` when there is none.
+async fn fetch(
+    ctx: &Ctx,
+    customer: &CustomerId,
+    info: &DocumentInfo,
+    locale: Locale,
+) -> Result<Option<(InputFile, String)>, BotError> {
+    let Some(file) = ctx.adapters.documents.file(customer, &info.id).await? else { return Ok(None) };
+    Ok(Some(match file {
+        DocumentFile::Bytes { file_name, bytes } => (InputFile::memory(bytes).file_name(file_name), "file".to_owned()),
+        DocumentFile::Url { file_name, url } => {
+            let url = url::Url::parse(&url)
+                .map_err(|e| crate::adapters::AdapterError::Invalid(format!("document URL: {e}")))?;
+            (InputFile::url(url).file_name(file_name), "file".to_owned())
+        }
+        DocumentFile::Data(data) => {
+            let pdf = render(ctx, locale, &data)?;
+            (InputFile::memory(pdf).file_name(file_name(&data.info)), rendered_variant(locale))
+        }
+    }))
+}
+
+/// Sends a prepared document to `chat` with `caption` (HTML) and `keyboard`, and remembers
+/// the file_id Telegram gave it. A cached file_id Telegram refuses (it forgot the file, or it
+/// was another bot's) is uploaded again; a refusal of the chat (blocked, 429) is returned.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn deliver(
+    ctx: &Ctx,
+    bot: &Bot,
+    chat: ChatId,
+    customer: &CustomerId,
+    prepared: Prepared,
+    locale: Locale,
+    caption: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<Message, BotError> {
+    let Prepared { info, source } = prepared;
+    let (file, variant) = match source {
+        Source::Cached(file_id) => {
+            match send_file(bot, chat, InputFile::file_id(file_id.into()), caption, keyboard.clone()).await {
+                Ok(sent) => return Ok(sent),
+                Err(teloxide::RequestError::Api(error)) if !crate::notify::refuses_chat(&error) => {
+                    tracing::info!(chat = chat.0, %error, "a cached file_id was refused; uploading");
+                    fetch(ctx, customer, &info, locale)
+                        .await?
+                        .ok_or_else(|| BotError::Internal(format!("document {} has no file any more", info.id)))?
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Source::Upload(file, variant) => (file, variant),
+    };
+    let sent = send_file(bot, chat, file, caption, keyboard).await?;
+    if let Some(document) = sent.document() {
+        ctx.store.cache_file_id(customer, &info.id, &variant, &document.file.id.0, ctx.clock.now()).await?;
+    }
     Ok(sent)
+}
+
+async fn send_file(
+    bot: &Bot,
+    chat: ChatId,
+    file: InputFile,
+    caption: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<Message, teloxide::RequestError> {
+    let mut request = bot.send_document(chat, file).caption(caption.to_owned()).parse_mode(ParseMode::Html);
+    if let Some(keyboard) = keyboard {
+        request = request.reply_markup(keyboard);
+    }
+    request.await
 }
 
 /// "act-2024-12-D-1001.pdf": ASCII, so every client shows it the same.
@@ -212,39 +301,41 @@ fn file_name(doc: &DocumentInfo) -> String {
     format!("{}-{}-{}.pdf", doc.kind, doc.period, id)
 }
 
-/// The PDF of a document the business's system has no file of.
-fn render(turn: &Turn, data: &DocumentData) -> Result<Vec<u8>, BotError> {
-    let pdf = layout(turn, data);
+/// The PDF of a document the business's system has no file of, in `locale`.
+fn render(ctx: &Ctx, locale: Locale, data: &DocumentData) -> Result<Vec<u8>, BotError> {
+    let pdf = layout(ctx, locale, data);
     crate::pdf::render(&pdf).map_err(|e| BotError::Internal(format!("rendering a document failed: {e}")))
 }
 
-fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
-    let locale: Locale = turn.locale;
+fn layout(ctx: &Ctx, locale: Locale, data: &DocumentData) -> PdfDocument {
+    let t = |key: &str, args: &[(&str, Arg)]| ctx.i18n.t(locale, key, args);
     let money = |amount: Decimal| format_money(amount, &data.currency, locale);
-    let settings = &turn.ctx.settings;
+    let settings = &ctx.settings;
     let issued = format_date_with_year(data.issued, locale);
     let kind = data.info.kind.as_str();
     PdfDocument {
         title: data.info.title.get(locale).to_owned(),
-        number_and_date: turn
-            .t("pdf-number-date", &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))]),
-        seller_label: turn.t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
+        number_and_date: t(
+            "pdf-number-date",
+            &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))],
+        ),
+        seller_label: t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
         seller: Party { name: settings.business_name.clone(), lines: settings.requisites.clone() },
-        buyer_label: turn.t("pdf-buyer", &[]),
+        buyer_label: t("pdf-buyer", &[]),
         buyer: Party {
             name: data.customer_name.clone(),
             lines: data
                 .customer_lines
                 .iter()
                 .cloned()
-                .chain(data.account.iter().map(|a| turn.t("pdf-account", &[("account", Arg::Raw(a.clone()))])))
+                .chain(data.account.iter().map(|a| t("pdf-account", &[("account", Arg::Raw(a.clone()))])))
                 .collect(),
         },
         columns: [
-            turn.t("pdf-col-description", &[]),
-            turn.t("pdf-col-qty", &[]),
-            turn.t("pdf-col-price", &[]),
-            turn.t("pdf-col-amount", &[]),
+            t("pdf-col-description", &[]),
+            t("pdf-col-qty", &[]),
+            t("pdf-col-price", &[]),
+            t("pdf-col-amount", &[]),
         ],
         lines: data
             .lines
@@ -256,16 +347,17 @@ fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
                 amount: money(l.amount),
             })
             .collect(),
-        total_label: turn.t("pdf-total", &[]),
+        total_label: t("pdf-total", &[]),
         total: money(data.total),
-        notes: vec![
-            turn.t(&format!("pdf-note-{}", note_kind(kind)), &[("period", Arg::Raw(data.info.period.display(locale)))]),
-        ],
-        footer: turn.t(
+        notes: vec![t(
+            &format!("pdf-note-{}", note_kind(kind)),
+            &[("period", Arg::Raw(data.info.period.display(locale)))],
+        )],
+        footer: t(
             "pdf-footer",
             &[
                 ("business", Arg::Raw(settings.business_name.clone())),
-                ("date", Arg::Raw(format_date_with_year(turn.ctx.local_now().date(), locale))),
+                ("date", Arg::Raw(format_date_with_year(ctx.local_now().date(), locale))),
             ],
         ),
     }

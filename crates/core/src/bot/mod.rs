@@ -43,7 +43,7 @@ pub mod state;
 
 mod account;
 mod booking;
-mod documents;
+pub(crate) mod documents;
 mod general;
 mod loyalty;
 pub(crate) mod notifications;
@@ -268,6 +268,8 @@ pub struct Ctx {
     /// The staff side: priority rules, the relay's rate, SLAs.
     pub support: staff::Support,
     pub codec: CallbackCodec,
+    /// The process's send budget: replies are counted in it, the outbox sends what is left.
+    pub budget: Arc<crate::notify::Budget>,
 }
 
 impl Ctx {

@@ -11,6 +11,7 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
 
+use super::booking::BookingButton;
 use super::keyboards::{ButtonKind, Buttons, Payload, pressed, tag_and_arg};
 use super::orders::OrderButton;
 use super::payments::PaymentButton;
@@ -92,18 +93,40 @@ pub(crate) fn keyboard(
     locale: Locale,
     buttons: &Buttons<'_>,
     message: &Message,
+    located: bool,
 ) -> Option<InlineKeyboardMarkup> {
     let t = |key: &str| ctx.i18n.t(locale, key, &[]);
-    let (label, payload, needs): (String, Payload, &[super::Capability]) = match message {
+    let (row, needs): (Vec<(String, Payload)>, &[super::Capability]) = match message {
         Message::PaymentDue { .. } | Message::LowBalance { .. } => {
-            (t("notify-button-top-up"), PaymentButton::TopUp.into(), PaymentButton::TopUp.needs())
+            (vec![(t("notify-button-top-up"), PaymentButton::TopUp.into())], PaymentButton::TopUp.needs())
         }
         Message::OrderUpdate { number, .. } => {
             let button = OrderButton::Details(number.clone());
             let needs = button.needs();
-            (t("notify-button-order"), button.into(), needs)
+            let mut row = vec![(t("notify-button-order"), button.into())];
+            if located {
+                row.push((t("notify-button-map"), OrderButton::Map(number.clone()).into()));
+            }
+            (row, needs)
         }
         Message::Text { .. } => return None,
+        // While the booking stands: move it or cancel it, as the booking flow does.
+        Message::BookingUpdate { change, .. } if change == "cancelled" => return None,
+        Message::BookingUpdate { booking_id, .. } => {
+            let move_it = BookingButton::Move(booking_id.clone());
+            let needs = move_it.needs();
+            let row = vec![
+                (t("booking-move-short"), move_it.into()),
+                (t("booking-cancel-short"), BookingButton::AskCancel(booking_id.clone()).into()),
+            ];
+            (row, needs)
+        }
+        // Only when its file cannot be attached: a button to ask for it.
+        Message::Document { document_id, .. } => {
+            let button = super::documents::DocumentButton::Document(document_id.clone());
+            let needs = button.needs();
+            (vec![(t("notify-button-document"), button.into())], needs)
+        }
     };
-    ctx.settings.capabilities.has_all(needs).then(|| buttons.markup(vec![vec![(label, payload)]]))
+    ctx.settings.capabilities.has_all(needs).then(|| buttons.markup(vec![row]))
 }

@@ -94,6 +94,9 @@ impl Turn {
         bot_username: &str,
     ) -> Result<Turn, BotError> {
         let user_id = from.id.0 as i64;
+        // A reply is (about to be) sent: it counts against the rate first, the outbox sends
+        // what is left.
+        ctx.budget.reply(ctx.clock.now());
         let user = ctx.store.touch_user(user_id, chat.0).await?;
         // Writing to the bot: reachable again, in the language Telegram says.
         crate::notify::seen(&ctx.store, user_id, from.language_code.as_deref(), ctx.clock.now()).await?;

@@ -131,11 +131,12 @@ impl EventSink for NotifyingSink {
                 self.notify(&e.customer_id, key, Category::Payments, Urgency::Urgent, Message::Text { texts }).await?
             }
             EventKind::InvoiceIssued(e) => {
-                let texts = self.texts("event-invoice-issued", &|l| {
-                    let title = e.title.as_ref().map(|t| t.get(l).to_owned()).unwrap_or_else(|| e.document_id.clone());
-                    vec![("title", Arg::Raw(title))]
-                });
-                self.notify(&e.customer_id, key, Category::Payments, Urgency::Normal, Message::Text { texts }).await?
+                // The document itself goes, fetched from the documents backend when it is sent.
+                let message = Message::Document {
+                    document_id: e.document_id.clone(),
+                    titles: e.title.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+                };
+                self.notify(&e.customer_id, key, Category::Payments, Urgency::Normal, message).await?
             }
             EventKind::BalanceLow(e) => {
                 let message = Message::LowBalance {
@@ -154,14 +155,12 @@ impl EventSink for NotifyingSink {
                     BookingChange::Moved => "moved",
                     BookingChange::Cancelled => "cancelled",
                 };
-                let texts = self.texts("event-booking-changed", &|l| {
-                    let when = e.start.map_or_else(
-                        || "none".to_owned(),
-                        |start| crate::domain::datetime::format_date_time(self.ctx.to_local(start), l),
-                    );
-                    vec![("change", Arg::from(change)), ("when", Arg::Raw(when))]
-                });
-                self.notify(&e.customer_id, key, Category::Bookings, Urgency::Normal, Message::Text { texts }).await?
+                let message = Message::BookingUpdate {
+                    booking_id: e.booking_id.clone(),
+                    change: change.to_owned(),
+                    start: e.start,
+                };
+                self.notify(&e.customer_id, key, Category::Bookings, Urgency::Normal, message).await?
             }
             EventKind::News(news) => self.news(&event.id, news).await?,
         };

@@ -8,9 +8,18 @@
 //!   as the jobs are claimed: of two processes on one PostgreSQL exactly one gets a row),
 //!   renders each at send time in the customer's current language, with its buttons, and
 //!   sends it to the chat of the account bound to the customer *then*.
+//! - One process sends at a time: each tick the [`Sender`] takes or renews the lease
+//!   [`SENDER_LEASE`] (table `leases`, one conditional upsert, 30 s by the clock); a process
+//!   that does not hold it stands by and sends nothing, and takes over when the holder stops
+//!   (it gives the lease up) or its lease passes. So the global rate holds across replicas;
+//!   the per-row claims stay as a safety net.
 //! - Sending is paced by the clock: at most `[notify] per_second` messages a second in all
 //!   and one a second per chat, smoothed by a token bucket ([`governor`]'s GCRA driven by the
-//!   injected clock, so a test on a fixed clock moves time instead of waiting). A `429`
+//!   injected clock, so a test on a fixed clock moves time instead of waiting) and capped by
+//!   the process's send [`Budget`]: a sliding one-second window of the sends completed, that
+//!   the bot's replies to customers are counted in first (every update of a private chat is
+//!   one reply), so the outbox never takes Telegram over its limit and a broadcast never
+//!   holds a reply back. A `429`
 //!   pauses all sending for its `retry_after` and the notification is tried again (not counted
 //!   as a failure); a `403` (the customer blocked the bot) marks them unreachable until they
 //!   write to the bot again, and the notification `skipped_unreachable`; other errors are
@@ -32,8 +41,10 @@
 //! network error that leaves it unknown whether Telegram received the message is, likewise,
 //! not retried.
 //!
-//! The rate is per process: two processes sending at once share the work, not the limit.
+//! The replies' share of the budget is per process: a reply handled by a replica that is not
+//! the sender is not counted in the sender's window.
 
+mod budget;
 mod plan;
 mod render;
 mod sender;
@@ -43,9 +54,11 @@ use chrono::{DateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use self::budget::Budget;
 pub use self::plan::{PLAN_KIND, plan_account_reminders, run_plan, start as start_planning};
 pub use self::render::Rendered;
-pub use self::sender::{Sender, SenderLoop, TickReport};
+pub(crate) use self::sender::refuses_chat;
+pub use self::sender::{SENDER_LEASE, Sender, SenderLoop, TickReport};
 pub use self::store::{
     Notification, Preferences, Recipient, all, count_with_status, forget_account, of_customer, preferences, recipient,
     set_preference,
@@ -128,6 +141,25 @@ pub enum Message {
     /// A text of the business's, per language ("ru", "en"); the business's default language
     /// stands in for a missing one.
     Text { texts: std::collections::BTreeMap<String, String> },
+    /// A booking made, moved or cancelled by the business's system (with «Перенести» and
+    /// «Отменить» while it stands).
+    BookingUpdate {
+        booking_id: String,
+        /// `booked`, `moved` or `cancelled`.
+        change: String,
+        /// When it starts (now), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<DateTime<Utc>>,
+    },
+    /// A document of the customer's (an invoice issued), fetched from the documents backend
+    /// when it is sent and sent as its file with a caption; when it cannot be fetched, the
+    /// caption's text goes with «Прислать документ» instead (and the reason is recorded).
+    Document {
+        document_id: String,
+        /// Its title per language, as the business gave it; empty: the backend's title.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        titles: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl Message {
@@ -138,6 +170,8 @@ impl Message {
             Message::LowBalance { .. } => "low_balance",
             Message::OrderUpdate { .. } => "order_update",
             Message::Text { .. } => "text",
+            Message::BookingUpdate { .. } => "booking_update",
+            Message::Document { .. } => "document",
         }
     }
 

@@ -17,13 +17,23 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
+use super::budget::Budget;
 use super::store::{self as outbox, Notification};
-use super::{render, status};
+use super::{Message, render, status};
 use crate::bot::Ctx;
 use crate::bot::keyboards::Buttons;
+use crate::bot::staff::outbox::{Place, StaffPost};
+use crate::error::BotError;
 
 /// How long a claim holds a notification (by the clock) before another sender may take it.
 const LEASE: Duration = Duration::minutes(1);
+
+/// The lease that makes one process the sender (renewed each tick; another process takes it
+/// over when it passes).
+pub const SENDER_LEASE: &str = "notify.sender";
+
+/// How long the sender's lease lasts (by the clock) unless renewed.
+const SENDER_LEASE_FOR: Duration = Duration::seconds(30);
 
 /// How many notifications are claimed at once, at most (fewer at a low rate: a batch is
 /// what may go at once, a tenth of a second's worth).
@@ -44,12 +54,16 @@ pub struct TickReport {
     pub deferred: usize,
     /// Telegram asked to pause (429) during this tick.
     pub paused: bool,
+    /// Another process holds the sender's lease: this one sent nothing.
+    pub standby: bool,
 }
 
 /// The pace of sending, by the injected clock: a GCRA bucket for all chats (`governor`, on a
-/// relative clock moved to follow the injected one), one message a second per chat, and the
-/// pause Telegram asked for.
+/// relative clock moved to follow the injected one) that smooths it, the process's send
+/// [`Budget`] that caps it (never more than `per_second` in any sliding second, replies
+/// counted first), one message a second per chat, and the pause Telegram asked for.
 struct Pace {
+    budget: Arc<Budget>,
     clock: FakeRelativeClock,
     /// The injected clock's time the relative clock was last moved to.
     seen: Option<DateTime<Utc>>,
@@ -60,7 +74,7 @@ struct Pace {
 }
 
 impl Pace {
-    fn new(per_second: u32) -> Pace {
+    fn new(per_second: u32, budget: Arc<Budget>) -> Pace {
         let per_second = per_second.max(1);
         // Smoothed: a burst of a tenth of a second's worth, so a tick every 100 ms keeps the rate.
         let burst = NonZeroU32::new(per_second.div_ceil(10)).unwrap_or(NonZeroU32::MIN);
@@ -68,6 +82,7 @@ impl Pace {
         let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
         let clock = FakeRelativeClock::default();
         Pace {
+            budget,
             global: RateLimiter::direct_with_clock(quota, clock.clone()),
             clock,
             seen: None,
@@ -100,6 +115,10 @@ impl Pace {
         if let Some(free) = self.chats.get(&chat).filter(|free| **free > now) {
             return Err(*free);
         }
+        // The hard cap first: the bucket's place is not taken when the budget is spent.
+        if let Some(free) = self.budget.free_at(now) {
+            return Err(free);
+        }
         self.follow(now);
         if let Err(not_until) = self.global.check() {
             let wait = not_until.wait_time_from(self.clock.now());
@@ -116,6 +135,13 @@ impl Pace {
     fn pause_until(&mut self, until: DateTime<Utc>) {
         self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
     }
+}
+
+/// Why a send did not happen.
+enum SendError {
+    Telegram(RequestError),
+    /// Something of cabinet's own (a document that could not be fetched again).
+    Other(String),
 }
 
 /// How one notification went.
@@ -135,6 +161,8 @@ pub struct Sender {
     ctx: Arc<Ctx>,
     bot: Bot,
     pace: Mutex<Pace>,
+    /// The process's send budget, shared with the bot's replies.
+    budget: Arc<Budget>,
     /// This sender's claims carry it: only the claimer moves a claimed row on.
     token: String,
     /// How many are claimed at once.
@@ -144,25 +172,41 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender over the bot's store, clock and settings (`ctx.settings.notify`), sending with `bot`.
+    /// A sender over the bot's store, clock and settings (`ctx.settings.notify`), sending with
+    /// `bot` within the process's send budget (`ctx.budget`, which the replies draw from).
     pub fn new(ctx: Arc<Ctx>, bot: Bot) -> Sender {
+        let budget = ctx.budget.clone();
+        Sender::with_budget(ctx, bot, budget)
+    }
+
+    /// A sender with a send budget of its own (another process's, in tests).
+    pub fn with_budget(ctx: Arc<Ctx>, bot: Bot, budget: Arc<Budget>) -> Sender {
         let per_second = ctx.settings.notify.per_second;
         let token = format!("{:032x}", rand::random::<u128>());
         let batch = per_second.div_ceil(10).clamp(1, MAX_BATCH);
-        Sender { ctx, bot, pace: Mutex::new(Pace::new(per_second)), token, batch, tick: tokio::sync::Mutex::new(()) }
+        let pace = Mutex::new(Pace::new(per_second, budget.clone()));
+        Sender { ctx, bot, pace, budget, token, batch, tick: tokio::sync::Mutex::new(()) }
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
         self.pace.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One tick at the clock's now: notifications left mid-send by a stopped sender are
-    /// failed, then due ones are claimed and sent until none is due, the rate is used up or
-    /// Telegram asks for a pause.
+    /// One tick at the clock's now: the sender's lease is taken or renewed (a process that
+    /// does not hold it sends nothing: [`TickReport::standby`]); notifications left mid-send
+    /// by a stopped sender are failed, then due ones are claimed and sent until none is due,
+    /// the rate is used up or Telegram asks for a pause.
     pub async fn tick(&self) -> anyhow::Result<TickReport> {
         let _tick = self.tick.lock().await;
         let store = &self.ctx.store;
         let now = self.ctx.clock.now();
+        let held = store
+            .hold_lease(SENDER_LEASE, &self.token, now, now + SENDER_LEASE_FOR)
+            .await
+            .context("cannot take the sender's lease")?;
+        if !held {
+            return Ok(TickReport { standby: true, ..TickReport::default() });
+        }
         let abandoned = outbox::fail_abandoned(store, now).await.context("cannot fail abandoned notifications")?;
         if abandoned > 0 {
             tracing::warn!(abandoned, "notifications left mid-send by a stopped sender are failed, not sent again");
@@ -262,8 +306,26 @@ impl Sender {
             }
         };
         let buttons = Buttons { codec: &ctx.codec, epoch: user.as_ref().map_or(0, |u| u.epoch), user_id };
-        let rendered = render::render(ctx, locale, &message, &buttons);
-        let keyboard = match rendered.keyboard {
+        let located = match &message {
+            Message::OrderUpdate { number, .. } => self.order_located(&n.customer_id, number).await,
+            _ => false,
+        };
+        let rendered = render::render(ctx, locale, &message, &buttons, located);
+        // A document is looked up and its file fetched before the intent is recorded: when it
+        // cannot be, the text goes with a button to ask for it, and why is noted.
+        let mut note = None;
+        let mut document = None;
+        if let Message::Document { document_id, titles } = &message {
+            match crate::bot::documents::prepare(ctx, &n.customer_id, document_id, locale).await {
+                Ok(Some(prepared)) => {
+                    let title = render::title_of(ctx, locale, titles, prepared.info.title.get(locale));
+                    document = Some((prepared, render::document_caption(ctx, locale, &title)));
+                }
+                Ok(None) => note = Some(format!("document {document_id} not found; sent without it")),
+                Err(e) => note = Some(format!("document {document_id} could not be fetched ({e}); sent without it")),
+            }
+        }
+        let keyboard = match rendered.keyboard.filter(|_| document.is_none()) {
             Some(keyboard) => Some(buttons.seal(store, now, keyboard).await.map_err(|e| anyhow::anyhow!("{e}"))?),
             None => None,
         };
@@ -273,19 +335,46 @@ impl Sender {
             tracing::warn!(notification = n.id, "a notification was taken over before it was sent");
             return Ok(Outcome::Deferred);
         }
-        let mut request = self.bot.send_message(ChatId(chat), &rendered.text).parse_mode(ParseMode::Html);
-        if let Some(keyboard) = keyboard {
-            request = request.reply_markup(keyboard);
+        let result = match document {
+            Some((prepared, caption)) => crate::bot::documents::deliver(
+                ctx,
+                &self.bot,
+                ChatId(chat),
+                &n.customer_id,
+                prepared,
+                locale,
+                &caption,
+                None,
+            )
+            .await
+            .map_err(|e| match e {
+                BotError::Telegram(e) => SendError::Telegram(e),
+                other => SendError::Other(other.to_string()),
+            }),
+            None => {
+                let mut request = self.bot.send_message(ChatId(chat), &rendered.text).parse_mode(ParseMode::Html);
+                if let Some(keyboard) = keyboard {
+                    request = request.reply_markup(keyboard);
+                }
+                request.await.map_err(SendError::Telegram)
+            }
+        };
+        if !matches!(&result, Err(SendError::Telegram(RequestError::Network(error))) if error.is_connect()) {
+            // Telegram answered (or may have received it): counted against the rate.
+            self.budget.record(ctx.clock.now());
         }
-        let result = request.await;
         let attempts = n.attempts + 1;
         match result {
             Ok(sent) => {
                 outbox::mark_sent(store, n.id, i64::from(sent.id.0), ctx.clock.now()).await?;
+                if let Some(note) = note {
+                    tracing::info!(notification = n.id, note = %note, "a notification was sent without its document");
+                    outbox::note(store, n.id, &note).await?;
+                }
                 tracing::debug!(notification = n.id, kind = %n.kind, "notification sent");
                 Ok(Outcome::Sent)
             }
-            Err(RequestError::RetryAfter(wait)) => {
+            Err(SendError::Telegram(RequestError::RetryAfter(wait))) => {
                 let until = now + Duration::from_std(wait.duration()).unwrap_or(Duration::seconds(1));
                 self.pace().pause_until(until);
                 tracing::warn!(notification = n.id, %until, "Telegram asked to slow down; sending paused");
@@ -293,19 +382,26 @@ impl Sender {
                     .await?;
                 Ok(Outcome::Paused)
             }
-            Err(RequestError::Api(error)) if blocked(&error) => {
+            Err(SendError::Telegram(RequestError::Api(error))) if refuses_chat(&error) => {
                 outbox::mark_unreachable(store, user_id, now).await?;
                 outbox::mark_not_sent(store, n.id, &error.to_string(), None, true, status::SKIPPED_UNREACHABLE).await?;
                 tracing::info!(notification = n.id, "the customer cannot be reached (blocked the bot)");
+                self.tell_staff_blocked(n).await;
                 Ok(Outcome::Skipped)
             }
-            Err(RequestError::Network(error)) if !error.is_connect() => {
+            Err(SendError::Telegram(RequestError::Network(error))) if !error.is_connect() => {
                 // Telegram may have received it: not sent again (at most once).
                 let reason = format!("outcome unknown, not sent again: {error}");
                 outbox::mark_not_sent(store, n.id, &reason, None, true, status::FAILED).await?;
                 Ok(Outcome::Failed)
             }
-            Err(error) => {
+            Err(SendError::Other(reason)) => {
+                // Not sent (a document that could not be uploaded again): not retried.
+                tracing::warn!(notification = n.id, reason = %reason, "a notification failed");
+                outbox::mark_not_sent(store, n.id, &reason, None, true, status::FAILED).await?;
+                Ok(Outcome::Failed)
+            }
+            Err(SendError::Telegram(error)) => {
                 let reason = error.to_string();
                 if attempts >= i64::from(ctx.settings.notify.max_attempts) {
                     tracing::warn!(notification = n.id, attempts, reason = %reason, "a notification failed");
@@ -320,6 +416,50 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Whether the order can be shown on the map now (its courier's or parcel's location is
+    /// known); a logistics backend that cannot answer is taken as no.
+    async fn order_located(&self, customer: &crate::adapters::CustomerId, number: &str) -> bool {
+        if !self.ctx.settings.capabilities.has_all(&[crate::bot::Capability::Logistics]) {
+            return false;
+        }
+        match self.ctx.adapters.logistics.order(customer, number).await {
+            Ok(order) => order.and_then(|o| o.delivery).is_some_and(|d| d.location.is_some()),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot tell whether an order has a location");
+                false
+            }
+        }
+    }
+
+    /// The customer blocked the bot: when they have a case open with staff, a note in its
+    /// topic says the notification was not delivered. A note that cannot be posted is logged.
+    async fn tell_staff_blocked(&self, n: &Notification) {
+        let ctx = &self.ctx;
+        if ctx.settings.staff_chat_id.is_none() {
+            return;
+        }
+        let case = match ctx.store.open_case_of(&n.customer_id).await {
+            Ok(Some(case)) => case,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(notification = n.id, error = %e, "cannot look up the customer's open case");
+                return;
+            }
+        };
+        let text = ctx.i18n.t(ctx.settings.default_locale, "notify-staff-blocked", &[]);
+        let post = StaffPost::text(Place::Case(case.id), text);
+        if let Err(e) = crate::bot::staff::outbox::post(ctx, &self.bot, post).await {
+            tracing::warn!(notification = n.id, case = case.id, error = %e, "cannot tell staff the customer blocked the bot");
+        }
+    }
+
+    /// Gives the sender's lease up if this sender holds it (it is stopping), so that another
+    /// process takes over at its next tick instead of when the lease passes.
+    pub async fn resign(&self) -> anyhow::Result<()> {
+        let _tick = self.tick.lock().await;
+        self.ctx.store.release_lease(SENDER_LEASE, &self.token).await.context("cannot give the sender's lease up")
     }
 
     /// Ticks every `interval` (real time) until `shutdown` resolves; a failing tick is
@@ -342,7 +482,7 @@ impl Sender {
 }
 
 /// Whether Telegram refused because the customer cannot be written to (403).
-fn blocked(error: &ApiError) -> bool {
+pub(crate) fn refuses_chat(error: &ApiError) -> bool {
     match error {
         ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::CantInitiateConversation => true,
         ApiError::Unknown(text) => text.starts_with("Forbidden"),
@@ -359,26 +499,32 @@ const SENDER_STOP_WAIT: StdDuration = StdDuration::from_secs(5);
 
 /// The sender ticking every [`SENDER_TICK`] in a task of its own, until stopped.
 pub struct SenderLoop {
+    sender: Arc<Sender>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl SenderLoop {
+    /// Starts ticking `sender` in a task of its own.
     pub fn start(sender: Arc<Sender>) -> SenderLoop {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(sender.run_forever(SENDER_TICK, async {
+        let task = tokio::spawn(sender.clone().run_forever(SENDER_TICK, async {
             let _ = stopped.await;
         }));
-        SenderLoop { stop, task }
+        SenderLoop { sender, stop, task }
     }
 
-    /// Stops the loop after the tick under way (cut short after a few seconds).
+    /// Stops the loop after the tick under way (cut short after a few seconds), and gives
+    /// the sender's lease up.
     pub async fn stop(self) {
-        let SenderLoop { stop, mut task } = self;
+        let SenderLoop { sender, stop, mut task } = self;
         let _ = stop.send(());
         if tokio::time::timeout(SENDER_STOP_WAIT, &mut task).await.is_err() {
             task.abort();
             let _ = task.await;
+        }
+        if let Err(e) = sender.resign().await {
+            tracing::warn!(error = %format!("{e:#}"), "the sender's lease is left to pass");
         }
     }
 }
@@ -391,10 +537,14 @@ mod tests {
         DateTime::from_timestamp(1_736_571_600, 0).unwrap() + Duration::milliseconds(ms)
     }
 
+    fn pace(per_second: u32) -> Pace {
+        Pace::new(per_second, Arc::new(Budget::new(per_second)))
+    }
+
     #[test]
     fn the_pace_follows_the_clock_globally_and_per_chat() {
         // 10 a second: a burst of one, then one every 100 ms.
-        let mut pace = Pace::new(10);
+        let mut pace = pace(10);
         assert_eq!(pace.take(1, t(0)), Ok(()));
         assert_eq!(pace.take(2, t(0)), Err(t(100)));
         assert_eq!(pace.take(2, t(100)), Ok(()));
@@ -406,7 +556,7 @@ mod tests {
 
     #[test]
     fn a_pause_holds_every_chat_until_it_ends() {
-        let mut pace = Pace::new(30);
+        let mut pace = pace(30);
         pace.pause_until(t(5000));
         assert_eq!(pace.take(1, t(0)), Err(t(5000)));
         assert_eq!(pace.take(2, t(4999)), Err(t(5000)));
@@ -415,9 +565,49 @@ mod tests {
 
     #[test]
     fn the_pace_never_goes_back_with_the_clock() {
-        let mut pace = Pace::new(10);
+        let mut pace = pace(10);
         assert_eq!(pace.take(1, t(1000)), Ok(()));
         // The clock set back: the bucket does not refill.
         assert!(pace.take(2, t(0)).is_err());
+    }
+
+    #[test]
+    fn the_pace_never_lets_more_than_per_second_through_in_any_sliding_second() {
+        // Ticks every 10 ms sending what the pace allows, each send recorded as it completes:
+        // the bucket alone would let per_second and its burst through in the first second.
+        for per_second in [10, 30, 100] {
+            let budget = Arc::new(Budget::new(per_second));
+            let mut pace = Pace::new(per_second, budget.clone());
+            let mut times = Vec::new();
+            let mut chat = 0;
+            for tick in 0..1_000 {
+                let now = t(tick * 10);
+                while pace.take(chat, now).is_ok() {
+                    budget.record(now);
+                    times.push(now);
+                    chat += 1;
+                }
+            }
+            let per_second = usize::try_from(per_second).unwrap();
+            for (i, start) in times.iter().enumerate() {
+                if let Some(end) = times.get(i + per_second) {
+                    assert!(*end - *start >= Duration::seconds(1), "{per_second}/s: too many from {start}");
+                }
+            }
+            // The rate is still used: ten seconds, at least nine seconds' worth.
+            assert!(times.len() >= per_second * 9, "{per_second}/s: only {} sent", times.len());
+        }
+    }
+
+    #[test]
+    fn replies_take_their_place_before_the_outbox() {
+        let budget = Arc::new(Budget::new(10));
+        let mut pace = Pace::new(10, budget.clone());
+        for _ in 0..10 {
+            budget.reply(t(0));
+        }
+        // Ten replies this second: the outbox waits until they leave the window.
+        assert_eq!(pace.take(1, t(500)), Err(t(1000)));
+        assert_eq!(pace.take(1, t(1000)), Ok(()));
     }
 }

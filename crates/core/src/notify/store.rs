@@ -236,6 +236,17 @@ pub(super) async fn mark_not_sent(
     Ok(())
 }
 
+/// Notes something about how a sent notification went (it went without its document, and
+/// why) in its `last_error`.
+pub(super) async fn note(store: &Store, id: i64, note: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE notifications SET last_error = $1 WHERE id = $2")
+        .bind(note.to_owned())
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// Notifications left `sending` by a sender that stopped before recording the outcome (its
 /// lease passed by `now`): marked failed, never sent again. How many.
 pub(super) async fn fail_abandoned(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
