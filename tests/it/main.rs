@@ -9,6 +9,7 @@ mod bot;
 mod cdek;
 mod conformance;
 mod conversations;
+mod delivery;
 mod demo;
 mod events;
 mod http_backend;

@@ -586,14 +586,15 @@ async fn two_senders_share_one_rate(database_url: Option<String>) {
     let stopped_at = bot.now() - Duration::milliseconds(10);
     let standby = &senders[1 - leader];
     let before = sent().await;
-    for after in [10, 1_000, 15_000, 29_999] {
+    let lease = notify::SENDER_LEASE_FOR.num_milliseconds();
+    for after in [10, 1_000, lease / 2, lease - 1] {
         bot.set_now(stopped_at + Duration::milliseconds(after));
         let report = standby.tick().await.unwrap();
         assert!(report.standby && report.sent == 0, "took over {after} ms after the leader stopped: {report:?}");
     }
     assert_eq!(sent().await, before);
     // …then takes over and sends the rest.
-    bot.set_now(stopped_at + Duration::seconds(30));
+    bot.set_now(stopped_at + notify::SENDER_LEASE_FOR);
     let times = send_all(&bot, &[standby], 200, Duration::milliseconds(10)).await;
 
     assert_eq!(times.len(), 200, "every notification is sent");

@@ -9,7 +9,7 @@
 //!   renders each at send time in the customer's current language, with its buttons, and
 //!   sends it to the chat of the account bound to the customer *then*.
 //! - One process sends at a time: each tick the [`Sender`] takes or renews the lease
-//!   [`SENDER_LEASE`] (table `leases`, one conditional upsert, 30 s by the clock); a process
+//!   [`SENDER_LEASE`] (table `leases`, one conditional upsert, 10 s by the clock); a process
 //!   that does not hold it stands by and sends nothing, and takes over when the holder stops
 //!   (it gives the lease up) or its lease passes. So the global rate holds across replicas;
 //!   the per-row claims stay as a safety net.
@@ -58,7 +58,7 @@ pub use self::budget::Budget;
 pub use self::plan::{PLAN_KIND, plan_account_reminders, run_plan, start as start_planning};
 pub use self::render::Rendered;
 pub(crate) use self::sender::refuses_chat;
-pub use self::sender::{SENDER_LEASE, Sender, SenderLoop, TickReport};
+pub use self::sender::{SENDER_LEASE, SENDER_LEASE_FOR, Sender, SenderLoop, TickReport};
 pub use self::store::{
     Notification, Preferences, Recipient, all, count_with_status, forget_account, of_customer, preferences, recipient,
     set_preference,

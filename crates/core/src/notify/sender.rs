@@ -26,14 +26,17 @@ use crate::bot::staff::outbox::{Place, StaffPost};
 use crate::error::BotError;
 
 /// How long a claim holds a notification (by the clock) before another sender may take it.
-const LEASE: Duration = Duration::minutes(1);
+/// Only the elected sender claims, and one tick handles a batch before the next, so the lease
+/// matters only after a crash: it is how long a restarted process waits for the notifications
+/// the dead one had claimed.
+const LEASE: Duration = Duration::seconds(15);
 
 /// The lease that makes one process the sender (renewed each tick; another process takes it
 /// over when it passes).
 pub const SENDER_LEASE: &str = "notify.sender";
 
 /// How long the sender's lease lasts (by the clock) unless renewed.
-const SENDER_LEASE_FOR: Duration = Duration::seconds(30);
+pub const SENDER_LEASE_FOR: Duration = Duration::seconds(10);
 
 /// How many notifications are claimed at once, at most (fewer at a low rate: a batch is
 /// what may go at once, a tenth of a second's worth).
