@@ -664,3 +664,63 @@ async fn a_send_cut_short_is_never_repeated_and_a_claim_cut_short_is_taken_again
     assert_eq!(sent_with(&bot, user.id, "Новость claimed").len(), 1);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_notification_that_cannot_be_handled_holds_up_no_other_and_fails_after_its_tries() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let chats = bind_many(&bot, &bot.store, 310_000, 2).await;
+    // R0's binding cannot be read back.
+    sqlx::query("UPDATE bindings SET phone = 'not a phone' WHERE customer_id = 'R0'")
+        .execute(bot.store.pool())
+        .await
+        .unwrap();
+    notifier(&bot).enqueue(text("R0", "broken", Category::Service, Urgency::Urgent)).await.unwrap();
+    notifier(&bot).enqueue(text("R1", "fine", Category::Service, Urgency::Urgent)).await.unwrap();
+    bot.send_notifications().await.expect("one notification's trouble does not fail the tick");
+
+    assert_eq!(sent_with(&bot, chats[1], "Новость fine").len(), 1, "the other one is sent");
+    let broken = stored(&bot, "broken").await;
+    assert_eq!(broken.status, status::PENDING, "{broken:?}");
+    assert!(broken.last_error.as_deref().unwrap_or_default().contains("phone"), "{broken:?}");
+    // Tried again after the retry wait, then failed for good with the reason.
+    let max = i64::from(bot.ctx.settings.notify.max_attempts);
+    for _ in 0..max + 2 {
+        bot.set_now(bot.now() + bot.ctx.settings.notify.retry);
+        bot.send_notifications().await.unwrap();
+    }
+    let broken = stored(&bot, "broken").await;
+    assert_eq!(broken.status, status::FAILED, "{broken:?}");
+    assert_eq!(broken.attempts, max);
+    assert!(bot.sandbox.messages(chats[0]).is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_payment_through_the_bots_link_reported_by_the_billing_marks_that_top_up_paid_once() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    press(&bot, &user, "Баланс").await;
+    press(&bot, &user, "Пополнить").await;
+    let replies = say(&bot, &user, "2000").await;
+    assert!(replies.contains("перейти к оплате"), "{}", replies.dump());
+    let row = sqlx::query("SELECT reference FROM top_up_payments")
+        .fetch_one(bot.store.pool())
+        .await
+        .expect("the top-up is recorded");
+    let reference: String = sqlx::Row::get(&row, "reference");
+    // Another customer's event with this reference changes nothing.
+    let event = |id: &str, customer: &str| {
+        serde_json::json!({"id": id, "type": "payment_received",
+            "data": {"customer_id": customer, "amount": "2000", "reference": reference}})
+    };
+    let (status, _) = bot.post_event(&event("pay-other", "C2")).await.unwrap();
+    assert_eq!(status, 202);
+    assert!(!bot.store.top_up(&reference).await.unwrap().unwrap().paid);
+    let (status, answer) = bot.post_event(&event("pay-1", "C1")).await.unwrap();
+    assert_eq!(status, 202, "{answer}");
+    assert!(bot.store.top_up(&reference).await.unwrap().unwrap().paid);
+    bot.send_notifications().await.unwrap();
+    assert_eq!(sent_with(&bot, user.id, "получена").len(), 1);
+    bot.stop().await;
+}

@@ -415,6 +415,49 @@ async fn refused_bot_api_calls_and_escalations_are_counted() {
 }
 
 #[tokio::test]
+async fn the_senders_outcomes_429s_and_outbox_depth_are_measured() {
+    use cabinet::notify::{Category, Message, NewNotification, Notifier, Urgency};
+    cabinet::server::metrics::install().expect("the Prometheus recorder");
+    let now = || cabinet::server::metrics::snapshot().expect("the Prometheus recorder");
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let notifier = Notifier::new(bot.store.clone(), bot.ctx.clock.clone());
+    let news = |key: &str| NewNotification {
+        customer_id: cabinet::adapters::CustomerId("C1".into()),
+        category: Category::Service,
+        urgency: Urgency::Urgent,
+        key: key.to_owned(),
+        message: Message::Text { texts: [("ru".to_owned(), "Работы".to_owned())].into() },
+        not_before: None,
+    };
+    let sent = |text: &str| counter(text, "cabinet_notifications_total", &[r#"outcome="sent""#]);
+    let paused = |text: &str| counter(text, "cabinet_notifications_total", &[r#"outcome="paused""#]);
+    let floods = |text: &str| counter(text, "cabinet_telegram_errors_total", &[r#"code="429""#]);
+    let before = now();
+
+    // A 429, then the notification goes.
+    notifier.enqueue(news("m1")).await.unwrap();
+    bot.sandbox.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", Some(2));
+    bot.send_notifications().await.unwrap();
+    bot.set_now(bot.now() + chrono::Duration::seconds(3));
+    bot.send_notifications().await.unwrap();
+    let after = now();
+    assert!(paused(&after) > paused(&before), "{after}");
+    assert!(floods(&after) > floods(&before), "{after}");
+    assert!(sent(&after) > sent(&before), "{after}");
+    // The depth is a gauge of what is left: one waiting for tomorrow.
+    notifier
+        .enqueue(NewNotification { not_before: Some(bot.now() + chrono::Duration::days(1)), ..news("m2") })
+        .await
+        .unwrap();
+    bot.set_now(bot.now() + chrono::Duration::seconds(2));
+    bot.send_notifications().await.unwrap();
+    assert!(now().lines().any(|l| l.starts_with("cabinet_outbox_depth ")), "{}", now());
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn a_client_holding_a_request_open_does_not_keep_the_server_from_stopping() {
     use tokio::io::AsyncWriteExt as _;
     let (listener, addr) = bind().await;

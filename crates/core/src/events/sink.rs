@@ -84,6 +84,29 @@ impl NotifyingSink {
     }
 }
 
+impl NotifyingSink {
+    /// A payment through a payment link the bot gave (its `reference`) is marked paid, once,
+    /// when it is this customer's: the billing that reported it has credited it already.
+    async fn link_paid(&self, id: &str, e: &PaymentReceived) -> Result<(), SinkError> {
+        let Some(reference) = e.reference.as_deref() else { return Ok(()) };
+        let store = &self.ctx.store;
+        let top_up = store.top_up(reference).await.map_err(|e| SinkError(e.to_string()))?;
+        match top_up {
+            Some(top_up) if top_up.customer_id == e.customer_id && !top_up.paid => {
+                store
+                    .mark_top_up_paid(reference, &format!("event:{id}"), self.ctx.clock.now())
+                    .await
+                    .map_err(|e| SinkError(e.to_string()))?;
+            }
+            Some(top_up) if top_up.customer_id != e.customer_id => {
+                tracing::warn!(event = id, "a payment's reference belongs to another customer's top-up; left as it is");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl EventSink for NotifyingSink {
     async fn accept(&self, event: &Event) -> Result<Outcome, SinkError> {
@@ -123,6 +146,7 @@ impl EventSink for NotifyingSink {
                 self.notify(&e.customer_id, key, Category::Payments, Urgency::Normal, message).await?
             }
             EventKind::PaymentReceived(e) => {
+                self.link_paid(&event.id, e).await?;
                 let currency = self.currency(&e.currency);
                 let texts = self.texts("event-payment-received", &|l| {
                     let balance = e.balance.map_or_else(|| "none".to_owned(), |b| format_money(b, &currency, l));

@@ -60,8 +60,8 @@ pub use self::render::Rendered;
 pub(crate) use self::sender::refuses_chat;
 pub use self::sender::{SENDER_LEASE, SENDER_LEASE_FOR, Sender, SenderLoop, TickReport};
 pub use self::store::{
-    Notification, Preferences, Recipient, all, count_with_status, forget_account, of_customer, preferences, recipient,
-    set_preference,
+    Notification, Preferences, Recipient, all, count_with_status, depth, forget_account, of_customer, preferences,
+    recipient, set_preference,
 };
 
 use crate::adapters::CustomerId;

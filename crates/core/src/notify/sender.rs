@@ -172,6 +172,8 @@ pub struct Sender {
     batch: u32,
     /// Held for the length of a tick.
     tick: tokio::sync::Mutex<()>,
+    /// When `cabinet_outbox_depth` was last counted.
+    depth_at: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Sender {
@@ -188,7 +190,22 @@ impl Sender {
         let token = format!("{:032x}", rand::random::<u128>());
         let batch = per_second.div_ceil(10).clamp(1, MAX_BATCH);
         let pace = Mutex::new(Pace::new(per_second, budget.clone()));
-        Sender { ctx, bot, pace, budget, token, batch, tick: tokio::sync::Mutex::new(()) }
+        Sender { ctx, bot, pace, budget, token, batch, tick: tokio::sync::Mutex::new(()), depth_at: Mutex::new(None) }
+    }
+
+    /// Sets `cabinet_outbox_depth` (notifications not yet final), at most once a second.
+    async fn record_depth(&self, now: DateTime<Utc>) {
+        {
+            let mut last = self.depth_at.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| now - at < Duration::seconds(1) && now >= at) {
+                return;
+            }
+            *last = Some(now);
+        }
+        match outbox::depth(&self.ctx.store).await {
+            Ok(depth) => metrics::gauge!("cabinet_outbox_depth").set(depth as f64),
+            Err(error) => tracing::debug!(%error, "cannot count the outbox"),
+        }
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
@@ -214,6 +231,7 @@ impl Sender {
         if abandoned > 0 {
             tracing::warn!(abandoned, "notifications left mid-send by a stopped sender are failed, not sent again");
         }
+        self.record_depth(now).await;
         let mut report = TickReport::default();
         loop {
             if self.pace().paused(now).is_some() {
@@ -232,7 +250,23 @@ impl Sender {
                     outbox::release(store, notification.id, &self.token, notification.next_attempt_at).await?;
                     continue;
                 }
-                match self.handle(&notification, now).await? {
+                let handled = match self.handle(&notification, now).await {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        // One notification's trouble (a record that cannot be read) holds up
+                        // no other: it is tried again later, then failed with the reason.
+                        let reason = format!("{error:#}");
+                        tracing::warn!(notification = notification.id, reason = %reason, "a notification could not be handled");
+                        let retry_at = now + self.ctx.settings.notify.retry;
+                        let max = self.ctx.settings.notify.max_attempts;
+                        outbox::fail_handling(store, notification.id, &self.token, &reason, retry_at, max)
+                            .await
+                            .context("cannot record a notification's failure")?;
+                        Outcome::Deferred
+                    }
+                };
+                record_outcome(&handled);
+                match handled {
                     Outcome::Sent => report.sent += 1,
                     Outcome::Skipped => report.skipped += 1,
                     Outcome::Failed => report.failed += 1,
@@ -366,6 +400,9 @@ impl Sender {
             // Telegram answered (or may have received it): counted against the rate.
             self.budget.record(ctx.clock.now());
         }
+        if let Err(SendError::Telegram(error)) = &result {
+            crate::server::metrics::telegram_error(error);
+        }
         let attempts = n.attempts + 1;
         match result {
             Ok(sent) => {
@@ -482,6 +519,20 @@ impl Sender {
             }
         }
     }
+}
+
+/// Counts how a notification went, for `cabinet_notifications_total{outcome}`: `sent`,
+/// `skipped` (opted out, unreachable, not bound), `failed` (for good), `deferred` (held for
+/// the rate, quiet hours or a retry), `paused` (Telegram's 429).
+fn record_outcome(outcome: &Outcome) {
+    let outcome = match outcome {
+        Outcome::Sent => "sent",
+        Outcome::Skipped => "skipped",
+        Outcome::Failed => "failed",
+        Outcome::Deferred | Outcome::RateFull => "deferred",
+        Outcome::Paused => "paused",
+    };
+    metrics::counter!("cabinet_notifications_total", "outcome" => outcome).increment(1);
 }
 
 /// Whether Telegram refused because the customer cannot be written to (403).

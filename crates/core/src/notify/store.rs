@@ -177,6 +177,42 @@ pub(super) async fn release(store: &Store, id: i64, token: &str, at: DateTime<Ut
     Ok(done.rows_affected() > 0)
 }
 
+/// A notification whose handling failed on something other than Telegram's answer (a record
+/// that cannot be read, say): still only claimed, it was not sent, and is tried again after
+/// `retry_at` (the try counted) until `max_attempts`, then `failed`; already `sending`, its
+/// outcome is unknown and it is `failed`, never sent again. Only the claimer's row changes.
+pub(super) async fn fail_handling(
+    store: &Store,
+    id: i64,
+    token: &str,
+    reason: &str,
+    retry_at: DateTime<Utc>,
+    max_attempts: u32,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'failed', locked_until = NULL, claim_token = NULL, last_error = $1 \
+         WHERE id = $2 AND status = 'sending' AND claim_token = $3",
+    )
+    .bind(format!("outcome unknown, not sent again: {reason}"))
+    .bind(id)
+    .bind(token.to_owned())
+    .execute(store.pool())
+    .await?;
+    sqlx::query(
+        "UPDATE notifications SET status = CASE WHEN attempts + 1 >= $1 THEN 'failed' ELSE 'pending' END, \
+         attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, claim_token = NULL, last_error = $3 \
+         WHERE id = $4 AND status = 'claimed' AND claim_token = $5",
+    )
+    .bind(i64::from(max_attempts))
+    .bind(time_to_db(retry_at))
+    .bind(reason.to_owned())
+    .bind(id)
+    .bind(token.to_owned())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
 /// Records the intent to send: claimed → sending, the attempt counted, the chat noted. False
 /// if the claim was lost (its lease passed and another sender took it): then it is not sent.
 pub(super) async fn begin_send(store: &Store, id: i64, token: &str, chat_id: i64) -> StoreResult<bool> {
@@ -259,6 +295,14 @@ pub(super) async fn fail_abandoned(store: &Store, now: DateTime<Utc>) -> StoreRe
     .execute(store.pool())
     .await?;
     Ok(done.rows_affected())
+}
+
+/// How many notifications are not final yet (pending, claimed or being sent).
+pub async fn depth(store: &Store) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM notifications WHERE status IN ('pending', 'claimed', 'sending')")
+        .fetch_one(store.pool())
+        .await?;
+    Cols::new(&row, "notifications").i64("n")
 }
 
 /// How many notifications have this status.

@@ -7,7 +7,11 @@
 //! - `cabinet_update_seconds{kind}`: how long handling one took (a histogram);
 //! - `cabinet_intents_total{intent}`: what customers' words were recognised as;
 //! - `cabinet_escalations_total{reason}`: conversations handed to a person;
-//! - `cabinet_telegram_errors_total{code}`: Bot API calls that failed, by [`error_code`].
+//! - `cabinet_telegram_errors_total{code}`: Bot API calls that failed, by [`error_code`]
+//!   (the notification sender's 429s among them);
+//! - `cabinet_notifications_total{outcome}`: notifications handled by the sender: `sent`,
+//!   `skipped`, `failed`, `deferred`, `paused` (its rate is the send rate);
+//! - `cabinet_outbox_depth`: notifications not yet final (pending, claimed or being sent).
 //!
 //! Every label takes a few fixed values: never a user id, a text or a customer id.
 
