@@ -433,3 +433,7 @@ event-booking-changed = 📅 { $change ->
         [none] .
        *[other] : { $when }.
     }
+
+## The Mini App's API (/api/v1/app/): alerts to the staff group
+miniapp-alert-unauthorized = ⚠️ { $who } (Telegram { $user }) called the Mini App three times in an hour with invalid sign-in data (a wrong signature, stale or missing data). Someone may be probing for access.
+miniapp-alert-unknown-user = An unknown user

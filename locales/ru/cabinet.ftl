@@ -443,3 +443,7 @@ event-booking-changed = 📅 { $change ->
         [none] .
        *[other] : { $when }.
     }
+
+## The Mini App's API (/api/v1/app/): alerts to the staff group
+miniapp-alert-unauthorized = ⚠️ { $who } (Telegram { $user }) за час трижды открыл(а) Mini App с неверными данными входа (подпись не сошлась, данные устарели или их нет). Возможно, кто-то подбирает доступ.
+miniapp-alert-unknown-user = Неизвестный пользователь

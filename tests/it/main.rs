@@ -12,6 +12,7 @@ mod conversations;
 mod demo;
 mod events;
 mod http_backend;
+mod miniapp;
 mod nlu;
 mod notify;
 mod ops;

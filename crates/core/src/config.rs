@@ -48,6 +48,8 @@ pub struct Config {
     pub events: crate::events::EventsConfig,
     /// `[notify]`: the notifications outbox.
     pub notify: crate::notify::NotifyConfig,
+    /// `[miniapp]`: the Mini App's API (`/api/v1/app/`): how old init data may be.
+    pub miniapp: crate::miniapp::MiniAppConfig,
     pub server: ServerConfig,
 }
 
@@ -975,6 +977,9 @@ impl Config {
             self.events.token = Some(SecretString::from(v.trim().to_owned()));
         }
         self.notify.apply_env(&env)?;
+        if let Some(v) = non_empty("CABINET_MINIAPP_MAX_AGE_SECONDS") {
+            self.miniapp.max_age_seconds = parse_number("CABINET_MINIAPP_MAX_AGE_SECONDS", &v)?;
+        }
         Ok(())
     }
 
@@ -1095,6 +1100,7 @@ impl Config {
         self.step_up.validate()?;
         self.backends.validate()?;
         self.validate_events()?;
+        self.miniapp.validate()?;
         self.server.validate()?;
         self.telegram.validate(&self.server)?;
         self.llm.validate()

@@ -17,7 +17,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InputFile, ParseMode};
 
 use super::keyboards::{ButtonKind, arg, id, order_number, pressed, tag_and_arg};
-use super::{HandlerResult, Turn};
+use super::{Ctx, HandlerResult, Turn};
 use crate::adapters::{DocumentData, DocumentFile, DocumentInfo};
 use crate::domain::datetime::format_date_with_year;
 use crate::domain::money::format_money;
@@ -180,7 +180,7 @@ async fn send(turn: &Turn, doc: &DocumentInfo) -> HandlerResult {
             (InputFile::url(url).file_name(file_name), "file")
         }
         DocumentFile::Data(data) => {
-            let pdf = render(turn, &data)?;
+            let pdf = render(&turn.ctx, turn.locale, &data)?;
             (InputFile::memory(pdf).file_name(file_name(&data.info)), rendered_variant.as_str())
         }
     };
@@ -207,44 +207,47 @@ async fn send_file(turn: &Turn, file: InputFile, caption: &str) -> Result<Messag
 }
 
 /// "act-2024-12-D-1001.pdf": ASCII, so every client shows it the same.
-fn file_name(doc: &DocumentInfo) -> String {
+pub(crate) fn file_name(doc: &DocumentInfo) -> String {
     let id: String = doc.id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     format!("{}-{}-{}.pdf", doc.kind, doc.period, id)
 }
 
-/// The PDF of a document the business's system has no file of.
-fn render(turn: &Turn, data: &DocumentData) -> Result<Vec<u8>, BotError> {
-    let pdf = layout(turn, data);
+/// The PDF of a document the business's system has no file of, in `locale` (the chat and
+/// the Mini App send the same bytes).
+pub(crate) fn render(ctx: &Ctx, locale: Locale, data: &DocumentData) -> Result<Vec<u8>, BotError> {
+    let pdf = layout(ctx, locale, data);
     crate::pdf::render(&pdf).map_err(|e| BotError::Internal(format!("rendering a document failed: {e}")))
 }
 
-fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
-    let locale: Locale = turn.locale;
+fn layout(ctx: &Ctx, locale: Locale, data: &DocumentData) -> PdfDocument {
+    let t = |key: &str, args: &[(&str, Arg)]| ctx.i18n.t(locale, key, args);
     let money = |amount: Decimal| format_money(amount, &data.currency, locale);
-    let settings = &turn.ctx.settings;
+    let settings = &ctx.settings;
     let issued = format_date_with_year(data.issued, locale);
     let kind = data.info.kind.as_str();
     PdfDocument {
         title: data.info.title.get(locale).to_owned(),
-        number_and_date: turn
-            .t("pdf-number-date", &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))]),
-        seller_label: turn.t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
+        number_and_date: t(
+            "pdf-number-date",
+            &[("number", Arg::Raw(data.info.id.clone())), ("date", Arg::Raw(issued.clone()))],
+        ),
+        seller_label: t(if kind == "receipt" { "pdf-seller-receipt" } else { "pdf-seller" }, &[]),
         seller: Party { name: settings.business_name.clone(), lines: settings.requisites.clone() },
-        buyer_label: turn.t("pdf-buyer", &[]),
+        buyer_label: t("pdf-buyer", &[]),
         buyer: Party {
             name: data.customer_name.clone(),
             lines: data
                 .customer_lines
                 .iter()
                 .cloned()
-                .chain(data.account.iter().map(|a| turn.t("pdf-account", &[("account", Arg::Raw(a.clone()))])))
+                .chain(data.account.iter().map(|a| t("pdf-account", &[("account", Arg::Raw(a.clone()))])))
                 .collect(),
         },
         columns: [
-            turn.t("pdf-col-description", &[]),
-            turn.t("pdf-col-qty", &[]),
-            turn.t("pdf-col-price", &[]),
-            turn.t("pdf-col-amount", &[]),
+            t("pdf-col-description", &[]),
+            t("pdf-col-qty", &[]),
+            t("pdf-col-price", &[]),
+            t("pdf-col-amount", &[]),
         ],
         lines: data
             .lines
@@ -256,16 +259,17 @@ fn layout(turn: &Turn, data: &DocumentData) -> PdfDocument {
                 amount: money(l.amount),
             })
             .collect(),
-        total_label: turn.t("pdf-total", &[]),
+        total_label: t("pdf-total", &[]),
         total: money(data.total),
-        notes: vec![
-            turn.t(&format!("pdf-note-{}", note_kind(kind)), &[("period", Arg::Raw(data.info.period.display(locale)))]),
-        ],
-        footer: turn.t(
+        notes: vec![t(
+            &format!("pdf-note-{}", note_kind(kind)),
+            &[("period", Arg::Raw(data.info.period.display(locale)))],
+        )],
+        footer: t(
             "pdf-footer",
             &[
                 ("business", Arg::Raw(settings.business_name.clone())),
-                ("date", Arg::Raw(format_date_with_year(turn.ctx.local_now().date(), locale))),
+                ("date", Arg::Raw(format_date_with_year(ctx.local_now().date(), locale))),
             ],
         ),
     }
