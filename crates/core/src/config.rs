@@ -1286,6 +1286,20 @@ mod tests {
     }
 
     #[test]
+    fn the_mini_apps_init_data_age_comes_from_the_file_or_the_environment_within_bounds() {
+        assert_eq!(Config::load_with(None, env_of(&[])).unwrap().miniapp.max_age_seconds, 86_400);
+        let config = Config::from_toml("[miniapp]\nmax_age_seconds = 3600\n", "t.toml").unwrap();
+        assert_eq!(config.miniapp.max_age_seconds, 3600);
+        let config = Config::load_with(None, env_of(&[("CABINET_MINIAPP_MAX_AGE_SECONDS", " 600 ")])).unwrap();
+        assert_eq!(config.miniapp.max_age_seconds, 600);
+        for bad in ["0", "59", "604801", "a day"] {
+            let err = Config::load_with(None, env_of(&[("CABINET_MINIAPP_MAX_AGE_SECONDS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("CABINET_MINIAPP_MAX_AGE_SECONDS"), "{bad}: {err}");
+        }
+        assert!(Config::from_toml("[miniapp]\nmax_age = 1\n", "t.toml").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn a_missing_file_named_explicitly_is_an_error() {
         let err = Config::load_with(Some(Path::new("/nonexistent/cabinet.toml")), env_of(&[])).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/cabinet.toml"), "{err}");

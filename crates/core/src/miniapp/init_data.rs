@@ -97,7 +97,7 @@ pub fn validate(raw: &str, bot_token: &str, now: DateTime<Utc>, max_age: Duratio
         return Err(refuse(Reason::Malformed, claimed));
     };
     let check: Vec<String> = fields.iter().filter(|(k, _)| k != "hash").map(|(k, v)| format!("{k}={v}")).collect();
-    if !signature(bot_token, &check.join("\n")).verify_slice(&hash).is_ok() {
+    if signature(bot_token, &check.join("\n")).verify_slice(&hash).is_err() {
         return Err(refuse(Reason::BadHash, claimed));
     }
     // Signed: what it says is Telegram's word from here on.
