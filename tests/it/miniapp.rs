@@ -274,6 +274,45 @@ async fn every_endpoint_answers_the_identified_customer_with_their_own_data_and_
 }
 
 #[tokio::test]
+async fn booking_reads_offer_the_regular_staff_first_free_times_and_own_appointments_only() {
+    let (app, user) = with_erlan(fixed()).await;
+    let services = app.get("booking/services", &user).await;
+    let services = services.expect(StatusCode::OK).json();
+    assert_eq!(services["staff"][0]["id"], "anna", "Ерлан's regular first: {services}");
+    assert_eq!(services["staff"][0]["regular"], true);
+    let codes: Vec<&str> =
+        services["services"].as_array().unwrap().iter().map(|s| s["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"haircut"), "{codes:?}");
+
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await;
+    let slots = slots.expect(StatusCode::OK).json();
+    let slots = slots["slots"].as_array().unwrap().clone();
+    assert!(!slots.is_empty());
+    assert!(slots.iter().all(|s| s["staff"]["id"] == "anna"), "{slots:?}");
+    app.get("booking/slots?service=horoscope", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    app.get("booking/slots", &user).await.refused(StatusCode::BAD_REQUEST, "invalid_query");
+
+    let none = app.get("booking/appointments", &user).await;
+    assert_eq!(none.expect(StatusCode::OK).json()["appointments"], json!([]));
+    // Booked (as the chat would, through the backend): listed and readable.
+    let start = DateTime::parse_from_rfc3339(slots[0]["start"]["at"].as_str().unwrap()).unwrap().to_utc();
+    let slot = cabinet::adapters::Slot { start, staff: "anna".into() };
+    let customer = cabinet::adapters::CustomerId("C1".into());
+    let booked = app.bot.ctx.adapters.booking.book(&customer, "haircut", &slot, "miniapp-test").await.unwrap().unwrap();
+    let list = app.get("booking/appointments", &user).await;
+    let list = list.expect(StatusCode::OK).json();
+    assert_eq!(list["appointments"][0]["id"], booked.id.as_str(), "{list}");
+    let one = app.get(&format!("booking/appointments/{}", booked.id), &user).await;
+    assert_eq!(one.expect(StatusCode::OK).json()["service"]["code"], "haircut");
+    // Ольга's appointment: 404, audited as probing.
+    app.get("booking/appointments/B-2001", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "booking.not_found"), 1, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "booking.read"), 1, "{entries:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_pdf_is_the_one_the_chat_sends() {
     let (app, user) = with_erlan(fixed()).await;
     say(&app.bot, &user, "пришли акт за декабрь").await;
@@ -349,7 +388,8 @@ async fn a_user_not_identified_in_the_chat_is_sent_to_the_chat_and_sees_no_data(
     // Consent given but no contact shared: still not identified.
     say(&app.bot, &stranger, "/start").await;
     super::support::press(&app.bot, &stranger, "Согласен").await;
-    for path in ["me", "balance", "orders", "orders/78234", "documents", "documents/D-1001/pdf", "settings"] {
+    let paths = ["me", "balance", "orders", "orders/78234", "documents", "documents/D-1001/pdf", "settings"];
+    for path in paths.into_iter().chain(["booking/services", "booking/appointments", "booking/appointments/B-2001"]) {
         let answer = app.get(path, &stranger).await;
         answer.refused(StatusCode::FORBIDDEN, "not_identified");
         let url = answer.json()["chat_url"].as_str().unwrap().to_owned();
@@ -360,7 +400,7 @@ async fn a_user_not_identified_in_the_chat_is_sent_to_the_chat_and_sees_no_data(
         .await;
     put.refused(StatusCode::FORBIDDEN, "not_identified");
     assert_eq!(app.bot.store.user(stranger.id).await.unwrap().unwrap().locale, None, "nothing written");
-    assert_eq!(miniapp_rows(&app.audit(stranger.id).await, "miniapp.not_identified"), 8);
+    assert_eq!(miniapp_rows(&app.audit(stranger.id).await, "miniapp.not_identified"), 11);
     app.stop().await;
 }
 

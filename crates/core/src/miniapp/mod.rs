@@ -20,7 +20,11 @@
 //! - `GET orders?page=N`, `GET orders/{number}`: the history, one order's items, status,
 //!   tracking, delivery window and a map link;
 //! - `GET documents`, `GET documents/{id}/pdf`: the list, and the same file the chat sends;
-//! - `GET settings`, `PUT settings`: notification categories and the language.
+//! - `GET settings`, `PUT settings`: notification categories and the language;
+//! - `GET booking/services` (services and staff, the customer's regular one first),
+//!   `GET booking/slots?service=…&staff=…` (free times within the booking horizon),
+//!   `GET booking/appointments`, `GET booking/appointments/{id}`: reads only; booking, moving
+//!   and cancelling are the chat's for now.
 //!
 //! Money is a decimal string with its currency and a display string, dates ISO 8601 with a
 //! display string — both in the customer's language, by the bot's own formatters. Errors are
@@ -47,7 +51,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use teloxide::prelude::*;
 
-use crate::adapters::{AdapterError, CustomerId, DocumentFile, DocumentInfo, Order, OrderStatus};
+use crate::adapters::{
+    AdapterError, Appointment, BookingStatus, CustomerId, DocumentFile, DocumentInfo, Order, OrderStatus, Service,
+    StaffMember,
+};
 use crate::bot::Ctx;
 use crate::domain::datetime::{format_date, format_date_time, format_time};
 use crate::domain::money::{format_money, format_money_signed};
@@ -163,6 +170,10 @@ pub fn router(state: MiniAppState) -> axum::Router {
         .route(&p("documents"), get(documents))
         .route(&p("documents/{id}/pdf"), get(document_pdf))
         .route(&p("settings"), get(settings).put(put_settings))
+        .route(&p("booking/services"), get(booking_services))
+        .route(&p("booking/slots"), get(booking_slots))
+        .route(&p("booking/appointments"), get(appointments))
+        .route(&p("booking/appointments/{id}"), get(appointment))
         .route(&p("{*rest}"), axum::routing::any(unknown))
         .route(API_PREFIX, axum::routing::any(unknown))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
@@ -797,4 +808,135 @@ pub fn development_init_data(bot_token: &str, user_id: i64, first_name: &str, no
     let user = json!({ "id": user_id, "first_name": first_name }).to_string();
     let auth_date = now.timestamp().to_string();
     init_data::sign(&[("auth_date", auth_date.as_str()), ("user", user.as_str())], bot_token)
+}
+
+// --- booking (reads) -----------------------------------------------------------------------
+
+/// The booking capability's check, shared by its endpoints.
+fn booking_present(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.settings.capabilities.booking { Ok(()) } else { Err(ApiError::absent()) }
+}
+
+fn service_json(s: &Service, currency: &str, locale: Locale) -> Value {
+    json!({
+        "code": s.code,
+        "name": s.name.get(locale),
+        "duration_min": s.duration_min,
+        "price": money(s.price, currency, locale),
+    })
+}
+
+/// `GET booking/services`: services, and staff with the customer's regular one first.
+async fn booking_services(State(state): St, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let caller = authenticate(&state, &headers).await?;
+    let ctx = &state.ctx;
+    booking_present(ctx)?;
+    let booking = ctx.adapters.booking.clone();
+    let services = ctx.adapters.call(booking.services()).await?;
+    let mut staff = ctx.adapters.call(booking.staff()).await?;
+    let regular = ctx.adapters.call(booking.preferred_staff(caller.customer())).await?;
+    audit(&state, caller.user_id, Some(&caller), "booking.services", None).await?;
+    staff.sort_by_key(|s| Some(&s.id) != regular.as_ref());
+    let locale = caller.locale;
+    let currency = ctx.settings.currency.as_str();
+    let staff: Vec<Value> = staff
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "name": s.name.get(locale),
+                "services": s.services,
+                "regular": Some(&s.id) == regular.as_ref(),
+            })
+        })
+        .collect();
+    let services: Vec<Value> = services.iter().map(|s| service_json(s, currency, locale)).collect();
+    Ok(Json(json!({ "services": services, "staff": staff })))
+}
+
+/// `GET booking/slots?service=haircut[&staff=anna]`: free start times from now to the end of
+/// the booking horizon, earliest first.
+async fn booking_slots(State(state): St, headers: HeaderMap, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    let caller = authenticate(&state, &headers).await?;
+    let ctx = &state.ctx;
+    booking_present(ctx)?;
+    let query = query.unwrap_or_default();
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(64).collect())
+            .filter(|v: &String| !v.is_empty())
+    };
+    let Some(service) = param("service") else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "name a service: ?service=<code>"));
+    };
+    let staff_id = param("staff");
+    let booking = ctx.adapters.booking.clone();
+    let services = ctx.adapters.call(booking.services()).await?;
+    let staff = ctx.adapters.call(booking.staff()).await?;
+    let known_service = services.iter().any(|s| s.code == service);
+    let known_staff =
+        staff_id.as_ref().is_none_or(|id| staff.iter().any(|s| &s.id == id && s.services.contains(&service)));
+    if !known_service || !known_staff {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such service or staff member"));
+    }
+    let now = ctx.clock.now();
+    let horizon = now + Duration::days(i64::from(ctx.settings.booking.horizon_days));
+    let slots = ctx.adapters.call(booking.free_slots(&service, staff_id.as_deref(), now, horizon)).await?;
+    audit(&state, caller.user_id, Some(&caller), "booking.slots", Some(&service)).await?;
+    let locale = caller.locale;
+    let slots: Vec<Value> = slots
+        .iter()
+        .map(|slot| {
+            let name = staff.iter().find(|s| s.id == slot.staff).map_or("", |s| s.name.get(locale));
+            json!({ "start": time(ctx, slot.start, locale), "staff": { "id": slot.staff, "name": name } })
+        })
+        .collect();
+    Ok(Json(json!({ "service": service, "slots": slots })))
+}
+
+fn appointment_json(ctx: &Ctx, a: &Appointment, services: &[Service], staff: &[StaffMember], locale: Locale) -> Value {
+    let service = services.iter().find(|s| s.code == a.service).map_or("", |s| s.name.get(locale));
+    let member = staff.iter().find(|s| s.id == a.staff).map_or("", |s| s.name.get(locale));
+    json!({
+        "id": a.id,
+        "service": { "code": a.service, "name": service },
+        "staff": { "id": a.staff, "name": member },
+        "start": time(ctx, a.start, locale),
+        "duration_min": a.duration_min,
+        "status": match a.status { BookingStatus::Confirmed => "confirmed", BookingStatus::Cancelled => "cancelled" },
+    })
+}
+
+/// `GET booking/appointments`: the customer's confirmed appointments from now on.
+async fn appointments(State(state): St, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let caller = authenticate(&state, &headers).await?;
+    let ctx = &state.ctx;
+    booking_present(ctx)?;
+    let booking = ctx.adapters.booking.clone();
+    let list = ctx.adapters.call(booking.appointments(caller.customer(), ctx.clock.now())).await?;
+    let services = ctx.adapters.call(booking.services()).await?;
+    let staff = ctx.adapters.call(booking.staff()).await?;
+    audit(&state, caller.user_id, Some(&caller), "booking.list", None).await?;
+    let list: Vec<Value> = list.iter().map(|a| appointment_json(ctx, a, &services, &staff, caller.locale)).collect();
+    Ok(Json(json!({ "appointments": list })))
+}
+
+/// `GET booking/appointments/{id}`: one of the customer's own, else 404.
+async fn appointment(State(state): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let caller = authenticate(&state, &headers).await?;
+    let ctx = &state.ctx;
+    booking_present(ctx)?;
+    let id: String = id.chars().filter(|c| !c.is_control()).take(64).collect();
+    let booking = ctx.adapters.booking.clone();
+    let found =
+        if id.is_empty() { None } else { ctx.adapters.call(booking.appointment(caller.customer(), &id)).await? };
+    let Some(found) = found else {
+        audit(&state, caller.user_id, Some(&caller), "booking.not_found", Some(&id)).await?;
+        return Err(ApiError::not_found());
+    };
+    let services = ctx.adapters.call(booking.services()).await?;
+    let staff = ctx.adapters.call(booking.staff()).await?;
+    audit(&state, caller.user_id, Some(&caller), "booking.read", Some(&id)).await?;
+    Ok(Json(appointment_json(ctx, &found, &services, &staff, caller.locale)))
 }
