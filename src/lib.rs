@@ -10,7 +10,8 @@
 //! - `src/`: [`cli`] (`run`, `demo`, `migrate`, `import`, `replay`, `classify`) and [`demo`].
 
 pub use cabinet_core::{
-    adapters, app, bot, clock, config, domain, error, events, i18n, jobs, nlu, notify, pdf, server, store, testenv,
+    adapters, app, bot, clock, config, domain, error, events, i18n, jobs, miniapp, nlu, notify, pdf, server, store,
+    testenv,
 };
 pub use cabinet_replay as replay;
 pub use cabinet_sandbox as sandbox;

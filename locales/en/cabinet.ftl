@@ -439,3 +439,7 @@ notify-document = 🧾 A new document: { $title }
 notify-document-unavailable = 🧾 A new document: { $title }. I couldn't attach it just now — press the button and I'll send it.
 notify-button-document = Send the document
 notify-button-map = Show on the map
+
+## The Mini App's API (/api/v1/app/): alerts to the staff group
+miniapp-alert-unauthorized = ⚠️ { $who } (Telegram { $user }) called the Mini App three times in an hour with invalid sign-in data (a wrong signature, stale or missing data). Someone may be probing for access.
+miniapp-alert-unknown-user = An unknown user

@@ -449,3 +449,7 @@ notify-document = 🧾 Новый документ: { $title }
 notify-document-unavailable = 🧾 Выставлен документ: { $title }. Приложить его сейчас не получилось — нажмите кнопку, и я пришлю его.
 notify-button-document = Прислать документ
 notify-button-map = Показать на карте
+
+## The Mini App's API (/api/v1/app/): alerts to the staff group
+miniapp-alert-unauthorized = ⚠️ { $who } (Telegram { $user }) за час трижды открыл(а) Mini App с неверными данными входа (подпись не сошлась, данные устарели или их нет). Возможно, кто-то подбирает доступ.
+miniapp-alert-unknown-user = Неизвестный пользователь

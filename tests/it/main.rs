@@ -13,6 +13,7 @@ mod delivery;
 mod demo;
 mod events;
 mod http_backend;
+mod miniapp;
 mod nlu;
 mod notify;
 mod ops;

@@ -630,6 +630,10 @@ pub async fn run_on(
             let builtin_orders = config.backends.logistics == BUILTIN_BACKEND;
             server = server.merge(crate::events::router(events_state(config, &ctx, builtin_orders)));
         }
+        // The Mini App's API: its init data is signed with the bot's token.
+        let miniapp =
+            crate::miniapp::MiniAppState::new(ctx.clone(), bot.clone(), token.clone(), config.miniapp.clone());
+        server = server.merge(crate::miniapp::router(miniapp));
         Http { server, webhook }
     });
     serve_telegram_with(bot, ctx, http, shutdown).await

@@ -48,6 +48,8 @@ pub struct Config {
     pub events: crate::events::EventsConfig,
     /// `[notify]`: the notifications outbox.
     pub notify: crate::notify::NotifyConfig,
+    /// `[miniapp]`: the Mini App's API (`/api/v1/app/`): how old init data may be.
+    pub miniapp: crate::miniapp::MiniAppConfig,
     pub server: ServerConfig,
 }
 
@@ -975,6 +977,9 @@ impl Config {
             self.events.token = Some(SecretString::from(v.trim().to_owned()));
         }
         self.notify.apply_env(&env)?;
+        if let Some(v) = non_empty("CABINET_MINIAPP_MAX_AGE_SECONDS") {
+            self.miniapp.max_age_seconds = parse_number("CABINET_MINIAPP_MAX_AGE_SECONDS", &v)?;
+        }
         Ok(())
     }
 
@@ -1095,6 +1100,7 @@ impl Config {
         self.step_up.validate()?;
         self.backends.validate()?;
         self.validate_events()?;
+        self.miniapp.validate()?;
         self.server.validate()?;
         self.telegram.validate(&self.server)?;
         self.llm.validate()
@@ -1277,6 +1283,20 @@ mod tests {
         assert!(err.to_string().contains("CABINET_ADAPTER_TIMEOUT_MS"), "{err}");
         let err = Config::load_with(None, env_of(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_mini_apps_init_data_age_comes_from_the_file_or_the_environment_within_bounds() {
+        assert_eq!(Config::load_with(None, env_of(&[])).unwrap().miniapp.max_age_seconds, 86_400);
+        let config = Config::from_toml("[miniapp]\nmax_age_seconds = 3600\n", "t.toml").unwrap();
+        assert_eq!(config.miniapp.max_age_seconds, 3600);
+        let config = Config::load_with(None, env_of(&[("CABINET_MINIAPP_MAX_AGE_SECONDS", " 600 ")])).unwrap();
+        assert_eq!(config.miniapp.max_age_seconds, 600);
+        for bad in ["0", "59", "604801", "a day"] {
+            let err = Config::load_with(None, env_of(&[("CABINET_MINIAPP_MAX_AGE_SECONDS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("CABINET_MINIAPP_MAX_AGE_SECONDS"), "{bad}: {err}");
+        }
+        assert!(Config::from_toml("[miniapp]\nmax_age = 1\n", "t.toml").is_err(), "unknown keys are refused");
     }
 
     #[test]

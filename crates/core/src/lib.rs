@@ -14,6 +14,7 @@
 //! - [`nlu`]: intents and entities from free text, driven by the `dialogues/` data files.
 //! - [`pdf`]: business documents (acts, invoices, ...) rendered as PDF.
 //! - [`bot`]: the teloxide dispatcher: schema, dialogue state, keyboards, handlers.
+//! - [`miniapp`]: the Mini App's JSON API (`/api/v1/app/`), authenticated by Telegram's init data.
 //! - [`testenv`]: what the tests need from the machine (PostgreSQL, poppler), checked in one place.
 //!
 //! The Bot API emulator (`cabinet-sandbox`), the transcript runner and the sandboxed demo bot
@@ -29,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod i18n;
 pub mod jobs;
+pub mod miniapp;
 pub mod nlu;
 pub mod notify;
 pub mod pdf;

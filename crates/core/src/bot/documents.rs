@@ -296,13 +296,14 @@ async fn send_file(
 }
 
 /// "act-2024-12-D-1001.pdf": ASCII, so every client shows it the same.
-fn file_name(doc: &DocumentInfo) -> String {
+pub(crate) fn file_name(doc: &DocumentInfo) -> String {
     let id: String = doc.id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     format!("{}-{}-{}.pdf", doc.kind, doc.period, id)
 }
 
-/// The PDF of a document the business's system has no file of, in `locale`.
-fn render(ctx: &Ctx, locale: Locale, data: &DocumentData) -> Result<Vec<u8>, BotError> {
+/// The PDF of a document the business's system has no file of, in `locale` (the chat and
+/// the Mini App send the same bytes).
+pub(crate) fn render(ctx: &Ctx, locale: Locale, data: &DocumentData) -> Result<Vec<u8>, BotError> {
     let pdf = layout(ctx, locale, data);
     crate::pdf::render(&pdf).map_err(|e| BotError::Internal(format!("rendering a document failed: {e}")))
 }

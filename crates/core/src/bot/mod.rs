@@ -83,6 +83,9 @@ use self::state::{State, StoreStorage};
 pub use self::stepup::OtpKey;
 pub use self::turn::Turn;
 
+/// A document's PDF as the chat sends it, and its file name (the Mini App serves the same).
+pub(crate) use self::documents::{file_name as document_file_name, render as render_document};
+
 /// Told when the bot has finished handling an update (the sandbox uses it to know when a
 /// step of a transcript is done).
 pub trait UpdateObserver: Send + Sync {

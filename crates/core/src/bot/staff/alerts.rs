@@ -13,7 +13,10 @@ use crate::i18n::{Arg, escape_html};
 const ALERT_THRESHOLD: i64 = 3;
 
 /// The audited refusals that count toward the probing alert.
-const PROBING: [&str; 4] = ["order.not_found", "document.not_found", "booking.not_found", "callback.forged"];
+/// Audited refusals that count toward the probing alert, in the chat and the Mini App alike:
+/// foreign or unknown order, document and booking ids, forged buttons, refused init data.
+pub(crate) const PROBING: [&str; 5] =
+    ["order.not_found", "document.not_found", "booking.not_found", "callback.forged", crate::miniapp::UNAUTHORIZED];
 
 /// After an audited refusal (a foreign order number, document or booking id, a forged or
 /// foreign button, a foreign contact): three in an hour — or one foreign contact — raise an

@@ -25,7 +25,7 @@
 //! - `alerts`: probing for other customers' data;
 //! - [`outbox`]: every post into the group, at the group's rate.
 
-mod alerts;
+pub(crate) mod alerts;
 mod card;
 mod cases;
 mod commands;

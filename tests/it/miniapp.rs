@@ -1,0 +1,509 @@
+//! The Mini App's API (`/api/v1/app/`) over the real server on a local port, called with
+//! reqwest as the Mini App's page calls it: init data signed by an independent
+//! implementation (`tests/miniapp/sign_init_data.py`, Python's standard library), the demo
+//! customer Ерлан identified through the real bot in the sandbox first.
+
+use cabinet::config::Config;
+use cabinet::miniapp::{self, API_PREFIX, MiniAppConfig, MiniAppState};
+use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
+use cabinet::sandbox::{BotContent, SandboxUser};
+use cabinet::server::Server;
+use cabinet::store::{AuditEntry, Store};
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use super::support::{erlan, fixed, identify, say};
+
+const STAFF: i64 = -1_001_000_000_014;
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/miniapp/sign_init_data.py");
+
+/// The bot in the sandbox and its Mini App API on a local port.
+struct App {
+    bot: SandboxedBot,
+    base: String,
+    http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl App {
+    async fn start(options: SandboxOptions) -> App {
+        let mut config = Config::default();
+        config.telegram.staff_chat_id = Some(STAFF);
+        let bot = SandboxedBot::start_with_config(config, options).await.unwrap();
+        bot.sandbox.add_forum_group(STAFF, "Support");
+        let telegram = teloxide::Bot::new(bot.sandbox.token()).set_api_url(bot.sandbox.api_url());
+        let token = SecretString::from(bot.sandbox.token().to_owned());
+        let state = MiniAppState::new(bot.ctx.clone(), telegram, token, MiniAppConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server::from_listener(listener).merge(miniapp::router(state));
+        let base = format!("http://{}{API_PREFIX}", server.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = server.serve(async {
+            let _ = stopped.await;
+        });
+        App { bot, base, http: reqwest::Client::new(), stop: Some(stop), server: Some(server) }
+    }
+
+    /// Init data for `user` signed with the bot's token at the bot's clock's now.
+    fn init_data(&self, user: &SandboxUser) -> String {
+        self.init_data_at(user, self.bot.now())
+    }
+
+    fn init_data_at(&self, user: &SandboxUser, at: DateTime<Utc>) -> String {
+        signed(self.bot.sandbox.token(), user.id, &user.first_name, at)
+    }
+
+    /// `method path` with `Authorization: tma <init data>` (or none).
+    async fn call(&self, method: reqwest::Method, path: &str, init_data: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}/{path}", self.base));
+        if let Some(data) = init_data {
+            request = request.header("authorization", format!("tma {data}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap().to_vec();
+        Answer { status, headers, bytes }
+    }
+
+    async fn get(&self, path: &str, user: &SandboxUser) -> Answer {
+        let data = self.init_data(user);
+        self.call(reqwest::Method::GET, path, Some(&data), None).await
+    }
+
+    async fn audit(&self, user_id: i64) -> Vec<AuditEntry> {
+        self.bot.store.audit_entries(user_id).await.unwrap()
+    }
+
+    /// The alerts in the staff group's general topic containing `text`.
+    fn alerts(&self, text: &str) -> Vec<String> {
+        self.bot
+            .sandbox
+            .messages(STAFF)
+            .into_iter()
+            .filter(|m| m.thread_id.is_none() && m.text.contains(text))
+            .map(|m| m.text)
+            .collect()
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self.bot.stop().await;
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    bytes: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.bytes)))
+    }
+
+    /// The status is `status`, the security headers are there, no CORS header is.
+    fn expect(&self, status: StatusCode) -> &Answer {
+        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.bytes));
+        assert_eq!(self.headers["x-content-type-options"], "nosniff");
+        assert_eq!(self.headers["cache-control"], "no-store");
+        assert!(!self.headers.keys().any(|k| k.as_str().starts_with("access-control-")), "{:?}", self.headers);
+        self
+    }
+
+    /// A refusal: the status, its code, and nothing but `error`, `message` (and `chat_url`).
+    fn refused(&self, status: StatusCode, code: &str) {
+        let body = self.expect(status).json();
+        assert_eq!(body["error"], code, "{body}");
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert!(keys.iter().all(|k| ["error", "message", "chat_url"].contains(&k.as_str())), "{body}");
+    }
+}
+
+/// Init data signed by the Python script; without python3 (not on CI) by cabinet's own
+/// signer, said so.
+fn signed(token: &str, user_id: i64, first_name: &str, at: DateTime<Utc>) -> String {
+    match python_signed(token, user_id, first_name, at) {
+        Some(data) => data,
+        None => {
+            assert!(!cabinet::testenv::on_ci(), "python3 is needed to sign init data independently (CI=true)");
+            println!("python3 missing: init data signed by cabinet's own signer");
+            miniapp::development_init_data(token, user_id, first_name, at)
+        }
+    }
+}
+
+fn python_signed(token: &str, user_id: i64, first_name: &str, at: DateTime<Utc>) -> Option<String> {
+    let output = std::process::Command::new("python3")
+        .arg(SCRIPT)
+        .args(["--auth-date", &at.timestamp().to_string(), "--user-id", &user_id.to_string()])
+        .args(["--first-name", first_name, "--language", "ru"])
+        .env("BOT_TOKEN", token)
+        .output()
+        .ok()?;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    Some(String::from_utf8(output.stdout).unwrap().trim().to_owned())
+}
+
+fn has_python() -> bool {
+    let present = std::process::Command::new("python3").arg("--version").output().is_ok();
+    assert!(present || !cabinet::testenv::on_ci(), "python3 is needed by the Mini App's tests (CI=true)");
+    if !present {
+        println!("SKIPPED (no python3): init data signed by the independent script");
+    }
+    present
+}
+
+/// Ерлан (C1), identified in the chat.
+async fn with_erlan(options: SandboxOptions) -> (App, SandboxUser) {
+    let app = App::start(options).await;
+    let user = erlan();
+    identify(&app.bot, &user, "+77011234567").await;
+    (app, user)
+}
+
+fn miniapp_rows(entries: &[AuditEntry], action: &str) -> usize {
+    entries.iter().filter(|e| e.channel == "miniapp" && e.action == action).count()
+}
+
+#[test]
+fn the_independent_script_and_cabinet_sign_the_same() {
+    if !has_python() {
+        return;
+    }
+    let at = DateTime::from_timestamp(1_736_575_200, 0).unwrap();
+    let by_python = python_signed("42:token", 5001, "Ерлан", at).unwrap();
+    let checked =
+        miniapp::init_data::validate(&by_python, "42:token", at + Duration::minutes(5), Duration::days(1)).unwrap();
+    assert_eq!((checked.user.id, checked.user.first_name.as_str()), (5001, "Ерлан"));
+    assert_eq!(checked.user.language_code.as_deref(), Some("ru"));
+    assert!(miniapp::init_data::validate(&by_python, "43:token", at, Duration::days(1)).is_err(), "another bot's");
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_the_identified_customer_with_their_own_data_and_audits_it() {
+    let (app, user) = with_erlan(fixed()).await;
+
+    let me = app.get("me", &user).await;
+    let me = me.expect(StatusCode::OK).json();
+    assert_eq!(me["name"], "Ерлан Ахметов");
+    assert_eq!(me["language"], "ru");
+    let phone = me["phone"].as_str().unwrap();
+    assert!(phone.starts_with("+7 ") && !phone.contains("1234567"), "masked: {phone}");
+    assert_eq!(me["capabilities"]["billing"], true);
+
+    let balance = app.get("balance", &user).await;
+    let balance = balance.expect(StatusCode::OK).json();
+    assert_eq!(balance["balance"]["amount"], "3450.00", "{balance}");
+    assert_eq!(balance["balance"]["currency"], "KZT");
+    assert_eq!(balance["balance"]["display"], "3\u{a0}450\u{a0}₸");
+    assert!(balance["bonus_points"].is_i64(), "{balance}");
+    let transactions = balance["transactions"].as_array().unwrap();
+    assert!(!transactions.is_empty(), "{balance}");
+    assert!(transactions[0]["at"]["at"].as_str().unwrap().contains('T'), "ISO times");
+    let months = balance["months"].as_array().unwrap();
+    assert!(!months.is_empty(), "{balance}");
+    // The months' sums add up to the transactions.
+    let sum = |field: &str| -> f64 {
+        months.iter().map(|m| m[field]["amount"].as_str().unwrap().parse::<f64>().unwrap()).sum()
+    };
+    let net: f64 = transactions.iter().map(|t| t["amount"]["amount"].as_str().unwrap().parse::<f64>().unwrap()).sum();
+    assert!((sum("top_ups") - sum("charges") - net).abs() < 0.005, "{months:?}");
+
+    let orders = app.get("orders", &user).await;
+    let orders = orders.expect(StatusCode::OK).json();
+    let numbers: Vec<&str> =
+        orders["orders"].as_array().unwrap().iter().map(|o| o["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers.len(), 3, "{orders}");
+    assert!(numbers.contains(&"78234") && !numbers.contains(&"78300"), "{numbers:?}");
+
+    let order = app.get("orders/78234", &user).await;
+    let order = order.expect(StatusCode::OK).json();
+    assert_eq!(order["status"]["code"], "in_transit");
+    assert_eq!(order["status"]["display"], "в пути");
+    assert!(!order["items"].as_array().unwrap().is_empty(), "{order}");
+    assert!(order["delivery"]["map_url"].as_str().unwrap().contains("43.238900"), "{order}");
+
+    let documents = app.get("documents", &user).await;
+    let documents = documents.expect(StatusCode::OK).json();
+    let ids: Vec<&str> = documents["documents"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"D-1001") && !ids.contains(&"D-2001"), "{ids:?}");
+    let act = documents["documents"].as_array().unwrap().iter().find(|d| d["id"] == "D-1001").unwrap();
+    assert_eq!(act["pdf_url"], format!("{API_PREFIX}/documents/D-1001/pdf"));
+
+    let pdf = app.get("documents/D-1001/pdf", &user).await;
+    pdf.expect(StatusCode::OK);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF-"), "a PDF");
+    assert!(pdf.headers["content-disposition"].to_str().unwrap().contains("act-2024-12-D-1001.pdf"));
+
+    let settings = app.get("settings", &user).await;
+    let settings = settings.expect(StatusCode::OK).json();
+    assert_eq!(settings["language"], "ru");
+    let news = settings["notifications"].as_array().unwrap().iter().find(|c| c["category"] == "news").unwrap().clone();
+    assert_eq!(news["label"], "Новости");
+
+    // Every read is audited through the Mini App's channel, as Ерлан's customer.
+    let entries = app.audit(user.id).await;
+    for action in [
+        "profile.read",
+        "balance.read",
+        "orders.history",
+        "order.read",
+        "documents.list",
+        "document.downloaded",
+        "settings.read",
+    ] {
+        assert_eq!(miniapp_rows(&entries, action), 1, "{action}: {entries:?}");
+    }
+    assert!(entries.iter().filter(|e| e.channel == "miniapp").all(|e| e.customer_id.as_ref().unwrap().0 == "C1"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn booking_reads_offer_the_regular_staff_first_free_times_and_own_appointments_only() {
+    let (app, user) = with_erlan(fixed()).await;
+    let services = app.get("booking/services", &user).await;
+    let services = services.expect(StatusCode::OK).json();
+    assert_eq!(services["staff"][0]["id"], "anna", "Ерлан's regular first: {services}");
+    assert_eq!(services["staff"][0]["regular"], true);
+    let codes: Vec<&str> =
+        services["services"].as_array().unwrap().iter().map(|s| s["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"haircut"), "{codes:?}");
+
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await;
+    let slots = slots.expect(StatusCode::OK).json();
+    let slots = slots["slots"].as_array().unwrap().clone();
+    assert!(!slots.is_empty());
+    assert!(slots.iter().all(|s| s["staff"]["id"] == "anna"), "{slots:?}");
+    app.get("booking/slots?service=horoscope", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    app.get("booking/slots", &user).await.refused(StatusCode::BAD_REQUEST, "invalid_query");
+
+    let none = app.get("booking/appointments", &user).await;
+    assert_eq!(none.expect(StatusCode::OK).json()["appointments"], json!([]));
+    // Booked (as the chat would, through the backend): listed and readable.
+    let start = DateTime::parse_from_rfc3339(slots[0]["start"]["at"].as_str().unwrap()).unwrap().to_utc();
+    let slot = cabinet::adapters::Slot { start, staff: "anna".into() };
+    let customer = cabinet::adapters::CustomerId("C1".into());
+    let booked = app.bot.ctx.adapters.booking.book(&customer, "haircut", &slot, "miniapp-test").await.unwrap().unwrap();
+    let list = app.get("booking/appointments", &user).await;
+    let list = list.expect(StatusCode::OK).json();
+    assert_eq!(list["appointments"][0]["id"], booked.id.as_str(), "{list}");
+    let one = app.get(&format!("booking/appointments/{}", booked.id), &user).await;
+    assert_eq!(one.expect(StatusCode::OK).json()["service"]["code"], "haircut");
+    // Ольга's appointment: 404, audited as probing.
+    app.get("booking/appointments/B-2001", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "booking.not_found"), 1, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "booking.read"), 1, "{entries:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_pdf_is_the_one_the_chat_sends() {
+    let (app, user) = with_erlan(fixed()).await;
+    say(&app.bot, &user, "пришли акт за декабрь").await;
+    let file_id = app
+        .bot
+        .sandbox
+        .messages(user.id)
+        .into_iter()
+        .find_map(|m| match m.content {
+            BotContent::Document { file_name, file_id, .. } if file_name.contains("D-1001") => Some(file_id),
+            _ => None,
+        })
+        .expect("the chat sent the act");
+    let chat_pdf = app.bot.sandbox.file_bytes(&file_id).unwrap();
+    let pdf = app.get("documents/D-1001/pdf", &user).await;
+    pdf.expect(StatusCode::OK);
+    assert!(pdf.bytes == chat_pdf, "the same bytes ({} and {})", pdf.bytes.len(), chat_pdf.len());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn settings_change_the_notifications_and_the_language_and_refuse_nonsense_whole() {
+    let (app, user) = with_erlan(fixed()).await;
+    let data = app.init_data(&user);
+    let put = |body: Value| app.call(reqwest::Method::PUT, "settings", Some(&data), Some(body));
+    let changed = put(json!({ "notifications": { "news": false }, "language": "en" })).await;
+    let changed = changed.expect(StatusCode::OK).json();
+    assert_eq!(changed["language"], "en");
+    let news = changed["notifications"].as_array().unwrap().iter().find(|c| c["category"] == "news").unwrap().clone();
+    assert_eq!((news["on"].clone(), news["label"].clone()), (json!(false), json!("News")));
+    let prefs = cabinet::notify::preferences(&app.bot.store, user.id).await.unwrap();
+    assert!(!prefs.wants(cabinet::notify::Category::News));
+    // The chat speaks the language chosen in the Mini App.
+    assert!(say(&app.bot, &user, "/help").await.contains("I can:"));
+    assert_eq!(app.bot.store.user(user.id).await.unwrap().unwrap().locale.map(|l| l.as_str()), Some("en"));
+
+    // One bad part refuses the whole change.
+    put(json!({ "notifications": { "news": true, "horoscope": true } }))
+        .await
+        .refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_settings");
+    put(json!({ "language": "fr" })).await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_settings");
+    put(json!({ "unknown": 1 })).await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_settings");
+    let prefs = cabinet::notify::preferences(&app.bot.store, user.id).await.unwrap();
+    assert!(!prefs.wants(cabinet::notify::Category::News), "nothing written");
+    assert_eq!(miniapp_rows(&app.audit(user.id).await, "settings.changed"), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_customers_ids_are_not_found_and_three_raise_the_alert() {
+    let (app, user) = with_erlan(fixed()).await;
+    // Ольга's order and document (C2), and ids nobody has: 404 alike.
+    app.get("orders/78300", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    app.get("documents/D-2001/pdf", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    assert!(app.alerts("чужие или несуществующие").is_empty(), "two are not yet an alert");
+    app.get("orders/99999", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    app.get("orders/%20%3Cscript%3E", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "order.not_found"), 3, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "document.not_found"), 1, "{entries:?}");
+    let alerts = app.alerts("чужие или несуществующие");
+    assert_eq!(alerts.len(), 1, "one alert an hour: {alerts:?}");
+    assert!(alerts[0].contains("Ерлан") && !alerts[0].contains("1234567"), "{alerts:?}");
+    // Unknown endpoints are JSON 404s too.
+    app.get("nothing/here", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_not_identified_in_the_chat_is_sent_to_the_chat_and_sees_no_data() {
+    let app = App::start(fixed()).await;
+    let stranger = SandboxUser::new(5999, "Гость", Some("ru"));
+    // Consent given but no contact shared: still not identified.
+    say(&app.bot, &stranger, "/start").await;
+    super::support::press(&app.bot, &stranger, "Согласен").await;
+    let paths = ["me", "balance", "orders", "orders/78234", "documents", "documents/D-1001/pdf", "settings"];
+    for path in paths.into_iter().chain(["booking/services", "booking/appointments", "booking/appointments/B-2001"]) {
+        let answer = app.get(path, &stranger).await;
+        answer.refused(StatusCode::FORBIDDEN, "not_identified");
+        let url = answer.json()["chat_url"].as_str().unwrap().to_owned();
+        assert!(url.starts_with("https://t.me/"), "{url}");
+    }
+    let put = app
+        .call(reqwest::Method::PUT, "settings", Some(&app.init_data(&stranger)), Some(json!({ "language": "en" })))
+        .await;
+    put.refused(StatusCode::FORBIDDEN, "not_identified");
+    assert_eq!(app.bot.store.user(stranger.id).await.unwrap().unwrap().locale, None, "nothing written");
+    assert_eq!(miniapp_rows(&app.audit(stranger.id).await, "miniapp.not_identified"), 11);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn missing_bad_stale_and_tampered_init_data_get_401_an_audit_row_and_the_alert() {
+    let (app, user) = with_erlan(fixed()).await;
+    let now = app.bot.now();
+    let get = |data: Option<String>| {
+        let app = &app;
+        async move { app.call(reqwest::Method::GET, "balance", data.as_deref(), None).await }
+    };
+    // No header at all, and not `tma`: keyed by nobody (0).
+    get(None).await.refused(StatusCode::UNAUTHORIZED, "unauthorized");
+    let bearer = app.http.get(format!("{}/me", app.base)).header("authorization", "Bearer x").send().await.unwrap();
+    assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+    let nobody = app.audit(0).await;
+    assert_eq!(miniapp_rows(&nobody, "miniapp.unauthorized"), 2, "{nobody:?}");
+    assert!(nobody.iter().all(|e| e.subject.as_deref() == Some("missing")));
+
+    let good = app.init_data(&user);
+    // A wrong hash; the user field altered (Ерлан claims to be 5002); stale; another bot's.
+    let flipped = if good.ends_with('0') { '1' } else { '0' };
+    let bad_hash = format!("{}{flipped}", &good[..good.len() - 1]);
+    let tampered = good.replace("%3A5001", "%3A5002");
+    assert_ne!(tampered, good);
+    let stale = app.init_data_at(&user, now - Duration::days(1) - Duration::seconds(1));
+    let future = app.init_data_at(&user, now + Duration::minutes(5));
+    let other_bot = signed("123:another-bot", user.id, &user.first_name, now);
+    for (data, user_key, subject) in [
+        (bad_hash, user.id, "bad_hash"),
+        (tampered, 5002, "bad_hash"),
+        (stale, user.id, "stale"),
+        (future, user.id, "from_the_future"),
+        (other_bot, user.id, "bad_hash"),
+        ("nonsense".to_owned(), 0, "malformed"),
+    ] {
+        let answer = get(Some(data)).await;
+        answer.refused(StatusCode::UNAUTHORIZED, "unauthorized");
+        let body = answer.json().to_string();
+        assert!(!body.contains("3450") && !body.contains("Ерлан"), "no data: {body}");
+        let rows = app.audit(user_key).await;
+        let last = rows.iter().rev().find(|e| e.action == "miniapp.unauthorized").unwrap();
+        assert_eq!((last.channel.as_str(), last.subject.as_deref()), ("miniapp", Some(subject)));
+    }
+    // A day old to the second is still fine.
+    let oldest = app.init_data_at(&user, now - Duration::days(1));
+    get(Some(oldest)).await.expect(StatusCode::OK);
+    // Four refusals keyed by Ерлан in an hour: one alert; nobody's three: one more.
+    let alerts = app.alerts("неверными данными входа");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts.iter().any(|a| a.contains("5001")), "{alerts:?}");
+    assert!(alerts.iter().any(|a| a.contains("Неизвестный")), "{alerts:?}");
+    assert!(alerts.iter().all(|a| !a.contains("1234567")), "no full phone: {alerts:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn no_cors_a_preflight_from_another_origin_is_refused() {
+    let (app, user) = with_erlan(fixed()).await;
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/balance", app.base))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::FORBIDDEN);
+    assert!(!preflight.headers().keys().any(|k| k.as_str().starts_with("access-control-")));
+    // A request naming another origin gets no CORS header either (the browser withholds it).
+    let data = app.init_data(&user);
+    let answer = app
+        .http
+        .get(format!("{}/me", app.base))
+        .header("origin", "https://evil.example")
+        .header("authorization", format!("tma {data}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!answer.headers().keys().any(|k| k.as_str().starts_with("access-control-")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_mini_app_answers_over_postgresql() {
+    let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
+    let admin = Store::connect(&admin_url).await.unwrap();
+    let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url.to_string()), ..fixed() }).await;
+    let balance = app.get("balance", &user).await;
+    assert_eq!(balance.expect(StatusCode::OK).json()["balance"]["amount"], "3450.00");
+    app.get("orders/78300", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    let bad = app.call(reqwest::Method::GET, "me", Some("auth_date=1&hash=00"), None).await;
+    bad.refused(StatusCode::UNAUTHORIZED, "unauthorized");
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "balance.read"), 1);
+    assert_eq!(miniapp_rows(&entries, "order.not_found"), 1);
+    assert_eq!(miniapp_rows(&app.audit(0).await, "miniapp.unauthorized"), 1);
+    app.stop().await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+    admin.close().await;
+}
