@@ -34,6 +34,7 @@
 //!
 //! The rate is per process: two processes sending at once share the work, not the limit.
 
+pub mod broadcast;
 mod plan;
 mod render;
 mod sender;
@@ -43,6 +44,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use self::broadcast::{Audience, Broadcast, Reach};
 pub use self::plan::{PLAN_KIND, plan_account_reminders, run_plan, start as start_planning};
 pub use self::render::Rendered;
 pub use self::sender::{Sender, SenderLoop, TickReport};
