@@ -372,7 +372,7 @@ async fn confirm(ctx: &Ctx, bot: &Bot, id: i64, user: i64, name: &str) -> Result
     };
     let now = ctx.clock.now();
     if broadcast.status == state::RUNNING && !broadcast.written {
-        run(ctx, bot, id).await?;
+        run(ctx, bot, id, false).await?;
         return Ok(st(ctx, "broadcast-already-running", &[("id", Arg::Num(id))]));
     }
     if broadcast.status != state::DRAFT || !store::confirm(&ctx.store, id, user, name, now).await? {
@@ -384,7 +384,10 @@ async fn confirm(ctx: &Ctx, bot: &Bot, id: i64, user: i64, name: &str) -> Result
         drop_buttons(bot, group, broadcast.preview_message_id).await;
     }
     schedule(ctx, id, now + PROGRESS_EVERY).await?;
-    run(ctx, bot, id).await?;
+    // Should writing fail here (a backend down), the progress job writes them again.
+    if let Err(error) = run(ctx, bot, id, false).await {
+        tracing::warn!(%error, broadcast = id, "a confirmed broadcast is not written yet; its job will resume it");
+    }
     Ok(st(ctx, "broadcast-started", &[("id", Arg::Num(id))]))
 }
 
@@ -417,13 +420,13 @@ async fn stop(ctx: &Ctx, bot: &Bot, id: i64) -> Result<String, BotError> {
         return Ok(st(ctx, key, &[("id", Arg::Num(id))]));
     };
     tracing::info!(broadcast = id, stopped, "a broadcast is stopped");
-    progress(ctx, bot, id).await?;
+    progress(ctx, bot, id, true).await?;
     Ok(st(ctx, "broadcast-stopping", &[("id", Arg::Num(id)), ("count", num(ctx, stopped as i64))]))
 }
 
 /// Writes the notifications of a running broadcast if they are not all written yet, then
-/// updates its progress.
-async fn run(ctx: &Ctx, bot: &Bot, id: i64) -> Result<(), BotError> {
+/// updates its progress (see [`progress`] for `may_finish`).
+async fn run(ctx: &Ctx, bot: &Bot, id: i64, may_finish: bool) -> Result<(), BotError> {
     let Some(broadcast) = store::get(&ctx.store, id).await? else { return Ok(()) };
     if broadcast.status == state::RUNNING && !broadcast.written {
         let Some(audience) = broadcast.audience() else {
@@ -433,12 +436,13 @@ async fn run(ctx: &Ctx, bot: &Bot, id: i64) -> Result<(), BotError> {
         let total = store::write_notifications(&ctx.store, &broadcast, &members, ctx.clock.now()).await?;
         tracing::info!(broadcast = id, total, "a broadcast's notifications are in the outbox");
     }
-    progress(ctx, bot, id).await
+    progress(ctx, bot, id, may_finish).await
 }
 
 /// The progress message while notifications are in flight; the final report (once) when
-/// none is.
-async fn progress(ctx: &Ctx, bot: &Bot, id: i64) -> Result<(), BotError> {
+/// none is and `may_finish` (the job and a stop finish a broadcast; a confirmation leaves it
+/// to the job, so the report follows the sending, not the writing).
+async fn progress(ctx: &Ctx, bot: &Bot, id: i64, may_finish: bool) -> Result<(), BotError> {
     let Some(broadcast) = store::get(&ctx.store, id).await? else { return Ok(()) };
     let Some(group) = staff_chat(ctx) else { return Ok(()) };
     let running = broadcast.status == state::RUNNING;
@@ -446,7 +450,7 @@ async fn progress(ctx: &Ctx, bot: &Bot, id: i64) -> Result<(), BotError> {
         return Ok(());
     }
     let counts = store::counts(&ctx.store, id).await?;
-    let over = counts.in_flight == 0 && (broadcast.written || !running);
+    let over = may_finish && counts.in_flight == 0 && (broadcast.written || !running);
     let now = ctx.clock.now();
     if over {
         if !store::finish(&ctx.store, id, now).await? {
@@ -539,7 +543,7 @@ pub async fn run_job(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     let payload: Payload = serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fail(e.to_string()))?;
     let id = payload.broadcast;
     let now = ctx.clock.now();
-    if let Err(error) = run(ctx, bot, id).await {
+    if let Err(error) = run(ctx, bot, id, true).await {
         return Err(JobError::Retry { at: now + PROGRESS_EVERY, reason: error.to_string() });
     }
     let broadcast = store::get(&ctx.store, id).await.map_err(|e| JobError::Retry {
