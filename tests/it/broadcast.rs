@@ -52,23 +52,29 @@ async fn press_in_general(bot: &SandboxedBot, staff: &SandboxUser, label: &str) 
 }
 
 /// Binds `n` customers `R0…` (no CRM records) to Telegram users `first…`, as if each had
-/// proved their phone; their chat ids.
+/// proved their phone (written in one transaction); their chat ids.
 async fn bind_many(bot: &SandboxedBot, store: &Store, first: i64, n: i64) -> Vec<i64> {
     let mut chats = Vec::new();
+    let mut tx = store.pool().begin().await.unwrap();
     for i in 0..n {
         let id = first + i;
         bot.sandbox.add_user(&SandboxUser::new(id, &format!("U{i}"), Some("ru")));
-        let binding = Binding {
-            telegram_user_id: id,
-            chat_id: id,
-            customer_id: CustomerId(format!("R{i}")),
-            phone: Phone::parse(&format!("+7701{:07}", 1_000_000 + i)).unwrap(),
-            first_name: format!("U{i}"),
-            bound_at: bot.now(),
-        };
-        store.bind(&binding).await.unwrap();
+        let phone = Phone::parse(&format!("+7701{:07}", 1_000_000 + i)).unwrap();
+        sqlx::query(
+            "INSERT INTO bindings (telegram_user_id, chat_id, customer_id, phone, first_name, bound_at) \
+             VALUES ($1, $1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(format!("R{i}"))
+        .bind(phone.as_str().to_owned())
+        .bind(format!("U{i}"))
+        .bind(cabinet::store::time_to_db(bot.now()))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
         chats.push(id);
     }
+    tx.commit().await.unwrap();
     chats
 }
 
@@ -268,7 +274,9 @@ async fn the_progress_message_is_edited_in_place_not_sent_again() {
     let progress_sent: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            SandboxEvent::Sent(m) if m.chat_id == STAFF && m.text.contains("Рассылка №1: отправлено") => Some(m),
+            SandboxEvent::Sent(m) if m.chat_id == STAFF && m.text.contains("Рассылка №1: отправлено") => {
+                Some(m)
+            }
             _ => None,
         })
         .collect();
@@ -327,7 +335,8 @@ async fn two_thousand(options: SandboxOptions) {
     let replies = in_general(&bot, &anna, "/broadcast all service Сегодня ночью — работы на сети").await;
     let preview = replies.staff_texts().join("\n");
     assert!(
-        preview.contains("Получателей: 1\u{a0}998 (в сегменте 2\u{a0}000; отключили служебные: 1; заблокировали бота: 1)"),
+        preview
+            .contains("Получателей: 1\u{a0}998 (в сегменте 2\u{a0}000; отключили служебные: 1; заблокировали бота: 1)"),
         "{preview}"
     );
     let started = std::time::Instant::now();

@@ -451,9 +451,17 @@ async fn now_and_staff_actions_send_the_notifications_due_and_customers_messages
         let transcript = parse(&text).unwrap();
         let (bot, staff, counter) = (&bot, &staff, &counter);
         async move {
-            run_transcript(&transcript, &bot.sandbox, bot.clock.as_deref(), None, Some(&bot.scheduler), Some(staff), Some(counter))
-                .await
-                .map_err(|f| f.render())
+            run_transcript(
+                &transcript,
+                &bot.sandbox,
+                bot.clock.as_deref(),
+                None,
+                Some(&bot.scheduler),
+                Some(staff),
+                Some(counter),
+            )
+            .await
+            .map_err(|f| f.render())
         }
     };
     play("# Customer\n@user 5001 lang=ru\n> /start\n> привет\n".into()).await.unwrap();

@@ -132,7 +132,8 @@ pub struct Reach {
 /// decides at send time (the latest bound account; blocked first, then opted out), read in
 /// three queries whatever the number of customers.
 pub async fn reach(store: &Store, customers: &[CustomerId], category: Category) -> StoreResult<Reach> {
-    let rows = sqlx::query("SELECT customer_id, telegram_user_id, bound_at FROM bindings").fetch_all(store.pool()).await?;
+    let rows =
+        sqlx::query("SELECT customer_id, telegram_user_id, bound_at FROM bindings").fetch_all(store.pool()).await?;
     let mut latest: HashMap<String, (DateTime<Utc>, i64)> = HashMap::new();
     for row in &rows {
         let c = Cols::new(row, "bindings");
@@ -145,8 +146,10 @@ pub async fn reach(store: &Store, customers: &[CustomerId], category: Category) 
     let rows = sqlx::query("SELECT telegram_user_id FROM notification_recipients WHERE unreachable_since IS NOT NULL")
         .fetch_all(store.pool())
         .await?;
-    let blocked: HashSet<i64> =
-        rows.iter().map(|r| Cols::new(r, "notification_recipients").i64("telegram_user_id")).collect::<Result<_, _>>()?;
+    let blocked: HashSet<i64> = rows
+        .iter()
+        .map(|r| Cols::new(r, "notification_recipients").i64("telegram_user_id"))
+        .collect::<Result<_, _>>()?;
     let rows = sqlx::query("SELECT telegram_user_id, enabled FROM notification_prefs WHERE category = $1")
         .bind(category.as_str().to_owned())
         .fetch_all(store.pool())
@@ -226,7 +229,8 @@ impl Broadcast {
 
     /// The message each recipient is sent: the text, the same in every language.
     pub fn message(&self) -> Message {
-        let texts = crate::domain::Locale::ALL.into_iter().map(|l| (l.as_str().to_owned(), self.text.clone())).collect();
+        let texts =
+            crate::domain::Locale::ALL.into_iter().map(|l| (l.as_str().to_owned(), self.text.clone())).collect();
         Message::Text { texts }
     }
 }

@@ -430,7 +430,10 @@ async fn run(ctx: &Ctx, bot: &Bot, id: i64, may_finish: bool) -> Result<(), BotE
     let Some(broadcast) = store::get(&ctx.store, id).await? else { return Ok(()) };
     if broadcast.status == state::RUNNING && !broadcast.written {
         let Some(audience) = broadcast.audience() else {
-            return Err(BotError::Internal(format!("broadcast {id} has an unreadable segment {:?}", broadcast.segment)));
+            return Err(BotError::Internal(format!(
+                "broadcast {id} has an unreadable segment {:?}",
+                broadcast.segment
+            )));
         };
         let members = store::members(ctx, &audience).await?;
         let total = store::write_notifications(&ctx.store, &broadcast, &members, ctx.clock.now()).await?;
@@ -484,9 +487,8 @@ async fn progress(ctx: &Ctx, bot: &Bot, id: i64, may_finish: bool) -> Result<(),
             ("skipped", num(ctx, skipped)),
         ],
     );
-    let markup = running.then(|| {
-        group_buttons(ctx, vec![vec![(st(ctx, "broadcast-button-stop", &[]), BroadcastButton::Stop(id))]])
-    });
+    let markup = running
+        .then(|| group_buttons(ctx, vec![vec![(st(ctx, "broadcast-button-stop", &[]), BroadcastButton::Stop(id))]]));
     show(ctx, bot, group, &broadcast, text, markup).await
 }
 
@@ -546,11 +548,11 @@ pub async fn run_job(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     if let Err(error) = run(ctx, bot, id, true).await {
         return Err(JobError::Retry { at: now + PROGRESS_EVERY, reason: error.to_string() });
     }
-    let broadcast = store::get(&ctx.store, id).await.map_err(|e| JobError::Retry {
-        at: now + PROGRESS_EVERY,
-        reason: e.to_string(),
-    })?;
-    if broadcast.is_some_and(|b| b.finished_at.is_none() && matches!(b.status.as_str(), state::RUNNING | state::STOPPED))
+    let broadcast = store::get(&ctx.store, id)
+        .await
+        .map_err(|e| JobError::Retry { at: now + PROGRESS_EVERY, reason: e.to_string() })?;
+    if broadcast
+        .is_some_and(|b| b.finished_at.is_none() && matches!(b.status.as_str(), state::RUNNING | state::STOPPED))
     {
         schedule(ctx, id, now + PROGRESS_EVERY)
             .await
