@@ -233,6 +233,19 @@ async fn a_stopped_broadcast_never_sends_what_was_waiting() {
     press_in_general(&bot, &anna, "Отправить").await;
     bot.send_notifications().await.unwrap();
     assert_eq!(statuses(&bot.store, 1).await, [("pending".to_owned(), 3)]);
+    // While quiet hours hold every message, the progress is next updated when they end.
+    bot.set_now(at("2025-01-11T23:00:05+05:00"));
+    bot.run_due_jobs().await.unwrap();
+    let waiting: Vec<_> = bot
+        .store
+        .jobs_with_prefix("broadcast:1:progress")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.status == "pending")
+        .map(|j| j.run_at)
+        .collect();
+    assert_eq!(waiting, [at("2025-01-12T09:00:00+05:00")]);
 
     let replies = in_general(&bot, &anna, "/broadcast stop 1").await;
     let staff = replies.staff_texts().join("\n");

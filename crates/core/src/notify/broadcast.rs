@@ -463,6 +463,24 @@ pub async fn counts(store: &Store, id: i64) -> StoreResult<Counts> {
     Ok(counts)
 }
 
+/// When a broadcast's notifications in flight are next due, if all of them wait (quiet
+/// hours hold them, …): the earliest; `None` when none waits or one is being sent now.
+pub async fn next_due(store: &Store, id: i64) -> StoreResult<Option<DateTime<Utc>>> {
+    let row = sqlx::query(
+        "SELECT MIN(CASE WHEN status = 'pending' THEN next_attempt_at END) AS due, \
+         SUM(CASE WHEN status = 'pending' THEN 0 ELSE 1 END) AS busy \
+         FROM notifications WHERE broadcast_id = $1 AND status IN ('pending', 'claimed', 'sending')",
+    )
+    .bind(id)
+    .fetch_one(store.pool())
+    .await?;
+    let c = Cols::new(&row, "notifications");
+    if c.opt_i64("busy")?.unwrap_or(0) > 0 {
+        return Ok(None);
+    }
+    c.opt_time("due")
+}
+
 /// Stops a running broadcast: its notifications not yet being sent (pending, or claimed by
 /// a sender that has not begun sending them) become [`STOPPED`]. How many, or `None` when it
 /// was not running.

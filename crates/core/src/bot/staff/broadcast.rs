@@ -554,9 +554,10 @@ pub async fn run_job(ctx: &Ctx, bot: &Bot, job: &Job) -> Result<(), JobError> {
     if broadcast
         .is_some_and(|b| b.finished_at.is_none() && matches!(b.status.as_str(), state::RUNNING | state::STOPPED))
     {
-        schedule(ctx, id, now + PROGRESS_EVERY)
-            .await
-            .map_err(|e| JobError::Retry { at: now + PROGRESS_EVERY, reason: e.to_string() })?;
+        // Nothing changes while quiet hours hold every message: the next update then.
+        let due = store::next_due(&ctx.store, id).await.ok().flatten();
+        let at = due.map_or(now + PROGRESS_EVERY, |due| due.max(now + PROGRESS_EVERY));
+        schedule(ctx, id, at).await.map_err(|e| JobError::Retry { at: now + PROGRESS_EVERY, reason: e.to_string() })?;
     }
     Ok(())
 }
