@@ -90,7 +90,7 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     let user = cabinet_sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let time = running.clock.clone().map(|clock| {
-        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone() })
+        Arc::new(DemoTime { clock, scheduler: running.scheduler.clone(), sender: running.notifier.clone() })
             as Arc<dyn cabinet_sandbox::terminal::TimeTravel>
     });
     let events = running.events_endpoint().map(|(url, secret)| {
@@ -159,10 +159,12 @@ impl cabinet_sandbox::terminal::EventSource for DemoEvents {
     }
 }
 
-/// The demo's fixed clock, moved from the terminal chat with `/now`.
+/// The demo's fixed clock, moved from the terminal chat with `/now`: the notifications and
+/// the jobs due by then go at once (a broadcast's report follows what was sent).
 struct DemoTime {
     clock: Arc<FixedClock>,
     scheduler: Arc<Scheduler>,
+    sender: Arc<cabinet_core::notify::Sender>,
 }
 
 #[async_trait::async_trait]
@@ -173,6 +175,9 @@ impl cabinet_sandbox::terminal::TimeTravel for DemoTime {
 
     async fn set_now(&self, at: DateTime<Utc>) -> anyhow::Result<()> {
         self.clock.set(at);
-        self.scheduler.run_due().await.map(drop)
+        self.sender.tick().await?;
+        self.scheduler.run_due().await?;
+        // What the jobs wrote (reminders) goes too.
+        self.sender.tick().await.map(drop)
     }
 }

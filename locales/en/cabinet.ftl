@@ -443,3 +443,57 @@ notify-button-map = Show on the map
 ## The Mini App's API (/api/v1/app/): alerts to the staff group
 miniapp-alert-unauthorized = ⚠️ { $who } (Telegram { $user }) called the Mini App three times in an hour with invalid sign-in data (a wrong signature, stale or missing data). Someone may be probing for access.
 miniapp-alert-unknown-user = An unknown user
+
+## Broadcasts from the staff group (/broadcast): preview, confirmation, progress, report
+broadcast-usage =
+    Broadcast: /broadcast segment [service] text
+    Segments: all · tag:vip · tariff:max · active-order (customers with an order under way).
+    "service" is for outages and maintenance: everyone gets it except those who turned service messages off; without it the broadcast is news, for those who turned news on.
+    The text may start on the next line. To stop one: /broadcast stop number.
+broadcast-unknown-segment = I don't know the segment "{ $segment }".
+broadcast-stop-usage = Give the broadcast's number: /broadcast stop 7.
+broadcast-too-long = The text is too long: { $length } characters, and Telegram takes at most { $max }. Please shorten it — nothing was saved.
+broadcast-no-orders = There is no "active-order" segment here: orders are not connected to the bot.
+broadcast-backend-down = Could not gather the segment: the customer system did not answer. Please try again a little later — nothing was saved.
+broadcast-nobody = No customer in "{ $segment }" is connected to the bot — there is no one to send it to.
+broadcast-segment-all = all customers
+broadcast-segment-tag = customers tagged "{ $value }"
+broadcast-segment-tariff = customers on the "{ $value }" plan
+broadcast-segment-active-order = customers with an order under way
+broadcast-preview-title = 📣 <b>Broadcast #{ $id }</b> — draft
+broadcast-preview-segment = Segment: { $segment }
+broadcast-category-news = Category: news (only those who turned news on get it)
+broadcast-category-service = Category: service (everyone gets it except those who turned it off)
+broadcast-recipients = Recipients: { $recipients } (in the segment { $in_segment }; { $category ->
+        [news] news not turned on
+       *[other] service turned off
+    }: { $opted_out }; blocked the bot: { $blocked })
+broadcast-quiet = 🌙 Quiet hours now — the messages will go at { $end }.
+broadcast-preview-text = Customers will see:
+broadcast-button-send = Send { $count }
+broadcast-button-cancel = Cancel
+broadcast-button-stop = Stop
+broadcast-only-staff = Only staff can start and stop broadcasts.
+broadcast-unknown = There is no broadcast #{ $id }.
+broadcast-started = Broadcast #{ $id } started.
+broadcast-cancelled = Broadcast #{ $id } cancelled — nothing was sent.
+broadcast-already-running = Broadcast #{ $id } is already running.
+broadcast-already-cancelled = Broadcast #{ $id } was cancelled and cannot be sent. Type /broadcast again.
+broadcast-already-finished = Broadcast #{ $id } is already over.
+broadcast-stop-draft = Broadcast #{ $id } has not started — cancel it with the Cancel button.
+broadcast-not-running = Broadcast #{ $id } is not running — there is nothing to stop.
+broadcast-stopping = Broadcast #{ $id } stopped: messages that will not go — { $count }.
+broadcast-progress = 📣 Broadcast #{ $id }: sent { $sent } of { $total } (skipped: { $skipped })
+broadcast-report =
+    📣 <b>Broadcast #{ $id } { $outcome ->
+        [stopped] stopped
+       *[done] finished
+    }</b>
+    Sent: { $sent } of { $total }
+    Skipped: not turned on or turned off — { $opted_out }, blocked the bot — { $blocked }
+    Could not be sent: { $failed }
+    Stopped: { $stopped }
+broadcast-finished = { $outcome ->
+        [stopped] ⏹ Broadcast #{ $id } stopped
+       *[done] ✅ Broadcast #{ $id } finished
+    }: sent { $sent } of { $total }.

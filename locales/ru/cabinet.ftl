@@ -453,3 +453,57 @@ notify-button-map = Показать на карте
 ## The Mini App's API (/api/v1/app/): alerts to the staff group
 miniapp-alert-unauthorized = ⚠️ { $who } (Telegram { $user }) за час трижды открыл(а) Mini App с неверными данными входа (подпись не сошлась, данные устарели или их нет). Возможно, кто-то подбирает доступ.
 miniapp-alert-unknown-user = Неизвестный пользователь
+
+## Broadcasts from the staff group (/broadcast): preview, confirmation, progress, report
+broadcast-usage =
+    Рассылка: /broadcast сегмент [служебное] текст
+    Сегменты: все · тег:vip · тариф:max · заказ (клиенты с заказом в работе).
+    «служебное» — для аварий и работ: получат все, кроме отключивших служебные уведомления; без этого слова рассылка идёт как новости — только тем, кто их включил.
+    Текст можно писать со следующей строки. Остановить: /broadcast stop номер.
+broadcast-unknown-segment = Не знаю сегмент «{ $segment }».
+broadcast-stop-usage = Укажите номер рассылки: /broadcast stop 7.
+broadcast-too-long = Текст слишком длинный: { $length } символов, а Telegram принимает не больше { $max }. Сократите его — ничего не сохранено.
+broadcast-no-orders = Сегмента «заказ» здесь нет: заказы к боту не подключены.
+broadcast-backend-down = Не получилось собрать сегмент: система клиентов не ответила. Попробуйте чуть позже — ничего не сохранено.
+broadcast-nobody = В сегменте «{ $segment }» нет ни одного клиента, подключённого к боту, — отправлять некому.
+broadcast-segment-all = все клиенты
+broadcast-segment-tag = клиенты с тегом «{ $value }»
+broadcast-segment-tariff = клиенты на тарифе «{ $value }»
+broadcast-segment-active-order = клиенты с заказом в работе
+broadcast-preview-title = 📣 <b>Рассылка №{ $id }</b> — черновик
+broadcast-preview-segment = Сегмент: { $segment }
+broadcast-category-news = Категория: новости (получат только те, кто включил новости)
+broadcast-category-service = Категория: служебное (получат все, кроме отключивших)
+broadcast-recipients = Получателей: { $recipients } (в сегменте { $in_segment }; { $category ->
+        [news] не включили новости
+       *[other] отключили служебные
+    }: { $opted_out }; заблокировали бота: { $blocked })
+broadcast-quiet = 🌙 Сейчас тихие часы — сообщения уйдут в { $end }.
+broadcast-preview-text = Клиенты увидят:
+broadcast-button-send = Отправить { $count }
+broadcast-button-cancel = Отмена
+broadcast-button-stop = Остановить
+broadcast-only-staff = Запускать и останавливать рассылки могут только сотрудники.
+broadcast-unknown = Рассылки №{ $id } нет.
+broadcast-started = Рассылка №{ $id } запущена.
+broadcast-cancelled = Рассылка №{ $id } отменена — ничего не отправлено.
+broadcast-already-running = Рассылка №{ $id } уже идёт.
+broadcast-already-cancelled = Рассылка №{ $id } отменена, её не отправить. Наберите /broadcast заново.
+broadcast-already-finished = Рассылка №{ $id } уже завершена.
+broadcast-stop-draft = Рассылка №{ $id } ещё не запущена — отмените её кнопкой «Отмена».
+broadcast-not-running = Рассылка №{ $id } не идёт — останавливать нечего.
+broadcast-stopping = Рассылка №{ $id } остановлена: не уйдёт сообщений — { $count }.
+broadcast-progress = 📣 Рассылка №{ $id }: отправлено { $sent } из { $total } (пропущено: { $skipped })
+broadcast-report =
+    📣 <b>Рассылка №{ $id } { $outcome ->
+        [stopped] остановлена
+       *[done] завершена
+    }</b>
+    Отправлено: { $sent } из { $total }
+    Пропущено: не включили или отключили — { $opted_out }, заблокировали бота — { $blocked }
+    Не удалось отправить: { $failed }
+    Остановлено: { $stopped }
+broadcast-finished = { $outcome ->
+        [stopped] ⏹ Рассылка №{ $id } остановлена
+       *[done] ✅ Рассылка №{ $id } завершена
+    }: отправлено { $sent } из { $total }.

@@ -153,3 +153,30 @@ fn the_terminal_demo_shows_events_arriving() {
     assert!(out.contains("Оплата 2") && out.contains("получена"), "{out}");
     assert!(out.contains("Usage: /event order_shipped"), "{out}");
 }
+
+/// `cabinet demo`: a staff member broadcasts from the staff group, the customer's chat gets
+/// it, and the report follows once the clock moves.
+#[test]
+fn the_terminal_demo_broadcasts_from_the_staff_group() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        .args(["demo", "--database-url", &format!("sqlite://{}", dir.path().join("demo.db").display())])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let script = "/start\n1\n/contact +77011234567\n/staff 9001 Анна\n\
+                  /broadcast all service Завтра с 2:00 до 4:00 плановые работы\n1\n/now +1m\n/customer\n/quit\n";
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("Рассылка №1 — черновик") && out.contains("Получателей: 1 (в сегменте 1"), "{out}");
+    assert!(out.contains("Рассылка №1 запущена"), "{out}");
+    assert!(out.contains("✅ Рассылка №1 завершена: отправлено 1 из 1."), "{out}");
+    // Back in the customer's chat, the broadcast is there.
+    let customer = out.rsplit("You are Demo").next().unwrap_or_default();
+    assert!(customer.contains("Завтра с 2:00 до 4:00 плановые работы"), "{out}");
+}

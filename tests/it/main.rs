@@ -6,6 +6,7 @@
 mod backends;
 mod bitrix24;
 mod bot;
+mod broadcast;
 mod cdek;
 mod conformance;
 mod conversations;

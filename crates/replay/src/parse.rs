@@ -39,8 +39,10 @@
 //!   General topic, and toasts of staff presses) in reply to the latest action or `@now`:
 //!   `<staff text`, `<staff~ regex`, `<staff! text`, `<staff!~ regex`.
 //! - `@now <RFC 3339>` moves the fixed clock and runs the scheduled jobs due by then (a
-//!   reminder, …); what they sent to the current user's chat becomes the replies the next
-//!   checks look at (none before the first `@user`). `@event {json}` posts the event, signed, to
+//!   reminder, …), sends the notifications due by then and runs the jobs again; what they
+//!   sent to the current user's chat becomes the replies the next checks look at (none before
+//!   the first `@user`). A staff action also sends the notifications due after it (a confirmed
+//!   broadcast's). `@event {json}` posts the event, signed, to
 //!   the bot's events API (it must be accepted) and sends the notifications it wrote; what
 //!   they sent becomes the replies, as with `@now`.
 

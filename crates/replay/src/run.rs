@@ -324,7 +324,7 @@ pub(crate) async fn play(
                 let Some(clock) = clock else {
                     return Err(fail("@now: this bot does not run on a fixed clock".into(), last));
                 };
-                match now(*at, clock, jobs, sandbox, actor.as_ref(), staff).await {
+                match now(*at, clock, jobs, events, sandbox, actor.as_ref(), staff).await {
                     Ok((replies, staff_replies)) => {
                         let source = step.source.clone();
                         last = Some(ActionReplies { line: step.line, source, replies, staff_replies });
@@ -379,7 +379,7 @@ pub(crate) async fn play(
                 };
                 let done = match (&staff_actor, staff) {
                     (Some(member), Some(side)) => {
-                        act_as_staff(step, action, member, actor.as_ref(), side, &driver).await
+                        act_as_staff(step, action, member, actor.as_ref(), side, &driver, events).await
                     }
                     (Some(_), None) => return Err(fail(NO_STAFF.into(), last)),
                     (None, _) => {
@@ -409,14 +409,16 @@ pub(crate) async fn play(
 /// Why a staff step cannot run.
 const NO_STAFF: &str = "this run has no staff group (the runner was given no staff side)";
 
-/// `@now`: moves the clock to `at`, runs the jobs due by then, and returns what they sent to
-/// the current user's chat (nothing before the first `@user`) and to the staff group. Jobs
-/// send without an update to wait for: once the tick has returned, everything they sent is in
-/// the sandbox.
+/// `@now`: moves the clock to `at`, runs the jobs due by then, sends the notifications due by
+/// then (when the bot has a sender) and runs the jobs again (a broadcast's progress sees what
+/// was sent), and returns what they sent to the current user's chat (nothing before the first
+/// `@user`) and to the staff group. Jobs and the sender send without an update to wait for:
+/// once their ticks have returned, everything they sent is in the sandbox.
 async fn now(
     at: chrono::DateTime<chrono::Utc>,
     clock: &FixedClock,
     jobs: Option<&Scheduler>,
+    notifications: Option<&dyn EventPoster>,
     sandbox: &Sandbox,
     actor: Option<&Actor>,
     staff: Option<&StaffSide<'_>>,
@@ -425,6 +427,12 @@ async fn now(
     clock.set(at);
     if let Some(jobs) = jobs {
         jobs.run_due().await.map_err(|e| format!("@now: running the jobs due by then failed: {e:#}"))?;
+    }
+    if let Some(sender) = notifications {
+        sender.send_notifications().await.map_err(|e| format!("@now: sending the notifications failed: {e:#}"))?;
+        if let Some(jobs) = jobs {
+            jobs.run_due().await.map_err(|e| format!("@now: running the jobs due by then failed: {e:#}"))?;
+        }
     }
     let events = sandbox.events_since(seq);
     let staff_replies = staff.map(|side| replies_in(events.clone(), side.chat_id));
@@ -563,7 +571,8 @@ async fn act(
 }
 
 /// Performs one action of a staff member (in the current customer's topic, or in the General
-/// topic) and collects the replies to it.
+/// topic) and collects the replies to it; with a notifications' sender, the notifications the
+/// action wrote (a confirmed broadcast) are sent, and count among its replies.
 async fn act_as_staff(
     step: &Step,
     action: &Action,
@@ -571,6 +580,7 @@ async fn act_as_staff(
     customer: Option<&Actor>,
     side: &StaffSide<'_>,
     driver: &Driver<'_>,
+    notifications: Option<&dyn EventPoster>,
 ) -> Result<ActionReplies, ActFailure> {
     let not_sent = |problem: String| ActFailure::NotSent { problem, shown: Vec::new() };
     let sandbox = driver.sandbox();
@@ -642,7 +652,20 @@ async fn act_as_staff(
     };
     // The customer's chat is the one whose replies count as theirs.
     let sent = Sent { chat: customer.map(|c| c.user.id), ..sent };
-    collect(step, driver, &sent).await
+    let collected = collect(step, driver, &sent).await?;
+    let Some(sender) = notifications else { return Ok(collected) };
+    if let Err(e) = sender.send_notifications().await {
+        return Err(ActFailure::Sent {
+            problem: format!("sending the notifications due after this step failed: {e:#}"),
+            replies: collected.replies,
+            staff_replies: collected.staff_replies,
+        });
+    }
+    // Everything since the action: its replies, and what the sender sent after it.
+    let events = sandbox.events_since(sent.since);
+    let staff_replies = Some(replies_in(events.clone(), group));
+    let replies = sent.chat.map(|chat| replies_in(events, chat)).unwrap_or_default();
+    Ok(ActionReplies { replies, staff_replies, ..collected })
 }
 
 /// Waits for the bot to handle what a step sent, and gathers its replies.

@@ -419,3 +419,56 @@ async fn an_event_the_api_refuses_fails_its_step_with_the_answer() {
     let failure = crate::run_file(&path).await.unwrap_err();
     assert!(failure.contains("line 4") && failure.contains("422") && failure.contains("unknown_customer"), "{failure}");
 }
+
+/// An events API stand-in that counts how often the runner asks for the due notifications
+/// to be sent.
+#[derive(Default)]
+struct CountingSender(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl run::EventPoster for CountingSender {
+    async fn post_event(&self, _event: &serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        anyhow::bail!("not posted in this test")
+    }
+
+    async fn send_notifications(&self) -> anyhow::Result<()> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_and_staff_actions_send_the_notifications_due_and_customers_messages_do_not() {
+    let options = SandboxOptions { fixed_clock: true, staff_chat_id: Some(STAFF_CHAT_ID), ..Default::default() };
+    let bot = SandboxedBot::start(options).await.unwrap();
+    bot.sandbox.add_forum_group(STAFF_CHAT_ID, STAFF_CHAT_TITLE);
+    let later = (bot.now() + chrono::Duration::minutes(5)).to_rfc3339();
+    let no_topic = |_: i64| -> futures::future::BoxFuture<'static, Option<i32>> { Box::pin(async { None }) };
+    let staff = StaffSide { chat_id: STAFF_CHAT_ID, topic_of: &no_topic };
+    let counter = CountingSender::default();
+    let calls = || counter.0.load(std::sync::atomic::Ordering::SeqCst);
+    let play = |text: String| {
+        let transcript = parse(&text).unwrap();
+        let (bot, staff, counter) = (&bot, &staff, &counter);
+        async move {
+            run_transcript(
+                &transcript,
+                &bot.sandbox,
+                bot.clock.as_deref(),
+                None,
+                Some(&bot.scheduler),
+                Some(staff),
+                Some(counter),
+            )
+            .await
+            .map_err(|f| f.render())
+        }
+    };
+    play("# Customer\n@user 5001 lang=ru\n> /start\n> привет\n".into()).await.unwrap();
+    assert_eq!(calls(), 0, "a customer's message does not send notifications");
+    play(format!("# Now\n@user 5001 lang=ru\n@now {later}\n")).await.unwrap();
+    assert_eq!(calls(), 1, "@now sends the notifications due by then");
+    play("# Staff\n@staff 9001 general\n> /stats\n<staff Статистика\n".into()).await.unwrap();
+    assert_eq!(calls(), 2, "a staff action sends the notifications it wrote");
+    bot.stop().await;
+}

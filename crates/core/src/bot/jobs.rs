@@ -1,7 +1,7 @@
 //! The jobs the bot runs on the scheduler: [`job_handler`] makes the handler the scheduler
 //! calls. Known kinds: booking reminders and their reconciliation with the booking system
 //! ([`super::reminders`]), and the staff side's SLA
-//! re-pings ([`super::staff::sla`]), relays queued by earlier versions
+//! re-pings ([`super::staff::sla`]), broadcasts' progress ([`super::staff::broadcast`]), relays queued by earlier versions
 //! ([`super::staff::relay`]) and posts waiting for the group's rate ([`super::staff::outbox`]).
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use teloxide::Bot;
 
-use super::staff::{outbox, relay, sla};
+use super::staff::{broadcast, outbox, relay, sla};
 use super::{Ctx, reminders};
 use crate::jobs::{Job, JobError, JobHandler};
 
@@ -47,6 +47,7 @@ impl JobHandler for BotJobs {
             sla::KIND => sla::run_sla(&self.ctx, &self.bot, job).await,
             relay::KIND => relay::run_relay(&self.ctx, &self.bot, job).await,
             outbox::KIND => outbox::run(&self.ctx, &self.bot, job).await,
+            broadcast::KIND => broadcast::run_job(&self.ctx, &self.bot, job).await,
             crate::notify::PLAN_KIND => crate::notify::run_plan(&self.ctx, job).await,
             other => Err(JobError::Fail(format!("unknown job kind {other:?}"))),
         }

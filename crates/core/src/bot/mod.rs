@@ -293,6 +293,7 @@ pub fn schema(observer: Option<Arc<dyn UpdateObserver>>) -> UpdateHandler<BotErr
         .branch(customer_messages())
         // Only the configured staff group's messages are staff actions; other groups are ignored.
         .branch(staff::schema())
+        .branch(staff::group_buttons())
         .branch(button_presses())
         .branch(Update::filter_pre_checkout_query().endpoint(payments::on_pre_checkout));
     let tree = tree::measured().chain(tree);

@@ -55,30 +55,12 @@ impl NotifyingSink {
     /// notification each, keyed by the event and the customer; how many were written.
     async fn news(&self, id: &str, news: &News) -> Result<u32, SinkError> {
         let fail = |e: &dyn std::fmt::Display| SinkError(e.to_string());
-        let adapters = &self.ctx.adapters;
+        let audience = crate::notify::Audience::from(&news.segment);
         let mut written = 0;
-        for customer in self.ctx.store.bound_customers().await.map_err(|e| fail(&e))? {
-            let wanted = match &news.segment {
-                Segment::All => true,
-                Segment::Tag(tag) => adapters
-                    .crm
-                    .profile(&customer)
-                    .await
-                    .map_err(|e| fail(&e))?
-                    .is_some_and(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case(tag))),
-                Segment::Tariff(code) => adapters
-                    .billing
-                    .account(&customer)
-                    .await
-                    .map_err(|e| fail(&e))?
-                    .and_then(|a| a.tariff)
-                    .is_some_and(|t| t.code == *code),
-            };
-            if wanted {
-                let message = Message::Text { texts: news.text.clone() };
-                let key = format!("event:{id}:{customer}");
-                written += self.notify(&customer, key, Category::News, Urgency::Normal, message).await?;
-            }
+        for customer in crate::notify::broadcast::members(&self.ctx, &audience).await.map_err(|e| fail(&e))? {
+            let message = Message::Text { texts: news.text.clone() };
+            let key = format!("event:{id}:{customer}");
+            written += self.notify(&customer, key, Category::News, Urgency::Normal, message).await?;
         }
         Ok(written)
     }

@@ -44,6 +44,7 @@
 //! The replies' share of the budget is per process: a reply handled by a replica that is not
 //! the sender is not counted in the sender's window.
 
+pub mod broadcast;
 mod budget;
 mod plan;
 mod render;
@@ -54,6 +55,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use self::broadcast::{Audience, Broadcast, Reach};
 pub use self::budget::Budget;
 pub use self::plan::{PLAN_KIND, plan_account_reminders, run_plan, start as start_planning};
 pub use self::render::Rendered;

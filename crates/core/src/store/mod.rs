@@ -157,12 +157,14 @@ const SQLITE_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/sqlite/0100_cabinet_records.sql")),
     (101, "notifications", include_str!("../../../../migrations/sqlite/0101_notifications.sql")),
     (102, "events", include_str!("../../../../migrations/sqlite/0102_events.sql")),
+    (103, "broadcasts", include_str!("../../../../migrations/sqlite/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/sqlite/0104_notify_sender.sql")),
 ];
 const POSTGRES_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql")),
     (101, "notifications", include_str!("../../../../migrations/postgres/0101_notifications.sql")),
     (102, "events", include_str!("../../../../migrations/postgres/0102_events.sql")),
+    (103, "broadcasts", include_str!("../../../../migrations/postgres/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/postgres/0104_notify_sender.sql")),
 ];
 

@@ -1,7 +1,8 @@
 //! The staff commands, typed in the staff group: in a customer's topic `/close` (the customer
 //! is asked for a rating), `/priority <level>` and `/assign`; outside topics `/stats` (today's
-//! requests) and `/find <phone or name>`. A command is read case-insensitively, whatever bot
-//! it names after `@`; an unknown one gets the list of those that work where it was typed.
+//! requests), `/find <phone or name>` and `/broadcast` ([`super::broadcast`]). A command is
+//! read case-insensitively, whatever bot it names after `@`; an unknown one gets the list of
+//! those that work where it was typed.
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub enum StaffCommand {
     Stats,
     /// Outside topics: customers by phone or name.
     Find(String),
+    /// Outside topics: `/broadcast <segment> [service] <text>`, or `/broadcast stop <id>`.
+    Broadcast(String),
 }
 
 /// A `/…` typed in the staff group: one of the [`StaffCommand`]s, or a word the bot does not
@@ -56,6 +59,10 @@ fn read(text: &str) -> Option<Typed> {
     let command = text.trim().strip_prefix('/')?;
     let (name, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
     let name = name.split('@').next().unwrap_or(name).to_lowercase();
+    // A broadcast's text keeps its line breaks (read again from the message).
+    if name == "broadcast" {
+        return Some(Typed::Known(StaffCommand::Broadcast(rest.trim().to_owned())));
+    }
     Some(match StaffCommand::parse(&format!("/{name} {}", rest.trim()), "") {
         Ok(command) => Typed::Known(command),
         Err(_) => Typed::Unknown,
@@ -63,8 +70,18 @@ fn read(text: &str) -> Option<Typed> {
 }
 
 /// A command outside topics.
-pub(super) async fn in_general(ctx: Arc<Ctx>, bot: Bot, typed: Typed, thread: Thread) -> HandlerResult {
+pub(super) async fn in_general(
+    ctx: Arc<Ctx>,
+    bot: Bot,
+    typed: Typed,
+    thread: Thread,
+    author: Author,
+    msg: Message,
+) -> HandlerResult {
     let text = match typed {
+        Typed::Known(StaffCommand::Broadcast(_)) => {
+            return super::broadcast::command(&ctx, &bot, &author, thread, msg.text().unwrap_or_default()).await;
+        }
         Typed::Known(StaffCommand::Stats) => stats(&ctx).await?,
         Typed::Known(StaffCommand::Find(query)) => find(&ctx, &query).await?,
         _ => st(&ctx, "support-general-commands", &[]),

@@ -23,9 +23,11 @@
 //!   now;
 //! - [`sla`]: re-pings of unanswered cases;
 //! - `alerts`: probing for other customers' data;
-//! - [`outbox`]: every post into the group, at the group's rate.
+//! - [`outbox`]: every post into the group, at the group's rate;
+//! - [`broadcast`]: `/broadcast`, its preview, confirmation, progress and report.
 
 pub(crate) mod alerts;
+pub mod broadcast;
 mod card;
 mod cases;
 mod commands;
@@ -88,6 +90,17 @@ pub(super) fn schema() -> UpdateHandler<BotError> {
         .branch(dptree::filter(|thread: Thread| thread.0.is_some()).branch(not_staff()).endpoint(relay::to_customer))
         // Outside topics: a hint to someone answering the bot there.
         .endpoint(relay::outside_topic)
+}
+
+/// Buttons pressed in the staff group: those of broadcasts (others only have their spinner
+/// stopped, by the private chats' branch).
+pub(super) fn group_buttons() -> UpdateHandler<BotError> {
+    Update::filter_callback_query()
+        .filter(|q: CallbackQuery, ctx: Arc<Ctx>| {
+            ctx.settings.staff_chat_id.is_some_and(|group| q.regular_message().is_some_and(|m| m.chat.id == group))
+        })
+        .filter(|q: CallbackQuery| q.data.as_deref().is_some_and(|d| d.starts_with("bc")))
+        .endpoint(broadcast::pressed)
 }
 
 /// Who wrote in the staff group: a person (the bot ignores bots), staff or not.
