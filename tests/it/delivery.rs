@@ -12,7 +12,7 @@ use cabinet::config::Config;
 use cabinet::domain::Phone;
 use cabinet::notify::{self, Category, Message, NewNotification, Notifier, Urgency, status};
 use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
-use cabinet::sandbox::{RateLimits, Sandbox, SandboxEvent, SandboxUser};
+use cabinet::sandbox::{ButtonRef, RateLimits, Sandbox, SandboxEvent, SandboxUser};
 use cabinet::store::{Binding, Store};
 use chrono::{DateTime, Utc};
 
@@ -164,8 +164,8 @@ impl Deliveries {
 }
 
 /// How many of the broadcast's notifications are not final yet.
-async fn unfinished(store: &Store) -> usize {
-    notify::all(store).await.unwrap().iter().filter(|n| !terminal(&n.status)).count()
+async fn unfinished(store: &Store) -> i64 {
+    notify::depth(store).await.unwrap()
 }
 
 /// Binds `n` customers `B0`… to accounts `first`… in one transaction (as `Store::bind` would,
@@ -206,26 +206,30 @@ async fn a_broadcast_killed_midway_is_delivered_at_most_once_and_all_but_the_mes
     bind_in_bulk(&store, &sandbox, FIRST, TOTAL).await;
 
     let running = Running::start(&sandbox, &database_url, dir.path());
-    let notifier = Notifier::new(store.clone(), std::sync::Arc::new(cabinet::clock::SystemClock));
-    for i in 0..TOTAL {
-        let texts = BTreeMap::from([("ru".to_owned(), format!("Плановые работы {i}"))]);
-        let notification = NewNotification {
-            customer_id: CustomerId(format!("B{i}")),
-            category: Category::Service,
-            urgency: Urgency::Normal,
-            key: format!("crash:{i}"),
-            message: Message::Text { texts },
-            not_before: None,
-        };
-        notifier.enqueue(notification).await.unwrap();
-    }
+    // Staff broadcast to everyone, and confirm the preview.
+    sandbox.send_group_text(&staff, STAFF_CHAT, "/broadcast все служебное Плановые работы на сети");
+    let confirm = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(ButtonRef::Inline { message_id, callback_data, .. }) =
+                sandbox.find_button_in(STAFF_CHAT, None, &|text| text.starts_with("Отправить"))
+            {
+                break (message_id, callback_data);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let Ok((message_id, data)) = confirm else { panic!("no preview to confirm:\n{}", running.kill()) };
+    let preview = sandbox.messages(STAFF_CHAT).into_iter().find(|m| m.message_id == message_id).unwrap();
+    assert!(preview.text.contains("10\u{a0}000") || preview.text.contains("10 000"), "{}", preview.text);
+    sandbox.press_inline_in(&staff, STAFF_CHAT, message_id, &data);
 
     // Killed once a third has gone out.
     let mut seen = Deliveries { seq: 0, per_chat: Default::default() };
     let started = std::time::Instant::now();
     let third = usize::try_from(TOTAL / 3).unwrap();
     let reached = tokio::time::timeout(WAIT, async {
-        while seen.read(&sandbox, "Плановые работы") < third {
+        while seen.read(&sandbox, "Плановые работы на сети") < third {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     })
@@ -233,7 +237,7 @@ async fn a_broadcast_killed_midway_is_delivered_at_most_once_and_all_but_the_mes
     .is_ok();
     let log = running.kill();
     assert!(reached, "a third was not sent within {WAIT:?}:\n{log}");
-    let before = seen.read(&sandbox, "Плановые работы");
+    let before = seen.read(&sandbox, "Плановые работы на сети");
     let first_rate = before as f64 / started.elapsed().as_secs_f64();
 
     // Started again, it finishes the rest.
@@ -243,11 +247,16 @@ async fn a_broadcast_killed_midway_is_delivered_at_most_once_and_all_but_the_mes
         while unfinished(&store).await > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
+        // The staff group gets the final report.
+        let reported = |s: &Sandbox| s.messages(STAFF_CHAT).iter().any(|m| m.text.contains("завершена"));
+        while !reported(&sandbox) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     })
     .await;
     let log = running.kill();
     assert!(done.is_ok(), "the broadcast did not finish after the restart:\n{log}");
-    let after = seen.read(&sandbox, "Плановые работы");
+    let after = seen.read(&sandbox, "Плановые работы на сети");
 
     let all = notify::all(&store).await.unwrap();
     let sent: Vec<_> = all.iter().filter(|n| n.status == status::SENT).collect();
