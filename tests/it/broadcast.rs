@@ -317,15 +317,9 @@ async fn a_broadcast_to_2000_customers_ends_with_the_right_report_on_sqlite() {
 
 #[tokio::test]
 async fn a_broadcast_to_2000_customers_ends_with_the_right_report_on_postgresql() {
-    let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
-    let admin = Store::connect(&admin_url).await.unwrap();
-    let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    two_thousand(SandboxOptions { database_url: Some(url.to_string()), ..fixed() }).await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-    admin.close().await;
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    two_thousand(SandboxOptions { database_url: Some(url), ..fixed() }).await;
+    super::support::drop_database(admin, &name).await;
 }
 
 /// 2 000 bound customers, one who turned service messages off and one who blocked the bot:

@@ -8,7 +8,7 @@ use cabinet::miniapp::{self, API_PREFIX, MiniAppConfig, MiniAppState};
 use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
 use cabinet::sandbox::{BotContent, SandboxUser};
 use cabinet::server::Server;
-use cabinet::store::{AuditEntry, Store};
+use cabinet::store::AuditEntry;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -487,13 +487,8 @@ async fn no_cors_a_preflight_from_another_origin_is_refused() {
 
 #[tokio::test]
 async fn the_mini_app_answers_over_postgresql() {
-    let Some(admin_url) = cabinet::testenv::postgres_url() else { return };
-    let admin = Store::connect(&admin_url).await.unwrap();
-    let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url.to_string()), ..fixed() }).await;
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url), ..fixed() }).await;
     let balance = app.get("balance", &user).await;
     assert_eq!(balance.expect(StatusCode::OK).json()["balance"]["amount"], "3450.00");
     app.get("orders/78300", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
@@ -504,6 +499,5 @@ async fn the_mini_app_answers_over_postgresql() {
     assert_eq!(miniapp_rows(&entries, "order.not_found"), 1);
     assert_eq!(miniapp_rows(&app.audit(0).await, "miniapp.unauthorized"), 1);
     app.stop().await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-    admin.close().await;
+    super::support::drop_database(admin, &name).await;
 }

@@ -532,22 +532,6 @@ fn assert_within_rate(times: &[DateTime<Utc>], per_second: usize) {
     }
 }
 
-/// A fresh PostgreSQL database (dropped by [`drop_database`]); `None` without PostgreSQL.
-async fn postgres_database() -> Option<(Store, String, String)> {
-    let admin_url = cabinet::testenv::postgres_url()?;
-    let admin = Store::connect(&admin_url).await.unwrap();
-    let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    Some((admin, name, url.to_string()))
-}
-
-async fn drop_database(admin: Store, name: &str) {
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-    admin.close().await;
-}
-
 /// Two senders over one database, as two processes would run them (each with its own send
 /// budget): one holds the sender's lease and sends, the other stands by; when the first stops
 /// ticking, the second takes over once the lease has passed. Each notification goes once, and
@@ -620,9 +604,9 @@ async fn two_senders_on_sqlite_one_sends_at_the_rate_and_the_other_takes_over() 
 
 #[tokio::test]
 async fn two_senders_over_one_postgresql_send_each_notification_once_at_one_rate() {
-    let Some((admin, name, url)) = postgres_database().await else { return };
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
     two_senders_share_one_rate(Some(url)).await;
-    drop_database(admin, &name).await;
+    super::support::drop_database(admin, &name).await;
 }
 
 #[tokio::test]

@@ -74,3 +74,22 @@ pub fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
 pub fn reminders_in(bot: &SandboxedBot, chat: i64) -> Vec<String> {
     bot.sandbox.messages(chat).into_iter().map(|m| m.text).filter(|t| t.starts_with('⏰')).collect()
 }
+
+/// A fresh PostgreSQL database of its own for one test: the admin connection, its name and
+/// its URL (`None`, said so, without a server; a failure under `CI=true`). Drop it with
+/// [`drop_database`].
+pub async fn postgres_database() -> Option<(cabinet::store::Store, String, String)> {
+    let admin_url = cabinet::testenv::postgres_url()?;
+    let admin = cabinet::store::Store::connect(&admin_url).await.unwrap();
+    let name = format!("cabinet_test_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some((admin, name, url.to_string()))
+}
+
+/// Drops a database [`postgres_database`] made (best effort: one left behind breaks nothing).
+pub async fn drop_database(admin: cabinet::store::Store, name: &str) {
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+    admin.close().await;
+}
