@@ -92,6 +92,7 @@ async fn bind_demo_customers(bot: &SandboxedBot) {
             phone: Phone::parse(phone).unwrap(),
             first_name: "Demo".into(),
             bound_at: bot.now(),
+            time_zone: None,
         };
         bot.store.bind(&binding).await.unwrap();
     }

@@ -42,6 +42,7 @@ async fn notifications_at_the_default_rate_get_no_429_from_telegrams_enforced_li
             phone: Phone::parse(&format!("+7701{:07}", 2_000_000 + i)).unwrap(),
             first_name: format!("U{i}"),
             bound_at: Utc::now(),
+            time_zone: None,
         };
         bot.store.bind(&binding).await.unwrap();
     }

@@ -469,6 +469,7 @@ async fn bind_many(bot: &SandboxedBot, store: &Store, first: i64, n: i64) -> Vec
             phone: Phone::parse(&format!("+7701{:07}", 1_000_000 + i)).unwrap(),
             first_name: format!("U{i}"),
             bound_at: bot.now(),
+            time_zone: None,
         };
         store.bind(&binding).await.unwrap();
         chats.push(id);
@@ -706,5 +707,33 @@ async fn a_payment_through_the_bots_link_reported_by_the_billing_marks_that_top_
     assert!(bot.store.top_up(&reference).await.unwrap().unwrap().paid);
     bot.send_notifications().await.unwrap();
     assert_eq!(sent_with(&bot, user.id, "получена").len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn quiet_hours_follow_the_customers_own_time_zone_when_the_crm_knows_it() {
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    // The CRM knows Ерлан lives in Moscow (UTC+3); the business is in Almaty (UTC+5).
+    sqlx::query("UPDATE customers SET time_zone = 'Europe/Moscow' WHERE id = 'C1'")
+        .execute(bot.store.pool())
+        .await
+        .unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let binding = bot.store.binding(user.id).await.unwrap().unwrap();
+    assert_eq!(binding.time_zone, Some(chrono_tz::Europe::Moscow), "copied from the CRM when identified");
+
+    // 09:30 in Almaty is 07:30 in Moscow: still night for him.
+    bot.set_now(at("2025-01-12T09:30:00+05:00"));
+    notifier(&bot).enqueue(text("C1", "moscow", Category::Service, Urgency::Normal)).await.unwrap();
+    bot.send_notifications().await.unwrap();
+    let waiting = stored(&bot, "moscow").await;
+    assert_eq!(waiting.status, status::PENDING, "{waiting:?}");
+    assert_eq!(waiting.next_attempt_at, at("2025-01-12T09:00:00+03:00"));
+    assert!(sent_with(&bot, user.id, "Новость moscow").is_empty());
+    // 09:00 in Moscow: it goes.
+    bot.set_now(at("2025-01-12T09:00:00+03:00"));
+    bot.send_notifications().await.unwrap();
+    assert_eq!(sent_with(&bot, user.id, "Новость moscow").len(), 1);
     bot.stop().await;
 }

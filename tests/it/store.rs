@@ -1042,6 +1042,7 @@ async fn users_consent_bindings_and_epochs_are_kept(store: Store) {
         phone: Phone::parse("+77011234567").unwrap(),
         first_name: "Ерлан".to_owned(),
         bound_at: Utc::now(),
+        time_zone: None,
     };
     store.bind(&binding).await.unwrap();
     assert_eq!(store.binding(5001).await.unwrap(), Some(binding.clone()));
@@ -1069,6 +1070,7 @@ async fn forget_removes_the_users_data_and_keeps_an_audit_entry(store: Store) {
                 phone: Phone::parse(phone).unwrap(),
                 first_name: "x".to_owned(),
                 bound_at: at,
+                time_zone: None,
             })
             .await
             .unwrap();
@@ -1821,6 +1823,7 @@ async fn otp_challenges_are_kept_per_customer_and_outlive_forget(store: Store) {
             phone: Phone::parse("+77011234567").unwrap(),
             first_name: "Ерлан".to_owned(),
             bound_at: at,
+            time_zone: None,
         })
         .await
         .unwrap();
@@ -1954,6 +1957,7 @@ async fn customers_seen_are_marked_once_and_outlive_forget(store: Store) {
             phone: Phone::parse("+77011234567").unwrap(),
             first_name: "Ерлан".to_owned(),
             bound_at: at,
+            time_zone: None,
         })
         .await
         .unwrap();
@@ -3521,6 +3525,7 @@ fn binding_of(user: i64, customer: &str, at: DateTime<Utc>) -> Binding {
         phone: Phone::parse("+77011234567").unwrap(),
         first_name: "Ерлан".to_owned(),
         bound_at: at,
+        time_zone: None,
     }
 }
 

@@ -169,7 +169,9 @@ impl Builtin {
     }
 
     async fn customer(&self, column: &str, value: &str) -> AdapterResult<Option<CustomerProfile>> {
-        let sql = format!("SELECT id, name, first_name, phone, email, locale, tags FROM customers WHERE {column} = $1");
+        let sql = format!(
+            "SELECT id, name, first_name, phone, email, locale, tags, time_zone FROM customers WHERE {column} = $1"
+        );
         let row = sqlx::query(&sql).bind(value.to_owned()).fetch_optional(self.pool()).await.map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "customers");
@@ -181,6 +183,7 @@ impl Builtin {
             email: c.opt_text("email")?,
             locale: c.opt_locale("locale")?,
             tags: c.json("tags")?,
+            time_zone: c.opt_text("time_zone")?.and_then(|tz| tz.parse().ok()),
         }))
     }
 
@@ -353,10 +356,14 @@ fn db(e: sqlx::Error) -> AdapterError {
 }
 
 /// The built-in backend's tables, in cabinet's migration history as versions 1000 and up.
-const SQLITE_MIGRATIONS: Migrations =
-    &[(1000, "built-in backend", include_str!("builtin/migrations/sqlite/1000_builtin.sql"))];
-const POSTGRES_MIGRATIONS: Migrations =
-    &[(1000, "built-in backend", include_str!("builtin/migrations/postgres/1000_builtin.sql"))];
+const SQLITE_MIGRATIONS: Migrations = &[
+    (1000, "built-in backend", include_str!("builtin/migrations/sqlite/1000_builtin.sql")),
+    (1001, "customer time zone", include_str!("builtin/migrations/sqlite/1001_customer_time_zone.sql")),
+];
+const POSTGRES_MIGRATIONS: Migrations = &[
+    (1000, "built-in backend", include_str!("builtin/migrations/postgres/1000_builtin.sql")),
+    (1001, "customer time zone", include_str!("builtin/migrations/postgres/1001_customer_time_zone.sql")),
+];
 
 /// Creates or updates the built-in backend's tables (after [`Store::migrate`]).
 pub async fn migrate(store: &Store) -> StoreResult<()> {

@@ -67,6 +67,9 @@ pub struct CustomerProfile {
     pub email: Option<String>,
     pub locale: Option<Locale>,
     pub tags: Vec<String>,
+    /// The customer's own time zone, when the CRM knows it: quiet hours follow it (the
+    /// business's time zone stands in otherwise).
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

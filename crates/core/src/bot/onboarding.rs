@@ -103,6 +103,7 @@ pub(super) async fn on_contact(turn: Turn, contact: Contact) -> HandlerResult {
                 phone,
                 first_name: profile.first_name.clone(),
                 bound_at: turn.ctx.clock.now(),
+                time_zone: profile.time_zone,
             };
             // The newest proof of ownership wins: another account bound to this customer is
             // unbound by the store (its buttons go stale, its open case is detached).

@@ -302,21 +302,22 @@ impl Sender {
             not_sent(&format!("unknown kind {:?} or category {:?}", n.kind, n.category), status::FAILED).await?;
             return Ok(Outcome::Failed);
         };
-        if !n.urgent
-            && let Some(quiet) = ctx.settings.notify.quiet_hours
-            && let Some(end) = quiet.end_after(ctx.to_local(now))
-        {
-            let tz = ctx.settings.time_zone;
-            let at = tz.from_local_datetime(&end).earliest().map_or(now + Duration::hours(1), |at| at.to_utc());
-            outbox::release(store, n.id, &self.token, at).await?;
-            return Ok(Outcome::Deferred);
-        }
         // The account bound to the customer now (the latest bound, when there are several).
         let binding = store.bindings_of(&n.customer_id).await?.into_iter().max_by_key(|b| b.bound_at);
         let Some(binding) = binding else {
             not_sent("the customer has no bound Telegram account", status::SKIPPED_UNREACHABLE).await?;
             return Ok(Outcome::Skipped);
         };
+        // Quiet hours in the customer's own time zone, when the CRM gave one.
+        let tz = binding.time_zone.unwrap_or(ctx.settings.time_zone);
+        if !n.urgent
+            && let Some(quiet) = ctx.settings.notify.quiet_hours
+            && let Some(end) = quiet.end_after(now.with_timezone(&tz).naive_local())
+        {
+            let at = tz.from_local_datetime(&end).earliest().map_or(now + Duration::hours(1), |at| at.to_utc());
+            outbox::release(store, n.id, &self.token, at).await?;
+            return Ok(Outcome::Deferred);
+        }
         let user_id = binding.telegram_user_id;
         let recipient = outbox::recipient(store, user_id).await?;
         if recipient.unreachable_since.is_some() {

@@ -60,6 +60,8 @@ pub struct Binding {
     pub phone: Phone,
     pub first_name: String,
     pub bound_at: DateTime<Utc>,
+    /// The customer's own time zone, from the CRM when they were identified.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// A Telegram user as the bot knows them, bound or not.
@@ -159,6 +161,7 @@ const SQLITE_MIGRATIONS: Migrations = &[
     (102, "events", include_str!("../../../../migrations/sqlite/0102_events.sql")),
     (103, "broadcasts", include_str!("../../../../migrations/sqlite/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/sqlite/0104_notify_sender.sql")),
+    (105, "binding time zone", include_str!("../../../../migrations/sqlite/0105_binding_time_zone.sql")),
 ];
 const POSTGRES_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql")),
@@ -166,6 +169,7 @@ const POSTGRES_MIGRATIONS: Migrations = &[
     (102, "events", include_str!("../../../../migrations/postgres/0102_events.sql")),
     (103, "broadcasts", include_str!("../../../../migrations/postgres/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/postgres/0104_notify_sender.sql")),
+    (105, "binding time zone", include_str!("../../../../migrations/postgres/0105_binding_time_zone.sql")),
 ];
 
 /// A migrator of these migrations. Several sets share sqlx's history table, so each ignores
@@ -439,7 +443,7 @@ impl Store {
         // concurrent writer.
         let displaced = sqlx::query(
             "DELETE FROM bindings WHERE customer_id = $1 AND telegram_user_id <> $2 \
-             RETURNING telegram_user_id, chat_id, customer_id, phone, first_name, bound_at",
+             RETURNING telegram_user_id, chat_id, customer_id, phone, first_name, bound_at, time_zone",
         )
         .bind(binding.customer_id.0.clone())
         .bind(binding.telegram_user_id)
@@ -466,11 +470,11 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO bindings (telegram_user_id, chat_id, customer_id, phone, first_name, bound_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO bindings (telegram_user_id, chat_id, customer_id, phone, first_name, bound_at, time_zone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (telegram_user_id) DO UPDATE SET chat_id = excluded.chat_id, \
              customer_id = excluded.customer_id, phone = excluded.phone, \
-             first_name = excluded.first_name, bound_at = excluded.bound_at",
+             first_name = excluded.first_name, bound_at = excluded.bound_at, time_zone = excluded.time_zone",
         )
         .bind(binding.telegram_user_id)
         .bind(binding.chat_id)
@@ -478,6 +482,7 @@ impl Store {
         .bind(binding.phone.as_str().to_owned())
         .bind(binding.first_name.clone())
         .bind(time_to_db(binding.bound_at))
+        .bind(binding.time_zone.map(|tz| tz.name().to_owned()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -486,7 +491,7 @@ impl Store {
 
     pub async fn binding(&self, telegram_user_id: i64) -> StoreResult<Option<Binding>> {
         let row = sqlx::query(
-            "SELECT telegram_user_id, chat_id, customer_id, phone, first_name, bound_at \
+            "SELECT telegram_user_id, chat_id, customer_id, phone, first_name, bound_at, time_zone \
              FROM bindings WHERE telegram_user_id = $1",
         )
         .bind(telegram_user_id)
@@ -505,7 +510,7 @@ impl Store {
     /// The Telegram accounts bound to a customer (for notifications), by user id.
     pub async fn bindings_of(&self, customer_id: &CustomerId) -> StoreResult<Vec<Binding>> {
         let rows = sqlx::query(
-            "SELECT telegram_user_id, chat_id, customer_id, phone, first_name, bound_at \
+            "SELECT telegram_user_id, chat_id, customer_id, phone, first_name, bound_at, time_zone \
              FROM bindings WHERE customer_id = $1 ORDER BY telegram_user_id",
         )
         .bind(customer_id.0.clone())
@@ -760,6 +765,7 @@ fn binding_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Binding> {
         phone: c.phone("phone")?,
         first_name: c.text("first_name")?,
         bound_at: c.time("bound_at")?,
+        time_zone: c.opt_text("time_zone")?.and_then(|tz| tz.parse().ok()),
     })
 }
 

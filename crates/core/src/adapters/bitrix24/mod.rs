@@ -843,6 +843,7 @@ fn profile_of(contact: &Value, phone: Option<&Phone>) -> AdapterResult<Option<Cu
         email: multi(contact, "EMAIL").into_iter().next(),
         locale: None,
         tags: Vec::new(),
+        time_zone: None,
     }))
 }
 

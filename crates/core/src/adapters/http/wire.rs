@@ -33,6 +33,9 @@ pub struct Customer {
     pub locale: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The customer's IANA time zone ("Europe/Moscow"), when known; an unknown name is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl From<&CustomerProfile> for Customer {
@@ -45,6 +48,7 @@ impl From<&CustomerProfile> for Customer {
             email: p.email.clone(),
             locale: p.locale.map(|l| l.as_str().to_owned()),
             tags: p.tags.clone(),
+            time_zone: p.time_zone.map(|tz| tz.name().to_owned()),
         }
     }
 }
@@ -60,6 +64,7 @@ impl TryFrom<Customer> for CustomerProfile {
             email: c.email,
             locale: c.locale.as_deref().and_then(Locale::parse),
             tags: c.tags,
+            time_zone: c.time_zone.as_deref().and_then(|tz| tz.parse().ok()),
         })
     }
 }

@@ -47,6 +47,7 @@ fn profile_of(id: &str) -> Option<CustomerProfile> {
         email: None,
         locale: None,
         tags: Vec::new(),
+        time_zone: None,
     })
 }
 

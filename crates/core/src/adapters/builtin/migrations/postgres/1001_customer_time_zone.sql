@@ -1,0 +1,2 @@
+-- A customer's own time zone (IANA, e.g. "Europe/Moscow"), when known: quiet hours follow it.
+ALTER TABLE customers ADD COLUMN IF NOT EXISTS time_zone TEXT;
