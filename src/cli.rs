@@ -42,6 +42,10 @@ pub enum Command {
     },
     /// The demo business: a terminal chat with the real bot in a local sandbox (no token,
     /// no network); with a token, the demo business on real Telegram.
+    ///
+    /// In the sandbox the Mini App (the customer's personal cabinet) is served on a local
+    /// port too, and its URL for the demo user is printed at start: open it in a browser.
+    /// Identify in the chat first (/start, agree, /contact +77011234567), then reload the page.
     Demo {
         /// Run the demo on real Telegram with this bot token (also TELOXIDE_TOKEN).
         #[arg(long)]

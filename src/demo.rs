@@ -87,7 +87,10 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let user = cabinet_sandbox::SandboxUser::new(5001, "Demo", Some("ru"));
+    let user = cabinet_sandbox::SandboxUser::new(DEMO_USER, DEMO_FIRST_NAME, Some("ru"));
+    if let Some(url) = running.miniapp_url(DEMO_USER, DEMO_FIRST_NAME) {
+        println!("{}", miniapp_note(&url));
+    }
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let time = running.clock.clone().map(|clock| {
         Arc::new(DemoTime { clock, scheduler: running.scheduler.clone(), sender: running.notifier.clone() })
@@ -108,6 +111,21 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
             .await;
     running.stop().await;
     result.context("the terminal chat failed")
+}
+
+/// The terminal chat's user (Telegram id and first name).
+const DEMO_USER: i64 = 5001;
+const DEMO_FIRST_NAME: &str = "Demo";
+
+/// What the demo prints about the Mini App at start: its URL for the demo user and how to
+/// use it. The init data in it is signed at the demo clock's time, which the server checks
+/// it against (a day's age is allowed: after `/now` moves the clock further, restart).
+pub fn miniapp_note(url: &str) -> String {
+    format!(
+        "🧩 The Mini App (the personal cabinet) for this chat's user: {url}\n   \
+         Open it in a browser. Identify in the chat first (/start, agree, /contact +77011234567), \
+         then reload the page.\n"
+    )
 }
 
 /// `/event` in the terminal chat: sample events of the demo business's systems about Ерлан

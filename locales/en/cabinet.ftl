@@ -497,3 +497,7 @@ broadcast-finished = { $outcome ->
         [stopped] ⏹ Broadcast #{ $id } stopped
        *[done] ✅ Broadcast #{ $id } finished
     }: sent { $sent } of { $total }.
+
+## The Mini App in the chat (F14)
+miniapp-menu-button = My cabinet
+miniapp-open-button = Open my cabinet

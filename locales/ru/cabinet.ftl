@@ -507,3 +507,7 @@ broadcast-finished = { $outcome ->
         [stopped] ⏹ Рассылка №{ $id } остановлена
        *[done] ✅ Рассылка №{ $id } завершена
     }: отправлено { $sent } из { $total }.
+
+## The Mini App in the chat (F14)
+miniapp-menu-button = Личный кабинет
+miniapp-open-button = Открыть личный кабинет

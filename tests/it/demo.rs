@@ -180,3 +180,79 @@ fn the_terminal_demo_broadcasts_from_the_staff_group() {
     let customer = out.rsplit("You are Demo").next().unwrap_or_default();
     assert!(customer.contains("Завтра с 2:00 до 4:00 плановые работы"), "{out}");
 }
+
+/// `cabinet demo` prints the Mini App's URL for its chat's user: its init data is valid for
+/// the demo's (fixed) clock, so the page's API answers — "identify first" before they share
+/// their contact in the chat, their cabinet after.
+#[tokio::test]
+async fn the_demo_prints_a_mini_app_url_whose_init_data_opens_the_cabinet_once_identified() {
+    use std::io::{BufRead as _, Write as _};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        .args(["demo", "--database-url", &format!("sqlite://{}", dir.path().join("demo.db").display())])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, read) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |wanted: &dyn Fn(&str) -> bool| -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match read.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("not seen in time; the output so far:\n{seen}"),
+            }
+        }
+    };
+    let line = wait_for(&|l| l.contains("/app/#tgWebAppData="));
+    assert!(line.contains("Mini App"), "{line}");
+    let note = wait_for(&|l| l.contains("browser"));
+    assert!(note.contains("/contact +77011234567") && note.contains("reload"), "{note}");
+    let url = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let (base, fragment) = url.split_once("/app/#").unwrap();
+    let (_, init_data) = url::form_urlencoded::parse(fragment.as_bytes()).find(|(k, _)| k == "tgWebAppData").unwrap();
+    let me = |init_data: String| {
+        let request = reqwest::Client::new()
+            .get(format!("{base}/api/v1/app/me"))
+            .header("authorization", format!("tma {init_data}"));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // Valid init data of somebody not identified yet: sent to the chat (not 401).
+    let (status, body) = me(init_data.to_string()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("not_identified")), "{body}");
+
+    stdin.write_all(b"/start\n1\n/contact +77011234567\n").unwrap();
+    wait_for(&|l| l.contains("Здравствуйте, Ерлан"));
+    let (status, body) = me(init_data.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["first_name"], "Ерлан", "{body}");
+    // Altered, it is refused.
+    let (status, _) = me(init_data.replace("5001", "5002")).await;
+    assert_eq!(status, 401);
+
+    stdin.write_all(b"/quit\n").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "{seen}");
+}

@@ -501,3 +501,93 @@ async fn the_mini_app_answers_over_postgresql() {
     app.stop().await;
     super::support::drop_database(admin, &name).await;
 }
+
+/// The Mini App's public URL in the chat tests (`[miniapp] url`).
+const PAGE: &str = "https://cabinet.example.com/app/";
+
+/// The menu button the bot set for `chat` (`None`: every chat's) once it is `wanted`, or as
+/// it is after a deadline: the bot sets them in tasks of their own.
+async fn menu_button(bot: &SandboxedBot, chat: Option<i64>, wanted: &Value) -> Option<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let button = bot.sandbox.menu_button(chat);
+        if button.as_ref() == Some(wanted) || std::time::Instant::now() > deadline {
+            return button;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn web_app_button(text: &str) -> Value {
+    json!({ "type": "web_app", "text": text, "web_app": { "url": PAGE } })
+}
+
+/// The Mini App buttons (label, URL) of the newest message in `chat` that has inline buttons.
+fn mini_app_buttons_of_last_menu(bot: &SandboxedBot, chat: i64) -> Vec<(String, String)> {
+    let messages = bot.sandbox.messages(chat);
+    let menu = messages.iter().rev().find(|m| !m.inline_keyboard.is_empty()).expect("a message with buttons");
+    menu.inline_keyboard
+        .iter()
+        .flatten()
+        .filter_map(|b| b.web_app_url.clone().map(|url| (b.text.clone(), url)))
+        .collect()
+}
+
+#[tokio::test]
+async fn with_its_url_set_the_chat_opens_the_mini_app_from_the_menu_button_and_the_main_menu() {
+    let mut config = Config::default();
+    config.miniapp.url = Some(PAGE.to_owned());
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    // Every chat's menu button, in the business's language, once the bot is up.
+    let ru = web_app_button("Личный кабинет");
+    assert_eq!(menu_button(&bot, None, &ru).await, Some(ru.clone()));
+
+    // Before identification nobody's menu offers it: there is no cabinet to open yet.
+    let user = erlan();
+    say(&bot, &user, "/start").await;
+    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
+    identify(&bot, &user, "+77011234567").await;
+    // Identified: the chat's own button, and the main menu's.
+    assert_eq!(menu_button(&bot, Some(user.id), &ru).await, Some(ru.clone()));
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
+    say(&bot, &user, "привет").await;
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
+
+    // In English after a language change, both of them.
+    say(&bot, &user, "/language").await;
+    super::support::press(&bot, &user, "English").await;
+    let en = web_app_button("My cabinet");
+    assert_eq!(menu_button(&bot, Some(user.id), &en).await, Some(en.clone()));
+    say(&bot, &user, "hello").await;
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Open my cabinet".into(), PAGE.into())]);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_menu_button_is_no_matter_and_without_a_url_there_is_no_mini_app_button() {
+    // Telegram refuses every chat's button at start and the customer's when they identify
+    // (a 5xx, which teloxide reports only after 10 s): the chat does not wait for it.
+    let mut config = Config::default();
+    config.miniapp.url = Some(PAGE.to_owned());
+    let fail = |_| ("setChatMenuButton".to_owned(), 500, "Internal Server Error".to_owned(), None);
+    let options = SandboxOptions { fail_first: (0..2).map(fail).collect(), ..fixed() };
+    let bot = SandboxedBot::start_with_config(config, options).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let refused = || bot.sandbox.calls().into_iter().filter(|(m, _)| m == "setChatMenuButton").count();
+    assert!(bot.sandbox.wait_until(std::time::Duration::from_secs(10), |_| refused() == 2).await, "{}", refused());
+    assert_eq!(bot.sandbox.menu_button(None), None);
+    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+
+    // No URL: no menu button, no Mini App button.
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    identify(&bot, &user, "+77011234567").await;
+    assert!(mini_app_buttons_of_last_menu(&bot, user.id).is_empty());
+    assert_eq!(bot.sandbox.menu_button(None), None);
+    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
+    bot.stop().await;
+}

@@ -430,6 +430,10 @@ pub fn build_ctx_with_guard(
         },
         capabilities: bot::Capabilities::from_config(&config.backends),
         notify: crate::notify::NotifySettings::from_config(&config.notify)?,
+        miniapp_url: match &config.miniapp.url {
+            Some(url) => Some(url.parse().context("miniapp.url (CABINET_MINIAPP_URL) is not a URL")?),
+            None => None,
+        },
     };
     let otp: Option<Arc<dyn OtpGateway>> = match (otp, config.step_up.gateway.as_str()) {
         (Some(gateway), _) => Some(gateway),
@@ -796,14 +800,23 @@ pub const COMMANDS_BACKOFF: Backoff =
 pub const SANDBOX_COMMANDS_BACKOFF: Backoff =
     Backoff { first: Duration::from_millis(20), max: Duration::from_secs(1), attempts: 12 };
 
-/// Registers the command menu in a task of its own, while the bot serves. The menu is a
+/// Registers the command menu (and, with `[miniapp] url`, the Mini App's menu button, once)
+/// in a task of its own, while the bot serves. The menu is a
 /// convenience (commands typed without it work the same), so a failure (Telegram asking to
 /// wait, answering 5xx, the network down) neither stops nor delays the bot: it is logged and
 /// retried with `backoff`.
 pub fn register_commands(bot: &Bot, ctx: &Ctx, backoff: Backoff) -> tokio::task::JoinHandle<()> {
     let (bot, i18n, locale) = (bot.clone(), ctx.i18n.clone(), ctx.settings.default_locale);
     let capabilities = ctx.settings.capabilities;
+    let miniapp = ctx.settings.miniapp_url.clone();
     tokio::spawn(async move {
+        // The Mini App's menu button, once: a chat works without it (and an identified
+        // customer's chat gets its own in their language).
+        if let Some(url) = &miniapp
+            && let Err(error) = bot::set_miniapp_menu_button(&bot, &i18n, locale, url, None).await
+        {
+            tracing::warn!(%error, "cannot set the Mini App's menu button (setChatMenuButton); the bot works without it");
+        }
         let mut attempt = 1;
         loop {
             let error = match bot::register_commands(&bot, &i18n, locale, capabilities).await {

@@ -980,6 +980,9 @@ impl Config {
         if let Some(v) = non_empty("CABINET_MINIAPP_MAX_AGE_SECONDS") {
             self.miniapp.max_age_seconds = parse_number("CABINET_MINIAPP_MAX_AGE_SECONDS", &v)?;
         }
+        if let Some(v) = non_empty("CABINET_MINIAPP_URL") {
+            self.miniapp.url = Some(v.trim().to_owned());
+        }
         Ok(())
     }
 
@@ -1297,6 +1300,19 @@ mod tests {
             assert!(err.to_string().contains("CABINET_MINIAPP_MAX_AGE_SECONDS"), "{bad}: {err}");
         }
         assert!(Config::from_toml("[miniapp]\nmax_age = 1\n", "t.toml").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn the_mini_apps_url_is_https_only() {
+        assert_eq!(Config::load_with(None, env_of(&[])).unwrap().miniapp.url, None);
+        let config = Config::from_toml("[miniapp]\nurl = \"https://cabinet.example.com/app/\"\n", "t.toml").unwrap();
+        assert_eq!(config.miniapp.url.as_deref(), Some("https://cabinet.example.com/app/"));
+        let env = env_of(&[("CABINET_MINIAPP_URL", " https://c.example.org/app/ ")]);
+        assert_eq!(Config::load_with(None, env).unwrap().miniapp.url.as_deref(), Some("https://c.example.org/app/"));
+        for bad in ["http://cabinet.example.com/app/", "cabinet.example.com/app/", "javascript:alert(1)", "https://"] {
+            let err = Config::load_with(None, env_of(&[("CABINET_MINIAPP_URL", bad)])).unwrap_err();
+            assert!(err.to_string().contains("CABINET_MINIAPP_URL"), "{bad}: {err}");
+        }
     }
 
     #[test]

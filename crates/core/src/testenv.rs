@@ -1,6 +1,7 @@
 //! What the tests need from the machine they run on, checked in one place: a PostgreSQL
-//! server (`TEST_DATABASE_URL`) for the store tests on that engine, and poppler's
-//! `pdftotext` and `pdfinfo` for reading rendered PDFs back.
+//! server (`TEST_DATABASE_URL`) for the store tests on that engine, poppler's
+//! `pdftotext` and `pdfinfo` for reading rendered PDFs back, and Chromium with its
+//! WebDriver (`chromedriver`) for the Mini App's browser test.
 //!
 //! A test that needs something missing calls [`require`], which, locally, prints
 //! `SKIPPED (why): test` on standard output (shown with `cargo test -- --nocapture`) and
@@ -19,19 +20,22 @@ pub enum Requirement {
     Postgres,
     /// `pdftotext` and `pdfinfo` (poppler-utils).
     Poppler,
+    /// `chromium` and `chromedriver` (Debian's chromium and chromium-driver).
+    Chromium,
 }
 
 /// How long the check of `TEST_DATABASE_URL` waits for the server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Requirement {
-    pub const ALL: [Requirement; 2] = [Requirement::Postgres, Requirement::Poppler];
+    pub const ALL: [Requirement; 3] = [Requirement::Postgres, Requirement::Poppler, Requirement::Chromium];
 
     /// What it is, in words.
     pub fn name(self) -> &'static str {
         match self {
             Requirement::Postgres => "PostgreSQL (TEST_DATABASE_URL)",
             Requirement::Poppler => "pdftotext and pdfinfo (poppler-utils)",
+            Requirement::Chromium => "chromium and chromedriver (chromium, chromium-driver)",
         }
     }
 
@@ -40,15 +44,17 @@ impl Requirement {
         match self {
             Requirement::Postgres => "the store tests on PostgreSQL (store::*::on_postgres)",
             Requirement::Poppler => "the checks of the PDFs' text (pdf::tests in the unit tests, demo::* here)",
+            Requirement::Chromium => "the Mini App in a headless browser (browser::*)",
         }
     }
 
     /// Whether it is there: what was found, or why not. Checked once per process.
     pub fn check(self) -> Result<&'static str, &'static str> {
-        static CHECKED: [OnceLock<Result<String, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+        static CHECKED: [OnceLock<Result<String, String>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
         let (slot, check): (_, fn() -> Result<String, String>) = match self {
             Requirement::Postgres => (&CHECKED[0], check_postgres),
             Requirement::Poppler => (&CHECKED[1], check_poppler),
+            Requirement::Chromium => (&CHECKED[2], check_chromium),
         };
         match slot.get_or_init(check) {
             Ok(found) => Ok(found),
@@ -112,6 +118,19 @@ fn check_poppler() -> Result<String, String> {
         // `-v` prints the version (on standard error) and exits; its status varies.
         let output = Command::new(tool).arg("-v").output().map_err(|e| format!("{tool} cannot be run: {e}"))?;
         let text = String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout);
+        versions.push(text.lines().next().unwrap_or(tool).trim().to_owned());
+    }
+    Ok(versions.join(", "))
+}
+
+fn check_chromium() -> Result<String, String> {
+    let mut versions = Vec::new();
+    for tool in ["chromium", "chromedriver"] {
+        let output = Command::new(tool).arg("--version").output().map_err(|e| format!("{tool} cannot be run: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("{tool} --version failed"));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
         versions.push(text.lines().next().unwrap_or(tool).trim().to_owned());
     }
     Ok(versions.join(", "))

@@ -20,6 +20,7 @@ use cabinet_core::bot::{Ctx, UpdateObserver};
 use cabinet_core::clock::{Clock as _, FixedClock, SharedClock};
 use cabinet_core::config::{BackendsConfig, Config, HTTP_BACKEND};
 use cabinet_core::jobs::Scheduler;
+use cabinet_core::miniapp::MiniAppState;
 use cabinet_core::notify::{Sender, SenderLoop, TickReport};
 use cabinet_core::store::Store;
 use cabinet_sandbox::{HandledHook, Sandbox};
@@ -68,7 +69,8 @@ pub struct SandboxedBot {
     notifications: Option<SenderLoop>,
     /// Registering the command menu (retried while Telegram refuses it).
     menu: Option<tokio::task::JoinHandle<()>>,
-    /// The bot's events API on a local port, and the secret events are signed with.
+    /// The bot's events API and the Mini App (its page and its API) on a local port, and the
+    /// secret events are signed with.
     events: Option<(LocalServer, String)>,
     /// The reference HTTP backend serving the adapters ([`SandboxOptions::http_backend`]).
     backend_server: Option<LocalServer>,
@@ -179,7 +181,13 @@ impl SandboxedBot {
         let scheduler = job_scheduler(&ctx, &bot);
         let jobs = JobLoop::start(scheduler.clone());
         let (notifier, notifications) = start_notifications(&ctx, &bot);
-        let events = serve_events(&mut config, &ctx).await?;
+        let miniapp = MiniAppState::new(
+            ctx.clone(),
+            Bot::new(sandbox.token()).set_api_url(sandbox.api_url()),
+            SecretString::from(sandbox.token().to_owned()),
+            config.miniapp.clone(),
+        );
+        let events = serve_events(&mut config, &ctx, miniapp).await?;
         let mut dispatcher = dispatcher(bot.clone(), ctx.clone(), Some(observer(&sandbox)));
         let mut listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
         let stop_polling = listener.stop_token();
@@ -225,6 +233,23 @@ impl SandboxedBot {
     /// Where the bot's events API listens and the secret events are signed with.
     pub fn events_endpoint(&self) -> Option<(String, String)> {
         self.events.as_ref().map(|(server, secret)| (server.url(), secret.clone()))
+    }
+
+    /// The Mini App's page on the local server, opened as Telegram user `user_id` would open
+    /// it: `http://127.0.0.1:PORT/app/#tgWebAppData=<init data>`, the init data signed with
+    /// the sandbox's token at the bot's clock's now (the parameter Telegram passes, which the
+    /// page reads in a plain browser).
+    pub fn miniapp_url(&self, user_id: i64, first_name: &str) -> Option<String> {
+        let (server, _) = self.events.as_ref()?;
+        let data = cabinet_core::miniapp::development_init_data(self.sandbox.token(), user_id, first_name, self.now());
+        let encoded: String = url::form_urlencoded::byte_serialize(data.as_bytes()).collect();
+        Some(format!("{}/app/#tgWebAppData={encoded}", server.url()))
+    }
+
+    /// Where the bot's local server (the events API, the Mini App) listens:
+    /// `http://127.0.0.1:PORT`.
+    pub fn server_url(&self) -> Option<String> {
+        self.events.as_ref().map(|(server, _)| server.url())
     }
 
     /// Posts `event` to the bot's events API, signed as a business's system signs it; the
@@ -298,16 +323,21 @@ impl crate::run::EventPoster for SandboxedBot {
     }
 }
 
-/// The bot's events API on a local port, with a random signing secret.
-async fn serve_events(config: &mut Config, ctx: &Arc<Ctx>) -> anyhow::Result<(LocalServer, String)> {
+/// The bot's events API on a local port, with a random signing secret, and the Mini App
+/// (its page under `/app/` and its API, init data signed with the sandbox's token) beside it.
+async fn serve_events(
+    config: &mut Config,
+    ctx: &Arc<Ctx>,
+    miniapp: MiniAppState,
+) -> anyhow::Result<(LocalServer, String)> {
     use rand::distributions::{Alphanumeric, DistString as _};
     let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
     config.events.secret = Some(SecretString::from(secret.clone()));
     // The demo's data is the business's system in both modes (served directly or through the
     // reference HTTP backend): its orders follow the events.
     let state = cabinet_core::app::events_state(config, ctx, true);
-    let server =
-        LocalServer::serve(cabinet_core::events::router(state)).await.context("cannot serve the events API")?;
+    let app = cabinet_core::events::router(state).merge(cabinet_core::miniapp::router(miniapp));
+    let server = LocalServer::serve(app).await.context("cannot serve the events API and the Mini App")?;
     Ok((server, secret))
 }
 

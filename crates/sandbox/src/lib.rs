@@ -648,6 +648,13 @@ impl Sandbox {
         list.iter().map(|c| (field(c, "command"), field(c, "description"))).collect()
     }
 
+    /// The menu button the bot set for `chat_id` (`None`: the default of every chat), as the
+    /// Bot API's `MenuButton` JSON (`{"type":"web_app","text":…,"web_app":{"url":…}}`); `None`
+    /// when the bot has set none there.
+    pub fn menu_button(&self, chat_id: Option<i64>) -> Option<Value> {
+        self.shared().lock().menu_buttons.get(&chat_id).cloned()
+    }
+
     /// The kind of update `update_id` ("pre_checkout_query", …) when it was never delivered
     /// because the bot's `allowed_updates` left that kind out, as Telegram does.
     pub fn not_delivered(&self, update_id: i32) -> Option<String> {

@@ -10,7 +10,7 @@
 //! ```
 
 use teloxide::dispatching::UpdateHandler;
-use teloxide::types::InlineKeyboardMarkup;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
 
 use super::keyboards::{ButtonKind, pressed, tag_and_arg};
 use super::{HandlerResult, Turn, account, documents, onboarding, orders, subscription, understanding};
@@ -125,7 +125,8 @@ async fn on_button(turn: Turn, button: GeneralButton) -> HandlerResult {
 }
 
 /// The main menu as an inline keyboard.
-/// The buttons of absent capabilities are left out, two a row.
+/// The buttons of absent capabilities are left out, two a row; an identified customer's
+/// menu ends with the Mini App's button when it is set up (`[miniapp] url`).
 pub(super) fn main_menu(turn: &Turn) -> InlineKeyboardMarkup {
     let capabilities = turn.ctx.settings.capabilities;
     let items = [
@@ -141,7 +142,14 @@ pub(super) fn main_menu(turn: &Turn) -> InlineKeyboardMarkup {
         .map(|(key, item)| (turn.t(key, &[]), GeneralButton::Menu(item)))
         .filter(|(_, button)| capabilities.has_all(button.needs()))
         .collect();
-    turn.buttons().markup(buttons.chunks(2).map(<[_]>::to_vec).collect())
+    let markup = turn.buttons().markup(buttons.chunks(2).map(<[_]>::to_vec).collect());
+    match &turn.ctx.settings.miniapp_url {
+        Some(url) if turn.binding.is_some() => {
+            let info = WebAppInfo { url: url.clone() };
+            markup.append_row([InlineKeyboardButton::web_app(turn.t("miniapp-open-button", &[]), info)])
+        }
+        _ => markup,
+    }
 }
 
 /// «Здравствуйте, Ерлан!» with the main menu.
@@ -225,6 +233,9 @@ async fn switch_language(turn: &Turn, locale: Locale) -> HandlerResult {
     turn.ctx.store.set_user_locale(turn.user_id, Some(locale)).await?;
     let text = turn.ctx.i18n.t(locale, "language-switched", &[]);
     turn.say(text).await?;
+    if turn.binding.is_some() {
+        super::miniapp_menu_for_chat(turn, locale);
+    }
     Ok(())
 }
 

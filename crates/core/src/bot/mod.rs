@@ -123,6 +123,9 @@ pub struct Settings {
     pub capabilities: Capabilities,
     /// How notifications are sent ([`crate::notify`]).
     pub notify: crate::notify::NotifySettings,
+    /// The Mini App page's HTTPS URL (`[miniapp] url`): the chat's menu button and the main
+    /// menu's button open it.
+    pub miniapp_url: Option<url::Url>,
 }
 
 /// A capability a business may lack (`[backends]` set to `"none"`).
@@ -425,4 +428,38 @@ pub async fn register_commands(
     }
     bot.set_my_commands(commands(default_locale)).await?;
     Ok(())
+}
+
+/// Sets the chat menu button to the Mini App at `url`, labelled «Личный кабинет» in `locale`:
+/// the default of every chat (`chat` is `None`) or one chat's own.
+pub async fn set_miniapp_menu_button(
+    bot: &Bot,
+    i18n: &I18n,
+    locale: Locale,
+    url: &url::Url,
+    chat: Option<ChatId>,
+) -> Result<(), teloxide::RequestError> {
+    let button = teloxide::types::MenuButton::WebApp {
+        text: i18n.t(locale, "miniapp-menu-button", &[]),
+        web_app: teloxide::types::WebAppInfo { url: url.clone() },
+    };
+    let mut request = bot.set_chat_menu_button().menu_button(button);
+    if let Some(chat) = chat {
+        request = request.chat_id(chat);
+    }
+    request.await?;
+    Ok(())
+}
+
+/// [`set_miniapp_menu_button`] for `turn`'s chat in `locale`, when the Mini App is set up, in
+/// a task of its own: the chat never waits for it (Telegram may be slow to refuse), and a
+/// failure is logged (the chat works without it).
+pub(crate) fn miniapp_menu_for_chat(turn: &Turn, locale: Locale) {
+    let Some(url) = turn.ctx.settings.miniapp_url.clone() else { return };
+    let (bot, i18n, chat) = (turn.bot.clone(), turn.ctx.i18n.clone(), turn.chat);
+    tokio::spawn(async move {
+        if let Err(error) = set_miniapp_menu_button(&bot, &i18n, locale, &url, Some(chat)).await {
+            tracing::warn!(%error, "cannot set the chat's Mini App menu button (setChatMenuButton)");
+        }
+    });
 }

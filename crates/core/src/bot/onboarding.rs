@@ -116,6 +116,7 @@ pub(super) async fn on_contact(turn: Turn, contact: Contact) -> HandlerResult {
             bound.set_state(State::ready()).await?;
             let args = [("name", Arg::from(profile.first_name.as_str()))];
             bound.say_with(bound.t("identified", &args), KeyboardRemove::new()).await?;
+            super::miniapp_menu_for_chat(&bound, bound.locale);
             bound.say_with(bound.t("menu-prompt", &[]), main_menu(&bound)).await?;
             super::loyalty::on_identified(&bound, &profile.id).await
         }

@@ -100,11 +100,15 @@ pub struct MiniAppConfig {
     /// How old Telegram's init data may be, in seconds (`CABINET_MINIAPP_MAX_AGE_SECONDS`;
     /// default a day, at most a week).
     pub max_age_seconds: u64,
+    /// The Mini App page's public HTTPS URL, e.g. `https://cabinet.example.com/app/`
+    /// (`CABINET_MINIAPP_URL`). When set, the chat's menu button opens it («Личный кабинет»)
+    /// and an identified customer's main menu has a button to it.
+    pub url: Option<String>,
 }
 
 impl Default for MiniAppConfig {
     fn default() -> Self {
-        MiniAppConfig { max_age_seconds: DEFAULT_MAX_AGE_SECONDS }
+        MiniAppConfig { max_age_seconds: DEFAULT_MAX_AGE_SECONDS, url: None }
     }
 }
 
@@ -116,6 +120,16 @@ impl MiniAppConfig {
                 name: "miniapp.max_age_seconds (CABINET_MINIAPP_MAX_AGE_SECONDS)",
                 message: format!("expected 60 to {MAX_MAX_AGE_SECONDS} (a minute to a week)"),
             });
+        }
+        if let Some(url) = &self.url {
+            let invalid = |message: &str| crate::config::ConfigError::Invalid {
+                name: "miniapp.url (CABINET_MINIAPP_URL)",
+                message: message.to_owned(),
+            };
+            let parsed = url::Url::parse(url).map_err(|e| invalid(&format!("not a URL: {e}")))?;
+            if parsed.scheme() != "https" || parsed.host_str().is_none_or(str::is_empty) {
+                return Err(invalid("expected an https:// URL (Telegram opens Mini Apps over HTTPS only)"));
+            }
         }
         Ok(())
     }
