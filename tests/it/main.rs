@@ -7,6 +7,7 @@ mod backends;
 mod bitrix24;
 mod bot;
 mod broadcast;
+mod browser;
 mod cdek;
 mod conformance;
 mod conversations;
