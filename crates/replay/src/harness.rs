@@ -104,6 +104,9 @@ pub struct SandboxOptions {
     /// of the HTTP contract on a local port (with a random signing secret), and the bot reads
     /// them with the HTTP client, as it would a business's own backend.
     pub http_backend: bool,
+    /// The Mini App page's URL (`[miniapp] url`): the chat's menu button and the main menu
+    /// open it.
+    pub miniapp_url: Option<String>,
 }
 
 impl SandboxedBot {
@@ -130,6 +133,9 @@ impl SandboxedBot {
             config.bot.orders_page_size = size;
         }
         config.booking.holidays.extend(opts.holidays.iter().copied());
+        if let Some(url) = &opts.miniapp_url {
+            config.miniapp.url = Some(url.clone());
+        }
         for (name, backend) in &opts.backends {
             anyhow::ensure!(config.backends.set(name, backend), "no capability {name:?} in [backends]");
         }

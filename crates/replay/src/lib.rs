@@ -137,6 +137,7 @@ fn sandbox_options(transcript: &Transcript) -> SandboxOptions {
         telegram_payments: config.telegram_payments,
         holidays: config.holidays.clone(),
         backends: config.backends.clone(),
+        miniapp_url: config.miniapp.clone(),
         staff_chat_id: transcript.uses_staff().then_some(STAFF_CHAT_ID),
         ..Default::default()
     }

@@ -8,7 +8,8 @@
 //!   (closed dates), `step_up=on|off`
 //!   (default off: ask for a one-time code before subscription changes) and
 //!   `payments=telegram|link` (default link: top-ups as Telegram invoices or payment links),
-//!   `backends=booking:none,shop:none` (capabilities the business lacks).
+//!   `backends=booking:none,shop:none` (capabilities the business lacks),
+//!   `miniapp=https://…` (the Mini App's URL, `[miniapp] url`).
 //! - Who acts: `@user ID [lang=ru] [name=Ерлан] [phone=+7…]` (`phone` is what contact-request
 //!   buttons share).
 //! - User actions: `> text`; `> @contact PHONE [from ID | nouser]`; `> @sticker`, `> @photo`,
@@ -19,7 +20,7 @@
 //!   pays the invoice: the step's replies are those to the pre-checkout query and to the
 //!   successful payment that follows, or the message of a declined payment.
 //! - Checks on the replies to the latest action (or `@now`): `< text`, `<~ regex`, `<! text`,
-//!   `<!~ regex`, `<doc regex`, `<buttons label`. A named group of a `<~` regex that matched
+//!   `<!~ regex`, `<doc regex`, `<buttons label`, `<webapp label` (a Mini App button). A named group of a `<~` regex that matched
 //!   keeps what it matched: `<~ start=(?P<link>ref_\w+)` then `> /start ${link}` sends it back.
 //!   These look at the customer's chat: the customer last chosen with `@user`, also when the
 //!   latest action was a staff member's.
@@ -75,6 +76,8 @@ pub struct TranscriptConfig {
     pub holidays: Vec<chrono::NaiveDate>,
     /// `backends=booking:none,shop:none`: the backend of each capability named (`[backends]`).
     pub backends: Vec<(String, String)>,
+    /// `miniapp=https://…`: the Mini App page's URL (`[miniapp] url`).
+    pub miniapp: Option<String>,
 }
 
 /// One step, as written and as understood.
@@ -207,6 +210,9 @@ pub enum Expectation {
     Document(Pattern),
     /// `<buttons label`: some reply carries a button whose label contains this.
     Button(String),
+    /// `<webapp label`: some reply carries a Mini App (`web_app`) button whose label
+    /// contains this.
+    WebApp(String),
 }
 
 /// A compiled regex that compares by its source text.
@@ -519,8 +525,16 @@ fn parse_config(rest: &str, config: &mut TranscriptConfig, seen: &mut Vec<String
                     })
                     .collect::<Result<_, _>>()?;
             }
+            "miniapp" => {
+                if !value.starts_with("https://") || url_host(value).is_none() {
+                    return Err(format!("@config: miniapp is the Mini App's https:// URL, not `{value}`"));
+                }
+                config.miniapp = Some(value.to_owned());
+            }
             _ => {
-                return Err(format!("@config: unknown key `{key}` (known: step_up, payments, holidays, backends)"));
+                return Err(format!(
+                    "@config: unknown key `{key}` (known: step_up, payments, holidays, backends, miniapp)"
+                ));
             }
         }
         seen.push(key.to_owned());
@@ -660,7 +674,7 @@ fn parse_expectation(source: &str) -> Result<StepKind, String> {
 
 fn parse_customer_expectation(source: &str) -> Result<Expectation, String> {
     // Longest markers first: `<!~` before `<!`, `<~` before `<`.
-    const MARKERS: [&str; 6] = ["<!~", "<!", "<~", "<doc", "<buttons", "<"];
+    const MARKERS: [&str; 7] = ["<!~", "<!", "<~", "<doc", "<buttons", "<webapp", "<"];
     for marker in MARKERS {
         let Some(rest) = source.strip_prefix(marker) else { continue };
         let arg = match rest.strip_prefix(' ') {
@@ -676,14 +690,22 @@ fn parse_customer_expectation(source: &str) -> Result<Expectation, String> {
             "<~" => compile(arg).map(Expectation::Matches),
             "<!~" => compile(arg).map(Expectation::NotMatches),
             "<doc" => compile(arg).map(Expectation::Document),
+            "<webapp" => Ok(Expectation::WebApp(arg.trim().to_owned())),
             _ => Ok(Expectation::Button(arg.trim().to_owned())),
         };
     }
     Err(format!(
-        "unknown expectation `{}` (known: `< `, `<~ `, `<! `, `<!~ `, `<doc `, `<buttons `, `<staff `, \
+        "unknown expectation `{}` (known: `< `, `<~ `, `<! `, `<!~ `, `<doc `, `<buttons `, `<webapp `, `<staff `, \
          `<staff~ `, `<staff! `, `<staff!~ `)",
         shorten(source)
     ))
+}
+
+/// The host of an `https://host/…` URL, if it names one.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && !host.contains(char::is_whitespace)).then_some(host)
 }
 
 fn compile(re: &str) -> Result<Pattern, String> {
@@ -865,6 +887,7 @@ mod tests {
         assert_eq!(one("<!~ (?i)собира"), StepKind::Expect(Expectation::NotMatches(re("(?i)собира"))));
         assert_eq!(one("<doc (?i)акт"), StepKind::Expect(Expectation::Document(re("(?i)акт"))));
         assert_eq!(one("<buttons Пополнить"), StepKind::Expect(Expectation::Button("Пополнить".into())));
+        assert_eq!(one("<webapp Открыть"), StepKind::Expect(Expectation::WebApp("Открыть".into())));
     }
 
     #[test]
@@ -943,7 +966,13 @@ mod tests {
         let t = parse("# t\n@config step_up=on\n@user 1\n@config payments=telegram\n> hi\n").unwrap();
         assert_eq!(
             t.config,
-            TranscriptConfig { step_up: true, telegram_payments: true, holidays: vec![], backends: vec![] }
+            TranscriptConfig {
+                step_up: true,
+                telegram_payments: true,
+                holidays: vec![],
+                backends: vec![],
+                miniapp: None
+            }
         );
         assert_eq!(t.steps.len(), 2, "config lines are not steps: {:?}", t.steps);
         let holidays = parse("# t\n@config holidays=2025-01-15,2025-03-08\n").unwrap();
@@ -955,6 +984,11 @@ mod tests {
         assert_eq!(salon.config.backends, pairs(&[("booking", "builtin"), ("shop", "none"), ("logistics", "none")]));
         assert!(parse("# t\n@config backends=crm:none\n").is_err());
         assert!(parse("# t\n@config backends=shop:http\n").is_err());
+        let page = parse("# t\n@config miniapp=https://cabinet.example.com/app/\n").unwrap();
+        assert_eq!(page.config.miniapp.as_deref(), Some("https://cabinet.example.com/app/"));
+        for bad in ["http://cabinet.example.com/app/", "https://", "https:///app", "cabinet.example.com"] {
+            assert!(parse(&format!("# t\n@config miniapp={bad}\n")).is_err(), "{bad}");
+        }
         let t = parse("# t\n@config step_up=off payments=link\n").unwrap();
         assert_eq!(t.config, TranscriptConfig::default());
         assert_eq!(parse("# t\n@user 1\n> hi\n").unwrap().config, TranscriptConfig::default());

@@ -122,7 +122,13 @@ pub fn render_replies(replies: &[Reply], indent: &str) -> String {
                 lines.push(first.trim_end().to_owned());
                 lines.extend(text_lines.map(str::to_owned));
                 for row in &message.inline_keyboard {
-                    let row: Vec<String> = row.iter().map(|b| format!("[{}]", b.text)).collect();
+                    let row: Vec<String> = row
+                        .iter()
+                        .map(|b| match &b.web_app_url {
+                            Some(url) => format!("[{} (Mini App {url})]", b.text),
+                            None => format!("[{}]", b.text),
+                        })
+                        .collect();
                     lines.push(row.join(" "));
                 }
                 match &message.reply_keyboard {
@@ -179,6 +185,12 @@ pub fn check(expectation: &Expectation, replies: &[Reply]) -> Result<(), String>
             Reply::Toast { .. } | Reply::PaymentDeclined { .. } => false,
         }),
         Expectation::Button(label) => replies.iter().any(|r| r.button_labels().iter().any(|l| contains_ci(l, label))),
+        Expectation::WebApp(label) => replies.iter().any(|r| match r {
+            Reply::Message { message, .. } => {
+                message.inline_keyboard.iter().flatten().any(|b| b.web_app_url.is_some() && contains_ci(&b.text, label))
+            }
+            _ => false,
+        }),
     };
     if holds { Ok(()) } else { Err(format!("expected: {}", describe(expectation))) }
 }
@@ -194,6 +206,7 @@ pub fn describe(expectation: &Expectation) -> String {
             format!("some reply is a document whose file name or caption matches /{}/", re.as_str())
         }
         Expectation::Button(s) => format!("some reply carries a button whose label contains «{s}»"),
+        Expectation::WebApp(s) => format!("some reply carries a Mini App button whose label contains «{s}»"),
     }
 }
 

@@ -128,6 +128,26 @@ fn buttons_sees_inline_buttons_and_reply_keyboards() {
 }
 
 #[test]
+fn webapp_sees_only_mini_app_buttons_and_they_are_shown_with_their_url() {
+    let url = "https://cabinet.example.com/app/";
+    let mini_app =
+        InlineButton {
+            callback_data: None, web_app_url: Some(url.into()), ..inline("Открыть личный кабинет")
+        };
+    let menu = BotMessage {
+        inline_keyboard: vec![vec![inline("Баланс")], vec![mini_app]],
+        ..text(5001, "Чем помочь?")
+    };
+    let replies = [sent(menu)];
+    assert!(check(&Expectation::WebApp("личный кабинет".into()), &replies).is_ok());
+    assert!(check(&Expectation::Button("личный кабинет".into()), &replies).is_ok(), "it is a button too");
+    assert!(check(&Expectation::WebApp("Баланс".into()), &replies).is_err(), "a callback button is no Mini App");
+    assert!(check(&Expectation::WebApp("Чем помочь".into()), &replies).is_err(), "texts are not buttons");
+    let rendered = render_replies(&replies, "");
+    assert!(rendered.contains(&format!("[Открыть личный кабинет (Mini App {url})]")), "{rendered}");
+}
+
+#[test]
 fn a_toast_counts_as_a_reply_for_text_checks_only() {
     let replies = [Reply::Toast { text: "Кнопка устарела".into(), show_alert: false }];
     assert!(check(&Expectation::Contains("устарела".into()), &replies).is_ok());
@@ -211,15 +231,19 @@ fn a_transcript_config_starts_its_bot_with_those_options() {
         telegram_payments: false,
         holidays: vec![],
         backends: vec![],
+        miniapp: Some("https://cabinet.example.com/app/".into()),
     }));
     assert!(options.fixed_clock && options.step_up && !options.telegram_payments);
+    assert_eq!(options.miniapp_url.as_deref(), Some("https://cabinet.example.com/app/"));
     let options = sandbox_options(&with(TranscriptConfig {
         step_up: false,
         telegram_payments: true,
         holidays: vec![],
         backends: vec![],
+        miniapp: None,
     }));
     assert!(options.fixed_clock && !options.step_up && options.telegram_payments);
+    assert_eq!(options.miniapp_url, None);
     assert!(options.database_url.is_none());
     assert_eq!(options.staff_chat_id, None, "no staff steps, no staff group");
 }
