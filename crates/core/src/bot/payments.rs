@@ -95,7 +95,7 @@ pub(super) async fn ask_amount(turn: &Turn) -> HandlerResult {
 
 /// Why a typed amount was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AmountError {
+pub(crate) enum AmountError {
     /// Not a number at all (letters, symbols).
     NotANumber,
     /// Zero or negative.
@@ -106,7 +106,7 @@ pub(super) enum AmountError {
 
 /// A typed amount: digits with spaces between thousands, an optional decimal part of up to two
 /// digits, and an optional currency word or sign («2 500», «2500 тг», «1500.50 ₸», "₸2,000").
-pub(super) fn parse_amount(text: &str, min: u32, max: u32) -> Result<Decimal, AmountError> {
+pub(crate) fn parse_amount(text: &str, min: u32, max: u32) -> Result<Decimal, AmountError> {
     let lowered = text.trim().to_lowercase();
     let mut s = lowered.as_str();
     for suffix in ["тенге", "tenge", "тнг", "тг", "kzt", "₸", "руб", "р"] {
