@@ -511,3 +511,10 @@ broadcast-finished = { $outcome ->
 ## The Mini App in the chat (F14)
 miniapp-menu-button = Личный кабинет
 miniapp-open-button = Открыть личный кабинет
+
+## The Mini App's shop and top-up (F14)
+shop-category-grocery = Продукты
+shop-category-pets = Товары для животных
+shop-category-appliances = Техника
+miniapp-out-of-stock = Нет в наличии в нужном количестве: { $items }. Заказ не оформлен — уберите или уменьшите эти позиции.
+miniapp-top-up-invalid = Введите сумму цифрами: от { $min } до { $max }.
