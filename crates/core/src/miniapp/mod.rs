@@ -33,6 +33,7 @@
 //! `Access-Control-*` header, and a preflight `OPTIONS` is refused).
 
 pub mod init_data;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -177,6 +178,7 @@ pub fn router(state: MiniAppState) -> axum::Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(guard_headers))
         .with_state(Arc::new(state))
+        .merge(web::router())
 }
 
 /// Refuses preflights (no CORS for anybody) and sets the security headers on every answer.
