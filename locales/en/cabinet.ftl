@@ -497,3 +497,10 @@ broadcast-finished = { $outcome ->
         [stopped] ⏹ Broadcast #{ $id } stopped
        *[done] ✅ Broadcast #{ $id } finished
     }: sent { $sent } of { $total }.
+
+## The Mini App's shop and top-up (F14)
+shop-category-grocery = Groceries
+shop-category-pets = Pet supplies
+shop-category-appliances = Appliances
+miniapp-out-of-stock = Not in stock in the quantity asked: { $items }. The order was not placed — remove or reduce these lines.
+miniapp-top-up-invalid = Enter the amount in digits: from { $min } to { $max }.

@@ -507,3 +507,10 @@ broadcast-finished = { $outcome ->
         [stopped] ⏹ Рассылка №{ $id } остановлена
        *[done] ✅ Рассылка №{ $id } завершена
     }: отправлено { $sent } из { $total }.
+
+## The Mini App's shop and top-up (F14)
+shop-category-grocery = Продукты
+shop-category-pets = Товары для животных
+shop-category-appliances = Техника
+miniapp-out-of-stock = Нет в наличии в нужном количестве: { $items }. Заказ не оформлен — уберите или уменьшите эти позиции.
+miniapp-top-up-invalid = Введите сумму цифрами: от { $min } до { $max }.

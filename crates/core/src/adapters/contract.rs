@@ -250,6 +250,17 @@ pub async fn shop(shop: &dyn Shop, fx: &Fixture) -> Vec<String> {
     let skus = [fx.sku.clone(), "NO-SUCH-SKU".to_owned()];
     let products = answer!(broken, shop.products(&skus).await, "shop.products");
     expect!(broken, products.len() == 1 && products[0].sku == fx.sku, "shop.products: {products:?}");
+    // Optional: a shop that lists its catalogue lists the products it sells, once each.
+    let catalogue = answer!(broken, shop.catalogue().await, "shop.catalogue");
+    let mut skus: Vec<&str> = catalogue.iter().map(|p| p.sku.as_str()).collect();
+    skus.sort_unstable();
+    skus.dedup();
+    expect!(broken, skus.len() == catalogue.len(), "shop.catalogue: a SKU listed twice");
+    expect!(
+        broken,
+        catalogue.is_empty() || catalogue.iter().any(|p| p.sku == fx.sku),
+        "shop.catalogue: the fixture's product is not listed"
+    );
     let last = answer!(broken, shop.last_delivered_order(&fx.customer).await, "shop.last_delivered_order");
     expect!(broken, last.is_none_or(|o| o.status == OrderStatus::Delivered), "shop.last_delivered_order: undelivered");
     let order = NewOrder { lines: vec![(fx.sku.clone(), 1)], address: None };

@@ -158,6 +158,9 @@ impl Shop for GuardedShop {
     async fn products(&self, skus: &[String]) -> AdapterResult<Vec<Product>> {
         self.guard.run(self.call("shop.products", Kind::Read), || self.inner.products(skus)).await
     }
+    async fn catalogue(&self) -> AdapterResult<Vec<Product>> {
+        self.guard.run(self.call("shop.catalogue", Kind::Read), || self.inner.catalogue()).await
+    }
     async fn last_delivered_order(&self, id: &CustomerId) -> AdapterResult<Option<Order>> {
         self.guard.run(self.call("shop.last_delivered_order", Kind::Read), || self.inner.last_delivered_order(id)).await
     }

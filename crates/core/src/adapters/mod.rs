@@ -403,6 +403,8 @@ pub struct Product {
     pub price: Decimal,
     /// Units in stock; zero or less is out of stock.
     pub in_stock: i64,
+    /// The catalogue's category code ("grocery"), when the shop groups its products.
+    pub category: Option<String>,
 }
 
 /// A new order to create.
@@ -436,6 +438,11 @@ pub enum OrderRefusal {
 pub trait Shop: Send + Sync {
     /// The products with these SKUs as sold now (unknown SKUs are left out).
     async fn products(&self, skus: &[String]) -> AdapterResult<Vec<Product>>;
+    /// Every product on sale (in stock or not), for browsing: by category, then name. A shop
+    /// that cannot list its catalogue answers an empty list (the default).
+    async fn catalogue(&self) -> AdapterResult<Vec<Product>> {
+        Ok(Vec::new())
+    }
     /// The customer's most recent delivered order.
     async fn last_delivered_order(&self, id: &CustomerId) -> AdapterResult<Option<Order>>;
     /// Creates an order at current prices. The same `idempotency_key` for the same customer

@@ -29,7 +29,8 @@ use super::keyboards::{ButtonKind, arg, id, pressed, tag_and_arg, timestamp};
 use super::staff::StaffButton;
 use super::state::{Draft, State};
 use super::understanding::{classify, is_cancel, moves_on};
-use super::{HandlerResult, Turn, reminders, shop};
+use super::speaker::Speaker;
+use super::{Ctx, HandlerResult, Turn, reminders, shop};
 use crate::adapters::{Appointment, BookingRefusal, Service, Slot, StaffMember};
 use crate::domain::Locale;
 use crate::domain::datetime::{day_label, format_date, format_time};
@@ -563,6 +564,10 @@ pub(super) async fn slot_chosen(turn: &Turn, service: &str, staff_id: &str, at: 
 pub(super) async fn move_slot_chosen(turn: &Turn, booking_id: &str, staff_id: &str, at: i64) -> HandlerResult {
     let Some(start) = DateTime::from_timestamp(at, 0) else { return Ok(()) };
     let Some(appointment) = own_appointment(turn, booking_id).await? else { return Ok(()) };
+    // Cancelled meanwhile (in the Mini App, say): nothing to move.
+    if appointment.status != crate::adapters::BookingStatus::Confirmed {
+        return turn.say(turn.t("booking-already-cancelled", &[])).await.map(drop);
+    }
     let (_, staff) = catalogue(turn).await?;
     propose(turn, &appointment.service, Slot { start, staff: staff_id.to_owned() }, Some(&appointment), &staff).await
 }
@@ -674,18 +679,8 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
                 turn.ctx.store.answer_reminders(&appointment.id, "rescheduled", turn.ctx.clock.now()).await?;
             }
             reminders::after_change(&turn.ctx, &id, &appointment).await;
-            let at = local(turn, appointment.start);
-            let args = [
-                ("service", Arg::from(service_name(&services, &appointment.service, turn.locale))),
-                ("staff", Arg::from(staff_name(&staff, &appointment.staff, turn.locale))),
-                ("date", Arg::from(format_date(at.date(), turn.locale))),
-                ("time", Arg::from(format_time(at))),
-            ];
-            let key = if moving.is_some() { "booking-moved" } else { "booking-done" };
-            let markup = turn.buttons().markup(vec![vec![(turn.t("booking-my-button", &[]), BookingButton::List)]]);
-            turn.say_with(turn.t(key, &args), markup).await?;
-            send_calendar(turn, &appointment, &services, &staff).await;
-            Ok(())
+            let change = if moving.is_some() { BookingChange::Moved } else { BookingChange::Booked };
+            announce(&Speaker::of(turn), &appointment, change, &services, &staff).await
         }
         Err(BookingRefusal::SlotTaken) => {
             turn.audit("booking.slot_taken", None).await?;
@@ -717,18 +712,57 @@ fn refusal_key(refusal: BookingRefusal) -> &'static str {
     }
 }
 
+/// What happened to an appointment, for its confirmation in the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingChange {
+    Booked,
+    Moved,
+    Cancelled,
+}
+
+/// The chat's confirmation of an appointment booked, moved or cancelled — in the chat or in
+/// the Mini App alike: booked or moved, with «Мои записи» (whose list has the appointment's
+/// move and cancel buttons) and the calendar file; cancelled, with what it was.
+pub async fn announce(
+    speaker: &Speaker,
+    appointment: &Appointment,
+    change: BookingChange,
+    services: &[Service],
+    staff: &[StaffMember],
+) -> Result<(), BotError> {
+    let locale = speaker.locale;
+    if change == BookingChange::Cancelled {
+        let what = describe_in(&speaker.ctx, locale, appointment, services, staff);
+        speaker.say(speaker.t("booking-cancelled", &[("what", Arg::from(what))]), None).await?;
+        return Ok(());
+    }
+    let at = speaker.ctx.to_local(appointment.start);
+    let args = [
+        ("service", Arg::from(service_name(services, &appointment.service, locale))),
+        ("staff", Arg::from(staff_name(staff, &appointment.staff, locale))),
+        ("date", Arg::from(format_date(at.date(), locale))),
+        ("time", Arg::from(format_time(at))),
+    ];
+    let key = if change == BookingChange::Moved { "booking-moved" } else { "booking-done" };
+    let markup = speaker.buttons().markup(vec![vec![(speaker.t("booking-my-button", &[]), BookingButton::List)]]);
+    speaker.say(speaker.t(key, &args), Some(markup)).await?;
+    send_calendar(speaker, appointment, services, staff).await;
+    Ok(())
+}
+
 /// An "add to calendar" file for the appointment (best effort: the booking is made either way).
-async fn send_calendar(turn: &Turn, appointment: &Appointment, services: &[Service], staff: &[StaffMember]) {
+async fn send_calendar(speaker: &Speaker, appointment: &Appointment, services: &[Service], staff: &[StaffMember]) {
     let summary = format!(
         "{} — {}",
-        service_name(services, &appointment.service, turn.locale),
-        staff_name(staff, &appointment.staff, turn.locale)
+        service_name(services, &appointment.service, speaker.locale),
+        staff_name(staff, &appointment.staff, speaker.locale)
     );
-    let ics = calendar_file(appointment, &summary, &turn.ctx.settings.business_name, turn.ctx.clock.now());
+    let ctx = &speaker.ctx;
+    let ics = calendar_file(appointment, &summary, &ctx.settings.business_name, ctx.clock.now());
     let file = InputFile::memory(ics.into_bytes()).file_name(format!("booking-{}.ics", appointment.id));
-    let caption = turn.t("booking-calendar-caption", &[]);
-    if let Err(error) = turn.bot.send_document(turn.chat, file).caption(caption).await {
-        tracing::info!(chat = turn.chat.0, %error, "could not send the calendar file");
+    let caption = speaker.t("booking-calendar-caption", &[]);
+    if let Err(error) = speaker.bot.send_document(speaker.chat, file).caption(caption).await {
+        tracing::info!(chat = speaker.chat.0, %error, "could not send the calendar file");
     }
 }
 
@@ -783,14 +817,19 @@ async fn upcoming(turn: &Turn) -> Result<Vec<Appointment>, BotError> {
 }
 
 fn describe_appointment(turn: &Turn, a: &Appointment, services: &[Service], staff: &[StaffMember]) -> String {
-    let at = local(turn, a.start);
-    turn.t(
+    describe_in(&turn.ctx, turn.locale, a, services, staff)
+}
+
+fn describe_in(ctx: &Ctx, locale: Locale, a: &Appointment, services: &[Service], staff: &[StaffMember]) -> String {
+    let at = ctx.to_local(a.start);
+    ctx.i18n.t(
+        locale,
         "booking-item",
         &[
-            ("day", Arg::from(day_label(at.date(), turn.ctx.local_now().date(), turn.locale))),
+            ("day", Arg::from(day_label(at.date(), ctx.local_now().date(), locale))),
             ("time", Arg::from(format_time(at))),
-            ("service", Arg::from(service_name(services, &a.service, turn.locale))),
-            ("staff", Arg::from(staff_name(staff, &a.staff, turn.locale))),
+            ("service", Arg::from(service_name(services, &a.service, locale))),
+            ("staff", Arg::from(staff_name(staff, &a.staff, locale))),
         ],
     )
 }
@@ -940,8 +979,7 @@ pub(super) async fn cancel_confirmed(turn: &Turn, booking_id: &str) -> HandlerRe
             turn.ctx.store.answer_reminders(&cancelled.id, "cancelled", turn.ctx.clock.now()).await?;
             reminders::after_change(&turn.ctx, &id, &cancelled).await;
             let (services, staff) = catalogue(turn).await?;
-            let what = describe_appointment(turn, &cancelled, &services, &staff);
-            turn.say(turn.t("booking-cancelled", &[("what", Arg::from(what))])).await?;
+            announce(&Speaker::of(turn), &cancelled, BookingChange::Cancelled, &services, &staff).await?;
         }
         Err(refusal) => {
             turn.say(turn.t(refusal_key(refusal), &[])).await?;

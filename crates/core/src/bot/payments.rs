@@ -22,10 +22,11 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, SuccessfulPayment};
 
 use super::keyboards::{ButtonKind, pressed, tag_and_arg};
+use super::speaker::Speaker;
 use super::state::State;
 use super::understanding::{classify, is_cancel, moves_on};
 use super::{Ctx, HandlerResult, Turn, shop};
-use crate::adapters::LocalizedText;
+use crate::adapters::{CustomerId, LocalizedText};
 use crate::domain::money::{format_money, from_minor, to_minor};
 use crate::error::BotError;
 use crate::i18n::Arg;
@@ -94,7 +95,7 @@ pub(super) async fn ask_amount(turn: &Turn) -> HandlerResult {
 
 /// Why a typed amount was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AmountError {
+pub(crate) enum AmountError {
     /// Not a number at all (letters, symbols).
     NotANumber,
     /// Zero or negative.
@@ -105,7 +106,7 @@ pub(super) enum AmountError {
 
 /// A typed amount: digits with spaces between thousands, an optional decimal part of up to two
 /// digits, and an optional currency word or sign («2 500», «2500 тг», «1500.50 ₸», "₸2,000").
-pub(super) fn parse_amount(text: &str, min: u32, max: u32) -> Result<Decimal, AmountError> {
+pub(crate) fn parse_amount(text: &str, min: u32, max: u32) -> Result<Decimal, AmountError> {
     let lowered = text.trim().to_lowercase();
     let mut s = lowered.as_str();
     for suffix in ["тенге", "tenge", "тнг", "тг", "kzt", "₸", "руб", "р"] {
@@ -239,43 +240,68 @@ pub(super) async fn pay(turn: &Turn, amount: Decimal) -> HandlerResult {
         return turn.say(turn.t("top-up-not-positive", &[])).await.map(drop);
     }
     turn.set_state(State::ready()).await?;
-    let currency = turn.ctx.settings.currency.clone();
+    let requested = request(&Speaker::of(turn), &id, amount).await?;
+    turn.audit("top_up.request", Some(&requested.reference)).await?;
+    requested.sent?;
+    Ok(())
+}
+
+/// A top-up asked for: its reference, and how it is paid.
+pub struct TopUpRequest {
+    /// The payment's reference (the invoice's payload, the payment link's reference).
+    pub reference: String,
+    /// The billing's payment link (`None`: a Telegram invoice, the provider's way).
+    pub link: Option<String>,
+    /// Whether the invoice or the link's message reached the chat.
+    pub sent: Result<(), BotError>,
+}
+
+/// Records a top-up of `amount` (checked by the caller) and sends into the chat a Telegram
+/// invoice, when a payment provider is configured, else the billing's payment link — the
+/// chat's top-up, and the Mini App's. An error of the billing or the database is the
+/// function's; one of Telegram is in [`TopUpRequest::sent`].
+pub async fn request(speaker: &Speaker, id: &CustomerId, amount: Decimal) -> Result<TopUpRequest, BotError> {
+    let ctx = &speaker.ctx;
+    let currency = ctx.settings.currency.clone();
     let reference = shop::new_key();
     let payment = TopUpPayment {
         reference: reference.clone(),
-        telegram_user_id: turn.user_id,
+        telegram_user_id: speaker.user_id,
         customer_id: id.clone(),
         amount,
         currency: currency.clone(),
-        created_at: turn.ctx.clock.now(),
+        created_at: ctx.clock.now(),
         paid: false,
     };
-    turn.ctx.store.create_top_up(&payment).await?;
-    turn.audit("top_up.request", Some(&reference)).await?;
-    let shown = format_money(amount, &currency, turn.locale);
-    let pay_label = turn.t("top-up-pay-button", &[("amount", Arg::from(shown.as_str()))]);
-    match &top_up.provider_token {
+    ctx.store.create_top_up(&payment).await?;
+    let shown = format_money(amount, &currency, speaker.locale);
+    let pay_label = speaker.t("top-up-pay-button", &[("amount", Arg::from(shown.as_str()))]);
+    match &ctx.settings.top_up.provider_token {
         Some(token) => {
-            let title = turn.t("top-up-invoice-title", &[]);
-            let description = turn.t("top-up-invoice-description", &[("account", Arg::Raw(id.to_string()))]);
+            let title = speaker.t("top-up-invoice-title", &[]);
+            let description = speaker.t("top-up-invoice-description", &[("account", Arg::Raw(id.to_string()))]);
             let minor = to_minor(amount);
             let prices = vec![LabeledPrice::new(title.clone(), u32::try_from(minor).unwrap_or(u32::MAX))];
-            turn.bot
-                .send_invoice(turn.chat, title, description, format!("{PAYLOAD_PREFIX}{reference}"), currency, prices)
+            let sent = speaker
+                .bot
+                .send_invoice(speaker.chat, title, description, format!("{PAYLOAD_PREFIX}{reference}"), currency, prices)
                 .provider_token(token.clone())
                 .reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::pay(pay_label)]]))
-                .await?;
+                .await
+                .map(drop)
+                .map_err(BotError::from);
+            Ok(TopUpRequest { reference, link: None, sent })
         }
         None => {
-            let billing = turn.ctx.adapters.billing.clone();
-            let link = turn.call(billing.payment_link(&id, amount, &reference)).await?;
+            let billing = ctx.adapters.billing.clone();
+            let link = ctx.adapters.call(billing.payment_link(id, amount, &reference)).await?;
             let url = url::Url::parse(&link)
                 .map_err(|e| crate::adapters::AdapterError::Invalid(format!("payment link: {e}")))?;
             let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::url(pay_label, url)]]);
-            turn.say_with(turn.t("top-up-link", &[("amount", Arg::from(shown))]), markup).await?;
+            let sent = speaker.say(speaker.t("top-up-link", &[("amount", Arg::from(shown))]), Some(markup)).await.map(drop);
+            Ok(TopUpRequest { reference, link: Some(link), sent })
         }
     }
-    Ok(())
 }
 
 /// Pre-checkout: the last word before Telegram charges the card. Only an unpaid top-up of

@@ -19,9 +19,10 @@ use rust_decimal::Decimal;
 use teloxide::dispatching::UpdateHandler;
 
 use super::keyboards::{ButtonKind, arg, id, order_number, pressed, tag_and_arg};
+use super::speaker::Speaker;
 use super::state::{Draft, State};
 use super::{HandlerResult, Turn};
-use crate::adapters::{NewOrder, Order, OrderRefusal, Product};
+use crate::adapters::{CreatedOrder, NewOrder, Order, OrderRefusal, Product};
 use crate::domain::datetime::format_date;
 use crate::domain::money::format_money;
 use crate::error::BotError;
@@ -209,11 +210,7 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
             if created.new {
                 turn.set_state(State::ready()).await?;
                 turn.audit("order.create", Some(&created.number)).await?;
-                let args = [
-                    ("number", Arg::from(created.number.as_str())),
-                    ("total", Arg::from(format_money(created.total, &created.currency, turn.locale))),
-                ];
-                turn.say(turn.t("repeat-placed", &args)).await?;
+                announce(&Speaker::of(turn), &created).await?;
             } else {
                 turn.say(turn.t("repeat-already-placed", &[("number", Arg::from(created.number.as_str()))])).await?;
             }
@@ -236,6 +233,16 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
             turn.say(turn.t("repeat-sold-out-meanwhile", &[("items", Arg::from(names.join(", ")))])).await?;
         }
     }
+    Ok(())
+}
+
+/// The chat's confirmation of an order placed — in the chat or in the Mini App alike.
+pub async fn announce(speaker: &Speaker, created: &CreatedOrder) -> Result<(), BotError> {
+    let args = [
+        ("number", Arg::from(created.number.as_str())),
+        ("total", Arg::from(format_money(created.total, &created.currency, speaker.locale))),
+    ];
+    speaker.say(speaker.t("repeat-placed", &args), None).await?;
     Ok(())
 }
 

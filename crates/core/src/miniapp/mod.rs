@@ -23,16 +23,28 @@
 //! - `GET settings`, `PUT settings`: notification categories and the language;
 //! - `GET booking/services` (services and staff, the customer's regular one first),
 //!   `GET booking/slots?service=…&staff=…` (free times within the booking horizon),
-//!   `GET booking/appointments`, `GET booking/appointments/{id}`: reads only; booking, moving
-//!   and cancelling are the chat's for now.
+//!   `GET booking/appointments`, `GET booking/appointments/{id}`;
+//! - writes ([`booking`], [`shop`], [`topup`]), each audited and confirmed in the customer's
+//!   chat as the chat itself confirms (a confirmation that cannot be sent is logged; the
+//!   action stands): `POST booking/appointments` (book; idempotent by the client's key),
+//!   `POST booking/appointments/{id}/move`, `POST booking/appointments/{id}/cancel` (the
+//!   chat's checks and cut-off; the chat's move and cancel buttons work on them);
+//!   `GET shop/catalogue?q=…&category=…`, `GET orders/{number}/repeat` (an order's lines at
+//!   today's prices and stock), `POST shop/checkout` (the chat's order creation, idempotent
+//!   by the client's key); `POST balance/top-up` (the chat's invoice or payment link, sent
+//!   into the chat).
 //!
 //! Money is a decimal string with its currency and a display string, dates ISO 8601 with a
 //! display string — both in the customer's language, by the bot's own formatters. Errors are
-//! `{"error": code, "message": text}` and never carry a backend's words. Every answer has
+//! `{"error": code, "message": text}` and never carry a backend's words — a wrong method
+//! (405), a body too large (413) or malformed (422) included. Every answer has
 //! `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`; there is no CORS (no
 //! `Access-Control-*` header, and a preflight `OPTIONS` is refused).
 
+mod booking;
 pub mod init_data;
+mod shop;
+mod topup;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -44,7 +56,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -166,13 +178,19 @@ pub fn router(state: MiniAppState) -> axum::Router {
         .route(&p("balance"), get(balance))
         .route(&p("orders"), get(orders))
         .route(&p("orders/{number}"), get(order))
+        .route(&p("orders/{number}/repeat"), get(shop::repeat))
+        .route(&p("shop/catalogue"), get(shop::catalogue))
+        .route(&p("shop/checkout"), post(shop::checkout))
+        .route(&p("balance/top-up"), post(topup::top_up))
         .route(&p("documents"), get(documents))
         .route(&p("documents/{id}/pdf"), get(document_pdf))
         .route(&p("settings"), get(settings).put(put_settings))
         .route(&p("booking/services"), get(booking_services))
         .route(&p("booking/slots"), get(booking_slots))
-        .route(&p("booking/appointments"), get(appointments))
+        .route(&p("booking/appointments"), get(appointments).post(booking::book))
         .route(&p("booking/appointments/{id}"), get(appointment))
+        .route(&p("booking/appointments/{id}/move"), post(booking::move_to))
+        .route(&p("booking/appointments/{id}/cancel"), post(booking::cancel))
         .route(&p("{*rest}"), axum::routing::any(unknown))
         .route(API_PREFIX, axum::routing::any(unknown))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
@@ -186,7 +204,7 @@ async fn guard_headers(request: Request, next: Next) -> Response {
     let mut response = if request.method() == Method::OPTIONS {
         ApiError::new(StatusCode::FORBIDDEN, "cors_refused", "cross-origin requests are not served").into_response()
     } else {
-        next.run(request).await
+        as_json(next.run(request).await)
     };
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -197,6 +215,34 @@ async fn guard_headers(request: Request, next: Next) -> Response {
         headers.remove(name);
     }
     response
+}
+
+/// A refusal of axum's own (a wrong method, a body too large or unreadable) in plain text
+/// becomes the API's JSON refusal, with the same status (and `Allow` for a wrong method).
+fn as_json(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("application/pdf"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take this method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send JSON"),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => ("invalid_body", "the request is malformed"),
+        s if s.is_server_error() => ("internal", "something went wrong; try again later"),
+        _ => ("bad_request", "the request is not understood"),
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut json = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
 }
 
 async fn unknown() -> ApiError {
@@ -259,6 +305,9 @@ impl From<AdapterError> for ApiError {
 
 impl From<crate::error::BotError> for ApiError {
     fn from(e: crate::error::BotError) -> Self {
+        if let crate::error::BotError::Adapter(e) = e {
+            return ApiError::from(e);
+        }
         tracing::error!(error = %e, "the Mini App's API failed");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong; try again later")
     }

@@ -48,21 +48,26 @@ fn merged(lines: &[(String, i64)]) -> Vec<(String, i64)> {
     out
 }
 
+/// A `catalog` row (sku, name, price, in_stock, category) as a product.
+fn product_of(row: &AnyRow) -> AdapterResult<Product> {
+    let c = Cols::new(row, "catalog");
+    Ok(Product {
+        sku: c.text("sku")?,
+        name: c.json("name")?,
+        price: c.money("price")?,
+        in_stock: c.i64("in_stock")?,
+        category: c.opt_text("category")?.filter(|c| !c.is_empty()),
+    })
+}
+
 impl Builtin {
     pub(super) async fn product(&self, sku: &str) -> AdapterResult<Option<Product>> {
-        let row = sqlx::query("SELECT sku, name, price, in_stock FROM catalog WHERE sku = $1")
+        let row = sqlx::query("SELECT sku, name, price, in_stock, category FROM catalog WHERE sku = $1")
             .bind(sku.to_owned())
             .fetch_optional(self.pool())
             .await
             .map_err(db)?;
-        let Some(row) = row else { return Ok(None) };
-        let c = Cols::new(&row, "catalog");
-        Ok(Some(Product {
-            sku: c.text("sku")?,
-            name: c.json("name")?,
-            price: c.money("price")?,
-            in_stock: c.i64("in_stock")?,
-        }))
+        row.as_ref().map(product_of).transpose()
     }
 
     async fn existing_order(&self, number: String, total: i64) -> AdapterResult<CreatedOrder> {
@@ -174,6 +179,14 @@ impl Shop for Builtin {
             }
         }
         Ok(out)
+    }
+
+    async fn catalogue(&self) -> AdapterResult<Vec<Product>> {
+        let rows = sqlx::query("SELECT sku, name, price, in_stock, category FROM catalog ORDER BY category, sku")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        rows.iter().map(product_of).collect()
     }
 
     async fn last_delivered_order(&self, id: &CustomerId) -> AdapterResult<Option<Order>> {

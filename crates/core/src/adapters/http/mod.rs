@@ -520,6 +520,12 @@ impl Shop for HttpBackend {
         Ok(list.map(|l| l.products.into_iter().map(Product::from).collect()).unwrap_or_default())
     }
 
+    async fn catalogue(&self) -> AdapterResult<Vec<Product>> {
+        // Optional in the contract: a backend without it (404) has an empty catalogue.
+        let list: ProductList = self.get_list("/catalogue", &[]).await?;
+        Ok(list.products.into_iter().map(Product::from).collect())
+    }
+
     async fn last_delivered_order(&self, id: &CustomerId) -> AdapterResult<Option<Order>> {
         let found: Option<WireOrder> = self.get(&customer_path(id, &["last-delivered-order"]), &[]).await?;
         Ok(found.map(Order::from))

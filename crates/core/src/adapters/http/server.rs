@@ -54,6 +54,7 @@ pub fn router(adapters: Adapters, secret: Option<SecretString>) -> axum::Router 
         .route("/customers/{id}/documents/{doc}", get(document))
         .route("/customers/{id}/documents/{doc}/file", get(file))
         .route("/product-lookup", post(products))
+        .route("/catalogue", get(catalogue))
         .route("/customers/{id}/last-delivered-order", get(last_delivered_order))
         .route("/customers/{id}/offer", get(offer))
         .route("/customers/{id}/referral-code", get(referral_code))
@@ -355,6 +356,10 @@ async fn file(State(a): Shared, Path((id, doc)): Path<(String, String)>) -> Repl
 
 async fn products(State(a): Shared, Json(body): Json<ProductsRequest>) -> Reply {
     ok(ProductList { products: a.shop.products(&body.skus).await?.iter().map(WireProduct::from).collect() })
+}
+
+async fn catalogue(State(a): Shared) -> Reply {
+    ok(ProductList { products: a.shop.catalogue().await?.iter().map(WireProduct::from).collect() })
 }
 
 async fn last_delivered_order(State(a): Shared, Path(id): Path<String>) -> Reply {

@@ -680,23 +680,32 @@ pub struct WireProduct {
     pub price: Decimal,
     /// Units in stock; zero or less is out of stock.
     pub in_stock: i64,
+    /// The catalogue's category code, when the shop groups its products.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
-/// Products found (unknown SKUs are left out).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Products found (unknown SKUs are left out); the catalogue (`GET /catalogue`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProductList {
     pub products: Vec<WireProduct>,
 }
 
 impl From<&Product> for WireProduct {
     fn from(p: &Product) -> Self {
-        WireProduct { sku: p.sku.clone(), name: p.name.clone(), price: p.price, in_stock: p.in_stock }
+        WireProduct {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            price: p.price,
+            in_stock: p.in_stock,
+            category: p.category.clone(),
+        }
     }
 }
 
 impl From<WireProduct> for Product {
     fn from(p: WireProduct) -> Self {
-        Product { sku: p.sku, name: p.name, price: p.price, in_stock: p.in_stock }
+        Product { sku: p.sku, name: p.name, price: p.price, in_stock: p.in_stock, category: p.category }
     }
 }
 
