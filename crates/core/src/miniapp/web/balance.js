@@ -2,7 +2,7 @@
 // by month, the transactions, and the top-up form.
 
 import { h } from './dom.js';
-import { currentLanguage, t } from './i18n.js';
+import { currentLanguage, serverMessage, t } from './i18n.js';
 import { openLink, openTelegramLink, haptic } from './telegram.js';
 
 function cssVar(name) {
@@ -109,7 +109,7 @@ function topUpForm(ctx) {
     } catch (error) {
       if (ctx.fatal(error)) return;
       haptic('error');
-      result.append(ctx.errorBox(error.code === 'invalid_amount' ? t('topup.invalid') : error));
+      result.append(ctx.errorBox(error.code === 'invalid_amount' ? serverMessage(error) || t('topup.invalid') : error));
     } finally {
       button.disabled = false;
       ctx.done();

@@ -124,7 +124,12 @@ function calendarGrid(dayKeys, days, onDay) {
   const weekday = new Intl.DateTimeFormat(lang, { weekday: 'short', timeZone: 'UTC' });
   const month = new Intl.DateTimeFormat(lang, { month: 'long', timeZone: 'UTC' });
   const full = new Intl.DateTimeFormat(lang, { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC' });
-  const grid = h('div', { class: 'calendar', role: 'grid' });
+  const monthName = (date) => month.format(date);
+  const caption =
+    first.getUTCMonth() === last.getUTCMonth()
+      ? `${monthName(first)} ${first.getUTCFullYear()}`
+      : `${monthName(first)} – ${monthName(last)} ${last.getUTCFullYear()}`;
+  const grid = h('div', { class: 'calendar', role: 'grid', 'aria-label': caption });
   for (let i = 0; i < 7; i++) {
     grid.append(h('div', { class: 'weekday' }, weekday.format(new Date(Date.UTC(2024, 0, 1 + i)))));
   }
@@ -132,12 +137,14 @@ function calendarGrid(dayKeys, days, onDay) {
     const date = new Date(at);
     const key = date.toISOString().slice(0, 10);
     const n = date.getUTCDate();
-    const label = n === 1 || at === first.getTime() ? `${n} ${month.format(date).slice(0, 3)}` : String(n);
+    const label = String(n);
+    const monthMark = n === 1 && at !== start.getTime() ? h('span', { class: 'mon' }, monthName(date).slice(0, 3)) : null;
     if (days.has(key)) {
       const button = h(
         'button',
         { type: 'button', class: 'day free', data: { day: key }, 'aria-label': full.format(date) },
         h('span', {}, label),
+        monthMark,
         h('span', { class: 'dot', 'aria-hidden': 'true' }),
       );
       button.addEventListener('click', () => {
@@ -146,10 +153,11 @@ function calendarGrid(dayKeys, days, onDay) {
       });
       grid.append(button);
     } else {
-      grid.append(h('div', { class: 'day off', 'aria-hidden': 'true' }, at < first.getTime() || at > last.getTime() ? '' : label));
+      const outside = at < first.getTime() || at > last.getTime();
+      grid.append(h('div', { class: 'day off', 'aria-hidden': 'true' }, outside ? '' : label, outside ? null : monthMark));
     }
   }
-  return grid;
+  return h('div', {}, h('p', { class: 'month' }, caption), grid);
 }
 
 function appointmentText(a) {
@@ -328,7 +336,7 @@ export default {
         'li',
         { class: cancelled ? 'row wrap cancelled' : 'row wrap', data: { appointment: a.id, status: a.status } },
         h('div', { class: 'grow' }, h('div', { class: 'strong' }, a.start.display), h('div', { class: 'hint small' }, appointmentText(a))),
-        cancelled ? h('span', { class: 'status' }, t('booking.cancelled')) : h('div', { class: 'buttons' }, move, cancel),
+        cancelled ? h('span', { class: 'status status-cancelled' }, t('booking.status_cancelled')) : h('div', { class: 'buttons' }, move, cancel),
         note,
       );
       cancel.addEventListener('click', async () => {
@@ -345,7 +353,7 @@ export default {
         } catch (error) {
           if (ctx.fatal(error)) return;
           haptic('error');
-          note.append(ctx.errorBox(error.code === 'too_late' ? t('booking.too_late') : error));
+          note.append(ctx.errorBox(error.code === 'too_late' ? t('booking.too_late') : error.code === 'already_cancelled' ? t('booking.cancelled') : error));
         } finally {
           cancel.disabled = move.disabled = false;
           ctx.done();

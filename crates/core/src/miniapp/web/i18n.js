@@ -91,6 +91,7 @@ const ru = {
   'booking.move': 'Перенести',
   'booking.cancel_ask': 'Отменить запись «{service}», {time}?',
   'booking.cancelled': 'Запись отменена.',
+  'booking.status_cancelled': 'отменена',
   'booking.move_title': 'Перенос: {service}, {staff}',
   'booking.move_confirm': 'Перенести',
   'booking.moved': 'Запись перенесена на {time}.',
@@ -214,6 +215,7 @@ const en = {
   'booking.move': 'Move',
   'booking.cancel_ask': 'Cancel “{service}”, {time}?',
   'booking.cancelled': 'The appointment is cancelled.',
+  'booking.status_cancelled': 'cancelled',
   'booking.move_title': 'Moving: {service}, {staff}',
   'booking.move_confirm': 'Move here',
   'booking.moved': 'The appointment is moved to {time}.',
@@ -266,6 +268,16 @@ export function currentLanguage() {
 export function t(key, params = {}) {
   const text = DICTIONARIES[language][key] ?? DICTIONARIES.ru[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+/**
+ * The server's own message for the refusals whose message is written for the customer (in
+ * their language: a top-up's limits, the items out of stock), else null.
+ */
+export function serverMessage(error) {
+  const message = error && error.body && error.body.message;
+  if (typeof message !== 'string' || !message || message.length > 500 || /[{}"<>]/.test(message)) return null;
+  return message;
 }
 
 /** The polite message for an API error (never the server's JSON). */

@@ -2,7 +2,7 @@
 // idempotency key kept until the order is placed).
 
 import { h } from './dom.js';
-import { currentLanguage, t } from './i18n.js';
+import { currentLanguage, serverMessage, t } from './i18n.js';
 import { haptic } from './telegram.js';
 import * as cart from './cart.js';
 
@@ -149,7 +149,7 @@ export const catalogue = {
 
 function formatEstimate({ amount, currency }) {
   try {
-    return new Intl.NumberFormat(currentLanguage(), { style: 'currency', currency, maximumFractionDigits: 2 }).format(amount);
+    return new Intl.NumberFormat(currentLanguage(), { style: 'currency', currency, currencyDisplay: 'narrowSymbol', minimumFractionDigits: 0, maximumFractionDigits: 2 }).format(amount);
   } catch {
     return String(amount);
   }
@@ -185,7 +185,7 @@ export const cartScreen = {
           outOfStock = Array.isArray(error.body.skus) ? error.body.skus : [];
           render();
           const names = cart.lines().filter((l) => outOfStock.includes(l.sku)).map((l) => l.name);
-          result.replaceChildren(ctx.errorBox(t('cart.out_of_stock', { names: names.join(', ') || '—' })));
+          result.replaceChildren(ctx.errorBox(serverMessage(error) || t('cart.out_of_stock', { names: names.join(', ') || '—' })));
         } else if (error.code === 'invalid_order') {
           result.replaceChildren(ctx.errorBox(t('cart.invalid')));
         } else {
@@ -268,7 +268,7 @@ export const cartScreen = {
 
     render();
     const note = params && params.note ? h('div', { class: 'notice warn' }, h('p', {}, params.note)) : null;
-    ctx.root.replaceChildren(...[note, body, result].filter(Boolean));
+    ctx.root.replaceChildren(...[note, result, body].filter(Boolean));
     return null;
   },
 };
