@@ -467,25 +467,31 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
     b.clear(&search).await;
     b.execute("arguments[0].dispatchEvent(new Event('input', { bubbles: true }));", vec![element(&search)]).await;
     b.wait("[data-product]").await;
-    let products = b.find_all("[data-product]").await;
+    // Elements are found afresh for each step: the page may render the list again.
+    let mut skus = Vec::new();
+    for product in b.find_all("[data-product]").await {
+        skus.push(b.attribute(&product, "data-product").await.unwrap());
+    }
     let mut added = Vec::new();
-    for product in &products {
+    for sku in &skus {
         if added.len() == 2 {
             break;
         }
-        let buttons = b.find_in(product, "[data-action=\"add\"]").await;
-        let Some(add) = buttons.first() else { continue };
-        let enabled = b.execute("return !arguments[0].disabled;", vec![element(add)]).await == true;
-        if enabled && b.displayed(add).await {
-            b.click(add).await;
-            added.push(b.attribute(product, "data-product").await.unwrap());
+        let Some(add) = b.find(&format!("[data-product=\"{sku}\"] [data-action=\"add\"]")).await else { continue };
+        let enabled = b.execute("return !arguments[0].disabled;", vec![element(&add)]).await == true;
+        if enabled && b.displayed(&add).await {
+            b.click(&add).await;
+            added.push(sku.clone());
         }
     }
-    assert_eq!(added.len(), 2, "two products could not be added");
-    let count = b.wait("[data-cart-count]").await;
+    assert_eq!(added.len(), 2, "two products could not be added (of {skus:?})");
     let deadline = Instant::now() + WAIT;
-    while b.text(&count).await.trim() != "2" {
-        assert!(Instant::now() < deadline, "the cart count is {:?}", b.text(&count).await);
+    loop {
+        let count = b.text(&b.wait("[data-cart-count]").await).await;
+        if count.trim() == "2" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the cart count is {count:?}");
         tokio::time::sleep(POLL).await;
     }
     b.open("cart").await;

@@ -560,6 +560,18 @@ async fn with_its_url_set_the_chat_opens_the_mini_app_from_the_menu_button_and_t
     assert_eq!(menu_button(&bot, Some(user.id), &en).await, Some(en.clone()));
     say(&bot, &user, "hello").await;
     assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Open my cabinet".into(), PAGE.into())]);
+
+    // Back to Russian in the Mini App's settings: the chat's button follows.
+    let init_data = signed(bot.sandbox.token(), user.id, &user.first_name, bot.now());
+    let answer = reqwest::Client::new()
+        .put(format!("{}{API_PREFIX}/settings", bot.server_url().unwrap()))
+        .header("authorization", format!("tma {init_data}"))
+        .json(&json!({ "language": "ru" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(menu_button(&bot, Some(user.id), &ru).await, Some(ru.clone()));
     bot.stop().await;
 }
 

@@ -452,12 +452,17 @@ pub async fn set_miniapp_menu_button(
     Ok(())
 }
 
-/// [`set_miniapp_menu_button`] for `turn`'s chat in `locale`, when the Mini App is set up, in
-/// a task of its own: the chat never waits for it (Telegram may be slow to refuse), and a
-/// failure is logged (the chat works without it).
+/// [`set_miniapp_menu_button`] for `turn`'s chat in `locale`: see [`miniapp_menu_for`].
 pub(crate) fn miniapp_menu_for_chat(turn: &Turn, locale: Locale) {
-    let Some(url) = turn.ctx.settings.miniapp_url.clone() else { return };
-    let (bot, i18n, chat) = (turn.bot.clone(), turn.ctx.i18n.clone(), turn.chat);
+    miniapp_menu_for(&turn.ctx, &turn.bot, turn.chat, locale);
+}
+
+/// [`set_miniapp_menu_button`] for `chat` in `locale`, when the Mini App is set up, in a
+/// task of its own: the chat (or the Mini App's request) never waits for it (Telegram may be
+/// slow to refuse), and a failure is logged (the chat works without it).
+pub(crate) fn miniapp_menu_for(ctx: &Ctx, bot: &Bot, chat: ChatId, locale: Locale) {
+    let Some(url) = ctx.settings.miniapp_url.clone() else { return };
+    let (bot, i18n) = (bot.clone(), ctx.i18n.clone());
     tokio::spawn(async move {
         if let Err(error) = set_miniapp_menu_button(&bot, &i18n, locale, &url, Some(chat)).await {
             tracing::warn!(%error, "cannot set the chat's Mini App menu button (setChatMenuButton)");

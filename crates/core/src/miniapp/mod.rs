@@ -857,6 +857,8 @@ async fn put_settings(State(state): St, headers: HeaderMap, body: axum::body::By
     }
     if let Some(locale) = language {
         ctx.store.set_user_locale(caller.user_id, Some(locale)).await?;
+        // The chat's menu button speaks the new language too.
+        crate::bot::miniapp_menu_for(ctx, &state.bot, ChatId(caller.binding.chat_id), locale);
     }
     let mut what: Vec<String> =
         categories.iter().map(|(c, on)| format!("{}={}", c.as_str(), if *on { "on" } else { "off" })).collect();
