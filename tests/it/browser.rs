@@ -221,6 +221,17 @@ impl Browser {
         }
     }
 
+    /// Waits until `script` returns `true` (`what` names it in a failure).
+    async fn wait_script(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.execute(script, vec![]).await != true {
+            if Instant::now() > deadline {
+                self.fail(&format!("{what}: not within {WAIT:?}")).await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Waits until `selector` matches nothing.
     async fn wait_gone(&self, selector: &str) {
         let deadline = Instant::now() + WAIT;
@@ -312,11 +323,18 @@ fn themed(url: &str, theme: &str) -> String {
 
 /// Visits every screen, checks what each must show and takes a screenshot of each, named
 /// `<prefix>-<screen>`.
-async fn visit_screens(b: &Browser, prefix: &str) {
+async fn visit_screens(b: &Browser, prefix: &str, bot: &SandboxedBot, page: &str) {
     b.open("balance").await;
     let balance = b.wait("[data-balance]").await;
     assert!(!b.text(&balance).await.trim().is_empty(), "{prefix}: the balance is empty");
     b.wait("canvas[data-chart]").await;
+    // The chart is drawn: some pixel of the canvas is not transparent.
+    let drawn = "const c = document.querySelector('canvas[data-chart]');\n\
+                 if (!c || !c.width || !c.height) return false;\n\
+                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;\n\
+                 for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;\n\
+                 return false;";
+    b.wait_script(drawn, &format!("{prefix}: the balance chart is drawn")).await;
     assert!(!b.find_all("[data-transaction]").await.is_empty(), "{prefix}: no transactions");
     b.screenshot(&format!("{prefix}-balance")).await;
 
@@ -329,6 +347,13 @@ async fn visit_screens(b: &Browser, prefix: &str) {
     b.wait_ready("order").await;
     let shown = b.text(&b.wait("body").await).await;
     assert!(shown.contains(&number), "{prefix}: order {number} is not on the page: {shown}");
+    // The map link, when the order has one.
+    let (status, order) = api(bot, page, &format!("orders/{number}")).await;
+    assert_eq!(status, 200, "{order}");
+    if let Some(map) = order["delivery"]["map_url"].as_str() {
+        let link = b.wait("[data-map]").await;
+        assert_eq!(b.attribute(&link, "href").await.as_deref(), Some(map), "{prefix}: the map link");
+    }
     let back = b.wait("[data-action=\"back\"]").await;
     assert!(b.displayed(&back).await, "{prefix}: no visible back button on the order's screen");
     b.screenshot(&format!("{prefix}-order")).await;
@@ -402,12 +427,12 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
     b.wait("body[data-ready]").await;
     expect_marks(&b, "ru", "light").await;
     let ru_balance_tab = b.text(&b.wait("[data-nav=\"balance\"]").await).await;
-    visit_screens(&b, "ru-light").await;
+    visit_screens(&b, "ru-light", &bot, &page).await;
     b.navigate("about:blank").await;
     b.navigate(&themed(&page, "dark")).await;
     b.wait("body[data-ready]").await;
     expect_marks(&b, "ru", "dark").await;
-    visit_screens(&b, "ru-dark").await;
+    visit_screens(&b, "ru-dark", &bot, &page).await;
 
     // English, chosen in Settings: the page speaks it at once, and the choice is kept.
     let language = b.wait("[data-language]").await;
@@ -425,12 +450,12 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
         assert!(Instant::now() < deadline, "the language chosen in the Mini App was not saved");
         tokio::time::sleep(POLL).await;
     }
-    visit_screens(&b, "en-dark").await;
+    visit_screens(&b, "en-dark", &bot, &page).await;
     b.navigate("about:blank").await;
     b.navigate(&themed(&page, "light")).await;
     b.wait("body[data-ready]").await;
     expect_marks(&b, "en", "light").await;
-    visit_screens(&b, "en-light").await;
+    visit_screens(&b, "en-light", &bot, &page).await;
 
     // A booking: service → specialist → day → time → confirm.
     let before = bot.sandbox.messages(user.id).len();
@@ -510,6 +535,50 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
     assert_eq!(status, 200, "{order}");
     let confirmation = chat_message(&bot, user.id, before, |t| t.contains(&number)).await;
     println!("the chat's order confirmation: {confirmation}");
+
+    // «Repeat» on an order's screen fills the cart with its lines.
+    b.open("orders").await;
+    b.execute("document.body.removeAttribute('data-ready');", vec![]).await;
+    b.click(&b.wait("[data-order]").await).await;
+    b.wait_ready("order").await;
+    b.execute("document.body.removeAttribute('data-ready');", vec![]).await;
+    b.click(&b.wait("[data-action=\"repeat\"]").await).await;
+    b.wait_ready("cart").await;
+    b.wait("[data-cart-line]").await;
+    b.screenshot("en-light-repeat").await;
+
+    // A top-up: the chat is sent the payment link, and the page says so.
+    let before = bot.sandbox.messages(user.id).len();
+    b.open("balance").await;
+    let amount = b.wait("input[data-topup-amount]").await;
+    b.clear(&amount).await;
+    b.send_keys(&amount, "500").await;
+    b.click(&b.wait("[data-action=\"topup\"]").await).await;
+    let result = b.wait("[data-topup-result] > *").await;
+    assert!(!b.text(&result).await.trim().is_empty(), "an empty top-up result");
+    b.screenshot("en-light-topup").await;
+    let sent = chat_message(&bot, user.id, before, |t| !t.is_empty()).await;
+    println!("the chat's top-up message: {sent}");
+
+    // Somebody the chat does not know yet is sent to the chat.
+    let john = bot.miniapp_url(7001, "John").unwrap();
+    b.navigate("about:blank").await;
+    b.navigate(&themed(&john, "light")).await;
+    b.wait_ready("identify").await;
+    let link = b.attribute(&b.wait("a[data-chat-link]").await, "href").await.unwrap();
+    assert!(link.starts_with("https://t.me/"), "{link}");
+    b.screenshot("identify").await;
+
+    // Altered init data: a polite message, no data and no raw JSON.
+    let (head, hash) = page.rsplit_once("hash%3D").unwrap();
+    let flipped = if hash.starts_with('0') { format!("1{}", &hash[1..]) } else { format!("0{}", &hash[1..]) };
+    b.navigate("about:blank").await;
+    b.navigate(&themed(&format!("{head}hash%3D{flipped}"), "light")).await;
+    b.wait_ready("error").await;
+    let error = b.text(&b.wait("[data-error]").await).await;
+    assert!(!error.trim().is_empty() && !error.contains('{') && !error.contains("unauthorized"), "{error}");
+    assert!(b.find("[data-balance]").await.is_none() && b.find("[data-nav=\"balance\"]:not([hidden])").await.is_none());
+    b.screenshot("error").await;
 
     println!("Mini App screenshots: {}", shots.display());
     drop(b);
