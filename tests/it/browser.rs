@@ -1,10 +1,21 @@
 //! The Mini App in a real browser: Debian's headless Chromium, driven over WebDriver
 //! (`chromedriver`) by the small client below (reqwest, no Node or npm at build or test
-//! time), opens the page the sandboxed bot serves as Ерлан, identified in the chat first. It
-//! visits every screen by the DOM contract (docs in `crates/core/src/miniapp/web/`: the
-//! `data-*` attributes), in Russian and English, light and dark, with a screenshot of each
-//! (`<CARGO_TARGET_TMPDIR>/miniapp-screenshots/`), books a time and checks out a cart, and
-//! the chat receives both confirmations.
+//! time), opens the page the sandboxed bot serves as Ерлан, identified in the chat first, as
+//! a plain browser opens it (init data in `#tgWebAppData=`, no host but the local one
+//! resolves). It visits every screen in Russian and English, light and dark (`?theme=`), with
+//! a screenshot of each (`<CARGO_TARGET_TMPDIR>/miniapp-screenshots/`), books a time, checks
+//! out a cart, repeats an order and tops up, and the chat receives the confirmations.
+//!
+//! It finds things by the page's DOM contract only, never by layout or wording:
+//! `body[data-ready=SCREEN]` once a screen's data is rendered, `html[lang]`,
+//! `html[data-theme]`, `[data-nav=SCREEN]` tabs, `[data-screen=SCREEN]` roots, and per screen
+//! `[data-balance]`, `canvas[data-chart]`, `[data-transaction]`, `[data-order=NUMBER]`,
+//! `[data-map]`, `[data-action=repeat|back|confirm-booking|checkout|topup|add]`,
+//! `[data-document=ID] a[data-download]`, `[data-service]`, `[data-staff]`, `[data-day]`,
+//! `[data-slot=RFC3339]`, `[data-booked=ID]`, `input[data-search]`, `[data-category]`,
+//! `[data-product=SKU]`, `[data-cart-count]`, `[data-cart-line=SKU]`,
+//! `[data-order-number=NUMBER]`, `input[data-topup-amount]`, `[data-topup-result]`,
+//! `[data-category-toggle]`, `[data-language]`, `a[data-chat-link]` and `[data-error]`.
 //!
 //! Without chromium and chromedriver the test is named as skipped; under `CI=true` it fails.
 
@@ -105,6 +116,9 @@ impl Browser {
             "goog:chromeOptions": { "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844",
                 "--disable-dev-shm-usage", "--lang=ru-RU",
+                // Hermetic: no host but the local server resolves, so the page's
+                // telegram-web-app.js fails at once (a plain browser), never waits on a network.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             ] },
             "goog:loggingPrefs": { "browser": "ALL" },
         } } });
