@@ -787,8 +787,15 @@ async fn a_top_up_sends_the_chats_payment_link_and_refuses_amounts_out_of_bounds
     app.post("balance/top-up", &user, json!({ "sum": 1 }))
         .await
         .refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount");
+    // The chat cannot be reached: the Mini App gets the link itself.
+    app.bot.sandbox.set_blocked(user.id, true);
+    let answer = app.post("balance/top-up", &user, json!({ "amount": 5000 })).await;
+    let answer = answer.expect(StatusCode::OK).json();
+    assert_eq!(answer["via"], "link", "{answer}");
+    assert!(answer["url"].as_str().unwrap().starts_with("http"), "{answer}");
+    app.bot.sandbox.set_blocked(user.id, false);
     let entries = app.audit(user.id).await;
-    assert_eq!(miniapp_rows(&entries, "top_up.request"), 1, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "top_up.request"), 2, "{entries:?}");
     app.stop().await;
 }
 
