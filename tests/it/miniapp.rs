@@ -853,3 +853,54 @@ async fn writes_refuse_strangers_bad_init_data_wrong_methods_and_bad_bodies_in_j
     assert_eq!(body["error"], "invalid_order");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_top_up_with_telegram_payments_sends_the_chats_invoice_which_pays_as_in_the_chat() {
+    let (app, user) = with_erlan(SandboxOptions { telegram_payments: true, ..fixed() }).await;
+    let answer = app.post("balance/top-up", &user, json!({ "amount": "2000" })).await;
+    assert_eq!(answer.expect(StatusCode::OK).json(), json!({ "via": "chat" }));
+    let invoice = app
+        .bot
+        .sandbox
+        .messages(user.id)
+        .into_iter()
+        .find_map(|m| match m.content {
+            BotContent::Invoice { currency, total_amount, .. } => Some((currency, total_amount)),
+            _ => None,
+        })
+        .expect("the invoice is in the chat");
+    assert_eq!(invoice, ("KZT".to_owned(), 200_000));
+    // Paid in the chat: credited as the chat's own top-up.
+    let driver = super::support::driver(&app.bot);
+    let pay = |label: &str| label.contains("Оплатить");
+    let sent = driver.press_button(&user, cabinet::replay::drive::Place::Private, &pay, None).unwrap();
+    assert!(sent.payment, "the invoice's pay button");
+    let replies = driver.collect(&sent).await.unwrap();
+    assert!(replies.contains("Оплачено"), "{}", replies.dump());
+    let balance = app.get("balance", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(balance["balance"]["amount"], "5450.00", "{balance}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_mini_apps_writes_work_over_postgresql() {
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url), ..fixed() }).await;
+    let catalogue = app.get("shop/catalogue?category=grocery", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(catalogue["products"].as_array().unwrap().len(), 3, "{catalogue}");
+    let body = json!({ "lines": [{ "sku": "MILK-32", "qty": 3 }], "key": "pg-cart-0001" });
+    let first = app.post("shop/checkout", &user, body.clone()).await.expect(StatusCode::OK).json();
+    let again = app.post("shop/checkout", &user, body).await.expect(StatusCode::OK).json();
+    assert_eq!((first["new"].clone(), again["new"].clone()), (json!(true), json!(false)));
+    assert_eq!(first["number"], again["number"]);
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await.expect(StatusCode::OK).json();
+    let at = slots["slots"][3]["start"]["at"].as_str().unwrap().to_owned();
+    let booking = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0001" });
+    app.post("booking/appointments", &user, booking.clone()).await.expect(StatusCode::CREATED);
+    app.post("booking/appointments", &user, booking).await.expect(StatusCode::OK);
+    let taken = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0002" });
+    app.post("booking/appointments", &user, taken).await.refused(StatusCode::CONFLICT, "slot_taken");
+    assert_eq!(app.chat_has(&user, "Вы записаны", 1).await.len(), 1);
+    app.stop().await;
+    super::support::drop_database(admin, &name).await;
+}
