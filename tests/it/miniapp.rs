@@ -721,6 +721,9 @@ async fn booking_writes_refuse_foreign_ids_unknown_services_bad_bodies_and_late_
         .refused(StatusCode::NOT_FOUND, "not_found");
     app.post("booking/appointments/B-2001/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(miniapp_rows(&app.audit(user.id).await, "booking.not_found"), 2);
+    assert!(app.alerts("чужие или несуществующие").is_empty(), "two are not yet an alert");
+    app.post("booking/appointments/B-0000/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(app.alerts("чужие или несуществующие").len(), 1, "the third raises the alert");
     let book = |service: &str, staff: &str, start: &str, key: &str| json!({ "service": service, "staff": staff, "start": start, "key": key });
     let slots = app.get("booking/slots?service=haircut", &user).await.expect(StatusCode::OK).json();
     let first = slots["slots"][0].clone();
