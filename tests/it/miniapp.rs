@@ -823,6 +823,9 @@ async fn booking_writes_refuse_foreign_ids_unknown_services_bad_bodies_and_late_
         .refused(StatusCode::NOT_FOUND, "not_found");
     app.post("booking/appointments/B-2001/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(miniapp_rows(&app.audit(user.id).await, "booking.not_found"), 2);
+    assert!(app.alerts("чужие или несуществующие").is_empty(), "two are not yet an alert");
+    app.post("booking/appointments/B-0000/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(app.alerts("чужие или несуществующие").len(), 1, "the third raises the alert");
     let book = |service: &str, staff: &str, start: &str, key: &str| json!({ "service": service, "staff": staff, "start": start, "key": key });
     let slots = app.get("booking/slots?service=haircut", &user).await.expect(StatusCode::OK).json();
     let first = slots["slots"][0].clone();
@@ -889,8 +892,15 @@ async fn a_top_up_sends_the_chats_payment_link_and_refuses_amounts_out_of_bounds
     app.post("balance/top-up", &user, json!({ "sum": 1 }))
         .await
         .refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount");
+    // The chat cannot be reached: the Mini App gets the link itself.
+    app.bot.sandbox.set_blocked(user.id, true);
+    let answer = app.post("balance/top-up", &user, json!({ "amount": 5000 })).await;
+    let answer = answer.expect(StatusCode::OK).json();
+    assert_eq!(answer["via"], "link", "{answer}");
+    assert!(answer["url"].as_str().unwrap().starts_with("http"), "{answer}");
+    app.bot.sandbox.set_blocked(user.id, false);
     let entries = app.audit(user.id).await;
-    assert_eq!(miniapp_rows(&entries, "top_up.request"), 1, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "top_up.request"), 2, "{entries:?}");
     app.stop().await;
 }
 
@@ -1213,4 +1223,55 @@ fn the_pages_words_exist_in_russian_and_english_alike() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_top_up_with_telegram_payments_sends_the_chats_invoice_which_pays_as_in_the_chat() {
+    let (app, user) = with_erlan(SandboxOptions { telegram_payments: true, ..fixed() }).await;
+    let answer = app.post("balance/top-up", &user, json!({ "amount": "2000" })).await;
+    assert_eq!(answer.expect(StatusCode::OK).json(), json!({ "via": "chat" }));
+    let invoice = app
+        .bot
+        .sandbox
+        .messages(user.id)
+        .into_iter()
+        .find_map(|m| match m.content {
+            BotContent::Invoice { currency, total_amount, .. } => Some((currency, total_amount)),
+            _ => None,
+        })
+        .expect("the invoice is in the chat");
+    assert_eq!(invoice, ("KZT".to_owned(), 200_000));
+    // Paid in the chat: credited as the chat's own top-up.
+    let driver = super::support::driver(&app.bot);
+    let pay = |label: &str| label.contains("Оплатить");
+    let sent = driver.press_button(&user, cabinet::replay::drive::Place::Private, &pay, None).unwrap();
+    assert!(sent.payment, "the invoice's pay button");
+    let replies = driver.collect(&sent).await.unwrap();
+    assert!(replies.contains("Оплачено"), "{}", replies.dump());
+    let balance = app.get("balance", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(balance["balance"]["amount"], "5450.00", "{balance}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_mini_apps_writes_work_over_postgresql() {
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url), ..fixed() }).await;
+    let catalogue = app.get("shop/catalogue?category=grocery", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(catalogue["products"].as_array().unwrap().len(), 3, "{catalogue}");
+    let body = json!({ "lines": [{ "sku": "MILK-32", "qty": 3 }], "key": "pg-cart-0001" });
+    let first = app.post("shop/checkout", &user, body.clone()).await.expect(StatusCode::OK).json();
+    let again = app.post("shop/checkout", &user, body).await.expect(StatusCode::OK).json();
+    assert_eq!((first["new"].clone(), again["new"].clone()), (json!(true), json!(false)));
+    assert_eq!(first["number"], again["number"]);
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await.expect(StatusCode::OK).json();
+    let at = slots["slots"][3]["start"]["at"].as_str().unwrap().to_owned();
+    let booking = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0001" });
+    app.post("booking/appointments", &user, booking.clone()).await.expect(StatusCode::CREATED);
+    app.post("booking/appointments", &user, booking).await.expect(StatusCode::OK);
+    let taken = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0002" });
+    app.post("booking/appointments", &user, taken).await.refused(StatusCode::CONFLICT, "slot_taken");
+    assert_eq!(app.chat_has(&user, "Вы записаны", 1).await.len(), 1);
+    app.stop().await;
+    super::support::drop_database(admin, &name).await;
 }

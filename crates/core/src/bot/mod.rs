@@ -20,6 +20,8 @@
 //!   (bonuses, offers, referrals), `notifications.rs` (what notifications a customer receives).
 //! - [`staff`]: the staff group — cases, topics, the card, the relay, staff commands, SLA
 //!   re-pings, alerts and the group's outbox.
+//! - [`speaker`]: a customer's chat spoken to outside a turn (the Mini App's confirmations,
+//!   which the chat's own flows share).
 //! - [`keyboards`]: signed button data and the checks every press goes through; [`state`]:
 //!   the dialogue state and its storage; [`mod@commands`]: the customers' commands; [`jobs`]: the
 //!   scheduler's handler of the bot's jobs.
