@@ -210,7 +210,7 @@ function fail(error, retry) {
     return;
   }
   const status = error instanceof ApiError ? error.status : 0;
-  if (!(error instanceof ApiError)) console.error(error);
+  if (error instanceof Error && !(error instanceof ApiError)) console.error(error);
   const canRetry = status !== 401 && retry;
   const root = h(
     'section',
