@@ -221,9 +221,9 @@ async fn call(b: &HttpBackend, op: &str) -> Value {
                 .map(WireProduct::from)
                 .collect(),
         }),
-        "catalogue" => to_json(ProductList {
-            products: b.catalogue().await.unwrap().iter().map(WireProduct::from).collect(),
-        }),
+        "catalogue" => {
+            to_json(ProductList { products: b.catalogue().await.unwrap().iter().map(WireProduct::from).collect() })
+        }
         "last_delivered_order" => to_json(b.last_delivered_order(&c1).await.unwrap().as_ref().map(WireOrder::from)),
         "create_order" => {
             let order = NewOrder { lines: vec![("COF-LAV-1KG".to_owned(), 1)], address: None };

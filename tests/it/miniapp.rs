@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use super::support::{erlan, fixed, identify, say};
+use super::support::{erlan, fixed, identify, press, say};
 
 const STAFF: i64 = -1_001_000_000_014;
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/miniapp/sign_init_data.py");
@@ -498,6 +498,409 @@ async fn the_mini_app_answers_over_postgresql() {
     assert_eq!(miniapp_rows(&entries, "balance.read"), 1);
     assert_eq!(miniapp_rows(&entries, "order.not_found"), 1);
     assert_eq!(miniapp_rows(&app.audit(0).await, "miniapp.unauthorized"), 1);
+    app.stop().await;
+    super::support::drop_database(admin, &name).await;
+}
+
+// --- writes ----------------------------------------------------------------------------------
+
+impl App {
+    async fn post(&self, path: &str, user: &SandboxUser, body: Value) -> Answer {
+        let data = self.init_data(user);
+        self.call(reqwest::Method::POST, path, Some(&data), Some(body)).await
+    }
+
+    /// The texts of the messages in `user`'s chat containing `text`.
+    fn chat(&self, user: &SandboxUser, text: &str) -> Vec<String> {
+        self.bot.sandbox.messages(user.id).into_iter().filter(|m| m.text.contains(text)).map(|m| m.text).collect()
+    }
+
+    /// Waits until `user`'s chat has `n` messages containing `text` (the confirmation is sent
+    /// before the answer; this only guards against a slow sandbox).
+    async fn chat_has(&self, user: &SandboxUser, text: &str, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + super::support::WAIT;
+        loop {
+            let found = self.chat(user, text);
+            if found.len() >= n || std::time::Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_catalogue_has_named_categories_and_finds_by_name_or_sku() {
+    let (app, user) = with_erlan(fixed()).await;
+    let all = app.get("shop/catalogue", &user).await;
+    let all = all.expect(StatusCode::OK).json();
+    let categories = all["categories"].as_array().unwrap();
+    assert!(categories.contains(&json!({ "code": "grocery", "name": "Продукты" })), "{all}");
+    assert!(categories.contains(&json!({ "code": "pets", "name": "Товары для животных" })), "{all}");
+    let products = all["products"].as_array().unwrap();
+    assert_eq!(products.len(), 5, "{all}");
+    let coffee = products.iter().find(|p| p["sku"] == "COF-LAV-1KG").unwrap();
+    assert_eq!(coffee["name"], "Кофе Lavazza 1 кг");
+    assert_eq!(coffee["category"]["code"], "grocery");
+    assert_eq!(coffee["price"]["amount"], "1290.00");
+    assert_eq!((coffee["in_stock"].clone(), coffee["available"].clone()), (json!(40), json!(true)));
+    let bread = products.iter().find(|p| p["sku"] == "BREAD-W").unwrap();
+    assert_eq!(bread["available"], false, "out of stock is listed, not available");
+
+    let skus = |answer: Answer| -> Vec<String> {
+        let body = answer.expect(StatusCode::OK).json();
+        body["products"].as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap().to_owned()).collect()
+    };
+    let mut coffee = skus(app.get("shop/catalogue?q=%D0%9A%D0%9E%D0%A4%D0%95", &user).await);
+    coffee.sort_unstable();
+    assert_eq!(coffee, ["COF-LAV-1KG", "COF-MACH"], "КОФЕ: Кофе…, Кофемашина…");
+    assert_eq!(skus(app.get("shop/catalogue?q=LAVAZZA", &user).await), ["COF-LAV-1KG"]);
+    assert_eq!(skus(app.get("shop/catalogue?q=cof-mach", &user).await), ["COF-MACH"], "by SKU");
+    assert_eq!(skus(app.get("shop/catalogue?category=pets", &user).await), ["CAT-FOOD-2KG"]);
+    assert!(skus(app.get("shop/catalogue?q=%3Cscript%3E", &user).await).is_empty());
+    assert_eq!(miniapp_rows(&app.audit(user.id).await, "shop.catalogue"), 6);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn repeat_gives_an_orders_lines_at_todays_prices_and_only_of_ones_own_orders() {
+    let (app, user) = with_erlan(fixed()).await;
+    let order = app.get("orders/78110", &user).await.expect(StatusCode::OK).json();
+    let repeat = app.get("orders/78110/repeat", &user).await;
+    let repeat = repeat.expect(StatusCode::OK).json();
+    let lines = repeat["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), order["items"].as_array().unwrap().len(), "{repeat}");
+    for line in lines {
+        assert!(line["qty"].as_i64().unwrap() > 0 && line["available"].is_boolean(), "{line}");
+        assert_eq!(line["price"]["currency"], "KZT");
+    }
+    app.get("orders/78300/repeat", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "order.not_found"), 1, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "order.repeat"), 1, "{entries:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn checkout_places_one_order_per_key_tells_the_chat_once_and_refuses_nonsense() {
+    let (app, user) = with_erlan(fixed()).await;
+    let before = app.get("orders", &user).await.expect(StatusCode::OK).json()["total"].as_i64().unwrap();
+    let body = json!({ "lines": [{ "sku": "COF-LAV-1KG", "qty": 2 }, { "sku": "MILK-32", "qty": 1 }], "key": "cart-0001-abcd" });
+    let first = app.post("shop/checkout", &user, body.clone()).await;
+    let first = first.expect(StatusCode::OK).json();
+    assert_eq!(first["new"], true, "{first}");
+    assert_eq!(first["total"]["amount"], "2669.00", "2 × 1290 + 89: {first}");
+    let number = first["number"].as_str().unwrap().to_owned();
+    let placed = format!("Заказ №{number} оформлен");
+    assert_eq!(app.chat_has(&user, &placed, 1).await.len(), 1);
+    // The same key again (a double tap): the same order, no second message.
+    let again = app.post("shop/checkout", &user, body).await;
+    let again = again.expect(StatusCode::OK).json();
+    assert_eq!((again["number"].as_str(), again["new"].clone()), (Some(number.as_str()), json!(false)));
+    let after = app.get("orders", &user).await.expect(StatusCode::OK).json()["total"].as_i64().unwrap();
+    assert_eq!(after, before + 1, "one order");
+    assert_eq!(app.chat(&user, &placed).len(), 1, "one message");
+    app.get(&format!("orders/{number}"), &user).await.expect(StatusCode::OK);
+
+    // Out of stock: 409 naming the SKUs, nothing placed.
+    let short =
+        json!({ "lines": [{ "sku": "COF-MACH", "qty": 4 }, { "sku": "BREAD-W", "qty": 1 }], "key": "cart-0002-abcd" });
+    let refused = app.post("shop/checkout", &user, short).await;
+    let body = refused.expect(StatusCode::CONFLICT).json();
+    assert_eq!(body["error"], "out_of_stock");
+    let mut skus: Vec<&str> = body["skus"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    skus.sort_unstable();
+    assert_eq!(skus, ["BREAD-W", "COF-MACH"]);
+    assert!(body["message"].as_str().unwrap().contains("Кофемашина DeLonghi"), "{body}");
+
+    // Malformed orders: 422, nothing placed.
+    let line = |sku: &str, qty: i64| json!({ "sku": sku, "qty": qty });
+    let many: Vec<Value> = (0..51).map(|_| line("MILK-32", 1)).collect();
+    for bad in [
+        json!({ "lines": [], "key": "cart-0003-abcd" }),
+        json!({ "lines": [line("MILK-32", 0)], "key": "cart-0003-abcd" }),
+        json!({ "lines": [line("MILK-32", 100)], "key": "cart-0003-abcd" }),
+        json!({ "lines": [line("MILK-32", -1)], "key": "cart-0003-abcd" }),
+        json!({ "lines": [line("", 1)], "key": "cart-0003-abcd" }),
+        json!({ "lines": many, "key": "cart-0003-abcd" }),
+        json!({ "lines": [line("MILK-32", 1)], "key": "short" }),
+        json!({ "lines": [line("MILK-32", 1)], "key": "bad key with spaces" }),
+        json!({ "lines": [line("MILK-32", 1)] }),
+        json!({ "lines": [line("MILK-32", 1)], "key": "cart-0003-abcd", "price": "1" }),
+        json!([1, 2]),
+    ] {
+        app.post("shop/checkout", &user, bad).await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_order");
+    }
+    let after_bad = app.get("orders", &user).await.expect(StatusCode::OK).json()["total"].as_i64().unwrap();
+    assert_eq!(after_bad, after, "nothing placed");
+
+    // The chat cannot be reached: the order stands all the same.
+    app.bot.sandbox.set_blocked(user.id, true);
+    let blocked = json!({ "lines": [line("CAT-FOOD-2KG", 1)], "key": "cart-0004-abcd" });
+    let placed = app.post("shop/checkout", &user, blocked).await;
+    assert_eq!(placed.expect(StatusCode::OK).json()["new"], true);
+    app.bot.sandbox.set_blocked(user.id, false);
+
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "order.created"), 2, "{entries:?}");
+    assert_eq!(miniapp_rows(&entries, "order.already_placed"), 1, "{entries:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mini_app_booking_is_confirmed_in_the_chat_and_the_chats_buttons_work_on_it() {
+    let (app, user) = with_erlan(fixed()).await;
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await.expect(StatusCode::OK).json();
+    let slots = slots["slots"].as_array().unwrap().clone();
+    let start = |i: usize| slots[i]["start"]["at"].as_str().unwrap().to_owned();
+    // Far enough ahead to be changed (the cut-off is two hours).
+    let now = app.bot.now();
+    let later: Vec<String> = (0..slots.len())
+        .map(start)
+        .filter(|s| DateTime::parse_from_rfc3339(s).unwrap().to_utc() - now > Duration::hours(3))
+        .collect();
+    let body = json!({ "service": "haircut", "staff": "anna", "start": later[0], "key": "booking-key-0001" });
+    let booked = app.post("booking/appointments", &user, body.clone()).await;
+    let booked = booked.expect(StatusCode::CREATED).json();
+    assert_eq!((booked["status"].clone(), booked["staff"]["id"].clone()), (json!("confirmed"), json!("anna")));
+    let id = booked["id"].as_str().unwrap().to_owned();
+    let done = app.chat_has(&user, "Вы записаны", 1).await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    let message = app.bot.sandbox.messages(user.id).into_iter().rev().find(|m| m.text.contains("Вы записаны")).unwrap();
+    assert!(message.inline_keyboard.iter().flatten().any(|b| b.text.contains("Мои записи")), "the chat's own button");
+    // The same key again: the same appointment, no second message.
+    let again = app.post("booking/appointments", &user, body).await;
+    assert_eq!(again.expect(StatusCode::OK).json()["id"], id.as_str());
+    assert_eq!(app.chat(&user, "Вы записаны").len(), 1);
+    // The same time with another key: taken.
+    let taken = json!({ "service": "haircut", "staff": "anna", "start": later[0], "key": "booking-key-0002" });
+    app.post("booking/appointments", &user, taken).await.refused(StatusCode::CONFLICT, "slot_taken");
+
+    // The chat's «Мои записи» lists it with its buttons.
+    let list = press(&app.bot, &user, "Мои записи").await;
+    assert!(list.contains("Ваши записи") && list.contains("Анна"), "{}", list.dump());
+
+    // Moved in the Mini App: the chat is told.
+    let moved = app.post(&format!("booking/appointments/{id}/move"), &user, json!({ "start": later[1] })).await;
+    let moved = moved.expect(StatusCode::OK).json();
+    assert_eq!(
+        moved["start"]["at"].as_str().map(|s| DateTime::parse_from_rfc3339(s).unwrap()),
+        DateTime::parse_from_rfc3339(&later[1]).ok()
+    );
+    assert_eq!(app.chat_has(&user, "Запись перенесена", 1).await.len(), 1);
+    // Cancelled in the Mini App: the chat is told; the list's old buttons answer politely.
+    let cancelled = app.post(&format!("booking/appointments/{id}/cancel"), &user, json!({})).await;
+    assert_eq!(cancelled.expect(StatusCode::OK).json()["status"], "cancelled");
+    assert_eq!(app.chat_has(&user, "Запись отменена", 1).await.len(), 1);
+    let pressed = press(&app.bot, &user, "Отменить").await;
+    assert!(pressed.contains("уже отменена"), "{}", pressed.dump());
+    let pressed = press(&app.bot, &user, "Перенести").await;
+    assert!(pressed.contains("уже отменена"), "{}", pressed.dump());
+    // Cancelling again answers it as it is, and tells the chat nothing more.
+    let again = app.post(&format!("booking/appointments/{id}/cancel"), &user, json!({})).await;
+    assert_eq!(again.expect(StatusCode::OK).json()["status"], "cancelled");
+    assert_eq!(app.chat(&user, "Запись отменена").len(), 1);
+    let moved_cancelled =
+        app.post(&format!("booking/appointments/{id}/move"), &user, json!({ "start": later[2] })).await;
+    moved_cancelled.refused(StatusCode::CONFLICT, "already_cancelled");
+
+    let entries = app.audit(user.id).await;
+    for action in ["booking.created", "booking.moved", "booking.cancelled"] {
+        assert_eq!(miniapp_rows(&entries, action), 1, "{action}: {entries:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn booking_writes_refuse_foreign_ids_unknown_services_bad_bodies_and_late_changes() {
+    let (app, user) = with_erlan(fixed()).await;
+    // Ольга's appointment: 404 for moving and cancelling alike, audited as probing.
+    let start = (app.bot.now() + Duration::days(2)).to_rfc3339();
+    app.post("booking/appointments/B-2001/move", &user, json!({ "start": start }))
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found");
+    app.post("booking/appointments/B-2001/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(miniapp_rows(&app.audit(user.id).await, "booking.not_found"), 2);
+    let book = |service: &str, staff: &str, start: &str, key: &str| json!({ "service": service, "staff": staff, "start": start, "key": key });
+    let slots = app.get("booking/slots?service=haircut", &user).await.expect(StatusCode::OK).json();
+    let first = slots["slots"][0].clone();
+    let (at, staff) = (first["start"]["at"].as_str().unwrap(), first["staff"]["id"].as_str().unwrap());
+    app.post("booking/appointments", &user, book("horoscope", staff, at, "booking-key-0009"))
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found");
+    app.post("booking/appointments", &user, book("haircut", "nobody", at, "booking-key-0009"))
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found");
+    for bad in [
+        book("haircut", staff, "tomorrow at 10", "booking-key-0009"),
+        book("haircut", staff, at, "k"),
+        json!({ "service": "haircut", "staff": staff, "start": at }),
+        json!("haircut"),
+    ] {
+        app.post("booking/appointments", &user, bad).await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_booking");
+    }
+    // In the past, or beyond the booking horizon: not free.
+    let past = (app.bot.now() - Duration::hours(1)).to_rfc3339();
+    let far = (app.bot.now() + Duration::days(60)).to_rfc3339();
+    for when in [past, far] {
+        app.post("booking/appointments", &user, book("haircut", staff, &when, "booking-key-0010"))
+            .await
+            .refused(StatusCode::CONFLICT, "slot_taken");
+    }
+    // Booked, then an hour before it starts (within the two hours' cut-off): not cancelled
+    // nor moved here.
+    let booked = app.post("booking/appointments", &user, book("haircut", staff, at, "booking-key-0011")).await;
+    let id = booked.expect(StatusCode::CREATED).json()["id"].as_str().unwrap().to_owned();
+    app.bot.set_now(DateTime::parse_from_rfc3339(at).unwrap().to_utc() - Duration::hours(1));
+    let later = (app.bot.now() + Duration::days(3)).to_rfc3339();
+    app.post(&format!("booking/appointments/{id}/move"), &user, json!({ "start": later }))
+        .await
+        .refused(StatusCode::CONFLICT, "too_late");
+    app.post(&format!("booking/appointments/{id}/cancel"), &user, json!({}))
+        .await
+        .refused(StatusCode::CONFLICT, "too_late");
+    let still = app.get(&format!("booking/appointments/{id}"), &user).await;
+    assert_eq!(still.expect(StatusCode::OK).json()["status"], "confirmed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_top_up_sends_the_chats_payment_link_and_refuses_amounts_out_of_bounds() {
+    let (app, user) = with_erlan(fixed()).await;
+    let answer = app.post("balance/top-up", &user, json!({ "amount": "2000" })).await;
+    assert_eq!(answer.expect(StatusCode::OK).json(), json!({ "via": "chat" }));
+    let sent = app.chat_has(&user, "Пополнение на 2\u{a0}000\u{a0}₸", 1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let message = app.bot.sandbox.messages(user.id).into_iter().rev().find(|m| m.text.contains("Пополнение")).unwrap();
+    assert!(
+        message.inline_keyboard.iter().flatten().any(|b| b.text.contains("Оплатить")),
+        "{:?}",
+        message.inline_keyboard
+    );
+    for bad in
+        [json!({ "amount": "50" }), json!({ "amount": "-500" }), json!({ "amount": "abc" }), json!({ "amount": 1e12 })]
+    {
+        let answer = app.post("balance/top-up", &user, bad.clone()).await;
+        answer.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount");
+        assert!(!answer.json()["message"].as_str().unwrap().is_empty(), "{bad}");
+    }
+    app.post("balance/top-up", &user, json!({ "sum": 1 }))
+        .await
+        .refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount");
+    // The chat cannot be reached: the Mini App gets the link itself.
+    app.bot.sandbox.set_blocked(user.id, true);
+    let answer = app.post("balance/top-up", &user, json!({ "amount": 5000 })).await;
+    let answer = answer.expect(StatusCode::OK).json();
+    assert_eq!(answer["via"], "link", "{answer}");
+    assert!(answer["url"].as_str().unwrap().starts_with("http"), "{answer}");
+    app.bot.sandbox.set_blocked(user.id, false);
+    let entries = app.audit(user.id).await;
+    assert_eq!(miniapp_rows(&entries, "top_up.request"), 2, "{entries:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn writes_refuse_strangers_bad_init_data_wrong_methods_and_bad_bodies_in_json() {
+    let (app, user) = with_erlan(fixed()).await;
+    let stranger = SandboxUser::new(5999, "Гость", Some("ru"));
+    let writes = [
+        ("shop/checkout", json!({ "lines": [{ "sku": "MILK-32", "qty": 1 }], "key": "cart-0001-abcd" })),
+        ("booking/appointments", json!({ "service": "haircut", "staff": "anna", "start": "x", "key": "k-00000000" })),
+        ("booking/appointments/B-2001/cancel", json!({})),
+        ("balance/top-up", json!({ "amount": "2000" })),
+    ];
+    for (path, body) in &writes {
+        app.post(path, &stranger, body.clone()).await.refused(StatusCode::FORBIDDEN, "not_identified");
+        let bad = app.call(reqwest::Method::POST, path, Some("auth_date=1&hash=00"), Some(body.clone())).await;
+        bad.refused(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    app.get("shop/catalogue", &stranger).await.refused(StatusCode::FORBIDDEN, "not_identified");
+    assert!(app.bot.sandbox.messages(stranger.id).is_empty(), "nothing sent to the stranger");
+    // A wrong method on a known path: JSON 405 with Allow.
+    let data = app.init_data(&user);
+    let wrong = app.call(reqwest::Method::DELETE, "shop/checkout", Some(&data), None).await;
+    wrong.refused(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert!(wrong.headers["allow"].to_str().unwrap().contains("POST"));
+    app.call(reqwest::Method::POST, "me", Some(&data), None)
+        .await
+        .refused(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    app.call(reqwest::Method::GET, "balance/top-up", Some(&data), None)
+        .await
+        .refused(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    // A body too large: JSON 413; not JSON at all: 422.
+    let huge = app
+        .http
+        .post(format!("{}/balance/top-up", app.base))
+        .header("authorization", format!("tma {data}"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"amount\": \"{}\"}}", "9".repeat(64 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    let status = huge.status();
+    let body: Value = serde_json::from_slice(&huge.bytes().await.unwrap()).expect("JSON");
+    assert_eq!((status, body["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")), "{body}");
+    let garbage = app
+        .http
+        .post(format!("{}/shop/checkout", app.base))
+        .header("authorization", format!("tma {data}"))
+        .body("{\"lines\": [")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = serde_json::from_slice(&garbage.bytes().await.unwrap()).expect("JSON");
+    assert_eq!(body["error"], "invalid_order");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_top_up_with_telegram_payments_sends_the_chats_invoice_which_pays_as_in_the_chat() {
+    let (app, user) = with_erlan(SandboxOptions { telegram_payments: true, ..fixed() }).await;
+    let answer = app.post("balance/top-up", &user, json!({ "amount": "2000" })).await;
+    assert_eq!(answer.expect(StatusCode::OK).json(), json!({ "via": "chat" }));
+    let invoice = app
+        .bot
+        .sandbox
+        .messages(user.id)
+        .into_iter()
+        .find_map(|m| match m.content {
+            BotContent::Invoice { currency, total_amount, .. } => Some((currency, total_amount)),
+            _ => None,
+        })
+        .expect("the invoice is in the chat");
+    assert_eq!(invoice, ("KZT".to_owned(), 200_000));
+    // Paid in the chat: credited as the chat's own top-up.
+    let driver = super::support::driver(&app.bot);
+    let pay = |label: &str| label.contains("Оплатить");
+    let sent = driver.press_button(&user, cabinet::replay::drive::Place::Private, &pay, None).unwrap();
+    assert!(sent.payment, "the invoice's pay button");
+    let replies = driver.collect(&sent).await.unwrap();
+    assert!(replies.contains("Оплачено"), "{}", replies.dump());
+    let balance = app.get("balance", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(balance["balance"]["amount"], "5450.00", "{balance}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_mini_apps_writes_work_over_postgresql() {
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url), ..fixed() }).await;
+    let catalogue = app.get("shop/catalogue?category=grocery", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(catalogue["products"].as_array().unwrap().len(), 3, "{catalogue}");
+    let body = json!({ "lines": [{ "sku": "MILK-32", "qty": 3 }], "key": "pg-cart-0001" });
+    let first = app.post("shop/checkout", &user, body.clone()).await.expect(StatusCode::OK).json();
+    let again = app.post("shop/checkout", &user, body).await.expect(StatusCode::OK).json();
+    assert_eq!((first["new"].clone(), again["new"].clone()), (json!(true), json!(false)));
+    assert_eq!(first["number"], again["number"]);
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await.expect(StatusCode::OK).json();
+    let at = slots["slots"][3]["start"]["at"].as_str().unwrap().to_owned();
+    let booking = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0001" });
+    app.post("booking/appointments", &user, booking.clone()).await.expect(StatusCode::CREATED);
+    app.post("booking/appointments", &user, booking).await.expect(StatusCode::OK);
+    let taken = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0002" });
+    app.post("booking/appointments", &user, taken).await.refused(StatusCode::CONFLICT, "slot_taken");
+    assert_eq!(app.chat_has(&user, "Вы записаны", 1).await.len(), 1);
     app.stop().await;
     super::support::drop_database(admin, &name).await;
 }

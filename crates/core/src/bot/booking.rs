@@ -26,10 +26,10 @@ use teloxide::types::InputFile;
 
 use super::general::GeneralButton;
 use super::keyboards::{ButtonKind, arg, id, pressed, tag_and_arg, timestamp};
+use super::speaker::Speaker;
 use super::staff::StaffButton;
 use super::state::{Draft, State};
 use super::understanding::{classify, is_cancel, moves_on};
-use super::speaker::Speaker;
 use super::{Ctx, HandlerResult, Turn, reminders, shop};
 use crate::adapters::{Appointment, BookingRefusal, Service, Slot, StaffMember};
 use crate::domain::Locale;

@@ -284,7 +284,14 @@ pub async fn request(speaker: &Speaker, id: &CustomerId, amount: Decimal) -> Res
             let prices = vec![LabeledPrice::new(title.clone(), u32::try_from(minor).unwrap_or(u32::MAX))];
             let sent = speaker
                 .bot
-                .send_invoice(speaker.chat, title, description, format!("{PAYLOAD_PREFIX}{reference}"), currency, prices)
+                .send_invoice(
+                    speaker.chat,
+                    title,
+                    description,
+                    format!("{PAYLOAD_PREFIX}{reference}"),
+                    currency,
+                    prices,
+                )
                 .provider_token(token.clone())
                 .reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::pay(pay_label)]]))
                 .await
@@ -298,7 +305,8 @@ pub async fn request(speaker: &Speaker, id: &CustomerId, amount: Decimal) -> Res
             let url = url::Url::parse(&link)
                 .map_err(|e| crate::adapters::AdapterError::Invalid(format!("payment link: {e}")))?;
             let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::url(pay_label, url)]]);
-            let sent = speaker.say(speaker.t("top-up-link", &[("amount", Arg::from(shown))]), Some(markup)).await.map(drop);
+            let sent =
+                speaker.say(speaker.t("top-up-link", &[("amount", Arg::from(shown))]), Some(markup)).await.map(drop);
             Ok(TopUpRequest { reference, link: Some(link), sent })
         }
     }

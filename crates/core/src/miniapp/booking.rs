@@ -99,7 +99,12 @@ async fn replan(ctx: &Ctx, caller: &Caller, appointment: &Appointment, answered:
 }
 
 /// Tells the chat, with the chat's own confirmation (best effort).
-async fn tell(state: &MiniAppState, caller: &Caller, appointment: &Appointment, change: BookingChange) -> ApiResult<()> {
+async fn tell(
+    state: &MiniAppState,
+    caller: &Caller,
+    appointment: &Appointment,
+    change: BookingChange,
+) -> ApiResult<()> {
     let ctx = &state.ctx;
     let booking = ctx.adapters.booking.clone();
     let services = ctx.adapters.call(booking.services()).await?;
@@ -159,7 +164,8 @@ pub(super) async fn book(State(state): St, headers: HeaderMap, body: axum::body:
     let slot = Slot { start, staff: member };
     match ctx.adapters.call(booking.book(caller.customer(), &service, &slot, &asked.key)).await? {
         Ok(appointment) => {
-            let repeat = appointment.status != BookingStatus::Confirmed || before.iter().any(|a| a.id == appointment.id);
+            let repeat =
+                appointment.status != BookingStatus::Confirmed || before.iter().any(|a| a.id == appointment.id);
             if repeat {
                 audit(&state, caller.user_id, Some(&caller), "booking.read", Some(&appointment.id)).await?;
                 return answer(&state, &caller, StatusCode::OK, &appointment).await;

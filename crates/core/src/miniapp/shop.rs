@@ -69,7 +69,11 @@ fn product_json(ctx: &Ctx, keys: &HashSet<String>, p: &Product, locale: Locale) 
 
 /// `GET shop/catalogue[?q=TEXT][&category=CODE]`: every category, and the products that
 /// match (`q`: a case-insensitive part of the name in the customer's language, or of the SKU).
-pub(super) async fn catalogue(State(state): St, headers: HeaderMap, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+pub(super) async fn catalogue(
+    State(state): St,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     let caller = authenticate(&state, &headers).await?;
     let ctx = &state.ctx;
     shop_present(ctx)?;
@@ -212,7 +216,10 @@ pub(super) async fn checkout(State(state): St, headers: HeaderMap, body: axum::b
             let names: Vec<String> = skus
                 .iter()
                 .map(|sku| {
-                    products.iter().find(|p| &p.sku == sku).map_or_else(|| sku.clone(), |p| p.name.get(locale).to_owned())
+                    products
+                        .iter()
+                        .find(|p| &p.sku == sku)
+                        .map_or_else(|| sku.clone(), |p| p.name.get(locale).to_owned())
                 })
                 .collect();
             let message = ctx.i18n.t(locale, "miniapp-out-of-stock", &[("items", Arg::Raw(names.join(", ")))]);
@@ -220,4 +227,3 @@ pub(super) async fn checkout(State(state): St, headers: HeaderMap, body: axum::b
         }
     }
 }
-
