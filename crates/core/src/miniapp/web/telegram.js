@@ -113,6 +113,15 @@ export function openTelegramLink(url) {
   else window.open(url, '_blank', 'noopener');
 }
 
+/** Opens a Telegram invoice link (t.me/$…) in Telegram's payment sheet; `done(status)`. */
+export function openInvoice(url, done) {
+  if (inTelegram && webApp.openInvoice && /^https:\/\/t\.me\/\$/.test(url)) {
+    webApp.openInvoice(url, (status) => done(status));
+    return true;
+  }
+  return false;
+}
+
 /** Asks `message` with Telegram's native dialog; in a plain browser it is a yes. */
 export function confirmAction(message) {
   if (inTelegram && webApp.showConfirm) {
