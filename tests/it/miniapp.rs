@@ -1170,3 +1170,29 @@ fn the_pages_words_exist_in_russian_and_english_alike() {
         }
     }
 }
+
+#[test]
+fn the_pages_modules_build_elements_without_html_strings_or_eval() {
+    // Names, titles and messages come from backends: they reach the page as text nodes only.
+    let forbidden = [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute('style'",
+    ];
+    let mut modules = 0;
+    for entry in std::fs::read_dir(WEB_DIR).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "js") {
+            modules += 1;
+            let source = std::fs::read_to_string(&path).unwrap();
+            for word in forbidden {
+                assert!(!source.contains(word), "{} uses {word}", path.display());
+            }
+        }
+    }
+    assert!(modules >= 5, "{modules}");
+}
