@@ -64,8 +64,8 @@ function ready(name) {
 // --- navigation ----------------------------------------------------------------------------
 
 function available(name) {
+  if (!Object.hasOwn(SCREENS, name) || !app.me) return false;
   const screen = SCREENS[name];
-  if (!screen || !app.me) return false;
   const caps = app.me.capabilities || {};
   if (name === 'cart' || name === 'order') return true;
   return screen.capability === null || Boolean(caps[screen.capability]);
@@ -333,7 +333,7 @@ async function start() {
   setLanguage(app.me.language);
   renderChrome();
   const first = TAB_ORDER.find((name) => available(name));
-  const asked = new URLSearchParams(location.search).get('screen');
+  const asked = new URLSearchParams(location.search).get('screen') || tg.startParam();
   navigate(asked && available(asked) && SCREENS[asked].tab ? asked : first);
 }
 

@@ -23,6 +23,14 @@ export function initDataLanguage() {
   }
 }
 
+/** The link's start parameter (t.me/<bot>/<app>?startapp=orders), if any. */
+export function startParam() {
+  if (inTelegram && webApp.initDataUnsafe && typeof webApp.initDataUnsafe.start_param === 'string') {
+    return webApp.initDataUnsafe.start_param;
+  }
+  return new URLSearchParams(location.hash.replace(/^#/, '')).get('tgWebAppStartParam') || '';
+}
+
 export function ready() {
   if (!webApp) return;
   try {
