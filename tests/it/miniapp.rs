@@ -502,108 +502,6 @@ async fn the_mini_app_answers_over_postgresql() {
     super::support::drop_database(admin, &name).await;
 }
 
-/// The Mini App's public URL in the chat tests (`[miniapp] url`).
-const PAGE: &str = "https://cabinet.example.com/app/";
-
-/// The menu button the bot set for `chat` (`None`: every chat's) once it is `wanted`, or as
-/// it is after a deadline: the bot sets them in tasks of their own.
-async fn menu_button(bot: &SandboxedBot, chat: Option<i64>, wanted: &Value) -> Option<Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let button = bot.sandbox.menu_button(chat);
-        if button.as_ref() == Some(wanted) || std::time::Instant::now() > deadline {
-            return button;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-fn web_app_button(text: &str) -> Value {
-    json!({ "type": "web_app", "text": text, "web_app": { "url": PAGE } })
-}
-
-/// The Mini App buttons (label, URL) of the newest message in `chat` that has inline buttons.
-fn mini_app_buttons_of_last_menu(bot: &SandboxedBot, chat: i64) -> Vec<(String, String)> {
-    let messages = bot.sandbox.messages(chat);
-    let menu = messages.iter().rev().find(|m| !m.inline_keyboard.is_empty()).expect("a message with buttons");
-    menu.inline_keyboard
-        .iter()
-        .flatten()
-        .filter_map(|b| b.web_app_url.clone().map(|url| (b.text.clone(), url)))
-        .collect()
-}
-
-#[tokio::test]
-async fn with_its_url_set_the_chat_opens_the_mini_app_from_the_menu_button_and_the_main_menu() {
-    let mut config = Config::default();
-    config.miniapp.url = Some(PAGE.to_owned());
-    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
-    // Every chat's menu button, in the business's language, once the bot is up.
-    let ru = web_app_button("Личный кабинет");
-    assert_eq!(menu_button(&bot, None, &ru).await, Some(ru.clone()));
-
-    // Before identification nobody's menu offers it: there is no cabinet to open yet.
-    let user = erlan();
-    say(&bot, &user, "/start").await;
-    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
-    identify(&bot, &user, "+77011234567").await;
-    // Identified: the chat's own button, and the main menu's.
-    assert_eq!(menu_button(&bot, Some(user.id), &ru).await, Some(ru.clone()));
-    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
-    say(&bot, &user, "привет").await;
-    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
-
-    // In English after a language change, both of them.
-    say(&bot, &user, "/language").await;
-    super::support::press(&bot, &user, "English").await;
-    let en = web_app_button("My cabinet");
-    assert_eq!(menu_button(&bot, Some(user.id), &en).await, Some(en.clone()));
-    say(&bot, &user, "hello").await;
-    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Open my cabinet".into(), PAGE.into())]);
-
-    // Back to Russian in the Mini App's settings: the chat's button follows.
-    let init_data = signed(bot.sandbox.token(), user.id, &user.first_name, bot.now());
-    let answer = reqwest::Client::new()
-        .put(format!("{}{API_PREFIX}/settings", bot.server_url().unwrap()))
-        .header("authorization", format!("tma {init_data}"))
-        .json(&json!({ "language": "ru" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
-    assert_eq!(menu_button(&bot, Some(user.id), &ru).await, Some(ru.clone()));
-    bot.stop().await;
-}
-
-#[tokio::test]
-async fn a_refused_menu_button_is_no_matter_and_without_a_url_there_is_no_mini_app_button() {
-    // Telegram refuses every chat's button at start and the customer's when they identify
-    // (a 5xx, which teloxide reports only after 10 s): the chat does not wait for it.
-    let mut config = Config::default();
-    config.miniapp.url = Some(PAGE.to_owned());
-    let fail = |_| ("setChatMenuButton".to_owned(), 500, "Internal Server Error".to_owned(), None);
-    let options = SandboxOptions { fail_first: (0..2).map(fail).collect(), ..fixed() };
-    let bot = SandboxedBot::start_with_config(config, options).await.unwrap();
-    let user = erlan();
-    identify(&bot, &user, "+77011234567").await;
-    let refused = || bot.sandbox.calls().into_iter().filter(|(m, _)| m == "setChatMenuButton").count();
-    assert!(bot.sandbox.wait_until(std::time::Duration::from_secs(10), |_| refused() == 2).await, "{}", refused());
-    assert_eq!(bot.sandbox.menu_button(None), None);
-    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
-    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
-    let replies = say(&bot, &user, "баланс").await;
-    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
-    bot.stop().await;
-
-    // No URL: no menu button, no Mini App button.
-    let bot = SandboxedBot::start(fixed()).await.unwrap();
-    identify(&bot, &user, "+77011234567").await;
-    assert!(mini_app_buttons_of_last_menu(&bot, user.id).is_empty());
-    assert_eq!(bot.sandbox.menu_button(None), None);
-    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
-    bot.stop().await;
-}
-
 // --- writes ----------------------------------------------------------------------------------
 
 impl App {
@@ -959,6 +857,57 @@ async fn writes_refuse_strangers_bad_init_data_wrong_methods_and_bad_bodies_in_j
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_top_up_with_telegram_payments_sends_the_chats_invoice_which_pays_as_in_the_chat() {
+    let (app, user) = with_erlan(SandboxOptions { telegram_payments: true, ..fixed() }).await;
+    let answer = app.post("balance/top-up", &user, json!({ "amount": "2000" })).await;
+    assert_eq!(answer.expect(StatusCode::OK).json(), json!({ "via": "chat" }));
+    let invoice = app
+        .bot
+        .sandbox
+        .messages(user.id)
+        .into_iter()
+        .find_map(|m| match m.content {
+            BotContent::Invoice { currency, total_amount, .. } => Some((currency, total_amount)),
+            _ => None,
+        })
+        .expect("the invoice is in the chat");
+    assert_eq!(invoice, ("KZT".to_owned(), 200_000));
+    // Paid in the chat: credited as the chat's own top-up.
+    let driver = super::support::driver(&app.bot);
+    let pay = |label: &str| label.contains("Оплатить");
+    let sent = driver.press_button(&user, cabinet::replay::drive::Place::Private, &pay, None).unwrap();
+    assert!(sent.payment, "the invoice's pay button");
+    let replies = driver.collect(&sent).await.unwrap();
+    assert!(replies.contains("Оплачено"), "{}", replies.dump());
+    let balance = app.get("balance", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(balance["balance"]["amount"], "5450.00", "{balance}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_mini_apps_writes_work_over_postgresql() {
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url), ..fixed() }).await;
+    let catalogue = app.get("shop/catalogue?category=grocery", &user).await.expect(StatusCode::OK).json();
+    assert_eq!(catalogue["products"].as_array().unwrap().len(), 3, "{catalogue}");
+    let body = json!({ "lines": [{ "sku": "MILK-32", "qty": 3 }], "key": "pg-cart-0001" });
+    let first = app.post("shop/checkout", &user, body.clone()).await.expect(StatusCode::OK).json();
+    let again = app.post("shop/checkout", &user, body).await.expect(StatusCode::OK).json();
+    assert_eq!((first["new"].clone(), again["new"].clone()), (json!(true), json!(false)));
+    assert_eq!(first["number"], again["number"]);
+    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await.expect(StatusCode::OK).json();
+    let at = slots["slots"][3]["start"]["at"].as_str().unwrap().to_owned();
+    let booking = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0001" });
+    app.post("booking/appointments", &user, booking.clone()).await.expect(StatusCode::CREATED);
+    app.post("booking/appointments", &user, booking).await.expect(StatusCode::OK);
+    let taken = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0002" });
+    app.post("booking/appointments", &user, taken).await.refused(StatusCode::CONFLICT, "slot_taken");
+    assert_eq!(app.chat_has(&user, "Вы записаны", 1).await.len(), 1);
+    app.stop().await;
+    super::support::drop_database(admin, &name).await;
+}
+
 // --- the page (/app/) ------------------------------------------------------------------------
 
 const WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/core/src/miniapp/web");
@@ -1225,53 +1174,132 @@ fn the_pages_words_exist_in_russian_and_english_alike() {
     }
 }
 
-#[tokio::test]
-async fn a_top_up_with_telegram_payments_sends_the_chats_invoice_which_pays_as_in_the_chat() {
-    let (app, user) = with_erlan(SandboxOptions { telegram_payments: true, ..fixed() }).await;
-    let answer = app.post("balance/top-up", &user, json!({ "amount": "2000" })).await;
-    assert_eq!(answer.expect(StatusCode::OK).json(), json!({ "via": "chat" }));
-    let invoice = app
-        .bot
-        .sandbox
-        .messages(user.id)
-        .into_iter()
-        .find_map(|m| match m.content {
-            BotContent::Invoice { currency, total_amount, .. } => Some((currency, total_amount)),
-            _ => None,
-        })
-        .expect("the invoice is in the chat");
-    assert_eq!(invoice, ("KZT".to_owned(), 200_000));
-    // Paid in the chat: credited as the chat's own top-up.
-    let driver = super::support::driver(&app.bot);
-    let pay = |label: &str| label.contains("Оплатить");
-    let sent = driver.press_button(&user, cabinet::replay::drive::Place::Private, &pay, None).unwrap();
-    assert!(sent.payment, "the invoice's pay button");
-    let replies = driver.collect(&sent).await.unwrap();
-    assert!(replies.contains("Оплачено"), "{}", replies.dump());
-    let balance = app.get("balance", &user).await.expect(StatusCode::OK).json();
-    assert_eq!(balance["balance"]["amount"], "5450.00", "{balance}");
-    app.stop().await;
+#[test]
+fn the_pages_modules_build_elements_without_html_strings_or_eval() {
+    // Names, titles and messages come from backends: they reach the page as text nodes only.
+    let forbidden = [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute('style'",
+    ];
+    let mut modules = 0;
+    for entry in std::fs::read_dir(WEB_DIR).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "js") {
+            modules += 1;
+            let source = std::fs::read_to_string(&path).unwrap();
+            for word in forbidden {
+                assert!(!source.contains(word), "{} uses {word}", path.display());
+            }
+        }
+    }
+    assert!(modules >= 5, "{modules}");
+}
+
+// --- the Mini App in the chat --------------------------------------------------------------
+
+/// The Mini App's public URL in the chat tests (`[miniapp] url`).
+const PAGE: &str = "https://cabinet.example.com/app/";
+
+/// The menu button the bot set for `chat` (`None`: every chat's) once it is `wanted`, or as
+/// it is after a deadline: the bot sets them in tasks of their own.
+async fn menu_button(bot: &SandboxedBot, chat: Option<i64>, wanted: &Value) -> Option<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let button = bot.sandbox.menu_button(chat);
+        if button.as_ref() == Some(wanted) || std::time::Instant::now() > deadline {
+            return button;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn web_app_button(text: &str) -> Value {
+    json!({ "type": "web_app", "text": text, "web_app": { "url": PAGE } })
+}
+
+/// The Mini App buttons (label, URL) of the newest message in `chat` that has inline buttons.
+fn mini_app_buttons_of_last_menu(bot: &SandboxedBot, chat: i64) -> Vec<(String, String)> {
+    let messages = bot.sandbox.messages(chat);
+    let menu = messages.iter().rev().find(|m| !m.inline_keyboard.is_empty()).expect("a message with buttons");
+    menu.inline_keyboard
+        .iter()
+        .flatten()
+        .filter_map(|b| b.web_app_url.clone().map(|url| (b.text.clone(), url)))
+        .collect()
 }
 
 #[tokio::test]
-async fn the_mini_apps_writes_work_over_postgresql() {
-    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
-    let (app, user) = with_erlan(SandboxOptions { database_url: Some(url), ..fixed() }).await;
-    let catalogue = app.get("shop/catalogue?category=grocery", &user).await.expect(StatusCode::OK).json();
-    assert_eq!(catalogue["products"].as_array().unwrap().len(), 3, "{catalogue}");
-    let body = json!({ "lines": [{ "sku": "MILK-32", "qty": 3 }], "key": "pg-cart-0001" });
-    let first = app.post("shop/checkout", &user, body.clone()).await.expect(StatusCode::OK).json();
-    let again = app.post("shop/checkout", &user, body).await.expect(StatusCode::OK).json();
-    assert_eq!((first["new"].clone(), again["new"].clone()), (json!(true), json!(false)));
-    assert_eq!(first["number"], again["number"]);
-    let slots = app.get("booking/slots?service=haircut&staff=anna", &user).await.expect(StatusCode::OK).json();
-    let at = slots["slots"][3]["start"]["at"].as_str().unwrap().to_owned();
-    let booking = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0001" });
-    app.post("booking/appointments", &user, booking.clone()).await.expect(StatusCode::CREATED);
-    app.post("booking/appointments", &user, booking).await.expect(StatusCode::OK);
-    let taken = json!({ "service": "haircut", "staff": "anna", "start": at, "key": "pg-booking-0002" });
-    app.post("booking/appointments", &user, taken).await.refused(StatusCode::CONFLICT, "slot_taken");
-    assert_eq!(app.chat_has(&user, "Вы записаны", 1).await.len(), 1);
-    app.stop().await;
-    super::support::drop_database(admin, &name).await;
+async fn with_its_url_set_the_chat_opens_the_mini_app_from_the_menu_button_and_the_main_menu() {
+    let mut config = Config::default();
+    config.miniapp.url = Some(PAGE.to_owned());
+    let bot = SandboxedBot::start_with_config(config, fixed()).await.unwrap();
+    // Every chat's menu button, in the business's language, once the bot is up.
+    let ru = web_app_button("Личный кабинет");
+    assert_eq!(menu_button(&bot, None, &ru).await, Some(ru.clone()));
+
+    // Before identification nobody's menu offers it: there is no cabinet to open yet.
+    let user = erlan();
+    say(&bot, &user, "/start").await;
+    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
+    identify(&bot, &user, "+77011234567").await;
+    // Identified: the chat's own button, and the main menu's.
+    assert_eq!(menu_button(&bot, Some(user.id), &ru).await, Some(ru.clone()));
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
+    say(&bot, &user, "привет").await;
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
+
+    // In English after a language change, both of them.
+    say(&bot, &user, "/language").await;
+    super::support::press(&bot, &user, "English").await;
+    let en = web_app_button("My cabinet");
+    assert_eq!(menu_button(&bot, Some(user.id), &en).await, Some(en.clone()));
+    say(&bot, &user, "hello").await;
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Open my cabinet".into(), PAGE.into())]);
+
+    // Back to Russian in the Mini App's settings: the chat's button follows.
+    let init_data = signed(bot.sandbox.token(), user.id, &user.first_name, bot.now());
+    let answer = reqwest::Client::new()
+        .put(format!("{}{API_PREFIX}/settings", bot.server_url().unwrap()))
+        .header("authorization", format!("tma {init_data}"))
+        .json(&json!({ "language": "ru" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(menu_button(&bot, Some(user.id), &ru).await, Some(ru.clone()));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_menu_button_is_no_matter_and_without_a_url_there_is_no_mini_app_button() {
+    // Telegram refuses every chat's button at start and the customer's when they identify
+    // (a 5xx, which teloxide reports only after 10 s): the chat does not wait for it.
+    let mut config = Config::default();
+    config.miniapp.url = Some(PAGE.to_owned());
+    let fail = |_| ("setChatMenuButton".to_owned(), 500, "Internal Server Error".to_owned(), None);
+    let options = SandboxOptions { fail_first: (0..2).map(fail).collect(), ..fixed() };
+    let bot = SandboxedBot::start_with_config(config, options).await.unwrap();
+    let user = erlan();
+    identify(&bot, &user, "+77011234567").await;
+    let refused = || bot.sandbox.calls().into_iter().filter(|(m, _)| m == "setChatMenuButton").count();
+    assert!(bot.sandbox.wait_until(std::time::Duration::from_secs(10), |_| refused() == 2).await, "{}", refused());
+    assert_eq!(bot.sandbox.menu_button(None), None);
+    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Открыть личный кабинет".into(), PAGE.into())]);
+    let replies = say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    bot.stop().await;
+
+    // No URL: no menu button, no Mini App button.
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    identify(&bot, &user, "+77011234567").await;
+    assert!(mini_app_buttons_of_last_menu(&bot, user.id).is_empty());
+    assert_eq!(bot.sandbox.menu_button(None), None);
+    assert_eq!(bot.sandbox.menu_button(Some(user.id)), None);
+    bot.stop().await;
 }

@@ -64,8 +64,8 @@ function ready(name) {
 // --- navigation ----------------------------------------------------------------------------
 
 function available(name) {
+  if (!Object.hasOwn(SCREENS, name) || !app.me) return false;
   const screen = SCREENS[name];
-  if (!screen || !app.me) return false;
   const caps = app.me.capabilities || {};
   if (name === 'cart' || name === 'order') return true;
   return screen.capability === null || Boolean(caps[screen.capability]);
@@ -210,7 +210,7 @@ function fail(error, retry) {
     return;
   }
   const status = error instanceof ApiError ? error.status : 0;
-  if (!(error instanceof ApiError)) console.error(error);
+  if (error instanceof Error && !(error instanceof ApiError)) console.error(error);
   const canRetry = status !== 401 && retry;
   const root = h(
     'section',
@@ -333,7 +333,7 @@ async function start() {
   setLanguage(app.me.language);
   renderChrome();
   const first = TAB_ORDER.find((name) => available(name));
-  const asked = new URLSearchParams(location.search).get('screen');
+  const asked = new URLSearchParams(location.search).get('screen') || tg.startParam();
   navigate(asked && available(asked) && SCREENS[asked].tab ? asked : first);
 }
 

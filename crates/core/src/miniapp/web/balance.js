@@ -3,7 +3,7 @@
 
 import { h } from './dom.js';
 import { currentLanguage, serverMessage, t } from './i18n.js';
-import { openLink, openTelegramLink, haptic } from './telegram.js';
+import { haptic, openInvoice, openLink, openTelegramLink } from './telegram.js';
 
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -98,6 +98,7 @@ function topUpForm(ctx) {
         const link = h('a', { href: answer.url, target: '_blank', rel: 'noopener', class: 'button secondary' }, t('topup.link'));
         link.addEventListener('click', (e) => {
           e.preventDefault();
+          if (openInvoice(answer.url, (status) => haptic(status === 'paid' ? 'success' : 'warning'))) return;
           if (/^https:\/\/t\.me\//.test(answer.url)) openTelegramLink(answer.url);
           else openLink(answer.url);
         });

@@ -23,6 +23,14 @@ export function initDataLanguage() {
   }
 }
 
+/** The link's start parameter (t.me/<bot>/<app>?startapp=orders), if any. */
+export function startParam() {
+  if (inTelegram && webApp.initDataUnsafe && typeof webApp.initDataUnsafe.start_param === 'string') {
+    return webApp.initDataUnsafe.start_param;
+  }
+  return new URLSearchParams(location.hash.replace(/^#/, '')).get('tgWebAppStartParam') || '';
+}
+
 export function ready() {
   if (!webApp) return;
   try {
@@ -111,6 +119,15 @@ export function openLink(url) {
 export function openTelegramLink(url) {
   if (inTelegram && webApp.openTelegramLink && /^https:\/\/t\.me\//.test(url)) webApp.openTelegramLink(url);
   else window.open(url, '_blank', 'noopener');
+}
+
+/** Opens a Telegram invoice link (t.me/$…) in Telegram's payment sheet; `done(status)`. */
+export function openInvoice(url, done) {
+  if (inTelegram && webApp.openInvoice && /^https:\/\/t\.me\/\$/.test(url)) {
+    webApp.openInvoice(url, (status) => done(status));
+    return true;
+  }
+  return false;
 }
 
 /** Asks `message` with Telegram's native dialog; in a plain browser it is a yes. */
