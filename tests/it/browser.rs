@@ -585,7 +585,10 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
 
     // Altered init data: a polite message, no data and no raw JSON.
     let (head, hash) = page.rsplit_once("hash%3D").unwrap();
-    let flipped = if hash.starts_with('0') { format!("1{}", &hash[1..]) } else { format!("0{}", &hash[1..]) };
+    let flipped = match hash.strip_prefix('0') {
+        Some(rest) => format!("1{rest}"),
+        None => format!("0{}", &hash[1..]),
+    };
     b.navigate("about:blank").await;
     b.navigate(&themed(&format!("{head}hash%3D{flipped}"), "light")).await;
     b.wait_ready("error").await;
