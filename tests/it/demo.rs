@@ -255,4 +255,9 @@ async fn the_demo_prints_a_mini_app_url_whose_init_data_opens_the_cabinet_once_i
     stdin.write_all(b"/quit\n").unwrap();
     drop(stdin);
     assert!(child.wait().unwrap().success(), "{seen}");
+
+    // `cabinet demo --help` tells of it.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet")).args(["demo", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Mini App") && help.contains("browser") && help.contains("reload"), "{help}");
 }
