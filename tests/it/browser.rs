@@ -128,10 +128,17 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("chromedriver started no session: {body}"))
             .to_owned();
+        let browser = Browser { http, session, shots, driver };
+        // A phone's screen: headless Chromium keeps windows at least 500 px wide, so the
+        // viewport is set through chromedriver's DevTools bridge.
+        let metrics = json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": {
+            "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true,
+        } });
+        browser.must(Method::POST, "/goog/cdp/execute", Some(metrics)).await;
         // The folder is this test's own: a run's screenshots, and no older ones.
-        let _ = std::fs::remove_dir_all(&shots);
-        std::fs::create_dir_all(&shots).unwrap();
-        Some(Browser { http, session, shots, driver })
+        let _ = std::fs::remove_dir_all(&browser.shots);
+        std::fs::create_dir_all(&browser.shots).unwrap();
+        Some(browser)
     }
 
     /// A command of this session: its `value`, or WebDriver's error code and message.
