@@ -3,8 +3,9 @@
 //! time), opens the page the sandboxed bot serves as Ерлан, identified in the chat first, as
 //! a plain browser opens it (init data in `#tgWebAppData=`, no host but the local one
 //! resolves). It visits every screen in Russian and English, light and dark (`?theme=`), with
-//! a screenshot of each (`<CARGO_TARGET_TMPDIR>/miniapp-screenshots/`), books a time, checks
-//! out a cart, repeats an order and tops up, and the chat receives the confirmations.
+//! a screenshot of each (`<CARGO_TARGET_TMPDIR>/miniapp-screenshots/`), books a time and
+//! cancels it, checks out a cart, repeats an order and tops up, and the chat receives the
+//! confirmations; a stranger is sent to the chat, and altered init data gets a polite error.
 //!
 //! It finds things by the page's DOM contract only, never by layout or wording:
 //! `body[data-ready=SCREEN]` once a screen's data is rendered, `html[lang]`,
@@ -503,6 +504,22 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
         (appointment["service"]["name"].as_str().unwrap(), appointment["staff"]["name"].as_str().unwrap());
     let confirmation = chat_message(&bot, user.id, before, |t| t.contains(service) && t.contains(staff)).await;
     println!("the chat's booking confirmation: {confirmation}");
+
+    // It is among my appointments, and cancelled from there.
+    b.open("booking").await;
+    let row = format!("[data-appointment=\"{id}\"]");
+    b.wait(&row).await;
+    b.screenshot("en-light-appointments").await;
+    b.click(&b.wait(&format!("{row} [data-action=\"cancel\"]")).await).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, appointment) = api(&bot, &page, &format!("booking/appointments/{id}")).await;
+        if appointment["status"] == "cancelled" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not cancelled: {status} {appointment}");
+        tokio::time::sleep(POLL).await;
+    }
 
     // Two products into the cart, then the order.
     let before = bot.sandbox.messages(user.id).len();
