@@ -598,6 +598,24 @@ async fn the_mini_app_in_headless_chromium_every_screen_both_languages_and_theme
     let sent = chat_message(&bot, user.id, before, |t| !t.is_empty()).await;
     println!("the chat's top-up message: {sent}");
 
+    // A notification category switched in Settings is saved.
+    b.open("settings").await;
+    let toggle = b.wait("input[type=checkbox][data-category-toggle]").await;
+    let category = b.attribute(&toggle, "data-category-toggle").await.unwrap();
+    let was_on = b.execute("return arguments[0].checked;", vec![element(&toggle)]).await == true;
+    b.click(&toggle).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, settings) = api(&bot, &page, "settings").await;
+        let list = settings["notifications"].as_array().cloned().unwrap_or_default();
+        let on = list.iter().find(|n| n["category"] == category.as_str()).map(|n| n["on"].clone());
+        if on == Some(json!(!was_on)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{category} was not switched: {settings}");
+        tokio::time::sleep(POLL).await;
+    }
+
     // Somebody the chat does not know yet is sent to the chat.
     let john = bot.miniapp_url(7001, "John").unwrap();
     b.navigate("about:blank").await;
