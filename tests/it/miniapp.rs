@@ -907,3 +907,295 @@ async fn the_mini_apps_writes_work_over_postgresql() {
     app.stop().await;
     super::support::drop_database(admin, &name).await;
 }
+
+// --- the page (/app/) ------------------------------------------------------------------------
+
+const WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/core/src/miniapp/web");
+
+impl App {
+    /// The server's root ("http://127.0.0.1:port").
+    fn root(&self) -> String {
+        self.base.trim_end_matches(API_PREFIX).to_owned()
+    }
+
+    /// `GET path` (from the root) with `headers`, redirects not followed.
+    async fn fetch(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut request = client.get(format!("{}{path}", self.root()));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap().to_vec();
+        Answer { status, headers, bytes }
+    }
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The page's security headers are there and no CORS header is.
+    fn secured(&self) -> &Answer {
+        let csp = self.header("content-security-policy");
+        for part in [
+            "default-src 'self'",
+            "script-src 'self' https://telegram.org",
+            "style-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'self' https://web.telegram.org",
+            "object-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(part), "{part} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(self.header("x-content-type-options"), "nosniff");
+        assert_eq!(self.header("referrer-policy"), "no-referrer");
+        assert!(!self.headers.keys().any(|k| k.as_str().starts_with("access-control-")), "{:?}", self.headers);
+        self
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.bytes.clone()).unwrap()
+    }
+}
+
+/// The Content-Type a file is to be served with, by its extension.
+fn expected_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        other => panic!("an unexpected kind of asset: {other:?} ({path})"),
+    }
+}
+
+/// `base` ("/app/assets/") joined with a relative reference ("./api.js", "vendor/x.js").
+fn resolve(base: &str, reference: &str) -> String {
+    let mut parts: Vec<&str> = base.trim_end_matches('/').split('/').collect();
+    for segment in reference.split('/') {
+        match segment {
+            "." | "" => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+#[tokio::test]
+async fn the_page_is_html_with_the_csp_and_no_inline_script_or_style() {
+    let app = App::start(fixed()).await;
+    let page = app.fetch("/app/", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.secured();
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(page.header("cache-control"), "no-cache");
+    let html = page.text();
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    // Every <script> has a src (no inline code), there is no <style> element and no style
+    // attribute, and no inline event handler: the CSP forbids them all.
+    let scripts = regex::Regex::new(r"(?is)<script\b([^>]*)>(.*?)</script>").unwrap();
+    let mut count = 0;
+    for script in scripts.captures_iter(&html) {
+        count += 1;
+        assert!(script[1].contains("src="), "an inline script: {}", &script[0]);
+        assert!(script[2].trim().is_empty(), "code inside a script with src: {}", &script[0]);
+    }
+    assert!(count >= 2, "the page loads its scripts: {html}");
+    assert!(!regex::Regex::new(r"(?i)<style\b").unwrap().is_match(&html), "a <style> element");
+    assert!(!regex::Regex::new(r#"(?i)\sstyle\s*="#).unwrap().is_match(&html), "a style attribute");
+    assert!(!regex::Regex::new(r#"(?i)\son[a-z]+\s*="#).unwrap().is_match(&html), "an inline event handler");
+    // The only third-party script is Telegram's.
+    let urls = regex::Regex::new(r#"(?i)(?:src|href)\s*=\s*"(https?:[^"]*)""#).unwrap();
+    for url in urls.captures_iter(&html) {
+        assert_eq!(&url[1], "https://telegram.org/js/telegram-web-app.js", "a third-party URL");
+    }
+    // /app leads to /app/ (the query kept: ?theme=dark).
+    let bare = app.fetch("/app?theme=dark", &[]).await;
+    assert!(bare.status.is_redirection(), "{}", bare.status);
+    assert_eq!(bare.header("location"), "/app/?theme=dark");
+    // A cross-origin request gets no CORS header either.
+    app.fetch("/app/", &[("origin", "https://evil.example")]).await.secured();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_asset_the_page_and_its_modules_name_is_served_with_its_content_type() {
+    let app = App::start(fixed()).await;
+    let html = app.fetch("/app/", &[]).await.text();
+    let references = regex::Regex::new(r#"(?i)<(?:script|link)\b[^>]*?(?:src|href)\s*=\s*"([^"]+)""#).unwrap();
+    let imports = regex::Regex::new(
+        r#"(?m)(?:^\s*import\b[^'"]*?['"]|^\s*export\b[^'"]*?\bfrom\s*['"]|\bimport\(\s*['"])([^'"]+)['"]"#,
+    )
+    .unwrap();
+    let mut queue: Vec<String> = references
+        .captures_iter(&html)
+        .map(|c| c[1].to_owned())
+        .filter(|r| !r.starts_with("https://telegram.org/") && !r.starts_with("data:"))
+        .map(|r| resolve("/app/", &r))
+        .collect();
+    assert!(queue.iter().any(|p| p.ends_with("/app.js")), "{queue:?}");
+    let mut served = std::collections::BTreeSet::new();
+    while let Some(path) = queue.pop() {
+        if !served.insert(path.clone()) {
+            continue;
+        }
+        assert!(path.starts_with("/app/assets/"), "{path}");
+        let asset = app.fetch(&path, &[]).await;
+        assert_eq!(asset.status, StatusCode::OK, "{path}");
+        asset.secured();
+        assert_eq!(asset.header("content-type"), expected_type(&path), "{path}");
+        assert_eq!(asset.header("cache-control"), "public, max-age=3600", "{path}");
+        assert!(asset.header("etag").starts_with('"'), "{path}: {:?}", asset.headers);
+        if path.ends_with(".js") && !path.contains("/vendor/") {
+            let base = &path[..path.rfind('/').unwrap() + 1];
+            for import in imports.captures_iter(&asset.text()) {
+                assert!(import[1].starts_with("./") || import[1].starts_with("../"), "{path} imports {}", &import[1]);
+                queue.push(resolve(base, &import[1]));
+            }
+        }
+    }
+    // Every script and style sheet embedded is one the page uses (nothing dead, nothing missing).
+    for (name, _) in cabinet::miniapp::web::ASSETS {
+        if name.ends_with(".js") || name.ends_with(".css") {
+            assert!(
+                served.contains(&format!("/app/assets/{name}")),
+                "{name} is not reached from index.html: {served:?}"
+            );
+        }
+    }
+    // Every file of web/ is embedded.
+    let mut on_disk = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(WEB_DIR)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                on_disk.push(path.strip_prefix(WEB_DIR).unwrap().to_str().unwrap().to_owned());
+            }
+        }
+    }
+    for file in on_disk.iter().filter(|f| f.as_str() != "index.html") {
+        assert!(cabinet::miniapp::web::ASSETS.iter().any(|(name, _)| name == file), "{file} is not embedded");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn assets_carry_an_etag_answer_304_when_unchanged_and_unknown_ones_are_404() {
+    let app = App::start(fixed()).await;
+    for (path, cache) in [("/app/assets/app.js", "public, max-age=3600"), ("/app/", "no-cache")] {
+        let first = app.fetch(path, &[]).await;
+        assert_eq!(first.status, StatusCode::OK, "{path}");
+        let etag = first.header("etag").to_owned();
+        assert!(etag.len() > 2, "{path}: {etag}");
+        let again = app.fetch(path, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+        assert!(again.bytes.is_empty());
+        assert_eq!((again.header("etag"), again.header("cache-control")), (etag.as_str(), cache));
+        again.secured();
+        let listed = app.fetch(path, &[("if-none-match", &format!("\"0000\", W/{etag}"))]).await;
+        assert_eq!(listed.status, StatusCode::NOT_MODIFIED, "{path}: a list naming it");
+        let other = app.fetch(path, &[("if-none-match", "\"0123456789abcdef\"")]).await;
+        assert_eq!(other.status, StatusCode::OK, "{path}");
+        assert_eq!(other.bytes, first.bytes);
+    }
+    // Each file has its own tag.
+    let (a, b) = (app.fetch("/app/assets/app.js", &[]).await, app.fetch("/app/assets/api.js", &[]).await);
+    assert_ne!(a.header("etag"), b.header("etag"));
+    for path in [
+        "/app/assets/nope.js",
+        "/app/assets/",
+        "/app/assets/..%2Fweb.rs",
+        "/app/assets/%2e%2e/mod.rs",
+        "/app/assets/APP.JS",
+    ] {
+        let missing = app.fetch(path, &[]).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!missing.text().contains("fn "), "{path}");
+    }
+    let missing = app.fetch("/app/assets/nope.js", &[("origin", "https://evil.example")]).await;
+    missing.secured();
+    app.stop().await;
+}
+
+#[test]
+fn every_vendored_library_has_its_licence_next_to_it() {
+    let vendor = std::path::Path::new(WEB_DIR).join("vendor");
+    let mut libraries = 0;
+    for entry in std::fs::read_dir(&vendor).unwrap() {
+        let dir = entry.unwrap().path();
+        assert!(dir.is_dir(), "vendor/ holds one directory per library: {}", dir.display());
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let licence =
+            names.iter().find(|n| n.to_uppercase().starts_with("LICENSE") || n.to_uppercase().starts_with("LICENCE"));
+        let licence = licence.unwrap_or_else(|| panic!("no licence file in {}: {names:?}", dir.display()));
+        let text = std::fs::read_to_string(dir.join(licence)).unwrap();
+        assert!(text.contains("Permission is hereby granted") || text.len() > 200, "{licence} is a licence");
+        assert!(names.iter().any(|n| n.ends_with(".js")), "{}: {names:?}", dir.display());
+        libraries += 1;
+    }
+    assert!(libraries >= 1, "the chart library is vendored");
+}
+
+#[test]
+fn the_pages_words_exist_in_russian_and_english_alike() {
+    let source = std::fs::read_to_string(format!("{WEB_DIR}/i18n.js")).unwrap();
+    let (ru, en) = source.split_once("\nconst en = {").expect("the English dictionary");
+    let en = en.split_once("\n};").unwrap().0;
+    let ru = ru.split_once("\nconst ru = {").unwrap().1.split_once("\n};").unwrap().0;
+    let key = regex::Regex::new(r"(?m)^\s*'([a-z_]+\.[a-z_]+)':").unwrap();
+    let keys = |dict: &str| -> std::collections::BTreeSet<String> {
+        key.captures_iter(dict).map(|c| c[1].to_owned()).collect()
+    };
+    let (ru, en) = (keys(ru), keys(en));
+    assert!(ru.len() > 50, "{ru:?}");
+    assert_eq!(ru.difference(&en).collect::<Vec<_>>(), Vec::<&String>::new(), "missing in English");
+    assert_eq!(en.difference(&ru).collect::<Vec<_>>(), Vec::<&String>::new(), "missing in Russian");
+    // Every key the screens use is in the dictionary.
+    let used = regex::Regex::new(r"\bt\('([a-z_]+\.[a-z_]+)'").unwrap();
+    for entry in std::fs::read_dir(WEB_DIR).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "js") {
+            for found in used.captures_iter(&std::fs::read_to_string(&path).unwrap()) {
+                assert!(ru.contains(&found[1]), "{} uses {} which is not in i18n.js", path.display(), &found[1]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_pages_modules_build_elements_without_html_strings_or_eval() {
+    // Names, titles and messages come from backends: they reach the page as text nodes only.
+    let forbidden = [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute('style'",
+    ];
+    let mut modules = 0;
+    for entry in std::fs::read_dir(WEB_DIR).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "js") {
+            modules += 1;
+            let source = std::fs::read_to_string(&path).unwrap();
+            for word in forbidden {
+                assert!(!source.contains(word), "{} uses {word}", path.display());
+            }
+        }
+    }
+    assert!(modules >= 5, "{modules}");
+}

@@ -45,6 +45,7 @@ mod booking;
 pub mod init_data;
 mod shop;
 mod topup;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -195,6 +196,7 @@ pub fn router(state: MiniAppState) -> axum::Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(guard_headers))
         .with_state(Arc::new(state))
+        .merge(web::router())
 }
 
 /// Refuses preflights (no CORS for anybody) and sets the security headers on every answer.
