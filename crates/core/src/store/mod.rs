@@ -6,6 +6,7 @@
 mod buttons;
 mod jobs;
 mod leases;
+mod pool;
 mod reminders;
 mod row;
 mod selfservice;
@@ -17,12 +18,13 @@ use std::sync::Once;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, Executor};
 
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
 pub use buttons::StoredButton;
 pub use jobs::{Job, NewJob};
+pub use pool::{Conn, Cost, Pool, Tx, tally};
 pub use reminders::SentReminder;
 pub(crate) use row::Cols;
 pub use selfservice::{OtpRecord, TopUpPayment};
@@ -251,7 +253,7 @@ async fn configure_sqlite(conn: &mut AnyConnection, wal: bool) -> Result<(), sql
 /// The database and its repositories. Cheap to clone (a pool).
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Pool,
     engine: Engine,
 }
 
@@ -274,7 +276,7 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, false)))
                     .connect("sqlite::memory:")
                     .await?;
-                Ok(Store { pool, engine: Engine::Sqlite })
+                Ok(Store { pool: Pool::new(pool), engine: Engine::Sqlite })
             }
             Target::SqliteFile(file_url) => {
                 let pool = AnyPoolOptions::new()
@@ -282,11 +284,11 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, true)))
                     .connect(&file_url)
                     .await?;
-                Ok(Store { pool, engine: Engine::Sqlite })
+                Ok(Store { pool: Pool::new(pool), engine: Engine::Sqlite })
             }
             Target::Postgres(url) => {
                 let pool = AnyPoolOptions::new().max_connections(16).connect(&url).await?;
-                Ok(Store { pool, engine: Engine::Postgres })
+                Ok(Store { pool: Pool::new(pool), engine: Engine::Postgres })
             }
         }
     }
@@ -299,16 +301,16 @@ impl Store {
             Engine::Postgres => (LEGACY_POSTGRES, POSTGRES_MIGRATIONS),
         };
         if self.has_legacy_history().await {
-            migrator_of(legacy).run(&self.pool).await?;
+            migrator_of(legacy).run(self.pool.any()).await?;
         }
-        migrator_of(own).run(&self.pool).await?;
+        migrator_of(own).run(self.pool.any()).await?;
         Ok(())
     }
 
     /// Applies a set of migrations of its own (the built-in backend's), recorded in the same
     /// history; its versions must not be cabinet's.
     pub async fn migrate_set(&self, set: Migrations) -> StoreResult<()> {
-        migrator_of(set).run(&self.pool).await?;
+        migrator_of(set).run(self.pool.any()).await?;
         Ok(())
     }
 
@@ -327,8 +329,15 @@ impl Store {
         self.engine
     }
 
-    pub fn pool(&self) -> &sqlx::AnyPool {
+    /// The pool, counting what is sent through it.
+    pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// What this store has sent to the database since it was opened (statements and
+    /// transactions; see [`tally`] for one task's share).
+    pub fn cost(&self) -> Cost {
+        self.pool.cost()
     }
 
     /// Closes every connection of the pool (an in-memory database is gone afterwards).
@@ -815,7 +824,7 @@ mod tests {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         // Before 0007 (one account per customer), so that two accounts of C1 can be bound.
         let before: Vec<_> = LEGACY_SQLITE.iter().copied().filter(|m| m.0 < 7).collect();
-        migrator_of(&before).run(&store.pool).await.unwrap();
+        migrator_of(&before).run(store.pool.any()).await.unwrap();
         for sql in [
             // Two accounts of C1 with tries, one of C2 locked, one unbound (forgotten) account.
             "INSERT INTO bindings VALUES (5001, 5001, 'C1', '+77011234567', 'Ерлан', '2025-01-02T00:00:00.000000000Z')",
