@@ -576,6 +576,24 @@ fn case_from_row(row: &sqlx::any::AnyRow) -> StoreResult<SupportCase> {
     })
 }
 
+/// A row of the requests' log ([`Store::log_request`]).
+pub(super) async fn insert_request(
+    conn: &mut sqlx::AnyConnection,
+    at: DateTime<Utc>,
+    telegram_user_id: i64,
+    intent: &str,
+    escalated: bool,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO support_requests (at, telegram_user_id, intent, escalated) VALUES ($1, $2, $3, $4)")
+        .bind(time_to_db(at))
+        .bind(telegram_user_id)
+        .bind(intent.to_owned())
+        .bind(i64::from(escalated))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,22 +621,4 @@ mod tests {
         assert_eq!(median(vec![s(10), s(1), s(4), s(100)]), Some(s(7)));
         assert_eq!(median(vec![s(1), s(2)]), Some(chrono::Duration::milliseconds(1500)));
     }
-}
-
-/// A row of the requests' log ([`Store::log_request`]).
-pub(super) async fn insert_request(
-    conn: &mut sqlx::AnyConnection,
-    at: DateTime<Utc>,
-    telegram_user_id: i64,
-    intent: &str,
-    escalated: bool,
-) -> StoreResult<()> {
-    sqlx::query("INSERT INTO support_requests (at, telegram_user_id, intent, escalated) VALUES ($1, $2, $3, $4)")
-        .bind(time_to_db(at))
-        .bind(telegram_user_id)
-        .bind(intent.to_owned())
-        .bind(i64::from(escalated))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
