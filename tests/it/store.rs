@@ -2856,7 +2856,7 @@ async fn concurrent_claimers_never_get_the_same_job(store: Store) {
         store.schedule_job(&new_job(&format!("race:{i:02}"), t)).await.unwrap();
     }
     // A second pool on the same database where there can be one: another replica.
-    let url = store.pool().connect_options().database_url.to_string();
+    let url = store.pool().any().connect_options().database_url.to_string();
     let other = if url.contains("memory") { store.clone() } else { Store::connect(&url).await.unwrap() };
     let mut tasks = Vec::new();
     for n in 0..8 {
@@ -3004,7 +3004,7 @@ async fn case(store: &Store, case_id: i64) -> SupportCase {
 /// Another pool on the same database where there can be one (another replica), else the
 /// same store.
 async fn other_pool(store: &Store) -> (Store, bool) {
-    let url = store.pool().connect_options().database_url.to_string();
+    let url = store.pool().any().connect_options().database_url.to_string();
     if url.contains("memory") { (store.clone(), false) } else { (Store::connect(&url).await.unwrap(), true) }
 }
 
@@ -3758,7 +3758,7 @@ async fn apply_legacy(store: &Store, upto: i64) {
     assert!(!migrations.is_empty());
     let legacy =
         sqlx::migrate::Migrator { migrations: std::borrow::Cow::Owned(migrations), ..sqlx::migrate::Migrator::DEFAULT };
-    legacy.run(store.pool()).await.unwrap();
+    legacy.run(store.pool().any()).await.unwrap();
 }
 
 /// Every table's columns and every index, as text lines to compare.
@@ -3879,4 +3879,87 @@ async fn an_order_status_event_updates_the_customers_own_order_only(store: Store
     // Another customer's order: untouched.
     assert!(!builtin.apply_order_status(&id("C1"), "78300", &OrderStatus::Cancelled, &delivery).await.unwrap());
     assert_eq!(builtin.order(&id("C2"), "78300").await.unwrap().unwrap().status, OrderStatus::Assembling);
+}
+
+// --- what one update costs the database ----------------------------------------------------
+
+/// The statements and transactions one «баланс» of a bound customer costs, through the real
+/// bot (the second one: the first after binding may fill caches). Counted by the store's
+/// pool for the update's own task (`cabinet::store::tally`), so the background loops do
+/// not blur it.
+async fn one_balance_costs(database_url: Option<String>) -> cabinet::store::Cost {
+    use cabinet::replay::harness::{SandboxOptions, SandboxedBot};
+    let bot = SandboxedBot::start(SandboxOptions { database_url, ..super::support::fixed() }).await.unwrap();
+    let user = super::support::erlan();
+    super::support::identify(&bot, &user, "+77011234567").await;
+    super::support::say(&bot, &user, "баланс").await;
+    let replies = super::support::say(&bot, &user, "баланс").await;
+    assert!(replies.contains("Ваш баланс"), "{}", replies.dump());
+    let cost = bot.store.pool().last_update().expect("the update was tallied");
+    // The audit holds both reads, in order, and the chat log both turns.
+    let reads = bot.store.audit_entries(user.id).await.unwrap();
+    assert_eq!(reads.iter().filter(|e| e.action == "balance.read").count(), 2);
+    bot.stop().await;
+    cost
+}
+
+/// At most this many statements and transactions per «баланс» (docs/performance.md,
+/// "Statements per update"): a change that adds a round trip to the hot path fails here.
+const BALANCE_STATEMENTS: u64 = 9;
+const BALANCE_TRANSACTIONS: u64 = 1;
+
+fn check_balance_cost(engine: &str, cost: cabinet::store::Cost) {
+    println!("one «баланс» on {engine}: {} statements, {} transactions", cost.statements, cost.transactions);
+    assert!(cost.statements <= BALANCE_STATEMENTS, "{engine}: {cost:?}");
+    assert!(cost.transactions <= BALANCE_TRANSACTIONS, "{engine}: {cost:?}");
+}
+
+#[tokio::test]
+async fn one_balance_costs_few_statements_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cabinet.db").display());
+    check_balance_cost("SQLite", one_balance_costs(Some(url)).await);
+}
+
+#[tokio::test]
+async fn one_balance_costs_few_statements_on_postgresql() {
+    let Some((admin, name, url)) = super::support::postgres_database().await else { return };
+    check_balance_cost("PostgreSQL", one_balance_costs(Some(url)).await);
+    super::support::drop_database(admin, &name).await;
+}
+
+/// The binding and consent a turn reads are kept in memory for a moment
+/// (`Store::known_user`): a /logout, a /forget and another account proving the same phone
+/// are seen by the very next message, however soon it comes.
+#[tokio::test]
+async fn a_binding_kept_in_memory_goes_with_logout_forget_and_rebinding() {
+    use cabinet::replay::harness::SandboxedBot;
+    use cabinet::sandbox::SandboxUser;
+
+    use super::support::{fixed, identify, say, share_own_contact};
+    let bot = SandboxedBot::start(fixed()).await.unwrap();
+    let first = super::support::erlan();
+    let second = SandboxUser::new(5009, "Ерлан", Some("ru"));
+    let shows_balance = |replies: &cabinet::replay::drive::Replies| replies.contains("Ваш баланс");
+
+    identify(&bot, &first, "+77011234567").await;
+    assert!(shows_balance(&say(&bot, &first, "баланс").await));
+    // Another account proves the phone: the first sees nothing on its next message.
+    identify(&bot, &second, "+77011234567").await;
+    let replies = say(&bot, &first, "баланс").await;
+    assert!(!shows_balance(&replies), "{}", replies.dump());
+    assert!(shows_balance(&say(&bot, &second, "баланс").await));
+    // /logout: the next message asks for the contact.
+    say(&bot, &second, "/logout").await;
+    let replies = say(&bot, &second, "баланс").await;
+    assert!(!shows_balance(&replies), "{}", replies.dump());
+    // Bound again, then /forget: the terms are asked again.
+    share_own_contact(&bot, &second, "+77011234567").await;
+    assert!(shows_balance(&say(&bot, &second, "баланс").await));
+    say(&bot, &second, "/forget").await;
+    let replies = say(&bot, &second, "баланс").await;
+    assert!(!shows_balance(&replies), "{}", replies.dump());
+    let asks_consent = replies.chat.iter().any(|r| r.button_labels().contains(&"Согласен"));
+    assert!(asks_consent, "{}", replies.dump());
+    bot.stop().await;
 }

@@ -143,7 +143,7 @@ impl Builtin {
         }
     }
 
-    fn pool(&self) -> &sqlx::AnyPool {
+    fn pool(&self) -> &crate::store::Pool {
         self.store.pool()
     }
 

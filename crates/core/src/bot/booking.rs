@@ -680,7 +680,7 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
             }
             reminders::after_change(&turn.ctx, &id, &appointment).await;
             let change = if moving.is_some() { BookingChange::Moved } else { BookingChange::Booked };
-            announce(&Speaker::of(turn), &appointment, change, &services, &staff).await
+            announce(&turn.speaker().await?, &appointment, change, &services, &staff).await
         }
         Err(BookingRefusal::SlotTaken) => {
             turn.audit("booking.slot_taken", None).await?;
@@ -979,7 +979,7 @@ pub(super) async fn cancel_confirmed(turn: &Turn, booking_id: &str) -> HandlerRe
             turn.ctx.store.answer_reminders(&cancelled.id, "cancelled", turn.ctx.clock.now()).await?;
             reminders::after_change(&turn.ctx, &id, &cancelled).await;
             let (services, staff) = catalogue(turn).await?;
-            announce(&Speaker::of(turn), &cancelled, BookingChange::Cancelled, &services, &staff).await?;
+            announce(&turn.speaker().await?, &cancelled, BookingChange::Cancelled, &services, &staff).await?;
         }
         Err(refusal) => {
             turn.say(turn.t(refusal_key(refusal), &[])).await?;

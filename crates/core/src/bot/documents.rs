@@ -156,6 +156,8 @@ async fn send(turn: &Turn, doc: &DocumentInfo) -> HandlerResult {
         return turn.say(turn.t("document-not-found", &[])).await.map(drop);
     };
     let caption = crate::i18n::escape_html(doc.title.get(turn.locale));
+    // The history keeps its order: the turn's records before the document's line.
+    turn.flush().await?;
     deliver(&turn.ctx, &turn.bot, turn.chat, &id, prepared, turn.locale, &caption, None).await?;
     if turn.has_consent {
         // The history records that a document went out, not its bytes.

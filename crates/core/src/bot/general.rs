@@ -21,9 +21,7 @@ use crate::nlu::{Entities, Intent};
 
 /// The incoming text, kept in the chat history once the terms are accepted.
 pub(super) async fn log_incoming(turn: Turn, text: String) -> HandlerResult {
-    if turn.has_consent {
-        turn.ctx.store.log_message(turn.chat.0, "in", &text, turn.ctx.clock.now()).await?;
-    }
+    turn.log_incoming(&text);
     Ok(())
 }
 

@@ -23,7 +23,6 @@ use super::state::State;
 use super::{HandlerResult, Turn};
 use crate::adapters::NewLead;
 use crate::domain::Phone;
-use crate::error::BotError;
 use crate::i18n::Arg;
 use crate::store::{Binding, Lead};
 
@@ -162,6 +161,8 @@ pub(super) async fn logout(turn: &Turn) -> HandlerResult {
 /// to delete.
 pub(super) async fn forget(turn: &Turn) -> HandlerResult {
     let store = &turn.ctx.store;
+    // The «/forget» itself goes with the rest of the history.
+    turn.flush().await?;
     let case = staff::case_of_this_chat(turn).await?;
     store.forget(turn.user_id, turn.chat.0, turn.ctx.clock.now()).await?;
     crate::notify::forget_account(store, turn.user_id).await?;
@@ -169,7 +170,7 @@ pub(super) async fn forget(turn: &Turn) -> HandlerResult {
     if let Some(case) = case {
         staff::customer_left(&turn.ctx, &turn.bot, &case, "support-left-forget").await?;
     }
-    turn.dialogue.exit().await.map_err(BotError::State)?;
+    turn.exit_dialogue().await?;
     // Sent without logging: the history was just deleted.
     turn.bot
         .send_message(turn.chat, turn.t("forget-done", &[]))

@@ -240,7 +240,7 @@ pub(super) async fn pay(turn: &Turn, amount: Decimal) -> HandlerResult {
         return turn.say(turn.t("top-up-not-positive", &[])).await.map(drop);
     }
     turn.set_state(State::ready()).await?;
-    let requested = request(&Speaker::of(turn), &id, amount).await?;
+    let requested = request(&turn.speaker().await?, &id, amount).await?;
     turn.audit("top_up.request", Some(&requested.reference)).await?;
     requested.sent?;
     Ok(())

@@ -210,7 +210,7 @@ pub(super) async fn confirm(turn: &Turn, key: &str) -> HandlerResult {
             if created.new {
                 turn.set_state(State::ready()).await?;
                 turn.audit("order.create", Some(&created.number)).await?;
-                announce(&Speaker::of(turn), &created).await?;
+                announce(&turn.speaker().await?, &created).await?;
             } else {
                 turn.say(turn.t("repeat-already-placed", &[("number", Arg::from(created.number.as_str()))])).await?;
             }

@@ -96,22 +96,32 @@ where
 }
 
 /// A handler that lets the rest of the tree run, then counts the update by its kind and
-/// records how long it took (`cabinet_updates_total`, `cabinet_update_seconds`).
+/// records how long it took (`cabinet_updates_total`, `cabinet_update_seconds`) and what it
+/// cost the database ([`crate::store::tally`]; the last update's is kept in the store's pool).
+#[track_caller]
 pub(super) fn measured() -> UpdateHandler<BotError> {
+    let here = std::panic::Location::caller();
     dptree::from_fn_with_description(
         DpHandlerDescription::entry(),
         move |deps: DependencyMap, cont| async move {
             let update: Arc<Update> = deps.get();
+            let ctx: Arc<Arc<super::Ctx>> = deps.get();
             let started = std::time::Instant::now();
-            let result = cont(deps).await;
+            let (result, cost) = crate::store::tally(cont(deps)).await;
             crate::server::metrics::record_update(
                 crate::server::metrics::update_kind(&update),
                 started.elapsed().as_secs_f64(),
             );
+            tracing::trace!(
+                statements = cost.statements,
+                transactions = cost.transactions,
+                "the update's database cost"
+            );
+            ctx.store.pool().record_update(cost);
             result
         },
         HandlerSignature::Other {
-            obligations: BTreeMap::new(),
+            obligations: BTreeMap::from([(Type::of::<Arc<super::Ctx>>(), here)]),
             guaranteed_outcomes: BTreeSet::new(),
             conditional_outcomes: BTreeSet::new(),
             continues: true,

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use dptree::di::DependencyMap;
 use dptree::{HandlerDescription, HandlerSignature, Type};
@@ -21,7 +21,7 @@ use crate::adapters::AdapterError;
 use crate::domain::Locale;
 use crate::error::BotError;
 use crate::i18n::Arg;
-use crate::store::{AuditEntry, Binding, TelegramUser};
+use crate::store::{AuditEntry, Binding, KnownUser, TelegramUser, TurnWrite};
 
 /// One update being handled: who, where, in which language, and how to answer.
 #[derive(Clone)]
@@ -38,6 +38,13 @@ pub struct Turn {
     pub dialogue: BotDialogue,
     /// The bot's @username (for t.me links).
     pub bot_username: String,
+    /// The dialogue state, read once when the update entered (by teloxide's dialogue
+    /// middleware) and kept up to date by [`Turn::set_state`]: one read per turn.
+    pub(super) state: Arc<Mutex<State>>,
+    /// The turn's records not written yet (the incoming message, the request, audit
+    /// entries): written together, in one transaction, before the next reply goes out, before
+    /// anything reads them, and at the latest when the turn ends ([`Turn::flush`]).
+    pub(super) pending: Arc<Mutex<Vec<TurnWrite>>>,
 }
 
 impl Turn {
@@ -56,15 +63,24 @@ impl Turn {
             Type::of::<BotDialogue>(),
             Type::of::<User>(),
             Type::of::<Message>(),
+            Type::of::<State>(),
         ];
         dptree::from_fn_with_description(
             DpHandlerDescription::entry(),
             |deps: DependencyMap, cont| async move {
                 let (ctx, bot, me) = (deps.get::<Arc<Ctx>>(), deps.get::<Bot>(), deps.get::<Me>());
                 let (dialogue, from, msg) = (deps.get::<BotDialogue>(), deps.get::<User>(), deps.get::<Message>());
-                let begun =
-                    Turn::begin((*ctx).clone(), (*bot).clone(), &from, msg.chat.id, (*dialogue).clone(), me.username())
-                        .await;
+                let state = (*deps.get::<State>()).clone();
+                let begun = Turn::begin(
+                    (*ctx).clone(),
+                    (*bot).clone(),
+                    &from,
+                    msg.chat.id,
+                    (*dialogue).clone(),
+                    state,
+                    me.username(),
+                )
+                .await;
                 let turn = match begun {
                     Ok(turn) => turn,
                     Err(e) => return ControlFlow::Break(Err(e)),
@@ -91,20 +107,33 @@ impl Turn {
         from: &User,
         chat: ChatId,
         dialogue: BotDialogue,
+        state: State,
         bot_username: &str,
     ) -> Result<Turn, BotError> {
         let user_id = from.id.0 as i64;
         // A reply is (about to be) sent: it counts against the rate first, the outbox sends
         // what is left.
         ctx.budget.reply(ctx.clock.now());
-        let user = ctx.store.touch_user(user_id, chat.0).await?;
-        // Writing to the bot: reachable again, in the language Telegram says.
-        crate::notify::seen(&ctx.store, user_id, from.language_code.as_deref(), ctx.clock.now()).await?;
-        let locale = user
-            .locale
-            .unwrap_or_else(|| Locale::from_telegram(from.language_code.as_deref(), ctx.settings.default_locale));
-        let has_consent = ctx.store.consent(user_id).await?.is_some();
-        let binding = ctx.store.binding(user_id).await?;
+        let telegram_locale = from.language_code.as_deref();
+        // Written to a moment ago, from the same chat in the same language: nothing to
+        // upsert, nothing to read again (the store forgets a user whose records change).
+        let known = match ctx.store.known_user(user_id, chat.0, telegram_locale) {
+            Some(known) => known,
+            None => {
+                let generation = ctx.store.known_generation();
+                let user = ctx.store.touch_user(user_id, chat.0).await?;
+                // Writing to the bot: reachable again, in the language Telegram says.
+                crate::notify::seen(&ctx.store, user_id, telegram_locale, ctx.clock.now()).await?;
+                let has_consent = ctx.store.consent(user_id).await?.is_some();
+                let binding = ctx.store.binding(user_id).await?;
+                let known =
+                    KnownUser { user, telegram_locale: telegram_locale.map(str::to_owned), has_consent, binding };
+                ctx.store.remember_user(generation, known.clone());
+                known
+            }
+        };
+        let KnownUser { user, has_consent, binding, .. } = known;
+        let locale = user.locale.unwrap_or_else(|| Locale::from_telegram(telegram_locale, ctx.settings.default_locale));
         Ok(Turn {
             ctx,
             bot,
@@ -117,6 +146,8 @@ impl Turn {
             binding,
             dialogue,
             bot_username: bot_username.to_owned(),
+            state: Arc::new(Mutex::new(state)),
+            pending: Arc::default(),
         })
     }
 
@@ -127,6 +158,15 @@ impl Turn {
 
     /// Ends the turn: an error the customer should know about gets a polite answer.
     async fn finish(&self, result: HandlerResult) -> HandlerResult {
+        // What the handler left to write is written whatever the outcome, as it was written
+        // as it went before.
+        if let Err(e) = self.flush().await {
+            tracing::error!(chat = self.chat.0, error = %e, "writing the turn's records failed");
+            if result.is_ok() {
+                let _ = self.say(self.t("error-internal", &[])).await;
+                return Err(e);
+            }
+        }
         match result {
             Ok(()) => Ok(()),
             Err(BotError::Adapter(e)) => {
@@ -170,6 +210,7 @@ impl Turn {
     }
 
     async fn send(&self, text: String, markup: Option<ReplyMarkup>) -> Result<Message, BotError> {
+        self.flush().await?;
         let mut request = self.bot.send_message(self.chat, &text).parse_mode(ParseMode::Html);
         if let Some(markup) = markup {
             let markup = match markup {
@@ -192,6 +233,7 @@ impl Turn {
         text: String,
         markup: teloxide::types::InlineKeyboardMarkup,
     ) -> Result<(), BotError> {
+        self.flush().await?;
         let markup = self.seal(markup).await?;
         match self
             .bot
@@ -217,16 +259,65 @@ impl Turn {
             subject: subject.map(str::to_owned),
             channel: "telegram".into(),
         };
-        self.ctx.store.audit(&entry).await?;
+        self.defer(TurnWrite::Audit(entry));
+        // Written before the reply it is about can go out, and before the alerts count it.
+        self.flush().await?;
         staff::alert_if_needed(self, action, subject).await
     }
 
-    pub async fn set_state(&self, state: State) -> Result<(), BotError> {
-        self.dialogue.update(state).await.map_err(BotError::State)
+    /// Keeps `write` to be written with the turn's other records ([`Turn::flush`]).
+    fn defer(&self, write: TurnWrite) {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(write);
     }
 
+    /// The incoming text, kept in the chat history once the terms are accepted (written with
+    /// the turn's next records).
+    pub fn log_incoming(&self, text: &str) {
+        if self.has_consent {
+            let at = self.ctx.clock.now();
+            self.defer(TurnWrite::Message { chat_id: self.chat.0, direction: "in", text: text.to_owned(), at });
+        }
+    }
+
+    /// Records the request the bot handled (written with the turn's next records).
+    pub fn log_request(&self, intent: &str, escalated: bool) {
+        let at = self.ctx.clock.now();
+        self.defer(TurnWrite::Request { at, telegram_user_id: self.user_id, intent: intent.to_owned(), escalated });
+    }
+
+    /// This chat as a [`super::speaker::Speaker`] (which logs what it sends itself): the
+    /// turn's records are written first, so the history keeps its order.
+    pub(crate) async fn speaker(&self) -> Result<super::speaker::Speaker, BotError> {
+        self.flush().await?;
+        Ok(super::speaker::Speaker::of(self))
+    }
+
+    /// Writes the turn's records kept so far, in the order they were made, in one
+    /// transaction.
+    pub async fn flush(&self) -> Result<(), BotError> {
+        let writes = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if writes.is_empty() {
+            return Ok(());
+        }
+        Ok(self.ctx.store.write_all(&writes).await?)
+    }
+
+    pub async fn set_state(&self, state: State) -> Result<(), BotError> {
+        self.dialogue.update(state.clone()).await.map_err(BotError::State)?;
+        *self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = state;
+        Ok(())
+    }
+
+    /// Forgets the dialogue state (back to the start).
+    pub async fn exit_dialogue(&self) -> Result<(), BotError> {
+        self.dialogue.exit().await.map_err(BotError::State)?;
+        *self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = State::default();
+        Ok(())
+    }
+
+    /// The dialogue state as the turn left it (read from the store once, when it began).
     pub async fn state(&self) -> Result<State, BotError> {
-        self.dialogue.get_or_default().await.map_err(BotError::State)
+        Ok(self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
     }
 
     /// Awaits an adapter call, its error as a [`BotError`]. The timeout, retries and breaker

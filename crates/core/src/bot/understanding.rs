@@ -173,7 +173,7 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         return general::absent(turn).await;
     }
     if intent != Intent::Operator {
-        turn.ctx.store.log_request(turn.ctx.clock.now(), turn.user_id, intent.as_str(), false).await?;
+        turn.log_request(intent.as_str(), false);
     }
     match intent {
         Intent::Balance => account::balance(turn).await,

@@ -365,7 +365,7 @@ pub async fn recipient(store: &Store, user: i64) -> StoreResult<Recipient> {
 }
 
 pub(super) async fn mark_unreachable(store: &Store, user: i64, now: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO notification_recipients (telegram_user_id, telegram_locale, unreachable_since, updated_at) \
          VALUES ($1, NULL, $2, $2) ON CONFLICT (telegram_user_id) DO UPDATE SET \
          unreachable_since = excluded.unreachable_since, updated_at = excluded.updated_at",
@@ -373,7 +373,10 @@ pub(super) async fn mark_unreachable(store: &Store, user: i64, now: DateTime<Utc
     .bind(user)
     .bind(time_to_db(now))
     .execute(store.pool())
-    .await?;
+    .await;
+    // Their next message clears it ([`seen`]): it must not be skipped as already seen.
+    store.forget_known(user);
+    done?;
     Ok(())
 }
 
@@ -420,10 +423,12 @@ pub async fn preferences(store: &Store, user: i64) -> StoreResult<Preferences> {
 /// `/forget`.
 pub async fn forget_account(store: &Store, user: i64) -> StoreResult<()> {
     for table in ["notification_prefs", "notification_recipients"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE telegram_user_id = $1"))
+        let done = sqlx::query(&format!("DELETE FROM {table} WHERE telegram_user_id = $1"))
             .bind(user)
             .execute(store.pool())
-            .await?;
+            .await;
+        store.forget_known(user);
+        done?;
     }
     Ok(())
 }

@@ -5,7 +5,9 @@
 
 mod buttons;
 mod jobs;
+mod known;
 mod leases;
+mod pool;
 mod reminders;
 mod row;
 mod selfservice;
@@ -17,12 +19,14 @@ use std::sync::Once;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, Executor};
 
 use crate::adapters::CustomerId;
 use crate::domain::{Locale, Phone};
 pub use buttons::StoredButton;
 pub use jobs::{Job, NewJob};
+pub use known::{KnownUser, TTL as KNOWN_USER_TTL};
+pub use pool::{Conn, Cost, Pool, Tx, tally};
 pub use reminders::SentReminder;
 pub(crate) use row::Cols;
 pub use selfservice::{OtpRecord, TopUpPayment};
@@ -95,6 +99,27 @@ pub struct AuditEntry {
     pub subject: Option<String>,
     /// "telegram", "miniapp", "staff", "api".
     pub channel: String,
+}
+
+/// A record a customer's turn makes, kept by the turn to be written with its others in one
+/// transaction ([`Store::write_all`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnWrite {
+    /// A line of the chat history ([`Store::log_message`]).
+    Message {
+        chat_id: i64,
+        direction: &'static str,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// A request the bot handled ([`Store::log_request`]).
+    Request {
+        at: DateTime<Utc>,
+        telegram_user_id: i64,
+        intent: String,
+        escalated: bool,
+    },
+    Audit(AuditEntry),
 }
 
 /// A person who shared a phone the business does not know.
@@ -251,8 +276,10 @@ async fn configure_sqlite(conn: &mut AnyConnection, wal: bool) -> Result<(), sql
 /// The database and its repositories. Cheap to clone (a pool).
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Pool,
     engine: Engine,
+    /// The users writing now, as a turn needs them ([`Store::known_user`]).
+    known: std::sync::Arc<known::Known>,
 }
 
 impl Store {
@@ -274,7 +301,7 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, false)))
                     .connect("sqlite::memory:")
                     .await?;
-                Ok(Store { pool, engine: Engine::Sqlite })
+                Ok(Store { pool: Pool::new(pool), engine: Engine::Sqlite, known: Default::default() })
             }
             Target::SqliteFile(file_url) => {
                 let pool = AnyPoolOptions::new()
@@ -282,11 +309,11 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, true)))
                     .connect(&file_url)
                     .await?;
-                Ok(Store { pool, engine: Engine::Sqlite })
+                Ok(Store { pool: Pool::new(pool), engine: Engine::Sqlite, known: Default::default() })
             }
             Target::Postgres(url) => {
                 let pool = AnyPoolOptions::new().max_connections(16).connect(&url).await?;
-                Ok(Store { pool, engine: Engine::Postgres })
+                Ok(Store { pool: Pool::new(pool), engine: Engine::Postgres, known: Default::default() })
             }
         }
     }
@@ -299,16 +326,16 @@ impl Store {
             Engine::Postgres => (LEGACY_POSTGRES, POSTGRES_MIGRATIONS),
         };
         if self.has_legacy_history().await {
-            migrator_of(legacy).run(&self.pool).await?;
+            migrator_of(legacy).run(self.pool.any()).await?;
         }
-        migrator_of(own).run(&self.pool).await?;
+        migrator_of(own).run(self.pool.any()).await?;
         Ok(())
     }
 
     /// Applies a set of migrations of its own (the built-in backend's), recorded in the same
     /// history; its versions must not be cabinet's.
     pub async fn migrate_set(&self, set: Migrations) -> StoreResult<()> {
-        migrator_of(set).run(&self.pool).await?;
+        migrator_of(set).run(self.pool.any()).await?;
         Ok(())
     }
 
@@ -327,8 +354,15 @@ impl Store {
         self.engine
     }
 
-    pub fn pool(&self) -> &sqlx::AnyPool {
+    /// The pool, counting what is sent through it.
+    pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// What this store has sent to the database since it was opened (statements and
+    /// transactions; see [`tally`] for one task's share).
+    pub fn cost(&self) -> Cost {
+        self.pool.cost()
     }
 
     /// Closes every connection of the pool (an in-memory database is gone afterwards).
@@ -337,6 +371,31 @@ impl Store {
     }
 
     // --- Telegram users, bindings, consent ---
+    /// What was read of `telegram_user_id` a moment ago ([`Store::remember_user`]), when it
+    /// was seen in `chat_id` with Telegram's `telegram_locale`: its row, consent and binding,
+    /// without reading them again. Exact in this process; at most
+    /// [`KNOWN_USER_TTL`] old when another process writes them.
+    pub fn known_user(&self, telegram_user_id: i64, chat_id: i64, telegram_locale: Option<&str>) -> Option<KnownUser> {
+        self.known.get(telegram_user_id, chat_id, telegram_locale)
+    }
+
+    /// The generation to read a user under, for [`Store::remember_user`].
+    pub fn known_generation(&self) -> u64 {
+        self.known.generation()
+    }
+
+    /// Keeps what was read of a user since `generation` was taken (unless one was written
+    /// since).
+    pub fn remember_user(&self, generation: u64, known: KnownUser) {
+        self.known.remember(generation, known);
+    }
+
+    /// Forgets what is kept of `telegram_user_id`: its row, consent, binding or the outbox's
+    /// record of it was just written.
+    pub fn forget_known(&self, telegram_user_id: i64) {
+        self.known.forget(telegram_user_id);
+    }
+
     /// Creates the user row if absent; updates chat_id; returns it.
     pub async fn touch_user(&self, telegram_user_id: i64, chat_id: i64) -> StoreResult<TelegramUser> {
         let row = sqlx::query(
@@ -366,7 +425,7 @@ impl Store {
     /// Sets (or clears) the chosen language. A user not seen before is created with the
     /// private chat's id, which is the user's id.
     pub async fn set_user_locale(&self, telegram_user_id: i64, locale: Option<Locale>) -> StoreResult<()> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO telegram_users (telegram_user_id, chat_id, locale, epoch, created_at) \
              VALUES ($1, $1, $2, 0, $3) \
              ON CONFLICT (telegram_user_id) DO UPDATE SET locale = excluded.locale",
@@ -375,7 +434,9 @@ impl Store {
         .bind(locale.map(|l| l.as_str().to_owned()))
         .bind(time_to_db(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await;
+        self.forget_known(telegram_user_id);
+        done?;
         Ok(())
     }
 
@@ -391,8 +452,9 @@ impl Store {
         .bind(telegram_user_id)
         .bind(time_to_db(Utc::now()))
         .fetch_one(&self.pool)
-        .await?;
-        Cols::new(&row, "telegram_users").i64("epoch")
+        .await;
+        self.forget_known(telegram_user_id);
+        Cols::new(&row?, "telegram_users").i64("epoch")
     }
 
     /// Records (or renews) the acceptance of the terms.
@@ -402,7 +464,7 @@ impl Store {
         terms_version: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO consents (telegram_user_id, terms_version, accepted_at) VALUES ($1, $2, $3) \
              ON CONFLICT (telegram_user_id) DO UPDATE \
              SET terms_version = excluded.terms_version, accepted_at = excluded.accepted_at",
@@ -411,7 +473,9 @@ impl Store {
         .bind(terms_version.to_owned())
         .bind(time_to_db(at))
         .execute(&self.pool)
-        .await?;
+        .await;
+        self.forget_known(telegram_user_id);
+        done?;
         Ok(())
     }
 
@@ -438,6 +502,19 @@ impl Store {
     /// this customer is unbound, its buttons go stale (its epoch is bumped), and an open case
     /// escalated from it is detached. Returns those other bindings (to tell them and staff).
     pub async fn bind(&self, binding: &Binding) -> StoreResult<Vec<Binding>> {
+        let done = self.bind_in_tx(binding).await;
+        self.forget_known(binding.telegram_user_id);
+        for old in done.iter().flatten() {
+            self.forget_known(old.telegram_user_id);
+        }
+        if done.is_err() {
+            // What it displaced is unknown: nothing kept is trusted.
+            self.known.forget_all();
+        }
+        done
+    }
+
+    async fn bind_in_tx(&self, binding: &Binding) -> StoreResult<Vec<Binding>> {
         let mut tx = self.pool.begin().await?;
         // Writing first: a SQLite transaction that starts with a read cannot wait for a
         // concurrent writer.
@@ -522,6 +599,12 @@ impl Store {
     /// Removes the binding (/logout); true if there was one. An open case escalated from this
     /// account is detached at `at`: staff replies to it reach no one.
     pub async fn unbind(&self, telegram_user_id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = self.unbind_in_tx(telegram_user_id, at).await;
+        self.forget_known(telegram_user_id);
+        done
+    }
+
+    async fn unbind_in_tx(&self, telegram_user_id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM bindings WHERE telegram_user_id = $1")
             .bind(telegram_user_id)
@@ -544,6 +627,12 @@ impl Store {
     /// Support cases stay: they are the business's records (an open one is detached). The user row (language choice,
     /// epoch) stays so that buttons sent before remain stale.
     pub async fn forget(&self, telegram_user_id: i64, chat_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        let done = self.forget_in_tx(telegram_user_id, chat_id, at).await;
+        self.forget_known(telegram_user_id);
+        done
+    }
+
+    async fn forget_in_tx(&self, telegram_user_id: i64, chat_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         // Writing first: a SQLite transaction that starts with a read cannot wait for a
         // concurrent writer.
@@ -612,13 +701,20 @@ impl Store {
     // --- chat history (kept 180 days; deleted by /forget) ---
     /// `direction` is "in" or "out".
     pub async fn log_message(&self, chat_id: i64, direction: &str, text: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)")
-            .bind(chat_id)
-            .bind(direction.to_owned())
-            .bind(text.to_owned())
-            .bind(time_to_db(at))
-            .execute(&self.pool)
-            .await?;
+        insert_message(&mut *self.pool.acquire().await?, chat_id, direction, text, at).await
+    }
+
+    /// Writes a turn's records, in order: one alone as it is, several in one transaction.
+    pub async fn write_all(&self, writes: &[TurnWrite]) -> StoreResult<()> {
+        if let [write] = writes {
+            let mut conn = self.pool.acquire().await?;
+            return insert_turn_write(&mut conn, write).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        for write in writes {
+            insert_turn_write(&mut tx, write).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -739,6 +835,35 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> StoreResult<TelegramUser> {
     })
 }
 
+async fn insert_message(
+    conn: &mut AnyConnection,
+    chat_id: i64,
+    direction: &str,
+    text: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)")
+        .bind(chat_id)
+        .bind(direction.to_owned())
+        .bind(text.to_owned())
+        .bind(time_to_db(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_turn_write(conn: &mut AnyConnection, write: &TurnWrite) -> StoreResult<()> {
+    match write {
+        TurnWrite::Message { chat_id, direction, text, at } => {
+            insert_message(conn, *chat_id, direction, text, *at).await
+        }
+        TurnWrite::Request { at, telegram_user_id, intent, escalated } => {
+            support::insert_request(conn, *at, *telegram_user_id, intent, *escalated).await
+        }
+        TurnWrite::Audit(entry) => insert_audit(conn, entry).await,
+    }
+}
+
 async fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) \
@@ -815,7 +940,7 @@ mod tests {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         // Before 0007 (one account per customer), so that two accounts of C1 can be bound.
         let before: Vec<_> = LEGACY_SQLITE.iter().copied().filter(|m| m.0 < 7).collect();
-        migrator_of(&before).run(&store.pool).await.unwrap();
+        migrator_of(&before).run(store.pool.any()).await.unwrap();
         for sql in [
             // Two accounts of C1 with tries, one of C2 locked, one unbound (forgotten) account.
             "INSERT INTO bindings VALUES (5001, 5001, 'C1', '+77011234567', 'Ерлан', '2025-01-02T00:00:00.000000000Z')",

@@ -80,6 +80,8 @@ impl Reason {
 /// Opens (or continues) a case for the customer and tells them what happens next. Without a
 /// staff group, the support hours are given instead.
 pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) -> HandlerResult {
+    // The staff card shows the chat's history: this turn's message is in it.
+    turn.flush().await?;
     let label = match reason {
         Reason::Requested => "requested",
         Reason::Complaint => "complaint",
