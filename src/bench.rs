@@ -143,6 +143,9 @@ pub struct Burst {
     pub latencies: Latencies,
     /// The bot's CPU time (user + system) over the burst.
     pub cpu: Duration,
+    /// The harness's (the sandbox's and the feeder's) CPU time over the burst: near the
+    /// elapsed time on one core, the harness may be what limits the bot.
+    pub harness_cpu: Duration,
     /// The bot's largest resident set seen during the burst, KiB.
     pub peak_rss_kib: u64,
     /// The bot's resident set a second after the burst, KiB.
@@ -156,6 +159,10 @@ impl Burst {
 
     pub fn cpu_ms_per_update(&self) -> f64 {
         self.cpu.as_secs_f64() * 1000.0 / self.updates.max(1) as f64
+    }
+
+    pub fn harness_cpu_ms_per_update(&self) -> f64 {
+        self.harness_cpu.as_secs_f64() * 1000.0 / self.updates.max(1) as f64
     }
 
     /// Every update answered exactly as expected, none with the timeout answer.
@@ -228,9 +235,9 @@ impl BenchReport {
     pub fn table(&self) -> String {
         let mut out = String::new();
         out.push_str(
-            "| bot | scenario | mode | transport | customers | burst | updates | updates/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms/update | peak RSS MB | RSS after MB | correct |\n",
+            "| bot | scenario | mode | transport | customers | burst | updates | updates/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms/update | sandbox CPU ms/update | peak RSS MB | RSS after MB | correct |\n",
         );
-        out.push_str("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        out.push_str("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let mb = |kib: u64| kib as f64 / 1024.0;
         for t in &self.targets {
@@ -245,7 +252,7 @@ impl BenchReport {
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1} | {:.1} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {:.1} | {:.1} | {} |",
                     t.target.name(),
                     t.scenario.name(),
                     t.mode,
@@ -259,6 +266,7 @@ impl BenchReport {
                     ms(b.latencies.p99),
                     ms(b.latencies.max),
                     b.cpu_ms_per_update(),
+                    b.harness_cpu_ms_per_update(),
                     mb(b.peak_rss_kib),
                     mb(b.rss_after_kib),
                     correct
@@ -492,6 +500,7 @@ async fn run_burst(
     let expected = total * per_update;
     sandbox.record_timings();
     let cpu_before = cpu_time(pid);
+    let harness_before = cpu_time(std::process::id());
     let started = Instant::now();
     // Update j comes from customer j mod N; its id is remembered with its chat.
     let mut ids: Vec<(i32, i64)> = Vec::with_capacity(total);
@@ -548,6 +557,7 @@ async fn run_burst(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let harness_cpu = cpu_time(std::process::id()).saturating_sub(harness_before);
     let timings = sandbox.take_timings();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rss_after_kib, _) = rss_kib(pid);
@@ -597,6 +607,7 @@ async fn run_burst(
         elapsed,
         latencies: Latencies::of(samples),
         cpu,
+        harness_cpu,
         peak_rss_kib: peak,
         rss_after_kib,
     })
