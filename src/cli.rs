@@ -1,4 +1,4 @@
-//! The command line: `run`, `demo`, `migrate`, `import`, `replay`, `classify`.
+//! The command line: `run`, `demo`, `migrate`, `import`, `replay`, `classify`, `bench`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -91,6 +91,61 @@ pub enum Command {
         #[arg(long)]
         locale: Option<String>,
     },
+    /// Benchmark: the real bot (and a bare teloxide bot, for comparison) against the sandbox
+    /// on loopback, fed generated customers' messages; prints throughput, latency, CPU per
+    /// update and memory. See docs/performance.md.
+    Bench(BenchArgs),
+    /// The bare teloxide bot `bench` compares cabinet with (token: TELOXIDE_TOKEN).
+    #[command(hide = true)]
+    BenchEcho {
+        #[arg(long)]
+        api_url: String,
+        /// Take updates by a webhook on this loopback port instead of long polling.
+        #[arg(long)]
+        webhook_port: Option<u16>,
+    },
+}
+
+/// `cabinet bench`'s options.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Generated customers, bound and consented.
+    #[arg(long, default_value_t = 2_000)]
+    pub customers: usize,
+    /// Updates per burst (unpaced mode).
+    #[arg(long, default_value_t = 20_000)]
+    pub updates: usize,
+    /// What the customers write.
+    #[arg(long, value_enum, default_value_t = crate::bench::Scenario::Balance)]
+    pub scenario: crate::bench::Scenario,
+    /// Paced mode: this many updates per second for --duration seconds.
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Seconds of paced mode.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// The database (default: a fresh SQLite file in a temporary directory). A PostgreSQL
+    /// database gets the generated customers upserted into it.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Bursts in one process of each bot (RSS is reported after each).
+    #[arg(long, default_value_t = 1)]
+    pub bursts: usize,
+    /// The surge: 10,000 customers (at least) writing once each within 2 seconds.
+    #[arg(long)]
+    pub surge: bool,
+    /// Updates come by webhook instead of getUpdates.
+    #[arg(long)]
+    pub webhook: bool,
+    /// Which bots run (default: cabinet, then the echo bot).
+    #[arg(long, value_enum)]
+    pub bot: Vec<crate::bench::Target>,
+    /// The table of docs/performance.md: the standard runs one after another.
+    #[arg(long)]
+    pub table: bool,
+    /// Progress on stderr.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Where `replay` reads the demo business.
@@ -146,6 +201,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = cabinet_replay::run_files_with(&files, &mut out, |o| o.http_backend = http).await?;
             out.flush()?;
             Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Bench(args) => {
+            let correct = crate::bench::run_cli(args).await?;
+            Ok(if correct { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::BenchEcho { api_url, webhook_port } => {
+            crate::bench::echo(&api_url, webhook_port).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Classify { now, locale } => {
             let business = classify_business(&config).await?;

@@ -7,7 +7,8 @@
 //! - `crates/sandbox` ([`sandbox`]): a local Telegram Bot API emulator and a terminal chat.
 //! - `crates/replay` ([`replay`]): conversation transcripts played against the bot in the
 //!   sandbox, and the sandboxed demo bot ([`replay::harness`]) that the demo and tests run.
-//! - `src/`: [`cli`] (`run`, `demo`, `migrate`, `import`, `replay`, `classify`) and [`demo`].
+//! - `src/`: [`cli`] (`run`, `demo`, `migrate`, `import`, `replay`, `classify`, `bench`),
+//!   [`demo`] and [`bench`].
 
 pub use cabinet_core::{
     adapters, app, bot, clock, config, domain, error, events, i18n, jobs, miniapp, nlu, notify, pdf, server, store,
@@ -16,5 +17,6 @@ pub use cabinet_core::{
 pub use cabinet_replay as replay;
 pub use cabinet_sandbox as sandbox;
 
+pub mod bench;
 pub mod cli;
 pub mod demo;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot go on fails with its message
 
 mod backends;
+mod bench;
 mod bitrix24;
 mod bot;
 mod broadcast;

@@ -163,6 +163,17 @@ pub struct BotMessage {
     pub copied_from: Option<(i64, i32)>,
 }
 
+/// What a benchmark records ([`Sandbox::record_timings`]): when each update was first
+/// handed to the bot (by `getUpdates` or a webhook POST), and when each message the bot sent
+/// arrived, with its chat and text.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// Update id → the first moment the bot was handed it.
+    pub delivered: std::collections::HashMap<i32, std::time::Instant>,
+    /// (chat id, arrival, text) of every message the bot sent, in order.
+    pub sent: Vec<(i64, std::time::Instant, String)>,
+}
+
 /// A topic of a forum supergroup, as [`Sandbox::topics`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForumTopicInfo {
@@ -334,14 +345,7 @@ impl Sandbox {
     /// Sends a text message in the user's private chat (a leading `/command` gets its
     /// `bot_command` entity).
     pub fn send_text(&self, from: &SandboxUser, text: &str) -> i32 {
-        self.queue(|st| {
-            let chat = st.private_chat(from);
-            if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.text == text)) {
-                chat.keyboard = None;
-            }
-            let message = user_message(chat, from, text_content(text), None);
-            st.push_update("message", message)
-        })
+        self.queue(|st| queue_text(st, from, text))
     }
 
     /// Shares a contact with `phone`. `contact_user_id` is the user_id Telegram attaches:
@@ -628,6 +632,38 @@ impl Sandbox {
     }
 
     /// Updates queued and not yet confirmed by the bot.
+    /// Starts recording [`Timings`] afresh (benchmarks).
+    pub fn record_timings(&self) {
+        self.shared().lock().timings = Some(Timings::default());
+    }
+
+    /// Stops recording and returns what was recorded.
+    pub fn take_timings(&self) -> Timings {
+        self.shared().lock().timings.take().unwrap_or_default()
+    }
+
+    /// How many messages the bot sent since [`Sandbox::record_timings`].
+    pub fn timed_sends(&self) -> usize {
+        self.shared().lock().timings.as_ref().map_or(0, |t| t.sent.len())
+    }
+
+    /// Keeps (the default) or stops keeping the log of Bot API calls that
+    /// [`Sandbox::calls`] returns: a long benchmark does without it.
+    pub fn keep_call_log(&self, keep: bool) {
+        self.shared().lock().keep_calls = keep;
+    }
+
+    /// Queues many text messages at once (one lock, one wake-up): (user, text) each, and
+    /// returns their update ids in order.
+    pub fn send_texts<'a>(&self, messages: impl IntoIterator<Item = (&'a SandboxUser, &'a str)>) -> Vec<i32> {
+        let ids = {
+            let mut st = self.shared().lock();
+            messages.into_iter().map(|(from, text)| queue_text(&mut st, from, text)).collect()
+        };
+        self.shared().notify_updates();
+        ids
+    }
+
     pub fn pending_updates(&self) -> usize {
         self.shared().lock().pending.len()
     }
@@ -792,6 +828,16 @@ struct Payment<'a> {
 
 /// Queues the user's `successful_payment` message in `chat_id` (their private chat, or a
 /// group; another user's private chat falls back to their own) and returns its update id.
+/// Queues a text message of `from` in their private chat.
+fn queue_text(st: &mut state::State, from: &SandboxUser, text: &str) -> i32 {
+    let chat = st.private_chat(from);
+    if chat.keyboard.as_ref().is_some_and(|k| k.one_time && k.rows.iter().flatten().any(|b| b.text == text)) {
+        chat.keyboard = None;
+    }
+    let message = user_message(chat, from, text_content(text), None);
+    st.push_update("message", message)
+}
+
 fn queue_successful_payment(st: &mut state::State, from: &SandboxUser, chat_id: i64, payment: &Payment<'_>) -> i32 {
     let chat = if chat_id < 0 {
         st.register_user(from);

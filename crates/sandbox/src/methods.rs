@@ -356,7 +356,15 @@ async fn get_updates(shared: &Arc<Shared>, p: &Params) -> Result<Answer, Failure
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     loop {
-        let batch: Vec<Arc<str>> = shared.lock().pending.iter().take(limit).map(|(_, u)| u.clone()).collect();
+        let batch: Vec<Arc<str>> = {
+            let mut st = shared.lock();
+            let batch = st.pending.iter().take(limit).map(|(_, u)| u.clone()).collect();
+            if st.timings.is_some() {
+                let ids: Vec<i32> = st.pending.iter().take(limit).map(|(id, _)| *id).collect();
+                st.note_delivered(ids.into_iter());
+            }
+            batch
+        };
         if !batch.is_empty() || tokio::time::Instant::now() >= deadline || *closed.borrow() {
             let mut body = String::with_capacity(2 + batch.iter().map(|u| u.len() + 1).sum::<usize>());
             body.push('[');

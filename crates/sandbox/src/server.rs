@@ -65,7 +65,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Ok(p) => p,
         Err(f) => return fail(&f),
     };
-    shared.lock().calls.push((method.clone(), log_json(&params)));
+    {
+        let mut st = shared.lock();
+        if st.keep_calls {
+            st.calls.push((method.clone(), log_json(&params)));
+        }
+    }
     let answer = methods::call(&shared, &method, params).await;
     shared.calls_version.send_modify(|v| *v = v.wrapping_add(1));
     match answer {

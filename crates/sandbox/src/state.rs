@@ -336,6 +336,10 @@ pub(crate) struct State {
     pub allowed_updates: Option<HashSet<String>>,
     /// Updates never delivered because the bot did not ask for their kind: id → kind.
     pub not_delivered: HashMap<i32, String>,
+    /// When updates were handed out and replies arrived, while a benchmark records them.
+    pub timings: Option<super::Timings>,
+    /// Whether Bot API calls are kept in `calls` (a benchmark turns this off).
+    pub keep_calls: bool,
 }
 
 impl State {
@@ -367,6 +371,8 @@ impl State {
             in_flight: HashSet::new(),
             allowed_updates: None,
             not_delivered: HashMap::new(),
+            timings: None,
+            keep_calls: true,
         }
     }
 
@@ -421,12 +427,26 @@ impl State {
     }
 
     pub(crate) fn push_event(&mut self, event: SandboxEvent) {
+        if let (Some(timings), SandboxEvent::Sent(message)) = (self.timings.as_mut(), &event) {
+            timings.sent.push((message.chat_id, Instant::now(), message.text.clone()));
+        }
         self.events.push(event);
     }
 
     /// Queues an update (`kind` is the field name: "message", "callback_query") and
     /// returns its id. The caller wakes long polls after unlocking. Like Telegram, an update
     /// of a kind the bot's `allowed_updates` leaves out is not queued at all.
+    /// Notes the first time each of these updates is handed to the bot, while timings are
+    /// recorded.
+    pub(crate) fn note_delivered(&mut self, ids: impl Iterator<Item = i32>) {
+        if let Some(timings) = self.timings.as_mut() {
+            let now = Instant::now();
+            for id in ids {
+                timings.delivered.entry(id).or_insert(now);
+            }
+        }
+    }
+
     pub(crate) fn push_update(&mut self, kind: &str, payload: Value) -> i32 {
         let id = self.next_update_id;
         self.next_update_id = self.next_update_id.saturating_add(1);

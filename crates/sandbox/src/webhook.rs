@@ -95,6 +95,7 @@ async fn deliver(shared: Arc<Shared>, generation: u64) {
             for (id, _) in &batch {
                 st.in_flight.insert(*id);
             }
+            st.note_delivered(batch.iter().map(|(id, _)| *id));
             (hook, batch)
         };
         for (id, body) in batch {
