@@ -8,7 +8,7 @@
 //! - `crates/replay` ([`replay`]): conversation transcripts played against the bot in the
 //!   sandbox, and the sandboxed demo bot ([`replay::harness`]) that the demo and tests run.
 //! - `src/`: [`cli`] (`run`, `demo`, `migrate`, `import`, `replay`, `classify`, `bench`),
-//!   [`demo`] and [`bench`].
+//!   [`demo`] and [`bench`](mod@bench).
 
 pub use cabinet_core::{
     adapters, app, bot, clock, config, domain, error, events, i18n, jobs, miniapp, nlu, notify, pdf, server, store,

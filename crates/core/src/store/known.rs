@@ -2,11 +2,12 @@
 //! binding — kept in memory for a moment, so that a customer's next message does not read
 //! (and upsert) them again.
 //!
-//! Exact in one process: every write to those records goes through a [`Store`] method,
-//! which forgets the users it touches ([`Known::forget`]) and bumps a generation, so that a
-//! reading begun before the write cannot put its older answer back. Across replicas (another
-//! process writing the same database) an answer is trusted for at most [`TTL`]: a binding
-//! another replica removed is served here for less than a second.
+//! Exact in one process: every write to those records goes through a
+//! [`Store`](super::Store) method, which forgets the users it touches ([`Known::forget`])
+//! and bumps a generation, so that a reading begun before the write cannot put its older
+//! answer back. Across replicas (another process writing the same database) an answer is
+//! trusted for at most [`TTL`]: a binding another replica removed is served here for less
+//! than a second.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
