@@ -501,9 +501,12 @@ fn name_key(name: &str) -> String {
 #[async_trait]
 impl Billing for Builtin {
     async fn account(&self, id: &CustomerId) -> AdapterResult<Option<Account>> {
+        // The account, its tariff and the business currency in one statement.
         let row = sqlx::query(
-            "SELECT a.balance, a.bonus_points, a.tariff, a.options, a.next_charge_date, a.next_charge_amount, \
-             a.daily_charge, a.card_mask, a.paused FROM accounts a WHERE a.customer_id = $1",
+            "SELECT a.balance, a.bonus_points, a.options, a.next_charge_date, a.next_charge_amount, \
+             a.daily_charge, a.card_mask, a.paused, t.code AS tariff_code, t.name AS tariff_name, \
+             t.monthly_fee AS tariff_fee, (SELECT currency FROM business WHERE id = 1) AS currency \
+             FROM accounts a LEFT JOIN tariffs t ON t.code = a.tariff WHERE a.customer_id = $1",
         )
         .bind(id.as_str().to_owned())
         .fetch_optional(self.pool())
@@ -511,8 +514,10 @@ impl Billing for Builtin {
         .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let c = Cols::new(&row, "accounts");
-        let tariff = match c.opt_text("tariff")? {
-            Some(code) => self.tariffs_by_code("tariffs", &[code]).await?.into_iter().next(),
+        let currency =
+            c.opt_text("currency")?.ok_or_else(|| AdapterError::Unavailable("no business data imported".to_owned()))?;
+        let tariff = match c.opt_text("tariff_code")? {
+            Some(code) => Some(Tariff { code, name: c.json("tariff_name")?, monthly_fee: c.money("tariff_fee")? }),
             None => None,
         };
         let option_codes: Vec<String> = c.json("options")?;
@@ -522,7 +527,7 @@ impl Billing for Builtin {
         };
         Ok(Some(Account {
             balance: c.money("balance")?,
-            currency: self.currency().await?,
+            currency,
             bonus_points: c.i64("bonus_points")?,
             tariff,
             options: self.tariffs_by_code("tariff_options", &option_codes).await?,

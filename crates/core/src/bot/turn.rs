@@ -121,11 +121,25 @@ impl Turn {
             Some(known) => known,
             None => {
                 let generation = ctx.store.known_generation();
-                let user = ctx.store.touch_user(user_id, chat.0).await?;
-                // Writing to the bot: reachable again, in the language Telegram says.
-                crate::notify::seen(&ctx.store, user_id, telegram_locale, ctx.clock.now()).await?;
-                let has_consent = ctx.store.consent(user_id).await?.is_some();
-                let binding = ctx.store.binding(user_id).await?;
+                // One read; the writes only when something changed.
+                let snapshot = ctx.store.user_snapshot(user_id).await?;
+                let (user, has_consent, binding) = match snapshot {
+                    Some(s) if s.is_current(chat.0, telegram_locale) => (s.user, s.has_consent, s.binding),
+                    snapshot => {
+                        let user = ctx.store.touch_user(user_id, chat.0).await?;
+                        // Writing to the bot: reachable again, in the language Telegram says.
+                        crate::notify::seen(&ctx.store, user_id, telegram_locale, ctx.clock.now()).await?;
+                        match snapshot {
+                            Some(s) => (user, s.has_consent, s.binding),
+                            // No row of theirs yet: their consent and binding are read
+                            // apart (a binding made outside the chat has no row).
+                            None => {
+                                let has_consent = ctx.store.consent(user_id).await?.is_some();
+                                (user, has_consent, ctx.store.binding(user_id).await?)
+                            }
+                        }
+                    }
+                };
                 let known =
                     KnownUser { user, telegram_locale: telegram_locale.map(str::to_owned), has_consent, binding };
                 ctx.store.remember_user(generation, known.clone());

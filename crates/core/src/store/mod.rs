@@ -5,6 +5,7 @@
 
 mod buttons;
 mod jobs;
+mod journal;
 mod known;
 mod leases;
 mod pool;
@@ -77,6 +78,26 @@ pub struct TelegramUser {
     pub locale: Option<Locale>,
     /// Bumped by /logout and /forget: buttons sent under an older epoch are stale.
     pub epoch: i64,
+}
+
+/// What [`Store::user_snapshot`] reads of a user at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSnapshot {
+    pub user: TelegramUser,
+    pub has_consent: bool,
+    pub binding: Option<Binding>,
+    /// The outbox's record of them: the language Telegram last reported, and whether
+    /// sending to them failed with 403 since; `None` when there is none.
+    pub recipient: Option<(Option<String>, bool)>,
+}
+
+impl UserSnapshot {
+    /// Whether a message from `chat_id` in `telegram_locale` changes nothing of what is kept
+    /// (the user's chat, the outbox's language and reachability).
+    pub fn is_current(&self, chat_id: i64, telegram_locale: Option<&str>) -> bool {
+        self.user.chat_id == chat_id
+            && matches!(&self.recipient, Some((locale, false)) if locale.as_deref() == telegram_locale)
+    }
 }
 
 /// The acceptance of the data-processing terms.
@@ -280,9 +301,16 @@ pub struct Store {
     engine: Engine,
     /// The users writing now, as a turn needs them ([`Store::known_user`]).
     known: std::sync::Arc<known::Known>,
+    /// The turns' records, written together ([`Store::write_all`]).
+    journal: std::sync::Arc<journal::Journal>,
 }
 
 impl Store {
+    fn over(pool: Pool, engine: Engine) -> Store {
+        let journal = std::sync::Arc::new(journal::Journal::start(pool.clone()));
+        Store { pool, engine, known: Default::default(), journal }
+    }
+
     /// Connects to `sqlite://path` (the file is created if absent), `sqlite::memory:`, or
     /// `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Store> {
@@ -301,7 +329,7 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, false)))
                     .connect("sqlite::memory:")
                     .await?;
-                Ok(Store { pool: Pool::new(pool), engine: Engine::Sqlite, known: Default::default() })
+                Ok(Store::over(Pool::new(pool), Engine::Sqlite))
             }
             Target::SqliteFile(file_url) => {
                 let pool = AnyPoolOptions::new()
@@ -309,11 +337,11 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(configure_sqlite(conn, true)))
                     .connect(&file_url)
                     .await?;
-                Ok(Store { pool: Pool::new(pool), engine: Engine::Sqlite, known: Default::default() })
+                Ok(Store::over(Pool::new(pool), Engine::Sqlite))
             }
             Target::Postgres(url) => {
                 let pool = AnyPoolOptions::new().max_connections(16).connect(&url).await?;
-                Ok(Store { pool: Pool::new(pool), engine: Engine::Postgres, known: Default::default() })
+                Ok(Store::over(Pool::new(pool), Engine::Postgres))
             }
         }
     }
@@ -394,6 +422,46 @@ impl Store {
     /// record of it was just written.
     pub fn forget_known(&self, telegram_user_id: i64) {
         self.known.forget(telegram_user_id);
+    }
+
+    /// The user's row, consent, binding and the outbox's record of them, read in one
+    /// statement; `None` for a user the bot has never seen.
+    pub async fn user_snapshot(&self, telegram_user_id: i64) -> StoreResult<Option<UserSnapshot>> {
+        let row = sqlx::query(
+            "SELECT u.telegram_user_id, u.chat_id, u.locale, u.epoch, \
+             r.telegram_user_id AS r_user, r.telegram_locale AS r_locale, r.unreachable_since AS r_unreachable, \
+             c.telegram_user_id AS c_user, \
+             b.chat_id AS b_chat_id, b.customer_id AS b_customer_id, b.phone AS b_phone, \
+             b.first_name AS b_first_name, b.bound_at AS b_bound_at, b.time_zone AS b_time_zone \
+             FROM telegram_users u \
+             LEFT JOIN notification_recipients r ON r.telegram_user_id = u.telegram_user_id \
+             LEFT JOIN consents c ON c.telegram_user_id = u.telegram_user_id \
+             LEFT JOIN bindings b ON b.telegram_user_id = u.telegram_user_id \
+             WHERE u.telegram_user_id = $1",
+        )
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = user_from_row(&row)?;
+        let c = Cols::new(&row, "telegram_users");
+        let binding = match c.opt_text("b_customer_id")? {
+            Some(customer_id) => Some(Binding {
+                telegram_user_id,
+                chat_id: c.i64("b_chat_id")?,
+                customer_id: CustomerId(customer_id),
+                phone: c.phone("b_phone")?,
+                first_name: c.text("b_first_name")?,
+                bound_at: c.time("b_bound_at")?,
+                time_zone: c.opt_text("b_time_zone")?.and_then(|tz| tz.parse().ok()),
+            }),
+            None => None,
+        };
+        let recipient = match c.opt_i64("r_user")? {
+            Some(_) => Some((c.opt_text("r_locale")?, c.opt_time("r_unreachable")?.is_some())),
+            None => None,
+        };
+        Ok(Some(UserSnapshot { user, has_consent: c.opt_i64("c_user")?.is_some(), binding, recipient }))
     }
 
     /// Creates the user row if absent; updates chat_id; returns it.
@@ -700,22 +768,25 @@ impl Store {
 
     // --- chat history (kept 180 days; deleted by /forget) ---
     /// `direction` is "in" or "out".
-    pub async fn log_message(&self, chat_id: i64, direction: &str, text: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        insert_message(&mut *self.pool.acquire().await?, chat_id, direction, text, at).await
+    /// Written with other turns' records ([`Store::write_all`]).
+    pub async fn log_message(
+        &self,
+        chat_id: i64,
+        direction: &'static str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write_all(&[TurnWrite::Message { chat_id, direction, text: text.to_owned(), at }]).await
     }
 
-    /// Writes a turn's records, in order: one alone as it is, several in one transaction.
+    /// Writes a turn's records, in order within each table, in one transaction with those of
+    /// the other turns writing at the same moment (a group commit: `store::journal`); returns
+    /// once they are committed.
     pub async fn write_all(&self, writes: &[TurnWrite]) -> StoreResult<()> {
-        if let [write] = writes {
-            let mut conn = self.pool.acquire().await?;
-            return insert_turn_write(&mut conn, write).await;
+        if writes.is_empty() {
+            return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for write in writes {
-            insert_turn_write(&mut tx, write).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.journal.write(&self.pool, writes.to_vec()).await
     }
 
     /// The latest `limit` messages of the chat as (direction, text, time), oldest first.
@@ -745,9 +816,9 @@ impl Store {
     }
 
     // --- audit, leads ---
+    /// Written with other turns' records ([`Store::write_all`]); returns once committed.
     pub async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_audit(&mut conn, entry).await
+        self.write_all(&[TurnWrite::Audit(entry.clone())]).await
     }
 
     /// The audit entries of this Telegram user, oldest first.
@@ -833,35 +904,6 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> StoreResult<TelegramUser> {
         locale: c.opt_locale("locale")?,
         epoch: c.i64("epoch")?,
     })
-}
-
-async fn insert_message(
-    conn: &mut AnyConnection,
-    chat_id: i64,
-    direction: &str,
-    text: &str,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query("INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ($1, $2, $3, $4)")
-        .bind(chat_id)
-        .bind(direction.to_owned())
-        .bind(text.to_owned())
-        .bind(time_to_db(at))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-async fn insert_turn_write(conn: &mut AnyConnection, write: &TurnWrite) -> StoreResult<()> {
-    match write {
-        TurnWrite::Message { chat_id, direction, text, at } => {
-            insert_message(conn, *chat_id, direction, text, *at).await
-        }
-        TurnWrite::Request { at, telegram_user_id, intent, escalated } => {
-            support::insert_request(conn, *at, *telegram_user_id, intent, *escalated).await
-        }
-        TurnWrite::Audit(entry) => insert_audit(conn, entry).await,
-    }
 }
 
 async fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> StoreResult<()> {

@@ -27,6 +27,10 @@ pub struct Cost {
     pub statements: u64,
     /// Transactions begun.
     pub transactions: u64,
+    /// Records handed to the group commit ([`Store::write_all`](super::Store::write_all)):
+    /// written with other turns' in shared multi-row statements, whose statements and
+    /// transaction are counted for the process, not for any one update.
+    pub journaled: u64,
 }
 
 tokio::task_local! {
@@ -48,6 +52,7 @@ pub async fn tally<F: Future>(work: F) -> (F::Output, Cost) {
 struct Counts {
     statements: AtomicU64,
     transactions: AtomicU64,
+    journaled: AtomicU64,
     /// What the last update the bot handled cost ([`Pool::record_update`]).
     last_update: std::sync::Mutex<Option<Cost>>,
 }
@@ -58,6 +63,15 @@ impl Counts {
         let _ = TALLY.try_with(|t| {
             let mut cost = t.get();
             cost.statements += 1;
+            t.set(cost);
+        });
+    }
+
+    fn journaled(&self, records: u64) {
+        self.journaled.fetch_add(records, Ordering::Relaxed);
+        let _ = TALLY.try_with(|t| {
+            let mut cost = t.get();
+            cost.journaled += records;
             t.set(cost);
         });
     }
@@ -101,7 +115,13 @@ impl Pool {
         Cost {
             statements: self.counts.statements.load(Ordering::Relaxed),
             transactions: self.counts.transactions.load(Ordering::Relaxed),
+            journaled: self.counts.journaled.load(Ordering::Relaxed),
         }
+    }
+
+    /// Counts `records` handed to the group commit.
+    pub(super) fn journaled(&self, records: usize) {
+        self.counts.journaled(records as u64);
     }
 
     /// Keeps what an update just cost (the bot's, one at a time: tests read it back).

@@ -426,7 +426,8 @@ impl Store {
         intent: &str,
         escalated: bool,
     ) -> StoreResult<()> {
-        insert_request(&mut *self.pool.acquire().await?, at, telegram_user_id, intent, escalated).await
+        self.write_all(&[super::TurnWrite::Request { at, telegram_user_id, intent: intent.to_owned(), escalated }])
+            .await
     }
 
     /// The requests and cases of `[from, to)`; see [`SupportStats`].
@@ -577,23 +578,6 @@ fn case_from_row(row: &sqlx::any::AnyRow) -> StoreResult<SupportCase> {
 }
 
 /// A row of the requests' log ([`Store::log_request`]).
-pub(super) async fn insert_request(
-    conn: &mut sqlx::AnyConnection,
-    at: DateTime<Utc>,
-    telegram_user_id: i64,
-    intent: &str,
-    escalated: bool,
-) -> StoreResult<()> {
-    sqlx::query("INSERT INTO support_requests (at, telegram_user_id, intent, escalated) VALUES ($1, $2, $3, $4)")
-        .bind(time_to_db(at))
-        .bind(telegram_user_id)
-        .bind(intent.to_owned())
-        .bind(i64::from(escalated))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
