@@ -11,7 +11,7 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
-use teloxide::dispatching::{DefaultKey, Dispatcher};
+use teloxide::dispatching::Dispatcher;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::update_listeners::{Polling, UpdateListener};
@@ -485,15 +485,39 @@ pub fn build_ctx_with_guard(
     Ok((ctx, guard))
 }
 
+/// How many queues the updates are handled in: a chat's updates always go to the same one,
+/// in order; the queues run at the same time. Telegram's own limit on messages to different
+/// chats (about 30 a second) is far below what this many queues answer even when a backend
+/// takes a second per call.
+pub const UPDATE_QUEUES: i64 = 256;
+
+/// How many updates wait in one queue; when a queue is full, the bot takes no more updates
+/// until it has room, and the rest wait at Telegram (which keeps them for a day). Together
+/// with [`UPDATE_QUEUES`] this bounds the updates held in memory during a surge.
+pub const UPDATE_QUEUE_LENGTH: usize = 16;
+
+/// The queue of an update: its chat's ([`UPDATE_QUEUES`]). Updates without a chat (a
+/// pre-checkout query) are handled at once, each on its own.
+///
+/// Not teloxide's default of one queue per chat: a queue keeps its memory once it has been
+/// used (about 30 KB of update slots each), and teloxide removes idle queues only when there are
+/// more than were ever busy at once, so after a surge of N customers the bot kept N of them
+/// for good, and more after every surge (docs/performance.md, "Memory").
+pub fn update_queue(update: &teloxide::types::Update) -> Option<i64> {
+    update.chat().map(|chat| chat.id.0.rem_euclid(UPDATE_QUEUES))
+}
+
 /// The dispatcher over the bot's schema (stopped through its
 /// [`ShutdownToken`](teloxide::dispatching::ShutdownToken)).
 pub fn dispatcher(
     bot: Bot,
     ctx: Arc<Ctx>,
     observer: Option<Arc<dyn UpdateObserver>>,
-) -> Dispatcher<Bot, BotError, DefaultKey> {
+) -> Dispatcher<Bot, BotError, i64> {
     let storage = StoreStorage::new(ctx.store.clone());
     Dispatcher::builder(bot, bot::schema(observer))
+        .distribution_function(update_queue)
+        .worker_queue_size(UPDATE_QUEUE_LENGTH)
         .dependencies(dptree::deps![ctx, storage])
         .default_handler(|_| async {})
         .error_handler(CountingErrorHandler::with_custom_text("an update could not be handled"))
@@ -539,7 +563,7 @@ pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'st
 /// unnoticed and it polls on. The listener checks its token whenever it is polled, so it
 /// always ends.
 async fn dispatch_until<L>(
-    dispatcher: &mut Dispatcher<Bot, BotError, DefaultKey>,
+    dispatcher: &mut Dispatcher<Bot, BotError, i64>,
     mut listener: L,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), teloxide::RequestError>
@@ -901,6 +925,34 @@ pub async fn import_file(config: &Config, path: &Path, shift_to_today: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chat_keeps_its_queue_and_every_chat_has_one_in_range() {
+        let message = |chat: i64| -> teloxide::types::Update {
+            let kind = if chat > 0 {
+                serde_json::json!({"id": chat, "type": "private", "first_name": "A"})
+            } else {
+                serde_json::json!({"id": chat, "type": "supergroup", "title": "Staff"})
+            };
+            let json = serde_json::json!({
+                "update_id": 1,
+                "message": {
+                    "message_id": 1, "date": 1_700_000_000, "text": "баланс", "chat": kind,
+                    "from": {"id": 1, "is_bot": false, "first_name": "A"}
+                }
+            });
+            let update: teloxide::types::Update = serde_json::from_str(&json.to_string()).unwrap();
+            assert!(matches!(update.kind, teloxide::types::UpdateKind::Message(_)), "{update:?}");
+            update
+        };
+        for chat in [1_i64, 255, 256, 5001, 7_000_000_001, -1_001_234_567_890, -1] {
+            let queue = update_queue(&message(chat)).unwrap();
+            assert!((0..UPDATE_QUEUES).contains(&queue), "{chat} → {queue}");
+            assert_eq!(update_queue(&message(chat)), Some(queue));
+        }
+        assert_eq!(update_queue(&message(5001)), update_queue(&message(5001 + UPDATE_QUEUES)));
+        assert_ne!(update_queue(&message(5001)), update_queue(&message(5002)));
+    }
 
     #[test]
     fn the_command_menu_is_retried_with_a_doubling_wait_that_honours_retry_after() {
