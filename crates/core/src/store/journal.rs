@@ -12,6 +12,9 @@
 //! A batch that fails is written again turn by turn, so one turn's bad record fails that turn
 //! alone. Within each table the rows keep the order they were handed over in.
 
+use std::ops::DerefMut;
+
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use super::pool::Pool;
@@ -90,6 +93,9 @@ async fn run(pool: Pool, mut from_turns: mpsc::UnboundedReceiver<Handed>) {
     }
 }
 
+/// A query of the store's engines, its arguments bound as it is built.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// Writes `writes` in one transaction (or, when one statement holds them all, without one).
 async fn insert(pool: &Pool, writes: &[&TurnWrite]) -> StoreResult<()> {
     let mut messages = Vec::new();
@@ -97,81 +103,84 @@ async fn insert(pool: &Pool, writes: &[&TurnWrite]) -> StoreResult<()> {
     let mut audits = Vec::new();
     for write in writes {
         match write {
-            TurnWrite::Message { .. } => messages.push(*write),
-            TurnWrite::Request { .. } => requests.push(*write),
+            TurnWrite::Message { chat_id, direction, text, at } => messages.push((*chat_id, *direction, text, *at)),
+            TurnWrite::Request { at, telegram_user_id, intent, escalated } => {
+                requests.push((*at, *telegram_user_id, intent, *escalated));
+            }
             TurnWrite::Audit(entry) => audits.push(entry),
         }
     }
     let statements: usize = [messages.len(), requests.len(), audits.len()].iter().map(|&n| chunks(n).count()).sum();
-    if statements == 0 {
-        return Ok(());
+    match statements {
+        0 => Ok(()),
+        1 => insert_tables(&mut pool.acquire().await?, &messages, &requests, &audits).await,
+        _ => {
+            let mut tx = pool.begin().await?;
+            insert_tables(&mut tx, &messages, &requests, &audits).await?;
+            tx.commit().await?;
+            Ok(())
+        }
     }
-    if statements == 1 {
-        let mut conn = pool.acquire().await?;
-        return insert_tables(&mut conn, &messages, &requests, &audits).await;
-    }
-    let mut tx = pool.begin().await?;
-    insert_tables(&mut tx, &messages, &requests, &audits).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
-async fn insert_tables<C>(
+/// A chat log line: chat, direction, text, time.
+type Message<'w> = (i64, &'static str, &'w String, DateTime<Utc>);
+/// A request: time, user, intent, escalated.
+type Request<'w> = (DateTime<Utc>, i64, &'w String, bool);
+
+/// On a pool connection or in a transaction (each statement counted as it is sent).
+async fn insert_tables<C: DerefMut<Target = sqlx::AnyConnection>>(
     conn: &mut C,
-    messages: &[&TurnWrite],
-    requests: &[&TurnWrite],
+    messages: &[Message<'_>],
+    requests: &[Request<'_>],
     audits: &[&AuditEntry],
-) -> StoreResult<()>
-where
-    C: std::ops::DerefMut<Target = sqlx::AnyConnection>,
-{
-    let mut at = 0;
-    for n in chunks(messages.len()) {
-        let sql = multi_row("INSERT INTO chat_messages (chat_id, direction, text, at) VALUES ", 4, n);
-        let mut query = sqlx::query(&sql);
-        for write in &messages[at..at + n] {
-            if let TurnWrite::Message { chat_id, direction, text, at } = write {
-                query = query.bind(*chat_id).bind(*direction).bind(text.clone()).bind(time_to_db(*at));
-            }
-        }
-        query.execute(&mut **conn).await?;
-        at += n;
-    }
-    let mut at = 0;
-    for n in chunks(requests.len()) {
-        let sql = multi_row("INSERT INTO support_requests (at, telegram_user_id, intent, escalated) VALUES ", 4, n);
-        let mut query = sqlx::query(&sql);
-        for write in &requests[at..at + n] {
-            if let TurnWrite::Request { at, telegram_user_id, intent, escalated } = write {
-                query = query
-                    .bind(time_to_db(*at))
-                    .bind(*telegram_user_id)
-                    .bind(intent.clone())
-                    .bind(i64::from(*escalated));
-            }
-        }
-        query.execute(&mut **conn).await?;
-        at += n;
-    }
-    let mut at = 0;
-    for n in chunks(audits.len()) {
-        let sql = multi_row(
-            "INSERT INTO audit_log (at, telegram_user_id, customer_id, action, subject, channel) VALUES ",
-            6,
-            n,
-        );
-        let mut query = sqlx::query(&sql);
-        for entry in &audits[at..at + n] {
-            query = query
-                .bind(time_to_db(entry.at))
+) -> StoreResult<()> {
+    insert_rows(conn, "chat_messages (chat_id, direction, text, at)", 4, messages, |q, (chat, dir, text, at)| {
+        q.bind(*chat).bind(*dir).bind((*text).clone()).bind(time_to_db(*at))
+    })
+    .await?;
+    insert_rows(
+        conn,
+        "support_requests (at, telegram_user_id, intent, escalated)",
+        4,
+        requests,
+        |q, (at, user, intent, escalated)| {
+            q.bind(time_to_db(*at)).bind(*user).bind((*intent).clone()).bind(i64::from(*escalated))
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "audit_log (at, telegram_user_id, customer_id, action, subject, channel)",
+        6,
+        audits,
+        |q, entry| {
+            q.bind(time_to_db(entry.at))
                 .bind(entry.telegram_user_id)
                 .bind(entry.customer_id.as_ref().map(|id| id.0.clone()))
                 .bind(entry.action.clone())
                 .bind(entry.subject.clone())
-                .bind(entry.channel.clone());
-        }
+                .bind(entry.channel.clone())
+        },
+    )
+    .await
+}
+
+/// Inserts `rows` into `table` (its name and columns), a few multi-row statements
+/// ([`chunks`]), each row's `columns` values bound by `bind`.
+async fn insert_rows<T, C: DerefMut<Target = sqlx::AnyConnection>>(
+    conn: &mut C,
+    table: &str,
+    columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(Query<'q>, &T) -> Query<'q>,
+) -> StoreResult<()> {
+    let mut done = 0;
+    for n in chunks(rows.len()) {
+        let sql = multi_row(&format!("INSERT INTO {table} VALUES "), columns, n);
+        let query = rows[done..done + n].iter().fold(sqlx::query(&sql), &bind);
         query.execute(&mut **conn).await?;
-        at += n;
+        done += n;
     }
     Ok(())
 }

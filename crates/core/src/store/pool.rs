@@ -58,31 +58,26 @@ struct Counts {
 }
 
 impl Counts {
-    fn statement(&self) {
-        self.statements.fetch_add(1, Ordering::Relaxed);
+    /// Adds `n` to the process's `total` and to the same field of this task's tally.
+    fn add(&self, total: &AtomicU64, n: u64, field: fn(&mut Cost) -> &mut u64) {
+        total.fetch_add(n, Ordering::Relaxed);
         let _ = TALLY.try_with(|t| {
             let mut cost = t.get();
-            cost.statements += 1;
+            *field(&mut cost) += n;
             t.set(cost);
         });
+    }
+
+    fn statement(&self) {
+        self.add(&self.statements, 1, |c| &mut c.statements);
     }
 
     fn journaled(&self, records: u64) {
-        self.journaled.fetch_add(records, Ordering::Relaxed);
-        let _ = TALLY.try_with(|t| {
-            let mut cost = t.get();
-            cost.journaled += records;
-            t.set(cost);
-        });
+        self.add(&self.journaled, records, |c| &mut c.journaled);
     }
 
     fn transaction(&self) {
-        self.transactions.fetch_add(1, Ordering::Relaxed);
-        let _ = TALLY.try_with(|t| {
-            let mut cost = t.get();
-            cost.transactions += 1;
-            t.set(cost);
-        });
+        self.add(&self.transactions, 1, |c| &mut c.transactions);
     }
 }
 
