@@ -146,6 +146,8 @@ intent-language = 🌐 Language
 intent-help = ❓ What the bot can do
 intent-greeting = 👋 Say hello
 intent-thanks = 🙏 Say thanks
+intent-order-cancel = 🚫 Cancel an order
+intent-faq = ℹ️ About us
 
 ## Documents
 documents-future = There are no documents for { $period } yet — that month has not come.

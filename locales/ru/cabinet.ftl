@@ -148,6 +148,8 @@ intent-language = 🌐 Язык
 intent-help = ❓ Что умеет бот
 intent-greeting = 👋 Поздороваться
 intent-thanks = 🙏 Сказать спасибо
+intent-order-cancel = 🚫 Отменить заказ
+intent-faq = ℹ️ О нас
 
 ## Documents
 documents-future = За { $period } документов ещё нет — этот месяц ещё не наступил.

@@ -183,6 +183,20 @@ impl Business {
                 ),
             }
         }
+        if BackendsConfig::present(&config.backends.billing) {
+            match tokio::time::timeout(STARTUP_CALL_TIMEOUT, adapters.billing.tariffs()).await {
+                Ok(Ok(mut tariffs)) => {
+                    tariffs.sort_by_key(|t| t.monthly_fee);
+                    catalog.tariffs = tariffs.iter().map(|t| import::named(&t.code, &t.name)).collect();
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "the billing system did not give its tariffs: tariff names are not recognised until a restart")
+                }
+                Err(_) => tracing::warn!(
+                    "the billing system did not answer in time: tariff names are not recognised until a restart"
+                ),
+            }
+        }
         catalog
     }
 }

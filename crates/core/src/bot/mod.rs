@@ -216,11 +216,17 @@ fn needs_of_intent(intent: crate::nlu::Intent) -> &'static [Capability] {
         I::Bonuses | I::Offers | I::Referral => &[Capability::Loyalty],
         I::Documents => &[Capability::Documents],
         I::RepeatOrder => &[Capability::Shop, Capability::Logistics],
-        I::OrderStatus | I::OrderHistory => &[Capability::Logistics],
+        I::OrderStatus | I::OrderHistory | I::OrderCancel => &[Capability::Logistics],
         I::Booking | I::BookingList | I::BookingReschedule | I::BookingCancel => &[Capability::Booking],
-        I::Notifications | I::Operator | I::Privacy | I::Language | I::Help | I::Greeting | I::Thanks | I::Unknown => {
-            &[]
-        }
+        I::Notifications
+        | I::Operator
+        | I::Privacy
+        | I::Language
+        | I::Help
+        | I::Greeting
+        | I::Thanks
+        | I::Faq
+        | I::Unknown => &[],
     }
 }
 

@@ -203,6 +203,8 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         Intent::BookingReschedule => booking::reschedule(turn, &entities).await,
         Intent::BookingCancel => booking::cancel_request(turn).await,
         Intent::Notifications => notifications::settings(turn).await,
+        Intent::OrderCancel => staff::escalate(turn, Reason::Requested, text).await,
+        Intent::Faq => misunderstood(turn).await,
         Intent::Unknown => misunderstood(turn).await,
     }
 }

@@ -26,7 +26,7 @@ const DOC_KINDS: [&str; 5] = ["act", "invoice", "receipt", "contract", "statemen
 const SUBSCRIPTION_ACTIONS: [&str; 5] = ["change", "pause", "resume", "add_option", "remove_option"];
 
 /// What each intent means, for the instructions sent to the service.
-const INTENT_MEANINGS: [(Intent, &str); 22] = [
+const INTENT_MEANINGS: [(Intent, &str); 24] = [
     (Intent::Balance, "the money on the customer's account (баланс; сколько денег на счету; what's my balance)"),
     (Intent::Bonuses, "bonus or loyalty points (сколько у меня бонусов; my points)"),
     (Intent::TopUp, "adding money to the account, how to pay (пополнить баланс; как оплатить; top up)"),
@@ -63,6 +63,11 @@ const INTENT_MEANINGS: [(Intent, &str); 22] = [
     (Intent::Help, "what the assistant can do, help (что ты умеешь; помощь; /help)"),
     (Intent::Greeting, "a greeting (привет; здравствуйте; hi)"),
     (Intent::Thanks, "thanks (спасибо; thanks)"),
+    (Intent::OrderCancel, "cancelling a shop order, not an appointment (отмените заказ 78234; cancel my order)"),
+    (
+        Intent::Faq,
+        "a question about the business itself: opening hours, address, prices, how to pay, setting up equipment (до скольки вы работаете; where are you)",
+    ),
     (Intent::Unknown, "anything else: weather, jokes, nonsense, other topics"),
 ];
 
@@ -247,6 +252,7 @@ impl LlmClassifier {
             service: e.service.and_then(|v| code_of(&self.catalog.services, &v)),
             staff: e.staff.and_then(|v| code_of(&self.catalog.staff, &v)),
             subscription_action: e.subscription_action.filter(|v| SUBSCRIPTION_ACTIONS.contains(&v.as_str())),
+            ..Entities::default()
         };
         Some(LlmAnswer { intent, entities, confidence })
     }
@@ -674,6 +680,7 @@ mod tests {
         let catalog = Catalog {
             services: vec![Named { code: "haircut".into(), names: vec!["Стрижка".into(), "haircut".into()] }],
             staff: vec![Named { code: "anna".into(), names: vec!["Анна".into(), "Anna".into()] }],
+            tariffs: Vec::new(),
         };
         let server =
             answering(completion(&content("booking", json!({ "service": "стрижка", "staff": "boris" }), 0.8))).await;

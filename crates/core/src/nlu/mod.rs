@@ -45,6 +45,7 @@ pub enum Intent {
     OrderStatus,
     OrderHistory,
     RepeatOrder,
+    OrderCancel,
     Documents,
     Booking,
     BookingList,
@@ -60,17 +61,19 @@ pub enum Intent {
     Help,
     Greeting,
     Thanks,
+    Faq,
     Unknown,
 }
 
 impl Intent {
-    pub const ALL: [Intent; 22] = [
+    pub const ALL: [Intent; 24] = [
         Intent::Balance,
         Intent::Bonuses,
         Intent::TopUp,
         Intent::OrderStatus,
         Intent::OrderHistory,
         Intent::RepeatOrder,
+        Intent::OrderCancel,
         Intent::Documents,
         Intent::Booking,
         Intent::BookingList,
@@ -86,6 +89,7 @@ impl Intent {
         Intent::Help,
         Intent::Greeting,
         Intent::Thanks,
+        Intent::Faq,
         Intent::Unknown,
     ];
 
@@ -98,6 +102,7 @@ impl Intent {
             Intent::OrderStatus => "order_status",
             Intent::OrderHistory => "order_history",
             Intent::RepeatOrder => "repeat_order",
+            Intent::OrderCancel => "order_cancel",
             Intent::Documents => "documents",
             Intent::Booking => "booking",
             Intent::BookingList => "booking_list",
@@ -113,6 +118,7 @@ impl Intent {
             Intent::Help => "help",
             Intent::Greeting => "greeting",
             Intent::Thanks => "thanks",
+            Intent::Faq => "faq",
             Intent::Unknown => "unknown",
         }
     }
@@ -150,6 +156,9 @@ pub struct Entities {
     /// "HH:MM"
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// "HH:MM": the earliest time that suits («после 15», «в обед»).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +166,12 @@ pub struct Entities {
     /// change, pause, resume, add_option, remove_option
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_action: Option<String>,
+    /// A tariff's code in the catalogue, or "faster" (the next one up from the customer's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tariff: Option<String>,
+    /// The key of the business's question-and-answer entry (`dialogues/*/faq.toml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faq: Option<String>,
 }
 
 /// The result for one message.
@@ -187,6 +202,8 @@ pub struct Named {
 pub struct Catalog {
     pub services: Vec<Named>,
     pub staff: Vec<Named>,
+    /// The tariffs, cheapest first.
+    pub tariffs: Vec<Named>,
 }
 
 /// Why the data files could not be loaded.
@@ -507,6 +524,7 @@ impl Nlu {
             } else {
                 None
             },
+            ..Entities::default()
         }
     }
 }

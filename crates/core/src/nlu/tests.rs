@@ -25,6 +25,11 @@ fn catalog() -> Catalog {
             named("maria", &["Мария", "Maria"]),
             named("oleg", &["Олег", "Oleg"]),
         ],
+        tariffs: vec![
+            named("basic", &["Базовый", "Basic"]),
+            named("optimal", &["Оптимальный", "Optimal"]),
+            named("max", &["Максимум", "Maximum"]),
+        ],
     }
 }
 
@@ -795,6 +800,7 @@ fn the_catalogue_comes_from_the_caller() {
     let other = Catalog {
         services: vec![named("pedicure", &["Педикюр", "Pedicure"])],
         staff: vec![named("ivan", &["Иван", "Ivan"])],
+        tariffs: Vec::new(),
     };
     let n = Nlu::embedded(other).expect("loads");
     let c = n.classify("запишите на педикюр к Ивану", now(), None);

@@ -319,6 +319,13 @@ impl BusinessData {
         Catalog {
             services: self.services.iter().map(|s| named(&s.code, &s.name)).collect(),
             staff: self.staff.iter().map(|s| named(&s.id, &s.name)).collect(),
+            tariffs: {
+                let mut tariffs: Vec<&TariffData> = self.tariffs.iter().collect();
+                tariffs.sort_by_key(|t| {
+                    t.monthly_fee.parse::<rust_decimal::Decimal>().unwrap_or(rust_decimal::Decimal::MAX)
+                });
+                tariffs.into_iter().map(|t| named(&t.code, &t.name)).collect()
+            },
         }
     }
 
