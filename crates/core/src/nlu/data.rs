@@ -20,14 +20,18 @@ pub(crate) struct Source {
 
 /// The data files, in the order they are loaded.
 pub(crate) const FILES: [&str; 2] = ["intents.toml", "entities.toml"];
+/// The business's questions and answers: optional in a folder of data files.
+pub(crate) const FAQ_FILE: &str = "faq.toml";
 
-/// The data files compiled into the binary.
+/// The data files compiled into the binary (their FAQ is the demo business's).
 pub(crate) fn embedded_sources() -> Vec<Source> {
-    let files: [(&str, &str); 4] = [
+    let files: [(&str, &str); 6] = [
         ("ru/intents.toml", include_str!("../../../../dialogues/ru/intents.toml")),
         ("ru/entities.toml", include_str!("../../../../dialogues/ru/entities.toml")),
         ("en/intents.toml", include_str!("../../../../dialogues/en/intents.toml")),
         ("en/entities.toml", include_str!("../../../../dialogues/en/entities.toml")),
+        ("ru/faq.toml", include_str!("../../../../dialogues/ru/faq.toml")),
+        ("en/faq.toml", include_str!("../../../../dialogues/en/faq.toml")),
     ];
     files.iter().map(|(n, t)| Source { name: (*n).to_string(), text: (*t).to_string() }).collect()
 }
@@ -41,6 +45,12 @@ pub(crate) fn dir_sources(dir: &Path) -> Result<Vec<Source>, NluError> {
             let path = dir.join(locale.as_str()).join(file);
             let text = std::fs::read_to_string(&path).map_err(|e| NluError::Io(format!("{}: {e}", path.display())))?;
             out.push(Source { name, text });
+        }
+        let path = dir.join(locale.as_str()).join(FAQ_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => out.push(Source { name: format!("{}/{FAQ_FILE}", locale.as_str()), text }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(NluError::Io(format!("{}: {e}", path.display()))),
         }
     }
     Ok(out)
@@ -80,11 +90,46 @@ pub(crate) struct IntentExtras {
     pub background: bool,
 }
 
+/// A place on the map that goes with an answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqLocation {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub title: String,
+    pub address: String,
+}
+
+/// A link that goes with an answer: a button with this text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqLink {
+    pub text: String,
+    pub url: String,
+}
+
+/// One answer of the business, in one language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaqAnswer {
+    /// The entry's key ("opening_hours").
+    pub key: String,
+    pub locale: Locale,
+    /// Plain text, as the business wrote it.
+    pub text: String,
+    pub link: Option<FaqLink>,
+    pub location: Option<FaqLocation>,
+}
+
 /// Everything the data files say.
 #[derive(Debug, Default)]
 pub(crate) struct Data {
     pub rules: Vec<RuleSpec>,
     pub intents: Vec<IntentExtras>,
+    /// The keys of the business's questions, in the order first met (`Target::Faq` indexes it).
+    pub faq_keys: Vec<String>,
+    pub faq_answers: Vec<FaqAnswer>,
+    /// Other names of a catalogue name (lower case): «аня» for «Анна», «постричься» for «Стрижка».
+    pub aliases: Vec<(String, PhraseSpec)>,
     /// Hours that mean the afternoon when said without a part of the day ("в 3" → 15:00).
     pub afternoon_hours: Vec<u8>,
 }
@@ -129,7 +174,25 @@ struct EntitiesFile {
     documents: Option<Section>,
     documents_in_context: Option<Section>,
     subscription: Option<Section>,
+    relative: Option<Section>,
+    counts: Option<Section>,
+    tariffs: Option<Section>,
+    aliases: Option<Section>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaqSection {
+    questions: Option<Words>,
+    words: Option<Words>,
+    hints: Option<Words>,
+    answer: Spanned<String>,
+    link: Option<Spanned<FaqLink>>,
+    location: Option<Spanned<FaqLocation>>,
+}
+
+/// The longest answer a business may write (Telegram's limit for a message is 4096).
+const MAX_ANSWER_CHARS: usize = 3500;
 
 /// Reads a file's errors back to lines.
 struct Ctx<'a> {
@@ -339,8 +402,25 @@ const MONTHS: [&str; 12] = [
 const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 const DAYS: [&str; 4] = ["yesterday", "today", "tomorrow", "day_after_tomorrow"];
 const PERIODS: [&str; 3] = ["month_before_last", "last_month", "this_month"];
-const TIMES: [&str; 12] =
-    ["at", "at_loose", "hour", "minute", "am", "pm", "morning", "afternoon", "evening", "night", "noon", "midnight"];
+const TIMES: [&str; 14] = [
+    "at",
+    "at_loose",
+    "hour",
+    "minute",
+    "am",
+    "pm",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "noon",
+    "midnight",
+    "after",
+    "lunch",
+];
+const RELATIVE: [&str; 4] = ["within", "week", "days", "weekend"];
+const COUNTS: [&str; 7] = ["one", "two", "three", "four", "five", "six", "seven"];
+const TARIFFS: [&str; 2] = ["cheapest", "faster"];
 
 fn load_entities(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
     let file: EntitiesFile = ctx.parse()?;
@@ -395,6 +475,8 @@ fn load_entities(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
                 "evening" => Target::Daypart(Daypart::Evening),
                 "night" => Target::Daypart(Daypart::Night),
                 "noon" => Target::NamedTime(12),
+                "after" => Target::After,
+                "lunch" => Target::FromHour(12),
                 _ => Target::NamedTime(0),
             };
             add(TIMES[i], words, target)?;
@@ -416,6 +498,33 @@ fn load_entities(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
             add(subs[i], words, Target::Sub(SubAction::ALL[i]))?;
         }
     }
+    if let Some(s) = &file.relative {
+        for (i, words) in section_keys(ctx, "relative", s, &RELATIVE)? {
+            let target = match RELATIVE[i] {
+                "within" => Target::Within,
+                "week" => Target::WeekWord,
+                "days" => Target::DayWord,
+                _ => Target::Weekend,
+            };
+            add(RELATIVE[i], words, target)?;
+        }
+    }
+    if let Some(s) = &file.counts {
+        for (i, words) in section_keys(ctx, "counts", s, &COUNTS)? {
+            add(COUNTS[i], words, Target::Count(i as u8 + 1))?;
+        }
+    }
+    if let Some(s) = &file.tariffs {
+        for (i, words) in section_keys(ctx, "tariffs", s, &TARIFFS)? {
+            add(TARIFFS[i], words, if i == 0 { Target::CheapestTariff } else { Target::FasterTariff })?;
+        }
+    }
+    if let Some(s) = &file.aliases {
+        for (name, words) in s.get_ref() {
+            let name = name.get_ref().to_lowercase();
+            ctx.phrases("aliases", words, false, |phrase| data.aliases.push((name.clone(), phrase)))?;
+        }
+    }
     if let Some(hours) = &file.afternoon_hours {
         for h in hours.get_ref() {
             let v = *h.get_ref();
@@ -430,6 +539,75 @@ fn load_entities(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
     Ok(())
 }
 
+fn load_faq(ctx: &Ctx, data: &mut Data) -> Result<(), NluError> {
+    let locale = ctx.name.split('/').next().and_then(Locale::parse).unwrap_or(Locale::Ru);
+    let file: BTreeMap<Spanned<String>, Spanned<FaqSection>> = ctx.parse()?;
+    for (key, section) in &file {
+        let at = key.span().start;
+        let name = key.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(ctx.err(
+                at,
+                format!("`{name}`: a question's key is written in lower-case latin letters, digits and `_`"),
+            ));
+        }
+        let s = section.get_ref();
+        if s.questions.is_none() && s.words.is_none() {
+            return Err(ctx.err(at, format!("`{name}` has no questions or words")));
+        }
+        let text = s.answer.get_ref().trim();
+        if text.is_empty() || text.chars().count() > MAX_ANSWER_CHARS {
+            return Err(ctx.err(
+                s.answer.span().start,
+                format!("`{name}`: the answer is empty or longer than {MAX_ANSWER_CHARS} characters"),
+            ));
+        }
+        if let Some(link) = &s.link {
+            let url = &link.get_ref().url;
+            if !(url.starts_with("https://") || url.starts_with("http://")) || link.get_ref().text.trim().is_empty() {
+                return Err(ctx.err(link.span().start, format!("`{name}`: a link needs a text and an http(s) url")));
+            }
+        }
+        if let Some(place) = &s.location {
+            let p = place.get_ref();
+            if !(-90.0..=90.0).contains(&p.latitude) || !(-180.0..=180.0).contains(&p.longitude) {
+                return Err(ctx.err(place.span().start, format!("`{name}`: latitude or longitude out of range")));
+            }
+        }
+        if data.faq_answers.iter().any(|a| a.key == *name && a.locale == locale) {
+            return Err(ctx.err(at, format!("`{name}` is written twice")));
+        }
+        let index = match data.faq_keys.iter().position(|k| k == name) {
+            Some(i) => i,
+            None => {
+                data.faq_keys.push(name.clone());
+                data.faq_keys.len() - 1
+            }
+        };
+        let entry = u16::try_from(index).map_err(|_| ctx.err(at, "too many questions"))?;
+        for (what, list, weight) in [
+            ("questions", &s.questions, PHRASE_WEIGHT),
+            ("words", &s.words, WORD_WEIGHT),
+            ("hints", &s.hints, HINT_WEIGHT),
+        ] {
+            if let Some(list) = list {
+                ctx.phrases(what, list, true, |phrase| {
+                    let weight = phrase.weight.unwrap_or(weight);
+                    data.rules.push(RuleSpec { phrase, target: Target::Faq { entry, weight } });
+                })?;
+            }
+        }
+        data.faq_answers.push(FaqAnswer {
+            key: name.clone(),
+            locale,
+            text: text.to_string(),
+            link: s.link.as_ref().map(|l| l.get_ref().clone()),
+            location: s.location.as_ref().map(|l| l.get_ref().clone()),
+        });
+    }
+    Ok(())
+}
+
 /// Reads and checks all data files.
 pub(crate) fn load(sources: &[Source]) -> Result<Data, NluError> {
     let mut data = Data::default();
@@ -437,6 +615,8 @@ pub(crate) fn load(sources: &[Source]) -> Result<Data, NluError> {
         let ctx = Ctx { name: &source.name, text: &source.text };
         if source.name.ends_with("intents.toml") {
             load_intents(&ctx, &mut data)?;
+        } else if source.name.ends_with(FAQ_FILE) {
+            load_faq(&ctx, &mut data)?;
         } else {
             load_entities(&ctx, &mut data)?;
         }
@@ -526,5 +706,49 @@ mod tests {
         let (line, msg) = line_of(load_one("ru/intents.toml", "[balance]\nwords = [\"баланс\"]\nwordz = [\"x\"]\n"));
         assert_eq!(line, 3);
         assert!(msg.contains("wordz"), "{msg}");
+    }
+
+    #[test]
+    fn a_question_and_its_answer_are_loaded_and_checked() {
+        let ok = "[opening_hours]\nquestions = [\"до скольки работаете\"]\nanswer = \"С 10 до 19\"\n\
+                  link = { text = \"Сайт\", url = \"https://example.com\" }\n";
+        let data = load_one("ru/faq.toml", ok).expect("loads");
+        assert_eq!(data.faq_keys, vec!["opening_hours".to_string()]);
+        assert_eq!(data.faq_answers[0].locale, Locale::Ru);
+        assert!(data.rules.iter().any(|r| matches!(r.target, Target::Faq { entry: 0, .. })));
+        let (line, msg) = line_of(load_one("en/faq.toml", "[hours]\nquestions = [\"opening hours\"]\nanswer = \"\"\n"));
+        assert_eq!(line, 3);
+        assert!(msg.contains("empty"), "{msg}");
+        let (line, msg) = line_of(load_one(
+            "en/faq.toml",
+            "[hours]\nquestions = [\"hours\"]\nanswer = \"9-5\"\nlink = { text = \"x\", url = \"javascript:alert(1)\" }\n",
+        ));
+        assert_eq!(line, 4);
+        assert!(msg.contains("http"), "{msg}");
+        let (line, _) =
+            line_of(load_one("en/faq.toml", "[Opening Hours]\nquestions = [\"hours\"]\nanswer = \"9-5\"\n"));
+        assert_eq!(line, 1);
+        let (_, msg) = line_of(load_one("en/faq.toml", "[hours]\nanswer = \"9-5\"\n"));
+        assert!(msg.contains("no questions"), "{msg}");
+    }
+
+    #[test]
+    fn a_folder_without_faq_files_loads_and_one_with_them_reads_them() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        for (name, source) in embedded_sources().iter().map(|s| (&s.name, &s.text)) {
+            if name.ends_with(FAQ_FILE) {
+                continue;
+            }
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("created");
+            std::fs::write(path, source).expect("written");
+        }
+        let sources = dir_sources(dir.path()).expect("read");
+        assert!(load(&sources).expect("loads").faq_answers.is_empty());
+        std::fs::write(dir.path().join("en").join(FAQ_FILE), "[wifi]\nwords = [\"wifi\"]\nanswer = \"Restart it.\"\n")
+            .expect("written");
+        let data = load(&dir_sources(dir.path()).expect("read")).expect("loads");
+        assert_eq!(data.faq_answers.len(), 1);
+        assert_eq!(data.faq_answers[0].locale, Locale::En);
     }
 }

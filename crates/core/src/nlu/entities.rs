@@ -24,6 +24,11 @@ pub(crate) struct Tags {
     minute_word: bool,
     daypart: Option<Daypart>,
     order_marker: bool,
+    after: bool,
+    within: bool,
+    week_word: bool,
+    day_word: bool,
+    count: Option<u8>,
 }
 
 /// The tags of every token.
@@ -46,6 +51,11 @@ pub(crate) fn tag_tokens(n: usize, lexicon: &Lexicon, matches: &[Match]) -> Vec<
             Target::MinuteWord => t.minute_word = true,
             Target::Daypart(d) => t.daypart = Some(d),
             Target::OrderMarker => t.order_marker = true,
+            Target::After => t.after = true,
+            Target::Within => t.within = true,
+            Target::WeekWord => t.week_word = true,
+            Target::DayWord => t.day_word = true,
+            Target::Count(k) => t.count = Some(k),
             _ => {}
         }
     }
@@ -65,8 +75,24 @@ pub(crate) struct Found {
     pub service: Option<u16>,
     pub staff: Option<u16>,
     pub subscription_action: Option<SubAction>,
+    /// The earliest time that suits («после 15», «в обед»).
+    pub time_from: Option<(u32, u32)>,
+    pub tariff: Option<TariffRef>,
+    /// The token the time was read from.
+    time_at: Option<usize>,
     /// Tokens already read as part of a date, time or period.
     pub consumed: Vec<bool>,
+}
+
+/// A tariff the message names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TariffRef {
+    /// By its name in the catalogue.
+    Named(u16),
+    /// The cheapest one.
+    Cheapest,
+    /// A faster one than the customer's.
+    Faster,
 }
 
 /// The longest match of rules whose target `pick` accepts (the earliest among equals).
@@ -177,6 +203,21 @@ impl Extractor<'_> {
             f.period = Some(shift_month(today, by as i32));
             mark(&mut f.consumed, m);
         }
+        self.days_ahead(&mut f, today);
+        if f.date.is_none()
+            && let Some((_, m)) = best(self.lexicon, self.matches, |t| match t {
+                Target::Weekend => Some(()),
+                _ => None,
+            })
+        {
+            // The nearest Saturday; today when it is already the weekend.
+            let ahead = match today.weekday().num_days_from_monday() {
+                5 | 6 => 0,
+                d => 5 - d as i64,
+            };
+            f.date = today.checked_add_signed(Duration::days(ahead));
+            mark(&mut f.consumed, m);
+        }
         if f.date.is_none()
             && let Some((by, m)) = best(self.lexicon, self.matches, |t| match t {
                 Target::DayOffset(k) => Some(k),
@@ -207,8 +248,39 @@ impl Extractor<'_> {
             })
         {
             f.time = Some((h as u32, 0));
+            f.time_at = Some(m.start as usize);
             mark(&mut f.consumed, m);
         }
+        // «после 15»: the time is the earliest that suits.
+        if let Some(i) = f.time_at
+            && (self.tag(i.wrapping_sub(1)).after || (i >= 2 && self.tag(i - 2).after && self.tag(i - 1).at))
+        {
+            f.time_from = f.time.take();
+        }
+        if f.time_from.is_none()
+            && f.time.is_none()
+            && let Some((h, m)) = best(self.lexicon, self.matches, |t| match t {
+                Target::FromHour(h) => Some(h),
+                _ => None,
+            })
+        {
+            // «в обед» is from its hour; «после обеда» two hours later.
+            let after = m.start >= 1 && self.tag(m.start as usize - 1).after;
+            f.time_from = Some((h as u32 + if after { 2 } else { 0 }, 0));
+            mark(&mut f.consumed, m);
+        }
+        f.tariff = best(self.lexicon, self.matches, |t| match t {
+            Target::Tariff(k) => Some(TariffRef::Named(k)),
+            _ => None,
+        })
+        .or_else(|| {
+            best(self.lexicon, self.matches, |t| match t {
+                Target::CheapestTariff => Some(TariffRef::Cheapest),
+                Target::FasterTariff => Some(TariffRef::Faster),
+                _ => None,
+            })
+        })
+        .map(|(k, _)| k);
 
         self.order_id(&mut f);
 
@@ -318,7 +390,43 @@ impl Extractor<'_> {
         let daypart = self.tag(i + 1).daypart;
         if let Some(h) = self.hour24(h as u32, daypart, leading_zero) {
             f.time = Some((h, m as u32));
+            f.time_at = Some(i);
             f.consumed[i] = true;
+        }
+    }
+
+    /// «через неделю», «через 3 дня», "in two days", "in a week".
+    fn days_ahead(&self, f: &mut Found, today: NaiveDate) {
+        for i in 0..self.n() {
+            if !self.tag(i).within || f.date.is_some() {
+                continue;
+            }
+            let mut j = i + 1;
+            if self.tag(j).stop && !self.tag(j).week_word && !self.tag(j).day_word {
+                j += 1;
+            }
+            let mut count = None;
+            if let Some(k) = self.tag(j).count {
+                count = Some(u32::from(k));
+                j += 1;
+            } else if let Some((s, v)) = plain_number(self.norm, j)
+                && s.len() <= 2
+                && (1..=60).contains(&v)
+            {
+                count = Some(v as u32);
+                j += 1;
+            }
+            let days = if self.tag(j).week_word {
+                7 * count.unwrap_or(1)
+            } else if self.tag(j).day_word && count.is_some() {
+                count.unwrap_or(1)
+            } else {
+                continue;
+            };
+            f.date = today.checked_add_signed(Duration::days(i64::from(days)));
+            for c in &mut f.consumed[i..=j.min(self.n() - 1)] {
+                *c = true;
+            }
         }
     }
 
@@ -448,13 +556,14 @@ impl Extractor<'_> {
             let daypart = self.tag(j).daypart;
             let strong_part = daypart.is_some_and(Daypart::is_strong);
             let loose_ok = prev.at_loose && (hour_word || daypart.is_none() || strong_part);
-            let qualified = prev.at || loose_ok || hour_word || strong_part;
+            let qualified = prev.at || prev.after || loose_ok || hour_word || strong_part;
             if !qualified || self.tag(i + 1).month.is_some() {
                 continue;
             }
             let leading_zero = s.len() == 2 && s.starts_with('0');
             if let Some(h24) = self.hour24(h as u32, daypart, leading_zero) {
                 f.time = Some((h24, minutes));
+                f.time_at = Some(i);
                 f.consumed[i] = true;
                 return;
             }

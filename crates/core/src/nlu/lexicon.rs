@@ -30,6 +30,8 @@ pub(crate) enum EntityKind {
     Service,
     Staff,
     SubscriptionAction,
+    TimeFrom,
+    Tariff,
 }
 
 impl EntityKind {
@@ -43,6 +45,8 @@ impl EntityKind {
             "service" => EntityKind::Service,
             "staff" => EntityKind::Staff,
             "subscription_action" => EntityKind::SubscriptionAction,
+            "time_from" => EntityKind::TimeFrom,
+            "tariff" => EntityKind::Tariff,
             _ => return None,
         })
     }
@@ -173,6 +177,30 @@ pub(crate) enum Target {
     Sub(SubAction),
     Service(u16),
     Staff(u16),
+    Tariff(u16),
+    /// The cheapest tariff («самый дешёвый»).
+    CheapestTariff,
+    /// A faster tariff than the customer's («побыстрее»).
+    FasterTariff,
+    /// «после», "after": the time that follows is the earliest that suits.
+    After,
+    /// «через», "in": the days that follow are counted from today.
+    Within,
+    /// «неделю», "week": seven days.
+    WeekWord,
+    /// «дней», "days".
+    DayWord,
+    /// «на выходных», "weekend": the nearest Saturday (today when it is the weekend).
+    Weekend,
+    /// «в обед», "lunchtime": from this hour.
+    FromHour(u8),
+    /// «два», "two": a count of days or weeks.
+    Count(u8),
+    /// A question of the business's FAQ (`Data::faq_keys[entry]`).
+    Faq {
+        entry: u16,
+        weight: f32,
+    },
 }
 
 /// A phrase compiled to lexemes: each position lists the lexemes that may stand there.

@@ -31,7 +31,8 @@ use serde::Serialize;
 
 use crate::domain::Locale;
 use data::{Data, Source};
-use entities::{Extractor, Found, tag_tokens};
+pub use data::{FaqAnswer, FaqLink, FaqLocation};
+use entities::{Extractor, Found, TariffRef, tag_tokens};
 use lexicon::{EntityKind, Lexicon, LexiconBuilder, Target};
 pub use priority::PriorityRules;
 
@@ -228,6 +229,9 @@ pub struct Nlu {
     afternoon_hours: Vec<u8>,
     service_codes: Vec<String>,
     staff_codes: Vec<String>,
+    tariff_codes: Vec<String>,
+    faq_keys: Vec<String>,
+    faq_answers: Vec<FaqAnswer>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,19 +276,25 @@ impl Nlu {
     }
 
     fn build(sources: &[Source], catalog: Catalog) -> Result<Nlu, NluError> {
-        let Data { rules, intents, afternoon_hours } = data::load(sources)?;
+        let Data { rules, intents, afternoon_hours, faq_keys, faq_answers, aliases } = data::load(sources)?;
         let mut b = LexiconBuilder::new();
         for r in &rules {
             b.add(&r.phrase, r.target);
         }
-        for (i, named) in catalog.services.iter().take(u16::MAX as usize).enumerate() {
-            for name in named.names.iter().chain(std::iter::once(&named.code)) {
-                b.add_name(name, Target::Service(i as u16));
-            }
-        }
-        for (i, named) in catalog.staff.iter().take(u16::MAX as usize).enumerate() {
-            for name in named.names.iter().chain(std::iter::once(&named.code)) {
-                b.add_name(name, Target::Staff(i as u16));
+        type Names<'a> = (&'a [Named], fn(u16) -> Target);
+        let lists: [Names; 3] =
+            [(&catalog.services, Target::Service), (&catalog.staff, Target::Staff), (&catalog.tariffs, Target::Tariff)];
+        for (list, target) in lists {
+            for (i, named) in list.iter().take(u16::MAX as usize).enumerate() {
+                for name in named.names.iter().chain(std::iter::once(&named.code)) {
+                    b.add_name(name, target(i as u16));
+                }
+                // Other names the data gives for one of its names («Аня» for «Анна»).
+                for (alias_of, phrase) in &aliases {
+                    if named.names.iter().any(|n| n.to_lowercase() == *alias_of) {
+                        b.add(phrase, target(i as u16));
+                    }
+                }
             }
         }
         let mut models = vec![IntentModel::default(); Intent::ALL.len()];
@@ -331,7 +341,29 @@ impl Nlu {
             afternoon_hours,
             service_codes: catalog.services.into_iter().map(|n| n.code).collect(),
             staff_codes: catalog.staff.into_iter().map(|n| n.code).collect(),
+            tariff_codes: catalog.tariffs.into_iter().map(|n| n.code).collect(),
+            faq_keys,
+            faq_answers,
         })
+    }
+
+    /// The business's answer to the question `key` in `locale` (else in any language it is
+    /// written in).
+    pub fn faq_answer(&self, key: &str, locale: Locale) -> Option<&FaqAnswer> {
+        let mut of_key = self.faq_answers.iter().filter(|a| a.key == key);
+        of_key.clone().find(|a| a.locale == locale).or_else(|| of_key.next())
+    }
+
+    /// The keys of the business's questions.
+    pub fn faq_keys(&self) -> &[String] {
+        &self.faq_keys
+    }
+
+    /// The same recogniser without the business's questions and answers (the built-in ones
+    /// are the demo business's).
+    pub fn without_faq(mut self) -> Nlu {
+        self.faq_answers.clear();
+        self
     }
 
     /// The largest weight any intent gives to an entity of `kind`.
@@ -382,14 +414,27 @@ impl Nlu {
         // forms of one word listed for it are one piece of evidence): the heaviest counts.
         let mut counted_rules: Vec<u32> = Vec::with_capacity(matches.len());
         let mut counted_spans: Vec<(Intent, u16, u16, f32)> = Vec::with_capacity(matches.len());
+        let mut faq_scores: Vec<(u16, f32)> = Vec::new();
         for m in &matches {
             let target = self.lexicon.rules[m.rule as usize].target;
-            let Target::Intent { intent, weight } = target else {
+            let (intent, weight) = match target {
+                Target::Intent { intent, weight } => (intent, weight),
+                Target::Faq { entry, weight } => {
+                    let w = weight * if m.fuzzy { TYPO_FACTOR } else { 1.0 };
+                    match faq_scores.iter_mut().find(|(e, _)| *e == entry) {
+                        Some(slot) => slot.1 += w,
+                        None => faq_scores.push((entry, w)),
+                    }
+                    (Intent::Faq, weight)
+                }
+                _ => (Intent::Unknown, 0.0),
+            };
+            if intent == Intent::Unknown {
                 for c in &mut covered[m.start as usize..m.end as usize] {
                     *c = true;
                 }
                 continue;
-            };
+            }
             if counted_rules.contains(&m.rule) {
                 continue;
             }
@@ -445,6 +490,8 @@ impl Nlu {
             EntityKind::Service => found.service.is_some(),
             EntityKind::Staff => found.staff.is_some(),
             EntityKind::SubscriptionAction => found.subscription_action.is_some(),
+            EntityKind::TimeFrom => found.time_from.is_some(),
+            EntityKind::Tariff => found.tariff.is_some(),
         };
         // An entity supports every intent the words already speak for; alone it points only
         // to the intent that likes it most («на маникюр» is a booking, not a cancellation).
@@ -502,7 +549,11 @@ impl Nlu {
                 (i, (certainty(s) * (0.4 + 0.6 * share)).clamp(0.0, 1.0))
             })
             .collect();
-        let entities = self.finish_entities(&extractor, &found, intent);
+        let faq = faq_scores.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(e, _)| *e);
+        let mut entities = self.finish_entities(&extractor, &found, intent);
+        if intent == Intent::Faq {
+            entities.faq = faq.and_then(|e| self.faq_keys.get(e as usize).cloned());
+        }
         Classification { intent, entities, confidence: confidence.clamp(0.0, 1.0), alternatives, locale }
     }
 
@@ -524,7 +575,13 @@ impl Nlu {
             } else {
                 None
             },
-            ..Entities::default()
+            time_from: f.time_from.map(|(h, m)| format!("{h:02}:{m:02}")),
+            tariff: f.tariff.and_then(|t| match t {
+                TariffRef::Named(i) => self.tariff_codes.get(i as usize).cloned(),
+                TariffRef::Cheapest => self.tariff_codes.first().cloned(),
+                TariffRef::Faster => Some("faster".to_string()),
+            }),
+            faq: None,
         }
     }
 }

@@ -914,3 +914,121 @@ fn unknown_in_a_data_file_takes_only_patterns() {
         Ok(_) => panic!("wording for unknown loaded"),
     }
 }
+
+#[test]
+fn the_business_questions_are_recognised_with_their_key() {
+    for (text, key) in [
+        ("до скольки вы работаете", "opening_hours"),
+        ("дo скольки вы работаите?", "opening_hours"),
+        ("what are your opening hours", "opening_hours"),
+        ("какой у вас адрес", "address"),
+        ("how do I get to you", "address"),
+        ("сколько стоит маникюр", "prices"),
+        ("какие способы оплаты", "payment_methods"),
+        ("как настроить роутер", "router_setup"),
+        ("wifi not working after reset", "router_setup"),
+    ] {
+        let c = classify(text);
+        assert_eq!((c.intent, c.entities.faq.as_deref()), (Intent::Faq, Some(key)), "{text}");
+    }
+    // A key is reported only for the faq intent, and a request stays a request.
+    let c = classify("хочу записаться на маникюр");
+    assert_eq!((c.intent, c.entities.faq), (Intent::Booking, None));
+    let answer = nlu().faq_answer("address", Locale::En).expect("the demo answers");
+    assert!(answer.location.is_some() && answer.text.contains("Almaty"), "{answer:?}");
+    assert_eq!(nlu().faq_answer("address", Locale::Ru).map(|a| a.locale), Some(Locale::Ru));
+    assert!(nlu().faq_answer("no_such_key", Locale::Ru).is_none());
+}
+
+#[test]
+fn a_recogniser_without_the_faq_has_no_answers() {
+    let n = Nlu::embedded(catalog()).expect("loads").without_faq();
+    assert!(n.faq_answer("opening_hours", Locale::Ru).is_none());
+}
+
+#[test]
+fn cancelling_an_order_is_not_cancelling_an_appointment() {
+    check_intents(&[
+        ("отмените заказ 78234", Intent::OrderCancel),
+        ("хочу отменить заказ", Intent::OrderCancel),
+        ("cancel my order", Intent::OrderCancel),
+        ("отмените запись", Intent::BookingCancel),
+        ("cancel my appointment", Intent::BookingCancel),
+        ("где мой заказ", Intent::OrderStatus),
+    ]);
+    assert_eq!(entities("отмените заказ 78234").order_id.as_deref(), Some("78234"));
+}
+
+#[test]
+fn a_tariff_is_named_by_its_name_or_as_the_cheapest_or_a_faster_one() {
+    for (text, want) in [
+        ("переключите меня на Максимум", "max"),
+        ("хочу тариф Оптимальный", "optimal"),
+        ("switch me to Basic", "basic"),
+        ("самый дешёвый тариф", "basic"),
+        ("хочу тариф побыстрее", "faster"),
+        ("a faster plan please", "faster"),
+    ] {
+        let c = classify(text);
+        assert_eq!((c.intent, c.entities.tariff.as_deref()), (Intent::Subscription, Some(want)), "{text}");
+    }
+}
+
+#[test]
+fn the_earliest_time_and_days_ahead_are_read() {
+    for (text, from) in [
+        ("запишите на стрижку после 15", "15:00"),
+        ("book a haircut after 3 pm", "15:00"),
+        ("можно в обед на маникюр", "12:00"),
+        ("на массаж после обеда", "14:00"),
+    ] {
+        let e = entities(text);
+        assert_eq!((e.time_from.as_deref(), e.time), (Some(from), None), "{text}");
+    }
+    assert_eq!(entities("запишите на стрижку в 15").time.as_deref(), Some("15:00"));
+    // Saturday 2025-01-11.
+    for (text, date) in [
+        ("запишите через неделю", "2025-01-18"),
+        ("через 3 дня на стрижку", "2025-01-14"),
+        ("in two days", "2025-01-13"),
+        ("in a week please", "2025-01-18"),
+        ("на выходных к Маше", "2025-01-11"),
+        ("this weekend", "2025-01-11"),
+    ] {
+        assert_eq!(entities(text).date.as_deref(), Some(date), "{text}");
+    }
+    assert_eq!(entities("на 3 дня").date, None);
+}
+
+#[test]
+fn diminutives_case_forms_and_verbs_name_staff_and_services() {
+    for (text, service, staff) in [
+        ("хочу к Ане", None, Some("anna")),
+        ("запишите к Машеньке на ноготочки", Some("manicure"), Some("maria")),
+        ("хочу постричься", Some("haircut"), None),
+        ("к Олежке помассировать спину", Some("massage"), Some("oleg")),
+        ("a trim with Masha", Some("haircut"), Some("maria")),
+    ] {
+        let e = entities(text);
+        assert_eq!((e.service.as_deref(), e.staff.as_deref()), (service, staff), "{text}");
+    }
+    // «аннулируйте» is not Anna.
+    assert_eq!(entities("аннулируйте заказ").staff, None);
+}
+
+#[test]
+fn money_points_offers_and_complaints_without_their_usual_words() {
+    check_intents(&[
+        ("когда следующее списание?", Intent::Balance),
+        ("хватит ли денег до конца месяца", Intent::Balance),
+        ("when will you charge me next", Intent::Balance),
+        ("как потратить баллы", Intent::Bonuses),
+        ("can I pay with my points", Intent::Bonuses),
+        ("что у вас новенького для меня?", Intent::Offers),
+        ("any deals for me?", Intent::Offers),
+        ("сколько можно, третий день без связи", Intent::Operator),
+        ("I want my money back", Intent::Operator),
+        ("во сколько я записан?", Intent::BookingList),
+        ("what time is my appointment", Intent::BookingList),
+    ]);
+}
