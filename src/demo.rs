@@ -61,6 +61,7 @@ pub async fn demo(config: &Config, opts: DemoOptions) -> anyhow::Result<()> {
     if let Some(token) = &opts.token {
         let shutdown = shutdown_signal()?;
         let mut config = config.clone();
+        config.bot.builtin_faq = true;
         if config.documents.requisites.is_empty() {
             config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
         }

@@ -362,7 +362,7 @@ fn load_language(config: &Config, catalog: Catalog) -> anyhow::Result<(Arc<I18n>
     .context("cannot load the message files (locales)")?;
     let nlu = match &config.bot.dialogues_dir {
         Some(dir) => Nlu::from_dir(dir, catalog),
-        None => Nlu::embedded(catalog),
+        None => Nlu::embedded(catalog).map(|nlu| if config.bot.builtin_faq { nlu } else { nlu.without_faq() }),
     }
     .context("cannot load the dialogue data files")?;
     Ok((Arc::new(i18n), Arc::new(nlu)))

@@ -703,6 +703,11 @@ pub struct BotConfig {
     /// The key that signs button data (`CABINET_CALLBACK_SECRET`); derived from the bot
     /// token when unset.
     pub callback_secret: Option<SecretString>,
+    /// Whether the built-in data files' answers to questions about the business (the demo
+    /// business's) are given when `dialogues_dir` is unset. Set by the demo and the
+    /// transcripts only: another business writes its own `faq.toml`.
+    #[serde(skip)]
+    pub builtin_faq: bool,
 }
 
 impl Default for BotConfig {
@@ -717,6 +722,7 @@ impl Default for BotConfig {
             dialogues_dir: None,
             locales_dir: None,
             callback_secret: None,
+            builtin_faq: false,
         }
     }
 }

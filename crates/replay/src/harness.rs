@@ -142,6 +142,7 @@ impl SandboxedBot {
         if opts.telegram_payments {
             config.payments.provider_token = Some(secrecy::SecretString::from(SANDBOX_PROVIDER_TOKEN));
         }
+        config.bot.builtin_faq = true;
         if config.documents.requisites.is_empty() {
             config.documents.requisites = DEMO_REQUISITES.iter().map(|s| (*s).to_owned()).collect();
         }

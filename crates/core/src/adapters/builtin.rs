@@ -648,6 +648,32 @@ impl Logistics for Builtin {
         let currency = self.currency().await?;
         Ok(self.full_orders(std::slice::from_ref(&row), &currency).await?.into_iter().next())
     }
+
+    /// A new or assembling order is cancelled; one on its way, delivered or cancelled is not.
+    async fn cancel_order(&self, id: &CustomerId, number: &str) -> AdapterResult<OrderCancellation> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'cancelled' WHERE customer_id = $1 AND number = $2 \
+             AND status IN ('new', 'assembling')",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(number.to_owned())
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        if done.rows_affected() > 0 {
+            return Ok(OrderCancellation::Cancelled);
+        }
+        let row = sqlx::query("SELECT status FROM orders WHERE customer_id = $1 AND number = $2")
+            .bind(id.as_str().to_owned())
+            .bind(number.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(match row {
+            Some(row) => OrderCancellation::TooLate(OrderStatus::parse(&Cols::new(&row, "orders").text("status")?)),
+            None => OrderCancellation::NotFound,
+        })
+    }
 }
 
 #[async_trait]

@@ -228,6 +228,9 @@ impl Logistics for GuardedLogistics {
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>> {
         self.guard.run(self.call("logistics.order", Kind::Read), || self.inner.order(id, number)).await
     }
+    async fn cancel_order(&self, id: &CustomerId, number: &str) -> AdapterResult<OrderCancellation> {
+        self.guard.run(self.call("logistics.cancel_order", Kind::Write), || self.inner.cancel_order(id, number)).await
+    }
 }
 
 /// [`Booking`] through the guard.

@@ -502,6 +502,24 @@ pub trait Logistics: Send + Sync {
     /// The order with this number among the customer's own orders; `None` for an unknown
     /// number and for another customer's order alike.
     async fn order(&self, id: &CustomerId, number: &str) -> AdapterResult<Option<Order>>;
+    /// Cancels the customer's own order `number`, when it may still be cancelled. A backend
+    /// that does not cancel orders says so, and a person is asked instead.
+    async fn cancel_order(&self, _id: &CustomerId, _number: &str) -> AdapterResult<OrderCancellation> {
+        Ok(OrderCancellation::Unsupported)
+    }
+}
+
+/// What became of a request to cancel an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderCancellation {
+    /// Cancelled now.
+    Cancelled,
+    /// Too late: the order is on its way, delivered or already cancelled (its status now).
+    TooLate(OrderStatus),
+    /// Not the customer's order, or no such order.
+    NotFound,
+    /// The backend does not cancel orders.
+    Unsupported,
 }
 
 /// A service that can be booked.

@@ -10,6 +10,7 @@
 //! ```
 
 use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::Requester;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
 
 use super::keyboards::{ButtonKind, pressed, tag_and_arg};
@@ -242,6 +243,30 @@ pub(super) async fn unsupported_content(turn: &Turn) -> HandlerResult {
     turn.say(turn.t("unsupported-content", &[])).await?;
     if !turn.has_consent {
         return onboarding::ask_consent(turn).await;
+    }
+    Ok(())
+}
+
+/// A question about the business («до скольки вы работаете»): the business's own answer, as
+/// it wrote it, with its link as a button and its place on the map.
+pub(super) async fn faq(turn: &Turn, answer: &crate::nlu::FaqAnswer) -> HandlerResult {
+    let text = crate::i18n::escape_html(&answer.text);
+    match &answer.link {
+        Some(link) => match url::Url::parse(&link.url) {
+            Ok(url) => {
+                let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::url(link.text.clone(), url)]]);
+                turn.say_with(text, markup).await?;
+            }
+            Err(_) => {
+                turn.say(text).await?;
+            }
+        },
+        None => {
+            turn.say(text).await?;
+        }
+    }
+    if let Some(place) = &answer.location {
+        turn.bot.send_location(turn.chat, place.latitude, place.longitude).await?;
     }
     Ok(())
 }

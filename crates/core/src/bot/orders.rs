@@ -21,7 +21,7 @@ use super::documents::DocumentButton;
 use super::keyboards::{ButtonKind, Payload, arg, order_number, pressed, tag_and_arg};
 use super::shop::ShopButton;
 use super::{HandlerResult, Turn};
-use crate::adapters::{CustomerId, Order, OrderStatus};
+use crate::adapters::{CustomerId, Order, OrderCancellation, OrderStatus};
 use crate::domain::datetime::{format_date, format_date_time, format_time};
 use crate::domain::money::format_money;
 use crate::error::BotError;
@@ -36,6 +36,12 @@ pub(super) enum OrderButton {
     Details(String),
     /// "Show on the map" for an order.
     Map(String),
+    /// «Отменить заказ»: which one (asks to confirm).
+    CancelAsk(String),
+    /// «Да, отменить».
+    CancelYes(String),
+    /// The backend would not cancel it: a person is asked.
+    CancelPerson(String),
 }
 
 impl ButtonKind for OrderButton {
@@ -44,13 +50,16 @@ impl ButtonKind for OrderButton {
         &[Capability::Logistics]
     }
 
-    const TAGS: &'static [&'static str] = &["p", "o", "g"];
+    const TAGS: &'static [&'static str] = &["p", "o", "g", "xa", "xy", "xp"];
 
     fn encode(&self) -> String {
         match self {
             OrderButton::Page(page) => format!("p:{page}"),
             OrderButton::Details(number) => format!("o:{}", arg(number)),
             OrderButton::Map(number) => format!("g:{}", arg(number)),
+            OrderButton::CancelAsk(number) => format!("xa:{}", arg(number)),
+            OrderButton::CancelYes(number) => format!("xy:{}", arg(number)),
+            OrderButton::CancelPerson(number) => format!("xp:{}", arg(number)),
         }
     }
 
@@ -59,6 +68,9 @@ impl ButtonKind for OrderButton {
             ("p", page) => OrderButton::Page(page.parse().ok().filter(|p| *p < 10_000)?),
             ("o", number) => OrderButton::Details(order_number(number)?),
             ("g", number) => OrderButton::Map(order_number(number)?),
+            ("xa", number) => OrderButton::CancelAsk(order_number(number)?),
+            ("xy", number) => OrderButton::CancelYes(order_number(number)?),
+            ("xp", number) => OrderButton::CancelPerson(order_number(number)?),
             _ => return None,
         })
     }
@@ -71,6 +83,12 @@ pub(super) fn buttons() -> UpdateHandler<BotError> {
             OrderButton::Page(page) => history(&turn, page, Some(message.id)).await,
             OrderButton::Details(number) => details(&turn, &number).await,
             OrderButton::Map(number) => map(&turn, &number).await,
+            OrderButton::CancelAsk(number) => cancel_request(&turn, Some(&number)).await,
+            OrderButton::CancelYes(number) => cancel(&turn, &number).await,
+            OrderButton::CancelPerson(number) => {
+                let request = turn.t("order-cancel-request", &[("number", Arg::from(number.as_str()))]);
+                super::staff::escalate(&turn, super::staff::Reason::Requested, Some(&request)).await
+            }
         }
     })
 }
@@ -291,6 +309,96 @@ pub(super) async fn map(turn: &Turn, number: &str) -> HandlerResult {
         }
         None => {
             turn.say(turn.t("order-no-location", &[])).await?;
+        }
+    }
+    Ok(())
+}
+
+/// «Отмените заказ 78234» / «отмените заказ»: the order to cancel, confirmed with a button;
+/// without a number, the customer's active orders to choose from.
+pub(super) async fn cancel_request(turn: &Turn, number: Option<&str>) -> HandlerResult {
+    if let Some(number) = number {
+        let Some(order) = own_order(turn, number).await? else { return Ok(()) };
+        return ask_to_cancel(turn, &order).await;
+    }
+    let Some(id) = customer(turn) else { return Ok(()) };
+    let logistics = turn.ctx.adapters.logistics.clone();
+    let orders = turn.call(logistics.active_orders(&id)).await?;
+    turn.audit("orders.active", None).await?;
+    match orders.as_slice() {
+        [] => {
+            turn.say(turn.t("order-cancel-none", &[])).await?;
+        }
+        [order] => ask_to_cancel(turn, order).await?,
+        several => {
+            let rows = several
+                .iter()
+                .take(10)
+                .map(|order| {
+                    let date = format_date(turn.ctx.to_local(order.created).date(), turn.locale);
+                    let label = turn.t(
+                        "order-cancel-choice",
+                        &[("number", Arg::from(order.number.as_str())), ("date", Arg::from(date))],
+                    );
+                    vec![(label, OrderButton::CancelAsk(order.number.clone()))]
+                })
+                .collect();
+            turn.say_with(turn.t("order-cancel-choose", &[]), turn.buttons().markup(rows)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn ask_to_cancel(turn: &Turn, order: &Order) -> HandlerResult {
+    if !order.status.is_active() {
+        turn.say(turn.t(
+            "order-cancel-not-active",
+            &[("number", Arg::from(order.number.as_str())), ("status", Arg::from(status_text(turn, &order.status)))],
+        ))
+        .await?;
+        return Ok(());
+    }
+    let date = format_date(turn.ctx.to_local(order.created).date(), turn.locale);
+    let text = turn.t(
+        "order-cancel-ask",
+        &[
+            ("number", Arg::from(order.number.as_str())),
+            ("date", Arg::from(date)),
+            ("status", Arg::from(status_text(turn, &order.status))),
+            ("total", Arg::from(format_money(order.total, &order.currency, turn.locale))),
+        ],
+    );
+    let yes = vec![(turn.t("order-cancel-yes-button", &[]), OrderButton::CancelYes(order.number.clone()))];
+    turn.say_with(text, turn.buttons().markup(vec![yes])).await?;
+    Ok(())
+}
+
+/// «Да, отменить»: the backend cancels the order, or says why not (a person is offered).
+pub(super) async fn cancel(turn: &Turn, number: &str) -> HandlerResult {
+    let Some(id) = customer(turn) else { return Ok(()) };
+    let logistics = turn.ctx.adapters.logistics.clone();
+    let outcome = turn.call(logistics.cancel_order(&id, number)).await?;
+    turn.audit("order.cancel", Some(number)).await?;
+    let args = [("number", Arg::from(number))];
+    let person = || {
+        turn.buttons().markup(vec![vec![(
+            turn.t("order-cancel-person-button", &[]),
+            OrderButton::CancelPerson(number.to_string()),
+        )]])
+    };
+    match outcome {
+        OrderCancellation::Cancelled => {
+            turn.say(turn.t("order-cancel-done", &args)).await?;
+        }
+        OrderCancellation::TooLate(status) => {
+            let args = [("number", Arg::from(number)), ("status", Arg::from(status_text(turn, &status)))];
+            turn.say_with(turn.t("order-cancel-too-late", &args), person()).await?;
+        }
+        OrderCancellation::Unsupported => {
+            turn.say_with(turn.t("order-cancel-unsupported", &args), person()).await?;
+        }
+        OrderCancellation::NotFound => {
+            turn.say(turn.t("order-not-found", &args)).await?;
         }
     }
     Ok(())

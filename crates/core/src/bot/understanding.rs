@@ -203,8 +203,11 @@ async fn act_with(turn: &Turn, intent: Intent, entities: Entities, text: Option<
         Intent::BookingReschedule => booking::reschedule(turn, &entities).await,
         Intent::BookingCancel => booking::cancel_request(turn).await,
         Intent::Notifications => notifications::settings(turn).await,
-        Intent::OrderCancel => staff::escalate(turn, Reason::Requested, text).await,
-        Intent::Faq => misunderstood(turn).await,
+        Intent::OrderCancel => orders::cancel_request(turn, entities.order_id.as_deref()).await,
+        Intent::Faq => match entities.faq.as_deref().and_then(|key| turn.ctx.nlu.faq_answer(key, turn.locale)) {
+            Some(answer) => general::faq(turn, answer).await,
+            None => misunderstood(turn).await,
+        },
         Intent::Unknown => misunderstood(turn).await,
     }
 }
