@@ -22,6 +22,7 @@
 //! - [`relay`]: messages both ways — a customer's into the topic, staff's to the chat bound
 //!   now;
 //! - [`sla`]: re-pings of unanswered cases;
+//! - [`idle`]: cases nobody wrote in for a while, closed;
 //! - `alerts`: probing for other customers' data;
 //! - [`outbox`]: every post into the group, at the group's rate;
 //! - [`broadcast`]: `/broadcast`, its preview, confirmation, progress and report.
@@ -31,6 +32,7 @@ pub mod broadcast;
 mod card;
 mod cases;
 mod commands;
+pub mod idle;
 pub mod outbox;
 pub mod relay;
 pub mod sla;
@@ -70,6 +72,8 @@ pub struct Support {
     pub signed: bool,
     /// SLA per priority: critical, high, normal.
     pub sla: [Duration; 3],
+    /// A case nobody wrote in for this long is closed ([`idle`]); `None`: never.
+    pub idle_close: Option<Duration>,
 }
 
 /// The staff group's messages: staff commands, and replies in a customer's topic.
