@@ -1,7 +1,9 @@
 //! Free text, understood: a complaint goes to a person; otherwise the recogniser's intent is
 //! acted on when it is clear, the language-model fallback is asked when it is not, and an
 //! unclear message gets «Вы имели в виду…?» with a button per likely intent (twice not
-//! understood: a person). Also what the waiting questions need to tell an answer from a
+//! understood: an apology and «Позвать человека», which opens a case only when pressed). A
+//! message finally not understood is counted for `/stats`; [`answerable`] tells which
+//! messages the bot answers itself while a case with staff is open. Also what the waiting questions need to tell an answer from a
 //! customer moving on ([`moves_on`], [`is_cancel`]).
 //!
 //! ```text
