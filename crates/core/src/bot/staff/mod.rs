@@ -1,14 +1,13 @@
-//! F12, the staff side. When the bot cannot help — the customer asks for a person (also after
-//! the bot offered one, having misunderstood them twice) or complains — a case opens in the
-//! staff supergroup: one forum topic per
-//! customer (named with the name and a masked phone), the customer card, the priority and the
-//! last messages. While the case is open the customer's messages are copied into the topic (a
-//! request the bot serves itself is answered too) and what staff write there reaches the
-//! customer; the customer may close it («вопрос решён»), and a case nobody writes in is
-//! closed after a while. In the topic: `/close` (the customer rates
-//! 1–5), `/priority <level>`, `/assign`; in the group: `/stats`, `/find`. Unanswered cases are
-//! pinged again after their priority's SLA; repeated attempts at other customers' data raise
-//! an alert in the group's general topic.
+//! F12, the staff side. When the bot cannot help — the customer asks for a person (also after the
+//! bot offered one, having misunderstood them twice) or complains — a case opens in the staff
+//! supergroup: one forum topic per customer (named with the name and a masked phone), the customer
+//! card, the priority and the last messages. While the case is open the customer's messages are
+//! copied into the topic (a request the bot serves itself is answered too) and what staff write
+//! there reaches the customer; the customer may close it («вопрос решён»), and a case nobody writes
+//! in is closed after a while. In the topic: `/close` (the customer rates 1–5), `/priority
+//! <level>`, `/assign`; in the group: `/stats`, `/find`. Unanswered cases are pinged again after
+//! their priority's SLA; repeated attempts at other customers' data raise an alert in the group's
+//! general topic.
 //!
 //! Only messages from the configured staff group are staff actions, only staff (the group's
 //! administrators, or a configured list) act, and the bot never relays between two customers:
