@@ -521,3 +521,20 @@ shop-category-pets = Pet supplies
 shop-category-appliances = Appliances
 miniapp-out-of-stock = Not in stock in the quantity asked: { $items }. The order was not placed — remove or reduce these lines.
 miniapp-top-up-invalid = Enter the amount in digits: from { $min } to { $max }.
+
+## Support: the customer's own end of a case, idle cases, unidentified people asking for a person
+support-person-button = 🙋 Talk to a person
+support-offer-person = Sorry, we still didn't understand. You can talk to a person — a specialist will answer here, in this chat. Or choose what you need:
+support-solved-button = ✅ My issue is solved
+support-solved-customer = Glad your issue is solved! The request is closed — write any time if you need anything. Please rate how we helped: 1 — poor, 5 — excellent.
+support-solved-already = This request is already closed. If you need help, write any time.
+support-solved-note = ✅ The customer says the issue is solved — the case is closed.
+support-bot-answered = 🤖 The bot answered this itself: { $intent } ({ $name }).
+support-idle-closed = 💤 No messages in this case for { $hours } h — it was closed automatically.
+support-idle-closed-customer = We've closed your request as there have been no new messages for a while. If you still need help, just write — we're here.
+support-stats-unrecognised = <b>What the bot most often did not understand (7 days):</b>
+support-stats-unrecognised-none = No messages the bot did not understand in the last 7 days.
+staff-lead-operator = 🙋 Someone who is not among the customers asks to be contacted: { $name }, phone { $phone } (Telegram id { $user }). Message: "{ $text }". Please call or text them at this number.
+lead-operator-sent = We've passed your request to a specialist, who will contact you at the number you shared.
+lead-operator-already = Your request is already with a specialist, who will contact you at the number you shared.
+lead-operator-no-phone = So that a specialist can contact you, please share your phone number — press the "Share my phone number" button at the bottom of the screen.

@@ -4123,3 +4123,32 @@ async fn a_binding_kept_in_memory_goes_with_logout_forget_and_rebinding() {
     assert!(asks_consent, "{}", replies.dump());
     bot.stop().await;
 }
+
+// --- unrecognised messages ------------------------------------------------------------------
+
+on_every_engine!(unrecognised_messages_are_counted_per_day_by_their_normalised_text);
+
+async fn unrecognised_messages_are_counted_per_day_by_their_normalised_text(store: Store) {
+    let day = |d: u32| NaiveDate::from_ymd_opt(2025, 1, d).unwrap();
+    let keep_from = day(1);
+    assert!(store.top_unrecognised(day(1), 10).await.unwrap().is_empty());
+    for (d, text) in [
+        (10, "Фиолетовые слоны"),
+        (10, "  фиолетовые   СЛОНЫ "),
+        (11, "фиолетовые слоны"),
+        (11, "позвоните 87011234567"),
+        (11, "12345678"),
+        (4, "старое"),
+    ] {
+        store.count_unrecognised(day(d), text, keep_from).await.unwrap();
+    }
+    let top = store.top_unrecognised(day(5), 10).await.unwrap();
+    assert_eq!(top, vec![("фиолетовые слоны".to_owned(), 3), ("позвоните".to_owned(), 1)]);
+    // Ties by text.
+    assert_eq!(store.top_unrecognised(day(11), 1).await.unwrap(), vec![("позвоните".to_owned(), 1)]);
+    assert_eq!(store.top_unrecognised(day(1), 10).await.unwrap().len(), 3);
+    // Days before `keep_from` are purged by the next count.
+    store.count_unrecognised(day(12), "фиолетовые слоны", day(10)).await.unwrap();
+    let all = store.top_unrecognised(day(1), 10).await.unwrap();
+    assert_eq!(all, vec![("фиолетовые слоны".to_owned(), 4), ("позвоните".to_owned(), 1)]);
+}

@@ -480,6 +480,8 @@ pub fn build_ctx_with_guard(
             minutes(config.support.sla_high_minutes),
             minutes(config.support.sla_normal_minutes),
         ],
+        idle_close: (config.support.idle_close_after_hours > 0)
+            .then(|| chrono::Duration::hours(i64::from(config.support.idle_close_after_hours))),
     };
     let guard = Guard::new(GuardSettings::from_config(config), clock.clone());
     let ctx = Arc::new(Ctx {

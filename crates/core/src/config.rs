@@ -272,6 +272,9 @@ pub struct SupportConfig {
     pub sla_critical_minutes: u32,
     pub sla_high_minutes: u32,
     pub sla_normal_minutes: u32,
+    /// Hours after the last message (the customer's or staff's) an open case is closed, with
+    /// a note in its topic and a word to the customer; 0: never.
+    pub idle_close_after_hours: u32,
     /// Who re-pings mention, e.g. "@support_team" (`CABINET_SUPPORT_MENTION`); none when empty.
     pub mention: String,
     /// Staff replies reach the customer signed with the staff member's first name (true) or
@@ -301,6 +304,7 @@ impl Default for SupportConfig {
             sla_critical_minutes: 15,
             sla_high_minutes: 60,
             sla_normal_minutes: 240,
+            idle_close_after_hours: 72,
             mention: String::new(),
             signed: true,
             relay_per_minute: 20,
@@ -1053,6 +1057,12 @@ impl Config {
             if !(1..=7 * 24 * 60).contains(&minutes) {
                 return Err(ConfigError::Invalid { name, message: "expected 1..=10080 minutes".into() });
             }
+        }
+        if self.support.idle_close_after_hours > 24 * 365 {
+            return Err(ConfigError::Invalid {
+                name: "support.idle_close_after_hours",
+                message: "expected 0 (never) or up to 8760 hours".into(),
+            });
         }
         if let Some(hours) = &self.support.hours {
             let valid = hours.split_once('-').is_some_and(|(a, b)| {

@@ -22,6 +22,7 @@ pub enum Command {
     Forget,
     Logout,
     Notifications,
+    Operator,
 }
 
 /// The commands shown in Telegram's menu, with their description keys.

@@ -1,7 +1,7 @@
 //! The jobs the bot runs on the scheduler: [`job_handler`] makes the handler the scheduler
 //! calls. Known kinds: booking reminders and their reconciliation with the booking system
 //! ([`super::reminders`]), and the staff side's SLA
-//! re-pings ([`super::staff::sla`]), broadcasts' progress ([`super::staff::broadcast`]), relays queued by earlier versions
+//! re-pings ([`super::staff::sla`]), idle cases' closing ([`super::staff::idle`]), broadcasts' progress ([`super::staff::broadcast`]), relays queued by earlier versions
 //! ([`super::staff::relay`]) and posts waiting for the group's rate ([`super::staff::outbox`]).
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use teloxide::Bot;
 
-use super::staff::{broadcast, outbox, relay, sla};
+use super::staff::{broadcast, idle, outbox, relay, sla};
 use super::{Ctx, reminders};
 use crate::jobs::{Job, JobError, JobHandler};
 
@@ -45,6 +45,7 @@ impl JobHandler for BotJobs {
             reminders::KIND => reminders::send(&self.ctx, &self.bot, job).await,
             reminders::RECONCILE_KIND => reminders::run_reconcile(&self.ctx, job).await,
             sla::KIND => sla::run_sla(&self.ctx, &self.bot, job).await,
+            idle::KIND => idle::run_idle(&self.ctx, &self.bot, job).await,
             relay::KIND => relay::run_relay(&self.ctx, &self.bot, job).await,
             outbox::KIND => outbox::run(&self.ctx, &self.bot, job).await,
             broadcast::KIND => broadcast::run_job(&self.ctx, &self.bot, job).await,

@@ -363,6 +363,7 @@ fn commands() -> UpdateHandler<BotError> {
         .branch(case![Command::Forget].endpoint(turn!(onboarding::forget)))
         .branch(not_consented().endpoint(turn!(onboarding::ask_consent)))
         .branch(case![Command::Logout].endpoint(turn!(onboarding::logout)))
+        .branch(case![Command::Operator].endpoint(turn!(onboarding::operator_command)))
         .branch(unbound().endpoint(turn!(onboarding::ask_contact_first)))
         .branch(
             dptree::filter(|c: Command| matches!(c, Command::Start(_) | Command::Menu))

@@ -57,12 +57,59 @@ pub(super) async fn on_consent(turn: &Turn) -> HandlerResult {
 /// Text from someone who accepted the terms but has not shared their contact yet.
 pub(super) async fn on_text_before_contact(turn: Turn, text: String) -> HandlerResult {
     let turn = &turn;
+    if super::understanding::asks_for_person(turn, &text) {
+        return person_for_lead(turn, Some(&text)).await;
+    }
     if Phone::parse(&text).is_ok() {
         // A typed number proves nothing about who owns it.
         turn.audit("contact.typed", None).await?;
         return ask_contact(turn, "contact-typed").await;
     }
     ask_contact(turn, "onboarding-ask-contact").await
+}
+
+/// /operator: a person — the case of an identified customer, or staff told about someone
+/// whose phone no backend knows.
+pub(super) async fn operator_command(turn: &Turn) -> HandlerResult {
+    if turn.binding.is_some() {
+        return staff::escalate(turn, staff::Reason::Requested, None).await;
+    }
+    person_for_lead(turn, None).await
+}
+
+/// Someone not identified asks for a person. Whoever shared their own number that no
+/// backend knows (a lead) reaches staff, who see that number in full to call back (at most
+/// once an hour); anyone else is asked for the number first, as nothing else lets staff
+/// reach them.
+async fn person_for_lead(turn: &Turn, text: Option<&str>) -> HandlerResult {
+    let ctx = &turn.ctx;
+    let Some(lead) = ctx.store.latest_lead(turn.user_id).await? else {
+        return ask_contact(turn, "lead-operator-no-phone").await;
+    };
+    if ctx.settings.staff_chat_id.is_none() {
+        let hours = ctx.settings.support_hours.clone();
+        return turn.say(turn.t("operator", &[("hours", Arg::from(hours))])).await.map(drop);
+    }
+    let now = ctx.clock.now();
+    turn.log_request("operator", true);
+    if !ctx.store.record_alert(turn.user_id, "lead.operator", now, chrono::Duration::hours(1)).await? {
+        return turn.say(turn.t("lead-operator-already", &[])).await.map(drop);
+    }
+    turn.audit("lead.operator", None).await?;
+    let words = text.map(|t| t.chars().take(500).collect::<String>()).unwrap_or_else(|| "/operator".to_owned());
+    let args = [
+        ("name", Arg::from(lead.first_name.as_str())),
+        ("phone", Arg::from(lead.phone.as_str())),
+        ("user", Arg::from(turn.user_id.to_string())),
+        ("text", Arg::from(words)),
+    ];
+    let note = ctx.i18n.t(ctx.settings.default_locale, "staff-lead-operator", &args);
+    if let Err(error) = staff::post_to_general(ctx, &turn.bot, note).await {
+        tracing::warn!(%error, "could not tell the staff chat that an unidentified person asks for a person");
+        let hours = ctx.settings.support_hours.clone();
+        return turn.say(turn.t("operator", &[("hours", Arg::from(hours))])).await.map(drop);
+    }
+    turn.say(turn.t("lead-operator-sent", &[])).await.map(drop)
 }
 
 /// A command other than /start, /help, /privacy, /language and /forget before the contact.
@@ -205,7 +252,8 @@ async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
     let locale = turn.ctx.settings.default_locale;
     let args = [
         ("name", Arg::from(lead.first_name.as_str())),
-        ("phone", Arg::from(lead.phone.masked())),
+        // In full: the person shared it for staff to call back (never logged).
+        ("phone", Arg::from(lead.phone.as_str())),
         ("user", Arg::from(turn.user_id.to_string())),
     ];
     let text = turn.ctx.i18n.t(locale, "staff-new-lead", &args);

@@ -1,7 +1,9 @@
 //! Free text, understood: a complaint goes to a person; otherwise the recogniser's intent is
 //! acted on when it is clear, the language-model fallback is asked when it is not, and an
 //! unclear message gets «Вы имели в виду…?» with a button per likely intent (twice not
-//! understood: a person). Also what the waiting questions need to tell an answer from a
+//! understood: an apology and «Позвать человека», which opens a case only when pressed). A
+//! message finally not understood is counted for `/stats`; [`answerable`] tells which
+//! messages the bot answers itself while a case with staff is open. Also what the waiting questions need to tell an answer from a
 //! customer moving on ([`moves_on`], [`is_cancel`]).
 //!
 //! ```text
@@ -58,9 +60,49 @@ pub(super) async fn understand(turn: Turn, text: String) -> HandlerResult {
     let options: Vec<Intent> =
         clarification_options(&result).into_iter().filter(|intent| capabilities.serves(*intent)).collect();
     if options.is_empty() {
+        count_unrecognised(turn, text).await;
         return misunderstood(turn).await;
     }
     clarify(turn, &options, result.entities).await
+}
+
+/// The intent of a message the bot answers itself even while a case with staff is open: a
+/// clear request the bot serves (the balance, orders, documents, booking, …) — not a request
+/// for a person, a complaint, a greeting or thanks, or anything unclear (those go to staff).
+pub(crate) fn answerable(turn: &Turn, text: &str) -> Option<Intent> {
+    if text.chars().count() > MAX_TEXT_CHARS || turn.ctx.support.rules.priority_of(text).is_some() {
+        return None;
+    }
+    let result = classify(turn, text);
+    let served = is_clear(&result) && turn.ctx.settings.capabilities.serves(result.intent);
+    (served && bot_serves(result.intent)).then_some(result.intent)
+}
+
+/// Whether the message clearly asks for a person («позовите оператора»).
+pub(super) fn asks_for_person(turn: &Turn, text: &str) -> bool {
+    let result = classify(turn, text);
+    is_clear(&result) && result.intent == Intent::Operator
+}
+
+/// Whether the bot itself serves what `intent` asks for (rather than a person).
+fn bot_serves(intent: Intent) -> bool {
+    !matches!(
+        intent,
+        Intent::Operator | Intent::OrderCancel | Intent::Faq | Intent::Greeting | Intent::Thanks | Intent::Unknown
+    )
+}
+
+/// How long the counts of unrecognised messages are kept, in days.
+const UNRECOGNISED_KEEP_DAYS: i64 = 35;
+
+/// Counts a message the bot finally could not understand, for `/stats` (best effort: the
+/// customer's answer does not wait on it).
+async fn count_unrecognised(turn: &Turn, text: &str) {
+    let today = turn.ctx.local_now().date();
+    let keep_from = today - chrono::Duration::days(UNRECOGNISED_KEEP_DAYS);
+    if let Err(error) = turn.ctx.store.count_unrecognised(today, text, keep_from).await {
+        tracing::warn!(%error, "could not count an unrecognised message");
+    }
 }
 
 /// The recogniser's reading of `text`, now, in the customer's language.
@@ -117,8 +159,7 @@ fn clarification_options(result: &Classification) -> Vec<Intent> {
 async fn clarify(turn: &Turn, options: &[Intent], entities: Entities) -> HandlerResult {
     let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
-        turn.set_state(State::ready()).await?;
-        return staff::escalate(turn, Reason::Misunderstood, None).await;
+        return offer_person(turn, count).await;
     }
     let pending = (entities != Entities::default()).then_some(entities);
     turn.set_state(State::Ready { misunderstood: count, pending, draft: None }).await?;
@@ -224,11 +265,22 @@ pub(super) async fn chosen(turn: &Turn, intent: Intent) -> HandlerResult {
 async fn misunderstood(turn: &Turn) -> HandlerResult {
     let count = misunderstandings(turn).await?.saturating_add(1);
     if count >= MISUNDERSTANDINGS_BEFORE_OPERATOR {
-        turn.set_state(State::ready()).await?;
-        return staff::escalate(turn, Reason::Misunderstood, None).await;
+        return offer_person(turn, count).await;
     }
     turn.set_state(State::Ready { misunderstood: count, pending: None, draft: None }).await?;
     turn.say_with(turn.t("unknown", &[]), main_menu(turn)).await?;
+    Ok(())
+}
+
+/// Misunderstood again: an apology, «Позвать человека» (which opens a case only when
+/// pressed) and the menu. Nothing goes to staff without the customer asking.
+async fn offer_person(turn: &Turn, count: u8) -> HandlerResult {
+    turn.set_state(State::Ready { misunderstood: count, pending: None, draft: None }).await?;
+    let person = turn.buttons().button(turn.t("support-person-button", &[]), staff::StaffButton::Person);
+    let menu = main_menu(turn);
+    let rows = std::iter::once(vec![person]).chain(menu.inline_keyboard);
+    let markup = teloxide::types::InlineKeyboardMarkup::new(rows);
+    turn.say_with(turn.t("support-offer-person", &[]), markup).await?;
     Ok(())
 }
 

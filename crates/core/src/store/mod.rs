@@ -208,6 +208,7 @@ const SQLITE_MIGRATIONS: Migrations = &[
     (103, "broadcasts", include_str!("../../../../migrations/sqlite/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/sqlite/0104_notify_sender.sql")),
     (105, "binding time zone", include_str!("../../../../migrations/sqlite/0105_binding_time_zone.sql")),
+    (110, "unrecognised messages", include_str!("../../../../migrations/sqlite/0110_unrecognised_messages.sql")),
 ];
 const POSTGRES_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql")),
@@ -216,6 +217,7 @@ const POSTGRES_MIGRATIONS: Migrations = &[
     (103, "broadcasts", include_str!("../../../../migrations/postgres/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/postgres/0104_notify_sender.sql")),
     (105, "binding time zone", include_str!("../../../../migrations/postgres/0105_binding_time_zone.sql")),
+    (110, "unrecognised messages", include_str!("../../../../migrations/postgres/0110_unrecognised_messages.sql")),
 ];
 
 /// A migrator of these migrations. Several sets share sqlx's history table, so each ignores
@@ -872,6 +874,27 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(notify.rows_affected() > 0)
+    }
+
+    /// The newest lead this Telegram user left (the number they shared that no backend knows).
+    pub async fn latest_lead(&self, telegram_user_id: i64) -> StoreResult<Option<Lead>> {
+        let row = sqlx::query(
+            "SELECT telegram_user_id, phone, first_name, created_at FROM leads WHERE telegram_user_id = $1 \
+             ORDER BY created_at DESC, phone LIMIT 1",
+        )
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let c = Cols::new(&row, "leads");
+            Ok(Lead {
+                telegram_user_id: c.i64("telegram_user_id")?,
+                phone: c.phone("phone")?,
+                first_name: c.text("first_name")?,
+                created_at: c.time("created_at")?,
+            })
+        })
+        .transpose()
     }
 
     /// Every lead, oldest first.

@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Cols, Store, StoreError, StoreResult, time_to_db};
@@ -470,6 +470,48 @@ impl Store {
         Ok(stats)
     }
 
+    /// Counts one message the bot could not understand on `day`, by its normalised text
+    /// ([`normalise_unrecognised`]; nothing is counted for a text that normalises to
+    /// nothing), and purges the counts of days before `keep_from`.
+    pub async fn count_unrecognised(&self, day: NaiveDate, text: &str, keep_from: NaiveDate) -> StoreResult<()> {
+        let text = normalise_unrecognised(text);
+        if text.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO unrecognised_messages (day, text, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (day, text) DO UPDATE SET count = unrecognised_messages.count + 1",
+        )
+        .bind(day.to_string())
+        .bind(text)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM unrecognised_messages WHERE day < $1")
+            .bind(keep_from.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The most frequent messages the bot could not understand on the days from `from` on,
+    /// with their counts: at most `limit`, the most frequent first (ties by text).
+    pub async fn top_unrecognised(&self, from: NaiveDate, limit: i64) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT text, CAST(SUM(count) AS BIGINT) AS n FROM unrecognised_messages WHERE day >= $1 \
+             GROUP BY text ORDER BY n DESC, text LIMIT $2",
+        )
+        .bind(from.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let c = Cols::new(row, "unrecognised_messages");
+                Ok((c.text("text")?, c.i64("n")?))
+            })
+            .collect()
+    }
+
     /// How many audit entries of this user with one of `actions` there are at or after `since`.
     pub async fn count_audit(&self, telegram_user_id: i64, actions: &[&str], since: DateTime<Utc>) -> StoreResult<i64> {
         if actions.is_empty() {
@@ -510,6 +552,44 @@ impl Store {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// The longest normalised text of an unrecognised message, in characters.
+const UNRECOGNISED_MAX_CHARS: usize = 100;
+
+/// An unrecognised message as it is counted: lower case, numbers of 5 digits or more
+/// dropped (also written with spaces, dashes or brackets, such as a phone: phone and order
+/// numbers are not kept), whitespace collapsed and trimmed, at most
+/// [`UNRECOGNISED_MAX_CHARS`] characters.
+pub fn normalise_unrecognised(text: &str) -> String {
+    let chars: Vec<char> = text.to_lowercase().chars().collect();
+    let mut kept = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&ch) = chars.get(i) {
+        let starts_number = ch.is_ascii_digit() || (ch == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if !starts_number {
+            kept.push(ch);
+            i += 1;
+            continue;
+        }
+        // The number: digits and the separators between them.
+        let (mut end, mut last_digit, mut digits) = (i, i, 0);
+        while let Some(&c) = chars.get(end) {
+            if c.is_ascii_digit() {
+                digits += 1;
+                last_digit = end;
+            } else if !(matches!(c, ' ' | '-' | '(' | ')' | '+')) {
+                break;
+            }
+            end += 1;
+        }
+        if digits < 5 {
+            kept.extend(chars.get(i..=last_digit).unwrap_or_default());
+        }
+        i = last_digit + 1;
+    }
+    let collapsed = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(UNRECOGNISED_MAX_CHARS).collect::<String>().trim_end().to_owned()
 }
 
 /// Detaches the open cases escalated from this account (it is no longer bound), inside the
@@ -594,6 +674,17 @@ mod tests {
         }
         assert_eq!(CasePriority::parse("urgent"), None);
         assert_eq!(CasePriority::parse("Critical"), None);
+    }
+
+    #[test]
+    fn unrecognised_messages_are_counted_by_a_normalised_text_without_long_numbers() {
+        assert_eq!(normalise_unrecognised("  Где   МОЙ\tкурьер?? "), "где мой курьер??");
+        assert_eq!(normalise_unrecognised("позвоните на 87011234567 пожалуйста"), "позвоните на пожалуйста");
+        assert_eq!(normalise_unrecognised("заказ 78234 и 1234"), "заказ и 1234");
+        assert_eq!(normalise_unrecognised("мой номер +7 (701) 123-45-67, 12 шт"), "мой номер , 12 шт");
+        assert_eq!(normalise_unrecognised("12345"), "");
+        assert_eq!(normalise_unrecognised(&"я".repeat(300)).chars().count(), 100);
+        assert_eq!(normalise_unrecognised(&format!("{} b", "a".repeat(99))), "a".repeat(99));
     }
 
     #[test]

@@ -8,9 +8,12 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, ParseMode};
 
-use super::super::keyboards::{ButtonKind, pressed, tag_and_arg};
+use teloxide::types::InlineKeyboardMarkup;
+
+use super::super::keyboards::{ButtonKind, Buttons, pressed, tag_and_arg};
 use super::super::{Ctx, HandlerResult, Turn, general};
 use super::card::post_card;
+use super::idle::schedule_idle_close;
 use super::outbox::{post_to_general, post_to_topic};
 use super::sla::schedule_sla;
 use super::{st, staff_chat, staff_locale};
@@ -23,16 +26,22 @@ use crate::store::{AuditEntry, Binding, CasePriority, NewCase, SupportCase};
 pub(crate) enum StaffButton {
     /// Ask for a person.
     Operator,
+    /// Ask for a person after the bot did not understand twice (offered, not forced).
+    Person,
+    /// The customer's own request is solved: the case is closed.
+    Solved { case: i64 },
     /// The customer's rating (1–5) of a closed case.
     Rate { case: i64, rating: u8 },
 }
 
 impl ButtonKind for StaffButton {
-    const TAGS: &'static [&'static str] = &["op", "rt"];
+    const TAGS: &'static [&'static str] = &["op", "pm", "sv", "rt"];
 
     fn encode(&self) -> String {
         match self {
             StaffButton::Operator => "op".into(),
+            StaffButton::Person => "pm".into(),
+            StaffButton::Solved { case } => format!("sv:{case}"),
             StaffButton::Rate { case, rating } => format!("rt:{case}:{rating}"),
         }
     }
@@ -40,6 +49,8 @@ impl ButtonKind for StaffButton {
     fn decode(payload: &str) -> Option<Self> {
         Some(match tag_and_arg(payload) {
             ("op", "") => StaffButton::Operator,
+            ("pm", "") => StaffButton::Person,
+            ("sv", arg) => StaffButton::Solved { case: arg.parse().ok().filter(|c| *c > 0)? },
             ("rt", arg) => {
                 let (case, rating) = arg.split_once(':')?;
                 let rating: u8 = rating.parse().ok().filter(|r| (1..=5).contains(r))?;
@@ -54,6 +65,8 @@ pub(crate) fn buttons() -> UpdateHandler<BotError> {
     pressed::<StaffButton>().endpoint(|turn: Turn, button: StaffButton| async move {
         match button {
             StaffButton::Operator => escalate(&turn, Reason::Requested, None).await,
+            StaffButton::Person => escalate(&turn, Reason::Misunderstood, None).await,
+            StaffButton::Solved { case } => solved_pressed(&turn, case).await,
             StaffButton::Rate { case, rating } => rate(&turn, case, rating).await,
         }
     })
@@ -115,14 +128,15 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
         turn.audit("support.case.reattach", Some(&case.id.to_string())).await?;
         post_to_topic(ctx, &turn.bot, &case, st(ctx, "support-customer-back", &[])).await?;
         schedule_sla(ctx, &case, now).await?;
-        turn.say(turn.t("support-opened", &[])).await?;
+        schedule_idle_close(ctx, &case, now).await?;
+        turn.say_with(turn.t("support-opened", &[]), solved_markup(turn, case.id)).await?;
         return Ok(());
     }
     if !created {
         if priority > case.priority {
             ctx.store.raise_case_priority(case.id, priority).await?;
         }
-        turn.say(turn.t("support-already-open", &[])).await?;
+        turn.say_with(turn.t("support-already-open", &[]), solved_markup(turn, case.id)).await?;
         return Ok(());
     }
     turn.audit("support.case.open", Some(&case.id.to_string())).await?;
@@ -136,6 +150,7 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
         return Ok(());
     }
     schedule_sla(ctx, &case, now).await?;
+    schedule_idle_close(ctx, &case, now).await?;
     note_in_crm(ctx, &case).await;
     let mut reply = turn.t("support-opened", &[]);
     if let Some(opens) = outside_hours(ctx, now) {
@@ -145,8 +160,101 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
             &[("hours", Arg::from(ctx.settings.support_hours.as_str())), ("opens", Arg::from(opens))],
         ));
     }
-    turn.say(reply).await?;
+    turn.say_with(reply, solved_markup(turn, case.id)).await?;
     Ok(())
+}
+
+/// «Вопрос решён» under the message that a request went to staff.
+fn solved_markup(turn: &Turn, case: i64) -> InlineKeyboardMarkup {
+    turn.buttons().markup(vec![vec![(turn.t("support-solved-button", &[]), StaffButton::Solved { case })]])
+}
+
+/// Whether the customer says their request is solved: «вопрос решён», «спасибо, всё
+/// решилось», "my issue is solved", … A negation («не решён», "not solved") is not.
+pub(crate) fn says_solved(text: &str) -> bool {
+    let t: String = text.to_lowercase().replace('ё', "е");
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.chars().count() > 80 {
+        return false;
+    }
+    const NEGATIONS: [&str; 9] =
+        ["не реш", "нерешен", "не помог", "not solved", "not resolved", "unsolved", "isn't", "not fixed", "still"];
+    if NEGATIONS.iter().any(|n| t.contains(n)) || t.contains("?") {
+        return false;
+    }
+    const SOLVED: [&str; 16] = [
+        "вопрос решен",
+        "вопрос снят",
+        "проблема решена",
+        "проблема решилась",
+        "все решилось",
+        "все решено",
+        "уже решилось",
+        "уже решили",
+        "вопрос закрыт",
+        "можно закрыть",
+        "issue is solved",
+        "issue is resolved",
+        "problem solved",
+        "problem is solved",
+        "all sorted",
+        "issue solved",
+    ];
+    SOLVED.iter().any(|p| t.contains(p))
+        || matches!(t.trim_end_matches(['.', '!', ')']), "решено" | "solved" | "resolved")
+}
+
+/// Ends an open case: closed in the store and its pending re-pings and idle check cancelled.
+/// True only for the caller that closed it.
+pub(super) async fn end_case(ctx: &Ctx, case: &SupportCase) -> Result<bool, BotError> {
+    if !ctx.store.close_case(case.id, ctx.clock.now()).await? {
+        return Ok(false);
+    }
+    ctx.store.cancel_jobs(&format!("sla:{}:", case.id)).await?;
+    ctx.store.cancel_jobs(&format!("{}{}:", super::idle::KEY_PREFIX, case.id)).await?;
+    Ok(true)
+}
+
+/// The rating buttons (1–5) of a closed case, for its customer.
+pub(super) async fn rating_markup(ctx: &Ctx, case: &SupportCase) -> Result<InlineKeyboardMarkup, BotError> {
+    let epoch = ctx.store.user(case.telegram_user_id).await?.map_or(0, |u| u.epoch);
+    let buttons = Buttons { codec: &ctx.codec, epoch, user_id: case.telegram_user_id };
+    let markup = buttons
+        .markup(vec![(1..=5u8).map(|r| (r.to_string(), StaffButton::Rate { case: case.id, rating: r })).collect()]);
+    buttons.seal(&ctx.store, ctx.clock.now(), markup).await
+}
+
+/// The customer says their request is solved while its case is open: the case is closed,
+/// staff see a note, and the customer is told they can write any time (and may rate it).
+pub(crate) async fn customer_solved(turn: &Turn, case: &SupportCase) -> HandlerResult {
+    let ctx = &turn.ctx;
+    turn.flush().await?;
+    if !end_case(ctx, case).await? {
+        return turn.say_with(turn.t("support-solved-already", &[]), general::main_menu(turn)).await.map(drop);
+    }
+    turn.audit("support.case.solved", Some(&case.id.to_string())).await?;
+    post_to_topic(ctx, &turn.bot, case, st(ctx, "support-solved-note", &[])).await?;
+    turn.say_with(turn.t("support-solved-customer", &[]), rating_markup(ctx, case).await?).await?;
+    Ok(())
+}
+
+/// «Вопрос решён» pressed: the case it names is closed if it is this customer's and open;
+/// a stale or foreign one gets a polite answer.
+async fn solved_pressed(turn: &Turn, case_id: i64) -> HandlerResult {
+    let ctx = &turn.ctx;
+    let case = ctx.store.case_by_id(case_id).await?;
+    let mine = case.as_ref().is_some_and(|c| {
+        turn.binding.as_ref().is_some_and(|b| b.customer_id == c.customer_id) && c.telegram_user_id == turn.user_id
+    });
+    match case {
+        Some(case) if mine && case.open && case.detached_at.is_none() => customer_solved(turn, &case).await,
+        _ => {
+            if !mine {
+                turn.audit("support.solved.foreign", Some(&case_id.to_string())).await?;
+            }
+            turn.say_with(turn.t("support-solved-already", &[]), general::main_menu(turn)).await.map(drop)
+        }
+    }
 }
 
 /// When support opens next, if it is closed at `now` ("09:00").
@@ -243,5 +351,41 @@ async fn note_in_crm(ctx: &Ctx, case: &SupportCase) {
     let crm = ctx.adapters.crm.clone();
     if let Err(error) = crm.add_note(&case.customer_id, &text).await {
         tracing::warn!(%error, case = case.id, "could not leave a note on the customer's record in the CRM");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_solved_request_is_told_in_either_language() {
+        for text in [
+            "вопрос решён",
+            "Спасибо, всё решилось!",
+            "проблема решена, спасибо",
+            "решено",
+            "My issue is solved",
+            "problem solved, thanks",
+            "Resolved.",
+        ] {
+            assert!(says_solved(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_negation_a_question_or_other_words_are_not_solved() {
+        for text in [
+            "вопрос не решён",
+            "вопрос решён?",
+            "ничего не решилось",
+            "my issue is not solved",
+            "is my issue solved?",
+            "still not resolved",
+            "баланс",
+            "позовите оператора",
+        ] {
+            assert!(!says_solved(text), "{text}");
+        }
     }
 }

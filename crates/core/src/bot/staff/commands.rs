@@ -12,9 +12,8 @@ use teloxide::prelude::*;
 use teloxide::types::ParseMode;
 use teloxide::utils::command::BotCommands as _;
 
-use super::super::keyboards::Buttons;
 use super::super::{Ctx, HandlerResult};
-use super::cases::StaffButton;
+use super::cases::{end_case, rating_markup};
 use super::outbox::post_to_topic;
 use super::relay::{customer_locale, recipient};
 use super::{Author, Thread, priority_label, reply, st, staff_chat, staff_locale};
@@ -137,21 +136,16 @@ fn parse_priority(s: &str) -> Option<CasePriority> {
 
 /// `/close`: the case ends; the customer is told and asked for a rating.
 async fn close(ctx: &Ctx, bot: &Bot, case: &SupportCase, staff_name: &str) -> HandlerResult {
-    if !ctx.store.close_case(case.id, ctx.clock.now()).await? {
+    if !end_case(ctx, case).await? {
         return post_to_topic(ctx, bot, case, st(ctx, "support-no-open-case", &[])).await;
     }
-    ctx.store.cancel_jobs(&format!("sla:{}:", case.id)).await?;
     let Some(customer_chat) = recipient(ctx, case).await? else {
         return post_to_topic(ctx, bot, case, st(ctx, "support-closed-detached", &[("name", Arg::from(staff_name))]))
             .await;
     };
     let locale = customer_locale(ctx, case).await;
     let text = ctx.i18n.t(locale, "support-closed-customer", &[]);
-    let epoch = ctx.store.user(case.telegram_user_id).await?.map_or(0, |u| u.epoch);
-    let buttons = Buttons { codec: &ctx.codec, epoch, user_id: case.telegram_user_id };
-    let markup = buttons
-        .markup(vec![(1..=5u8).map(|r| (r.to_string(), StaffButton::Rate { case: case.id, rating: r })).collect()]);
-    let markup = buttons.seal(&ctx.store, ctx.clock.now(), markup).await?;
+    let markup = rating_markup(ctx, case).await?;
     let told = bot.send_message(customer_chat, text).parse_mode(ParseMode::Html).reply_markup(markup).await;
     let note = match told {
         Ok(_) => st(ctx, "support-closed", &[("name", Arg::from(staff_name))]),
@@ -191,7 +185,7 @@ async fn stats(ctx: &Ctx) -> Result<String, BotError> {
     } else {
         stats.by_intent.iter().map(|(intent, n)| format!("{intent}: {n}")).collect::<Vec<_>>().join(", ")
     };
-    Ok(st(
+    let mut text = st(
         ctx,
         "support-stats",
         &[
@@ -202,7 +196,25 @@ async fn stats(ctx: &Ctx) -> Result<String, BotError> {
             ("escalations", Arg::Num(stats.cases_opened)),
             ("median", Arg::from(median)),
         ],
-    ))
+    );
+    text.push_str("\n\n");
+    text.push_str(&unrecognised(ctx, today).await?);
+    Ok(text)
+}
+
+/// How many of the most frequent unrecognised messages `/stats` lists.
+const TOP_UNRECOGNISED: i64 = 10;
+
+/// The most frequent messages the bot did not understand in the last 7 days (today
+/// included), with their counts: what the business may add answers for.
+async fn unrecognised(ctx: &Ctx, today: chrono::NaiveDate) -> Result<String, BotError> {
+    let top = ctx.store.top_unrecognised(today - Duration::days(6), TOP_UNRECOGNISED).await?;
+    if top.is_empty() {
+        return Ok(st(ctx, "support-stats-unrecognised-none", &[]));
+    }
+    let mut lines = vec![st(ctx, "support-stats-unrecognised", &[])];
+    lines.extend(top.iter().map(|(text, n)| format!("• «{}» — {n}", escape_html(text))));
+    Ok(lines.join("\n"))
 }
 
 use chrono::TimeZone as _;

@@ -1,11 +1,13 @@
-//! F12, the staff side. When the bot cannot help — the customer asks for a person, complains,
-//! or is misunderstood twice — a case opens in the staff supergroup: one forum topic per
-//! customer (named with the name and a masked phone), the customer card, the priority and the
-//! last messages. While the case is open the customer's messages are copied into the topic and
-//! what staff write there reaches the customer. In the topic: `/close` (the customer rates
-//! 1–5), `/priority <level>`, `/assign`; in the group: `/stats`, `/find`. Unanswered cases are
-//! pinged again after their priority's SLA; repeated attempts at other customers' data raise
-//! an alert in the group's general topic.
+//! F12, the staff side. When the bot cannot help — the customer asks for a person (also after the
+//! bot offered one, having misunderstood them twice) or complains — a case opens in the staff
+//! supergroup: one forum topic per customer (named with the name and a masked phone), the customer
+//! card, the priority and the last messages. While the case is open the customer's messages are
+//! copied into the topic (a request the bot serves itself is answered too) and what staff write
+//! there reaches the customer; the customer may close it («вопрос решён»), and a case nobody writes
+//! in is closed after a while. In the topic: `/close` (the customer rates 1–5), `/priority
+//! <level>`, `/assign`; in the group: `/stats`, `/find`. Unanswered cases are pinged again after
+//! their priority's SLA; repeated attempts at other customers' data raise an alert in the group's
+//! general topic.
 //!
 //! Only messages from the configured staff group are staff actions, only staff (the group's
 //! administrators, or a configured list) act, and the bot never relays between two customers:
@@ -22,6 +24,7 @@
 //! - [`relay`]: messages both ways — a customer's into the topic, staff's to the chat bound
 //!   now;
 //! - [`sla`]: re-pings of unanswered cases;
+//! - [`idle`]: cases nobody wrote in for a while, closed;
 //! - `alerts`: probing for other customers' data;
 //! - [`outbox`]: every post into the group, at the group's rate;
 //! - [`broadcast`]: `/broadcast`, its preview, confirmation, progress and report.
@@ -31,6 +34,7 @@ pub mod broadcast;
 mod card;
 mod cases;
 mod commands;
+pub mod idle;
 pub mod outbox;
 pub mod relay;
 pub mod sla;
@@ -70,6 +74,8 @@ pub struct Support {
     pub signed: bool,
     /// SLA per priority: critical, high, normal.
     pub sla: [Duration; 3],
+    /// A case nobody wrote in for this long is closed ([`idle`]); `None`: never.
+    pub idle_close: Option<Duration>,
 }
 
 /// The staff group's messages: staff commands, and replies in a customer's topic.

@@ -11,8 +11,10 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, ParseMode};
 
 use super::super::tree::try_filter_map;
+use super::super::understanding::answerable;
 use super::super::{Ctx, HandlerResult, Turn};
-use super::cases::case_of_this_chat;
+use super::cases::{case_of_this_chat, customer_solved, says_solved};
+use super::idle::schedule_idle_close;
 use super::outbox::{self, Content, Place, StaffPost, post_to_topic};
 use super::sla::schedule_sla;
 use super::{Author, Thread, reply, st, staff_chat};
@@ -30,11 +32,47 @@ pub const KIND: &str = "support.relay";
 const DOWNLOAD_LIMIT_BYTES: u64 = 20 * 1024 * 1024;
 
 /// A customer's message while a case escalated from this chat is open: copied into the
-/// case's topic (text, photos, documents, voice). Commands still reach the bot.
+/// case's topic (text, photos, documents, voice). Commands still reach the bot; «вопрос
+/// решён» closes the case; a request the bot serves itself (the balance, an order, …) is
+/// shown in the topic and then answered by the bot as usual (the schema's next branches).
 pub(crate) fn relay_from_customer() -> UpdateHandler<BotError> {
     dptree::filter(|turn: Turn, msg: Message| turn.has_consent && !msg.text().is_some_and(|t| t.starts_with('/')))
         .chain(try_filter_map(case_to_relay_to))
+        .branch(dptree::filter(|msg: Message| msg.text().is_some_and(says_solved)).endpoint(solved_in_words))
+        .chain(try_filter_map(unless_the_bot_answers))
         .endpoint(copy_to_topic)
+}
+
+/// «вопрос решён» while the case is open.
+async fn solved_in_words(turn: Turn, msg: Message, case: SupportCase) -> HandlerResult {
+    if let Some(text) = msg.text() {
+        turn.log_incoming(text);
+    }
+    customer_solved(&turn, &case).await
+}
+
+/// A message that goes to staff (not one the bot answers itself).
+#[derive(Debug, Clone, Copy)]
+struct ToStaff;
+
+/// `Some` for a message that goes to staff; for a request the bot serves itself, the message
+/// is copied into the topic with a line saying what the bot answered, and `None` lets the
+/// bot answer it.
+async fn unless_the_bot_answers(turn: Turn, msg: Message, case: SupportCase) -> Result<Option<ToStaff>, BotError> {
+    let Some(intent) = msg.text().and_then(|text| answerable(&turn, text)) else { return Ok(Some(ToStaff)) };
+    let ctx = &turn.ctx;
+    ctx.store.record_customer_message(case.id, ctx.clock.now()).await?;
+    let copy = StaffPost {
+        place: Place::Case(case.id),
+        content: Content::Copy { chat_id: msg.chat.id.0, message_id: msg.id.0 },
+        customer: Some(case.customer_id.0.clone()),
+    };
+    outbox::post(ctx, &turn.bot, copy).await?;
+    let label = st(ctx, &format!("intent-{}", intent.as_str().replace('_', "-")), &[]);
+    let args = [("intent", Arg::from(label)), ("name", Arg::from(intent.as_str()))];
+    let note = StaffPost::text(Place::Case(case.id), st(ctx, "support-bot-answered", &args));
+    outbox::post(ctx, &turn.bot, StaffPost { customer: Some(case.customer_id.0.clone()), ..note }).await?;
+    Ok(None)
 }
 
 /// The open case this chat's messages go to, if any.
@@ -74,6 +112,7 @@ async fn copy_to_topic(turn: Turn, msg: Message, case: SupportCase) -> HandlerRe
     };
     outbox::post(ctx, &turn.bot, copy).await?;
     schedule_sla(ctx, &case, now).await?;
+    schedule_idle_close(ctx, &case, now).await?;
     if let Some(text) = msg.text() {
         ctx.store.log_message(turn.chat.0, "in", text, ctx.clock.now()).await?;
     }
