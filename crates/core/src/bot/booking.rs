@@ -190,8 +190,98 @@ pub(super) async fn start(turn: &Turn, entities: &Entities) -> HandlerResult {
     };
     let staff_for_service = named_staff.filter(|s| s.services.contains(&service.code));
     let choice = Choice { service, staff: staff_for_service };
+    if let Some(from) = earliest_time(turn, entities) {
+        return offer_from(turn, choice, None, from, &staff).await;
+    }
     let wanted = wanted_time(turn, entities);
     offer(turn, choice, None, wanted, &staff).await
+}
+
+/// «после 15», «в обед», «завтра после 16»: the earliest local time that suits (today's when
+/// it is still ahead and no day was named, else the next day's).
+fn earliest_time(turn: &Turn, entities: &Entities) -> Option<NaiveDateTime> {
+    let time = entities.time_from.as_deref().and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())?;
+    let now = turn.ctx.local_now();
+    match entities.date.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
+        Some(date) => Some(date.and_time(time).max(now)),
+        None => {
+            let at = now.date().and_time(time);
+            Some(if at > now { at } else { at + Duration::days(1) })
+        }
+    }
+}
+
+/// The nearest free times from `from` on: the named or regular staff member's; when the
+/// regular one is busy that day, anyone's who provides the service.
+async fn offer_from(
+    turn: &Turn,
+    mut choice: Choice,
+    moving: Option<&Appointment>,
+    from: NaiveDateTime,
+    staff: &[StaffMember],
+) -> HandlerResult {
+    let Some(id) = turn.customer_id() else { return Ok(()) };
+    let booking = turn.ctx.adapters.booking.clone();
+    let named = choice.staff.is_some();
+    let mut intro = Vec::new();
+    settle_staff(turn, &id, &mut choice, moving, staff, &mut intro).await?;
+    let now = turn.ctx.clock.now();
+    let horizon = now + Duration::days(i64::from(turn.ctx.settings.booking.horizon_days));
+    let code = choice.service.code.clone();
+    let after = |slots: Vec<Slot>| -> Vec<Slot> {
+        slots.into_iter().filter(|s| local(turn, s.start) >= from).take(MAX_SLOT_BUTTONS).collect()
+    };
+    let staff_id = choice.staff.as_ref().map(|s| s.id.clone());
+    let mut slots = after(turn.call(booking.free_slots(&code, staff_id.as_deref(), now, horizon)).await?);
+    let that_day = |slots: &[Slot]| slots.first().is_some_and(|s| local(turn, s.start).date() == from.date());
+    if let Some(member) = choice.staff.clone().filter(|_| !named && !that_day(&slots)) {
+        let anyone = after(turn.call(booking.free_slots(&code, None, now, horizon)).await?);
+        if that_day(&anyone) {
+            intro.push(turn.t("booking-staff-busy", &[("name", Arg::from(member.name.get(turn.locale)))]));
+            choice.staff = None;
+            slots = anyone;
+        }
+    }
+    turn.set_state(State::ChoosingTime {
+        service: code.clone(),
+        staff: choice.staff.as_ref().map(|s| s.id.clone()),
+        moving: moving.map(|m| m.id.clone()),
+    })
+    .await?;
+    if slots.is_empty() {
+        intro.push(turn.t("booking-no-slots", &[]));
+        return turn.say(intro.join("\n")).await.map(drop);
+    }
+    let with_names = choice.staff.is_none();
+    let times = describe_slots(turn, &slots, staff, with_names);
+    intro.push(turn.t("booking-free-from", &[("from", Arg::from(format_time(from))), ("times", Arg::from(times))]));
+    show_slots(turn, intro.join("\n"), &code, &slots, moving, staff, with_names).await
+}
+
+/// The one provider of the service, else (for a new booking) the customer's regular staff
+/// member when they provide it, said in `intro`.
+async fn settle_staff(
+    turn: &Turn,
+    id: &crate::adapters::CustomerId,
+    choice: &mut Choice,
+    moving: Option<&Appointment>,
+    staff: &[StaffMember],
+    intro: &mut Vec<String>,
+) -> Result<(), BotError> {
+    let providers: Vec<&StaffMember> = staff.iter().filter(|s| s.services.contains(&choice.service.code)).collect();
+    if choice.staff.is_none() && providers.len() == 1 {
+        choice.staff = Some(providers[0].clone());
+    }
+    let booking = turn.ctx.adapters.booking.clone();
+    if choice.staff.is_none()
+        && moving.is_none()
+        && let Some(regular) = turn.call(booking.preferred_staff(id)).await?
+        && let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code))
+    {
+        intro.push(turn.t("booking-regular-staff", &[("name", Arg::from(member.name.get(turn.locale)))]));
+        choice.staff = Some(member.clone());
+    }
+    Ok(())
 }
 
 /// The services as buttons.
@@ -255,19 +345,7 @@ async fn offer(
     let Some(id) = turn.customer_id() else { return Ok(()) };
     let booking = turn.ctx.adapters.booking.clone();
     let mut intro = Vec::new();
-    // One person provides the service: it is theirs.
-    let providers: Vec<&StaffMember> = staff.iter().filter(|s| s.services.contains(&choice.service.code)).collect();
-    if choice.staff.is_none() && providers.len() == 1 {
-        choice.staff = Some(providers[0].clone());
-    }
-    if choice.staff.is_none()
-        && moving.is_none()
-        && let Some(regular) = turn.call(booking.preferred_staff(&id)).await?
-        && let Some(member) = staff.iter().find(|s| s.id == regular && s.services.contains(&choice.service.code))
-    {
-        intro.push(turn.t("booking-regular-staff", &[("name", Arg::from(member.name.get(turn.locale)))]));
-        choice.staff = Some(member.clone());
-    }
+    settle_staff(turn, &id, &mut choice, moving, staff, &mut intro).await?;
     let now = turn.ctx.clock.now();
     let horizon = now + Duration::days(i64::from(turn.ctx.settings.booking.horizon_days));
     let staff_id = choice.staff.as_ref().map(|s| s.id.clone());
@@ -538,7 +616,8 @@ async fn on_time_text(
     staff_id: Option<&str>,
     moving: Option<&str>,
 ) -> Result<bool, BotError> {
-    let Some(wanted) = wanted_time(turn, entities) else { return Ok(false) };
+    let from = earliest_time(turn, entities);
+    let Some(wanted) = from.or_else(|| wanted_time(turn, entities)) else { return Ok(false) };
     let (services, staff) = catalogue(turn).await?;
     let Some(service) = services.iter().find(|s| s.code == service).cloned() else { return Ok(false) };
     let member = staff_id.and_then(|id| staff.iter().find(|s| s.id == id)).cloned();
@@ -549,7 +628,11 @@ async fn on_time_text(
         },
         None => None,
     };
-    offer(turn, Choice { service, staff: member }, moving.as_ref(), Some(wanted), &staff).await?;
+    let choice = Choice { service, staff: member };
+    match from {
+        Some(from) => offer_from(turn, choice, moving.as_ref(), from, &staff).await?,
+        None => offer(turn, choice, moving.as_ref(), Some(wanted), &staff).await?,
+    }
     Ok(true)
 }
 

@@ -75,7 +75,10 @@ pub(crate) fn answerable(turn: &Turn, text: &str) -> Option<Intent> {
     }
     let result = classify(turn, text);
     let served = is_clear(&result) && turn.ctx.settings.capabilities.serves(result.intent);
-    (served && bot_serves(result.intent)).then_some(result.intent)
+    // A question about the business is answered when the business wrote the answer.
+    let answered = result.intent != Intent::Faq
+        || result.entities.faq.as_deref().is_some_and(|key| turn.ctx.nlu.faq_answer(key, turn.locale).is_some());
+    (served && answered && bot_serves(result.intent)).then_some(result.intent)
 }
 
 /// Whether the message clearly asks for a person («позовите оператора»).
@@ -86,10 +89,7 @@ pub(super) fn asks_for_person(turn: &Turn, text: &str) -> bool {
 
 /// Whether the bot itself serves what `intent` asks for (rather than a person).
 fn bot_serves(intent: Intent) -> bool {
-    !matches!(
-        intent,
-        Intent::Operator | Intent::OrderCancel | Intent::Faq | Intent::Greeting | Intent::Thanks | Intent::Unknown
-    )
+    !matches!(intent, Intent::Operator | Intent::OrderCancel | Intent::Greeting | Intent::Thanks | Intent::Unknown)
 }
 
 /// How long the counts of unrecognised messages are kept, in days.
