@@ -208,6 +208,7 @@ const SQLITE_MIGRATIONS: Migrations = &[
     (103, "broadcasts", include_str!("../../../../migrations/sqlite/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/sqlite/0104_notify_sender.sql")),
     (105, "binding time zone", include_str!("../../../../migrations/sqlite/0105_binding_time_zone.sql")),
+    (110, "calendar sequences", include_str!("../../../../migrations/sqlite/0110_calendar_sequences.sql")),
 ];
 const POSTGRES_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql")),
@@ -216,6 +217,7 @@ const POSTGRES_MIGRATIONS: Migrations = &[
     (103, "broadcasts", include_str!("../../../../migrations/postgres/0103_broadcasts.sql")),
     (104, "notify sender", include_str!("../../../../migrations/postgres/0104_notify_sender.sql")),
     (105, "binding time zone", include_str!("../../../../migrations/postgres/0105_binding_time_zone.sql")),
+    (110, "calendar sequences", include_str!("../../../../migrations/postgres/0110_calendar_sequences.sql")),
 ];
 
 /// A migrator of these migrations. Several sets share sqlx's history table, so each ignores
