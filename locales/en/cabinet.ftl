@@ -15,21 +15,21 @@ cmd-notifications = Notifications
 
 ## Onboarding and consent
 consent-request =
-    Hello! I am your personal cabinet in Telegram: balance, orders and documents in a couple of taps.
+    Hello! This is your personal account in Telegram: your balance, orders and documents, a tap or two away.
 
-    To recognise you I need your phone number. By pressing "I agree" you allow your phone number and this chat to be processed to serve you. Details: <a href="{ $url }">data processing terms</a>.
+    To recognise you, we need your phone number. By pressing "I agree", you allow us to process your phone number and this chat to serve you. Details: <a href="{ $url }">data processing terms</a>.
 consent-button = I agree
-consent-thanks = Thank you! Now press the "Share my phone number" button below so I can find your account.
+consent-thanks = Thank you! Now press the "Share my phone number" button below so we can find your account.
 contact-button = Share my phone number
 onboarding-ask-contact = To continue, press the "Share my phone number" button at the bottom of the screen.
-contact-typed = I can't accept a typed number: press the "Share my phone number" button so Telegram confirms the number is yours.
-contact-not-own = I can only accept your own number. Press the "Share my phone number" button at the bottom of the screen.
-contact-invalid = I couldn't read this number. Please press "Share my phone number" again.
-contact-not-found = Sorry, I couldn't find a customer with this number. I've passed your request to our team and they will contact you. If you are a customer under another number, please contact support.
-identified = Hello, { $name }! I've found your account.
-already-bound = { $name }, you are already logged in.
-menu-prompt = How can I help?
-staff-new-lead = New access request: { $name }, phone { $phone } (Telegram id { $user }). No customer with this number.
+contact-typed = We can't accept a typed number. Press the "Share my phone number" button so Telegram confirms the number is yours.
+contact-not-own = We can only accept your own number. Press the "Share my phone number" button at the bottom of the screen.
+contact-invalid = We couldn't read this number. Please press "Share my phone number" again.
+contact-not-found = Sorry, we couldn't find a customer with this number. We've passed your request to our team, and they'll get in touch. If you're a customer under another number, please contact support.
+identified = Hello, { $name }! We've found your account.
+already-bound = { $name }, you're already logged in.
+menu-prompt = How can we help?
+staff-new-lead = New access request: { $name }, phone { $phone } (Telegram ID { $user }). No customer has this number.
 
 ## Main menu
 menu-balance = 💰 Balance
@@ -40,56 +40,56 @@ menu-documents = 📄 Documents
 menu-subscription = 📶 My plan
 
 ## Small talk
-greeting = Hello, { $name }! How can I help?
-help-intro = I can:
-help-balance = • show your balance, the next charge and recent operations — "balance"
+greeting = Hello, { $name }! How can we help?
+help-intro = Here's what we can do:
+help-balance = • show your balance, the next charge and recent transactions — "balance"
 help-order = • tell you where your order is — "where is my order?" or "order 78234"
 help-orders = • show your order history — "my orders" — and repeat an order — "repeat my last order"
 help-orders-no-repeat = • show your order history — "my orders"
-help-documents = • send a document — "send me the December act", "receipt for February", "contract"
-help-top-up = • top up your account — "top up"
-help-plan = • change your plan, pause it, add an option — "change my plan"
-help-loyalty = • bonuses, a personal offer and a link for friends — "my points", "referral link"
-help-booking = • book a service, move or cancel a booking — "book a haircut", "my bookings"
+help-documents = • send a document — "send me the December invoice", "receipt for February", "contract"
+help-top-up = • top up your balance — "top up"
+help-plan = • change your plan, pause it or add an option — "change my plan"
+help-loyalty = • bonus points, a personal offer and a link for friends — "my points", "referral link"
+help-booking = • book an appointment, reschedule or cancel one — "book a haircut", "my appointments"
 help-commands = Commands: { $commands }.
-capability-absent = That isn't available in this chat — here is what I can do:
+capability-absent = That isn't available in this chat. Here's what we can do:
 thanks-reply = You're welcome! 🙂
-unknown = I didn't quite get that. Try saying it differently or choose what you need:
-operator = It looks like I can't help with this myself. Support answers daily, { $hours } — describe what happened and a specialist will reply during working hours.
-unsupported-content = I understand text and buttons. Please write in words what you need.
-error-too-long = That message is too long. Please write it shorter, in a sentence or two.
-error-unavailable = The system is not answering right now. Please try again in a minute.
+unknown = Sorry, we didn't quite get that. Try putting it another way, or choose what you need:
+operator = We can't help with this in the chat. Support is available daily, { $hours }: describe what happened, and a specialist will reply during working hours.
+unsupported-content = We understand text and buttons. Please tell us in words what you need.
+error-too-long = That message is too long. Please keep it to a sentence or two.
+error-unavailable = Our system isn't responding right now. Please try again in a minute.
 error-internal = Something went wrong. Please try again a little later.
 button-inactive = This button is no longer active.
 
 ## Privacy, language, logout
 privacy =
-    I keep your phone number, the link to your Telegram account, your consent and this chat (180 days) — only to serve you. The full terms (version { $version }): { $url }
+    We keep your phone number, the link to your Telegram account, your consent and this chat (for 180 days), only to serve you. Full terms (version { $version }): { $url }
 
     Delete this data: /forget. Log out: /logout.
-forget-done = Done: I've deleted the link to your account, your consent, the dialogue state and the chat history. The company's own records are not affected. To start again, send /start.
-logout-done = You are logged out. To log in again, send /start.
-binding-replaced = Your phone number was just confirmed from another Telegram account, so this chat is no longer linked to your account. If the number is yours, send /start and share it again.
-logout-not-bound = You are not logged in yet. Send /start to begin.
+forget-done = Done: we've deleted the link to your account, your consent, the conversation state and the chat history. The company's own records aren't affected. To start again, send /start.
+logout-done = You're logged out. To log in again, send /start.
+binding-replaced = Your phone number has just been confirmed from another Telegram account, so this chat is no longer linked to your account. If the number is yours, send /start and share it again.
+logout-not-bound = You're not logged in yet. Send /start to begin.
 language-choose = Choose your language / Выберите язык:
 language-ru = Русский
 language-en = English
-language-switched = Done, I'll speak English now.
+language-switched = Done. We'll talk in English from now on.
 
 ## Balance
 balance-title = 💰 Your balance: <b>{ $balance }</b>
 balance-next-charge = Next charge: { $amount } ({ $tariff } plan) on { $date }.
 balance-next-charge-no-tariff = Next charge: { $amount } on { $date }.
-balance-days-left = At your current plan that lasts about { $days } { $days ->
+balance-days-left = On your current plan, that's enough for about { $days } { $days ->
         [one] day
        *[other] days
     }.
-balance-bonus = Bonus points: { $points }
-balance-operations = Recent operations:
+balance-bonus = Bonus points: { $points_text }
+balance-operations = Recent transactions:
 balance-operation = { $date } · { $amount } · { $title }
 balance-top-up-button = Top up
-balance-no-account = I couldn't find a billing account for you. If that's a mistake, please contact support.
-bonuses = You have { $points } bonus { $points ->
+balance-no-account = We couldn't find a billing account for you. If that's a mistake, please contact support.
+bonuses = You have { $points_text } bonus { $points ->
         [one] point
        *[other] points
     }.
@@ -101,15 +101,15 @@ order-status-in-transit = on its way
 order-status-delivered = delivered
 order-status-cancelled = cancelled
 order-status-other = { $status }
-order-card-title = 📦 <b>Order #{ $number }</b> of { $date } — { $status }
+order-card-title = 📦 <b>Order #{ $number }</b>, placed on { $date }: { $status }
 order-tracking = Tracking number: { $tracking } ({ $carrier })
 order-window = Delivery: { $window }
 order-courier = Courier: { $name }, { $phone }
 order-delivered-at = Delivered on { $date }
 order-map-button = 📍 Show on the map
 order-details-button = Details
-order-no-location = The courier's location is not known yet.
-order-not-found = I couldn't find that order. Please check the number: { $number }.
+order-no-location = We don't know the courier's location yet.
+order-not-found = We couldn't find that order. Please check the number: { $number }.
 orders-none-active = You have no active orders right now.
 order-cancel-ask = Cancel order #{ $number } placed on { $date } for { $total }? It is { $status } now.
 order-cancel-yes-button = Yes, cancel it
@@ -145,7 +145,7 @@ intent-repeat-order = 🔁 Repeat an order
 intent-documents = 📄 Documents
 intent-booking = 📅 Book an appointment
 intent-booking-list = 📅 My appointments
-intent-booking-reschedule = 🔄 Reschedule
+intent-booking-reschedule = 🔄 Reschedule an appointment
 intent-booking-cancel = ✖️ Cancel an appointment
 intent-subscription = ⚙️ Plan and options
 intent-offers = 🏷 Offers and discounts
@@ -159,21 +159,22 @@ intent-greeting = 👋 Say hello
 intent-thanks = 🙏 Say thanks
 intent-order-cancel = 🚫 Cancel an order
 intent-faq = ℹ️ About us
+intent-unknown = ❔ Not understood
 
 ## Documents
-documents-future = There are no documents for { $period } yet — that month has not come.
-documents-none-at-all = There are no documents in your cabinet yet.
-documents-none = I found no { $what }. These are the documents you have:
-documents-several = I found several documents. Which one should I send?
-document-not-found = I found no such document among yours.
+documents-future = There are no documents for { $period } yet: that month hasn't started.
+documents-none-at-all = You have no documents yet.
+documents-none = We found no { $what }. Here are the documents you have:
+documents-several = We found several documents. Which one should we send?
+document-not-found = We couldn't find that document among yours.
 doc-kind-any = documents
-doc-kinds-act = certificates of services
+doc-kinds-act = certificates of completion
 doc-kinds-invoice = invoices
 doc-kinds-receipt = receipts
 doc-kinds-contract = contracts
 doc-kinds-statement = statements
 documents-what-period = { $kind } for { $period }
-pdf-number-date = No. { $number } of { $date }
+pdf-number-date = No. { $number } dated { $date }
 pdf-seller = Provider
 pdf-seller-receipt = Payee
 pdf-buyer = Customer
@@ -183,59 +184,65 @@ pdf-col-qty = Qty
 pdf-col-price = Price
 pdf-col-amount = Amount
 pdf-total = Total
-pdf-note-act = The services for { $period } were rendered in full and on time. The customer has no claims as to their scope, quality or timing.
-pdf-note-invoice = Invoice for { $period }. Please pay before the next charge date, quoting your account number.
+pdf-note-act = The services for { $period } were provided in full and on time. The customer has no claims regarding their scope, quality or timing.
+pdf-note-invoice = Invoice for { $period }. Please pay before your next charge date and quote your account number.
 pdf-note-receipt = The payment for { $period } has been received. Thank you!
-pdf-note-contract = The contract is in force from { $period } until either party ends it. The plan and options can be changed in the chat.
+pdf-note-contract = This contract is in force from { $period } until either party ends it. The plan and options can be changed in the chat.
 pdf-note-statement = Account statement for { $period }.
-pdf-footer = { $business } · issued { $date }
+pdf-footer = { $business } · issued on { $date }
 
 ## Repeat order and offers
 repeat-nothing = You have no delivered orders to repeat yet.
-repeat-heading = Repeat order #{ $number } of { $date }? Today's prices:
+repeat-heading = Repeat order #{ $number }, placed on { $date }? Today's prices:
+repeat-last-heading = Repeating your last delivered order, #{ $number }, placed on { $date }. Today's prices:
+repeat-newest-offer = Your newest order, #{ $number }, placed on { $date }, is { $status }. You can repeat that one instead.
+repeat-newest-button = 🔁 Repeat #{ $number }
 offer-order-heading = Place this order? Today's price:
-repeat-out-of-stock = Out of stock, left out: { $items }
-repeat-all-out-of-stock = Sorry, everything in that order is out of stock now.
+repeat-out-of-stock = Out of stock, so left out: { $items }
+repeat-all-out-of-stock = Sorry, everything in that order is out of stock right now.
 repeat-confirm-button = ✅ Place the order
 cancel-button = Cancel
 confirm-button = ✅ Confirm
-repeat-placed = Order #{ $number } is placed, { $total }. Follow it with /status.
-repeat-already-placed = This order is already placed: #{ $number }.
-draft-stale = This confirmation is no longer current. Please start again.
-repeat-sold-out-meanwhile = While you were deciding, this ran out: { $items }. The order was not placed — please try repeating it again.
-repeat-cancelled = OK, I won't place the order.
+repeat-placed = Order #{ $number } is placed: { $total }. Track it with /status.
+repeat-already-placed = This order has already been placed: #{ $number }.
+draft-stale = This confirmation has expired. Please start again.
+repeat-sold-out-meanwhile = While you were deciding, this sold out: { $items }. The order wasn't placed. Please try repeating it again.
+repeat-cancelled = OK, we won't place the order.
 order-repeat-button = 🔁 Repeat
 order-documents-button = 📄 Documents
 
 ## Top-up
-top-up-ask = How much would you like to top up? Choose or type the amount in digits.
-top-up-not-a-number = Please type the amount in digits — for example, 2500 — or "cancel".
+top-up-ask = How much would you like to top up? Choose an amount or type it in digits.
+top-up-not-a-number = Please type the amount in digits (for example, 2500) or "cancel".
 top-up-not-positive = The amount must be more than zero.
-top-up-too-small = The smallest top-up is { $min }.
-top-up-too-large = That is too much: one top-up can be at most { $max }.
+top-up-too-small = The minimum top-up is { $min }.
+top-up-too-large = That's too much: the maximum for one top-up is { $max }.
 top-up-pay-button = 💳 Pay { $amount }
-top-up-invoice-title = Account top-up
-top-up-invoice-description = Top-up of account { $account }
-top-up-link = Top-up of { $amount }: press the button to pay. The money reaches your account as soon as it is paid.
+top-up-invoice-title = Balance top-up
+top-up-invoice-description = Top-up for account { $account }
+top-up-link = Top-up of { $amount }: press the button to pay. The money reaches your balance as soon as you pay.
 top-up-declined = This invoice is already paid or out of date. Please ask for a new one: "top up".
-top-up-unknown-payment = The payment arrived, but I could not match it to a top-up. We will check it and credit it by hand.
+top-up-unknown-payment = Your payment arrived, but we couldn't match it to a top-up. We'll check it and credit it manually.
 top-up-paid = ✅ Paid: { $amount }. Balance: { $balance }.
 top-up-already-credited = This payment has already been credited.
 top-up-cancelled = OK, the top-up is cancelled.
 
 ## Step-up verification
-otp-sent = To confirm, we sent a code to { $phone }. Type it here — it is valid for { $minutes } min.
+otp-sent = To confirm, we sent a code to { $phone }. Type it here: it's valid for { $minutes } min.
 otp-resend-button = Send the code again
 otp-wrong = Wrong code. { $left ->
         [one] { $left } try left.
        *[other] { $left } tries left.
     }
-otp-locked-now = Wrong code, and no tries are left. Changes are locked for { $minutes } min.
+otp-locked-now = Wrong code, and you have no tries left. Changes are locked for { $minutes } min.
 otp-locked = Too many wrong codes. Please try again in { $minutes } min.
 otp-expired = The code has expired. Send a new one?
-otp-remind = Please type the code from the SMS, or press "Cancel".
-otp-wait-seconds = You can ask for a new code in { $seconds } s.
-otp-wait-until = You have asked for several codes this hour. You can ask for a new code at { $time }.
+otp-remind = Please type the code from the text message, or press "Cancel".
+otp-wait-seconds = You can ask for a new code in { $seconds } { $seconds ->
+        [one] second
+       *[other] seconds
+    }.
+otp-wait-until = You've asked for several codes this hour. You can ask for a new one at { $time }.
 
 ## Subscription
 subscription-none = You have no subscription to change.
@@ -255,21 +262,21 @@ subscription-tariff = { $name } — { $fee } a month
 subscription-tariff-current = { $name } — { $fee } a month (yours)
 subscription-all-options-on = All options are already on.
 subscription-no-options-to-remove = You have no options turned on.
-subscription-choose-option-add = Which option should I turn on?
-subscription-choose-option-remove = Which option should I turn off?
+subscription-choose-option-add = Which option should we turn on?
+subscription-choose-option-remove = Which option should we turn off?
 subscription-quote = { $change }: the monthly fee will be <b>{ $fee }</b> from { $date }. Confirm?
-change-tariff = Moving to the { $name } plan
+change-tariff = Switching to the { $name } plan
 change-add-option = Turning on the { $name } option
 change-remove-option = Turning off the { $name } option
 change-pause = Pausing the subscription
 change-resume = Resuming the subscription
-change-refused-same-tariff = You already have this plan — nothing to change.
-change-refused-unknown = There is no such plan or option. Please choose from the list: "change my plan".
+change-refused-same-tariff = You're already on this plan, so there's nothing to change.
+change-refused-unknown = There's no such plan or option. Please choose from the list: "change my plan".
 change-refused-option-present = This option is already on.
-change-refused-option-absent = This option is not on.
+change-refused-option-absent = This option isn't on.
 change-refused-already-paused = The subscription is already paused.
 change-refused-not-paused = The subscription is already active.
-subscription-done = ✅ Done. { $change }: the monthly fee is { $fee } from { $date }.
+subscription-done = ✅ Done. { $change }: your monthly fee is { $fee } from { $date }.
 subscription-cancelled = OK, nothing changes.
 
 ## Bonuses, offers, referral
@@ -281,7 +288,7 @@ offers-none = There are no personal offers for you right now. Check back later!
 referral-link =
     Your link for friends: { $link }
     When a friend opens it and confirms their phone number, you get bonus points.
-referral-credited = 🎉 A friend joined with your link. You got { $points } bonus { $points ->
+referral-credited = 🎉 A friend joined using your link. You've earned { $points_text } bonus { $points ->
         [one] point
        *[other] points
     }.
@@ -289,74 +296,80 @@ referral-credited = 🎉 A friend joined with your link. You got { $points } bon
 ## Booking
 booking-ask-service = Which service would you like to book?
 booking-service-button = { $name } — { $price }
-booking-unknown-service = We have no such service. Please choose from the list: "book".
+booking-unknown-service = We don't offer that service. Please choose from the list: "book".
 booking-regular-staff = Your regular specialist is { $name }.
-booking-free = Free: { $times }.
+booking-free = Available: { $times }.
 booking-staff-busy = { $name } is fully booked then, so here are the times of our other specialists.
 booking-free-from = Available from { $from }: { $times }.
-booking-or-write = Choose a time or type one that suits you — for example, "Monday after 3 pm".
+booking-or-write = Choose a time or type one that suits you, for example "Monday after 3 pm".
 booking-and = and
 booking-day-times = { $day } at { $times }
-booking-no-slots = There is no free time in the coming days. Write another day or ask for a person.
-booking-nearest = The nearest free times: { $times }.
-booking-in-past = That time has passed.
-booking-day-off = We are closed on { $day }.
-booking-outside-hours = We are closed then: open from { $open } to { $close }.
-booking-day-full = There is no free time on { $day }.
-booking-taken = { $day } at { $time } is taken.
-booking-time-not-understood = I didn't get the time. Write, for example, "tomorrow at 3 pm" or "20.01 at 14:00", or choose a button above.
-booking-summary = { $service } with { $staff }: { $day } ({ $date }) at { $time }, { $minutes } min, { $price }. Book it?
+booking-no-slots = There's no availability in the coming days. Type another day or ask to talk to a person.
+booking-nearest = The nearest available times: { $times }.
+booking-in-past = That time has already passed.
+booking-day-off = We're closed on { $day }.
+booking-outside-hours = We're closed then: we're open from { $open } to { $close }.
+booking-day-full = There's no availability on { $day }.
+booking-taken = { $day } at { $time } is already taken.
+booking-time-not-understood = We didn't catch the time. Type, for example, "tomorrow at 3 pm" or "20.01 at 14:00", or choose a button above.
+booking-summary = { $service } with { $staff }: { $day } at { $time }, { $minutes } min, { $price }. Book it?
 booking-confirm-button = ✅ Book
-booking-move-summary = Move your { $service } from { $old } to { $day } ({ $date }) at { $time } with { $staff }?
+booking-move-summary = Move your { $service } from { $old } to { $day } at { $time } with { $staff }?
 booking-move-button = ✅ Move
-booking-done = ✅ You are booked: { $service } with { $staff }, { $date } at { $time }.
-booking-moved = ✅ Your booking is moved: { $service } with { $staff }, { $date } at { $time }.
+booking-done = ✅ You're booked: { $service } with { $staff }, { $date } at { $time }.
+booking-moved = ✅ Your appointment has been moved: { $service } with { $staff }, { $date } at { $time }.
 booking-calendar-caption = Add to your calendar
-booking-my-button = 📅 My bookings
-booking-just-taken = Sorry — that time was just taken!
-booking-not-offered = That time cannot be booked. Please choose a free one.
-booking-not-found = I found no such booking among yours.
-booking-already-cancelled = This booking is already cancelled.
-booking-none = You have no upcoming bookings.
+booking-my-button = 📅 My appointments
+booking-just-taken = Sorry, that time has just been taken!
+booking-not-offered = That time can't be booked. Please choose an available one.
+booking-not-found = We couldn't find that appointment among yours.
+booking-already-cancelled = This appointment has already been cancelled.
+booking-none = You have no upcoming appointments.
 booking-new-button = ✂️ Book
-booking-list-title = Your bookings:
+booking-list-title = Your appointments:
 booking-item = • { $day } at { $time } — { $service } with { $staff }
 booking-move-short = Reschedule
 booking-cancel-short = Cancel
 booking-move-which = Move { $when }
 booking-cancel-which = Cancel { $when }
-booking-none-to-change = You have no upcoming bookings — nothing to move or cancel.
-booking-which-move = Which booking should I move?
-booking-which-cancel = Which booking should I cancel?
-booking-cancel-ask = Cancel this booking?
+booking-none-to-change = You have no upcoming appointments, so there's nothing to reschedule or cancel.
+booking-which-move = Which appointment should we move?
+booking-which-cancel = Which appointment should we cancel?
+booking-cancel-ask = Cancel this appointment?
     { $what }
 booking-cancel-yes = Yes, cancel
 booking-cancel-no = No, keep it
-booking-cancelled = Booking cancelled: { $what }
+booking-cancelled = Appointment cancelled: { $what }
 booking-kept = OK, nothing changes.
-booking-cutoff-hours = A booking can be cancelled or moved in the chat up to { $hours } { $hours ->
+booking-cutoff-hours = Appointments can be cancelled or moved in the chat up to { $hours } { $hours ->
         [one] hour
        *[other] hours
-    } before it starts. Call us or ask for a person — we'll do our best to help.
-booking-cutoff-minutes = A booking can be cancelled or moved in the chat up to { $minutes } min before it starts. Ask for a person — we'll do our best to help.
+    } before they start. { $phone ->
+        [none] Ask to talk to a person
+       *[other] Call us at { $phone } or ask to talk to a person
+    }, and we'll do our best to help.
+booking-cutoff-minutes = Appointments can be cancelled or moved in the chat up to { $minutes } min before they start. { $phone ->
+        [none] Ask to talk to a person
+       *[other] Call us at { $phone } or ask to talk to a person
+    }, and we'll do our best to help.
 operator-button = 👤 Talk to a person
-booking-reminder-24h = ⏰ A reminder: tomorrow at { $time } — { $service } with { $staff }. Will you come?
-booking-reminder-2h = ⏰ In 2 hours, at { $time } — { $service } with { $staff }. See you soon!
-booking-reminder-today = ⏰ A reminder: today at { $time } — { $service } with { $staff }. Will you come?
-booking-reminder-soon = ⏰ Soon, at { $time } — { $service } with { $staff }. See you soon!
-booking-reminder-confirm = ✅ I'll come
-booking-see-you = Thank you, see you!
-booking-already-booked = You are already booked: { $what }
+booking-reminder-24h = ⏰ Reminder: tomorrow at { $time }, { $service } with { $staff }. Will you be there?
+booking-reminder-2h = ⏰ In 2 hours, at { $time }: { $service } with { $staff }. See you soon!
+booking-reminder-today = ⏰ Reminder: today at { $time }, { $service } with { $staff }. Will you be there?
+booking-reminder-soon = ⏰ Soon, at { $time }: { $service } with { $staff }. See you soon!
+booking-reminder-confirm = ✅ I'll be there
+booking-see-you = Thank you, see you then!
+booking-already-booked = You're already booked: { $what }
 
 ## Staff escalation: to the customer
-support-opened = I've passed your question to a specialist — the answer will come here, in this chat. Meanwhile you can add details: I'll pass everything on.
-support-after-hours = It is outside support hours now ({ $hours }) — a specialist will answer after { $opens }.
-support-already-open = Your question is already with a specialist, who will answer here. I'll pass on everything you write.
+support-opened = We've passed your question to a specialist. The answer will come here, in this chat. Meanwhile, feel free to add details: we'll pass everything on.
+support-after-hours = Support is closed right now (hours: { $hours }). A specialist will answer after { $opens }.
+support-already-open = A specialist already has your question and will answer here. We'll pass on everything you write.
 support-taken = 👤 A specialist has joined the conversation.
 support-taken-signed = 👤 A specialist has joined the conversation — { $name }.
-support-closed-customer = Your request is closed. Please rate our help: 1 — poor, 5 — excellent.
+support-closed-customer = Your request is closed. Please rate our help from 1 (poor) to 5 (excellent).
 support-thanks-rating = Thank you for your rating!
-support-rated-already = Your rating is already counted. Thank you!
+support-rated-already = We've already counted your rating. Thank you!
 
 ## Staff escalation: in the staff group
 support-reason-requested = the customer asked for a person
@@ -373,7 +386,7 @@ support-card-order = Order #{ $number }: { $status }
 support-card-booking = Booking: { $when }, { $service }
 support-card-reason = Reason: { $reason } · Priority: { $priority }
 support-card-messages = The customer's last messages:
-support-topic-recreated = (The topic was deleted — I created it again; the case goes on.)
+support-topic-recreated = (The topic was deleted, so the bot created it again; the case continues.)
 support-rated = The customer rated the help: { $rating } of 5.
 support-general-commands = In the group: /stats — today's figures, /find phone or name — find a customer, /broadcast segment text — a broadcast to customers (previewed first). In a customer's topic: /close, /priority critical|high|normal, /assign.
 support-topic-commands = In a customer's topic: /close — close the case, /priority critical|high|normal, /assign — take it. Any other text goes to the customer.
@@ -432,7 +445,7 @@ notify-low-balance = ⚠️ Your balance is { $balance } — enough for about { 
 notify-order-update = 📦 Order #{ $number }: its status has changed.
 notify-order-status = 📦 Order #{ $number }: { $status }.
 notify-button-top-up = Top up
-notify-button-order = Where is it
+notify-button-order = Track the order
 
 ## Events from the business's systems (POST /api/v1/events), sent as notifications
 event-payment-received = ✅ Your payment of { $amount } has arrived, thank you!{ $balance ->
@@ -440,9 +453,9 @@ event-payment-received = ✅ Your payment of { $amount } has arrived, thank you!
        *[other] {" "}Balance: { $balance }.
     }
 event-booking-changed = 📅 { $change ->
-        [booked] You are booked
-        [moved] Your appointment has moved
-       *[cancelled] Your appointment is cancelled
+        [booked] You're booked
+        [moved] Your appointment has been moved
+       *[cancelled] Your appointment has been cancelled
     }{ $when ->
         [none] .
        *[other] : { $when }.
@@ -451,7 +464,7 @@ event-booking-changed = 📅 { $change ->
 ## The notification sender: a blocked customer told to staff, an invoice with its document
 notify-staff-blocked = 🚫 The customer blocked the bot — a notification was not delivered.
 notify-document = 🧾 A new document: { $title }
-notify-document-unavailable = 🧾 A new document: { $title }. I couldn't attach it just now — press the button and I'll send it.
+notify-document-unavailable = 🧾 A new document: { $title }. We couldn't attach it just now: press the button and we'll send it.
 notify-button-document = Send the document
 notify-button-map = Show on the map
 
@@ -514,15 +527,15 @@ broadcast-finished = { $outcome ->
     }: sent { $sent } of { $total }.
 
 ## The Mini App in the chat (F14)
-miniapp-menu-button = My cabinet
-miniapp-open-button = Open my cabinet
+miniapp-menu-button = My account
+miniapp-open-button = Open my account
 
 ## The Mini App's shop and top-up (F14)
 shop-category-grocery = Groceries
 shop-category-pets = Pet supplies
 shop-category-appliances = Appliances
-miniapp-out-of-stock = Not in stock in the quantity asked: { $items }. The order was not placed — remove or reduce these lines.
-miniapp-top-up-invalid = Enter the amount in digits: from { $min } to { $max }.
+miniapp-out-of-stock = Not enough in stock: { $items }. The order wasn't placed: remove these items or reduce their quantity.
+miniapp-top-up-invalid = Enter an amount in digits, from { $min } to { $max }.
 
 ## Support: the customer's own end of a case, idle cases, unidentified people asking for a person
 support-person-button = 🙋 Talk to a person

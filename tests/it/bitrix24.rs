@@ -97,7 +97,7 @@ async fn bot_on(server: &MockServer, config: Config) -> SandboxedBot {
 
 /// Consent, then the contact; the portal's contact greets them.
 async fn identify(bot: &SandboxedBot, user: &SandboxUser) {
-    identify_as(bot, user, "+77011234567", "Согласен", "Здравствуйте, Алия!").await;
+    identify_as(bot, user, "+77011234567", "Принимаю", "Здравствуйте, Алия!").await;
 }
 
 #[tokio::test]
@@ -141,9 +141,9 @@ async fn an_unknown_phone_becomes_a_bitrix24_lead() {
     let bot = bot_on(&server, Config::default()).await;
     let user = SandboxUser::new(5051, "Гость", Some("ru"));
     say(&bot, &user, "/start").await;
-    press(&bot, &user, "Согласен").await;
+    press(&bot, &user, "Принимаю").await;
     let replies = share_own_contact(&bot, &user, "+77779998877").await;
-    assert!(replies.contains("не нашёл клиента"), "{}", replies.dump());
+    assert!(replies.contains("клиента с этим номером мы не нашли"), "{}", replies.dump());
     let leads = requests(&server, "crm.lead.add").await;
     assert_eq!(leads.len(), 1);
     let lead: Value = leads[0].body_json().unwrap();
@@ -165,7 +165,7 @@ async fn asking_for_a_person_leaves_a_timeline_comment_on_the_contact() {
     let user = erlan();
     identify(&bot, &user).await;
     let replies = say(&bot, &user, "позовите оператора").await;
-    assert!(replies.contains("Передал ваш вопрос специалисту"), "{}", replies.dump());
+    assert!(replies.contains("Мы передали ваш вопрос специалисту"), "{}", replies.dump());
     let comments = requests(&server, "crm.timeline.comment.add").await;
     assert_eq!(comments.len(), 1);
     let comment: Value = comments[0].body_json().unwrap();
@@ -227,7 +227,7 @@ async fn an_order_number_is_looked_up_among_the_contacts_own_deals() {
     assert!(replies.contains("Заказ №4512 от 5 декабря — принят"), "{}", replies.dump());
     // The portal's catch-all answers with contact 43's deals: none of them is number 78234.
     let replies = say(&bot, &user, "что с заказом 78234").await;
-    assert!(replies.contains("Не нашёл такой заказ"), "{}", replies.dump());
+    assert!(replies.contains("Мы не нашли такой заказ"), "{}", replies.dump());
     let filters: Vec<Value> = requests(&server, "crm.deal.list")
         .await
         .iter()

@@ -256,13 +256,13 @@ async fn foreign_order_numbers_and_rejected_contacts_are_audited() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = erlan();
     say(&bot, &user, "/start").await;
-    press(&bot, &user, "Согласен").await;
+    press(&bot, &user, "Принимаю").await;
     let seq = bot.sandbox.event_seq();
     let id = bot.sandbox.send_contact(&user, "+77025556677", Some(9999));
     collect(&bot, &user, seq, id).await;
     share_own_contact(&bot, &user, "+77011234567").await;
     let replies = say(&bot, &user, "что с заказом 78300").await;
-    assert!(replies.contains("Не нашёл такой заказ"), "{}", replies.dump());
+    assert!(replies.contains("Мы не нашли такой заказ"), "{}", replies.dump());
 
     let actions: Vec<(String, Option<String>)> =
         bot.store.audit_entries(user.id).await.unwrap().into_iter().map(|e| (e.action, e.subject)).collect();
@@ -279,9 +279,9 @@ async fn an_unknown_phone_becomes_a_lead_and_sees_nothing() {
     let bot = SandboxedBot::start(fixed()).await.unwrap();
     let user = SandboxUser::new(5050, "Гость", Some("ru"));
     say(&bot, &user, "/start").await;
-    press(&bot, &user, "Согласен").await;
+    press(&bot, &user, "Принимаю").await;
     let replies = share_own_contact(&bot, &user, "+77779998877").await;
-    assert!(replies.contains("не нашёл клиента"), "{}", replies.dump());
+    assert!(replies.contains("клиента с этим номером мы не нашли"), "{}", replies.dump());
     let leads = bot.store.leads().await.unwrap();
     assert!(leads.iter().any(|l| l.telegram_user_id == 5050 && l.phone.as_str() == "+77779998877"), "{leads:?}");
     assert!(bot.store.binding(5050).await.unwrap().is_none());
@@ -358,7 +358,7 @@ async fn staff_hear_about_an_unknown_phone_with_the_number_in_full() {
     bot.sandbox.add_group(-100777, "Staff");
     let user = SandboxUser::new(5050, "Гость", Some("ru"));
     say(&bot, &user, "/start").await;
-    press(&bot, &user, "Согласен").await;
+    press(&bot, &user, "Принимаю").await;
     share_own_contact(&bot, &user, "+77779998877").await;
 
     let staff = bot.sandbox.messages(-100777);
@@ -553,27 +553,27 @@ async fn a_referral_credits_the_referrer_once_and_never_oneself() {
     let friend = SandboxUser::new(5002, "Ольга", Some("ru"));
     let seq = bot.sandbox.event_seq();
     say(&bot, &friend, &format!("/start ref_{code}")).await;
-    press(&bot, &friend, "Согласен").await;
+    press(&bot, &friend, "Принимаю").await;
     share_own_contact(&bot, &friend, "+77025556677").await;
     let told = collect(&bot, &referrer, seq, bot.sandbox.send_text(&referrer, "спасибо")).await;
     assert!(told.contains("Начислено 500 бонусных баллов"), "{}", told.dump());
     let bonuses = say(&bot, &referrer, "сколько у меня бонусов").await;
-    assert!(bonuses.contains("1700"), "{}", bonuses.dump());
+    assert!(bonuses.contains("1\u{a0}700"), "{}", bonuses.dump());
 
     // Ольга again, from another Telegram account: no second reward.
     let again = SandboxUser::new(5003, "Ольга", Some("ru"));
     say(&bot, &again, &format!("/start ref_{code}")).await;
-    press(&bot, &again, "Согласен").await;
+    press(&bot, &again, "Принимаю").await;
     share_own_contact(&bot, &again, "+77025556677").await;
     // Ерлан with his own link, from a second account: nothing.
     let himself = SandboxUser::new(5004, "Ерлан", Some("ru"));
     say(&bot, &himself, &format!("/start ref_{code}")).await;
-    press(&bot, &himself, "Согласен").await;
+    press(&bot, &himself, "Принимаю").await;
     share_own_contact(&bot, &himself, "+77011234567").await;
     // (His first account is unbound by that: the newest proof of ownership wins.)
     assert!(bot.sandbox.messages(referrer.id).iter().any(|m| m.text.contains("подтвердили в другом аккаунте")));
     let bonuses = say(&bot, &himself, "сколько у меня бонусов").await;
-    assert!(bonuses.contains("1700"), "{}", bonuses.dump());
+    assert!(bonuses.contains("1\u{a0}700"), "{}", bonuses.dump());
     // Both were bound before: a link counts only at a customer's first binding.
     for user in [5003, 5004] {
         let actions: Vec<String> = bot.store.audit_entries(user).await.unwrap().into_iter().map(|e| e.action).collect();
@@ -598,7 +598,7 @@ async fn a_returning_customer_credits_nobody_and_the_referrer_is_not_told() {
     say(&bot, &friend, "/forget").await;
     let seq = bot.sandbox.event_seq();
     say(&bot, &friend, &format!("/start ref_{code}")).await;
-    press(&bot, &friend, "Согласен").await;
+    press(&bot, &friend, "Принимаю").await;
     let replies = share_own_contact(&bot, &friend, "+77025556677").await;
     assert!(replies.contains("Здравствуйте, Ольга"), "{}", replies.dump());
     let to_referrer: Vec<_> = bot
@@ -609,7 +609,7 @@ async fn a_returning_customer_credits_nobody_and_the_referrer_is_not_told() {
         .collect();
     assert!(to_referrer.is_empty(), "{to_referrer:?}");
     let bonuses = say(&bot, &referrer, "сколько у меня бонусов").await;
-    assert!(bonuses.contains("1200"), "{}", bonuses.dump());
+    assert!(bonuses.contains("1\u{a0}200"), "{}", bonuses.dump());
     let entry = bot
         .store
         .audit_entries(5002)
@@ -692,7 +692,7 @@ async fn an_invoice_is_paid_only_by_the_customer_it_was_made_for() {
     let seq = bot.sandbox.event_seq();
     let id = bot.sandbox.send_successful_payment(&olga, olga.id, &payload, "KZT", 100_000, "sbx_charge_x");
     let replies = collect(&bot, &olga, seq, id).await;
-    assert!(replies.contains("не нашёл, к какому пополнению"), "{}", replies.dump());
+    assert!(replies.contains("мы не нашли, к какому пополнению"), "{}", replies.dump());
     let balance = say(&bot, &olga, "баланс").await;
     assert!(balance.contains("Ваш баланс: 150\u{a0}₸"), "{}", balance.dump());
     let actions: Vec<String> = bot.store.audit_entries(5002).await.unwrap().into_iter().map(|e| e.action).collect();
@@ -888,7 +888,7 @@ async fn a_reminder_planned_before_a_restart_is_sent_once_after_it() {
     assert_eq!(recorded[0].answer, None, "no answer yet");
 
     // The answer is recorded.
-    press(&second, &john, "I'll come").await;
+    press(&second, &john, "I'll be there").await;
     let recorded = second.store.reminders("B-3001").await.unwrap();
     assert_eq!(recorded[0].answer.as_deref(), Some("confirmed"));
     second.stop().await;
@@ -1249,7 +1249,7 @@ async fn a_case_goes_to_a_topic_and_staff_answer_close_and_get_a_rating() {
     say(&bot, &customer, "где мой заказ").await;
 
     let replies = say(&bot, &customer, "позовите оператора").await;
-    assert!(replies.contains("Передал ваш вопрос специалисту"), "{}", replies.dump());
+    assert!(replies.contains("Мы передали ваш вопрос специалисту"), "{}", replies.dump());
     let topics = bot.sandbox.topics(STAFF);
     assert_eq!(topics.len(), 1, "{topics:?}");
     assert!(topics[0].name.contains("Ерлан Ахметов") && topics[0].name.contains("***"), "{:?}", topics[0].name);
@@ -1323,7 +1323,7 @@ async fn an_unanswered_case_is_pinged_again_after_its_sla_and_a_deleted_topic_is
     let customer = erlan();
     identify(&bot, &customer, "+77011234567").await;
     let replies = say(&bot, &customer, "у меня жалоба, верните деньги").await;
-    assert!(replies.contains("Передал ваш вопрос специалисту"), "{}", replies.dump());
+    assert!(replies.contains("Мы передали ваш вопрос специалисту"), "{}", replies.dump());
     let thread = bot.sandbox.topics(STAFF)[0].thread_id;
     assert!(topic_texts(&bot, thread).iter().any(|t| t.contains("жалоба") && t.contains("Высокий")));
 
@@ -1403,11 +1403,11 @@ async fn staff_get_stats_find_customers_and_alerts() {
     }
     let general: Vec<String> =
         bot.sandbox.messages(STAFF).into_iter().filter(|m| m.thread_id.is_none()).map(|m| m.text).collect();
-    let alerts: Vec<&String> = general.iter().filter(|t| t.contains("чужие или несуществующие")).collect();
+    let alerts: Vec<&String> = general.iter().filter(|t| t.contains("чужих или несуществующих")).collect();
     assert_eq!(alerts.len(), 1, "{general:?}");
     assert!(alerts[0].contains("Ерлан") && !alerts[0].contains("1234567"), "{alerts:?}");
     say(&bot, &erlan, "что с заказом 33333").await;
-    let again = bot.sandbox.messages(STAFF).into_iter().filter(|m| m.text.contains("чужие или несуществующие")).count();
+    let again = bot.sandbox.messages(STAFF).into_iter().filter(|m| m.text.contains("чужих или несуществующих")).count();
     assert_eq!(again, 1, "one alert an hour");
 
     let anna = SandboxUser::new(9001, "Анна", Some("ru"));
@@ -1421,7 +1421,7 @@ async fn staff_get_stats_find_customers_and_alerts() {
     }
     let stats = posted.iter().find(|t| t.contains("Статистика")).expect("stats");
     assert!(
-        stats.contains("Запросов: 5") && stats.contains("balance: 1") && stats.contains("order_status: 4"),
+        stats.contains("Запросов: 5") && stats.contains("Баланс: 1") && stats.contains("Где мой заказ: 4"),
         "{stats}"
     );
     let found = posted.iter().find(|t| t.contains("Найдено")).expect("find");
@@ -1573,7 +1573,7 @@ async fn absent_capabilities_leave_the_menu_help_and_commands_and_are_answered_p
     assert_eq!(labels, ["💰 Баланс", "📄 Документы", "📶 Мой тариф", "❓ Помощь"], "{}", menu.dump());
 
     let help = say(&bot, &user, "/help").await;
-    assert!(help.contains("Я умею:\n• показать баланс"), "{}", help.dump());
+    assert!(help.contains("Вот что мы умеем:\n• показать баланс"), "{}", help.dump());
     assert!(
         help.contains("«мои бонусы», «приведи друга».\nКоманды: /balance, /notifications, /language,"),
         "{}",
@@ -1588,7 +1588,7 @@ async fn absent_capabilities_leave_the_menu_help_and_commands_and_are_answered_p
         ["где мой заказ", "хочу записаться на стрижку", "мои записи", "повтори последний заказ", "/status", "/orders"]
     {
         let answer = say(&bot, &user, asked).await;
-        assert!(answer.contains("Этого в чате нет — вот что я могу:"), "{asked}: {}", answer.dump());
+        assert!(answer.contains("Этого в чате нет — вот что мы можем:"), "{asked}: {}", answer.dump());
         let labels: Vec<&str> = answer.chat.iter().flat_map(|r| r.button_labels()).collect();
         assert!(labels.contains(&"💰 Баланс") && !labels.contains(&"📦 Где мой заказ"), "{asked}: {labels:?}");
     }
@@ -1617,13 +1617,13 @@ async fn absent_capabilities_are_answered_politely_in_english() {
     identify_as(&bot, &user, "+447700900123", "I agree", "Hello").await;
 
     let help = say(&bot, &user, "/help").await;
-    assert!(help.contains("I can:\n• show your balance"), "{}", help.dump());
+    assert!(help.contains("Here's what we can do:\n• show your balance"), "{}", help.dump());
     assert!(!help.contains("book a service") && !help.contains("where your order is"), "{}", help.dump());
 
     for asked in ["where is my order", "I want to book a haircut", "/orders"] {
         let answer = say(&bot, &user, asked).await;
         assert!(
-            answer.contains("That isn't available in this chat — here is what I can do:"),
+            answer.contains("That isn't available in this chat. Here's what we can do:"),
             "{asked}: {}",
             answer.dump()
         );

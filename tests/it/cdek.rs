@@ -111,7 +111,7 @@ async fn a_number_that_is_not_the_customers_is_not_found_and_cdek_is_not_asked()
 
     for number in ["78300", "1234567890"] {
         let replies = say(&bot, &user, &format!("что с заказом {number}")).await;
-        assert!(replies.contains("Не нашёл такой заказ"), "{number}: {}", replies.dump());
+        assert!(replies.contains("Мы не нашли такой заказ"), "{number}: {}", replies.dump());
     }
     assert_eq!(order_requests(&server).await, 0);
     bot.stop().await;

@@ -14,7 +14,7 @@ use super::support::{erlan, identify_as, press, say};
 
 /// Consent and identification as Ерлан, the demo's customer C1.
 async fn identify(bot: &SandboxedBot, user: &SandboxUser) {
-    identify_as(bot, user, "+77011234567", "Согласен", "Здравствуйте, Ерлан").await;
+    identify_as(bot, user, "+77011234567", "Принимаю", "Здравствуйте, Ерлан").await;
 }
 
 fn on(database_url: &str) -> SandboxOptions {
@@ -101,7 +101,7 @@ async fn a_demo_moved_by_23_months_names_the_moved_months_in_titles_and_pdfs() {
 
     // No act for this month: the acts offered are named by their moved months.
     let replies = say(&bot, &user, "пришли акт за декабрь").await;
-    assert!(replies.contains("Не нашёл актов за декабрь 2026"), "{}", replies.dump());
+    assert!(replies.contains("Мы не нашли актов за декабрь 2026"), "{}", replies.dump());
     assert!(bot.sandbox.find_button(user.id, &|l: &str| l.contains("Акт выполненных работ за ноябрь 2026")).is_some());
     assert!(bot.sandbox.find_button(user.id, &|l: &str| l.contains("2024")).is_none(), "{}", replies.dump());
 
@@ -120,9 +120,9 @@ async fn a_demo_moved_by_23_months_names_the_moved_months_in_titles_and_pdfs() {
     press(&bot, &user, "English").await;
     say(&bot, &user, "send me the act for November").await;
     let (caption, pdf) = last_document(&bot, &user);
-    assert_eq!(caption, "Certificate of services rendered, November 2026");
+    assert_eq!(caption, "Certificate of completion, November 2026");
     if let Some(text) = pdf_text(&pdf) {
-        assert!(text.contains("Certificate of services rendered, November 2026"), "{text}");
+        assert!(text.contains("Certificate of completion, November 2026"), "{text}");
         assert!(text.contains("November 30, 2026") && text.contains("November 2026"), "{text}");
         assert!(!text.contains("2024"), "{text}");
     }

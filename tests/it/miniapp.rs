@@ -346,7 +346,7 @@ async fn settings_change_the_notifications_and_the_language_and_refuse_nonsense_
     let prefs = cabinet::notify::preferences(&app.bot.store, user.id).await.unwrap();
     assert!(!prefs.wants(cabinet::notify::Category::News));
     // The chat speaks the language chosen in the Mini App.
-    assert!(say(&app.bot, &user, "/help").await.contains("I can:"));
+    assert!(say(&app.bot, &user, "/help").await.contains("Here's what we can do:"));
     assert_eq!(app.bot.store.user(user.id).await.unwrap().unwrap().locale.map(|l| l.as_str()), Some("en"));
 
     // One bad part refuses the whole change.
@@ -367,13 +367,13 @@ async fn another_customers_ids_are_not_found_and_three_raise_the_alert() {
     // Ольга's order and document (C2), and ids nobody has: 404 alike.
     app.get("orders/78300", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
     app.get("documents/D-2001/pdf", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
-    assert!(app.alerts("чужие или несуществующие").is_empty(), "two are not yet an alert");
+    assert!(app.alerts("чужих или несуществующих").is_empty(), "two are not yet an alert");
     app.get("orders/99999", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
     app.get("orders/%20%3Cscript%3E", &user).await.refused(StatusCode::NOT_FOUND, "not_found");
     let entries = app.audit(user.id).await;
     assert_eq!(miniapp_rows(&entries, "order.not_found"), 3, "{entries:?}");
     assert_eq!(miniapp_rows(&entries, "document.not_found"), 1, "{entries:?}");
-    let alerts = app.alerts("чужие или несуществующие");
+    let alerts = app.alerts("чужих или несуществующих");
     assert_eq!(alerts.len(), 1, "one alert an hour: {alerts:?}");
     assert!(alerts[0].contains("Ерлан") && !alerts[0].contains("1234567"), "{alerts:?}");
     // Unknown endpoints are JSON 404s too.
@@ -387,7 +387,7 @@ async fn a_user_not_identified_in_the_chat_is_sent_to_the_chat_and_sees_no_data(
     let stranger = SandboxUser::new(5999, "Гость", Some("ru"));
     // Consent given but no contact shared: still not identified.
     say(&app.bot, &stranger, "/start").await;
-    super::support::press(&app.bot, &stranger, "Согласен").await;
+    super::support::press(&app.bot, &stranger, "Принимаю").await;
     let paths = ["me", "balance", "orders", "orders/78234", "documents", "documents/D-1001/pdf", "settings"];
     for path in paths.into_iter().chain(["booking/services", "booking/appointments", "booking/appointments/B-2001"]) {
         let answer = app.get(path, &stranger).await;
@@ -721,9 +721,9 @@ async fn booking_writes_refuse_foreign_ids_unknown_services_bad_bodies_and_late_
         .refused(StatusCode::NOT_FOUND, "not_found");
     app.post("booking/appointments/B-2001/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(miniapp_rows(&app.audit(user.id).await, "booking.not_found"), 2);
-    assert!(app.alerts("чужие или несуществующие").is_empty(), "two are not yet an alert");
+    assert!(app.alerts("чужих или несуществующих").is_empty(), "two are not yet an alert");
     app.post("booking/appointments/B-0000/cancel", &user, json!({})).await.refused(StatusCode::NOT_FOUND, "not_found");
-    assert_eq!(app.alerts("чужие или несуществующие").len(), 1, "the third raises the alert");
+    assert_eq!(app.alerts("чужих или несуществующих").len(), 1, "the third raises the alert");
     let book = |service: &str, staff: &str, start: &str, key: &str| json!({ "service": service, "staff": staff, "start": start, "key": key });
     let slots = app.get("booking/slots?service=haircut", &user).await.expect(StatusCode::OK).json();
     let first = slots["slots"][0].clone();
@@ -1256,10 +1256,10 @@ async fn with_its_url_set_the_chat_opens_the_mini_app_from_the_menu_button_and_t
     // In English after a language change, both of them.
     say(&bot, &user, "/language").await;
     super::support::press(&bot, &user, "English").await;
-    let en = web_app_button("My cabinet");
+    let en = web_app_button("My account");
     assert_eq!(menu_button(&bot, Some(user.id), &en).await, Some(en.clone()));
     say(&bot, &user, "hello").await;
-    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Open my cabinet".into(), PAGE.into())]);
+    assert_eq!(mini_app_buttons_of_last_menu(&bot, user.id), vec![("Open my account".into(), PAGE.into())]);
 
     // Back to Russian in the Mini App's settings: the chat's button follows.
     let init_data = signed(bot.sandbox.token(), user.id, &user.first_name, bot.now());

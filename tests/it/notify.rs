@@ -255,7 +255,7 @@ async fn a_document_goes_as_its_file_and_one_that_cannot_be_fetched_as_a_text_wi
     assert_eq!(labels, ["Прислать документ"]);
     // The button asks for it: the bot answers as it does any request of a document.
     let replies = press(&bot, &user, "Прислать документ").await;
-    assert!(replies.contains("Не нашёл такого документа"), "{}", replies.dump());
+    assert!(replies.contains("Мы не нашли такого документа"), "{}", replies.dump());
     bot.stop().await;
 }
 

@@ -168,6 +168,7 @@ fn demo_with(pointer: &str, value: serde_json::Value) -> String {
 
 on_every_engine!(
     migrations_apply_twice_harmlessly,
+    a_moved_bookings_calendar_sequence_rises,
     the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing,
     a_changed_value_is_the_only_change_a_reimport_makes,
     a_shifted_import_moves_every_date,
@@ -273,6 +274,18 @@ async fn migrations_apply_twice_harmlessly(store: Store) {
         + sql_files(format!("crates/core/src/adapters/builtin/migrations/{engine}"));
     // A new database skips the legacy history.
     assert_eq!(count(&store, "_sqlx_migrations").await, files as i64);
+}
+
+async fn a_moved_bookings_calendar_sequence_rises(store: Store) {
+    migrate(&store).await;
+    // Booked: 0, and reading it again changes nothing.
+    assert_eq!(store.calendar_sequence("B-1", false).await.unwrap(), 0);
+    assert_eq!(store.calendar_sequence("B-1", false).await.unwrap(), 0);
+    // Every move: one more; another booking keeps its own.
+    assert_eq!(store.calendar_sequence("B-1", true).await.unwrap(), 1);
+    assert_eq!(store.calendar_sequence("B-1", true).await.unwrap(), 2);
+    assert_eq!(store.calendar_sequence("B-1", false).await.unwrap(), 2);
+    assert_eq!(store.calendar_sequence("B-2", false).await.unwrap(), 0);
 }
 
 async fn the_demo_imports_with_the_right_counts_and_a_reimport_changes_nothing(store: Store) {
@@ -800,7 +813,7 @@ async fn a_shifted_import_names_the_shifted_months_in_titles(store: Store) {
         (
             "2026-11".to_owned(),
             "Акт выполненных работ за ноябрь 2026".to_owned(),
-            "Certificate of services rendered, November 2026".to_owned()
+            "Certificate of completion, November 2026".to_owned()
         )
     );
     assert_eq!(
@@ -1600,7 +1613,7 @@ async fn documents_are_scoped_to_their_customer_and_printable(store: Store) {
     assert_eq!(builtin.file(&id("C1"), "D-9999").await.unwrap(), None);
     let info = builtin.document(&id("C1"), "D-1001").await.unwrap().unwrap();
     assert_eq!((info.kind.as_str(), info.period), ("act", Period::parse("2024-12").unwrap()));
-    assert_eq!(info.title.get(Locale::En), "Certificate of services rendered, December 2024");
+    assert_eq!(info.title.get(Locale::En), "Certificate of completion, December 2024");
 
     let data = |who: &'static str, doc: &'static str| {
         let builtin = builtin.clone();
@@ -4119,7 +4132,7 @@ async fn a_binding_kept_in_memory_goes_with_logout_forget_and_rebinding() {
     say(&bot, &second, "/forget").await;
     let replies = say(&bot, &second, "баланс").await;
     assert!(!shows_balance(&replies), "{}", replies.dump());
-    let asks_consent = replies.chat.iter().any(|r| r.button_labels().contains(&"Согласен"));
+    let asks_consent = replies.chat.iter().any(|r| r.button_labels().contains(&"Принимаю"));
     assert!(asks_consent, "{}", replies.dump());
     bot.stop().await;
 }

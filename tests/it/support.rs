@@ -39,7 +39,7 @@ pub async fn share_own_contact(bot: &SandboxedBot, user: &SandboxUser, phone: &s
 
 /// Consent and identification as the demo customer with this phone.
 pub async fn identify(bot: &SandboxedBot, user: &SandboxUser, phone: &str) {
-    identify_as(bot, user, phone, "Согласен", "Здравствуйте").await;
+    identify_as(bot, user, phone, "Принимаю", "Здравствуйте").await;
 }
 
 /// [`identify`] in another language: `agree` is the consent button, `greeting` part of the

@@ -32,8 +32,8 @@ use crate::bot::state::StoreStorage;
 use crate::bot::{self, BookingSettings, Ctx, Settings, StepUpSettings, TopUpSettings, UpdateObserver};
 use crate::clock::{FixedClock, SharedClock, SystemClock};
 use crate::config::{BUILTIN_BACKEND, BackendsConfig, Config, HTTP_BACKEND, NO_BACKEND};
-use crate::domain::Locale;
 use crate::domain::hours::WorkingHours;
+use crate::domain::{Locale, Phone};
 use crate::error::BotError;
 use crate::i18n::I18n;
 use crate::jobs::Scheduler;
@@ -77,6 +77,8 @@ pub struct Business {
     pub catalog: Catalog,
     /// Days the business is closed, as its directory says (added to `booking.holidays`).
     pub holidays: Vec<chrono::NaiveDate>,
+    /// The number customers may call, if the business gives one.
+    pub phone: Option<String>,
 }
 
 impl Business {
@@ -92,6 +94,7 @@ impl Business {
             support_hours: info.support_hours.clone().unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into()),
             catalog: data.catalog(),
             holidays: Vec::new(),
+            phone: info.phone.clone(),
         })
     }
 
@@ -155,9 +158,20 @@ impl Business {
         };
         let support_hours =
             found.as_ref().and_then(|f| f.support_hours.clone()).unwrap_or_else(|| DEFAULT_SUPPORT_HOURS.into());
+        let phone = wanted.phone.clone().or_else(|| found.as_ref().and_then(|f| f.phone.clone()));
         let holidays = found.map(|f| f.holidays).unwrap_or_default();
         let catalog = Catalog::default();
-        Ok(Business { name, working_hours, currency, time_zone, default_locale, support_hours, catalog, holidays })
+        Ok(Business {
+            name,
+            working_hours,
+            currency,
+            time_zone,
+            default_locale,
+            support_hours,
+            catalog,
+            holidays,
+            phone,
+        })
     }
 
     /// The names of services and staff the booking backend gives, for the recogniser; none
@@ -419,6 +433,12 @@ pub fn build_ctx_with_guard(
         orders_page_size: config.bot.orders_page_size,
         staff_chat_id: config.telegram.staff_chat_id.map(teloxide::types::ChatId),
         business_name: business.name.clone(),
+        business_phone: config
+            .business
+            .phone
+            .as_deref()
+            .or(business.phone.as_deref())
+            .map(|p| Phone::parse(p).map_or_else(|_| p.to_owned(), |p| p.pretty())),
         currency: business.currency.clone(),
         requisites: config.documents.requisites.clone(),
         top_up: TopUpSettings {

@@ -79,6 +79,8 @@ pub struct BusinessConfig {
     pub default_locale: Option<String>,
     /// Opening hours per weekday (`mon = "10:00-20:00"`; a missing day is a day off).
     pub working_hours: Option<std::collections::BTreeMap<String, String>>,
+    /// The number customers may call ("+7 727 355 00 00"): given where the bot says "call us".
+    pub phone: Option<String>,
 }
 
 /// Which system serves each capability: `"builtin"` (the built-in adapter over cabinet's

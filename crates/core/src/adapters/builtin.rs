@@ -688,6 +688,7 @@ impl Directory for Builtin {
             working_hours: row.working_hours,
             holidays: Vec::new(),
             support_hours: row.support_hours,
+            phone: None,
         }))
     }
 }

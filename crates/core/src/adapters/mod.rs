@@ -648,6 +648,9 @@ pub struct BusinessInfo {
     /// When staff answer ("09:00-21:00").
     #[serde(default)]
     pub support_hours: Option<String>,
+    /// The number customers may call ("+7 727 355 00 00"), if the business gives one.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// Business-wide facts: name, currency, time zone, hours, holidays. The names of services and

@@ -19,7 +19,7 @@ use super::payments::PaymentButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{Account, CustomerId};
 use crate::domain::datetime::format_date;
-use crate::domain::money::{format_money, format_money_signed};
+use crate::domain::money::{format_count, format_money, format_money_signed};
 use crate::i18n::Arg;
 
 /// How many operations the balance shows.
@@ -65,7 +65,13 @@ pub(super) async fn balance(turn: &Turn) -> HandlerResult {
         text.push_str(&turn.t("balance-days-left", &[("days", Arg::Num(days))]));
     }
     text.push('\n');
-    text.push_str(&turn.t("balance-bonus", &[("points", Arg::Num(account.bonus_points))]));
+    text.push_str(&turn.t(
+        "balance-bonus",
+        &[
+            ("points", Arg::Num(account.bonus_points)),
+            ("points_text", Arg::from(format_count(account.bonus_points, locale))),
+        ],
+    ));
     if !operations.is_empty() {
         text.push_str("\n\n");
         text.push_str(&turn.t("balance-operations", &[]));

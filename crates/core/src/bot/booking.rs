@@ -33,7 +33,7 @@ use super::understanding::{classify, is_cancel, moves_on};
 use super::{Ctx, HandlerResult, Turn, reminders, shop};
 use crate::adapters::{Appointment, BookingRefusal, Service, Slot, StaffMember};
 use crate::domain::Locale;
-use crate::domain::datetime::{day_label, format_date, format_time};
+use crate::domain::datetime::{day_label, day_with_date, format_date, format_time};
 use crate::domain::money::format_money;
 use crate::error::BotError;
 use crate::i18n::Arg;
@@ -349,7 +349,9 @@ async fn offer(
     let now = turn.ctx.clock.now();
     let horizon = now + Duration::days(i64::from(turn.ctx.settings.booking.horizon_days));
     let staff_id = choice.staff.as_ref().map(|s| s.id.clone());
-    let slots = turn.call(booking.free_slots(&choice.service.code, staff_id.as_deref(), now, horizon)).await?;
+    let mut slots = turn.call(booking.free_slots(&choice.service.code, staff_id.as_deref(), now, horizon)).await?;
+    // A time that has begun is not offered, whatever the booking system lists.
+    slots.retain(|s| s.start > now);
     turn.set_state(State::ChoosingTime {
         service: choice.service.code.clone(),
         staff: staff_id.clone(),
@@ -694,8 +696,7 @@ async fn propose(
     let args = [
         ("service", Arg::from(service.name.get(turn.locale))),
         ("staff", Arg::from(staff_name(staff, &slot.staff, turn.locale))),
-        ("day", Arg::from(day_label(at.date(), turn.ctx.local_now().date(), turn.locale))),
-        ("date", Arg::from(format_date(at.date(), turn.locale))),
+        ("day", Arg::from(day_with_date(at.date(), turn.ctx.local_now().date(), turn.locale))),
         ("time", Arg::from(format_time(at))),
         ("minutes", Arg::Num(i64::from(service.duration_min))),
         ("price", Arg::from(format_money(service.price, &turn.ctx.settings.currency, turn.locale))),
@@ -829,19 +830,34 @@ pub async fn announce(
     let key = if change == BookingChange::Moved { "booking-moved" } else { "booking-done" };
     let markup = speaker.buttons().markup(vec![vec![(speaker.t("booking-my-button", &[]), BookingButton::List)]]);
     speaker.say(speaker.t(key, &args), Some(markup)).await?;
-    send_calendar(speaker, appointment, services, staff).await;
+    send_calendar(speaker, appointment, change == BookingChange::Moved, services, staff).await;
     Ok(())
 }
 
 /// An "add to calendar" file for the appointment (best effort: the booking is made either way).
-async fn send_calendar(speaker: &Speaker, appointment: &Appointment, services: &[Service], staff: &[StaffMember]) {
+/// A moved appointment's file keeps its UID and raises its SEQUENCE, so calendars update the
+/// event rather than add a second one.
+async fn send_calendar(
+    speaker: &Speaker,
+    appointment: &Appointment,
+    moved: bool,
+    services: &[Service],
+    staff: &[StaffMember],
+) {
     let summary = format!(
         "{} — {}",
         service_name(services, &appointment.service, speaker.locale),
         staff_name(staff, &appointment.staff, speaker.locale)
     );
     let ctx = &speaker.ctx;
-    let ics = calendar_file(appointment, &summary, &ctx.settings.business_name, ctx.clock.now());
+    let sequence = match ctx.store.calendar_sequence(&appointment.id, moved).await {
+        Ok(sequence) => sequence,
+        Err(error) => {
+            tracing::warn!(%error, "could not keep the calendar file's sequence");
+            i64::from(moved)
+        }
+    };
+    let ics = calendar_file(appointment, &summary, &ctx.settings.business_name, ctx.clock.now(), sequence);
     let file = InputFile::memory(ics.into_bytes()).file_name(format!("booking-{}.ics", appointment.id));
     let caption = speaker.t("booking-calendar-caption", &[]);
     if let Err(error) = speaker.bot.send_document(speaker.chat, file).caption(caption).await {
@@ -850,7 +866,13 @@ async fn send_calendar(speaker: &Speaker, appointment: &Appointment, services: &
 }
 
 /// An iCalendar (RFC 5545) event for the appointment.
-pub(super) fn calendar_file(appointment: &Appointment, summary: &str, business: &str, now: DateTime<Utc>) -> String {
+pub(super) fn calendar_file(
+    appointment: &Appointment,
+    summary: &str,
+    business: &str,
+    now: DateTime<Utc>,
+    sequence: i64,
+) -> String {
     let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
     let end = appointment.start + Duration::minutes(i64::from(appointment.duration_min));
     let lines = [
@@ -860,6 +882,7 @@ pub(super) fn calendar_file(appointment: &Appointment, summary: &str, business: 
         "BEGIN:VEVENT".to_owned(),
         format!("UID:{}@cabinet", ics_text(&appointment.id)),
         format!("DTSTAMP:{}", stamp(now)),
+        format!("SEQUENCE:{sequence}"),
         format!("DTSTART:{}", stamp(appointment.start)),
         format!("DTEND:{}", stamp(end)),
         format!("SUMMARY:{}", ics_text(summary)),
@@ -960,7 +983,8 @@ fn past_cutoff(turn: &Turn, a: &Appointment) -> bool {
 async fn refuse_past_cutoff(turn: &Turn) -> HandlerResult {
     let minutes = turn.ctx.settings.booking.cancel_cutoff.num_minutes();
     let hours = minutes / 60;
-    let args = [("hours", Arg::Num(hours)), ("minutes", Arg::Num(minutes))];
+    let phone = turn.ctx.settings.business_phone.clone().unwrap_or_else(|| "none".to_owned());
+    let args = [("hours", Arg::Num(hours)), ("minutes", Arg::Num(minutes)), ("phone", Arg::from(phone))];
     let key = if minutes % 60 == 0 && hours > 0 { "booking-cutoff-hours" } else { "booking-cutoff-minutes" };
     let markup = turn.buttons().markup(vec![vec![(turn.t("operator-button", &[]), StaffButton::Operator)]]);
     turn.say_with(turn.t(key, &args), markup).await?;
@@ -1109,7 +1133,8 @@ mod tests {
             duration_min: 60,
             status: BookingStatus::Confirmed,
         };
-        let ics = calendar_file(&appointment, "Стрижка — Анна, в салоне; 2 этаж", "Demo Service", start);
+        let ics = calendar_file(&appointment, "Стрижка — Анна, в салоне; 2 этаж", "Demo Service", start, 2);
+        assert!(ics.contains("\r\nSEQUENCE:2\r\n"), "{ics}");
         assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"), "{ics}");
         assert!(ics.contains("DTSTART:20250112T070000Z\r\n") && ics.contains("DTEND:20250112T080000Z\r\n"), "{ics}");
         assert!(ics.contains("SUMMARY:Стрижка — Анна\\, в салоне\\; 2 этаж\r\n"), "{ics}");

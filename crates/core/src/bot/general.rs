@@ -1,6 +1,6 @@
 //! The small talk and the menu: greeting, help, the main menu, the language switch, privacy,
 //! what the business lacks, and content it does not read. Its buttons: the main menu, the
-//! language, «Согласен» and the answers to "did you mean…?".
+//! language, «Принимаю» and the answers to "did you mean…?".
 //!
 //! ```text
 //! > привет
@@ -29,7 +29,7 @@ pub(super) async fn log_incoming(turn: Turn, text: String) -> HandlerResult {
 /// The buttons of the menu and the small talk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum GeneralButton {
-    /// «Согласен»: the data-processing terms are accepted.
+    /// «Принимаю»: the data-processing terms are accepted.
     Consent,
     /// A main-menu entry.
     Menu(MenuItem),
@@ -98,7 +98,7 @@ impl ButtonKind for GeneralButton {
         })
     }
 
-    /// «Согласен» and the language work before identification.
+    /// «Принимаю» and the language work before identification.
     fn needs_binding(&self) -> bool {
         !matches!(self, GeneralButton::Consent | GeneralButton::Language(_))
     }

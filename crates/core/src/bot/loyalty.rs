@@ -19,6 +19,7 @@ use super::keyboards::{ButtonKind, pressed, tag_and_arg};
 use super::shop::ShopButton;
 use super::{HandlerResult, Turn};
 use crate::adapters::{CustomerId, ReferralOutcome};
+use crate::domain::money::format_count;
 use crate::error::BotError;
 use crate::i18n::Arg;
 
@@ -79,7 +80,17 @@ pub(super) async fn bonuses(turn: &Turn) -> HandlerResult {
         (turn.t("offers-button", &[]), LoyaltyButton::Offers),
         (turn.t("referral-button", &[]), LoyaltyButton::Referral),
     ]]);
-    turn.say_with(turn.t("bonuses", &[("points", Arg::Num(account.bonus_points))]), markup).await?;
+    turn.say_with(
+        turn.t(
+            "bonuses",
+            &[
+                ("points", Arg::Num(account.bonus_points)),
+                ("points_text", Arg::from(format_count(account.bonus_points, turn.locale))),
+            ],
+        ),
+        markup,
+    )
+    .await?;
     Ok(())
 }
 
@@ -178,7 +189,11 @@ pub(super) async fn on_identified(turn: &Turn, customer: &CustomerId) -> Handler
                     .await?
                     .and_then(|u| u.locale)
                     .unwrap_or(turn.ctx.settings.default_locale);
-                let text = turn.ctx.i18n.t(locale, "referral-credited", &[("points", Arg::Num(points))]);
+                let text = turn.ctx.i18n.t(
+                    locale,
+                    "referral-credited",
+                    &[("points", Arg::Num(points)), ("points_text", Arg::from(format_count(points, locale)))],
+                );
                 if let Err(error) = turn
                     .bot
                     .send_message(ChatId(binding.chat_id), text)

@@ -113,6 +113,8 @@ pub struct Settings {
     pub staff_chat_id: Option<ChatId>,
     /// The business's name, printed on documents.
     pub business_name: String,
+    /// The number customers may call, written for people ("+7 727 355 00 00"), if any.
+    pub business_phone: Option<String>,
     /// The business currency (ISO 4217).
     pub currency: String,
     /// The business's requisites, printed on documents.
@@ -334,8 +336,8 @@ fn customer_messages() -> UpdateHandler<BotError> {
 fn texts() -> UpdateHandler<BotError> {
     tree::try_inspect(general::log_incoming)
         .branch(teloxide::filter_command::<Command, _>().chain(commands()))
-        // Words: the terms first, then the contact.
-        .branch(not_consented().endpoint(turn!(onboarding::ask_consent)))
+        // Words: the terms first («принимаю» typed accepts them too), then the contact.
+        .branch(not_consented().endpoint(onboarding::on_text_before_consent))
         .branch(unbound().endpoint(onboarding::on_text_before_contact))
         .branch(dptree::filter(understanding::too_long).endpoint(turn!(understanding::say_too_long)))
         // A question the bot asked is answered, unless the customer has moved on.

@@ -1,13 +1,13 @@
-//! F1 onboarding and F2 consent, in the fixed order: terms with «Согласен» → the contact
+//! F1 onboarding and F2 consent, in the fixed order: terms with «Принимаю» → the contact
 //! button → the contact must be the sender's own → E.164 → match in the CRM → greeting by
 //! first name and the main menu. Nothing personal is asked or shown before consent. And the
 //! way back: /logout unbinds the account, /forget deletes what the bot keeps about the person.
 //!
 //! ```text
 //! > /start
-//! < Здравствуйте! Я — личный кабинет Demo Service. … условия обработки данных …   [Согласен]
-//! [Согласен]
-//! < Спасибо! Нажмите «Поделиться номером» …                   (reply keyboard: [Поделиться номером])
+//! < Здравствуйте! Это ваш личный кабинет в Telegram. … условия обработки данных …   [Принимаю]
+//! [Принимаю]
+//! < Спасибо! Теперь нажмите кнопку «Поделиться номером» …                   (reply keyboard: [Поделиться номером])
 //! > @contact +77011234567
 //! < Здравствуйте, Ерлан!
 //! < Чем помочь?   [Баланс] [Где мой заказ] [Мои заказы] [Помощь]
@@ -26,7 +26,7 @@ use crate::domain::Phone;
 use crate::i18n::Arg;
 use crate::store::{Binding, Lead};
 
-/// The greeting, the terms in brief with a link, and the «Согласен» button.
+/// The greeting, the terms in brief with a link, and the «Принимаю» button.
 pub(super) async fn ask_consent(turn: &Turn) -> HandlerResult {
     let args = [("url", Arg::from(turn.ctx.settings.privacy_url.as_str()))];
     let markup = turn.buttons().markup(vec![vec![(turn.t("consent-button", &[]), GeneralButton::Consent)]]);
@@ -41,7 +41,7 @@ pub(super) async fn ask_contact(turn: &Turn, key: &str) -> HandlerResult {
     turn.set_state(State::AwaitingContact).await
 }
 
-/// «Согласен» pressed.
+/// «Принимаю» pressed (or typed).
 pub(super) async fn on_consent(turn: &Turn) -> HandlerResult {
     if turn.binding.is_some() {
         return greeting(turn).await;
@@ -52,6 +52,24 @@ pub(super) async fn on_consent(turn: &Turn) -> HandlerResult {
         turn.audit("consent", Some(&turn.ctx.settings.terms_version)).await?;
     }
     ask_contact(turn, "consent-thanks").await
+}
+
+/// Text before the terms are accepted: typing what the button says («Принимаю», «согласен»,
+/// "I agree") accepts them as the button does; anything else shows the terms again.
+pub(super) async fn on_text_before_consent(turn: Turn, text: String) -> HandlerResult {
+    if accepts_terms(&text) { on_consent(&turn).await } else { ask_consent(&turn).await }
+}
+
+/// Whether typed text says "I accept the terms".
+fn accepts_terms(text: &str) -> bool {
+    const WORDS: [&str; 8] =
+        ["принимаю", "согласен", "согласна", "я согласен", "я согласна", "i agree", "agree", "i accept"];
+    let normal: String = text
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
+        .to_lowercase()
+        .replace('ё', "е");
+    WORDS.contains(&normal.as_str())
 }
 
 /// Text from someone who accepted the terms but has not shared their contact yet.
@@ -259,5 +277,21 @@ async fn notify_staff_of_lead(turn: &Turn, lead: &Lead) {
     let text = turn.ctx.i18n.t(locale, "staff-new-lead", &args);
     if let Err(e) = staff::post_to_general(&turn.ctx, &turn.bot, text).await {
         tracing::warn!(error = %e, "could not tell the staff chat about a lead");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_terms;
+
+    #[test]
+    fn typing_the_buttons_word_accepts_the_terms() {
+        for yes in ["Принимаю", "принимаю!", " согласен.", "Согласна", "I agree", "i accept"]
+        {
+            assert!(accepts_terms(yes), "{yes}");
+        }
+        for no in ["нет", "не принимаю", "баланс", "", "agree?? no"] {
+            assert!(!accepts_terms(no), "{no}");
+        }
     }
 }

@@ -136,7 +136,12 @@ fn order_card(turn: &Turn, order: &Order) -> String {
             lines.push(turn.t("order-window", &[("window", Arg::from(window))]));
         }
         if let Some(courier) = &delivery.courier {
-            let phone = courier.phone.clone().unwrap_or_default();
+            // "+7 701 234 56 78"; what the delivery system sent when it is no phone number.
+            let phone = courier
+                .phone
+                .as_deref()
+                .map(|p| crate::domain::Phone::parse(p).map_or_else(|_| p.to_owned(), |p| p.pretty()))
+                .unwrap_or_default();
             lines.push(
                 turn.t("order-courier", &[("name", Arg::from(courier.name.as_str())), ("phone", Arg::from(phone))]),
             );

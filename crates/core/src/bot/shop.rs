@@ -22,7 +22,7 @@ use super::keyboards::{ButtonKind, arg, id, order_number, pressed, tag_and_arg};
 use super::speaker::Speaker;
 use super::state::{Draft, State};
 use super::{HandlerResult, Turn};
-use crate::adapters::{CreatedOrder, NewOrder, Order, OrderRefusal, Product};
+use crate::adapters::{CreatedOrder, NewOrder, Order, OrderRefusal, OrderSummary, Product};
 use crate::domain::datetime::format_date;
 use crate::domain::money::format_money;
 use crate::error::BotError;
@@ -84,17 +84,55 @@ pub(super) fn buttons() -> UpdateHandler<BotError> {
     })
 }
 
-/// «Повтори последний заказ»: the last delivered order.
+/// «Повтори последний заказ»: the last delivered order, named with why it is the one; when
+/// the newest order is another (under way or cancelled), a button to repeat that one instead.
 pub(super) async fn repeat_last(turn: &Turn) -> HandlerResult {
     let Some(id) = turn.customer_id() else { return Ok(()) };
     let shop = turn.ctx.adapters.shop.clone();
-    match turn.call(shop.last_delivered_order(&id)).await? {
+    let delivered = turn.call(shop.last_delivered_order(&id)).await?;
+    let newest = if turn.ctx.settings.capabilities.logistics {
+        let logistics = turn.ctx.adapters.logistics.clone();
+        turn.call(logistics.orders(&id, 0, 1)).await?.orders.into_iter().next()
+    } else {
+        None
+    };
+    let other = newest.filter(|n| delivered.as_ref().is_none_or(|d| d.number != n.number));
+    let offer = other.as_ref().map(|n| newest_offer(turn, n));
+    match delivered {
         Some(order) => {
             turn.audit("order.read", Some(&order.number)).await?;
-            propose_repeat(turn, &order).await
+            let date = format_date(turn.ctx.to_local(order.created).date(), turn.locale);
+            let heading = turn
+                .t("repeat-last-heading", &[("number", Arg::from(order.number.as_str())), ("date", Arg::from(date))]);
+            let wanted: Vec<(String, i64)> = order.items.iter().map(|i| (i.sku.clone(), i.qty)).collect();
+            let address = order.delivery.as_ref().and_then(|d| d.address.clone());
+            propose_with(turn, heading, &wanted, address, offer).await
         }
-        None => turn.say(turn.t("repeat-nothing", &[])).await.map(drop),
+        None => {
+            let mut text = turn.t("repeat-nothing", &[]);
+            match offer {
+                Some((note, row)) => {
+                    text.push('\n');
+                    text.push_str(&note);
+                    turn.say_with(text, turn.buttons().markup(vec![row])).await.map(drop)
+                }
+                None => turn.say(text).await.map(drop),
+            }
+        }
     }
+}
+
+/// «Самый новый ваш заказ — №78234 от 10 января, он в пути» and its «Повторить №78234».
+fn newest_offer(turn: &Turn, newest: &OrderSummary) -> (String, Vec<(String, ShopButton)>) {
+    let status = turn.t(&format!("order-status-{}", newest.status.as_str().replace('_', "-")), &[]);
+    let date = format_date(turn.ctx.to_local(newest.created).date(), turn.locale);
+    let number = Arg::from(newest.number.as_str());
+    let note = turn.t(
+        "repeat-newest-offer",
+        &[("number", number.clone()), ("date", Arg::from(date)), ("status", Arg::from(status))],
+    );
+    let button = turn.t("repeat-newest-button", &[("number", number)]);
+    (note, vec![(button, ShopButton::Repeat(newest.number.clone()))])
 }
 
 /// «Повторить» on an order's details.
@@ -134,6 +172,17 @@ async fn propose_repeat(turn: &Turn, order: &Order) -> HandlerResult {
 
 /// Prices the wanted items as sold now and shows the draft with Confirm / Cancel.
 async fn propose(turn: &Turn, heading: String, wanted: &[(String, i64)], address: Option<String>) -> HandlerResult {
+    propose_with(turn, heading, wanted, address, None).await
+}
+
+/// [`propose`], with a note and a row of buttons after the draft.
+async fn propose_with(
+    turn: &Turn,
+    heading: String,
+    wanted: &[(String, i64)],
+    address: Option<String>,
+    extra: Option<(String, Vec<(String, ShopButton)>)>,
+) -> HandlerResult {
     let shop = turn.ctx.adapters.shop.clone();
     let skus: Vec<String> = wanted.iter().map(|(sku, _)| sku.clone()).collect();
     let products = turn.call(shop.products(&skus)).await?;
@@ -164,7 +213,14 @@ async fn propose(turn: &Turn, heading: String, wanted: &[(String, i64)], address
     if lines.is_empty() {
         text.push('\n');
         text.push_str(&turn.t("repeat-all-out-of-stock", &[]));
-        return turn.say(text).await.map(drop);
+        return match extra {
+            Some((note, row)) => {
+                text.push('\n');
+                text.push_str(&note);
+                turn.say_with(text, turn.buttons().markup(vec![row])).await.map(drop)
+            }
+            None => turn.say(text).await.map(drop),
+        };
     }
     text.push('\n');
     text.push_str(&turn.t("order-total", &[("total", Arg::from(format_money(total, &currency, locale)))]));
@@ -175,11 +231,16 @@ async fn propose(turn: &Turn, heading: String, wanted: &[(String, i64)], address
     let key = new_key();
     let order = NewOrder { lines: lines.iter().map(|(p, qty)| (p.sku.clone(), *qty)).collect(), address };
     turn.set_state(State::with_draft(Draft::Order { key: key.clone(), order })).await?;
-    let markup = turn.buttons().markup(vec![vec![
+    let mut rows = vec![vec![
         (turn.t("repeat-confirm-button", &[]), ShopButton::Confirm(key)),
         (turn.t("cancel-button", &[]), ShopButton::Cancel),
-    ]]);
-    turn.say_with(text, markup).await?;
+    ]];
+    if let Some((note, row)) = extra {
+        text.push_str("\n\n");
+        text.push_str(&note);
+        rows.push(row);
+    }
+    turn.say_with(text, turn.buttons().markup(rows)).await?;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ pub enum State {
     /// Nothing asked yet.
     #[default]
     Start,
-    /// The terms were shown with the «Согласен» button.
+    /// The terms were shown with the «Принимаю» button.
     AwaitingConsent,
     /// The terms were accepted; the contact button was shown.
     AwaitingContact,

@@ -115,6 +115,25 @@ pub fn day_label(date: NaiveDate, today: NaiveDate, locale: Locale) -> String {
     }
 }
 
+/// A day named once with its date: «завтра (12 января)», "tomorrow (January 12)" for the days
+/// [`day_label`] names in words, else its «пн, 13 января» / "Mon, January 13" as it is.
+pub fn day_with_date(date: NaiveDate, today: NaiveDate, locale: Locale) -> String {
+    let label = day_label(date, today, locale);
+    let dated = format_date(date, locale);
+    if label.contains(&dated) { label } else { format!("{label} ({dated})") }
+}
+
+/// A short span for staff: «12 мин», «40 с» / "12 min", "40 s" (whole minutes from one
+/// minute on, else seconds).
+pub fn format_duration(d: chrono::Duration, locale: Locale) -> String {
+    let (min, sec) = match locale {
+        Locale::Ru => ("мин", "с"),
+        Locale::En => ("min", "s"),
+    };
+    let minutes = d.num_minutes();
+    if minutes >= 1 { format!("{minutes}\u{a0}{min}") } else { format!("{}\u{a0}{sec}", d.num_seconds().max(0)) }
+}
+
 /// «пн» / "Mon".
 pub fn weekday_short(day: chrono::Weekday, locale: Locale) -> &'static str {
     const RU: [&str; 7] = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"];
@@ -295,6 +314,24 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_in_the_readers_language() {
+        let d = chrono::Duration::seconds;
+        assert_eq!(format_duration(d(0), Locale::Ru), "0\u{a0}с");
+        assert_eq!(format_duration(d(45), Locale::En), "45\u{a0}s");
+        assert_eq!(format_duration(d(125), Locale::Ru), "2\u{a0}мин");
+        assert_eq!(format_duration(d(3600), Locale::En), "60\u{a0}min");
+    }
+
+    #[test]
+    fn a_day_with_its_date_names_the_date_once() {
+        let today = date(2025, 1, 11);
+        assert_eq!(day_with_date(date(2025, 1, 12), today, Locale::Ru), "завтра (12 января)");
+        assert_eq!(day_with_date(date(2025, 1, 14), today, Locale::Ru), "вт, 14 января");
+        assert_eq!(day_with_date(today, today, Locale::En), "today (January 11)");
+        assert_eq!(day_with_date(date(2025, 1, 13), today, Locale::En), "Mon, January 13");
+    }
+
+    #[test]
     fn times_have_two_digit_hours_and_minutes() {
         assert_eq!(format_time(at(2024, 1, 15, 0, 0)), "00:00");
         assert_eq!(format_time(at(2024, 1, 15, 23, 59)), "23:59");
@@ -320,8 +357,8 @@ mod tests {
             "Акт выполненных работ за ноябрь 2026"
         );
         assert_eq!(
-            shift_month_names("Certificate of services rendered, December 2024", 23),
-            "Certificate of services rendered, November 2026"
+            shift_month_names("Certificate of completion, December 2024", 23),
+            "Certificate of completion, November 2026"
         );
         assert_eq!(shift_month_names("Invoice for January 2025", -1), "Invoice for December 2024");
         assert_eq!(shift_month_names("Тариф «Оптимальный», январь", 23), "Тариф «Оптимальный», декабрь");

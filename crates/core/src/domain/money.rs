@@ -70,6 +70,16 @@ fn format_with_sign(amount: Decimal, currency: &str, locale: Locale, plus: bool)
     }
 }
 
+/// A count of things (bonus points) grouped like money: "1 200" (no-break space) / "1,200".
+pub fn format_count(n: i64, locale: Locale) -> String {
+    let sep = match locale {
+        Locale::Ru => NBSP,
+        Locale::En => ',',
+    };
+    let grouped = group_digits(&n.unsigned_abs().to_string(), sep);
+    if n < 0 { format!("-{grouped}") } else { grouped }
+}
+
 /// "1234567" → "1 234 567" with `sep` between groups of three digits.
 fn group_digits(digits: &str, sep: char) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len_utf8());
@@ -100,6 +110,16 @@ pub fn from_minor(minor: i64) -> Decimal {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn counts_are_grouped_like_money() {
+        assert_eq!(format_count(1200, Locale::Ru), "1\u{a0}200");
+        assert_eq!(format_count(1200, Locale::En), "1,200");
+        assert_eq!(format_count(999, Locale::En), "999");
+        assert_eq!(format_count(1_234_567, Locale::En), "1,234,567");
+        assert_eq!(format_count(-1500, Locale::Ru), "-1\u{a0}500");
+        assert_eq!(format_count(0, Locale::Ru), "0");
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

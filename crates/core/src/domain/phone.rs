@@ -78,6 +78,29 @@ impl Phone {
         &self.0
     }
 
+    /// The number as people write it: "+7 701 234 56 78" (country code 7), "+1 555 123 4567"
+    /// (country code 1), else the country code and the national number in groups, three
+    /// digits at the end twice ("+44 7700 900 123").
+    pub fn pretty(&self) -> String {
+        let digits = self.0.trim_start_matches('+');
+        let (country, national) = digits.split_at(country_code_len(digits).min(digits.len()));
+        let n = national.len();
+        let cuts: Vec<usize> = match (country, n) {
+            ("7", 10) => vec![3, 6, 8],
+            ("1", 10) => vec![3, 6],
+            (_, n) if n >= 7 => vec![n - 6, n - 3],
+            _ => vec![],
+        };
+        let mut out = format!("+{country}");
+        let mut from = 0;
+        for cut in cuts.into_iter().chain(std::iter::once(n)) {
+            out.push(' ');
+            out.push_str(&national[from..cut]);
+            from = cut;
+        }
+        out
+    }
+
     /// The number with its middle digits hidden ("+7 701 ***-**-67"), for staff cards and logs.
     pub fn masked(&self) -> String {
         let digits = self.0.trim_start_matches('+');
@@ -128,6 +151,16 @@ impl std::fmt::Display for Phone {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pretty_groups_the_digits() {
+        let pretty = |s: &str| super::Phone::parse(s).unwrap().pretty();
+        assert_eq!(pretty("+77012345678"), "+7 701 234 56 78");
+        assert_eq!(pretty("87012345678"), "+7 701 234 56 78");
+        assert_eq!(pretty("+447700900123"), "+44 7700 900 123");
+        assert_eq!(pretty("+15551234567"), "+1 555 123 4567");
+        assert_eq!(pretty("+4930123456"), "+49 30 123 456");
+    }
+
     use super::*;
 
     fn e164(s: &str) -> String {

@@ -947,7 +947,9 @@ async fn booking_slots(State(state): St, headers: HeaderMap, RawQuery(query): Ra
     }
     let now = ctx.clock.now();
     let horizon = now + Duration::days(i64::from(ctx.settings.booking.horizon_days));
-    let slots = ctx.adapters.call(booking.free_slots(&service, staff_id.as_deref(), now, horizon)).await?;
+    let mut slots = ctx.adapters.call(booking.free_slots(&service, staff_id.as_deref(), now, horizon)).await?;
+    // A time that has begun is not offered, whatever the booking system lists.
+    slots.retain(|s| s.start > now);
     audit(&state, caller.user_id, Some(&caller), "booking.slots", Some(&service)).await?;
     let locale = caller.locale;
     let slots: Vec<Value> = slots

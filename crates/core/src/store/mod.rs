@@ -209,6 +209,7 @@ const SQLITE_MIGRATIONS: Migrations = &[
     (104, "notify sender", include_str!("../../../../migrations/sqlite/0104_notify_sender.sql")),
     (105, "binding time zone", include_str!("../../../../migrations/sqlite/0105_binding_time_zone.sql")),
     (110, "unrecognised messages", include_str!("../../../../migrations/sqlite/0110_unrecognised_messages.sql")),
+    (111, "calendar sequences", include_str!("../../../../migrations/sqlite/0111_calendar_sequences.sql")),
 ];
 const POSTGRES_MIGRATIONS: Migrations = &[
     (100, "cabinet records", include_str!("../../../../migrations/postgres/0100_cabinet_records.sql")),
@@ -218,6 +219,7 @@ const POSTGRES_MIGRATIONS: Migrations = &[
     (104, "notify sender", include_str!("../../../../migrations/postgres/0104_notify_sender.sql")),
     (105, "binding time zone", include_str!("../../../../migrations/postgres/0105_binding_time_zone.sql")),
     (110, "unrecognised messages", include_str!("../../../../migrations/postgres/0110_unrecognised_messages.sql")),
+    (111, "calendar sequences", include_str!("../../../../migrations/postgres/0111_calendar_sequences.sql")),
 ];
 
 /// A migrator of these migrations. Several sets share sqlx's history table, so each ignores

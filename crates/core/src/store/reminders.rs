@@ -69,6 +69,23 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// The SEQUENCE of the booking's next calendar file: one more than the last after a move
+    /// (1 at the first), else what it is now (0 for a new booking).
+    pub async fn calendar_sequence(&self, booking_id: &str, moved: bool) -> StoreResult<i64> {
+        let sql = if moved {
+            "INSERT INTO calendar_sequences (booking_id, sequence) VALUES ($1, 1) \
+             ON CONFLICT (booking_id) DO UPDATE SET sequence = calendar_sequences.sequence + 1 \
+             RETURNING sequence"
+        } else {
+            "SELECT sequence FROM calendar_sequences WHERE booking_id = $1"
+        };
+        let row = sqlx::query(sql).bind(booking_id.to_owned()).fetch_optional(&self.pool).await?;
+        match row {
+            Some(row) => Ok(Cols::new(&row, "calendar_sequences").i64("sequence")?),
+            None => Ok(0),
+        }
+    }
+
     /// The reminders sent for a booking, oldest first.
     pub async fn reminders(&self, booking_id: &str) -> StoreResult<Vec<SentReminder>> {
         let rows = sqlx::query(

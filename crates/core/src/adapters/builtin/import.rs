@@ -71,6 +71,9 @@ pub struct BusinessInfo {
     /// "09:00-21:00".
     #[serde(default)]
     pub support_hours: Option<String>,
+    /// The number customers may call ("+7 727 355 00 00").
+    #[serde(default)]
+    pub phone: Option<String>,
     /// The day the data set's dates are written relative to ("2025-01-11").
     #[serde(default)]
     pub demo_day: Option<String>,

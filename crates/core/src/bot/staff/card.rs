@@ -9,7 +9,7 @@ use super::outbox::post_to_topic;
 use super::topics::ensure_topic;
 use super::{priority_label, st, staff_locale};
 use crate::adapters::CustomerId;
-use crate::domain::datetime::{format_date, format_time};
+use crate::domain::datetime::{format_date_time, format_time};
 use crate::domain::money::format_money;
 use crate::error::BotError;
 use crate::i18n::{Arg, escape_html};
@@ -86,14 +86,19 @@ pub(super) async fn card_text(ctx: &Ctx, case: &SupportCase, customer: &Customer
     if capabilities.booking
         && let Ok(appointments) = ctx.adapters.call(booking.appointments(customer, ctx.clock.now())).await
     {
+        // Services by their names («Стрижка», not "haircut"); the code when the catalogue
+        // does not answer.
+        let services = if appointments.is_empty() {
+            Vec::new()
+        } else {
+            ctx.adapters.call(booking.services()).await.unwrap_or_default()
+        };
         for a in appointments.iter().take(3) {
             let at = ctx.to_local(a.start);
-            let when = format!("{} {}", format_date(at.date(), locale), format_time(at));
-            lines.push(st(
-                ctx,
-                "support-card-booking",
-                &[("when", Arg::from(when)), ("service", Arg::from(a.service.as_str()))],
-            ));
+            let when = format_date_time(at, locale);
+            let service =
+                services.iter().find(|s| s.code == a.service).map_or(a.service.as_str(), |s| s.name.get(locale));
+            lines.push(st(ctx, "support-card-booking", &[("when", Arg::from(when)), ("service", Arg::from(service))]));
         }
     }
     lines.push(st(
@@ -106,9 +111,14 @@ pub(super) async fn card_text(ctx: &Ctx, case: &SupportCase, customer: &Customer
         history.iter().filter(|(direction, _, _)| direction == "in").rev().take(CARD_MESSAGES as usize).collect();
     if !last.is_empty() {
         lines.push(st(ctx, "support-card-messages", &[]));
+        // Times alone when every message is of today; else each with its date.
+        let today = ctx.local_now().date();
+        let dated = last.iter().any(|(_, _, at)| ctx.to_local(*at).date() != today);
         for (_, text, at) in last.into_iter().rev() {
             let text: String = text.chars().take(300).collect();
-            lines.push(format!("• {} {}", format_time(ctx.to_local(*at)), escape_html(&text)));
+            let at = ctx.to_local(*at);
+            let when = if dated { format_date_time(at, locale) } else { format_time(at) };
+            lines.push(format!("• {when} {}", escape_html(&text)));
         }
     }
     Ok(lines.join("\n"))

@@ -16,8 +16,8 @@ use super::super::{Ctx, HandlerResult};
 use super::cases::{end_case, rating_markup};
 use super::outbox::post_to_topic;
 use super::relay::{customer_locale, recipient};
-use super::{Author, Thread, priority_label, reply, st, staff_chat, staff_locale};
-use crate::domain::datetime::format_date;
+use super::{Author, Thread, intent_name, priority_label, reply, st, staff_chat, staff_locale};
+use crate::domain::datetime::{format_date, format_duration};
 use crate::error::BotError;
 use crate::i18n::{Arg, escape_html};
 use crate::store::{CasePriority, SupportCase};
@@ -173,17 +173,16 @@ async fn stats(ctx: &Ctx) -> Result<String, BotError> {
     } else {
         format!("{:.0} %", 100.0 * (stats.requests - stats.escalated_requests) as f64 / stats.requests as f64)
     };
-    let median = stats.median_first_response.map_or_else(
-        || "—".to_owned(),
-        |d| {
-            let minutes = d.num_minutes();
-            if minutes >= 1 { format!("{minutes} min") } else { format!("{} s", d.num_seconds()) }
-        },
-    );
+    let median = stats.median_first_response.map_or_else(|| "—".to_owned(), |d| format_duration(d, staff_locale(ctx)));
     let by_intent = if stats.by_intent.is_empty() {
         "—".to_owned()
     } else {
-        stats.by_intent.iter().map(|(intent, n)| format!("{intent}: {n}")).collect::<Vec<_>>().join(", ")
+        stats
+            .by_intent
+            .iter()
+            .map(|(intent, n)| format!("{}: {n}", intent_name(ctx, intent)))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let mut text = st(
         ctx,

@@ -165,6 +165,17 @@ pub(super) fn st(ctx: &Ctx, key: &str, args: &[(&str, Arg)]) -> String {
     ctx.i18n.t(staff_locale(ctx), key, args)
 }
 
+/// What the customer asked for, by the name the customers' buttons give it, without the
+/// emoji («Баланс», "Balance"); a code the bot has no name for stays as it is.
+pub(super) fn intent_name(ctx: &Ctx, code: &str) -> String {
+    let key = format!("intent-{}", code.replace('_', "-"));
+    let label = st(ctx, &key, &[]);
+    if label == key {
+        return code.to_owned();
+    }
+    label.trim_start_matches(|c: char| !c.is_alphanumeric()).to_owned()
+}
+
 pub(super) fn priority_label(ctx: &Ctx, p: CasePriority) -> String {
     st(ctx, &format!("support-priority-{}", p.as_str()), &[])
 }
