@@ -203,6 +203,12 @@ async fn call(b: &HttpBackend, op: &str) -> Value {
             to_json(OrderList { orders: b.active_orders(&c1).await.unwrap().iter().map(WireOrder::from).collect() })
         }
         "order" => to_json(b.order(&c1, "78234").await.unwrap().as_ref().map(WireOrder::from)),
+        "cancel_order" => match b.cancel_order(&c1, "78300").await.unwrap() {
+            OrderCancellation::Cancelled => serde_json::json!({ "number": "78300", "status": "cancelled" }),
+            OrderCancellation::TooLate(status) => serde_json::json!({ "refusal": status.as_str() }),
+            OrderCancellation::Unsupported => serde_json::json!({ "refusal": "not_supported" }),
+            OrderCancellation::NotFound => serde_json::Value::Null,
+        },
         "documents" => to_json(DocumentList {
             documents: b.documents(&c1).await.unwrap().iter().map(WireDocument::from).collect(),
         }),

@@ -228,8 +228,17 @@ async fn offer_from(
     let now = turn.ctx.clock.now();
     let horizon = now + Duration::days(i64::from(turn.ctx.settings.booking.horizon_days));
     let code = choice.service.code.clone();
+    // From that time of day on, that day or later; the first day that has any.
     let after = |slots: Vec<Slot>| -> Vec<Slot> {
-        slots.into_iter().filter(|s| local(turn, s.start) >= from).take(MAX_SLOT_BUTTONS).collect()
+        let suits: Vec<Slot> = slots
+            .into_iter()
+            .filter(|s| {
+                let at = local(turn, s.start);
+                at >= from && at.time() >= from.time()
+            })
+            .collect();
+        let first_day = suits.first().map(|s| local(turn, s.start).date());
+        suits.into_iter().filter(|s| Some(local(turn, s.start).date()) == first_day).take(MAX_SLOT_BUTTONS).collect()
     };
     let staff_id = choice.staff.as_ref().map(|s| s.id.clone());
     let mut slots = after(turn.call(booking.free_slots(&code, staff_id.as_deref(), now, horizon)).await?);

@@ -86,8 +86,7 @@ pub(super) fn buttons() -> UpdateHandler<BotError> {
             OrderButton::CancelAsk(number) => cancel_request(&turn, Some(&number)).await,
             OrderButton::CancelYes(number) => cancel(&turn, &number).await,
             OrderButton::CancelPerson(number) => {
-                let request = turn.t("order-cancel-request", &[("number", Arg::from(number.as_str()))]);
-                super::staff::escalate(&turn, super::staff::Reason::Requested, Some(&request)).await
+                super::staff::escalate(&turn, super::staff::Reason::CancelOrder, Some(&number)).await
             }
         }
     })
@@ -394,6 +393,9 @@ pub(super) async fn cancel(turn: &Turn, number: &str) -> HandlerResult {
     match outcome {
         OrderCancellation::Cancelled => {
             turn.say(turn.t("order-cancel-done", &args)).await?;
+        }
+        OrderCancellation::TooLate(OrderStatus::Cancelled) => {
+            turn.say(turn.t("order-cancel-already", &args)).await?;
         }
         OrderCancellation::TooLate(status) => {
             let args = [("number", Arg::from(number)), ("status", Arg::from(status_text(turn, &status)))];

@@ -138,6 +138,21 @@ fn fee(turn: &Turn, amount: Decimal) -> String {
 
 /// The subscription intent: straight to the screen the message asked for, else the overview.
 pub(super) async fn start(turn: &Turn, entities: &Entities, text: Option<&str>) -> HandlerResult {
+    // «давайте Максимум», «тариф побыстрее»: a tariff named is a change to it.
+    if let Some(wanted) = entities.tariff.as_deref()
+        && matches!(entities.subscription_action.as_deref(), None | Some("change"))
+    {
+        let tariffs = turn.call(turn.ctx.adapters.billing.tariffs()).await?;
+        let code = if wanted == "faster" {
+            faster_than_current(turn, &tariffs).await?
+        } else {
+            tariffs.iter().find(|t| t.code == wanted).map(|t| t.code.clone())
+        };
+        return match code {
+            Some(code) => quote(turn, SubscriptionChange::Tariff(code)).await,
+            None => menu(turn, SubscriptionMenu::Tariffs).await,
+        };
+    }
     match entities.subscription_action.as_deref() {
         Some("change") => {
             let tariffs = turn.call(turn.ctx.adapters.billing.tariffs()).await?;
@@ -152,6 +167,15 @@ pub(super) async fn start(turn: &Turn, entities: &Entities, text: Option<&str>) 
         Some("remove_option") => menu(turn, SubscriptionMenu::RemoveOption).await,
         _ => overview(turn).await,
     }
+}
+
+/// The next tariff up from the customer's (by its monthly fee); none when theirs is the top.
+async fn faster_than_current(turn: &Turn, tariffs: &[Tariff]) -> Result<Option<String>, crate::error::BotError> {
+    let Some(account) = account(turn).await? else { return Ok(None) };
+    let current = account.tariff.as_ref().map_or(Decimal::ZERO, |t| t.monthly_fee);
+    let mut up: Vec<&Tariff> = tariffs.iter().filter(|t| t.monthly_fee > current).collect();
+    up.sort_by_key(|t| t.monthly_fee);
+    Ok(up.first().map(|t| t.code.clone()))
 }
 
 /// «перейти на максимум»: a tariff named in the text, in any of its languages (the stem of

@@ -581,6 +581,7 @@ pub async fn catalog_names(store: &Store) -> StoreResult<Catalog> {
     for (sql, table, code, out) in [
         ("SELECT code, name FROM services ORDER BY code", "services", "code", &mut catalog.services),
         ("SELECT id, name FROM staff ORDER BY id", "staff", "id", &mut catalog.staff),
+        ("SELECT code, name FROM tariffs ORDER BY monthly_fee, code", "tariffs", "code", &mut catalog.tariffs),
     ] {
         for row in sqlx::query(sql).fetch_all(store.pool()).await? {
             let c = Cols::new(&row, table);

@@ -459,7 +459,24 @@ impl Logistics for HttpBackend {
         let found: Option<WireOrder> = self.get(&customer_path(id, &["orders", number]), &[]).await?;
         Ok(found.map(Order::from))
     }
+
+    /// 200: cancelled; 404: not the customer's; 409 with the order's status as the refusal:
+    /// too late; 422 `not_supported`: a person cancels orders.
+    async fn cancel_order(&self, id: &CustomerId, number: &str) -> AdapterResult<OrderCancellation> {
+        let path = customer_path(id, &["orders", number, "cancel"]);
+        Ok(match self.post::<_, serde_json::Value>(&path, &serde_json::json!({}), None).await? {
+            Written::Done(_) => OrderCancellation::Cancelled,
+            Written::NotFound => OrderCancellation::NotFound,
+            Written::Refused(r) => match r.refusal.as_str() {
+                ORDER_CANCEL_NOT_SUPPORTED => OrderCancellation::Unsupported,
+                status => OrderCancellation::TooLate(OrderStatus::parse(status)),
+            },
+        })
+    }
 }
+
+/// The refusal of a backend that does not cancel orders itself.
+pub const ORDER_CANCEL_NOT_SUPPORTED: &str = "not_supported";
 
 #[async_trait]
 impl Documents for HttpBackend {

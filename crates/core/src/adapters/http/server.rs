@@ -19,8 +19,8 @@ use serde::Deserialize;
 use super::sign;
 use super::wire::*;
 use crate::adapters::{
-    AdapterError, Adapters, ChangeOutcome, CustomerId, DocumentFile, NewLead, NewOrder, ReferralOutcome, Slot,
-    SubscriptionChange,
+    AdapterError, Adapters, ChangeOutcome, CustomerId, DocumentFile, NewLead, NewOrder, OrderCancellation,
+    ReferralOutcome, Slot, SubscriptionChange,
 };
 use crate::domain::Phone;
 
@@ -50,6 +50,7 @@ pub fn router(adapters: Adapters, secret: Option<SecretString>) -> axum::Router 
         .route("/customers/{id}/orders", get(orders).post(create_order))
         .route("/customers/{id}/active-orders", get(active_orders))
         .route("/customers/{id}/orders/{number}", get(order))
+        .route("/customers/{id}/orders/{number}/cancel", post(cancel_order))
         .route("/customers/{id}/documents", get(documents))
         .route("/customers/{id}/documents/{doc}", get(document))
         .route("/customers/{id}/documents/{doc}/file", get(file))
@@ -324,6 +325,18 @@ async fn active_orders(State(a): Shared, Path(id): Path<String>) -> Reply {
 
 async fn order(State(a): Shared, Path((id, number)): Path<(String, String)>) -> Reply {
     found(a.logistics.order(&CustomerId(id), &number).await?.as_ref().map(WireOrder::from))
+}
+
+async fn cancel_order(State(a): Shared, Path((id, number)): Path<(String, String)>) -> Reply {
+    match a.logistics.cancel_order(&CustomerId(id), &number).await? {
+        OrderCancellation::Cancelled => ok(serde_json::json!({ "number": number, "status": "cancelled" })),
+        OrderCancellation::NotFound => Ok(not_found()),
+        OrderCancellation::TooLate(status) => refused(Refusal::code(status.as_str())),
+        OrderCancellation::Unsupported => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(Refusal::code(super::ORDER_CANCEL_NOT_SUPPORTED)))
+                .into_response())
+        }
+    }
 }
 
 async fn documents(State(a): Shared, Path(id): Path<String>) -> Reply {

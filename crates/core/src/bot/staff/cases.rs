@@ -78,6 +78,8 @@ pub(crate) enum Reason {
     Requested,
     Complaint,
     Misunderstood,
+    /// The backend would not cancel an order; the text is its number.
+    CancelOrder,
 }
 
 impl Reason {
@@ -86,6 +88,7 @@ impl Reason {
             Reason::Requested => "support-reason-requested",
             Reason::Complaint => "support-reason-complaint",
             Reason::Misunderstood => "support-reason-misunderstood",
+            Reason::CancelOrder => "support-reason-cancel-order",
         }
     }
 }
@@ -99,6 +102,7 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
         Reason::Requested => "requested",
         Reason::Complaint => "complaint",
         Reason::Misunderstood => "misunderstood",
+        Reason::CancelOrder => "cancel_order",
     };
     metrics::counter!("cabinet_escalations_total", "reason" => label).increment(1);
     let ctx = &turn.ctx;
@@ -117,7 +121,14 @@ pub(crate) async fn escalate(turn: &Turn, reason: Reason, text: Option<&str>) ->
         telegram_user_id: turn.user_id,
         customer_chat_id: turn.chat.0,
         priority,
-        reason: turn.ctx.i18n.t(staff_locale(ctx), reason.key(), &[]),
+        reason: match (reason, text) {
+            (Reason::CancelOrder, Some(number)) => turn.ctx.i18n.t(
+                staff_locale(ctx),
+                "support-reason-cancel-order-number",
+                &[("number", Arg::from(number))],
+            ),
+            _ => turn.ctx.i18n.t(staff_locale(ctx), reason.key(), &[]),
+        },
         at: now,
     };
     let (case, created) = ctx.store.open_case(&new).await?;
